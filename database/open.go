@@ -1,0 +1,151 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq"   // registers the "postgres" driver
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// DefaultURL is the embedded database used when DATABASE_URL is not set: a
+// SQLite file in the working directory.
+const DefaultURL = "estateflow.db"
+
+// DB is an open database.
+type DB struct {
+	Client  *ent.Client
+	SQL     *sql.DB
+	Dialect string // dialect.SQLite or dialect.Postgres
+}
+
+// Options tune Open.
+type Options struct {
+	// Driver wraps the ent driver, for example to count queries in tests.
+	Driver func(dialect.Driver) dialect.Driver
+}
+
+// Open connects to the database that rawURL names:
+//   - postgres://… or postgresql://… uses PostgreSQL through lib/pq;
+//   - anything else is a SQLite file path, or a "file:" URI (for example
+//     file:name?mode=memory&cache=shared for an in-memory database).
+//
+// The returned client scopes every query to the viewer in its context (see
+// package tenant).
+func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
+	if rawURL == "" {
+		rawURL = DefaultURL
+	}
+	var (
+		db   *sql.DB
+		name string
+		err  error
+	)
+	if IsPostgres(rawURL) {
+		name = dialect.Postgres
+		db, err = sql.Open("postgres", rawURL)
+		if err == nil {
+			db.SetMaxOpenConns(20)
+			db.SetMaxIdleConns(10)
+			db.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	} else {
+		name = dialect.SQLite
+		db, err = sql.Open("sqlite", sqliteDSN(rawURL))
+		if err == nil {
+			// One writer at a time is all SQLite allows; a few readers
+			// beside it is all a 2-core machine can use.
+			db.SetMaxOpenConns(8)
+			db.SetConnMaxIdleTime(0)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s database: %w", name, err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connecting to %s database: %w", name, redact(err, rawURL))
+	}
+	var drv dialect.Driver = entsql.OpenDB(name, db)
+	if opts.Driver != nil {
+		drv = opts.Driver(drv)
+	}
+	client := ent.NewClient(ent.Driver(drv))
+	tenant.Install(client)
+	return &DB{Client: client, SQL: db, Dialect: name}, nil
+}
+
+// Migrate brings the schema up to date. It is safe to run on every start and
+// from several replicas at once on PostgreSQL, where an advisory lock
+// serializes them.
+func (d *DB) Migrate(ctx context.Context) error {
+	ctx = tenant.SystemContext(ctx)
+	if d.Dialect == dialect.Postgres {
+		conn, err := d.SQL.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		const lockID = 0x45737461746546 // "EstateF"
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
+			return fmt.Errorf("migrate: taking advisory lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // released with the session anyway
+	}
+	if err := d.Client.Schema.Create(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client and its connections.
+func (d *DB) Close() error { return d.Client.Close() }
+
+// IsPostgres reports whether rawURL names a PostgreSQL database.
+func IsPostgres(rawURL string) bool {
+	return strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://")
+}
+
+// sqliteDSN adds the pragmas EstateFlow relies on: foreign keys (off by
+// default in SQLite), WAL and a busy timeout so that readers and the writer
+// wait for each other instead of failing, and immediate transactions so that
+// a transaction that reads before it writes cannot deadlock on the upgrade.
+func sqliteDSN(path string) string {
+	dsn := path
+	if !strings.HasPrefix(dsn, "file:") {
+		dsn = "file:" + dsn
+	}
+	memory := strings.Contains(dsn, "mode=memory")
+	params := []string{"_pragma=foreign_keys(1)", "_pragma=busy_timeout(10000)", "_txlock=immediate"}
+	if !memory {
+		params = append(params, "_pragma=journal_mode(WAL)", "_pragma=synchronous(NORMAL)")
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + strings.Join(params, "&")
+}
+
+// redact keeps a password in the URL out of error messages and logs.
+func redact(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	if pw, ok := u.User.Password(); ok && pw != "" {
+		return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), pw, "***"))
+	}
+	return err
+}

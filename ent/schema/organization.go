@@ -1,0 +1,26 @@
+package schema
+
+import (
+	"regexp"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+)
+
+// Organization is a brokerage: the tenant that owns every other record.
+type Organization struct{ ent.Schema }
+
+// Mixin of the Organization.
+func (Organization) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}} }
+
+// Fields of the Organization.
+func (Organization) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").NotEmpty().MaxLen(200),
+		field.String("slug").
+			Unique().
+			Match(regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)),
+		// The org's IANA time zone: quiet hours and business hours are local to it.
+		field.String("timezone").Default("America/Los_Angeles"),
+	}
+}

@@ -1,0 +1,85 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Property is a home: a listing, a sold comparable, or both over time.
+type Property struct{ ent.Schema }
+
+// Mixin of the Property.
+func (Property) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, TenantMixin{}} }
+
+// Fields of the Property.
+func (Property) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("external_ref").Optional().Nillable().NotEmpty().MaxLen(100).
+			Comment("The identifier in the system the property was imported from (MLS number, CSV id)."),
+		field.String("address").Default("").MaxLen(300).
+			Annotations(entgql.OrderField("ADDRESS")),
+		field.String("city").NotEmpty().MaxLen(100).
+			Annotations(entgql.OrderField("CITY")),
+		field.String("state").Default("").MaxLen(50),
+		field.String("zip").Default("").MaxLen(10),
+		field.Float("latitude").Range(-90, 90),
+		field.Float("longitude").Range(-180, 180),
+		field.Enum("property_type").
+			Values("SINGLE_FAMILY", "CONDO", "TOWNHOUSE", "MULTI_FAMILY", "LAND").
+			Default("SINGLE_FAMILY"),
+		field.Int("beds").Optional().Nillable().Min(0).Max(100).
+			Annotations(entgql.OrderField("BEDS")),
+		field.Float("baths").Optional().Nillable().Min(0).Max(100).
+			Comment("Bathrooms; a half bath counts 0.5."),
+		field.Int("sqft").Optional().Nillable().Positive().
+			Annotations(entgql.OrderField("SQFT")),
+		field.Int("lot_sqft").Optional().Nillable().Positive(),
+		field.Int("year_built").Optional().Nillable().Range(1600, 2200),
+		field.Int("garage_spaces").Optional().Nillable().Min(0).Max(50),
+		field.Strings("features").Optional().Validate(validateStringList(100)),
+		field.Text("description").Default("").MaxLen(20000),
+		field.Enum("status").
+			Values("ACTIVE", "PENDING", "SOLD", "OFF_MARKET").
+			Default("ACTIVE").
+			Annotations(entgql.OrderField("STATUS")),
+		field.Int("list_price").Optional().Nillable().Positive().
+			Annotations(entgql.OrderField("LIST_PRICE")),
+		field.Time("list_date").Optional().Nillable().
+			Annotations(entgql.OrderField("LIST_DATE")),
+		field.Int("sale_price").Optional().Nillable().Positive().
+			Annotations(entgql.OrderField("SALE_PRICE")),
+		field.Time("sale_date").Optional().Nillable().
+			Annotations(entgql.OrderField("SALE_DATE")),
+	}
+}
+
+// Edges of the Property.
+func (Property) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("runs", Run.Type).Ref("property").
+			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Indexes of the Property.
+func (Property) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("organization_id", "external_ref").Unique(),
+		// Bounding-box and comparable-sales searches filter on a latitude
+		// range first; longitude then narrows within the index.
+		index.Fields("organization_id", "latitude", "longitude"),
+		index.Fields("organization_id", "status"),
+	}
+}
+
+// Annotations of the Property.
+func (Property) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entgql.RelayConnection(),
+		entgql.Mutations(entgql.MutationCreate(), entgql.MutationUpdate()),
+	}
+}

@@ -1,0 +1,72 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Run is one execution of a package, pinned to the package version it
+// started from.
+type Run struct{ ent.Schema }
+
+// Mixin of the Run.
+func (Run) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, TenantMixin{}} }
+
+// Fields of the Run.
+func (Run) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("package_id").Immutable(),
+		field.Int("package_version").Immutable().Positive(),
+		field.Int("property_id").Optional().Nillable().Immutable(),
+		field.Int("client_id").Optional().Nillable().Immutable(),
+		field.JSON("params", map[string]any{}).Optional().Immutable().
+			Annotations(entgql.Type("Map")),
+		field.Enum("status").
+			Values("QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED").
+			Default("QUEUED").
+			Annotations(entgql.OrderField("STATUS")),
+		field.Float("progress").Default(0).Range(0, 1),
+		field.String("idempotency_key").Optional().Nillable().Immutable().NotEmpty().MaxLen(200),
+		field.Text("error").Optional().Nillable(),
+		field.Time("started_at").Optional().Nillable().
+			Annotations(entgql.OrderField("STARTED_AT")),
+		field.Time("finished_at").Optional().Nillable().
+			Annotations(entgql.OrderField("FINISHED_AT")),
+	}
+}
+
+// Edges of the Run.
+func (Run) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("package", WorkflowPackage.Type).Field("package_id").Unique().Required().Immutable().
+			Annotations(entsql.OnDelete(entsql.Restrict)),
+		// A subject with runs cannot be deleted: the runs' history would
+		// lose what it was about.
+		edge.To("property", Property.Type).Field("property_id").Unique().Immutable().
+			Annotations(entsql.OnDelete(entsql.Restrict)),
+		edge.To("client", Contact.Type).Field("client_id").Unique().Immutable().
+			Annotations(entsql.OnDelete(entsql.Restrict)),
+		edge.To("steps", StepRun.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+		edge.To("events", RunEvent.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
+	}
+}
+
+// Indexes of the Run.
+func (Run) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("organization_id", "idempotency_key").Unique(),
+		index.Fields("organization_id", "status"),
+	}
+}
+
+// Annotations of the Run.
+func (Run) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField("runs")}
+}

@@ -1,0 +1,67 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
+)
+
+// StepRun is the state of one step within a run. It carries a snapshot of the
+// step's definition so that the run never depends on the package's later
+// versions.
+type StepRun struct{ ent.Schema }
+
+// Mixin of the StepRun.
+func (StepRun) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, TenantMixin{}} }
+
+// Fields of the StepRun.
+func (StepRun) Fields() []ent.Field {
+	return []ent.Field{
+		field.Int("run_id").Immutable(),
+		field.String("key").Immutable(),
+		field.String("name").Immutable(),
+		field.Enum("kind").GoType(stepkind.Kind("")).Immutable().Annotations(entgql.Type("StepKind")),
+		field.Strings("depends_on").Immutable().Default([]string{}),
+		field.JSON("config", map[string]any{}).Optional().Immutable().
+			Annotations(entgql.Type("Map")),
+		field.Int("max_attempts").Optional().Nillable().Immutable(),
+		field.Int("timeout_seconds").Optional().Nillable().Immutable(),
+		field.Int("position").Immutable(),
+		field.Enum("status").
+			Values("PENDING", "RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELED").
+			Default("PENDING"),
+		field.Float("progress").Default(0).Range(0, 1),
+		field.Int("attempt").Default(0).Min(0),
+		field.Text("message").Default(""),
+		field.JSON("output", map[string]any{}).Optional().
+			Annotations(entgql.Type("Map")),
+		field.Text("error").Optional().Nillable(),
+		field.Time("next_attempt_at").Optional().Nillable().
+			Comment("When a RETRYING step's next attempt is due."),
+		field.Time("started_at").Optional().Nillable(),
+		field.Time("finished_at").Optional().Nillable(),
+	}
+}
+
+// Edges of the StepRun.
+func (StepRun) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("run", Run.Type).Ref("steps").
+			Field("run_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the StepRun.
+func (StepRun) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("run_id", "key").Unique(),
+	}
+}
+
+// Annotations of the StepRun.
+func (StepRun) Annotations() []schema.Annotation { return nil }

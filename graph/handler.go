@@ -1,0 +1,81 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"entgo.io/contrib/entgql"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/estateflow/estateflow/ent"
+)
+
+// HandlerConfig tunes the GraphQL endpoint.
+type HandlerConfig struct {
+	Logger *slog.Logger
+	// RequestID finds the request ID in a context for error reports.
+	RequestID RequestIDFunc
+	// OriginPatterns lists the hosts (path.Match patterns, as in
+	// websocket.AcceptOptions) whose pages may open a websocket besides the
+	// server's own origin.
+	OriginPatterns []string
+	// MaxPageSize bounds first and last on every connection.
+	MaxPageSize int
+	// Introspection turns the schema introspection queries on.
+	Introspection bool
+}
+
+// NewHandler returns the /graphql endpoint: queries and mutations over POST
+// and GET, subscriptions over websocket (graphql-transport-ws and the older
+// graphql-ws) and server-sent events.
+func NewHandler(client *ent.Client, cfg HandlerConfig) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = 100
+	}
+	srv := handler.New(NewSchema(client, cfg.Logger))
+
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
+	srv.AddTransport(transport.Websocket{
+		Implementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
+		},
+		KeepAlivePingInterval: 10 * time.Second,
+		InitTimeout:           10 * time.Second,
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(PageLimit{Max: cfg.MaxPageSize})
+	// Every mutation runs in one transaction: a failure anywhere leaves
+	// nothing half-written.
+	srv.Use(entgql.Transactioner{TxOpener: client})
+
+	presenter := errorPresenter{logger: cfg.Logger, requestID: cfg.RequestID}
+	srv.SetErrorPresenter(presenter.present)
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		// The panic is logged with its stack; the client sees INTERNAL.
+		cfg.Logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", v, "stack", string(debug.Stack()))
+		return fmt.Errorf("panic in resolver: %v", v)
+	})
+	return srv
+}
+
+var _ graphql.ErrorPresenterFunc = errorPresenter{}.present

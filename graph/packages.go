@@ -1,0 +1,103 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/graph/model"
+)
+
+// maxPackageSteps bounds a package so that a run, its snapshot and its event
+// stream stay small enough to show on one screen.
+const maxPackageSteps = 50
+
+// validatePackageSteps checks a package's steps before anything is written.
+// Each error names the offending step by its index and key.
+func validatePackageSteps(subject stepkind.Subject, steps []*model.PackageStepInput) error {
+	if len(steps) == 0 {
+		return badInput("input.steps", "a package needs at least one step")
+	}
+	if len(steps) > maxPackageSteps {
+		return badInput("input.steps", "a package has at most %d steps, got %d", maxPackageSteps, len(steps))
+	}
+	nodes := make([]engine.Node, len(steps))
+	for i, s := range steps {
+		field := fmt.Sprintf("input.steps[%d]", i)
+		if !s.Kind.Valid() {
+			return badInput(field+".kind", "step %q: unknown kind %q", s.Key, s.Kind)
+		}
+		if s.Kind.Subject() != subject {
+			return badInput(field+".kind", "step %q: a %s step works on a %s, but this package's subject is %s",
+				s.Key, s.Kind, s.Kind.Subject(), subject)
+		}
+		if s.Name == "" {
+			return badInput(field+".name", "step %q: name must not be empty", s.Key)
+		}
+		if s.MaxAttempts != nil && (*s.MaxAttempts < 1 || *s.MaxAttempts > 25) {
+			return badInput(field+".maxAttempts", "step %q: maxAttempts must be between 1 and 25", s.Key)
+		}
+		if s.TimeoutSeconds != nil && (*s.TimeoutSeconds < 1 || *s.TimeoutSeconds > 86400) {
+			return badInput(field+".timeoutSeconds", "step %q: timeoutSeconds must be between 1 and 86400", s.Key)
+		}
+		nodes[i] = engine.Node{Key: s.Key, DependsOn: s.DependsOn}
+	}
+	var ge *engine.GraphError
+	if err := engine.ValidateGraph(nodes); errors.As(err, &ge) {
+		return badInput(fmt.Sprintf("input.steps[%d]", ge.Index), "%s", ge.Error())
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+func createPackageSteps(ctx context.Context, db *ent.Client, packageID int, steps []*model.PackageStepInput) error {
+	builders := make([]*ent.PackageStepCreate, len(steps))
+	for i, s := range steps {
+		deps := s.DependsOn
+		if deps == nil {
+			deps = []string{}
+		}
+		builders[i] = db.PackageStep.Create().
+			SetPackageID(packageID).
+			SetKey(s.Key).
+			SetName(s.Name).
+			SetKind(s.Kind).
+			SetDependsOn(deps).
+			SetConfig(s.Config).
+			SetNillableMaxAttempts(s.MaxAttempts).
+			SetNillableTimeoutSeconds(s.TimeoutSeconds).
+			SetPosition(i)
+	}
+	if _, err := db.PackageStep.CreateBulk(builders...).Save(ctx); err != nil {
+		return fmt.Errorf("creating steps of package %d: %w", packageID, err)
+	}
+	return nil
+}
+
+func validateBoundingBox(b *model.BoundingBox) error {
+	switch {
+	case b.MinLat < -90 || b.MinLat > 90:
+		return badInput("within.minLat", "minLat must be between -90 and 90")
+	case b.MaxLat < -90 || b.MaxLat > 90:
+		return badInput("within.maxLat", "maxLat must be between -90 and 90")
+	case b.MinLng < -180 || b.MinLng > 180:
+		return badInput("within.minLng", "minLng must be between -180 and 180")
+	case b.MaxLng < -180 || b.MaxLng > 180:
+		return badInput("within.maxLng", "maxLng must be between -180 and 180")
+	case b.MinLat > b.MaxLat:
+		return badInput("within.minLat", "minLat must not be greater than maxLat")
+	case b.MinLng > b.MaxLng:
+		return badInput("within.minLng", "minLng must not be greater than maxLng (boxes across the antimeridian are not supported)")
+	}
+	return nil
+}
+
+// errEngineNotReady answers the run operations until the workflow engine
+// lands; nothing pretends to run in the meantime.
+func errEngineNotReady() error {
+	return codedError(CodeNotImplemented, "", "runs cannot be started, canceled or watched yet: the workflow engine is not part of this build")
+}

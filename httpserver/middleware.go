@@ -1,0 +1,141 @@
+package httpserver
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"time"
+)
+
+// AccessLog logs one line per request, with its request ID.
+func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(sw, r)
+			logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+				slog.String("request_id", RequestIDFromContext(r.Context())),
+				slog.String("method", r.Method),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", sw.status),
+				slog.Int64("bytes", sw.bytes),
+				slog.Duration("duration", time.Since(start)),
+			)
+		})
+	}
+}
+
+// Recover turns a panic in a handler into a 500 and a logged stack trace,
+// instead of a dropped connection.
+func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					logger.ErrorContext(r.Context(), "http: panic", "request_id", RequestIDFromContext(r.Context()),
+						"panic", v, "stack", string(debug.Stack()))
+					WriteGraphQLError(w, http.StatusInternalServerError, "INTERNAL",
+						fmt.Sprintf("internal error (request %s)", RequestIDFromContext(r.Context())))
+				}
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// GraphQLBody limits a POSTed GraphQL request to maxBytes and checks that a
+// JSON body is well-formed. Both failures get a GraphQL-shaped error with
+// extensions.code, which gqlgen's own transport would not give.
+func GraphQLBody(maxBytes int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || r.Body == nil {
+				next.ServeHTTP(w, r)
+				return
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooLarge):
+				WriteGraphQLError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT",
+					fmt.Sprintf("request body is larger than %d bytes", maxBytes))
+				return
+			case err != nil:
+				WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT", "could not read the request body")
+				return
+			}
+			if isJSON(r.Header.Get("Content-Type")) && !json.Valid(body) {
+				WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT", "request body is not valid JSON")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || mt == "application/graphql-response+json")
+}
+
+// WriteGraphQLError writes a GraphQL response that carries one error.
+func WriteGraphQLError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{
+			"message":    message,
+			"extensions": map[string]any{"code": code},
+		}},
+	})
+}
+
+// statusWriter remembers the status and size of a response for the access
+// log. It passes through Flush and Hijack, which SSE and websockets need.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("httpserver: response writer cannot be hijacked")
+	}
+	w.status = http.StatusSwitchingProtocols
+	return h.Hijack()
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,270 @@
+package seed
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/property"
+)
+
+// DemoProperty is one generated property.
+type DemoProperty struct {
+	ExternalRef               string
+	Address, City, State, Zip string
+	Latitude, Longitude       float64
+	Type                      property.PropertyType
+	Beds                      int
+	Baths                     float64
+	Sqft, LotSqft, YearBuilt  int
+	GarageSpaces              int
+	Features                  []string
+	Description               string
+	Status                    property.Status
+	ListPrice, SalePrice      *int
+	ListDate, SaleDate        *time.Time
+}
+
+// DemoClient is one generated client with its interactions.
+type DemoClient struct {
+	Name, Email, Phone   string
+	Stage                contact.Stage
+	Source               contact.Source
+	BudgetMin, BudgetMax int
+	PreApproved          bool
+	DesiredBeds          int
+	PreferredAreas       []string
+	MoveTimelineMonths   int
+	LastContactedAt      *time.Time
+	EmailOptIn, SMSOptIn bool
+	Notes                string
+	Interactions         []DemoInteraction
+}
+
+// DemoInteraction is one generated touch point.
+type DemoInteraction struct {
+	Type interaction.Type
+	At   time.Time
+	Note string
+}
+
+// DemoData is the generated demo content.
+type DemoData struct {
+	Properties []DemoProperty
+	Clients    []DemoClient
+}
+
+// neighborhood is an Austin, TX ZIP area with its own price level. The price
+// per square foot is a 2026-style level for a 20-year-old single-family home.
+type neighborhood struct {
+	zip          string
+	lat, lng     float64
+	pricePerSqft float64
+	builtFrom    int
+	builtTo      int
+}
+
+var austin = []neighborhood{
+	{"78704", 30.2432, -97.7697, 520, 1940, 2022},
+	{"78745", 30.2076, -97.7957, 330, 1965, 2015},
+	{"78748", 30.1637, -97.8236, 265, 1985, 2020},
+	{"78749", 30.2161, -97.8598, 300, 1980, 2010},
+	{"78757", 30.3516, -97.7327, 420, 1950, 2018},
+	{"78731", 30.3471, -97.7693, 480, 1960, 2021},
+	{"78759", 30.4034, -97.7525, 330, 1975, 2015},
+	{"78723", 30.3046, -97.6857, 360, 1945, 2022},
+}
+
+var (
+	streets = []string{
+		"Barton Hills Dr", "Congress Ave", "Manchaca Rd", "Slaughter Ln", "William Cannon Dr", "Burnet Rd",
+		"Shoal Creek Blvd", "Great Hills Trl", "Mueller Blvd", "Oltorf St", "Brodie Ln", "Westgate Blvd",
+		"Far West Blvd", "Anderson Mill Rd", "Cameron Rd", "Menchaca Rd", "Bee Caves Rd", "Ryan Dr",
+	}
+	allFeatures = []string{
+		"updated kitchen", "quartz counters", "hardwood floors", "primary suite on main", "covered patio",
+		"pool", "solar panels", "home office", "open floor plan", "mature trees", "walk-in closets",
+		"energy-efficient windows", "fenced yard", "vaulted ceilings", "smart thermostat",
+	}
+	firstNames = []string{
+		"Olivia", "Liam", "Emma", "Noah", "Ava", "Mateo", "Sophia", "Elijah", "Isabella", "Lucas",
+		"Mia", "Amir", "Priya", "Wei", "Chloe", "Diego", "Hannah", "Kenji", "Grace", "Samuel",
+	}
+	lastNames = []string{
+		"Garcia", "Nguyen", "Johnson", "Patel", "Smith", "Kim", "Martinez", "Brown", "Okafor", "Lee",
+		"Hernandez", "Davis", "Chen", "Wilson", "Rossi", "Singh", "Lopez", "Anderson", "Moore", "Cohen",
+	}
+)
+
+// demoSeed fixes the generator, so that every new database gets the same data.
+const demoSeed = 20260527
+
+// annualAppreciation is the market trend built into the demo sale prices, so
+// that the CMA's time adjustment has something real to find.
+const annualAppreciation = 0.04
+
+// Generate builds the demo properties and clients. Dates are laid out
+// backwards from now; everything else depends only on the fixed seed.
+func Generate(now time.Time) DemoData {
+	rng := rand.New(rand.NewPCG(demoSeed, demoSeed>>3))
+	today := now.UTC().Truncate(24 * time.Hour)
+	var data DemoData
+	const total = 320
+	for i := range total {
+		data.Properties = append(data.Properties, genProperty(rng, i, today))
+	}
+	for i := range 50 {
+		data.Clients = append(data.Clients, genClient(rng, i, today))
+	}
+	return data
+}
+
+func genProperty(rng *rand.Rand, i int, today time.Time) DemoProperty {
+	n := austin[rng.IntN(len(austin))]
+	p := DemoProperty{
+		ExternalRef: fmt.Sprintf("demo-%04d", i+1),
+		Address:     fmt.Sprintf("%d %s", 100+rng.IntN(9800), streets[rng.IntN(len(streets))]),
+		City:        "Austin",
+		State:       "TX",
+		Zip:         n.zip,
+		// About ±2.5 km around the ZIP's centre.
+		Latitude:  round(n.lat+(rng.Float64()-0.5)*0.045, 6),
+		Longitude: round(n.lng+(rng.Float64()-0.5)*0.05, 6),
+	}
+	typeFactor := 1.0
+	switch r := rng.Float64(); {
+	case r < 0.72:
+		p.Type = property.PropertyTypeSINGLE_FAMILY
+		p.Sqft = 1100 + rng.IntN(2600)
+		p.LotSqft = 5000 + rng.IntN(7000)
+	case r < 0.85:
+		p.Type = property.PropertyTypeCONDO
+		p.Sqft = 600 + rng.IntN(1100)
+		typeFactor = 0.92
+	case r < 0.95:
+		p.Type = property.PropertyTypeTOWNHOUSE
+		p.Sqft = 1100 + rng.IntN(1200)
+		p.LotSqft = 1800 + rng.IntN(1500)
+		typeFactor = 0.95
+	default:
+		p.Type = property.PropertyTypeMULTI_FAMILY
+		p.Sqft = 1800 + rng.IntN(2400)
+		p.LotSqft = 6000 + rng.IntN(5000)
+		typeFactor = 0.88
+	}
+	p.Beds = max(1, min(6, p.Sqft/550+rng.IntN(2)))
+	p.Baths = math.Max(1, float64(p.Beds-1)+0.5*float64(rng.IntN(3)))
+	p.YearBuilt = n.builtFrom + rng.IntN(n.builtTo-n.builtFrom+1)
+	if p.Type != property.PropertyTypeCONDO {
+		p.GarageSpaces = rng.IntN(3) + 1
+	}
+	p.Features = pickFeatures(rng)
+
+	age := float64(today.Year() - p.YearBuilt)
+	// Newer homes sell higher; the effect fades with age.
+	ageFactor := 1.12 - 0.0035*math.Min(age, 60)
+	bedsFactor := 1 + 0.02*float64(p.Beds-3)
+	value := float64(p.Sqft) * n.pricePerSqft * typeFactor * ageFactor * bedsFactor
+	value += float64(p.GarageSpaces) * 9000
+	value += float64(p.LotSqft) * 2.5
+
+	var daysAgo int
+	switch r := rng.Float64(); {
+	case r < 0.74:
+		p.Status = property.StatusSOLD
+		daysAgo = 5 + rng.IntN(540)
+	case r < 0.88:
+		p.Status = property.StatusACTIVE
+		daysAgo = rng.IntN(60)
+	case r < 0.95:
+		p.Status = property.StatusPENDING
+		daysAgo = 10 + rng.IntN(40)
+	default:
+		p.Status = property.StatusOFF_MARKET
+		daysAgo = 90 + rng.IntN(200)
+	}
+	// Prices move with the market: a sale a year ago closed about 4% lower.
+	value *= math.Pow(1+annualAppreciation, -float64(daysAgo)/365)
+	noise := 1 + rng.NormFloat64()*0.05
+	listPrice := roundTo(value*noise*1.02, 1000)
+	listDate := today.AddDate(0, 0, -daysAgo)
+	p.ListPrice = &listPrice
+	if p.Status == property.StatusSOLD {
+		dom := 7 + rng.IntN(60)
+		listed := listDate.AddDate(0, 0, -dom)
+		sale := roundTo(float64(listPrice)*(0.95+rng.Float64()*0.07), 500)
+		p.ListDate, p.SaleDate, p.SalePrice = &listed, &listDate, &sale
+	} else {
+		p.ListDate = &listDate
+	}
+	p.Description = fmt.Sprintf("%d-bed, %s-bath %s in %s with %s.",
+		p.Beds, trimFloat(p.Baths), strings.ToLower(strings.ReplaceAll(string(p.Type), "_", " ")), p.Zip, strings.Join(p.Features, ", "))
+	return p
+}
+
+func genClient(rng *rand.Rand, i int, today time.Time) DemoClient {
+	first := firstNames[rng.IntN(len(firstNames))]
+	last := lastNames[rng.IntN(len(lastNames))]
+	areas := []string{austin[rng.IntN(len(austin))].zip}
+	if rng.IntN(2) == 0 {
+		areas = append(areas, austin[rng.IntN(len(austin))].zip)
+	}
+	if areas[len(areas)-1] == areas[0] && len(areas) == 2 {
+		areas = areas[:1]
+	}
+	budgetMax := roundTo(300000+rng.Float64()*900000, 5000)
+	c := DemoClient{
+		Name:               first + " " + last,
+		Email:              fmt.Sprintf("%s.%s%d@example.com", strings.ToLower(first), strings.ToLower(last), i+1),
+		Phone:              fmt.Sprintf("+1-512-555-%04d", 100+i),
+		Stage:              []contact.Stage{contact.StageLEAD, contact.StageLEAD, contact.StagePROSPECT, contact.StageACTIVE, contact.StagePAST_CLIENT}[rng.IntN(5)],
+		Source:             []contact.Source{contact.SourceREFERRAL, contact.SourceWEBSITE, contact.SourceOPEN_HOUSE, contact.SourceSOCIAL, contact.SourceZILLOW, contact.SourceOTHER}[rng.IntN(6)],
+		BudgetMin:          roundTo(float64(budgetMax)*0.7, 5000),
+		BudgetMax:          budgetMax,
+		PreApproved:        rng.Float64() < 0.45,
+		DesiredBeds:        2 + rng.IntN(3),
+		PreferredAreas:     areas,
+		MoveTimelineMonths: []int{1, 2, 3, 6, 9, 12, 18}[rng.IntN(7)],
+		EmailOptIn:         rng.Float64() < 0.8,
+		SMSOptIn:           rng.Float64() < 0.5,
+	}
+	kinds := []interaction.Type{
+		interaction.TypeEMAIL_OPEN, interaction.TypeEMAIL_OPEN, interaction.TypeWEBSITE_VISIT, interaction.TypeLISTING_VIEW,
+		interaction.TypeLISTING_VIEW, interaction.TypeEMAIL_REPLY, interaction.TypeCALL, interaction.TypeTEXT,
+		interaction.TypeSHOWING, interaction.TypeOPEN_HOUSE_VISIT, interaction.TypeMEETING, interaction.TypeFORM_SUBMISSION,
+	}
+	for range rng.IntN(13) {
+		at := today.Add(-time.Duration(rng.IntN(90*24)) * time.Hour)
+		c.Interactions = append(c.Interactions, DemoInteraction{
+			Type: kinds[rng.IntN(len(kinds))],
+			At:   at,
+		})
+		if c.LastContactedAt == nil || at.After(*c.LastContactedAt) {
+			t := at
+			c.LastContactedAt = &t
+		}
+	}
+	return c
+}
+
+func pickFeatures(rng *rand.Rand) []string {
+	perm := rng.Perm(len(allFeatures))
+	out := make([]string, 0, 4)
+	for _, idx := range perm[:2+rng.IntN(3)] {
+		out = append(out, allFeatures[idx])
+	}
+	return out
+}
+
+func round(v float64, places int) float64 {
+	p := math.Pow(10, float64(places))
+	return math.Round(v*p) / p
+}
+
+func roundTo(v float64, step int) int { return int(math.Round(v/float64(step))) * step }
+
+func trimFloat(f float64) string { return strings.TrimSuffix(fmt.Sprintf("%.1f", f), ".0") }

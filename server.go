@@ -1,0 +1,206 @@
+// Command estateflow serves EstateFlow's GraphQL API.
+//
+//	go run .             serve on :8080 with an embedded SQLite database
+//	go run . migrate     only bring the database schema up to date
+//	go run . --help      list the flags and their environment variables
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/graph"
+	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/seed"
+	"github.com/estateflow/estateflow/tenant"
+	"github.com/estateflow/estateflow/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "estateflow:", err)
+		os.Exit(1)
+	}
+}
+
+// config holds the settings shared by every subcommand. Each flag has an
+// environment variable; a flag given on the command line wins.
+type config struct {
+	addr         string
+	databaseURL  string
+	demo         bool
+	maxBodyBytes int64
+	logLevel     slog.Level
+	logJSON      bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	command := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		command, args = args[0], args[1:]
+	}
+	var cfg config
+	fs := flag.NewFlagSet("estateflow "+command, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.addr, "addr", envOr("ESTATEFLOW_ADDR", ":8080"), "address to listen on (env ESTATEFLOW_ADDR)")
+	fs.StringVar(&cfg.databaseURL, "database-url", envOr("DATABASE_URL", database.DefaultURL),
+		"postgres://… for PostgreSQL, otherwise a SQLite file path (env DATABASE_URL)")
+	fs.BoolVar(&cfg.demo, "demo", envBool("ESTATEFLOW_DEMO", true),
+		"fill a new, empty database with demo properties and clients (env ESTATEFLOW_DEMO)")
+	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", envInt("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
+		"largest accepted GraphQL request body, in bytes (env ESTATEFLOW_MAX_BODY_BYTES)")
+	logLevel := fs.String("log-level", envOr("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
+	fs.BoolVar(&cfg.logJSON, "log-json", envBool("ESTATEFLOW_LOG_JSON", false), "log as JSON instead of text (env ESTATEFLOW_LOG_JSON)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: estateflow [serve|migrate] [flags]\n\n"+
+			"  serve    serve the GraphQL API (the default)\n"+
+			"  migrate  bring the database schema up to date, then exit\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := newLogger(stderr, cfg)
+
+	switch command {
+	case "serve":
+		return serve(ctx, cfg, logger, nil)
+	case "migrate":
+		db, err := openAndMigrate(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		fmt.Fprintln(stdout, "schema is up to date")
+		return nil
+	default:
+		fs.Usage()
+		return fmt.Errorf("unknown command %q", command)
+	}
+}
+
+func openAndMigrate(ctx context.Context, cfg config, logger *slog.Logger) (*database.DB, error) {
+	db, err := database.Open(ctx, cfg.databaseURL, database.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	logger.Info("database ready", "dialect", db.Dialect)
+	return db, nil
+}
+
+// serve runs the server until ctx ends. When ready is not nil it receives the
+// listening address once requests can be served (tests use it).
+func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- net.Addr) error {
+	db, err := openAndMigrate(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	boot, err := seed.Bootstrap(ctx, db.Client, cfg.demo, time.Now())
+	if err != nil {
+		return err
+	}
+	if boot.Created {
+		logger.Info("created demo organization", "slug", boot.Org.Slug, "properties", boot.Properties, "clients", boot.Clients)
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.addr, err)
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "graphql", "/graphql", "playground", "/")
+	if ready != nil {
+		ready <- ln.Addr()
+	}
+	routes := newRoutes(db, boot.Org.ID, cfg, logger)
+	return httpserver.Serve(ctx, ln, routes, httpserver.DefaultConfig(), logger)
+}
+
+func newRoutes(db *database.DB, orgID int, cfg config, logger *slog.Logger) http.Handler {
+	gql := graph.NewHandler(db.Client, graph.HandlerConfig{
+		Logger:        logger,
+		RequestID:     httpserver.RequestIDFromContext,
+		MaxPageSize:   100,
+		Introspection: true,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", httpserver.GraphQLBody(cfg.maxBodyBytes)(actForOrg(orgID, gql)))
+	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
+	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.SQL.PingContext(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	return httpserver.RequestID(httpserver.AccessLog(logger)(httpserver.Recover(logger)(mux)))
+}
+
+// actForOrg makes every request act for one organization. EstateFlow has no
+// accounts yet, so the demo organization is the only one a request can
+// reach; once tokens exist, the token's organization takes its place.
+func actForOrg(orgID int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := tenant.NewContext(r.Context(), tenant.Viewer{OrgID: orgID, Role: tenant.RoleAdmin})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func newLogger(w io.Writer, cfg config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func envOr(key, fallback string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return fallback
+}
+
+func envBool(key string, fallback bool) bool {
+	if b, err := strconv.ParseBool(os.Getenv(key)); err == nil {
+		return b
+	}
+	return fallback
+}
+
+func envInt(key string, fallback int64) int64 {
+	if n, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
+		return n
+	}
+	return fallback
+}
