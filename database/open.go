@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -83,8 +84,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	}
 	client := ent.NewClient(ent.Driver(drv))
 	tenant.Install(client)
+	orderSteps(client)
 	return &DB{Client: client, SQL: db, Dialect: name}, nil
 }
+
+var migrateMu sync.Mutex
 
 // Migrate brings the schema up to date. It is safe to run on every start and
 // from several replicas at once on PostgreSQL, where an advisory lock
@@ -103,6 +107,11 @@ func (d *DB) Migrate(ctx context.Context) error {
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // released with the session anyway
 	}
+	// ent's migrator annotates the generated table descriptions, which are
+	// package-level values shared by every client, so two migrations in one
+	// process (parallel tests) must not overlap.
+	migrateMu.Lock()
+	defer migrateMu.Unlock()
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

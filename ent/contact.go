@@ -45,8 +45,8 @@ type Contact struct {
 	DesiredBeds *int `json:"desired_beds,omitempty"`
 	// ZIP codes or city names the client wants to live in.
 	PreferredAreas []string `json:"preferred_areas,omitempty"`
-	// MoveTimelineMonths holds the value of the "move_timeline_months" field.
-	MoveTimelineMonths *int `json:"move_timeline_months,omitempty"`
+	// Months until the client wants to move.
+	MoveTimeline *int `json:"move_timeline,omitempty"`
 	// LastContactedAt holds the value of the "last_contacted_at" field.
 	LastContactedAt *time.Time `json:"last_contacted_at,omitempty"`
 	// EmailOptIn holds the value of the "email_opt_in" field.
@@ -117,7 +117,7 @@ func (*Contact) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case contact.FieldPreApproved, contact.FieldEmailOptIn, contact.FieldSmsOptIn:
 			values[i] = new(sql.NullBool)
-		case contact.FieldID, contact.FieldOrganizationID, contact.FieldBudgetMin, contact.FieldBudgetMax, contact.FieldDesiredBeds, contact.FieldMoveTimelineMonths:
+		case contact.FieldID, contact.FieldOrganizationID, contact.FieldBudgetMin, contact.FieldBudgetMax, contact.FieldDesiredBeds, contact.FieldMoveTimeline:
 			values[i] = new(sql.NullInt64)
 		case contact.FieldName, contact.FieldEmail, contact.FieldPhone, contact.FieldStage, contact.FieldSource, contact.FieldNotes:
 			values[i] = new(sql.NullString)
@@ -229,12 +229,12 @@ func (_m *Contact) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field preferred_areas: %w", err)
 				}
 			}
-		case contact.FieldMoveTimelineMonths:
+		case contact.FieldMoveTimeline:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for field move_timeline_months", values[i])
+				return fmt.Errorf("unexpected type %T for field move_timeline", values[i])
 			} else if value.Valid {
-				_m.MoveTimelineMonths = new(int)
-				*_m.MoveTimelineMonths = int(value.Int64)
+				_m.MoveTimeline = new(int)
+				*_m.MoveTimeline = int(value.Int64)
 			}
 		case contact.FieldLastContactedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -361,8 +361,8 @@ func (_m *Contact) String() string {
 	builder.WriteString("preferred_areas=")
 	builder.WriteString(fmt.Sprintf("%v", _m.PreferredAreas))
 	builder.WriteString(", ")
-	if v := _m.MoveTimelineMonths; v != nil {
-		builder.WriteString("move_timeline_months=")
+	if v := _m.MoveTimeline; v != nil {
+		builder.WriteString("move_timeline=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteString(", ")

@@ -183,16 +183,16 @@ func (_c *ContactCreate) SetPreferredAreas(v []string) *ContactCreate {
 	return _c
 }
 
-// SetMoveTimelineMonths sets the "move_timeline_months" field.
-func (_c *ContactCreate) SetMoveTimelineMonths(v int) *ContactCreate {
-	_c.mutation.SetMoveTimelineMonths(v)
+// SetMoveTimeline sets the "move_timeline" field.
+func (_c *ContactCreate) SetMoveTimeline(v int) *ContactCreate {
+	_c.mutation.SetMoveTimeline(v)
 	return _c
 }
 
-// SetNillableMoveTimelineMonths sets the "move_timeline_months" field if the given value is not nil.
-func (_c *ContactCreate) SetNillableMoveTimelineMonths(v *int) *ContactCreate {
+// SetNillableMoveTimeline sets the "move_timeline" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableMoveTimeline(v *int) *ContactCreate {
 	if v != nil {
-		_c.SetMoveTimelineMonths(*v)
+		_c.SetMoveTimeline(*v)
 	}
 	return _c
 }
@@ -425,9 +425,9 @@ func (_c *ContactCreate) check() error {
 			return &ValidationError{Name: "preferred_areas", err: fmt.Errorf(`ent: validator failed for field "Contact.preferred_areas": %w`, err)}
 		}
 	}
-	if v, ok := _c.mutation.MoveTimelineMonths(); ok {
-		if err := contact.MoveTimelineMonthsValidator(v); err != nil {
-			return &ValidationError{Name: "move_timeline_months", err: fmt.Errorf(`ent: validator failed for field "Contact.move_timeline_months": %w`, err)}
+	if v, ok := _c.mutation.MoveTimeline(); ok {
+		if err := contact.MoveTimelineValidator(v); err != nil {
+			return &ValidationError{Name: "move_timeline", err: fmt.Errorf(`ent: validator failed for field "Contact.move_timeline": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.EmailOptIn(); !ok {
@@ -522,9 +522,9 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 		_spec.SetField(contact.FieldPreferredAreas, field.TypeJSON, value)
 		_node.PreferredAreas = value
 	}
-	if value, ok := _c.mutation.MoveTimelineMonths(); ok {
-		_spec.SetField(contact.FieldMoveTimelineMonths, field.TypeInt, value)
-		_node.MoveTimelineMonths = &value
+	if value, ok := _c.mutation.MoveTimeline(); ok {
+		_spec.SetField(contact.FieldMoveTimeline, field.TypeInt, value)
+		_node.MoveTimeline = &value
 	}
 	if value, ok := _c.mutation.LastContactedAt(); ok {
 		_spec.SetField(contact.FieldLastContactedAt, field.TypeTime, value)
@@ -829,27 +829,27 @@ func (u *ContactUpsert) ClearPreferredAreas() *ContactUpsert {
 	return u
 }
 
-// SetMoveTimelineMonths sets the "move_timeline_months" field.
-func (u *ContactUpsert) SetMoveTimelineMonths(v int) *ContactUpsert {
-	u.Set(contact.FieldMoveTimelineMonths, v)
+// SetMoveTimeline sets the "move_timeline" field.
+func (u *ContactUpsert) SetMoveTimeline(v int) *ContactUpsert {
+	u.Set(contact.FieldMoveTimeline, v)
 	return u
 }
 
-// UpdateMoveTimelineMonths sets the "move_timeline_months" field to the value that was provided on create.
-func (u *ContactUpsert) UpdateMoveTimelineMonths() *ContactUpsert {
-	u.SetExcluded(contact.FieldMoveTimelineMonths)
+// UpdateMoveTimeline sets the "move_timeline" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateMoveTimeline() *ContactUpsert {
+	u.SetExcluded(contact.FieldMoveTimeline)
 	return u
 }
 
-// AddMoveTimelineMonths adds v to the "move_timeline_months" field.
-func (u *ContactUpsert) AddMoveTimelineMonths(v int) *ContactUpsert {
-	u.Add(contact.FieldMoveTimelineMonths, v)
+// AddMoveTimeline adds v to the "move_timeline" field.
+func (u *ContactUpsert) AddMoveTimeline(v int) *ContactUpsert {
+	u.Add(contact.FieldMoveTimeline, v)
 	return u
 }
 
-// ClearMoveTimelineMonths clears the value of the "move_timeline_months" field.
-func (u *ContactUpsert) ClearMoveTimelineMonths() *ContactUpsert {
-	u.SetNull(contact.FieldMoveTimelineMonths)
+// ClearMoveTimeline clears the value of the "move_timeline" field.
+func (u *ContactUpsert) ClearMoveTimeline() *ContactUpsert {
+	u.SetNull(contact.FieldMoveTimeline)
 	return u
 }
 
@@ -1172,31 +1172,31 @@ func (u *ContactUpsertOne) ClearPreferredAreas() *ContactUpsertOne {
 	})
 }
 
-// SetMoveTimelineMonths sets the "move_timeline_months" field.
-func (u *ContactUpsertOne) SetMoveTimelineMonths(v int) *ContactUpsertOne {
+// SetMoveTimeline sets the "move_timeline" field.
+func (u *ContactUpsertOne) SetMoveTimeline(v int) *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
-		s.SetMoveTimelineMonths(v)
+		s.SetMoveTimeline(v)
 	})
 }
 
-// AddMoveTimelineMonths adds v to the "move_timeline_months" field.
-func (u *ContactUpsertOne) AddMoveTimelineMonths(v int) *ContactUpsertOne {
+// AddMoveTimeline adds v to the "move_timeline" field.
+func (u *ContactUpsertOne) AddMoveTimeline(v int) *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
-		s.AddMoveTimelineMonths(v)
+		s.AddMoveTimeline(v)
 	})
 }
 
-// UpdateMoveTimelineMonths sets the "move_timeline_months" field to the value that was provided on create.
-func (u *ContactUpsertOne) UpdateMoveTimelineMonths() *ContactUpsertOne {
+// UpdateMoveTimeline sets the "move_timeline" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateMoveTimeline() *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
-		s.UpdateMoveTimelineMonths()
+		s.UpdateMoveTimeline()
 	})
 }
 
-// ClearMoveTimelineMonths clears the value of the "move_timeline_months" field.
-func (u *ContactUpsertOne) ClearMoveTimelineMonths() *ContactUpsertOne {
+// ClearMoveTimeline clears the value of the "move_timeline" field.
+func (u *ContactUpsertOne) ClearMoveTimeline() *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
-		s.ClearMoveTimelineMonths()
+		s.ClearMoveTimeline()
 	})
 }
 
@@ -1694,31 +1694,31 @@ func (u *ContactUpsertBulk) ClearPreferredAreas() *ContactUpsertBulk {
 	})
 }
 
-// SetMoveTimelineMonths sets the "move_timeline_months" field.
-func (u *ContactUpsertBulk) SetMoveTimelineMonths(v int) *ContactUpsertBulk {
+// SetMoveTimeline sets the "move_timeline" field.
+func (u *ContactUpsertBulk) SetMoveTimeline(v int) *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
-		s.SetMoveTimelineMonths(v)
+		s.SetMoveTimeline(v)
 	})
 }
 
-// AddMoveTimelineMonths adds v to the "move_timeline_months" field.
-func (u *ContactUpsertBulk) AddMoveTimelineMonths(v int) *ContactUpsertBulk {
+// AddMoveTimeline adds v to the "move_timeline" field.
+func (u *ContactUpsertBulk) AddMoveTimeline(v int) *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
-		s.AddMoveTimelineMonths(v)
+		s.AddMoveTimeline(v)
 	})
 }
 
-// UpdateMoveTimelineMonths sets the "move_timeline_months" field to the value that was provided on create.
-func (u *ContactUpsertBulk) UpdateMoveTimelineMonths() *ContactUpsertBulk {
+// UpdateMoveTimeline sets the "move_timeline" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateMoveTimeline() *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
-		s.UpdateMoveTimelineMonths()
+		s.UpdateMoveTimeline()
 	})
 }
 
-// ClearMoveTimelineMonths clears the value of the "move_timeline_months" field.
-func (u *ContactUpsertBulk) ClearMoveTimelineMonths() *ContactUpsertBulk {
+// ClearMoveTimeline clears the value of the "move_timeline" field.
+func (u *ContactUpsertBulk) ClearMoveTimeline() *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
-		s.ClearMoveTimelineMonths()
+		s.ClearMoveTimeline()
 	})
 }
 

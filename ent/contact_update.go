@@ -232,30 +232,30 @@ func (_u *ContactUpdate) ClearPreferredAreas() *ContactUpdate {
 	return _u
 }
 
-// SetMoveTimelineMonths sets the "move_timeline_months" field.
-func (_u *ContactUpdate) SetMoveTimelineMonths(v int) *ContactUpdate {
-	_u.mutation.ResetMoveTimelineMonths()
-	_u.mutation.SetMoveTimelineMonths(v)
+// SetMoveTimeline sets the "move_timeline" field.
+func (_u *ContactUpdate) SetMoveTimeline(v int) *ContactUpdate {
+	_u.mutation.ResetMoveTimeline()
+	_u.mutation.SetMoveTimeline(v)
 	return _u
 }
 
-// SetNillableMoveTimelineMonths sets the "move_timeline_months" field if the given value is not nil.
-func (_u *ContactUpdate) SetNillableMoveTimelineMonths(v *int) *ContactUpdate {
+// SetNillableMoveTimeline sets the "move_timeline" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableMoveTimeline(v *int) *ContactUpdate {
 	if v != nil {
-		_u.SetMoveTimelineMonths(*v)
+		_u.SetMoveTimeline(*v)
 	}
 	return _u
 }
 
-// AddMoveTimelineMonths adds value to the "move_timeline_months" field.
-func (_u *ContactUpdate) AddMoveTimelineMonths(v int) *ContactUpdate {
-	_u.mutation.AddMoveTimelineMonths(v)
+// AddMoveTimeline adds value to the "move_timeline" field.
+func (_u *ContactUpdate) AddMoveTimeline(v int) *ContactUpdate {
+	_u.mutation.AddMoveTimeline(v)
 	return _u
 }
 
-// ClearMoveTimelineMonths clears the value of the "move_timeline_months" field.
-func (_u *ContactUpdate) ClearMoveTimelineMonths() *ContactUpdate {
-	_u.mutation.ClearMoveTimelineMonths()
+// ClearMoveTimeline clears the value of the "move_timeline" field.
+func (_u *ContactUpdate) ClearMoveTimeline() *ContactUpdate {
+	_u.mutation.ClearMoveTimeline()
 	return _u
 }
 
@@ -481,9 +481,9 @@ func (_u *ContactUpdate) check() error {
 			return &ValidationError{Name: "preferred_areas", err: fmt.Errorf(`ent: validator failed for field "Contact.preferred_areas": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.MoveTimelineMonths(); ok {
-		if err := contact.MoveTimelineMonthsValidator(v); err != nil {
-			return &ValidationError{Name: "move_timeline_months", err: fmt.Errorf(`ent: validator failed for field "Contact.move_timeline_months": %w`, err)}
+	if v, ok := _u.mutation.MoveTimeline(); ok {
+		if err := contact.MoveTimelineValidator(v); err != nil {
+			return &ValidationError{Name: "move_timeline", err: fmt.Errorf(`ent: validator failed for field "Contact.move_timeline": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.Notes(); ok {
@@ -574,14 +574,14 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.PreferredAreasCleared() {
 		_spec.ClearField(contact.FieldPreferredAreas, field.TypeJSON)
 	}
-	if value, ok := _u.mutation.MoveTimelineMonths(); ok {
-		_spec.SetField(contact.FieldMoveTimelineMonths, field.TypeInt, value)
+	if value, ok := _u.mutation.MoveTimeline(); ok {
+		_spec.SetField(contact.FieldMoveTimeline, field.TypeInt, value)
 	}
-	if value, ok := _u.mutation.AddedMoveTimelineMonths(); ok {
-		_spec.AddField(contact.FieldMoveTimelineMonths, field.TypeInt, value)
+	if value, ok := _u.mutation.AddedMoveTimeline(); ok {
+		_spec.AddField(contact.FieldMoveTimeline, field.TypeInt, value)
 	}
-	if _u.mutation.MoveTimelineMonthsCleared() {
-		_spec.ClearField(contact.FieldMoveTimelineMonths, field.TypeInt)
+	if _u.mutation.MoveTimelineCleared() {
+		_spec.ClearField(contact.FieldMoveTimeline, field.TypeInt)
 	}
 	if value, ok := _u.mutation.LastContactedAt(); ok {
 		_spec.SetField(contact.FieldLastContactedAt, field.TypeTime, value)
@@ -909,30 +909,30 @@ func (_u *ContactUpdateOne) ClearPreferredAreas() *ContactUpdateOne {
 	return _u
 }
 
-// SetMoveTimelineMonths sets the "move_timeline_months" field.
-func (_u *ContactUpdateOne) SetMoveTimelineMonths(v int) *ContactUpdateOne {
-	_u.mutation.ResetMoveTimelineMonths()
-	_u.mutation.SetMoveTimelineMonths(v)
+// SetMoveTimeline sets the "move_timeline" field.
+func (_u *ContactUpdateOne) SetMoveTimeline(v int) *ContactUpdateOne {
+	_u.mutation.ResetMoveTimeline()
+	_u.mutation.SetMoveTimeline(v)
 	return _u
 }
 
-// SetNillableMoveTimelineMonths sets the "move_timeline_months" field if the given value is not nil.
-func (_u *ContactUpdateOne) SetNillableMoveTimelineMonths(v *int) *ContactUpdateOne {
+// SetNillableMoveTimeline sets the "move_timeline" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableMoveTimeline(v *int) *ContactUpdateOne {
 	if v != nil {
-		_u.SetMoveTimelineMonths(*v)
+		_u.SetMoveTimeline(*v)
 	}
 	return _u
 }
 
-// AddMoveTimelineMonths adds value to the "move_timeline_months" field.
-func (_u *ContactUpdateOne) AddMoveTimelineMonths(v int) *ContactUpdateOne {
-	_u.mutation.AddMoveTimelineMonths(v)
+// AddMoveTimeline adds value to the "move_timeline" field.
+func (_u *ContactUpdateOne) AddMoveTimeline(v int) *ContactUpdateOne {
+	_u.mutation.AddMoveTimeline(v)
 	return _u
 }
 
-// ClearMoveTimelineMonths clears the value of the "move_timeline_months" field.
-func (_u *ContactUpdateOne) ClearMoveTimelineMonths() *ContactUpdateOne {
-	_u.mutation.ClearMoveTimelineMonths()
+// ClearMoveTimeline clears the value of the "move_timeline" field.
+func (_u *ContactUpdateOne) ClearMoveTimeline() *ContactUpdateOne {
+	_u.mutation.ClearMoveTimeline()
 	return _u
 }
 
@@ -1171,9 +1171,9 @@ func (_u *ContactUpdateOne) check() error {
 			return &ValidationError{Name: "preferred_areas", err: fmt.Errorf(`ent: validator failed for field "Contact.preferred_areas": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.MoveTimelineMonths(); ok {
-		if err := contact.MoveTimelineMonthsValidator(v); err != nil {
-			return &ValidationError{Name: "move_timeline_months", err: fmt.Errorf(`ent: validator failed for field "Contact.move_timeline_months": %w`, err)}
+	if v, ok := _u.mutation.MoveTimeline(); ok {
+		if err := contact.MoveTimelineValidator(v); err != nil {
+			return &ValidationError{Name: "move_timeline", err: fmt.Errorf(`ent: validator failed for field "Contact.move_timeline": %w`, err)}
 		}
 	}
 	if v, ok := _u.mutation.Notes(); ok {
@@ -1281,14 +1281,14 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 	if _u.mutation.PreferredAreasCleared() {
 		_spec.ClearField(contact.FieldPreferredAreas, field.TypeJSON)
 	}
-	if value, ok := _u.mutation.MoveTimelineMonths(); ok {
-		_spec.SetField(contact.FieldMoveTimelineMonths, field.TypeInt, value)
+	if value, ok := _u.mutation.MoveTimeline(); ok {
+		_spec.SetField(contact.FieldMoveTimeline, field.TypeInt, value)
 	}
-	if value, ok := _u.mutation.AddedMoveTimelineMonths(); ok {
-		_spec.AddField(contact.FieldMoveTimelineMonths, field.TypeInt, value)
+	if value, ok := _u.mutation.AddedMoveTimeline(); ok {
+		_spec.AddField(contact.FieldMoveTimeline, field.TypeInt, value)
 	}
-	if _u.mutation.MoveTimelineMonthsCleared() {
-		_spec.ClearField(contact.FieldMoveTimelineMonths, field.TypeInt)
+	if _u.mutation.MoveTimelineCleared() {
+		_spec.ClearField(contact.FieldMoveTimeline, field.TypeInt)
 	}
 	if value, ok := _u.mutation.LastContactedAt(); ok {
 		_spec.SetField(contact.FieldLastContactedAt, field.TypeTime, value)

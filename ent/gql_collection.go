@@ -297,9 +297,9 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				fieldSeen[contact.FieldPreferredAreas] = struct{}{}
 			}
 		case "moveTimeline":
-			if _, ok := fieldSeen[contact.FieldMoveTimelineMonths]; !ok {
-				selectedFields = append(selectedFields, contact.FieldMoveTimelineMonths)
-				fieldSeen[contact.FieldMoveTimelineMonths] = struct{}{}
+			if _, ok := fieldSeen[contact.FieldMoveTimeline]; !ok {
+				selectedFields = append(selectedFields, contact.FieldMoveTimeline)
+				fieldSeen[contact.FieldMoveTimeline] = struct{}{}
 			}
 		case "lastContactedAt":
 			if _, ok := fieldSeen[contact.FieldLastContactedAt]; !ok {

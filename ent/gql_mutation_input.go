@@ -12,21 +12,21 @@ import (
 
 // CreateClientInput represents a mutation input for creating clients.
 type CreateClientInput struct {
-	Name               string
-	Email              *string
-	Phone              *string
-	Stage              *contact.Stage
-	Source             *contact.Source
-	BudgetMin          *int
-	BudgetMax          *int
-	PreApproved        *bool
-	DesiredBeds        *int
-	PreferredAreas     []string
-	MoveTimelineMonths *int
-	LastContactedAt    *time.Time
-	EmailOptIn         *bool
-	SmsOptIn           *bool
-	Notes              *string
+	Name            string
+	Email           *string
+	Phone           *string
+	Stage           *contact.Stage
+	Source          *contact.Source
+	BudgetMin       *int
+	BudgetMax       *int
+	PreApproved     *bool
+	DesiredBeds     *int
+	PreferredAreas  []string
+	MoveTimeline    *int
+	LastContactedAt *time.Time
+	EmailOptIn      *bool
+	SmsOptIn        *bool
+	Notes           *string
 }
 
 // Mutate applies the CreateClientInput on the ContactMutation builder.
@@ -59,8 +59,8 @@ func (i *CreateClientInput) Mutate(m *ContactMutation) {
 	if v := i.PreferredAreas; v != nil {
 		m.SetPreferredAreas(v)
 	}
-	if v := i.MoveTimelineMonths; v != nil {
-		m.SetMoveTimelineMonths(*v)
+	if v := i.MoveTimeline; v != nil {
+		m.SetMoveTimeline(*v)
 	}
 	if v := i.LastContactedAt; v != nil {
 		m.SetLastContactedAt(*v)
@@ -84,30 +84,30 @@ func (c *ContactCreate) SetInput(i CreateClientInput) *ContactCreate {
 
 // UpdateClientInput represents a mutation input for updating clients.
 type UpdateClientInput struct {
-	Name                    *string
-	ClearEmail              bool
-	Email                   *string
-	ClearPhone              bool
-	Phone                   *string
-	Stage                   *contact.Stage
-	Source                  *contact.Source
-	ClearBudgetMin          bool
-	BudgetMin               *int
-	ClearBudgetMax          bool
-	BudgetMax               *int
-	PreApproved             *bool
-	ClearDesiredBeds        bool
-	DesiredBeds             *int
-	ClearPreferredAreas     bool
-	PreferredAreas          []string
-	AppendPreferredAreas    []string
-	ClearMoveTimelineMonths bool
-	MoveTimelineMonths      *int
-	ClearLastContactedAt    bool
-	LastContactedAt         *time.Time
-	EmailOptIn              *bool
-	SmsOptIn                *bool
-	Notes                   *string
+	Name                 *string
+	ClearEmail           bool
+	Email                *string
+	ClearPhone           bool
+	Phone                *string
+	Stage                *contact.Stage
+	Source               *contact.Source
+	ClearBudgetMin       bool
+	BudgetMin            *int
+	ClearBudgetMax       bool
+	BudgetMax            *int
+	PreApproved          *bool
+	ClearDesiredBeds     bool
+	DesiredBeds          *int
+	ClearPreferredAreas  bool
+	PreferredAreas       []string
+	AppendPreferredAreas []string
+	ClearMoveTimeline    bool
+	MoveTimeline         *int
+	ClearLastContactedAt bool
+	LastContactedAt      *time.Time
+	EmailOptIn           *bool
+	SmsOptIn             *bool
+	Notes                *string
 }
 
 // Mutate applies the UpdateClientInput on the ContactMutation builder.
@@ -163,11 +163,11 @@ func (i *UpdateClientInput) Mutate(m *ContactMutation) {
 	if i.AppendPreferredAreas != nil {
 		m.AppendPreferredAreas(i.PreferredAreas)
 	}
-	if i.ClearMoveTimelineMonths {
-		m.ClearMoveTimelineMonths()
+	if i.ClearMoveTimeline {
+		m.ClearMoveTimeline()
 	}
-	if v := i.MoveTimelineMonths; v != nil {
-		m.SetMoveTimelineMonths(*v)
+	if v := i.MoveTimeline; v != nil {
+		m.SetMoveTimeline(*v)
 	}
 	if i.ClearLastContactedAt {
 		m.ClearLastContactedAt()

@@ -159,17 +159,17 @@ type ClientWhereInput struct {
 	DesiredBedsIsNil  bool  `json:"desiredBedsIsNil,omitempty"`
 	DesiredBedsNotNil bool  `json:"desiredBedsNotNil,omitempty"`
 
-	// "move_timeline_months" field predicates.
-	MoveTimelineMonths       *int  `json:"moveTimelineMonths,omitempty"`
-	MoveTimelineMonthsNEQ    *int  `json:"moveTimelineMonthsNEQ,omitempty"`
-	MoveTimelineMonthsIn     []int `json:"moveTimelineMonthsIn,omitempty"`
-	MoveTimelineMonthsNotIn  []int `json:"moveTimelineMonthsNotIn,omitempty"`
-	MoveTimelineMonthsGT     *int  `json:"moveTimelineMonthsGT,omitempty"`
-	MoveTimelineMonthsGTE    *int  `json:"moveTimelineMonthsGTE,omitempty"`
-	MoveTimelineMonthsLT     *int  `json:"moveTimelineMonthsLT,omitempty"`
-	MoveTimelineMonthsLTE    *int  `json:"moveTimelineMonthsLTE,omitempty"`
-	MoveTimelineMonthsIsNil  bool  `json:"moveTimelineMonthsIsNil,omitempty"`
-	MoveTimelineMonthsNotNil bool  `json:"moveTimelineMonthsNotNil,omitempty"`
+	// "move_timeline" field predicates.
+	MoveTimeline       *int  `json:"moveTimeline,omitempty"`
+	MoveTimelineNEQ    *int  `json:"moveTimelineNEQ,omitempty"`
+	MoveTimelineIn     []int `json:"moveTimelineIn,omitempty"`
+	MoveTimelineNotIn  []int `json:"moveTimelineNotIn,omitempty"`
+	MoveTimelineGT     *int  `json:"moveTimelineGT,omitempty"`
+	MoveTimelineGTE    *int  `json:"moveTimelineGTE,omitempty"`
+	MoveTimelineLT     *int  `json:"moveTimelineLT,omitempty"`
+	MoveTimelineLTE    *int  `json:"moveTimelineLTE,omitempty"`
+	MoveTimelineIsNil  bool  `json:"moveTimelineIsNil,omitempty"`
+	MoveTimelineNotNil bool  `json:"moveTimelineNotNil,omitempty"`
 
 	// "last_contacted_at" field predicates.
 	LastContactedAt       *time.Time  `json:"lastContactedAt,omitempty"`
@@ -607,35 +607,35 @@ func (i *ClientWhereInput) P() (predicate.Contact, error) {
 	if i.DesiredBedsNotNil {
 		predicates = append(predicates, contact.DesiredBedsNotNil())
 	}
-	if i.MoveTimelineMonths != nil {
-		predicates = append(predicates, contact.MoveTimelineMonthsEQ(*i.MoveTimelineMonths))
+	if i.MoveTimeline != nil {
+		predicates = append(predicates, contact.MoveTimelineEQ(*i.MoveTimeline))
 	}
-	if i.MoveTimelineMonthsNEQ != nil {
-		predicates = append(predicates, contact.MoveTimelineMonthsNEQ(*i.MoveTimelineMonthsNEQ))
+	if i.MoveTimelineNEQ != nil {
+		predicates = append(predicates, contact.MoveTimelineNEQ(*i.MoveTimelineNEQ))
 	}
-	if len(i.MoveTimelineMonthsIn) > 0 {
-		predicates = append(predicates, contact.MoveTimelineMonthsIn(i.MoveTimelineMonthsIn...))
+	if len(i.MoveTimelineIn) > 0 {
+		predicates = append(predicates, contact.MoveTimelineIn(i.MoveTimelineIn...))
 	}
-	if len(i.MoveTimelineMonthsNotIn) > 0 {
-		predicates = append(predicates, contact.MoveTimelineMonthsNotIn(i.MoveTimelineMonthsNotIn...))
+	if len(i.MoveTimelineNotIn) > 0 {
+		predicates = append(predicates, contact.MoveTimelineNotIn(i.MoveTimelineNotIn...))
 	}
-	if i.MoveTimelineMonthsGT != nil {
-		predicates = append(predicates, contact.MoveTimelineMonthsGT(*i.MoveTimelineMonthsGT))
+	if i.MoveTimelineGT != nil {
+		predicates = append(predicates, contact.MoveTimelineGT(*i.MoveTimelineGT))
 	}
-	if i.MoveTimelineMonthsGTE != nil {
-		predicates = append(predicates, contact.MoveTimelineMonthsGTE(*i.MoveTimelineMonthsGTE))
+	if i.MoveTimelineGTE != nil {
+		predicates = append(predicates, contact.MoveTimelineGTE(*i.MoveTimelineGTE))
 	}
-	if i.MoveTimelineMonthsLT != nil {
-		predicates = append(predicates, contact.MoveTimelineMonthsLT(*i.MoveTimelineMonthsLT))
+	if i.MoveTimelineLT != nil {
+		predicates = append(predicates, contact.MoveTimelineLT(*i.MoveTimelineLT))
 	}
-	if i.MoveTimelineMonthsLTE != nil {
-		predicates = append(predicates, contact.MoveTimelineMonthsLTE(*i.MoveTimelineMonthsLTE))
+	if i.MoveTimelineLTE != nil {
+		predicates = append(predicates, contact.MoveTimelineLTE(*i.MoveTimelineLTE))
 	}
-	if i.MoveTimelineMonthsIsNil {
-		predicates = append(predicates, contact.MoveTimelineMonthsIsNil())
+	if i.MoveTimelineIsNil {
+		predicates = append(predicates, contact.MoveTimelineIsNil())
 	}
-	if i.MoveTimelineMonthsNotNil {
-		predicates = append(predicates, contact.MoveTimelineMonthsNotNil())
+	if i.MoveTimelineNotNil {
+		predicates = append(predicates, contact.MoveTimelineNotNil())
 	}
 	if i.LastContactedAt != nil {
 		predicates = append(predicates, contact.LastContactedAtEQ(*i.LastContactedAt))

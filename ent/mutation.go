@@ -49,43 +49,43 @@ const (
 // ContactMutation represents an operation that mutates the Contact nodes in the graph.
 type ContactMutation struct {
 	config
-	op                      Op
-	typ                     string
-	id                      *int
-	created_at              *time.Time
-	updated_at              *time.Time
-	name                    *string
-	email                   *string
-	phone                   *string
-	stage                   *contact.Stage
-	source                  *contact.Source
-	budget_min              *int
-	addbudget_min           *int
-	budget_max              *int
-	addbudget_max           *int
-	pre_approved            *bool
-	desired_beds            *int
-	adddesired_beds         *int
-	preferred_areas         *[]string
-	appendpreferred_areas   []string
-	move_timeline_months    *int
-	addmove_timeline_months *int
-	last_contacted_at       *time.Time
-	email_opt_in            *bool
-	sms_opt_in              *bool
-	notes                   *string
-	clearedFields           map[string]struct{}
-	organization            *int
-	clearedorganization     bool
-	interactions            map[int]struct{}
-	removedinteractions     map[int]struct{}
-	clearedinteractions     bool
-	runs                    map[int]struct{}
-	removedruns             map[int]struct{}
-	clearedruns             bool
-	done                    bool
-	oldValue                func(context.Context) (*Contact, error)
-	predicates              []predicate.Contact
+	op                    Op
+	typ                   string
+	id                    *int
+	created_at            *time.Time
+	updated_at            *time.Time
+	name                  *string
+	email                 *string
+	phone                 *string
+	stage                 *contact.Stage
+	source                *contact.Source
+	budget_min            *int
+	addbudget_min         *int
+	budget_max            *int
+	addbudget_max         *int
+	pre_approved          *bool
+	desired_beds          *int
+	adddesired_beds       *int
+	preferred_areas       *[]string
+	appendpreferred_areas []string
+	move_timeline         *int
+	addmove_timeline      *int
+	last_contacted_at     *time.Time
+	email_opt_in          *bool
+	sms_opt_in            *bool
+	notes                 *string
+	clearedFields         map[string]struct{}
+	organization          *int
+	clearedorganization   bool
+	interactions          map[int]struct{}
+	removedinteractions   map[int]struct{}
+	clearedinteractions   bool
+	runs                  map[int]struct{}
+	removedruns           map[int]struct{}
+	clearedruns           bool
+	done                  bool
+	oldValue              func(context.Context) (*Contact, error)
+	predicates            []predicate.Contact
 }
 
 var _ ent.Mutation = (*ContactMutation)(nil)
@@ -811,74 +811,74 @@ func (m *ContactMutation) ResetPreferredAreas() {
 	delete(m.clearedFields, contact.FieldPreferredAreas)
 }
 
-// SetMoveTimelineMonths sets the "move_timeline_months" field.
-func (m *ContactMutation) SetMoveTimelineMonths(i int) {
-	m.move_timeline_months = &i
-	m.addmove_timeline_months = nil
+// SetMoveTimeline sets the "move_timeline" field.
+func (m *ContactMutation) SetMoveTimeline(i int) {
+	m.move_timeline = &i
+	m.addmove_timeline = nil
 }
 
-// MoveTimelineMonths returns the value of the "move_timeline_months" field in the mutation.
-func (m *ContactMutation) MoveTimelineMonths() (r int, exists bool) {
-	v := m.move_timeline_months
+// MoveTimeline returns the value of the "move_timeline" field in the mutation.
+func (m *ContactMutation) MoveTimeline() (r int, exists bool) {
+	v := m.move_timeline
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// OldMoveTimelineMonths returns the old "move_timeline_months" field's value of the Contact entity.
+// OldMoveTimeline returns the old "move_timeline" field's value of the Contact entity.
 // If the Contact object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *ContactMutation) OldMoveTimelineMonths(ctx context.Context) (v *int, err error) {
+func (m *ContactMutation) OldMoveTimeline(ctx context.Context) (v *int, err error) {
 	if !m.op.Is(OpUpdateOne) {
-		return v, errors.New("OldMoveTimelineMonths is only allowed on UpdateOne operations")
+		return v, errors.New("OldMoveTimeline is only allowed on UpdateOne operations")
 	}
 	if m.id == nil || m.oldValue == nil {
-		return v, errors.New("OldMoveTimelineMonths requires an ID field in the mutation")
+		return v, errors.New("OldMoveTimeline requires an ID field in the mutation")
 	}
 	oldValue, err := m.oldValue(ctx)
 	if err != nil {
-		return v, fmt.Errorf("querying old value for OldMoveTimelineMonths: %w", err)
+		return v, fmt.Errorf("querying old value for OldMoveTimeline: %w", err)
 	}
-	return oldValue.MoveTimelineMonths, nil
+	return oldValue.MoveTimeline, nil
 }
 
-// AddMoveTimelineMonths adds i to the "move_timeline_months" field.
-func (m *ContactMutation) AddMoveTimelineMonths(i int) {
-	if m.addmove_timeline_months != nil {
-		*m.addmove_timeline_months += i
+// AddMoveTimeline adds i to the "move_timeline" field.
+func (m *ContactMutation) AddMoveTimeline(i int) {
+	if m.addmove_timeline != nil {
+		*m.addmove_timeline += i
 	} else {
-		m.addmove_timeline_months = &i
+		m.addmove_timeline = &i
 	}
 }
 
-// AddedMoveTimelineMonths returns the value that was added to the "move_timeline_months" field in this mutation.
-func (m *ContactMutation) AddedMoveTimelineMonths() (r int, exists bool) {
-	v := m.addmove_timeline_months
+// AddedMoveTimeline returns the value that was added to the "move_timeline" field in this mutation.
+func (m *ContactMutation) AddedMoveTimeline() (r int, exists bool) {
+	v := m.addmove_timeline
 	if v == nil {
 		return
 	}
 	return *v, true
 }
 
-// ClearMoveTimelineMonths clears the value of the "move_timeline_months" field.
-func (m *ContactMutation) ClearMoveTimelineMonths() {
-	m.move_timeline_months = nil
-	m.addmove_timeline_months = nil
-	m.clearedFields[contact.FieldMoveTimelineMonths] = struct{}{}
+// ClearMoveTimeline clears the value of the "move_timeline" field.
+func (m *ContactMutation) ClearMoveTimeline() {
+	m.move_timeline = nil
+	m.addmove_timeline = nil
+	m.clearedFields[contact.FieldMoveTimeline] = struct{}{}
 }
 
-// MoveTimelineMonthsCleared returns if the "move_timeline_months" field was cleared in this mutation.
-func (m *ContactMutation) MoveTimelineMonthsCleared() bool {
-	_, ok := m.clearedFields[contact.FieldMoveTimelineMonths]
+// MoveTimelineCleared returns if the "move_timeline" field was cleared in this mutation.
+func (m *ContactMutation) MoveTimelineCleared() bool {
+	_, ok := m.clearedFields[contact.FieldMoveTimeline]
 	return ok
 }
 
-// ResetMoveTimelineMonths resets all changes to the "move_timeline_months" field.
-func (m *ContactMutation) ResetMoveTimelineMonths() {
-	m.move_timeline_months = nil
-	m.addmove_timeline_months = nil
-	delete(m.clearedFields, contact.FieldMoveTimelineMonths)
+// ResetMoveTimeline resets all changes to the "move_timeline" field.
+func (m *ContactMutation) ResetMoveTimeline() {
+	m.move_timeline = nil
+	m.addmove_timeline = nil
+	delete(m.clearedFields, contact.FieldMoveTimeline)
 }
 
 // SetLastContactedAt sets the "last_contacted_at" field.
@@ -1247,8 +1247,8 @@ func (m *ContactMutation) Fields() []string {
 	if m.preferred_areas != nil {
 		fields = append(fields, contact.FieldPreferredAreas)
 	}
-	if m.move_timeline_months != nil {
-		fields = append(fields, contact.FieldMoveTimelineMonths)
+	if m.move_timeline != nil {
+		fields = append(fields, contact.FieldMoveTimeline)
 	}
 	if m.last_contacted_at != nil {
 		fields = append(fields, contact.FieldLastContactedAt)
@@ -1296,8 +1296,8 @@ func (m *ContactMutation) Field(name string) (ent.Value, bool) {
 		return m.DesiredBeds()
 	case contact.FieldPreferredAreas:
 		return m.PreferredAreas()
-	case contact.FieldMoveTimelineMonths:
-		return m.MoveTimelineMonths()
+	case contact.FieldMoveTimeline:
+		return m.MoveTimeline()
 	case contact.FieldLastContactedAt:
 		return m.LastContactedAt()
 	case contact.FieldEmailOptIn:
@@ -1341,8 +1341,8 @@ func (m *ContactMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldDesiredBeds(ctx)
 	case contact.FieldPreferredAreas:
 		return m.OldPreferredAreas(ctx)
-	case contact.FieldMoveTimelineMonths:
-		return m.OldMoveTimelineMonths(ctx)
+	case contact.FieldMoveTimeline:
+		return m.OldMoveTimeline(ctx)
 	case contact.FieldLastContactedAt:
 		return m.OldLastContactedAt(ctx)
 	case contact.FieldEmailOptIn:
@@ -1451,12 +1451,12 @@ func (m *ContactMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPreferredAreas(v)
 		return nil
-	case contact.FieldMoveTimelineMonths:
+	case contact.FieldMoveTimeline:
 		v, ok := value.(int)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.SetMoveTimelineMonths(v)
+		m.SetMoveTimeline(v)
 		return nil
 	case contact.FieldLastContactedAt:
 		v, ok := value.(time.Time)
@@ -1503,8 +1503,8 @@ func (m *ContactMutation) AddedFields() []string {
 	if m.adddesired_beds != nil {
 		fields = append(fields, contact.FieldDesiredBeds)
 	}
-	if m.addmove_timeline_months != nil {
-		fields = append(fields, contact.FieldMoveTimelineMonths)
+	if m.addmove_timeline != nil {
+		fields = append(fields, contact.FieldMoveTimeline)
 	}
 	return fields
 }
@@ -1520,8 +1520,8 @@ func (m *ContactMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedBudgetMax()
 	case contact.FieldDesiredBeds:
 		return m.AddedDesiredBeds()
-	case contact.FieldMoveTimelineMonths:
-		return m.AddedMoveTimelineMonths()
+	case contact.FieldMoveTimeline:
+		return m.AddedMoveTimeline()
 	}
 	return nil, false
 }
@@ -1552,12 +1552,12 @@ func (m *ContactMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddDesiredBeds(v)
 		return nil
-	case contact.FieldMoveTimelineMonths:
+	case contact.FieldMoveTimeline:
 		v, ok := value.(int)
 		if !ok {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
-		m.AddMoveTimelineMonths(v)
+		m.AddMoveTimeline(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Contact numeric field %s", name)
@@ -1585,8 +1585,8 @@ func (m *ContactMutation) ClearedFields() []string {
 	if m.FieldCleared(contact.FieldPreferredAreas) {
 		fields = append(fields, contact.FieldPreferredAreas)
 	}
-	if m.FieldCleared(contact.FieldMoveTimelineMonths) {
-		fields = append(fields, contact.FieldMoveTimelineMonths)
+	if m.FieldCleared(contact.FieldMoveTimeline) {
+		fields = append(fields, contact.FieldMoveTimeline)
 	}
 	if m.FieldCleared(contact.FieldLastContactedAt) {
 		fields = append(fields, contact.FieldLastContactedAt)
@@ -1623,8 +1623,8 @@ func (m *ContactMutation) ClearField(name string) error {
 	case contact.FieldPreferredAreas:
 		m.ClearPreferredAreas()
 		return nil
-	case contact.FieldMoveTimelineMonths:
-		m.ClearMoveTimelineMonths()
+	case contact.FieldMoveTimeline:
+		m.ClearMoveTimeline()
 		return nil
 	case contact.FieldLastContactedAt:
 		m.ClearLastContactedAt()
@@ -1676,8 +1676,8 @@ func (m *ContactMutation) ResetField(name string) error {
 	case contact.FieldPreferredAreas:
 		m.ResetPreferredAreas()
 		return nil
-	case contact.FieldMoveTimelineMonths:
-		m.ResetMoveTimelineMonths()
+	case contact.FieldMoveTimeline:
+		m.ResetMoveTimeline()
 		return nil
 	case contact.FieldLastContactedAt:
 		m.ResetLastContactedAt()

@@ -111,18 +111,18 @@ func init() {
 	contactDescPreferredAreas := contactFields[9].Descriptor()
 	// contact.PreferredAreasValidator is a validator for the "preferred_areas" field. It is called by the builders before save.
 	contact.PreferredAreasValidator = contactDescPreferredAreas.Validators[0].(func([]string) error)
-	// contactDescMoveTimelineMonths is the schema descriptor for move_timeline_months field.
-	contactDescMoveTimelineMonths := contactFields[10].Descriptor()
-	// contact.MoveTimelineMonthsValidator is a validator for the "move_timeline_months" field. It is called by the builders before save.
-	contact.MoveTimelineMonthsValidator = func() func(int) error {
-		validators := contactDescMoveTimelineMonths.Validators
+	// contactDescMoveTimeline is the schema descriptor for move_timeline field.
+	contactDescMoveTimeline := contactFields[10].Descriptor()
+	// contact.MoveTimelineValidator is a validator for the "move_timeline" field. It is called by the builders before save.
+	contact.MoveTimelineValidator = func() func(int) error {
+		validators := contactDescMoveTimeline.Validators
 		fns := [...]func(int) error{
 			validators[0].(func(int) error),
 			validators[1].(func(int) error),
 		}
-		return func(move_timeline_months int) error {
+		return func(move_timeline int) error {
 			for _, fn := range fns {
-				if err := fn(move_timeline_months); err != nil {
+				if err := fn(move_timeline); err != nil {
 					return err
 				}
 			}

@@ -165,7 +165,7 @@ func createClients(ctx context.Context, db *ent.Client, orgID int, clients []Dem
 			SetPreApproved(c.PreApproved).
 			SetDesiredBeds(c.DesiredBeds).
 			SetPreferredAreas(c.PreferredAreas).
-			SetMoveTimelineMonths(c.MoveTimelineMonths).
+			SetMoveTimeline(c.MoveTimelineMonths).
 			SetNillableLastContactedAt(c.LastContactedAt).
 			SetEmailOptIn(c.EmailOptIn).
 			SetSmsOptIn(c.SMSOptIn).

@@ -43,8 +43,8 @@ const (
 	FieldDesiredBeds = "desired_beds"
 	// FieldPreferredAreas holds the string denoting the preferred_areas field in the database.
 	FieldPreferredAreas = "preferred_areas"
-	// FieldMoveTimelineMonths holds the string denoting the move_timeline_months field in the database.
-	FieldMoveTimelineMonths = "move_timeline_months"
+	// FieldMoveTimeline holds the string denoting the move_timeline field in the database.
+	FieldMoveTimeline = "move_timeline"
 	// FieldLastContactedAt holds the string denoting the last_contacted_at field in the database.
 	FieldLastContactedAt = "last_contacted_at"
 	// FieldEmailOptIn holds the string denoting the email_opt_in field in the database.
@@ -100,7 +100,7 @@ var Columns = []string{
 	FieldPreApproved,
 	FieldDesiredBeds,
 	FieldPreferredAreas,
-	FieldMoveTimelineMonths,
+	FieldMoveTimeline,
 	FieldLastContactedAt,
 	FieldEmailOptIn,
 	FieldSmsOptIn,
@@ -140,8 +140,8 @@ var (
 	DesiredBedsValidator func(int) error
 	// PreferredAreasValidator is a validator for the "preferred_areas" field. It is called by the builders before save.
 	PreferredAreasValidator func([]string) error
-	// MoveTimelineMonthsValidator is a validator for the "move_timeline_months" field. It is called by the builders before save.
-	MoveTimelineMonthsValidator func(int) error
+	// MoveTimelineValidator is a validator for the "move_timeline" field. It is called by the builders before save.
+	MoveTimelineValidator func(int) error
 	// DefaultEmailOptIn holds the default value on creation for the "email_opt_in" field.
 	DefaultEmailOptIn bool
 	// DefaultSmsOptIn holds the default value on creation for the "sms_opt_in" field.
@@ -278,9 +278,9 @@ func ByDesiredBeds(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldDesiredBeds, opts...).ToFunc()
 }
 
-// ByMoveTimelineMonths orders the results by the move_timeline_months field.
-func ByMoveTimelineMonths(opts ...sql.OrderTermOption) OrderOption {
-	return sql.OrderByField(FieldMoveTimelineMonths, opts...).ToFunc()
+// ByMoveTimeline orders the results by the move_timeline field.
+func ByMoveTimeline(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldMoveTimeline, opts...).ToFunc()
 }
 
 // ByLastContactedAt orders the results by the last_contacted_at field.

@@ -105,9 +105,9 @@ func DesiredBeds(v int) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldDesiredBeds, v))
 }
 
-// MoveTimelineMonths applies equality check predicate on the "move_timeline_months" field. It's identical to MoveTimelineMonthsEQ.
-func MoveTimelineMonths(v int) predicate.Contact {
-	return predicate.Contact(sql.FieldEQ(FieldMoveTimelineMonths, v))
+// MoveTimeline applies equality check predicate on the "move_timeline" field. It's identical to MoveTimelineEQ.
+func MoveTimeline(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldMoveTimeline, v))
 }
 
 // LastContactedAt applies equality check predicate on the "last_contacted_at" field. It's identical to LastContactedAtEQ.
@@ -655,54 +655,54 @@ func PreferredAreasNotNil() predicate.Contact {
 	return predicate.Contact(sql.FieldNotNull(FieldPreferredAreas))
 }
 
-// MoveTimelineMonthsEQ applies the EQ predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsEQ(v int) predicate.Contact {
-	return predicate.Contact(sql.FieldEQ(FieldMoveTimelineMonths, v))
+// MoveTimelineEQ applies the EQ predicate on the "move_timeline" field.
+func MoveTimelineEQ(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldMoveTimeline, v))
 }
 
-// MoveTimelineMonthsNEQ applies the NEQ predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsNEQ(v int) predicate.Contact {
-	return predicate.Contact(sql.FieldNEQ(FieldMoveTimelineMonths, v))
+// MoveTimelineNEQ applies the NEQ predicate on the "move_timeline" field.
+func MoveTimelineNEQ(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldMoveTimeline, v))
 }
 
-// MoveTimelineMonthsIn applies the In predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsIn(vs ...int) predicate.Contact {
-	return predicate.Contact(sql.FieldIn(FieldMoveTimelineMonths, vs...))
+// MoveTimelineIn applies the In predicate on the "move_timeline" field.
+func MoveTimelineIn(vs ...int) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldMoveTimeline, vs...))
 }
 
-// MoveTimelineMonthsNotIn applies the NotIn predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsNotIn(vs ...int) predicate.Contact {
-	return predicate.Contact(sql.FieldNotIn(FieldMoveTimelineMonths, vs...))
+// MoveTimelineNotIn applies the NotIn predicate on the "move_timeline" field.
+func MoveTimelineNotIn(vs ...int) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldMoveTimeline, vs...))
 }
 
-// MoveTimelineMonthsGT applies the GT predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsGT(v int) predicate.Contact {
-	return predicate.Contact(sql.FieldGT(FieldMoveTimelineMonths, v))
+// MoveTimelineGT applies the GT predicate on the "move_timeline" field.
+func MoveTimelineGT(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldMoveTimeline, v))
 }
 
-// MoveTimelineMonthsGTE applies the GTE predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsGTE(v int) predicate.Contact {
-	return predicate.Contact(sql.FieldGTE(FieldMoveTimelineMonths, v))
+// MoveTimelineGTE applies the GTE predicate on the "move_timeline" field.
+func MoveTimelineGTE(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldMoveTimeline, v))
 }
 
-// MoveTimelineMonthsLT applies the LT predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsLT(v int) predicate.Contact {
-	return predicate.Contact(sql.FieldLT(FieldMoveTimelineMonths, v))
+// MoveTimelineLT applies the LT predicate on the "move_timeline" field.
+func MoveTimelineLT(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldMoveTimeline, v))
 }
 
-// MoveTimelineMonthsLTE applies the LTE predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsLTE(v int) predicate.Contact {
-	return predicate.Contact(sql.FieldLTE(FieldMoveTimelineMonths, v))
+// MoveTimelineLTE applies the LTE predicate on the "move_timeline" field.
+func MoveTimelineLTE(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldMoveTimeline, v))
 }
 
-// MoveTimelineMonthsIsNil applies the IsNil predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsIsNil() predicate.Contact {
-	return predicate.Contact(sql.FieldIsNull(FieldMoveTimelineMonths))
+// MoveTimelineIsNil applies the IsNil predicate on the "move_timeline" field.
+func MoveTimelineIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldMoveTimeline))
 }
 
-// MoveTimelineMonthsNotNil applies the NotNil predicate on the "move_timeline_months" field.
-func MoveTimelineMonthsNotNil() predicate.Contact {
-	return predicate.Contact(sql.FieldNotNull(FieldMoveTimelineMonths))
+// MoveTimelineNotNil applies the NotNil predicate on the "move_timeline" field.
+func MoveTimelineNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldMoveTimeline))
 }
 
 // LastContactedAtEQ applies the EQ predicate on the "last_contacted_at" field.

@@ -24,7 +24,7 @@ var (
 		{Name: "pre_approved", Type: field.TypeBool, Default: false},
 		{Name: "desired_beds", Type: field.TypeInt, Nullable: true},
 		{Name: "preferred_areas", Type: field.TypeJSON, Nullable: true},
-		{Name: "move_timeline_months", Type: field.TypeInt, Nullable: true},
+		{Name: "move_timeline", Type: field.TypeInt, Nullable: true},
 		{Name: "last_contacted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "email_opt_in", Type: field.TypeBool, Default: false},
 		{Name: "sms_opt_in", Type: field.TypeBool, Default: false},

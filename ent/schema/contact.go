@@ -38,8 +38,8 @@ func (Contact) Fields() []ent.Field {
 		field.Int("desired_beds").Optional().Nillable().Min(0).Max(100),
 		field.Strings("preferred_areas").Optional().Validate(validateStringList(50)).
 			Comment("ZIP codes or city names the client wants to live in."),
-		field.Int("move_timeline_months").Optional().Nillable().Min(0).Max(120).
-			Annotations(entgql.MapsTo("moveTimeline")),
+		field.Int("move_timeline").Optional().Nillable().Min(0).Max(120).
+			Comment("Months until the client wants to move."),
 		field.Time("last_contacted_at").Optional().Nillable().
 			Annotations(entgql.OrderField("LAST_CONTACTED_AT")),
 		field.Bool("email_opt_in").Default(false),

@@ -29,9 +29,6 @@ import (
 
 // region    ************************** generated!.gotpl **************************
 
-type PackageResolver interface {
-	Steps(ctx context.Context, obj *ent.WorkflowPackage) ([]*ent.PackageStep, error)
-}
 type QueryResolver interface {
 	Node(ctx context.Context, id int) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []int) ([]ent.Noder, error)
@@ -39,9 +36,6 @@ type QueryResolver interface {
 	Runs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) (*ent.RunConnection, error)
 	Packages(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) (*ent.PackageConnection, error)
 	Properties(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) (*ent.PropertyConnection, error)
-}
-type RunResolver interface {
-	Steps(ctx context.Context, obj *ent.Run) ([]*ent.StepRun, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -842,7 +836,7 @@ func (ec *executionContext) _Client_moveTimeline(ctx context.Context, field grap
 			return ec.fieldContext_Client_moveTimeline(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.MoveTimelineMonths, nil
+			return obj.MoveTimeline, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
@@ -1963,7 +1957,7 @@ func (ec *executionContext) _Package_steps(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Package_steps(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Package().Steps(ctx, obj)
+			return obj.Steps(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.PackageStep) graphql.Marshaler {
@@ -1978,7 +1972,7 @@ func (ec *executionContext) fieldContext_Package_steps(_ context.Context, field 
 		Object:     "Package",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PackageStep(ctx, field)
 		},
@@ -4129,7 +4123,7 @@ func (ec *executionContext) _Run_steps(ctx context.Context, field graphql.Collec
 			return ec.fieldContext_Run_steps(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Run().Steps(ctx, obj)
+			return obj.Steps(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.StepRun) graphql.Marshaler {
@@ -4144,7 +4138,7 @@ func (ec *executionContext) fieldContext_Run_steps(_ context.Context, field grap
 		Object:     "Run",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_StepRun(ctx, field)
 		},
@@ -5536,7 +5530,7 @@ func (ec *executionContext) unmarshalInputClientWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailIsNil", "emailNotNil", "emailEqualFold", "emailContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneIsNil", "phoneNotNil", "phoneEqualFold", "phoneContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "preApproved", "preApprovedNEQ", "desiredBeds", "desiredBedsNEQ", "desiredBedsIn", "desiredBedsNotIn", "desiredBedsGT", "desiredBedsGTE", "desiredBedsLT", "desiredBedsLTE", "desiredBedsIsNil", "desiredBedsNotNil", "moveTimelineMonths", "moveTimelineMonthsNEQ", "moveTimelineMonthsIn", "moveTimelineMonthsNotIn", "moveTimelineMonthsGT", "moveTimelineMonthsGTE", "moveTimelineMonthsLT", "moveTimelineMonthsLTE", "moveTimelineMonthsIsNil", "moveTimelineMonthsNotNil", "lastContactedAt", "lastContactedAtNEQ", "lastContactedAtIn", "lastContactedAtNotIn", "lastContactedAtGT", "lastContactedAtGTE", "lastContactedAtLT", "lastContactedAtLTE", "lastContactedAtIsNil", "lastContactedAtNotNil", "emailOptIn", "emailOptInNEQ", "smsOptIn", "smsOptInNEQ", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "hasInteractions", "hasInteractionsWith", "hasRuns", "hasRunsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailIsNil", "emailNotNil", "emailEqualFold", "emailContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneIsNil", "phoneNotNil", "phoneEqualFold", "phoneContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "preApproved", "preApprovedNEQ", "desiredBeds", "desiredBedsNEQ", "desiredBedsIn", "desiredBedsNotIn", "desiredBedsGT", "desiredBedsGTE", "desiredBedsLT", "desiredBedsLTE", "desiredBedsIsNil", "desiredBedsNotNil", "moveTimeline", "moveTimelineNEQ", "moveTimelineIn", "moveTimelineNotIn", "moveTimelineGT", "moveTimelineGTE", "moveTimelineLT", "moveTimelineLTE", "moveTimelineIsNil", "moveTimelineNotNil", "lastContactedAt", "lastContactedAtNEQ", "lastContactedAtIn", "lastContactedAtNotIn", "lastContactedAtGT", "lastContactedAtGTE", "lastContactedAtLT", "lastContactedAtLTE", "lastContactedAtIsNil", "lastContactedAtNotNil", "emailOptIn", "emailOptInNEQ", "smsOptIn", "smsOptInNEQ", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "hasInteractions", "hasInteractionsWith", "hasRuns", "hasRunsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6313,76 +6307,76 @@ func (ec *executionContext) unmarshalInputClientWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.DesiredBedsNotNil = data
-		case "moveTimelineMonths":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonths"))
+		case "moveTimeline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimeline"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonths = data
-		case "moveTimelineMonthsNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsNEQ"))
+			it.MoveTimeline = data
+		case "moveTimelineNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineNEQ"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsNEQ = data
-		case "moveTimelineMonthsIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsIn"))
+			it.MoveTimelineNEQ = data
+		case "moveTimelineIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsIn = data
-		case "moveTimelineMonthsNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsNotIn"))
+			it.MoveTimelineIn = data
+		case "moveTimelineNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineNotIn"))
 			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsNotIn = data
-		case "moveTimelineMonthsGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsGT"))
+			it.MoveTimelineNotIn = data
+		case "moveTimelineGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineGT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsGT = data
-		case "moveTimelineMonthsGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsGTE"))
+			it.MoveTimelineGT = data
+		case "moveTimelineGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineGTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsGTE = data
-		case "moveTimelineMonthsLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsLT"))
+			it.MoveTimelineGTE = data
+		case "moveTimelineLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineLT"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsLT = data
-		case "moveTimelineMonthsLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsLTE"))
+			it.MoveTimelineLT = data
+		case "moveTimelineLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineLTE"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsLTE = data
-		case "moveTimelineMonthsIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsIsNil"))
+			it.MoveTimelineLTE = data
+		case "moveTimelineIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsIsNil = data
-		case "moveTimelineMonthsNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonthsNotNil"))
+			it.MoveTimelineIsNil = data
+		case "moveTimelineNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonthsNotNil = data
+			it.MoveTimelineNotNil = data
 		case "lastContactedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -6628,7 +6622,7 @@ func (ec *executionContext) unmarshalInputCreateClientInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "email", "phone", "stage", "source", "budgetMin", "budgetMax", "preApproved", "desiredBeds", "preferredAreas", "moveTimelineMonths", "lastContactedAt", "emailOptIn", "smsOptIn", "notes"}
+	fieldsInOrder := [...]string{"name", "email", "phone", "stage", "source", "budgetMin", "budgetMax", "preApproved", "desiredBeds", "preferredAreas", "moveTimeline", "lastContactedAt", "emailOptIn", "smsOptIn", "notes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6705,13 +6699,13 @@ func (ec *executionContext) unmarshalInputCreateClientInput(ctx context.Context,
 				return it, err
 			}
 			it.PreferredAreas = data
-		case "moveTimelineMonths":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonths"))
+		case "moveTimeline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimeline"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonths = data
+			it.MoveTimeline = data
 		case "lastContactedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -14073,7 +14067,7 @@ func (ec *executionContext) unmarshalInputUpdateClientInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "email", "clearEmail", "phone", "clearPhone", "stage", "source", "budgetMin", "clearBudgetMin", "budgetMax", "clearBudgetMax", "preApproved", "desiredBeds", "clearDesiredBeds", "preferredAreas", "appendPreferredAreas", "clearPreferredAreas", "moveTimelineMonths", "clearMoveTimelineMonths", "lastContactedAt", "clearLastContactedAt", "emailOptIn", "smsOptIn", "notes"}
+	fieldsInOrder := [...]string{"name", "email", "clearEmail", "phone", "clearPhone", "stage", "source", "budgetMin", "clearBudgetMin", "budgetMax", "clearBudgetMax", "preApproved", "desiredBeds", "clearDesiredBeds", "preferredAreas", "appendPreferredAreas", "clearPreferredAreas", "moveTimeline", "clearMoveTimeline", "lastContactedAt", "clearLastContactedAt", "emailOptIn", "smsOptIn", "notes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14199,20 +14193,20 @@ func (ec *executionContext) unmarshalInputUpdateClientInput(ctx context.Context,
 				return it, err
 			}
 			it.ClearPreferredAreas = data
-		case "moveTimelineMonths":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimelineMonths"))
+		case "moveTimeline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("moveTimeline"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.MoveTimelineMonths = data
-		case "clearMoveTimelineMonths":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearMoveTimelineMonths"))
+			it.MoveTimeline = data
+		case "clearMoveTimeline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearMoveTimeline"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.ClearMoveTimelineMonths = data
+			it.ClearMoveTimeline = data
 		case "lastContactedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lastContactedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)

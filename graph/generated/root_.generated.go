@@ -26,9 +26,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Mutation() MutationResolver
-	Package() PackageResolver
 	Query() QueryResolver
-	Run() RunResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -37,27 +35,27 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Client struct {
-		BudgetMax          func(childComplexity int) int
-		BudgetMin          func(childComplexity int) int
-		CreatedAt          func(childComplexity int) int
-		DesiredBeds        func(childComplexity int) int
-		Email              func(childComplexity int) int
-		EmailOptIn         func(childComplexity int) int
-		ID                 func(childComplexity int) int
-		Interactions       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.InteractionOrder, where *ent.InteractionWhereInput) int
-		LastContactedAt    func(childComplexity int) int
-		MoveTimelineMonths func(childComplexity int) int
-		Name               func(childComplexity int) int
-		Notes              func(childComplexity int) int
-		Organization       func(childComplexity int) int
-		Phone              func(childComplexity int) int
-		PreApproved        func(childComplexity int) int
-		PreferredAreas     func(childComplexity int) int
-		Runs               func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
-		SmsOptIn           func(childComplexity int) int
-		Source             func(childComplexity int) int
-		Stage              func(childComplexity int) int
-		UpdatedAt          func(childComplexity int) int
+		BudgetMax       func(childComplexity int) int
+		BudgetMin       func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		DesiredBeds     func(childComplexity int) int
+		Email           func(childComplexity int) int
+		EmailOptIn      func(childComplexity int) int
+		ID              func(childComplexity int) int
+		Interactions    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.InteractionOrder, where *ent.InteractionWhereInput) int
+		LastContactedAt func(childComplexity int) int
+		MoveTimeline    func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Notes           func(childComplexity int) int
+		Organization    func(childComplexity int) int
+		Phone           func(childComplexity int) int
+		PreApproved     func(childComplexity int) int
+		PreferredAreas  func(childComplexity int) int
+		Runs            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
+		SmsOptIn        func(childComplexity int) int
+		Source          func(childComplexity int) int
+		Stage           func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
 	}
 
 	ClientConnection struct {
@@ -393,11 +391,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Client.LastContactedAt(childComplexity), true
 	case "Client.moveTimeline":
-		if e.ComplexityRoot.Client.MoveTimelineMonths == nil {
+		if e.ComplexityRoot.Client.MoveTimeline == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Client.MoveTimelineMonths(childComplexity), true
+		return e.ComplexityRoot.Client.MoveTimeline(childComplexity), true
 	case "Client.name":
 		if e.ComplexityRoot.Client.Name == nil {
 			break
@@ -1874,7 +1872,10 @@ type Client implements Node @goModel(model: "github.com/estateflow/estateflow/en
   ZIP codes or city names the client wants to live in.
   """
   preferredAreas: [String!]
-  moveTimeline: Int @goField(name: "MoveTimelineMonths", forceResolver: false)
+  """
+  Months until the client wants to move.
+  """
+  moveTimeline: Int
   lastContactedAt: Time
   emailOptIn: Boolean!
   smsOptIn: Boolean!
@@ -2168,18 +2169,18 @@ input ClientWhereInput {
   desiredBedsIsNil: Boolean
   desiredBedsNotNil: Boolean
   """
-  move_timeline_months field predicates
+  move_timeline field predicates
   """
-  moveTimelineMonths: Int
-  moveTimelineMonthsNEQ: Int
-  moveTimelineMonthsIn: [Int!]
-  moveTimelineMonthsNotIn: [Int!]
-  moveTimelineMonthsGT: Int
-  moveTimelineMonthsGTE: Int
-  moveTimelineMonthsLT: Int
-  moveTimelineMonthsLTE: Int
-  moveTimelineMonthsIsNil: Boolean
-  moveTimelineMonthsNotNil: Boolean
+  moveTimeline: Int
+  moveTimelineNEQ: Int
+  moveTimelineIn: [Int!]
+  moveTimelineNotIn: [Int!]
+  moveTimelineGT: Int
+  moveTimelineGTE: Int
+  moveTimelineLT: Int
+  moveTimelineLTE: Int
+  moveTimelineIsNil: Boolean
+  moveTimelineNotNil: Boolean
   """
   last_contacted_at field predicates
   """
@@ -2248,7 +2249,10 @@ input CreateClientInput {
   ZIP codes or city names the client wants to live in.
   """
   preferredAreas: [String!]
-  moveTimelineMonths: Int
+  """
+  Months until the client wants to move.
+  """
+  moveTimeline: Int
   lastContactedAt: Time
   emailOptIn: Boolean
   smsOptIn: Boolean
@@ -4397,8 +4401,11 @@ input UpdateClientInput {
   preferredAreas: [String!]
   appendPreferredAreas: [String!]
   clearPreferredAreas: Boolean
-  moveTimelineMonths: Int
-  clearMoveTimelineMonths: Boolean
+  """
+  Months until the client wants to move.
+  """
+  moveTimeline: Int
+  clearMoveTimeline: Boolean
   lastContactedAt: Time
   clearLastContactedAt: Boolean
   emailOptIn: Boolean

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/seed"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// testAPI is the real HTTP handler of server.go over a fresh database.
+type testAPI struct {
+	t       *testing.T
+	db      *database.DB
+	srv     *httptest.Server
+	orgID   int
+	queries atomic.Int64 // SQL statements sent, counted by the driver
+}
+
+func newTestAPI(t *testing.T) *testAPI {
+	t.Helper()
+	api := &testAPI{t: t}
+	api.db = testdb.Open(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
+		return dialect.DebugWithContext(d, func(context.Context, ...any) { api.queries.Add(1) })
+	}})
+	boot, err := seed.Bootstrap(context.Background(), api.db.Client, false, time.Now())
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	api.orgID = boot.Org.ID
+	cfg := config{maxBodyBytes: 64 << 10}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	api.srv = httptest.NewServer(newRoutes(api.db, api.orgID, cfg, logger))
+	t.Cleanup(api.srv.Close)
+	return api
+}
+
+// ctx acts for the test organization, for direct ent calls.
+func (a *testAPI) ctx() context.Context {
+	return tenant.NewContext(context.Background(), tenant.Viewer{OrgID: a.orgID, Role: tenant.RoleAdmin})
+}
+
+func (a *testAPI) ent() *ent.Client { return a.db.Client }
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type gqlResponse struct {
+	status int
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+}
+
+// do posts a GraphQL operation and decodes the response.
+func (a *testAPI) do(query string, vars map[string]any) gqlResponse {
+	a.t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return a.post("application/json", body)
+}
+
+func (a *testAPI) post(contentType string, body []byte) gqlResponse {
+	a.t.Helper()
+	resp, err := http.Post(a.srv.URL+"/graphql", contentType, bytes.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	out := gqlResponse{status: resp.StatusCode}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		a.t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
+	}
+	return out
+}
+
+// ok fails the test unless r has no errors, then decodes its data into v.
+func (r gqlResponse) ok(t *testing.T, v any) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Fatalf("unexpected errors: %+v", r.Errors)
+	}
+	if v != nil {
+		if err := json.Unmarshal(r.Data, v); err != nil {
+			t.Fatalf("decoding %s: %v", r.Data, err)
+		}
+	}
+}
+
+// wantError fails the test unless r's first error has the code, and (when
+// field is not empty) the field.
+func (r gqlResponse) wantError(t *testing.T, code, field string) gqlError {
+	t.Helper()
+	if len(r.Errors) == 0 {
+		t.Fatalf("want a %s error, got data %s", code, r.Data)
+	}
+	e := r.Errors[0]
+	if e.Extensions["code"] != code {
+		t.Fatalf("want code %s, got %+v", code, r.Errors)
+	}
+	if field != "" && e.Extensions["field"] != field {
+		t.Fatalf("want field %q, got %+v", field, e)
+	}
+	for _, leak := range []string{"SELECT", "INSERT", "UPDATE ", "pq:", "sqlite", "goroutine", ".go:"} {
+		if strings.Contains(e.Message, leak) {
+			t.Fatalf("error message leaks internals (%q): %s", leak, e.Message)
+		}
+	}
+	return e
+}
+
+// count returns how many rows of a kind exist, bypassing the API.
+func (a *testAPI) count(kind string) int {
+	a.t.Helper()
+	ctx := a.ctx()
+	var (
+		n   int
+		err error
+	)
+	switch kind {
+	case "property":
+		n, err = a.ent().Property.Query().Count(ctx)
+	case "client":
+		n, err = a.ent().Contact.Query().Count(ctx)
+	case "package":
+		n, err = a.ent().WorkflowPackage.Query().Count(ctx)
+	case "step":
+		n, err = a.ent().PackageStep.Query().Count(ctx)
+	case "interaction":
+		n, err = a.ent().Interaction.Query().Count(ctx)
+	default:
+		a.t.Fatalf("unknown kind %q", kind)
+	}
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return n
+}
