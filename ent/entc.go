@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"go/format"
 	"log"
 	"os"
 	"regexp"
@@ -61,5 +62,9 @@ func unaliasClient(path string) error {
 	}
 	src = bytes.Replace(src, alias, nil, 1)
 	src = regexp.MustCompile(`\bClient\b`).ReplaceAll(src, []byte("Contact"))
+	// The shorter name shifts struct-field alignment; keep the file gofmt-ed.
+	if src, err = format.Source(src); err != nil {
+		return err
+	}
 	return os.WriteFile(path, src, 0o644)
 }

@@ -107,11 +107,10 @@ func paginateLimit(first, last *int) int {
 	return limit
 }
 
-
 // ClientEdge is the edge representation of Contact.
 type ClientEdge struct {
 	Node   *Contact `json:"node"`
-	Cursor Cursor  `json:"cursor"`
+	Cursor Cursor   `json:"cursor"`
 }
 
 // ClientConnection is the connection containing edges to Contact.
