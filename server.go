@@ -57,23 +57,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		command, args = args[0], args[1:]
 	}
-	var cfg config
+	var (
+		cfg config
+		env envReader
+	)
 	fs := flag.NewFlagSet("estateflow "+command, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.addr, "addr", envOr("ESTATEFLOW_ADDR", ":8080"), "address to listen on (env ESTATEFLOW_ADDR)")
-	fs.StringVar(&cfg.databaseURL, "database-url", envOr("DATABASE_URL", database.DefaultURL),
+	fs.StringVar(&cfg.addr, "addr", env.str("ESTATEFLOW_ADDR", ":8080"), "address to listen on (env ESTATEFLOW_ADDR)")
+	fs.StringVar(&cfg.databaseURL, "database-url", env.str("DATABASE_URL", database.DefaultURL),
 		"postgres://… for PostgreSQL, otherwise a SQLite file path (env DATABASE_URL)")
-	fs.BoolVar(&cfg.demo, "demo", envBool("ESTATEFLOW_DEMO", true),
+	fs.BoolVar(&cfg.demo, "demo", env.bool("ESTATEFLOW_DEMO", true),
 		"fill a new, empty database with demo properties and clients (env ESTATEFLOW_DEMO)")
-	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", envInt("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
+	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", env.int("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
 		"largest accepted GraphQL request body, in bytes (env ESTATEFLOW_MAX_BODY_BYTES)")
-	logLevel := fs.String("log-level", envOr("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
-	fs.BoolVar(&cfg.logJSON, "log-json", envBool("ESTATEFLOW_LOG_JSON", false), "log as JSON instead of text (env ESTATEFLOW_LOG_JSON)")
+	logLevel := fs.String("log-level", env.str("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
+	fs.BoolVar(&cfg.logJSON, "log-json", env.bool("ESTATEFLOW_LOG_JSON", false), "log as JSON instead of text (env ESTATEFLOW_LOG_JSON)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: estateflow [serve|migrate] [flags]\n\n"+
 			"  serve    serve the GraphQL API (the default)\n"+
 			"  migrate  bring the database schema up to date, then exit\n\nFlags:\n")
 		fs.PrintDefaults()
+	}
+	if err := env.err(); err != nil {
+		return err
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -184,23 +190,42 @@ func newLogger(w io.Writer, cfg config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func envOr(key, fallback string) string {
+// envReader reads flag defaults from the environment and remembers the
+// first malformed value, so that a typo fails start-up instead of being
+// silently replaced by the default.
+type envReader struct{ errs []error }
+
+func (e *envReader) str(key, fallback string) string {
 	if v, ok := os.LookupEnv(key); ok && v != "" {
 		return v
 	}
 	return fallback
 }
 
-func envBool(key string, fallback bool) bool {
-	if b, err := strconv.ParseBool(os.Getenv(key)); err == nil {
-		return b
+func (e *envReader) bool(key string, fallback bool) bool {
+	v, ok := os.LookupEnv(key)
+	if !ok || v == "" {
+		return fallback
 	}
-	return fallback
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want true or false", key, v))
+		return fallback
+	}
+	return b
 }
 
-func envInt(key string, fallback int64) int64 {
-	if n, err := strconv.ParseInt(os.Getenv(key), 10, 64); err == nil {
-		return n
+func (e *envReader) int(key string, fallback int64) int64 {
+	v, ok := os.LookupEnv(key)
+	if !ok || v == "" {
+		return fallback
 	}
-	return fallback
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a whole number", key, v))
+		return fallback
+	}
+	return n
 }
+
+func (e *envReader) err() error { return errors.Join(e.errs...) }
