@@ -143,6 +143,9 @@ func TestNodeResolvesEveryType(t *testing.T) {
 			t.Errorf("node(%d) = %+v, want a %s", id, out.Node, typename)
 		}
 	}
+	api.do(`mutation($id: ID!) { deleteProperty(id: $id) }`, map[string]any{"id": prop.ID}).wantError(t, "CONFLICT", "id")
+	api.do(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": make([]int, 101)}).wantError(t, "BAD_USER_INPUT", "ids")
+
 	var many struct {
 		Nodes []struct {
 			Typename string `json:"__typename"`

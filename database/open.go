@@ -66,7 +66,6 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 			// One writer at a time is all SQLite allows; a few readers
 			// beside it is all a 2-core machine can use.
 			db.SetMaxOpenConns(8)
-			db.SetConnMaxIdleTime(0)
 		}
 	}
 	if err != nil {

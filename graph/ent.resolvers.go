@@ -24,6 +24,9 @@ func (r *queryResolver) Node(ctx context.Context, id int) (ent.Noder, error) {
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, error) {
+	if len(ids) > maxNodesPerRequest {
+		return nil, badInput("ids", "at most %d ids per request, got %d", maxNodesPerRequest, len(ids))
+	}
 	return r.client.Noders(ctx, ids)
 }
 

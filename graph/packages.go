@@ -11,6 +11,9 @@ import (
 	"github.com/estateflow/estateflow/graph/model"
 )
 
+// maxNodesPerRequest bounds nodes(ids:) like a connection page.
+const maxNodesPerRequest = 100
+
 // maxPackageSteps bounds a package so that a run, its snapshot and its event
 // stream stay small enough to show on one screen.
 const maxPackageSteps = 50

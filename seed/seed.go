@@ -41,12 +41,18 @@ func Bootstrap(ctx context.Context, client *ent.Client, withDemoData bool, now t
 	res, err := bootstrapTx(ctx, tx.Client(), withDemoData, now)
 	if err != nil {
 		_ = tx.Rollback()
-		return Result{}, err
+	} else if err = tx.Commit(); err != nil {
+		err = fmt.Errorf("seed: commit: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return Result{}, fmt.Errorf("seed: commit: %w", err)
+	if ent.IsConstraintError(err) {
+		// Another replica created the organization first; use its work.
+		org, qerr := client.Organization.Query().Where(organization.Slug(DemoOrgSlug)).Only(ctx)
+		if qerr != nil {
+			return Result{}, fmt.Errorf("seed: %w (then: %w)", err, qerr)
+		}
+		return Result{Org: org}, nil
 	}
-	return res, nil
+	return res, err
 }
 
 func bootstrapTx(ctx context.Context, db *ent.Client, withDemoData bool, now time.Time) (Result, error) {

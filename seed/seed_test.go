@@ -85,3 +85,38 @@ func TestBootstrapRunsOnce(t *testing.T) {
 		t.Fatalf("%d packages after two bootstraps, want 2", n)
 	}
 }
+
+// TestConcurrentBootstrapsAgree models replicas starting together on one
+// empty database: every one must come up with the same organization.
+func TestConcurrentBootstrapsAgree(t *testing.T) {
+	db := testdb.Open(t, database.Options{})
+	const replicas = 4
+	results := make(chan seed.Result, replicas)
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			res, err := seed.Bootstrap(context.Background(), db.Client, false, time.Now())
+			if err != nil {
+				errs <- err
+				return
+			}
+			results <- res
+		}()
+	}
+	orgIDs := map[int]bool{}
+	created := 0
+	for range replicas {
+		select {
+		case err := <-errs:
+			t.Fatalf("bootstrap: %v", err)
+		case res := <-results:
+			orgIDs[res.Org.ID] = true
+			if res.Created {
+				created++
+			}
+		}
+	}
+	if len(orgIDs) != 1 || created != 1 {
+		t.Fatalf("%d organizations, %d creators; want 1 and 1", len(orgIDs), created)
+	}
+}
