@@ -1,9 +1,22 @@
 // Package engine is EstateFlow's generic workflow engine.
 //
-// It knows nothing about real estate. A workflow is a set of steps whose
-// dependencies form a directed acyclic graph; the engine validates that
-// graph, and (as it grows) schedules ready steps, retries failed attempts,
-// enforces timeouts and cancellation, and records every change of state as an
-// event. Real-estate work plugs in from the modules packages by registering
-// executors for step kinds.
+// A run executes a snapshot of a package's steps. The steps' dependencies
+// form a directed acyclic graph: a step becomes ready when all of its
+// dependencies have succeeded, and independent steps run in parallel on a
+// bounded pool of workers. A step that fails for good skips everything
+// downstream of it; independent branches still finish.
+//
+// The engine knows step kinds only through executors registered with it;
+// the real-estate work lives in the modules packages. Every change of state
+// is one database transaction that updates the step and the run and appends
+// a RunEvent whose seq grows by one per run, so the event log is a complete,
+// gap-free history. Events reach subscribers only after their transaction
+// commits. On start-up the engine recovers the runs that were in flight when
+// the previous process stopped.
+//
+// Files by concern: engine.go (life cycle), runs.go (start, cancel, retry),
+// advance.go (the run state machine), worker.go (executing one attempt),
+// txn.go (transactions and events), progress.go (coalescing progress),
+// broker.go and stream.go (live events for subscribers), recovery.go,
+// backoff.go, executor.go, errors.go, dag.go.
 package engine

@@ -6628,6 +6628,9 @@ type RunMutation struct {
 	status              *run.Status
 	progress            *float64
 	addprogress         *float64
+	last_seq            *int
+	addlast_seq         *int
+	request_hash        *string
 	idempotency_key     *string
 	error               *string
 	started_at          *time.Time
@@ -7189,6 +7192,111 @@ func (m *RunMutation) ResetProgress() {
 	m.addprogress = nil
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (m *RunMutation) SetLastSeq(i int) {
+	m.last_seq = &i
+	m.addlast_seq = nil
+}
+
+// LastSeq returns the value of the "last_seq" field in the mutation.
+func (m *RunMutation) LastSeq() (r int, exists bool) {
+	v := m.last_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastSeq returns the old "last_seq" field's value of the Run entity.
+// If the Run object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RunMutation) OldLastSeq(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastSeq is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastSeq requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastSeq: %w", err)
+	}
+	return oldValue.LastSeq, nil
+}
+
+// AddLastSeq adds i to the "last_seq" field.
+func (m *RunMutation) AddLastSeq(i int) {
+	if m.addlast_seq != nil {
+		*m.addlast_seq += i
+	} else {
+		m.addlast_seq = &i
+	}
+}
+
+// AddedLastSeq returns the value that was added to the "last_seq" field in this mutation.
+func (m *RunMutation) AddedLastSeq() (r int, exists bool) {
+	v := m.addlast_seq
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetLastSeq resets all changes to the "last_seq" field.
+func (m *RunMutation) ResetLastSeq() {
+	m.last_seq = nil
+	m.addlast_seq = nil
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (m *RunMutation) SetRequestHash(s string) {
+	m.request_hash = &s
+}
+
+// RequestHash returns the value of the "request_hash" field in the mutation.
+func (m *RunMutation) RequestHash() (r string, exists bool) {
+	v := m.request_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRequestHash returns the old "request_hash" field's value of the Run entity.
+// If the Run object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RunMutation) OldRequestHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRequestHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRequestHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRequestHash: %w", err)
+	}
+	return oldValue.RequestHash, nil
+}
+
+// ClearRequestHash clears the value of the "request_hash" field.
+func (m *RunMutation) ClearRequestHash() {
+	m.request_hash = nil
+	m.clearedFields[run.FieldRequestHash] = struct{}{}
+}
+
+// RequestHashCleared returns if the "request_hash" field was cleared in this mutation.
+func (m *RunMutation) RequestHashCleared() bool {
+	_, ok := m.clearedFields[run.FieldRequestHash]
+	return ok
+}
+
+// ResetRequestHash resets all changes to the "request_hash" field.
+func (m *RunMutation) ResetRequestHash() {
+	m.request_hash = nil
+	delete(m.clearedFields, run.FieldRequestHash)
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (m *RunMutation) SetIdempotencyKey(s string) {
 	m.idempotency_key = &s
@@ -7635,7 +7743,7 @@ func (m *RunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RunMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, run.FieldCreatedAt)
 	}
@@ -7665,6 +7773,12 @@ func (m *RunMutation) Fields() []string {
 	}
 	if m.progress != nil {
 		fields = append(fields, run.FieldProgress)
+	}
+	if m.last_seq != nil {
+		fields = append(fields, run.FieldLastSeq)
+	}
+	if m.request_hash != nil {
+		fields = append(fields, run.FieldRequestHash)
 	}
 	if m.idempotency_key != nil {
 		fields = append(fields, run.FieldIdempotencyKey)
@@ -7706,6 +7820,10 @@ func (m *RunMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case run.FieldProgress:
 		return m.Progress()
+	case run.FieldLastSeq:
+		return m.LastSeq()
+	case run.FieldRequestHash:
+		return m.RequestHash()
 	case run.FieldIdempotencyKey:
 		return m.IdempotencyKey()
 	case run.FieldError:
@@ -7743,6 +7861,10 @@ func (m *RunMutation) OldField(ctx context.Context, name string) (ent.Value, err
 		return m.OldStatus(ctx)
 	case run.FieldProgress:
 		return m.OldProgress(ctx)
+	case run.FieldLastSeq:
+		return m.OldLastSeq(ctx)
+	case run.FieldRequestHash:
+		return m.OldRequestHash(ctx)
 	case run.FieldIdempotencyKey:
 		return m.OldIdempotencyKey(ctx)
 	case run.FieldError:
@@ -7830,6 +7952,20 @@ func (m *RunMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetProgress(v)
 		return nil
+	case run.FieldLastSeq:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastSeq(v)
+		return nil
+	case run.FieldRequestHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRequestHash(v)
+		return nil
 	case run.FieldIdempotencyKey:
 		v, ok := value.(string)
 		if !ok {
@@ -7872,6 +8008,9 @@ func (m *RunMutation) AddedFields() []string {
 	if m.addprogress != nil {
 		fields = append(fields, run.FieldProgress)
 	}
+	if m.addlast_seq != nil {
+		fields = append(fields, run.FieldLastSeq)
+	}
 	return fields
 }
 
@@ -7884,6 +8023,8 @@ func (m *RunMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedPackageVersion()
 	case run.FieldProgress:
 		return m.AddedProgress()
+	case run.FieldLastSeq:
+		return m.AddedLastSeq()
 	}
 	return nil, false
 }
@@ -7907,6 +8048,13 @@ func (m *RunMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddProgress(v)
 		return nil
+	case run.FieldLastSeq:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLastSeq(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Run numeric field %s", name)
 }
@@ -7923,6 +8071,9 @@ func (m *RunMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(run.FieldParams) {
 		fields = append(fields, run.FieldParams)
+	}
+	if m.FieldCleared(run.FieldRequestHash) {
+		fields = append(fields, run.FieldRequestHash)
 	}
 	if m.FieldCleared(run.FieldIdempotencyKey) {
 		fields = append(fields, run.FieldIdempotencyKey)
@@ -7958,6 +8109,9 @@ func (m *RunMutation) ClearField(name string) error {
 		return nil
 	case run.FieldParams:
 		m.ClearParams()
+		return nil
+	case run.FieldRequestHash:
+		m.ClearRequestHash()
 		return nil
 	case run.FieldIdempotencyKey:
 		m.ClearIdempotencyKey()
@@ -8008,6 +8162,12 @@ func (m *RunMutation) ResetField(name string) error {
 		return nil
 	case run.FieldProgress:
 		m.ResetProgress()
+		return nil
+	case run.FieldLastSeq:
+		m.ResetLastSeq()
+		return nil
+	case run.FieldRequestHash:
+		m.ResetRequestHash()
 		return nil
 	case run.FieldIdempotencyKey:
 		m.ResetIdempotencyKey()
@@ -9181,6 +9341,8 @@ type StepRunMutation struct {
 	addprogress         *float64
 	attempt             *int
 	addattempt          *int
+	attempt_base        *int
+	addattempt_base     *int
 	message             *string
 	output              *map[string]interface{}
 	error               *string
@@ -9991,6 +10153,62 @@ func (m *StepRunMutation) ResetAttempt() {
 	m.addattempt = nil
 }
 
+// SetAttemptBase sets the "attempt_base" field.
+func (m *StepRunMutation) SetAttemptBase(i int) {
+	m.attempt_base = &i
+	m.addattempt_base = nil
+}
+
+// AttemptBase returns the value of the "attempt_base" field in the mutation.
+func (m *StepRunMutation) AttemptBase() (r int, exists bool) {
+	v := m.attempt_base
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttemptBase returns the old "attempt_base" field's value of the StepRun entity.
+// If the StepRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StepRunMutation) OldAttemptBase(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttemptBase is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttemptBase requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttemptBase: %w", err)
+	}
+	return oldValue.AttemptBase, nil
+}
+
+// AddAttemptBase adds i to the "attempt_base" field.
+func (m *StepRunMutation) AddAttemptBase(i int) {
+	if m.addattempt_base != nil {
+		*m.addattempt_base += i
+	} else {
+		m.addattempt_base = &i
+	}
+}
+
+// AddedAttemptBase returns the value that was added to the "attempt_base" field in this mutation.
+func (m *StepRunMutation) AddedAttemptBase() (r int, exists bool) {
+	v := m.addattempt_base
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttemptBase resets all changes to the "attempt_base" field.
+func (m *StepRunMutation) ResetAttemptBase() {
+	m.attempt_base = nil
+	m.addattempt_base = nil
+}
+
 // SetMessage sets the "message" field.
 func (m *StepRunMutation) SetMessage(s string) {
 	m.message = &s
@@ -10360,7 +10578,7 @@ func (m *StepRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *StepRunMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, steprun.FieldCreatedAt)
 	}
@@ -10405,6 +10623,9 @@ func (m *StepRunMutation) Fields() []string {
 	}
 	if m.attempt != nil {
 		fields = append(fields, steprun.FieldAttempt)
+	}
+	if m.attempt_base != nil {
+		fields = append(fields, steprun.FieldAttemptBase)
 	}
 	if m.message != nil {
 		fields = append(fields, steprun.FieldMessage)
@@ -10462,6 +10683,8 @@ func (m *StepRunMutation) Field(name string) (ent.Value, bool) {
 		return m.Progress()
 	case steprun.FieldAttempt:
 		return m.Attempt()
+	case steprun.FieldAttemptBase:
+		return m.AttemptBase()
 	case steprun.FieldMessage:
 		return m.Message()
 	case steprun.FieldOutput:
@@ -10513,6 +10736,8 @@ func (m *StepRunMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldProgress(ctx)
 	case steprun.FieldAttempt:
 		return m.OldAttempt(ctx)
+	case steprun.FieldAttemptBase:
+		return m.OldAttemptBase(ctx)
 	case steprun.FieldMessage:
 		return m.OldMessage(ctx)
 	case steprun.FieldOutput:
@@ -10639,6 +10864,13 @@ func (m *StepRunMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAttempt(v)
 		return nil
+	case steprun.FieldAttemptBase:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttemptBase(v)
+		return nil
 	case steprun.FieldMessage:
 		v, ok := value.(string)
 		if !ok {
@@ -10704,6 +10936,9 @@ func (m *StepRunMutation) AddedFields() []string {
 	if m.addattempt != nil {
 		fields = append(fields, steprun.FieldAttempt)
 	}
+	if m.addattempt_base != nil {
+		fields = append(fields, steprun.FieldAttemptBase)
+	}
 	return fields
 }
 
@@ -10722,6 +10957,8 @@ func (m *StepRunMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedProgress()
 	case steprun.FieldAttempt:
 		return m.AddedAttempt()
+	case steprun.FieldAttemptBase:
+		return m.AddedAttemptBase()
 	}
 	return nil, false
 }
@@ -10765,6 +11002,13 @@ func (m *StepRunMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddAttempt(v)
+		return nil
+	case steprun.FieldAttemptBase:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttemptBase(v)
 		return nil
 	}
 	return fmt.Errorf("unknown StepRun numeric field %s", name)
@@ -10888,6 +11132,9 @@ func (m *StepRunMutation) ResetField(name string) error {
 		return nil
 	case steprun.FieldAttempt:
 		m.ResetAttempt()
+		return nil
+	case steprun.FieldAttemptBase:
+		m.ResetAttemptBase()
 		return nil
 	case steprun.FieldMessage:
 		m.ResetMessage()

@@ -42,6 +42,10 @@ type Run struct {
 	Status run.Status `json:"status,omitempty"`
 	// Progress holds the value of the "progress" field.
 	Progress float64 `json:"progress,omitempty"`
+	// The seq of the run's latest event; the next event takes last_seq+1 under the run's row lock.
+	LastSeq int `json:"last_seq,omitempty"`
+	// A hash of the start request, to tell a retried start from a different one with the same idempotency key.
+	RequestHash string `json:"request_hash,omitempty"`
 	// IdempotencyKey holds the value of the "idempotency_key" field.
 	IdempotencyKey *string `json:"idempotency_key,omitempty"`
 	// Error holds the value of the "error" field.
@@ -151,9 +155,9 @@ func (*Run) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case run.FieldProgress:
 			values[i] = new(sql.NullFloat64)
-		case run.FieldID, run.FieldOrganizationID, run.FieldPackageID, run.FieldPackageVersion, run.FieldPropertyID, run.FieldClientID:
+		case run.FieldID, run.FieldOrganizationID, run.FieldPackageID, run.FieldPackageVersion, run.FieldPropertyID, run.FieldClientID, run.FieldLastSeq:
 			values[i] = new(sql.NullInt64)
-		case run.FieldStatus, run.FieldIdempotencyKey, run.FieldError:
+		case run.FieldStatus, run.FieldRequestHash, run.FieldIdempotencyKey, run.FieldError:
 			values[i] = new(sql.NullString)
 		case run.FieldCreatedAt, run.FieldUpdatedAt, run.FieldStartedAt, run.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
@@ -241,6 +245,18 @@ func (_m *Run) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field progress", values[i])
 			} else if value.Valid {
 				_m.Progress = value.Float64
+			}
+		case run.FieldLastSeq:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field last_seq", values[i])
+			} else if value.Valid {
+				_m.LastSeq = int(value.Int64)
+			}
+		case run.FieldRequestHash:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field request_hash", values[i])
+			} else if value.Valid {
+				_m.RequestHash = value.String
 			}
 		case run.FieldIdempotencyKey:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -369,6 +385,12 @@ func (_m *Run) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("progress=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Progress))
+	builder.WriteString(", ")
+	builder.WriteString("last_seq=")
+	builder.WriteString(fmt.Sprintf("%v", _m.LastSeq))
+	builder.WriteString(", ")
+	builder.WriteString("request_hash=")
+	builder.WriteString(_m.RequestHash)
 	builder.WriteString(", ")
 	if v := _m.IdempotencyKey; v != nil {
 		builder.WriteString("idempotency_key=")

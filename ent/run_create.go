@@ -136,6 +136,34 @@ func (_c *RunCreate) SetNillableProgress(v *float64) *RunCreate {
 	return _c
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (_c *RunCreate) SetLastSeq(v int) *RunCreate {
+	_c.mutation.SetLastSeq(v)
+	return _c
+}
+
+// SetNillableLastSeq sets the "last_seq" field if the given value is not nil.
+func (_c *RunCreate) SetNillableLastSeq(v *int) *RunCreate {
+	if v != nil {
+		_c.SetLastSeq(*v)
+	}
+	return _c
+}
+
+// SetRequestHash sets the "request_hash" field.
+func (_c *RunCreate) SetRequestHash(v string) *RunCreate {
+	_c.mutation.SetRequestHash(v)
+	return _c
+}
+
+// SetNillableRequestHash sets the "request_hash" field if the given value is not nil.
+func (_c *RunCreate) SetNillableRequestHash(v *string) *RunCreate {
+	if v != nil {
+		_c.SetRequestHash(*v)
+	}
+	return _c
+}
+
 // SetIdempotencyKey sets the "idempotency_key" field.
 func (_c *RunCreate) SetIdempotencyKey(v string) *RunCreate {
 	_c.mutation.SetIdempotencyKey(v)
@@ -293,6 +321,10 @@ func (_c *RunCreate) defaults() {
 		v := run.DefaultProgress
 		_c.mutation.SetProgress(v)
 	}
+	if _, ok := _c.mutation.LastSeq(); !ok {
+		v := run.DefaultLastSeq
+		_c.mutation.SetLastSeq(v)
+	}
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -331,6 +363,14 @@ func (_c *RunCreate) check() error {
 	if v, ok := _c.mutation.Progress(); ok {
 		if err := run.ProgressValidator(v); err != nil {
 			return &ValidationError{Name: "progress", err: fmt.Errorf(`ent: validator failed for field "Run.progress": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.LastSeq(); !ok {
+		return &ValidationError{Name: "last_seq", err: errors.New(`ent: missing required field "Run.last_seq"`)}
+	}
+	if v, ok := _c.mutation.LastSeq(); ok {
+		if err := run.LastSeqValidator(v); err != nil {
+			return &ValidationError{Name: "last_seq", err: fmt.Errorf(`ent: validator failed for field "Run.last_seq": %w`, err)}
 		}
 	}
 	if v, ok := _c.mutation.IdempotencyKey(); ok {
@@ -394,6 +434,14 @@ func (_c *RunCreate) createSpec() (*Run, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Progress(); ok {
 		_spec.SetField(run.FieldProgress, field.TypeFloat64, value)
 		_node.Progress = value
+	}
+	if value, ok := _c.mutation.LastSeq(); ok {
+		_spec.SetField(run.FieldLastSeq, field.TypeInt, value)
+		_node.LastSeq = value
+	}
+	if value, ok := _c.mutation.RequestHash(); ok {
+		_spec.SetField(run.FieldRequestHash, field.TypeString, value)
+		_node.RequestHash = value
 	}
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(run.FieldIdempotencyKey, field.TypeString, value)
@@ -605,6 +653,24 @@ func (u *RunUpsert) AddProgress(v float64) *RunUpsert {
 	return u
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (u *RunUpsert) SetLastSeq(v int) *RunUpsert {
+	u.Set(run.FieldLastSeq, v)
+	return u
+}
+
+// UpdateLastSeq sets the "last_seq" field to the value that was provided on create.
+func (u *RunUpsert) UpdateLastSeq() *RunUpsert {
+	u.SetExcluded(run.FieldLastSeq)
+	return u
+}
+
+// AddLastSeq adds v to the "last_seq" field.
+func (u *RunUpsert) AddLastSeq(v int) *RunUpsert {
+	u.Add(run.FieldLastSeq, v)
+	return u
+}
+
 // SetError sets the "error" field.
 func (u *RunUpsert) SetError(v string) *RunUpsert {
 	u.Set(run.FieldError, v)
@@ -691,6 +757,9 @@ func (u *RunUpsertOne) UpdateNewValues() *RunUpsertOne {
 		if _, exists := u.create.mutation.Params(); exists {
 			s.SetIgnore(run.FieldParams)
 		}
+		if _, exists := u.create.mutation.RequestHash(); exists {
+			s.SetIgnore(run.FieldRequestHash)
+		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(run.FieldIdempotencyKey)
 		}
@@ -771,6 +840,27 @@ func (u *RunUpsertOne) AddProgress(v float64) *RunUpsertOne {
 func (u *RunUpsertOne) UpdateProgress() *RunUpsertOne {
 	return u.Update(func(s *RunUpsert) {
 		s.UpdateProgress()
+	})
+}
+
+// SetLastSeq sets the "last_seq" field.
+func (u *RunUpsertOne) SetLastSeq(v int) *RunUpsertOne {
+	return u.Update(func(s *RunUpsert) {
+		s.SetLastSeq(v)
+	})
+}
+
+// AddLastSeq adds v to the "last_seq" field.
+func (u *RunUpsertOne) AddLastSeq(v int) *RunUpsertOne {
+	return u.Update(func(s *RunUpsert) {
+		s.AddLastSeq(v)
+	})
+}
+
+// UpdateLastSeq sets the "last_seq" field to the value that was provided on create.
+func (u *RunUpsertOne) UpdateLastSeq() *RunUpsertOne {
+	return u.Update(func(s *RunUpsert) {
+		s.UpdateLastSeq()
 	})
 }
 
@@ -1034,6 +1124,9 @@ func (u *RunUpsertBulk) UpdateNewValues() *RunUpsertBulk {
 			if _, exists := b.mutation.Params(); exists {
 				s.SetIgnore(run.FieldParams)
 			}
+			if _, exists := b.mutation.RequestHash(); exists {
+				s.SetIgnore(run.FieldRequestHash)
+			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(run.FieldIdempotencyKey)
 			}
@@ -1115,6 +1208,27 @@ func (u *RunUpsertBulk) AddProgress(v float64) *RunUpsertBulk {
 func (u *RunUpsertBulk) UpdateProgress() *RunUpsertBulk {
 	return u.Update(func(s *RunUpsert) {
 		s.UpdateProgress()
+	})
+}
+
+// SetLastSeq sets the "last_seq" field.
+func (u *RunUpsertBulk) SetLastSeq(v int) *RunUpsertBulk {
+	return u.Update(func(s *RunUpsert) {
+		s.SetLastSeq(v)
+	})
+}
+
+// AddLastSeq adds v to the "last_seq" field.
+func (u *RunUpsertBulk) AddLastSeq(v int) *RunUpsertBulk {
+	return u.Update(func(s *RunUpsert) {
+		s.AddLastSeq(v)
+	})
+}
+
+// UpdateLastSeq sets the "last_seq" field to the value that was provided on create.
+func (u *RunUpsertBulk) UpdateLastSeq() *RunUpsertBulk {
+	return u.Update(func(s *RunUpsert) {
+		s.UpdateLastSeq()
 	})
 }
 

@@ -71,6 +71,27 @@ func (_u *RunUpdate) AddProgress(v float64) *RunUpdate {
 	return _u
 }
 
+// SetLastSeq sets the "last_seq" field.
+func (_u *RunUpdate) SetLastSeq(v int) *RunUpdate {
+	_u.mutation.ResetLastSeq()
+	_u.mutation.SetLastSeq(v)
+	return _u
+}
+
+// SetNillableLastSeq sets the "last_seq" field if the given value is not nil.
+func (_u *RunUpdate) SetNillableLastSeq(v *int) *RunUpdate {
+	if v != nil {
+		_u.SetLastSeq(*v)
+	}
+	return _u
+}
+
+// AddLastSeq adds value to the "last_seq" field.
+func (_u *RunUpdate) AddLastSeq(v int) *RunUpdate {
+	_u.mutation.AddLastSeq(v)
+	return _u
+}
+
 // SetError sets the "error" field.
 func (_u *RunUpdate) SetError(v string) *RunUpdate {
 	_u.mutation.SetError(v)
@@ -256,6 +277,11 @@ func (_u *RunUpdate) check() error {
 			return &ValidationError{Name: "progress", err: fmt.Errorf(`ent: validator failed for field "Run.progress": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LastSeq(); ok {
+		if err := run.LastSeqValidator(v); err != nil {
+			return &ValidationError{Name: "last_seq", err: fmt.Errorf(`ent: validator failed for field "Run.last_seq": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Run.organization"`)
 	}
@@ -291,6 +317,15 @@ func (_u *RunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedProgress(); ok {
 		_spec.AddField(run.FieldProgress, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.LastSeq(); ok {
+		_spec.SetField(run.FieldLastSeq, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLastSeq(); ok {
+		_spec.AddField(run.FieldLastSeq, field.TypeInt, value)
+	}
+	if _u.mutation.RequestHashCleared() {
+		_spec.ClearField(run.FieldRequestHash, field.TypeString)
 	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(run.FieldIdempotencyKey, field.TypeString)
@@ -461,6 +496,27 @@ func (_u *RunUpdateOne) SetNillableProgress(v *float64) *RunUpdateOne {
 // AddProgress adds value to the "progress" field.
 func (_u *RunUpdateOne) AddProgress(v float64) *RunUpdateOne {
 	_u.mutation.AddProgress(v)
+	return _u
+}
+
+// SetLastSeq sets the "last_seq" field.
+func (_u *RunUpdateOne) SetLastSeq(v int) *RunUpdateOne {
+	_u.mutation.ResetLastSeq()
+	_u.mutation.SetLastSeq(v)
+	return _u
+}
+
+// SetNillableLastSeq sets the "last_seq" field if the given value is not nil.
+func (_u *RunUpdateOne) SetNillableLastSeq(v *int) *RunUpdateOne {
+	if v != nil {
+		_u.SetLastSeq(*v)
+	}
+	return _u
+}
+
+// AddLastSeq adds value to the "last_seq" field.
+func (_u *RunUpdateOne) AddLastSeq(v int) *RunUpdateOne {
+	_u.mutation.AddLastSeq(v)
 	return _u
 }
 
@@ -662,6 +718,11 @@ func (_u *RunUpdateOne) check() error {
 			return &ValidationError{Name: "progress", err: fmt.Errorf(`ent: validator failed for field "Run.progress": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LastSeq(); ok {
+		if err := run.LastSeqValidator(v); err != nil {
+			return &ValidationError{Name: "last_seq", err: fmt.Errorf(`ent: validator failed for field "Run.last_seq": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Run.organization"`)
 	}
@@ -714,6 +775,15 @@ func (_u *RunUpdateOne) sqlSave(ctx context.Context) (_node *Run, err error) {
 	}
 	if value, ok := _u.mutation.AddedProgress(); ok {
 		_spec.AddField(run.FieldProgress, field.TypeFloat64, value)
+	}
+	if value, ok := _u.mutation.LastSeq(); ok {
+		_spec.SetField(run.FieldLastSeq, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLastSeq(); ok {
+		_spec.AddField(run.FieldLastSeq, field.TypeInt, value)
+	}
+	if _u.mutation.RequestHashCleared() {
+		_spec.ClearField(run.FieldRequestHash, field.TypeString)
 	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(run.FieldIdempotencyKey, field.TypeString)

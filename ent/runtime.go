@@ -462,8 +462,14 @@ func init() {
 	run.DefaultProgress = runDescProgress.Default.(float64)
 	// run.ProgressValidator is a validator for the "progress" field. It is called by the builders before save.
 	run.ProgressValidator = runDescProgress.Validators[0].(func(float64) error)
+	// runDescLastSeq is the schema descriptor for last_seq field.
+	runDescLastSeq := runFields[7].Descriptor()
+	// run.DefaultLastSeq holds the default value on creation for the last_seq field.
+	run.DefaultLastSeq = runDescLastSeq.Default.(int)
+	// run.LastSeqValidator is a validator for the "last_seq" field. It is called by the builders before save.
+	run.LastSeqValidator = runDescLastSeq.Validators[0].(func(int) error)
 	// runDescIdempotencyKey is the schema descriptor for idempotency_key field.
-	runDescIdempotencyKey := runFields[7].Descriptor()
+	runDescIdempotencyKey := runFields[9].Descriptor()
 	// run.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	run.IdempotencyKeyValidator = func() func(string) error {
 		validators := runDescIdempotencyKey.Validators
@@ -529,8 +535,14 @@ func init() {
 	steprun.DefaultAttempt = steprunDescAttempt.Default.(int)
 	// steprun.AttemptValidator is a validator for the "attempt" field. It is called by the builders before save.
 	steprun.AttemptValidator = steprunDescAttempt.Validators[0].(func(int) error)
+	// steprunDescAttemptBase is the schema descriptor for attempt_base field.
+	steprunDescAttemptBase := steprunFields[12].Descriptor()
+	// steprun.DefaultAttemptBase holds the default value on creation for the attempt_base field.
+	steprun.DefaultAttemptBase = steprunDescAttemptBase.Default.(int)
+	// steprun.AttemptBaseValidator is a validator for the "attempt_base" field. It is called by the builders before save.
+	steprun.AttemptBaseValidator = steprunDescAttemptBase.Validators[0].(func(int) error)
 	// steprunDescMessage is the schema descriptor for message field.
-	steprunDescMessage := steprunFields[12].Descriptor()
+	steprunDescMessage := steprunFields[13].Descriptor()
 	// steprun.DefaultMessage holds the default value on creation for the message field.
 	steprun.DefaultMessage = steprunDescMessage.Default.(string)
 	userMixin := schema.User{}.Mixin()

@@ -51,6 +51,8 @@ type StepRun struct {
 	Progress float64 `json:"progress,omitempty"`
 	// Attempt holds the value of the "attempt" field.
 	Attempt int `json:"attempt,omitempty"`
+	// attempt when the run was last retried: the attempt budget counts from here, while the counter itself continues.
+	AttemptBase int `json:"attempt_base,omitempty"`
 	// Message holds the value of the "message" field.
 	Message string `json:"message,omitempty"`
 	// Output holds the value of the "output" field.
@@ -113,7 +115,7 @@ func (*StepRun) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case steprun.FieldProgress:
 			values[i] = new(sql.NullFloat64)
-		case steprun.FieldID, steprun.FieldOrganizationID, steprun.FieldRunID, steprun.FieldMaxAttempts, steprun.FieldTimeoutSeconds, steprun.FieldPosition, steprun.FieldAttempt:
+		case steprun.FieldID, steprun.FieldOrganizationID, steprun.FieldRunID, steprun.FieldMaxAttempts, steprun.FieldTimeoutSeconds, steprun.FieldPosition, steprun.FieldAttempt, steprun.FieldAttemptBase:
 			values[i] = new(sql.NullInt64)
 		case steprun.FieldKey, steprun.FieldName, steprun.FieldKind, steprun.FieldStatus, steprun.FieldMessage, steprun.FieldError:
 			values[i] = new(sql.NullString)
@@ -235,6 +237,12 @@ func (_m *StepRun) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field attempt", values[i])
 			} else if value.Valid {
 				_m.Attempt = int(value.Int64)
+			}
+		case steprun.FieldAttemptBase:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field attempt_base", values[i])
+			} else if value.Valid {
+				_m.AttemptBase = int(value.Int64)
 			}
 		case steprun.FieldMessage:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -372,6 +380,9 @@ func (_m *StepRun) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("attempt=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Attempt))
+	builder.WriteString(", ")
+	builder.WriteString("attempt_base=")
+	builder.WriteString(fmt.Sprintf("%v", _m.AttemptBase))
 	builder.WriteString(", ")
 	builder.WriteString("message=")
 	builder.WriteString(_m.Message)

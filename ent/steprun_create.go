@@ -171,6 +171,20 @@ func (_c *StepRunCreate) SetNillableAttempt(v *int) *StepRunCreate {
 	return _c
 }
 
+// SetAttemptBase sets the "attempt_base" field.
+func (_c *StepRunCreate) SetAttemptBase(v int) *StepRunCreate {
+	_c.mutation.SetAttemptBase(v)
+	return _c
+}
+
+// SetNillableAttemptBase sets the "attempt_base" field if the given value is not nil.
+func (_c *StepRunCreate) SetNillableAttemptBase(v *int) *StepRunCreate {
+	if v != nil {
+		_c.SetAttemptBase(*v)
+	}
+	return _c
+}
+
 // SetMessage sets the "message" field.
 func (_c *StepRunCreate) SetMessage(v string) *StepRunCreate {
 	_c.mutation.SetMessage(v)
@@ -316,6 +330,10 @@ func (_c *StepRunCreate) defaults() {
 		v := steprun.DefaultAttempt
 		_c.mutation.SetAttempt(v)
 	}
+	if _, ok := _c.mutation.AttemptBase(); !ok {
+		v := steprun.DefaultAttemptBase
+		_c.mutation.SetAttemptBase(v)
+	}
 	if _, ok := _c.mutation.Message(); !ok {
 		v := steprun.DefaultMessage
 		_c.mutation.SetMessage(v)
@@ -378,6 +396,14 @@ func (_c *StepRunCreate) check() error {
 	if v, ok := _c.mutation.Attempt(); ok {
 		if err := steprun.AttemptValidator(v); err != nil {
 			return &ValidationError{Name: "attempt", err: fmt.Errorf(`ent: validator failed for field "StepRun.attempt": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.AttemptBase(); !ok {
+		return &ValidationError{Name: "attempt_base", err: errors.New(`ent: missing required field "StepRun.attempt_base"`)}
+	}
+	if v, ok := _c.mutation.AttemptBase(); ok {
+		if err := steprun.AttemptBaseValidator(v); err != nil {
+			return &ValidationError{Name: "attempt_base", err: fmt.Errorf(`ent: validator failed for field "StepRun.attempt_base": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.Message(); !ok {
@@ -467,6 +493,10 @@ func (_c *StepRunCreate) createSpec() (*StepRun, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Attempt(); ok {
 		_spec.SetField(steprun.FieldAttempt, field.TypeInt, value)
 		_node.Attempt = value
+	}
+	if value, ok := _c.mutation.AttemptBase(); ok {
+		_spec.SetField(steprun.FieldAttemptBase, field.TypeInt, value)
+		_node.AttemptBase = value
 	}
 	if value, ok := _c.mutation.Message(); ok {
 		_spec.SetField(steprun.FieldMessage, field.TypeString, value)
@@ -635,6 +665,24 @@ func (u *StepRunUpsert) UpdateAttempt() *StepRunUpsert {
 // AddAttempt adds v to the "attempt" field.
 func (u *StepRunUpsert) AddAttempt(v int) *StepRunUpsert {
 	u.Add(steprun.FieldAttempt, v)
+	return u
+}
+
+// SetAttemptBase sets the "attempt_base" field.
+func (u *StepRunUpsert) SetAttemptBase(v int) *StepRunUpsert {
+	u.Set(steprun.FieldAttemptBase, v)
+	return u
+}
+
+// UpdateAttemptBase sets the "attempt_base" field to the value that was provided on create.
+func (u *StepRunUpsert) UpdateAttemptBase() *StepRunUpsert {
+	u.SetExcluded(steprun.FieldAttemptBase)
+	return u
+}
+
+// AddAttemptBase adds v to the "attempt_base" field.
+func (u *StepRunUpsert) AddAttemptBase(v int) *StepRunUpsert {
+	u.Add(steprun.FieldAttemptBase, v)
 	return u
 }
 
@@ -882,6 +930,27 @@ func (u *StepRunUpsertOne) AddAttempt(v int) *StepRunUpsertOne {
 func (u *StepRunUpsertOne) UpdateAttempt() *StepRunUpsertOne {
 	return u.Update(func(s *StepRunUpsert) {
 		s.UpdateAttempt()
+	})
+}
+
+// SetAttemptBase sets the "attempt_base" field.
+func (u *StepRunUpsertOne) SetAttemptBase(v int) *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.SetAttemptBase(v)
+	})
+}
+
+// AddAttemptBase adds v to the "attempt_base" field.
+func (u *StepRunUpsertOne) AddAttemptBase(v int) *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.AddAttemptBase(v)
+	})
+}
+
+// UpdateAttemptBase sets the "attempt_base" field to the value that was provided on create.
+func (u *StepRunUpsertOne) UpdateAttemptBase() *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.UpdateAttemptBase()
 	})
 }
 
@@ -1312,6 +1381,27 @@ func (u *StepRunUpsertBulk) AddAttempt(v int) *StepRunUpsertBulk {
 func (u *StepRunUpsertBulk) UpdateAttempt() *StepRunUpsertBulk {
 	return u.Update(func(s *StepRunUpsert) {
 		s.UpdateAttempt()
+	})
+}
+
+// SetAttemptBase sets the "attempt_base" field.
+func (u *StepRunUpsertBulk) SetAttemptBase(v int) *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.SetAttemptBase(v)
+	})
+}
+
+// AddAttemptBase adds v to the "attempt_base" field.
+func (u *StepRunUpsertBulk) AddAttemptBase(v int) *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.AddAttemptBase(v)
+	})
+}
+
+// UpdateAttemptBase sets the "attempt_base" field to the value that was provided on create.
+func (u *StepRunUpsertBulk) UpdateAttemptBase() *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.UpdateAttemptBase()
 	})
 }
 

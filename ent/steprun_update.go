@@ -90,6 +90,27 @@ func (_u *StepRunUpdate) AddAttempt(v int) *StepRunUpdate {
 	return _u
 }
 
+// SetAttemptBase sets the "attempt_base" field.
+func (_u *StepRunUpdate) SetAttemptBase(v int) *StepRunUpdate {
+	_u.mutation.ResetAttemptBase()
+	_u.mutation.SetAttemptBase(v)
+	return _u
+}
+
+// SetNillableAttemptBase sets the "attempt_base" field if the given value is not nil.
+func (_u *StepRunUpdate) SetNillableAttemptBase(v *int) *StepRunUpdate {
+	if v != nil {
+		_u.SetAttemptBase(*v)
+	}
+	return _u
+}
+
+// AddAttemptBase adds value to the "attempt_base" field.
+func (_u *StepRunUpdate) AddAttemptBase(v int) *StepRunUpdate {
+	_u.mutation.AddAttemptBase(v)
+	return _u
+}
+
 // SetMessage sets the "message" field.
 func (_u *StepRunUpdate) SetMessage(v string) *StepRunUpdate {
 	_u.mutation.SetMessage(v)
@@ -254,6 +275,11 @@ func (_u *StepRunUpdate) check() error {
 			return &ValidationError{Name: "attempt", err: fmt.Errorf(`ent: validator failed for field "StepRun.attempt": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AttemptBase(); ok {
+		if err := steprun.AttemptBaseValidator(v); err != nil {
+			return &ValidationError{Name: "attempt_base", err: fmt.Errorf(`ent: validator failed for field "StepRun.attempt_base": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "StepRun.organization"`)
 	}
@@ -301,6 +327,12 @@ func (_u *StepRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedAttempt(); ok {
 		_spec.AddField(steprun.FieldAttempt, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AttemptBase(); ok {
+		_spec.SetField(steprun.FieldAttemptBase, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAttemptBase(); ok {
+		_spec.AddField(steprun.FieldAttemptBase, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Message(); ok {
 		_spec.SetField(steprun.FieldMessage, field.TypeString, value)
@@ -414,6 +446,27 @@ func (_u *StepRunUpdateOne) SetNillableAttempt(v *int) *StepRunUpdateOne {
 // AddAttempt adds value to the "attempt" field.
 func (_u *StepRunUpdateOne) AddAttempt(v int) *StepRunUpdateOne {
 	_u.mutation.AddAttempt(v)
+	return _u
+}
+
+// SetAttemptBase sets the "attempt_base" field.
+func (_u *StepRunUpdateOne) SetAttemptBase(v int) *StepRunUpdateOne {
+	_u.mutation.ResetAttemptBase()
+	_u.mutation.SetAttemptBase(v)
+	return _u
+}
+
+// SetNillableAttemptBase sets the "attempt_base" field if the given value is not nil.
+func (_u *StepRunUpdateOne) SetNillableAttemptBase(v *int) *StepRunUpdateOne {
+	if v != nil {
+		_u.SetAttemptBase(*v)
+	}
+	return _u
+}
+
+// AddAttemptBase adds value to the "attempt_base" field.
+func (_u *StepRunUpdateOne) AddAttemptBase(v int) *StepRunUpdateOne {
+	_u.mutation.AddAttemptBase(v)
 	return _u
 }
 
@@ -594,6 +647,11 @@ func (_u *StepRunUpdateOne) check() error {
 			return &ValidationError{Name: "attempt", err: fmt.Errorf(`ent: validator failed for field "StepRun.attempt": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.AttemptBase(); ok {
+		if err := steprun.AttemptBaseValidator(v); err != nil {
+			return &ValidationError{Name: "attempt_base", err: fmt.Errorf(`ent: validator failed for field "StepRun.attempt_base": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "StepRun.organization"`)
 	}
@@ -658,6 +716,12 @@ func (_u *StepRunUpdateOne) sqlSave(ctx context.Context) (_node *StepRun, err er
 	}
 	if value, ok := _u.mutation.AddedAttempt(); ok {
 		_spec.AddField(steprun.FieldAttempt, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AttemptBase(); ok {
+		_spec.SetField(steprun.FieldAttemptBase, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedAttemptBase(); ok {
+		_spec.AddField(steprun.FieldAttemptBase, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.Message(); ok {
 		_spec.SetField(steprun.FieldMessage, field.TypeString, value)

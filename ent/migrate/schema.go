@@ -216,6 +216,8 @@ var (
 		{Name: "params", Type: field.TypeJSON, Nullable: true},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELING", "CANCELED"}, Default: "QUEUED"},
 		{Name: "progress", Type: field.TypeFloat64, Default: 0},
+		{Name: "last_seq", Type: field.TypeInt, Default: 0},
+		{Name: "request_hash", Type: field.TypeString, Nullable: true},
 		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 200},
 		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "started_at", Type: field.TypeTime, Nullable: true},
@@ -233,25 +235,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "runs_organizations_organization",
-				Columns:    []*schema.Column{RunsColumns[11]},
+				Columns:    []*schema.Column{RunsColumns[13]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "runs_packages_package",
-				Columns:    []*schema.Column{RunsColumns[12]},
+				Columns:    []*schema.Column{RunsColumns[14]},
 				RefColumns: []*schema.Column{PackagesColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
 			{
 				Symbol:     "runs_properties_property",
-				Columns:    []*schema.Column{RunsColumns[13]},
+				Columns:    []*schema.Column{RunsColumns[15]},
 				RefColumns: []*schema.Column{PropertiesColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
 			{
 				Symbol:     "runs_clients_client",
-				Columns:    []*schema.Column{RunsColumns[14]},
+				Columns:    []*schema.Column{RunsColumns[16]},
 				RefColumns: []*schema.Column{ClientsColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
@@ -260,12 +262,12 @@ var (
 			{
 				Name:    "run_organization_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{RunsColumns[11], RunsColumns[7]},
+				Columns: []*schema.Column{RunsColumns[13], RunsColumns[9]},
 			},
 			{
 				Name:    "run_organization_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{RunsColumns[11], RunsColumns[5]},
+				Columns: []*schema.Column{RunsColumns[13], RunsColumns[5]},
 			},
 		},
 	}
@@ -325,6 +327,7 @@ var (
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELED"}, Default: "PENDING"},
 		{Name: "progress", Type: field.TypeFloat64, Default: 0},
 		{Name: "attempt", Type: field.TypeInt, Default: 0},
+		{Name: "attempt_base", Type: field.TypeInt, Default: 0},
 		{Name: "message", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "output", Type: field.TypeJSON, Nullable: true},
 		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
@@ -342,13 +345,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "step_runs_runs_steps",
-				Columns:    []*schema.Column{StepRunsColumns[20]},
+				Columns:    []*schema.Column{StepRunsColumns[21]},
 				RefColumns: []*schema.Column{RunsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "step_runs_organizations_organization",
-				Columns:    []*schema.Column{StepRunsColumns[21]},
+				Columns:    []*schema.Column{StepRunsColumns[22]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -357,7 +360,7 @@ var (
 			{
 				Name:    "steprun_run_id_key",
 				Unique:  true,
-				Columns: []*schema.Column{StepRunsColumns[20], StepRunsColumns[3]},
+				Columns: []*schema.Column{StepRunsColumns[21], StepRunsColumns[3]},
 			},
 		},
 	}

@@ -37,6 +37,10 @@ const (
 	FieldStatus = "status"
 	// FieldProgress holds the string denoting the progress field in the database.
 	FieldProgress = "progress"
+	// FieldLastSeq holds the string denoting the last_seq field in the database.
+	FieldLastSeq = "last_seq"
+	// FieldRequestHash holds the string denoting the request_hash field in the database.
+	FieldRequestHash = "request_hash"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
 	// FieldError holds the string denoting the error field in the database.
@@ -116,6 +120,8 @@ var Columns = []string{
 	FieldParams,
 	FieldStatus,
 	FieldProgress,
+	FieldLastSeq,
+	FieldRequestHash,
 	FieldIdempotencyKey,
 	FieldError,
 	FieldStartedAt,
@@ -145,6 +151,10 @@ var (
 	DefaultProgress float64
 	// ProgressValidator is a validator for the "progress" field. It is called by the builders before save.
 	ProgressValidator func(float64) error
+	// DefaultLastSeq holds the default value on creation for the "last_seq" field.
+	DefaultLastSeq int
+	// LastSeqValidator is a validator for the "last_seq" field. It is called by the builders before save.
+	LastSeqValidator func(int) error
 	// IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
 	IdempotencyKeyValidator func(string) error
 )
@@ -230,6 +240,16 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByProgress orders the results by the progress field.
 func ByProgress(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldProgress, opts...).ToFunc()
+}
+
+// ByLastSeq orders the results by the last_seq field.
+func ByLastSeq(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLastSeq, opts...).ToFunc()
+}
+
+// ByRequestHash orders the results by the request_hash field.
+func ByRequestHash(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRequestHash, opts...).ToFunc()
 }
 
 // ByIdempotencyKey orders the results by the idempotency_key field.

@@ -31,6 +31,12 @@ func (Run) Fields() []ent.Field {
 			Default("QUEUED").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Float("progress").Default(0).Range(0, 1),
+		field.Int("last_seq").Default(0).Min(0).
+			Comment("The seq of the run's latest event; the next event takes last_seq+1 under the run's row lock.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.String("request_hash").Optional().Immutable().
+			Comment("A hash of the start request, to tell a retried start from a different one with the same idempotency key.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("idempotency_key").Optional().Nillable().Immutable().NotEmpty().MaxLen(200),
 		field.Text("error").Optional().Nillable(),
 		field.Time("started_at").Optional().Nillable().

@@ -37,6 +37,9 @@ func (StepRun) Fields() []ent.Field {
 			Default("PENDING"),
 		field.Float("progress").Default(0).Range(0, 1),
 		field.Int("attempt").Default(0).Min(0),
+		field.Int("attempt_base").Default(0).Min(0).
+			Comment("attempt when the run was last retried: the attempt budget counts from here, while the counter itself continues.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Text("message").Default(""),
 		field.JSON("output", map[string]any{}).Optional().
 			Annotations(entgql.Type("Map")),

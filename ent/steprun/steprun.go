@@ -49,6 +49,8 @@ const (
 	FieldProgress = "progress"
 	// FieldAttempt holds the string denoting the attempt field in the database.
 	FieldAttempt = "attempt"
+	// FieldAttemptBase holds the string denoting the attempt_base field in the database.
+	FieldAttemptBase = "attempt_base"
 	// FieldMessage holds the string denoting the message field in the database.
 	FieldMessage = "message"
 	// FieldOutput holds the string denoting the output field in the database.
@@ -101,6 +103,7 @@ var Columns = []string{
 	FieldStatus,
 	FieldProgress,
 	FieldAttempt,
+	FieldAttemptBase,
 	FieldMessage,
 	FieldOutput,
 	FieldError,
@@ -136,6 +139,10 @@ var (
 	DefaultAttempt int
 	// AttemptValidator is a validator for the "attempt" field. It is called by the builders before save.
 	AttemptValidator func(int) error
+	// DefaultAttemptBase holds the default value on creation for the "attempt_base" field.
+	DefaultAttemptBase int
+	// AttemptBaseValidator is a validator for the "attempt_base" field. It is called by the builders before save.
+	AttemptBaseValidator func(int) error
 	// DefaultMessage holds the default value on creation for the "message" field.
 	DefaultMessage string
 )
@@ -252,6 +259,11 @@ func ByProgress(opts ...sql.OrderTermOption) OrderOption {
 // ByAttempt orders the results by the attempt field.
 func ByAttempt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAttempt, opts...).ToFunc()
+}
+
+// ByAttemptBase orders the results by the attempt_base field.
+func ByAttemptBase(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldAttemptBase, opts...).ToFunc()
 }
 
 // ByMessage orders the results by the message field.

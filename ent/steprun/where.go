@@ -111,6 +111,11 @@ func Attempt(v int) predicate.StepRun {
 	return predicate.StepRun(sql.FieldEQ(FieldAttempt, v))
 }
 
+// AttemptBase applies equality check predicate on the "attempt_base" field. It's identical to AttemptBaseEQ.
+func AttemptBase(v int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldEQ(FieldAttemptBase, v))
+}
+
 // Message applies equality check predicate on the "message" field. It's identical to MessageEQ.
 func Message(v string) predicate.StepRun {
 	return predicate.StepRun(sql.FieldEQ(FieldMessage, v))
@@ -664,6 +669,46 @@ func AttemptLT(v int) predicate.StepRun {
 // AttemptLTE applies the LTE predicate on the "attempt" field.
 func AttemptLTE(v int) predicate.StepRun {
 	return predicate.StepRun(sql.FieldLTE(FieldAttempt, v))
+}
+
+// AttemptBaseEQ applies the EQ predicate on the "attempt_base" field.
+func AttemptBaseEQ(v int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldEQ(FieldAttemptBase, v))
+}
+
+// AttemptBaseNEQ applies the NEQ predicate on the "attempt_base" field.
+func AttemptBaseNEQ(v int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldNEQ(FieldAttemptBase, v))
+}
+
+// AttemptBaseIn applies the In predicate on the "attempt_base" field.
+func AttemptBaseIn(vs ...int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldIn(FieldAttemptBase, vs...))
+}
+
+// AttemptBaseNotIn applies the NotIn predicate on the "attempt_base" field.
+func AttemptBaseNotIn(vs ...int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldNotIn(FieldAttemptBase, vs...))
+}
+
+// AttemptBaseGT applies the GT predicate on the "attempt_base" field.
+func AttemptBaseGT(v int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldGT(FieldAttemptBase, v))
+}
+
+// AttemptBaseGTE applies the GTE predicate on the "attempt_base" field.
+func AttemptBaseGTE(v int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldGTE(FieldAttemptBase, v))
+}
+
+// AttemptBaseLT applies the LT predicate on the "attempt_base" field.
+func AttemptBaseLT(v int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldLT(FieldAttemptBase, v))
+}
+
+// AttemptBaseLTE applies the LTE predicate on the "attempt_base" field.
+func AttemptBaseLTE(v int) predicate.StepRun {
+	return predicate.StepRun(sql.FieldLTE(FieldAttemptBase, v))
 }
 
 // MessageEQ applies the EQ predicate on the "message" field.

@@ -1,0 +1,158 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"testing"
+	"time"
+
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
+)
+
+// effectful succeeds and, as its side effect, records an interaction keyed
+// by run and step: the record must exist exactly once per step.
+var effectful = engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+	sc.AddEffect(func(ctx context.Context, db *ent.Client) error {
+		return db.Interaction.Create().SetClientID(sc.Subject.ID).SetType(interaction.TypeCALL).
+			SetNote(fmt.Sprintf("run %d step %s", sc.RunID, sc.StepKey)).Exec(ctx)
+	})
+	return nil, nil
+})
+
+// TestCrashRecovery abandons an engine mid-step, as a killed process would,
+// and checks that a new engine on the same database finishes every run with
+// each side effect written once and no gap in the event logs.
+func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	crashed := make(chan struct{}) // closed when the test is over
+	inStep := make(chan struct{}, 100)
+	// The first engine's executors hang in the middle of the second step,
+	// like a process that died there.
+	hanging := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+		inStep <- struct{}{}
+		select {
+		case <-crashed:
+		case <-ctx.Done():
+		}
+		return nil, ctx.Err()
+	})
+	cfgA := testConfig(f.db)
+	cfgA.ShutdownGrace = 10 * time.Millisecond
+	a := engine.New(f.db.Client, cfgA)
+	a.Register(string(stepkind.LeadScoring), effectful)
+	a.Register(string(stepkind.EmailSequence), hanging)
+	a.Register(string(stepkind.FollowUpScheduling), effectful)
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	release := sync.OnceFunc(func() { close(crashed) })
+	// Release the abandoned engine's goroutines when the test ends.
+	defer func() {
+		release()
+		_ = a.Stop(context.Background())
+	}()
+
+	p := f.pkg(stepkind.SubjectClient,
+		stepDef{key: "score", kind: stepkind.LeadScoring},
+		stepDef{key: "email", kind: stepkind.EmailSequence, deps: []string{"score"}},
+		stepDef{key: "follow-up", kind: stepkind.FollowUpScheduling, deps: []string{"email"}},
+	)
+	const runs = 5
+	var ids []int
+	for range runs {
+		ids = append(ids, f.start(a, p).ID)
+	}
+	for range runs {
+		select {
+		case <-inStep:
+		case <-time.After(20 * time.Second):
+			t.Fatal("runs did not reach the hanging step")
+		}
+	}
+
+	// "Restart": a new engine on the same database, with working executors.
+	b := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{
+		stepkind.LeadScoring: effectful, stepkind.EmailSequence: effectful, stepkind.FollowUpScheduling: effectful,
+	})
+	_ = b
+	for _, id := range ids {
+		if r := f.wait(id, run.StatusSUCCEEDED, run.StatusFAILED); r.Status != run.StatusSUCCEEDED {
+			t.Fatalf("run %d %s after recovery: %s", id, r.Status, f.describe(id))
+		}
+	}
+	// The abandoned attempts now return, as if the old process came back to
+	// life: they must not write anything. Stop waits for them.
+	release()
+	if err := a.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, id := range ids {
+		for _, step := range []string{"score", "email", "follow-up"} {
+			n, err := f.db.Client.Interaction.Query().Where(interaction.Note(fmt.Sprintf("run %d step %s", id, step))).Count(f.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 1 {
+				t.Fatalf("run %d step %s: side effect written %d times, want once", id, step, n)
+			}
+		}
+		evs := f.events(id)
+		if countEvents(evs, runevent.TypeSTEP_SUCCEEDED, "score") != 1 {
+			t.Fatalf("run %d: score succeeded more than once", id)
+		}
+		if evs[len(evs)-1].Type != runevent.TypeRUN_SUCCEEDED {
+			t.Fatalf("run %d ends with %s", id, evs[len(evs)-1].Type)
+		}
+	}
+}
+
+// TestStopWaitsThenLeavesWorkToRecovery checks the shutdown contract: Stop
+// waits for running steps up to the grace period, interrupts the rest
+// without recording them as failed, and a later engine finishes them.
+func TestStopWaitsThenLeavesWorkToRecovery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	started := make(chan struct{}, 1)
+	stubborn := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+		started <- struct{}{}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	cfg := testConfig(f.db)
+	cfg.ShutdownGrace = 50 * time.Millisecond
+	a := engine.New(f.db.Client, cfg)
+	a.Register(string(stepkind.CMAAnalysis), stubborn)
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis, maxAttempts: 1})
+	r := f.start(a, p)
+	<-started
+	stopped := make(chan error, 1)
+	go func() { stopped <- a.Stop(context.Background()) }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop did not return")
+	}
+	if s := f.steps(r.ID)["cma"]; s.Status != "RUNNING" {
+		t.Fatalf("interrupted step is %s, want RUNNING (left for recovery)", s.Status)
+	}
+	b := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: ok})
+	_ = b
+	if got := f.wait(r.ID, run.StatusSUCCEEDED, run.StatusFAILED); got.Status != run.StatusSUCCEEDED {
+		t.Fatalf("after restart: %s %s", got.Status, f.describe(r.ID))
+	}
+}

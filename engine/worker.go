@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/steprun"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// execute runs one attempt of a step: it claims the step, executes it with
+// its timeout and the run's cancellation, and records the outcome.
+func (e *Engine) execute(ref stepRef) {
+	// The engine acts as the run's organization, never as a superuser.
+	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: ref.orgID})
+	sc, timeout, err := e.claim(ctx, ref)
+	if err != nil {
+		if !errors.Is(err, errSkip) {
+			e.log.Error("engine: claiming step", "run_id", ref.runID, "step_run_id", ref.stepRunID, "err", err)
+		}
+		return
+	}
+	ex := e.executors[sc.Kind]
+
+	stepCtx, cancelStep := context.WithCancelCause(ctx)
+	defer cancelStep(nil)
+	e.mu.Lock()
+	e.running[ref.stepRunID] = &runningStep{runID: ref.runID, cancel: cancelStep}
+	stopping := e.stopped
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.running, ref.stepRunID)
+		e.mu.Unlock()
+	}()
+	if stopping {
+		cancelStep(errShutdown)
+	}
+
+	reporter := newProgressReporter(e.cfg.ProgressInterval, func(p progressUpdate) {
+		if err := e.writeProgress(ctx, ref, sc.Attempt, p); err != nil {
+			e.log.Warn("engine: writing progress", "run_id", ref.runID, "step", sc.StepKey, "err", err)
+		}
+	})
+	sc.progress = reporter.report
+
+	attemptCtx, cancelAttempt := context.WithTimeoutCause(stepCtx, timeout, errTimeout)
+	output, execErr := e.safeExecute(attemptCtx, ex, sc)
+	cancelAttempt()
+	reporter.close()
+
+	switch cause := context.Cause(stepCtx); {
+	case errors.Is(cause, errShutdown):
+		// Leave the step RUNNING: the next start runs it again.
+		return
+	case errors.Is(cause, errRunCanceled):
+		e.finishAttempt(ctx, ref, sc, attemptCanceled, nil, nil)
+		return
+	}
+	if execErr != nil && errors.Is(context.Cause(attemptCtx), errTimeout) {
+		execErr = fmt.Errorf("attempt %d timed out after %s", sc.Attempt, timeout)
+	}
+	if execErr != nil {
+		e.finishAttempt(ctx, ref, sc, attemptFailed, nil, execErr)
+		return
+	}
+	e.finishAttempt(ctx, ref, sc, attemptSucceeded, output, nil)
+}
+
+// safeExecute turns a panicking executor into a failed attempt. The stack
+// goes to the log; the step's error, which clients see, gets the message.
+func (e *Engine) safeExecute(ctx context.Context, ex Executor, sc *StepContext) (out any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			e.log.Error("engine: executor panicked", "run_id", sc.RunID, "step", sc.StepKey, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("executor panicked: %v", v)
+		}
+	}()
+	return ex.Execute(ctx, sc)
+}
+
+// claim moves a ready step to RUNNING and gathers what its executor needs.
+func (e *Engine) claim(ctx context.Context, ref stepRef) (*StepContext, time.Duration, error) {
+	var (
+		sc      *StepContext
+		timeout time.Duration
+	)
+	_, err := e.inRun(ctx, ref.runID, func(t *txn) error {
+		i := t.stepIndex(ref.stepRunID)
+		if i < 0 || t.run.Status != run.StatusRUNNING {
+			return errSkip
+		}
+		s := t.steps[i]
+		switch {
+		case s.Status == steprun.StatusPENDING:
+		case s.Status == steprun.StatusRETRYING && s.NextAttemptAt != nil && !s.NextAttemptAt.After(t.now.Add(50*time.Millisecond)):
+		default:
+			return errSkip // already claimed, finished, or not due yet
+		}
+		status := t.statusByKey()
+		if !allSucceeded(s, status) {
+			return errSkip
+		}
+		if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+			return u.SetStatus(steprun.StatusRUNNING).AddAttempt(1).SetProgress(0).SetMessage("").
+				ClearError().ClearNextAttemptAt().SetStartedAt(t.now).ClearFinishedAt()
+		}); err != nil {
+			return err
+		}
+		s = t.steps[i]
+		if err := t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt)); err != nil {
+			return err
+		}
+		inputs := map[string]map[string]any{}
+		for _, dep := range t.steps {
+			for _, key := range s.DependsOn {
+				if dep.Key == key {
+					inputs[key] = dep.Output
+				}
+			}
+		}
+		sc = &StepContext{
+			OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: s.ID, StepKey: s.Key, Kind: string(s.Kind),
+			Attempt: s.Attempt, Subject: subjectOf(t.run), Params: t.run.Params, Config: s.Config, Inputs: inputs,
+		}
+		timeout = e.cfg.DefaultTimeout
+		if s.TimeoutSeconds != nil {
+			timeout = time.Duration(*s.TimeoutSeconds) * time.Second
+		}
+		return nil
+	})
+	return sc, timeout, err
+}
+
+func subjectOf(r *ent.Run) Subject {
+	switch {
+	case r.PropertyID != nil:
+		return Subject{Type: "PROPERTY", ID: *r.PropertyID}
+	case r.ClientID != nil:
+		return Subject{Type: "CLIENT", ID: *r.ClientID}
+	}
+	return Subject{}
+}
+
+type attemptOutcome int
+
+const (
+	attemptSucceeded attemptOutcome = iota
+	attemptFailed
+	attemptCanceled
+)
+
+// finishAttempt records an attempt's outcome, its effects and the run's next
+// move in one transaction.
+func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext, outcome attemptOutcome, output any, execErr error) {
+	var outMap map[string]any
+	if outcome == attemptSucceeded {
+		var err error
+		if outMap, err = toObject(output); err != nil {
+			outcome, execErr = attemptFailed, Permanent(fmt.Errorf("step output: %w", err))
+		}
+	}
+	_, err := e.inRun(ctx, ref.runID, func(t *txn) error {
+		i := t.stepIndex(ref.stepRunID)
+		if i < 0 || t.steps[i].Status != steprun.StatusRUNNING || t.steps[i].Attempt != sc.Attempt {
+			return errSkip // canceled or recovered meanwhile
+		}
+		s := t.steps[i]
+		switch outcome {
+		case attemptSucceeded:
+			for _, effect := range sc.effects {
+				if err := effect(t.ctx, t.db); err != nil {
+					return fmt.Errorf("engine: effects of step %q: %w", s.Key, err)
+				}
+			}
+			if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+				return u.SetStatus(steprun.StatusSUCCEEDED).SetProgress(1).SetOutput(outMap).SetFinishedAt(t.now).ClearError()
+			}); err != nil {
+				return err
+			}
+			if err := t.emit(runevent.TypeSTEP_SUCCEEDED, t.steps[i], string(steprun.StatusSUCCEEDED), 1, "succeeded"); err != nil {
+				return err
+			}
+		case attemptCanceled:
+			if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+				return u.SetStatus(steprun.StatusCANCELED).SetMessage("canceled while running").SetFinishedAt(t.now)
+			}); err != nil {
+				return err
+			}
+			if err := t.emit(runevent.TypeSTEP_CANCELED, t.steps[i], string(steprun.StatusCANCELED), s.Progress, "canceled while running"); err != nil {
+				return err
+			}
+		case attemptFailed:
+			if err := e.recordFailure(t, i, execErr); err != nil {
+				return err
+			}
+		}
+		return e.advance(t)
+	})
+	if err != nil && !errors.Is(err, errSkip) {
+		e.log.Error("engine: recording step outcome", "run_id", ref.runID, "step", sc.StepKey, "err", err)
+		// The step stays RUNNING; it runs again on the next start.
+	}
+}
+
+// recordFailure moves a failed attempt's step to RETRYING, or to FAILED when
+// the error is permanent, the attempts are used up, or the run is ending.
+func (e *Engine) recordFailure(t *txn, i int, execErr error) error {
+	s := t.steps[i]
+	maxAttempts := e.cfg.DefaultMaxAttempts
+	if s.MaxAttempts != nil {
+		maxAttempts = *s.MaxAttempts
+	}
+	msg := execErr.Error()
+	used := s.Attempt - s.AttemptBase
+	if !IsPermanent(execErr) && used < maxAttempts && t.run.Status == run.StatusRUNNING {
+		next := t.now.Add(backoff(used, e.cfg.BackoffBase, e.cfg.BackoffMax))
+		if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+			return u.SetStatus(steprun.StatusRETRYING).SetError(msg).SetNextAttemptAt(next).
+				SetMessage(fmt.Sprintf("attempt %d of %d failed; retrying at %s", used, maxAttempts, next.Format(time.RFC3339)))
+		}); err != nil {
+			return err
+		}
+		t.retries = append(t.retries, t.steps[i])
+		return t.emit(runevent.TypeSTEP_RETRYING, t.steps[i], string(steprun.StatusRETRYING), s.Progress,
+			fmt.Sprintf("attempt %d failed: %s; next attempt at %s", s.Attempt, msg, next.Format(time.RFC3339Nano)))
+	}
+	reason := msg
+	if !IsPermanent(execErr) && maxAttempts > 1 {
+		reason = fmt.Sprintf("%s (after %d attempts)", msg, used)
+	}
+	if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+		return u.SetStatus(steprun.StatusFAILED).SetError(reason).SetMessage("failed").SetFinishedAt(t.now)
+	}); err != nil {
+		return err
+	}
+	return t.emit(runevent.TypeSTEP_FAILED, t.steps[i], string(steprun.StatusFAILED), s.Progress, reason)
+}
+
+// writeProgress records a coalesced progress report.
+func (e *Engine) writeProgress(ctx context.Context, ref stepRef, attempt int, p progressUpdate) error {
+	_, err := e.inRun(ctx, ref.runID, func(t *txn) error {
+		i := t.stepIndex(ref.stepRunID)
+		if i < 0 || t.steps[i].Status != steprun.StatusRUNNING || t.steps[i].Attempt != attempt {
+			return errSkip
+		}
+		if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+			return u.SetProgress(p.fraction).SetMessage(p.message)
+		}); err != nil {
+			return err
+		}
+		if err := e.updateProgress(t); err != nil {
+			return err
+		}
+		return t.emit(runevent.TypeSTEP_PROGRESS, t.steps[i], string(steprun.StatusRUNNING), p.fraction, p.message)
+	})
+	if errors.Is(err, errSkip) {
+		return nil
+	}
+	return err
+}
+
+// toObject converts an executor's output to the JSON object stored on the
+// step run.
+func toObject(v any) (map[string]any, error) {
+	if v == nil {
+		return map[string]any{}, nil
+	}
+	if m, ok := v.(map[string]any); ok {
+		return m, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("must be a JSON object: %w", err)
+	}
+	return m, nil
+}
