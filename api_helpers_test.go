@@ -16,7 +16,9 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
@@ -27,11 +29,18 @@ type testAPI struct {
 	t       *testing.T
 	db      *database.DB
 	srv     *httptest.Server
+	engine  *engine.Engine
 	orgID   int
 	queries atomic.Int64 // SQL statements sent, counted by the driver
 }
 
 func newTestAPI(t *testing.T) *testAPI {
+	t.Helper()
+	return newTestAPIWith(t, nil)
+}
+
+// newTestAPIWith also registers step executors with the engine.
+func newTestAPIWith(t *testing.T, executors map[stepkind.Kind]engine.Executor) *testAPI {
 	t.Helper()
 	api := &testAPI{t: t}
 	api.db = testdb.Open(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
@@ -44,8 +53,23 @@ func newTestAPI(t *testing.T) *testAPI {
 	api.orgID = boot.Org.ID
 	cfg := config{maxBodyBytes: 64 << 10}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	api.srv = httptest.NewServer(newRoutes(api.db, api.orgID, cfg, logger))
-	t.Cleanup(api.srv.Close)
+	api.engine = engine.New(api.db.Client, engine.Config{
+		Dialect: api.db.Dialect, Logger: logger, BackoffBase: 10 * time.Millisecond, ProgressInterval: 20 * time.Millisecond,
+	})
+	for kind, ex := range executors {
+		api.engine.Register(string(kind), ex)
+	}
+	if err := api.engine.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	api.srv = httptest.NewServer(newRoutes(api.db, api.engine, api.orgID, cfg, logger))
+	t.Cleanup(func() {
+		api.srv.CloseClientConnections()
+		api.srv.Close()
+		if err := api.engine.Stop(context.Background()); err != nil {
+			t.Errorf("stopping engine: %v", err)
+		}
+	})
 	return api
 }
 

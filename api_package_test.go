@@ -223,8 +223,9 @@ func TestUpdatePackageCreatesNextVersion(t *testing.T) {
 		wantError(t, "CONFLICT", "id")
 }
 
-func TestRunOperationsAreNotImplementedYet(t *testing.T) {
+func TestRunOperationsOnUnknownRun(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	api.do(`mutation { cancelRun(id: 1) { id } }`, nil).wantError(t, "NOT_IMPLEMENTED", "")
+	api.do(`mutation { cancelRun(id: 21474836999) { id } }`, nil).wantError(t, "NOT_FOUND", "id")
+	api.do(`mutation { retryRun(id: 21474836999) { id } }`, nil).wantError(t, "NOT_FOUND", "id")
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/seed"
@@ -48,6 +49,7 @@ type config struct {
 	databaseURL  string
 	demo         bool
 	maxBodyBytes int64
+	workers      int
 	logLevel     slog.Level
 	logJSON      bool
 }
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"fill a new, empty database with demo properties and clients (env ESTATEFLOW_DEMO)")
 	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", env.int("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
 		"largest accepted GraphQL request body, in bytes (env ESTATEFLOW_MAX_BODY_BYTES)")
+	fs.IntVar(&cfg.workers, "workers", int(env.int("ESTATEFLOW_WORKERS", 0)),
+		"steps executed at once; 0 means 4 per CPU (env ESTATEFLOW_WORKERS)")
 	logLevel := fs.String("log-level", env.str("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
 	fs.BoolVar(&cfg.logJSON, "log-json", env.bool("ESTATEFLOW_LOG_JSON", false), "log as JSON instead of text (env ESTATEFLOW_LOG_JSON)")
 	fs.Usage = func() {
@@ -139,6 +143,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 		logger.Info("created demo organization", "slug", boot.Org.Slug, "properties", boot.Properties, "clients", boot.Clients)
 	}
 
+	eng := newEngine(db, cfg, logger)
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	// Stopped after the HTTP server: requests in flight may still start
+	// or cancel runs during its grace period.
+	defer func() {
+		if err := eng.Stop(context.WithoutCancel(ctx)); err != nil {
+			logger.Error("stopping engine", "err", err)
+		}
+	}()
+
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.addr, err)
@@ -147,12 +163,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	routes := newRoutes(db, boot.Org.ID, cfg, logger)
+	routes := newRoutes(db, eng, boot.Org.ID, cfg, logger)
 	return httpserver.Serve(ctx, ln, routes, httpserver.DefaultConfig(), logger)
 }
 
-func newRoutes(db *database.DB, orgID int, cfg config, logger *slog.Logger) http.Handler {
-	gql := graph.NewHandler(db.Client, graph.HandlerConfig{
+// newEngine builds the workflow engine. Step executors come from the
+// real-estate modules; a step kind without one fails its step at once.
+func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine {
+	return engine.New(db.Client, engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger})
+}
+
+func newRoutes(db *database.DB, eng *engine.Engine, orgID int, cfg config, logger *slog.Logger) http.Handler {
+	gql := graph.NewHandler(db.Client, eng, graph.HandlerConfig{
 		Logger:        logger,
 		RequestID:     httpserver.RequestIDFromContext,
 		MaxPageSize:   100,

@@ -15,12 +15,12 @@ import (
 
 // CreateClient is the resolver for the createClient field.
 func (r *mutationResolver) CreateClient(ctx context.Context, input ent.CreateClientInput) (*ent.Contact, error) {
-	return r.db(ctx).Contact.Create().SetInput(input).Save(ctx)
+	return r.client.Contact.Create().SetInput(input).Save(ctx)
 }
 
 // UpdateClient is the resolver for the updateClient field.
 func (r *mutationResolver) UpdateClient(ctx context.Context, id int, input ent.UpdateClientInput) (*ent.Contact, error) {
-	c, err := r.db(ctx).Contact.UpdateOneID(id).SetInput(input).Save(ctx)
+	c, err := r.client.Contact.UpdateOneID(id).SetInput(input).Save(ctx)
 	if ent.IsNotFound(err) {
 		return nil, notFound("id", "client", id)
 	}
@@ -30,7 +30,7 @@ func (r *mutationResolver) UpdateClient(ctx context.Context, id int, input ent.U
 // DeleteClient is the resolver for the deleteClient field.
 func (r *mutationResolver) DeleteClient(ctx context.Context, id int) (int, error) {
 	// Interactions go with the client (ON DELETE CASCADE).
-	err := r.db(ctx).Contact.DeleteOneID(id).Exec(ctx)
+	err := r.client.Contact.DeleteOneID(id).Exec(ctx)
 	switch {
 	case ent.IsNotFound(err):
 		return 0, notFound("id", "client", id)
@@ -44,7 +44,7 @@ func (r *mutationResolver) DeleteClient(ctx context.Context, id int) (int, error
 
 // CreateInteraction is the resolver for the createInteraction field.
 func (r *mutationResolver) CreateInteraction(ctx context.Context, input ent.CreateInteractionInput) (*ent.Interaction, error) {
-	db := r.db(ctx)
+	db := r.client
 	exists, err := db.Contact.Query().Where(contact.ID(input.ClientID)).Exist(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("looking up client %d: %w", input.ClientID, err)

@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -83,11 +84,15 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 		return out
 	}
 	var (
+		engineErr  *engine.Error
 		validation *ent.ValidationError
 		notFoundE  *ent.NotFoundError
 		constraint *ent.ConstraintError
 	)
 	switch {
+	case errors.As(err, &engineErr):
+		out.Message = engineErr.Message
+		setCode(out, engineErr.Code, engineErr.Field)
 	case errors.As(err, &validation):
 		field := camelCase(validation.Name)
 		out.Message = fmt.Sprintf("invalid %s: %v", field, unwrapValidation(validation))

@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -17,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 )
 
@@ -38,14 +38,14 @@ type HandlerConfig struct {
 // NewHandler returns the /graphql endpoint: queries and mutations over POST
 // and GET, subscriptions over websocket (graphql-transport-ws and the older
 // graphql-ws) and server-sent events.
-func NewHandler(client *ent.Client, cfg HandlerConfig) http.Handler {
+func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = 100
 	}
-	srv := handler.New(NewSchema(client, cfg.Logger))
+	srv := handler.New(NewSchema(client, eng, cfg.Logger))
 
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.Websocket{
@@ -64,9 +64,6 @@ func NewHandler(client *ent.Client, cfg HandlerConfig) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(PageLimit{Max: cfg.MaxPageSize})
-	// Every mutation runs in one transaction: a failure anywhere leaves
-	// nothing half-written.
-	srv.Use(entgql.Transactioner{TxOpener: client})
 
 	presenter := errorPresenter{logger: cfg.Logger, requestID: cfg.RequestID}
 	srv.SetErrorPresenter(presenter.present)

@@ -20,20 +20,23 @@ func (r *mutationResolver) CreatePackage(ctx context.Context, input model.Create
 	if err := validatePackageSteps(input.Subject, input.Steps); err != nil {
 		return nil, err
 	}
-	db := r.db(ctx)
-	pkg, err := db.WorkflowPackage.Create().
-		SetKey(input.Key).
-		SetName(input.Name).
-		SetNillableDescription(input.Description).
-		SetSubject(input.Subject).
-		Save(ctx)
+	var pkg *ent.WorkflowPackage
+	err := r.inTx(ctx, func(db *ent.Client) (err error) {
+		pkg, err = db.WorkflowPackage.Create().
+			SetKey(input.Key).
+			SetName(input.Name).
+			SetNillableDescription(input.Description).
+			SetSubject(input.Subject).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		return createPackageSteps(ctx, db, pkg.ID, input.Steps)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := createPackageSteps(ctx, db, pkg.ID, input.Steps); err != nil {
-		return nil, err
-	}
-	return pkg, nil
+	return pkg.Unwrap(), nil
 }
 
 // UpdatePackage is the resolver for the updatePackage field.
@@ -41,51 +44,58 @@ func (r *mutationResolver) UpdatePackage(ctx context.Context, id int, input mode
 	if input.Name == nil && input.Description == nil && input.Steps == nil {
 		return nil, badInput("input", "nothing to update: give a name, a description or steps")
 	}
-	db := r.db(ctx)
-	pkg, err := db.WorkflowPackage.Get(ctx, id)
-	if ent.IsNotFound(err) {
-		return nil, notFound("id", "package", id)
-	}
+	var updated *ent.WorkflowPackage
+	err := r.inTx(ctx, func(db *ent.Client) error {
+		pkg, err := db.WorkflowPackage.Get(ctx, id)
+		if ent.IsNotFound(err) {
+			return notFound("id", "package", id)
+		}
+		if err != nil {
+			return err
+		}
+		if pkg.Archived {
+			return conflict("id", "package %q is archived; archived packages cannot change", pkg.Key)
+		}
+		if input.Steps != nil {
+			if err := validatePackageSteps(pkg.Subject, input.Steps); err != nil {
+				return err
+			}
+		}
+		// The version check makes concurrent updates of one package serialize:
+		// the loser sees no row to update and gets a CONFLICT instead of
+		// silently overwriting the winner's steps.
+		n, err := db.WorkflowPackage.Update().
+			Where(workflowpackage.ID(id), workflowpackage.Version(pkg.Version)).
+			SetNillableName(input.Name).
+			SetNillableDescription(input.Description).
+			SetVersion(pkg.Version + 1).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return conflict("id", "package %q was changed by someone else; reload it and try again", pkg.Key)
+		}
+		if input.Steps != nil {
+			if _, err := db.PackageStep.Delete().Where(packagestep.PackageID(id)).Exec(ctx); err != nil {
+				return fmt.Errorf("replacing steps of package %d: %w", id, err)
+			}
+			if err := createPackageSteps(ctx, db, id, input.Steps); err != nil {
+				return err
+			}
+		}
+		updated, err = db.WorkflowPackage.Get(ctx, id)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	if pkg.Archived {
-		return nil, conflict("id", "package %q is archived; archived packages cannot change", pkg.Key)
-	}
-	if input.Steps != nil {
-		if err := validatePackageSteps(pkg.Subject, input.Steps); err != nil {
-			return nil, err
-		}
-	}
-	// The version check makes concurrent updates of one package serialize:
-	// the loser sees no row to update and gets a CONFLICT instead of
-	// silently overwriting the winner's steps.
-	n, err := db.WorkflowPackage.Update().
-		Where(workflowpackage.ID(id), workflowpackage.Version(pkg.Version)).
-		SetNillableName(input.Name).
-		SetNillableDescription(input.Description).
-		SetVersion(pkg.Version + 1).
-		Save(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, conflict("id", "package %q was changed by someone else; reload it and try again", pkg.Key)
-	}
-	if input.Steps != nil {
-		if _, err := db.PackageStep.Delete().Where(packagestep.PackageID(id)).Exec(ctx); err != nil {
-			return nil, fmt.Errorf("replacing steps of package %d: %w", id, err)
-		}
-		if err := createPackageSteps(ctx, db, id, input.Steps); err != nil {
-			return nil, err
-		}
-	}
-	return db.WorkflowPackage.Get(ctx, id)
+	return updated.Unwrap(), nil
 }
 
 // ArchivePackage is the resolver for the archivePackage field.
 func (r *mutationResolver) ArchivePackage(ctx context.Context, id int) (*ent.WorkflowPackage, error) {
-	pkg, err := r.db(ctx).WorkflowPackage.UpdateOneID(id).SetArchived(true).Save(ctx)
+	pkg, err := r.client.WorkflowPackage.UpdateOneID(id).SetArchived(true).Save(ctx)
 	if ent.IsNotFound(err) {
 		return nil, notFound("id", "package", id)
 	}

@@ -98,9 +98,3 @@ func validateBoundingBox(b *model.BoundingBox) error {
 	}
 	return nil
 }
-
-// errEngineNotReady answers the run operations until the workflow engine
-// lands; nothing pretends to run in the meantime.
-func errEngineNotReady() error {
-	return codedError(CodeNotImplemented, "", "runs cannot be started, canceled or watched yet: the workflow engine is not part of this build")
-}

@@ -16,12 +16,12 @@ import (
 
 // CreateProperty is the resolver for the createProperty field.
 func (r *mutationResolver) CreateProperty(ctx context.Context, input ent.CreatePropertyInput) (*ent.Property, error) {
-	return r.db(ctx).Property.Create().SetInput(input).Save(ctx)
+	return r.client.Property.Create().SetInput(input).Save(ctx)
 }
 
 // UpdateProperty is the resolver for the updateProperty field.
 func (r *mutationResolver) UpdateProperty(ctx context.Context, id int, input ent.UpdatePropertyInput) (*ent.Property, error) {
-	p, err := r.db(ctx).Property.UpdateOneID(id).SetInput(input).Save(ctx)
+	p, err := r.client.Property.UpdateOneID(id).SetInput(input).Save(ctx)
 	if ent.IsNotFound(err) {
 		return nil, notFound("id", "property", id)
 	}
@@ -30,7 +30,7 @@ func (r *mutationResolver) UpdateProperty(ctx context.Context, id int, input ent
 
 // DeleteProperty is the resolver for the deleteProperty field.
 func (r *mutationResolver) DeleteProperty(ctx context.Context, id int) (int, error) {
-	err := r.db(ctx).Property.DeleteOneID(id).Exec(ctx)
+	err := r.client.Property.DeleteOneID(id).Exec(ctx)
 	switch {
 	case ent.IsNotFound(err):
 		return 0, notFound("id", "property", id)

@@ -2,10 +2,12 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/graph/generated"
 )
@@ -14,21 +16,36 @@ import (
 // viewer and any open transaction travel in the context.
 type Resolver struct {
 	client *ent.Client
+	engine *engine.Engine
 	logger *slog.Logger
 }
 
-// NewSchema builds the executable GraphQL schema over client.
-func NewSchema(client *ent.Client, logger *slog.Logger) graphql.ExecutableSchema {
+// NewSchema builds the executable GraphQL schema over client and the
+// workflow engine.
+func NewSchema(client *ent.Client, eng *engine.Engine, logger *slog.Logger) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
-		Resolvers: &Resolver{client: client, logger: logger},
+		Resolvers: &Resolver{client: client, engine: eng, logger: logger},
 	})
 }
 
-// db returns the client to use in ctx: the transaction that entgql's
-// Transactioner opened for a mutation, or the plain client for queries.
-func (r *Resolver) db(ctx context.Context) *ent.Client {
-	if c := ent.FromContext(ctx); c != nil {
-		return c
+// inTx runs fn in a transaction, for mutations that write more than one
+// row. Entities returned from fn must be Unwrap()ped before they leave the
+// resolver, so that their edges load outside the finished transaction.
+//
+// Mutations are not all wrapped in one transaction (entgql's Transactioner)
+// because run mutations go through the engine, which commits on its own;
+// on SQLite an outer write transaction would block it.
+func (r *Resolver) inTx(ctx context.Context, fn func(db *ent.Client) error) error {
+	tx, err := r.client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
 	}
-	return r.client
+	if err := fn(tx.Client()); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }

@@ -8,40 +8,56 @@ package graph
 import (
 	"context"
 
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/graph/generated"
 	"github.com/estateflow/estateflow/graph/model"
+	"github.com/estateflow/estateflow/tenant"
 )
 
 // StartRun is the resolver for the startRun field.
 func (r *mutationResolver) StartRun(ctx context.Context, input model.StartRunInput) (*ent.Run, error) {
-	return nil, errEngineNotReady()
+	return r.engine.StartRun(ctx, engine.StartRequest{
+		PackageID:      input.PackageID,
+		PropertyID:     input.PropertyID,
+		ClientID:       input.ClientID,
+		Params:         input.Params,
+		IdempotencyKey: input.IdempotencyKey,
+	})
 }
 
 // CancelRun is the resolver for the cancelRun field.
 func (r *mutationResolver) CancelRun(ctx context.Context, id int) (*ent.Run, error) {
-	return nil, errEngineNotReady()
+	return r.engine.CancelRun(ctx, id)
 }
 
 // RetryRun is the resolver for the retryRun field.
 func (r *mutationResolver) RetryRun(ctx context.Context, id int) (*ent.Run, error) {
-	return nil, errEngineNotReady()
+	return r.engine.RetryRun(ctx, id)
 }
 
 // RunEvents is the resolver for the runEvents field.
 func (r *subscriptionResolver) RunEvents(ctx context.Context, runID int, afterSeq *int) (<-chan *ent.RunEvent, error) {
-	return nil, errEngineNotReady()
+	after := 0
+	if afterSeq != nil {
+		after = *afterSeq
+	}
+	return r.engine.RunEvents(ctx, runID, after, r.endSubscription(ctx))
 }
 
 // RunUpdated is the resolver for the runUpdated field.
 func (r *subscriptionResolver) RunUpdated(ctx context.Context, id int) (<-chan *ent.Run, error) {
-	return nil, errEngineNotReady()
+	return r.engine.RunUpdates(ctx, id, r.endSubscription(ctx))
 }
 
 // RunsUpdated is the resolver for the runsUpdated field.
 func (r *subscriptionResolver) RunsUpdated(ctx context.Context, status []run.Status) (<-chan *ent.Run, error) {
-	return nil, errEngineNotReady()
+	v, ok := tenant.FromContext(ctx)
+	if !ok {
+		return nil, tenant.ErrNoViewer
+	}
+	return r.engine.RunsUpdates(ctx, v.OrgID, status, r.endSubscription(ctx))
 }
 
 // Subscription returns generated.SubscriptionResolver implementation.
