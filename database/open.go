@@ -11,7 +11,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq"  // registers the "postgres" driver
+	"github.com/lib/pq"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/estateflow/estateflow/ent"
@@ -53,8 +53,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	)
 	if IsPostgres(rawURL) {
 		name = dialect.Postgres
-		db, err = sql.Open("postgres", rawURL)
-		if err == nil {
+		var connector *pq.Connector
+		if connector, err = pq.NewConnector(rawURL); err == nil {
+			db = sql.OpenDB(cachingConnector{connector})
 			db.SetMaxOpenConns(20)
 			db.SetMaxIdleConns(10)
 			db.SetConnMaxIdleTime(5 * time.Minute)

@@ -41,7 +41,7 @@ func (e *Engine) advanceRunning(t *txn) error {
 				continue
 			}
 			if blocker := firstBlocked(s, status); blocker != "" {
-				if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+				if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 					return u.SetStatus(steprun.StatusSKIPPED).SetMessage("skipped: " + blocker).SetFinishedAt(t.now)
 				}); err != nil {
 					return err
@@ -57,7 +57,7 @@ func (e *Engine) advanceRunning(t *txn) error {
 			}
 			if _, ok := e.executors[string(s.Kind)]; !ok {
 				msg := fmt.Sprintf("no executor is registered for step kind %s", s.Kind)
-				if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+				if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 					return u.SetStatus(steprun.StatusFAILED).SetError(msg).SetMessage(msg).SetFinishedAt(t.now)
 				}); err != nil {
 					return err
@@ -68,9 +68,11 @@ func (e *Engine) advanceRunning(t *txn) error {
 				changed = true
 				continue
 			}
-			if !t.queued(s.ID) {
-				t.dispatch = append(t.dispatch, s)
+			sc, timeout, err := e.claimInTxn(t, i)
+			if err != nil {
+				return err
 			}
+			t.dispatch = append(t.dispatch, stepRef{orgID: t.run.OrganizationID, runID: t.run.ID, stepRunID: s.ID, claimed: sc, timeout: timeout})
 		}
 	}
 	return e.finishIfDone(t)
@@ -107,7 +109,7 @@ func (e *Engine) advanceCanceling(t *txn) error {
 	for i, s := range t.steps {
 		switch s.Status {
 		case steprun.StatusPENDING, steprun.StatusRETRYING:
-			if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+			if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 				return u.SetStatus(steprun.StatusCANCELED).SetMessage("canceled before it ran").SetFinishedAt(t.now).ClearNextAttemptAt()
 			}); err != nil {
 				return err
@@ -156,15 +158,6 @@ func (t *txn) statusByKey() map[string]steprun.Status {
 		m[s.Key] = s.Status
 	}
 	return m
-}
-
-func (t *txn) queued(id int) bool {
-	for _, s := range t.dispatch {
-		if s.ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 // firstBlocked names the first dependency that ended without succeeding.

@@ -87,8 +87,14 @@ type Engine struct {
 	quit    chan struct{}        // closed by Stop
 }
 
+// stepRef is a step handed to the pool. A step made ready by a transaction
+// is claimed (moved to RUNNING) in that same transaction and carries its
+// StepContext, which saves a transaction per step; a step due for retry is
+// claimed by the worker.
 type stepRef struct {
 	orgID, runID, stepRunID int
+	claimed                 *StepContext
+	timeout                 time.Duration
 }
 
 type runningStep struct {

@@ -31,7 +31,7 @@ func (e *Engine) recover(ctx context.Context) error {
 				switch s.Status {
 				case steprun.StatusRUNNING:
 					const msg = "the engine restarted while this attempt ran; running it again"
-					if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+					if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 						return u.SetStatus(steprun.StatusRETRYING).SetNextAttemptAt(t.now).SetMessage(msg)
 					}); err != nil {
 						return err

@@ -102,9 +102,9 @@ func (e *Engine) createRun(ctx context.Context, db *ent.Client, pkg *ent.Workflo
 	if err != nil {
 		return nil, err
 	}
-	steps := make([]*ent.StepRunCreate, len(pkg.Edges.Steps))
+	creates := make([]*ent.StepRunCreate, len(pkg.Edges.Steps))
 	for i, ps := range pkg.Edges.Steps {
-		steps[i] = db.StepRun.Create().
+		creates[i] = db.StepRun.Create().
 			SetRunID(r.ID).
 			SetKey(ps.Key).
 			SetName(ps.Name).
@@ -115,10 +115,12 @@ func (e *Engine) createRun(ctx context.Context, db *ent.Client, pkg *ent.Workflo
 			SetNillableTimeoutSeconds(ps.TimeoutSeconds).
 			SetPosition(ps.Position)
 	}
-	if _, err := db.StepRun.CreateBulk(steps...).Save(ctx); err != nil {
+	steps, err := db.StepRun.CreateBulk(creates...).Save(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return e.runTxn(ctx, db, r.ID, func(t *txn) error {
+	// The new rows are not visible to anyone else yet: no lock or re-read.
+	return e.apply(ctx, db, r, steps, func(t *txn) error {
 		msg := fmt.Sprintf("run of %s v%d queued", pkg.Key, pkg.Version)
 		if err := t.emit(runevent.TypeRUN_QUEUED, nil, string(run.StatusQUEUED), 0, msg); err != nil {
 			return err
@@ -237,7 +239,7 @@ func (e *Engine) RetryRun(ctx context.Context, runID int) (*ent.Run, error) {
 		for i, s := range t.steps {
 			switch s.Status {
 			case steprun.StatusFAILED, steprun.StatusSKIPPED, steprun.StatusCANCELED:
-				if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+				if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 					return u.SetStatus(steprun.StatusPENDING).SetAttemptBase(s.Attempt).SetProgress(0).
 						SetMessage("").ClearError().ClearFinishedAt().ClearNextAttemptAt()
 				}); err != nil {

@@ -23,10 +23,11 @@ type txn struct {
 	steps  []*ent.StepRun // ordered by position
 	now    time.Time
 	seq    int
-	events []*ent.RunEvent
-	runUpd *ent.RunUpdateOne
+	queued []*ent.RunEventCreate // written together by flushRun
+	events []*ent.RunEvent       // committed by flushRun
+	runUpd *ent.RunUpdate
 	// after-commit work
-	dispatch []*ent.StepRun
+	dispatch []stepRef
 	retries  []*ent.StepRun
 	cancel   bool // cancel the run's running steps
 }
@@ -72,6 +73,12 @@ func (e *Engine) runTxn(ctx context.Context, db *ent.Client, runID int, fn func(
 	if err != nil {
 		return nil, fmt.Errorf("engine: loading steps of run %d: %w", runID, err)
 	}
+	return e.apply(ctx, db, r, steps, fn)
+}
+
+// apply runs fn on a run and its steps already read (and locked) in db's
+// transaction, then writes the run row and the events fn produced.
+func (e *Engine) apply(ctx context.Context, db *ent.Client, r *ent.Run, steps []*ent.StepRun, fn func(t *txn) error) (*txn, error) {
 	t := &txn{ctx: ctx, db: db, run: r, steps: steps, now: time.Now().UTC(), seq: r.LastSeq}
 	if err := fn(t); err != nil {
 		return nil, err
@@ -84,24 +91,31 @@ func (e *Engine) runTxn(ctx context.Context, db *ent.Client, runID int, fn func(
 
 // updateRun returns the pending update of the run row, applied at the end of
 // the transaction together with last_seq.
-func (t *txn) updateRun() *ent.RunUpdateOne {
+func (t *txn) updateRun() *ent.RunUpdate {
 	if t.runUpd == nil {
-		t.runUpd = t.db.Run.UpdateOneID(t.run.ID)
+		t.runUpd = t.db.Run.Update().Where(run.ID(t.run.ID))
 	}
 	return t.runUpd
 }
 
 func (t *txn) flushRun() error {
-	if t.runUpd == nil && len(t.events) == 0 {
+	if t.runUpd == nil && len(t.queued) == 0 {
 		return nil
 	}
+	if len(t.queued) > 0 {
+		evs, err := t.db.RunEvent.CreateBulk(t.queued...).Save(t.ctx)
+		if err != nil {
+			return fmt.Errorf("engine: appending events %d-%d of run %d: %w", t.seq-len(t.queued)+1, t.seq, t.run.ID, err)
+		}
+		t.events = evs
+	}
 	upd := t.updateRun().SetLastSeq(t.seq)
-	r, err := upd.Save(t.ctx)
-	if err != nil {
+	// A plain UPDATE, not UpdateOne: that would read the row back, and the
+	// loaded copy is kept current here instead.
+	if err := upd.Exec(t.ctx); err != nil {
 		return fmt.Errorf("engine: updating run %d: %w", t.run.ID, err)
 	}
-	t.run = r
-	return nil
+	return mirrorRun(t.run, upd.Mutation())
 }
 
 // emit appends an event to the run's log.
@@ -119,22 +133,18 @@ func (t *txn) emit(typ runevent.Type, step *ent.StepRun, status string, progress
 	if step != nil {
 		c.SetStepKey(step.Key)
 	}
-	ev, err := c.Save(t.ctx)
-	if err != nil {
-		return fmt.Errorf("engine: appending event %d of run %d: %w", t.seq, t.run.ID, err)
-	}
-	t.events = append(t.events, ev)
+	t.queued = append(t.queued, c)
 	return nil
 }
 
 // setStep applies an update to a step and keeps the loaded copy current.
-func (t *txn) setStep(i int, upd func(*ent.StepRunUpdateOne) *ent.StepRunUpdateOne) error {
-	s, err := upd(t.db.StepRun.UpdateOneID(t.steps[i].ID)).Save(t.ctx)
-	if err != nil {
+func (t *txn) setStep(i int, upd func(*ent.StepRunUpdate) *ent.StepRunUpdate) error {
+	u := upd(t.db.StepRun.Update().Where(steprun.ID(t.steps[i].ID)))
+	// A plain UPDATE, not UpdateOne, which would read the row back.
+	if err := u.Exec(t.ctx); err != nil {
 		return fmt.Errorf("engine: updating step %q of run %d: %w", t.steps[i].Key, t.run.ID, err)
 	}
-	t.steps[i] = s
-	return nil
+	return mirrorStep(t.steps[i], u.Mutation())
 }
 
 func (t *txn) stepIndex(id int) int {
@@ -154,7 +164,7 @@ func (e *Engine) afterCommit(t *txn) {
 	for _, s := range t.retries {
 		e.scheduleRetry(stepRef{orgID: t.run.OrganizationID, runID: t.run.ID, stepRunID: s.ID}, *s.NextAttemptAt)
 	}
-	for _, s := range t.dispatch {
-		e.pool.submit(stepRef{orgID: t.run.OrganizationID, runID: t.run.ID, stepRunID: s.ID})
+	for _, ref := range t.dispatch {
+		e.pool.submit(ref)
 	}
 }

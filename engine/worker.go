@@ -20,12 +20,15 @@ import (
 func (e *Engine) execute(ref stepRef) {
 	// The engine acts as the run's organization, never as a superuser.
 	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: ref.orgID})
-	sc, timeout, err := e.claim(ctx, ref)
-	if err != nil {
-		if !errors.Is(err, errSkip) {
-			e.log.Error("engine: claiming step", "run_id", ref.runID, "step_run_id", ref.stepRunID, "err", err)
+	sc, timeout := ref.claimed, ref.timeout
+	if sc == nil {
+		var err error
+		if sc, timeout, err = e.claim(ctx, ref); err != nil {
+			if !errors.Is(err, errSkip) {
+				e.log.Error("engine: claiming step", "run_id", ref.runID, "step_run_id", ref.stepRunID, "err", err)
+			}
+			return
 		}
-		return
 	}
 	ex := e.executors[sc.Kind]
 
@@ -86,7 +89,8 @@ func (e *Engine) safeExecute(ctx context.Context, ex Executor, sc *StepContext) 
 	return ex.Execute(ctx, sc)
 }
 
-// claim moves a ready step to RUNNING and gathers what its executor needs.
+// claim moves a step due for retry to RUNNING and gathers what its
+// executor needs.
 func (e *Engine) claim(ctx context.Context, ref stepRef) (*StepContext, time.Duration, error) {
 	var (
 		sc      *StepContext
@@ -98,45 +102,47 @@ func (e *Engine) claim(ctx context.Context, ref stepRef) (*StepContext, time.Dur
 			return errSkip
 		}
 		s := t.steps[i]
-		switch {
-		case s.Status == steprun.StatusPENDING:
-		case s.Status == steprun.StatusRETRYING && s.NextAttemptAt != nil && !s.NextAttemptAt.After(t.now.Add(50*time.Millisecond)):
-		default:
+		due := s.Status == steprun.StatusRETRYING && s.NextAttemptAt != nil && !s.NextAttemptAt.After(t.now.Add(50*time.Millisecond))
+		if !due || !allSucceeded(s, t.statusByKey()) {
 			return errSkip // already claimed, finished, or not due yet
 		}
-		status := t.statusByKey()
-		if !allSucceeded(s, status) {
-			return errSkip
-		}
-		if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
-			return u.SetStatus(steprun.StatusRUNNING).AddAttempt(1).SetProgress(0).SetMessage("").
-				ClearError().ClearNextAttemptAt().SetStartedAt(t.now).ClearFinishedAt()
-		}); err != nil {
-			return err
-		}
-		s = t.steps[i]
-		if err := t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt)); err != nil {
-			return err
-		}
-		inputs := map[string]map[string]any{}
-		for _, dep := range t.steps {
-			for _, key := range s.DependsOn {
-				if dep.Key == key {
-					inputs[key] = dep.Output
-				}
-			}
-		}
-		sc = &StepContext{
-			OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: s.ID, StepKey: s.Key, Kind: string(s.Kind),
-			Attempt: s.Attempt, Subject: subjectOf(t.run), Params: t.run.Params, Config: s.Config, Inputs: inputs,
-		}
-		timeout = e.cfg.DefaultTimeout
-		if s.TimeoutSeconds != nil {
-			timeout = time.Duration(*s.TimeoutSeconds) * time.Second
-		}
-		return nil
+		var err error
+		sc, timeout, err = e.claimInTxn(t, i)
+		return err
 	})
 	return sc, timeout, err
+}
+
+// claimInTxn moves step i to RUNNING, starting its next attempt, and builds
+// its StepContext from the run and its dependencies' outputs.
+func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) {
+	if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
+		return u.SetStatus(steprun.StatusRUNNING).AddAttempt(1).SetProgress(0).SetMessage("").
+			ClearError().ClearNextAttemptAt().SetStartedAt(t.now).ClearFinishedAt()
+	}); err != nil {
+		return nil, 0, err
+	}
+	s := t.steps[i]
+	if err := t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt)); err != nil {
+		return nil, 0, err
+	}
+	inputs := make(map[string]map[string]any, len(s.DependsOn))
+	for _, dep := range t.steps {
+		for _, key := range s.DependsOn {
+			if dep.Key == key {
+				inputs[key] = dep.Output
+			}
+		}
+	}
+	sc := &StepContext{
+		OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: s.ID, StepKey: s.Key, Kind: string(s.Kind),
+		Attempt: s.Attempt, Subject: subjectOf(t.run), Params: t.run.Params, Config: s.Config, Inputs: inputs,
+	}
+	timeout := e.cfg.DefaultTimeout
+	if s.TimeoutSeconds != nil {
+		timeout = time.Duration(*s.TimeoutSeconds) * time.Second
+	}
+	return sc, timeout, nil
 }
 
 func subjectOf(r *ent.Run) Subject {
@@ -180,7 +186,7 @@ func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext
 					return fmt.Errorf("engine: effects of step %q: %w", s.Key, err)
 				}
 			}
-			if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+			if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 				return u.SetStatus(steprun.StatusSUCCEEDED).SetProgress(1).SetOutput(outMap).SetFinishedAt(t.now).ClearError()
 			}); err != nil {
 				return err
@@ -189,7 +195,7 @@ func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext
 				return err
 			}
 		case attemptCanceled:
-			if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+			if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 				return u.SetStatus(steprun.StatusCANCELED).SetMessage("canceled while running").SetFinishedAt(t.now)
 			}); err != nil {
 				return err
@@ -222,7 +228,7 @@ func (e *Engine) recordFailure(t *txn, i int, execErr error) error {
 	used := s.Attempt - s.AttemptBase
 	if !IsPermanent(execErr) && used < maxAttempts && t.run.Status == run.StatusRUNNING {
 		next := t.now.Add(backoff(used, e.cfg.BackoffBase, e.cfg.BackoffMax))
-		if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+		if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 			return u.SetStatus(steprun.StatusRETRYING).SetError(msg).SetNextAttemptAt(next).
 				SetMessage(fmt.Sprintf("attempt %d of %d failed; retrying at %s", used, maxAttempts, next.Format(time.RFC3339)))
 		}); err != nil {
@@ -236,7 +242,7 @@ func (e *Engine) recordFailure(t *txn, i int, execErr error) error {
 	if !IsPermanent(execErr) && maxAttempts > 1 {
 		reason = fmt.Sprintf("%s (after %d attempts)", msg, used)
 	}
-	if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+	if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 		return u.SetStatus(steprun.StatusFAILED).SetError(reason).SetMessage("failed").SetFinishedAt(t.now)
 	}); err != nil {
 		return err
@@ -251,7 +257,7 @@ func (e *Engine) writeProgress(ctx context.Context, ref stepRef, attempt int, p 
 		if i < 0 || t.steps[i].Status != steprun.StatusRUNNING || t.steps[i].Attempt != attempt {
 			return errSkip
 		}
-		if err := t.setStep(i, func(u *ent.StepRunUpdateOne) *ent.StepRunUpdateOne {
+		if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 			return u.SetProgress(p.fraction).SetMessage(p.message)
 		}); err != nil {
 			return err
