@@ -36,7 +36,11 @@ func newBroker(buffer int) *broker {
 // organization when runID is 0. On a stopped broker it returns an ended
 // subscriber.
 func (b *broker) subscribe(orgID, runID int) *subscriber {
-	s := &subscriber{orgID: orgID, runID: runID, ch: make(chan *ent.RunEvent, b.buffer)}
+	size := b.buffer
+	if runID == 0 {
+		size *= 4 // a whole organization's events
+	}
+	s := &subscriber{orgID: orgID, runID: runID, ch: make(chan *ent.RunEvent, size)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {

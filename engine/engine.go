@@ -32,8 +32,10 @@ type Config struct {
 	// ShutdownGrace is how long Stop waits for running steps before
 	// interrupting them (default 30s).
 	ShutdownGrace time.Duration
-	// SubscriberBuffer is how many events a subscriber may fall behind before
-	// it is closed as a slow consumer (default 256).
+	// SubscriberBuffer is how many events a subscriber to one run may fall
+	// behind before it is closed as a slow consumer (default 64: progress is
+	// coalesced, so a run produces a handful of events a second).
+	// Subscribers to a whole organization get four times as much.
 	SubscriberBuffer int
 	Logger           *slog.Logger
 }
@@ -61,7 +63,7 @@ func (c *Config) setDefaults() {
 		c.ShutdownGrace = 30 * time.Second
 	}
 	if c.SubscriberBuffer <= 0 {
-		c.SubscriberBuffer = 256
+		c.SubscriberBuffer = 64
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
