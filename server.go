@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", env.int("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
 		"largest accepted GraphQL request body, in bytes (env ESTATEFLOW_MAX_BODY_BYTES)")
 	fs.IntVar(&cfg.workers, "workers", int(env.int("ESTATEFLOW_WORKERS", 0)),
-		"steps executed at once; 0 means 4 per CPU (env ESTATEFLOW_WORKERS)")
+		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
 	logLevel := fs.String("log-level", env.str("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
 	fs.BoolVar(&cfg.logJSON, "log-json", env.bool("ESTATEFLOW_LOG_JSON", false), "log as JSON instead of text (env ESTATEFLOW_LOG_JSON)")
 	fs.Usage = func() {

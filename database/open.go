@@ -56,8 +56,10 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		var connector *pq.Connector
 		if connector, err = pq.NewConnector(rawURL); err == nil {
 			db = sql.OpenDB(cachingConnector{connector})
-			db.SetMaxOpenConns(20)
-			db.SetMaxIdleConns(10)
+			// Idle connections are kept, not closed: each holds its
+			// prepared statements (see cachingConnector).
+			db.SetMaxOpenConns(40)
+			db.SetMaxIdleConns(40)
 			db.SetConnMaxIdleTime(5 * time.Minute)
 		}
 	} else {

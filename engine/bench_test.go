@@ -86,7 +86,9 @@ func BenchmarkRunThroughput(b *testing.B) {
 	for _, d := range dialects {
 		b.Run(d.name, func(b *testing.B) {
 			f := benchFixture(b, d.postgres)
-			cfg := engine.Config{Dialect: f.db.Dialect, Workers: 16}
+			// Production defaults, but for a deep buffer for the benchmark's own
+			// organization-wide subscription, which must see every completion.
+			cfg := engine.Config{Dialect: f.db.Dialect, SubscriberBuffer: 1024}
 			e := engine.New(f.db.Client, cfg)
 			for _, k := range []stepkind.Kind{stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling} {
 				e.Register(string(k), ok)
@@ -144,7 +146,11 @@ type completionWaiter struct {
 
 func newCompletionWaiter(b *testing.B, e *engine.Engine, f *fixture) *completionWaiter {
 	ctx, cancel := context.WithCancel(f.ctx)
-	updates, err := e.RunsUpdates(ctx, f.orgID, []run.Status{run.StatusSUCCEEDED, run.StatusFAILED}, nil)
+	updates, err := e.RunsUpdates(ctx, f.orgID, []run.Status{run.StatusSUCCEEDED, run.StatusFAILED}, func(err error) {
+		if err != nil {
+			b.Errorf("completion stream ended: %v", err)
+		}
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

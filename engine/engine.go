@@ -16,7 +16,8 @@ import (
 type Config struct {
 	// Dialect is the database's dialect (dialect.SQLite or dialect.Postgres).
 	Dialect string
-	// Workers bounds how many steps execute at once (default 4×GOMAXPROCS).
+	// Workers bounds how many steps execute at once (default 16×GOMAXPROCS:
+	// steps mostly wait on the database and other services).
 	Workers int
 	// DefaultMaxAttempts applies to steps that set none (default 3).
 	DefaultMaxAttempts int
@@ -42,7 +43,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.Workers <= 0 {
-		c.Workers = 4 * runtime.GOMAXPROCS(0)
+		c.Workers = 16 * runtime.GOMAXPROCS(0)
 	}
 	if c.DefaultMaxAttempts <= 0 {
 		c.DefaultMaxAttempts = 3
