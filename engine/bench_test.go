@@ -9,14 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/testdb"
-	"github.com/estateflow/estateflow/tenant"
 )
 
 // benchFixture builds a fixture for a benchmark on SQLite or PostgreSQL.
@@ -29,22 +27,7 @@ func benchFixture(b *testing.B, postgres bool) *fixture {
 		// The SQLite variant runs even when the suite targets PostgreSQL.
 		b.Setenv(testdb.EnvURL, "")
 	}
-	db := testdb.Open(b, database.Options{})
-	sys := tenant.SystemContext(context.Background())
-	org, err := db.Client.Organization.Create().SetName("Bench").SetSlug("bench").Save(sys)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})
-	prop, err := db.Client.Property.Create().SetCity("Austin").SetLatitude(30.2).SetLongitude(-97.7).Save(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	client, err := db.Client.Contact.Create().SetName("Ana").Save(ctx)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return &fixture{db: db, ctx: ctx, orgID: org.ID, property: prop, client: client}
+	return newFixture(b)
 }
 
 var dialects = []struct {

@@ -22,7 +22,7 @@ import (
 // fixture is a database with one organization, a property and a client,
 // and an engine over it.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	db       *database.DB
 	ctx      context.Context // acts for the organization
 	orgID    int
@@ -30,7 +30,7 @@ type fixture struct {
 	client   *ent.Contact
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db := testdb.Open(t, database.Options{})
 	sys := tenant.SystemContext(context.Background())

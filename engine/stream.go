@@ -43,18 +43,35 @@ func (e *Engine) RunEvents(ctx context.Context, runID, afterSeq int, onEnd func(
 	// Subscribe before reading the log, so that nothing committed after the
 	// read is missed; duplicates are dropped by seq.
 	sub := e.broker.subscribe(r.OrganizationID, runID)
-	out := make(chan *ent.RunEvent)
+	return spawnStream(e, sub, onEnd, func(out chan<- *ent.RunEvent) error {
+		return e.streamRun(ctx, sub, runID, afterSeq, out)
+	}), nil
+}
+
+// spawnStream runs body on a goroutine that Stop waits for. The channel
+// closes when body returns; onEnd learns why first, unless the subscriber
+// itself went away.
+func spawnStream[T any](e *Engine, sub *subscriber, onEnd func(error), body func(out chan<- T) error) <-chan T {
+	out := make(chan T)
 	e.work.Add(1)
 	go func() {
 		defer e.work.Done()
 		defer close(out)
 		defer e.broker.unsubscribe(sub)
-		err := e.streamRun(ctx, sub, runID, afterSeq, out)
+		err := body(out)
 		if onEnd != nil && !errors.Is(err, context.Canceled) {
 			onEnd(err)
 		}
 	}()
-	return out, nil
+	return out
+}
+
+// endReason tells why the broker closed a subscriber's channel.
+func (e *Engine) endReason(sub *subscriber) error {
+	if e.broker.overflowed(sub) {
+		return ErrSlowConsumer
+	}
+	return ErrStopping
 }
 
 func (e *Engine) streamRun(ctx context.Context, sub *subscriber, runID, last int, out chan<- *ent.RunEvent) error {
@@ -111,10 +128,7 @@ func (e *Engine) streamRun(ctx context.Context, sub *subscriber, runID, last int
 			return ctx.Err()
 		case ev, ok := <-sub.ch:
 			if !ok {
-				if e.broker.overflowed(sub) {
-					return ErrSlowConsumer
-				}
-				return ErrStopping
+				return e.endReason(sub)
 			}
 			if ev.Seq <= last {
 				continue
@@ -152,34 +166,20 @@ func (e *Engine) RunUpdates(ctx context.Context, runID int, onEnd func(error)) (
 		return nil, fmt.Errorf("engine: loading run %d: %w", runID, err)
 	}
 	sub := e.broker.subscribe(r.OrganizationID, runID)
-	out := make(chan *ent.Run)
-	e.work.Add(1)
-	go func() {
-		defer e.work.Done()
-		defer close(out)
-		defer e.broker.unsubscribe(sub)
-		err := e.streamStates(ctx, sub, func(map[int]bool) ([]*ent.Run, error) {
+	return spawnStream(e, sub, onEnd, func(out chan<- *ent.Run) error {
+		return e.streamStates(ctx, sub, func(map[int]bool) ([]*ent.Run, error) {
 			r, err := e.client.Run.Get(ctx, runID)
 			return []*ent.Run{r}, err
 		}, out, true)
-		if onEnd != nil && !errors.Is(err, context.Canceled) {
-			onEnd(err)
-		}
-	}()
-	return out, nil
+	}), nil
 }
 
 // RunsUpdates sends every run of the viewer's organization that changes,
 // optionally only those whose new status is in statuses.
 func (e *Engine) RunsUpdates(ctx context.Context, orgID int, statuses []run.Status, onEnd func(error)) (<-chan *ent.Run, error) {
 	sub := e.broker.subscribe(orgID, 0)
-	out := make(chan *ent.Run)
-	e.work.Add(1)
-	go func() {
-		defer e.work.Done()
-		defer close(out)
-		defer e.broker.unsubscribe(sub)
-		err := e.streamStates(ctx, sub, func(ids map[int]bool) ([]*ent.Run, error) {
+	return spawnStream(e, sub, onEnd, func(out chan<- *ent.Run) error {
+		return e.streamStates(ctx, sub, func(ids map[int]bool) ([]*ent.Run, error) {
 			list := make([]int, 0, len(ids))
 			for id := range ids {
 				list = append(list, id)
@@ -190,11 +190,7 @@ func (e *Engine) RunsUpdates(ctx context.Context, orgID int, statuses []run.Stat
 			}
 			return q.All(ctx)
 		}, out, false)
-		if onEnd != nil && !errors.Is(err, context.Canceled) {
-			onEnd(err)
-		}
-	}()
-	return out, nil
+	}), nil
 }
 
 // streamStates reads the runs touched by each batch of events and sends
@@ -231,10 +227,7 @@ func (e *Engine) streamStates(ctx context.Context, sub *subscriber, load func(id
 			return ctx.Err()
 		case ev, ok := <-sub.ch:
 			if !ok {
-				if e.broker.overflowed(sub) {
-					return ErrSlowConsumer
-				}
-				return ErrStopping
+				return e.endReason(sub)
 			}
 			ids := map[int]bool{ev.RunID: true}
 		drain:
