@@ -77,20 +77,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", env.str("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
 	fs.BoolVar(&cfg.logJSON, "log-json", env.bool("ESTATEFLOW_LOG_JSON", false), "log as JSON instead of text (env ESTATEFLOW_LOG_JSON)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: estateflow [serve|migrate] [flags]\n\n"+
-			"  serve    serve the GraphQL API (the default)\n"+
-			"  migrate  bring the database schema up to date, then exit\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: estateflow [command] [flags]\n\n"+
+			"  serve                       serve the GraphQL API (the default)\n"+
+			"  migrate                     bring the database schema up to date, then exit\n"+
+			"  import properties FILE.csv  upsert properties from a CSV file (--org SLUG)\n\nFlags:\n")
 		fs.PrintDefaults()
+	}
+	// Commands with arguments add their own flags to the same set, so that
+	// global and command flags can be given in any order.
+	var importOrg *string
+	if command == "import" {
+		importOrg = fs.String("org", seed.DemoOrgSlug, "import: slug of the organization to import into")
 	}
 	if err := env.err(); err != nil {
 		return err
 	}
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseInterleaved(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
+	if len(positional) > 0 && command != "import" {
 		fs.Usage()
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", positional[0])
 	}
 	if err := cfg.logLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -100,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch command {
 	case "serve":
 		return serve(ctx, cfg, logger, nil)
+	case "import":
+		return runImport(ctx, cfg, *importOrg, positional, stdout, stderr)
 	case "migrate":
 		db, err := openAndMigrate(ctx, cfg, logger)
 		if err != nil {
@@ -210,6 +220,22 @@ func newLogger(w io.Writer, cfg config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parseInterleaved parses flags that may come before, between or after the
+// positional arguments, which it returns in order.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 // envReader reads flag defaults from the environment and remembers the

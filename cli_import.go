@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/estateflow/estateflow/ent/organization"
+	"github.com/estateflow/estateflow/importer"
+	"github.com/estateflow/estateflow/seed"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// runImport implements `estateflow import properties FILE.csv`.
+func runImport(ctx context.Context, cfg config, orgSlug string, args []string, stdout, stderr io.Writer) error {
+	if len(args) != 2 || args[0] != "properties" {
+		return fmt.Errorf("import: usage: estateflow import properties [--org SLUG] FILE.csv")
+	}
+	f, err := os.Open(args[1])
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	defer f.Close()
+
+	db, err := openAndMigrate(ctx, cfg, newLogger(io.Discard, cfg))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := seed.Bootstrap(ctx, db.Client, cfg.demo, time.Now()); err != nil {
+		return err
+	}
+	org, err := db.Client.Organization.Query().Where(organization.Slug(orgSlug)).Only(tenant.SystemContext(ctx))
+	if err != nil {
+		return fmt.Errorf("import: organization %q: %w", orgSlug, err)
+	}
+	orgCtx := tenant.NewContext(ctx, tenant.Viewer{OrgID: org.ID, Role: tenant.RoleAdmin})
+
+	start := time.Now()
+	progress := newProgressPrinter(stderr)
+	sum, err := importer.Import(orgCtx, db.Client, f, importer.Options{Progress: progress.update})
+	progress.finish()
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	for i, rej := range sum.Rejected {
+		if i == 50 {
+			fmt.Fprintf(stdout, "… and %d more rejected rows\n", len(sum.Rejected)-50)
+			break
+		}
+		fmt.Fprintf(stdout, "rejected %s\n", rej)
+	}
+	fmt.Fprintf(stdout, "imported %d, updated %d, unchanged %d, rejected %d (into %s, %.2fs)\n",
+		sum.Imported, sum.Updated, sum.Unchanged, len(sum.Rejected), org.Slug, time.Since(start).Seconds())
+	return nil
+}
+
+// progressPrinter draws a bar on a terminal and prints plain lines, every
+// tenth of the way, anywhere else (logs, CI).
+type progressPrinter struct {
+	w         io.Writer
+	terminal  bool
+	lastTenth int
+}
+
+func newProgressPrinter(w io.Writer) *progressPrinter {
+	p := &progressPrinter{w: w, lastTenth: -1}
+	if f, ok := w.(*os.File); ok {
+		p.terminal = isatty.IsTerminal(f.Fd())
+	}
+	return p
+}
+
+func (p *progressPrinter) update(done, total int) {
+	if total == 0 {
+		return
+	}
+	if p.terminal {
+		const width = 30
+		filled := done * width / total
+		fmt.Fprintf(p.w, "\r[%s%s] %3d%% %d/%d rows", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done*100/total, done, total)
+		return
+	}
+	if tenth := done * 10 / total; tenth != p.lastTenth {
+		p.lastTenth = tenth
+		fmt.Fprintf(p.w, "imported %d/%d rows (%d%%)\n", done, total, done*100/total)
+	}
+}
+
+func (p *progressPrinter) finish() {
+	if p.terminal {
+		fmt.Fprintln(p.w)
+	}
+}

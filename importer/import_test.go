@@ -1,0 +1,120 @@
+package importer_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/importer"
+	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+func orgContext(t *testing.T, db *database.DB) context.Context {
+	t.Helper()
+	org, err := db.Client.Organization.Create().SetName("Import").SetSlug("import").Save(tenant.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})
+}
+
+const header = "id,address,city,zip,latitude,longitude,property_type,beds,baths,sqft,sale_price,sale_date,status,list_price,extra_column\n"
+
+func TestImportReportsBadRowsAndKeepsTheRest(t *testing.T) {
+	t.Parallel()
+	db := testdb.Open(t, database.Options{})
+	ctx := orgContext(t, db)
+	csv := header +
+		"a1,1 Oak St,Sacramento,95820,38.5,-121.4,single_family,3,2,1400,250000,2024-05-01,,,ignored\n" +
+		"a2,2 Oak St,Sacramento,95820,,-121.4,condo,2,1,900,150000,,,,\n" + // line 3: no latitude
+		"a3,3 Oak St,Sacramento,95820,38.5,-121.4,condo,2,1,900,-5,,,,\n" + // line 4: negative price
+		"a4,4 Oak St,Sacramento,95820,38.5,-121.4,castle,2,1,900,150000,,,,\n" + // line 5: unknown type
+		"a5,5 Oak St,Sacramento,95820,38.5,-121.4,condo,2,1,900,150000,05/01/2024,,,\n" + // line 6: bad date
+		"a6,6 Oak St,Sacramento,95820,38.5,-121.4,townhouse,3,2.5,1500,,,active,420000,\n" +
+		"a1,1 Oak St again,Sacramento,95820,38.5,-121.4,single_family,3,2,1400,250000,,,,\n" // line 8: repeated id
+	sum, err := importer.Import(ctx, db.Client, strings.NewReader(csv), importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Imported != 2 || len(sum.Rejected) != 5 {
+		t.Fatalf("summary %+v", sum)
+	}
+	want := map[int]string{3: "latitude is missing", 4: "sale_price is negative", 5: `unknown property_type "castle"`, 6: "sale_date", 8: "repeats line 2"}
+	for _, rej := range sum.Rejected {
+		if !strings.Contains(rej.Reason, want[rej.Line]) || want[rej.Line] == "" {
+			t.Errorf("line %d rejected with %q, want %q", rej.Line, rej.Reason, want[rej.Line])
+		}
+	}
+	p, err := db.Client.Property.Query().Where(property.ExternalRef("a1")).Only(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != property.StatusSOLD || *p.SalePrice != 250000 || *p.Baths != 2 || !p.SaleDate.Equal(time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("a1 = %+v", p)
+	}
+	if n := db.Client.Property.Query().CountX(ctx); n != 2 {
+		t.Fatalf("%d properties stored, want 2 (no partial rows)", n)
+	}
+}
+
+func TestReimportChangesNothingAndUpdatesChangedRows(t *testing.T) {
+	t.Parallel()
+	db := testdb.Open(t, database.Options{})
+	ctx := orgContext(t, db)
+	first := header + "b1,1 Elm,Sacramento,95820,38.5,-121.4,single_family,3,2,1400,250000,2024-05-01,,,\n" +
+		"b2,2 Elm,Sacramento,95820,38.6,-121.5,condo,2,1,900,,,active,180000,\n"
+	if _, err := importer.Import(ctx, db.Client, strings.NewReader(first), importer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := db.Client.Property.Query().Where(property.ExternalRef("b1")).Only(ctx)
+	again, err := importer.Import(ctx, db.Client, strings.NewReader(first), importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Imported != 0 || again.Updated != 0 || again.Unchanged != 2 {
+		t.Fatalf("re-import: %+v", again)
+	}
+	after, _ := db.Client.Property.Query().Where(property.ExternalRef("b1")).Only(ctx)
+	if !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatal("a re-import touched an unchanged row")
+	}
+	changed := header + "b2,2 Elm,Sacramento,95820,38.6,-121.5,condo,2,1,900,175000,2024-06-01,sold,180000,\n"
+	sum, err := importer.Import(ctx, db.Client, strings.NewReader(changed), importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Updated != 1 {
+		t.Fatalf("update: %+v", sum)
+	}
+	b2, _ := db.Client.Property.Query().Where(property.ExternalRef("b2")).Only(ctx)
+	if b2.Status != property.StatusSOLD || *b2.SalePrice != 175000 {
+		t.Fatalf("b2 = %+v", b2)
+	}
+}
+
+// TestImportSacramento imports the shared data set, as the README's command
+// does, twice.
+func TestImportSacramento(t *testing.T) {
+	path := filepath.Join("..", "..", "shared", "data", "sacramento-sales.csv")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Skipf("shared data not available (%v): skipping", err)
+	}
+	defer f.Close()
+	db := testdb.Open(t, database.Options{})
+	ctx := orgContext(t, db)
+	var calls int
+	sum, err := importer.Import(ctx, db.Client, f, importer.Options{Progress: func(done, total int) { calls++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Imported != 932 || len(sum.Rejected) != 0 || calls == 0 {
+		t.Fatalf("summary %+v after %d progress calls", sum, calls)
+	}
+}
