@@ -66,10 +66,11 @@ type progressPrinter struct {
 	w         io.Writer
 	terminal  bool
 	lastTenth int
+	verb      string
 }
 
 func newProgressPrinter(w io.Writer) *progressPrinter {
-	p := &progressPrinter{w: w, lastTenth: -1}
+	p := &progressPrinter{w: w, lastTenth: -1, verb: "imported"}
 	if f, ok := w.(*os.File); ok {
 		p.terminal = isatty.IsTerminal(f.Fd())
 	}
@@ -88,7 +89,7 @@ func (p *progressPrinter) update(done, total int) {
 	}
 	if tenth := done * 10 / total; tenth != p.lastTenth {
 		p.lastTenth = tenth
-		fmt.Fprintf(p.w, "imported %d/%d rows (%d%%)\n", done, total, done*100/total)
+		fmt.Fprintf(p.w, "%s %d/%d rows (%d%%)\n", p.verb, done, total, done*100/total)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 	"github.com/estateflow/estateflow/web"
@@ -80,14 +81,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "Usage: estateflow [command] [flags]\n\n"+
 			"  serve                       serve the GraphQL API (the default)\n"+
 			"  migrate                     bring the database schema up to date, then exit\n"+
-			"  import properties FILE.csv  upsert properties from a CSV file (--org SLUG)\n\nFlags:\n")
+			"  import properties FILE.csv  upsert properties from a CSV file (--org SLUG)\n"+
+			"  cma backtest --csv FILE     value every sale in FILE from the others (--json)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	// Commands with arguments add their own flags to the same set, so that
 	// global and command flags can be given in any order.
-	var importOrg *string
-	if command == "import" {
+	var (
+		importOrg *string
+		cmaCSV    *string
+		cmaJSON   *bool
+	)
+	switch command {
+	case "import":
 		importOrg = fs.String("org", seed.DemoOrgSlug, "import: slug of the organization to import into")
+	case "cma":
+		cmaCSV = fs.String("csv", "", "cma backtest: the sales file to value")
+		cmaJSON = fs.Bool("json", false, "cma backtest: print one JSON object")
 	}
 	if err := env.err(); err != nil {
 		return err
@@ -96,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(positional) > 0 && command != "import" {
+	if len(positional) > 0 && command != "import" && command != "cma" {
 		fs.Usage()
 		return fmt.Errorf("unexpected argument %q", positional[0])
 	}
@@ -110,6 +120,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, cfg, logger, nil)
 	case "import":
 		return runImport(ctx, cfg, *importOrg, positional, stdout, stderr)
+	case "cma":
+		if len(positional) != 1 || positional[0] != "backtest" {
+			return fmt.Errorf("cma: usage: estateflow cma backtest --csv FILE [--json]")
+		}
+		return runCMABacktest(ctx, *cmaCSV, *cmaJSON, stdout, stderr)
 	case "migrate":
 		db, err := openAndMigrate(ctx, cfg, logger)
 		if err != nil {
@@ -180,7 +195,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 // newEngine builds the workflow engine. Step executors come from the
 // real-estate modules; a step kind without one fails its step at once.
 func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine {
-	return engine.New(db.Client, engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger})
+	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger})
+	analytics.Register(eng, db.Client)
+	return eng
 }
 
 func newRoutes(db *database.DB, eng *engine.Engine, orgID int, cfg config, logger *slog.Logger) http.Handler {

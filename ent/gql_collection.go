@@ -1700,7 +1700,7 @@ func (_q *StepRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, steprun.FieldMessage)
 				fieldSeen[steprun.FieldMessage] = struct{}{}
 			}
-		case "output":
+		case "outputJSON":
 			if _, ok := fieldSeen[steprun.FieldOutput]; !ok {
 				selectedFields = append(selectedFields, steprun.FieldOutput)
 				fieldSeen[steprun.FieldOutput] = struct{}{}

@@ -57,4 +57,10 @@ func (r *queryResolver) Packages(ctx context.Context, after *entgql.Cursor[int],
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+// StepRun returns generated.StepRunResolver implementation.
+func (r *Resolver) StepRun() generated.StepRunResolver { return &stepRunResolver{r} }
+
+type (
+	queryResolver   struct{ *Resolver }
+	stepRunResolver struct{ *Resolver }
+)

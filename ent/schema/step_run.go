@@ -42,7 +42,7 @@ func (StepRun) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Text("message").Default(""),
 		field.JSON("output", map[string]any{}).Optional().
-			Annotations(entgql.Type("Map")),
+			Annotations(entgql.Type("Map"), entgql.MapsTo("outputJSON")),
 		field.Text("error").Optional().Nillable(),
 		field.Time("next_attempt_at").Optional().Nillable().
 			Comment("When a RETRYING step's next attempt is due."),

@@ -13,6 +13,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/graph/model"
+	"github.com/estateflow/estateflow/modules/analytics"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -27,6 +28,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
+	StepRun() StepRunResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -34,6 +36,47 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	CMAAdjustment struct {
+		Amount  func(childComplexity int) int
+		Feature func(childComplexity int) int
+		Percent func(childComplexity int) int
+		Reason  func(childComplexity int) int
+	}
+
+	CMAComp struct {
+		Address       func(childComplexity int) int
+		AdjustedPrice func(childComplexity int) int
+		Adjustments   func(childComplexity int) int
+		Baths         func(childComplexity int) int
+		Beds          func(childComplexity int) int
+		DistanceMiles func(childComplexity int) int
+		ExternalRef   func(childComplexity int) int
+		PropertyID    func(childComplexity int) int
+		SaleDate      func(childComplexity int) int
+		SalePrice     func(childComplexity int) int
+		Similarity    func(childComplexity int) int
+		Sqft          func(childComplexity int) int
+		Weight        func(childComplexity int) int
+		Zip           func(childComplexity int) int
+	}
+
+	CMAReport struct {
+		AsOf                 func(childComplexity int) int
+		CandidatesConsidered func(childComplexity int) int
+		Comps                func(childComplexity int) int
+		Confidence           func(childComplexity int) int
+		ConfidenceReason     func(childComplexity int) int
+		EstimatedValue       func(childComplexity int) int
+		LookbackMonths       func(childComplexity int) int
+		Market               func(childComplexity int) int
+		MarketRates          func(childComplexity int) int
+		MedianPricePerSqft   func(childComplexity int) int
+		SearchRadiusMiles    func(childComplexity int) int
+		SubjectID            func(childComplexity int) int
+		ValueHigh            func(childComplexity int) int
+		ValueLow             func(childComplexity int) int
+	}
+
 	Client struct {
 		BudgetMax       func(childComplexity int) int
 		BudgetMin       func(childComplexity int) int
@@ -90,6 +133,20 @@ type ComplexityRoot struct {
 	InteractionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	MarketContext struct {
+		ActiveListings     func(childComplexity int) int
+		SaleToListRatio    func(childComplexity int) int
+		SalesWithListPrice func(childComplexity int) int
+	}
+
+	MarketRate struct {
+		Feature        func(childComplexity int) int
+		PercentPerUnit func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Unit           func(childComplexity int) int
+		Used           func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -208,6 +265,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Clients    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) int
+		Cma        func(childComplexity int, propertyID int, options *analytics.Options) int
 		Node       func(childComplexity int, id int) int
 		Nodes      func(childComplexity int, ids []int) int
 		Packages   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
@@ -330,6 +388,201 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "CMAAdjustment.amount":
+		if e.ComplexityRoot.CMAAdjustment.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAAdjustment.Amount(childComplexity), true
+	case "CMAAdjustment.feature":
+		if e.ComplexityRoot.CMAAdjustment.Feature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAAdjustment.Feature(childComplexity), true
+	case "CMAAdjustment.percent":
+		if e.ComplexityRoot.CMAAdjustment.Percent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAAdjustment.Percent(childComplexity), true
+	case "CMAAdjustment.reason":
+		if e.ComplexityRoot.CMAAdjustment.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAAdjustment.Reason(childComplexity), true
+
+	case "CMAComp.address":
+		if e.ComplexityRoot.CMAComp.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Address(childComplexity), true
+	case "CMAComp.adjustedPrice":
+		if e.ComplexityRoot.CMAComp.AdjustedPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.AdjustedPrice(childComplexity), true
+	case "CMAComp.adjustments":
+		if e.ComplexityRoot.CMAComp.Adjustments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Adjustments(childComplexity), true
+	case "CMAComp.baths":
+		if e.ComplexityRoot.CMAComp.Baths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Baths(childComplexity), true
+	case "CMAComp.beds":
+		if e.ComplexityRoot.CMAComp.Beds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Beds(childComplexity), true
+	case "CMAComp.distanceMiles":
+		if e.ComplexityRoot.CMAComp.DistanceMiles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.DistanceMiles(childComplexity), true
+	case "CMAComp.externalRef":
+		if e.ComplexityRoot.CMAComp.ExternalRef == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.ExternalRef(childComplexity), true
+	case "CMAComp.propertyId":
+		if e.ComplexityRoot.CMAComp.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.PropertyID(childComplexity), true
+	case "CMAComp.saleDate":
+		if e.ComplexityRoot.CMAComp.SaleDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.SaleDate(childComplexity), true
+	case "CMAComp.salePrice":
+		if e.ComplexityRoot.CMAComp.SalePrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.SalePrice(childComplexity), true
+	case "CMAComp.similarity":
+		if e.ComplexityRoot.CMAComp.Similarity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Similarity(childComplexity), true
+	case "CMAComp.sqft":
+		if e.ComplexityRoot.CMAComp.Sqft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Sqft(childComplexity), true
+	case "CMAComp.weight":
+		if e.ComplexityRoot.CMAComp.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Weight(childComplexity), true
+	case "CMAComp.zip":
+		if e.ComplexityRoot.CMAComp.Zip == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.Zip(childComplexity), true
+
+	case "CMAReport.asOf":
+		if e.ComplexityRoot.CMAReport.AsOf == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.AsOf(childComplexity), true
+	case "CMAReport.candidatesConsidered":
+		if e.ComplexityRoot.CMAReport.CandidatesConsidered == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.CandidatesConsidered(childComplexity), true
+	case "CMAReport.comps":
+		if e.ComplexityRoot.CMAReport.Comps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.Comps(childComplexity), true
+	case "CMAReport.confidence":
+		if e.ComplexityRoot.CMAReport.Confidence == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.Confidence(childComplexity), true
+	case "CMAReport.confidenceReason":
+		if e.ComplexityRoot.CMAReport.ConfidenceReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.ConfidenceReason(childComplexity), true
+	case "CMAReport.estimatedValue":
+		if e.ComplexityRoot.CMAReport.EstimatedValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.EstimatedValue(childComplexity), true
+	case "CMAReport.lookbackMonths":
+		if e.ComplexityRoot.CMAReport.LookbackMonths == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.LookbackMonths(childComplexity), true
+	case "CMAReport.market":
+		if e.ComplexityRoot.CMAReport.Market == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.Market(childComplexity), true
+	case "CMAReport.marketRates":
+		if e.ComplexityRoot.CMAReport.MarketRates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.MarketRates(childComplexity), true
+	case "CMAReport.medianPricePerSqft":
+		if e.ComplexityRoot.CMAReport.MedianPricePerSqft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.MedianPricePerSqft(childComplexity), true
+	case "CMAReport.searchRadiusMiles":
+		if e.ComplexityRoot.CMAReport.SearchRadiusMiles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.SearchRadiusMiles(childComplexity), true
+	case "CMAReport.subjectId":
+		if e.ComplexityRoot.CMAReport.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.SubjectID(childComplexity), true
+	case "CMAReport.valueHigh":
+		if e.ComplexityRoot.CMAReport.ValueHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.ValueHigh(childComplexity), true
+	case "CMAReport.valueLow":
+		if e.ComplexityRoot.CMAReport.ValueLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.ValueLow(childComplexity), true
 
 	case "Client.budgetMax":
 		if e.ComplexityRoot.Client.BudgetMax == nil {
@@ -586,6 +839,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InteractionEdge.Node(childComplexity), true
+
+	case "MarketContext.activeListings":
+		if e.ComplexityRoot.MarketContext.ActiveListings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketContext.ActiveListings(childComplexity), true
+	case "MarketContext.saleToListRatio":
+		if e.ComplexityRoot.MarketContext.SaleToListRatio == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketContext.SaleToListRatio(childComplexity), true
+	case "MarketContext.salesWithListPrice":
+		if e.ComplexityRoot.MarketContext.SalesWithListPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketContext.SalesWithListPrice(childComplexity), true
+
+	case "MarketRate.feature":
+		if e.ComplexityRoot.MarketRate.Feature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketRate.Feature(childComplexity), true
+	case "MarketRate.percentPerUnit":
+		if e.ComplexityRoot.MarketRate.PercentPerUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketRate.PercentPerUnit(childComplexity), true
+	case "MarketRate.reason":
+		if e.ComplexityRoot.MarketRate.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketRate.Reason(childComplexity), true
+	case "MarketRate.unit":
+		if e.ComplexityRoot.MarketRate.Unit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketRate.Unit(childComplexity), true
+	case "MarketRate.used":
+		if e.ComplexityRoot.MarketRate.Used == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketRate.Used(childComplexity), true
 
 	case "Mutation.archivePackage":
 		if e.ComplexityRoot.Mutation.ArchivePackage == nil {
@@ -1182,6 +1485,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Clients(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ClientOrder), args["where"].(*ent.ClientWhereInput)), true
+	case "Query.cma":
+		if e.ComplexityRoot.Query.Cma == nil {
+			break
+		}
+
+		args, err := ec.field_Query_cma_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Cma(childComplexity, args["propertyId"].(int), args["options"].(*analytics.Options)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -1580,7 +1894,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StepRun.Organization(childComplexity), true
-	case "StepRun.output":
+	case "StepRun.outputJSON", "StepRun.output":
 		if e.ComplexityRoot.StepRun.Output == nil {
 			break
 		}
@@ -1722,6 +2036,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("BoundingBox", ec.unmarshalInputBoundingBox),
+			graphql.NewInputUnmarshaler("CMAOptions", ec.unmarshalInputCMAOptions),
 			graphql.NewInputUnmarshaler("ClientOrder", ec.unmarshalInputClientOrder),
 			graphql.NewInputUnmarshaler("ClientWhereInput", ec.unmarshalInputClientWhereInput),
 			graphql.NewInputUnmarshaler("CreateClientInput", ec.unmarshalInputCreateClientInput),
@@ -1851,6 +2166,94 @@ var sources = []*ast.Source{
   deleteClient(id: ID!): ID!
   "Records a touch point with a client (a call, a showing, an email reply …)."
   createInteraction(input: CreateInteractionInput!): Interaction!
+}
+`, BuiltIn: false},
+	{Name: "../cma.graphqls", Input: `"""
+A comparative market analysis. The value is the weighted median of the
+comps' adjusted prices; each adjustment is a market rate times a difference;
+the rates are fitted on the nearby sales themselves.
+"""
+type CMAReport {
+  subjectId: ID!
+  "The valuation date: when sale dates are known, only earlier sales count."
+  asOf: Time!
+  estimatedValue: Int!
+  valueLow: Int!
+  valueHigh: Int!
+  "HIGH, MEDIUM or LOW."
+  confidence: String!
+  confidenceReason: String!
+  medianPricePerSqft: Float
+  searchRadiusMiles: Float!
+  lookbackMonths: Int
+  candidatesConsidered: Int!
+  comps: [CMAComp!]!
+  marketRates: [MarketRate!]!
+  market: MarketContext!
+}
+
+"A comparable sale and how it was adjusted to the subject."
+type CMAComp {
+  propertyId: ID!
+  externalRef: String
+  address: String
+  zip: String
+  distanceMiles: Float!
+  salePrice: Int!
+  saleDate: Time
+  sqft: Int
+  beds: Int
+  baths: Float
+  adjustments: [CMAAdjustment!]!
+  adjustedPrice: Int!
+  "Share of the value, 0..1; the weights of a report's comps add up to 1."
+  weight: Float!
+  similarity: Float!
+}
+
+type CMAAdjustment {
+  feature: String!
+  amount: Int!
+  percent: Float!
+  reason: String!
+}
+
+"What one unit of a feature is worth nearby, in percent of price."
+type MarketRate {
+  feature: String!
+  percentPerUnit: Float!
+  unit: String!
+  used: Boolean!
+  reason: String!
+}
+
+type MarketContext {
+  "Active listings of the same type within the search radius."
+  activeListings: Int!
+  "Median sale price ÷ list price of the nearby sales whose list price is known."
+  saleToListRatio: Float
+  salesWithListPrice: Int!
+}
+
+input CMAOptions {
+  asOf: Time
+  minComps: Int
+  maxComps: Int
+  maxRadiusMiles: Float
+  maxLookbackMonths: Int
+}
+
+"A step's typed output."
+union StepOutput = CMAReport
+
+extend type StepRun {
+  "The step's output, typed by its kind; null until the step succeeds."
+  output: StepOutput
+}
+
+extend type Query {
+  "Values a property now, with the same code the CMA_ANALYSIS step runs."
+  cma(propertyId: ID!, options: CMAOptions): CMAReport!
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -2471,6 +2874,10 @@ input InteractionWhereInput {
   hasClient: Boolean
   hasClientWith: [ClientWhereInput!]
 }
+"""
+The builtin Map type
+"""
+scalar Map
 """
 An object with an ID.
 Follows the [Relay Global Object Identification Specification](https://relay.dev/graphql/objectidentification.htm)
@@ -4097,7 +4504,7 @@ type StepRun implements Node {
   progress: Float!
   attempt: Int!
   message: String!
-  output: Map
+  outputJSON: Map @goField(name: "Output", forceResolver: false)
   error: String
   """
   When a RETRYING step's next attempt is due.
@@ -4684,8 +5091,6 @@ type Subscription {
 	{Name: "../schema.graphqls", Input: `# Hand-written schema. ent.graphqls is generated by entgql from ent/schema;
 # everything the generator cannot express lives in these files.
 
-"An arbitrary JSON object."
-scalar Map
 
 type Mutation
 `, BuiltIn: false},
@@ -4695,6 +5100,88 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_CMAAdjustment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "feature":
+		return ec.fieldContext_CMAAdjustment_feature(ctx, field)
+	case "amount":
+		return ec.fieldContext_CMAAdjustment_amount(ctx, field)
+	case "percent":
+		return ec.fieldContext_CMAAdjustment_percent(ctx, field)
+	case "reason":
+		return ec.fieldContext_CMAAdjustment_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CMAAdjustment", field.Name)
+}
+
+func (ec *executionContext) childFields_CMAComp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "propertyId":
+		return ec.fieldContext_CMAComp_propertyId(ctx, field)
+	case "externalRef":
+		return ec.fieldContext_CMAComp_externalRef(ctx, field)
+	case "address":
+		return ec.fieldContext_CMAComp_address(ctx, field)
+	case "zip":
+		return ec.fieldContext_CMAComp_zip(ctx, field)
+	case "distanceMiles":
+		return ec.fieldContext_CMAComp_distanceMiles(ctx, field)
+	case "salePrice":
+		return ec.fieldContext_CMAComp_salePrice(ctx, field)
+	case "saleDate":
+		return ec.fieldContext_CMAComp_saleDate(ctx, field)
+	case "sqft":
+		return ec.fieldContext_CMAComp_sqft(ctx, field)
+	case "beds":
+		return ec.fieldContext_CMAComp_beds(ctx, field)
+	case "baths":
+		return ec.fieldContext_CMAComp_baths(ctx, field)
+	case "adjustments":
+		return ec.fieldContext_CMAComp_adjustments(ctx, field)
+	case "adjustedPrice":
+		return ec.fieldContext_CMAComp_adjustedPrice(ctx, field)
+	case "weight":
+		return ec.fieldContext_CMAComp_weight(ctx, field)
+	case "similarity":
+		return ec.fieldContext_CMAComp_similarity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CMAComp", field.Name)
+}
+
+func (ec *executionContext) childFields_CMAReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subjectId":
+		return ec.fieldContext_CMAReport_subjectId(ctx, field)
+	case "asOf":
+		return ec.fieldContext_CMAReport_asOf(ctx, field)
+	case "estimatedValue":
+		return ec.fieldContext_CMAReport_estimatedValue(ctx, field)
+	case "valueLow":
+		return ec.fieldContext_CMAReport_valueLow(ctx, field)
+	case "valueHigh":
+		return ec.fieldContext_CMAReport_valueHigh(ctx, field)
+	case "confidence":
+		return ec.fieldContext_CMAReport_confidence(ctx, field)
+	case "confidenceReason":
+		return ec.fieldContext_CMAReport_confidenceReason(ctx, field)
+	case "medianPricePerSqft":
+		return ec.fieldContext_CMAReport_medianPricePerSqft(ctx, field)
+	case "searchRadiusMiles":
+		return ec.fieldContext_CMAReport_searchRadiusMiles(ctx, field)
+	case "lookbackMonths":
+		return ec.fieldContext_CMAReport_lookbackMonths(ctx, field)
+	case "candidatesConsidered":
+		return ec.fieldContext_CMAReport_candidatesConsidered(ctx, field)
+	case "comps":
+		return ec.fieldContext_CMAReport_comps(ctx, field)
+	case "marketRates":
+		return ec.fieldContext_CMAReport_marketRates(ctx, field)
+	case "market":
+		return ec.fieldContext_CMAReport_market(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CMAReport", field.Name)
+}
 
 func (ec *executionContext) childFields_Client(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -4810,6 +5297,34 @@ func (ec *executionContext) childFields_InteractionEdge(ctx context.Context, fie
 		return ec.fieldContext_InteractionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InteractionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketContext(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "activeListings":
+		return ec.fieldContext_MarketContext_activeListings(ctx, field)
+	case "saleToListRatio":
+		return ec.fieldContext_MarketContext_saleToListRatio(ctx, field)
+	case "salesWithListPrice":
+		return ec.fieldContext_MarketContext_salesWithListPrice(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketContext", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "feature":
+		return ec.fieldContext_MarketRate_feature(ctx, field)
+	case "percentPerUnit":
+		return ec.fieldContext_MarketRate_percentPerUnit(ctx, field)
+	case "unit":
+		return ec.fieldContext_MarketRate_unit(ctx, field)
+	case "used":
+		return ec.fieldContext_MarketRate_used(ctx, field)
+	case "reason":
+		return ec.fieldContext_MarketRate_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketRate", field.Name)
 }
 
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5160,8 +5675,8 @@ func (ec *executionContext) childFields_StepRun(ctx context.Context, field graph
 		return ec.fieldContext_StepRun_attempt(ctx, field)
 	case "message":
 		return ec.fieldContext_StepRun_message(ctx, field)
-	case "output":
-		return ec.fieldContext_StepRun_output(ctx, field)
+	case "outputJSON":
+		return ec.fieldContext_StepRun_outputJSON(ctx, field)
 	case "error":
 		return ec.fieldContext_StepRun_error(ctx, field)
 	case "nextAttemptAt":
@@ -5174,6 +5689,8 @@ func (ec *executionContext) childFields_StepRun(ctx context.Context, field graph
 		return ec.fieldContext_StepRun_organization(ctx, field)
 	case "run":
 		return ec.fieldContext_StepRun_run(ctx, field)
+	case "output":
+		return ec.fieldContext_StepRun_output(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StepRun", field.Name)
 }

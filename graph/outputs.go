@@ -1,0 +1,36 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/ent/steprun"
+	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/analytics"
+)
+
+// typedOutput decodes a succeeded step's stored output into the Go type of
+// its kind, for StepRun.output. Kinds whose module does not exist yet have
+// no typed output; outputJSON still carries what they stored.
+func typedOutput(s *ent.StepRun) (modules.StepOutput, error) {
+	if s.Status != steprun.StatusSUCCEEDED || s.Output == nil {
+		return nil, nil
+	}
+	var out modules.StepOutput
+	switch s.Kind {
+	case stepkind.CMAAnalysis:
+		out = &analytics.Report{}
+	default:
+		return nil, nil
+	}
+	b, err := json.Marshal(s.Output)
+	if err != nil {
+		return nil, fmt.Errorf("step run %d output: %w", s.ID, err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return nil, fmt.Errorf("step run %d output is not a %s output: %w", s.ID, s.Kind, err)
+	}
+	return out, nil
+}
