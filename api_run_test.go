@@ -55,20 +55,20 @@ func TestStartRunThroughAPI(t *testing.T) {
 			Progress float64
 			Steps    []struct {
 				Key, Status string
-				Output      map[string]any
+				OutputJSON  map[string]any `json:"outputJSON"`
 			}
 		} `json:"node"`
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status progress steps { key status output } } } }`,
+		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status progress steps { key status outputJSON } } } }`,
 			map[string]any{"id": first.StartRun.ID}).ok(t, &run)
 		if run.Node.Status == "SUCCEEDED" || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if run.Node.Status != "SUCCEEDED" || run.Node.Progress != 1 || len(run.Node.Steps) != 4 || run.Node.Steps[0].Key != "cma" || run.Node.Steps[3].Output["ok"] != true {
+	if run.Node.Status != "SUCCEEDED" || run.Node.Progress != 1 || len(run.Node.Steps) != 4 || run.Node.Steps[0].Key != "cma" || run.Node.Steps[3].OutputJSON["ok"] != true {
 		t.Fatalf("run: %+v", run.Node)
 	}
 	api.do(`mutation($id: ID!) { cancelRun(id: $id) { id } }`, map[string]any{"id": first.StartRun.ID}).wantError(t, "CONFLICT", "id")

@@ -208,6 +208,10 @@ func deriveRates(subject Home, market []candidate, v valuation) []rate {
 			rates = append(rates, rate{feature: f, reason: fmt.Sprintf("only %d of %d nearby sales have this figure", have, len(market))})
 			continue
 		}
+		if !varies(f, market, v) {
+			rates = append(rates, rate{feature: f, reason: "it does not vary among the nearby sales"})
+			continue
+		}
 		cols = append(cols, f)
 	}
 	var (
@@ -230,13 +234,18 @@ func deriveRates(subject Home, market []candidate, v valuation) []rate {
 			y = append(y, math.Log(float64(*c.home.SalePrice)))
 		}
 	}
-	var coef []float64
+	var (
+		coef   []float64
+		fitErr error
+	)
 	if len(cols) > 0 && len(y) >= len(cols)+5 {
-		coef, _ = ridge(x, y, ridgeLambda)
+		coef, fitErr = ridge(x, y, ridgeLambda)
 	}
 	for j, f := range cols {
 		r := rate{feature: f}
 		switch {
+		case fitErr != nil:
+			r.reason = fmt.Sprintf("the market rates could not be fitted (%v)", fitErr)
 		case coef == nil:
 			r.reason = fmt.Sprintf("too few nearby sales (%d) to fit market rates", len(y))
 		case f.sign > 0 && coef[j] <= 0, f.sign < 0 && coef[j] >= 0:
@@ -250,6 +259,22 @@ func deriveRates(subject Home, market []candidate, v valuation) []rate {
 	}
 	slices.SortStableFunc(rates, func(a, b rate) int { return cmp.Compare(featureIndex(a.feature.name), featureIndex(b.feature.name)) })
 	return rates
+}
+
+// varies reports whether a feature takes more than one value in the market.
+func varies(f feature, market []candidate, v valuation) bool {
+	first, seen := 0.0, false
+	for _, c := range market {
+		x, ok := f.value(c.home, v)
+		if !ok {
+			continue
+		}
+		if seen && x != first {
+			return true
+		}
+		first, seen = x, true
+	}
+	return false
 }
 
 // percentPerUnit states a rate as a percentage of price per unit (for a log

@@ -1,0 +1,228 @@
+package analytics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// market is a test organization whose properties sit at known distances
+// north of a subject at (30, -97).
+type market struct {
+	t   *testing.T
+	ctx context.Context
+	db  *ent.Client
+	n   int
+}
+
+func newMarket(t *testing.T) *market {
+	t.Helper()
+	db := testdb.Open(t, database.Options{})
+	org, err := db.Client.Organization.Create().SetName("M").SetSlug("m").Save(tenant.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &market{t: t, db: db.Client, ctx: tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})}
+}
+
+const subjectLat, subjectLng = 30.0, -97.0
+
+// sale adds a sold home the given miles north of the subject.
+func (m *market) sale(miles float64, typ property.PropertyType, sqft, price int, soldAt *time.Time) *ent.Property {
+	m.t.Helper()
+	m.n++
+	p, err := m.db.Property.Create().SetCity("Austin").SetZip("78704").SetExternalRef(fmt.Sprintf("s%d", m.n)).
+		SetLatitude(subjectLat + miles/milesPerLat).SetLongitude(subjectLng).
+		SetPropertyType(typ).SetSqft(sqft).SetBeds(3).SetBaths(2).
+		SetStatus(property.StatusSOLD).SetSalePrice(price).SetNillableSaleDate(soldAt).Save(m.ctx)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return p
+}
+
+func (m *market) value(subject Home, opts Options) (*Report, error) {
+	return Value(m.ctx, EntSource{Client: m.db}, subject, opts, nil)
+}
+
+func subjectHome() Home {
+	return Home{ID: -1, Latitude: subjectLat, Longitude: subjectLng, PropertyType: "SINGLE_FAMILY", Zip: "78704",
+		Sqft: ptr(1500), Beds: ptr(3), Baths: ptr(2.0)}
+}
+
+func TestSearchWidensUntilEnoughCandidates(t *testing.T) {
+	t.Parallel()
+	m := newMarket(t)
+	// 3 sales within half a mile, 3 more within a mile, 12 more at 1.8 miles.
+	for range 3 {
+		m.sale(0.3, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
+	}
+	for range 3 {
+		m.sale(0.8, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
+	}
+	for range 12 {
+		m.sale(1.8, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
+	}
+	// MaxComps 3 wants 4×3 = 12 candidates: 3 at 0.5 mi and 6 at 1 mi are
+	// not enough; the 2-mile step finds all 18.
+	r, err := m.value(subjectHome(), Options{MinComps: 3, MaxComps: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SearchRadiusMiles != 2 || r.CandidatesConsidered != 18 || len(r.Comps) != 3 {
+		t.Fatalf("radius %.1f, %d candidates, %d comps; want 2, 18, 3", r.SearchRadiusMiles, r.CandidatesConsidered, len(r.Comps))
+	}
+	for _, c := range r.Comps {
+		if c.DistanceMiles > 0.31 {
+			t.Fatalf("comp at %.2f miles chosen over the ones at 0.3", c.DistanceMiles)
+		}
+	}
+}
+
+func TestNoLookAheadAndTypeMatching(t *testing.T) {
+	t.Parallel()
+	m := newMarket(t)
+	asOf := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	before := asOf.AddDate(0, -2, 0)
+	after := asOf.AddDate(0, 0, 10)
+	for range 4 {
+		m.sale(0.2, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, &before)
+	}
+	future := m.sale(0.1, property.PropertyTypeSINGLE_FAMILY, 1500, 900000, &after)
+	condo := m.sale(0.1, property.PropertyTypeCONDO, 1500, 100000, &before)
+	r, err := m.value(subjectHome(), Options{AsOf: &asOf, MinComps: 3, MaxComps: 4, MaxRadiusMiles: 1, MaxLookbackMonths: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.Comps {
+		if c.PropertyID == future.ID {
+			t.Fatal("a sale after the valuation date was used")
+		}
+		if c.PropertyID == condo.ID {
+			t.Fatal("a condo was used for a single-family home")
+		}
+	}
+	if len(r.Comps) != 4 || r.EstimatedValue != 300000 {
+		t.Fatalf("%d comps, value %d; want the 4 earlier single-family sales at 300000", len(r.Comps), r.EstimatedValue)
+	}
+}
+
+func TestTooFewComps(t *testing.T) {
+	t.Parallel()
+	m := newMarket(t)
+	m.sale(0.2, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
+	m.sale(4, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
+	m.sale(0.1, property.PropertyTypeCONDO, 1500, 300000, nil)
+	_, err := m.value(subjectHome(), Options{MaxRadiusMiles: 5})
+	var tooFew *TooFewCompsError
+	if !errors.As(err, &tooFew) {
+		t.Fatalf("err = %v, want TooFewCompsError", err)
+	}
+	if tooFew.Found != 2 || tooFew.Needed != 3 || tooFew.RadiusMiles != 5 {
+		t.Fatalf("%+v", tooFew)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "found 2 SINGLE_FAMILY sale(s) within 5.0 miles") || !strings.Contains(msg, "need at least 3") {
+		t.Fatalf("message %q does not say what was missing", msg)
+	}
+}
+
+// TestAdjustments checks the arithmetic of one comp's adjustment by hand:
+// living area at an elasticity of 0.8 and bedrooms at 5% each.
+//
+//	area term  0.8 × ln(2000/1600) = 0.178515
+//	beds term  0.05 × (4 − 3)      = 0.05
+//	adjusted   400000 × e^0.228515 = 502,693
+//	split      area 80,223 and beds 22,470, in proportion to the terms
+func TestAdjustments(t *testing.T) {
+	subject := Home{Sqft: ptr(2000), Beds: ptr(4)}
+	comp := Home{Sqft: ptr(1600), Beds: ptr(3), SalePrice: ptr(400000)}
+	rates := []rate{
+		{feature: features[featureIndex("livingArea")], beta: 0.8, used: true},
+		{feature: features[featureIndex("beds")], beta: 0.05, used: true},
+		{feature: features[featureIndex("baths")], beta: 0.1, used: false}, // not used: no effect
+	}
+	adjusted, adjs, gross := adjust(subject, comp, rates, valuation{asOf: time.Now()})
+	if math.Abs(adjusted-502692.87) > 1 {
+		t.Fatalf("adjusted %.2f, want 502692.87", adjusted)
+	}
+	if len(adjs) != 2 || adjs[0].Amount != 80223 || adjs[1].Amount != 22470 {
+		t.Fatalf("adjustments %+v, want livingArea 80223 and beds 22470", adjs)
+	}
+	if adjs[0].Percent != 17.85 || !strings.Contains(adjs[0].Reason, "subject has 400 sq ft more living area") {
+		t.Fatalf("living area adjustment %+v", adjs[0])
+	}
+	if math.Abs(gross-(80223.24+22469.63)/400000) > 1e-4 {
+		t.Fatalf("gross %.5f", gross)
+	}
+}
+
+// TestWeightingAndRange checks the weights and the range by hand. Comp A
+// is next door (score 0, similarity 1); comp B is 2 miles away (score 1,
+// similarity 1/2). Weights go with similarity squared: 1 and 1/4, so 0.8
+// and 0.2.
+func TestWeightingAndRange(t *testing.T) {
+	subject := Home{Latitude: subjectLat, Longitude: subjectLng, Sqft: ptr(1500), Zip: "78704"}
+	cands := []candidate{
+		{home: Home{ID: 1, Sqft: ptr(1500), Zip: "78704", SalePrice: ptr(300000)}, miles: 0},
+		{home: Home{ID: 2, Sqft: ptr(1500), Zip: "78704", SalePrice: ptr(360000)}, miles: 2},
+	}
+	comps := scoreComps(subject, cands, nil, valuation{asOf: time.Now()}, 10)
+	if comps[0].PropertyID != 1 || comps[0].Weight != 0.8 || comps[1].Weight != 0.2 || comps[1].Similarity != 0.5 {
+		t.Fatalf("comps %+v", comps)
+	}
+	// The value is the weighted median: 300000 holds 80% of the weight.
+	// The range is the weighted 20th to 80th percentile, at least ±3%:
+	// low  = min(300000, 291000) = 291000
+	// high = max(300000, 309000) = 309000
+	r := buildReport(subject, comps, nil, valuation{asOf: time.Now()}, 2, 36, 2)
+	if r.EstimatedValue != 300000 || r.ValueLow != 291000 || r.ValueHigh != 309000 {
+		t.Fatalf("value %d [%d, %d], want 300000 [291000, 309000]", r.EstimatedValue, r.ValueLow, r.ValueHigh)
+	}
+	// With three comps the 80th percentile reaches the dearest one.
+	comps = []Comp{{AdjustedPrice: 300000, Weight: 0.5}, {AdjustedPrice: 320000, Weight: 0.3}, {AdjustedPrice: 400000, Weight: 0.2}}
+	if q := weightedQuantile(comps, 0.8); q != 320000 {
+		t.Fatalf("80th percentile %v, want 320000", q)
+	}
+	if q := weightedQuantile(comps, 0.81); q != 400000 {
+		t.Fatalf("81st percentile %v, want 400000", q)
+	}
+}
+
+// TestRatesRecoverTheMarket fits rates on a noiseless market priced at
+// ln P = 6 + 0.8 ln(sqft) + 0.05 beds: the ridge fit must find both rates
+// within the shrinkage its small penalty allows.
+func TestRatesRecoverTheMarket(t *testing.T) {
+	var market []candidate
+	for i := range 120 {
+		sqft := 1000 + (i%12)*150
+		beds := 2 + (i*7)%4
+		price := int(math.Exp(6 + 0.8*math.Log(float64(sqft)) + 0.05*float64(beds)))
+		market = append(market, candidate{home: Home{Sqft: ptr(sqft), Beds: ptr(beds), SalePrice: ptr(price)}})
+	}
+	rates := deriveRates(Home{Sqft: ptr(1500), Beds: ptr(3)}, market, valuation{asOf: time.Now()})
+	got := map[string]rate{}
+	for _, r := range rates {
+		got[r.feature.name] = r
+	}
+	if a := got["livingArea"]; !a.used || math.Abs(a.beta-0.8) > 0.06 {
+		t.Fatalf("living area rate %+v, want about 0.8", a)
+	}
+	if b := got["beds"]; !b.used || math.Abs(b.beta-0.05) > 0.01 {
+		t.Fatalf("beds rate %+v, want about 0.05", b)
+	}
+	if g := got["garage"]; g.used || !strings.Contains(g.reason, "subject does not have") {
+		t.Fatalf("garage rate %+v: the subject has no garage figure", g)
+	}
+}
