@@ -20,6 +20,8 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -42,11 +44,26 @@ func newTestAPI(t *testing.T) *testAPI {
 // newTestAPIWith also registers step executors with the engine.
 func newTestAPIWith(t *testing.T, executors map[stepkind.Kind]engine.Executor) *testAPI {
 	t.Helper()
+	return buildTestAPI(t, executors, false, nil)
+}
+
+// newDemoTestAPI serves the demo data with the real-estate modules'
+// executors, as `go run .` does.
+func newDemoTestAPI(t *testing.T) *testAPI {
+	t.Helper()
+	return buildTestAPI(t, nil, true, func(e *engine.Engine, db *database.DB) {
+		analytics.Register(e, db.Client)
+		strategy.Register(e, db.Client)
+	})
+}
+
+func buildTestAPI(t *testing.T, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB)) *testAPI {
+	t.Helper()
 	api := &testAPI{t: t}
 	api.db = testdb.Open(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
 		return dialect.DebugWithContext(d, func(context.Context, ...any) { api.queries.Add(1) })
 	}})
-	boot, err := seed.Bootstrap(context.Background(), api.db.Client, false, time.Now())
+	boot, err := seed.Bootstrap(context.Background(), api.db.Client, demo, time.Now())
 	if err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
@@ -58,6 +75,9 @@ func newTestAPIWith(t *testing.T, executors map[stepkind.Kind]engine.Executor) *
 	})
 	for kind, ex := range executors {
 		api.engine.Register(string(kind), ex)
+	}
+	if register != nil {
+		register(api.engine, api.db)
 	}
 	if err := api.engine.Start(context.Background()); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ import (
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 	"github.com/estateflow/estateflow/web"
@@ -197,6 +198,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine {
 	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger})
 	analytics.Register(eng, db.Client)
+	strategy.Register(eng, db.Client)
 	return eng
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/strategy"
 )
 
 // typedOutput decodes a succeeded step's stored output into the Go type of
@@ -22,6 +23,8 @@ func typedOutput(s *ent.StepRun) (modules.StepOutput, error) {
 	switch s.Kind {
 	case stepkind.CMAAnalysis:
 		out = &analytics.Report{}
+	case stepkind.ListingStrategy:
+		out = &strategy.ListingStrategy{}
 	default:
 		return nil, nil
 	}

@@ -36,6 +36,11 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AudienceSegment struct {
+		Reason  func(childComplexity int) int
+		Segment func(childComplexity int) int
+	}
+
 	CMAAdjustment struct {
 		Amount  func(childComplexity int) int
 		Feature func(childComplexity int) int
@@ -135,6 +140,16 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ListingStrategy struct {
+		AudienceSegments func(childComplexity int) int
+		Market           func(childComplexity int) int
+		NegotiationPlays func(childComplexity int) int
+		PricingOptions   func(childComplexity int) int
+		PropertyID       func(childComplexity int) int
+		Timeline         func(childComplexity int) int
+		USPs             func(childComplexity int) int
+	}
+
 	MarketContext struct {
 		ActiveListings     func(childComplexity int) int
 		SaleToListRatio    func(childComplexity int) int
@@ -147,6 +162,19 @@ type ComplexityRoot struct {
 		Reason         func(childComplexity int) int
 		Unit           func(childComplexity int) int
 		Used           func(childComplexity int) int
+	}
+
+	MarketReading struct {
+		MonthsOfSupply  func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		SaleToListRatio func(childComplexity int) int
+		Temperature     func(childComplexity int) int
+	}
+
+	Milestone struct {
+		Date func(childComplexity int) int
+		Name func(childComplexity int) int
+		Note func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -163,6 +191,11 @@ type ComplexityRoot struct {
 		UpdateClient      func(childComplexity int, id int, input ent.UpdateClientInput) int
 		UpdatePackage     func(childComplexity int, id int, input model.UpdatePackageInput) int
 		UpdateProperty    func(childComplexity int, id int, input ent.UpdatePropertyInput) int
+	}
+
+	NegotiationPlay struct {
+		Play func(childComplexity int) int
+		When func(childComplexity int) int
 	}
 
 	Organization struct {
@@ -221,6 +254,15 @@ type ComplexityRoot struct {
 		HasNextPage     func(childComplexity int) int
 		HasPreviousPage func(childComplexity int) int
 		StartCursor     func(childComplexity int) int
+	}
+
+	PricingOption struct {
+		MaxDaysOnMarket func(childComplexity int) int
+		MinDaysOnMarket func(childComplexity int) int
+		Name            func(childComplexity int) int
+		Price           func(childComplexity int) int
+		Rationale       func(childComplexity int) int
+		Risk            func(childComplexity int) int
 	}
 
 	Property struct {
@@ -364,6 +406,13 @@ type ComplexityRoot struct {
 		RunsUpdated func(childComplexity int, status []run.Status) int
 	}
 
+	USP struct {
+		Claim   func(childComplexity int) int
+		Comps   func(childComplexity int) int
+		Feature func(childComplexity int) int
+		Subject func(childComplexity int) int
+	}
+
 	User struct {
 		CreatedAt    func(childComplexity int) int
 		Email        func(childComplexity int) int
@@ -388,6 +437,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AudienceSegment.reason":
+		if e.ComplexityRoot.AudienceSegment.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSegment.Reason(childComplexity), true
+	case "AudienceSegment.segment":
+		if e.ComplexityRoot.AudienceSegment.Segment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSegment.Segment(childComplexity), true
 
 	case "CMAAdjustment.amount":
 		if e.ComplexityRoot.CMAAdjustment.Amount == nil {
@@ -840,6 +902,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InteractionEdge.Node(childComplexity), true
 
+	case "ListingStrategy.audienceSegments":
+		if e.ComplexityRoot.ListingStrategy.AudienceSegments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.AudienceSegments(childComplexity), true
+	case "ListingStrategy.market":
+		if e.ComplexityRoot.ListingStrategy.Market == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.Market(childComplexity), true
+	case "ListingStrategy.negotiationPlays":
+		if e.ComplexityRoot.ListingStrategy.NegotiationPlays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.NegotiationPlays(childComplexity), true
+	case "ListingStrategy.pricingOptions":
+		if e.ComplexityRoot.ListingStrategy.PricingOptions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.PricingOptions(childComplexity), true
+	case "ListingStrategy.propertyId":
+		if e.ComplexityRoot.ListingStrategy.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.PropertyID(childComplexity), true
+	case "ListingStrategy.timeline":
+		if e.ComplexityRoot.ListingStrategy.Timeline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.Timeline(childComplexity), true
+	case "ListingStrategy.usps":
+		if e.ComplexityRoot.ListingStrategy.USPs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.USPs(childComplexity), true
+
 	case "MarketContext.activeListings":
 		if e.ComplexityRoot.MarketContext.ActiveListings == nil {
 			break
@@ -889,6 +994,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketRate.Used(childComplexity), true
+
+	case "MarketReading.monthsOfSupply":
+		if e.ComplexityRoot.MarketReading.MonthsOfSupply == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketReading.MonthsOfSupply(childComplexity), true
+	case "MarketReading.reason":
+		if e.ComplexityRoot.MarketReading.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketReading.Reason(childComplexity), true
+	case "MarketReading.saleToListRatio":
+		if e.ComplexityRoot.MarketReading.SaleToListRatio == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketReading.SaleToListRatio(childComplexity), true
+	case "MarketReading.temperature":
+		if e.ComplexityRoot.MarketReading.Temperature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketReading.Temperature(childComplexity), true
+
+	case "Milestone.date":
+		if e.ComplexityRoot.Milestone.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Milestone.Date(childComplexity), true
+	case "Milestone.name":
+		if e.ComplexityRoot.Milestone.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Milestone.Name(childComplexity), true
+	case "Milestone.note":
+		if e.ComplexityRoot.Milestone.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Milestone.Note(childComplexity), true
 
 	case "Mutation.archivePackage":
 		if e.ComplexityRoot.Mutation.ArchivePackage == nil {
@@ -1033,6 +1182,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["id"].(int), args["input"].(ent.UpdatePropertyInput)), true
+
+	case "NegotiationPlay.play":
+		if e.ComplexityRoot.NegotiationPlay.Play == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NegotiationPlay.Play(childComplexity), true
+	case "NegotiationPlay.when":
+		if e.ComplexityRoot.NegotiationPlay.When == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NegotiationPlay.When(childComplexity), true
 
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
@@ -1279,6 +1441,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "PricingOption.maxDaysOnMarket":
+		if e.ComplexityRoot.PricingOption.MaxDaysOnMarket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingOption.MaxDaysOnMarket(childComplexity), true
+	case "PricingOption.minDaysOnMarket":
+		if e.ComplexityRoot.PricingOption.MinDaysOnMarket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingOption.MinDaysOnMarket(childComplexity), true
+	case "PricingOption.name":
+		if e.ComplexityRoot.PricingOption.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingOption.Name(childComplexity), true
+	case "PricingOption.price":
+		if e.ComplexityRoot.PricingOption.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingOption.Price(childComplexity), true
+	case "PricingOption.rationale":
+		if e.ComplexityRoot.PricingOption.Rationale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingOption.Rationale(childComplexity), true
+	case "PricingOption.risk":
+		if e.ComplexityRoot.PricingOption.Risk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PricingOption.Risk(childComplexity), true
 
 	case "Property.address":
 		if e.ComplexityRoot.Property.Address == nil {
@@ -1983,6 +2182,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.RunsUpdated(childComplexity, args["status"].([]run.Status)), true
 
+	case "USP.claim":
+		if e.ComplexityRoot.USP.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.USP.Claim(childComplexity), true
+	case "USP.comps":
+		if e.ComplexityRoot.USP.Comps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.USP.Comps(childComplexity), true
+	case "USP.feature":
+		if e.ComplexityRoot.USP.Feature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.USP.Feature(childComplexity), true
+	case "USP.subject":
+		if e.ComplexityRoot.USP.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.USP.Subject(childComplexity), true
+
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -2244,7 +2468,7 @@ input CMAOptions {
 }
 
 "A step's typed output."
-union StepOutput = CMAReport
+union StepOutput = CMAReport | ListingStrategy
 
 extend type StepRun {
   "The step's output, typed by its kind; null until the step succeeds."
@@ -5094,12 +5318,77 @@ type Subscription {
 
 type Mutation
 `, BuiltIn: false},
+	{Name: "../strategy.graphqls", Input: `"The LISTING_STRATEGY step's output: how to position, price and launch a listing."
+type ListingStrategy {
+  propertyId: ID!
+  market: MarketReading!
+  "Measurable advantages over the comps, plus listed features."
+  usps: [USP!]!
+  "Below market, at market and aspirational."
+  pricingOptions: [PricingOption!]!
+  audienceSegments: [AudienceSegment!]!
+  timeline: [Milestone!]!
+  negotiationPlays: [NegotiationPlay!]!
+}
+
+type MarketReading {
+  "TIGHT, BALANCED or SOFT."
+  temperature: String!
+  monthsOfSupply: Float
+  saleToListRatio: Float
+  reason: String!
+}
+
+type USP {
+  feature: String!
+  claim: String!
+  subject: Float
+  "The comps' median."
+  comps: Float
+}
+
+type PricingOption {
+  "BELOW_MARKET, AT_MARKET or ASPIRATIONAL."
+  name: String!
+  price: Int!
+  rationale: String!
+  minDaysOnMarket: Int!
+  maxDaysOnMarket: Int!
+  risk: String!
+}
+
+type AudienceSegment {
+  segment: String!
+  reason: String!
+}
+
+type Milestone {
+  name: String!
+  date: Time!
+  note: String!
+}
+
+type NegotiationPlay {
+  play: String!
+  when: String!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AudienceSegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "segment":
+		return ec.fieldContext_AudienceSegment_segment(ctx, field)
+	case "reason":
+		return ec.fieldContext_AudienceSegment_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceSegment", field.Name)
+}
 
 func (ec *executionContext) childFields_CMAAdjustment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -5327,6 +5616,42 @@ func (ec *executionContext) childFields_MarketRate(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type MarketRate", field.Name)
 }
 
+func (ec *executionContext) childFields_MarketReading(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "temperature":
+		return ec.fieldContext_MarketReading_temperature(ctx, field)
+	case "monthsOfSupply":
+		return ec.fieldContext_MarketReading_monthsOfSupply(ctx, field)
+	case "saleToListRatio":
+		return ec.fieldContext_MarketReading_saleToListRatio(ctx, field)
+	case "reason":
+		return ec.fieldContext_MarketReading_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketReading", field.Name)
+}
+
+func (ec *executionContext) childFields_Milestone(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_Milestone_name(ctx, field)
+	case "date":
+		return ec.fieldContext_Milestone_date(ctx, field)
+	case "note":
+		return ec.fieldContext_Milestone_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Milestone", field.Name)
+}
+
+func (ec *executionContext) childFields_NegotiationPlay(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "play":
+		return ec.fieldContext_NegotiationPlay_play(ctx, field)
+	case "when":
+		return ec.fieldContext_NegotiationPlay_when(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NegotiationPlay", field.Name)
+}
+
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5441,6 +5766,24 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PricingOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_PricingOption_name(ctx, field)
+	case "price":
+		return ec.fieldContext_PricingOption_price(ctx, field)
+	case "rationale":
+		return ec.fieldContext_PricingOption_rationale(ctx, field)
+	case "minDaysOnMarket":
+		return ec.fieldContext_PricingOption_minDaysOnMarket(ctx, field)
+	case "maxDaysOnMarket":
+		return ec.fieldContext_PricingOption_maxDaysOnMarket(ctx, field)
+	case "risk":
+		return ec.fieldContext_PricingOption_risk(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PricingOption", field.Name)
 }
 
 func (ec *executionContext) childFields_Property(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5693,6 +6036,20 @@ func (ec *executionContext) childFields_StepRun(ctx context.Context, field graph
 		return ec.fieldContext_StepRun_output(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StepRun", field.Name)
+}
+
+func (ec *executionContext) childFields_USP(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "feature":
+		return ec.fieldContext_USP_feature(ctx, field)
+	case "claim":
+		return ec.fieldContext_USP_claim(ctx, field)
+	case "subject":
+		return ec.fieldContext_USP_subject(ctx, field)
+	case "comps":
+		return ec.fieldContext_USP_comps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type USP", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

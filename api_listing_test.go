@@ -1,0 +1,96 @@
+package main
+
+import (
+	"testing"
+	"time"
+)
+
+// TestNewListingRunOnDemoData starts the built-in New Listing package on a
+// demo listing over GraphQL and reads its CMA and strategy field by field.
+func TestNewListingRunOnDemoData(t *testing.T) {
+	t.Parallel()
+	api := newDemoTestAPI(t)
+	var setup struct {
+		Properties struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"properties"`
+		Packages struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"packages"`
+	}
+	api.do(`{ properties(first: 1, where: {status: ACTIVE}) { edges { node { id } } }
+		packages(first: 1, where: {key: "new-listing"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	var started struct {
+		StartRun struct{ ID string } `json:"startRun"`
+	}
+	api.do(`mutation($pkg: ID!, $prop: ID!) { startRun(input: {packageId: $pkg, propertyId: $prop, params: {listingStartDate: "2026-11-21"}}) { id } }`,
+		map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.Properties.Edges[0].Node.ID}).ok(t, &started)
+
+	const q = `query($id: ID!) { node(id: $id) { ... on Run { status steps { key status error output {
+		__typename
+		... on CMAReport { estimatedValue valueLow valueHigh confidence confidenceReason medianPricePerSqft
+			comps { propertyId distanceMiles salePrice adjustedPrice weight adjustments { feature amount percent reason } }
+			marketRates { feature percentPercentPerUnit: percentPerUnit used reason } market { activeListings saleToListRatio } }
+		... on ListingStrategy { market { temperature reason } usps { feature claim }
+			pricingOptions { name price rationale minDaysOnMarket maxDaysOnMarket risk }
+			audienceSegments { segment reason } timeline { name date } negotiationPlays { play when } }
+	} } } } }`
+	type step struct {
+		Key, Status string
+		Error       *string
+		Output      map[string]any
+	}
+	var run struct {
+		Node struct {
+			Status string
+			Steps  []step
+		} `json:"node"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		api.do(q, map[string]any{"id": started.StartRun.ID}).ok(t, &run)
+		if run.Node.Status == "FAILED" || run.Node.Status == "SUCCEEDED" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	steps := map[string]step{}
+	for _, s := range run.Node.Steps {
+		steps[s.Key] = s
+	}
+	cma, strat := steps["cma"], steps["strategy"]
+	if cma.Status != "SUCCEEDED" || strat.Status != "SUCCEEDED" {
+		t.Fatalf("cma %s (%v), strategy %s (%v)", cma.Status, cma.Error, strat.Status, strat.Error)
+	}
+	report := cma.Output
+	if report["__typename"] != "CMAReport" || report["estimatedValue"].(float64) <= 0 {
+		t.Fatalf("CMA output %v", report)
+	}
+	low, value, high := report["valueLow"].(float64), report["estimatedValue"].(float64), report["valueHigh"].(float64)
+	if !(low <= value && value <= high) {
+		t.Fatalf("range %v ≤ %v ≤ %v does not hold", low, value, high)
+	}
+	comps := report["comps"].([]any)
+	var weights float64
+	for _, c := range comps {
+		weights += c.(map[string]any)["weight"].(float64)
+	}
+	if len(comps) < 3 || weights < 0.99 || weights > 1.01 {
+		t.Fatalf("%d comps with weights summing to %v", len(comps), weights)
+	}
+	if strat.Output["__typename"] != "ListingStrategy" || len(strat.Output["pricingOptions"].([]any)) != 3 ||
+		len(strat.Output["timeline"].([]any)) != 6 || len(strat.Output["audienceSegments"].([]any)) == 0 {
+		t.Fatalf("strategy output %v", strat.Output)
+	}
+	if first := strat.Output["timeline"].([]any)[0].(map[string]any)["date"]; first != "2026-11-23T00:00:00Z" {
+		t.Fatalf("preparation starts %v, want Monday 2026-11-23 after the Saturday start", first)
+	}
+	// The standalone query runs the same code on the same property.
+	var direct struct {
+		Cma struct{ EstimatedValue float64 } `json:"cma"`
+	}
+	api.do(`query($id: ID!) { cma(propertyId: $id) { estimatedValue } }`, map[string]any{"id": setup.Properties.Edges[0].Node.ID}).ok(t, &direct)
+	if direct.Cma.EstimatedValue != value {
+		t.Fatalf("cma query %v, step %v", direct.Cma.EstimatedValue, value)
+	}
+}
