@@ -226,3 +226,50 @@ func TestRatesRecoverTheMarket(t *testing.T) {
 		t.Fatalf("garage rate %+v: the subject has no garage figure", g)
 	}
 }
+
+// TestEachAdjustment adjusts a 400,000 comp that differs from the subject
+// in one feature at a time. Expected amounts, by hand:
+// 400,000 × (e^(β·Δ) − 1), with Δ in the feature's fitted scale.
+func TestEachAdjustment(t *testing.T) {
+	asOf := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	monthAgo12 := asOf.Add(-time.Duration(12 * daysPerMonth * 24 * float64(time.Hour)))
+	tests := []struct {
+		feature string
+		beta    float64
+		subject func(*Home)
+		comp    func(*Home)
+		want    int
+		reason  string
+	}{
+		// 0.8 × ln(2000/1600)
+		{"livingArea", 0.8, func(h *Home) { h.Sqft = ptr(2000) }, func(h *Home) { h.Sqft = ptr(1600) }, 78176, "400 sq ft more living area"},
+		// 0.05 × (4 − 3)
+		{"beds", 0.05, func(h *Home) { h.Beds = ptr(4) }, func(h *Home) { h.Beds = ptr(3) }, 20508, "1 more bedroom"},
+		// 0.04 × (2.5 − 2)
+		{"baths", 0.04, func(h *Home) { h.Baths = ptr(2.5) }, func(h *Home) { h.Baths = ptr(2.0) }, 8081, "0.5 more bathrooms"},
+		// −0.003 × (10 − 30) years of age
+		{"age", -0.003, func(h *Home) { h.YearBuilt = ptr(2016) }, func(h *Home) { h.YearBuilt = ptr(1996) }, 24735, "20 years newer"},
+		// 0.1 × ln(8000/6000)
+		{"lotSize", 0.1, func(h *Home) { h.LotSqft = ptr(8000) }, func(h *Home) { h.LotSqft = ptr(6000) }, 11674, "lot is 2000 sq ft larger"},
+		// 0.02 × (2 − 1)
+		{"garage", 0.02, func(h *Home) { h.GarageSpaces = ptr(2) }, func(h *Home) { h.GarageSpaces = ptr(1) }, 8081, "1 more garage space"},
+		// −0.003 per month since the sale × (0 − 12): prices rose 3.6% since
+		{"marketTime", -0.003, func(h *Home) {}, func(h *Home) { h.SaleDate = &monthAgo12 }, 14662, "the 12 months since the sale"},
+		// 0.02 per mile north × (0 − 1): the comp is a mile north, where
+		// prices are 2% higher, so it is adjusted down.
+		{"locationNorth", 0.02, func(h *Home) {}, func(h *Home) { h.Latitude = subjectLat + 1/milesPerLat }, -7921, "1 miles north"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.feature, func(t *testing.T) {
+			subject := Home{Latitude: subjectLat, Longitude: subjectLng}
+			comp := Home{Latitude: subjectLat, Longitude: subjectLng, SalePrice: ptr(400000)}
+			tt.subject(&subject)
+			tt.comp(&comp)
+			rates := []rate{{feature: features[featureIndex(tt.feature)], beta: tt.beta, used: true}}
+			_, adjs, _ := adjust(subject, comp, rates, valuation{asOf: asOf, lat: subjectLat, lng: subjectLng})
+			if len(adjs) != 1 || adjs[0].Amount != tt.want || !strings.Contains(adjs[0].Reason, tt.reason) {
+				t.Fatalf("adjustments %+v, want one of %d mentioning %q", adjs, tt.want, tt.reason)
+			}
+		})
+	}
+}
