@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
@@ -54,6 +55,7 @@ func newDemoTestAPI(t *testing.T) *testAPI {
 	return buildTestAPI(t, nil, true, func(e *engine.Engine, db *database.DB) {
 		analytics.Register(e, db.Client)
 		strategy.Register(e, db.Client)
+		crm.Register(e, db.Client)
 	})
 }
 

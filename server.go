@@ -26,6 +26,7 @@ import (
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
@@ -199,6 +200,7 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger})
 	analytics.Register(eng, db.Client)
 	strategy.Register(eng, db.Client)
+	crm.Register(eng, db.Client)
 	return eng
 }
 

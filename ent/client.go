@@ -17,6 +17,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
@@ -38,6 +39,8 @@ type Client struct {
 	Contact *ContactClient
 	// Interaction is the client for interacting with the Interaction builders.
 	Interaction *InteractionClient
+	// LeadScoreRecord is the client for interacting with the LeadScoreRecord builders.
+	LeadScoreRecord *LeadScoreRecordClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
 	// PackageStep is the client for interacting with the PackageStep builders.
@@ -67,6 +70,7 @@ func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Contact = NewContactClient(c.config)
 	c.Interaction = NewInteractionClient(c.config)
+	c.LeadScoreRecord = NewLeadScoreRecordClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
 	c.PackageStep = NewPackageStepClient(c.config)
 	c.Property = NewPropertyClient(c.config)
@@ -169,6 +173,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		config:          cfg,
 		Contact:         NewContactClient(cfg),
 		Interaction:     NewInteractionClient(cfg),
+		LeadScoreRecord: NewLeadScoreRecordClient(cfg),
 		Organization:    NewOrganizationClient(cfg),
 		PackageStep:     NewPackageStepClient(cfg),
 		Property:        NewPropertyClient(cfg),
@@ -198,6 +203,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		config:          cfg,
 		Contact:         NewContactClient(cfg),
 		Interaction:     NewInteractionClient(cfg),
+		LeadScoreRecord: NewLeadScoreRecordClient(cfg),
 		Organization:    NewOrganizationClient(cfg),
 		PackageStep:     NewPackageStepClient(cfg),
 		Property:        NewPropertyClient(cfg),
@@ -235,8 +241,8 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Contact, c.Interaction, c.Organization, c.PackageStep, c.Property, c.Run,
-		c.RunEvent, c.StepRun, c.User, c.WorkflowPackage,
+		c.Contact, c.Interaction, c.LeadScoreRecord, c.Organization, c.PackageStep,
+		c.Property, c.Run, c.RunEvent, c.StepRun, c.User, c.WorkflowPackage,
 	} {
 		n.Use(hooks...)
 	}
@@ -246,8 +252,8 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Contact, c.Interaction, c.Organization, c.PackageStep, c.Property, c.Run,
-		c.RunEvent, c.StepRun, c.User, c.WorkflowPackage,
+		c.Contact, c.Interaction, c.LeadScoreRecord, c.Organization, c.PackageStep,
+		c.Property, c.Run, c.RunEvent, c.StepRun, c.User, c.WorkflowPackage,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -260,6 +266,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Contact.mutate(ctx, m)
 	case *InteractionMutation:
 		return c.Interaction.mutate(ctx, m)
+	case *LeadScoreRecordMutation:
+		return c.LeadScoreRecord.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
 	case *PackageStepMutation:
@@ -414,6 +422,22 @@ func (c *ContactClient) QueryInteractions(_m *Contact) *InteractionQuery {
 			sqlgraph.From(contact.Table, contact.FieldID, id),
 			sqlgraph.To(interaction.Table, interaction.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, contact.InteractionsTable, contact.InteractionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryScoreHistory queries the score_history edge of a Contact.
+func (c *ContactClient) QueryScoreHistory(_m *Contact) *LeadScoreRecordQuery {
+	query := (&LeadScoreRecordClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, id),
+			sqlgraph.To(leadscorerecord.Table, leadscorerecord.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, contact.ScoreHistoryTable, contact.ScoreHistoryColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -624,6 +648,171 @@ func (c *InteractionClient) mutate(ctx context.Context, m *InteractionMutation) 
 		return (&InteractionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Interaction mutation op: %q", m.Op())
+	}
+}
+
+// LeadScoreRecordClient is a client for the LeadScoreRecord schema.
+type LeadScoreRecordClient struct {
+	config
+}
+
+// NewLeadScoreRecordClient returns a client for the LeadScoreRecord from the given config.
+func NewLeadScoreRecordClient(c config) *LeadScoreRecordClient {
+	return &LeadScoreRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `leadscorerecord.Hooks(f(g(h())))`.
+func (c *LeadScoreRecordClient) Use(hooks ...Hook) {
+	c.hooks.LeadScoreRecord = append(c.hooks.LeadScoreRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `leadscorerecord.Intercept(f(g(h())))`.
+func (c *LeadScoreRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LeadScoreRecord = append(c.inters.LeadScoreRecord, interceptors...)
+}
+
+// Create returns a builder for creating a LeadScoreRecord entity.
+func (c *LeadScoreRecordClient) Create() *LeadScoreRecordCreate {
+	mutation := newLeadScoreRecordMutation(c.config, OpCreate)
+	return &LeadScoreRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LeadScoreRecord entities.
+func (c *LeadScoreRecordClient) CreateBulk(builders ...*LeadScoreRecordCreate) *LeadScoreRecordCreateBulk {
+	return &LeadScoreRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LeadScoreRecordClient) MapCreateBulk(slice any, setFunc func(*LeadScoreRecordCreate, int)) *LeadScoreRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LeadScoreRecordCreateBulk{err: fmt.Errorf("calling to LeadScoreRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LeadScoreRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LeadScoreRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LeadScoreRecord.
+func (c *LeadScoreRecordClient) Update() *LeadScoreRecordUpdate {
+	mutation := newLeadScoreRecordMutation(c.config, OpUpdate)
+	return &LeadScoreRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LeadScoreRecordClient) UpdateOne(_m *LeadScoreRecord) *LeadScoreRecordUpdateOne {
+	mutation := newLeadScoreRecordMutation(c.config, OpUpdateOne, withLeadScoreRecord(_m))
+	return &LeadScoreRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LeadScoreRecordClient) UpdateOneID(id int) *LeadScoreRecordUpdateOne {
+	mutation := newLeadScoreRecordMutation(c.config, OpUpdateOne, withLeadScoreRecordID(id))
+	return &LeadScoreRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LeadScoreRecord.
+func (c *LeadScoreRecordClient) Delete() *LeadScoreRecordDelete {
+	mutation := newLeadScoreRecordMutation(c.config, OpDelete)
+	return &LeadScoreRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LeadScoreRecordClient) DeleteOne(_m *LeadScoreRecord) *LeadScoreRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LeadScoreRecordClient) DeleteOneID(id int) *LeadScoreRecordDeleteOne {
+	builder := c.Delete().Where(leadscorerecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LeadScoreRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for LeadScoreRecord.
+func (c *LeadScoreRecordClient) Query() *LeadScoreRecordQuery {
+	return &LeadScoreRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLeadScoreRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LeadScoreRecord entity by its id.
+func (c *LeadScoreRecordClient) Get(ctx context.Context, id int) (*LeadScoreRecord, error) {
+	return c.Query().Where(leadscorerecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LeadScoreRecordClient) GetX(ctx context.Context, id int) *LeadScoreRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOrganization queries the organization edge of a LeadScoreRecord.
+func (c *LeadScoreRecordClient) QueryOrganization(_m *LeadScoreRecord) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(leadscorerecord.Table, leadscorerecord.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, leadscorerecord.OrganizationTable, leadscorerecord.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryClient queries the client edge of a LeadScoreRecord.
+func (c *LeadScoreRecordClient) QueryClient(_m *LeadScoreRecord) *ContactQuery {
+	query := (&ContactClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(leadscorerecord.Table, leadscorerecord.FieldID, id),
+			sqlgraph.To(contact.Table, contact.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, leadscorerecord.ClientTable, leadscorerecord.ClientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LeadScoreRecordClient) Hooks() []Hook {
+	return c.hooks.LeadScoreRecord
+}
+
+// Interceptors returns the client interceptors.
+func (c *LeadScoreRecordClient) Interceptors() []Interceptor {
+	return c.inters.LeadScoreRecord
+}
+
+func (c *LeadScoreRecordClient) mutate(ctx context.Context, m *LeadScoreRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LeadScoreRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LeadScoreRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LeadScoreRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LeadScoreRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LeadScoreRecord mutation op: %q", m.Op())
 	}
 }
 
@@ -1982,12 +2171,12 @@ func (c *WorkflowPackageClient) mutate(ctx context.Context, m *WorkflowPackageMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Contact, Interaction, Organization, PackageStep, Property, Run, RunEvent,
-		StepRun, User, WorkflowPackage []ent.Hook
+		Contact, Interaction, LeadScoreRecord, Organization, PackageStep, Property, Run,
+		RunEvent, StepRun, User, WorkflowPackage []ent.Hook
 	}
 	inters struct {
-		Contact, Interaction, Organization, PackageStep, Property, Run, RunEvent,
-		StepRun, User, WorkflowPackage []ent.Interceptor
+		Contact, Interaction, LeadScoreRecord, Organization, PackageStep, Property, Run,
+		RunEvent, StepRun, User, WorkflowPackage []ent.Interceptor
 	}
 )
 

@@ -55,6 +55,12 @@ type Contact struct {
 	SmsOptIn bool `json:"sms_opt_in,omitempty"`
 	// Notes holds the value of the "notes" field.
 	Notes string `json:"notes,omitempty"`
+	// LeadScore holds the value of the "lead_score" field.
+	LeadScore *int `json:"lead_score,omitempty"`
+	// LeadTier holds the value of the "lead_tier" field.
+	LeadTier *contact.LeadTier `json:"lead_tier,omitempty"`
+	// ScoredAt holds the value of the "scored_at" field.
+	ScoredAt *time.Time `json:"scored_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ContactQuery when eager-loading is set.
 	Edges        ContactEdges `json:"edges"`
@@ -67,15 +73,18 @@ type ContactEdges struct {
 	Organization *Organization `json:"organization,omitempty"`
 	// Interactions holds the value of the interactions edge.
 	Interactions []*Interaction `json:"interactions,omitempty"`
+	// ScoreHistory holds the value of the score_history edge.
+	ScoreHistory []*LeadScoreRecord `json:"score_history,omitempty"`
 	// Runs holds the value of the runs edge.
 	Runs []*Run `json:"runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [3]map[string]int
+	totalCount [4]map[string]int
 
 	namedInteractions map[string][]*Interaction
+	namedScoreHistory map[string][]*LeadScoreRecord
 	namedRuns         map[string][]*Run
 }
 
@@ -99,10 +108,19 @@ func (e ContactEdges) InteractionsOrErr() ([]*Interaction, error) {
 	return nil, &NotLoadedError{edge: "interactions"}
 }
 
+// ScoreHistoryOrErr returns the ScoreHistory value or an error if the edge
+// was not loaded in eager-loading.
+func (e ContactEdges) ScoreHistoryOrErr() ([]*LeadScoreRecord, error) {
+	if e.loadedTypes[2] {
+		return e.ScoreHistory, nil
+	}
+	return nil, &NotLoadedError{edge: "score_history"}
+}
+
 // RunsOrErr returns the Runs value or an error if the edge
 // was not loaded in eager-loading.
 func (e ContactEdges) RunsOrErr() ([]*Run, error) {
-	if e.loadedTypes[2] {
+	if e.loadedTypes[3] {
 		return e.Runs, nil
 	}
 	return nil, &NotLoadedError{edge: "runs"}
@@ -117,11 +135,11 @@ func (*Contact) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case contact.FieldPreApproved, contact.FieldEmailOptIn, contact.FieldSmsOptIn:
 			values[i] = new(sql.NullBool)
-		case contact.FieldID, contact.FieldOrganizationID, contact.FieldBudgetMin, contact.FieldBudgetMax, contact.FieldDesiredBeds, contact.FieldMoveTimeline:
+		case contact.FieldID, contact.FieldOrganizationID, contact.FieldBudgetMin, contact.FieldBudgetMax, contact.FieldDesiredBeds, contact.FieldMoveTimeline, contact.FieldLeadScore:
 			values[i] = new(sql.NullInt64)
-		case contact.FieldName, contact.FieldEmail, contact.FieldPhone, contact.FieldStage, contact.FieldSource, contact.FieldNotes:
+		case contact.FieldName, contact.FieldEmail, contact.FieldPhone, contact.FieldStage, contact.FieldSource, contact.FieldNotes, contact.FieldLeadTier:
 			values[i] = new(sql.NullString)
-		case contact.FieldCreatedAt, contact.FieldUpdatedAt, contact.FieldLastContactedAt:
+		case contact.FieldCreatedAt, contact.FieldUpdatedAt, contact.FieldLastContactedAt, contact.FieldScoredAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -261,6 +279,27 @@ func (_m *Contact) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Notes = value.String
 			}
+		case contact.FieldLeadScore:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field lead_score", values[i])
+			} else if value.Valid {
+				_m.LeadScore = new(int)
+				*_m.LeadScore = int(value.Int64)
+			}
+		case contact.FieldLeadTier:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field lead_tier", values[i])
+			} else if value.Valid {
+				_m.LeadTier = new(contact.LeadTier)
+				*_m.LeadTier = contact.LeadTier(value.String)
+			}
+		case contact.FieldScoredAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field scored_at", values[i])
+			} else if value.Valid {
+				_m.ScoredAt = new(time.Time)
+				*_m.ScoredAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -282,6 +321,11 @@ func (_m *Contact) QueryOrganization() *OrganizationQuery {
 // QueryInteractions queries the "interactions" edge of the Contact entity.
 func (_m *Contact) QueryInteractions() *InteractionQuery {
 	return NewContactClient(_m.config).QueryInteractions(_m)
+}
+
+// QueryScoreHistory queries the "score_history" edge of the Contact entity.
+func (_m *Contact) QueryScoreHistory() *LeadScoreRecordQuery {
+	return NewContactClient(_m.config).QueryScoreHistory(_m)
 }
 
 // QueryRuns queries the "runs" edge of the Contact entity.
@@ -379,6 +423,21 @@ func (_m *Contact) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("notes=")
 	builder.WriteString(_m.Notes)
+	builder.WriteString(", ")
+	if v := _m.LeadScore; v != nil {
+		builder.WriteString("lead_score=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.LeadTier; v != nil {
+		builder.WriteString("lead_tier=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.ScoredAt; v != nil {
+		builder.WriteString("scored_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }
@@ -404,6 +463,30 @@ func (_m *Contact) appendNamedInteractions(name string, edges ...*Interaction) {
 		_m.Edges.namedInteractions[name] = []*Interaction{}
 	} else {
 		_m.Edges.namedInteractions[name] = append(_m.Edges.namedInteractions[name], edges...)
+	}
+}
+
+// NamedScoreHistory returns the ScoreHistory named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Contact) NamedScoreHistory(name string) ([]*LeadScoreRecord, error) {
+	if _m.Edges.namedScoreHistory == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedScoreHistory[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Contact) appendNamedScoreHistory(name string, edges ...*LeadScoreRecord) {
+	if _m.Edges.namedScoreHistory == nil {
+		_m.Edges.namedScoreHistory = make(map[string][]*LeadScoreRecord)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedScoreHistory[name] = []*LeadScoreRecord{}
+	} else {
+		_m.Edges.namedScoreHistory[name] = append(_m.Edges.namedScoreHistory[name], edges...)
 	}
 }
 

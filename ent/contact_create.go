@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/run"
 )
@@ -253,6 +254,48 @@ func (_c *ContactCreate) SetNillableNotes(v *string) *ContactCreate {
 	return _c
 }
 
+// SetLeadScore sets the "lead_score" field.
+func (_c *ContactCreate) SetLeadScore(v int) *ContactCreate {
+	_c.mutation.SetLeadScore(v)
+	return _c
+}
+
+// SetNillableLeadScore sets the "lead_score" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableLeadScore(v *int) *ContactCreate {
+	if v != nil {
+		_c.SetLeadScore(*v)
+	}
+	return _c
+}
+
+// SetLeadTier sets the "lead_tier" field.
+func (_c *ContactCreate) SetLeadTier(v contact.LeadTier) *ContactCreate {
+	_c.mutation.SetLeadTier(v)
+	return _c
+}
+
+// SetNillableLeadTier sets the "lead_tier" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableLeadTier(v *contact.LeadTier) *ContactCreate {
+	if v != nil {
+		_c.SetLeadTier(*v)
+	}
+	return _c
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (_c *ContactCreate) SetScoredAt(v time.Time) *ContactCreate {
+	_c.mutation.SetScoredAt(v)
+	return _c
+}
+
+// SetNillableScoredAt sets the "scored_at" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableScoredAt(v *time.Time) *ContactCreate {
+	if v != nil {
+		_c.SetScoredAt(*v)
+	}
+	return _c
+}
+
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *ContactCreate) SetOrganization(v *Organization) *ContactCreate {
 	return _c.SetOrganizationID(v.ID)
@@ -271,6 +314,21 @@ func (_c *ContactCreate) AddInteractions(v ...*Interaction) *ContactCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddInteractionIDs(ids...)
+}
+
+// AddScoreHistoryIDs adds the "score_history" edge to the LeadScoreRecord entity by IDs.
+func (_c *ContactCreate) AddScoreHistoryIDs(ids ...int) *ContactCreate {
+	_c.mutation.AddScoreHistoryIDs(ids...)
+	return _c
+}
+
+// AddScoreHistory adds the "score_history" edges to the LeadScoreRecord entity.
+func (_c *ContactCreate) AddScoreHistory(v ...*LeadScoreRecord) *ContactCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddScoreHistoryIDs(ids...)
 }
 
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
@@ -444,6 +502,16 @@ func (_c *ContactCreate) check() error {
 			return &ValidationError{Name: "notes", err: fmt.Errorf(`ent: validator failed for field "Contact.notes": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.LeadScore(); ok {
+		if err := contact.LeadScoreValidator(v); err != nil {
+			return &ValidationError{Name: "lead_score", err: fmt.Errorf(`ent: validator failed for field "Contact.lead_score": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.LeadTier(); ok {
+		if err := contact.LeadTierValidator(v); err != nil {
+			return &ValidationError{Name: "lead_tier", err: fmt.Errorf(`ent: validator failed for field "Contact.lead_tier": %w`, err)}
+		}
+	}
 	if len(_c.mutation.OrganizationIDs()) == 0 {
 		return &ValidationError{Name: "organization", err: errors.New(`ent: missing required edge "Contact.organization"`)}
 	}
@@ -542,6 +610,18 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 		_spec.SetField(contact.FieldNotes, field.TypeString, value)
 		_node.Notes = value
 	}
+	if value, ok := _c.mutation.LeadScore(); ok {
+		_spec.SetField(contact.FieldLeadScore, field.TypeInt, value)
+		_node.LeadScore = &value
+	}
+	if value, ok := _c.mutation.LeadTier(); ok {
+		_spec.SetField(contact.FieldLeadTier, field.TypeEnum, value)
+		_node.LeadTier = &value
+	}
+	if value, ok := _c.mutation.ScoredAt(); ok {
+		_spec.SetField(contact.FieldScoredAt, field.TypeTime, value)
+		_node.ScoredAt = &value
+	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -568,6 +648,22 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(interaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ScoreHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.ScoreHistoryTable,
+			Columns: []string{contact.ScoreHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(leadscorerecord.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -904,6 +1000,66 @@ func (u *ContactUpsert) SetNotes(v string) *ContactUpsert {
 // UpdateNotes sets the "notes" field to the value that was provided on create.
 func (u *ContactUpsert) UpdateNotes() *ContactUpsert {
 	u.SetExcluded(contact.FieldNotes)
+	return u
+}
+
+// SetLeadScore sets the "lead_score" field.
+func (u *ContactUpsert) SetLeadScore(v int) *ContactUpsert {
+	u.Set(contact.FieldLeadScore, v)
+	return u
+}
+
+// UpdateLeadScore sets the "lead_score" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateLeadScore() *ContactUpsert {
+	u.SetExcluded(contact.FieldLeadScore)
+	return u
+}
+
+// AddLeadScore adds v to the "lead_score" field.
+func (u *ContactUpsert) AddLeadScore(v int) *ContactUpsert {
+	u.Add(contact.FieldLeadScore, v)
+	return u
+}
+
+// ClearLeadScore clears the value of the "lead_score" field.
+func (u *ContactUpsert) ClearLeadScore() *ContactUpsert {
+	u.SetNull(contact.FieldLeadScore)
+	return u
+}
+
+// SetLeadTier sets the "lead_tier" field.
+func (u *ContactUpsert) SetLeadTier(v contact.LeadTier) *ContactUpsert {
+	u.Set(contact.FieldLeadTier, v)
+	return u
+}
+
+// UpdateLeadTier sets the "lead_tier" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateLeadTier() *ContactUpsert {
+	u.SetExcluded(contact.FieldLeadTier)
+	return u
+}
+
+// ClearLeadTier clears the value of the "lead_tier" field.
+func (u *ContactUpsert) ClearLeadTier() *ContactUpsert {
+	u.SetNull(contact.FieldLeadTier)
+	return u
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (u *ContactUpsert) SetScoredAt(v time.Time) *ContactUpsert {
+	u.Set(contact.FieldScoredAt, v)
+	return u
+}
+
+// UpdateScoredAt sets the "scored_at" field to the value that was provided on create.
+func (u *ContactUpsert) UpdateScoredAt() *ContactUpsert {
+	u.SetExcluded(contact.FieldScoredAt)
+	return u
+}
+
+// ClearScoredAt clears the value of the "scored_at" field.
+func (u *ContactUpsert) ClearScoredAt() *ContactUpsert {
+	u.SetNull(contact.FieldScoredAt)
 	return u
 }
 
@@ -1260,6 +1416,76 @@ func (u *ContactUpsertOne) SetNotes(v string) *ContactUpsertOne {
 func (u *ContactUpsertOne) UpdateNotes() *ContactUpsertOne {
 	return u.Update(func(s *ContactUpsert) {
 		s.UpdateNotes()
+	})
+}
+
+// SetLeadScore sets the "lead_score" field.
+func (u *ContactUpsertOne) SetLeadScore(v int) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLeadScore(v)
+	})
+}
+
+// AddLeadScore adds v to the "lead_score" field.
+func (u *ContactUpsertOne) AddLeadScore(v int) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.AddLeadScore(v)
+	})
+}
+
+// UpdateLeadScore sets the "lead_score" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateLeadScore() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLeadScore()
+	})
+}
+
+// ClearLeadScore clears the value of the "lead_score" field.
+func (u *ContactUpsertOne) ClearLeadScore() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLeadScore()
+	})
+}
+
+// SetLeadTier sets the "lead_tier" field.
+func (u *ContactUpsertOne) SetLeadTier(v contact.LeadTier) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLeadTier(v)
+	})
+}
+
+// UpdateLeadTier sets the "lead_tier" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateLeadTier() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLeadTier()
+	})
+}
+
+// ClearLeadTier clears the value of the "lead_tier" field.
+func (u *ContactUpsertOne) ClearLeadTier() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLeadTier()
+	})
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (u *ContactUpsertOne) SetScoredAt(v time.Time) *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetScoredAt(v)
+	})
+}
+
+// UpdateScoredAt sets the "scored_at" field to the value that was provided on create.
+func (u *ContactUpsertOne) UpdateScoredAt() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateScoredAt()
+	})
+}
+
+// ClearScoredAt clears the value of the "scored_at" field.
+func (u *ContactUpsertOne) ClearScoredAt() *ContactUpsertOne {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearScoredAt()
 	})
 }
 
@@ -1782,6 +2008,76 @@ func (u *ContactUpsertBulk) SetNotes(v string) *ContactUpsertBulk {
 func (u *ContactUpsertBulk) UpdateNotes() *ContactUpsertBulk {
 	return u.Update(func(s *ContactUpsert) {
 		s.UpdateNotes()
+	})
+}
+
+// SetLeadScore sets the "lead_score" field.
+func (u *ContactUpsertBulk) SetLeadScore(v int) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLeadScore(v)
+	})
+}
+
+// AddLeadScore adds v to the "lead_score" field.
+func (u *ContactUpsertBulk) AddLeadScore(v int) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.AddLeadScore(v)
+	})
+}
+
+// UpdateLeadScore sets the "lead_score" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateLeadScore() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLeadScore()
+	})
+}
+
+// ClearLeadScore clears the value of the "lead_score" field.
+func (u *ContactUpsertBulk) ClearLeadScore() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLeadScore()
+	})
+}
+
+// SetLeadTier sets the "lead_tier" field.
+func (u *ContactUpsertBulk) SetLeadTier(v contact.LeadTier) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetLeadTier(v)
+	})
+}
+
+// UpdateLeadTier sets the "lead_tier" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateLeadTier() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateLeadTier()
+	})
+}
+
+// ClearLeadTier clears the value of the "lead_tier" field.
+func (u *ContactUpsertBulk) ClearLeadTier() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearLeadTier()
+	})
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (u *ContactUpsertBulk) SetScoredAt(v time.Time) *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.SetScoredAt(v)
+	})
+}
+
+// UpdateScoredAt sets the "scored_at" field to the value that was provided on create.
+func (u *ContactUpsertBulk) UpdateScoredAt() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.UpdateScoredAt()
+	})
+}
+
+// ClearScoredAt clears the value of the "scored_at" field.
+func (u *ContactUpsertBulk) ClearScoredAt() *ContactUpsertBulk {
+	return u.Update(func(s *ContactUpsert) {
+		s.ClearScoredAt()
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/run"
@@ -29,10 +30,12 @@ type ContactQuery struct {
 	predicates            []predicate.Contact
 	withOrganization      *OrganizationQuery
 	withInteractions      *InteractionQuery
+	withScoreHistory      *LeadScoreRecordQuery
 	withRuns              *RunQuery
 	loadTotal             []func(context.Context, []*Contact) error
 	modifiers             []func(*sql.Selector)
 	withNamedInteractions map[string]*InteractionQuery
+	withNamedScoreHistory map[string]*LeadScoreRecordQuery
 	withNamedRuns         map[string]*RunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -107,6 +110,28 @@ func (_q *ContactQuery) QueryInteractions() *InteractionQuery {
 			sqlgraph.From(contact.Table, contact.FieldID, selector),
 			sqlgraph.To(interaction.Table, interaction.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, contact.InteractionsTable, contact.InteractionsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryScoreHistory chains the current query on the "score_history" edge.
+func (_q *ContactQuery) QueryScoreHistory() *LeadScoreRecordQuery {
+	query := (&LeadScoreRecordClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, selector),
+			sqlgraph.To(leadscorerecord.Table, leadscorerecord.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, contact.ScoreHistoryTable, contact.ScoreHistoryColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -330,6 +355,7 @@ func (_q *ContactQuery) Clone() *ContactQuery {
 		predicates:       append([]predicate.Contact{}, _q.predicates...),
 		withOrganization: _q.withOrganization.Clone(),
 		withInteractions: _q.withInteractions.Clone(),
+		withScoreHistory: _q.withScoreHistory.Clone(),
 		withRuns:         _q.withRuns.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -356,6 +382,17 @@ func (_q *ContactQuery) WithInteractions(opts ...func(*InteractionQuery)) *Conta
 		opt(query)
 	}
 	_q.withInteractions = query
+	return _q
+}
+
+// WithScoreHistory tells the query-builder to eager-load the nodes that are connected to
+// the "score_history" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithScoreHistory(opts ...func(*LeadScoreRecordQuery)) *ContactQuery {
+	query := (&LeadScoreRecordClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withScoreHistory = query
 	return _q
 }
 
@@ -448,9 +485,10 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 	var (
 		nodes       = []*Contact{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withOrganization != nil,
 			_q.withInteractions != nil,
+			_q.withScoreHistory != nil,
 			_q.withRuns != nil,
 		}
 	)
@@ -488,6 +526,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 			return nil, err
 		}
 	}
+	if query := _q.withScoreHistory; query != nil {
+		if err := _q.loadScoreHistory(ctx, query, nodes,
+			func(n *Contact) { n.Edges.ScoreHistory = []*LeadScoreRecord{} },
+			func(n *Contact, e *LeadScoreRecord) { n.Edges.ScoreHistory = append(n.Edges.ScoreHistory, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withRuns; query != nil {
 		if err := _q.loadRuns(ctx, query, nodes,
 			func(n *Contact) { n.Edges.Runs = []*Run{} },
@@ -499,6 +544,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 		if err := _q.loadInteractions(ctx, query, nodes,
 			func(n *Contact) { n.appendNamedInteractions(name) },
 			func(n *Contact, e *Interaction) { n.appendNamedInteractions(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedScoreHistory {
+		if err := _q.loadScoreHistory(ctx, query, nodes,
+			func(n *Contact) { n.appendNamedScoreHistory(name) },
+			func(n *Contact, e *LeadScoreRecord) { n.appendNamedScoreHistory(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -561,6 +613,36 @@ func (_q *ContactQuery) loadInteractions(ctx context.Context, query *Interaction
 	}
 	query.Where(predicate.Interaction(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(contact.InteractionsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ClientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "client_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ContactQuery) loadScoreHistory(ctx context.Context, query *LeadScoreRecordQuery, nodes []*Contact, init func(*Contact), assign func(*Contact, *LeadScoreRecord)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Contact)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(leadscorerecord.FieldClientID)
+	}
+	query.Where(predicate.LeadScoreRecord(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(contact.ScoreHistoryColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -737,6 +819,20 @@ func (_q *ContactQuery) WithNamedInteractions(name string, opts ...func(*Interac
 		_q.withNamedInteractions = make(map[string]*InteractionQuery)
 	}
 	_q.withNamedInteractions[name] = query
+	return _q
+}
+
+// WithNamedScoreHistory tells the query-builder to eager-load the nodes that are connected to the "score_history"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithNamedScoreHistory(name string, opts ...func(*LeadScoreRecordQuery)) *ContactQuery {
+	query := (&LeadScoreRecordClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedScoreHistory == nil {
+		_q.withNamedScoreHistory = make(map[string]*LeadScoreRecordQuery)
+	}
+	_q.withNamedScoreHistory[name] = query
 	return _q
 }
 

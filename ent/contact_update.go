@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/run"
 )
@@ -321,6 +322,73 @@ func (_u *ContactUpdate) SetNillableNotes(v *string) *ContactUpdate {
 	return _u
 }
 
+// SetLeadScore sets the "lead_score" field.
+func (_u *ContactUpdate) SetLeadScore(v int) *ContactUpdate {
+	_u.mutation.ResetLeadScore()
+	_u.mutation.SetLeadScore(v)
+	return _u
+}
+
+// SetNillableLeadScore sets the "lead_score" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableLeadScore(v *int) *ContactUpdate {
+	if v != nil {
+		_u.SetLeadScore(*v)
+	}
+	return _u
+}
+
+// AddLeadScore adds value to the "lead_score" field.
+func (_u *ContactUpdate) AddLeadScore(v int) *ContactUpdate {
+	_u.mutation.AddLeadScore(v)
+	return _u
+}
+
+// ClearLeadScore clears the value of the "lead_score" field.
+func (_u *ContactUpdate) ClearLeadScore() *ContactUpdate {
+	_u.mutation.ClearLeadScore()
+	return _u
+}
+
+// SetLeadTier sets the "lead_tier" field.
+func (_u *ContactUpdate) SetLeadTier(v contact.LeadTier) *ContactUpdate {
+	_u.mutation.SetLeadTier(v)
+	return _u
+}
+
+// SetNillableLeadTier sets the "lead_tier" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableLeadTier(v *contact.LeadTier) *ContactUpdate {
+	if v != nil {
+		_u.SetLeadTier(*v)
+	}
+	return _u
+}
+
+// ClearLeadTier clears the value of the "lead_tier" field.
+func (_u *ContactUpdate) ClearLeadTier() *ContactUpdate {
+	_u.mutation.ClearLeadTier()
+	return _u
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (_u *ContactUpdate) SetScoredAt(v time.Time) *ContactUpdate {
+	_u.mutation.SetScoredAt(v)
+	return _u
+}
+
+// SetNillableScoredAt sets the "scored_at" field if the given value is not nil.
+func (_u *ContactUpdate) SetNillableScoredAt(v *time.Time) *ContactUpdate {
+	if v != nil {
+		_u.SetScoredAt(*v)
+	}
+	return _u
+}
+
+// ClearScoredAt clears the value of the "scored_at" field.
+func (_u *ContactUpdate) ClearScoredAt() *ContactUpdate {
+	_u.mutation.ClearScoredAt()
+	return _u
+}
+
 // AddInteractionIDs adds the "interactions" edge to the Interaction entity by IDs.
 func (_u *ContactUpdate) AddInteractionIDs(ids ...int) *ContactUpdate {
 	_u.mutation.AddInteractionIDs(ids...)
@@ -334,6 +402,21 @@ func (_u *ContactUpdate) AddInteractions(v ...*Interaction) *ContactUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddInteractionIDs(ids...)
+}
+
+// AddScoreHistoryIDs adds the "score_history" edge to the LeadScoreRecord entity by IDs.
+func (_u *ContactUpdate) AddScoreHistoryIDs(ids ...int) *ContactUpdate {
+	_u.mutation.AddScoreHistoryIDs(ids...)
+	return _u
+}
+
+// AddScoreHistory adds the "score_history" edges to the LeadScoreRecord entity.
+func (_u *ContactUpdate) AddScoreHistory(v ...*LeadScoreRecord) *ContactUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddScoreHistoryIDs(ids...)
 }
 
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
@@ -375,6 +458,27 @@ func (_u *ContactUpdate) RemoveInteractions(v ...*Interaction) *ContactUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveInteractionIDs(ids...)
+}
+
+// ClearScoreHistory clears all "score_history" edges to the LeadScoreRecord entity.
+func (_u *ContactUpdate) ClearScoreHistory() *ContactUpdate {
+	_u.mutation.ClearScoreHistory()
+	return _u
+}
+
+// RemoveScoreHistoryIDs removes the "score_history" edge to LeadScoreRecord entities by IDs.
+func (_u *ContactUpdate) RemoveScoreHistoryIDs(ids ...int) *ContactUpdate {
+	_u.mutation.RemoveScoreHistoryIDs(ids...)
+	return _u
+}
+
+// RemoveScoreHistory removes "score_history" edges to LeadScoreRecord entities.
+func (_u *ContactUpdate) RemoveScoreHistory(v ...*LeadScoreRecord) *ContactUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveScoreHistoryIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -491,6 +595,16 @@ func (_u *ContactUpdate) check() error {
 			return &ValidationError{Name: "notes", err: fmt.Errorf(`ent: validator failed for field "Contact.notes": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LeadScore(); ok {
+		if err := contact.LeadScoreValidator(v); err != nil {
+			return &ValidationError{Name: "lead_score", err: fmt.Errorf(`ent: validator failed for field "Contact.lead_score": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LeadTier(); ok {
+		if err := contact.LeadTierValidator(v); err != nil {
+			return &ValidationError{Name: "lead_tier", err: fmt.Errorf(`ent: validator failed for field "Contact.lead_tier": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Contact.organization"`)
 	}
@@ -598,6 +712,27 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Notes(); ok {
 		_spec.SetField(contact.FieldNotes, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.LeadScore(); ok {
+		_spec.SetField(contact.FieldLeadScore, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLeadScore(); ok {
+		_spec.AddField(contact.FieldLeadScore, field.TypeInt, value)
+	}
+	if _u.mutation.LeadScoreCleared() {
+		_spec.ClearField(contact.FieldLeadScore, field.TypeInt)
+	}
+	if value, ok := _u.mutation.LeadTier(); ok {
+		_spec.SetField(contact.FieldLeadTier, field.TypeEnum, value)
+	}
+	if _u.mutation.LeadTierCleared() {
+		_spec.ClearField(contact.FieldLeadTier, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.ScoredAt(); ok {
+		_spec.SetField(contact.FieldScoredAt, field.TypeTime, value)
+	}
+	if _u.mutation.ScoredAtCleared() {
+		_spec.ClearField(contact.FieldScoredAt, field.TypeTime)
+	}
 	if _u.mutation.InteractionsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -636,6 +771,51 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(interaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ScoreHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.ScoreHistoryTable,
+			Columns: []string{contact.ScoreHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(leadscorerecord.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedScoreHistoryIDs(); len(nodes) > 0 && !_u.mutation.ScoreHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.ScoreHistoryTable,
+			Columns: []string{contact.ScoreHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(leadscorerecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ScoreHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.ScoreHistoryTable,
+			Columns: []string{contact.ScoreHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(leadscorerecord.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -998,6 +1178,73 @@ func (_u *ContactUpdateOne) SetNillableNotes(v *string) *ContactUpdateOne {
 	return _u
 }
 
+// SetLeadScore sets the "lead_score" field.
+func (_u *ContactUpdateOne) SetLeadScore(v int) *ContactUpdateOne {
+	_u.mutation.ResetLeadScore()
+	_u.mutation.SetLeadScore(v)
+	return _u
+}
+
+// SetNillableLeadScore sets the "lead_score" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableLeadScore(v *int) *ContactUpdateOne {
+	if v != nil {
+		_u.SetLeadScore(*v)
+	}
+	return _u
+}
+
+// AddLeadScore adds value to the "lead_score" field.
+func (_u *ContactUpdateOne) AddLeadScore(v int) *ContactUpdateOne {
+	_u.mutation.AddLeadScore(v)
+	return _u
+}
+
+// ClearLeadScore clears the value of the "lead_score" field.
+func (_u *ContactUpdateOne) ClearLeadScore() *ContactUpdateOne {
+	_u.mutation.ClearLeadScore()
+	return _u
+}
+
+// SetLeadTier sets the "lead_tier" field.
+func (_u *ContactUpdateOne) SetLeadTier(v contact.LeadTier) *ContactUpdateOne {
+	_u.mutation.SetLeadTier(v)
+	return _u
+}
+
+// SetNillableLeadTier sets the "lead_tier" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableLeadTier(v *contact.LeadTier) *ContactUpdateOne {
+	if v != nil {
+		_u.SetLeadTier(*v)
+	}
+	return _u
+}
+
+// ClearLeadTier clears the value of the "lead_tier" field.
+func (_u *ContactUpdateOne) ClearLeadTier() *ContactUpdateOne {
+	_u.mutation.ClearLeadTier()
+	return _u
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (_u *ContactUpdateOne) SetScoredAt(v time.Time) *ContactUpdateOne {
+	_u.mutation.SetScoredAt(v)
+	return _u
+}
+
+// SetNillableScoredAt sets the "scored_at" field if the given value is not nil.
+func (_u *ContactUpdateOne) SetNillableScoredAt(v *time.Time) *ContactUpdateOne {
+	if v != nil {
+		_u.SetScoredAt(*v)
+	}
+	return _u
+}
+
+// ClearScoredAt clears the value of the "scored_at" field.
+func (_u *ContactUpdateOne) ClearScoredAt() *ContactUpdateOne {
+	_u.mutation.ClearScoredAt()
+	return _u
+}
+
 // AddInteractionIDs adds the "interactions" edge to the Interaction entity by IDs.
 func (_u *ContactUpdateOne) AddInteractionIDs(ids ...int) *ContactUpdateOne {
 	_u.mutation.AddInteractionIDs(ids...)
@@ -1011,6 +1258,21 @@ func (_u *ContactUpdateOne) AddInteractions(v ...*Interaction) *ContactUpdateOne
 		ids[i] = v[i].ID
 	}
 	return _u.AddInteractionIDs(ids...)
+}
+
+// AddScoreHistoryIDs adds the "score_history" edge to the LeadScoreRecord entity by IDs.
+func (_u *ContactUpdateOne) AddScoreHistoryIDs(ids ...int) *ContactUpdateOne {
+	_u.mutation.AddScoreHistoryIDs(ids...)
+	return _u
+}
+
+// AddScoreHistory adds the "score_history" edges to the LeadScoreRecord entity.
+func (_u *ContactUpdateOne) AddScoreHistory(v ...*LeadScoreRecord) *ContactUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddScoreHistoryIDs(ids...)
 }
 
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
@@ -1052,6 +1314,27 @@ func (_u *ContactUpdateOne) RemoveInteractions(v ...*Interaction) *ContactUpdate
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveInteractionIDs(ids...)
+}
+
+// ClearScoreHistory clears all "score_history" edges to the LeadScoreRecord entity.
+func (_u *ContactUpdateOne) ClearScoreHistory() *ContactUpdateOne {
+	_u.mutation.ClearScoreHistory()
+	return _u
+}
+
+// RemoveScoreHistoryIDs removes the "score_history" edge to LeadScoreRecord entities by IDs.
+func (_u *ContactUpdateOne) RemoveScoreHistoryIDs(ids ...int) *ContactUpdateOne {
+	_u.mutation.RemoveScoreHistoryIDs(ids...)
+	return _u
+}
+
+// RemoveScoreHistory removes "score_history" edges to LeadScoreRecord entities.
+func (_u *ContactUpdateOne) RemoveScoreHistory(v ...*LeadScoreRecord) *ContactUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveScoreHistoryIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -1181,6 +1464,16 @@ func (_u *ContactUpdateOne) check() error {
 			return &ValidationError{Name: "notes", err: fmt.Errorf(`ent: validator failed for field "Contact.notes": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.LeadScore(); ok {
+		if err := contact.LeadScoreValidator(v); err != nil {
+			return &ValidationError{Name: "lead_score", err: fmt.Errorf(`ent: validator failed for field "Contact.lead_score": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.LeadTier(); ok {
+		if err := contact.LeadTierValidator(v); err != nil {
+			return &ValidationError{Name: "lead_tier", err: fmt.Errorf(`ent: validator failed for field "Contact.lead_tier": %w`, err)}
+		}
+	}
 	if _u.mutation.OrganizationCleared() && len(_u.mutation.OrganizationIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Contact.organization"`)
 	}
@@ -1305,6 +1598,27 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 	if value, ok := _u.mutation.Notes(); ok {
 		_spec.SetField(contact.FieldNotes, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.LeadScore(); ok {
+		_spec.SetField(contact.FieldLeadScore, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedLeadScore(); ok {
+		_spec.AddField(contact.FieldLeadScore, field.TypeInt, value)
+	}
+	if _u.mutation.LeadScoreCleared() {
+		_spec.ClearField(contact.FieldLeadScore, field.TypeInt)
+	}
+	if value, ok := _u.mutation.LeadTier(); ok {
+		_spec.SetField(contact.FieldLeadTier, field.TypeEnum, value)
+	}
+	if _u.mutation.LeadTierCleared() {
+		_spec.ClearField(contact.FieldLeadTier, field.TypeEnum)
+	}
+	if value, ok := _u.mutation.ScoredAt(); ok {
+		_spec.SetField(contact.FieldScoredAt, field.TypeTime, value)
+	}
+	if _u.mutation.ScoredAtCleared() {
+		_spec.ClearField(contact.FieldScoredAt, field.TypeTime)
+	}
 	if _u.mutation.InteractionsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -1343,6 +1657,51 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(interaction.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.ScoreHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.ScoreHistoryTable,
+			Columns: []string{contact.ScoreHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(leadscorerecord.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedScoreHistoryIDs(); len(nodes) > 0 && !_u.mutation.ScoreHistoryCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.ScoreHistoryTable,
+			Columns: []string{contact.ScoreHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(leadscorerecord.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ScoreHistoryIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.ScoreHistoryTable,
+			Columns: []string{contact.ScoreHistoryColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(leadscorerecord.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

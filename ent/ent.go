@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
@@ -84,6 +85,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			contact.Table:         contact.ValidColumn,
 			interaction.Table:     interaction.ValidColumn,
+			leadscorerecord.Table: leadscorerecord.ValidColumn,
 			organization.Table:    organization.ValidColumn,
 			packagestep.Table:     packagestep.ValidColumn,
 			property.Table:        property.ValidColumn,

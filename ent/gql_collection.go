@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
@@ -148,6 +149,95 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				*wq = *query
 			})
 
+		case "scoreHistory":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LeadScoreRecordClient{config: _q.config}).Query()
+			)
+			args := newLeadScoreRecordPaginateArgs(fieldArgs(ctx, new(LeadScoreRecordWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newLeadScoreRecordPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Contact) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"client_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(contact.ScoreHistoryColumn), ids...))
+						})
+						if err := query.GroupBy(contact.ScoreHistoryColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Contact) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.ScoreHistory)
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, leadscorerecordImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(contact.ScoreHistoryColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedScoreHistory(alias, func(wq *LeadScoreRecordQuery) {
+				*wq = *query
+			})
+
 		case "runs":
 			var (
 				alias = field.Alias
@@ -191,10 +281,10 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -202,10 +292,10 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Contact) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Runs)
-							if nodes[i].Edges.totalCount[2] == nil {
-								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[2][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -320,6 +410,21 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 			if _, ok := fieldSeen[contact.FieldNotes]; !ok {
 				selectedFields = append(selectedFields, contact.FieldNotes)
 				fieldSeen[contact.FieldNotes] = struct{}{}
+			}
+		case "leadScore":
+			if _, ok := fieldSeen[contact.FieldLeadScore]; !ok {
+				selectedFields = append(selectedFields, contact.FieldLeadScore)
+				fieldSeen[contact.FieldLeadScore] = struct{}{}
+			}
+		case "leadTier":
+			if _, ok := fieldSeen[contact.FieldLeadTier]; !ok {
+				selectedFields = append(selectedFields, contact.FieldLeadTier)
+				fieldSeen[contact.FieldLeadTier] = struct{}{}
+			}
+		case "scoredAt":
+			if _, ok := fieldSeen[contact.FieldScoredAt]; !ok {
+				selectedFields = append(selectedFields, contact.FieldScoredAt)
+				fieldSeen[contact.FieldScoredAt] = struct{}{}
 			}
 		case "id":
 		case "__typename":
@@ -524,6 +629,160 @@ func newInteractionPaginateArgs(rv map[string]any) *interactionPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*InteractionWhereInput); ok {
 		args.opts = append(args.opts, WithInteractionFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *LeadScoreRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*LeadScoreRecordQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *LeadScoreRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(leadscorerecord.Columns))
+		selectedFields = []string{leadscorerecord.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[leadscorerecord.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldOrganizationID)
+				fieldSeen[leadscorerecord.FieldOrganizationID] = struct{}{}
+			}
+
+		case "client":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ContactClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, contactImplementors)...); err != nil {
+				return err
+			}
+			_q.withClient = query
+			if _, ok := fieldSeen[leadscorerecord.FieldClientID]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldClientID)
+				fieldSeen[leadscorerecord.FieldClientID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[leadscorerecord.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldCreatedAt)
+				fieldSeen[leadscorerecord.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[leadscorerecord.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldUpdatedAt)
+				fieldSeen[leadscorerecord.FieldUpdatedAt] = struct{}{}
+			}
+		case "clientID":
+			if _, ok := fieldSeen[leadscorerecord.FieldClientID]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldClientID)
+				fieldSeen[leadscorerecord.FieldClientID] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[leadscorerecord.FieldScore]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldScore)
+				fieldSeen[leadscorerecord.FieldScore] = struct{}{}
+			}
+		case "tier":
+			if _, ok := fieldSeen[leadscorerecord.FieldTier]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldTier)
+				fieldSeen[leadscorerecord.FieldTier] = struct{}{}
+			}
+		case "scoredAt":
+			if _, ok := fieldSeen[leadscorerecord.FieldScoredAt]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldScoredAt)
+				fieldSeen[leadscorerecord.FieldScoredAt] = struct{}{}
+			}
+		case "runID":
+			if _, ok := fieldSeen[leadscorerecord.FieldRunID]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldRunID)
+				fieldSeen[leadscorerecord.FieldRunID] = struct{}{}
+			}
+		case "stepKey":
+			if _, ok := fieldSeen[leadscorerecord.FieldStepKey]; !ok {
+				selectedFields = append(selectedFields, leadscorerecord.FieldStepKey)
+				fieldSeen[leadscorerecord.FieldStepKey] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type leadscorerecordPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []LeadScoreRecordPaginateOption
+}
+
+func newLeadScoreRecordPaginateArgs(rv map[string]any) *leadscorerecordPaginateArgs {
+	args := &leadscorerecordPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &LeadScoreRecordOrder{Field: &LeadScoreRecordOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithLeadScoreRecordOrder(order))
+			}
+		case *LeadScoreRecordOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithLeadScoreRecordOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*LeadScoreRecordWhereInput); ok {
+		args.opts = append(args.opts, WithLeadScoreRecordFilter(v.Filter))
 	}
 	return args
 }

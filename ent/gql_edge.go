@@ -37,6 +37,27 @@ func (_m *Contact) Interactions(
 	return _m.QueryInteractions().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Contact) ScoreHistory(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *LeadScoreRecordOrder, where *LeadScoreRecordWhereInput,
+) (*LeadScoreRecordConnection, error) {
+	opts := []LeadScoreRecordPaginateOption{
+		WithLeadScoreRecordOrder(orderBy),
+		WithLeadScoreRecordFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	if nodes, err := _m.NamedScoreHistory(alias); err == nil || hasTotalCount {
+		pager, err := newLeadScoreRecordPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &LeadScoreRecordConnection{Edges: []*LeadScoreRecordEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryScoreHistory().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Contact) Runs(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RunOrder, where *RunWhereInput,
 ) (*RunConnection, error) {
@@ -45,7 +66,7 @@ func (_m *Contact) Runs(
 		WithRunFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
 	if nodes, err := _m.NamedRuns(alias); err == nil || hasTotalCount {
 		pager, err := newRunPager(opts, last != nil)
 		if err != nil {
@@ -67,6 +88,22 @@ func (_m *Interaction) Organization(ctx context.Context) (*Organization, error) 
 }
 
 func (_m *Interaction) Client(ctx context.Context) (*Contact, error) {
+	result, err := _m.Edges.ClientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryClient().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *LeadScoreRecord) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *LeadScoreRecord) Client(ctx context.Context) (*Contact, error) {
 	result, err := _m.Edges.ClientOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryClient().Only(ctx)

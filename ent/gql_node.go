@@ -12,6 +12,7 @@ import (
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/internal"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
@@ -37,6 +38,11 @@ var interactionImplementors = []string{"Interaction", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Interaction) IsNode() {}
+
+var leadscorerecordImplementors = []string{"LeadScoreRecord", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*LeadScoreRecord) IsNode() {}
 
 var organizationImplementors = []string{"Organization", "Node"}
 
@@ -169,6 +175,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(interaction.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, interactionImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case leadscorerecord.Table:
+		query := c.LeadScoreRecord.Query().
+			Where(leadscorerecord.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, leadscorerecordImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -338,6 +353,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Interaction.Query().
 			Where(interaction.IDIn(ids...))
 		query, err := query.CollectFields(ctx, interactionImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case leadscorerecord.Table:
+		query := c.LeadScoreRecord.Query().
+			Where(leadscorerecord.IDIn(ids...))
+		query, err := query.CollectFields(ctx, leadscorerecordImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
@@ -386,6 +387,34 @@ var (
 			}
 		},
 	}
+	// ContactOrderFieldLeadScore orders Contact by lead_score.
+	ContactOrderFieldLeadScore = &ClientOrderField{
+		Value: func(_m *Contact) (ent.Value, error) {
+			return _m.LeadScore, nil
+		},
+		column: contact.FieldLeadScore,
+		toTerm: contact.ByLeadScore,
+		toCursor: func(_m *Contact) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.LeadScore,
+			}
+		},
+	}
+	// ContactOrderFieldScoredAt orders Contact by scored_at.
+	ContactOrderFieldScoredAt = &ClientOrderField{
+		Value: func(_m *Contact) (ent.Value, error) {
+			return _m.ScoredAt, nil
+		},
+		column: contact.FieldScoredAt,
+		toTerm: contact.ByScoredAt,
+		toCursor: func(_m *Contact) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ScoredAt,
+			}
+		},
+	}
 )
 
 // String implement fmt.Stringer interface.
@@ -402,6 +431,10 @@ func (f ClientOrderField) String() string {
 		str = "STAGE"
 	case ContactOrderFieldLastContactedAt.column:
 		str = "LAST_CONTACTED_AT"
+	case ContactOrderFieldLeadScore.column:
+		str = "LEAD_SCORE"
+	case ContactOrderFieldScoredAt.column:
+		str = "SCORED_AT"
 	}
 	return str
 }
@@ -428,6 +461,10 @@ func (f *ClientOrderField) UnmarshalGQL(v interface{}) error {
 		*f = *ContactOrderFieldStage
 	case "LAST_CONTACTED_AT":
 		*f = *ContactOrderFieldLastContactedAt
+	case "LEAD_SCORE":
+		*f = *ContactOrderFieldLeadScore
+	case "SCORED_AT":
+		*f = *ContactOrderFieldScoredAt
 	default:
 		return fmt.Errorf("%s is not a valid ClientOrderField", str)
 	}
@@ -802,6 +839,338 @@ func (_m *Interaction) ToEdge(order *InteractionOrder) *InteractionEdge {
 		order = DefaultInteractionOrder
 	}
 	return &InteractionEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// LeadScoreRecordEdge is the edge representation of LeadScoreRecord.
+type LeadScoreRecordEdge struct {
+	Node   *LeadScoreRecord `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// LeadScoreRecordConnection is the connection containing edges to LeadScoreRecord.
+type LeadScoreRecordConnection struct {
+	Edges      []*LeadScoreRecordEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *LeadScoreRecordConnection) build(nodes []*LeadScoreRecord, pager *leadscorerecordPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *LeadScoreRecord
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *LeadScoreRecord {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *LeadScoreRecord {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*LeadScoreRecordEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &LeadScoreRecordEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// LeadScoreRecordPaginateOption enables pagination customization.
+type LeadScoreRecordPaginateOption func(*leadscorerecordPager) error
+
+// WithLeadScoreRecordOrder configures pagination ordering.
+func WithLeadScoreRecordOrder(order *LeadScoreRecordOrder) LeadScoreRecordPaginateOption {
+	if order == nil {
+		order = DefaultLeadScoreRecordOrder
+	}
+	o := *order
+	return func(pager *leadscorerecordPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultLeadScoreRecordOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithLeadScoreRecordFilter configures pagination filter.
+func WithLeadScoreRecordFilter(filter func(*LeadScoreRecordQuery) (*LeadScoreRecordQuery, error)) LeadScoreRecordPaginateOption {
+	return func(pager *leadscorerecordPager) error {
+		if filter == nil {
+			return errors.New("LeadScoreRecordQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type leadscorerecordPager struct {
+	reverse bool
+	order   *LeadScoreRecordOrder
+	filter  func(*LeadScoreRecordQuery) (*LeadScoreRecordQuery, error)
+}
+
+func newLeadScoreRecordPager(opts []LeadScoreRecordPaginateOption, reverse bool) (*leadscorerecordPager, error) {
+	pager := &leadscorerecordPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultLeadScoreRecordOrder
+	}
+	return pager, nil
+}
+
+func (p *leadscorerecordPager) applyFilter(query *LeadScoreRecordQuery) (*LeadScoreRecordQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *leadscorerecordPager) toCursor(_m *LeadScoreRecord) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *leadscorerecordPager) applyCursors(query *LeadScoreRecordQuery, after, before *Cursor) (*LeadScoreRecordQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultLeadScoreRecordOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *leadscorerecordPager) applyOrder(query *LeadScoreRecordQuery) *LeadScoreRecordQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultLeadScoreRecordOrder.Field {
+		query = query.Order(DefaultLeadScoreRecordOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *leadscorerecordPager) orderExpr(query *LeadScoreRecordQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultLeadScoreRecordOrder.Field {
+			b.Comma().Ident(DefaultLeadScoreRecordOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to LeadScoreRecord.
+func (_m *LeadScoreRecordQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...LeadScoreRecordPaginateOption,
+) (*LeadScoreRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newLeadScoreRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &LeadScoreRecordConnection{Edges: []*LeadScoreRecordEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// LeadScoreRecordOrderFieldCreatedAt orders LeadScoreRecord by created_at.
+	LeadScoreRecordOrderFieldCreatedAt = &LeadScoreRecordOrderField{
+		Value: func(_m *LeadScoreRecord) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: leadscorerecord.FieldCreatedAt,
+		toTerm: leadscorerecord.ByCreatedAt,
+		toCursor: func(_m *LeadScoreRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// LeadScoreRecordOrderFieldUpdatedAt orders LeadScoreRecord by updated_at.
+	LeadScoreRecordOrderFieldUpdatedAt = &LeadScoreRecordOrderField{
+		Value: func(_m *LeadScoreRecord) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: leadscorerecord.FieldUpdatedAt,
+		toTerm: leadscorerecord.ByUpdatedAt,
+		toCursor: func(_m *LeadScoreRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// LeadScoreRecordOrderFieldScoredAt orders LeadScoreRecord by scored_at.
+	LeadScoreRecordOrderFieldScoredAt = &LeadScoreRecordOrderField{
+		Value: func(_m *LeadScoreRecord) (ent.Value, error) {
+			return _m.ScoredAt, nil
+		},
+		column: leadscorerecord.FieldScoredAt,
+		toTerm: leadscorerecord.ByScoredAt,
+		toCursor: func(_m *LeadScoreRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ScoredAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f LeadScoreRecordOrderField) String() string {
+	var str string
+	switch f.column {
+	case LeadScoreRecordOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case LeadScoreRecordOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case LeadScoreRecordOrderFieldScoredAt.column:
+		str = "SCORED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f LeadScoreRecordOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *LeadScoreRecordOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("LeadScoreRecordOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *LeadScoreRecordOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *LeadScoreRecordOrderFieldUpdatedAt
+	case "SCORED_AT":
+		*f = *LeadScoreRecordOrderFieldScoredAt
+	default:
+		return fmt.Errorf("%s is not a valid LeadScoreRecordOrderField", str)
+	}
+	return nil
+}
+
+// LeadScoreRecordOrderField defines the ordering field of LeadScoreRecord.
+type LeadScoreRecordOrderField struct {
+	// Value extracts the ordering value from the given LeadScoreRecord.
+	Value    func(*LeadScoreRecord) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) leadscorerecord.OrderOption
+	toCursor func(*LeadScoreRecord) Cursor
+}
+
+// LeadScoreRecordOrder defines the ordering of LeadScoreRecord.
+type LeadScoreRecordOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *LeadScoreRecordOrderField `json:"field"`
+}
+
+// DefaultLeadScoreRecordOrder is the default ordering of LeadScoreRecord.
+var DefaultLeadScoreRecordOrder = &LeadScoreRecordOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &LeadScoreRecordOrderField{
+		Value: func(_m *LeadScoreRecord) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: leadscorerecord.FieldID,
+		toTerm: leadscorerecord.ByID,
+		toCursor: func(_m *LeadScoreRecord) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts LeadScoreRecord into LeadScoreRecordEdge.
+func (_m *LeadScoreRecord) ToEdge(order *LeadScoreRecordOrder) *LeadScoreRecordEdge {
+	if order == nil {
+		order = DefaultLeadScoreRecordOrder
+	}
+	return &LeadScoreRecordEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

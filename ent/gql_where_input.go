@@ -9,6 +9,7 @@ import (
 
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/predicate"
@@ -206,9 +207,45 @@ type ClientWhereInput struct {
 	NotesEqualFold    *string  `json:"notesEqualFold,omitempty"`
 	NotesContainsFold *string  `json:"notesContainsFold,omitempty"`
 
+	// "lead_score" field predicates.
+	LeadScore       *int  `json:"leadScore,omitempty"`
+	LeadScoreNEQ    *int  `json:"leadScoreNEQ,omitempty"`
+	LeadScoreIn     []int `json:"leadScoreIn,omitempty"`
+	LeadScoreNotIn  []int `json:"leadScoreNotIn,omitempty"`
+	LeadScoreGT     *int  `json:"leadScoreGT,omitempty"`
+	LeadScoreGTE    *int  `json:"leadScoreGTE,omitempty"`
+	LeadScoreLT     *int  `json:"leadScoreLT,omitempty"`
+	LeadScoreLTE    *int  `json:"leadScoreLTE,omitempty"`
+	LeadScoreIsNil  bool  `json:"leadScoreIsNil,omitempty"`
+	LeadScoreNotNil bool  `json:"leadScoreNotNil,omitempty"`
+
+	// "lead_tier" field predicates.
+	LeadTier       *contact.LeadTier  `json:"leadTier,omitempty"`
+	LeadTierNEQ    *contact.LeadTier  `json:"leadTierNEQ,omitempty"`
+	LeadTierIn     []contact.LeadTier `json:"leadTierIn,omitempty"`
+	LeadTierNotIn  []contact.LeadTier `json:"leadTierNotIn,omitempty"`
+	LeadTierIsNil  bool               `json:"leadTierIsNil,omitempty"`
+	LeadTierNotNil bool               `json:"leadTierNotNil,omitempty"`
+
+	// "scored_at" field predicates.
+	ScoredAt       *time.Time  `json:"scoredAt,omitempty"`
+	ScoredAtNEQ    *time.Time  `json:"scoredAtNEQ,omitempty"`
+	ScoredAtIn     []time.Time `json:"scoredAtIn,omitempty"`
+	ScoredAtNotIn  []time.Time `json:"scoredAtNotIn,omitempty"`
+	ScoredAtGT     *time.Time  `json:"scoredAtGT,omitempty"`
+	ScoredAtGTE    *time.Time  `json:"scoredAtGTE,omitempty"`
+	ScoredAtLT     *time.Time  `json:"scoredAtLT,omitempty"`
+	ScoredAtLTE    *time.Time  `json:"scoredAtLTE,omitempty"`
+	ScoredAtIsNil  bool        `json:"scoredAtIsNil,omitempty"`
+	ScoredAtNotNil bool        `json:"scoredAtNotNil,omitempty"`
+
 	// "interactions" edge predicates.
 	HasInteractions     *bool                    `json:"hasInteractions,omitempty"`
 	HasInteractionsWith []*InteractionWhereInput `json:"hasInteractionsWith,omitempty"`
+
+	// "score_history" edge predicates.
+	HasScoreHistory     *bool                        `json:"hasScoreHistory,omitempty"`
+	HasScoreHistoryWith []*LeadScoreRecordWhereInput `json:"hasScoreHistoryWith,omitempty"`
 
 	// "runs" edge predicates.
 	HasRuns     *bool            `json:"hasRuns,omitempty"`
@@ -718,6 +755,84 @@ func (i *ClientWhereInput) P() (predicate.Contact, error) {
 	if i.NotesContainsFold != nil {
 		predicates = append(predicates, contact.NotesContainsFold(*i.NotesContainsFold))
 	}
+	if i.LeadScore != nil {
+		predicates = append(predicates, contact.LeadScoreEQ(*i.LeadScore))
+	}
+	if i.LeadScoreNEQ != nil {
+		predicates = append(predicates, contact.LeadScoreNEQ(*i.LeadScoreNEQ))
+	}
+	if len(i.LeadScoreIn) > 0 {
+		predicates = append(predicates, contact.LeadScoreIn(i.LeadScoreIn...))
+	}
+	if len(i.LeadScoreNotIn) > 0 {
+		predicates = append(predicates, contact.LeadScoreNotIn(i.LeadScoreNotIn...))
+	}
+	if i.LeadScoreGT != nil {
+		predicates = append(predicates, contact.LeadScoreGT(*i.LeadScoreGT))
+	}
+	if i.LeadScoreGTE != nil {
+		predicates = append(predicates, contact.LeadScoreGTE(*i.LeadScoreGTE))
+	}
+	if i.LeadScoreLT != nil {
+		predicates = append(predicates, contact.LeadScoreLT(*i.LeadScoreLT))
+	}
+	if i.LeadScoreLTE != nil {
+		predicates = append(predicates, contact.LeadScoreLTE(*i.LeadScoreLTE))
+	}
+	if i.LeadScoreIsNil {
+		predicates = append(predicates, contact.LeadScoreIsNil())
+	}
+	if i.LeadScoreNotNil {
+		predicates = append(predicates, contact.LeadScoreNotNil())
+	}
+	if i.LeadTier != nil {
+		predicates = append(predicates, contact.LeadTierEQ(*i.LeadTier))
+	}
+	if i.LeadTierNEQ != nil {
+		predicates = append(predicates, contact.LeadTierNEQ(*i.LeadTierNEQ))
+	}
+	if len(i.LeadTierIn) > 0 {
+		predicates = append(predicates, contact.LeadTierIn(i.LeadTierIn...))
+	}
+	if len(i.LeadTierNotIn) > 0 {
+		predicates = append(predicates, contact.LeadTierNotIn(i.LeadTierNotIn...))
+	}
+	if i.LeadTierIsNil {
+		predicates = append(predicates, contact.LeadTierIsNil())
+	}
+	if i.LeadTierNotNil {
+		predicates = append(predicates, contact.LeadTierNotNil())
+	}
+	if i.ScoredAt != nil {
+		predicates = append(predicates, contact.ScoredAtEQ(*i.ScoredAt))
+	}
+	if i.ScoredAtNEQ != nil {
+		predicates = append(predicates, contact.ScoredAtNEQ(*i.ScoredAtNEQ))
+	}
+	if len(i.ScoredAtIn) > 0 {
+		predicates = append(predicates, contact.ScoredAtIn(i.ScoredAtIn...))
+	}
+	if len(i.ScoredAtNotIn) > 0 {
+		predicates = append(predicates, contact.ScoredAtNotIn(i.ScoredAtNotIn...))
+	}
+	if i.ScoredAtGT != nil {
+		predicates = append(predicates, contact.ScoredAtGT(*i.ScoredAtGT))
+	}
+	if i.ScoredAtGTE != nil {
+		predicates = append(predicates, contact.ScoredAtGTE(*i.ScoredAtGTE))
+	}
+	if i.ScoredAtLT != nil {
+		predicates = append(predicates, contact.ScoredAtLT(*i.ScoredAtLT))
+	}
+	if i.ScoredAtLTE != nil {
+		predicates = append(predicates, contact.ScoredAtLTE(*i.ScoredAtLTE))
+	}
+	if i.ScoredAtIsNil {
+		predicates = append(predicates, contact.ScoredAtIsNil())
+	}
+	if i.ScoredAtNotNil {
+		predicates = append(predicates, contact.ScoredAtNotNil())
+	}
 
 	if i.HasInteractions != nil {
 		p := contact.HasInteractions()
@@ -736,6 +851,24 @@ func (i *ClientWhereInput) P() (predicate.Contact, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, contact.HasInteractionsWith(with...))
+	}
+	if i.HasScoreHistory != nil {
+		p := contact.HasScoreHistory()
+		if !*i.HasScoreHistory {
+			p = contact.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasScoreHistoryWith) > 0 {
+		with := make([]predicate.LeadScoreRecord, 0, len(i.HasScoreHistoryWith))
+		for _, w := range i.HasScoreHistoryWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasScoreHistoryWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, contact.HasScoreHistoryWith(with...))
 	}
 	if i.HasRuns != nil {
 		p := contact.HasRuns()
@@ -1100,6 +1233,428 @@ func (i *InteractionWhereInput) P() (predicate.Interaction, error) {
 		return predicates[0], nil
 	default:
 		return interaction.And(predicates...), nil
+	}
+}
+
+// LeadScoreRecordWhereInput represents a where input for filtering LeadScoreRecord queries.
+type LeadScoreRecordWhereInput struct {
+	Predicates []predicate.LeadScoreRecord  `json:"-"`
+	Not        *LeadScoreRecordWhereInput   `json:"not,omitempty"`
+	Or         []*LeadScoreRecordWhereInput `json:"or,omitempty"`
+	And        []*LeadScoreRecordWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "client_id" field predicates.
+	ClientID      *int  `json:"clientID,omitempty"`
+	ClientIDNEQ   *int  `json:"clientIDNEQ,omitempty"`
+	ClientIDIn    []int `json:"clientIDIn,omitempty"`
+	ClientIDNotIn []int `json:"clientIDNotIn,omitempty"`
+
+	// "score" field predicates.
+	Score      *int  `json:"score,omitempty"`
+	ScoreNEQ   *int  `json:"scoreNEQ,omitempty"`
+	ScoreIn    []int `json:"scoreIn,omitempty"`
+	ScoreNotIn []int `json:"scoreNotIn,omitempty"`
+	ScoreGT    *int  `json:"scoreGT,omitempty"`
+	ScoreGTE   *int  `json:"scoreGTE,omitempty"`
+	ScoreLT    *int  `json:"scoreLT,omitempty"`
+	ScoreLTE   *int  `json:"scoreLTE,omitempty"`
+
+	// "tier" field predicates.
+	Tier      *leadscorerecord.Tier  `json:"tier,omitempty"`
+	TierNEQ   *leadscorerecord.Tier  `json:"tierNEQ,omitempty"`
+	TierIn    []leadscorerecord.Tier `json:"tierIn,omitempty"`
+	TierNotIn []leadscorerecord.Tier `json:"tierNotIn,omitempty"`
+
+	// "scored_at" field predicates.
+	ScoredAt      *time.Time  `json:"scoredAt,omitempty"`
+	ScoredAtNEQ   *time.Time  `json:"scoredAtNEQ,omitempty"`
+	ScoredAtIn    []time.Time `json:"scoredAtIn,omitempty"`
+	ScoredAtNotIn []time.Time `json:"scoredAtNotIn,omitempty"`
+	ScoredAtGT    *time.Time  `json:"scoredAtGT,omitempty"`
+	ScoredAtGTE   *time.Time  `json:"scoredAtGTE,omitempty"`
+	ScoredAtLT    *time.Time  `json:"scoredAtLT,omitempty"`
+	ScoredAtLTE   *time.Time  `json:"scoredAtLTE,omitempty"`
+
+	// "run_id" field predicates.
+	RunID       *int  `json:"runID,omitempty"`
+	RunIDNEQ    *int  `json:"runIDNEQ,omitempty"`
+	RunIDIn     []int `json:"runIDIn,omitempty"`
+	RunIDNotIn  []int `json:"runIDNotIn,omitempty"`
+	RunIDGT     *int  `json:"runIDGT,omitempty"`
+	RunIDGTE    *int  `json:"runIDGTE,omitempty"`
+	RunIDLT     *int  `json:"runIDLT,omitempty"`
+	RunIDLTE    *int  `json:"runIDLTE,omitempty"`
+	RunIDIsNil  bool  `json:"runIDIsNil,omitempty"`
+	RunIDNotNil bool  `json:"runIDNotNil,omitempty"`
+
+	// "step_key" field predicates.
+	StepKey             *string  `json:"stepKey,omitempty"`
+	StepKeyNEQ          *string  `json:"stepKeyNEQ,omitempty"`
+	StepKeyIn           []string `json:"stepKeyIn,omitempty"`
+	StepKeyNotIn        []string `json:"stepKeyNotIn,omitempty"`
+	StepKeyGT           *string  `json:"stepKeyGT,omitempty"`
+	StepKeyGTE          *string  `json:"stepKeyGTE,omitempty"`
+	StepKeyLT           *string  `json:"stepKeyLT,omitempty"`
+	StepKeyLTE          *string  `json:"stepKeyLTE,omitempty"`
+	StepKeyContains     *string  `json:"stepKeyContains,omitempty"`
+	StepKeyHasPrefix    *string  `json:"stepKeyHasPrefix,omitempty"`
+	StepKeyHasSuffix    *string  `json:"stepKeyHasSuffix,omitempty"`
+	StepKeyIsNil        bool     `json:"stepKeyIsNil,omitempty"`
+	StepKeyNotNil       bool     `json:"stepKeyNotNil,omitempty"`
+	StepKeyEqualFold    *string  `json:"stepKeyEqualFold,omitempty"`
+	StepKeyContainsFold *string  `json:"stepKeyContainsFold,omitempty"`
+
+	// "client" edge predicates.
+	HasClient     *bool               `json:"hasClient,omitempty"`
+	HasClientWith []*ClientWhereInput `json:"hasClientWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *LeadScoreRecordWhereInput) AddPredicates(predicates ...predicate.LeadScoreRecord) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the LeadScoreRecordWhereInput filter on the LeadScoreRecordQuery builder.
+func (i *LeadScoreRecordWhereInput) Filter(q *LeadScoreRecordQuery) (*LeadScoreRecordQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyLeadScoreRecordWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyLeadScoreRecordWhereInput is returned in case the LeadScoreRecordWhereInput is empty.
+var ErrEmptyLeadScoreRecordWhereInput = errors.New("ent: empty predicate LeadScoreRecordWhereInput")
+
+// P returns a predicate for filtering leadscorerecords.
+// An error is returned if the input is empty or invalid.
+func (i *LeadScoreRecordWhereInput) P() (predicate.LeadScoreRecord, error) {
+	var predicates []predicate.LeadScoreRecord
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, leadscorerecord.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.LeadScoreRecord, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, leadscorerecord.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.LeadScoreRecord, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, leadscorerecord.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, leadscorerecord.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, leadscorerecord.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, leadscorerecord.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, leadscorerecord.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, leadscorerecord.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, leadscorerecord.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, leadscorerecord.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, leadscorerecord.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, leadscorerecord.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, leadscorerecord.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, leadscorerecord.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, leadscorerecord.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, leadscorerecord.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, leadscorerecord.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, leadscorerecord.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, leadscorerecord.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, leadscorerecord.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, leadscorerecord.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, leadscorerecord.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, leadscorerecord.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, leadscorerecord.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.ClientID != nil {
+		predicates = append(predicates, leadscorerecord.ClientIDEQ(*i.ClientID))
+	}
+	if i.ClientIDNEQ != nil {
+		predicates = append(predicates, leadscorerecord.ClientIDNEQ(*i.ClientIDNEQ))
+	}
+	if len(i.ClientIDIn) > 0 {
+		predicates = append(predicates, leadscorerecord.ClientIDIn(i.ClientIDIn...))
+	}
+	if len(i.ClientIDNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.ClientIDNotIn(i.ClientIDNotIn...))
+	}
+	if i.Score != nil {
+		predicates = append(predicates, leadscorerecord.ScoreEQ(*i.Score))
+	}
+	if i.ScoreNEQ != nil {
+		predicates = append(predicates, leadscorerecord.ScoreNEQ(*i.ScoreNEQ))
+	}
+	if len(i.ScoreIn) > 0 {
+		predicates = append(predicates, leadscorerecord.ScoreIn(i.ScoreIn...))
+	}
+	if len(i.ScoreNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.ScoreNotIn(i.ScoreNotIn...))
+	}
+	if i.ScoreGT != nil {
+		predicates = append(predicates, leadscorerecord.ScoreGT(*i.ScoreGT))
+	}
+	if i.ScoreGTE != nil {
+		predicates = append(predicates, leadscorerecord.ScoreGTE(*i.ScoreGTE))
+	}
+	if i.ScoreLT != nil {
+		predicates = append(predicates, leadscorerecord.ScoreLT(*i.ScoreLT))
+	}
+	if i.ScoreLTE != nil {
+		predicates = append(predicates, leadscorerecord.ScoreLTE(*i.ScoreLTE))
+	}
+	if i.Tier != nil {
+		predicates = append(predicates, leadscorerecord.TierEQ(*i.Tier))
+	}
+	if i.TierNEQ != nil {
+		predicates = append(predicates, leadscorerecord.TierNEQ(*i.TierNEQ))
+	}
+	if len(i.TierIn) > 0 {
+		predicates = append(predicates, leadscorerecord.TierIn(i.TierIn...))
+	}
+	if len(i.TierNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.TierNotIn(i.TierNotIn...))
+	}
+	if i.ScoredAt != nil {
+		predicates = append(predicates, leadscorerecord.ScoredAtEQ(*i.ScoredAt))
+	}
+	if i.ScoredAtNEQ != nil {
+		predicates = append(predicates, leadscorerecord.ScoredAtNEQ(*i.ScoredAtNEQ))
+	}
+	if len(i.ScoredAtIn) > 0 {
+		predicates = append(predicates, leadscorerecord.ScoredAtIn(i.ScoredAtIn...))
+	}
+	if len(i.ScoredAtNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.ScoredAtNotIn(i.ScoredAtNotIn...))
+	}
+	if i.ScoredAtGT != nil {
+		predicates = append(predicates, leadscorerecord.ScoredAtGT(*i.ScoredAtGT))
+	}
+	if i.ScoredAtGTE != nil {
+		predicates = append(predicates, leadscorerecord.ScoredAtGTE(*i.ScoredAtGTE))
+	}
+	if i.ScoredAtLT != nil {
+		predicates = append(predicates, leadscorerecord.ScoredAtLT(*i.ScoredAtLT))
+	}
+	if i.ScoredAtLTE != nil {
+		predicates = append(predicates, leadscorerecord.ScoredAtLTE(*i.ScoredAtLTE))
+	}
+	if i.RunID != nil {
+		predicates = append(predicates, leadscorerecord.RunIDEQ(*i.RunID))
+	}
+	if i.RunIDNEQ != nil {
+		predicates = append(predicates, leadscorerecord.RunIDNEQ(*i.RunIDNEQ))
+	}
+	if len(i.RunIDIn) > 0 {
+		predicates = append(predicates, leadscorerecord.RunIDIn(i.RunIDIn...))
+	}
+	if len(i.RunIDNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.RunIDNotIn(i.RunIDNotIn...))
+	}
+	if i.RunIDGT != nil {
+		predicates = append(predicates, leadscorerecord.RunIDGT(*i.RunIDGT))
+	}
+	if i.RunIDGTE != nil {
+		predicates = append(predicates, leadscorerecord.RunIDGTE(*i.RunIDGTE))
+	}
+	if i.RunIDLT != nil {
+		predicates = append(predicates, leadscorerecord.RunIDLT(*i.RunIDLT))
+	}
+	if i.RunIDLTE != nil {
+		predicates = append(predicates, leadscorerecord.RunIDLTE(*i.RunIDLTE))
+	}
+	if i.RunIDIsNil {
+		predicates = append(predicates, leadscorerecord.RunIDIsNil())
+	}
+	if i.RunIDNotNil {
+		predicates = append(predicates, leadscorerecord.RunIDNotNil())
+	}
+	if i.StepKey != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyEQ(*i.StepKey))
+	}
+	if i.StepKeyNEQ != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyNEQ(*i.StepKeyNEQ))
+	}
+	if len(i.StepKeyIn) > 0 {
+		predicates = append(predicates, leadscorerecord.StepKeyIn(i.StepKeyIn...))
+	}
+	if len(i.StepKeyNotIn) > 0 {
+		predicates = append(predicates, leadscorerecord.StepKeyNotIn(i.StepKeyNotIn...))
+	}
+	if i.StepKeyGT != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyGT(*i.StepKeyGT))
+	}
+	if i.StepKeyGTE != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyGTE(*i.StepKeyGTE))
+	}
+	if i.StepKeyLT != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyLT(*i.StepKeyLT))
+	}
+	if i.StepKeyLTE != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyLTE(*i.StepKeyLTE))
+	}
+	if i.StepKeyContains != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyContains(*i.StepKeyContains))
+	}
+	if i.StepKeyHasPrefix != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyHasPrefix(*i.StepKeyHasPrefix))
+	}
+	if i.StepKeyHasSuffix != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyHasSuffix(*i.StepKeyHasSuffix))
+	}
+	if i.StepKeyIsNil {
+		predicates = append(predicates, leadscorerecord.StepKeyIsNil())
+	}
+	if i.StepKeyNotNil {
+		predicates = append(predicates, leadscorerecord.StepKeyNotNil())
+	}
+	if i.StepKeyEqualFold != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyEqualFold(*i.StepKeyEqualFold))
+	}
+	if i.StepKeyContainsFold != nil {
+		predicates = append(predicates, leadscorerecord.StepKeyContainsFold(*i.StepKeyContainsFold))
+	}
+
+	if i.HasClient != nil {
+		p := leadscorerecord.HasClient()
+		if !*i.HasClient {
+			p = leadscorerecord.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasClientWith) > 0 {
+		with := make([]predicate.Contact, 0, len(i.HasClientWith))
+		for _, w := range i.HasClientWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasClientWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, leadscorerecord.HasClientWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyLeadScoreRecordWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return leadscorerecord.And(predicates...), nil
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/predicate"
@@ -36,6 +37,7 @@ const (
 	// Node types.
 	TypeContact         = "Contact"
 	TypeInteraction     = "Interaction"
+	TypeLeadScoreRecord = "LeadScoreRecord"
 	TypeOrganization    = "Organization"
 	TypePackageStep     = "PackageStep"
 	TypeProperty        = "Property"
@@ -74,12 +76,19 @@ type ContactMutation struct {
 	email_opt_in          *bool
 	sms_opt_in            *bool
 	notes                 *string
+	lead_score            *int
+	addlead_score         *int
+	lead_tier             *contact.LeadTier
+	scored_at             *time.Time
 	clearedFields         map[string]struct{}
 	organization          *int
 	clearedorganization   bool
 	interactions          map[int]struct{}
 	removedinteractions   map[int]struct{}
 	clearedinteractions   bool
+	score_history         map[int]struct{}
+	removedscore_history  map[int]struct{}
+	clearedscore_history  bool
 	runs                  map[int]struct{}
 	removedruns           map[int]struct{}
 	clearedruns           bool
@@ -1038,6 +1047,174 @@ func (m *ContactMutation) ResetNotes() {
 	m.notes = nil
 }
 
+// SetLeadScore sets the "lead_score" field.
+func (m *ContactMutation) SetLeadScore(i int) {
+	m.lead_score = &i
+	m.addlead_score = nil
+}
+
+// LeadScore returns the value of the "lead_score" field in the mutation.
+func (m *ContactMutation) LeadScore() (r int, exists bool) {
+	v := m.lead_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeadScore returns the old "lead_score" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldLeadScore(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeadScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeadScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeadScore: %w", err)
+	}
+	return oldValue.LeadScore, nil
+}
+
+// AddLeadScore adds i to the "lead_score" field.
+func (m *ContactMutation) AddLeadScore(i int) {
+	if m.addlead_score != nil {
+		*m.addlead_score += i
+	} else {
+		m.addlead_score = &i
+	}
+}
+
+// AddedLeadScore returns the value that was added to the "lead_score" field in this mutation.
+func (m *ContactMutation) AddedLeadScore() (r int, exists bool) {
+	v := m.addlead_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearLeadScore clears the value of the "lead_score" field.
+func (m *ContactMutation) ClearLeadScore() {
+	m.lead_score = nil
+	m.addlead_score = nil
+	m.clearedFields[contact.FieldLeadScore] = struct{}{}
+}
+
+// LeadScoreCleared returns if the "lead_score" field was cleared in this mutation.
+func (m *ContactMutation) LeadScoreCleared() bool {
+	_, ok := m.clearedFields[contact.FieldLeadScore]
+	return ok
+}
+
+// ResetLeadScore resets all changes to the "lead_score" field.
+func (m *ContactMutation) ResetLeadScore() {
+	m.lead_score = nil
+	m.addlead_score = nil
+	delete(m.clearedFields, contact.FieldLeadScore)
+}
+
+// SetLeadTier sets the "lead_tier" field.
+func (m *ContactMutation) SetLeadTier(ct contact.LeadTier) {
+	m.lead_tier = &ct
+}
+
+// LeadTier returns the value of the "lead_tier" field in the mutation.
+func (m *ContactMutation) LeadTier() (r contact.LeadTier, exists bool) {
+	v := m.lead_tier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLeadTier returns the old "lead_tier" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldLeadTier(ctx context.Context) (v *contact.LeadTier, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLeadTier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLeadTier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLeadTier: %w", err)
+	}
+	return oldValue.LeadTier, nil
+}
+
+// ClearLeadTier clears the value of the "lead_tier" field.
+func (m *ContactMutation) ClearLeadTier() {
+	m.lead_tier = nil
+	m.clearedFields[contact.FieldLeadTier] = struct{}{}
+}
+
+// LeadTierCleared returns if the "lead_tier" field was cleared in this mutation.
+func (m *ContactMutation) LeadTierCleared() bool {
+	_, ok := m.clearedFields[contact.FieldLeadTier]
+	return ok
+}
+
+// ResetLeadTier resets all changes to the "lead_tier" field.
+func (m *ContactMutation) ResetLeadTier() {
+	m.lead_tier = nil
+	delete(m.clearedFields, contact.FieldLeadTier)
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (m *ContactMutation) SetScoredAt(t time.Time) {
+	m.scored_at = &t
+}
+
+// ScoredAt returns the value of the "scored_at" field in the mutation.
+func (m *ContactMutation) ScoredAt() (r time.Time, exists bool) {
+	v := m.scored_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScoredAt returns the old "scored_at" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldScoredAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScoredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScoredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScoredAt: %w", err)
+	}
+	return oldValue.ScoredAt, nil
+}
+
+// ClearScoredAt clears the value of the "scored_at" field.
+func (m *ContactMutation) ClearScoredAt() {
+	m.scored_at = nil
+	m.clearedFields[contact.FieldScoredAt] = struct{}{}
+}
+
+// ScoredAtCleared returns if the "scored_at" field was cleared in this mutation.
+func (m *ContactMutation) ScoredAtCleared() bool {
+	_, ok := m.clearedFields[contact.FieldScoredAt]
+	return ok
+}
+
+// ResetScoredAt resets all changes to the "scored_at" field.
+func (m *ContactMutation) ResetScoredAt() {
+	m.scored_at = nil
+	delete(m.clearedFields, contact.FieldScoredAt)
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *ContactMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -1117,6 +1294,60 @@ func (m *ContactMutation) ResetInteractions() {
 	m.interactions = nil
 	m.clearedinteractions = false
 	m.removedinteractions = nil
+}
+
+// AddScoreHistoryIDs adds the "score_history" edge to the LeadScoreRecord entity by ids.
+func (m *ContactMutation) AddScoreHistoryIDs(ids ...int) {
+	if m.score_history == nil {
+		m.score_history = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.score_history[ids[i]] = struct{}{}
+	}
+}
+
+// ClearScoreHistory clears the "score_history" edge to the LeadScoreRecord entity.
+func (m *ContactMutation) ClearScoreHistory() {
+	m.clearedscore_history = true
+}
+
+// ScoreHistoryCleared reports if the "score_history" edge to the LeadScoreRecord entity was cleared.
+func (m *ContactMutation) ScoreHistoryCleared() bool {
+	return m.clearedscore_history
+}
+
+// RemoveScoreHistoryIDs removes the "score_history" edge to the LeadScoreRecord entity by IDs.
+func (m *ContactMutation) RemoveScoreHistoryIDs(ids ...int) {
+	if m.removedscore_history == nil {
+		m.removedscore_history = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.score_history, ids[i])
+		m.removedscore_history[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedScoreHistory returns the removed IDs of the "score_history" edge to the LeadScoreRecord entity.
+func (m *ContactMutation) RemovedScoreHistoryIDs() (ids []int) {
+	for id := range m.removedscore_history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ScoreHistoryIDs returns the "score_history" edge IDs in the mutation.
+func (m *ContactMutation) ScoreHistoryIDs() (ids []int) {
+	for id := range m.score_history {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetScoreHistory resets all changes to the "score_history" edge.
+func (m *ContactMutation) ResetScoreHistory() {
+	m.score_history = nil
+	m.clearedscore_history = false
+	m.removedscore_history = nil
 }
 
 // AddRunIDs adds the "runs" edge to the Run entity by ids.
@@ -1207,7 +1438,7 @@ func (m *ContactMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ContactMutation) Fields() []string {
-	fields := make([]string, 0, 18)
+	fields := make([]string, 0, 21)
 	if m.created_at != nil {
 		fields = append(fields, contact.FieldCreatedAt)
 	}
@@ -1262,6 +1493,15 @@ func (m *ContactMutation) Fields() []string {
 	if m.notes != nil {
 		fields = append(fields, contact.FieldNotes)
 	}
+	if m.lead_score != nil {
+		fields = append(fields, contact.FieldLeadScore)
+	}
+	if m.lead_tier != nil {
+		fields = append(fields, contact.FieldLeadTier)
+	}
+	if m.scored_at != nil {
+		fields = append(fields, contact.FieldScoredAt)
+	}
 	return fields
 }
 
@@ -1306,6 +1546,12 @@ func (m *ContactMutation) Field(name string) (ent.Value, bool) {
 		return m.SmsOptIn()
 	case contact.FieldNotes:
 		return m.Notes()
+	case contact.FieldLeadScore:
+		return m.LeadScore()
+	case contact.FieldLeadTier:
+		return m.LeadTier()
+	case contact.FieldScoredAt:
+		return m.ScoredAt()
 	}
 	return nil, false
 }
@@ -1351,6 +1597,12 @@ func (m *ContactMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSmsOptIn(ctx)
 	case contact.FieldNotes:
 		return m.OldNotes(ctx)
+	case contact.FieldLeadScore:
+		return m.OldLeadScore(ctx)
+	case contact.FieldLeadTier:
+		return m.OldLeadTier(ctx)
+	case contact.FieldScoredAt:
+		return m.OldScoredAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Contact field %s", name)
 }
@@ -1486,6 +1738,27 @@ func (m *ContactMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetNotes(v)
 		return nil
+	case contact.FieldLeadScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeadScore(v)
+		return nil
+	case contact.FieldLeadTier:
+		v, ok := value.(contact.LeadTier)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLeadTier(v)
+		return nil
+	case contact.FieldScoredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScoredAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Contact field %s", name)
 }
@@ -1506,6 +1779,9 @@ func (m *ContactMutation) AddedFields() []string {
 	if m.addmove_timeline != nil {
 		fields = append(fields, contact.FieldMoveTimeline)
 	}
+	if m.addlead_score != nil {
+		fields = append(fields, contact.FieldLeadScore)
+	}
 	return fields
 }
 
@@ -1522,6 +1798,8 @@ func (m *ContactMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedDesiredBeds()
 	case contact.FieldMoveTimeline:
 		return m.AddedMoveTimeline()
+	case contact.FieldLeadScore:
+		return m.AddedLeadScore()
 	}
 	return nil, false
 }
@@ -1559,6 +1837,13 @@ func (m *ContactMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddMoveTimeline(v)
 		return nil
+	case contact.FieldLeadScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddLeadScore(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Contact numeric field %s", name)
 }
@@ -1590,6 +1875,15 @@ func (m *ContactMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(contact.FieldLastContactedAt) {
 		fields = append(fields, contact.FieldLastContactedAt)
+	}
+	if m.FieldCleared(contact.FieldLeadScore) {
+		fields = append(fields, contact.FieldLeadScore)
+	}
+	if m.FieldCleared(contact.FieldLeadTier) {
+		fields = append(fields, contact.FieldLeadTier)
+	}
+	if m.FieldCleared(contact.FieldScoredAt) {
+		fields = append(fields, contact.FieldScoredAt)
 	}
 	return fields
 }
@@ -1628,6 +1922,15 @@ func (m *ContactMutation) ClearField(name string) error {
 		return nil
 	case contact.FieldLastContactedAt:
 		m.ClearLastContactedAt()
+		return nil
+	case contact.FieldLeadScore:
+		m.ClearLeadScore()
+		return nil
+	case contact.FieldLeadTier:
+		m.ClearLeadTier()
+		return nil
+	case contact.FieldScoredAt:
+		m.ClearScoredAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Contact nullable field %s", name)
@@ -1691,18 +1994,30 @@ func (m *ContactMutation) ResetField(name string) error {
 	case contact.FieldNotes:
 		m.ResetNotes()
 		return nil
+	case contact.FieldLeadScore:
+		m.ResetLeadScore()
+		return nil
+	case contact.FieldLeadTier:
+		m.ResetLeadTier()
+		return nil
+	case contact.FieldScoredAt:
+		m.ResetScoredAt()
+		return nil
 	}
 	return fmt.Errorf("unknown Contact field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ContactMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.organization != nil {
 		edges = append(edges, contact.EdgeOrganization)
 	}
 	if m.interactions != nil {
 		edges = append(edges, contact.EdgeInteractions)
+	}
+	if m.score_history != nil {
+		edges = append(edges, contact.EdgeScoreHistory)
 	}
 	if m.runs != nil {
 		edges = append(edges, contact.EdgeRuns)
@@ -1724,6 +2039,12 @@ func (m *ContactMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case contact.EdgeScoreHistory:
+		ids := make([]ent.Value, 0, len(m.score_history))
+		for id := range m.score_history {
+			ids = append(ids, id)
+		}
+		return ids
 	case contact.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.runs))
 		for id := range m.runs {
@@ -1736,9 +2057,12 @@ func (m *ContactMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ContactMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedinteractions != nil {
 		edges = append(edges, contact.EdgeInteractions)
+	}
+	if m.removedscore_history != nil {
+		edges = append(edges, contact.EdgeScoreHistory)
 	}
 	if m.removedruns != nil {
 		edges = append(edges, contact.EdgeRuns)
@@ -1756,6 +2080,12 @@ func (m *ContactMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case contact.EdgeScoreHistory:
+		ids := make([]ent.Value, 0, len(m.removedscore_history))
+		for id := range m.removedscore_history {
+			ids = append(ids, id)
+		}
+		return ids
 	case contact.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.removedruns))
 		for id := range m.removedruns {
@@ -1768,12 +2098,15 @@ func (m *ContactMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ContactMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedorganization {
 		edges = append(edges, contact.EdgeOrganization)
 	}
 	if m.clearedinteractions {
 		edges = append(edges, contact.EdgeInteractions)
+	}
+	if m.clearedscore_history {
+		edges = append(edges, contact.EdgeScoreHistory)
 	}
 	if m.clearedruns {
 		edges = append(edges, contact.EdgeRuns)
@@ -1789,6 +2122,8 @@ func (m *ContactMutation) EdgeCleared(name string) bool {
 		return m.clearedorganization
 	case contact.EdgeInteractions:
 		return m.clearedinteractions
+	case contact.EdgeScoreHistory:
+		return m.clearedscore_history
 	case contact.EdgeRuns:
 		return m.clearedruns
 	}
@@ -1815,6 +2150,9 @@ func (m *ContactMutation) ResetEdge(name string) error {
 		return nil
 	case contact.EdgeInteractions:
 		m.ResetInteractions()
+		return nil
+	case contact.EdgeScoreHistory:
+		m.ResetScoreHistory()
 		return nil
 	case contact.EdgeRuns:
 		m.ResetRuns()
@@ -2574,6 +2912,1045 @@ func (m *InteractionMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Interaction edge %s", name)
+}
+
+// LeadScoreRecordMutation represents an operation that mutates the LeadScoreRecord nodes in the graph.
+type LeadScoreRecordMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	score               *int
+	addscore            *int
+	tier                *leadscorerecord.Tier
+	factors             *[]map[string]interface{}
+	appendfactors       []map[string]interface{}
+	scored_at           *time.Time
+	run_id              *int
+	addrun_id           *int
+	step_key            *string
+	clearedFields       map[string]struct{}
+	organization        *int
+	clearedorganization bool
+	client              *int
+	clearedclient       bool
+	done                bool
+	oldValue            func(context.Context) (*LeadScoreRecord, error)
+	predicates          []predicate.LeadScoreRecord
+}
+
+var _ ent.Mutation = (*LeadScoreRecordMutation)(nil)
+
+// leadscorerecordOption allows management of the mutation configuration using functional options.
+type leadscorerecordOption func(*LeadScoreRecordMutation)
+
+// newLeadScoreRecordMutation creates new mutation for the LeadScoreRecord entity.
+func newLeadScoreRecordMutation(c config, op Op, opts ...leadscorerecordOption) *LeadScoreRecordMutation {
+	m := &LeadScoreRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLeadScoreRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLeadScoreRecordID sets the ID field of the mutation.
+func withLeadScoreRecordID(id int) leadscorerecordOption {
+	return func(m *LeadScoreRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LeadScoreRecord
+		)
+		m.oldValue = func(ctx context.Context) (*LeadScoreRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LeadScoreRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLeadScoreRecord sets the old LeadScoreRecord of the mutation.
+func withLeadScoreRecord(node *LeadScoreRecord) leadscorerecordOption {
+	return func(m *LeadScoreRecordMutation) {
+		m.oldValue = func(context.Context) (*LeadScoreRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LeadScoreRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LeadScoreRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LeadScoreRecordMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LeadScoreRecordMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LeadScoreRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LeadScoreRecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LeadScoreRecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LeadScoreRecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *LeadScoreRecordMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *LeadScoreRecordMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *LeadScoreRecordMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *LeadScoreRecordMutation) SetOrganizationID(i int) {
+	m.organization = &i
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *LeadScoreRecordMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *LeadScoreRecordMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetClientID sets the "client_id" field.
+func (m *LeadScoreRecordMutation) SetClientID(i int) {
+	m.client = &i
+}
+
+// ClientID returns the value of the "client_id" field in the mutation.
+func (m *LeadScoreRecordMutation) ClientID() (r int, exists bool) {
+	v := m.client
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientID returns the old "client_id" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldClientID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientID: %w", err)
+	}
+	return oldValue.ClientID, nil
+}
+
+// ResetClientID resets all changes to the "client_id" field.
+func (m *LeadScoreRecordMutation) ResetClientID() {
+	m.client = nil
+}
+
+// SetScore sets the "score" field.
+func (m *LeadScoreRecordMutation) SetScore(i int) {
+	m.score = &i
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *LeadScoreRecordMutation) Score() (r int, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldScore(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds i to the "score" field.
+func (m *LeadScoreRecordMutation) AddScore(i int) {
+	if m.addscore != nil {
+		*m.addscore += i
+	} else {
+		m.addscore = &i
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *LeadScoreRecordMutation) AddedScore() (r int, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *LeadScoreRecordMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+}
+
+// SetTier sets the "tier" field.
+func (m *LeadScoreRecordMutation) SetTier(l leadscorerecord.Tier) {
+	m.tier = &l
+}
+
+// Tier returns the value of the "tier" field in the mutation.
+func (m *LeadScoreRecordMutation) Tier() (r leadscorerecord.Tier, exists bool) {
+	v := m.tier
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTier returns the old "tier" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldTier(ctx context.Context) (v leadscorerecord.Tier, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTier is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTier requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTier: %w", err)
+	}
+	return oldValue.Tier, nil
+}
+
+// ResetTier resets all changes to the "tier" field.
+func (m *LeadScoreRecordMutation) ResetTier() {
+	m.tier = nil
+}
+
+// SetFactors sets the "factors" field.
+func (m *LeadScoreRecordMutation) SetFactors(value []map[string]interface{}) {
+	m.factors = &value
+	m.appendfactors = nil
+}
+
+// Factors returns the value of the "factors" field in the mutation.
+func (m *LeadScoreRecordMutation) Factors() (r []map[string]interface{}, exists bool) {
+	v := m.factors
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFactors returns the old "factors" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldFactors(ctx context.Context) (v []map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFactors is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFactors requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFactors: %w", err)
+	}
+	return oldValue.Factors, nil
+}
+
+// AppendFactors adds value to the "factors" field.
+func (m *LeadScoreRecordMutation) AppendFactors(value []map[string]interface{}) {
+	m.appendfactors = append(m.appendfactors, value...)
+}
+
+// AppendedFactors returns the list of values that were appended to the "factors" field in this mutation.
+func (m *LeadScoreRecordMutation) AppendedFactors() ([]map[string]interface{}, bool) {
+	if len(m.appendfactors) == 0 {
+		return nil, false
+	}
+	return m.appendfactors, true
+}
+
+// ResetFactors resets all changes to the "factors" field.
+func (m *LeadScoreRecordMutation) ResetFactors() {
+	m.factors = nil
+	m.appendfactors = nil
+}
+
+// SetScoredAt sets the "scored_at" field.
+func (m *LeadScoreRecordMutation) SetScoredAt(t time.Time) {
+	m.scored_at = &t
+}
+
+// ScoredAt returns the value of the "scored_at" field in the mutation.
+func (m *LeadScoreRecordMutation) ScoredAt() (r time.Time, exists bool) {
+	v := m.scored_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScoredAt returns the old "scored_at" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldScoredAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScoredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScoredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScoredAt: %w", err)
+	}
+	return oldValue.ScoredAt, nil
+}
+
+// ResetScoredAt resets all changes to the "scored_at" field.
+func (m *LeadScoreRecordMutation) ResetScoredAt() {
+	m.scored_at = nil
+}
+
+// SetRunID sets the "run_id" field.
+func (m *LeadScoreRecordMutation) SetRunID(i int) {
+	m.run_id = &i
+	m.addrun_id = nil
+}
+
+// RunID returns the value of the "run_id" field in the mutation.
+func (m *LeadScoreRecordMutation) RunID() (r int, exists bool) {
+	v := m.run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunID returns the old "run_id" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldRunID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunID: %w", err)
+	}
+	return oldValue.RunID, nil
+}
+
+// AddRunID adds i to the "run_id" field.
+func (m *LeadScoreRecordMutation) AddRunID(i int) {
+	if m.addrun_id != nil {
+		*m.addrun_id += i
+	} else {
+		m.addrun_id = &i
+	}
+}
+
+// AddedRunID returns the value that was added to the "run_id" field in this mutation.
+func (m *LeadScoreRecordMutation) AddedRunID() (r int, exists bool) {
+	v := m.addrun_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRunID clears the value of the "run_id" field.
+func (m *LeadScoreRecordMutation) ClearRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	m.clearedFields[leadscorerecord.FieldRunID] = struct{}{}
+}
+
+// RunIDCleared returns if the "run_id" field was cleared in this mutation.
+func (m *LeadScoreRecordMutation) RunIDCleared() bool {
+	_, ok := m.clearedFields[leadscorerecord.FieldRunID]
+	return ok
+}
+
+// ResetRunID resets all changes to the "run_id" field.
+func (m *LeadScoreRecordMutation) ResetRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	delete(m.clearedFields, leadscorerecord.FieldRunID)
+}
+
+// SetStepKey sets the "step_key" field.
+func (m *LeadScoreRecordMutation) SetStepKey(s string) {
+	m.step_key = &s
+}
+
+// StepKey returns the value of the "step_key" field in the mutation.
+func (m *LeadScoreRecordMutation) StepKey() (r string, exists bool) {
+	v := m.step_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStepKey returns the old "step_key" field's value of the LeadScoreRecord entity.
+// If the LeadScoreRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LeadScoreRecordMutation) OldStepKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStepKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStepKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStepKey: %w", err)
+	}
+	return oldValue.StepKey, nil
+}
+
+// ClearStepKey clears the value of the "step_key" field.
+func (m *LeadScoreRecordMutation) ClearStepKey() {
+	m.step_key = nil
+	m.clearedFields[leadscorerecord.FieldStepKey] = struct{}{}
+}
+
+// StepKeyCleared returns if the "step_key" field was cleared in this mutation.
+func (m *LeadScoreRecordMutation) StepKeyCleared() bool {
+	_, ok := m.clearedFields[leadscorerecord.FieldStepKey]
+	return ok
+}
+
+// ResetStepKey resets all changes to the "step_key" field.
+func (m *LeadScoreRecordMutation) ResetStepKey() {
+	m.step_key = nil
+	delete(m.clearedFields, leadscorerecord.FieldStepKey)
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *LeadScoreRecordMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[leadscorerecord.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *LeadScoreRecordMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *LeadScoreRecordMutation) OrganizationIDs() (ids []int) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *LeadScoreRecordMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// ClearClient clears the "client" edge to the Contact entity.
+func (m *LeadScoreRecordMutation) ClearClient() {
+	m.clearedclient = true
+	m.clearedFields[leadscorerecord.FieldClientID] = struct{}{}
+}
+
+// ClientCleared reports if the "client" edge to the Contact entity was cleared.
+func (m *LeadScoreRecordMutation) ClientCleared() bool {
+	return m.clearedclient
+}
+
+// ClientIDs returns the "client" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ClientID instead. It exists only for internal usage by the builders.
+func (m *LeadScoreRecordMutation) ClientIDs() (ids []int) {
+	if id := m.client; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetClient resets all changes to the "client" edge.
+func (m *LeadScoreRecordMutation) ResetClient() {
+	m.client = nil
+	m.clearedclient = false
+}
+
+// Where appends a list predicates to the LeadScoreRecordMutation builder.
+func (m *LeadScoreRecordMutation) Where(ps ...predicate.LeadScoreRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LeadScoreRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LeadScoreRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LeadScoreRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LeadScoreRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LeadScoreRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LeadScoreRecord).
+func (m *LeadScoreRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LeadScoreRecordMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, leadscorerecord.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, leadscorerecord.FieldUpdatedAt)
+	}
+	if m.organization != nil {
+		fields = append(fields, leadscorerecord.FieldOrganizationID)
+	}
+	if m.client != nil {
+		fields = append(fields, leadscorerecord.FieldClientID)
+	}
+	if m.score != nil {
+		fields = append(fields, leadscorerecord.FieldScore)
+	}
+	if m.tier != nil {
+		fields = append(fields, leadscorerecord.FieldTier)
+	}
+	if m.factors != nil {
+		fields = append(fields, leadscorerecord.FieldFactors)
+	}
+	if m.scored_at != nil {
+		fields = append(fields, leadscorerecord.FieldScoredAt)
+	}
+	if m.run_id != nil {
+		fields = append(fields, leadscorerecord.FieldRunID)
+	}
+	if m.step_key != nil {
+		fields = append(fields, leadscorerecord.FieldStepKey)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LeadScoreRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case leadscorerecord.FieldCreatedAt:
+		return m.CreatedAt()
+	case leadscorerecord.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case leadscorerecord.FieldOrganizationID:
+		return m.OrganizationID()
+	case leadscorerecord.FieldClientID:
+		return m.ClientID()
+	case leadscorerecord.FieldScore:
+		return m.Score()
+	case leadscorerecord.FieldTier:
+		return m.Tier()
+	case leadscorerecord.FieldFactors:
+		return m.Factors()
+	case leadscorerecord.FieldScoredAt:
+		return m.ScoredAt()
+	case leadscorerecord.FieldRunID:
+		return m.RunID()
+	case leadscorerecord.FieldStepKey:
+		return m.StepKey()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LeadScoreRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case leadscorerecord.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case leadscorerecord.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case leadscorerecord.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case leadscorerecord.FieldClientID:
+		return m.OldClientID(ctx)
+	case leadscorerecord.FieldScore:
+		return m.OldScore(ctx)
+	case leadscorerecord.FieldTier:
+		return m.OldTier(ctx)
+	case leadscorerecord.FieldFactors:
+		return m.OldFactors(ctx)
+	case leadscorerecord.FieldScoredAt:
+		return m.OldScoredAt(ctx)
+	case leadscorerecord.FieldRunID:
+		return m.OldRunID(ctx)
+	case leadscorerecord.FieldStepKey:
+		return m.OldStepKey(ctx)
+	}
+	return nil, fmt.Errorf("unknown LeadScoreRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LeadScoreRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case leadscorerecord.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case leadscorerecord.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case leadscorerecord.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case leadscorerecord.FieldClientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientID(v)
+		return nil
+	case leadscorerecord.FieldScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case leadscorerecord.FieldTier:
+		v, ok := value.(leadscorerecord.Tier)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTier(v)
+		return nil
+	case leadscorerecord.FieldFactors:
+		v, ok := value.([]map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFactors(v)
+		return nil
+	case leadscorerecord.FieldScoredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScoredAt(v)
+		return nil
+	case leadscorerecord.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunID(v)
+		return nil
+	case leadscorerecord.FieldStepKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStepKey(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LeadScoreRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LeadScoreRecordMutation) AddedFields() []string {
+	var fields []string
+	if m.addscore != nil {
+		fields = append(fields, leadscorerecord.FieldScore)
+	}
+	if m.addrun_id != nil {
+		fields = append(fields, leadscorerecord.FieldRunID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LeadScoreRecordMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case leadscorerecord.FieldScore:
+		return m.AddedScore()
+	case leadscorerecord.FieldRunID:
+		return m.AddedRunID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LeadScoreRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case leadscorerecord.FieldScore:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	case leadscorerecord.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LeadScoreRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LeadScoreRecordMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(leadscorerecord.FieldRunID) {
+		fields = append(fields, leadscorerecord.FieldRunID)
+	}
+	if m.FieldCleared(leadscorerecord.FieldStepKey) {
+		fields = append(fields, leadscorerecord.FieldStepKey)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LeadScoreRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LeadScoreRecordMutation) ClearField(name string) error {
+	switch name {
+	case leadscorerecord.FieldRunID:
+		m.ClearRunID()
+		return nil
+	case leadscorerecord.FieldStepKey:
+		m.ClearStepKey()
+		return nil
+	}
+	return fmt.Errorf("unknown LeadScoreRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LeadScoreRecordMutation) ResetField(name string) error {
+	switch name {
+	case leadscorerecord.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case leadscorerecord.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case leadscorerecord.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case leadscorerecord.FieldClientID:
+		m.ResetClientID()
+		return nil
+	case leadscorerecord.FieldScore:
+		m.ResetScore()
+		return nil
+	case leadscorerecord.FieldTier:
+		m.ResetTier()
+		return nil
+	case leadscorerecord.FieldFactors:
+		m.ResetFactors()
+		return nil
+	case leadscorerecord.FieldScoredAt:
+		m.ResetScoredAt()
+		return nil
+	case leadscorerecord.FieldRunID:
+		m.ResetRunID()
+		return nil
+	case leadscorerecord.FieldStepKey:
+		m.ResetStepKey()
+		return nil
+	}
+	return fmt.Errorf("unknown LeadScoreRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LeadScoreRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.organization != nil {
+		edges = append(edges, leadscorerecord.EdgeOrganization)
+	}
+	if m.client != nil {
+		edges = append(edges, leadscorerecord.EdgeClient)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LeadScoreRecordMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case leadscorerecord.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	case leadscorerecord.EdgeClient:
+		if id := m.client; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LeadScoreRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LeadScoreRecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LeadScoreRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedorganization {
+		edges = append(edges, leadscorerecord.EdgeOrganization)
+	}
+	if m.clearedclient {
+		edges = append(edges, leadscorerecord.EdgeClient)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LeadScoreRecordMutation) EdgeCleared(name string) bool {
+	switch name {
+	case leadscorerecord.EdgeOrganization:
+		return m.clearedorganization
+	case leadscorerecord.EdgeClient:
+		return m.clearedclient
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LeadScoreRecordMutation) ClearEdge(name string) error {
+	switch name {
+	case leadscorerecord.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	case leadscorerecord.EdgeClient:
+		m.ClearClient()
+		return nil
+	}
+	return fmt.Errorf("unknown LeadScoreRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LeadScoreRecordMutation) ResetEdge(name string) error {
+	switch name {
+	case leadscorerecord.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	case leadscorerecord.EdgeClient:
+		m.ResetClient()
+		return nil
+	}
+	return fmt.Errorf("unknown LeadScoreRecord edge %s", name)
 }
 
 // OrganizationMutation represents an operation that mutates the Organization nodes in the graph.

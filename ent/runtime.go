@@ -7,6 +7,7 @@ import (
 
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
@@ -143,6 +144,10 @@ func init() {
 	contact.DefaultNotes = contactDescNotes.Default.(string)
 	// contact.NotesValidator is a validator for the "notes" field. It is called by the builders before save.
 	contact.NotesValidator = contactDescNotes.Validators[0].(func(string) error)
+	// contactDescLeadScore is the schema descriptor for lead_score field.
+	contactDescLeadScore := contactFields[15].Descriptor()
+	// contact.LeadScoreValidator is a validator for the "lead_score" field. It is called by the builders before save.
+	contact.LeadScoreValidator = contactDescLeadScore.Validators[0].(func(int) error)
 	interactionMixin := schema.Interaction{}.Mixin()
 	interactionMixinFields0 := interactionMixin[0].Fields()
 	_ = interactionMixinFields0
@@ -168,6 +173,29 @@ func init() {
 	interaction.DefaultNote = interactionDescNote.Default.(string)
 	// interaction.NoteValidator is a validator for the "note" field. It is called by the builders before save.
 	interaction.NoteValidator = interactionDescNote.Validators[0].(func(string) error)
+	leadscorerecordMixin := schema.LeadScoreRecord{}.Mixin()
+	leadscorerecordMixinFields0 := leadscorerecordMixin[0].Fields()
+	_ = leadscorerecordMixinFields0
+	leadscorerecordFields := schema.LeadScoreRecord{}.Fields()
+	_ = leadscorerecordFields
+	// leadscorerecordDescCreatedAt is the schema descriptor for created_at field.
+	leadscorerecordDescCreatedAt := leadscorerecordMixinFields0[0].Descriptor()
+	// leadscorerecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	leadscorerecord.DefaultCreatedAt = leadscorerecordDescCreatedAt.Default.(func() time.Time)
+	// leadscorerecordDescUpdatedAt is the schema descriptor for updated_at field.
+	leadscorerecordDescUpdatedAt := leadscorerecordMixinFields0[1].Descriptor()
+	// leadscorerecord.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	leadscorerecord.DefaultUpdatedAt = leadscorerecordDescUpdatedAt.Default.(func() time.Time)
+	// leadscorerecord.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	leadscorerecord.UpdateDefaultUpdatedAt = leadscorerecordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// leadscorerecordDescScore is the schema descriptor for score field.
+	leadscorerecordDescScore := leadscorerecordFields[1].Descriptor()
+	// leadscorerecord.ScoreValidator is a validator for the "score" field. It is called by the builders before save.
+	leadscorerecord.ScoreValidator = leadscorerecordDescScore.Validators[0].(func(int) error)
+	// leadscorerecordDescScoredAt is the schema descriptor for scored_at field.
+	leadscorerecordDescScoredAt := leadscorerecordFields[4].Descriptor()
+	// leadscorerecord.DefaultScoredAt holds the default value on creation for the scored_at field.
+	leadscorerecord.DefaultScoredAt = leadscorerecordDescScoredAt.Default.(func() time.Time)
 	organizationMixin := schema.Organization{}.Mixin()
 	organizationMixinFields0 := organizationMixin[0].Fields()
 	_ = organizationMixinFields0

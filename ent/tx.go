@@ -18,6 +18,8 @@ type Tx struct {
 	Contact *ContactClient
 	// Interaction is the client for interacting with the Interaction builders.
 	Interaction *InteractionClient
+	// LeadScoreRecord is the client for interacting with the LeadScoreRecord builders.
+	LeadScoreRecord *LeadScoreRecordClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
 	// PackageStep is the client for interacting with the PackageStep builders.
@@ -167,6 +169,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.Contact = NewContactClient(tx.config)
 	tx.Interaction = NewInteractionClient(tx.config)
+	tx.LeadScoreRecord = NewLeadScoreRecordClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
 	tx.PackageStep = NewPackageStepClient(tx.config)
 	tx.Property = NewPropertyClient(tx.config)

@@ -9,6 +9,7 @@ import (
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/strategy"
 )
 
@@ -25,6 +26,8 @@ func typedOutput(s *ent.StepRun) (modules.StepOutput, error) {
 		out = &analytics.Report{}
 	case stepkind.ListingStrategy:
 		out = &strategy.ListingStrategy{}
+	case stepkind.LeadScoring:
+		out = &crm.LeadScore{}
 	default:
 		return nil, nil
 	}

@@ -53,10 +53,18 @@ const (
 	FieldSmsOptIn = "sms_opt_in"
 	// FieldNotes holds the string denoting the notes field in the database.
 	FieldNotes = "notes"
+	// FieldLeadScore holds the string denoting the lead_score field in the database.
+	FieldLeadScore = "lead_score"
+	// FieldLeadTier holds the string denoting the lead_tier field in the database.
+	FieldLeadTier = "lead_tier"
+	// FieldScoredAt holds the string denoting the scored_at field in the database.
+	FieldScoredAt = "scored_at"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeInteractions holds the string denoting the interactions edge name in mutations.
 	EdgeInteractions = "interactions"
+	// EdgeScoreHistory holds the string denoting the score_history edge name in mutations.
+	EdgeScoreHistory = "score_history"
 	// EdgeRuns holds the string denoting the runs edge name in mutations.
 	EdgeRuns = "runs"
 	// Table holds the table name of the contact in the database.
@@ -75,6 +83,13 @@ const (
 	InteractionsInverseTable = "interactions"
 	// InteractionsColumn is the table column denoting the interactions relation/edge.
 	InteractionsColumn = "client_id"
+	// ScoreHistoryTable is the table that holds the score_history relation/edge.
+	ScoreHistoryTable = "lead_score_records"
+	// ScoreHistoryInverseTable is the table name for the LeadScoreRecord entity.
+	// It exists in this package in order to avoid circular dependency with the "leadscorerecord" package.
+	ScoreHistoryInverseTable = "lead_score_records"
+	// ScoreHistoryColumn is the table column denoting the score_history relation/edge.
+	ScoreHistoryColumn = "client_id"
 	// RunsTable is the table that holds the runs relation/edge.
 	RunsTable = "runs"
 	// RunsInverseTable is the table name for the Run entity.
@@ -105,6 +120,9 @@ var Columns = []string{
 	FieldEmailOptIn,
 	FieldSmsOptIn,
 	FieldNotes,
+	FieldLeadScore,
+	FieldLeadTier,
+	FieldScoredAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -150,6 +168,8 @@ var (
 	DefaultNotes string
 	// NotesValidator is a validator for the "notes" field. It is called by the builders before save.
 	NotesValidator func(string) error
+	// LeadScoreValidator is a validator for the "lead_score" field. It is called by the builders before save.
+	LeadScoreValidator func(int) error
 )
 
 // Stage defines the type for the "stage" enum field.
@@ -207,6 +227,30 @@ func SourceValidator(s Source) error {
 		return nil
 	default:
 		return fmt.Errorf("contact: invalid enum value for source field: %q", s)
+	}
+}
+
+// LeadTier defines the type for the "lead_tier" enum field.
+type LeadTier string
+
+// LeadTier values.
+const (
+	LeadTierHOT  LeadTier = "HOT"
+	LeadTierWARM LeadTier = "WARM"
+	LeadTierCOLD LeadTier = "COLD"
+)
+
+func (lt LeadTier) String() string {
+	return string(lt)
+}
+
+// LeadTierValidator is a validator for the "lead_tier" field enum values. It is called by the builders before save.
+func LeadTierValidator(lt LeadTier) error {
+	switch lt {
+	case LeadTierHOT, LeadTierWARM, LeadTierCOLD:
+		return nil
+	default:
+		return fmt.Errorf("contact: invalid enum value for lead_tier field: %q", lt)
 	}
 }
 
@@ -303,6 +347,21 @@ func ByNotes(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldNotes, opts...).ToFunc()
 }
 
+// ByLeadScore orders the results by the lead_score field.
+func ByLeadScore(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeadScore, opts...).ToFunc()
+}
+
+// ByLeadTier orders the results by the lead_tier field.
+func ByLeadTier(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldLeadTier, opts...).ToFunc()
+}
+
+// ByScoredAt orders the results by the scored_at field.
+func ByScoredAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldScoredAt, opts...).ToFunc()
+}
+
 // ByOrganizationField orders the results by organization field.
 func ByOrganizationField(field string, opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -321,6 +380,20 @@ func ByInteractionsCount(opts ...sql.OrderTermOption) OrderOption {
 func ByInteractions(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	return func(s *sql.Selector) {
 		sqlgraph.OrderByNeighborTerms(s, newInteractionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
+// ByScoreHistoryCount orders the results by score_history count.
+func ByScoreHistoryCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newScoreHistoryStep(), opts...)
+	}
+}
+
+// ByScoreHistory orders the results by score_history terms.
+func ByScoreHistory(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newScoreHistoryStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 
@@ -349,6 +422,13 @@ func newInteractionsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(InteractionsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, InteractionsTable, InteractionsColumn),
+	)
+}
+func newScoreHistoryStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(ScoreHistoryInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, ScoreHistoryTable, ScoreHistoryColumn),
 	)
 }
 func newRunsStep() *sqlgraph.Step {
@@ -391,6 +471,24 @@ func (e *Source) UnmarshalGQL(val interface{}) error {
 	*e = Source(str)
 	if err := SourceValidator(*e); err != nil {
 		return fmt.Errorf("%s is not a valid Source", str)
+	}
+	return nil
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e LeadTier) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *LeadTier) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = LeadTier(str)
+	if err := LeadTierValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid LeadTier", str)
 	}
 	return nil
 }

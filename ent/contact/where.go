@@ -130,6 +130,16 @@ func Notes(v string) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldNotes, v))
 }
 
+// LeadScore applies equality check predicate on the "lead_score" field. It's identical to LeadScoreEQ.
+func LeadScore(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldLeadScore, v))
+}
+
+// ScoredAt applies equality check predicate on the "scored_at" field. It's identical to ScoredAtEQ.
+func ScoredAt(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldScoredAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldCreatedAt, v))
@@ -840,6 +850,136 @@ func NotesContainsFold(v string) predicate.Contact {
 	return predicate.Contact(sql.FieldContainsFold(FieldNotes, v))
 }
 
+// LeadScoreEQ applies the EQ predicate on the "lead_score" field.
+func LeadScoreEQ(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldLeadScore, v))
+}
+
+// LeadScoreNEQ applies the NEQ predicate on the "lead_score" field.
+func LeadScoreNEQ(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldLeadScore, v))
+}
+
+// LeadScoreIn applies the In predicate on the "lead_score" field.
+func LeadScoreIn(vs ...int) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldLeadScore, vs...))
+}
+
+// LeadScoreNotIn applies the NotIn predicate on the "lead_score" field.
+func LeadScoreNotIn(vs ...int) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldLeadScore, vs...))
+}
+
+// LeadScoreGT applies the GT predicate on the "lead_score" field.
+func LeadScoreGT(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldLeadScore, v))
+}
+
+// LeadScoreGTE applies the GTE predicate on the "lead_score" field.
+func LeadScoreGTE(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldLeadScore, v))
+}
+
+// LeadScoreLT applies the LT predicate on the "lead_score" field.
+func LeadScoreLT(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldLeadScore, v))
+}
+
+// LeadScoreLTE applies the LTE predicate on the "lead_score" field.
+func LeadScoreLTE(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldLeadScore, v))
+}
+
+// LeadScoreIsNil applies the IsNil predicate on the "lead_score" field.
+func LeadScoreIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldLeadScore))
+}
+
+// LeadScoreNotNil applies the NotNil predicate on the "lead_score" field.
+func LeadScoreNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldLeadScore))
+}
+
+// LeadTierEQ applies the EQ predicate on the "lead_tier" field.
+func LeadTierEQ(v LeadTier) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldLeadTier, v))
+}
+
+// LeadTierNEQ applies the NEQ predicate on the "lead_tier" field.
+func LeadTierNEQ(v LeadTier) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldLeadTier, v))
+}
+
+// LeadTierIn applies the In predicate on the "lead_tier" field.
+func LeadTierIn(vs ...LeadTier) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldLeadTier, vs...))
+}
+
+// LeadTierNotIn applies the NotIn predicate on the "lead_tier" field.
+func LeadTierNotIn(vs ...LeadTier) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldLeadTier, vs...))
+}
+
+// LeadTierIsNil applies the IsNil predicate on the "lead_tier" field.
+func LeadTierIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldLeadTier))
+}
+
+// LeadTierNotNil applies the NotNil predicate on the "lead_tier" field.
+func LeadTierNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldLeadTier))
+}
+
+// ScoredAtEQ applies the EQ predicate on the "scored_at" field.
+func ScoredAtEQ(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldScoredAt, v))
+}
+
+// ScoredAtNEQ applies the NEQ predicate on the "scored_at" field.
+func ScoredAtNEQ(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldScoredAt, v))
+}
+
+// ScoredAtIn applies the In predicate on the "scored_at" field.
+func ScoredAtIn(vs ...time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldScoredAt, vs...))
+}
+
+// ScoredAtNotIn applies the NotIn predicate on the "scored_at" field.
+func ScoredAtNotIn(vs ...time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldScoredAt, vs...))
+}
+
+// ScoredAtGT applies the GT predicate on the "scored_at" field.
+func ScoredAtGT(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldScoredAt, v))
+}
+
+// ScoredAtGTE applies the GTE predicate on the "scored_at" field.
+func ScoredAtGTE(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldScoredAt, v))
+}
+
+// ScoredAtLT applies the LT predicate on the "scored_at" field.
+func ScoredAtLT(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldScoredAt, v))
+}
+
+// ScoredAtLTE applies the LTE predicate on the "scored_at" field.
+func ScoredAtLTE(v time.Time) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldScoredAt, v))
+}
+
+// ScoredAtIsNil applies the IsNil predicate on the "scored_at" field.
+func ScoredAtIsNil() predicate.Contact {
+	return predicate.Contact(sql.FieldIsNull(FieldScoredAt))
+}
+
+// ScoredAtNotNil applies the NotNil predicate on the "scored_at" field.
+func ScoredAtNotNil() predicate.Contact {
+	return predicate.Contact(sql.FieldNotNull(FieldScoredAt))
+}
+
 // HasOrganization applies the HasEdge predicate on the "organization" edge.
 func HasOrganization() predicate.Contact {
 	return predicate.Contact(func(s *sql.Selector) {
@@ -878,6 +1018,29 @@ func HasInteractions() predicate.Contact {
 func HasInteractionsWith(preds ...predicate.Interaction) predicate.Contact {
 	return predicate.Contact(func(s *sql.Selector) {
 		step := newInteractionsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasScoreHistory applies the HasEdge predicate on the "score_history" edge.
+func HasScoreHistory() predicate.Contact {
+	return predicate.Contact(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ScoreHistoryTable, ScoreHistoryColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasScoreHistoryWith applies the HasEdge predicate on the "score_history" edge with a given conditions (other predicates).
+func HasScoreHistoryWith(preds ...predicate.LeadScoreRecord) predicate.Contact {
+	return predicate.Contact(func(s *sql.Selector) {
+		step := newScoreHistoryStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -33,6 +33,18 @@ func (f InteractionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value,
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.InteractionMutation", m)
 }
 
+// The LeadScoreRecordFunc type is an adapter to allow the use of ordinary
+// function as LeadScoreRecord mutator.
+type LeadScoreRecordFunc func(context.Context, *ent.LeadScoreRecordMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LeadScoreRecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LeadScoreRecordMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LeadScoreRecordMutation", m)
+}
+
 // The OrganizationFunc type is an adapter to allow the use of ordinary
 // function as Organization mutator.
 type OrganizationFunc func(context.Context, *ent.OrganizationMutation) (ent.Value, error)

@@ -10,6 +10,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/predicate"
@@ -129,6 +130,33 @@ func (f TraverseInteraction) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.InteractionQuery", q)
+}
+
+// The LeadScoreRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LeadScoreRecordFunc func(context.Context, *ent.LeadScoreRecordQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LeadScoreRecordFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LeadScoreRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LeadScoreRecordQuery", q)
+}
+
+// The TraverseLeadScoreRecord type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLeadScoreRecord func(context.Context, *ent.LeadScoreRecordQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLeadScoreRecord) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLeadScoreRecord) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LeadScoreRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LeadScoreRecordQuery", q)
 }
 
 // The OrganizationFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -354,6 +382,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
 	case *ent.InteractionQuery:
 		return &query[*ent.InteractionQuery, predicate.Interaction, interaction.OrderOption]{typ: ent.TypeInteraction, tq: q}, nil
+	case *ent.LeadScoreRecordQuery:
+		return &query[*ent.LeadScoreRecordQuery, predicate.LeadScoreRecord, leadscorerecord.OrderOption]{typ: ent.TypeLeadScoreRecord, tq: q}, nil
 	case *ent.OrganizationQuery:
 		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
 	case *ent.PackageStepQuery:

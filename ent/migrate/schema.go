@@ -29,6 +29,9 @@ var (
 		{Name: "email_opt_in", Type: field.TypeBool, Default: false},
 		{Name: "sms_opt_in", Type: field.TypeBool, Default: false},
 		{Name: "notes", Type: field.TypeString, Size: 20000, Default: ""},
+		{Name: "lead_score", Type: field.TypeInt, Nullable: true},
+		{Name: "lead_tier", Type: field.TypeEnum, Nullable: true, Enums: []string{"HOT", "WARM", "COLD"}},
+		{Name: "scored_at", Type: field.TypeTime, Nullable: true},
 		{Name: "organization_id", Type: field.TypeInt},
 	}
 	// ClientsTable holds the schema information for the "clients" table.
@@ -39,7 +42,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "clients_organizations_organization",
-				Columns:    []*schema.Column{ClientsColumns[18]},
+				Columns:    []*schema.Column{ClientsColumns[21]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -48,7 +51,7 @@ var (
 			{
 				Name:    "contact_organization_id_stage",
 				Unique:  false,
-				Columns: []*schema.Column{ClientsColumns[18], ClientsColumns[6]},
+				Columns: []*schema.Column{ClientsColumns[21], ClientsColumns[6]},
 			},
 		},
 	}
@@ -87,6 +90,52 @@ var (
 				Name:    "interaction_client_id_at",
 				Unique:  false,
 				Columns: []*schema.Column{InteractionsColumns[6], InteractionsColumns[4]},
+			},
+		},
+	}
+	// LeadScoreRecordsColumns holds the columns for the "lead_score_records" table.
+	LeadScoreRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "score", Type: field.TypeInt},
+		{Name: "tier", Type: field.TypeEnum, Enums: []string{"HOT", "WARM", "COLD"}},
+		{Name: "factors", Type: field.TypeJSON},
+		{Name: "scored_at", Type: field.TypeTime},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
+		{Name: "step_key", Type: field.TypeString, Nullable: true},
+		{Name: "client_id", Type: field.TypeInt},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// LeadScoreRecordsTable holds the schema information for the "lead_score_records" table.
+	LeadScoreRecordsTable = &schema.Table{
+		Name:       "lead_score_records",
+		Columns:    LeadScoreRecordsColumns,
+		PrimaryKey: []*schema.Column{LeadScoreRecordsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "lead_score_records_clients_score_history",
+				Columns:    []*schema.Column{LeadScoreRecordsColumns[9]},
+				RefColumns: []*schema.Column{ClientsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "lead_score_records_organizations_organization",
+				Columns:    []*schema.Column{LeadScoreRecordsColumns[10]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "leadscorerecord_run_id_step_key",
+				Unique:  true,
+				Columns: []*schema.Column{LeadScoreRecordsColumns[7], LeadScoreRecordsColumns[8]},
+			},
+			{
+				Name:    "leadscorerecord_client_id_scored_at",
+				Unique:  false,
+				Columns: []*schema.Column{LeadScoreRecordsColumns[9], LeadScoreRecordsColumns[6]},
 			},
 		},
 	}
@@ -433,6 +482,7 @@ var (
 	Tables = []*schema.Table{
 		ClientsTable,
 		InteractionsTable,
+		LeadScoreRecordsTable,
 		OrganizationsTable,
 		PackageStepsTable,
 		PropertiesTable,
@@ -454,6 +504,11 @@ func init() {
 	InteractionsTable.ForeignKeys[1].RefTable = OrganizationsTable
 	InteractionsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(4294967296),
+	}
+	LeadScoreRecordsTable.ForeignKeys[0].RefTable = ClientsTable
+	LeadScoreRecordsTable.ForeignKeys[1].RefTable = OrganizationsTable
+	LeadScoreRecordsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(42949672960),
 	}
 	OrganizationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),

@@ -12,6 +12,9 @@ type Contact func(*sql.Selector)
 // Interaction is the predicate function for interaction builders.
 type Interaction func(*sql.Selector)
 
+// LeadScoreRecord is the predicate function for leadscorerecord builders.
+type LeadScoreRecord func(*sql.Selector)
+
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
 

@@ -45,6 +45,13 @@ func (Contact) Fields() []ent.Field {
 		field.Bool("email_opt_in").Default(false),
 		field.Bool("sms_opt_in").Default(false),
 		field.Text("notes").Default("").MaxLen(20000),
+		// The latest lead score; its history is in LeadScoreRecord.
+		field.Int("lead_score").Optional().Nillable().Range(0, 100).
+			Annotations(entgql.OrderField("LEAD_SCORE"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Enum("lead_tier").Values("HOT", "WARM", "COLD").Optional().Nillable().
+			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		field.Time("scored_at").Optional().Nillable().
+			Annotations(entgql.OrderField("SCORED_AT"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}
 }
 
@@ -52,6 +59,12 @@ func (Contact) Fields() []ent.Field {
 func (Contact) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.To("interactions", Interaction.Type).
+			Annotations(
+				entgql.RelayConnection(),
+				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+				entsql.OnDelete(entsql.Cascade),
+			),
+		edge.To("score_history", LeadScoreRecord.Type).
 			Annotations(
 				entgql.RelayConnection(),
 				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),

@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -1070,6 +1071,11 @@ func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSe
 			return graphql.Null
 		}
 		return ec._ListingStrategy(ctx, sel, obj)
+	case *crm.LeadScore:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._LeadScore(ctx, sel, obj)
 	case *analytics.Report:
 		if obj == nil {
 			return graphql.Null

@@ -17,6 +17,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
@@ -148,6 +149,60 @@ func (ec *executionContext) field_Client_runs_args(ctx context.Context, rawArgs 
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.RunWhereInput, error) {
 			return ec.unmarshalORunWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐRunWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Client_scoreHistory_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[int], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.LeadScoreRecordOrder, error) {
+			return ec.unmarshalOLeadScoreRecordOrder2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.LeadScoreRecordWhereInput, error) {
+			return ec.unmarshalOLeadScoreRecordWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -970,6 +1025,75 @@ func (ec *executionContext) fieldContext_Client_notes(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Client", field, false, false, "String")
 }
 
+func (ec *executionContext) _Client_leadScore(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Client_leadScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Client_leadScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Client", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Client_leadTier(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Client_leadTier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LeadTier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *contact.LeadTier) graphql.Marshaler {
+			return ec.marshalOClientLeadTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Client_leadTier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Client", field, false, false, "ClientLeadTier")
+}
+
+func (ec *executionContext) _Client_scoredAt(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Client_scoredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Client_scoredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Client", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Client_organization(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1040,6 +1164,50 @@ func (ec *executionContext) fieldContext_Client_interactions(ctx context.Context
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Client_interactions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Client_scoreHistory(ctx context.Context, field graphql.CollectedField, obj *ent.Contact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Client_scoreHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return obj.ScoreHistory(ctx, fc.Args["after"].(*entgql.Cursor[int]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[int]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.LeadScoreRecordOrder), fc.Args["where"].(*ent.LeadScoreRecordWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.LeadScoreRecordConnection) graphql.Marshaler {
+			return ec.marshalNLeadScoreRecordConnection2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Client_scoreHistory(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Client",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadScoreRecordConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Client_scoreHistory_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1597,6 +1765,419 @@ func (ec *executionContext) _InteractionEdge_cursor(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_InteractionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("InteractionEdge", field, false, false, "Cursor")
+}
+
+func (ec *executionContext) _LeadScoreRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LeadScoreRecord_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadScoreRecord_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadScoreRecord_clientID(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_clientID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_clientID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "ID")
+}
+
+func (ec *executionContext) _LeadScoreRecord_score(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScoreRecord_tier(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_tier(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Tier, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v leadscorerecord.Tier) graphql.Marshaler {
+			return ec.marshalNLeadScoreRecordTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_tier(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "LeadScoreRecordTier")
+}
+
+func (ec *executionContext) _LeadScoreRecord_scoredAt(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_scoredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScoredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_scoredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LeadScoreRecord_runID(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_runID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_runID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScoreRecord_stepKey(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_stepKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StepKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_stepKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecord", field, false, false, "String")
+}
+
+func (ec *executionContext) _LeadScoreRecord_organization(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_organization(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Organization(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Organization) graphql.Marshaler {
+			return ec.marshalNOrganization2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐOrganization(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_organization(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadScoreRecord",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Organization(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadScoreRecord_client(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecord_client(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Client(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Contact) graphql.Marshaler {
+			return ec.marshalNClient2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐContact(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecord_client(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadScoreRecord",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Client(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadScoreRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecordConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.LeadScoreRecordEdge) graphql.Marshaler {
+			return ec.marshalOLeadScoreRecordEdge2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecordConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadScoreRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadScoreRecordEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadScoreRecordConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecordConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[int]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecordConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadScoreRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadScoreRecordConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecordConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecordConnection", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LeadScoreRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecordEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.LeadScoreRecord) graphql.Marshaler {
+			return ec.marshalOLeadScoreRecord2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecord(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecordEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadScoreRecordEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadScoreRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadScoreRecordEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.LeadScoreRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadScoreRecordEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[int]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadScoreRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadScoreRecordEdge", field, false, false, "Cursor")
 }
 
 func (ec *executionContext) _Organization_id(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
@@ -5625,7 +6206,7 @@ func (ec *executionContext) unmarshalInputClientWhereInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailIsNil", "emailNotNil", "emailEqualFold", "emailContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneIsNil", "phoneNotNil", "phoneEqualFold", "phoneContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "preApproved", "preApprovedNEQ", "desiredBeds", "desiredBedsNEQ", "desiredBedsIn", "desiredBedsNotIn", "desiredBedsGT", "desiredBedsGTE", "desiredBedsLT", "desiredBedsLTE", "desiredBedsIsNil", "desiredBedsNotNil", "moveTimeline", "moveTimelineNEQ", "moveTimelineIn", "moveTimelineNotIn", "moveTimelineGT", "moveTimelineGTE", "moveTimelineLT", "moveTimelineLTE", "moveTimelineIsNil", "moveTimelineNotNil", "lastContactedAt", "lastContactedAtNEQ", "lastContactedAtIn", "lastContactedAtNotIn", "lastContactedAtGT", "lastContactedAtGTE", "lastContactedAtLT", "lastContactedAtLTE", "lastContactedAtIsNil", "lastContactedAtNotNil", "emailOptIn", "emailOptInNEQ", "smsOptIn", "smsOptInNEQ", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "hasInteractions", "hasInteractionsWith", "hasRuns", "hasRunsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailIsNil", "emailNotNil", "emailEqualFold", "emailContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneIsNil", "phoneNotNil", "phoneEqualFold", "phoneContainsFold", "stage", "stageNEQ", "stageIn", "stageNotIn", "source", "sourceNEQ", "sourceIn", "sourceNotIn", "budgetMin", "budgetMinNEQ", "budgetMinIn", "budgetMinNotIn", "budgetMinGT", "budgetMinGTE", "budgetMinLT", "budgetMinLTE", "budgetMinIsNil", "budgetMinNotNil", "budgetMax", "budgetMaxNEQ", "budgetMaxIn", "budgetMaxNotIn", "budgetMaxGT", "budgetMaxGTE", "budgetMaxLT", "budgetMaxLTE", "budgetMaxIsNil", "budgetMaxNotNil", "preApproved", "preApprovedNEQ", "desiredBeds", "desiredBedsNEQ", "desiredBedsIn", "desiredBedsNotIn", "desiredBedsGT", "desiredBedsGTE", "desiredBedsLT", "desiredBedsLTE", "desiredBedsIsNil", "desiredBedsNotNil", "moveTimeline", "moveTimelineNEQ", "moveTimelineIn", "moveTimelineNotIn", "moveTimelineGT", "moveTimelineGTE", "moveTimelineLT", "moveTimelineLTE", "moveTimelineIsNil", "moveTimelineNotNil", "lastContactedAt", "lastContactedAtNEQ", "lastContactedAtIn", "lastContactedAtNotIn", "lastContactedAtGT", "lastContactedAtGTE", "lastContactedAtLT", "lastContactedAtLTE", "lastContactedAtIsNil", "lastContactedAtNotNil", "emailOptIn", "emailOptInNEQ", "smsOptIn", "smsOptInNEQ", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "leadScore", "leadScoreNEQ", "leadScoreIn", "leadScoreNotIn", "leadScoreGT", "leadScoreGTE", "leadScoreLT", "leadScoreLTE", "leadScoreIsNil", "leadScoreNotNil", "leadTier", "leadTierNEQ", "leadTierIn", "leadTierNotIn", "leadTierIsNil", "leadTierNotNil", "scoredAt", "scoredAtNEQ", "scoredAtIn", "scoredAtNotIn", "scoredAtGT", "scoredAtGTE", "scoredAtLT", "scoredAtLTE", "scoredAtIsNil", "scoredAtNotNil", "hasInteractions", "hasInteractionsWith", "hasScoreHistory", "hasScoreHistoryWith", "hasRuns", "hasRunsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -6661,6 +7242,188 @@ func (ec *executionContext) unmarshalInputClientWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.NotesContainsFold = data
+		case "leadScore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScore"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScore = data
+		case "leadScoreNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreNEQ = data
+		case "leadScoreIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreIn = data
+		case "leadScoreNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreNotIn = data
+		case "leadScoreGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreGT = data
+		case "leadScoreGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreGTE = data
+		case "leadScoreLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreLT = data
+		case "leadScoreLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreLTE = data
+		case "leadScoreIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreIsNil = data
+		case "leadScoreNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadScoreNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadScoreNotNil = data
+		case "leadTier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadTier"))
+			data, err := ec.unmarshalOClientLeadTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadTier = data
+		case "leadTierNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadTierNEQ"))
+			data, err := ec.unmarshalOClientLeadTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadTierNEQ = data
+		case "leadTierIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadTierIn"))
+			data, err := ec.unmarshalOClientLeadTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTierᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadTierIn = data
+		case "leadTierNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadTierNotIn"))
+			data, err := ec.unmarshalOClientLeadTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTierᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadTierNotIn = data
+		case "leadTierIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadTierIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadTierIsNil = data
+		case "leadTierNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("leadTierNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.LeadTierNotNil = data
+		case "scoredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAt = data
+		case "scoredAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtNEQ = data
+		case "scoredAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtIn = data
+		case "scoredAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtNotIn = data
+		case "scoredAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtGT = data
+		case "scoredAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtGTE = data
+		case "scoredAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtLT = data
+		case "scoredAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtLTE = data
+		case "scoredAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtIsNil = data
+		case "scoredAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtNotNil = data
 		case "hasInteractions":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasInteractions"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -6675,6 +7438,20 @@ func (ec *executionContext) unmarshalInputClientWhereInput(ctx context.Context, 
 				return it, err
 			}
 			it.HasInteractionsWith = data
+		case "hasScoreHistory":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasScoreHistory"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasScoreHistory = data
+		case "hasScoreHistoryWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasScoreHistoryWith"))
+			data, err := ec.unmarshalOLeadScoreRecordWhereInput2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasScoreHistoryWith = data
 		case "hasRuns":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRuns"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -7582,6 +8359,640 @@ func (ec *executionContext) unmarshalInputInteractionWhereInput(ctx context.Cont
 func UnmarshalInteractionWhereInput(ctx context.Context, raw any) (ent.InteractionWhereInput, error) {
 	var out ent.InteractionWhereInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "InteractionWhereInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLeadScoreRecordOrder(ctx context.Context, obj any) (ent.LeadScoreRecordOrder, error) {
+	var it ent.LeadScoreRecordOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNLeadScoreRecordOrderField2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLeadScoreRecordOrder unmarshals raw into the LeadScoreRecordOrder input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLeadScoreRecordOrder(ctx context.Context, raw any) (ent.LeadScoreRecordOrder, error) {
+	var out ent.LeadScoreRecordOrder
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LeadScoreRecordOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputLeadScoreRecordWhereInput(ctx context.Context, obj any) (ent.LeadScoreRecordWhereInput, error) {
+	var it ent.LeadScoreRecordWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "tier", "tierNEQ", "tierIn", "tierNotIn", "scoredAt", "scoredAtNEQ", "scoredAtIn", "scoredAtNotIn", "scoredAtGT", "scoredAtGTE", "scoredAtLT", "scoredAtLTE", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "runIDGT", "runIDGTE", "runIDLT", "runIDLTE", "runIDIsNil", "runIDNotNil", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "hasClient", "hasClientWith"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOLeadScoreRecordWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOLeadScoreRecordWhereInput2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOLeadScoreRecordWhereInput2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
+		case "clientID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientID"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientID = data
+		case "clientIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientIDNEQ"))
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientIDNEQ = data
+		case "clientIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientIDIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientIDIn = data
+		case "clientIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientIDNotIn"))
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientIDNotIn = data
+		case "score":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("score"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Score = data
+		case "scoreNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreNEQ = data
+		case "scoreIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreIn = data
+		case "scoreNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreNotIn = data
+		case "scoreGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreGT = data
+		case "scoreGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreGTE = data
+		case "scoreLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreLT = data
+		case "scoreLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreLTE = data
+		case "tier":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tier"))
+			data, err := ec.unmarshalOLeadScoreRecordTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Tier = data
+		case "tierNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierNEQ"))
+			data, err := ec.unmarshalOLeadScoreRecordTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TierNEQ = data
+		case "tierIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierIn"))
+			data, err := ec.unmarshalOLeadScoreRecordTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTierᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TierIn = data
+		case "tierNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tierNotIn"))
+			data, err := ec.unmarshalOLeadScoreRecordTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTierᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TierNotIn = data
+		case "scoredAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAt = data
+		case "scoredAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtNEQ = data
+		case "scoredAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtIn = data
+		case "scoredAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtNotIn = data
+		case "scoredAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtGT = data
+		case "scoredAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtGTE = data
+		case "scoredAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtLT = data
+		case "scoredAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoredAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoredAtLTE = data
+		case "runID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runID"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunID = data
+		case "runIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDNEQ = data
+		case "runIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDIn = data
+		case "runIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDNotIn = data
+		case "runIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDGT = data
+		case "runIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDGTE = data
+		case "runIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDLT = data
+		case "runIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDLTE = data
+		case "runIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDIsNil = data
+		case "runIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RunIDNotNil = data
+		case "stepKey":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKey"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKey = data
+		case "stepKeyNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyNEQ = data
+		case "stepKeyIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyIn = data
+		case "stepKeyNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyNotIn = data
+		case "stepKeyGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyGT = data
+		case "stepKeyGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyGTE = data
+		case "stepKeyLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyLT = data
+		case "stepKeyLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyLTE = data
+		case "stepKeyContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyContains = data
+		case "stepKeyHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyHasPrefix = data
+		case "stepKeyHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyHasSuffix = data
+		case "stepKeyIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyIsNil = data
+		case "stepKeyNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyNotNil = data
+		case "stepKeyEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyEqualFold = data
+		case "stepKeyContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stepKeyContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StepKeyContainsFold = data
+		case "hasClient":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasClient"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasClient = data
+		case "hasClientWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasClientWith"))
+			data, err := ec.unmarshalOClientWhereInput2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐClientWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasClientWith = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalLeadScoreRecordWhereInput unmarshals raw into the LeadScoreRecordWhereInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalLeadScoreRecordWhereInput(ctx context.Context, raw any) (ent.LeadScoreRecordWhereInput, error) {
+	var out ent.LeadScoreRecordWhereInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "LeadScoreRecordWhereInput", raw, &out)
 	return out, err
 }
 
@@ -15162,6 +16573,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Organization(ctx, sel, obj)
+	case *ent.LeadScoreRecord:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._LeadScoreRecord(ctx, sel, obj)
 	case *ent.Interaction:
 		if obj == nil {
 			return graphql.Null
@@ -15286,6 +16702,21 @@ func (ec *executionContext) _Client(ctx context.Context, sel ast.SelectionSet, o
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "leadScore":
+			out.Values[i] = ec._Client_leadScore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "leadTier":
+			out.Values[i] = ec._Client_leadTier(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "scoredAt":
+			out.Values[i] = ec._Client_scoredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "organization":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -15297,6 +16728,12 @@ func (ec *executionContext) _Client(ctx context.Context, sel ast.SelectionSet, o
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Client_interactions(ctx, field, obj)
+				})
+		case "scoreHistory":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Client_scoreHistory(ctx, field, obj)
 				})
 		case "runs":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -15538,6 +16975,172 @@ func (ec *executionContext) _InteractionEdge(ctx context.Context, sel ast.Select
 			}
 		case "cursor":
 			out.Values[i] = ec._InteractionEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadScoreRecordImplementors = []string{"LeadScoreRecord", "Node"}
+
+func (ec *executionContext) _LeadScoreRecord(ctx context.Context, sel ast.SelectionSet, obj *ent.LeadScoreRecord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadScoreRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadScoreRecord")
+		case "id":
+			out.Values[i] = ec._LeadScoreRecord_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._LeadScoreRecord_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._LeadScoreRecord_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "clientID":
+			out.Values[i] = ec._LeadScoreRecord_clientID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._LeadScoreRecord_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tier":
+			out.Values[i] = ec._LeadScoreRecord_tier(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "scoredAt":
+			out.Values[i] = ec._LeadScoreRecord_scoredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "runID":
+			out.Values[i] = ec._LeadScoreRecord_runID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stepKey":
+			out.Values[i] = ec._LeadScoreRecord_stepKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "organization":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadScoreRecord_organization(ctx, field, obj)
+				})
+		case "client":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._LeadScoreRecord_client(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadScoreRecordConnectionImplementors = []string{"LeadScoreRecordConnection"}
+
+func (ec *executionContext) _LeadScoreRecordConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.LeadScoreRecordConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadScoreRecordConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadScoreRecordConnection")
+		case "edges":
+			out.Values[i] = ec._LeadScoreRecordConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LeadScoreRecordConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._LeadScoreRecordConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var leadScoreRecordEdgeImplementors = []string{"LeadScoreRecordEdge"}
+
+func (ec *executionContext) _LeadScoreRecordEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.LeadScoreRecordEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadScoreRecordEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadScoreRecordEdge")
+		case "node":
+			out.Values[i] = ec._LeadScoreRecordEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._LeadScoreRecordEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -16879,6 +18482,16 @@ func (ec *executionContext) marshalNClientConnection2ᚖgithubᚗcomᚋestateflo
 	return ec._ClientConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNClientLeadTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx context.Context, v any) (contact.LeadTier, error) {
+	var res contact.LeadTier
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClientLeadTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx context.Context, sel ast.SelectionSet, v contact.LeadTier) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNClientOrderField2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐClientOrderField(ctx context.Context, v any) (*ent.ClientOrderField, error) {
 	var res = new(ent.ClientOrderField)
 	err := res.UnmarshalGQL(v)
@@ -16985,6 +18598,43 @@ func (ec *executionContext) marshalNInteractionType2githubᚗcomᚋestateflowᚋ
 
 func (ec *executionContext) unmarshalNInteractionWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐInteractionWhereInput(ctx context.Context, v any) (*ent.InteractionWhereInput, error) {
 	res, err := ec.unmarshalInputInteractionWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadScoreRecordConnection2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordConnection(ctx context.Context, sel ast.SelectionSet, v *ent.LeadScoreRecordConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadScoreRecordConnection!")
+		return graphql.Null
+	}
+	return ec._LeadScoreRecordConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNLeadScoreRecordOrderField2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordOrderField(ctx context.Context, v any) (*ent.LeadScoreRecordOrderField, error) {
+	var res = new(ent.LeadScoreRecordOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadScoreRecordOrderField2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.LeadScoreRecordOrderField) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "LeadScoreRecordOrderField!")
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNLeadScoreRecordTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx context.Context, v any) (leadscorerecord.Tier, error) {
+	var res leadscorerecord.Tier
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNLeadScoreRecordTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx context.Context, sel ast.SelectionSet, v leadscorerecord.Tier) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNLeadScoreRecordWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInput(ctx context.Context, v any) (*ent.LeadScoreRecordWhereInput, error) {
+	res, err := ec.unmarshalInputLeadScoreRecordWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -17383,6 +19033,58 @@ func (ec *executionContext) marshalOClientEdge2ᚖgithubᚗcomᚋestateflowᚋes
 	return ec._ClientEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOClientLeadTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTierᚄ(ctx context.Context, v any) ([]contact.LeadTier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]contact.LeadTier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNClientLeadTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOClientLeadTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTierᚄ(ctx context.Context, sel ast.SelectionSet, v []contact.LeadTier) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNClientLeadTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOClientLeadTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx context.Context, v any) (*contact.LeadTier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(contact.LeadTier)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOClientLeadTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋcontactᚐLeadTier(ctx context.Context, sel ast.SelectionSet, v *contact.LeadTier) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOClientOrder2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐClientOrder(ctx context.Context, v any) (*ent.ClientOrder, error) {
 	if v == nil {
 		return nil, nil
@@ -17645,6 +19347,118 @@ func (ec *executionContext) unmarshalOInteractionWhereInput2ᚖgithubᚗcomᚋes
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputInteractionWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadScoreRecord2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecord(ctx context.Context, sel ast.SelectionSet, v *ent.LeadScoreRecord) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LeadScoreRecord(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLeadScoreRecordEdge2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.LeadScoreRecordEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOLeadScoreRecordEdge2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOLeadScoreRecordEdge2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordEdge(ctx context.Context, sel ast.SelectionSet, v *ent.LeadScoreRecordEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LeadScoreRecordEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOLeadScoreRecordOrder2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordOrder(ctx context.Context, v any) (*ent.LeadScoreRecordOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLeadScoreRecordOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOLeadScoreRecordTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTierᚄ(ctx context.Context, v any) ([]leadscorerecord.Tier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]leadscorerecord.Tier, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadScoreRecordTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOLeadScoreRecordTier2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTierᚄ(ctx context.Context, sel ast.SelectionSet, v []leadscorerecord.Tier) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadScoreRecordTier2githubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOLeadScoreRecordTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx context.Context, v any) (*leadscorerecord.Tier, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(leadscorerecord.Tier)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadScoreRecordTier2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋleadscorerecordᚐTier(ctx context.Context, sel ast.SelectionSet, v *leadscorerecord.Tier) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOLeadScoreRecordWhereInput2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInputᚄ(ctx context.Context, v any) ([]*ent.LeadScoreRecordWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.LeadScoreRecordWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNLeadScoreRecordWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOLeadScoreRecordWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐLeadScoreRecordWhereInput(ctx context.Context, v any) (*ent.LeadScoreRecordWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputLeadScoreRecordWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

@@ -92,6 +92,8 @@ type ComplexityRoot struct {
 		ID              func(childComplexity int) int
 		Interactions    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.InteractionOrder, where *ent.InteractionWhereInput) int
 		LastContactedAt func(childComplexity int) int
+		LeadScore       func(childComplexity int) int
+		LeadTier        func(childComplexity int) int
 		MoveTimeline    func(childComplexity int) int
 		Name            func(childComplexity int) int
 		Notes           func(childComplexity int) int
@@ -100,6 +102,8 @@ type ComplexityRoot struct {
 		PreApproved     func(childComplexity int) int
 		PreferredAreas  func(childComplexity int) int
 		Runs            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
+		ScoreHistory    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.LeadScoreRecordOrder, where *ent.LeadScoreRecordWhereInput) int
+		ScoredAt        func(childComplexity int) int
 		SmsOptIn        func(childComplexity int) int
 		Source          func(childComplexity int) int
 		Stage           func(childComplexity int) int
@@ -136,6 +140,47 @@ type ComplexityRoot struct {
 	}
 
 	InteractionEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	LeadScore struct {
+		ClientID func(childComplexity int) int
+		Factors  func(childComplexity int) int
+		Score    func(childComplexity int) int
+		ScoredAt func(childComplexity int) int
+		Tier     func(childComplexity int) int
+	}
+
+	LeadScoreFactor struct {
+		Factor    func(childComplexity int) int
+		MaxPoints func(childComplexity int) int
+		Points    func(childComplexity int) int
+		Reason    func(childComplexity int) int
+		Value     func(childComplexity int) int
+	}
+
+	LeadScoreRecord struct {
+		Client       func(childComplexity int) int
+		ClientID     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Organization func(childComplexity int) int
+		RunID        func(childComplexity int) int
+		Score        func(childComplexity int) int
+		ScoredAt     func(childComplexity int) int
+		StepKey      func(childComplexity int) int
+		Tier         func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	LeadScoreRecordConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	LeadScoreRecordEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -705,6 +750,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Client.LastContactedAt(childComplexity), true
+	case "Client.leadScore":
+		if e.ComplexityRoot.Client.LeadScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Client.LeadScore(childComplexity), true
+	case "Client.leadTier":
+		if e.ComplexityRoot.Client.LeadTier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Client.LeadTier(childComplexity), true
 	case "Client.moveTimeline":
 		if e.ComplexityRoot.Client.MoveTimeline == nil {
 			break
@@ -758,6 +815,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Client.Runs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RunOrder), args["where"].(*ent.RunWhereInput)), true
+	case "Client.scoreHistory":
+		if e.ComplexityRoot.Client.ScoreHistory == nil {
+			break
+		}
+
+		args, err := ec.field_Client_scoreHistory_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Client.ScoreHistory(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.LeadScoreRecordOrder), args["where"].(*ent.LeadScoreRecordWhereInput)), true
+	case "Client.scoredAt":
+		if e.ComplexityRoot.Client.ScoredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Client.ScoredAt(childComplexity), true
 	case "Client.smsOptIn":
 		if e.ComplexityRoot.Client.SmsOptIn == nil {
 			break
@@ -901,6 +975,167 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.InteractionEdge.Node(childComplexity), true
+
+	case "LeadScore.clientId":
+		if e.ComplexityRoot.LeadScore.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ClientID(childComplexity), true
+	case "LeadScore.factors":
+		if e.ComplexityRoot.LeadScore.Factors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.Factors(childComplexity), true
+	case "LeadScore.score":
+		if e.ComplexityRoot.LeadScore.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.Score(childComplexity), true
+	case "LeadScore.scoredAt":
+		if e.ComplexityRoot.LeadScore.ScoredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.ScoredAt(childComplexity), true
+	case "LeadScore.tier":
+		if e.ComplexityRoot.LeadScore.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScore.Tier(childComplexity), true
+
+	case "LeadScoreFactor.factor":
+		if e.ComplexityRoot.LeadScoreFactor.Factor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreFactor.Factor(childComplexity), true
+	case "LeadScoreFactor.maxPoints":
+		if e.ComplexityRoot.LeadScoreFactor.MaxPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreFactor.MaxPoints(childComplexity), true
+	case "LeadScoreFactor.points":
+		if e.ComplexityRoot.LeadScoreFactor.Points == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreFactor.Points(childComplexity), true
+	case "LeadScoreFactor.reason":
+		if e.ComplexityRoot.LeadScoreFactor.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreFactor.Reason(childComplexity), true
+	case "LeadScoreFactor.value":
+		if e.ComplexityRoot.LeadScoreFactor.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreFactor.Value(childComplexity), true
+
+	case "LeadScoreRecord.client":
+		if e.ComplexityRoot.LeadScoreRecord.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.Client(childComplexity), true
+	case "LeadScoreRecord.clientID":
+		if e.ComplexityRoot.LeadScoreRecord.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.ClientID(childComplexity), true
+	case "LeadScoreRecord.createdAt":
+		if e.ComplexityRoot.LeadScoreRecord.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.CreatedAt(childComplexity), true
+	case "LeadScoreRecord.id":
+		if e.ComplexityRoot.LeadScoreRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.ID(childComplexity), true
+	case "LeadScoreRecord.organization":
+		if e.ComplexityRoot.LeadScoreRecord.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.Organization(childComplexity), true
+	case "LeadScoreRecord.runID":
+		if e.ComplexityRoot.LeadScoreRecord.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.RunID(childComplexity), true
+	case "LeadScoreRecord.score":
+		if e.ComplexityRoot.LeadScoreRecord.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.Score(childComplexity), true
+	case "LeadScoreRecord.scoredAt":
+		if e.ComplexityRoot.LeadScoreRecord.ScoredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.ScoredAt(childComplexity), true
+	case "LeadScoreRecord.stepKey":
+		if e.ComplexityRoot.LeadScoreRecord.StepKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.StepKey(childComplexity), true
+	case "LeadScoreRecord.tier":
+		if e.ComplexityRoot.LeadScoreRecord.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.Tier(childComplexity), true
+	case "LeadScoreRecord.updatedAt":
+		if e.ComplexityRoot.LeadScoreRecord.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecord.UpdatedAt(childComplexity), true
+
+	case "LeadScoreRecordConnection.edges":
+		if e.ComplexityRoot.LeadScoreRecordConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecordConnection.Edges(childComplexity), true
+	case "LeadScoreRecordConnection.pageInfo":
+		if e.ComplexityRoot.LeadScoreRecordConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecordConnection.PageInfo(childComplexity), true
+	case "LeadScoreRecordConnection.totalCount":
+		if e.ComplexityRoot.LeadScoreRecordConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecordConnection.TotalCount(childComplexity), true
+
+	case "LeadScoreRecordEdge.cursor":
+		if e.ComplexityRoot.LeadScoreRecordEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecordEdge.Cursor(childComplexity), true
+	case "LeadScoreRecordEdge.node":
+		if e.ComplexityRoot.LeadScoreRecordEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadScoreRecordEdge.Node(childComplexity), true
 
 	case "ListingStrategy.audienceSegments":
 		if e.ComplexityRoot.ListingStrategy.AudienceSegments == nil {
@@ -2269,6 +2504,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreatePropertyInput", ec.unmarshalInputCreatePropertyInput),
 			graphql.NewInputUnmarshaler("InteractionOrder", ec.unmarshalInputInteractionOrder),
 			graphql.NewInputUnmarshaler("InteractionWhereInput", ec.unmarshalInputInteractionWhereInput),
+			graphql.NewInputUnmarshaler("LeadScoreRecordOrder", ec.unmarshalInputLeadScoreRecordOrder),
+			graphql.NewInputUnmarshaler("LeadScoreRecordWhereInput", ec.unmarshalInputLeadScoreRecordWhereInput),
 			graphql.NewInputUnmarshaler("OrganizationOrder", ec.unmarshalInputOrganizationOrder),
 			graphql.NewInputUnmarshaler("OrganizationWhereInput", ec.unmarshalInputOrganizationWhereInput),
 			graphql.NewInputUnmarshaler("PackageOrder", ec.unmarshalInputPackageOrder),
@@ -2468,7 +2705,7 @@ input CMAOptions {
 }
 
 "A step's typed output."
-union StepOutput = CMAReport | ListingStrategy
+union StepOutput = CMAReport | ListingStrategy | LeadScore
 
 extend type StepRun {
   "The step's output, typed by its kind; null until the step succeeds."
@@ -2478,6 +2715,26 @@ extend type StepRun {
 extend type Query {
   "Values a property now, with the same code the CMA_ANALYSIS step runs."
   cma(propertyId: ID!, options: CMAOptions): CMAReport!
+}
+`, BuiltIn: false},
+	{Name: "../crm.graphqls", Input: `"The LEAD_SCORING step's output."
+type LeadScore {
+  clientId: ID!
+  "0 to 100: the sum of the factors' points."
+  score: Int!
+  "HOT (70 and up), WARM (40 to 69) or COLD (below 40)."
+  tier: String!
+  factors: [LeadScoreFactor!]!
+  scoredAt: Time!
+}
+
+"One part of a lead score."
+type LeadScoreFactor {
+  factor: String!
+  value: Float!
+  points: Int!
+  maxPoints: Int!
+  reason: String!
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -2507,6 +2764,9 @@ type Client implements Node @goModel(model: "github.com/estateflow/estateflow/en
   emailOptIn: Boolean!
   smsOptIn: Boolean!
   notes: String!
+  leadScore: Int
+  leadTier: ClientLeadTier
+  scoredAt: Time
   organization: Organization!
   interactions(
     """
@@ -2539,6 +2799,37 @@ type Client implements Node @goModel(model: "github.com/estateflow/estateflow/en
     """
     where: InteractionWhereInput
   ): InteractionConnection!
+  scoreHistory(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for LeadScoreRecords returned from the connection.
+    """
+    orderBy: LeadScoreRecordOrder
+
+    """
+    Filtering options for LeadScoreRecords returned from the connection.
+    """
+    where: LeadScoreRecordWhereInput
+  ): LeadScoreRecordConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -2602,6 +2893,14 @@ type ClientEdge {
   cursor: Cursor!
 }
 """
+ClientLeadTier is enum for the field lead_tier
+"""
+enum ClientLeadTier @goModel(model: "github.com/estateflow/estateflow/ent/contact.LeadTier") {
+  HOT
+  WARM
+  COLD
+}
+"""
 Ordering options for Client connections
 """
 input ClientOrder {
@@ -2623,6 +2922,8 @@ enum ClientOrderField {
   NAME
   STAGE
   LAST_CONTACTED_AT
+  LEAD_SCORE
+  SCORED_AT
 }
 """
 ClientSource is enum for the field source
@@ -2848,10 +3149,50 @@ input ClientWhereInput {
   notesEqualFold: String
   notesContainsFold: String
   """
+  lead_score field predicates
+  """
+  leadScore: Int
+  leadScoreNEQ: Int
+  leadScoreIn: [Int!]
+  leadScoreNotIn: [Int!]
+  leadScoreGT: Int
+  leadScoreGTE: Int
+  leadScoreLT: Int
+  leadScoreLTE: Int
+  leadScoreIsNil: Boolean
+  leadScoreNotNil: Boolean
+  """
+  lead_tier field predicates
+  """
+  leadTier: ClientLeadTier
+  leadTierNEQ: ClientLeadTier
+  leadTierIn: [ClientLeadTier!]
+  leadTierNotIn: [ClientLeadTier!]
+  leadTierIsNil: Boolean
+  leadTierNotNil: Boolean
+  """
+  scored_at field predicates
+  """
+  scoredAt: Time
+  scoredAtNEQ: Time
+  scoredAtIn: [Time!]
+  scoredAtNotIn: [Time!]
+  scoredAtGT: Time
+  scoredAtGTE: Time
+  scoredAtLT: Time
+  scoredAtLTE: Time
+  scoredAtIsNil: Boolean
+  scoredAtNotNil: Boolean
+  """
   interactions edge predicates
   """
   hasInteractions: Boolean
   hasInteractionsWith: [InteractionWhereInput!]
+  """
+  score_history edge predicates
+  """
+  hasScoreHistory: Boolean
+  hasScoreHistoryWith: [LeadScoreRecordWhereInput!]
   """
   runs edge predicates
   """
@@ -3092,6 +3433,192 @@ input InteractionWhereInput {
   noteHasSuffix: String
   noteEqualFold: String
   noteContainsFold: String
+  """
+  client edge predicates
+  """
+  hasClient: Boolean
+  hasClientWith: [ClientWhereInput!]
+}
+type LeadScoreRecord implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  clientID: ID!
+  score: Int!
+  tier: LeadScoreRecordTier!
+  scoredAt: Time!
+  runID: Int
+  stepKey: String
+  organization: Organization!
+  client: Client!
+}
+"""
+A connection to a list of items.
+"""
+type LeadScoreRecordConnection {
+  """
+  A list of edges.
+  """
+  edges: [LeadScoreRecordEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type LeadScoreRecordEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: LeadScoreRecord
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for LeadScoreRecord connections
+"""
+input LeadScoreRecordOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order LeadScoreRecords.
+  """
+  field: LeadScoreRecordOrderField!
+}
+"""
+Properties by which LeadScoreRecord connections can be ordered.
+"""
+enum LeadScoreRecordOrderField {
+  CREATED_AT
+  UPDATED_AT
+  SCORED_AT
+}
+"""
+LeadScoreRecordTier is enum for the field tier
+"""
+enum LeadScoreRecordTier @goModel(model: "github.com/estateflow/estateflow/ent/leadscorerecord.Tier") {
+  HOT
+  WARM
+  COLD
+}
+"""
+LeadScoreRecordWhereInput is used for filtering LeadScoreRecord objects.
+Input was generated by ent.
+"""
+input LeadScoreRecordWhereInput {
+  not: LeadScoreRecordWhereInput
+  and: [LeadScoreRecordWhereInput!]
+  or: [LeadScoreRecordWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  client_id field predicates
+  """
+  clientID: ID
+  clientIDNEQ: ID
+  clientIDIn: [ID!]
+  clientIDNotIn: [ID!]
+  """
+  score field predicates
+  """
+  score: Int
+  scoreNEQ: Int
+  scoreIn: [Int!]
+  scoreNotIn: [Int!]
+  scoreGT: Int
+  scoreGTE: Int
+  scoreLT: Int
+  scoreLTE: Int
+  """
+  tier field predicates
+  """
+  tier: LeadScoreRecordTier
+  tierNEQ: LeadScoreRecordTier
+  tierIn: [LeadScoreRecordTier!]
+  tierNotIn: [LeadScoreRecordTier!]
+  """
+  scored_at field predicates
+  """
+  scoredAt: Time
+  scoredAtNEQ: Time
+  scoredAtIn: [Time!]
+  scoredAtNotIn: [Time!]
+  scoredAtGT: Time
+  scoredAtGTE: Time
+  scoredAtLT: Time
+  scoredAtLTE: Time
+  """
+  run_id field predicates
+  """
+  runID: Int
+  runIDNEQ: Int
+  runIDIn: [Int!]
+  runIDNotIn: [Int!]
+  runIDGT: Int
+  runIDGTE: Int
+  runIDLT: Int
+  runIDLTE: Int
+  runIDIsNil: Boolean
+  runIDNotNil: Boolean
+  """
+  step_key field predicates
+  """
+  stepKey: String
+  stepKeyNEQ: String
+  stepKeyIn: [String!]
+  stepKeyNotIn: [String!]
+  stepKeyGT: String
+  stepKeyGTE: String
+  stepKeyLT: String
+  stepKeyLTE: String
+  stepKeyContains: String
+  stepKeyHasPrefix: String
+  stepKeyHasSuffix: String
+  stepKeyIsNil: Boolean
+  stepKeyNotNil: Boolean
+  stepKeyEqualFold: String
+  stepKeyContainsFold: String
   """
   client edge predicates
   """
@@ -5510,10 +6037,18 @@ func (ec *executionContext) childFields_Client(ctx context.Context, field graphq
 		return ec.fieldContext_Client_smsOptIn(ctx, field)
 	case "notes":
 		return ec.fieldContext_Client_notes(ctx, field)
+	case "leadScore":
+		return ec.fieldContext_Client_leadScore(ctx, field)
+	case "leadTier":
+		return ec.fieldContext_Client_leadTier(ctx, field)
+	case "scoredAt":
+		return ec.fieldContext_Client_scoredAt(ctx, field)
 	case "organization":
 		return ec.fieldContext_Client_organization(ctx, field)
 	case "interactions":
 		return ec.fieldContext_Client_interactions(ctx, field)
+	case "scoreHistory":
+		return ec.fieldContext_Client_scoreHistory(ctx, field)
 	case "runs":
 		return ec.fieldContext_Client_runs(ctx, field)
 	}
@@ -5586,6 +6121,72 @@ func (ec *executionContext) childFields_InteractionEdge(ctx context.Context, fie
 		return ec.fieldContext_InteractionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type InteractionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadScoreFactor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "factor":
+		return ec.fieldContext_LeadScoreFactor_factor(ctx, field)
+	case "value":
+		return ec.fieldContext_LeadScoreFactor_value(ctx, field)
+	case "points":
+		return ec.fieldContext_LeadScoreFactor_points(ctx, field)
+	case "maxPoints":
+		return ec.fieldContext_LeadScoreFactor_maxPoints(ctx, field)
+	case "reason":
+		return ec.fieldContext_LeadScoreFactor_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadScoreFactor", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadScoreRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_LeadScoreRecord_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_LeadScoreRecord_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_LeadScoreRecord_updatedAt(ctx, field)
+	case "clientID":
+		return ec.fieldContext_LeadScoreRecord_clientID(ctx, field)
+	case "score":
+		return ec.fieldContext_LeadScoreRecord_score(ctx, field)
+	case "tier":
+		return ec.fieldContext_LeadScoreRecord_tier(ctx, field)
+	case "scoredAt":
+		return ec.fieldContext_LeadScoreRecord_scoredAt(ctx, field)
+	case "runID":
+		return ec.fieldContext_LeadScoreRecord_runID(ctx, field)
+	case "stepKey":
+		return ec.fieldContext_LeadScoreRecord_stepKey(ctx, field)
+	case "organization":
+		return ec.fieldContext_LeadScoreRecord_organization(ctx, field)
+	case "client":
+		return ec.fieldContext_LeadScoreRecord_client(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadScoreRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadScoreRecordConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LeadScoreRecordConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LeadScoreRecordConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LeadScoreRecordConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadScoreRecordConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadScoreRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_LeadScoreRecordEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_LeadScoreRecordEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadScoreRecordEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_MarketContext(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

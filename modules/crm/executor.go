@@ -1,0 +1,112 @@
+package crm
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
+	"github.com/estateflow/estateflow/ent/predicate"
+	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
+)
+
+// ScoringExecutor runs LEAD_SCORING on the run's client.
+type ScoringExecutor struct {
+	Client *ent.Client
+	Now    func() time.Time
+}
+
+// Register registers the CRM step kinds with the engine.
+func Register(e *engine.Engine, client *ent.Client) {
+	e.Register(string(stepkind.LeadScoring), ScoringExecutor{Client: client, Now: time.Now})
+}
+
+// engagementWindow bounds the interactions read: older ones weigh under 1%.
+const engagementWindow = 365 * 24 * time.Hour
+
+// Execute implements engine.Executor.
+func (x ScoringExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
+	if sc.Subject.Type != "CLIENT" {
+		return nil, engine.Permanent(errors.New("lead scoring needs a client as the run's subject"))
+	}
+	now := x.Now().UTC()
+	c, err := x.Client.Contact.Query().Where(contact.ID(sc.Subject.ID)).
+		WithInteractions(func(q *ent.InteractionQuery) { q.Where(interaction.AtGTE(now.Add(-engagementWindow))) }).
+		Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, engine.Permanent(fmt.Errorf("client %d no longer exists", sc.Subject.ID))
+	}
+	if err != nil {
+		return nil, err
+	}
+	sc.Progress(0.3, fmt.Sprintf("read %d interactions", len(c.Edges.Interactions)))
+	matches, err := matchingListings(ctx, x.Client, c)
+	if err != nil {
+		return nil, err
+	}
+	lead := Lead{
+		ID: c.ID, Source: string(c.Source), PreApproved: c.PreApproved, MoveTimeline: c.MoveTimeline,
+		BudgetMin: c.BudgetMin, BudgetMax: c.BudgetMax, MatchingListings: matches,
+	}
+	for _, in := range c.Edges.Interactions {
+		lead.Interactions = append(lead.Interactions, Interaction{Type: string(in.Type), At: in.At})
+	}
+	score := Score(lead, now)
+	sc.AddEffect(func(ctx context.Context, db *ent.Client) error { return storeScore(ctx, db, sc, score) })
+	return &score, nil
+}
+
+// storeScore writes the score on the client and in its history, once per
+// run and step.
+func storeScore(ctx context.Context, db *ent.Client, sc *engine.StepContext, s LeadScore) error {
+	factors := make([]map[string]any, len(s.Factors))
+	for i, f := range s.Factors {
+		factors[i] = map[string]any{"factor": f.Factor, "value": f.Value, "points": f.Points, "maxPoints": f.MaxPoints, "reason": f.Reason}
+	}
+	err := db.LeadScoreRecord.Create().
+		SetClientID(s.ClientID).SetScore(s.Score).SetTier(leadscorerecord.Tier(s.Tier)).SetFactors(factors).
+		SetScoredAt(s.ScoredAt).SetRunID(sc.RunID).SetStepKey(sc.StepKey).
+		OnConflictColumns(leadscorerecord.FieldRunID, leadscorerecord.FieldStepKey).DoNothing().
+		Exec(ctx)
+	// With DO NOTHING, a record this run and step already wrote (the step
+	// re-executed after a crash) is reported as no row.
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("recording lead score: %w", err)
+	}
+	// Only a newer score replaces the client's current one.
+	_, err = db.Contact.Update().
+		Where(contact.ID(s.ClientID), contact.Or(contact.ScoredAtIsNil(), contact.ScoredAtLTE(s.ScoredAt))).
+		SetLeadScore(s.Score).SetLeadTier(contact.LeadTier(s.Tier)).SetScoredAt(s.ScoredAt).
+		Save(ctx)
+	return err
+}
+
+// matchingListings counts the active listings in the client's preferred
+// areas (ZIP codes or cities) within budget and with enough bedrooms.
+func matchingListings(ctx context.Context, db *ent.Client, c *ent.Contact) (int, error) {
+	if c.BudgetMax == nil {
+		return 0, nil
+	}
+	preds := []predicate.Property{property.StatusEQ(property.StatusACTIVE), property.ListPriceLTE(*c.BudgetMax)}
+	if c.BudgetMin != nil {
+		preds = append(preds, property.ListPriceGTE(*c.BudgetMin))
+	}
+	if c.DesiredBeds != nil {
+		preds = append(preds, property.BedsGTE(*c.DesiredBeds))
+	}
+	if len(c.PreferredAreas) > 0 {
+		preds = append(preds, property.Or(property.ZipIn(c.PreferredAreas...), property.CityIn(c.PreferredAreas...)))
+	}
+	n, err := db.Property.Query().Where(preds...).Count(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("counting matching listings: %w", err)
+	}
+	return n, nil
+}

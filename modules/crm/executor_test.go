@@ -1,0 +1,86 @@
+package crm
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
+	t.Parallel()
+	db := testdb.Open(t, database.Options{})
+	org, err := db.Client.Organization.Create().SetName("C").SetSlug("c").Save(tenant.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})
+	c, err := db.Client.Contact.Create().SetName("Ana").SetSource(contact.SourceREFERRAL).SetPreApproved(true).
+		SetMoveTimeline(2).SetBudgetMin(300000).SetBudgetMax(500000).SetDesiredBeds(3).
+		SetPreferredAreas([]string{"78704", "Round Rock"}).Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Client.Interaction.Create().SetClientID(c.ID).SetType(interaction.TypeSHOWING).SetAt(now).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	listing := func(zip, city string, price, beds int, status property.Status) {
+		t.Helper()
+		if err := db.Client.Property.Create().SetCity(city).SetZip(zip).SetLatitude(30.2).SetLongitude(-97.7).
+			SetListPrice(price).SetBeds(beds).SetStatus(status).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listing("78704", "Austin", 450000, 3, property.StatusACTIVE)     // matches by ZIP
+	listing("78681", "Round Rock", 350000, 4, property.StatusACTIVE) // matches by city
+	listing("78704", "Austin", 650000, 3, property.StatusACTIVE)     // over budget
+	listing("78704", "Austin", 400000, 2, property.StatusACTIVE)     // too few bedrooms
+	listing("78745", "Austin", 400000, 3, property.StatusACTIVE)     // another area
+	listing("78704", "Austin", 400000, 3, property.StatusSOLD)       // not for sale
+
+	x := ScoringExecutor{Client: db.Client, Now: func() time.Time { return now }}
+	sc := &engine.StepContext{OrgID: org.ID, RunID: 77, StepKey: "score", Subject: engine.Subject{Type: "CLIENT", ID: c.ID}}
+	out, err := x.Execute(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := out.(*LeadScore)
+	// engagement 8 (a showing today) + budget 10 (2 matches) + timeline 15
+	// (2 months) + pre-approval 15 + referral 10 = 58.
+	if score.Factors[1].Value != 2 || score.Score != 58 || score.Tier != TierWarm {
+		t.Fatalf("score %+v", score)
+	}
+	// The effect runs in the step's completing transaction; a re-executed
+	// step runs it again and must not add a second record.
+	for range 2 {
+		if err := storeScore(ctx, db.Client, sc, *score); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Client.Contact.Get(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LeadScore == nil || *got.LeadScore != 58 || got.LeadTier == nil || *got.LeadTier != contact.LeadTierWARM {
+		t.Fatalf("client after scoring: %+v", got)
+	}
+	if n := got.QueryScoreHistory().CountX(ctx); n != 1 {
+		t.Fatalf("%d history records for one run and step, want 1", n)
+	}
+	// An older score does not replace a newer one.
+	older := *score
+	older.Score, older.Tier, older.ScoredAt = 10, TierCold, now.Add(-time.Hour)
+	if err := storeScore(ctx, db.Client, &engine.StepContext{RunID: 78, StepKey: "score"}, older); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Client.Contact.GetX(ctx, c.ID); *got.LeadScore != 58 {
+		t.Fatalf("an older score replaced the current one: %d", *got.LeadScore)
+	}
+}
