@@ -87,3 +87,77 @@ func TestLeadScoringOnDemoData(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreAndFollowUpPackage runs a custom package, LEAD_SCORING then
+// FOLLOW_UP_SCHEDULING, and finds the planned tasks through the tasks
+// connection and the client's tasks edge.
+func TestScoreAndFollowUpPackage(t *testing.T) {
+	t.Parallel()
+	api := newDemoTestAPI(t)
+	var created struct {
+		CreatePackage struct{ ID string } `json:"createPackage"`
+		CreateClient  struct{ ID string } `json:"createClient"`
+	}
+	api.do(`mutation {
+		createPackage(input: {key: "score-and-follow-up", name: "Score and follow up", subject: CLIENT, steps: [
+			{key: "score", name: "Score", kind: LEAD_SCORING},
+			{key: "follow-up", name: "Follow up", kind: FOLLOW_UP_SCHEDULING, dependsOn: ["score"]}]}) { id }
+		createClient(input: {name: "Noor Haddad", source: REFERRAL, preApproved: true, moveTimeline: 1, smsOptIn: false}) { id } }`, nil).ok(t, &created)
+	var started struct {
+		StartRun struct{ ID string } `json:"startRun"`
+	}
+	api.do(`mutation($pkg: ID!, $client: ID!) { startRun(input: {packageId: $pkg, clientId: $client}) { id } }`,
+		map[string]any{"pkg": created.CreatePackage.ID, "client": created.CreateClient.ID}).ok(t, &started)
+	var run struct {
+		Node struct {
+			Status string
+			Steps  []struct {
+				Key    string
+				Output map[string]any
+			}
+		} `json:"node"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
+			... on LeadScore { score tier }
+			... on FollowUpPlan { tier reason tasks { type title dueAt notes } } } } } } }`,
+			map[string]any{"id": started.StartRun.ID}).ok(t, &run)
+		if run.Node.Status == "SUCCEEDED" || run.Node.Status == "FAILED" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if run.Node.Status != "SUCCEEDED" {
+		t.Fatalf("run %s: %+v", run.Node.Status, run.Node.Steps)
+	}
+	score, plan := run.Node.Steps[0].Output, run.Node.Steps[1].Output
+	// Referral 10 + pre-approved 15 + moving within a month 20, nothing
+	// else: 45, WARM.
+	if score["score"] != 45.0 || score["tier"] != "WARM" || plan["__typename"] != "FollowUpPlan" || plan["tier"] != "WARM" {
+		t.Fatalf("score %v, plan %v", score, plan)
+	}
+	tasks := plan["tasks"].([]any)
+	last := tasks[len(tasks)-1].(map[string]any)
+	if len(tasks) != 4 || last["type"] != "CALL" || last["notes"] == "" {
+		t.Fatalf("warm plan without text consent: %v", tasks)
+	}
+	var stored struct {
+		Tasks struct {
+			TotalCount int `json:"totalCount"`
+		} `json:"tasks"`
+		Node struct {
+			Tasks struct {
+				Edges []struct {
+					Node struct{ Type, Status, Title string }
+				} `json:"edges"`
+			} `json:"tasks"`
+		} `json:"node"`
+	}
+	api.do(`query($client: ID!) { tasks(first: 10, where: {status: OPEN}) { totalCount }
+		node(id: $client) { ... on Client { tasks(first: 10, orderBy: {field: DUE_AT}) { edges { node { type status title } } } } } }`,
+		map[string]any{"client": created.CreateClient.ID}).ok(t, &stored)
+	if stored.Tasks.TotalCount != 4 || len(stored.Node.Tasks.Edges) != 4 || stored.Node.Tasks.Edges[0].Node.Title != "Call Noor Haddad to confirm needs and budget" {
+		t.Fatalf("stored tasks %+v", stored)
+	}
+}

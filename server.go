@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // follow-ups are scheduled in each organization's time zone, even where the system has no zone files
 
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"

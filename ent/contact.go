@@ -75,16 +75,19 @@ type ContactEdges struct {
 	Interactions []*Interaction `json:"interactions,omitempty"`
 	// ScoreHistory holds the value of the score_history edge.
 	ScoreHistory []*LeadScoreRecord `json:"score_history,omitempty"`
+	// Tasks holds the value of the tasks edge.
+	Tasks []*Task `json:"tasks,omitempty"`
 	// Runs holds the value of the runs edge.
 	Runs []*Run `json:"runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [5]map[string]int
 
 	namedInteractions map[string][]*Interaction
 	namedScoreHistory map[string][]*LeadScoreRecord
+	namedTasks        map[string][]*Task
 	namedRuns         map[string][]*Run
 }
 
@@ -117,10 +120,19 @@ func (e ContactEdges) ScoreHistoryOrErr() ([]*LeadScoreRecord, error) {
 	return nil, &NotLoadedError{edge: "score_history"}
 }
 
+// TasksOrErr returns the Tasks value or an error if the edge
+// was not loaded in eager-loading.
+func (e ContactEdges) TasksOrErr() ([]*Task, error) {
+	if e.loadedTypes[3] {
+		return e.Tasks, nil
+	}
+	return nil, &NotLoadedError{edge: "tasks"}
+}
+
 // RunsOrErr returns the Runs value or an error if the edge
 // was not loaded in eager-loading.
 func (e ContactEdges) RunsOrErr() ([]*Run, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[4] {
 		return e.Runs, nil
 	}
 	return nil, &NotLoadedError{edge: "runs"}
@@ -328,6 +340,11 @@ func (_m *Contact) QueryScoreHistory() *LeadScoreRecordQuery {
 	return NewContactClient(_m.config).QueryScoreHistory(_m)
 }
 
+// QueryTasks queries the "tasks" edge of the Contact entity.
+func (_m *Contact) QueryTasks() *TaskQuery {
+	return NewContactClient(_m.config).QueryTasks(_m)
+}
+
 // QueryRuns queries the "runs" edge of the Contact entity.
 func (_m *Contact) QueryRuns() *RunQuery {
 	return NewContactClient(_m.config).QueryRuns(_m)
@@ -487,6 +504,30 @@ func (_m *Contact) appendNamedScoreHistory(name string, edges ...*LeadScoreRecor
 		_m.Edges.namedScoreHistory[name] = []*LeadScoreRecord{}
 	} else {
 		_m.Edges.namedScoreHistory[name] = append(_m.Edges.namedScoreHistory[name], edges...)
+	}
+}
+
+// NamedTasks returns the Tasks named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Contact) NamedTasks(name string) ([]*Task, error) {
+	if _m.Edges.namedTasks == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTasks[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Contact) appendNamedTasks(name string, edges ...*Task) {
+	if _m.Edges.namedTasks == nil {
+		_m.Edges.namedTasks = make(map[string][]*Task)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTasks[name] = []*Task{}
+	} else {
+		_m.Edges.namedTasks[name] = append(_m.Edges.namedTasks[name], edges...)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/task"
 )
 
 // ContactQuery is the builder for querying Contact entities.
@@ -31,11 +32,13 @@ type ContactQuery struct {
 	withOrganization      *OrganizationQuery
 	withInteractions      *InteractionQuery
 	withScoreHistory      *LeadScoreRecordQuery
+	withTasks             *TaskQuery
 	withRuns              *RunQuery
 	loadTotal             []func(context.Context, []*Contact) error
 	modifiers             []func(*sql.Selector)
 	withNamedInteractions map[string]*InteractionQuery
 	withNamedScoreHistory map[string]*LeadScoreRecordQuery
+	withNamedTasks        map[string]*TaskQuery
 	withNamedRuns         map[string]*RunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -132,6 +135,28 @@ func (_q *ContactQuery) QueryScoreHistory() *LeadScoreRecordQuery {
 			sqlgraph.From(contact.Table, contact.FieldID, selector),
 			sqlgraph.To(leadscorerecord.Table, leadscorerecord.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, contact.ScoreHistoryTable, contact.ScoreHistoryColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryTasks chains the current query on the "tasks" edge.
+func (_q *ContactQuery) QueryTasks() *TaskQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, selector),
+			sqlgraph.To(task.Table, task.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, contact.TasksTable, contact.TasksColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -356,6 +381,7 @@ func (_q *ContactQuery) Clone() *ContactQuery {
 		withOrganization: _q.withOrganization.Clone(),
 		withInteractions: _q.withInteractions.Clone(),
 		withScoreHistory: _q.withScoreHistory.Clone(),
+		withTasks:        _q.withTasks.Clone(),
 		withRuns:         _q.withRuns.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -393,6 +419,17 @@ func (_q *ContactQuery) WithScoreHistory(opts ...func(*LeadScoreRecordQuery)) *C
 		opt(query)
 	}
 	_q.withScoreHistory = query
+	return _q
+}
+
+// WithTasks tells the query-builder to eager-load the nodes that are connected to
+// the "tasks" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithTasks(opts ...func(*TaskQuery)) *ContactQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTasks = query
 	return _q
 }
 
@@ -485,10 +522,11 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 	var (
 		nodes       = []*Contact{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withOrganization != nil,
 			_q.withInteractions != nil,
 			_q.withScoreHistory != nil,
+			_q.withTasks != nil,
 			_q.withRuns != nil,
 		}
 	)
@@ -533,6 +571,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 			return nil, err
 		}
 	}
+	if query := _q.withTasks; query != nil {
+		if err := _q.loadTasks(ctx, query, nodes,
+			func(n *Contact) { n.Edges.Tasks = []*Task{} },
+			func(n *Contact, e *Task) { n.Edges.Tasks = append(n.Edges.Tasks, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withRuns; query != nil {
 		if err := _q.loadRuns(ctx, query, nodes,
 			func(n *Contact) { n.Edges.Runs = []*Run{} },
@@ -551,6 +596,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 		if err := _q.loadScoreHistory(ctx, query, nodes,
 			func(n *Contact) { n.appendNamedScoreHistory(name) },
 			func(n *Contact, e *LeadScoreRecord) { n.appendNamedScoreHistory(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedTasks {
+		if err := _q.loadTasks(ctx, query, nodes,
+			func(n *Contact) { n.appendNamedTasks(name) },
+			func(n *Contact, e *Task) { n.appendNamedTasks(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -643,6 +695,36 @@ func (_q *ContactQuery) loadScoreHistory(ctx context.Context, query *LeadScoreRe
 	}
 	query.Where(predicate.LeadScoreRecord(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(contact.ScoreHistoryColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ClientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "client_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ContactQuery) loadTasks(ctx context.Context, query *TaskQuery, nodes []*Contact, init func(*Contact), assign func(*Contact, *Task)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Contact)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(task.FieldClientID)
+	}
+	query.Where(predicate.Task(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(contact.TasksColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -833,6 +915,20 @@ func (_q *ContactQuery) WithNamedScoreHistory(name string, opts ...func(*LeadSco
 		_q.withNamedScoreHistory = make(map[string]*LeadScoreRecordQuery)
 	}
 	_q.withNamedScoreHistory[name] = query
+	return _q
+}
+
+// WithNamedTasks tells the query-builder to eager-load the nodes that are connected to the "tasks"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithNamedTasks(name string, opts ...func(*TaskQuery)) *ContactQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTasks == nil {
+		_q.withNamedTasks = make(map[string]*TaskQuery)
+	}
+	_q.withNamedTasks[name] = query
 	return _q
 }
 

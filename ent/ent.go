@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
 	"github.com/estateflow/estateflow/ent/steprun"
+	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 )
@@ -92,6 +93,7 @@ func checkColumn(t, c string) error {
 			run.Table:             run.ValidColumn,
 			runevent.Table:        runevent.ValidColumn,
 			steprun.Table:         steprun.ValidColumn,
+			task.Table:            task.ValidColumn,
 			user.Table:            user.ValidColumn,
 			workflowpackage.Table: workflowpackage.ValidColumn,
 		})

@@ -58,6 +58,27 @@ func (_m *Contact) ScoreHistory(
 	return _m.QueryScoreHistory().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Contact) Tasks(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *TaskOrder, where *TaskWhereInput,
+) (*TaskConnection, error) {
+	opts := []TaskPaginateOption{
+		WithTaskOrder(orderBy),
+		WithTaskFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	if nodes, err := _m.NamedTasks(alias); err == nil || hasTotalCount {
+		pager, err := newTaskPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &TaskConnection{Edges: []*TaskEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryTasks().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Contact) Runs(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RunOrder, where *RunWhereInput,
 ) (*RunConnection, error) {
@@ -66,7 +87,7 @@ func (_m *Contact) Runs(
 		WithRunFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
 	if nodes, err := _m.NamedRuns(alias); err == nil || hasTotalCount {
 		pager, err := newRunPager(opts, last != nil)
 		if err != nil {
@@ -251,6 +272,38 @@ func (_m *StepRun) Run(ctx context.Context) (*Run, error) {
 		result, err = _m.QueryRun().Only(ctx)
 	}
 	return result, err
+}
+
+func (_m *Task) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Task) Client(ctx context.Context) (*Contact, error) {
+	result, err := _m.Edges.ClientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryClient().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Task) Property(ctx context.Context) (*Property, error) {
+	result, err := _m.Edges.PropertyOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProperty().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Task) Assignee(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.AssigneeOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAssignee().Only(ctx)
+	}
+	return result, MaskNotFound(err)
 }
 
 func (_m *User) Organization(ctx context.Context) (*Organization, error) {

@@ -32,6 +32,8 @@ type Tx struct {
 	RunEvent *RunEventClient
 	// StepRun is the client for interacting with the StepRun builders.
 	StepRun *StepRunClient
+	// Task is the client for interacting with the Task builders.
+	Task *TaskClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
 	// WorkflowPackage is the client for interacting with the WorkflowPackage builders.
@@ -176,6 +178,7 @@ func (tx *Tx) init() {
 	tx.Run = NewRunClient(tx.config)
 	tx.RunEvent = NewRunEventClient(tx.config)
 	tx.StepRun = NewStepRunClient(tx.config)
+	tx.Task = NewTaskClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 	tx.WorkflowPackage = NewWorkflowPackageClient(tx.config)
 }

@@ -46,6 +46,14 @@ func (r *queryResolver) Runs(ctx context.Context, after *entgql.Cursor[int], fir
 	)
 }
 
+// Tasks is the resolver for the tasks field.
+func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
+	return r.client.Task.Query().Paginate(ctx, after, first, before, last,
+		ent.WithTaskOrder(orderBy),
+		ent.WithTaskFilter(where.Filter),
+	)
+}
+
 // Packages is the resolver for the packages field.
 func (r *queryResolver) Packages(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) (*ent.PackageConnection, error) {
 	return r.client.WorkflowPackage.Query().Paginate(ctx, after, first, before, last,

@@ -28,6 +28,8 @@ func typedOutput(s *ent.StepRun) (modules.StepOutput, error) {
 		out = &strategy.ListingStrategy{}
 	case stepkind.LeadScoring:
 		out = &crm.LeadScore{}
+	case stepkind.FollowUpScheduling:
+		out = &crm.FollowUpPlan{}
 	default:
 		return nil, nil
 	}

@@ -413,6 +413,68 @@ var (
 			},
 		},
 	}
+	// TasksColumns holds the columns for the "tasks" table.
+	TasksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"CALL", "TEXT", "EMAIL", "MEETING"}},
+		{Name: "title", Type: field.TypeString, Size: 300},
+		{Name: "notes", Type: field.TypeString, Size: 5000, Default: ""},
+		{Name: "due_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "DONE", "CANCELED"}, Default: "OPEN"},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
+		{Name: "step_key", Type: field.TypeString, Nullable: true},
+		{Name: "plan_index", Type: field.TypeInt, Nullable: true},
+		{Name: "client_id", Type: field.TypeInt},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "property_id", Type: field.TypeInt, Nullable: true},
+		{Name: "assignee_id", Type: field.TypeInt, Nullable: true},
+	}
+	// TasksTable holds the schema information for the "tasks" table.
+	TasksTable = &schema.Table{
+		Name:       "tasks",
+		Columns:    TasksColumns,
+		PrimaryKey: []*schema.Column{TasksColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "tasks_clients_tasks",
+				Columns:    []*schema.Column{TasksColumns[11]},
+				RefColumns: []*schema.Column{ClientsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "tasks_organizations_organization",
+				Columns:    []*schema.Column{TasksColumns[12]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "tasks_properties_property",
+				Columns:    []*schema.Column{TasksColumns[13]},
+				RefColumns: []*schema.Column{PropertiesColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "tasks_users_assignee",
+				Columns:    []*schema.Column{TasksColumns[14]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "task_run_id_step_key_plan_index",
+				Unique:  true,
+				Columns: []*schema.Column{TasksColumns[8], TasksColumns[9], TasksColumns[10]},
+			},
+			{
+				Name:    "task_organization_id_status_due_at",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[12], TasksColumns[7], TasksColumns[6]},
+			},
+		},
+	}
 	// UsersColumns holds the columns for the "users" table.
 	UsersColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -489,6 +551,7 @@ var (
 		RunsTable,
 		RunEventsTable,
 		StepRunsTable,
+		TasksTable,
 		UsersTable,
 		PackagesTable,
 	}
@@ -538,6 +601,13 @@ func init() {
 	StepRunsTable.ForeignKeys[1].RefTable = OrganizationsTable
 	StepRunsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(30064771072),
+	}
+	TasksTable.ForeignKeys[0].RefTable = ClientsTable
+	TasksTable.ForeignKeys[1].RefTable = OrganizationsTable
+	TasksTable.ForeignKeys[2].RefTable = PropertiesTable
+	TasksTable.ForeignKeys[3].RefTable = UsersTable
+	TasksTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(47244640256),
 	}
 	UsersTable.ForeignKeys[0].RefTable = OrganizationsTable
 	UsersTable.Annotation = &entsql.Annotation{

@@ -33,6 +33,9 @@ type RunEvent func(*sql.Selector)
 // StepRun is the predicate function for steprun builders.
 type StepRun func(*sql.Selector)
 
+// Task is the predicate function for task builders.
+type Task func(*sql.Selector)
+
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
 

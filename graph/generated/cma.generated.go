@@ -1076,6 +1076,11 @@ func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSe
 			return graphql.Null
 		}
 		return ec._LeadScore(ctx, sel, obj)
+	case *crm.FollowUpPlan:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._FollowUpPlan(ctx, sel, obj)
 	case *analytics.Report:
 		if obj == nil {
 			return graphql.Null

@@ -107,6 +107,7 @@ type ComplexityRoot struct {
 		SmsOptIn        func(childComplexity int) int
 		Source          func(childComplexity int) int
 		Stage           func(childComplexity int) int
+		Tasks           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 		UpdatedAt       func(childComplexity int) int
 	}
 
@@ -119,6 +120,13 @@ type ComplexityRoot struct {
 	ClientEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	FollowUpPlan struct {
+		ClientID func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Tasks    func(childComplexity int) int
+		Tier     func(childComplexity int) int
 	}
 
 	Interaction struct {
@@ -301,6 +309,13 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PlannedTask struct {
+		DueAt func(childComplexity int) int
+		Notes func(childComplexity int) int
+		Title func(childComplexity int) int
+		Type  func(childComplexity int) int
+	}
+
 	PricingOption struct {
 		MaxDaysOnMarket func(childComplexity int) int
 		MinDaysOnMarket func(childComplexity int) int
@@ -358,6 +373,7 @@ type ComplexityRoot struct {
 		Packages   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
 		Properties func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
 		Runs       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
+		Tasks      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 	}
 
 	Run struct {
@@ -449,6 +465,38 @@ type ComplexityRoot struct {
 		RunEvents   func(childComplexity int, runID int, afterSeq *int) int
 		RunUpdated  func(childComplexity int, id int) int
 		RunsUpdated func(childComplexity int, status []run.Status) int
+	}
+
+	Task struct {
+		Assignee     func(childComplexity int) int
+		AssigneeID   func(childComplexity int) int
+		Client       func(childComplexity int) int
+		ClientID     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		DueAt        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Notes        func(childComplexity int) int
+		Organization func(childComplexity int) int
+		PlanIndex    func(childComplexity int) int
+		Property     func(childComplexity int) int
+		PropertyID   func(childComplexity int) int
+		RunID        func(childComplexity int) int
+		Status       func(childComplexity int) int
+		StepKey      func(childComplexity int) int
+		Title        func(childComplexity int) int
+		Type         func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	TaskConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	TaskEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	USP struct {
@@ -850,6 +898,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Client.Stage(childComplexity), true
+	case "Client.tasks":
+		if e.ComplexityRoot.Client.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Client_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Client.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
 	case "Client.updatedAt":
 		if e.ComplexityRoot.Client.UpdatedAt == nil {
 			break
@@ -888,6 +947,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClientEdge.Node(childComplexity), true
+
+	case "FollowUpPlan.clientId":
+		if e.ComplexityRoot.FollowUpPlan.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpPlan.ClientID(childComplexity), true
+	case "FollowUpPlan.reason":
+		if e.ComplexityRoot.FollowUpPlan.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpPlan.Reason(childComplexity), true
+	case "FollowUpPlan.tasks":
+		if e.ComplexityRoot.FollowUpPlan.Tasks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpPlan.Tasks(childComplexity), true
+	case "FollowUpPlan.tier":
+		if e.ComplexityRoot.FollowUpPlan.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpPlan.Tier(childComplexity), true
 
 	case "Interaction.at":
 		if e.ComplexityRoot.Interaction.At == nil {
@@ -1677,6 +1761,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PlannedTask.dueAt":
+		if e.ComplexityRoot.PlannedTask.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedTask.DueAt(childComplexity), true
+	case "PlannedTask.notes":
+		if e.ComplexityRoot.PlannedTask.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedTask.Notes(childComplexity), true
+	case "PlannedTask.title":
+		if e.ComplexityRoot.PlannedTask.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedTask.Title(childComplexity), true
+	case "PlannedTask.type":
+		if e.ComplexityRoot.PlannedTask.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedTask.Type(childComplexity), true
+
 	case "PricingOption.maxDaysOnMarket":
 		if e.ComplexityRoot.PricingOption.MaxDaysOnMarket == nil {
 			break
@@ -1986,6 +2095,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Runs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RunOrder), args["where"].(*ent.RunWhereInput)), true
+	case "Query.tasks":
+		if e.ComplexityRoot.Query.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
 
 	case "Run.client":
 		if e.ComplexityRoot.Run.Client == nil {
@@ -2417,6 +2537,147 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.RunsUpdated(childComplexity, args["status"].([]run.Status)), true
 
+	case "Task.assignee":
+		if e.ComplexityRoot.Task.Assignee == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Assignee(childComplexity), true
+	case "Task.assigneeID":
+		if e.ComplexityRoot.Task.AssigneeID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.AssigneeID(childComplexity), true
+	case "Task.client":
+		if e.ComplexityRoot.Task.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Client(childComplexity), true
+	case "Task.clientID":
+		if e.ComplexityRoot.Task.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ClientID(childComplexity), true
+	case "Task.createdAt":
+		if e.ComplexityRoot.Task.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.CreatedAt(childComplexity), true
+	case "Task.dueAt":
+		if e.ComplexityRoot.Task.DueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.DueAt(childComplexity), true
+	case "Task.id":
+		if e.ComplexityRoot.Task.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ID(childComplexity), true
+	case "Task.notes":
+		if e.ComplexityRoot.Task.Notes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Notes(childComplexity), true
+	case "Task.organization":
+		if e.ComplexityRoot.Task.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Organization(childComplexity), true
+	case "Task.planIndex":
+		if e.ComplexityRoot.Task.PlanIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.PlanIndex(childComplexity), true
+	case "Task.property":
+		if e.ComplexityRoot.Task.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Property(childComplexity), true
+	case "Task.propertyID":
+		if e.ComplexityRoot.Task.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.PropertyID(childComplexity), true
+	case "Task.runID":
+		if e.ComplexityRoot.Task.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.RunID(childComplexity), true
+	case "Task.status":
+		if e.ComplexityRoot.Task.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Status(childComplexity), true
+	case "Task.stepKey":
+		if e.ComplexityRoot.Task.StepKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.StepKey(childComplexity), true
+	case "Task.title":
+		if e.ComplexityRoot.Task.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Title(childComplexity), true
+	case "Task.type":
+		if e.ComplexityRoot.Task.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Type(childComplexity), true
+	case "Task.updatedAt":
+		if e.ComplexityRoot.Task.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.UpdatedAt(childComplexity), true
+
+	case "TaskConnection.edges":
+		if e.ComplexityRoot.TaskConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.Edges(childComplexity), true
+	case "TaskConnection.pageInfo":
+		if e.ComplexityRoot.TaskConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.PageInfo(childComplexity), true
+	case "TaskConnection.totalCount":
+		if e.ComplexityRoot.TaskConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskConnection.TotalCount(childComplexity), true
+
+	case "TaskEdge.cursor":
+		if e.ComplexityRoot.TaskEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEdge.Cursor(childComplexity), true
+	case "TaskEdge.node":
+		if e.ComplexityRoot.TaskEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TaskEdge.Node(childComplexity), true
+
 	case "USP.claim":
 		if e.ComplexityRoot.USP.Claim == nil {
 			break
@@ -2522,6 +2783,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("StartRunInput", ec.unmarshalInputStartRunInput),
 			graphql.NewInputUnmarshaler("StepRunOrder", ec.unmarshalInputStepRunOrder),
 			graphql.NewInputUnmarshaler("StepRunWhereInput", ec.unmarshalInputStepRunWhereInput),
+			graphql.NewInputUnmarshaler("TaskOrder", ec.unmarshalInputTaskOrder),
+			graphql.NewInputUnmarshaler("TaskWhereInput", ec.unmarshalInputTaskWhereInput),
 			graphql.NewInputUnmarshaler("UpdateClientInput", ec.unmarshalInputUpdateClientInput),
 			graphql.NewInputUnmarshaler("UpdatePackageInput", ec.unmarshalInputUpdatePackageInput),
 			graphql.NewInputUnmarshaler("UpdatePropertyInput", ec.unmarshalInputUpdatePropertyInput),
@@ -2705,7 +2968,7 @@ input CMAOptions {
 }
 
 "A step's typed output."
-union StepOutput = CMAReport | ListingStrategy | LeadScore
+union StepOutput = CMAReport | ListingStrategy | LeadScore | FollowUpPlan
 
 extend type StepRun {
   "The step's output, typed by its kind; null until the step succeeds."
@@ -2735,6 +2998,22 @@ type LeadScoreFactor {
   points: Int!
   maxPoints: Int!
   reason: String!
+}
+
+"The FOLLOW_UP_SCHEDULING step's output: the tasks it created, by tier."
+type FollowUpPlan {
+  clientId: ID!
+  tier: String!
+  reason: String!
+  tasks: [PlannedTask!]!
+}
+
+type PlannedTask {
+  "CALL, TEXT, EMAIL or MEETING."
+  type: String!
+  title: String!
+  notes: String!
+  dueAt: Time!
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -2830,6 +3109,37 @@ type Client implements Node @goModel(model: "github.com/estateflow/estateflow/en
     """
     where: LeadScoreRecordWhereInput
   ): LeadScoreRecordConnection!
+  tasks(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Tasks returned from the connection.
+    """
+    orderBy: TaskOrder
+
+    """
+    Filtering options for Tasks returned from the connection.
+    """
+    where: TaskWhereInput
+  ): TaskConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3193,6 +3503,11 @@ input ClientWhereInput {
   """
   hasScoreHistory: Boolean
   hasScoreHistoryWith: [LeadScoreRecordWhereInput!]
+  """
+  tasks edge predicates
+  """
+  hasTasks: Boolean
+  hasTasksWith: [TaskWhereInput!]
   """
   runs edge predicates
   """
@@ -4688,6 +5003,37 @@ type Query {
     """
     where: RunWhereInput
   ): RunConnection!
+  tasks(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Tasks returned from the connection.
+    """
+    orderBy: TaskOrder
+
+    """
+    Filtering options for Tasks returned from the connection.
+    """
+    where: TaskWhereInput
+  ): TaskConnection!
   packages(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5530,6 +5876,278 @@ input StepRunWhereInput {
   hasRun: Boolean
   hasRunWith: [RunWhereInput!]
 }
+type Task implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  type: TaskType!
+  title: String!
+  notes: String!
+  dueAt: Time!
+  status: TaskStatus!
+  clientID: ID!
+  propertyID: ID
+  assigneeID: ID
+  runID: Int
+  stepKey: String
+  planIndex: Int
+  organization: Organization!
+  client: Client!
+  property: Property
+  assignee: User
+}
+"""
+A connection to a list of items.
+"""
+type TaskConnection {
+  """
+  A list of edges.
+  """
+  edges: [TaskEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type TaskEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Task
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Task connections
+"""
+input TaskOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Tasks.
+  """
+  field: TaskOrderField!
+}
+"""
+Properties by which Task connections can be ordered.
+"""
+enum TaskOrderField {
+  CREATED_AT
+  UPDATED_AT
+  DUE_AT
+  STATUS
+}
+"""
+TaskStatus is enum for the field status
+"""
+enum TaskStatus @goModel(model: "github.com/estateflow/estateflow/ent/task.Status") {
+  OPEN
+  DONE
+  CANCELED
+}
+"""
+TaskType is enum for the field type
+"""
+enum TaskType @goModel(model: "github.com/estateflow/estateflow/ent/task.Type") {
+  CALL
+  TEXT
+  EMAIL
+  MEETING
+}
+"""
+TaskWhereInput is used for filtering Task objects.
+Input was generated by ent.
+"""
+input TaskWhereInput {
+  not: TaskWhereInput
+  and: [TaskWhereInput!]
+  or: [TaskWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  type field predicates
+  """
+  type: TaskType
+  typeNEQ: TaskType
+  typeIn: [TaskType!]
+  typeNotIn: [TaskType!]
+  """
+  title field predicates
+  """
+  title: String
+  titleNEQ: String
+  titleIn: [String!]
+  titleNotIn: [String!]
+  titleGT: String
+  titleGTE: String
+  titleLT: String
+  titleLTE: String
+  titleContains: String
+  titleHasPrefix: String
+  titleHasSuffix: String
+  titleEqualFold: String
+  titleContainsFold: String
+  """
+  notes field predicates
+  """
+  notes: String
+  notesNEQ: String
+  notesIn: [String!]
+  notesNotIn: [String!]
+  notesGT: String
+  notesGTE: String
+  notesLT: String
+  notesLTE: String
+  notesContains: String
+  notesHasPrefix: String
+  notesHasSuffix: String
+  notesEqualFold: String
+  notesContainsFold: String
+  """
+  due_at field predicates
+  """
+  dueAt: Time
+  dueAtNEQ: Time
+  dueAtIn: [Time!]
+  dueAtNotIn: [Time!]
+  dueAtGT: Time
+  dueAtGTE: Time
+  dueAtLT: Time
+  dueAtLTE: Time
+  """
+  status field predicates
+  """
+  status: TaskStatus
+  statusNEQ: TaskStatus
+  statusIn: [TaskStatus!]
+  statusNotIn: [TaskStatus!]
+  """
+  client_id field predicates
+  """
+  clientID: ID
+  clientIDNEQ: ID
+  clientIDIn: [ID!]
+  clientIDNotIn: [ID!]
+  """
+  property_id field predicates
+  """
+  propertyID: ID
+  propertyIDNEQ: ID
+  propertyIDIn: [ID!]
+  propertyIDNotIn: [ID!]
+  propertyIDIsNil: Boolean
+  propertyIDNotNil: Boolean
+  """
+  assignee_id field predicates
+  """
+  assigneeID: ID
+  assigneeIDNEQ: ID
+  assigneeIDIn: [ID!]
+  assigneeIDNotIn: [ID!]
+  assigneeIDIsNil: Boolean
+  assigneeIDNotNil: Boolean
+  """
+  run_id field predicates
+  """
+  runID: Int
+  runIDNEQ: Int
+  runIDIn: [Int!]
+  runIDNotIn: [Int!]
+  runIDGT: Int
+  runIDGTE: Int
+  runIDLT: Int
+  runIDLTE: Int
+  runIDIsNil: Boolean
+  runIDNotNil: Boolean
+  """
+  step_key field predicates
+  """
+  stepKey: String
+  stepKeyNEQ: String
+  stepKeyIn: [String!]
+  stepKeyNotIn: [String!]
+  stepKeyGT: String
+  stepKeyGTE: String
+  stepKeyLT: String
+  stepKeyLTE: String
+  stepKeyContains: String
+  stepKeyHasPrefix: String
+  stepKeyHasSuffix: String
+  stepKeyIsNil: Boolean
+  stepKeyNotNil: Boolean
+  stepKeyEqualFold: String
+  stepKeyContainsFold: String
+  """
+  plan_index field predicates
+  """
+  planIndex: Int
+  planIndexNEQ: Int
+  planIndexIn: [Int!]
+  planIndexNotIn: [Int!]
+  planIndexGT: Int
+  planIndexGTE: Int
+  planIndexLT: Int
+  planIndexLTE: Int
+  planIndexIsNil: Boolean
+  planIndexNotNil: Boolean
+  """
+  client edge predicates
+  """
+  hasClient: Boolean
+  hasClientWith: [ClientWhereInput!]
+  """
+  property edge predicates
+  """
+  hasProperty: Boolean
+  hasPropertyWith: [PropertyWhereInput!]
+  """
+  assignee edge predicates
+  """
+  hasAssignee: Boolean
+  hasAssigneeWith: [UserWhereInput!]
+}
 """
 The builtin Time type
 """
@@ -6049,6 +6667,8 @@ func (ec *executionContext) childFields_Client(ctx context.Context, field graphq
 		return ec.fieldContext_Client_interactions(ctx, field)
 	case "scoreHistory":
 		return ec.fieldContext_Client_scoreHistory(ctx, field)
+	case "tasks":
+		return ec.fieldContext_Client_tasks(ctx, field)
 	case "runs":
 		return ec.fieldContext_Client_runs(ctx, field)
 	}
@@ -6369,6 +6989,20 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_PlannedTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "type":
+		return ec.fieldContext_PlannedTask_type(ctx, field)
+	case "title":
+		return ec.fieldContext_PlannedTask_title(ctx, field)
+	case "notes":
+		return ec.fieldContext_PlannedTask_notes(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_PlannedTask_dueAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlannedTask", field.Name)
+}
+
 func (ec *executionContext) childFields_PricingOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -6639,6 +7273,70 @@ func (ec *executionContext) childFields_StepRun(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type StepRun", field.Name)
 }
 
+func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Task_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Task_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Task_updatedAt(ctx, field)
+	case "type":
+		return ec.fieldContext_Task_type(ctx, field)
+	case "title":
+		return ec.fieldContext_Task_title(ctx, field)
+	case "notes":
+		return ec.fieldContext_Task_notes(ctx, field)
+	case "dueAt":
+		return ec.fieldContext_Task_dueAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Task_status(ctx, field)
+	case "clientID":
+		return ec.fieldContext_Task_clientID(ctx, field)
+	case "propertyID":
+		return ec.fieldContext_Task_propertyID(ctx, field)
+	case "assigneeID":
+		return ec.fieldContext_Task_assigneeID(ctx, field)
+	case "runID":
+		return ec.fieldContext_Task_runID(ctx, field)
+	case "stepKey":
+		return ec.fieldContext_Task_stepKey(ctx, field)
+	case "planIndex":
+		return ec.fieldContext_Task_planIndex(ctx, field)
+	case "organization":
+		return ec.fieldContext_Task_organization(ctx, field)
+	case "client":
+		return ec.fieldContext_Task_client(ctx, field)
+	case "property":
+		return ec.fieldContext_Task_property(ctx, field)
+	case "assignee":
+		return ec.fieldContext_Task_assignee(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TaskConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TaskConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_TaskConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TaskEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_TaskEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_TaskEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TaskEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_USP(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "feature":
@@ -6651,6 +7349,26 @@ func (ec *executionContext) childFields_USP(ctx context.Context, field graphql.C
 		return ec.fieldContext_USP_comps(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type USP", field.Name)
+}
+
+func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_User_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_User_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_User_updatedAt(ctx, field)
+	case "email":
+		return ec.fieldContext_User_email(ctx, field)
+	case "name":
+		return ec.fieldContext_User_name(ctx, field)
+	case "role":
+		return ec.fieldContext_User_role(ctx, field)
+	case "organization":
+		return ec.fieldContext_User_organization(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/ent/task"
 )
 
 // ScoringExecutor runs LEAD_SCORING on the run's client.
@@ -26,6 +27,7 @@ type ScoringExecutor struct {
 // Register registers the CRM step kinds with the engine.
 func Register(e *engine.Engine, client *ent.Client) {
 	e.Register(string(stepkind.LeadScoring), ScoringExecutor{Client: client, Now: time.Now})
+	e.Register(string(stepkind.FollowUpScheduling), FollowUpExecutor{Client: client, Now: time.Now})
 }
 
 // engagementWindow bounds the interactions read: older ones weigh under 1%.
@@ -109,4 +111,57 @@ func matchingListings(ctx context.Context, db *ent.Client, c *ent.Contact) (int,
 		return 0, fmt.Errorf("counting matching listings: %w", err)
 	}
 	return n, nil
+}
+
+// FollowUpExecutor runs FOLLOW_UP_SCHEDULING: it plans the client's
+// follow-ups by tier and creates them as CRM tasks.
+type FollowUpExecutor struct {
+	Client *ent.Client
+	Now    func() time.Time
+}
+
+// Execute implements engine.Executor.
+func (x FollowUpExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
+	if sc.Subject.Type != "CLIENT" {
+		return nil, engine.Permanent(errors.New("follow-up scheduling needs a client as the run's subject"))
+	}
+	c, err := x.Client.Contact.Query().Where(contact.ID(sc.Subject.ID)).WithOrganization().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, engine.Permanent(fmt.Errorf("client %d no longer exists", sc.Subject.ID))
+	}
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(c.Edges.Organization.Timezone)
+	if err != nil {
+		return nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", c.Edges.Organization.Timezone, err))
+	}
+	tier := TierCold
+	if c.LeadTier != nil {
+		tier = string(*c.LeadTier)
+	}
+	for _, out := range sc.Inputs { // a score among the inputs is the freshest
+		if t, ok := out["tier"].(string); ok {
+			tier = t
+		}
+	}
+	plan := PlanFollowUps(c.ID, c.Name, tier, c.SmsOptIn, x.Now(), loc)
+	sc.AddEffect(func(ctx context.Context, db *ent.Client) error { return createTasks(ctx, db, sc, plan) })
+	return &plan, nil
+}
+
+// createTasks writes the plan's tasks, each keyed by run, step and place
+// in the plan, so that a re-executed step creates none twice.
+func createTasks(ctx context.Context, db *ent.Client, sc *engine.StepContext, plan FollowUpPlan) error {
+	for i, t := range plan.Tasks {
+		err := db.Task.Create().
+			SetClientID(plan.ClientID).SetType(task.Type(t.Type)).SetTitle(t.Title).SetNotes(t.Notes).SetDueAt(t.DueAt).
+			SetRunID(sc.RunID).SetStepKey(sc.StepKey).SetPlanIndex(i).
+			OnConflictColumns(task.FieldRunID, task.FieldStepKey, task.FieldPlanIndex).DoNothing().
+			Exec(ctx)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("creating follow-up task %d: %w", i, err)
+		}
+	}
+	return nil
 }

@@ -1,10 +1,11 @@
-package strategy
+package modules
 
 import "time"
 
-// isBusinessDay reports whether d is a weekday and not a US federal holiday
-// on which offices close.
-func isBusinessDay(d time.Time) bool {
+// IsBusinessDay reports whether d is a weekday and not a US federal holiday
+// on which offices close. The modules schedule work (milestones, tasks,
+// emails) on business days.
+func IsBusinessDay(d time.Time) bool {
 	switch d.Weekday() {
 	case time.Saturday, time.Sunday:
 		return false
@@ -33,27 +34,27 @@ func isHoliday(d time.Time) bool {
 	return false
 }
 
-// nextBusinessDay returns d if it is a business day, else the next one.
-func nextBusinessDay(d time.Time) time.Time {
-	for !isBusinessDay(d) {
+// NextBusinessDay returns d if it is a business day, else the next one.
+func NextBusinessDay(d time.Time) time.Time {
+	for !IsBusinessDay(d) {
 		d = d.AddDate(0, 0, 1)
 	}
 	return d
 }
 
-// addBusinessDays moves n business days forward from d.
-func addBusinessDays(d time.Time, n int) time.Time {
+// AddBusinessDays moves n business days forward from d.
+func AddBusinessDays(d time.Time, n int) time.Time {
 	for n > 0 {
 		d = d.AddDate(0, 0, 1)
-		if isBusinessDay(d) {
+		if IsBusinessDay(d) {
 			n--
 		}
 	}
 	return d
 }
 
-// nextSaturday returns the first Saturday after d.
-func nextSaturday(d time.Time) time.Time {
+// NextSaturday returns the first Saturday after d.
+func NextSaturday(d time.Time) time.Time {
 	d = d.AddDate(0, 0, 1)
 	for d.Weekday() != time.Saturday {
 		d = d.AddDate(0, 0, 1)

@@ -1,0 +1,62 @@
+package schema
+
+import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Task is a CRM to-do for an agent: call, text, email or meet a client.
+type Task struct{ ent.Schema }
+
+// Mixin of the Task.
+func (Task) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, TenantMixin{}} }
+
+// Fields of the Task.
+func (Task) Fields() []ent.Field {
+	return []ent.Field{
+		field.Enum("type").Values("CALL", "TEXT", "EMAIL", "MEETING"),
+		field.String("title").NotEmpty().MaxLen(300),
+		field.Text("notes").Default("").MaxLen(5000),
+		field.Time("due_at").Annotations(entgql.OrderField("DUE_AT")),
+		field.Enum("status").Values("OPEN", "DONE", "CANCELED").Default("OPEN").
+			Annotations(entgql.OrderField("STATUS")),
+		field.Int("client_id").Immutable(),
+		field.Int("property_id").Optional().Nillable(),
+		field.Int("assignee_id").Optional().Nillable(),
+		// The run and step that created the task, and its place in the
+		// step's plan: a re-executed step finds its tasks instead of
+		// adding them again.
+		field.Int("run_id").Optional().Nillable().Immutable(),
+		field.String("step_key").Optional().Nillable().Immutable(),
+		field.Int("plan_index").Optional().Nillable().Immutable(),
+	}
+}
+
+// Edges of the Task.
+func (Task) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("client", Contact.Type).Ref("tasks").Field("client_id").Unique().Required().Immutable(),
+		edge.To("property", Property.Type).Field("property_id").Unique().
+			Annotations(entsql.OnDelete(entsql.SetNull)),
+		edge.To("assignee", User.Type).Field("assignee_id").Unique().
+			Annotations(entsql.OnDelete(entsql.SetNull)),
+	}
+}
+
+// Indexes of the Task.
+func (Task) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("run_id", "step_key", "plan_index").Unique(),
+		index.Fields("organization_id", "status", "due_at"),
+	}
+}
+
+// Annotations of the Task.
+func (Task) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection(), entgql.QueryField("tasks")}
+}
