@@ -22,6 +22,7 @@ import (
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
@@ -56,6 +57,7 @@ func newDemoTestAPI(t *testing.T) *testAPI {
 		analytics.Register(e, db.Client)
 		strategy.Register(e, db.Client)
 		crm.Register(e, db.Client)
+		marketing.Register(e, db.Client)
 	})
 }
 

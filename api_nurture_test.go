@@ -161,3 +161,92 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 		t.Fatalf("stored tasks %+v", stored)
 	}
 }
+
+// TestLeadNurtureHotAndCold runs the built-in Lead Nurture package for a
+// hot and a cold client: the plans differ as the tiers say, and every
+// record can be queried.
+func TestLeadNurtureHotAndCold(t *testing.T) {
+	t.Parallel()
+	api := newDemoTestAPI(t)
+	var setup struct {
+		Packages struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"packages"`
+		Hot  struct{ ID string } `json:"hot"`
+		Cold struct{ ID string } `json:"cold"`
+	}
+	api.do(`mutation {
+		hot: createClient(input: {name: "Hana Hot", email: "hana@example.com", source: REFERRAL, preApproved: true, moveTimeline: 1,
+			budgetMin: 300000, budgetMax: 2500000, emailOptIn: true, smsOptIn: true}) { id }
+		cold: createClient(input: {name: "Colin Cold", email: "colin@example.com", source: OTHER, emailOptIn: true}) { id } }`, nil).ok(t, &setup)
+	for range 3 {
+		api.do(`mutation($c: ID!) { createInteraction(input: {clientID: $c, type: MEETING}) { id } }`, map[string]any{"c": setup.Hot.ID}).ok(t, nil)
+	}
+	api.do(`{ packages(first: 1, where: {key: "lead-nurture"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	pkg := setup.Packages.Edges[0].Node.ID
+
+	type plan struct {
+		tier                  string
+		emails, tasks, checks int
+	}
+	run := func(client string) plan {
+		var started struct {
+			StartRun struct{ ID string } `json:"startRun"`
+		}
+		api.do(`mutation($pkg: ID!, $c: ID!) { startRun(input: {packageId: $pkg, clientId: $c}) { id } }`,
+			map[string]any{"pkg": pkg, "c": client}).ok(t, &started)
+		var r struct {
+			Node struct {
+				Status string
+				Steps  []struct {
+					Key    string
+					Output map[string]any
+				}
+			} `json:"node"`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
+				... on LeadScore { tier }
+				... on EmailSequence { consent messages { subject scheduledAt } }
+				... on SocialTargeting { audience { radiusMiles specialAdCategory } compliance { rule result } listings { rank reason } }
+				... on FollowUpPlan { tasks { type dueAt } } } } } } }`, map[string]any{"id": started.StartRun.ID}).ok(t, &r)
+			if r.Node.Status == "SUCCEEDED" || r.Node.Status == "FAILED" || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if r.Node.Status != "SUCCEEDED" {
+			t.Fatalf("run %s: %+v", r.Node.Status, r.Node.Steps)
+		}
+		out := map[string]map[string]any{}
+		for _, s := range r.Node.Steps {
+			out[s.Key] = s.Output
+		}
+		if out["targeting"]["audience"].(map[string]any)["radiusMiles"].(float64) < 15 {
+			t.Fatalf("targeting radius under 15 miles: %v", out["targeting"])
+		}
+		return plan{
+			tier:   out["score"]["tier"].(string),
+			emails: len(out["email"]["messages"].([]any)),
+			tasks:  len(out["follow-up"]["tasks"].([]any)),
+			checks: len(out["targeting"]["compliance"].([]any)),
+		}
+	}
+	hot, cold := run(setup.Hot.ID), run(setup.Cold.ID)
+	if hot != (plan{"HOT", 3, 5, 6}) || cold != (plan{"COLD", 4, 3, 6}) {
+		t.Fatalf("hot plan %+v, cold plan %+v", hot, cold)
+	}
+	var stored struct {
+		EmailMessages struct {
+			TotalCount int `json:"totalCount"`
+		} `json:"emailMessages"`
+		Tasks struct {
+			TotalCount int `json:"totalCount"`
+		} `json:"tasks"`
+	}
+	api.do(`{ emailMessages(first: 1, where: {status: SCHEDULED}) { totalCount } tasks(first: 1) { totalCount } }`, nil).ok(t, &stored)
+	if stored.EmailMessages.TotalCount != 7 || stored.Tasks.TotalCount != 8 {
+		t.Fatalf("stored %d emails and %d tasks, want 7 and 8", stored.EmailMessages.TotalCount, stored.Tasks.TotalCount)
+	}
+}

@@ -28,6 +28,7 @@ import (
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
@@ -202,6 +203,7 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 	analytics.Register(eng, db.Client)
 	strategy.Register(eng, db.Client)
 	crm.Register(eng, db.Client)
+	marketing.Register(eng, db.Client)
 	return eng
 }
 

@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -38,6 +39,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// EmailMessage is the client for interacting with the EmailMessage builders.
+	EmailMessage *EmailMessageClient
 	// Interaction is the client for interacting with the Interaction builders.
 	Interaction *InteractionClient
 	// LeadScoreRecord is the client for interacting with the LeadScoreRecord builders.
@@ -72,6 +75,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Contact = NewContactClient(c.config)
+	c.EmailMessage = NewEmailMessageClient(c.config)
 	c.Interaction = NewInteractionClient(c.config)
 	c.LeadScoreRecord = NewLeadScoreRecordClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
@@ -176,6 +180,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:             ctx,
 		config:          cfg,
 		Contact:         NewContactClient(cfg),
+		EmailMessage:    NewEmailMessageClient(cfg),
 		Interaction:     NewInteractionClient(cfg),
 		LeadScoreRecord: NewLeadScoreRecordClient(cfg),
 		Organization:    NewOrganizationClient(cfg),
@@ -207,6 +212,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:             ctx,
 		config:          cfg,
 		Contact:         NewContactClient(cfg),
+		EmailMessage:    NewEmailMessageClient(cfg),
 		Interaction:     NewInteractionClient(cfg),
 		LeadScoreRecord: NewLeadScoreRecordClient(cfg),
 		Organization:    NewOrganizationClient(cfg),
@@ -247,8 +253,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Contact, c.Interaction, c.LeadScoreRecord, c.Organization, c.PackageStep,
-		c.Property, c.Run, c.RunEvent, c.StepRun, c.Task, c.User, c.WorkflowPackage,
+		c.Contact, c.EmailMessage, c.Interaction, c.LeadScoreRecord, c.Organization,
+		c.PackageStep, c.Property, c.Run, c.RunEvent, c.StepRun, c.Task, c.User,
+		c.WorkflowPackage,
 	} {
 		n.Use(hooks...)
 	}
@@ -258,8 +265,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Contact, c.Interaction, c.LeadScoreRecord, c.Organization, c.PackageStep,
-		c.Property, c.Run, c.RunEvent, c.StepRun, c.Task, c.User, c.WorkflowPackage,
+		c.Contact, c.EmailMessage, c.Interaction, c.LeadScoreRecord, c.Organization,
+		c.PackageStep, c.Property, c.Run, c.RunEvent, c.StepRun, c.Task, c.User,
+		c.WorkflowPackage,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -270,6 +278,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ContactMutation:
 		return c.Contact.mutate(ctx, m)
+	case *EmailMessageMutation:
+		return c.EmailMessage.mutate(ctx, m)
 	case *InteractionMutation:
 		return c.Interaction.mutate(ctx, m)
 	case *LeadScoreRecordMutation:
@@ -469,6 +479,22 @@ func (c *ContactClient) QueryTasks(_m *Contact) *TaskQuery {
 	return query
 }
 
+// QueryEmailMessages queries the email_messages edge of a Contact.
+func (c *ContactClient) QueryEmailMessages(_m *Contact) *EmailMessageQuery {
+	query := (&EmailMessageClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, id),
+			sqlgraph.To(emailmessage.Table, emailmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, contact.EmailMessagesTable, contact.EmailMessagesColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryRuns queries the runs edge of a Contact.
 func (c *ContactClient) QueryRuns(_m *Contact) *RunQuery {
 	query := (&RunClient{config: c.config}).Query()
@@ -507,6 +533,171 @@ func (c *ContactClient) mutate(ctx context.Context, m *ContactMutation) (Value, 
 		return (&ContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Contact mutation op: %q", m.Op())
+	}
+}
+
+// EmailMessageClient is a client for the EmailMessage schema.
+type EmailMessageClient struct {
+	config
+}
+
+// NewEmailMessageClient returns a client for the EmailMessage from the given config.
+func NewEmailMessageClient(c config) *EmailMessageClient {
+	return &EmailMessageClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `emailmessage.Hooks(f(g(h())))`.
+func (c *EmailMessageClient) Use(hooks ...Hook) {
+	c.hooks.EmailMessage = append(c.hooks.EmailMessage, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `emailmessage.Intercept(f(g(h())))`.
+func (c *EmailMessageClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EmailMessage = append(c.inters.EmailMessage, interceptors...)
+}
+
+// Create returns a builder for creating a EmailMessage entity.
+func (c *EmailMessageClient) Create() *EmailMessageCreate {
+	mutation := newEmailMessageMutation(c.config, OpCreate)
+	return &EmailMessageCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EmailMessage entities.
+func (c *EmailMessageClient) CreateBulk(builders ...*EmailMessageCreate) *EmailMessageCreateBulk {
+	return &EmailMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EmailMessageClient) MapCreateBulk(slice any, setFunc func(*EmailMessageCreate, int)) *EmailMessageCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EmailMessageCreateBulk{err: fmt.Errorf("calling to EmailMessageClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EmailMessageCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EmailMessageCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EmailMessage.
+func (c *EmailMessageClient) Update() *EmailMessageUpdate {
+	mutation := newEmailMessageMutation(c.config, OpUpdate)
+	return &EmailMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EmailMessageClient) UpdateOne(_m *EmailMessage) *EmailMessageUpdateOne {
+	mutation := newEmailMessageMutation(c.config, OpUpdateOne, withEmailMessage(_m))
+	return &EmailMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EmailMessageClient) UpdateOneID(id int) *EmailMessageUpdateOne {
+	mutation := newEmailMessageMutation(c.config, OpUpdateOne, withEmailMessageID(id))
+	return &EmailMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EmailMessage.
+func (c *EmailMessageClient) Delete() *EmailMessageDelete {
+	mutation := newEmailMessageMutation(c.config, OpDelete)
+	return &EmailMessageDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EmailMessageClient) DeleteOne(_m *EmailMessage) *EmailMessageDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EmailMessageClient) DeleteOneID(id int) *EmailMessageDeleteOne {
+	builder := c.Delete().Where(emailmessage.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EmailMessageDeleteOne{builder}
+}
+
+// Query returns a query builder for EmailMessage.
+func (c *EmailMessageClient) Query() *EmailMessageQuery {
+	return &EmailMessageQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEmailMessage},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EmailMessage entity by its id.
+func (c *EmailMessageClient) Get(ctx context.Context, id int) (*EmailMessage, error) {
+	return c.Query().Where(emailmessage.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EmailMessageClient) GetX(ctx context.Context, id int) *EmailMessage {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOrganization queries the organization edge of a EmailMessage.
+func (c *EmailMessageClient) QueryOrganization(_m *EmailMessage) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(emailmessage.Table, emailmessage.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, emailmessage.OrganizationTable, emailmessage.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryClient queries the client edge of a EmailMessage.
+func (c *EmailMessageClient) QueryClient(_m *EmailMessage) *ContactQuery {
+	query := (&ContactClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(emailmessage.Table, emailmessage.FieldID, id),
+			sqlgraph.To(contact.Table, contact.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, emailmessage.ClientTable, emailmessage.ClientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *EmailMessageClient) Hooks() []Hook {
+	return c.hooks.EmailMessage
+}
+
+// Interceptors returns the client interceptors.
+func (c *EmailMessageClient) Interceptors() []Interceptor {
+	return c.inters.EmailMessage
+}
+
+func (c *EmailMessageClient) mutate(ctx context.Context, m *EmailMessageMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EmailMessageCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EmailMessageUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EmailMessageUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EmailMessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EmailMessage mutation op: %q", m.Op())
 	}
 }
 
@@ -2392,12 +2583,12 @@ func (c *WorkflowPackageClient) mutate(ctx context.Context, m *WorkflowPackageMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Contact, Interaction, LeadScoreRecord, Organization, PackageStep, Property, Run,
-		RunEvent, StepRun, Task, User, WorkflowPackage []ent.Hook
+		Contact, EmailMessage, Interaction, LeadScoreRecord, Organization, PackageStep,
+		Property, Run, RunEvent, StepRun, Task, User, WorkflowPackage []ent.Hook
 	}
 	inters struct {
-		Contact, Interaction, LeadScoreRecord, Organization, PackageStep, Property, Run,
-		RunEvent, StepRun, Task, User, WorkflowPackage []ent.Interceptor
+		Contact, EmailMessage, Interaction, LeadScoreRecord, Organization, PackageStep,
+		Property, Run, RunEvent, StepRun, Task, User, WorkflowPackage []ent.Interceptor
 	}
 )
 

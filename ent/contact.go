@@ -77,18 +77,21 @@ type ContactEdges struct {
 	ScoreHistory []*LeadScoreRecord `json:"score_history,omitempty"`
 	// Tasks holds the value of the tasks edge.
 	Tasks []*Task `json:"tasks,omitempty"`
+	// EmailMessages holds the value of the email_messages edge.
+	EmailMessages []*EmailMessage `json:"email_messages,omitempty"`
 	// Runs holds the value of the runs edge.
 	Runs []*Run `json:"runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [5]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
-	totalCount [5]map[string]int
+	totalCount [6]map[string]int
 
-	namedInteractions map[string][]*Interaction
-	namedScoreHistory map[string][]*LeadScoreRecord
-	namedTasks        map[string][]*Task
-	namedRuns         map[string][]*Run
+	namedInteractions  map[string][]*Interaction
+	namedScoreHistory  map[string][]*LeadScoreRecord
+	namedTasks         map[string][]*Task
+	namedEmailMessages map[string][]*EmailMessage
+	namedRuns          map[string][]*Run
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -129,10 +132,19 @@ func (e ContactEdges) TasksOrErr() ([]*Task, error) {
 	return nil, &NotLoadedError{edge: "tasks"}
 }
 
+// EmailMessagesOrErr returns the EmailMessages value or an error if the edge
+// was not loaded in eager-loading.
+func (e ContactEdges) EmailMessagesOrErr() ([]*EmailMessage, error) {
+	if e.loadedTypes[4] {
+		return e.EmailMessages, nil
+	}
+	return nil, &NotLoadedError{edge: "email_messages"}
+}
+
 // RunsOrErr returns the Runs value or an error if the edge
 // was not loaded in eager-loading.
 func (e ContactEdges) RunsOrErr() ([]*Run, error) {
-	if e.loadedTypes[4] {
+	if e.loadedTypes[5] {
 		return e.Runs, nil
 	}
 	return nil, &NotLoadedError{edge: "runs"}
@@ -345,6 +357,11 @@ func (_m *Contact) QueryTasks() *TaskQuery {
 	return NewContactClient(_m.config).QueryTasks(_m)
 }
 
+// QueryEmailMessages queries the "email_messages" edge of the Contact entity.
+func (_m *Contact) QueryEmailMessages() *EmailMessageQuery {
+	return NewContactClient(_m.config).QueryEmailMessages(_m)
+}
+
 // QueryRuns queries the "runs" edge of the Contact entity.
 func (_m *Contact) QueryRuns() *RunQuery {
 	return NewContactClient(_m.config).QueryRuns(_m)
@@ -528,6 +545,30 @@ func (_m *Contact) appendNamedTasks(name string, edges ...*Task) {
 		_m.Edges.namedTasks[name] = []*Task{}
 	} else {
 		_m.Edges.namedTasks[name] = append(_m.Edges.namedTasks[name], edges...)
+	}
+}
+
+// NamedEmailMessages returns the EmailMessages named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Contact) NamedEmailMessages(name string) ([]*EmailMessage, error) {
+	if _m.Edges.namedEmailMessages == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedEmailMessages[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Contact) appendNamedEmailMessages(name string, edges ...*EmailMessage) {
+	if _m.Edges.namedEmailMessages == nil {
+		_m.Edges.namedEmailMessages = make(map[string][]*EmailMessage)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedEmailMessages[name] = []*EmailMessage{}
+	} else {
+		_m.Edges.namedEmailMessages[name] = append(_m.Edges.namedEmailMessages[name], edges...)
 	}
 }
 

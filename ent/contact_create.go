@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -345,6 +346,21 @@ func (_c *ContactCreate) AddTasks(v ...*Task) *ContactCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddTaskIDs(ids...)
+}
+
+// AddEmailMessageIDs adds the "email_messages" edge to the EmailMessage entity by IDs.
+func (_c *ContactCreate) AddEmailMessageIDs(ids ...int) *ContactCreate {
+	_c.mutation.AddEmailMessageIDs(ids...)
+	return _c
+}
+
+// AddEmailMessages adds the "email_messages" edges to the EmailMessage entity.
+func (_c *ContactCreate) AddEmailMessages(v ...*EmailMessage) *ContactCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddEmailMessageIDs(ids...)
 }
 
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
@@ -696,6 +712,22 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.EmailMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.EmailMessagesTable,
+			Columns: []string{contact.EmailMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -25,21 +26,23 @@ import (
 // ContactQuery is the builder for querying Contact entities.
 type ContactQuery struct {
 	config
-	ctx                   *QueryContext
-	order                 []contact.OrderOption
-	inters                []Interceptor
-	predicates            []predicate.Contact
-	withOrganization      *OrganizationQuery
-	withInteractions      *InteractionQuery
-	withScoreHistory      *LeadScoreRecordQuery
-	withTasks             *TaskQuery
-	withRuns              *RunQuery
-	loadTotal             []func(context.Context, []*Contact) error
-	modifiers             []func(*sql.Selector)
-	withNamedInteractions map[string]*InteractionQuery
-	withNamedScoreHistory map[string]*LeadScoreRecordQuery
-	withNamedTasks        map[string]*TaskQuery
-	withNamedRuns         map[string]*RunQuery
+	ctx                    *QueryContext
+	order                  []contact.OrderOption
+	inters                 []Interceptor
+	predicates             []predicate.Contact
+	withOrganization       *OrganizationQuery
+	withInteractions       *InteractionQuery
+	withScoreHistory       *LeadScoreRecordQuery
+	withTasks              *TaskQuery
+	withEmailMessages      *EmailMessageQuery
+	withRuns               *RunQuery
+	loadTotal              []func(context.Context, []*Contact) error
+	modifiers              []func(*sql.Selector)
+	withNamedInteractions  map[string]*InteractionQuery
+	withNamedScoreHistory  map[string]*LeadScoreRecordQuery
+	withNamedTasks         map[string]*TaskQuery
+	withNamedEmailMessages map[string]*EmailMessageQuery
+	withNamedRuns          map[string]*RunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -157,6 +160,28 @@ func (_q *ContactQuery) QueryTasks() *TaskQuery {
 			sqlgraph.From(contact.Table, contact.FieldID, selector),
 			sqlgraph.To(task.Table, task.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, contact.TasksTable, contact.TasksColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryEmailMessages chains the current query on the "email_messages" edge.
+func (_q *ContactQuery) QueryEmailMessages() *EmailMessageQuery {
+	query := (&EmailMessageClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, selector),
+			sqlgraph.To(emailmessage.Table, emailmessage.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, contact.EmailMessagesTable, contact.EmailMessagesColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -373,16 +398,17 @@ func (_q *ContactQuery) Clone() *ContactQuery {
 		return nil
 	}
 	return &ContactQuery{
-		config:           _q.config,
-		ctx:              _q.ctx.Clone(),
-		order:            append([]contact.OrderOption{}, _q.order...),
-		inters:           append([]Interceptor{}, _q.inters...),
-		predicates:       append([]predicate.Contact{}, _q.predicates...),
-		withOrganization: _q.withOrganization.Clone(),
-		withInteractions: _q.withInteractions.Clone(),
-		withScoreHistory: _q.withScoreHistory.Clone(),
-		withTasks:        _q.withTasks.Clone(),
-		withRuns:         _q.withRuns.Clone(),
+		config:            _q.config,
+		ctx:               _q.ctx.Clone(),
+		order:             append([]contact.OrderOption{}, _q.order...),
+		inters:            append([]Interceptor{}, _q.inters...),
+		predicates:        append([]predicate.Contact{}, _q.predicates...),
+		withOrganization:  _q.withOrganization.Clone(),
+		withInteractions:  _q.withInteractions.Clone(),
+		withScoreHistory:  _q.withScoreHistory.Clone(),
+		withTasks:         _q.withTasks.Clone(),
+		withEmailMessages: _q.withEmailMessages.Clone(),
+		withRuns:          _q.withRuns.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -430,6 +456,17 @@ func (_q *ContactQuery) WithTasks(opts ...func(*TaskQuery)) *ContactQuery {
 		opt(query)
 	}
 	_q.withTasks = query
+	return _q
+}
+
+// WithEmailMessages tells the query-builder to eager-load the nodes that are connected to
+// the "email_messages" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithEmailMessages(opts ...func(*EmailMessageQuery)) *ContactQuery {
+	query := (&EmailMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withEmailMessages = query
 	return _q
 }
 
@@ -522,11 +559,12 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 	var (
 		nodes       = []*Contact{}
 		_spec       = _q.querySpec()
-		loadedTypes = [5]bool{
+		loadedTypes = [6]bool{
 			_q.withOrganization != nil,
 			_q.withInteractions != nil,
 			_q.withScoreHistory != nil,
 			_q.withTasks != nil,
+			_q.withEmailMessages != nil,
 			_q.withRuns != nil,
 		}
 	)
@@ -578,6 +616,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 			return nil, err
 		}
 	}
+	if query := _q.withEmailMessages; query != nil {
+		if err := _q.loadEmailMessages(ctx, query, nodes,
+			func(n *Contact) { n.Edges.EmailMessages = []*EmailMessage{} },
+			func(n *Contact, e *EmailMessage) { n.Edges.EmailMessages = append(n.Edges.EmailMessages, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withRuns; query != nil {
 		if err := _q.loadRuns(ctx, query, nodes,
 			func(n *Contact) { n.Edges.Runs = []*Run{} },
@@ -603,6 +648,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 		if err := _q.loadTasks(ctx, query, nodes,
 			func(n *Contact) { n.appendNamedTasks(name) },
 			func(n *Contact, e *Task) { n.appendNamedTasks(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedEmailMessages {
+		if err := _q.loadEmailMessages(ctx, query, nodes,
+			func(n *Contact) { n.appendNamedEmailMessages(name) },
+			func(n *Contact, e *EmailMessage) { n.appendNamedEmailMessages(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -725,6 +777,36 @@ func (_q *ContactQuery) loadTasks(ctx context.Context, query *TaskQuery, nodes [
 	}
 	query.Where(predicate.Task(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(contact.TasksColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ClientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "client_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ContactQuery) loadEmailMessages(ctx context.Context, query *EmailMessageQuery, nodes []*Contact, init func(*Contact), assign func(*Contact, *EmailMessage)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Contact)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(emailmessage.FieldClientID)
+	}
+	query.Where(predicate.EmailMessage(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(contact.EmailMessagesColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -929,6 +1011,20 @@ func (_q *ContactQuery) WithNamedTasks(name string, opts ...func(*TaskQuery)) *C
 		_q.withNamedTasks = make(map[string]*TaskQuery)
 	}
 	_q.withNamedTasks[name] = query
+	return _q
+}
+
+// WithNamedEmailMessages tells the query-builder to eager-load the nodes that are connected to the "email_messages"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithNamedEmailMessages(name string, opts ...func(*EmailMessageQuery)) *ContactQuery {
+	query := (&EmailMessageClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedEmailMessages == nil {
+		_q.withNamedEmailMessages = make(map[string]*EmailMessageQuery)
+	}
+	_q.withNamedEmailMessages[name] = query
 	return _q
 }
 

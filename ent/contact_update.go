@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/predicate"
@@ -435,6 +436,21 @@ func (_u *ContactUpdate) AddTasks(v ...*Task) *ContactUpdate {
 	return _u.AddTaskIDs(ids...)
 }
 
+// AddEmailMessageIDs adds the "email_messages" edge to the EmailMessage entity by IDs.
+func (_u *ContactUpdate) AddEmailMessageIDs(ids ...int) *ContactUpdate {
+	_u.mutation.AddEmailMessageIDs(ids...)
+	return _u
+}
+
+// AddEmailMessages adds the "email_messages" edges to the EmailMessage entity.
+func (_u *ContactUpdate) AddEmailMessages(v ...*EmailMessage) *ContactUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEmailMessageIDs(ids...)
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
 func (_u *ContactUpdate) AddRunIDs(ids ...int) *ContactUpdate {
 	_u.mutation.AddRunIDs(ids...)
@@ -516,6 +532,27 @@ func (_u *ContactUpdate) RemoveTasks(v ...*Task) *ContactUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveTaskIDs(ids...)
+}
+
+// ClearEmailMessages clears all "email_messages" edges to the EmailMessage entity.
+func (_u *ContactUpdate) ClearEmailMessages() *ContactUpdate {
+	_u.mutation.ClearEmailMessages()
+	return _u
+}
+
+// RemoveEmailMessageIDs removes the "email_messages" edge to EmailMessage entities by IDs.
+func (_u *ContactUpdate) RemoveEmailMessageIDs(ids ...int) *ContactUpdate {
+	_u.mutation.RemoveEmailMessageIDs(ids...)
+	return _u
+}
+
+// RemoveEmailMessages removes "email_messages" edges to EmailMessage entities.
+func (_u *ContactUpdate) RemoveEmailMessages(v ...*EmailMessage) *ContactUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEmailMessageIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -898,6 +935,51 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EmailMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.EmailMessagesTable,
+			Columns: []string{contact.EmailMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEmailMessagesIDs(); len(nodes) > 0 && !_u.mutation.EmailMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.EmailMessagesTable,
+			Columns: []string{contact.EmailMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EmailMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.EmailMessagesTable,
+			Columns: []string{contact.EmailMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1372,6 +1454,21 @@ func (_u *ContactUpdateOne) AddTasks(v ...*Task) *ContactUpdateOne {
 	return _u.AddTaskIDs(ids...)
 }
 
+// AddEmailMessageIDs adds the "email_messages" edge to the EmailMessage entity by IDs.
+func (_u *ContactUpdateOne) AddEmailMessageIDs(ids ...int) *ContactUpdateOne {
+	_u.mutation.AddEmailMessageIDs(ids...)
+	return _u
+}
+
+// AddEmailMessages adds the "email_messages" edges to the EmailMessage entity.
+func (_u *ContactUpdateOne) AddEmailMessages(v ...*EmailMessage) *ContactUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddEmailMessageIDs(ids...)
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
 func (_u *ContactUpdateOne) AddRunIDs(ids ...int) *ContactUpdateOne {
 	_u.mutation.AddRunIDs(ids...)
@@ -1453,6 +1550,27 @@ func (_u *ContactUpdateOne) RemoveTasks(v ...*Task) *ContactUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveTaskIDs(ids...)
+}
+
+// ClearEmailMessages clears all "email_messages" edges to the EmailMessage entity.
+func (_u *ContactUpdateOne) ClearEmailMessages() *ContactUpdateOne {
+	_u.mutation.ClearEmailMessages()
+	return _u
+}
+
+// RemoveEmailMessageIDs removes the "email_messages" edge to EmailMessage entities by IDs.
+func (_u *ContactUpdateOne) RemoveEmailMessageIDs(ids ...int) *ContactUpdateOne {
+	_u.mutation.RemoveEmailMessageIDs(ids...)
+	return _u
+}
+
+// RemoveEmailMessages removes "email_messages" edges to EmailMessage entities.
+func (_u *ContactUpdateOne) RemoveEmailMessages(v ...*EmailMessage) *ContactUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveEmailMessageIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -1865,6 +1983,51 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.EmailMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.EmailMessagesTable,
+			Columns: []string{contact.EmailMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedEmailMessagesIDs(); len(nodes) > 0 && !_u.mutation.EmailMessagesCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.EmailMessagesTable,
+			Columns: []string{contact.EmailMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.EmailMessagesIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.EmailMessagesTable,
+			Columns: []string{contact.EmailMessagesColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

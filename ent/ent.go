@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -85,6 +86,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			contact.Table:         contact.ValidColumn,
+			emailmessage.Table:    emailmessage.ValidColumn,
 			interaction.Table:     interaction.ValidColumn,
 			leadscorerecord.Table: leadscorerecord.ValidColumn,
 			organization.Table:    organization.ValidColumn,

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -328,6 +329,95 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				*wq = *query
 			})
 
+		case "emailMessages":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&EmailMessageClient{config: _q.config}).Query()
+			)
+			args := newEmailMessagePaginateArgs(fieldArgs(ctx, new(EmailMessageWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newEmailMessagePager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Contact) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"client_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(contact.EmailMessagesColumn), ids...))
+						})
+						if err := query.GroupBy(contact.EmailMessagesColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[4][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Contact) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.EmailMessages)
+							if nodes[i].Edges.totalCount[4] == nil {
+								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[4][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, emailmessageImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(contact.EmailMessagesColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedEmailMessages(alias, func(wq *EmailMessageQuery) {
+				*wq = *query
+			})
+
 		case "runs":
 			var (
 				alias = field.Alias
@@ -371,10 +461,10 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[4] == nil {
-								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							if nodes[i].Edges.totalCount[5] == nil {
+								nodes[i].Edges.totalCount[5] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[4][alias] = n
+							nodes[i].Edges.totalCount[5][alias] = n
 						}
 						return nil
 					})
@@ -382,10 +472,10 @@ func (_q *ContactQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Contact) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Runs)
-							if nodes[i].Edges.totalCount[4] == nil {
-								nodes[i].Edges.totalCount[4] = make(map[string]int)
+							if nodes[i].Edges.totalCount[5] == nil {
+								nodes[i].Edges.totalCount[5] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[4][alias] = n
+							nodes[i].Edges.totalCount[5][alias] = n
 						}
 						return nil
 					})
@@ -575,6 +665,175 @@ func newClientPaginateArgs(rv map[string]any) *clientPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*ClientWhereInput); ok {
 		args.opts = append(args.opts, WithClientFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *EmailMessageQuery) CollectFields(ctx context.Context, satisfies ...string) (*EmailMessageQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *EmailMessageQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(emailmessage.Columns))
+		selectedFields = []string{emailmessage.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[emailmessage.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldOrganizationID)
+				fieldSeen[emailmessage.FieldOrganizationID] = struct{}{}
+			}
+
+		case "client":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ContactClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, contactImplementors)...); err != nil {
+				return err
+			}
+			_q.withClient = query
+			if _, ok := fieldSeen[emailmessage.FieldClientID]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldClientID)
+				fieldSeen[emailmessage.FieldClientID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[emailmessage.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldCreatedAt)
+				fieldSeen[emailmessage.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[emailmessage.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldUpdatedAt)
+				fieldSeen[emailmessage.FieldUpdatedAt] = struct{}{}
+			}
+		case "to":
+			if _, ok := fieldSeen[emailmessage.FieldTo]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldTo)
+				fieldSeen[emailmessage.FieldTo] = struct{}{}
+			}
+		case "subject":
+			if _, ok := fieldSeen[emailmessage.FieldSubject]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldSubject)
+				fieldSeen[emailmessage.FieldSubject] = struct{}{}
+			}
+		case "body":
+			if _, ok := fieldSeen[emailmessage.FieldBody]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldBody)
+				fieldSeen[emailmessage.FieldBody] = struct{}{}
+			}
+		case "scheduledAt":
+			if _, ok := fieldSeen[emailmessage.FieldScheduledAt]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldScheduledAt)
+				fieldSeen[emailmessage.FieldScheduledAt] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[emailmessage.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldStatus)
+				fieldSeen[emailmessage.FieldStatus] = struct{}{}
+			}
+		case "clientID":
+			if _, ok := fieldSeen[emailmessage.FieldClientID]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldClientID)
+				fieldSeen[emailmessage.FieldClientID] = struct{}{}
+			}
+		case "runID":
+			if _, ok := fieldSeen[emailmessage.FieldRunID]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldRunID)
+				fieldSeen[emailmessage.FieldRunID] = struct{}{}
+			}
+		case "stepKey":
+			if _, ok := fieldSeen[emailmessage.FieldStepKey]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldStepKey)
+				fieldSeen[emailmessage.FieldStepKey] = struct{}{}
+			}
+		case "planIndex":
+			if _, ok := fieldSeen[emailmessage.FieldPlanIndex]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldPlanIndex)
+				fieldSeen[emailmessage.FieldPlanIndex] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type emailmessagePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []EmailMessagePaginateOption
+}
+
+func newEmailMessagePaginateArgs(rv map[string]any) *emailmessagePaginateArgs {
+	args := &emailmessagePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &EmailMessageOrder{Field: &EmailMessageOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithEmailMessageOrder(order))
+			}
+		case *EmailMessageOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithEmailMessageOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*EmailMessageWhereInput); ok {
+		args.opts = append(args.opts, WithEmailMessageFilter(v.Filter))
 	}
 	return args
 }

@@ -79,6 +79,27 @@ func (_m *Contact) Tasks(
 	return _m.QueryTasks().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Contact) EmailMessages(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *EmailMessageOrder, where *EmailMessageWhereInput,
+) (*EmailMessageConnection, error) {
+	opts := []EmailMessagePaginateOption{
+		WithEmailMessageOrder(orderBy),
+		WithEmailMessageFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
+	if nodes, err := _m.NamedEmailMessages(alias); err == nil || hasTotalCount {
+		pager, err := newEmailMessagePager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &EmailMessageConnection{Edges: []*EmailMessageEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryEmailMessages().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Contact) Runs(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RunOrder, where *RunWhereInput,
 ) (*RunConnection, error) {
@@ -87,7 +108,7 @@ func (_m *Contact) Runs(
 		WithRunFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
 	if nodes, err := _m.NamedRuns(alias); err == nil || hasTotalCount {
 		pager, err := newRunPager(opts, last != nil)
 		if err != nil {
@@ -98,6 +119,22 @@ func (_m *Contact) Runs(
 		return conn, nil
 	}
 	return _m.QueryRuns().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *EmailMessage) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *EmailMessage) Client(ctx context.Context) (*Contact, error) {
+	result, err := _m.Edges.ClientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryClient().Only(ctx)
+	}
+	return result, err
 }
 
 func (_m *Interaction) Organization(ctx context.Context) (*Organization, error) {

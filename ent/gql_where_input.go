@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -251,6 +252,10 @@ type ClientWhereInput struct {
 	// "tasks" edge predicates.
 	HasTasks     *bool             `json:"hasTasks,omitempty"`
 	HasTasksWith []*TaskWhereInput `json:"hasTasksWith,omitempty"`
+
+	// "email_messages" edge predicates.
+	HasEmailMessages     *bool                     `json:"hasEmailMessages,omitempty"`
+	HasEmailMessagesWith []*EmailMessageWhereInput `json:"hasEmailMessagesWith,omitempty"`
 
 	// "runs" edge predicates.
 	HasRuns     *bool            `json:"hasRuns,omitempty"`
@@ -893,6 +898,24 @@ func (i *ClientWhereInput) P() (predicate.Contact, error) {
 		}
 		predicates = append(predicates, contact.HasTasksWith(with...))
 	}
+	if i.HasEmailMessages != nil {
+		p := contact.HasEmailMessages()
+		if !*i.HasEmailMessages {
+			p = contact.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasEmailMessagesWith) > 0 {
+		with := make([]predicate.EmailMessage, 0, len(i.HasEmailMessagesWith))
+		for _, w := range i.HasEmailMessagesWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasEmailMessagesWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, contact.HasEmailMessagesWith(with...))
+	}
 	if i.HasRuns != nil {
 		p := contact.HasRuns()
 		if !*i.HasRuns {
@@ -918,6 +941,598 @@ func (i *ClientWhereInput) P() (predicate.Contact, error) {
 		return predicates[0], nil
 	default:
 		return contact.And(predicates...), nil
+	}
+}
+
+// EmailMessageWhereInput represents a where input for filtering EmailMessage queries.
+type EmailMessageWhereInput struct {
+	Predicates []predicate.EmailMessage  `json:"-"`
+	Not        *EmailMessageWhereInput   `json:"not,omitempty"`
+	Or         []*EmailMessageWhereInput `json:"or,omitempty"`
+	And        []*EmailMessageWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "to" field predicates.
+	To             *string  `json:"to,omitempty"`
+	ToNEQ          *string  `json:"toNEQ,omitempty"`
+	ToIn           []string `json:"toIn,omitempty"`
+	ToNotIn        []string `json:"toNotIn,omitempty"`
+	ToGT           *string  `json:"toGT,omitempty"`
+	ToGTE          *string  `json:"toGTE,omitempty"`
+	ToLT           *string  `json:"toLT,omitempty"`
+	ToLTE          *string  `json:"toLTE,omitempty"`
+	ToContains     *string  `json:"toContains,omitempty"`
+	ToHasPrefix    *string  `json:"toHasPrefix,omitempty"`
+	ToHasSuffix    *string  `json:"toHasSuffix,omitempty"`
+	ToEqualFold    *string  `json:"toEqualFold,omitempty"`
+	ToContainsFold *string  `json:"toContainsFold,omitempty"`
+
+	// "subject" field predicates.
+	Subject             *string  `json:"subject,omitempty"`
+	SubjectNEQ          *string  `json:"subjectNEQ,omitempty"`
+	SubjectIn           []string `json:"subjectIn,omitempty"`
+	SubjectNotIn        []string `json:"subjectNotIn,omitempty"`
+	SubjectGT           *string  `json:"subjectGT,omitempty"`
+	SubjectGTE          *string  `json:"subjectGTE,omitempty"`
+	SubjectLT           *string  `json:"subjectLT,omitempty"`
+	SubjectLTE          *string  `json:"subjectLTE,omitempty"`
+	SubjectContains     *string  `json:"subjectContains,omitempty"`
+	SubjectHasPrefix    *string  `json:"subjectHasPrefix,omitempty"`
+	SubjectHasSuffix    *string  `json:"subjectHasSuffix,omitempty"`
+	SubjectEqualFold    *string  `json:"subjectEqualFold,omitempty"`
+	SubjectContainsFold *string  `json:"subjectContainsFold,omitempty"`
+
+	// "body" field predicates.
+	Body             *string  `json:"body,omitempty"`
+	BodyNEQ          *string  `json:"bodyNEQ,omitempty"`
+	BodyIn           []string `json:"bodyIn,omitempty"`
+	BodyNotIn        []string `json:"bodyNotIn,omitempty"`
+	BodyGT           *string  `json:"bodyGT,omitempty"`
+	BodyGTE          *string  `json:"bodyGTE,omitempty"`
+	BodyLT           *string  `json:"bodyLT,omitempty"`
+	BodyLTE          *string  `json:"bodyLTE,omitempty"`
+	BodyContains     *string  `json:"bodyContains,omitempty"`
+	BodyHasPrefix    *string  `json:"bodyHasPrefix,omitempty"`
+	BodyHasSuffix    *string  `json:"bodyHasSuffix,omitempty"`
+	BodyEqualFold    *string  `json:"bodyEqualFold,omitempty"`
+	BodyContainsFold *string  `json:"bodyContainsFold,omitempty"`
+
+	// "scheduled_at" field predicates.
+	ScheduledAt      *time.Time  `json:"scheduledAt,omitempty"`
+	ScheduledAtNEQ   *time.Time  `json:"scheduledAtNEQ,omitempty"`
+	ScheduledAtIn    []time.Time `json:"scheduledAtIn,omitempty"`
+	ScheduledAtNotIn []time.Time `json:"scheduledAtNotIn,omitempty"`
+	ScheduledAtGT    *time.Time  `json:"scheduledAtGT,omitempty"`
+	ScheduledAtGTE   *time.Time  `json:"scheduledAtGTE,omitempty"`
+	ScheduledAtLT    *time.Time  `json:"scheduledAtLT,omitempty"`
+	ScheduledAtLTE   *time.Time  `json:"scheduledAtLTE,omitempty"`
+
+	// "status" field predicates.
+	Status      *emailmessage.Status  `json:"status,omitempty"`
+	StatusNEQ   *emailmessage.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []emailmessage.Status `json:"statusIn,omitempty"`
+	StatusNotIn []emailmessage.Status `json:"statusNotIn,omitempty"`
+
+	// "client_id" field predicates.
+	ClientID      *int  `json:"clientID,omitempty"`
+	ClientIDNEQ   *int  `json:"clientIDNEQ,omitempty"`
+	ClientIDIn    []int `json:"clientIDIn,omitempty"`
+	ClientIDNotIn []int `json:"clientIDNotIn,omitempty"`
+
+	// "run_id" field predicates.
+	RunID       *int  `json:"runID,omitempty"`
+	RunIDNEQ    *int  `json:"runIDNEQ,omitempty"`
+	RunIDIn     []int `json:"runIDIn,omitempty"`
+	RunIDNotIn  []int `json:"runIDNotIn,omitempty"`
+	RunIDGT     *int  `json:"runIDGT,omitempty"`
+	RunIDGTE    *int  `json:"runIDGTE,omitempty"`
+	RunIDLT     *int  `json:"runIDLT,omitempty"`
+	RunIDLTE    *int  `json:"runIDLTE,omitempty"`
+	RunIDIsNil  bool  `json:"runIDIsNil,omitempty"`
+	RunIDNotNil bool  `json:"runIDNotNil,omitempty"`
+
+	// "step_key" field predicates.
+	StepKey             *string  `json:"stepKey,omitempty"`
+	StepKeyNEQ          *string  `json:"stepKeyNEQ,omitempty"`
+	StepKeyIn           []string `json:"stepKeyIn,omitempty"`
+	StepKeyNotIn        []string `json:"stepKeyNotIn,omitempty"`
+	StepKeyGT           *string  `json:"stepKeyGT,omitempty"`
+	StepKeyGTE          *string  `json:"stepKeyGTE,omitempty"`
+	StepKeyLT           *string  `json:"stepKeyLT,omitempty"`
+	StepKeyLTE          *string  `json:"stepKeyLTE,omitempty"`
+	StepKeyContains     *string  `json:"stepKeyContains,omitempty"`
+	StepKeyHasPrefix    *string  `json:"stepKeyHasPrefix,omitempty"`
+	StepKeyHasSuffix    *string  `json:"stepKeyHasSuffix,omitempty"`
+	StepKeyIsNil        bool     `json:"stepKeyIsNil,omitempty"`
+	StepKeyNotNil       bool     `json:"stepKeyNotNil,omitempty"`
+	StepKeyEqualFold    *string  `json:"stepKeyEqualFold,omitempty"`
+	StepKeyContainsFold *string  `json:"stepKeyContainsFold,omitempty"`
+
+	// "plan_index" field predicates.
+	PlanIndex       *int  `json:"planIndex,omitempty"`
+	PlanIndexNEQ    *int  `json:"planIndexNEQ,omitempty"`
+	PlanIndexIn     []int `json:"planIndexIn,omitempty"`
+	PlanIndexNotIn  []int `json:"planIndexNotIn,omitempty"`
+	PlanIndexGT     *int  `json:"planIndexGT,omitempty"`
+	PlanIndexGTE    *int  `json:"planIndexGTE,omitempty"`
+	PlanIndexLT     *int  `json:"planIndexLT,omitempty"`
+	PlanIndexLTE    *int  `json:"planIndexLTE,omitempty"`
+	PlanIndexIsNil  bool  `json:"planIndexIsNil,omitempty"`
+	PlanIndexNotNil bool  `json:"planIndexNotNil,omitempty"`
+
+	// "client" edge predicates.
+	HasClient     *bool               `json:"hasClient,omitempty"`
+	HasClientWith []*ClientWhereInput `json:"hasClientWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *EmailMessageWhereInput) AddPredicates(predicates ...predicate.EmailMessage) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the EmailMessageWhereInput filter on the EmailMessageQuery builder.
+func (i *EmailMessageWhereInput) Filter(q *EmailMessageQuery) (*EmailMessageQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyEmailMessageWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyEmailMessageWhereInput is returned in case the EmailMessageWhereInput is empty.
+var ErrEmptyEmailMessageWhereInput = errors.New("ent: empty predicate EmailMessageWhereInput")
+
+// P returns a predicate for filtering emailmessages.
+// An error is returned if the input is empty or invalid.
+func (i *EmailMessageWhereInput) P() (predicate.EmailMessage, error) {
+	var predicates []predicate.EmailMessage
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, emailmessage.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.EmailMessage, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, emailmessage.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.EmailMessage, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, emailmessage.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, emailmessage.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, emailmessage.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, emailmessage.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, emailmessage.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, emailmessage.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, emailmessage.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, emailmessage.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, emailmessage.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, emailmessage.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, emailmessage.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, emailmessage.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, emailmessage.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, emailmessage.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, emailmessage.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, emailmessage.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, emailmessage.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, emailmessage.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, emailmessage.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, emailmessage.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, emailmessage.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, emailmessage.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, emailmessage.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, emailmessage.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, emailmessage.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.To != nil {
+		predicates = append(predicates, emailmessage.ToEQ(*i.To))
+	}
+	if i.ToNEQ != nil {
+		predicates = append(predicates, emailmessage.ToNEQ(*i.ToNEQ))
+	}
+	if len(i.ToIn) > 0 {
+		predicates = append(predicates, emailmessage.ToIn(i.ToIn...))
+	}
+	if len(i.ToNotIn) > 0 {
+		predicates = append(predicates, emailmessage.ToNotIn(i.ToNotIn...))
+	}
+	if i.ToGT != nil {
+		predicates = append(predicates, emailmessage.ToGT(*i.ToGT))
+	}
+	if i.ToGTE != nil {
+		predicates = append(predicates, emailmessage.ToGTE(*i.ToGTE))
+	}
+	if i.ToLT != nil {
+		predicates = append(predicates, emailmessage.ToLT(*i.ToLT))
+	}
+	if i.ToLTE != nil {
+		predicates = append(predicates, emailmessage.ToLTE(*i.ToLTE))
+	}
+	if i.ToContains != nil {
+		predicates = append(predicates, emailmessage.ToContains(*i.ToContains))
+	}
+	if i.ToHasPrefix != nil {
+		predicates = append(predicates, emailmessage.ToHasPrefix(*i.ToHasPrefix))
+	}
+	if i.ToHasSuffix != nil {
+		predicates = append(predicates, emailmessage.ToHasSuffix(*i.ToHasSuffix))
+	}
+	if i.ToEqualFold != nil {
+		predicates = append(predicates, emailmessage.ToEqualFold(*i.ToEqualFold))
+	}
+	if i.ToContainsFold != nil {
+		predicates = append(predicates, emailmessage.ToContainsFold(*i.ToContainsFold))
+	}
+	if i.Subject != nil {
+		predicates = append(predicates, emailmessage.SubjectEQ(*i.Subject))
+	}
+	if i.SubjectNEQ != nil {
+		predicates = append(predicates, emailmessage.SubjectNEQ(*i.SubjectNEQ))
+	}
+	if len(i.SubjectIn) > 0 {
+		predicates = append(predicates, emailmessage.SubjectIn(i.SubjectIn...))
+	}
+	if len(i.SubjectNotIn) > 0 {
+		predicates = append(predicates, emailmessage.SubjectNotIn(i.SubjectNotIn...))
+	}
+	if i.SubjectGT != nil {
+		predicates = append(predicates, emailmessage.SubjectGT(*i.SubjectGT))
+	}
+	if i.SubjectGTE != nil {
+		predicates = append(predicates, emailmessage.SubjectGTE(*i.SubjectGTE))
+	}
+	if i.SubjectLT != nil {
+		predicates = append(predicates, emailmessage.SubjectLT(*i.SubjectLT))
+	}
+	if i.SubjectLTE != nil {
+		predicates = append(predicates, emailmessage.SubjectLTE(*i.SubjectLTE))
+	}
+	if i.SubjectContains != nil {
+		predicates = append(predicates, emailmessage.SubjectContains(*i.SubjectContains))
+	}
+	if i.SubjectHasPrefix != nil {
+		predicates = append(predicates, emailmessage.SubjectHasPrefix(*i.SubjectHasPrefix))
+	}
+	if i.SubjectHasSuffix != nil {
+		predicates = append(predicates, emailmessage.SubjectHasSuffix(*i.SubjectHasSuffix))
+	}
+	if i.SubjectEqualFold != nil {
+		predicates = append(predicates, emailmessage.SubjectEqualFold(*i.SubjectEqualFold))
+	}
+	if i.SubjectContainsFold != nil {
+		predicates = append(predicates, emailmessage.SubjectContainsFold(*i.SubjectContainsFold))
+	}
+	if i.Body != nil {
+		predicates = append(predicates, emailmessage.BodyEQ(*i.Body))
+	}
+	if i.BodyNEQ != nil {
+		predicates = append(predicates, emailmessage.BodyNEQ(*i.BodyNEQ))
+	}
+	if len(i.BodyIn) > 0 {
+		predicates = append(predicates, emailmessage.BodyIn(i.BodyIn...))
+	}
+	if len(i.BodyNotIn) > 0 {
+		predicates = append(predicates, emailmessage.BodyNotIn(i.BodyNotIn...))
+	}
+	if i.BodyGT != nil {
+		predicates = append(predicates, emailmessage.BodyGT(*i.BodyGT))
+	}
+	if i.BodyGTE != nil {
+		predicates = append(predicates, emailmessage.BodyGTE(*i.BodyGTE))
+	}
+	if i.BodyLT != nil {
+		predicates = append(predicates, emailmessage.BodyLT(*i.BodyLT))
+	}
+	if i.BodyLTE != nil {
+		predicates = append(predicates, emailmessage.BodyLTE(*i.BodyLTE))
+	}
+	if i.BodyContains != nil {
+		predicates = append(predicates, emailmessage.BodyContains(*i.BodyContains))
+	}
+	if i.BodyHasPrefix != nil {
+		predicates = append(predicates, emailmessage.BodyHasPrefix(*i.BodyHasPrefix))
+	}
+	if i.BodyHasSuffix != nil {
+		predicates = append(predicates, emailmessage.BodyHasSuffix(*i.BodyHasSuffix))
+	}
+	if i.BodyEqualFold != nil {
+		predicates = append(predicates, emailmessage.BodyEqualFold(*i.BodyEqualFold))
+	}
+	if i.BodyContainsFold != nil {
+		predicates = append(predicates, emailmessage.BodyContainsFold(*i.BodyContainsFold))
+	}
+	if i.ScheduledAt != nil {
+		predicates = append(predicates, emailmessage.ScheduledAtEQ(*i.ScheduledAt))
+	}
+	if i.ScheduledAtNEQ != nil {
+		predicates = append(predicates, emailmessage.ScheduledAtNEQ(*i.ScheduledAtNEQ))
+	}
+	if len(i.ScheduledAtIn) > 0 {
+		predicates = append(predicates, emailmessage.ScheduledAtIn(i.ScheduledAtIn...))
+	}
+	if len(i.ScheduledAtNotIn) > 0 {
+		predicates = append(predicates, emailmessage.ScheduledAtNotIn(i.ScheduledAtNotIn...))
+	}
+	if i.ScheduledAtGT != nil {
+		predicates = append(predicates, emailmessage.ScheduledAtGT(*i.ScheduledAtGT))
+	}
+	if i.ScheduledAtGTE != nil {
+		predicates = append(predicates, emailmessage.ScheduledAtGTE(*i.ScheduledAtGTE))
+	}
+	if i.ScheduledAtLT != nil {
+		predicates = append(predicates, emailmessage.ScheduledAtLT(*i.ScheduledAtLT))
+	}
+	if i.ScheduledAtLTE != nil {
+		predicates = append(predicates, emailmessage.ScheduledAtLTE(*i.ScheduledAtLTE))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, emailmessage.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, emailmessage.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, emailmessage.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, emailmessage.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.ClientID != nil {
+		predicates = append(predicates, emailmessage.ClientIDEQ(*i.ClientID))
+	}
+	if i.ClientIDNEQ != nil {
+		predicates = append(predicates, emailmessage.ClientIDNEQ(*i.ClientIDNEQ))
+	}
+	if len(i.ClientIDIn) > 0 {
+		predicates = append(predicates, emailmessage.ClientIDIn(i.ClientIDIn...))
+	}
+	if len(i.ClientIDNotIn) > 0 {
+		predicates = append(predicates, emailmessage.ClientIDNotIn(i.ClientIDNotIn...))
+	}
+	if i.RunID != nil {
+		predicates = append(predicates, emailmessage.RunIDEQ(*i.RunID))
+	}
+	if i.RunIDNEQ != nil {
+		predicates = append(predicates, emailmessage.RunIDNEQ(*i.RunIDNEQ))
+	}
+	if len(i.RunIDIn) > 0 {
+		predicates = append(predicates, emailmessage.RunIDIn(i.RunIDIn...))
+	}
+	if len(i.RunIDNotIn) > 0 {
+		predicates = append(predicates, emailmessage.RunIDNotIn(i.RunIDNotIn...))
+	}
+	if i.RunIDGT != nil {
+		predicates = append(predicates, emailmessage.RunIDGT(*i.RunIDGT))
+	}
+	if i.RunIDGTE != nil {
+		predicates = append(predicates, emailmessage.RunIDGTE(*i.RunIDGTE))
+	}
+	if i.RunIDLT != nil {
+		predicates = append(predicates, emailmessage.RunIDLT(*i.RunIDLT))
+	}
+	if i.RunIDLTE != nil {
+		predicates = append(predicates, emailmessage.RunIDLTE(*i.RunIDLTE))
+	}
+	if i.RunIDIsNil {
+		predicates = append(predicates, emailmessage.RunIDIsNil())
+	}
+	if i.RunIDNotNil {
+		predicates = append(predicates, emailmessage.RunIDNotNil())
+	}
+	if i.StepKey != nil {
+		predicates = append(predicates, emailmessage.StepKeyEQ(*i.StepKey))
+	}
+	if i.StepKeyNEQ != nil {
+		predicates = append(predicates, emailmessage.StepKeyNEQ(*i.StepKeyNEQ))
+	}
+	if len(i.StepKeyIn) > 0 {
+		predicates = append(predicates, emailmessage.StepKeyIn(i.StepKeyIn...))
+	}
+	if len(i.StepKeyNotIn) > 0 {
+		predicates = append(predicates, emailmessage.StepKeyNotIn(i.StepKeyNotIn...))
+	}
+	if i.StepKeyGT != nil {
+		predicates = append(predicates, emailmessage.StepKeyGT(*i.StepKeyGT))
+	}
+	if i.StepKeyGTE != nil {
+		predicates = append(predicates, emailmessage.StepKeyGTE(*i.StepKeyGTE))
+	}
+	if i.StepKeyLT != nil {
+		predicates = append(predicates, emailmessage.StepKeyLT(*i.StepKeyLT))
+	}
+	if i.StepKeyLTE != nil {
+		predicates = append(predicates, emailmessage.StepKeyLTE(*i.StepKeyLTE))
+	}
+	if i.StepKeyContains != nil {
+		predicates = append(predicates, emailmessage.StepKeyContains(*i.StepKeyContains))
+	}
+	if i.StepKeyHasPrefix != nil {
+		predicates = append(predicates, emailmessage.StepKeyHasPrefix(*i.StepKeyHasPrefix))
+	}
+	if i.StepKeyHasSuffix != nil {
+		predicates = append(predicates, emailmessage.StepKeyHasSuffix(*i.StepKeyHasSuffix))
+	}
+	if i.StepKeyIsNil {
+		predicates = append(predicates, emailmessage.StepKeyIsNil())
+	}
+	if i.StepKeyNotNil {
+		predicates = append(predicates, emailmessage.StepKeyNotNil())
+	}
+	if i.StepKeyEqualFold != nil {
+		predicates = append(predicates, emailmessage.StepKeyEqualFold(*i.StepKeyEqualFold))
+	}
+	if i.StepKeyContainsFold != nil {
+		predicates = append(predicates, emailmessage.StepKeyContainsFold(*i.StepKeyContainsFold))
+	}
+	if i.PlanIndex != nil {
+		predicates = append(predicates, emailmessage.PlanIndexEQ(*i.PlanIndex))
+	}
+	if i.PlanIndexNEQ != nil {
+		predicates = append(predicates, emailmessage.PlanIndexNEQ(*i.PlanIndexNEQ))
+	}
+	if len(i.PlanIndexIn) > 0 {
+		predicates = append(predicates, emailmessage.PlanIndexIn(i.PlanIndexIn...))
+	}
+	if len(i.PlanIndexNotIn) > 0 {
+		predicates = append(predicates, emailmessage.PlanIndexNotIn(i.PlanIndexNotIn...))
+	}
+	if i.PlanIndexGT != nil {
+		predicates = append(predicates, emailmessage.PlanIndexGT(*i.PlanIndexGT))
+	}
+	if i.PlanIndexGTE != nil {
+		predicates = append(predicates, emailmessage.PlanIndexGTE(*i.PlanIndexGTE))
+	}
+	if i.PlanIndexLT != nil {
+		predicates = append(predicates, emailmessage.PlanIndexLT(*i.PlanIndexLT))
+	}
+	if i.PlanIndexLTE != nil {
+		predicates = append(predicates, emailmessage.PlanIndexLTE(*i.PlanIndexLTE))
+	}
+	if i.PlanIndexIsNil {
+		predicates = append(predicates, emailmessage.PlanIndexIsNil())
+	}
+	if i.PlanIndexNotNil {
+		predicates = append(predicates, emailmessage.PlanIndexNotNil())
+	}
+
+	if i.HasClient != nil {
+		p := emailmessage.HasClient()
+		if !*i.HasClient {
+			p = emailmessage.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasClientWith) > 0 {
+		with := make([]predicate.Contact, 0, len(i.HasClientWith))
+		for _, w := range i.HasClientWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasClientWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, emailmessage.HasClientWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyEmailMessageWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return emailmessage.And(predicates...), nil
 	}
 }
 

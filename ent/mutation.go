@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -37,6 +38,7 @@ const (
 
 	// Node types.
 	TypeContact         = "Contact"
+	TypeEmailMessage    = "EmailMessage"
 	TypeInteraction     = "Interaction"
 	TypeLeadScoreRecord = "LeadScoreRecord"
 	TypeOrganization    = "Organization"
@@ -94,6 +96,9 @@ type ContactMutation struct {
 	tasks                 map[int]struct{}
 	removedtasks          map[int]struct{}
 	clearedtasks          bool
+	email_messages        map[int]struct{}
+	removedemail_messages map[int]struct{}
+	clearedemail_messages bool
 	runs                  map[int]struct{}
 	removedruns           map[int]struct{}
 	clearedruns           bool
@@ -1409,6 +1414,60 @@ func (m *ContactMutation) ResetTasks() {
 	m.removedtasks = nil
 }
 
+// AddEmailMessageIDs adds the "email_messages" edge to the EmailMessage entity by ids.
+func (m *ContactMutation) AddEmailMessageIDs(ids ...int) {
+	if m.email_messages == nil {
+		m.email_messages = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.email_messages[ids[i]] = struct{}{}
+	}
+}
+
+// ClearEmailMessages clears the "email_messages" edge to the EmailMessage entity.
+func (m *ContactMutation) ClearEmailMessages() {
+	m.clearedemail_messages = true
+}
+
+// EmailMessagesCleared reports if the "email_messages" edge to the EmailMessage entity was cleared.
+func (m *ContactMutation) EmailMessagesCleared() bool {
+	return m.clearedemail_messages
+}
+
+// RemoveEmailMessageIDs removes the "email_messages" edge to the EmailMessage entity by IDs.
+func (m *ContactMutation) RemoveEmailMessageIDs(ids ...int) {
+	if m.removedemail_messages == nil {
+		m.removedemail_messages = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.email_messages, ids[i])
+		m.removedemail_messages[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedEmailMessages returns the removed IDs of the "email_messages" edge to the EmailMessage entity.
+func (m *ContactMutation) RemovedEmailMessagesIDs() (ids []int) {
+	for id := range m.removedemail_messages {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// EmailMessagesIDs returns the "email_messages" edge IDs in the mutation.
+func (m *ContactMutation) EmailMessagesIDs() (ids []int) {
+	for id := range m.email_messages {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetEmailMessages resets all changes to the "email_messages" edge.
+func (m *ContactMutation) ResetEmailMessages() {
+	m.email_messages = nil
+	m.clearedemail_messages = false
+	m.removedemail_messages = nil
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by ids.
 func (m *ContactMutation) AddRunIDs(ids ...int) {
 	if m.runs == nil {
@@ -2068,7 +2127,7 @@ func (m *ContactMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ContactMutation) AddedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.organization != nil {
 		edges = append(edges, contact.EdgeOrganization)
 	}
@@ -2080,6 +2139,9 @@ func (m *ContactMutation) AddedEdges() []string {
 	}
 	if m.tasks != nil {
 		edges = append(edges, contact.EdgeTasks)
+	}
+	if m.email_messages != nil {
+		edges = append(edges, contact.EdgeEmailMessages)
 	}
 	if m.runs != nil {
 		edges = append(edges, contact.EdgeRuns)
@@ -2113,6 +2175,12 @@ func (m *ContactMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case contact.EdgeEmailMessages:
+		ids := make([]ent.Value, 0, len(m.email_messages))
+		for id := range m.email_messages {
+			ids = append(ids, id)
+		}
+		return ids
 	case contact.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.runs))
 		for id := range m.runs {
@@ -2125,7 +2193,7 @@ func (m *ContactMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ContactMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.removedinteractions != nil {
 		edges = append(edges, contact.EdgeInteractions)
 	}
@@ -2134,6 +2202,9 @@ func (m *ContactMutation) RemovedEdges() []string {
 	}
 	if m.removedtasks != nil {
 		edges = append(edges, contact.EdgeTasks)
+	}
+	if m.removedemail_messages != nil {
+		edges = append(edges, contact.EdgeEmailMessages)
 	}
 	if m.removedruns != nil {
 		edges = append(edges, contact.EdgeRuns)
@@ -2163,6 +2234,12 @@ func (m *ContactMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case contact.EdgeEmailMessages:
+		ids := make([]ent.Value, 0, len(m.removedemail_messages))
+		for id := range m.removedemail_messages {
+			ids = append(ids, id)
+		}
+		return ids
 	case contact.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.removedruns))
 		for id := range m.removedruns {
@@ -2175,7 +2252,7 @@ func (m *ContactMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ContactMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.clearedorganization {
 		edges = append(edges, contact.EdgeOrganization)
 	}
@@ -2187,6 +2264,9 @@ func (m *ContactMutation) ClearedEdges() []string {
 	}
 	if m.clearedtasks {
 		edges = append(edges, contact.EdgeTasks)
+	}
+	if m.clearedemail_messages {
+		edges = append(edges, contact.EdgeEmailMessages)
 	}
 	if m.clearedruns {
 		edges = append(edges, contact.EdgeRuns)
@@ -2206,6 +2286,8 @@ func (m *ContactMutation) EdgeCleared(name string) bool {
 		return m.clearedscore_history
 	case contact.EdgeTasks:
 		return m.clearedtasks
+	case contact.EdgeEmailMessages:
+		return m.clearedemail_messages
 	case contact.EdgeRuns:
 		return m.clearedruns
 	}
@@ -2239,11 +2321,1165 @@ func (m *ContactMutation) ResetEdge(name string) error {
 	case contact.EdgeTasks:
 		m.ResetTasks()
 		return nil
+	case contact.EdgeEmailMessages:
+		m.ResetEmailMessages()
+		return nil
 	case contact.EdgeRuns:
 		m.ResetRuns()
 		return nil
 	}
 	return fmt.Errorf("unknown Contact edge %s", name)
+}
+
+// EmailMessageMutation represents an operation that mutates the EmailMessage nodes in the graph.
+type EmailMessageMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	to                  *string
+	subject             *string
+	body                *string
+	scheduled_at        *time.Time
+	status              *emailmessage.Status
+	run_id              *int
+	addrun_id           *int
+	step_key            *string
+	plan_index          *int
+	addplan_index       *int
+	clearedFields       map[string]struct{}
+	organization        *int
+	clearedorganization bool
+	client              *int
+	clearedclient       bool
+	done                bool
+	oldValue            func(context.Context) (*EmailMessage, error)
+	predicates          []predicate.EmailMessage
+}
+
+var _ ent.Mutation = (*EmailMessageMutation)(nil)
+
+// emailmessageOption allows management of the mutation configuration using functional options.
+type emailmessageOption func(*EmailMessageMutation)
+
+// newEmailMessageMutation creates new mutation for the EmailMessage entity.
+func newEmailMessageMutation(c config, op Op, opts ...emailmessageOption) *EmailMessageMutation {
+	m := &EmailMessageMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEmailMessage,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEmailMessageID sets the ID field of the mutation.
+func withEmailMessageID(id int) emailmessageOption {
+	return func(m *EmailMessageMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EmailMessage
+		)
+		m.oldValue = func(ctx context.Context) (*EmailMessage, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EmailMessage.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEmailMessage sets the old EmailMessage of the mutation.
+func withEmailMessage(node *EmailMessage) emailmessageOption {
+	return func(m *EmailMessageMutation) {
+		m.oldValue = func(context.Context) (*EmailMessage, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EmailMessageMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EmailMessageMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EmailMessageMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EmailMessageMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EmailMessage.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *EmailMessageMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *EmailMessageMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *EmailMessageMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EmailMessageMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EmailMessageMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EmailMessageMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *EmailMessageMutation) SetOrganizationID(i int) {
+	m.organization = &i
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *EmailMessageMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *EmailMessageMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetTo sets the "to" field.
+func (m *EmailMessageMutation) SetTo(s string) {
+	m.to = &s
+}
+
+// To returns the value of the "to" field in the mutation.
+func (m *EmailMessageMutation) To() (r string, exists bool) {
+	v := m.to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTo returns the old "to" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldTo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTo: %w", err)
+	}
+	return oldValue.To, nil
+}
+
+// ResetTo resets all changes to the "to" field.
+func (m *EmailMessageMutation) ResetTo() {
+	m.to = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *EmailMessageMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *EmailMessageMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *EmailMessageMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetBody sets the "body" field.
+func (m *EmailMessageMutation) SetBody(s string) {
+	m.body = &s
+}
+
+// Body returns the value of the "body" field in the mutation.
+func (m *EmailMessageMutation) Body() (r string, exists bool) {
+	v := m.body
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBody returns the old "body" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldBody(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBody is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBody requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBody: %w", err)
+	}
+	return oldValue.Body, nil
+}
+
+// ResetBody resets all changes to the "body" field.
+func (m *EmailMessageMutation) ResetBody() {
+	m.body = nil
+}
+
+// SetScheduledAt sets the "scheduled_at" field.
+func (m *EmailMessageMutation) SetScheduledAt(t time.Time) {
+	m.scheduled_at = &t
+}
+
+// ScheduledAt returns the value of the "scheduled_at" field in the mutation.
+func (m *EmailMessageMutation) ScheduledAt() (r time.Time, exists bool) {
+	v := m.scheduled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScheduledAt returns the old "scheduled_at" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldScheduledAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScheduledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScheduledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScheduledAt: %w", err)
+	}
+	return oldValue.ScheduledAt, nil
+}
+
+// ResetScheduledAt resets all changes to the "scheduled_at" field.
+func (m *EmailMessageMutation) ResetScheduledAt() {
+	m.scheduled_at = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *EmailMessageMutation) SetStatus(e emailmessage.Status) {
+	m.status = &e
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *EmailMessageMutation) Status() (r emailmessage.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldStatus(ctx context.Context) (v emailmessage.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *EmailMessageMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetClientID sets the "client_id" field.
+func (m *EmailMessageMutation) SetClientID(i int) {
+	m.client = &i
+}
+
+// ClientID returns the value of the "client_id" field in the mutation.
+func (m *EmailMessageMutation) ClientID() (r int, exists bool) {
+	v := m.client
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientID returns the old "client_id" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldClientID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientID: %w", err)
+	}
+	return oldValue.ClientID, nil
+}
+
+// ResetClientID resets all changes to the "client_id" field.
+func (m *EmailMessageMutation) ResetClientID() {
+	m.client = nil
+}
+
+// SetRunID sets the "run_id" field.
+func (m *EmailMessageMutation) SetRunID(i int) {
+	m.run_id = &i
+	m.addrun_id = nil
+}
+
+// RunID returns the value of the "run_id" field in the mutation.
+func (m *EmailMessageMutation) RunID() (r int, exists bool) {
+	v := m.run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunID returns the old "run_id" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldRunID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunID: %w", err)
+	}
+	return oldValue.RunID, nil
+}
+
+// AddRunID adds i to the "run_id" field.
+func (m *EmailMessageMutation) AddRunID(i int) {
+	if m.addrun_id != nil {
+		*m.addrun_id += i
+	} else {
+		m.addrun_id = &i
+	}
+}
+
+// AddedRunID returns the value that was added to the "run_id" field in this mutation.
+func (m *EmailMessageMutation) AddedRunID() (r int, exists bool) {
+	v := m.addrun_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRunID clears the value of the "run_id" field.
+func (m *EmailMessageMutation) ClearRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	m.clearedFields[emailmessage.FieldRunID] = struct{}{}
+}
+
+// RunIDCleared returns if the "run_id" field was cleared in this mutation.
+func (m *EmailMessageMutation) RunIDCleared() bool {
+	_, ok := m.clearedFields[emailmessage.FieldRunID]
+	return ok
+}
+
+// ResetRunID resets all changes to the "run_id" field.
+func (m *EmailMessageMutation) ResetRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	delete(m.clearedFields, emailmessage.FieldRunID)
+}
+
+// SetStepKey sets the "step_key" field.
+func (m *EmailMessageMutation) SetStepKey(s string) {
+	m.step_key = &s
+}
+
+// StepKey returns the value of the "step_key" field in the mutation.
+func (m *EmailMessageMutation) StepKey() (r string, exists bool) {
+	v := m.step_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStepKey returns the old "step_key" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldStepKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStepKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStepKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStepKey: %w", err)
+	}
+	return oldValue.StepKey, nil
+}
+
+// ClearStepKey clears the value of the "step_key" field.
+func (m *EmailMessageMutation) ClearStepKey() {
+	m.step_key = nil
+	m.clearedFields[emailmessage.FieldStepKey] = struct{}{}
+}
+
+// StepKeyCleared returns if the "step_key" field was cleared in this mutation.
+func (m *EmailMessageMutation) StepKeyCleared() bool {
+	_, ok := m.clearedFields[emailmessage.FieldStepKey]
+	return ok
+}
+
+// ResetStepKey resets all changes to the "step_key" field.
+func (m *EmailMessageMutation) ResetStepKey() {
+	m.step_key = nil
+	delete(m.clearedFields, emailmessage.FieldStepKey)
+}
+
+// SetPlanIndex sets the "plan_index" field.
+func (m *EmailMessageMutation) SetPlanIndex(i int) {
+	m.plan_index = &i
+	m.addplan_index = nil
+}
+
+// PlanIndex returns the value of the "plan_index" field in the mutation.
+func (m *EmailMessageMutation) PlanIndex() (r int, exists bool) {
+	v := m.plan_index
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlanIndex returns the old "plan_index" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldPlanIndex(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlanIndex is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlanIndex requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlanIndex: %w", err)
+	}
+	return oldValue.PlanIndex, nil
+}
+
+// AddPlanIndex adds i to the "plan_index" field.
+func (m *EmailMessageMutation) AddPlanIndex(i int) {
+	if m.addplan_index != nil {
+		*m.addplan_index += i
+	} else {
+		m.addplan_index = &i
+	}
+}
+
+// AddedPlanIndex returns the value that was added to the "plan_index" field in this mutation.
+func (m *EmailMessageMutation) AddedPlanIndex() (r int, exists bool) {
+	v := m.addplan_index
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPlanIndex clears the value of the "plan_index" field.
+func (m *EmailMessageMutation) ClearPlanIndex() {
+	m.plan_index = nil
+	m.addplan_index = nil
+	m.clearedFields[emailmessage.FieldPlanIndex] = struct{}{}
+}
+
+// PlanIndexCleared returns if the "plan_index" field was cleared in this mutation.
+func (m *EmailMessageMutation) PlanIndexCleared() bool {
+	_, ok := m.clearedFields[emailmessage.FieldPlanIndex]
+	return ok
+}
+
+// ResetPlanIndex resets all changes to the "plan_index" field.
+func (m *EmailMessageMutation) ResetPlanIndex() {
+	m.plan_index = nil
+	m.addplan_index = nil
+	delete(m.clearedFields, emailmessage.FieldPlanIndex)
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *EmailMessageMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[emailmessage.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *EmailMessageMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *EmailMessageMutation) OrganizationIDs() (ids []int) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *EmailMessageMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// ClearClient clears the "client" edge to the Contact entity.
+func (m *EmailMessageMutation) ClearClient() {
+	m.clearedclient = true
+	m.clearedFields[emailmessage.FieldClientID] = struct{}{}
+}
+
+// ClientCleared reports if the "client" edge to the Contact entity was cleared.
+func (m *EmailMessageMutation) ClientCleared() bool {
+	return m.clearedclient
+}
+
+// ClientIDs returns the "client" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ClientID instead. It exists only for internal usage by the builders.
+func (m *EmailMessageMutation) ClientIDs() (ids []int) {
+	if id := m.client; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetClient resets all changes to the "client" edge.
+func (m *EmailMessageMutation) ResetClient() {
+	m.client = nil
+	m.clearedclient = false
+}
+
+// Where appends a list predicates to the EmailMessageMutation builder.
+func (m *EmailMessageMutation) Where(ps ...predicate.EmailMessage) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EmailMessageMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EmailMessageMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EmailMessage, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EmailMessageMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EmailMessageMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EmailMessage).
+func (m *EmailMessageMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EmailMessageMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.created_at != nil {
+		fields = append(fields, emailmessage.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, emailmessage.FieldUpdatedAt)
+	}
+	if m.organization != nil {
+		fields = append(fields, emailmessage.FieldOrganizationID)
+	}
+	if m.to != nil {
+		fields = append(fields, emailmessage.FieldTo)
+	}
+	if m.subject != nil {
+		fields = append(fields, emailmessage.FieldSubject)
+	}
+	if m.body != nil {
+		fields = append(fields, emailmessage.FieldBody)
+	}
+	if m.scheduled_at != nil {
+		fields = append(fields, emailmessage.FieldScheduledAt)
+	}
+	if m.status != nil {
+		fields = append(fields, emailmessage.FieldStatus)
+	}
+	if m.client != nil {
+		fields = append(fields, emailmessage.FieldClientID)
+	}
+	if m.run_id != nil {
+		fields = append(fields, emailmessage.FieldRunID)
+	}
+	if m.step_key != nil {
+		fields = append(fields, emailmessage.FieldStepKey)
+	}
+	if m.plan_index != nil {
+		fields = append(fields, emailmessage.FieldPlanIndex)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EmailMessageMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case emailmessage.FieldCreatedAt:
+		return m.CreatedAt()
+	case emailmessage.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case emailmessage.FieldOrganizationID:
+		return m.OrganizationID()
+	case emailmessage.FieldTo:
+		return m.To()
+	case emailmessage.FieldSubject:
+		return m.Subject()
+	case emailmessage.FieldBody:
+		return m.Body()
+	case emailmessage.FieldScheduledAt:
+		return m.ScheduledAt()
+	case emailmessage.FieldStatus:
+		return m.Status()
+	case emailmessage.FieldClientID:
+		return m.ClientID()
+	case emailmessage.FieldRunID:
+		return m.RunID()
+	case emailmessage.FieldStepKey:
+		return m.StepKey()
+	case emailmessage.FieldPlanIndex:
+		return m.PlanIndex()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EmailMessageMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case emailmessage.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case emailmessage.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case emailmessage.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case emailmessage.FieldTo:
+		return m.OldTo(ctx)
+	case emailmessage.FieldSubject:
+		return m.OldSubject(ctx)
+	case emailmessage.FieldBody:
+		return m.OldBody(ctx)
+	case emailmessage.FieldScheduledAt:
+		return m.OldScheduledAt(ctx)
+	case emailmessage.FieldStatus:
+		return m.OldStatus(ctx)
+	case emailmessage.FieldClientID:
+		return m.OldClientID(ctx)
+	case emailmessage.FieldRunID:
+		return m.OldRunID(ctx)
+	case emailmessage.FieldStepKey:
+		return m.OldStepKey(ctx)
+	case emailmessage.FieldPlanIndex:
+		return m.OldPlanIndex(ctx)
+	}
+	return nil, fmt.Errorf("unknown EmailMessage field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EmailMessageMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case emailmessage.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case emailmessage.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case emailmessage.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case emailmessage.FieldTo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTo(v)
+		return nil
+	case emailmessage.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case emailmessage.FieldBody:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBody(v)
+		return nil
+	case emailmessage.FieldScheduledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScheduledAt(v)
+		return nil
+	case emailmessage.FieldStatus:
+		v, ok := value.(emailmessage.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case emailmessage.FieldClientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientID(v)
+		return nil
+	case emailmessage.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunID(v)
+		return nil
+	case emailmessage.FieldStepKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStepKey(v)
+		return nil
+	case emailmessage.FieldPlanIndex:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlanIndex(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EmailMessage field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EmailMessageMutation) AddedFields() []string {
+	var fields []string
+	if m.addrun_id != nil {
+		fields = append(fields, emailmessage.FieldRunID)
+	}
+	if m.addplan_index != nil {
+		fields = append(fields, emailmessage.FieldPlanIndex)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EmailMessageMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case emailmessage.FieldRunID:
+		return m.AddedRunID()
+	case emailmessage.FieldPlanIndex:
+		return m.AddedPlanIndex()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EmailMessageMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case emailmessage.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunID(v)
+		return nil
+	case emailmessage.FieldPlanIndex:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPlanIndex(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EmailMessage numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EmailMessageMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(emailmessage.FieldRunID) {
+		fields = append(fields, emailmessage.FieldRunID)
+	}
+	if m.FieldCleared(emailmessage.FieldStepKey) {
+		fields = append(fields, emailmessage.FieldStepKey)
+	}
+	if m.FieldCleared(emailmessage.FieldPlanIndex) {
+		fields = append(fields, emailmessage.FieldPlanIndex)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EmailMessageMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EmailMessageMutation) ClearField(name string) error {
+	switch name {
+	case emailmessage.FieldRunID:
+		m.ClearRunID()
+		return nil
+	case emailmessage.FieldStepKey:
+		m.ClearStepKey()
+		return nil
+	case emailmessage.FieldPlanIndex:
+		m.ClearPlanIndex()
+		return nil
+	}
+	return fmt.Errorf("unknown EmailMessage nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EmailMessageMutation) ResetField(name string) error {
+	switch name {
+	case emailmessage.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case emailmessage.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case emailmessage.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case emailmessage.FieldTo:
+		m.ResetTo()
+		return nil
+	case emailmessage.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case emailmessage.FieldBody:
+		m.ResetBody()
+		return nil
+	case emailmessage.FieldScheduledAt:
+		m.ResetScheduledAt()
+		return nil
+	case emailmessage.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case emailmessage.FieldClientID:
+		m.ResetClientID()
+		return nil
+	case emailmessage.FieldRunID:
+		m.ResetRunID()
+		return nil
+	case emailmessage.FieldStepKey:
+		m.ResetStepKey()
+		return nil
+	case emailmessage.FieldPlanIndex:
+		m.ResetPlanIndex()
+		return nil
+	}
+	return fmt.Errorf("unknown EmailMessage field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EmailMessageMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.organization != nil {
+		edges = append(edges, emailmessage.EdgeOrganization)
+	}
+	if m.client != nil {
+		edges = append(edges, emailmessage.EdgeClient)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EmailMessageMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case emailmessage.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	case emailmessage.EdgeClient:
+		if id := m.client; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EmailMessageMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EmailMessageMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EmailMessageMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedorganization {
+		edges = append(edges, emailmessage.EdgeOrganization)
+	}
+	if m.clearedclient {
+		edges = append(edges, emailmessage.EdgeClient)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EmailMessageMutation) EdgeCleared(name string) bool {
+	switch name {
+	case emailmessage.EdgeOrganization:
+		return m.clearedorganization
+	case emailmessage.EdgeClient:
+		return m.clearedclient
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EmailMessageMutation) ClearEdge(name string) error {
+	switch name {
+	case emailmessage.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	case emailmessage.EdgeClient:
+		m.ClearClient()
+		return nil
+	}
+	return fmt.Errorf("unknown EmailMessage unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EmailMessageMutation) ResetEdge(name string) error {
+	switch name {
+	case emailmessage.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	case emailmessage.EdgeClient:
+		m.ResetClient()
+		return nil
+	}
+	return fmt.Errorf("unknown EmailMessage edge %s", name)
 }
 
 // InteractionMutation represents an operation that mutates the Interaction nodes in the graph.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -149,6 +150,57 @@ func init() {
 	contactDescLeadScore := contactFields[15].Descriptor()
 	// contact.LeadScoreValidator is a validator for the "lead_score" field. It is called by the builders before save.
 	contact.LeadScoreValidator = contactDescLeadScore.Validators[0].(func(int) error)
+	emailmessageMixin := schema.EmailMessage{}.Mixin()
+	emailmessageMixinFields0 := emailmessageMixin[0].Fields()
+	_ = emailmessageMixinFields0
+	emailmessageFields := schema.EmailMessage{}.Fields()
+	_ = emailmessageFields
+	// emailmessageDescCreatedAt is the schema descriptor for created_at field.
+	emailmessageDescCreatedAt := emailmessageMixinFields0[0].Descriptor()
+	// emailmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	emailmessage.DefaultCreatedAt = emailmessageDescCreatedAt.Default.(func() time.Time)
+	// emailmessageDescUpdatedAt is the schema descriptor for updated_at field.
+	emailmessageDescUpdatedAt := emailmessageMixinFields0[1].Descriptor()
+	// emailmessage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	emailmessage.DefaultUpdatedAt = emailmessageDescUpdatedAt.Default.(func() time.Time)
+	// emailmessage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	emailmessage.UpdateDefaultUpdatedAt = emailmessageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// emailmessageDescTo is the schema descriptor for to field.
+	emailmessageDescTo := emailmessageFields[0].Descriptor()
+	// emailmessage.ToValidator is a validator for the "to" field. It is called by the builders before save.
+	emailmessage.ToValidator = func() func(string) error {
+		validators := emailmessageDescTo.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(to string) error {
+			for _, fn := range fns {
+				if err := fn(to); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// emailmessageDescSubject is the schema descriptor for subject field.
+	emailmessageDescSubject := emailmessageFields[1].Descriptor()
+	// emailmessage.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	emailmessage.SubjectValidator = func() func(string) error {
+		validators := emailmessageDescSubject.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject string) error {
+			for _, fn := range fns {
+				if err := fn(subject); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	interactionMixin := schema.Interaction{}.Mixin()
 	interactionMixinFields0 := interactionMixin[0].Fields()
 	_ = interactionMixinFields0

@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// EmailMessage is the client for interacting with the EmailMessage builders.
+	EmailMessage *EmailMessageClient
 	// Interaction is the client for interacting with the Interaction builders.
 	Interaction *InteractionClient
 	// LeadScoreRecord is the client for interacting with the LeadScoreRecord builders.
@@ -170,6 +172,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Contact = NewContactClient(tx.config)
+	tx.EmailMessage = NewEmailMessageClient(tx.config)
 	tx.Interaction = NewInteractionClient(tx.config)
 	tx.LeadScoreRecord = NewLeadScoreRecordClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)

@@ -38,6 +38,14 @@ func (r *queryResolver) Clients(ctx context.Context, after *entgql.Cursor[int], 
 	)
 }
 
+// EmailMessages is the resolver for the emailMessages field.
+func (r *queryResolver) EmailMessages(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) (*ent.EmailMessageConnection, error) {
+	return r.client.EmailMessage.Query().Paginate(ctx, after, first, before, last,
+		ent.WithEmailMessageOrder(orderBy),
+		ent.WithEmailMessageFilter(where.Filter),
+	)
+}
+
 // Runs is the resolver for the runs field.
 func (r *queryResolver) Runs(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) (*ent.RunConnection, error) {
 	return r.client.Run.Query().Paginate(ctx, after, first, before, last,

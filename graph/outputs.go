@@ -10,6 +10,7 @@ import (
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/strategy"
 )
 
@@ -30,6 +31,10 @@ func typedOutput(s *ent.StepRun) (modules.StepOutput, error) {
 		out = &crm.LeadScore{}
 	case stepkind.FollowUpScheduling:
 		out = &crm.FollowUpPlan{}
+	case stepkind.EmailSequence:
+		out = &marketing.EmailSequence{}
+	case stepkind.SocialTargeting:
+		out = &marketing.SocialTargeting{}
 	default:
 		return nil, nil
 	}

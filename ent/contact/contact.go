@@ -67,6 +67,8 @@ const (
 	EdgeScoreHistory = "score_history"
 	// EdgeTasks holds the string denoting the tasks edge name in mutations.
 	EdgeTasks = "tasks"
+	// EdgeEmailMessages holds the string denoting the email_messages edge name in mutations.
+	EdgeEmailMessages = "email_messages"
 	// EdgeRuns holds the string denoting the runs edge name in mutations.
 	EdgeRuns = "runs"
 	// Table holds the table name of the contact in the database.
@@ -99,6 +101,13 @@ const (
 	TasksInverseTable = "tasks"
 	// TasksColumn is the table column denoting the tasks relation/edge.
 	TasksColumn = "client_id"
+	// EmailMessagesTable is the table that holds the email_messages relation/edge.
+	EmailMessagesTable = "email_messages"
+	// EmailMessagesInverseTable is the table name for the EmailMessage entity.
+	// It exists in this package in order to avoid circular dependency with the "emailmessage" package.
+	EmailMessagesInverseTable = "email_messages"
+	// EmailMessagesColumn is the table column denoting the email_messages relation/edge.
+	EmailMessagesColumn = "client_id"
 	// RunsTable is the table that holds the runs relation/edge.
 	RunsTable = "runs"
 	// RunsInverseTable is the table name for the Run entity.
@@ -420,6 +429,20 @@ func ByTasks(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByEmailMessagesCount orders the results by email_messages count.
+func ByEmailMessagesCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newEmailMessagesStep(), opts...)
+	}
+}
+
+// ByEmailMessages orders the results by email_messages terms.
+func ByEmailMessages(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newEmailMessagesStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByRunsCount orders the results by runs count.
 func ByRunsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -459,6 +482,13 @@ func newTasksStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(TasksInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, TasksTable, TasksColumn),
+	)
+}
+func newEmailMessagesStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(EmailMessagesInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, EmailMessagesTable, EmailMessagesColumn),
 	)
 }
 func newRunsStep() *sqlgraph.Step {

@@ -1072,6 +1072,29 @@ func HasTasksWith(preds ...predicate.Task) predicate.Contact {
 	})
 }
 
+// HasEmailMessages applies the HasEdge predicate on the "email_messages" edge.
+func HasEmailMessages() predicate.Contact {
+	return predicate.Contact(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, EmailMessagesTable, EmailMessagesColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasEmailMessagesWith applies the HasEdge predicate on the "email_messages" edge with a given conditions (other predicates).
+func HasEmailMessagesWith(preds ...predicate.EmailMessage) predicate.Contact {
+	return predicate.Contact(func(s *sql.Selector) {
+		step := newEmailMessagesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasRuns applies the HasEdge predicate on the "runs" edge.
 func HasRuns() predicate.Contact {
 	return predicate.Contact(func(s *sql.Selector) {

@@ -21,6 +21,18 @@ func (f ContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactMutation", m)
 }
 
+// The EmailMessageFunc type is an adapter to allow the use of ordinary
+// function as EmailMessage mutator.
+type EmailMessageFunc func(context.Context, *ent.EmailMessageMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EmailMessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EmailMessageMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EmailMessageMutation", m)
+}
+
 // The InteractionFunc type is an adapter to allow the use of ordinary
 // function as Interaction mutator.
 type InteractionFunc func(context.Context, *ent.InteractionMutation) (ent.Value, error)

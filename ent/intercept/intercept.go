@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/organization"
@@ -104,6 +105,33 @@ func (f TraverseContact) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ContactQuery", q)
+}
+
+// The EmailMessageFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EmailMessageFunc func(context.Context, *ent.EmailMessageQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EmailMessageFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EmailMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EmailMessageQuery", q)
+}
+
+// The TraverseEmailMessage type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEmailMessage func(context.Context, *ent.EmailMessageQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEmailMessage) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEmailMessage) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EmailMessageQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EmailMessageQuery", q)
 }
 
 // The InteractionFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -408,6 +436,8 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.ContactQuery:
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
+	case *ent.EmailMessageQuery:
+		return &query[*ent.EmailMessageQuery, predicate.EmailMessage, emailmessage.OrderOption]{typ: ent.TypeEmailMessage, tq: q}, nil
 	case *ent.InteractionQuery:
 		return &query[*ent.InteractionQuery, predicate.Interaction, interaction.OrderOption]{typ: ent.TypeInteraction, tq: q}, nil
 	case *ent.LeadScoreRecordQuery:

@@ -55,6 +55,54 @@ var (
 			},
 		},
 	}
+	// EmailMessagesColumns holds the columns for the "email_messages" table.
+	EmailMessagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "to", Type: field.TypeString, Size: 320},
+		{Name: "subject", Type: field.TypeString, Size: 300},
+		{Name: "body", Type: field.TypeString, Size: 2147483647},
+		{Name: "scheduled_at", Type: field.TypeTime},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"SCHEDULED", "SENT", "CANCELED"}, Default: "SCHEDULED"},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
+		{Name: "step_key", Type: field.TypeString, Nullable: true},
+		{Name: "plan_index", Type: field.TypeInt, Nullable: true},
+		{Name: "client_id", Type: field.TypeInt},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// EmailMessagesTable holds the schema information for the "email_messages" table.
+	EmailMessagesTable = &schema.Table{
+		Name:       "email_messages",
+		Columns:    EmailMessagesColumns,
+		PrimaryKey: []*schema.Column{EmailMessagesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "email_messages_clients_email_messages",
+				Columns:    []*schema.Column{EmailMessagesColumns[11]},
+				RefColumns: []*schema.Column{ClientsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "email_messages_organizations_organization",
+				Columns:    []*schema.Column{EmailMessagesColumns[12]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "emailmessage_run_id_step_key_plan_index",
+				Unique:  true,
+				Columns: []*schema.Column{EmailMessagesColumns[8], EmailMessagesColumns[9], EmailMessagesColumns[10]},
+			},
+			{
+				Name:    "emailmessage_organization_id_status_scheduled_at",
+				Unique:  false,
+				Columns: []*schema.Column{EmailMessagesColumns[12], EmailMessagesColumns[7], EmailMessagesColumns[6]},
+			},
+		},
+	}
 	// InteractionsColumns holds the columns for the "interactions" table.
 	InteractionsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -543,6 +591,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ClientsTable,
+		EmailMessagesTable,
 		InteractionsTable,
 		LeadScoreRecordsTable,
 		OrganizationsTable,
@@ -562,6 +611,11 @@ func init() {
 	ClientsTable.Annotation = &entsql.Annotation{
 		Table:          "clients",
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	EmailMessagesTable.ForeignKeys[0].RefTable = ClientsTable
+	EmailMessagesTable.ForeignKeys[1].RefTable = OrganizationsTable
+	EmailMessagesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(51539607552),
 	}
 	InteractionsTable.ForeignKeys[0].RefTable = ClientsTable
 	InteractionsTable.ForeignKeys[1].RefTable = OrganizationsTable

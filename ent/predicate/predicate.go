@@ -9,6 +9,9 @@ import (
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
 
+// EmailMessage is the predicate function for emailmessage builders.
+type EmailMessage func(*sql.Selector)
+
 // Interaction is the predicate function for interaction builders.
 type Interaction func(*sql.Selector)
 

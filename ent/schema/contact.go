@@ -76,6 +76,12 @@ func (Contact) Edges() []ent.Edge {
 				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
 				entsql.OnDelete(entsql.Cascade),
 			),
+		edge.To("email_messages", EmailMessage.Type).
+			Annotations(
+				entgql.RelayConnection(),
+				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+				entsql.OnDelete(entsql.Cascade),
+			),
 		edge.From("runs", Run.Type).Ref("client").
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}

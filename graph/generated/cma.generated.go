@@ -14,6 +14,7 @@ import (
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -1066,6 +1067,11 @@ func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSe
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case *marketing.SocialTargeting:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SocialTargeting(ctx, sel, obj)
 	case *strategy.ListingStrategy:
 		if obj == nil {
 			return graphql.Null
@@ -1081,6 +1087,11 @@ func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSe
 			return graphql.Null
 		}
 		return ec._FollowUpPlan(ctx, sel, obj)
+	case *marketing.EmailSequence:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._EmailSequence(ctx, sel, obj)
 	case *analytics.Report:
 		if obj == nil {
 			return graphql.Null

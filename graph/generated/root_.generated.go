@@ -41,6 +41,18 @@ type ComplexityRoot struct {
 		Segment func(childComplexity int) int
 	}
 
+	AudienceSpec struct {
+		AgeMax            func(childComplexity int) int
+		AgeMin            func(childComplexity int) int
+		CenterLatitude    func(childComplexity int) int
+		CenterLongitude   func(childComplexity int) int
+		Genders           func(childComplexity int) int
+		Interests         func(childComplexity int) int
+		RadiusMiles       func(childComplexity int) int
+		SpecialAdCategory func(childComplexity int) int
+		ZipCodes          func(childComplexity int) int
+	}
+
 	CMAAdjustment struct {
 		Amount  func(childComplexity int) int
 		Feature func(childComplexity int) int
@@ -88,6 +100,7 @@ type ComplexityRoot struct {
 		CreatedAt       func(childComplexity int) int
 		DesiredBeds     func(childComplexity int) int
 		Email           func(childComplexity int) int
+		EmailMessages   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) int
 		EmailOptIn      func(childComplexity int) int
 		ID              func(childComplexity int) int
 		Interactions    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.InteractionOrder, where *ent.InteractionWhereInput) int
@@ -120,6 +133,48 @@ type ComplexityRoot struct {
 	ClientEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ComplianceCheck struct {
+		Detail func(childComplexity int) int
+		Result func(childComplexity int) int
+		Rule   func(childComplexity int) int
+	}
+
+	EmailMessage struct {
+		Body         func(childComplexity int) int
+		Client       func(childComplexity int) int
+		ClientID     func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Organization func(childComplexity int) int
+		PlanIndex    func(childComplexity int) int
+		RunID        func(childComplexity int) int
+		ScheduledAt  func(childComplexity int) int
+		Status       func(childComplexity int) int
+		StepKey      func(childComplexity int) int
+		Subject      func(childComplexity int) int
+		To           func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	EmailMessageConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	EmailMessageEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EmailSequence struct {
+		ClientID func(childComplexity int) int
+		Consent  func(childComplexity int) int
+		Messages func(childComplexity int) int
+		Reason   func(childComplexity int) int
+		Tier     func(childComplexity int) int
 	}
 
 	FollowUpPlan struct {
@@ -191,6 +246,19 @@ type ComplexityRoot struct {
 	LeadScoreRecordEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ListingMatch struct {
+		Address    func(childComplexity int) int
+		Beds       func(childComplexity int) int
+		City       func(childComplexity int) int
+		Latitude   func(childComplexity int) int
+		ListPrice  func(childComplexity int) int
+		Longitude  func(childComplexity int) int
+		PropertyID func(childComplexity int) int
+		Rank       func(childComplexity int) int
+		Reason     func(childComplexity int) int
+		Zip        func(childComplexity int) int
 	}
 
 	ListingStrategy struct {
@@ -309,6 +377,14 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	PlannedEmail struct {
+		Body        func(childComplexity int) int
+		ScheduledAt func(childComplexity int) int
+		Subject     func(childComplexity int) int
+		Template    func(childComplexity int) int
+		To          func(childComplexity int) int
+	}
+
 	PlannedTask struct {
 		DueAt func(childComplexity int) int
 		Notes func(childComplexity int) int
@@ -366,14 +442,15 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Clients    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) int
-		Cma        func(childComplexity int, propertyID int, options *analytics.Options) int
-		Node       func(childComplexity int, id int) int
-		Nodes      func(childComplexity int, ids []int) int
-		Packages   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
-		Properties func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
-		Runs       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
-		Tasks      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		Clients       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) int
+		Cma           func(childComplexity int, propertyID int, options *analytics.Options) int
+		EmailMessages func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) int
+		Node          func(childComplexity int, id int) int
+		Nodes         func(childComplexity int, ids []int) int
+		Packages      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
+		Properties    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
+		Runs          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
+		Tasks         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 	}
 
 	Run struct {
@@ -433,6 +510,13 @@ type ComplexityRoot struct {
 	RunEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SocialTargeting struct {
+		Audience   func(childComplexity int) int
+		ClientID   func(childComplexity int) int
+		Compliance func(childComplexity int) int
+		Listings   func(childComplexity int) int
 	}
 
 	StepRun struct {
@@ -543,6 +627,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AudienceSegment.Segment(childComplexity), true
+
+	case "AudienceSpec.ageMax":
+		if e.ComplexityRoot.AudienceSpec.AgeMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.AgeMax(childComplexity), true
+	case "AudienceSpec.ageMin":
+		if e.ComplexityRoot.AudienceSpec.AgeMin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.AgeMin(childComplexity), true
+	case "AudienceSpec.centerLatitude":
+		if e.ComplexityRoot.AudienceSpec.CenterLatitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.CenterLatitude(childComplexity), true
+	case "AudienceSpec.centerLongitude":
+		if e.ComplexityRoot.AudienceSpec.CenterLongitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.CenterLongitude(childComplexity), true
+	case "AudienceSpec.genders":
+		if e.ComplexityRoot.AudienceSpec.Genders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.Genders(childComplexity), true
+	case "AudienceSpec.interests":
+		if e.ComplexityRoot.AudienceSpec.Interests == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.Interests(childComplexity), true
+	case "AudienceSpec.radiusMiles":
+		if e.ComplexityRoot.AudienceSpec.RadiusMiles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.RadiusMiles(childComplexity), true
+	case "AudienceSpec.specialAdCategory":
+		if e.ComplexityRoot.AudienceSpec.SpecialAdCategory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.SpecialAdCategory(childComplexity), true
+	case "AudienceSpec.zipCodes":
+		if e.ComplexityRoot.AudienceSpec.ZipCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AudienceSpec.ZipCodes(childComplexity), true
 
 	case "CMAAdjustment.amount":
 		if e.ComplexityRoot.CMAAdjustment.Amount == nil {
@@ -769,6 +908,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Client.Email(childComplexity), true
+	case "Client.emailMessages":
+		if e.ComplexityRoot.Client.EmailMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Client_emailMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Client.EmailMessages(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.EmailMessageOrder), args["where"].(*ent.EmailMessageWhereInput)), true
 	case "Client.emailOptIn":
 		if e.ComplexityRoot.Client.EmailOptIn == nil {
 			break
@@ -947,6 +1097,173 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClientEdge.Node(childComplexity), true
+
+	case "ComplianceCheck.detail":
+		if e.ComplexityRoot.ComplianceCheck.Detail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceCheck.Detail(childComplexity), true
+	case "ComplianceCheck.result":
+		if e.ComplexityRoot.ComplianceCheck.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceCheck.Result(childComplexity), true
+	case "ComplianceCheck.rule":
+		if e.ComplexityRoot.ComplianceCheck.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ComplianceCheck.Rule(childComplexity), true
+
+	case "EmailMessage.body":
+		if e.ComplexityRoot.EmailMessage.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.Body(childComplexity), true
+	case "EmailMessage.client":
+		if e.ComplexityRoot.EmailMessage.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.Client(childComplexity), true
+	case "EmailMessage.clientID":
+		if e.ComplexityRoot.EmailMessage.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.ClientID(childComplexity), true
+	case "EmailMessage.createdAt":
+		if e.ComplexityRoot.EmailMessage.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.CreatedAt(childComplexity), true
+	case "EmailMessage.id":
+		if e.ComplexityRoot.EmailMessage.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.ID(childComplexity), true
+	case "EmailMessage.organization":
+		if e.ComplexityRoot.EmailMessage.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.Organization(childComplexity), true
+	case "EmailMessage.planIndex":
+		if e.ComplexityRoot.EmailMessage.PlanIndex == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.PlanIndex(childComplexity), true
+	case "EmailMessage.runID":
+		if e.ComplexityRoot.EmailMessage.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.RunID(childComplexity), true
+	case "EmailMessage.scheduledAt":
+		if e.ComplexityRoot.EmailMessage.ScheduledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.ScheduledAt(childComplexity), true
+	case "EmailMessage.status":
+		if e.ComplexityRoot.EmailMessage.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.Status(childComplexity), true
+	case "EmailMessage.stepKey":
+		if e.ComplexityRoot.EmailMessage.StepKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.StepKey(childComplexity), true
+	case "EmailMessage.subject":
+		if e.ComplexityRoot.EmailMessage.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.Subject(childComplexity), true
+	case "EmailMessage.to":
+		if e.ComplexityRoot.EmailMessage.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.To(childComplexity), true
+	case "EmailMessage.updatedAt":
+		if e.ComplexityRoot.EmailMessage.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.UpdatedAt(childComplexity), true
+
+	case "EmailMessageConnection.edges":
+		if e.ComplexityRoot.EmailMessageConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessageConnection.Edges(childComplexity), true
+	case "EmailMessageConnection.pageInfo":
+		if e.ComplexityRoot.EmailMessageConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessageConnection.PageInfo(childComplexity), true
+	case "EmailMessageConnection.totalCount":
+		if e.ComplexityRoot.EmailMessageConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessageConnection.TotalCount(childComplexity), true
+
+	case "EmailMessageEdge.cursor":
+		if e.ComplexityRoot.EmailMessageEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessageEdge.Cursor(childComplexity), true
+	case "EmailMessageEdge.node":
+		if e.ComplexityRoot.EmailMessageEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessageEdge.Node(childComplexity), true
+
+	case "EmailSequence.clientId":
+		if e.ComplexityRoot.EmailSequence.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.ClientID(childComplexity), true
+	case "EmailSequence.consent":
+		if e.ComplexityRoot.EmailSequence.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.Consent(childComplexity), true
+	case "EmailSequence.messages":
+		if e.ComplexityRoot.EmailSequence.Messages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.Messages(childComplexity), true
+	case "EmailSequence.reason":
+		if e.ComplexityRoot.EmailSequence.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.Reason(childComplexity), true
+	case "EmailSequence.tier":
+		if e.ComplexityRoot.EmailSequence.Tier == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.Tier(childComplexity), true
 
 	case "FollowUpPlan.clientId":
 		if e.ComplexityRoot.FollowUpPlan.ClientID == nil {
@@ -1220,6 +1537,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeadScoreRecordEdge.Node(childComplexity), true
+
+	case "ListingMatch.address":
+		if e.ComplexityRoot.ListingMatch.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.Address(childComplexity), true
+	case "ListingMatch.beds":
+		if e.ComplexityRoot.ListingMatch.Beds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.Beds(childComplexity), true
+	case "ListingMatch.city":
+		if e.ComplexityRoot.ListingMatch.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.City(childComplexity), true
+	case "ListingMatch.latitude":
+		if e.ComplexityRoot.ListingMatch.Latitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.Latitude(childComplexity), true
+	case "ListingMatch.listPrice":
+		if e.ComplexityRoot.ListingMatch.ListPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.ListPrice(childComplexity), true
+	case "ListingMatch.longitude":
+		if e.ComplexityRoot.ListingMatch.Longitude == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.Longitude(childComplexity), true
+	case "ListingMatch.propertyId":
+		if e.ComplexityRoot.ListingMatch.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.PropertyID(childComplexity), true
+	case "ListingMatch.rank":
+		if e.ComplexityRoot.ListingMatch.Rank == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.Rank(childComplexity), true
+	case "ListingMatch.reason":
+		if e.ComplexityRoot.ListingMatch.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.Reason(childComplexity), true
+	case "ListingMatch.zip":
+		if e.ComplexityRoot.ListingMatch.Zip == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingMatch.Zip(childComplexity), true
 
 	case "ListingStrategy.audienceSegments":
 		if e.ComplexityRoot.ListingStrategy.AudienceSegments == nil {
@@ -1761,6 +2139,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "PlannedEmail.body":
+		if e.ComplexityRoot.PlannedEmail.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.Body(childComplexity), true
+	case "PlannedEmail.scheduledAt":
+		if e.ComplexityRoot.PlannedEmail.ScheduledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.ScheduledAt(childComplexity), true
+	case "PlannedEmail.subject":
+		if e.ComplexityRoot.PlannedEmail.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.Subject(childComplexity), true
+	case "PlannedEmail.template":
+		if e.ComplexityRoot.PlannedEmail.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.Template(childComplexity), true
+	case "PlannedEmail.to":
+		if e.ComplexityRoot.PlannedEmail.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.To(childComplexity), true
+
 	case "PlannedTask.dueAt":
 		if e.ComplexityRoot.PlannedTask.DueAt == nil {
 			break
@@ -2039,6 +2448,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Cma(childComplexity, args["propertyId"].(int), args["options"].(*analytics.Options)), true
+	case "Query.emailMessages":
+		if e.ComplexityRoot.Query.EmailMessages == nil {
+			break
+		}
+
+		args, err := ec.field_Query_emailMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EmailMessages(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.EmailMessageOrder), args["where"].(*ent.EmailMessageWhereInput)), true
 
 	case "Query.node":
 		if e.ComplexityRoot.Query.Node == nil {
@@ -2363,6 +2783,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunEventEdge.Node(childComplexity), true
+
+	case "SocialTargeting.audience":
+		if e.ComplexityRoot.SocialTargeting.Audience == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialTargeting.Audience(childComplexity), true
+	case "SocialTargeting.clientId":
+		if e.ComplexityRoot.SocialTargeting.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialTargeting.ClientID(childComplexity), true
+	case "SocialTargeting.compliance":
+		if e.ComplexityRoot.SocialTargeting.Compliance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialTargeting.Compliance(childComplexity), true
+	case "SocialTargeting.listings":
+		if e.ComplexityRoot.SocialTargeting.Listings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialTargeting.Listings(childComplexity), true
 
 	case "StepRun.attempt":
 		if e.ComplexityRoot.StepRun.Attempt == nil {
@@ -2763,6 +3208,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateInteractionInput", ec.unmarshalInputCreateInteractionInput),
 			graphql.NewInputUnmarshaler("CreatePackageInput", ec.unmarshalInputCreatePackageInput),
 			graphql.NewInputUnmarshaler("CreatePropertyInput", ec.unmarshalInputCreatePropertyInput),
+			graphql.NewInputUnmarshaler("EmailMessageOrder", ec.unmarshalInputEmailMessageOrder),
+			graphql.NewInputUnmarshaler("EmailMessageWhereInput", ec.unmarshalInputEmailMessageWhereInput),
 			graphql.NewInputUnmarshaler("InteractionOrder", ec.unmarshalInputInteractionOrder),
 			graphql.NewInputUnmarshaler("InteractionWhereInput", ec.unmarshalInputInteractionWhereInput),
 			graphql.NewInputUnmarshaler("LeadScoreRecordOrder", ec.unmarshalInputLeadScoreRecordOrder),
@@ -2968,7 +3415,7 @@ input CMAOptions {
 }
 
 "A step's typed output."
-union StepOutput = CMAReport | ListingStrategy | LeadScore | FollowUpPlan
+union StepOutput = CMAReport | ListingStrategy | LeadScore | FollowUpPlan | EmailSequence | SocialTargeting
 
 extend type StepRun {
   "The step's output, typed by its kind; null until the step succeeds."
@@ -3140,6 +3587,37 @@ type Client implements Node @goModel(model: "github.com/estateflow/estateflow/en
     """
     where: TaskWhereInput
   ): TaskConnection!
+  emailMessages(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for EmailMessages returned from the connection.
+    """
+    orderBy: EmailMessageOrder
+
+    """
+    Filtering options for EmailMessages returned from the connection.
+    """
+    where: EmailMessageWhereInput
+  ): EmailMessageConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -3509,6 +3987,11 @@ input ClientWhereInput {
   hasTasks: Boolean
   hasTasksWith: [TaskWhereInput!]
   """
+  email_messages edge predicates
+  """
+  hasEmailMessages: Boolean
+  hasEmailMessagesWith: [EmailMessageWhereInput!]
+  """
   runs edge predicates
   """
   hasRuns: Boolean
@@ -3589,6 +4072,246 @@ Define a Relay Cursor type:
 https://relay.dev/graphql/connections.htm#sec-Cursor
 """
 scalar Cursor
+type EmailMessage implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  to: String!
+  subject: String!
+  body: String!
+  scheduledAt: Time!
+  status: EmailMessageStatus!
+  clientID: ID!
+  runID: Int
+  stepKey: String
+  planIndex: Int
+  organization: Organization!
+  client: Client!
+}
+"""
+A connection to a list of items.
+"""
+type EmailMessageConnection {
+  """
+  A list of edges.
+  """
+  edges: [EmailMessageEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type EmailMessageEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: EmailMessage
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for EmailMessage connections
+"""
+input EmailMessageOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order EmailMessages.
+  """
+  field: EmailMessageOrderField!
+}
+"""
+Properties by which EmailMessage connections can be ordered.
+"""
+enum EmailMessageOrderField {
+  CREATED_AT
+  UPDATED_AT
+  SCHEDULED_AT
+  STATUS
+}
+"""
+EmailMessageStatus is enum for the field status
+"""
+enum EmailMessageStatus @goModel(model: "github.com/estateflow/estateflow/ent/emailmessage.Status") {
+  SCHEDULED
+  SENT
+  CANCELED
+}
+"""
+EmailMessageWhereInput is used for filtering EmailMessage objects.
+Input was generated by ent.
+"""
+input EmailMessageWhereInput {
+  not: EmailMessageWhereInput
+  and: [EmailMessageWhereInput!]
+  or: [EmailMessageWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  to field predicates
+  """
+  to: String
+  toNEQ: String
+  toIn: [String!]
+  toNotIn: [String!]
+  toGT: String
+  toGTE: String
+  toLT: String
+  toLTE: String
+  toContains: String
+  toHasPrefix: String
+  toHasSuffix: String
+  toEqualFold: String
+  toContainsFold: String
+  """
+  subject field predicates
+  """
+  subject: String
+  subjectNEQ: String
+  subjectIn: [String!]
+  subjectNotIn: [String!]
+  subjectGT: String
+  subjectGTE: String
+  subjectLT: String
+  subjectLTE: String
+  subjectContains: String
+  subjectHasPrefix: String
+  subjectHasSuffix: String
+  subjectEqualFold: String
+  subjectContainsFold: String
+  """
+  body field predicates
+  """
+  body: String
+  bodyNEQ: String
+  bodyIn: [String!]
+  bodyNotIn: [String!]
+  bodyGT: String
+  bodyGTE: String
+  bodyLT: String
+  bodyLTE: String
+  bodyContains: String
+  bodyHasPrefix: String
+  bodyHasSuffix: String
+  bodyEqualFold: String
+  bodyContainsFold: String
+  """
+  scheduled_at field predicates
+  """
+  scheduledAt: Time
+  scheduledAtNEQ: Time
+  scheduledAtIn: [Time!]
+  scheduledAtNotIn: [Time!]
+  scheduledAtGT: Time
+  scheduledAtGTE: Time
+  scheduledAtLT: Time
+  scheduledAtLTE: Time
+  """
+  status field predicates
+  """
+  status: EmailMessageStatus
+  statusNEQ: EmailMessageStatus
+  statusIn: [EmailMessageStatus!]
+  statusNotIn: [EmailMessageStatus!]
+  """
+  client_id field predicates
+  """
+  clientID: ID
+  clientIDNEQ: ID
+  clientIDIn: [ID!]
+  clientIDNotIn: [ID!]
+  """
+  run_id field predicates
+  """
+  runID: Int
+  runIDNEQ: Int
+  runIDIn: [Int!]
+  runIDNotIn: [Int!]
+  runIDGT: Int
+  runIDGTE: Int
+  runIDLT: Int
+  runIDLTE: Int
+  runIDIsNil: Boolean
+  runIDNotNil: Boolean
+  """
+  step_key field predicates
+  """
+  stepKey: String
+  stepKeyNEQ: String
+  stepKeyIn: [String!]
+  stepKeyNotIn: [String!]
+  stepKeyGT: String
+  stepKeyGTE: String
+  stepKeyLT: String
+  stepKeyLTE: String
+  stepKeyContains: String
+  stepKeyHasPrefix: String
+  stepKeyHasSuffix: String
+  stepKeyIsNil: Boolean
+  stepKeyNotNil: Boolean
+  stepKeyEqualFold: String
+  stepKeyContainsFold: String
+  """
+  plan_index field predicates
+  """
+  planIndex: Int
+  planIndexNEQ: Int
+  planIndexIn: [Int!]
+  planIndexNotIn: [Int!]
+  planIndexGT: Int
+  planIndexGTE: Int
+  planIndexLT: Int
+  planIndexLTE: Int
+  planIndexIsNil: Boolean
+  planIndexNotNil: Boolean
+  """
+  client edge predicates
+  """
+  hasClient: Boolean
+  hasClientWith: [ClientWhereInput!]
+}
 type Interaction implements Node {
   id: ID!
   createdAt: Time!
@@ -4972,6 +5695,37 @@ type Query {
     """
     where: ClientWhereInput
   ): ClientConnection!
+  emailMessages(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for EmailMessages returned from the connection.
+    """
+    orderBy: EmailMessageOrder
+
+    """
+    Filtering options for EmailMessages returned from the connection.
+    """
+    where: EmailMessageWhereInput
+  ): EmailMessageConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -6352,6 +7106,71 @@ input UserWhereInput {
   roleNotIn: [UserRole!]
 }
 `, BuiltIn: false},
+	{Name: "../marketing.graphqls", Input: `"The EMAIL_SEQUENCE step's output: the drip emails it scheduled."
+type EmailSequence {
+  clientId: ID!
+  tier: String!
+  "False when the client has not opted in to email (or has no address): nothing is scheduled."
+  consent: Boolean!
+  reason: String!
+  messages: [PlannedEmail!]!
+}
+
+type PlannedEmail {
+  template: String!
+  to: String!
+  subject: String!
+  body: String!
+  scheduledAt: Time!
+}
+
+"The SOCIAL_TARGETING step's output: listings to promote and a housing-compliant audience."
+type SocialTargeting {
+  clientId: ID!
+  listings: [ListingMatch!]!
+  audience: AudienceSpec!
+  "Every housing-ad rule, and how the audience meets it."
+  compliance: [ComplianceCheck!]!
+}
+
+"An active listing that fits a client, ranked, with the reason."
+type ListingMatch {
+  propertyId: ID!
+  address: String!
+  city: String!
+  zip: String!
+  latitude: Float!
+  longitude: Float!
+  listPrice: Int!
+  beds: Int
+  rank: Int!
+  reason: String!
+}
+
+"""
+Who an ad reaches. Housing ads run in the Special Ad Category: no age,
+gender or ZIP targeting, a radius of at least 15 miles, no protected-class
+terms. The step never fills the forbidden fields; they are shown to prove it.
+"""
+type AudienceSpec {
+  specialAdCategory: String!
+  centerLatitude: Float!
+  centerLongitude: Float!
+  radiusMiles: Float!
+  interests: [String!]!
+  ageMin: Int
+  ageMax: Int
+  genders: [String!]
+  zipCodes: [String!]
+}
+
+type ComplianceCheck {
+  rule: String!
+  "PASS, or CORRECTED when the rule had to be enforced."
+  result: String!
+  detail: String!
+}
+`, BuiltIn: false},
 	{Name: "../package.graphqls", Input: `"One step of a package, as written by its author."
 input PackageStepInput {
   "Unique within the package; other steps name it in dependsOn."
@@ -6535,6 +7354,30 @@ func (ec *executionContext) childFields_AudienceSegment(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AudienceSegment", field.Name)
 }
 
+func (ec *executionContext) childFields_AudienceSpec(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "specialAdCategory":
+		return ec.fieldContext_AudienceSpec_specialAdCategory(ctx, field)
+	case "centerLatitude":
+		return ec.fieldContext_AudienceSpec_centerLatitude(ctx, field)
+	case "centerLongitude":
+		return ec.fieldContext_AudienceSpec_centerLongitude(ctx, field)
+	case "radiusMiles":
+		return ec.fieldContext_AudienceSpec_radiusMiles(ctx, field)
+	case "interests":
+		return ec.fieldContext_AudienceSpec_interests(ctx, field)
+	case "ageMin":
+		return ec.fieldContext_AudienceSpec_ageMin(ctx, field)
+	case "ageMax":
+		return ec.fieldContext_AudienceSpec_ageMax(ctx, field)
+	case "genders":
+		return ec.fieldContext_AudienceSpec_genders(ctx, field)
+	case "zipCodes":
+		return ec.fieldContext_AudienceSpec_zipCodes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AudienceSpec", field.Name)
+}
+
 func (ec *executionContext) childFields_CMAAdjustment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "feature":
@@ -6669,6 +7512,8 @@ func (ec *executionContext) childFields_Client(ctx context.Context, field graphq
 		return ec.fieldContext_Client_scoreHistory(ctx, field)
 	case "tasks":
 		return ec.fieldContext_Client_tasks(ctx, field)
+	case "emailMessages":
+		return ec.fieldContext_Client_emailMessages(ctx, field)
 	case "runs":
 		return ec.fieldContext_Client_runs(ctx, field)
 	}
@@ -6695,6 +7540,74 @@ func (ec *executionContext) childFields_ClientEdge(ctx context.Context, field gr
 		return ec.fieldContext_ClientEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ClientEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ComplianceCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rule":
+		return ec.fieldContext_ComplianceCheck_rule(ctx, field)
+	case "result":
+		return ec.fieldContext_ComplianceCheck_result(ctx, field)
+	case "detail":
+		return ec.fieldContext_ComplianceCheck_detail(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ComplianceCheck", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EmailMessage_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_EmailMessage_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_EmailMessage_updatedAt(ctx, field)
+	case "to":
+		return ec.fieldContext_EmailMessage_to(ctx, field)
+	case "subject":
+		return ec.fieldContext_EmailMessage_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_EmailMessage_body(ctx, field)
+	case "scheduledAt":
+		return ec.fieldContext_EmailMessage_scheduledAt(ctx, field)
+	case "status":
+		return ec.fieldContext_EmailMessage_status(ctx, field)
+	case "clientID":
+		return ec.fieldContext_EmailMessage_clientID(ctx, field)
+	case "runID":
+		return ec.fieldContext_EmailMessage_runID(ctx, field)
+	case "stepKey":
+		return ec.fieldContext_EmailMessage_stepKey(ctx, field)
+	case "planIndex":
+		return ec.fieldContext_EmailMessage_planIndex(ctx, field)
+	case "organization":
+		return ec.fieldContext_EmailMessage_organization(ctx, field)
+	case "client":
+		return ec.fieldContext_EmailMessage_client(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailMessage", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailMessageConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EmailMessageConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EmailMessageConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_EmailMessageConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailMessageConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EmailMessageEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_EmailMessageEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_EmailMessageEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EmailMessageEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_Interaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6807,6 +7720,32 @@ func (ec *executionContext) childFields_LeadScoreRecordEdge(ctx context.Context,
 		return ec.fieldContext_LeadScoreRecordEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeadScoreRecordEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ListingMatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "propertyId":
+		return ec.fieldContext_ListingMatch_propertyId(ctx, field)
+	case "address":
+		return ec.fieldContext_ListingMatch_address(ctx, field)
+	case "city":
+		return ec.fieldContext_ListingMatch_city(ctx, field)
+	case "zip":
+		return ec.fieldContext_ListingMatch_zip(ctx, field)
+	case "latitude":
+		return ec.fieldContext_ListingMatch_latitude(ctx, field)
+	case "longitude":
+		return ec.fieldContext_ListingMatch_longitude(ctx, field)
+	case "listPrice":
+		return ec.fieldContext_ListingMatch_listPrice(ctx, field)
+	case "beds":
+		return ec.fieldContext_ListingMatch_beds(ctx, field)
+	case "rank":
+		return ec.fieldContext_ListingMatch_rank(ctx, field)
+	case "reason":
+		return ec.fieldContext_ListingMatch_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListingMatch", field.Name)
 }
 
 func (ec *executionContext) childFields_MarketContext(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6987,6 +7926,22 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_PlannedEmail(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "template":
+		return ec.fieldContext_PlannedEmail_template(ctx, field)
+	case "to":
+		return ec.fieldContext_PlannedEmail_to(ctx, field)
+	case "subject":
+		return ec.fieldContext_PlannedEmail_subject(ctx, field)
+	case "body":
+		return ec.fieldContext_PlannedEmail_body(ctx, field)
+	case "scheduledAt":
+		return ec.fieldContext_PlannedEmail_scheduledAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlannedEmail", field.Name)
 }
 
 func (ec *executionContext) childFields_PlannedTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -12,8 +12,6 @@ import (
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
-	"github.com/estateflow/estateflow/ent/predicate"
-	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/task"
 )
@@ -90,23 +88,12 @@ func storeScore(ctx context.Context, db *ent.Client, sc *engine.StepContext, s L
 	return err
 }
 
-// matchingListings counts the active listings in the client's preferred
-// areas (ZIP codes or cities) within budget and with enough bedrooms.
+// matchingListings counts the active listings that fit the client.
 func matchingListings(ctx context.Context, db *ent.Client, c *ent.Contact) (int, error) {
 	if c.BudgetMax == nil {
 		return 0, nil
 	}
-	preds := []predicate.Property{property.StatusEQ(property.StatusACTIVE), property.ListPriceLTE(*c.BudgetMax)}
-	if c.BudgetMin != nil {
-		preds = append(preds, property.ListPriceGTE(*c.BudgetMin))
-	}
-	if c.DesiredBeds != nil {
-		preds = append(preds, property.BedsGTE(*c.DesiredBeds))
-	}
-	if len(c.PreferredAreas) > 0 {
-		preds = append(preds, property.Or(property.ZipIn(c.PreferredAreas...), property.CityIn(c.PreferredAreas...)))
-	}
-	n, err := db.Property.Query().Where(preds...).Count(ctx)
+	n, err := db.Property.Query().Where(listingFit(c)...).Count(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("counting matching listings: %w", err)
 	}
