@@ -34,6 +34,9 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 		... on ListingStrategy { market { temperature reason } usps { feature claim }
 			pricingOptions { name price rationale minDaysOnMarket maxDaysOnMarket risk }
 			audienceSegments { segment reason } timeline { name date } negotiationPlays { play when } }
+		... on MarketingCampaign { price headlines description bullets budget channels { channel share amount reason }
+			launchDate fairHousing { passed termsChecked removed } }
+		... on SocialSchedule { posts { platform scheduledAt text } skipped minGapHours reason }
 	} } } } }`
 	type step struct {
 		Key, Status string
@@ -85,6 +88,40 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 	if first := strat.Output["timeline"].([]any)[0].(map[string]any)["date"]; first != "2026-11-23T00:00:00Z" {
 		t.Fatalf("preparation starts %v, want Monday 2026-11-23 after the Saturday start", first)
 	}
+	if run.Node.Status != "SUCCEEDED" {
+		t.Fatalf("run %s: %+v", run.Node.Status, run.Node.Steps)
+	}
+	campaign, social := steps["campaign"].Output, steps["social"].Output
+	if campaign["__typename"] != "MarketingCampaign" || campaign["budget"] != 1500.0 || len(campaign["headlines"].([]any)) == 0 {
+		t.Fatalf("campaign %v", campaign)
+	}
+	var spent float64
+	for _, c := range campaign["channels"].([]any) {
+		spent += c.(map[string]any)["amount"].(float64)
+	}
+	if spent != 1500 {
+		t.Fatalf("channels spend %v of 1500", spent)
+	}
+	posts := social["posts"].([]any)
+	if social["__typename"] != "SocialSchedule" || len(posts) == 0 {
+		t.Fatalf("social schedule %v", social)
+	}
+	var stored struct {
+		ScheduledPosts struct {
+			TotalCount int `json:"totalCount"`
+		} `json:"scheduledPosts"`
+		Node struct {
+			ScheduledPosts struct {
+				TotalCount int `json:"totalCount"`
+			} `json:"scheduledPosts"`
+		} `json:"node"`
+	}
+	api.do(`query($id: ID!) { scheduledPosts(first: 1) { totalCount } node(id: $id) { ... on Property { scheduledPosts(first: 1) { totalCount } } } }`,
+		map[string]any{"id": setup.Properties.Edges[0].Node.ID}).ok(t, &stored)
+	if stored.ScheduledPosts.TotalCount != len(posts) || stored.Node.ScheduledPosts.TotalCount != len(posts) {
+		t.Fatalf("stored posts %+v, planned %d", stored, len(posts))
+	}
+
 	// The standalone query runs the same code on the same property.
 	var direct struct {
 		Cma struct{ EstimatedValue float64 } `json:"cma"`

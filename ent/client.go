@@ -24,6 +24,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
@@ -55,6 +56,8 @@ type Client struct {
 	Run *RunClient
 	// RunEvent is the client for interacting with the RunEvent builders.
 	RunEvent *RunEventClient
+	// ScheduledPost is the client for interacting with the ScheduledPost builders.
+	ScheduledPost *ScheduledPostClient
 	// StepRun is the client for interacting with the StepRun builders.
 	StepRun *StepRunClient
 	// Task is the client for interacting with the Task builders.
@@ -83,6 +86,7 @@ func (c *Client) init() {
 	c.Property = NewPropertyClient(c.config)
 	c.Run = NewRunClient(c.config)
 	c.RunEvent = NewRunEventClient(c.config)
+	c.ScheduledPost = NewScheduledPostClient(c.config)
 	c.StepRun = NewStepRunClient(c.config)
 	c.Task = NewTaskClient(c.config)
 	c.User = NewUserClient(c.config)
@@ -188,6 +192,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		Property:        NewPropertyClient(cfg),
 		Run:             NewRunClient(cfg),
 		RunEvent:        NewRunEventClient(cfg),
+		ScheduledPost:   NewScheduledPostClient(cfg),
 		StepRun:         NewStepRunClient(cfg),
 		Task:            NewTaskClient(cfg),
 		User:            NewUserClient(cfg),
@@ -220,6 +225,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		Property:        NewPropertyClient(cfg),
 		Run:             NewRunClient(cfg),
 		RunEvent:        NewRunEventClient(cfg),
+		ScheduledPost:   NewScheduledPostClient(cfg),
 		StepRun:         NewStepRunClient(cfg),
 		Task:            NewTaskClient(cfg),
 		User:            NewUserClient(cfg),
@@ -254,8 +260,8 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.Contact, c.EmailMessage, c.Interaction, c.LeadScoreRecord, c.Organization,
-		c.PackageStep, c.Property, c.Run, c.RunEvent, c.StepRun, c.Task, c.User,
-		c.WorkflowPackage,
+		c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost, c.StepRun,
+		c.Task, c.User, c.WorkflowPackage,
 	} {
 		n.Use(hooks...)
 	}
@@ -266,8 +272,8 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.Contact, c.EmailMessage, c.Interaction, c.LeadScoreRecord, c.Organization,
-		c.PackageStep, c.Property, c.Run, c.RunEvent, c.StepRun, c.Task, c.User,
-		c.WorkflowPackage,
+		c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost, c.StepRun,
+		c.Task, c.User, c.WorkflowPackage,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -294,6 +300,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Run.mutate(ctx, m)
 	case *RunEventMutation:
 		return c.RunEvent.mutate(ctx, m)
+	case *ScheduledPostMutation:
+		return c.ScheduledPost.mutate(ctx, m)
 	case *StepRunMutation:
 		return c.StepRun.mutate(ctx, m)
 	case *TaskMutation:
@@ -1453,6 +1461,38 @@ func (c *PropertyClient) QueryOrganization(_m *Property) *OrganizationQuery {
 	return query
 }
 
+// QueryScheduledPosts queries the scheduled_posts edge of a Property.
+func (c *PropertyClient) QueryScheduledPosts(_m *Property) *ScheduledPostQuery {
+	query := (&ScheduledPostClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(property.Table, property.FieldID, id),
+			sqlgraph.To(scheduledpost.Table, scheduledpost.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, property.ScheduledPostsTable, property.ScheduledPostsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTasks queries the tasks edge of a Property.
+func (c *PropertyClient) QueryTasks(_m *Property) *TaskQuery {
+	query := (&TaskClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(property.Table, property.FieldID, id),
+			sqlgraph.To(task.Table, task.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, property.TasksTable, property.TasksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryRuns queries the runs edge of a Property.
 func (c *PropertyClient) QueryRuns(_m *Property) *RunQuery {
 	query := (&RunClient{config: c.config}).Query()
@@ -1885,6 +1925,171 @@ func (c *RunEventClient) mutate(ctx context.Context, m *RunEventMutation) (Value
 		return (&RunEventDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown RunEvent mutation op: %q", m.Op())
+	}
+}
+
+// ScheduledPostClient is a client for the ScheduledPost schema.
+type ScheduledPostClient struct {
+	config
+}
+
+// NewScheduledPostClient returns a client for the ScheduledPost from the given config.
+func NewScheduledPostClient(c config) *ScheduledPostClient {
+	return &ScheduledPostClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `scheduledpost.Hooks(f(g(h())))`.
+func (c *ScheduledPostClient) Use(hooks ...Hook) {
+	c.hooks.ScheduledPost = append(c.hooks.ScheduledPost, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `scheduledpost.Intercept(f(g(h())))`.
+func (c *ScheduledPostClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ScheduledPost = append(c.inters.ScheduledPost, interceptors...)
+}
+
+// Create returns a builder for creating a ScheduledPost entity.
+func (c *ScheduledPostClient) Create() *ScheduledPostCreate {
+	mutation := newScheduledPostMutation(c.config, OpCreate)
+	return &ScheduledPostCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ScheduledPost entities.
+func (c *ScheduledPostClient) CreateBulk(builders ...*ScheduledPostCreate) *ScheduledPostCreateBulk {
+	return &ScheduledPostCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ScheduledPostClient) MapCreateBulk(slice any, setFunc func(*ScheduledPostCreate, int)) *ScheduledPostCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ScheduledPostCreateBulk{err: fmt.Errorf("calling to ScheduledPostClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ScheduledPostCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ScheduledPostCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ScheduledPost.
+func (c *ScheduledPostClient) Update() *ScheduledPostUpdate {
+	mutation := newScheduledPostMutation(c.config, OpUpdate)
+	return &ScheduledPostUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ScheduledPostClient) UpdateOne(_m *ScheduledPost) *ScheduledPostUpdateOne {
+	mutation := newScheduledPostMutation(c.config, OpUpdateOne, withScheduledPost(_m))
+	return &ScheduledPostUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ScheduledPostClient) UpdateOneID(id int) *ScheduledPostUpdateOne {
+	mutation := newScheduledPostMutation(c.config, OpUpdateOne, withScheduledPostID(id))
+	return &ScheduledPostUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ScheduledPost.
+func (c *ScheduledPostClient) Delete() *ScheduledPostDelete {
+	mutation := newScheduledPostMutation(c.config, OpDelete)
+	return &ScheduledPostDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ScheduledPostClient) DeleteOne(_m *ScheduledPost) *ScheduledPostDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ScheduledPostClient) DeleteOneID(id int) *ScheduledPostDeleteOne {
+	builder := c.Delete().Where(scheduledpost.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ScheduledPostDeleteOne{builder}
+}
+
+// Query returns a query builder for ScheduledPost.
+func (c *ScheduledPostClient) Query() *ScheduledPostQuery {
+	return &ScheduledPostQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeScheduledPost},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ScheduledPost entity by its id.
+func (c *ScheduledPostClient) Get(ctx context.Context, id int) (*ScheduledPost, error) {
+	return c.Query().Where(scheduledpost.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ScheduledPostClient) GetX(ctx context.Context, id int) *ScheduledPost {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOrganization queries the organization edge of a ScheduledPost.
+func (c *ScheduledPostClient) QueryOrganization(_m *ScheduledPost) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(scheduledpost.Table, scheduledpost.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, scheduledpost.OrganizationTable, scheduledpost.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryProperty queries the property edge of a ScheduledPost.
+func (c *ScheduledPostClient) QueryProperty(_m *ScheduledPost) *PropertyQuery {
+	query := (&PropertyClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(scheduledpost.Table, scheduledpost.FieldID, id),
+			sqlgraph.To(property.Table, property.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, scheduledpost.PropertyTable, scheduledpost.PropertyColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *ScheduledPostClient) Hooks() []Hook {
+	return c.hooks.ScheduledPost
+}
+
+// Interceptors returns the client interceptors.
+func (c *ScheduledPostClient) Interceptors() []Interceptor {
+	return c.inters.ScheduledPost
+}
+
+func (c *ScheduledPostClient) mutate(ctx context.Context, m *ScheduledPostMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ScheduledPostCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ScheduledPostUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ScheduledPostUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ScheduledPostDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ScheduledPost mutation op: %q", m.Op())
 	}
 }
 
@@ -2584,11 +2789,13 @@ func (c *WorkflowPackageClient) mutate(ctx context.Context, m *WorkflowPackageMu
 type (
 	hooks struct {
 		Contact, EmailMessage, Interaction, LeadScoreRecord, Organization, PackageStep,
-		Property, Run, RunEvent, StepRun, Task, User, WorkflowPackage []ent.Hook
+		Property, Run, RunEvent, ScheduledPost, StepRun, Task, User,
+		WorkflowPackage []ent.Hook
 	}
 	inters struct {
 		Contact, EmailMessage, Interaction, LeadScoreRecord, Organization, PackageStep,
-		Property, Run, RunEvent, StepRun, Task, User, WorkflowPackage []ent.Interceptor
+		Property, Run, RunEvent, ScheduledPost, StepRun, Task, User,
+		WorkflowPackage []ent.Interceptor
 	}
 )
 

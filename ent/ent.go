@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
@@ -94,6 +95,7 @@ func checkColumn(t, c string) error {
 			property.Table:        property.ValidColumn,
 			run.Table:             run.ValidColumn,
 			runevent.Table:        runevent.ValidColumn,
+			scheduledpost.Table:   scheduledpost.ValidColumn,
 			steprun.Table:         steprun.ValidColumn,
 			task.Table:            task.ValidColumn,
 			user.Table:            user.ValidColumn,

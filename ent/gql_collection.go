@@ -19,6 +19,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
@@ -1451,6 +1452,184 @@ func (_q *PropertyQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				fieldSeen[property.FieldOrganizationID] = struct{}{}
 			}
 
+		case "scheduledPosts":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&ScheduledPostClient{config: _q.config}).Query()
+			)
+			args := newScheduledPostPaginateArgs(fieldArgs(ctx, new(ScheduledPostWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newScheduledPostPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Property) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"property_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(property.ScheduledPostsColumn), ids...))
+						})
+						if err := query.GroupBy(property.ScheduledPostsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Property) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.ScheduledPosts)
+							if nodes[i].Edges.totalCount[1] == nil {
+								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[1][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, scheduledpostImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(property.ScheduledPostsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedScheduledPosts(alias, func(wq *ScheduledPostQuery) {
+				*wq = *query
+			})
+
+		case "tasks":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&TaskClient{config: _q.config}).Query()
+			)
+			args := newTaskPaginateArgs(fieldArgs(ctx, new(TaskWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newTaskPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Property) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID int `sql:"property_id"`
+							Count  int `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(property.TasksColumn), ids...))
+						})
+						if err := query.GroupBy(property.TasksColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[int]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Property) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Tasks)
+							if nodes[i].Edges.totalCount[2] == nil {
+								nodes[i].Edges.totalCount[2] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[2][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, taskImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(property.TasksColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedTasks(alias, func(wq *TaskQuery) {
+				*wq = *query
+			})
+
 		case "runs":
 			var (
 				alias = field.Alias
@@ -1494,10 +1673,10 @@ func (_q *PropertyQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 						}
 						for i := range nodes {
 							n := m[nodes[i].ID]
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[1][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -1505,10 +1684,10 @@ func (_q *PropertyQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Property) error {
 						for i := range nodes {
 							n := len(nodes[i].Edges.Runs)
-							if nodes[i].Edges.totalCount[1] == nil {
-								nodes[i].Edges.totalCount[1] = make(map[string]int)
+							if nodes[i].Edges.totalCount[3] == nil {
+								nodes[i].Edges.totalCount[3] = make(map[string]int)
 							}
-							nodes[i].Edges.totalCount[1][alias] = n
+							nodes[i].Edges.totalCount[3][alias] = n
 						}
 						return nil
 					})
@@ -2178,6 +2357,165 @@ func newRunEventPaginateArgs(rv map[string]any) *runeventPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*RunEventWhereInput); ok {
 		args.opts = append(args.opts, WithRunEventFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ScheduledPostQuery) CollectFields(ctx context.Context, satisfies ...string) (*ScheduledPostQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ScheduledPostQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(scheduledpost.Columns))
+		selectedFields = []string{scheduledpost.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[scheduledpost.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldOrganizationID)
+				fieldSeen[scheduledpost.FieldOrganizationID] = struct{}{}
+			}
+
+		case "property":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&PropertyClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, propertyImplementors)...); err != nil {
+				return err
+			}
+			_q.withProperty = query
+			if _, ok := fieldSeen[scheduledpost.FieldPropertyID]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldPropertyID)
+				fieldSeen[scheduledpost.FieldPropertyID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[scheduledpost.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldCreatedAt)
+				fieldSeen[scheduledpost.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[scheduledpost.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldUpdatedAt)
+				fieldSeen[scheduledpost.FieldUpdatedAt] = struct{}{}
+			}
+		case "platform":
+			if _, ok := fieldSeen[scheduledpost.FieldPlatform]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldPlatform)
+				fieldSeen[scheduledpost.FieldPlatform] = struct{}{}
+			}
+		case "scheduledAt":
+			if _, ok := fieldSeen[scheduledpost.FieldScheduledAt]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldScheduledAt)
+				fieldSeen[scheduledpost.FieldScheduledAt] = struct{}{}
+			}
+		case "text":
+			if _, ok := fieldSeen[scheduledpost.FieldText]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldText)
+				fieldSeen[scheduledpost.FieldText] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[scheduledpost.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldStatus)
+				fieldSeen[scheduledpost.FieldStatus] = struct{}{}
+			}
+		case "propertyID":
+			if _, ok := fieldSeen[scheduledpost.FieldPropertyID]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldPropertyID)
+				fieldSeen[scheduledpost.FieldPropertyID] = struct{}{}
+			}
+		case "runID":
+			if _, ok := fieldSeen[scheduledpost.FieldRunID]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldRunID)
+				fieldSeen[scheduledpost.FieldRunID] = struct{}{}
+			}
+		case "stepKey":
+			if _, ok := fieldSeen[scheduledpost.FieldStepKey]; !ok {
+				selectedFields = append(selectedFields, scheduledpost.FieldStepKey)
+				fieldSeen[scheduledpost.FieldStepKey] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type scheduledpostPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ScheduledPostPaginateOption
+}
+
+func newScheduledPostPaginateArgs(rv map[string]any) *scheduledpostPaginateArgs {
+	args := &scheduledpostPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ScheduledPostOrder{Field: &ScheduledPostOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithScheduledPostOrder(order))
+			}
+		case *ScheduledPostOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithScheduledPostOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ScheduledPostWhereInput); ok {
+		args.opts = append(args.opts, WithScheduledPostFilter(v.Filter))
 	}
 	return args
 }

@@ -193,6 +193,48 @@ func (_m *Property) Organization(ctx context.Context) (*Organization, error) {
 	return result, err
 }
 
+func (_m *Property) ScheduledPosts(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ScheduledPostOrder, where *ScheduledPostWhereInput,
+) (*ScheduledPostConnection, error) {
+	opts := []ScheduledPostPaginateOption{
+		WithScheduledPostOrder(orderBy),
+		WithScheduledPostFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedScheduledPosts(alias); err == nil || hasTotalCount {
+		pager, err := newScheduledPostPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &ScheduledPostConnection{Edges: []*ScheduledPostEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryScheduledPosts().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Property) Tasks(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *TaskOrder, where *TaskWhereInput,
+) (*TaskConnection, error) {
+	opts := []TaskPaginateOption{
+		WithTaskOrder(orderBy),
+		WithTaskFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
+	if nodes, err := _m.NamedTasks(alias); err == nil || hasTotalCount {
+		pager, err := newTaskPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &TaskConnection{Edges: []*TaskEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryTasks().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Property) Runs(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RunOrder, where *RunWhereInput,
 ) (*RunConnection, error) {
@@ -201,7 +243,7 @@ func (_m *Property) Runs(
 		WithRunFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
 	if nodes, err := _m.NamedRuns(alias); err == nil || hasTotalCount {
 		pager, err := newRunPager(opts, last != nil)
 		if err != nil {
@@ -291,6 +333,22 @@ func (_m *RunEvent) Run(ctx context.Context) (*Run, error) {
 	result, err := _m.Edges.RunOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryRun().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ScheduledPost) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *ScheduledPost) Property(ctx context.Context) (*Property, error) {
+	result, err := _m.Edges.PropertyOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProperty().Only(ctx)
 	}
 	return result, err
 }

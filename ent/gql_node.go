@@ -19,6 +19,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
@@ -75,6 +76,11 @@ var runeventImplementors = []string{"RunEvent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*RunEvent) IsNode() {}
+
+var scheduledpostImplementors = []string{"ScheduledPost", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ScheduledPost) IsNode() {}
 
 var steprunImplementors = []string{"StepRun", "Node"}
 
@@ -250,6 +256,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(runevent.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, runeventImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case scheduledpost.Table:
+		query := c.ScheduledPost.Query().
+			Where(scheduledpost.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, scheduledpostImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -495,6 +510,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.RunEvent.Query().
 			Where(runevent.IDIn(ids...))
 		query, err := query.CollectFields(ctx, runeventImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case scheduledpost.Table:
+		query := c.ScheduledPost.Query().
+			Where(scheduledpost.IDIn(ids...))
+		query, err := query.CollectFields(ctx, scheduledpostImplementors...)
 		if err != nil {
 			return nil, err
 		}

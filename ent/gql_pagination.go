@@ -23,6 +23,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
@@ -3291,6 +3292,356 @@ func (_m *RunEvent) ToEdge(order *RunEventOrder) *RunEventEdge {
 		order = DefaultRunEventOrder
 	}
 	return &RunEventEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ScheduledPostEdge is the edge representation of ScheduledPost.
+type ScheduledPostEdge struct {
+	Node   *ScheduledPost `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// ScheduledPostConnection is the connection containing edges to ScheduledPost.
+type ScheduledPostConnection struct {
+	Edges      []*ScheduledPostEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *ScheduledPostConnection) build(nodes []*ScheduledPost, pager *scheduledpostPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ScheduledPost
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ScheduledPost {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ScheduledPost {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ScheduledPostEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ScheduledPostEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ScheduledPostPaginateOption enables pagination customization.
+type ScheduledPostPaginateOption func(*scheduledpostPager) error
+
+// WithScheduledPostOrder configures pagination ordering.
+func WithScheduledPostOrder(order *ScheduledPostOrder) ScheduledPostPaginateOption {
+	if order == nil {
+		order = DefaultScheduledPostOrder
+	}
+	o := *order
+	return func(pager *scheduledpostPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultScheduledPostOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithScheduledPostFilter configures pagination filter.
+func WithScheduledPostFilter(filter func(*ScheduledPostQuery) (*ScheduledPostQuery, error)) ScheduledPostPaginateOption {
+	return func(pager *scheduledpostPager) error {
+		if filter == nil {
+			return errors.New("ScheduledPostQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type scheduledpostPager struct {
+	reverse bool
+	order   *ScheduledPostOrder
+	filter  func(*ScheduledPostQuery) (*ScheduledPostQuery, error)
+}
+
+func newScheduledPostPager(opts []ScheduledPostPaginateOption, reverse bool) (*scheduledpostPager, error) {
+	pager := &scheduledpostPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultScheduledPostOrder
+	}
+	return pager, nil
+}
+
+func (p *scheduledpostPager) applyFilter(query *ScheduledPostQuery) (*ScheduledPostQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *scheduledpostPager) toCursor(_m *ScheduledPost) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *scheduledpostPager) applyCursors(query *ScheduledPostQuery, after, before *Cursor) (*ScheduledPostQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultScheduledPostOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *scheduledpostPager) applyOrder(query *ScheduledPostQuery) *ScheduledPostQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultScheduledPostOrder.Field {
+		query = query.Order(DefaultScheduledPostOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *scheduledpostPager) orderExpr(query *ScheduledPostQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultScheduledPostOrder.Field {
+			b.Comma().Ident(DefaultScheduledPostOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ScheduledPost.
+func (_m *ScheduledPostQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ScheduledPostPaginateOption,
+) (*ScheduledPostConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newScheduledPostPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ScheduledPostConnection{Edges: []*ScheduledPostEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ScheduledPostOrderFieldCreatedAt orders ScheduledPost by created_at.
+	ScheduledPostOrderFieldCreatedAt = &ScheduledPostOrderField{
+		Value: func(_m *ScheduledPost) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: scheduledpost.FieldCreatedAt,
+		toTerm: scheduledpost.ByCreatedAt,
+		toCursor: func(_m *ScheduledPost) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// ScheduledPostOrderFieldUpdatedAt orders ScheduledPost by updated_at.
+	ScheduledPostOrderFieldUpdatedAt = &ScheduledPostOrderField{
+		Value: func(_m *ScheduledPost) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: scheduledpost.FieldUpdatedAt,
+		toTerm: scheduledpost.ByUpdatedAt,
+		toCursor: func(_m *ScheduledPost) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// ScheduledPostOrderFieldScheduledAt orders ScheduledPost by scheduled_at.
+	ScheduledPostOrderFieldScheduledAt = &ScheduledPostOrderField{
+		Value: func(_m *ScheduledPost) (ent.Value, error) {
+			return _m.ScheduledAt, nil
+		},
+		column: scheduledpost.FieldScheduledAt,
+		toTerm: scheduledpost.ByScheduledAt,
+		toCursor: func(_m *ScheduledPost) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ScheduledAt,
+			}
+		},
+	}
+	// ScheduledPostOrderFieldStatus orders ScheduledPost by status.
+	ScheduledPostOrderFieldStatus = &ScheduledPostOrderField{
+		Value: func(_m *ScheduledPost) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: scheduledpost.FieldStatus,
+		toTerm: scheduledpost.ByStatus,
+		toCursor: func(_m *ScheduledPost) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ScheduledPostOrderField) String() string {
+	var str string
+	switch f.column {
+	case ScheduledPostOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case ScheduledPostOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case ScheduledPostOrderFieldScheduledAt.column:
+		str = "SCHEDULED_AT"
+	case ScheduledPostOrderFieldStatus.column:
+		str = "STATUS"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ScheduledPostOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ScheduledPostOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ScheduledPostOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ScheduledPostOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *ScheduledPostOrderFieldUpdatedAt
+	case "SCHEDULED_AT":
+		*f = *ScheduledPostOrderFieldScheduledAt
+	case "STATUS":
+		*f = *ScheduledPostOrderFieldStatus
+	default:
+		return fmt.Errorf("%s is not a valid ScheduledPostOrderField", str)
+	}
+	return nil
+}
+
+// ScheduledPostOrderField defines the ordering field of ScheduledPost.
+type ScheduledPostOrderField struct {
+	// Value extracts the ordering value from the given ScheduledPost.
+	Value    func(*ScheduledPost) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) scheduledpost.OrderOption
+	toCursor func(*ScheduledPost) Cursor
+}
+
+// ScheduledPostOrder defines the ordering of ScheduledPost.
+type ScheduledPostOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *ScheduledPostOrderField `json:"field"`
+}
+
+// DefaultScheduledPostOrder is the default ordering of ScheduledPost.
+var DefaultScheduledPostOrder = &ScheduledPostOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ScheduledPostOrderField{
+		Value: func(_m *ScheduledPost) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: scheduledpost.FieldID,
+		toTerm: scheduledpost.ByID,
+		toCursor: func(_m *ScheduledPost) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ScheduledPost into ScheduledPostEdge.
+func (_m *ScheduledPost) ToEdge(order *ScheduledPostOrder) *ScheduledPostEdge {
+	if order == nil {
+		order = DefaultScheduledPostOrder
+	}
+	return &ScheduledPostEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

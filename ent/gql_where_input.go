@@ -17,6 +17,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -3407,6 +3408,14 @@ type PropertyWhereInput struct {
 	SaleDateIsNil  bool        `json:"saleDateIsNil,omitempty"`
 	SaleDateNotNil bool        `json:"saleDateNotNil,omitempty"`
 
+	// "scheduled_posts" edge predicates.
+	HasScheduledPosts     *bool                      `json:"hasScheduledPosts,omitempty"`
+	HasScheduledPostsWith []*ScheduledPostWhereInput `json:"hasScheduledPostsWith,omitempty"`
+
+	// "tasks" edge predicates.
+	HasTasks     *bool             `json:"hasTasks,omitempty"`
+	HasTasksWith []*TaskWhereInput `json:"hasTasksWith,omitempty"`
+
 	// "runs" edge predicates.
 	HasRuns     *bool            `json:"hasRuns,omitempty"`
 	HasRunsWith []*RunWhereInput `json:"hasRunsWith,omitempty"`
@@ -4168,6 +4177,42 @@ func (i *PropertyWhereInput) P() (predicate.Property, error) {
 		predicates = append(predicates, property.SaleDateNotNil())
 	}
 
+	if i.HasScheduledPosts != nil {
+		p := property.HasScheduledPosts()
+		if !*i.HasScheduledPosts {
+			p = property.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasScheduledPostsWith) > 0 {
+		with := make([]predicate.ScheduledPost, 0, len(i.HasScheduledPostsWith))
+		for _, w := range i.HasScheduledPostsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasScheduledPostsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, property.HasScheduledPostsWith(with...))
+	}
+	if i.HasTasks != nil {
+		p := property.HasTasks()
+		if !*i.HasTasks {
+			p = property.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTasksWith) > 0 {
+		with := make([]predicate.Task, 0, len(i.HasTasksWith))
+		for _, w := range i.HasTasksWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTasksWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, property.HasTasksWith(with...))
+	}
 	if i.HasRuns != nil {
 		p := property.HasRuns()
 		if !*i.HasRuns {
@@ -5313,6 +5358,466 @@ func (i *RunEventWhereInput) P() (predicate.RunEvent, error) {
 		return predicates[0], nil
 	default:
 		return runevent.And(predicates...), nil
+	}
+}
+
+// ScheduledPostWhereInput represents a where input for filtering ScheduledPost queries.
+type ScheduledPostWhereInput struct {
+	Predicates []predicate.ScheduledPost  `json:"-"`
+	Not        *ScheduledPostWhereInput   `json:"not,omitempty"`
+	Or         []*ScheduledPostWhereInput `json:"or,omitempty"`
+	And        []*ScheduledPostWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "platform" field predicates.
+	Platform      *scheduledpost.Platform  `json:"platform,omitempty"`
+	PlatformNEQ   *scheduledpost.Platform  `json:"platformNEQ,omitempty"`
+	PlatformIn    []scheduledpost.Platform `json:"platformIn,omitempty"`
+	PlatformNotIn []scheduledpost.Platform `json:"platformNotIn,omitempty"`
+
+	// "scheduled_at" field predicates.
+	ScheduledAt      *time.Time  `json:"scheduledAt,omitempty"`
+	ScheduledAtNEQ   *time.Time  `json:"scheduledAtNEQ,omitempty"`
+	ScheduledAtIn    []time.Time `json:"scheduledAtIn,omitempty"`
+	ScheduledAtNotIn []time.Time `json:"scheduledAtNotIn,omitempty"`
+	ScheduledAtGT    *time.Time  `json:"scheduledAtGT,omitempty"`
+	ScheduledAtGTE   *time.Time  `json:"scheduledAtGTE,omitempty"`
+	ScheduledAtLT    *time.Time  `json:"scheduledAtLT,omitempty"`
+	ScheduledAtLTE   *time.Time  `json:"scheduledAtLTE,omitempty"`
+
+	// "text" field predicates.
+	Text             *string  `json:"text,omitempty"`
+	TextNEQ          *string  `json:"textNEQ,omitempty"`
+	TextIn           []string `json:"textIn,omitempty"`
+	TextNotIn        []string `json:"textNotIn,omitempty"`
+	TextGT           *string  `json:"textGT,omitempty"`
+	TextGTE          *string  `json:"textGTE,omitempty"`
+	TextLT           *string  `json:"textLT,omitempty"`
+	TextLTE          *string  `json:"textLTE,omitempty"`
+	TextContains     *string  `json:"textContains,omitempty"`
+	TextHasPrefix    *string  `json:"textHasPrefix,omitempty"`
+	TextHasSuffix    *string  `json:"textHasSuffix,omitempty"`
+	TextEqualFold    *string  `json:"textEqualFold,omitempty"`
+	TextContainsFold *string  `json:"textContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *scheduledpost.Status  `json:"status,omitempty"`
+	StatusNEQ   *scheduledpost.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []scheduledpost.Status `json:"statusIn,omitempty"`
+	StatusNotIn []scheduledpost.Status `json:"statusNotIn,omitempty"`
+
+	// "property_id" field predicates.
+	PropertyID      *int  `json:"propertyID,omitempty"`
+	PropertyIDNEQ   *int  `json:"propertyIDNEQ,omitempty"`
+	PropertyIDIn    []int `json:"propertyIDIn,omitempty"`
+	PropertyIDNotIn []int `json:"propertyIDNotIn,omitempty"`
+
+	// "run_id" field predicates.
+	RunID       *int  `json:"runID,omitempty"`
+	RunIDNEQ    *int  `json:"runIDNEQ,omitempty"`
+	RunIDIn     []int `json:"runIDIn,omitempty"`
+	RunIDNotIn  []int `json:"runIDNotIn,omitempty"`
+	RunIDGT     *int  `json:"runIDGT,omitempty"`
+	RunIDGTE    *int  `json:"runIDGTE,omitempty"`
+	RunIDLT     *int  `json:"runIDLT,omitempty"`
+	RunIDLTE    *int  `json:"runIDLTE,omitempty"`
+	RunIDIsNil  bool  `json:"runIDIsNil,omitempty"`
+	RunIDNotNil bool  `json:"runIDNotNil,omitempty"`
+
+	// "step_key" field predicates.
+	StepKey             *string  `json:"stepKey,omitempty"`
+	StepKeyNEQ          *string  `json:"stepKeyNEQ,omitempty"`
+	StepKeyIn           []string `json:"stepKeyIn,omitempty"`
+	StepKeyNotIn        []string `json:"stepKeyNotIn,omitempty"`
+	StepKeyGT           *string  `json:"stepKeyGT,omitempty"`
+	StepKeyGTE          *string  `json:"stepKeyGTE,omitempty"`
+	StepKeyLT           *string  `json:"stepKeyLT,omitempty"`
+	StepKeyLTE          *string  `json:"stepKeyLTE,omitempty"`
+	StepKeyContains     *string  `json:"stepKeyContains,omitempty"`
+	StepKeyHasPrefix    *string  `json:"stepKeyHasPrefix,omitempty"`
+	StepKeyHasSuffix    *string  `json:"stepKeyHasSuffix,omitempty"`
+	StepKeyIsNil        bool     `json:"stepKeyIsNil,omitempty"`
+	StepKeyNotNil       bool     `json:"stepKeyNotNil,omitempty"`
+	StepKeyEqualFold    *string  `json:"stepKeyEqualFold,omitempty"`
+	StepKeyContainsFold *string  `json:"stepKeyContainsFold,omitempty"`
+
+	// "property" edge predicates.
+	HasProperty     *bool                 `json:"hasProperty,omitempty"`
+	HasPropertyWith []*PropertyWhereInput `json:"hasPropertyWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ScheduledPostWhereInput) AddPredicates(predicates ...predicate.ScheduledPost) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ScheduledPostWhereInput filter on the ScheduledPostQuery builder.
+func (i *ScheduledPostWhereInput) Filter(q *ScheduledPostQuery) (*ScheduledPostQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyScheduledPostWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyScheduledPostWhereInput is returned in case the ScheduledPostWhereInput is empty.
+var ErrEmptyScheduledPostWhereInput = errors.New("ent: empty predicate ScheduledPostWhereInput")
+
+// P returns a predicate for filtering scheduledposts.
+// An error is returned if the input is empty or invalid.
+func (i *ScheduledPostWhereInput) P() (predicate.ScheduledPost, error) {
+	var predicates []predicate.ScheduledPost
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, scheduledpost.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ScheduledPost, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, scheduledpost.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ScheduledPost, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, scheduledpost.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, scheduledpost.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, scheduledpost.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, scheduledpost.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, scheduledpost.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, scheduledpost.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, scheduledpost.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, scheduledpost.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, scheduledpost.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, scheduledpost.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, scheduledpost.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, scheduledpost.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, scheduledpost.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, scheduledpost.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, scheduledpost.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, scheduledpost.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, scheduledpost.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, scheduledpost.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, scheduledpost.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, scheduledpost.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, scheduledpost.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, scheduledpost.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Platform != nil {
+		predicates = append(predicates, scheduledpost.PlatformEQ(*i.Platform))
+	}
+	if i.PlatformNEQ != nil {
+		predicates = append(predicates, scheduledpost.PlatformNEQ(*i.PlatformNEQ))
+	}
+	if len(i.PlatformIn) > 0 {
+		predicates = append(predicates, scheduledpost.PlatformIn(i.PlatformIn...))
+	}
+	if len(i.PlatformNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.PlatformNotIn(i.PlatformNotIn...))
+	}
+	if i.ScheduledAt != nil {
+		predicates = append(predicates, scheduledpost.ScheduledAtEQ(*i.ScheduledAt))
+	}
+	if i.ScheduledAtNEQ != nil {
+		predicates = append(predicates, scheduledpost.ScheduledAtNEQ(*i.ScheduledAtNEQ))
+	}
+	if len(i.ScheduledAtIn) > 0 {
+		predicates = append(predicates, scheduledpost.ScheduledAtIn(i.ScheduledAtIn...))
+	}
+	if len(i.ScheduledAtNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.ScheduledAtNotIn(i.ScheduledAtNotIn...))
+	}
+	if i.ScheduledAtGT != nil {
+		predicates = append(predicates, scheduledpost.ScheduledAtGT(*i.ScheduledAtGT))
+	}
+	if i.ScheduledAtGTE != nil {
+		predicates = append(predicates, scheduledpost.ScheduledAtGTE(*i.ScheduledAtGTE))
+	}
+	if i.ScheduledAtLT != nil {
+		predicates = append(predicates, scheduledpost.ScheduledAtLT(*i.ScheduledAtLT))
+	}
+	if i.ScheduledAtLTE != nil {
+		predicates = append(predicates, scheduledpost.ScheduledAtLTE(*i.ScheduledAtLTE))
+	}
+	if i.Text != nil {
+		predicates = append(predicates, scheduledpost.TextEQ(*i.Text))
+	}
+	if i.TextNEQ != nil {
+		predicates = append(predicates, scheduledpost.TextNEQ(*i.TextNEQ))
+	}
+	if len(i.TextIn) > 0 {
+		predicates = append(predicates, scheduledpost.TextIn(i.TextIn...))
+	}
+	if len(i.TextNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.TextNotIn(i.TextNotIn...))
+	}
+	if i.TextGT != nil {
+		predicates = append(predicates, scheduledpost.TextGT(*i.TextGT))
+	}
+	if i.TextGTE != nil {
+		predicates = append(predicates, scheduledpost.TextGTE(*i.TextGTE))
+	}
+	if i.TextLT != nil {
+		predicates = append(predicates, scheduledpost.TextLT(*i.TextLT))
+	}
+	if i.TextLTE != nil {
+		predicates = append(predicates, scheduledpost.TextLTE(*i.TextLTE))
+	}
+	if i.TextContains != nil {
+		predicates = append(predicates, scheduledpost.TextContains(*i.TextContains))
+	}
+	if i.TextHasPrefix != nil {
+		predicates = append(predicates, scheduledpost.TextHasPrefix(*i.TextHasPrefix))
+	}
+	if i.TextHasSuffix != nil {
+		predicates = append(predicates, scheduledpost.TextHasSuffix(*i.TextHasSuffix))
+	}
+	if i.TextEqualFold != nil {
+		predicates = append(predicates, scheduledpost.TextEqualFold(*i.TextEqualFold))
+	}
+	if i.TextContainsFold != nil {
+		predicates = append(predicates, scheduledpost.TextContainsFold(*i.TextContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, scheduledpost.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, scheduledpost.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, scheduledpost.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.PropertyID != nil {
+		predicates = append(predicates, scheduledpost.PropertyIDEQ(*i.PropertyID))
+	}
+	if i.PropertyIDNEQ != nil {
+		predicates = append(predicates, scheduledpost.PropertyIDNEQ(*i.PropertyIDNEQ))
+	}
+	if len(i.PropertyIDIn) > 0 {
+		predicates = append(predicates, scheduledpost.PropertyIDIn(i.PropertyIDIn...))
+	}
+	if len(i.PropertyIDNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.PropertyIDNotIn(i.PropertyIDNotIn...))
+	}
+	if i.RunID != nil {
+		predicates = append(predicates, scheduledpost.RunIDEQ(*i.RunID))
+	}
+	if i.RunIDNEQ != nil {
+		predicates = append(predicates, scheduledpost.RunIDNEQ(*i.RunIDNEQ))
+	}
+	if len(i.RunIDIn) > 0 {
+		predicates = append(predicates, scheduledpost.RunIDIn(i.RunIDIn...))
+	}
+	if len(i.RunIDNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.RunIDNotIn(i.RunIDNotIn...))
+	}
+	if i.RunIDGT != nil {
+		predicates = append(predicates, scheduledpost.RunIDGT(*i.RunIDGT))
+	}
+	if i.RunIDGTE != nil {
+		predicates = append(predicates, scheduledpost.RunIDGTE(*i.RunIDGTE))
+	}
+	if i.RunIDLT != nil {
+		predicates = append(predicates, scheduledpost.RunIDLT(*i.RunIDLT))
+	}
+	if i.RunIDLTE != nil {
+		predicates = append(predicates, scheduledpost.RunIDLTE(*i.RunIDLTE))
+	}
+	if i.RunIDIsNil {
+		predicates = append(predicates, scheduledpost.RunIDIsNil())
+	}
+	if i.RunIDNotNil {
+		predicates = append(predicates, scheduledpost.RunIDNotNil())
+	}
+	if i.StepKey != nil {
+		predicates = append(predicates, scheduledpost.StepKeyEQ(*i.StepKey))
+	}
+	if i.StepKeyNEQ != nil {
+		predicates = append(predicates, scheduledpost.StepKeyNEQ(*i.StepKeyNEQ))
+	}
+	if len(i.StepKeyIn) > 0 {
+		predicates = append(predicates, scheduledpost.StepKeyIn(i.StepKeyIn...))
+	}
+	if len(i.StepKeyNotIn) > 0 {
+		predicates = append(predicates, scheduledpost.StepKeyNotIn(i.StepKeyNotIn...))
+	}
+	if i.StepKeyGT != nil {
+		predicates = append(predicates, scheduledpost.StepKeyGT(*i.StepKeyGT))
+	}
+	if i.StepKeyGTE != nil {
+		predicates = append(predicates, scheduledpost.StepKeyGTE(*i.StepKeyGTE))
+	}
+	if i.StepKeyLT != nil {
+		predicates = append(predicates, scheduledpost.StepKeyLT(*i.StepKeyLT))
+	}
+	if i.StepKeyLTE != nil {
+		predicates = append(predicates, scheduledpost.StepKeyLTE(*i.StepKeyLTE))
+	}
+	if i.StepKeyContains != nil {
+		predicates = append(predicates, scheduledpost.StepKeyContains(*i.StepKeyContains))
+	}
+	if i.StepKeyHasPrefix != nil {
+		predicates = append(predicates, scheduledpost.StepKeyHasPrefix(*i.StepKeyHasPrefix))
+	}
+	if i.StepKeyHasSuffix != nil {
+		predicates = append(predicates, scheduledpost.StepKeyHasSuffix(*i.StepKeyHasSuffix))
+	}
+	if i.StepKeyIsNil {
+		predicates = append(predicates, scheduledpost.StepKeyIsNil())
+	}
+	if i.StepKeyNotNil {
+		predicates = append(predicates, scheduledpost.StepKeyNotNil())
+	}
+	if i.StepKeyEqualFold != nil {
+		predicates = append(predicates, scheduledpost.StepKeyEqualFold(*i.StepKeyEqualFold))
+	}
+	if i.StepKeyContainsFold != nil {
+		predicates = append(predicates, scheduledpost.StepKeyContainsFold(*i.StepKeyContainsFold))
+	}
+
+	if i.HasProperty != nil {
+		p := scheduledpost.HasProperty()
+		if !*i.HasProperty {
+			p = scheduledpost.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasPropertyWith) > 0 {
+		with := make([]predicate.Property, 0, len(i.HasPropertyWith))
+		for _, w := range i.HasPropertyWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasPropertyWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, scheduledpost.HasPropertyWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyScheduledPostWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return scheduledpost.And(predicates...), nil
 	}
 }
 

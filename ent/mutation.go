@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -46,6 +47,7 @@ const (
 	TypeProperty        = "Property"
 	TypeRun             = "Run"
 	TypeRunEvent        = "RunEvent"
+	TypeScheduledPost   = "ScheduledPost"
 	TypeStepRun         = "StepRun"
 	TypeTask            = "Task"
 	TypeUser            = "User"
@@ -7019,52 +7021,58 @@ func (m *PackageStepMutation) ResetEdge(name string) error {
 // PropertyMutation represents an operation that mutates the Property nodes in the graph.
 type PropertyMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *int
-	created_at          *time.Time
-	updated_at          *time.Time
-	external_ref        *string
-	address             *string
-	city                *string
-	state               *string
-	zip                 *string
-	latitude            *float64
-	addlatitude         *float64
-	longitude           *float64
-	addlongitude        *float64
-	property_type       *property.PropertyType
-	beds                *int
-	addbeds             *int
-	baths               *float64
-	addbaths            *float64
-	sqft                *int
-	addsqft             *int
-	lot_sqft            *int
-	addlot_sqft         *int
-	year_built          *int
-	addyear_built       *int
-	garage_spaces       *int
-	addgarage_spaces    *int
-	features            *[]string
-	appendfeatures      []string
-	description         *string
-	status              *property.Status
-	list_price          *int
-	addlist_price       *int
-	list_date           *time.Time
-	sale_price          *int
-	addsale_price       *int
-	sale_date           *time.Time
-	clearedFields       map[string]struct{}
-	organization        *int
-	clearedorganization bool
-	runs                map[int]struct{}
-	removedruns         map[int]struct{}
-	clearedruns         bool
-	done                bool
-	oldValue            func(context.Context) (*Property, error)
-	predicates          []predicate.Property
+	op                     Op
+	typ                    string
+	id                     *int
+	created_at             *time.Time
+	updated_at             *time.Time
+	external_ref           *string
+	address                *string
+	city                   *string
+	state                  *string
+	zip                    *string
+	latitude               *float64
+	addlatitude            *float64
+	longitude              *float64
+	addlongitude           *float64
+	property_type          *property.PropertyType
+	beds                   *int
+	addbeds                *int
+	baths                  *float64
+	addbaths               *float64
+	sqft                   *int
+	addsqft                *int
+	lot_sqft               *int
+	addlot_sqft            *int
+	year_built             *int
+	addyear_built          *int
+	garage_spaces          *int
+	addgarage_spaces       *int
+	features               *[]string
+	appendfeatures         []string
+	description            *string
+	status                 *property.Status
+	list_price             *int
+	addlist_price          *int
+	list_date              *time.Time
+	sale_price             *int
+	addsale_price          *int
+	sale_date              *time.Time
+	clearedFields          map[string]struct{}
+	organization           *int
+	clearedorganization    bool
+	scheduled_posts        map[int]struct{}
+	removedscheduled_posts map[int]struct{}
+	clearedscheduled_posts bool
+	tasks                  map[int]struct{}
+	removedtasks           map[int]struct{}
+	clearedtasks           bool
+	runs                   map[int]struct{}
+	removedruns            map[int]struct{}
+	clearedruns            bool
+	done                   bool
+	oldValue               func(context.Context) (*Property, error)
+	predicates             []predicate.Property
 }
 
 var _ ent.Mutation = (*PropertyMutation)(nil)
@@ -8436,6 +8444,114 @@ func (m *PropertyMutation) ResetOrganization() {
 	m.clearedorganization = false
 }
 
+// AddScheduledPostIDs adds the "scheduled_posts" edge to the ScheduledPost entity by ids.
+func (m *PropertyMutation) AddScheduledPostIDs(ids ...int) {
+	if m.scheduled_posts == nil {
+		m.scheduled_posts = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.scheduled_posts[ids[i]] = struct{}{}
+	}
+}
+
+// ClearScheduledPosts clears the "scheduled_posts" edge to the ScheduledPost entity.
+func (m *PropertyMutation) ClearScheduledPosts() {
+	m.clearedscheduled_posts = true
+}
+
+// ScheduledPostsCleared reports if the "scheduled_posts" edge to the ScheduledPost entity was cleared.
+func (m *PropertyMutation) ScheduledPostsCleared() bool {
+	return m.clearedscheduled_posts
+}
+
+// RemoveScheduledPostIDs removes the "scheduled_posts" edge to the ScheduledPost entity by IDs.
+func (m *PropertyMutation) RemoveScheduledPostIDs(ids ...int) {
+	if m.removedscheduled_posts == nil {
+		m.removedscheduled_posts = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.scheduled_posts, ids[i])
+		m.removedscheduled_posts[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedScheduledPosts returns the removed IDs of the "scheduled_posts" edge to the ScheduledPost entity.
+func (m *PropertyMutation) RemovedScheduledPostsIDs() (ids []int) {
+	for id := range m.removedscheduled_posts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ScheduledPostsIDs returns the "scheduled_posts" edge IDs in the mutation.
+func (m *PropertyMutation) ScheduledPostsIDs() (ids []int) {
+	for id := range m.scheduled_posts {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetScheduledPosts resets all changes to the "scheduled_posts" edge.
+func (m *PropertyMutation) ResetScheduledPosts() {
+	m.scheduled_posts = nil
+	m.clearedscheduled_posts = false
+	m.removedscheduled_posts = nil
+}
+
+// AddTaskIDs adds the "tasks" edge to the Task entity by ids.
+func (m *PropertyMutation) AddTaskIDs(ids ...int) {
+	if m.tasks == nil {
+		m.tasks = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.tasks[ids[i]] = struct{}{}
+	}
+}
+
+// ClearTasks clears the "tasks" edge to the Task entity.
+func (m *PropertyMutation) ClearTasks() {
+	m.clearedtasks = true
+}
+
+// TasksCleared reports if the "tasks" edge to the Task entity was cleared.
+func (m *PropertyMutation) TasksCleared() bool {
+	return m.clearedtasks
+}
+
+// RemoveTaskIDs removes the "tasks" edge to the Task entity by IDs.
+func (m *PropertyMutation) RemoveTaskIDs(ids ...int) {
+	if m.removedtasks == nil {
+		m.removedtasks = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.tasks, ids[i])
+		m.removedtasks[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedTasks returns the removed IDs of the "tasks" edge to the Task entity.
+func (m *PropertyMutation) RemovedTasksIDs() (ids []int) {
+	for id := range m.removedtasks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// TasksIDs returns the "tasks" edge IDs in the mutation.
+func (m *PropertyMutation) TasksIDs() (ids []int) {
+	for id := range m.tasks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetTasks resets all changes to the "tasks" edge.
+func (m *PropertyMutation) ResetTasks() {
+	m.tasks = nil
+	m.clearedtasks = false
+	m.removedtasks = nil
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by ids.
 func (m *PropertyMutation) AddRunIDs(ids ...int) {
 	if m.runs == nil {
@@ -9212,9 +9328,15 @@ func (m *PropertyMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *PropertyMutation) AddedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.organization != nil {
 		edges = append(edges, property.EdgeOrganization)
+	}
+	if m.scheduled_posts != nil {
+		edges = append(edges, property.EdgeScheduledPosts)
+	}
+	if m.tasks != nil {
+		edges = append(edges, property.EdgeTasks)
 	}
 	if m.runs != nil {
 		edges = append(edges, property.EdgeRuns)
@@ -9230,6 +9352,18 @@ func (m *PropertyMutation) AddedIDs(name string) []ent.Value {
 		if id := m.organization; id != nil {
 			return []ent.Value{*id}
 		}
+	case property.EdgeScheduledPosts:
+		ids := make([]ent.Value, 0, len(m.scheduled_posts))
+		for id := range m.scheduled_posts {
+			ids = append(ids, id)
+		}
+		return ids
+	case property.EdgeTasks:
+		ids := make([]ent.Value, 0, len(m.tasks))
+		for id := range m.tasks {
+			ids = append(ids, id)
+		}
+		return ids
 	case property.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.runs))
 		for id := range m.runs {
@@ -9242,7 +9376,13 @@ func (m *PropertyMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *PropertyMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
+	if m.removedscheduled_posts != nil {
+		edges = append(edges, property.EdgeScheduledPosts)
+	}
+	if m.removedtasks != nil {
+		edges = append(edges, property.EdgeTasks)
+	}
 	if m.removedruns != nil {
 		edges = append(edges, property.EdgeRuns)
 	}
@@ -9253,6 +9393,18 @@ func (m *PropertyMutation) RemovedEdges() []string {
 // the given name in this mutation.
 func (m *PropertyMutation) RemovedIDs(name string) []ent.Value {
 	switch name {
+	case property.EdgeScheduledPosts:
+		ids := make([]ent.Value, 0, len(m.removedscheduled_posts))
+		for id := range m.removedscheduled_posts {
+			ids = append(ids, id)
+		}
+		return ids
+	case property.EdgeTasks:
+		ids := make([]ent.Value, 0, len(m.removedtasks))
+		for id := range m.removedtasks {
+			ids = append(ids, id)
+		}
+		return ids
 	case property.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.removedruns))
 		for id := range m.removedruns {
@@ -9265,9 +9417,15 @@ func (m *PropertyMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *PropertyMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 2)
+	edges := make([]string, 0, 4)
 	if m.clearedorganization {
 		edges = append(edges, property.EdgeOrganization)
+	}
+	if m.clearedscheduled_posts {
+		edges = append(edges, property.EdgeScheduledPosts)
+	}
+	if m.clearedtasks {
+		edges = append(edges, property.EdgeTasks)
 	}
 	if m.clearedruns {
 		edges = append(edges, property.EdgeRuns)
@@ -9281,6 +9439,10 @@ func (m *PropertyMutation) EdgeCleared(name string) bool {
 	switch name {
 	case property.EdgeOrganization:
 		return m.clearedorganization
+	case property.EdgeScheduledPosts:
+		return m.clearedscheduled_posts
+	case property.EdgeTasks:
+		return m.clearedtasks
 	case property.EdgeRuns:
 		return m.clearedruns
 	}
@@ -9304,6 +9466,12 @@ func (m *PropertyMutation) ResetEdge(name string) error {
 	switch name {
 	case property.EdgeOrganization:
 		m.ResetOrganization()
+		return nil
+	case property.EdgeScheduledPosts:
+		m.ResetScheduledPosts()
+		return nil
+	case property.EdgeTasks:
+		m.ResetTasks()
 		return nil
 	case property.EdgeRuns:
 		m.ResetRuns()
@@ -12012,6 +12180,996 @@ func (m *RunEventMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown RunEvent edge %s", name)
+}
+
+// ScheduledPostMutation represents an operation that mutates the ScheduledPost nodes in the graph.
+type ScheduledPostMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	platform            *scheduledpost.Platform
+	scheduled_at        *time.Time
+	text                *string
+	status              *scheduledpost.Status
+	run_id              *int
+	addrun_id           *int
+	step_key            *string
+	clearedFields       map[string]struct{}
+	organization        *int
+	clearedorganization bool
+	property            *int
+	clearedproperty     bool
+	done                bool
+	oldValue            func(context.Context) (*ScheduledPost, error)
+	predicates          []predicate.ScheduledPost
+}
+
+var _ ent.Mutation = (*ScheduledPostMutation)(nil)
+
+// scheduledpostOption allows management of the mutation configuration using functional options.
+type scheduledpostOption func(*ScheduledPostMutation)
+
+// newScheduledPostMutation creates new mutation for the ScheduledPost entity.
+func newScheduledPostMutation(c config, op Op, opts ...scheduledpostOption) *ScheduledPostMutation {
+	m := &ScheduledPostMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeScheduledPost,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withScheduledPostID sets the ID field of the mutation.
+func withScheduledPostID(id int) scheduledpostOption {
+	return func(m *ScheduledPostMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ScheduledPost
+		)
+		m.oldValue = func(ctx context.Context) (*ScheduledPost, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ScheduledPost.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withScheduledPost sets the old ScheduledPost of the mutation.
+func withScheduledPost(node *ScheduledPost) scheduledpostOption {
+	return func(m *ScheduledPostMutation) {
+		m.oldValue = func(context.Context) (*ScheduledPost, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ScheduledPostMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ScheduledPostMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ScheduledPostMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ScheduledPostMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ScheduledPost.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ScheduledPostMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ScheduledPostMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ScheduledPostMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ScheduledPostMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ScheduledPostMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ScheduledPostMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *ScheduledPostMutation) SetOrganizationID(i int) {
+	m.organization = &i
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *ScheduledPostMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *ScheduledPostMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetPlatform sets the "platform" field.
+func (m *ScheduledPostMutation) SetPlatform(s scheduledpost.Platform) {
+	m.platform = &s
+}
+
+// Platform returns the value of the "platform" field in the mutation.
+func (m *ScheduledPostMutation) Platform() (r scheduledpost.Platform, exists bool) {
+	v := m.platform
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPlatform returns the old "platform" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldPlatform(ctx context.Context) (v scheduledpost.Platform, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPlatform is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPlatform requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPlatform: %w", err)
+	}
+	return oldValue.Platform, nil
+}
+
+// ResetPlatform resets all changes to the "platform" field.
+func (m *ScheduledPostMutation) ResetPlatform() {
+	m.platform = nil
+}
+
+// SetScheduledAt sets the "scheduled_at" field.
+func (m *ScheduledPostMutation) SetScheduledAt(t time.Time) {
+	m.scheduled_at = &t
+}
+
+// ScheduledAt returns the value of the "scheduled_at" field in the mutation.
+func (m *ScheduledPostMutation) ScheduledAt() (r time.Time, exists bool) {
+	v := m.scheduled_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScheduledAt returns the old "scheduled_at" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldScheduledAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScheduledAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScheduledAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScheduledAt: %w", err)
+	}
+	return oldValue.ScheduledAt, nil
+}
+
+// ResetScheduledAt resets all changes to the "scheduled_at" field.
+func (m *ScheduledPostMutation) ResetScheduledAt() {
+	m.scheduled_at = nil
+}
+
+// SetText sets the "text" field.
+func (m *ScheduledPostMutation) SetText(s string) {
+	m.text = &s
+}
+
+// Text returns the value of the "text" field in the mutation.
+func (m *ScheduledPostMutation) Text() (r string, exists bool) {
+	v := m.text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldText returns the old "text" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldText: %w", err)
+	}
+	return oldValue.Text, nil
+}
+
+// ResetText resets all changes to the "text" field.
+func (m *ScheduledPostMutation) ResetText() {
+	m.text = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *ScheduledPostMutation) SetStatus(s scheduledpost.Status) {
+	m.status = &s
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *ScheduledPostMutation) Status() (r scheduledpost.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldStatus(ctx context.Context) (v scheduledpost.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *ScheduledPostMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetPropertyID sets the "property_id" field.
+func (m *ScheduledPostMutation) SetPropertyID(i int) {
+	m.property = &i
+}
+
+// PropertyID returns the value of the "property_id" field in the mutation.
+func (m *ScheduledPostMutation) PropertyID() (r int, exists bool) {
+	v := m.property
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPropertyID returns the old "property_id" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldPropertyID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPropertyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPropertyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPropertyID: %w", err)
+	}
+	return oldValue.PropertyID, nil
+}
+
+// ResetPropertyID resets all changes to the "property_id" field.
+func (m *ScheduledPostMutation) ResetPropertyID() {
+	m.property = nil
+}
+
+// SetRunID sets the "run_id" field.
+func (m *ScheduledPostMutation) SetRunID(i int) {
+	m.run_id = &i
+	m.addrun_id = nil
+}
+
+// RunID returns the value of the "run_id" field in the mutation.
+func (m *ScheduledPostMutation) RunID() (r int, exists bool) {
+	v := m.run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunID returns the old "run_id" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldRunID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunID: %w", err)
+	}
+	return oldValue.RunID, nil
+}
+
+// AddRunID adds i to the "run_id" field.
+func (m *ScheduledPostMutation) AddRunID(i int) {
+	if m.addrun_id != nil {
+		*m.addrun_id += i
+	} else {
+		m.addrun_id = &i
+	}
+}
+
+// AddedRunID returns the value that was added to the "run_id" field in this mutation.
+func (m *ScheduledPostMutation) AddedRunID() (r int, exists bool) {
+	v := m.addrun_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRunID clears the value of the "run_id" field.
+func (m *ScheduledPostMutation) ClearRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	m.clearedFields[scheduledpost.FieldRunID] = struct{}{}
+}
+
+// RunIDCleared returns if the "run_id" field was cleared in this mutation.
+func (m *ScheduledPostMutation) RunIDCleared() bool {
+	_, ok := m.clearedFields[scheduledpost.FieldRunID]
+	return ok
+}
+
+// ResetRunID resets all changes to the "run_id" field.
+func (m *ScheduledPostMutation) ResetRunID() {
+	m.run_id = nil
+	m.addrun_id = nil
+	delete(m.clearedFields, scheduledpost.FieldRunID)
+}
+
+// SetStepKey sets the "step_key" field.
+func (m *ScheduledPostMutation) SetStepKey(s string) {
+	m.step_key = &s
+}
+
+// StepKey returns the value of the "step_key" field in the mutation.
+func (m *ScheduledPostMutation) StepKey() (r string, exists bool) {
+	v := m.step_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStepKey returns the old "step_key" field's value of the ScheduledPost entity.
+// If the ScheduledPost object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduledPostMutation) OldStepKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStepKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStepKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStepKey: %w", err)
+	}
+	return oldValue.StepKey, nil
+}
+
+// ClearStepKey clears the value of the "step_key" field.
+func (m *ScheduledPostMutation) ClearStepKey() {
+	m.step_key = nil
+	m.clearedFields[scheduledpost.FieldStepKey] = struct{}{}
+}
+
+// StepKeyCleared returns if the "step_key" field was cleared in this mutation.
+func (m *ScheduledPostMutation) StepKeyCleared() bool {
+	_, ok := m.clearedFields[scheduledpost.FieldStepKey]
+	return ok
+}
+
+// ResetStepKey resets all changes to the "step_key" field.
+func (m *ScheduledPostMutation) ResetStepKey() {
+	m.step_key = nil
+	delete(m.clearedFields, scheduledpost.FieldStepKey)
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *ScheduledPostMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[scheduledpost.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *ScheduledPostMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *ScheduledPostMutation) OrganizationIDs() (ids []int) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *ScheduledPostMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// ClearProperty clears the "property" edge to the Property entity.
+func (m *ScheduledPostMutation) ClearProperty() {
+	m.clearedproperty = true
+	m.clearedFields[scheduledpost.FieldPropertyID] = struct{}{}
+}
+
+// PropertyCleared reports if the "property" edge to the Property entity was cleared.
+func (m *ScheduledPostMutation) PropertyCleared() bool {
+	return m.clearedproperty
+}
+
+// PropertyIDs returns the "property" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PropertyID instead. It exists only for internal usage by the builders.
+func (m *ScheduledPostMutation) PropertyIDs() (ids []int) {
+	if id := m.property; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProperty resets all changes to the "property" edge.
+func (m *ScheduledPostMutation) ResetProperty() {
+	m.property = nil
+	m.clearedproperty = false
+}
+
+// Where appends a list predicates to the ScheduledPostMutation builder.
+func (m *ScheduledPostMutation) Where(ps ...predicate.ScheduledPost) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ScheduledPostMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ScheduledPostMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ScheduledPost, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ScheduledPostMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ScheduledPostMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ScheduledPost).
+func (m *ScheduledPostMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ScheduledPostMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.created_at != nil {
+		fields = append(fields, scheduledpost.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, scheduledpost.FieldUpdatedAt)
+	}
+	if m.organization != nil {
+		fields = append(fields, scheduledpost.FieldOrganizationID)
+	}
+	if m.platform != nil {
+		fields = append(fields, scheduledpost.FieldPlatform)
+	}
+	if m.scheduled_at != nil {
+		fields = append(fields, scheduledpost.FieldScheduledAt)
+	}
+	if m.text != nil {
+		fields = append(fields, scheduledpost.FieldText)
+	}
+	if m.status != nil {
+		fields = append(fields, scheduledpost.FieldStatus)
+	}
+	if m.property != nil {
+		fields = append(fields, scheduledpost.FieldPropertyID)
+	}
+	if m.run_id != nil {
+		fields = append(fields, scheduledpost.FieldRunID)
+	}
+	if m.step_key != nil {
+		fields = append(fields, scheduledpost.FieldStepKey)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ScheduledPostMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case scheduledpost.FieldCreatedAt:
+		return m.CreatedAt()
+	case scheduledpost.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case scheduledpost.FieldOrganizationID:
+		return m.OrganizationID()
+	case scheduledpost.FieldPlatform:
+		return m.Platform()
+	case scheduledpost.FieldScheduledAt:
+		return m.ScheduledAt()
+	case scheduledpost.FieldText:
+		return m.Text()
+	case scheduledpost.FieldStatus:
+		return m.Status()
+	case scheduledpost.FieldPropertyID:
+		return m.PropertyID()
+	case scheduledpost.FieldRunID:
+		return m.RunID()
+	case scheduledpost.FieldStepKey:
+		return m.StepKey()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ScheduledPostMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case scheduledpost.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case scheduledpost.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case scheduledpost.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case scheduledpost.FieldPlatform:
+		return m.OldPlatform(ctx)
+	case scheduledpost.FieldScheduledAt:
+		return m.OldScheduledAt(ctx)
+	case scheduledpost.FieldText:
+		return m.OldText(ctx)
+	case scheduledpost.FieldStatus:
+		return m.OldStatus(ctx)
+	case scheduledpost.FieldPropertyID:
+		return m.OldPropertyID(ctx)
+	case scheduledpost.FieldRunID:
+		return m.OldRunID(ctx)
+	case scheduledpost.FieldStepKey:
+		return m.OldStepKey(ctx)
+	}
+	return nil, fmt.Errorf("unknown ScheduledPost field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScheduledPostMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case scheduledpost.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case scheduledpost.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case scheduledpost.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case scheduledpost.FieldPlatform:
+		v, ok := value.(scheduledpost.Platform)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPlatform(v)
+		return nil
+	case scheduledpost.FieldScheduledAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScheduledAt(v)
+		return nil
+	case scheduledpost.FieldText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetText(v)
+		return nil
+	case scheduledpost.FieldStatus:
+		v, ok := value.(scheduledpost.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case scheduledpost.FieldPropertyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPropertyID(v)
+		return nil
+	case scheduledpost.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunID(v)
+		return nil
+	case scheduledpost.FieldStepKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStepKey(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ScheduledPost field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ScheduledPostMutation) AddedFields() []string {
+	var fields []string
+	if m.addrun_id != nil {
+		fields = append(fields, scheduledpost.FieldRunID)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ScheduledPostMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case scheduledpost.FieldRunID:
+		return m.AddedRunID()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScheduledPostMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case scheduledpost.FieldRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunID(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ScheduledPost numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ScheduledPostMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(scheduledpost.FieldRunID) {
+		fields = append(fields, scheduledpost.FieldRunID)
+	}
+	if m.FieldCleared(scheduledpost.FieldStepKey) {
+		fields = append(fields, scheduledpost.FieldStepKey)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ScheduledPostMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ScheduledPostMutation) ClearField(name string) error {
+	switch name {
+	case scheduledpost.FieldRunID:
+		m.ClearRunID()
+		return nil
+	case scheduledpost.FieldStepKey:
+		m.ClearStepKey()
+		return nil
+	}
+	return fmt.Errorf("unknown ScheduledPost nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ScheduledPostMutation) ResetField(name string) error {
+	switch name {
+	case scheduledpost.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case scheduledpost.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case scheduledpost.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case scheduledpost.FieldPlatform:
+		m.ResetPlatform()
+		return nil
+	case scheduledpost.FieldScheduledAt:
+		m.ResetScheduledAt()
+		return nil
+	case scheduledpost.FieldText:
+		m.ResetText()
+		return nil
+	case scheduledpost.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case scheduledpost.FieldPropertyID:
+		m.ResetPropertyID()
+		return nil
+	case scheduledpost.FieldRunID:
+		m.ResetRunID()
+		return nil
+	case scheduledpost.FieldStepKey:
+		m.ResetStepKey()
+		return nil
+	}
+	return fmt.Errorf("unknown ScheduledPost field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ScheduledPostMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.organization != nil {
+		edges = append(edges, scheduledpost.EdgeOrganization)
+	}
+	if m.property != nil {
+		edges = append(edges, scheduledpost.EdgeProperty)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ScheduledPostMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case scheduledpost.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	case scheduledpost.EdgeProperty:
+		if id := m.property; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ScheduledPostMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ScheduledPostMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ScheduledPostMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedorganization {
+		edges = append(edges, scheduledpost.EdgeOrganization)
+	}
+	if m.clearedproperty {
+		edges = append(edges, scheduledpost.EdgeProperty)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ScheduledPostMutation) EdgeCleared(name string) bool {
+	switch name {
+	case scheduledpost.EdgeOrganization:
+		return m.clearedorganization
+	case scheduledpost.EdgeProperty:
+		return m.clearedproperty
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ScheduledPostMutation) ClearEdge(name string) error {
+	switch name {
+	case scheduledpost.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	case scheduledpost.EdgeProperty:
+		m.ClearProperty()
+		return nil
+	}
+	return fmt.Errorf("unknown ScheduledPost unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ScheduledPostMutation) ResetEdge(name string) error {
+	switch name {
+	case scheduledpost.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	case scheduledpost.EdgeProperty:
+		m.ResetProperty()
+		return nil
+	}
+	return fmt.Errorf("unknown ScheduledPost edge %s", name)
 }
 
 // StepRunMutation represents an operation that mutates the StepRun nodes in the graph.

@@ -77,15 +77,21 @@ type Property struct {
 type PropertyEdges struct {
 	// Organization holds the value of the organization edge.
 	Organization *Organization `json:"organization,omitempty"`
+	// ScheduledPosts holds the value of the scheduled_posts edge.
+	ScheduledPosts []*ScheduledPost `json:"scheduled_posts,omitempty"`
+	// Tasks holds the value of the tasks edge.
+	Tasks []*Task `json:"tasks,omitempty"`
 	// Runs holds the value of the runs edge.
 	Runs []*Run `json:"runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [2]bool
+	loadedTypes [4]bool
 	// totalCount holds the count of the edges above.
-	totalCount [2]map[string]int
+	totalCount [4]map[string]int
 
-	namedRuns map[string][]*Run
+	namedScheduledPosts map[string][]*ScheduledPost
+	namedTasks          map[string][]*Task
+	namedRuns           map[string][]*Run
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -99,10 +105,28 @@ func (e PropertyEdges) OrganizationOrErr() (*Organization, error) {
 	return nil, &NotLoadedError{edge: "organization"}
 }
 
+// ScheduledPostsOrErr returns the ScheduledPosts value or an error if the edge
+// was not loaded in eager-loading.
+func (e PropertyEdges) ScheduledPostsOrErr() ([]*ScheduledPost, error) {
+	if e.loadedTypes[1] {
+		return e.ScheduledPosts, nil
+	}
+	return nil, &NotLoadedError{edge: "scheduled_posts"}
+}
+
+// TasksOrErr returns the Tasks value or an error if the edge
+// was not loaded in eager-loading.
+func (e PropertyEdges) TasksOrErr() ([]*Task, error) {
+	if e.loadedTypes[2] {
+		return e.Tasks, nil
+	}
+	return nil, &NotLoadedError{edge: "tasks"}
+}
+
 // RunsOrErr returns the Runs value or an error if the edge
 // was not loaded in eager-loading.
 func (e PropertyEdges) RunsOrErr() ([]*Run, error) {
-	if e.loadedTypes[1] {
+	if e.loadedTypes[3] {
 		return e.Runs, nil
 	}
 	return nil, &NotLoadedError{edge: "runs"}
@@ -319,6 +343,16 @@ func (_m *Property) QueryOrganization() *OrganizationQuery {
 	return NewPropertyClient(_m.config).QueryOrganization(_m)
 }
 
+// QueryScheduledPosts queries the "scheduled_posts" edge of the Property entity.
+func (_m *Property) QueryScheduledPosts() *ScheduledPostQuery {
+	return NewPropertyClient(_m.config).QueryScheduledPosts(_m)
+}
+
+// QueryTasks queries the "tasks" edge of the Property entity.
+func (_m *Property) QueryTasks() *TaskQuery {
+	return NewPropertyClient(_m.config).QueryTasks(_m)
+}
+
 // QueryRuns queries the "runs" edge of the Property entity.
 func (_m *Property) QueryRuns() *RunQuery {
 	return NewPropertyClient(_m.config).QueryRuns(_m)
@@ -442,6 +476,54 @@ func (_m *Property) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedScheduledPosts returns the ScheduledPosts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Property) NamedScheduledPosts(name string) ([]*ScheduledPost, error) {
+	if _m.Edges.namedScheduledPosts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedScheduledPosts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Property) appendNamedScheduledPosts(name string, edges ...*ScheduledPost) {
+	if _m.Edges.namedScheduledPosts == nil {
+		_m.Edges.namedScheduledPosts = make(map[string][]*ScheduledPost)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedScheduledPosts[name] = []*ScheduledPost{}
+	} else {
+		_m.Edges.namedScheduledPosts[name] = append(_m.Edges.namedScheduledPosts[name], edges...)
+	}
+}
+
+// NamedTasks returns the Tasks named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Property) NamedTasks(name string) ([]*Task, error) {
+	if _m.Edges.namedTasks == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTasks[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Property) appendNamedTasks(name string, edges ...*Task) {
+	if _m.Edges.namedTasks == nil {
+		_m.Edges.namedTasks = make(map[string][]*Task)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTasks[name] = []*Task{}
+	} else {
+		_m.Edges.namedTasks[name] = append(_m.Edges.namedTasks[name], edges...)
+	}
 }
 
 // NamedRuns returns the Runs named value or an error if the edge was not

@@ -14,6 +14,8 @@ import (
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
+	"github.com/estateflow/estateflow/ent/task"
 )
 
 // PropertyCreate is the builder for creating a Property entity.
@@ -323,6 +325,36 @@ func (_c *PropertyCreate) SetNillableSaleDate(v *time.Time) *PropertyCreate {
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *PropertyCreate) SetOrganization(v *Organization) *PropertyCreate {
 	return _c.SetOrganizationID(v.ID)
+}
+
+// AddScheduledPostIDs adds the "scheduled_posts" edge to the ScheduledPost entity by IDs.
+func (_c *PropertyCreate) AddScheduledPostIDs(ids ...int) *PropertyCreate {
+	_c.mutation.AddScheduledPostIDs(ids...)
+	return _c
+}
+
+// AddScheduledPosts adds the "scheduled_posts" edges to the ScheduledPost entity.
+func (_c *PropertyCreate) AddScheduledPosts(v ...*ScheduledPost) *PropertyCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddScheduledPostIDs(ids...)
+}
+
+// AddTaskIDs adds the "tasks" edge to the Task entity by IDs.
+func (_c *PropertyCreate) AddTaskIDs(ids ...int) *PropertyCreate {
+	_c.mutation.AddTaskIDs(ids...)
+	return _c
+}
+
+// AddTasks adds the "tasks" edges to the Task entity.
+func (_c *PropertyCreate) AddTasks(v ...*Task) *PropertyCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddTaskIDs(ids...)
 }
 
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
@@ -679,6 +711,38 @@ func (_c *PropertyCreate) createSpec() (*Property, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.OrganizationID = nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.ScheduledPostsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   property.ScheduledPostsTable,
+			Columns: []string{property.ScheduledPostsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(scheduledpost.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.TasksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   property.TasksTable,
+			Columns: []string{property.TasksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	if nodes := _c.mutation.RunsIDs(); len(nodes) > 0 {

@@ -17,20 +17,26 @@ import (
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
+	"github.com/estateflow/estateflow/ent/task"
 )
 
 // PropertyQuery is the builder for querying Property entities.
 type PropertyQuery struct {
 	config
-	ctx              *QueryContext
-	order            []property.OrderOption
-	inters           []Interceptor
-	predicates       []predicate.Property
-	withOrganization *OrganizationQuery
-	withRuns         *RunQuery
-	loadTotal        []func(context.Context, []*Property) error
-	modifiers        []func(*sql.Selector)
-	withNamedRuns    map[string]*RunQuery
+	ctx                     *QueryContext
+	order                   []property.OrderOption
+	inters                  []Interceptor
+	predicates              []predicate.Property
+	withOrganization        *OrganizationQuery
+	withScheduledPosts      *ScheduledPostQuery
+	withTasks               *TaskQuery
+	withRuns                *RunQuery
+	loadTotal               []func(context.Context, []*Property) error
+	modifiers               []func(*sql.Selector)
+	withNamedScheduledPosts map[string]*ScheduledPostQuery
+	withNamedTasks          map[string]*TaskQuery
+	withNamedRuns           map[string]*RunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -82,6 +88,50 @@ func (_q *PropertyQuery) QueryOrganization() *OrganizationQuery {
 			sqlgraph.From(property.Table, property.FieldID, selector),
 			sqlgraph.To(organization.Table, organization.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, property.OrganizationTable, property.OrganizationColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryScheduledPosts chains the current query on the "scheduled_posts" edge.
+func (_q *PropertyQuery) QueryScheduledPosts() *ScheduledPostQuery {
+	query := (&ScheduledPostClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(property.Table, property.FieldID, selector),
+			sqlgraph.To(scheduledpost.Table, scheduledpost.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, property.ScheduledPostsTable, property.ScheduledPostsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryTasks chains the current query on the "tasks" edge.
+func (_q *PropertyQuery) QueryTasks() *TaskQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(property.Table, property.FieldID, selector),
+			sqlgraph.To(task.Table, task.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, property.TasksTable, property.TasksColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -298,13 +348,15 @@ func (_q *PropertyQuery) Clone() *PropertyQuery {
 		return nil
 	}
 	return &PropertyQuery{
-		config:           _q.config,
-		ctx:              _q.ctx.Clone(),
-		order:            append([]property.OrderOption{}, _q.order...),
-		inters:           append([]Interceptor{}, _q.inters...),
-		predicates:       append([]predicate.Property{}, _q.predicates...),
-		withOrganization: _q.withOrganization.Clone(),
-		withRuns:         _q.withRuns.Clone(),
+		config:             _q.config,
+		ctx:                _q.ctx.Clone(),
+		order:              append([]property.OrderOption{}, _q.order...),
+		inters:             append([]Interceptor{}, _q.inters...),
+		predicates:         append([]predicate.Property{}, _q.predicates...),
+		withOrganization:   _q.withOrganization.Clone(),
+		withScheduledPosts: _q.withScheduledPosts.Clone(),
+		withTasks:          _q.withTasks.Clone(),
+		withRuns:           _q.withRuns.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -319,6 +371,28 @@ func (_q *PropertyQuery) WithOrganization(opts ...func(*OrganizationQuery)) *Pro
 		opt(query)
 	}
 	_q.withOrganization = query
+	return _q
+}
+
+// WithScheduledPosts tells the query-builder to eager-load the nodes that are connected to
+// the "scheduled_posts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PropertyQuery) WithScheduledPosts(opts ...func(*ScheduledPostQuery)) *PropertyQuery {
+	query := (&ScheduledPostClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withScheduledPosts = query
+	return _q
+}
+
+// WithTasks tells the query-builder to eager-load the nodes that are connected to
+// the "tasks" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PropertyQuery) WithTasks(opts ...func(*TaskQuery)) *PropertyQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTasks = query
 	return _q
 }
 
@@ -411,8 +485,10 @@ func (_q *PropertyQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pro
 	var (
 		nodes       = []*Property{}
 		_spec       = _q.querySpec()
-		loadedTypes = [2]bool{
+		loadedTypes = [4]bool{
 			_q.withOrganization != nil,
+			_q.withScheduledPosts != nil,
+			_q.withTasks != nil,
 			_q.withRuns != nil,
 		}
 	)
@@ -443,10 +519,38 @@ func (_q *PropertyQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pro
 			return nil, err
 		}
 	}
+	if query := _q.withScheduledPosts; query != nil {
+		if err := _q.loadScheduledPosts(ctx, query, nodes,
+			func(n *Property) { n.Edges.ScheduledPosts = []*ScheduledPost{} },
+			func(n *Property, e *ScheduledPost) { n.Edges.ScheduledPosts = append(n.Edges.ScheduledPosts, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withTasks; query != nil {
+		if err := _q.loadTasks(ctx, query, nodes,
+			func(n *Property) { n.Edges.Tasks = []*Task{} },
+			func(n *Property, e *Task) { n.Edges.Tasks = append(n.Edges.Tasks, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withRuns; query != nil {
 		if err := _q.loadRuns(ctx, query, nodes,
 			func(n *Property) { n.Edges.Runs = []*Run{} },
 			func(n *Property, e *Run) { n.Edges.Runs = append(n.Edges.Runs, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedScheduledPosts {
+		if err := _q.loadScheduledPosts(ctx, query, nodes,
+			func(n *Property) { n.appendNamedScheduledPosts(name) },
+			func(n *Property, e *ScheduledPost) { n.appendNamedScheduledPosts(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedTasks {
+		if err := _q.loadTasks(ctx, query, nodes,
+			func(n *Property) { n.appendNamedTasks(name) },
+			func(n *Property, e *Task) { n.appendNamedTasks(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -491,6 +595,69 @@ func (_q *PropertyQuery) loadOrganization(ctx context.Context, query *Organizati
 		for i := range nodes {
 			assign(nodes[i], n)
 		}
+	}
+	return nil
+}
+func (_q *PropertyQuery) loadScheduledPosts(ctx context.Context, query *ScheduledPostQuery, nodes []*Property, init func(*Property), assign func(*Property, *ScheduledPost)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Property)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(scheduledpost.FieldPropertyID)
+	}
+	query.Where(predicate.ScheduledPost(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(property.ScheduledPostsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PropertyID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "property_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *PropertyQuery) loadTasks(ctx context.Context, query *TaskQuery, nodes []*Property, init func(*Property), assign func(*Property, *Task)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Property)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(task.FieldPropertyID)
+	}
+	query.Where(predicate.Task(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(property.TasksColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PropertyID
+		if fk == nil {
+			return fmt.Errorf(`foreign-key "property_id" is nil for node %v`, n.ID)
+		}
+		node, ok := nodeids[*fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "property_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
 	}
 	return nil
 }
@@ -641,6 +808,34 @@ func (_q *PropertyQuery) ForShare(opts ...sql.LockOption) *PropertyQuery {
 	_q.modifiers = append(_q.modifiers, func(s *sql.Selector) {
 		s.ForShare(opts...)
 	})
+	return _q
+}
+
+// WithNamedScheduledPosts tells the query-builder to eager-load the nodes that are connected to the "scheduled_posts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PropertyQuery) WithNamedScheduledPosts(name string, opts ...func(*ScheduledPostQuery)) *PropertyQuery {
+	query := (&ScheduledPostClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedScheduledPosts == nil {
+		_q.withNamedScheduledPosts = make(map[string]*ScheduledPostQuery)
+	}
+	_q.withNamedScheduledPosts[name] = query
+	return _q
+}
+
+// WithNamedTasks tells the query-builder to eager-load the nodes that are connected to the "tasks"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PropertyQuery) WithNamedTasks(name string, opts ...func(*TaskQuery)) *PropertyQuery {
+	query := (&TaskClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTasks == nil {
+		_q.withNamedTasks = make(map[string]*TaskQuery)
+	}
+	_q.withNamedTasks[name] = query
 	return _q
 }
 

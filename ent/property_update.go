@@ -15,6 +15,8 @@ import (
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
+	"github.com/estateflow/estateflow/ent/task"
 )
 
 // PropertyUpdate is the builder for updating Property entities.
@@ -470,6 +472,36 @@ func (_u *PropertyUpdate) ClearSaleDate() *PropertyUpdate {
 	return _u
 }
 
+// AddScheduledPostIDs adds the "scheduled_posts" edge to the ScheduledPost entity by IDs.
+func (_u *PropertyUpdate) AddScheduledPostIDs(ids ...int) *PropertyUpdate {
+	_u.mutation.AddScheduledPostIDs(ids...)
+	return _u
+}
+
+// AddScheduledPosts adds the "scheduled_posts" edges to the ScheduledPost entity.
+func (_u *PropertyUpdate) AddScheduledPosts(v ...*ScheduledPost) *PropertyUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddScheduledPostIDs(ids...)
+}
+
+// AddTaskIDs adds the "tasks" edge to the Task entity by IDs.
+func (_u *PropertyUpdate) AddTaskIDs(ids ...int) *PropertyUpdate {
+	_u.mutation.AddTaskIDs(ids...)
+	return _u
+}
+
+// AddTasks adds the "tasks" edges to the Task entity.
+func (_u *PropertyUpdate) AddTasks(v ...*Task) *PropertyUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTaskIDs(ids...)
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
 func (_u *PropertyUpdate) AddRunIDs(ids ...int) *PropertyUpdate {
 	_u.mutation.AddRunIDs(ids...)
@@ -488,6 +520,48 @@ func (_u *PropertyUpdate) AddRuns(v ...*Run) *PropertyUpdate {
 // Mutation returns the PropertyMutation object of the builder.
 func (_u *PropertyUpdate) Mutation() *PropertyMutation {
 	return _u.mutation
+}
+
+// ClearScheduledPosts clears all "scheduled_posts" edges to the ScheduledPost entity.
+func (_u *PropertyUpdate) ClearScheduledPosts() *PropertyUpdate {
+	_u.mutation.ClearScheduledPosts()
+	return _u
+}
+
+// RemoveScheduledPostIDs removes the "scheduled_posts" edge to ScheduledPost entities by IDs.
+func (_u *PropertyUpdate) RemoveScheduledPostIDs(ids ...int) *PropertyUpdate {
+	_u.mutation.RemoveScheduledPostIDs(ids...)
+	return _u
+}
+
+// RemoveScheduledPosts removes "scheduled_posts" edges to ScheduledPost entities.
+func (_u *PropertyUpdate) RemoveScheduledPosts(v ...*ScheduledPost) *PropertyUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveScheduledPostIDs(ids...)
+}
+
+// ClearTasks clears all "tasks" edges to the Task entity.
+func (_u *PropertyUpdate) ClearTasks() *PropertyUpdate {
+	_u.mutation.ClearTasks()
+	return _u
+}
+
+// RemoveTaskIDs removes the "tasks" edge to Task entities by IDs.
+func (_u *PropertyUpdate) RemoveTaskIDs(ids ...int) *PropertyUpdate {
+	_u.mutation.RemoveTaskIDs(ids...)
+	return _u
+}
+
+// RemoveTasks removes "tasks" edges to Task entities.
+func (_u *PropertyUpdate) RemoveTasks(v ...*Task) *PropertyUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTaskIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -798,6 +872,96 @@ func (_u *PropertyUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.SaleDateCleared() {
 		_spec.ClearField(property.FieldSaleDate, field.TypeTime)
+	}
+	if _u.mutation.ScheduledPostsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   property.ScheduledPostsTable,
+			Columns: []string{property.ScheduledPostsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(scheduledpost.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedScheduledPostsIDs(); len(nodes) > 0 && !_u.mutation.ScheduledPostsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   property.ScheduledPostsTable,
+			Columns: []string{property.ScheduledPostsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(scheduledpost.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ScheduledPostsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   property.ScheduledPostsTable,
+			Columns: []string{property.ScheduledPostsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(scheduledpost.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TasksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   property.TasksTable,
+			Columns: []string{property.TasksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTasksIDs(); len(nodes) > 0 && !_u.mutation.TasksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   property.TasksTable,
+			Columns: []string{property.TasksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TasksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   property.TasksTable,
+			Columns: []string{property.TasksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.RunsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -1304,6 +1468,36 @@ func (_u *PropertyUpdateOne) ClearSaleDate() *PropertyUpdateOne {
 	return _u
 }
 
+// AddScheduledPostIDs adds the "scheduled_posts" edge to the ScheduledPost entity by IDs.
+func (_u *PropertyUpdateOne) AddScheduledPostIDs(ids ...int) *PropertyUpdateOne {
+	_u.mutation.AddScheduledPostIDs(ids...)
+	return _u
+}
+
+// AddScheduledPosts adds the "scheduled_posts" edges to the ScheduledPost entity.
+func (_u *PropertyUpdateOne) AddScheduledPosts(v ...*ScheduledPost) *PropertyUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddScheduledPostIDs(ids...)
+}
+
+// AddTaskIDs adds the "tasks" edge to the Task entity by IDs.
+func (_u *PropertyUpdateOne) AddTaskIDs(ids ...int) *PropertyUpdateOne {
+	_u.mutation.AddTaskIDs(ids...)
+	return _u
+}
+
+// AddTasks adds the "tasks" edges to the Task entity.
+func (_u *PropertyUpdateOne) AddTasks(v ...*Task) *PropertyUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddTaskIDs(ids...)
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
 func (_u *PropertyUpdateOne) AddRunIDs(ids ...int) *PropertyUpdateOne {
 	_u.mutation.AddRunIDs(ids...)
@@ -1322,6 +1516,48 @@ func (_u *PropertyUpdateOne) AddRuns(v ...*Run) *PropertyUpdateOne {
 // Mutation returns the PropertyMutation object of the builder.
 func (_u *PropertyUpdateOne) Mutation() *PropertyMutation {
 	return _u.mutation
+}
+
+// ClearScheduledPosts clears all "scheduled_posts" edges to the ScheduledPost entity.
+func (_u *PropertyUpdateOne) ClearScheduledPosts() *PropertyUpdateOne {
+	_u.mutation.ClearScheduledPosts()
+	return _u
+}
+
+// RemoveScheduledPostIDs removes the "scheduled_posts" edge to ScheduledPost entities by IDs.
+func (_u *PropertyUpdateOne) RemoveScheduledPostIDs(ids ...int) *PropertyUpdateOne {
+	_u.mutation.RemoveScheduledPostIDs(ids...)
+	return _u
+}
+
+// RemoveScheduledPosts removes "scheduled_posts" edges to ScheduledPost entities.
+func (_u *PropertyUpdateOne) RemoveScheduledPosts(v ...*ScheduledPost) *PropertyUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveScheduledPostIDs(ids...)
+}
+
+// ClearTasks clears all "tasks" edges to the Task entity.
+func (_u *PropertyUpdateOne) ClearTasks() *PropertyUpdateOne {
+	_u.mutation.ClearTasks()
+	return _u
+}
+
+// RemoveTaskIDs removes the "tasks" edge to Task entities by IDs.
+func (_u *PropertyUpdateOne) RemoveTaskIDs(ids ...int) *PropertyUpdateOne {
+	_u.mutation.RemoveTaskIDs(ids...)
+	return _u
+}
+
+// RemoveTasks removes "tasks" edges to Task entities.
+func (_u *PropertyUpdateOne) RemoveTasks(v ...*Task) *PropertyUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveTaskIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -1662,6 +1898,96 @@ func (_u *PropertyUpdateOne) sqlSave(ctx context.Context) (_node *Property, err 
 	}
 	if _u.mutation.SaleDateCleared() {
 		_spec.ClearField(property.FieldSaleDate, field.TypeTime)
+	}
+	if _u.mutation.ScheduledPostsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   property.ScheduledPostsTable,
+			Columns: []string{property.ScheduledPostsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(scheduledpost.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedScheduledPostsIDs(); len(nodes) > 0 && !_u.mutation.ScheduledPostsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   property.ScheduledPostsTable,
+			Columns: []string{property.ScheduledPostsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(scheduledpost.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.ScheduledPostsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   property.ScheduledPostsTable,
+			Columns: []string{property.ScheduledPostsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(scheduledpost.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TasksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   property.TasksTable,
+			Columns: []string{property.TasksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedTasksIDs(); len(nodes) > 0 && !_u.mutation.TasksCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   property.TasksTable,
+			Columns: []string{property.TasksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TasksIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: true,
+			Table:   property.TasksTable,
+			Columns: []string{property.TasksColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(task.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
 	if _u.mutation.RunsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -14,6 +14,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -585,6 +586,25 @@ func init() {
 	runeventDescAt := runeventFields[7].Descriptor()
 	// runevent.DefaultAt holds the default value on creation for the at field.
 	runevent.DefaultAt = runeventDescAt.Default.(func() time.Time)
+	scheduledpostMixin := schema.ScheduledPost{}.Mixin()
+	scheduledpostMixinFields0 := scheduledpostMixin[0].Fields()
+	_ = scheduledpostMixinFields0
+	scheduledpostFields := schema.ScheduledPost{}.Fields()
+	_ = scheduledpostFields
+	// scheduledpostDescCreatedAt is the schema descriptor for created_at field.
+	scheduledpostDescCreatedAt := scheduledpostMixinFields0[0].Descriptor()
+	// scheduledpost.DefaultCreatedAt holds the default value on creation for the created_at field.
+	scheduledpost.DefaultCreatedAt = scheduledpostDescCreatedAt.Default.(func() time.Time)
+	// scheduledpostDescUpdatedAt is the schema descriptor for updated_at field.
+	scheduledpostDescUpdatedAt := scheduledpostMixinFields0[1].Descriptor()
+	// scheduledpost.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	scheduledpost.DefaultUpdatedAt = scheduledpostDescUpdatedAt.Default.(func() time.Time)
+	// scheduledpost.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	scheduledpost.UpdateDefaultUpdatedAt = scheduledpostDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// scheduledpostDescText is the schema descriptor for text field.
+	scheduledpostDescText := scheduledpostFields[2].Descriptor()
+	// scheduledpost.TextValidator is a validator for the "text" field. It is called by the builders before save.
+	scheduledpost.TextValidator = scheduledpostDescText.Validators[0].(func(string) error)
 	steprunMixin := schema.StepRun{}.Mixin()
 	steprunMixinFields0 := steprunMixin[0].Fields()
 	_ = steprunMixinFields0

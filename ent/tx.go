@@ -32,6 +32,8 @@ type Tx struct {
 	Run *RunClient
 	// RunEvent is the client for interacting with the RunEvent builders.
 	RunEvent *RunEventClient
+	// ScheduledPost is the client for interacting with the ScheduledPost builders.
+	ScheduledPost *ScheduledPostClient
 	// StepRun is the client for interacting with the StepRun builders.
 	StepRun *StepRunClient
 	// Task is the client for interacting with the Task builders.
@@ -180,6 +182,7 @@ func (tx *Tx) init() {
 	tx.Property = NewPropertyClient(tx.config)
 	tx.Run = NewRunClient(tx.config)
 	tx.RunEvent = NewRunEventClient(tx.config)
+	tx.ScheduledPost = NewScheduledPostClient(tx.config)
 	tx.StepRun = NewStepRunClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)
 	tx.User = NewUserClient(tx.config)

@@ -54,6 +54,14 @@ func (r *queryResolver) Runs(ctx context.Context, after *entgql.Cursor[int], fir
 	)
 }
 
+// ScheduledPosts is the resolver for the scheduledPosts field.
+func (r *queryResolver) ScheduledPosts(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) (*ent.ScheduledPostConnection, error) {
+	return r.client.ScheduledPost.Query().Paginate(ctx, after, first, before, last,
+		ent.WithScheduledPostOrder(orderBy),
+		ent.WithScheduledPostFilter(where.Filter),
+	)
+}
+
 // Tasks is the resolver for the tasks field.
 func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) (*ent.TaskConnection, error) {
 	return r.client.Task.Query().Paginate(ctx, after, first, before, last,

@@ -35,6 +35,10 @@ func typedOutput(s *ent.StepRun) (modules.StepOutput, error) {
 		out = &marketing.EmailSequence{}
 	case stepkind.SocialTargeting:
 		out = &marketing.SocialTargeting{}
+	case stepkind.MarketingCampaign:
+		out = &marketing.MarketingCampaign{}
+	case stepkind.SocialScheduling:
+		out = &marketing.SocialSchedule{}
 	default:
 		return nil, nil
 	}

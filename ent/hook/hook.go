@@ -117,6 +117,18 @@ func (f RunEventFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RunEventMutation", m)
 }
 
+// The ScheduledPostFunc type is an adapter to allow the use of ordinary
+// function as ScheduledPost mutator.
+type ScheduledPostFunc func(context.Context, *ent.ScheduledPostMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ScheduledPostFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ScheduledPostMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ScheduledPostMutation", m)
+}
+
 // The StepRunFunc type is an adapter to allow the use of ordinary
 // function as StepRun mutator.
 type StepRunFunc func(context.Context, *ent.StepRunMutation) (ent.Value, error)

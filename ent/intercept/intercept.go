@@ -18,6 +18,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
@@ -323,6 +324,33 @@ func (f TraverseRunEvent) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RunEventQuery", q)
 }
 
+// The ScheduledPostFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ScheduledPostFunc func(context.Context, *ent.ScheduledPostQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ScheduledPostFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ScheduledPostQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ScheduledPostQuery", q)
+}
+
+// The TraverseScheduledPost type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseScheduledPost func(context.Context, *ent.ScheduledPostQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseScheduledPost) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseScheduledPost) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ScheduledPostQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ScheduledPostQuery", q)
+}
+
 // The StepRunFunc type is an adapter to allow the use of ordinary function as a Querier.
 type StepRunFunc func(context.Context, *ent.StepRunQuery) (ent.Value, error)
 
@@ -452,6 +480,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.RunQuery, predicate.Run, run.OrderOption]{typ: ent.TypeRun, tq: q}, nil
 	case *ent.RunEventQuery:
 		return &query[*ent.RunEventQuery, predicate.RunEvent, runevent.OrderOption]{typ: ent.TypeRunEvent, tq: q}, nil
+	case *ent.ScheduledPostQuery:
+		return &query[*ent.ScheduledPostQuery, predicate.ScheduledPost, scheduledpost.OrderOption]{typ: ent.TypeScheduledPost, tq: q}, nil
 	case *ent.StepRunQuery:
 		return &query[*ent.StepRunQuery, predicate.StepRun, steprun.OrderOption]{typ: ent.TypeStepRun, tq: q}, nil
 	case *ent.TaskQuery:

@@ -408,6 +408,52 @@ var (
 			},
 		},
 	}
+	// ScheduledPostsColumns holds the columns for the "scheduled_posts" table.
+	ScheduledPostsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "platform", Type: field.TypeEnum, Enums: []string{"FACEBOOK", "INSTAGRAM", "LINKEDIN", "X"}},
+		{Name: "scheduled_at", Type: field.TypeTime},
+		{Name: "text", Type: field.TypeString, Size: 5000},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"SCHEDULED", "POSTED", "CANCELED"}, Default: "SCHEDULED"},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
+		{Name: "step_key", Type: field.TypeString, Nullable: true},
+		{Name: "property_id", Type: field.TypeInt},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// ScheduledPostsTable holds the schema information for the "scheduled_posts" table.
+	ScheduledPostsTable = &schema.Table{
+		Name:       "scheduled_posts",
+		Columns:    ScheduledPostsColumns,
+		PrimaryKey: []*schema.Column{ScheduledPostsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "scheduled_posts_properties_scheduled_posts",
+				Columns:    []*schema.Column{ScheduledPostsColumns[9]},
+				RefColumns: []*schema.Column{PropertiesColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+			{
+				Symbol:     "scheduled_posts_organizations_organization",
+				Columns:    []*schema.Column{ScheduledPostsColumns[10]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "scheduledpost_property_id_platform_scheduled_at",
+				Unique:  true,
+				Columns: []*schema.Column{ScheduledPostsColumns[9], ScheduledPostsColumns[3], ScheduledPostsColumns[4]},
+			},
+			{
+				Name:    "scheduledpost_organization_id_status_scheduled_at",
+				Unique:  false,
+				Columns: []*schema.Column{ScheduledPostsColumns[10], ScheduledPostsColumns[6], ScheduledPostsColumns[4]},
+			},
+		},
+	}
 	// StepRunsColumns holds the columns for the "step_runs" table.
 	StepRunsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -599,6 +645,7 @@ var (
 		PropertiesTable,
 		RunsTable,
 		RunEventsTable,
+		ScheduledPostsTable,
 		StepRunsTable,
 		TasksTable,
 		UsersTable,
@@ -650,6 +697,11 @@ func init() {
 	RunEventsTable.ForeignKeys[1].RefTable = OrganizationsTable
 	RunEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	ScheduledPostsTable.ForeignKeys[0].RefTable = PropertiesTable
+	ScheduledPostsTable.ForeignKeys[1].RefTable = OrganizationsTable
+	ScheduledPostsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(55834574848),
 	}
 	StepRunsTable.ForeignKeys[0].RefTable = RunsTable
 	StepRunsTable.ForeignKeys[1].RefTable = OrganizationsTable

@@ -33,6 +33,9 @@ type Run func(*sql.Selector)
 // RunEvent is the predicate function for runevent builders.
 type RunEvent func(*sql.Selector)
 
+// ScheduledPost is the predicate function for scheduledpost builders.
+type ScheduledPost func(*sql.Selector)
+
 // StepRun is the predicate function for steprun builders.
 type StepRun func(*sql.Selector)
 

@@ -1313,6 +1313,52 @@ func HasOrganizationWith(preds ...predicate.Organization) predicate.Property {
 	})
 }
 
+// HasScheduledPosts applies the HasEdge predicate on the "scheduled_posts" edge.
+func HasScheduledPosts() predicate.Property {
+	return predicate.Property(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, ScheduledPostsTable, ScheduledPostsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasScheduledPostsWith applies the HasEdge predicate on the "scheduled_posts" edge with a given conditions (other predicates).
+func HasScheduledPostsWith(preds ...predicate.ScheduledPost) predicate.Property {
+	return predicate.Property(func(s *sql.Selector) {
+		step := newScheduledPostsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasTasks applies the HasEdge predicate on the "tasks" edge.
+func HasTasks() predicate.Property {
+	return predicate.Property(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, true, TasksTable, TasksColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasTasksWith applies the HasEdge predicate on the "tasks" edge with a given conditions (other predicates).
+func HasTasksWith(preds ...predicate.Task) predicate.Property {
+	return predicate.Property(func(s *sql.Selector) {
+		step := newTasksStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasRuns applies the HasEdge predicate on the "runs" edge.
 func HasRuns() predicate.Property {
 	return predicate.Property(func(s *sql.Selector) {

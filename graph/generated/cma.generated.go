@@ -1072,6 +1072,16 @@ func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSe
 			return graphql.Null
 		}
 		return ec._SocialTargeting(ctx, sel, obj)
+	case *marketing.SocialSchedule:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._SocialSchedule(ctx, sel, obj)
+	case *marketing.MarketingCampaign:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._MarketingCampaign(ctx, sel, obj)
 	case *strategy.ListingStrategy:
 		if obj == nil {
 			return graphql.Null

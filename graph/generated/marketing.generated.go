@@ -232,6 +232,98 @@ func (ec *executionContext) fieldContext_AudienceSpec_zipCodes(_ context.Context
 	return graphql.NewScalarFieldContext("AudienceSpec", field, false, false, "String")
 }
 
+func (ec *executionContext) _Channel_channel(ctx context.Context, field graphql.CollectedField, obj *marketing.Channel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Channel_channel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channel, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Channel_channel(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Channel", field, false, false, "String")
+}
+
+func (ec *executionContext) _Channel_share(ctx context.Context, field graphql.CollectedField, obj *marketing.Channel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Channel_share(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Share, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Channel_share(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Channel", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Channel_amount(ctx context.Context, field graphql.CollectedField, obj *marketing.Channel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Channel_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Channel_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Channel", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Channel_reason(ctx context.Context, field graphql.CollectedField, obj *marketing.Channel) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Channel_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Channel_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Channel", field, false, false, "String")
+}
+
 func (ec *executionContext) _ComplianceCheck_rule(ctx context.Context, field graphql.CollectedField, obj *marketing.ComplianceCheck) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -423,6 +515,75 @@ func (ec *executionContext) fieldContext_EmailSequence_messages(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _FairHousingCheck_passed(ctx context.Context, field graphql.CollectedField, obj *marketing.FairHousingCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FairHousingCheck_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FairHousingCheck_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FairHousingCheck", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _FairHousingCheck_termsChecked(ctx context.Context, field graphql.CollectedField, obj *marketing.FairHousingCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FairHousingCheck_termsChecked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TermsChecked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FairHousingCheck_termsChecked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FairHousingCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FairHousingCheck_removed(ctx context.Context, field graphql.CollectedField, obj *marketing.FairHousingCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FairHousingCheck_removed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Removed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FairHousingCheck_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FairHousingCheck", field, false, false, "String")
 }
 
 func (ec *executionContext) _ListingMatch_propertyId(ctx context.Context, field graphql.CollectedField, obj *crm.ListingMatch) (ret graphql.Marshaler) {
@@ -655,6 +816,254 @@ func (ec *executionContext) fieldContext_ListingMatch_reason(_ context.Context, 
 	return graphql.NewScalarFieldContext("ListingMatch", field, false, false, "String")
 }
 
+func (ec *executionContext) _MarketingCampaign_propertyId(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_propertyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PropertyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_propertyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MarketingCampaign_price(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Price, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketingCampaign_headlines(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_headlines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Headlines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_headlines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_description(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_bullets(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_bullets(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Bullets, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_bullets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_budget(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Budget, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketingCampaign_channels(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_channels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Channels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []marketing.Channel) graphql.Marshaler {
+			return ec.marshalNChannel2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐChannelᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_channels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketingCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Channel(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketingCampaign_launchDate(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_launchDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LaunchDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_launchDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketingCampaign_windowDays(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_windowDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WindowDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_windowDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketingCampaign_fairHousing(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_fairHousing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FairHousing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v marketing.FairHousingCheck) graphql.Marshaler {
+			return ec.marshalNFairHousingCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐFairHousingCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_fairHousing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketingCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FairHousingCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PlannedEmail_template(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -768,6 +1177,199 @@ func (ec *executionContext) _PlannedEmail_scheduledAt(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_PlannedEmail_scheduledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PlannedPost_platform(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedPost_platform(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Platform, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedPost_platform(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlannedPost_scheduledAt(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedPost_scheduledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ScheduledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedPost_scheduledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PlannedPost_text(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedPost_text(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Text, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedPost_text(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _SocialSchedule_propertyId(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_propertyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PropertyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_propertyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SocialSchedule_posts(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_posts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Posts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []marketing.PlannedPost) graphql.Marshaler {
+			return ec.marshalNPlannedPost2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐPlannedPostᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_posts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SocialSchedule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PlannedPost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SocialSchedule_skipped(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SocialSchedule_minGapHours(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_minGapHours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinGapHours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_minGapHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SocialSchedule_reason(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "String")
 }
 
 func (ec *executionContext) _SocialTargeting_clientId(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialTargeting) (ret graphql.Marshaler) {
@@ -974,6 +1576,54 @@ func (ec *executionContext) _AudienceSpec(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var channelImplementors = []string{"Channel"}
+
+func (ec *executionContext) _Channel(ctx context.Context, sel ast.SelectionSet, obj *marketing.Channel) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Channel")
+		case "channel":
+			out.Values[i] = ec._Channel_channel(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "share":
+			out.Values[i] = ec._Channel_share(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._Channel_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._Channel_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var complianceCheckImplementors = []string{"ComplianceCheck"}
 
 func (ec *executionContext) _ComplianceCheck(ctx context.Context, sel ast.SelectionSet, obj *marketing.ComplianceCheck) graphql.Marshaler {
@@ -1050,6 +1700,49 @@ func (ec *executionContext) _EmailSequence(ctx context.Context, sel ast.Selectio
 			}
 		case "messages":
 			out.Values[i] = ec._EmailSequence_messages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fairHousingCheckImplementors = []string{"FairHousingCheck"}
+
+func (ec *executionContext) _FairHousingCheck(ctx context.Context, sel ast.SelectionSet, obj *marketing.FairHousingCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fairHousingCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FairHousingCheck")
+		case "passed":
+			out.Values[i] = ec._FairHousingCheck_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "termsChecked":
+			out.Values[i] = ec._FairHousingCheck_termsChecked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removed":
+			out.Values[i] = ec._FairHousingCheck_removed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -1148,6 +1841,84 @@ func (ec *executionContext) _ListingMatch(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var marketingCampaignImplementors = []string{"MarketingCampaign", "StepOutput"}
+
+func (ec *executionContext) _MarketingCampaign(ctx context.Context, sel ast.SelectionSet, obj *marketing.MarketingCampaign) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketingCampaignImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketingCampaign")
+		case "propertyId":
+			out.Values[i] = ec._MarketingCampaign_propertyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "price":
+			out.Values[i] = ec._MarketingCampaign_price(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "headlines":
+			out.Values[i] = ec._MarketingCampaign_headlines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._MarketingCampaign_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bullets":
+			out.Values[i] = ec._MarketingCampaign_bullets(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "budget":
+			out.Values[i] = ec._MarketingCampaign_budget(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "channels":
+			out.Values[i] = ec._MarketingCampaign_channels(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "launchDate":
+			out.Values[i] = ec._MarketingCampaign_launchDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "windowDays":
+			out.Values[i] = ec._MarketingCampaign_windowDays(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fairHousing":
+			out.Values[i] = ec._MarketingCampaign_fairHousing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var plannedEmailImplementors = []string{"PlannedEmail"}
 
 func (ec *executionContext) _PlannedEmail(ctx context.Context, sel ast.SelectionSet, obj *marketing.PlannedEmail) graphql.Marshaler {
@@ -1181,6 +1952,102 @@ func (ec *executionContext) _PlannedEmail(ctx context.Context, sel ast.Selection
 			}
 		case "scheduledAt":
 			out.Values[i] = ec._PlannedEmail_scheduledAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var plannedPostImplementors = []string{"PlannedPost"}
+
+func (ec *executionContext) _PlannedPost(ctx context.Context, sel ast.SelectionSet, obj *marketing.PlannedPost) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, plannedPostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PlannedPost")
+		case "platform":
+			out.Values[i] = ec._PlannedPost_platform(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "scheduledAt":
+			out.Values[i] = ec._PlannedPost_scheduledAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "text":
+			out.Values[i] = ec._PlannedPost_text(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var socialScheduleImplementors = []string{"SocialSchedule", "StepOutput"}
+
+func (ec *executionContext) _SocialSchedule(ctx context.Context, sel ast.SelectionSet, obj *marketing.SocialSchedule) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, socialScheduleImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SocialSchedule")
+		case "propertyId":
+			out.Values[i] = ec._SocialSchedule_propertyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "posts":
+			out.Values[i] = ec._SocialSchedule_posts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skipped":
+			out.Values[i] = ec._SocialSchedule_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minGapHours":
+			out.Values[i] = ec._SocialSchedule_minGapHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._SocialSchedule_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -1257,6 +2124,26 @@ func (ec *executionContext) marshalNAudienceSpec2githubᚗcomᚋestateflowᚋest
 	return ec._AudienceSpec(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNChannel2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐChannel(ctx context.Context, sel ast.SelectionSet, v marketing.Channel) graphql.Marshaler {
+	return ec._Channel(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNChannel2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐChannelᚄ(ctx context.Context, sel ast.SelectionSet, v []marketing.Channel) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChannel2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐChannel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNComplianceCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐComplianceCheck(ctx context.Context, sel ast.SelectionSet, v marketing.ComplianceCheck) graphql.Marshaler {
 	return ec._ComplianceCheck(ctx, sel, &v)
 }
@@ -1275,6 +2162,10 @@ func (ec *executionContext) marshalNComplianceCheck2ᚕgithubᚗcomᚋestateflow
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNFairHousingCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐFairHousingCheck(ctx context.Context, sel ast.SelectionSet, v marketing.FairHousingCheck) graphql.Marshaler {
+	return ec._FairHousingCheck(ctx, sel, &v)
 }
 
 func (ec *executionContext) marshalNListingMatch2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋcrmᚐListingMatch(ctx context.Context, sel ast.SelectionSet, v crm.ListingMatch) graphql.Marshaler {
@@ -1306,6 +2197,26 @@ func (ec *executionContext) marshalNPlannedEmail2ᚕgithubᚗcomᚋestateflowᚋ
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNPlannedEmail2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐPlannedEmail(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPlannedPost2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐPlannedPost(ctx context.Context, sel ast.SelectionSet, v marketing.PlannedPost) graphql.Marshaler {
+	return ec._PlannedPost(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPlannedPost2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐPlannedPostᚄ(ctx context.Context, sel ast.SelectionSet, v []marketing.PlannedPost) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPlannedPost2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐPlannedPost(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -94,6 +94,13 @@ type ComplexityRoot struct {
 		ValueLow             func(childComplexity int) int
 	}
 
+	Channel struct {
+		Amount  func(childComplexity int) int
+		Channel func(childComplexity int) int
+		Reason  func(childComplexity int) int
+		Share   func(childComplexity int) int
+	}
+
 	Client struct {
 		BudgetMax       func(childComplexity int) int
 		BudgetMin       func(childComplexity int) int
@@ -175,6 +182,12 @@ type ComplexityRoot struct {
 		Messages func(childComplexity int) int
 		Reason   func(childComplexity int) int
 		Tier     func(childComplexity int) int
+	}
+
+	FairHousingCheck struct {
+		Passed       func(childComplexity int) int
+		Removed      func(childComplexity int) int
+		TermsChecked func(childComplexity int) int
 	}
 
 	FollowUpPlan struct {
@@ -292,6 +305,19 @@ type ComplexityRoot struct {
 		Temperature     func(childComplexity int) int
 	}
 
+	MarketingCampaign struct {
+		Budget      func(childComplexity int) int
+		Bullets     func(childComplexity int) int
+		Channels    func(childComplexity int) int
+		Description func(childComplexity int) int
+		FairHousing func(childComplexity int) int
+		Headlines   func(childComplexity int) int
+		LaunchDate  func(childComplexity int) int
+		Price       func(childComplexity int) int
+		PropertyID  func(childComplexity int) int
+		WindowDays  func(childComplexity int) int
+	}
+
 	Milestone struct {
 		Date func(childComplexity int) int
 		Name func(childComplexity int) int
@@ -385,6 +411,12 @@ type ComplexityRoot struct {
 		To          func(childComplexity int) int
 	}
 
+	PlannedPost struct {
+		Platform    func(childComplexity int) int
+		ScheduledAt func(childComplexity int) int
+		Text        func(childComplexity int) int
+	}
+
 	PlannedTask struct {
 		DueAt func(childComplexity int) int
 		Notes func(childComplexity int) int
@@ -402,32 +434,34 @@ type ComplexityRoot struct {
 	}
 
 	Property struct {
-		Address      func(childComplexity int) int
-		Baths        func(childComplexity int) int
-		Beds         func(childComplexity int) int
-		City         func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		Description  func(childComplexity int) int
-		ExternalRef  func(childComplexity int) int
-		Features     func(childComplexity int) int
-		GarageSpaces func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Latitude     func(childComplexity int) int
-		ListDate     func(childComplexity int) int
-		ListPrice    func(childComplexity int) int
-		Longitude    func(childComplexity int) int
-		LotSqft      func(childComplexity int) int
-		Organization func(childComplexity int) int
-		PropertyType func(childComplexity int) int
-		Runs         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
-		SaleDate     func(childComplexity int) int
-		SalePrice    func(childComplexity int) int
-		Sqft         func(childComplexity int) int
-		State        func(childComplexity int) int
-		Status       func(childComplexity int) int
-		UpdatedAt    func(childComplexity int) int
-		YearBuilt    func(childComplexity int) int
-		Zip          func(childComplexity int) int
+		Address        func(childComplexity int) int
+		Baths          func(childComplexity int) int
+		Beds           func(childComplexity int) int
+		City           func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Description    func(childComplexity int) int
+		ExternalRef    func(childComplexity int) int
+		Features       func(childComplexity int) int
+		GarageSpaces   func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Latitude       func(childComplexity int) int
+		ListDate       func(childComplexity int) int
+		ListPrice      func(childComplexity int) int
+		Longitude      func(childComplexity int) int
+		LotSqft        func(childComplexity int) int
+		Organization   func(childComplexity int) int
+		PropertyType   func(childComplexity int) int
+		Runs           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
+		SaleDate       func(childComplexity int) int
+		SalePrice      func(childComplexity int) int
+		ScheduledPosts func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
+		Sqft           func(childComplexity int) int
+		State          func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		UpdatedAt      func(childComplexity int) int
+		YearBuilt      func(childComplexity int) int
+		Zip            func(childComplexity int) int
 	}
 
 	PropertyConnection struct {
@@ -442,15 +476,16 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Clients       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) int
-		Cma           func(childComplexity int, propertyID int, options *analytics.Options) int
-		EmailMessages func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) int
-		Node          func(childComplexity int, id int) int
-		Nodes         func(childComplexity int, ids []int) int
-		Packages      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
-		Properties    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
-		Runs          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
-		Tasks         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		Clients        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) int
+		Cma            func(childComplexity int, propertyID int, options *analytics.Options) int
+		EmailMessages  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) int
+		Node           func(childComplexity int, id int) int
+		Nodes          func(childComplexity int, ids []int) int
+		Packages       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
+		Properties     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
+		Runs           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
+		ScheduledPosts func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
+		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 	}
 
 	Run struct {
@@ -510,6 +545,40 @@ type ComplexityRoot struct {
 	RunEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	ScheduledPost struct {
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Organization func(childComplexity int) int
+		Platform     func(childComplexity int) int
+		Property     func(childComplexity int) int
+		PropertyID   func(childComplexity int) int
+		RunID        func(childComplexity int) int
+		ScheduledAt  func(childComplexity int) int
+		Status       func(childComplexity int) int
+		StepKey      func(childComplexity int) int
+		Text         func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	ScheduledPostConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ScheduledPostEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SocialSchedule struct {
+		MinGapHours func(childComplexity int) int
+		Posts       func(childComplexity int) int
+		PropertyID  func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Skipped     func(childComplexity int) int
 	}
 
 	SocialTargeting struct {
@@ -877,6 +946,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CMAReport.ValueLow(childComplexity), true
+
+	case "Channel.amount":
+		if e.ComplexityRoot.Channel.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Channel.Amount(childComplexity), true
+	case "Channel.channel":
+		if e.ComplexityRoot.Channel.Channel == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Channel.Channel(childComplexity), true
+	case "Channel.reason":
+		if e.ComplexityRoot.Channel.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Channel.Reason(childComplexity), true
+	case "Channel.share":
+		if e.ComplexityRoot.Channel.Share == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Channel.Share(childComplexity), true
 
 	case "Client.budgetMax":
 		if e.ComplexityRoot.Client.BudgetMax == nil {
@@ -1264,6 +1358,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EmailSequence.Tier(childComplexity), true
+
+	case "FairHousingCheck.passed":
+		if e.ComplexityRoot.FairHousingCheck.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FairHousingCheck.Passed(childComplexity), true
+	case "FairHousingCheck.removed":
+		if e.ComplexityRoot.FairHousingCheck.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FairHousingCheck.Removed(childComplexity), true
+	case "FairHousingCheck.termsChecked":
+		if e.ComplexityRoot.FairHousingCheck.TermsChecked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FairHousingCheck.TermsChecked(childComplexity), true
 
 	case "FollowUpPlan.clientId":
 		if e.ComplexityRoot.FollowUpPlan.ClientID == nil {
@@ -1716,6 +1829,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketReading.Temperature(childComplexity), true
+
+	case "MarketingCampaign.budget":
+		if e.ComplexityRoot.MarketingCampaign.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.Budget(childComplexity), true
+	case "MarketingCampaign.bullets":
+		if e.ComplexityRoot.MarketingCampaign.Bullets == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.Bullets(childComplexity), true
+	case "MarketingCampaign.channels":
+		if e.ComplexityRoot.MarketingCampaign.Channels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.Channels(childComplexity), true
+	case "MarketingCampaign.description":
+		if e.ComplexityRoot.MarketingCampaign.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.Description(childComplexity), true
+	case "MarketingCampaign.fairHousing":
+		if e.ComplexityRoot.MarketingCampaign.FairHousing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.FairHousing(childComplexity), true
+	case "MarketingCampaign.headlines":
+		if e.ComplexityRoot.MarketingCampaign.Headlines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.Headlines(childComplexity), true
+	case "MarketingCampaign.launchDate":
+		if e.ComplexityRoot.MarketingCampaign.LaunchDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.LaunchDate(childComplexity), true
+	case "MarketingCampaign.price":
+		if e.ComplexityRoot.MarketingCampaign.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.Price(childComplexity), true
+	case "MarketingCampaign.propertyId":
+		if e.ComplexityRoot.MarketingCampaign.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.PropertyID(childComplexity), true
+	case "MarketingCampaign.windowDays":
+		if e.ComplexityRoot.MarketingCampaign.WindowDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.WindowDays(childComplexity), true
 
 	case "Milestone.date":
 		if e.ComplexityRoot.Milestone.Date == nil {
@@ -2170,6 +2344,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlannedEmail.To(childComplexity), true
 
+	case "PlannedPost.platform":
+		if e.ComplexityRoot.PlannedPost.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedPost.Platform(childComplexity), true
+	case "PlannedPost.scheduledAt":
+		if e.ComplexityRoot.PlannedPost.ScheduledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedPost.ScheduledAt(childComplexity), true
+	case "PlannedPost.text":
+		if e.ComplexityRoot.PlannedPost.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedPost.Text(childComplexity), true
+
 	case "PlannedTask.dueAt":
 		if e.ComplexityRoot.PlannedTask.DueAt == nil {
 			break
@@ -2357,6 +2550,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Property.SalePrice(childComplexity), true
+	case "Property.scheduledPosts":
+		if e.ComplexityRoot.Property.ScheduledPosts == nil {
+			break
+		}
+
+		args, err := ec.field_Property_scheduledPosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Property.ScheduledPosts(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ScheduledPostOrder), args["where"].(*ent.ScheduledPostWhereInput)), true
 	case "Property.sqft":
 		if e.ComplexityRoot.Property.Sqft == nil {
 			break
@@ -2375,6 +2579,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Property.Status(childComplexity), true
+	case "Property.tasks":
+		if e.ComplexityRoot.Property.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Property_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Property.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
 	case "Property.updatedAt":
 		if e.ComplexityRoot.Property.UpdatedAt == nil {
 			break
@@ -2515,6 +2730,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Runs(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.RunOrder), args["where"].(*ent.RunWhereInput)), true
+	case "Query.scheduledPosts":
+		if e.ComplexityRoot.Query.ScheduledPosts == nil {
+			break
+		}
+
+		args, err := ec.field_Query_scheduledPosts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ScheduledPosts(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ScheduledPostOrder), args["where"].(*ent.ScheduledPostWhereInput)), true
 	case "Query.tasks":
 		if e.ComplexityRoot.Query.Tasks == nil {
 			break
@@ -2783,6 +3009,142 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunEventEdge.Node(childComplexity), true
+
+	case "ScheduledPost.createdAt":
+		if e.ComplexityRoot.ScheduledPost.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.CreatedAt(childComplexity), true
+	case "ScheduledPost.id":
+		if e.ComplexityRoot.ScheduledPost.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.ID(childComplexity), true
+	case "ScheduledPost.organization":
+		if e.ComplexityRoot.ScheduledPost.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.Organization(childComplexity), true
+	case "ScheduledPost.platform":
+		if e.ComplexityRoot.ScheduledPost.Platform == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.Platform(childComplexity), true
+	case "ScheduledPost.property":
+		if e.ComplexityRoot.ScheduledPost.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.Property(childComplexity), true
+	case "ScheduledPost.propertyID":
+		if e.ComplexityRoot.ScheduledPost.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.PropertyID(childComplexity), true
+	case "ScheduledPost.runID":
+		if e.ComplexityRoot.ScheduledPost.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.RunID(childComplexity), true
+	case "ScheduledPost.scheduledAt":
+		if e.ComplexityRoot.ScheduledPost.ScheduledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.ScheduledAt(childComplexity), true
+	case "ScheduledPost.status":
+		if e.ComplexityRoot.ScheduledPost.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.Status(childComplexity), true
+	case "ScheduledPost.stepKey":
+		if e.ComplexityRoot.ScheduledPost.StepKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.StepKey(childComplexity), true
+	case "ScheduledPost.text":
+		if e.ComplexityRoot.ScheduledPost.Text == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.Text(childComplexity), true
+	case "ScheduledPost.updatedAt":
+		if e.ComplexityRoot.ScheduledPost.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPost.UpdatedAt(childComplexity), true
+
+	case "ScheduledPostConnection.edges":
+		if e.ComplexityRoot.ScheduledPostConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPostConnection.Edges(childComplexity), true
+	case "ScheduledPostConnection.pageInfo":
+		if e.ComplexityRoot.ScheduledPostConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPostConnection.PageInfo(childComplexity), true
+	case "ScheduledPostConnection.totalCount":
+		if e.ComplexityRoot.ScheduledPostConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPostConnection.TotalCount(childComplexity), true
+
+	case "ScheduledPostEdge.cursor":
+		if e.ComplexityRoot.ScheduledPostEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPostEdge.Cursor(childComplexity), true
+	case "ScheduledPostEdge.node":
+		if e.ComplexityRoot.ScheduledPostEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduledPostEdge.Node(childComplexity), true
+
+	case "SocialSchedule.minGapHours":
+		if e.ComplexityRoot.SocialSchedule.MinGapHours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.MinGapHours(childComplexity), true
+	case "SocialSchedule.posts":
+		if e.ComplexityRoot.SocialSchedule.Posts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.Posts(childComplexity), true
+	case "SocialSchedule.propertyId":
+		if e.ComplexityRoot.SocialSchedule.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.PropertyID(childComplexity), true
+	case "SocialSchedule.reason":
+		if e.ComplexityRoot.SocialSchedule.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.Reason(childComplexity), true
+	case "SocialSchedule.skipped":
+		if e.ComplexityRoot.SocialSchedule.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.Skipped(childComplexity), true
 
 	case "SocialTargeting.audience":
 		if e.ComplexityRoot.SocialTargeting.Audience == nil {
@@ -3227,6 +3589,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RunEventWhereInput", ec.unmarshalInputRunEventWhereInput),
 			graphql.NewInputUnmarshaler("RunOrder", ec.unmarshalInputRunOrder),
 			graphql.NewInputUnmarshaler("RunWhereInput", ec.unmarshalInputRunWhereInput),
+			graphql.NewInputUnmarshaler("ScheduledPostOrder", ec.unmarshalInputScheduledPostOrder),
+			graphql.NewInputUnmarshaler("ScheduledPostWhereInput", ec.unmarshalInputScheduledPostWhereInput),
 			graphql.NewInputUnmarshaler("StartRunInput", ec.unmarshalInputStartRunInput),
 			graphql.NewInputUnmarshaler("StepRunOrder", ec.unmarshalInputStepRunOrder),
 			graphql.NewInputUnmarshaler("StepRunWhereInput", ec.unmarshalInputStepRunWhereInput),
@@ -3415,7 +3779,15 @@ input CMAOptions {
 }
 
 "A step's typed output."
-union StepOutput = CMAReport | ListingStrategy | LeadScore | FollowUpPlan | EmailSequence | SocialTargeting
+union StepOutput =
+  | CMAReport
+  | ListingStrategy
+  | MarketingCampaign
+  | SocialSchedule
+  | LeadScore
+  | EmailSequence
+  | SocialTargeting
+  | FollowUpPlan
 
 extend type StepRun {
   "The step's output, typed by its kind; null until the step succeeds."
@@ -5224,6 +5596,68 @@ type Property implements Node {
   salePrice: Int
   saleDate: Time
   organization: Organization!
+  scheduledPosts(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ScheduledPosts returned from the connection.
+    """
+    orderBy: ScheduledPostOrder
+
+    """
+    Filtering options for ScheduledPosts returned from the connection.
+    """
+    where: ScheduledPostWhereInput
+  ): ScheduledPostConnection!
+  tasks(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Tasks returned from the connection.
+    """
+    orderBy: TaskOrder
+
+    """
+    Filtering options for Tasks returned from the connection.
+    """
+    where: TaskWhereInput
+  ): TaskConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -5640,6 +6074,16 @@ input PropertyWhereInput {
   saleDateIsNil: Boolean
   saleDateNotNil: Boolean
   """
+  scheduled_posts edge predicates
+  """
+  hasScheduledPosts: Boolean
+  hasScheduledPostsWith: [ScheduledPostWhereInput!]
+  """
+  tasks edge predicates
+  """
+  hasTasks: Boolean
+  hasTasksWith: [TaskWhereInput!]
+  """
   runs edge predicates
   """
   hasRuns: Boolean
@@ -5757,6 +6201,37 @@ type Query {
     """
     where: RunWhereInput
   ): RunConnection!
+  scheduledPosts(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for ScheduledPosts returned from the connection.
+    """
+    orderBy: ScheduledPostOrder
+
+    """
+    Filtering options for ScheduledPosts returned from the connection.
+    """
+    where: ScheduledPostWhereInput
+  ): ScheduledPostConnection!
   tasks(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -6324,6 +6799,215 @@ input RunWhereInput {
   """
   hasEvents: Boolean
   hasEventsWith: [RunEventWhereInput!]
+}
+type ScheduledPost implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  platform: ScheduledPostPlatform!
+  scheduledAt: Time!
+  text: String!
+  status: ScheduledPostStatus!
+  propertyID: ID!
+  runID: Int
+  stepKey: String
+  organization: Organization!
+  property: Property!
+}
+"""
+A connection to a list of items.
+"""
+type ScheduledPostConnection {
+  """
+  A list of edges.
+  """
+  edges: [ScheduledPostEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ScheduledPostEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: ScheduledPost
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for ScheduledPost connections
+"""
+input ScheduledPostOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order ScheduledPosts.
+  """
+  field: ScheduledPostOrderField!
+}
+"""
+Properties by which ScheduledPost connections can be ordered.
+"""
+enum ScheduledPostOrderField {
+  CREATED_AT
+  UPDATED_AT
+  SCHEDULED_AT
+  STATUS
+}
+"""
+ScheduledPostPlatform is enum for the field platform
+"""
+enum ScheduledPostPlatform @goModel(model: "github.com/estateflow/estateflow/ent/scheduledpost.Platform") {
+  FACEBOOK
+  INSTAGRAM
+  LINKEDIN
+  X
+}
+"""
+ScheduledPostStatus is enum for the field status
+"""
+enum ScheduledPostStatus @goModel(model: "github.com/estateflow/estateflow/ent/scheduledpost.Status") {
+  SCHEDULED
+  POSTED
+  CANCELED
+}
+"""
+ScheduledPostWhereInput is used for filtering ScheduledPost objects.
+Input was generated by ent.
+"""
+input ScheduledPostWhereInput {
+  not: ScheduledPostWhereInput
+  and: [ScheduledPostWhereInput!]
+  or: [ScheduledPostWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  platform field predicates
+  """
+  platform: ScheduledPostPlatform
+  platformNEQ: ScheduledPostPlatform
+  platformIn: [ScheduledPostPlatform!]
+  platformNotIn: [ScheduledPostPlatform!]
+  """
+  scheduled_at field predicates
+  """
+  scheduledAt: Time
+  scheduledAtNEQ: Time
+  scheduledAtIn: [Time!]
+  scheduledAtNotIn: [Time!]
+  scheduledAtGT: Time
+  scheduledAtGTE: Time
+  scheduledAtLT: Time
+  scheduledAtLTE: Time
+  """
+  text field predicates
+  """
+  text: String
+  textNEQ: String
+  textIn: [String!]
+  textNotIn: [String!]
+  textGT: String
+  textGTE: String
+  textLT: String
+  textLTE: String
+  textContains: String
+  textHasPrefix: String
+  textHasSuffix: String
+  textEqualFold: String
+  textContainsFold: String
+  """
+  status field predicates
+  """
+  status: ScheduledPostStatus
+  statusNEQ: ScheduledPostStatus
+  statusIn: [ScheduledPostStatus!]
+  statusNotIn: [ScheduledPostStatus!]
+  """
+  property_id field predicates
+  """
+  propertyID: ID
+  propertyIDNEQ: ID
+  propertyIDIn: [ID!]
+  propertyIDNotIn: [ID!]
+  """
+  run_id field predicates
+  """
+  runID: Int
+  runIDNEQ: Int
+  runIDIn: [Int!]
+  runIDNotIn: [Int!]
+  runIDGT: Int
+  runIDGTE: Int
+  runIDLT: Int
+  runIDLTE: Int
+  runIDIsNil: Boolean
+  runIDNotNil: Boolean
+  """
+  step_key field predicates
+  """
+  stepKey: String
+  stepKeyNEQ: String
+  stepKeyIn: [String!]
+  stepKeyNotIn: [String!]
+  stepKeyGT: String
+  stepKeyGTE: String
+  stepKeyLT: String
+  stepKeyLTE: String
+  stepKeyContains: String
+  stepKeyHasPrefix: String
+  stepKeyHasSuffix: String
+  stepKeyIsNil: Boolean
+  stepKeyNotNil: Boolean
+  stepKeyEqualFold: String
+  stepKeyContainsFold: String
+  """
+  property edge predicates
+  """
+  hasProperty: Boolean
+  hasPropertyWith: [PropertyWhereInput!]
 }
 """
 StepKind is enum for the field kind
@@ -7170,6 +7854,53 @@ type ComplianceCheck {
   result: String!
   detail: String!
 }
+
+"The MARKETING_CAMPAIGN step's output: copy assembled from facts, and a budget split."
+type MarketingCampaign {
+  propertyId: ID!
+  "The at-market price from the listing strategy."
+  price: Int!
+  headlines: [String!]!
+  description: String!
+  bullets: [String!]!
+  budget: Int!
+  channels: [Channel!]!
+  launchDate: Time!
+  windowDays: Int!
+  fairHousing: FairHousingCheck!
+}
+
+type Channel {
+  channel: String!
+  "Share of the budget, 0..1."
+  share: Float!
+  amount: Int!
+  reason: String!
+}
+
+"The copy checked against fair-housing terms; text that used one was left out."
+type FairHousingCheck {
+  passed: Boolean!
+  termsChecked: Int!
+  removed: [String!]!
+}
+
+"The SOCIAL_SCHEDULING step's output: the posts it scheduled."
+type SocialSchedule {
+  propertyId: ID!
+  posts: [PlannedPost!]!
+  "Slots left out because the listing already had a post near them."
+  skipped: Int!
+  minGapHours: Int!
+  reason: String!
+}
+
+type PlannedPost {
+  "FACEBOOK, INSTAGRAM or LINKEDIN."
+  platform: String!
+  scheduledAt: Time!
+  text: String!
+}
 `, BuiltIn: false},
 	{Name: "../package.graphqls", Input: `"One step of a package, as written by its author."
 input PackageStepInput {
@@ -7460,6 +8191,20 @@ func (ec *executionContext) childFields_CMAReport(ctx context.Context, field gra
 	return nil, fmt.Errorf("no field named %q was found under type CMAReport", field.Name)
 }
 
+func (ec *executionContext) childFields_Channel(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "channel":
+		return ec.fieldContext_Channel_channel(ctx, field)
+	case "share":
+		return ec.fieldContext_Channel_share(ctx, field)
+	case "amount":
+		return ec.fieldContext_Channel_amount(ctx, field)
+	case "reason":
+		return ec.fieldContext_Channel_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Channel", field.Name)
+}
+
 func (ec *executionContext) childFields_Client(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -7608,6 +8353,18 @@ func (ec *executionContext) childFields_EmailMessageEdge(ctx context.Context, fi
 		return ec.fieldContext_EmailMessageEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EmailMessageEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_FairHousingCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "passed":
+		return ec.fieldContext_FairHousingCheck_passed(ctx, field)
+	case "termsChecked":
+		return ec.fieldContext_FairHousingCheck_termsChecked(ctx, field)
+	case "removed":
+		return ec.fieldContext_FairHousingCheck_removed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FairHousingCheck", field.Name)
 }
 
 func (ec *executionContext) childFields_Interaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -7944,6 +8701,18 @@ func (ec *executionContext) childFields_PlannedEmail(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type PlannedEmail", field.Name)
 }
 
+func (ec *executionContext) childFields_PlannedPost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "platform":
+		return ec.fieldContext_PlannedPost_platform(ctx, field)
+	case "scheduledAt":
+		return ec.fieldContext_PlannedPost_scheduledAt(ctx, field)
+	case "text":
+		return ec.fieldContext_PlannedPost_text(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PlannedPost", field.Name)
+}
+
 func (ec *executionContext) childFields_PlannedTask(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "type":
@@ -8028,6 +8797,10 @@ func (ec *executionContext) childFields_Property(ctx context.Context, field grap
 		return ec.fieldContext_Property_saleDate(ctx, field)
 	case "organization":
 		return ec.fieldContext_Property_organization(ctx, field)
+	case "scheduledPosts":
+		return ec.fieldContext_Property_scheduledPosts(ctx, field)
+	case "tasks":
+		return ec.fieldContext_Property_tasks(ctx, field)
 	case "runs":
 		return ec.fieldContext_Property_runs(ctx, field)
 	}
@@ -8172,6 +8945,58 @@ func (ec *executionContext) childFields_RunEventEdge(ctx context.Context, field 
 		return ec.fieldContext_RunEventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduledPost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ScheduledPost_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ScheduledPost_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ScheduledPost_updatedAt(ctx, field)
+	case "platform":
+		return ec.fieldContext_ScheduledPost_platform(ctx, field)
+	case "scheduledAt":
+		return ec.fieldContext_ScheduledPost_scheduledAt(ctx, field)
+	case "text":
+		return ec.fieldContext_ScheduledPost_text(ctx, field)
+	case "status":
+		return ec.fieldContext_ScheduledPost_status(ctx, field)
+	case "propertyID":
+		return ec.fieldContext_ScheduledPost_propertyID(ctx, field)
+	case "runID":
+		return ec.fieldContext_ScheduledPost_runID(ctx, field)
+	case "stepKey":
+		return ec.fieldContext_ScheduledPost_stepKey(ctx, field)
+	case "organization":
+		return ec.fieldContext_ScheduledPost_organization(ctx, field)
+	case "property":
+		return ec.fieldContext_ScheduledPost_property(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduledPost", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduledPostConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ScheduledPostConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ScheduledPostConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ScheduledPostConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduledPostConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduledPostEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ScheduledPostEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ScheduledPostEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduledPostEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_StepRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

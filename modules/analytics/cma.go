@@ -354,6 +354,7 @@ func adjust(subject Home, h Home, rates []rate, v valuation) (adjusted float64, 
 		total += t.logp
 	}
 	adjusted = price * math.Exp(total)
+	adjs = []Adjustment{}
 	for _, t := range terms {
 		// The adjustment is multiplicative; each feature gets its share of
 		// the total in proportion to its log-price term.

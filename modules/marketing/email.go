@@ -71,7 +71,7 @@ func PlanEmails(r Recipient, listings []crm.ListingMatch, now time.Time, loc *ti
 	if !ok {
 		tier, steps = crm.TierCold, dripCadence[crm.TierCold]
 	}
-	seq := EmailSequence{ClientID: r.ClientID, Tier: tier}
+	seq := EmailSequence{ClientID: r.ClientID, Tier: tier, Messages: []PlannedEmail{}}
 	switch {
 	case !r.EmailOptIn:
 		seq.Reason = "the client has not opted in to email: nothing is sent"

@@ -3,6 +3,7 @@ package marketing
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,14 +12,19 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/emailmessage"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/strategy"
 )
 
 // Register registers the marketing step kinds with the engine.
 func Register(e *engine.Engine, client *ent.Client) {
 	e.Register(string(stepkind.EmailSequence), EmailExecutor{Client: client, Now: time.Now})
 	e.Register(string(stepkind.SocialTargeting), TargetingExecutor{Client: client})
+	e.Register(string(stepkind.MarketingCampaign), CampaignExecutor{Client: client})
+	e.Register(string(stepkind.SocialScheduling), SocialExecutor{Client: client})
 }
 
 // loadClient reads the run's client with its organization.
@@ -108,4 +114,110 @@ func (x TargetingExecutor) Execute(ctx context.Context, sc *engine.StepContext) 
 	}
 	t := Target(c.ID, listings, interestsFor(c.PreApproved, c.DesiredBeds))
 	return &t, nil
+}
+
+// CampaignExecutor runs MARKETING_CAMPAIGN on the run's property, from the
+// listing strategy among its inputs. params.marketingBudget sets the budget.
+type CampaignExecutor struct {
+	Client *ent.Client
+}
+
+// Execute implements engine.Executor.
+func (x CampaignExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
+	var s strategy.ListingStrategy
+	if err := inputWith(sc.Inputs, "pricingOptions", &s); err != nil {
+		return nil, engine.Permanent(fmt.Errorf("a marketing campaign needs a LISTING_STRATEGY step among its dependencies: %w", err))
+	}
+	p, err := loadProperty(ctx, x.Client, sc)
+	if err != nil {
+		return nil, err
+	}
+	budget := DefaultBudget
+	if v, ok := sc.Params["marketingBudget"].(float64); ok {
+		if v < 0 || v > 10_000_000 {
+			return nil, engine.Permanent(fmt.Errorf("params.marketingBudget %v is out of range (0 to 10,000,000)", v))
+		}
+		budget = int(v)
+	}
+	c := BuildCampaign(CampaignInput{Home: analytics.HomeOf(p), City: p.City, Type: string(p.PropertyType), Features: p.Features, Strategy: &s, Budget: budget})
+	return &c, nil
+}
+
+// SocialExecutor runs SOCIAL_SCHEDULING from the campaign among its inputs.
+type SocialExecutor struct {
+	Client *ent.Client
+}
+
+// Execute implements engine.Executor.
+func (x SocialExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
+	var c MarketingCampaign
+	if err := inputWith(sc.Inputs, "headlines", &c); err != nil {
+		return nil, engine.Permanent(fmt.Errorf("social scheduling needs a MARKETING_CAMPAIGN step among its dependencies: %w", err))
+	}
+	p, err := loadProperty(ctx, x.Client, sc)
+	if err != nil {
+		return nil, err
+	}
+	org, err := x.Client.Organization.Get(ctx, p.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(org.Timezone)
+	if err != nil {
+		return nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", org.Timezone, err))
+	}
+	posts, err := x.Client.ScheduledPost.Query().
+		Where(scheduledpost.PropertyID(p.ID), scheduledpost.StatusNEQ(scheduledpost.StatusCANCELED)).All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	existing := map[string][]time.Time{}
+	for _, post := range posts {
+		existing[string(post.Platform)] = append(existing[string(post.Platform)], post.ScheduledAt)
+	}
+	c.PropertyID = p.ID
+	plan := PlanPosts(c, existing, loc)
+	sc.AddEffect(func(ctx context.Context, db *ent.Client) error {
+		for _, post := range plan.Posts {
+			err := db.ScheduledPost.Create().
+				SetPropertyID(p.ID).SetPlatform(scheduledpost.Platform(post.Platform)).SetScheduledAt(post.ScheduledAt).SetText(post.Text).
+				SetRunID(sc.RunID).SetStepKey(sc.StepKey).
+				OnConflictColumns(scheduledpost.FieldPropertyID, scheduledpost.FieldPlatform, scheduledpost.FieldScheduledAt).DoNothing().
+				Exec(ctx)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("scheduling a %s post: %w", post.Platform, err)
+			}
+		}
+		return nil
+	})
+	return &plan, nil
+}
+
+func loadProperty(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*ent.Property, error) {
+	if sc.Subject.Type != "PROPERTY" {
+		return nil, engine.Permanent(fmt.Errorf("%s needs a property as the run's subject", sc.Kind))
+	}
+	p, err := db.Property.Get(ctx, sc.Subject.ID)
+	if ent.IsNotFound(err) {
+		return nil, engine.Permanent(fmt.Errorf("property %d no longer exists", sc.Subject.ID))
+	}
+	return p, err
+}
+
+// inputWith decodes the dependency output that has the given field.
+func inputWith(inputs map[string]map[string]any, field string, into any) error {
+	for key, out := range inputs {
+		if _, ok := out[field]; !ok {
+			continue
+		}
+		b, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, into); err != nil {
+			return fmt.Errorf("the output of step %q: %w", key, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("no input has %q", field)
 }

@@ -58,6 +58,9 @@ var protectedTerms = []string{
 // Target ranks the client's listings and builds a compliant audience spec.
 func Target(clientID int, listings []crm.ListingMatch, interests []string) SocialTargeting {
 	spec := AudienceSpec{SpecialAdCategory: "HOUSING", Interests: interests}
+	if listings == nil {
+		listings = []crm.ListingMatch{}
+	}
 	if len(listings) > 0 {
 		var lat, lng float64
 		for _, l := range listings {

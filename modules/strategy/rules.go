@@ -139,7 +139,7 @@ func intOf(p *int) (float64, bool) {
 
 // usps lists the subject's measurable advantages over the median comp.
 func usps(in Input) []USP {
-	var out []USP
+	out := []USP{}
 	add := func(feature, claim string, subject, comps float64) {
 		out = append(out, USP{Feature: feature, Claim: claim, Subject: &subject, Comps: &comps})
 	}
