@@ -24014,6 +24014,14 @@ func (ec *executionContext) marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCurso
 	return v
 }
 
+func (ec *executionContext) marshalNEmailMessage2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐEmailMessage(ctx context.Context, sel ast.SelectionSet, v *ent.EmailMessage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EmailMessage!")
+		return graphql.Null
+	}
+	return ec._EmailMessage(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNEmailMessageConnection2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐEmailMessageConnection(ctx context.Context, sel ast.SelectionSet, v *ent.EmailMessageConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "EmailMessageConnection!")
@@ -24401,6 +24409,14 @@ func (ec *executionContext) unmarshalNRunWhereInput2ᚖgithubᚗcomᚋestateflow
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNScheduledPost2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐScheduledPost(ctx context.Context, sel ast.SelectionSet, v *ent.ScheduledPost) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ScheduledPost!")
+		return graphql.Null
+	}
+	return ec._ScheduledPost(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNScheduledPostConnection2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐScheduledPostConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ScheduledPostConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ScheduledPostConnection!")
@@ -24493,6 +24509,14 @@ func (ec *executionContext) marshalNStepRunStatus2githubᚗcomᚋestateflowᚋes
 func (ec *executionContext) unmarshalNStepRunWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐStepRunWhereInput(ctx context.Context, v any) (*ent.StepRunWhereInput, error) {
 	res, err := ec.unmarshalInputStepRunWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTask2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐTask(ctx context.Context, sel ast.SelectionSet, v *ent.Task) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Task!")
+		return graphql.Null
+	}
+	return ec._Task(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNTaskConnection2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐTaskConnection(ctx context.Context, sel ast.SelectionSet, v *ent.TaskConnection) graphql.Marshaler {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
@@ -325,19 +326,23 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ArchivePackage    func(childComplexity int, id int) int
-		CancelRun         func(childComplexity int, id int) int
-		CreateClient      func(childComplexity int, input ent.CreateClientInput) int
-		CreateInteraction func(childComplexity int, input ent.CreateInteractionInput) int
-		CreatePackage     func(childComplexity int, input model.CreatePackageInput) int
-		CreateProperty    func(childComplexity int, input ent.CreatePropertyInput) int
-		DeleteClient      func(childComplexity int, id int) int
-		DeleteProperty    func(childComplexity int, id int) int
-		RetryRun          func(childComplexity int, id int) int
-		StartRun          func(childComplexity int, input model.StartRunInput) int
-		UpdateClient      func(childComplexity int, id int, input ent.UpdateClientInput) int
-		UpdatePackage     func(childComplexity int, id int, input model.UpdatePackageInput) int
-		UpdateProperty    func(childComplexity int, id int, input ent.UpdatePropertyInput) int
+		ArchivePackage      func(childComplexity int, id int) int
+		CancelEmailMessage  func(childComplexity int, id int) int
+		CancelRun           func(childComplexity int, id int) int
+		CancelScheduledPost func(childComplexity int, id int) int
+		CompleteTask        func(childComplexity int, id int) int
+		CreateClient        func(childComplexity int, input ent.CreateClientInput) int
+		CreateInteraction   func(childComplexity int, input ent.CreateInteractionInput) int
+		CreatePackage       func(childComplexity int, input model.CreatePackageInput) int
+		CreateProperty      func(childComplexity int, input ent.CreatePropertyInput) int
+		DeleteClient        func(childComplexity int, id int) int
+		DeleteProperty      func(childComplexity int, id int) int
+		RescheduleTask      func(childComplexity int, id int, dueAt time.Time) int
+		RetryRun            func(childComplexity int, id int) int
+		StartRun            func(childComplexity int, input model.StartRunInput) int
+		UpdateClient        func(childComplexity int, id int, input ent.UpdateClientInput) int
+		UpdatePackage       func(childComplexity int, id int, input model.UpdatePackageInput) int
+		UpdateProperty      func(childComplexity int, id int, input ent.UpdatePropertyInput) int
 	}
 
 	NegotiationPlay struct {
@@ -1921,6 +1926,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ArchivePackage(childComplexity, args["id"].(int)), true
+	case "Mutation.cancelEmailMessage":
+		if e.ComplexityRoot.Mutation.CancelEmailMessage == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelEmailMessage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelEmailMessage(childComplexity, args["id"].(int)), true
 	case "Mutation.cancelRun":
 		if e.ComplexityRoot.Mutation.CancelRun == nil {
 			break
@@ -1932,6 +1948,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelRun(childComplexity, args["id"].(int)), true
+	case "Mutation.cancelScheduledPost":
+		if e.ComplexityRoot.Mutation.CancelScheduledPost == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelScheduledPost_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelScheduledPost(childComplexity, args["id"].(int)), true
+	case "Mutation.completeTask":
+		if e.ComplexityRoot.Mutation.CompleteTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_completeTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CompleteTask(childComplexity, args["id"].(int)), true
 	case "Mutation.createClient":
 		if e.ComplexityRoot.Mutation.CreateClient == nil {
 			break
@@ -1998,6 +2036,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteProperty(childComplexity, args["id"].(int)), true
+	case "Mutation.rescheduleTask":
+		if e.ComplexityRoot.Mutation.RescheduleTask == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rescheduleTask_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RescheduleTask(childComplexity, args["id"].(int), args["dueAt"].(time.Time)), true
 	case "Mutation.retryRun":
 		if e.ComplexityRoot.Mutation.RetryRun == nil {
 			break
@@ -3833,6 +3882,17 @@ type PlannedTask {
   title: String!
   notes: String!
   dueAt: Time!
+}
+`, BuiltIn: false},
+	{Name: "../crm_mutations.graphqls", Input: `extend type Mutation {
+  "Marks an open task done. Completing a canceled task is a CONFLICT."
+  completeTask(id: ID!): Task!
+  "Moves an open task's due time. dueAt must be in the future."
+  rescheduleTask(id: ID!, dueAt: Time!): Task!
+  "Cancels a scheduled email. An email already sent cannot be canceled (CONFLICT)."
+  cancelEmailMessage(id: ID!): EmailMessage!
+  "Cancels a scheduled post. A post already published cannot be canceled (CONFLICT)."
+  cancelScheduledPost(id: ID!): ScheduledPost!
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
