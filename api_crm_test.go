@@ -59,3 +59,58 @@ func TestTaskEmailAndPostMutations(t *testing.T) {
 	// Another type's ID is unknown here.
 	api.do(`mutation($id: ID!) { cancelScheduledPost(id: $id) { status } }`, id(queued.ID)).wantError(t, "NOT_FOUND", "id")
 }
+
+// TestTransactionThroughEveryStage advances a transaction through every
+// stage, each move twice, and counts the checklist tasks; then tries an
+// illegal move.
+func TestTransactionThroughEveryStage(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	var setup struct {
+		CreateClient   struct{ ID string } `json:"createClient"`
+		CreateProperty struct{ ID string } `json:"createProperty"`
+	}
+	api.do(`mutation { createClient(input: {name: "Dee"}) { id } createProperty(input: {city: "Austin", latitude: 30.2, longitude: -97.7}) { id } }`, nil).ok(t, &setup)
+	var created struct {
+		CreateTransaction struct{ ID, Stage string } `json:"createTransaction"`
+	}
+	api.do(`mutation($c: ID!, $p: ID!) { createTransaction(input: {clientID: $c, propertyID: $p, side: BUYER, price: 450000,
+		acceptanceDate: "2026-12-01T00:00:00Z", inspectionDeadline: "2026-12-11T00:00:00Z", closingDate: "2026-12-30T00:00:00Z"}) { id stage } }`,
+		map[string]any{"c": setup.CreateClient.ID, "p": setup.CreateProperty.ID}).ok(t, &created)
+	id := created.CreateTransaction.ID
+	if created.CreateTransaction.Stage != "LEAD" {
+		t.Fatalf("new transaction %+v", created)
+	}
+	checklist := map[string]int{"SHOWING": 1, "OFFER": 1, "UNDER_CONTRACT": 2, "INSPECTION": 2, "APPRAISAL": 1, "CLOSING": 2, "CLOSED": 1}
+	total := 0
+	for _, stage := range []string{"SHOWING", "OFFER", "UNDER_CONTRACT", "INSPECTION", "APPRAISAL", "CLOSING", "CLOSED"} {
+		total += checklist[stage]
+		for range 2 { // the same move twice creates the checklist once
+			api.do(`mutation($id: ID!, $s: TransactionStage!) { advanceTransaction(id: $id, stage: $s) { stage } }`,
+				map[string]any{"id": id, "s": stage}).ok(t, nil)
+		}
+		var got struct {
+			Node struct {
+				Stage string
+				Tasks struct {
+					TotalCount int `json:"totalCount"`
+				} `json:"tasks"`
+			} `json:"node"`
+		}
+		api.do(`query($id: ID!) { node(id: $id) { ... on Transaction { stage tasks(first: 20) { totalCount } } } }`, map[string]any{"id": id}).ok(t, &got)
+		if got.Node.Stage != stage || got.Node.Tasks.TotalCount != total {
+			t.Fatalf("after %s: stage %s, %d tasks, want %d", stage, got.Node.Stage, got.Node.Tasks.TotalCount, total)
+		}
+	}
+	api.do(`mutation($id: ID!) { advanceTransaction(id: $id, stage: OFFER) { stage } }`, map[string]any{"id": id}).wantError(t, "CONFLICT", "stage")
+	api.do(`mutation { advanceTransaction(id: 1, stage: OFFER) { stage } }`, nil).wantError(t, "NOT_FOUND", "id")
+	var list struct {
+		Transactions struct {
+			TotalCount int `json:"totalCount"`
+		} `json:"transactions"`
+	}
+	api.do(`{ transactions(first: 5, where: {stage: CLOSED}) { totalCount } }`, nil).ok(t, &list)
+	if list.Transactions.TotalCount != 1 {
+		t.Fatalf("closed transactions: %d", list.Transactions.TotalCount)
+	}
+}

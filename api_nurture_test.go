@@ -103,6 +103,15 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 			{key: "score", name: "Score", kind: LEAD_SCORING},
 			{key: "follow-up", name: "Follow up", kind: FOLLOW_UP_SCHEDULING, dependsOn: ["score"]}]}) { id }
 		createClient(input: {name: "Noor Haddad", source: REFERRAL, preApproved: true, moveTimeline: 1, smsOptIn: false}) { id } }`, nil).ok(t, &created)
+	var deal struct {
+		CreateProperty struct{ ID string } `json:"createProperty"`
+	}
+	api.do(`mutation { createProperty(input: {city: "Austin", latitude: 30.2, longitude: -97.7}) { id } }`, nil).ok(t, &deal)
+	var tx struct {
+		CreateTransaction struct{ ID string } `json:"createTransaction"`
+	}
+	api.do(`mutation($c: ID!, $p: ID!) { createTransaction(input: {clientID: $c, propertyID: $p, side: BUYER}) { id } }`,
+		map[string]any{"c": created.CreateClient.ID, "p": deal.CreateProperty.ID}).ok(t, &tx)
 	var started struct {
 		StartRun struct{ ID string } `json:"startRun"`
 	}
@@ -121,7 +130,7 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 	for {
 		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
 			... on LeadScore { score tier }
-			... on FollowUpPlan { tier reason tasks { type title dueAt notes } } } } } } }`,
+			... on FollowUpPlan { tier reason transactionId tasks { type title dueAt notes } } } } } } }`,
 			map[string]any{"id": started.StartRun.ID}).ok(t, &run)
 		if run.Node.Status == "SUCCEEDED" || run.Node.Status == "FAILED" || time.Now().After(deadline) {
 			break
@@ -136,6 +145,9 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 	// else: 45, WARM.
 	if score["score"] != 45.0 || score["tier"] != "WARM" || plan["__typename"] != "FollowUpPlan" || plan["tier"] != "WARM" {
 		t.Fatalf("score %v, plan %v", score, plan)
+	}
+	if plan["transactionId"] != tx.CreateTransaction.ID {
+		t.Fatalf("plan linked to %v, want the open transaction %s", plan["transactionId"], tx.CreateTransaction.ID)
 	}
 	tasks := plan["tasks"].([]any)
 	last := tasks[len(tasks)-1].(map[string]any)
@@ -154,7 +166,7 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 			} `json:"tasks"`
 		} `json:"node"`
 	}
-	api.do(`query($client: ID!) { tasks(first: 10, where: {status: OPEN}) { totalCount }
+	api.do(`query($client: ID!) { tasks(first: 10, where: {status: OPEN, hasTransaction: true}) { totalCount }
 		node(id: $client) { ... on Client { tasks(first: 10, orderBy: {field: DUE_AT}) { edges { node { type status title } } } } } }`,
 		map[string]any{"client": created.CreateClient.ID}).ok(t, &stored)
 	if stored.Tasks.TotalCount != 4 || len(stored.Node.Tasks.Edges) != 4 || stored.Node.Tasks.Edges[0].Node.Title != "Call Noor Haddad to confirm needs and budget" {

@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -40,6 +41,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// Deal is the client for interacting with the Deal builders.
+	Deal *DealClient
 	// EmailMessage is the client for interacting with the EmailMessage builders.
 	EmailMessage *EmailMessageClient
 	// Interaction is the client for interacting with the Interaction builders.
@@ -78,6 +81,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Contact = NewContactClient(c.config)
+	c.Deal = NewDealClient(c.config)
 	c.EmailMessage = NewEmailMessageClient(c.config)
 	c.Interaction = NewInteractionClient(c.config)
 	c.LeadScoreRecord = NewLeadScoreRecordClient(c.config)
@@ -184,6 +188,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:             ctx,
 		config:          cfg,
 		Contact:         NewContactClient(cfg),
+		Deal:            NewDealClient(cfg),
 		EmailMessage:    NewEmailMessageClient(cfg),
 		Interaction:     NewInteractionClient(cfg),
 		LeadScoreRecord: NewLeadScoreRecordClient(cfg),
@@ -217,6 +222,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:             ctx,
 		config:          cfg,
 		Contact:         NewContactClient(cfg),
+		Deal:            NewDealClient(cfg),
 		EmailMessage:    NewEmailMessageClient(cfg),
 		Interaction:     NewInteractionClient(cfg),
 		LeadScoreRecord: NewLeadScoreRecordClient(cfg),
@@ -259,9 +265,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.Contact, c.EmailMessage, c.Interaction, c.LeadScoreRecord, c.Organization,
-		c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost, c.StepRun,
-		c.Task, c.User, c.WorkflowPackage,
+		c.Contact, c.Deal, c.EmailMessage, c.Interaction, c.LeadScoreRecord,
+		c.Organization, c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost,
+		c.StepRun, c.Task, c.User, c.WorkflowPackage,
 	} {
 		n.Use(hooks...)
 	}
@@ -271,9 +277,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.Contact, c.EmailMessage, c.Interaction, c.LeadScoreRecord, c.Organization,
-		c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost, c.StepRun,
-		c.Task, c.User, c.WorkflowPackage,
+		c.Contact, c.Deal, c.EmailMessage, c.Interaction, c.LeadScoreRecord,
+		c.Organization, c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost,
+		c.StepRun, c.Task, c.User, c.WorkflowPackage,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -284,6 +290,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ContactMutation:
 		return c.Contact.mutate(ctx, m)
+	case *DealMutation:
+		return c.Deal.mutate(ctx, m)
 	case *EmailMessageMutation:
 		return c.EmailMessage.mutate(ctx, m)
 	case *InteractionMutation:
@@ -503,6 +511,22 @@ func (c *ContactClient) QueryEmailMessages(_m *Contact) *EmailMessageQuery {
 	return query
 }
 
+// QueryDeals queries the deals edge of a Contact.
+func (c *ContactClient) QueryDeals(_m *Contact) *DealQuery {
+	query := (&DealClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, id),
+			sqlgraph.To(deal.Table, deal.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, contact.DealsTable, contact.DealsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryRuns queries the runs edge of a Contact.
 func (c *ContactClient) QueryRuns(_m *Contact) *RunQuery {
 	query := (&RunClient{config: c.config}).Query()
@@ -541,6 +565,203 @@ func (c *ContactClient) mutate(ctx context.Context, m *ContactMutation) (Value, 
 		return (&ContactDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Contact mutation op: %q", m.Op())
+	}
+}
+
+// DealClient is a client for the Deal schema.
+type DealClient struct {
+	config
+}
+
+// NewDealClient returns a client for the Deal from the given config.
+func NewDealClient(c config) *DealClient {
+	return &DealClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `deal.Hooks(f(g(h())))`.
+func (c *DealClient) Use(hooks ...Hook) {
+	c.hooks.Deal = append(c.hooks.Deal, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `deal.Intercept(f(g(h())))`.
+func (c *DealClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Deal = append(c.inters.Deal, interceptors...)
+}
+
+// Create returns a builder for creating a Deal entity.
+func (c *DealClient) Create() *DealCreate {
+	mutation := newDealMutation(c.config, OpCreate)
+	return &DealCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Deal entities.
+func (c *DealClient) CreateBulk(builders ...*DealCreate) *DealCreateBulk {
+	return &DealCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DealClient) MapCreateBulk(slice any, setFunc func(*DealCreate, int)) *DealCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DealCreateBulk{err: fmt.Errorf("calling to DealClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DealCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DealCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Deal.
+func (c *DealClient) Update() *DealUpdate {
+	mutation := newDealMutation(c.config, OpUpdate)
+	return &DealUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DealClient) UpdateOne(_m *Deal) *DealUpdateOne {
+	mutation := newDealMutation(c.config, OpUpdateOne, withDeal(_m))
+	return &DealUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DealClient) UpdateOneID(id int) *DealUpdateOne {
+	mutation := newDealMutation(c.config, OpUpdateOne, withDealID(id))
+	return &DealUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Deal.
+func (c *DealClient) Delete() *DealDelete {
+	mutation := newDealMutation(c.config, OpDelete)
+	return &DealDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DealClient) DeleteOne(_m *Deal) *DealDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DealClient) DeleteOneID(id int) *DealDeleteOne {
+	builder := c.Delete().Where(deal.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DealDeleteOne{builder}
+}
+
+// Query returns a query builder for Deal.
+func (c *DealClient) Query() *DealQuery {
+	return &DealQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDeal},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Deal entity by its id.
+func (c *DealClient) Get(ctx context.Context, id int) (*Deal, error) {
+	return c.Query().Where(deal.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DealClient) GetX(ctx context.Context, id int) *Deal {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOrganization queries the organization edge of a Deal.
+func (c *DealClient) QueryOrganization(_m *Deal) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(deal.Table, deal.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, deal.OrganizationTable, deal.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryClient queries the client edge of a Deal.
+func (c *DealClient) QueryClient(_m *Deal) *ContactQuery {
+	query := (&ContactClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(deal.Table, deal.FieldID, id),
+			sqlgraph.To(contact.Table, contact.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, deal.ClientTable, deal.ClientColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryProperty queries the property edge of a Deal.
+func (c *DealClient) QueryProperty(_m *Deal) *PropertyQuery {
+	query := (&PropertyClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(deal.Table, deal.FieldID, id),
+			sqlgraph.To(property.Table, property.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, deal.PropertyTable, deal.PropertyColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryTasks queries the tasks edge of a Deal.
+func (c *DealClient) QueryTasks(_m *Deal) *TaskQuery {
+	query := (&TaskClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(deal.Table, deal.FieldID, id),
+			sqlgraph.To(task.Table, task.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, deal.TasksTable, deal.TasksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DealClient) Hooks() []Hook {
+	return c.hooks.Deal
+}
+
+// Interceptors returns the client interceptors.
+func (c *DealClient) Interceptors() []Interceptor {
+	return c.inters.Deal
+}
+
+func (c *DealClient) mutate(ctx context.Context, m *DealMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DealCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DealUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DealUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DealDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Deal mutation op: %q", m.Op())
 	}
 }
 
@@ -1493,6 +1714,22 @@ func (c *PropertyClient) QueryTasks(_m *Property) *TaskQuery {
 	return query
 }
 
+// QueryDeals queries the deals edge of a Property.
+func (c *PropertyClient) QueryDeals(_m *Property) *DealQuery {
+	query := (&DealClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(property.Table, property.FieldID, id),
+			sqlgraph.To(deal.Table, deal.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, property.DealsTable, property.DealsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // QueryRuns queries the runs edge of a Property.
 func (c *PropertyClient) QueryRuns(_m *Property) *RunQuery {
 	query := (&RunClient{config: c.config}).Query()
@@ -2430,6 +2667,22 @@ func (c *TaskClient) QueryAssignee(_m *Task) *UserQuery {
 	return query
 }
 
+// QueryTransaction queries the transaction edge of a Task.
+func (c *TaskClient) QueryTransaction(_m *Task) *DealQuery {
+	query := (&DealClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(task.Table, task.FieldID, id),
+			sqlgraph.To(deal.Table, deal.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, task.TransactionTable, task.TransactionColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *TaskClient) Hooks() []Hook {
 	return c.hooks.Task
@@ -2788,13 +3041,13 @@ func (c *WorkflowPackageClient) mutate(ctx context.Context, m *WorkflowPackageMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Contact, EmailMessage, Interaction, LeadScoreRecord, Organization, PackageStep,
-		Property, Run, RunEvent, ScheduledPost, StepRun, Task, User,
+		Contact, Deal, EmailMessage, Interaction, LeadScoreRecord, Organization,
+		PackageStep, Property, Run, RunEvent, ScheduledPost, StepRun, Task, User,
 		WorkflowPackage []ent.Hook
 	}
 	inters struct {
-		Contact, EmailMessage, Interaction, LeadScoreRecord, Organization, PackageStep,
-		Property, Run, RunEvent, ScheduledPost, StepRun, Task, User,
+		Contact, Deal, EmailMessage, Interaction, LeadScoreRecord, Organization,
+		PackageStep, Property, Run, RunEvent, ScheduledPost, StepRun, Task, User,
 		WorkflowPackage []ent.Interceptor
 	}
 )

@@ -79,18 +79,21 @@ type ContactEdges struct {
 	Tasks []*Task `json:"tasks,omitempty"`
 	// EmailMessages holds the value of the email_messages edge.
 	EmailMessages []*EmailMessage `json:"email_messages,omitempty"`
+	// Deals holds the value of the deals edge.
+	Deals []*Deal `json:"deals,omitempty"`
 	// Runs holds the value of the runs edge.
 	Runs []*Run `json:"runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [7]bool
 	// totalCount holds the count of the edges above.
-	totalCount [6]map[string]int
+	totalCount [7]map[string]int
 
 	namedInteractions  map[string][]*Interaction
 	namedScoreHistory  map[string][]*LeadScoreRecord
 	namedTasks         map[string][]*Task
 	namedEmailMessages map[string][]*EmailMessage
+	namedDeals         map[string][]*Deal
 	namedRuns          map[string][]*Run
 }
 
@@ -141,10 +144,19 @@ func (e ContactEdges) EmailMessagesOrErr() ([]*EmailMessage, error) {
 	return nil, &NotLoadedError{edge: "email_messages"}
 }
 
+// DealsOrErr returns the Deals value or an error if the edge
+// was not loaded in eager-loading.
+func (e ContactEdges) DealsOrErr() ([]*Deal, error) {
+	if e.loadedTypes[5] {
+		return e.Deals, nil
+	}
+	return nil, &NotLoadedError{edge: "deals"}
+}
+
 // RunsOrErr returns the Runs value or an error if the edge
 // was not loaded in eager-loading.
 func (e ContactEdges) RunsOrErr() ([]*Run, error) {
-	if e.loadedTypes[5] {
+	if e.loadedTypes[6] {
 		return e.Runs, nil
 	}
 	return nil, &NotLoadedError{edge: "runs"}
@@ -362,6 +374,11 @@ func (_m *Contact) QueryEmailMessages() *EmailMessageQuery {
 	return NewContactClient(_m.config).QueryEmailMessages(_m)
 }
 
+// QueryDeals queries the "deals" edge of the Contact entity.
+func (_m *Contact) QueryDeals() *DealQuery {
+	return NewContactClient(_m.config).QueryDeals(_m)
+}
+
 // QueryRuns queries the "runs" edge of the Contact entity.
 func (_m *Contact) QueryRuns() *RunQuery {
 	return NewContactClient(_m.config).QueryRuns(_m)
@@ -569,6 +586,30 @@ func (_m *Contact) appendNamedEmailMessages(name string, edges ...*EmailMessage)
 		_m.Edges.namedEmailMessages[name] = []*EmailMessage{}
 	} else {
 		_m.Edges.namedEmailMessages[name] = append(_m.Edges.namedEmailMessages[name], edges...)
+	}
+}
+
+// NamedDeals returns the Deals named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Contact) NamedDeals(name string) ([]*Deal, error) {
+	if _m.Edges.namedDeals == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedDeals[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Contact) appendNamedDeals(name string, edges ...*Deal) {
+	if _m.Edges.namedDeals == nil {
+		_m.Edges.namedDeals = make(map[string][]*Deal)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedDeals[name] = []*Deal{}
+	} else {
+		_m.Edges.namedDeals[name] = append(_m.Edges.namedDeals[name], edges...)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -361,6 +362,21 @@ func (_c *ContactCreate) AddEmailMessages(v ...*EmailMessage) *ContactCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddEmailMessageIDs(ids...)
+}
+
+// AddDealIDs adds the "deals" edge to the Deal entity by IDs.
+func (_c *ContactCreate) AddDealIDs(ids ...int) *ContactCreate {
+	_c.mutation.AddDealIDs(ids...)
+	return _c
+}
+
+// AddDeals adds the "deals" edges to the Deal entity.
+func (_c *ContactCreate) AddDeals(v ...*Deal) *ContactCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddDealIDs(ids...)
 }
 
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
@@ -728,6 +744,22 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.DealsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.DealsTable,
+			Columns: []string{contact.DealsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

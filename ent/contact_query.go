@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -35,6 +36,7 @@ type ContactQuery struct {
 	withScoreHistory       *LeadScoreRecordQuery
 	withTasks              *TaskQuery
 	withEmailMessages      *EmailMessageQuery
+	withDeals              *DealQuery
 	withRuns               *RunQuery
 	loadTotal              []func(context.Context, []*Contact) error
 	modifiers              []func(*sql.Selector)
@@ -42,6 +44,7 @@ type ContactQuery struct {
 	withNamedScoreHistory  map[string]*LeadScoreRecordQuery
 	withNamedTasks         map[string]*TaskQuery
 	withNamedEmailMessages map[string]*EmailMessageQuery
+	withNamedDeals         map[string]*DealQuery
 	withNamedRuns          map[string]*RunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -182,6 +185,28 @@ func (_q *ContactQuery) QueryEmailMessages() *EmailMessageQuery {
 			sqlgraph.From(contact.Table, contact.FieldID, selector),
 			sqlgraph.To(emailmessage.Table, emailmessage.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, contact.EmailMessagesTable, contact.EmailMessagesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDeals chains the current query on the "deals" edge.
+func (_q *ContactQuery) QueryDeals() *DealQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(contact.Table, contact.FieldID, selector),
+			sqlgraph.To(deal.Table, deal.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, contact.DealsTable, contact.DealsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -408,6 +433,7 @@ func (_q *ContactQuery) Clone() *ContactQuery {
 		withScoreHistory:  _q.withScoreHistory.Clone(),
 		withTasks:         _q.withTasks.Clone(),
 		withEmailMessages: _q.withEmailMessages.Clone(),
+		withDeals:         _q.withDeals.Clone(),
 		withRuns:          _q.withRuns.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -467,6 +493,17 @@ func (_q *ContactQuery) WithEmailMessages(opts ...func(*EmailMessageQuery)) *Con
 		opt(query)
 	}
 	_q.withEmailMessages = query
+	return _q
+}
+
+// WithDeals tells the query-builder to eager-load the nodes that are connected to
+// the "deals" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithDeals(opts ...func(*DealQuery)) *ContactQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDeals = query
 	return _q
 }
 
@@ -559,12 +596,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 	var (
 		nodes       = []*Contact{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [7]bool{
 			_q.withOrganization != nil,
 			_q.withInteractions != nil,
 			_q.withScoreHistory != nil,
 			_q.withTasks != nil,
 			_q.withEmailMessages != nil,
+			_q.withDeals != nil,
 			_q.withRuns != nil,
 		}
 	)
@@ -623,6 +661,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 			return nil, err
 		}
 	}
+	if query := _q.withDeals; query != nil {
+		if err := _q.loadDeals(ctx, query, nodes,
+			func(n *Contact) { n.Edges.Deals = []*Deal{} },
+			func(n *Contact, e *Deal) { n.Edges.Deals = append(n.Edges.Deals, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withRuns; query != nil {
 		if err := _q.loadRuns(ctx, query, nodes,
 			func(n *Contact) { n.Edges.Runs = []*Run{} },
@@ -655,6 +700,13 @@ func (_q *ContactQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Cont
 		if err := _q.loadEmailMessages(ctx, query, nodes,
 			func(n *Contact) { n.appendNamedEmailMessages(name) },
 			func(n *Contact, e *EmailMessage) { n.appendNamedEmailMessages(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedDeals {
+		if err := _q.loadDeals(ctx, query, nodes,
+			func(n *Contact) { n.appendNamedDeals(name) },
+			func(n *Contact, e *Deal) { n.appendNamedDeals(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -807,6 +859,36 @@ func (_q *ContactQuery) loadEmailMessages(ctx context.Context, query *EmailMessa
 	}
 	query.Where(predicate.EmailMessage(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(contact.EmailMessagesColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.ClientID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "client_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *ContactQuery) loadDeals(ctx context.Context, query *DealQuery, nodes []*Contact, init func(*Contact), assign func(*Contact, *Deal)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Contact)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(deal.FieldClientID)
+	}
+	query.Where(predicate.Deal(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(contact.DealsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -1025,6 +1107,20 @@ func (_q *ContactQuery) WithNamedEmailMessages(name string, opts ...func(*EmailM
 		_q.withNamedEmailMessages = make(map[string]*EmailMessageQuery)
 	}
 	_q.withNamedEmailMessages[name] = query
+	return _q
+}
+
+// WithNamedDeals tells the query-builder to eager-load the nodes that are connected to the "deals"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *ContactQuery) WithNamedDeals(name string, opts ...func(*DealQuery)) *ContactQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedDeals == nil {
+		_q.withNamedDeals = make(map[string]*DealQuery)
+	}
+	_q.withNamedDeals[name] = query
 	return _q
 }
 

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqljson"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -451,6 +452,21 @@ func (_u *ContactUpdate) AddEmailMessages(v ...*EmailMessage) *ContactUpdate {
 	return _u.AddEmailMessageIDs(ids...)
 }
 
+// AddDealIDs adds the "deals" edge to the Deal entity by IDs.
+func (_u *ContactUpdate) AddDealIDs(ids ...int) *ContactUpdate {
+	_u.mutation.AddDealIDs(ids...)
+	return _u
+}
+
+// AddDeals adds the "deals" edges to the Deal entity.
+func (_u *ContactUpdate) AddDeals(v ...*Deal) *ContactUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDealIDs(ids...)
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
 func (_u *ContactUpdate) AddRunIDs(ids ...int) *ContactUpdate {
 	_u.mutation.AddRunIDs(ids...)
@@ -553,6 +569,27 @@ func (_u *ContactUpdate) RemoveEmailMessages(v ...*EmailMessage) *ContactUpdate 
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveEmailMessageIDs(ids...)
+}
+
+// ClearDeals clears all "deals" edges to the Deal entity.
+func (_u *ContactUpdate) ClearDeals() *ContactUpdate {
+	_u.mutation.ClearDeals()
+	return _u
+}
+
+// RemoveDealIDs removes the "deals" edge to Deal entities by IDs.
+func (_u *ContactUpdate) RemoveDealIDs(ids ...int) *ContactUpdate {
+	_u.mutation.RemoveDealIDs(ids...)
+	return _u
+}
+
+// RemoveDeals removes "deals" edges to Deal entities.
+func (_u *ContactUpdate) RemoveDeals(v ...*Deal) *ContactUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDealIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -980,6 +1017,51 @@ func (_u *ContactUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DealsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.DealsTable,
+			Columns: []string{contact.DealsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDealsIDs(); len(nodes) > 0 && !_u.mutation.DealsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.DealsTable,
+			Columns: []string{contact.DealsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DealsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.DealsTable,
+			Columns: []string{contact.DealsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -1469,6 +1551,21 @@ func (_u *ContactUpdateOne) AddEmailMessages(v ...*EmailMessage) *ContactUpdateO
 	return _u.AddEmailMessageIDs(ids...)
 }
 
+// AddDealIDs adds the "deals" edge to the Deal entity by IDs.
+func (_u *ContactUpdateOne) AddDealIDs(ids ...int) *ContactUpdateOne {
+	_u.mutation.AddDealIDs(ids...)
+	return _u
+}
+
+// AddDeals adds the "deals" edges to the Deal entity.
+func (_u *ContactUpdateOne) AddDeals(v ...*Deal) *ContactUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddDealIDs(ids...)
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by IDs.
 func (_u *ContactUpdateOne) AddRunIDs(ids ...int) *ContactUpdateOne {
 	_u.mutation.AddRunIDs(ids...)
@@ -1571,6 +1668,27 @@ func (_u *ContactUpdateOne) RemoveEmailMessages(v ...*EmailMessage) *ContactUpda
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveEmailMessageIDs(ids...)
+}
+
+// ClearDeals clears all "deals" edges to the Deal entity.
+func (_u *ContactUpdateOne) ClearDeals() *ContactUpdateOne {
+	_u.mutation.ClearDeals()
+	return _u
+}
+
+// RemoveDealIDs removes the "deals" edge to Deal entities by IDs.
+func (_u *ContactUpdateOne) RemoveDealIDs(ids ...int) *ContactUpdateOne {
+	_u.mutation.RemoveDealIDs(ids...)
+	return _u
+}
+
+// RemoveDeals removes "deals" edges to Deal entities.
+func (_u *ContactUpdateOne) RemoveDeals(v ...*Deal) *ContactUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveDealIDs(ids...)
 }
 
 // ClearRuns clears all "runs" edges to the Run entity.
@@ -2028,6 +2146,51 @@ func (_u *ContactUpdateOne) sqlSave(ctx context.Context) (_node *Contact, err er
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(emailmessage.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.DealsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.DealsTable,
+			Columns: []string{contact.DealsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedDealsIDs(); len(nodes) > 0 && !_u.mutation.DealsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.DealsTable,
+			Columns: []string{contact.DealsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.DealsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   contact.DealsTable,
+			Columns: []string{contact.DealsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

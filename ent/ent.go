@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -87,6 +88,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			contact.Table:         contact.ValidColumn,
+			deal.Table:            deal.ValidColumn,
 			emailmessage.Table:    emailmessage.ValidColumn,
 			interaction.Table:     interaction.ValidColumn,
 			leadscorerecord.Table: leadscorerecord.ValidColumn,

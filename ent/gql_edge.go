@@ -100,6 +100,27 @@ func (_m *Contact) EmailMessages(
 	return _m.QueryEmailMessages().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Contact) Deals(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *TransactionOrder, where *TransactionWhereInput,
+) (*TransactionConnection, error) {
+	opts := []TransactionPaginateOption{
+		WithTransactionOrder(orderBy),
+		WithTransactionFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
+	if nodes, err := _m.NamedDeals(alias); err == nil || hasTotalCount {
+		pager, err := newTransactionPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &TransactionConnection{Edges: []*TransactionEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryDeals().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Contact) Runs(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RunOrder, where *RunWhereInput,
 ) (*RunConnection, error) {
@@ -108,7 +129,7 @@ func (_m *Contact) Runs(
 		WithRunFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
 	if nodes, err := _m.NamedRuns(alias); err == nil || hasTotalCount {
 		pager, err := newRunPager(opts, last != nil)
 		if err != nil {
@@ -119,6 +140,51 @@ func (_m *Contact) Runs(
 		return conn, nil
 	}
 	return _m.QueryRuns().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *Deal) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Deal) Client(ctx context.Context) (*Contact, error) {
+	result, err := _m.Edges.ClientOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryClient().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Deal) Property(ctx context.Context) (*Property, error) {
+	result, err := _m.Edges.PropertyOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryProperty().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Deal) Tasks(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *TaskOrder, where *TaskWhereInput,
+) (*TaskConnection, error) {
+	opts := []TaskPaginateOption{
+		WithTaskOrder(orderBy),
+		WithTaskFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	if nodes, err := _m.NamedTasks(alias); err == nil || hasTotalCount {
+		pager, err := newTaskPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &TaskConnection{Edges: []*TaskEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryTasks().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *EmailMessage) Organization(ctx context.Context) (*Organization, error) {
@@ -235,6 +301,27 @@ func (_m *Property) Tasks(
 	return _m.QueryTasks().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *Property) Deals(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *TransactionOrder, where *TransactionWhereInput,
+) (*TransactionConnection, error) {
+	opts := []TransactionPaginateOption{
+		WithTransactionOrder(orderBy),
+		WithTransactionFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	if nodes, err := _m.NamedDeals(alias); err == nil || hasTotalCount {
+		pager, err := newTransactionPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &TransactionConnection{Edges: []*TransactionEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryDeals().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *Property) Runs(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RunOrder, where *RunWhereInput,
 ) (*RunConnection, error) {
@@ -243,7 +330,7 @@ func (_m *Property) Runs(
 		WithRunFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
-	totalCount, hasTotalCount := _m.Edges.totalCount[3][alias]
+	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
 	if nodes, err := _m.NamedRuns(alias); err == nil || hasTotalCount {
 		pager, err := newRunPager(opts, last != nil)
 		if err != nil {
@@ -397,6 +484,14 @@ func (_m *Task) Assignee(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.AssigneeOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryAssignee().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *Task) Transaction(ctx context.Context) (*Deal, error) {
+	result, err := _m.Edges.TransactionOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryTransaction().Only(ctx)
 	}
 	return result, MaskNotFound(err)
 }

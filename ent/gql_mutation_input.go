@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/property"
 )
@@ -194,6 +195,46 @@ func (c *ContactUpdate) SetInput(i UpdateClientInput) *ContactUpdate {
 
 // SetInput applies the change-set in the UpdateClientInput on the ContactUpdateOne builder.
 func (c *ContactUpdateOne) SetInput(i UpdateClientInput) *ContactUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// CreateTransactionInput represents a mutation input for creating transactions.
+type CreateTransactionInput struct {
+	Side               deal.Side
+	Price              *int
+	OfferDate          *time.Time
+	AcceptanceDate     *time.Time
+	InspectionDeadline *time.Time
+	ClosingDate        *time.Time
+	ClientID           int
+	PropertyID         int
+}
+
+// Mutate applies the CreateTransactionInput on the DealMutation builder.
+func (i *CreateTransactionInput) Mutate(m *DealMutation) {
+	m.SetSide(i.Side)
+	if v := i.Price; v != nil {
+		m.SetPrice(*v)
+	}
+	if v := i.OfferDate; v != nil {
+		m.SetOfferDate(*v)
+	}
+	if v := i.AcceptanceDate; v != nil {
+		m.SetAcceptanceDate(*v)
+	}
+	if v := i.InspectionDeadline; v != nil {
+		m.SetInspectionDeadline(*v)
+	}
+	if v := i.ClosingDate; v != nil {
+		m.SetClosingDate(*v)
+	}
+	m.SetClientID(i.ClientID)
+	m.SetPropertyID(i.PropertyID)
+}
+
+// SetInput applies the change-set in the CreateTransactionInput on the DealCreate builder.
+func (c *DealCreate) SetInput(i CreateTransactionInput) *DealCreate {
 	i.Mutate(c.Mutation())
 	return c
 }

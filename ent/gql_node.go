@@ -10,6 +10,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/internal"
@@ -36,6 +37,11 @@ var contactImplementors = []string{"Client", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Contact) IsNode() {}
+
+var dealImplementors = []string{"Transaction", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Deal) IsNode() {}
 
 var emailmessageImplementors = []string{"EmailMessage", "Node"}
 
@@ -184,6 +190,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(contact.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, contactImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case deal.Table:
+		query := c.Deal.Query().
+			Where(deal.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, dealImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -382,6 +397,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.Contact.Query().
 			Where(contact.IDIn(ids...))
 		query, err := query.CollectFields(ctx, contactImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case deal.Table:
+		query := c.Deal.Query().
+			Where(deal.IDIn(ids...))
+		query, err := query.CollectFields(ctx, dealImplementors...)
 		if err != nil {
 			return nil, err
 		}

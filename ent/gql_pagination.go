@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -510,6 +511,359 @@ func (_m *Contact) ToEdge(order *ClientOrder) *ClientEdge {
 		order = DefaultClientOrder
 	}
 	return &ClientEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// Transaction is the type alias for Deal.
+type Transaction = Deal
+
+// TransactionEdge is the edge representation of Transaction.
+type TransactionEdge struct {
+	Node   *Transaction `json:"node"`
+	Cursor Cursor       `json:"cursor"`
+}
+
+// TransactionConnection is the connection containing edges to Transaction.
+type TransactionConnection struct {
+	Edges      []*TransactionEdge `json:"edges"`
+	PageInfo   PageInfo           `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+func (c *TransactionConnection) build(nodes []*Transaction, pager *transactionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Transaction
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Transaction {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Transaction {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*TransactionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &TransactionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// TransactionPaginateOption enables pagination customization.
+type TransactionPaginateOption func(*transactionPager) error
+
+// WithTransactionOrder configures pagination ordering.
+func WithTransactionOrder(order *TransactionOrder) TransactionPaginateOption {
+	if order == nil {
+		order = DefaultTransactionOrder
+	}
+	o := *order
+	return func(pager *transactionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultTransactionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithTransactionFilter configures pagination filter.
+func WithTransactionFilter(filter func(*DealQuery) (*DealQuery, error)) TransactionPaginateOption {
+	return func(pager *transactionPager) error {
+		if filter == nil {
+			return errors.New("DealQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type transactionPager struct {
+	reverse bool
+	order   *TransactionOrder
+	filter  func(*DealQuery) (*DealQuery, error)
+}
+
+func newTransactionPager(opts []TransactionPaginateOption, reverse bool) (*transactionPager, error) {
+	pager := &transactionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultTransactionOrder
+	}
+	return pager, nil
+}
+
+func (p *transactionPager) applyFilter(query *DealQuery) (*DealQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *transactionPager) toCursor(_m *Transaction) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *transactionPager) applyCursors(query *DealQuery, after, before *Cursor) (*DealQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultTransactionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *transactionPager) applyOrder(query *DealQuery) *DealQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultTransactionOrder.Field {
+		query = query.Order(DefaultTransactionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *transactionPager) orderExpr(query *DealQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultTransactionOrder.Field {
+			b.Comma().Ident(DefaultTransactionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Transaction.
+func (_m *DealQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...TransactionPaginateOption,
+) (*TransactionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newTransactionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &TransactionConnection{Edges: []*TransactionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// DealOrderFieldCreatedAt orders Deal by created_at.
+	DealOrderFieldCreatedAt = &TransactionOrderField{
+		Value: func(_m *Transaction) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: deal.FieldCreatedAt,
+		toTerm: deal.ByCreatedAt,
+		toCursor: func(_m *Transaction) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// DealOrderFieldUpdatedAt orders Deal by updated_at.
+	DealOrderFieldUpdatedAt = &TransactionOrderField{
+		Value: func(_m *Transaction) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: deal.FieldUpdatedAt,
+		toTerm: deal.ByUpdatedAt,
+		toCursor: func(_m *Transaction) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// DealOrderFieldStage orders Deal by stage.
+	DealOrderFieldStage = &TransactionOrderField{
+		Value: func(_m *Transaction) (ent.Value, error) {
+			return _m.Stage, nil
+		},
+		column: deal.FieldStage,
+		toTerm: deal.ByStage,
+		toCursor: func(_m *Transaction) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Stage,
+			}
+		},
+	}
+	// DealOrderFieldClosingDate orders Deal by closing_date.
+	DealOrderFieldClosingDate = &TransactionOrderField{
+		Value: func(_m *Transaction) (ent.Value, error) {
+			return _m.ClosingDate, nil
+		},
+		column: deal.FieldClosingDate,
+		toTerm: deal.ByClosingDate,
+		toCursor: func(_m *Transaction) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ClosingDate,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f TransactionOrderField) String() string {
+	var str string
+	switch f.column {
+	case DealOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case DealOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case DealOrderFieldStage.column:
+		str = "STAGE"
+	case DealOrderFieldClosingDate.column:
+		str = "CLOSING_DATE"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f TransactionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *TransactionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("TransactionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *DealOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *DealOrderFieldUpdatedAt
+	case "STAGE":
+		*f = *DealOrderFieldStage
+	case "CLOSING_DATE":
+		*f = *DealOrderFieldClosingDate
+	default:
+		return fmt.Errorf("%s is not a valid TransactionOrderField", str)
+	}
+	return nil
+}
+
+// TransactionOrderField defines the ordering field of Deal.
+type TransactionOrderField struct {
+	// Value extracts the ordering value from the given Deal.
+	Value    func(*Transaction) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) deal.OrderOption
+	toCursor func(*Transaction) Cursor
+}
+
+// TransactionOrder defines the ordering of Deal.
+type TransactionOrder struct {
+	Direction OrderDirection         `json:"direction"`
+	Field     *TransactionOrderField `json:"field"`
+}
+
+// DefaultTransactionOrder is the default ordering of Deal.
+var DefaultTransactionOrder = &TransactionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &TransactionOrderField{
+		Value: func(_m *Transaction) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: deal.FieldID,
+		toTerm: deal.ByID,
+		toCursor: func(_m *Transaction) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Transaction into TransactionEdge.
+func (_m *Transaction) ToEdge(order *TransactionOrder) *TransactionEdge {
+	if order == nil {
+		order = DefaultTransactionOrder
+	}
+	return &TransactionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -257,6 +258,10 @@ type ClientWhereInput struct {
 	// "email_messages" edge predicates.
 	HasEmailMessages     *bool                     `json:"hasEmailMessages,omitempty"`
 	HasEmailMessagesWith []*EmailMessageWhereInput `json:"hasEmailMessagesWith,omitempty"`
+
+	// "deals" edge predicates.
+	HasDeals     *bool                    `json:"hasDeals,omitempty"`
+	HasDealsWith []*TransactionWhereInput `json:"hasDealsWith,omitempty"`
 
 	// "runs" edge predicates.
 	HasRuns     *bool            `json:"hasRuns,omitempty"`
@@ -917,6 +922,24 @@ func (i *ClientWhereInput) P() (predicate.Contact, error) {
 		}
 		predicates = append(predicates, contact.HasEmailMessagesWith(with...))
 	}
+	if i.HasDeals != nil {
+		p := contact.HasDeals()
+		if !*i.HasDeals {
+			p = contact.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasDealsWith) > 0 {
+		with := make([]predicate.Deal, 0, len(i.HasDealsWith))
+		for _, w := range i.HasDealsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasDealsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, contact.HasDealsWith(with...))
+	}
 	if i.HasRuns != nil {
 		p := contact.HasRuns()
 		if !*i.HasRuns {
@@ -942,6 +965,546 @@ func (i *ClientWhereInput) P() (predicate.Contact, error) {
 		return predicates[0], nil
 	default:
 		return contact.And(predicates...), nil
+	}
+}
+
+// TransactionWhereInput represents a where input for filtering Deal queries.
+type TransactionWhereInput struct {
+	Predicates []predicate.Deal         `json:"-"`
+	Not        *TransactionWhereInput   `json:"not,omitempty"`
+	Or         []*TransactionWhereInput `json:"or,omitempty"`
+	And        []*TransactionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "client_id" field predicates.
+	ClientID      *int  `json:"clientID,omitempty"`
+	ClientIDNEQ   *int  `json:"clientIDNEQ,omitempty"`
+	ClientIDIn    []int `json:"clientIDIn,omitempty"`
+	ClientIDNotIn []int `json:"clientIDNotIn,omitempty"`
+
+	// "property_id" field predicates.
+	PropertyID      *int  `json:"propertyID,omitempty"`
+	PropertyIDNEQ   *int  `json:"propertyIDNEQ,omitempty"`
+	PropertyIDIn    []int `json:"propertyIDIn,omitempty"`
+	PropertyIDNotIn []int `json:"propertyIDNotIn,omitempty"`
+
+	// "side" field predicates.
+	Side      *deal.Side  `json:"side,omitempty"`
+	SideNEQ   *deal.Side  `json:"sideNEQ,omitempty"`
+	SideIn    []deal.Side `json:"sideIn,omitempty"`
+	SideNotIn []deal.Side `json:"sideNotIn,omitempty"`
+
+	// "price" field predicates.
+	Price       *int  `json:"price,omitempty"`
+	PriceNEQ    *int  `json:"priceNEQ,omitempty"`
+	PriceIn     []int `json:"priceIn,omitempty"`
+	PriceNotIn  []int `json:"priceNotIn,omitempty"`
+	PriceGT     *int  `json:"priceGT,omitempty"`
+	PriceGTE    *int  `json:"priceGTE,omitempty"`
+	PriceLT     *int  `json:"priceLT,omitempty"`
+	PriceLTE    *int  `json:"priceLTE,omitempty"`
+	PriceIsNil  bool  `json:"priceIsNil,omitempty"`
+	PriceNotNil bool  `json:"priceNotNil,omitempty"`
+
+	// "stage" field predicates.
+	Stage      *deal.Stage  `json:"stage,omitempty"`
+	StageNEQ   *deal.Stage  `json:"stageNEQ,omitempty"`
+	StageIn    []deal.Stage `json:"stageIn,omitempty"`
+	StageNotIn []deal.Stage `json:"stageNotIn,omitempty"`
+
+	// "offer_date" field predicates.
+	OfferDate       *time.Time  `json:"offerDate,omitempty"`
+	OfferDateNEQ    *time.Time  `json:"offerDateNEQ,omitempty"`
+	OfferDateIn     []time.Time `json:"offerDateIn,omitempty"`
+	OfferDateNotIn  []time.Time `json:"offerDateNotIn,omitempty"`
+	OfferDateGT     *time.Time  `json:"offerDateGT,omitempty"`
+	OfferDateGTE    *time.Time  `json:"offerDateGTE,omitempty"`
+	OfferDateLT     *time.Time  `json:"offerDateLT,omitempty"`
+	OfferDateLTE    *time.Time  `json:"offerDateLTE,omitempty"`
+	OfferDateIsNil  bool        `json:"offerDateIsNil,omitempty"`
+	OfferDateNotNil bool        `json:"offerDateNotNil,omitempty"`
+
+	// "acceptance_date" field predicates.
+	AcceptanceDate       *time.Time  `json:"acceptanceDate,omitempty"`
+	AcceptanceDateNEQ    *time.Time  `json:"acceptanceDateNEQ,omitempty"`
+	AcceptanceDateIn     []time.Time `json:"acceptanceDateIn,omitempty"`
+	AcceptanceDateNotIn  []time.Time `json:"acceptanceDateNotIn,omitempty"`
+	AcceptanceDateGT     *time.Time  `json:"acceptanceDateGT,omitempty"`
+	AcceptanceDateGTE    *time.Time  `json:"acceptanceDateGTE,omitempty"`
+	AcceptanceDateLT     *time.Time  `json:"acceptanceDateLT,omitempty"`
+	AcceptanceDateLTE    *time.Time  `json:"acceptanceDateLTE,omitempty"`
+	AcceptanceDateIsNil  bool        `json:"acceptanceDateIsNil,omitempty"`
+	AcceptanceDateNotNil bool        `json:"acceptanceDateNotNil,omitempty"`
+
+	// "inspection_deadline" field predicates.
+	InspectionDeadline       *time.Time  `json:"inspectionDeadline,omitempty"`
+	InspectionDeadlineNEQ    *time.Time  `json:"inspectionDeadlineNEQ,omitempty"`
+	InspectionDeadlineIn     []time.Time `json:"inspectionDeadlineIn,omitempty"`
+	InspectionDeadlineNotIn  []time.Time `json:"inspectionDeadlineNotIn,omitempty"`
+	InspectionDeadlineGT     *time.Time  `json:"inspectionDeadlineGT,omitempty"`
+	InspectionDeadlineGTE    *time.Time  `json:"inspectionDeadlineGTE,omitempty"`
+	InspectionDeadlineLT     *time.Time  `json:"inspectionDeadlineLT,omitempty"`
+	InspectionDeadlineLTE    *time.Time  `json:"inspectionDeadlineLTE,omitempty"`
+	InspectionDeadlineIsNil  bool        `json:"inspectionDeadlineIsNil,omitempty"`
+	InspectionDeadlineNotNil bool        `json:"inspectionDeadlineNotNil,omitempty"`
+
+	// "closing_date" field predicates.
+	ClosingDate       *time.Time  `json:"closingDate,omitempty"`
+	ClosingDateNEQ    *time.Time  `json:"closingDateNEQ,omitempty"`
+	ClosingDateIn     []time.Time `json:"closingDateIn,omitempty"`
+	ClosingDateNotIn  []time.Time `json:"closingDateNotIn,omitempty"`
+	ClosingDateGT     *time.Time  `json:"closingDateGT,omitempty"`
+	ClosingDateGTE    *time.Time  `json:"closingDateGTE,omitempty"`
+	ClosingDateLT     *time.Time  `json:"closingDateLT,omitempty"`
+	ClosingDateLTE    *time.Time  `json:"closingDateLTE,omitempty"`
+	ClosingDateIsNil  bool        `json:"closingDateIsNil,omitempty"`
+	ClosingDateNotNil bool        `json:"closingDateNotNil,omitempty"`
+
+	// "client" edge predicates.
+	HasClient     *bool               `json:"hasClient,omitempty"`
+	HasClientWith []*ClientWhereInput `json:"hasClientWith,omitempty"`
+
+	// "property" edge predicates.
+	HasProperty     *bool                 `json:"hasProperty,omitempty"`
+	HasPropertyWith []*PropertyWhereInput `json:"hasPropertyWith,omitempty"`
+
+	// "tasks" edge predicates.
+	HasTasks     *bool             `json:"hasTasks,omitempty"`
+	HasTasksWith []*TaskWhereInput `json:"hasTasksWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *TransactionWhereInput) AddPredicates(predicates ...predicate.Deal) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the TransactionWhereInput filter on the DealQuery builder.
+func (i *TransactionWhereInput) Filter(q *DealQuery) (*DealQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyTransactionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyTransactionWhereInput is returned in case the TransactionWhereInput is empty.
+var ErrEmptyTransactionWhereInput = errors.New("ent: empty predicate TransactionWhereInput")
+
+// P returns a predicate for filtering deals.
+// An error is returned if the input is empty or invalid.
+func (i *TransactionWhereInput) P() (predicate.Deal, error) {
+	var predicates []predicate.Deal
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, deal.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Deal, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, deal.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Deal, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, deal.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, deal.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, deal.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, deal.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, deal.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, deal.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, deal.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, deal.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, deal.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, deal.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, deal.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, deal.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, deal.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, deal.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, deal.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, deal.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, deal.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, deal.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, deal.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, deal.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, deal.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, deal.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, deal.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, deal.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, deal.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.ClientID != nil {
+		predicates = append(predicates, deal.ClientIDEQ(*i.ClientID))
+	}
+	if i.ClientIDNEQ != nil {
+		predicates = append(predicates, deal.ClientIDNEQ(*i.ClientIDNEQ))
+	}
+	if len(i.ClientIDIn) > 0 {
+		predicates = append(predicates, deal.ClientIDIn(i.ClientIDIn...))
+	}
+	if len(i.ClientIDNotIn) > 0 {
+		predicates = append(predicates, deal.ClientIDNotIn(i.ClientIDNotIn...))
+	}
+	if i.PropertyID != nil {
+		predicates = append(predicates, deal.PropertyIDEQ(*i.PropertyID))
+	}
+	if i.PropertyIDNEQ != nil {
+		predicates = append(predicates, deal.PropertyIDNEQ(*i.PropertyIDNEQ))
+	}
+	if len(i.PropertyIDIn) > 0 {
+		predicates = append(predicates, deal.PropertyIDIn(i.PropertyIDIn...))
+	}
+	if len(i.PropertyIDNotIn) > 0 {
+		predicates = append(predicates, deal.PropertyIDNotIn(i.PropertyIDNotIn...))
+	}
+	if i.Side != nil {
+		predicates = append(predicates, deal.SideEQ(*i.Side))
+	}
+	if i.SideNEQ != nil {
+		predicates = append(predicates, deal.SideNEQ(*i.SideNEQ))
+	}
+	if len(i.SideIn) > 0 {
+		predicates = append(predicates, deal.SideIn(i.SideIn...))
+	}
+	if len(i.SideNotIn) > 0 {
+		predicates = append(predicates, deal.SideNotIn(i.SideNotIn...))
+	}
+	if i.Price != nil {
+		predicates = append(predicates, deal.PriceEQ(*i.Price))
+	}
+	if i.PriceNEQ != nil {
+		predicates = append(predicates, deal.PriceNEQ(*i.PriceNEQ))
+	}
+	if len(i.PriceIn) > 0 {
+		predicates = append(predicates, deal.PriceIn(i.PriceIn...))
+	}
+	if len(i.PriceNotIn) > 0 {
+		predicates = append(predicates, deal.PriceNotIn(i.PriceNotIn...))
+	}
+	if i.PriceGT != nil {
+		predicates = append(predicates, deal.PriceGT(*i.PriceGT))
+	}
+	if i.PriceGTE != nil {
+		predicates = append(predicates, deal.PriceGTE(*i.PriceGTE))
+	}
+	if i.PriceLT != nil {
+		predicates = append(predicates, deal.PriceLT(*i.PriceLT))
+	}
+	if i.PriceLTE != nil {
+		predicates = append(predicates, deal.PriceLTE(*i.PriceLTE))
+	}
+	if i.PriceIsNil {
+		predicates = append(predicates, deal.PriceIsNil())
+	}
+	if i.PriceNotNil {
+		predicates = append(predicates, deal.PriceNotNil())
+	}
+	if i.Stage != nil {
+		predicates = append(predicates, deal.StageEQ(*i.Stage))
+	}
+	if i.StageNEQ != nil {
+		predicates = append(predicates, deal.StageNEQ(*i.StageNEQ))
+	}
+	if len(i.StageIn) > 0 {
+		predicates = append(predicates, deal.StageIn(i.StageIn...))
+	}
+	if len(i.StageNotIn) > 0 {
+		predicates = append(predicates, deal.StageNotIn(i.StageNotIn...))
+	}
+	if i.OfferDate != nil {
+		predicates = append(predicates, deal.OfferDateEQ(*i.OfferDate))
+	}
+	if i.OfferDateNEQ != nil {
+		predicates = append(predicates, deal.OfferDateNEQ(*i.OfferDateNEQ))
+	}
+	if len(i.OfferDateIn) > 0 {
+		predicates = append(predicates, deal.OfferDateIn(i.OfferDateIn...))
+	}
+	if len(i.OfferDateNotIn) > 0 {
+		predicates = append(predicates, deal.OfferDateNotIn(i.OfferDateNotIn...))
+	}
+	if i.OfferDateGT != nil {
+		predicates = append(predicates, deal.OfferDateGT(*i.OfferDateGT))
+	}
+	if i.OfferDateGTE != nil {
+		predicates = append(predicates, deal.OfferDateGTE(*i.OfferDateGTE))
+	}
+	if i.OfferDateLT != nil {
+		predicates = append(predicates, deal.OfferDateLT(*i.OfferDateLT))
+	}
+	if i.OfferDateLTE != nil {
+		predicates = append(predicates, deal.OfferDateLTE(*i.OfferDateLTE))
+	}
+	if i.OfferDateIsNil {
+		predicates = append(predicates, deal.OfferDateIsNil())
+	}
+	if i.OfferDateNotNil {
+		predicates = append(predicates, deal.OfferDateNotNil())
+	}
+	if i.AcceptanceDate != nil {
+		predicates = append(predicates, deal.AcceptanceDateEQ(*i.AcceptanceDate))
+	}
+	if i.AcceptanceDateNEQ != nil {
+		predicates = append(predicates, deal.AcceptanceDateNEQ(*i.AcceptanceDateNEQ))
+	}
+	if len(i.AcceptanceDateIn) > 0 {
+		predicates = append(predicates, deal.AcceptanceDateIn(i.AcceptanceDateIn...))
+	}
+	if len(i.AcceptanceDateNotIn) > 0 {
+		predicates = append(predicates, deal.AcceptanceDateNotIn(i.AcceptanceDateNotIn...))
+	}
+	if i.AcceptanceDateGT != nil {
+		predicates = append(predicates, deal.AcceptanceDateGT(*i.AcceptanceDateGT))
+	}
+	if i.AcceptanceDateGTE != nil {
+		predicates = append(predicates, deal.AcceptanceDateGTE(*i.AcceptanceDateGTE))
+	}
+	if i.AcceptanceDateLT != nil {
+		predicates = append(predicates, deal.AcceptanceDateLT(*i.AcceptanceDateLT))
+	}
+	if i.AcceptanceDateLTE != nil {
+		predicates = append(predicates, deal.AcceptanceDateLTE(*i.AcceptanceDateLTE))
+	}
+	if i.AcceptanceDateIsNil {
+		predicates = append(predicates, deal.AcceptanceDateIsNil())
+	}
+	if i.AcceptanceDateNotNil {
+		predicates = append(predicates, deal.AcceptanceDateNotNil())
+	}
+	if i.InspectionDeadline != nil {
+		predicates = append(predicates, deal.InspectionDeadlineEQ(*i.InspectionDeadline))
+	}
+	if i.InspectionDeadlineNEQ != nil {
+		predicates = append(predicates, deal.InspectionDeadlineNEQ(*i.InspectionDeadlineNEQ))
+	}
+	if len(i.InspectionDeadlineIn) > 0 {
+		predicates = append(predicates, deal.InspectionDeadlineIn(i.InspectionDeadlineIn...))
+	}
+	if len(i.InspectionDeadlineNotIn) > 0 {
+		predicates = append(predicates, deal.InspectionDeadlineNotIn(i.InspectionDeadlineNotIn...))
+	}
+	if i.InspectionDeadlineGT != nil {
+		predicates = append(predicates, deal.InspectionDeadlineGT(*i.InspectionDeadlineGT))
+	}
+	if i.InspectionDeadlineGTE != nil {
+		predicates = append(predicates, deal.InspectionDeadlineGTE(*i.InspectionDeadlineGTE))
+	}
+	if i.InspectionDeadlineLT != nil {
+		predicates = append(predicates, deal.InspectionDeadlineLT(*i.InspectionDeadlineLT))
+	}
+	if i.InspectionDeadlineLTE != nil {
+		predicates = append(predicates, deal.InspectionDeadlineLTE(*i.InspectionDeadlineLTE))
+	}
+	if i.InspectionDeadlineIsNil {
+		predicates = append(predicates, deal.InspectionDeadlineIsNil())
+	}
+	if i.InspectionDeadlineNotNil {
+		predicates = append(predicates, deal.InspectionDeadlineNotNil())
+	}
+	if i.ClosingDate != nil {
+		predicates = append(predicates, deal.ClosingDateEQ(*i.ClosingDate))
+	}
+	if i.ClosingDateNEQ != nil {
+		predicates = append(predicates, deal.ClosingDateNEQ(*i.ClosingDateNEQ))
+	}
+	if len(i.ClosingDateIn) > 0 {
+		predicates = append(predicates, deal.ClosingDateIn(i.ClosingDateIn...))
+	}
+	if len(i.ClosingDateNotIn) > 0 {
+		predicates = append(predicates, deal.ClosingDateNotIn(i.ClosingDateNotIn...))
+	}
+	if i.ClosingDateGT != nil {
+		predicates = append(predicates, deal.ClosingDateGT(*i.ClosingDateGT))
+	}
+	if i.ClosingDateGTE != nil {
+		predicates = append(predicates, deal.ClosingDateGTE(*i.ClosingDateGTE))
+	}
+	if i.ClosingDateLT != nil {
+		predicates = append(predicates, deal.ClosingDateLT(*i.ClosingDateLT))
+	}
+	if i.ClosingDateLTE != nil {
+		predicates = append(predicates, deal.ClosingDateLTE(*i.ClosingDateLTE))
+	}
+	if i.ClosingDateIsNil {
+		predicates = append(predicates, deal.ClosingDateIsNil())
+	}
+	if i.ClosingDateNotNil {
+		predicates = append(predicates, deal.ClosingDateNotNil())
+	}
+
+	if i.HasClient != nil {
+		p := deal.HasClient()
+		if !*i.HasClient {
+			p = deal.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasClientWith) > 0 {
+		with := make([]predicate.Contact, 0, len(i.HasClientWith))
+		for _, w := range i.HasClientWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasClientWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, deal.HasClientWith(with...))
+	}
+	if i.HasProperty != nil {
+		p := deal.HasProperty()
+		if !*i.HasProperty {
+			p = deal.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasPropertyWith) > 0 {
+		with := make([]predicate.Property, 0, len(i.HasPropertyWith))
+		for _, w := range i.HasPropertyWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasPropertyWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, deal.HasPropertyWith(with...))
+	}
+	if i.HasTasks != nil {
+		p := deal.HasTasks()
+		if !*i.HasTasks {
+			p = deal.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTasksWith) > 0 {
+		with := make([]predicate.Task, 0, len(i.HasTasksWith))
+		for _, w := range i.HasTasksWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTasksWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, deal.HasTasksWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyTransactionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return deal.And(predicates...), nil
 	}
 }
 
@@ -3416,6 +3979,10 @@ type PropertyWhereInput struct {
 	HasTasks     *bool             `json:"hasTasks,omitempty"`
 	HasTasksWith []*TaskWhereInput `json:"hasTasksWith,omitempty"`
 
+	// "deals" edge predicates.
+	HasDeals     *bool                    `json:"hasDeals,omitempty"`
+	HasDealsWith []*TransactionWhereInput `json:"hasDealsWith,omitempty"`
+
 	// "runs" edge predicates.
 	HasRuns     *bool            `json:"hasRuns,omitempty"`
 	HasRunsWith []*RunWhereInput `json:"hasRunsWith,omitempty"`
@@ -4212,6 +4779,24 @@ func (i *PropertyWhereInput) P() (predicate.Property, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, property.HasTasksWith(with...))
+	}
+	if i.HasDeals != nil {
+		p := property.HasDeals()
+		if !*i.HasDeals {
+			p = property.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasDealsWith) > 0 {
+		with := make([]predicate.Deal, 0, len(i.HasDealsWith))
+		for _, w := range i.HasDealsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasDealsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, property.HasDealsWith(with...))
 	}
 	if i.HasRuns != nil {
 		p := property.HasRuns()
@@ -6736,6 +7321,31 @@ type TaskWhereInput struct {
 	AssigneeIDIsNil  bool  `json:"assigneeIDIsNil,omitempty"`
 	AssigneeIDNotNil bool  `json:"assigneeIDNotNil,omitempty"`
 
+	// "transaction_id" field predicates.
+	TransactionID       *int  `json:"transactionID,omitempty"`
+	TransactionIDNEQ    *int  `json:"transactionIDNEQ,omitempty"`
+	TransactionIDIn     []int `json:"transactionIDIn,omitempty"`
+	TransactionIDNotIn  []int `json:"transactionIDNotIn,omitempty"`
+	TransactionIDIsNil  bool  `json:"transactionIDIsNil,omitempty"`
+	TransactionIDNotNil bool  `json:"transactionIDNotNil,omitempty"`
+
+	// "checklist_key" field predicates.
+	ChecklistKey             *string  `json:"checklistKey,omitempty"`
+	ChecklistKeyNEQ          *string  `json:"checklistKeyNEQ,omitempty"`
+	ChecklistKeyIn           []string `json:"checklistKeyIn,omitempty"`
+	ChecklistKeyNotIn        []string `json:"checklistKeyNotIn,omitempty"`
+	ChecklistKeyGT           *string  `json:"checklistKeyGT,omitempty"`
+	ChecklistKeyGTE          *string  `json:"checklistKeyGTE,omitempty"`
+	ChecklistKeyLT           *string  `json:"checklistKeyLT,omitempty"`
+	ChecklistKeyLTE          *string  `json:"checklistKeyLTE,omitempty"`
+	ChecklistKeyContains     *string  `json:"checklistKeyContains,omitempty"`
+	ChecklistKeyHasPrefix    *string  `json:"checklistKeyHasPrefix,omitempty"`
+	ChecklistKeyHasSuffix    *string  `json:"checklistKeyHasSuffix,omitempty"`
+	ChecklistKeyIsNil        bool     `json:"checklistKeyIsNil,omitempty"`
+	ChecklistKeyNotNil       bool     `json:"checklistKeyNotNil,omitempty"`
+	ChecklistKeyEqualFold    *string  `json:"checklistKeyEqualFold,omitempty"`
+	ChecklistKeyContainsFold *string  `json:"checklistKeyContainsFold,omitempty"`
+
 	// "run_id" field predicates.
 	RunID       *int  `json:"runID,omitempty"`
 	RunIDNEQ    *int  `json:"runIDNEQ,omitempty"`
@@ -6788,6 +7398,10 @@ type TaskWhereInput struct {
 	// "assignee" edge predicates.
 	HasAssignee     *bool             `json:"hasAssignee,omitempty"`
 	HasAssigneeWith []*UserWhereInput `json:"hasAssigneeWith,omitempty"`
+
+	// "transaction" edge predicates.
+	HasTransaction     *bool                    `json:"hasTransaction,omitempty"`
+	HasTransactionWith []*TransactionWhereInput `json:"hasTransactionWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -7107,6 +7721,69 @@ func (i *TaskWhereInput) P() (predicate.Task, error) {
 	if i.AssigneeIDNotNil {
 		predicates = append(predicates, task.AssigneeIDNotNil())
 	}
+	if i.TransactionID != nil {
+		predicates = append(predicates, task.TransactionIDEQ(*i.TransactionID))
+	}
+	if i.TransactionIDNEQ != nil {
+		predicates = append(predicates, task.TransactionIDNEQ(*i.TransactionIDNEQ))
+	}
+	if len(i.TransactionIDIn) > 0 {
+		predicates = append(predicates, task.TransactionIDIn(i.TransactionIDIn...))
+	}
+	if len(i.TransactionIDNotIn) > 0 {
+		predicates = append(predicates, task.TransactionIDNotIn(i.TransactionIDNotIn...))
+	}
+	if i.TransactionIDIsNil {
+		predicates = append(predicates, task.TransactionIDIsNil())
+	}
+	if i.TransactionIDNotNil {
+		predicates = append(predicates, task.TransactionIDNotNil())
+	}
+	if i.ChecklistKey != nil {
+		predicates = append(predicates, task.ChecklistKeyEQ(*i.ChecklistKey))
+	}
+	if i.ChecklistKeyNEQ != nil {
+		predicates = append(predicates, task.ChecklistKeyNEQ(*i.ChecklistKeyNEQ))
+	}
+	if len(i.ChecklistKeyIn) > 0 {
+		predicates = append(predicates, task.ChecklistKeyIn(i.ChecklistKeyIn...))
+	}
+	if len(i.ChecklistKeyNotIn) > 0 {
+		predicates = append(predicates, task.ChecklistKeyNotIn(i.ChecklistKeyNotIn...))
+	}
+	if i.ChecklistKeyGT != nil {
+		predicates = append(predicates, task.ChecklistKeyGT(*i.ChecklistKeyGT))
+	}
+	if i.ChecklistKeyGTE != nil {
+		predicates = append(predicates, task.ChecklistKeyGTE(*i.ChecklistKeyGTE))
+	}
+	if i.ChecklistKeyLT != nil {
+		predicates = append(predicates, task.ChecklistKeyLT(*i.ChecklistKeyLT))
+	}
+	if i.ChecklistKeyLTE != nil {
+		predicates = append(predicates, task.ChecklistKeyLTE(*i.ChecklistKeyLTE))
+	}
+	if i.ChecklistKeyContains != nil {
+		predicates = append(predicates, task.ChecklistKeyContains(*i.ChecklistKeyContains))
+	}
+	if i.ChecklistKeyHasPrefix != nil {
+		predicates = append(predicates, task.ChecklistKeyHasPrefix(*i.ChecklistKeyHasPrefix))
+	}
+	if i.ChecklistKeyHasSuffix != nil {
+		predicates = append(predicates, task.ChecklistKeyHasSuffix(*i.ChecklistKeyHasSuffix))
+	}
+	if i.ChecklistKeyIsNil {
+		predicates = append(predicates, task.ChecklistKeyIsNil())
+	}
+	if i.ChecklistKeyNotNil {
+		predicates = append(predicates, task.ChecklistKeyNotNil())
+	}
+	if i.ChecklistKeyEqualFold != nil {
+		predicates = append(predicates, task.ChecklistKeyEqualFold(*i.ChecklistKeyEqualFold))
+	}
+	if i.ChecklistKeyContainsFold != nil {
+		predicates = append(predicates, task.ChecklistKeyContainsFold(*i.ChecklistKeyContainsFold))
+	}
 	if i.RunID != nil {
 		predicates = append(predicates, task.RunIDEQ(*i.RunID))
 	}
@@ -7266,6 +7943,24 @@ func (i *TaskWhereInput) P() (predicate.Task, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, task.HasAssigneeWith(with...))
+	}
+	if i.HasTransaction != nil {
+		p := task.HasTransaction()
+		if !*i.HasTransaction {
+			p = task.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasTransactionWith) > 0 {
+		with := make([]predicate.Deal, 0, len(i.HasTransactionWith))
+		for _, w := range i.HasTransactionWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasTransactionWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, task.HasTransactionWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -39,6 +40,7 @@ const (
 
 	// Node types.
 	TypeContact         = "Contact"
+	TypeDeal            = "Deal"
 	TypeEmailMessage    = "EmailMessage"
 	TypeInteraction     = "Interaction"
 	TypeLeadScoreRecord = "LeadScoreRecord"
@@ -101,6 +103,9 @@ type ContactMutation struct {
 	email_messages        map[int]struct{}
 	removedemail_messages map[int]struct{}
 	clearedemail_messages bool
+	deals                 map[int]struct{}
+	removeddeals          map[int]struct{}
+	cleareddeals          bool
 	runs                  map[int]struct{}
 	removedruns           map[int]struct{}
 	clearedruns           bool
@@ -1470,6 +1475,60 @@ func (m *ContactMutation) ResetEmailMessages() {
 	m.removedemail_messages = nil
 }
 
+// AddDealIDs adds the "deals" edge to the Deal entity by ids.
+func (m *ContactMutation) AddDealIDs(ids ...int) {
+	if m.deals == nil {
+		m.deals = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.deals[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDeals clears the "deals" edge to the Deal entity.
+func (m *ContactMutation) ClearDeals() {
+	m.cleareddeals = true
+}
+
+// DealsCleared reports if the "deals" edge to the Deal entity was cleared.
+func (m *ContactMutation) DealsCleared() bool {
+	return m.cleareddeals
+}
+
+// RemoveDealIDs removes the "deals" edge to the Deal entity by IDs.
+func (m *ContactMutation) RemoveDealIDs(ids ...int) {
+	if m.removeddeals == nil {
+		m.removeddeals = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.deals, ids[i])
+		m.removeddeals[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDeals returns the removed IDs of the "deals" edge to the Deal entity.
+func (m *ContactMutation) RemovedDealsIDs() (ids []int) {
+	for id := range m.removeddeals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DealsIDs returns the "deals" edge IDs in the mutation.
+func (m *ContactMutation) DealsIDs() (ids []int) {
+	for id := range m.deals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDeals resets all changes to the "deals" edge.
+func (m *ContactMutation) ResetDeals() {
+	m.deals = nil
+	m.cleareddeals = false
+	m.removeddeals = nil
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by ids.
 func (m *ContactMutation) AddRunIDs(ids ...int) {
 	if m.runs == nil {
@@ -2129,7 +2188,7 @@ func (m *ContactMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *ContactMutation) AddedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.organization != nil {
 		edges = append(edges, contact.EdgeOrganization)
 	}
@@ -2144,6 +2203,9 @@ func (m *ContactMutation) AddedEdges() []string {
 	}
 	if m.email_messages != nil {
 		edges = append(edges, contact.EdgeEmailMessages)
+	}
+	if m.deals != nil {
+		edges = append(edges, contact.EdgeDeals)
 	}
 	if m.runs != nil {
 		edges = append(edges, contact.EdgeRuns)
@@ -2183,6 +2245,12 @@ func (m *ContactMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case contact.EdgeDeals:
+		ids := make([]ent.Value, 0, len(m.deals))
+		for id := range m.deals {
+			ids = append(ids, id)
+		}
+		return ids
 	case contact.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.runs))
 		for id := range m.runs {
@@ -2195,7 +2263,7 @@ func (m *ContactMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *ContactMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.removedinteractions != nil {
 		edges = append(edges, contact.EdgeInteractions)
 	}
@@ -2207,6 +2275,9 @@ func (m *ContactMutation) RemovedEdges() []string {
 	}
 	if m.removedemail_messages != nil {
 		edges = append(edges, contact.EdgeEmailMessages)
+	}
+	if m.removeddeals != nil {
+		edges = append(edges, contact.EdgeDeals)
 	}
 	if m.removedruns != nil {
 		edges = append(edges, contact.EdgeRuns)
@@ -2242,6 +2313,12 @@ func (m *ContactMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case contact.EdgeDeals:
+		ids := make([]ent.Value, 0, len(m.removeddeals))
+		for id := range m.removeddeals {
+			ids = append(ids, id)
+		}
+		return ids
 	case contact.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.removedruns))
 		for id := range m.removedruns {
@@ -2254,7 +2331,7 @@ func (m *ContactMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *ContactMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 7)
 	if m.clearedorganization {
 		edges = append(edges, contact.EdgeOrganization)
 	}
@@ -2269,6 +2346,9 @@ func (m *ContactMutation) ClearedEdges() []string {
 	}
 	if m.clearedemail_messages {
 		edges = append(edges, contact.EdgeEmailMessages)
+	}
+	if m.cleareddeals {
+		edges = append(edges, contact.EdgeDeals)
 	}
 	if m.clearedruns {
 		edges = append(edges, contact.EdgeRuns)
@@ -2290,6 +2370,8 @@ func (m *ContactMutation) EdgeCleared(name string) bool {
 		return m.clearedtasks
 	case contact.EdgeEmailMessages:
 		return m.clearedemail_messages
+	case contact.EdgeDeals:
+		return m.cleareddeals
 	case contact.EdgeRuns:
 		return m.clearedruns
 	}
@@ -2326,11 +2408,1300 @@ func (m *ContactMutation) ResetEdge(name string) error {
 	case contact.EdgeEmailMessages:
 		m.ResetEmailMessages()
 		return nil
+	case contact.EdgeDeals:
+		m.ResetDeals()
+		return nil
 	case contact.EdgeRuns:
 		m.ResetRuns()
 		return nil
 	}
 	return fmt.Errorf("unknown Contact edge %s", name)
+}
+
+// DealMutation represents an operation that mutates the Deal nodes in the graph.
+type DealMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	side                *deal.Side
+	price               *int
+	addprice            *int
+	stage               *deal.Stage
+	offer_date          *time.Time
+	acceptance_date     *time.Time
+	inspection_deadline *time.Time
+	closing_date        *time.Time
+	clearedFields       map[string]struct{}
+	organization        *int
+	clearedorganization bool
+	client              *int
+	clearedclient       bool
+	property            *int
+	clearedproperty     bool
+	tasks               map[int]struct{}
+	removedtasks        map[int]struct{}
+	clearedtasks        bool
+	done                bool
+	oldValue            func(context.Context) (*Deal, error)
+	predicates          []predicate.Deal
+}
+
+var _ ent.Mutation = (*DealMutation)(nil)
+
+// dealOption allows management of the mutation configuration using functional options.
+type dealOption func(*DealMutation)
+
+// newDealMutation creates new mutation for the Deal entity.
+func newDealMutation(c config, op Op, opts ...dealOption) *DealMutation {
+	m := &DealMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDeal,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDealID sets the ID field of the mutation.
+func withDealID(id int) dealOption {
+	return func(m *DealMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Deal
+		)
+		m.oldValue = func(ctx context.Context) (*Deal, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Deal.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDeal sets the old Deal of the mutation.
+func withDeal(node *Deal) dealOption {
+	return func(m *DealMutation) {
+		m.oldValue = func(context.Context) (*Deal, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DealMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DealMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DealMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DealMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Deal.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *DealMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *DealMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *DealMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DealMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DealMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DealMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *DealMutation) SetOrganizationID(i int) {
+	m.organization = &i
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *DealMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *DealMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetClientID sets the "client_id" field.
+func (m *DealMutation) SetClientID(i int) {
+	m.client = &i
+}
+
+// ClientID returns the value of the "client_id" field in the mutation.
+func (m *DealMutation) ClientID() (r int, exists bool) {
+	v := m.client
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientID returns the old "client_id" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldClientID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientID: %w", err)
+	}
+	return oldValue.ClientID, nil
+}
+
+// ResetClientID resets all changes to the "client_id" field.
+func (m *DealMutation) ResetClientID() {
+	m.client = nil
+}
+
+// SetPropertyID sets the "property_id" field.
+func (m *DealMutation) SetPropertyID(i int) {
+	m.property = &i
+}
+
+// PropertyID returns the value of the "property_id" field in the mutation.
+func (m *DealMutation) PropertyID() (r int, exists bool) {
+	v := m.property
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPropertyID returns the old "property_id" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldPropertyID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPropertyID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPropertyID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPropertyID: %w", err)
+	}
+	return oldValue.PropertyID, nil
+}
+
+// ResetPropertyID resets all changes to the "property_id" field.
+func (m *DealMutation) ResetPropertyID() {
+	m.property = nil
+}
+
+// SetSide sets the "side" field.
+func (m *DealMutation) SetSide(d deal.Side) {
+	m.side = &d
+}
+
+// Side returns the value of the "side" field in the mutation.
+func (m *DealMutation) Side() (r deal.Side, exists bool) {
+	v := m.side
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSide returns the old "side" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldSide(ctx context.Context) (v deal.Side, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSide is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSide requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSide: %w", err)
+	}
+	return oldValue.Side, nil
+}
+
+// ResetSide resets all changes to the "side" field.
+func (m *DealMutation) ResetSide() {
+	m.side = nil
+}
+
+// SetPrice sets the "price" field.
+func (m *DealMutation) SetPrice(i int) {
+	m.price = &i
+	m.addprice = nil
+}
+
+// Price returns the value of the "price" field in the mutation.
+func (m *DealMutation) Price() (r int, exists bool) {
+	v := m.price
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPrice returns the old "price" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldPrice(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPrice is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPrice requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPrice: %w", err)
+	}
+	return oldValue.Price, nil
+}
+
+// AddPrice adds i to the "price" field.
+func (m *DealMutation) AddPrice(i int) {
+	if m.addprice != nil {
+		*m.addprice += i
+	} else {
+		m.addprice = &i
+	}
+}
+
+// AddedPrice returns the value that was added to the "price" field in this mutation.
+func (m *DealMutation) AddedPrice() (r int, exists bool) {
+	v := m.addprice
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPrice clears the value of the "price" field.
+func (m *DealMutation) ClearPrice() {
+	m.price = nil
+	m.addprice = nil
+	m.clearedFields[deal.FieldPrice] = struct{}{}
+}
+
+// PriceCleared returns if the "price" field was cleared in this mutation.
+func (m *DealMutation) PriceCleared() bool {
+	_, ok := m.clearedFields[deal.FieldPrice]
+	return ok
+}
+
+// ResetPrice resets all changes to the "price" field.
+func (m *DealMutation) ResetPrice() {
+	m.price = nil
+	m.addprice = nil
+	delete(m.clearedFields, deal.FieldPrice)
+}
+
+// SetStage sets the "stage" field.
+func (m *DealMutation) SetStage(d deal.Stage) {
+	m.stage = &d
+}
+
+// Stage returns the value of the "stage" field in the mutation.
+func (m *DealMutation) Stage() (r deal.Stage, exists bool) {
+	v := m.stage
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStage returns the old "stage" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldStage(ctx context.Context) (v deal.Stage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStage: %w", err)
+	}
+	return oldValue.Stage, nil
+}
+
+// ResetStage resets all changes to the "stage" field.
+func (m *DealMutation) ResetStage() {
+	m.stage = nil
+}
+
+// SetOfferDate sets the "offer_date" field.
+func (m *DealMutation) SetOfferDate(t time.Time) {
+	m.offer_date = &t
+}
+
+// OfferDate returns the value of the "offer_date" field in the mutation.
+func (m *DealMutation) OfferDate() (r time.Time, exists bool) {
+	v := m.offer_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOfferDate returns the old "offer_date" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldOfferDate(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOfferDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOfferDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOfferDate: %w", err)
+	}
+	return oldValue.OfferDate, nil
+}
+
+// ClearOfferDate clears the value of the "offer_date" field.
+func (m *DealMutation) ClearOfferDate() {
+	m.offer_date = nil
+	m.clearedFields[deal.FieldOfferDate] = struct{}{}
+}
+
+// OfferDateCleared returns if the "offer_date" field was cleared in this mutation.
+func (m *DealMutation) OfferDateCleared() bool {
+	_, ok := m.clearedFields[deal.FieldOfferDate]
+	return ok
+}
+
+// ResetOfferDate resets all changes to the "offer_date" field.
+func (m *DealMutation) ResetOfferDate() {
+	m.offer_date = nil
+	delete(m.clearedFields, deal.FieldOfferDate)
+}
+
+// SetAcceptanceDate sets the "acceptance_date" field.
+func (m *DealMutation) SetAcceptanceDate(t time.Time) {
+	m.acceptance_date = &t
+}
+
+// AcceptanceDate returns the value of the "acceptance_date" field in the mutation.
+func (m *DealMutation) AcceptanceDate() (r time.Time, exists bool) {
+	v := m.acceptance_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAcceptanceDate returns the old "acceptance_date" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldAcceptanceDate(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAcceptanceDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAcceptanceDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAcceptanceDate: %w", err)
+	}
+	return oldValue.AcceptanceDate, nil
+}
+
+// ClearAcceptanceDate clears the value of the "acceptance_date" field.
+func (m *DealMutation) ClearAcceptanceDate() {
+	m.acceptance_date = nil
+	m.clearedFields[deal.FieldAcceptanceDate] = struct{}{}
+}
+
+// AcceptanceDateCleared returns if the "acceptance_date" field was cleared in this mutation.
+func (m *DealMutation) AcceptanceDateCleared() bool {
+	_, ok := m.clearedFields[deal.FieldAcceptanceDate]
+	return ok
+}
+
+// ResetAcceptanceDate resets all changes to the "acceptance_date" field.
+func (m *DealMutation) ResetAcceptanceDate() {
+	m.acceptance_date = nil
+	delete(m.clearedFields, deal.FieldAcceptanceDate)
+}
+
+// SetInspectionDeadline sets the "inspection_deadline" field.
+func (m *DealMutation) SetInspectionDeadline(t time.Time) {
+	m.inspection_deadline = &t
+}
+
+// InspectionDeadline returns the value of the "inspection_deadline" field in the mutation.
+func (m *DealMutation) InspectionDeadline() (r time.Time, exists bool) {
+	v := m.inspection_deadline
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldInspectionDeadline returns the old "inspection_deadline" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldInspectionDeadline(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldInspectionDeadline is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldInspectionDeadline requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldInspectionDeadline: %w", err)
+	}
+	return oldValue.InspectionDeadline, nil
+}
+
+// ClearInspectionDeadline clears the value of the "inspection_deadline" field.
+func (m *DealMutation) ClearInspectionDeadline() {
+	m.inspection_deadline = nil
+	m.clearedFields[deal.FieldInspectionDeadline] = struct{}{}
+}
+
+// InspectionDeadlineCleared returns if the "inspection_deadline" field was cleared in this mutation.
+func (m *DealMutation) InspectionDeadlineCleared() bool {
+	_, ok := m.clearedFields[deal.FieldInspectionDeadline]
+	return ok
+}
+
+// ResetInspectionDeadline resets all changes to the "inspection_deadline" field.
+func (m *DealMutation) ResetInspectionDeadline() {
+	m.inspection_deadline = nil
+	delete(m.clearedFields, deal.FieldInspectionDeadline)
+}
+
+// SetClosingDate sets the "closing_date" field.
+func (m *DealMutation) SetClosingDate(t time.Time) {
+	m.closing_date = &t
+}
+
+// ClosingDate returns the value of the "closing_date" field in the mutation.
+func (m *DealMutation) ClosingDate() (r time.Time, exists bool) {
+	v := m.closing_date
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClosingDate returns the old "closing_date" field's value of the Deal entity.
+// If the Deal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DealMutation) OldClosingDate(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClosingDate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClosingDate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClosingDate: %w", err)
+	}
+	return oldValue.ClosingDate, nil
+}
+
+// ClearClosingDate clears the value of the "closing_date" field.
+func (m *DealMutation) ClearClosingDate() {
+	m.closing_date = nil
+	m.clearedFields[deal.FieldClosingDate] = struct{}{}
+}
+
+// ClosingDateCleared returns if the "closing_date" field was cleared in this mutation.
+func (m *DealMutation) ClosingDateCleared() bool {
+	_, ok := m.clearedFields[deal.FieldClosingDate]
+	return ok
+}
+
+// ResetClosingDate resets all changes to the "closing_date" field.
+func (m *DealMutation) ResetClosingDate() {
+	m.closing_date = nil
+	delete(m.clearedFields, deal.FieldClosingDate)
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *DealMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[deal.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *DealMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *DealMutation) OrganizationIDs() (ids []int) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *DealMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// ClearClient clears the "client" edge to the Contact entity.
+func (m *DealMutation) ClearClient() {
+	m.clearedclient = true
+	m.clearedFields[deal.FieldClientID] = struct{}{}
+}
+
+// ClientCleared reports if the "client" edge to the Contact entity was cleared.
+func (m *DealMutation) ClientCleared() bool {
+	return m.clearedclient
+}
+
+// ClientIDs returns the "client" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// ClientID instead. It exists only for internal usage by the builders.
+func (m *DealMutation) ClientIDs() (ids []int) {
+	if id := m.client; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetClient resets all changes to the "client" edge.
+func (m *DealMutation) ResetClient() {
+	m.client = nil
+	m.clearedclient = false
+}
+
+// ClearProperty clears the "property" edge to the Property entity.
+func (m *DealMutation) ClearProperty() {
+	m.clearedproperty = true
+	m.clearedFields[deal.FieldPropertyID] = struct{}{}
+}
+
+// PropertyCleared reports if the "property" edge to the Property entity was cleared.
+func (m *DealMutation) PropertyCleared() bool {
+	return m.clearedproperty
+}
+
+// PropertyIDs returns the "property" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// PropertyID instead. It exists only for internal usage by the builders.
+func (m *DealMutation) PropertyIDs() (ids []int) {
+	if id := m.property; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetProperty resets all changes to the "property" edge.
+func (m *DealMutation) ResetProperty() {
+	m.property = nil
+	m.clearedproperty = false
+}
+
+// AddTaskIDs adds the "tasks" edge to the Task entity by ids.
+func (m *DealMutation) AddTaskIDs(ids ...int) {
+	if m.tasks == nil {
+		m.tasks = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.tasks[ids[i]] = struct{}{}
+	}
+}
+
+// ClearTasks clears the "tasks" edge to the Task entity.
+func (m *DealMutation) ClearTasks() {
+	m.clearedtasks = true
+}
+
+// TasksCleared reports if the "tasks" edge to the Task entity was cleared.
+func (m *DealMutation) TasksCleared() bool {
+	return m.clearedtasks
+}
+
+// RemoveTaskIDs removes the "tasks" edge to the Task entity by IDs.
+func (m *DealMutation) RemoveTaskIDs(ids ...int) {
+	if m.removedtasks == nil {
+		m.removedtasks = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.tasks, ids[i])
+		m.removedtasks[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedTasks returns the removed IDs of the "tasks" edge to the Task entity.
+func (m *DealMutation) RemovedTasksIDs() (ids []int) {
+	for id := range m.removedtasks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// TasksIDs returns the "tasks" edge IDs in the mutation.
+func (m *DealMutation) TasksIDs() (ids []int) {
+	for id := range m.tasks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetTasks resets all changes to the "tasks" edge.
+func (m *DealMutation) ResetTasks() {
+	m.tasks = nil
+	m.clearedtasks = false
+	m.removedtasks = nil
+}
+
+// Where appends a list predicates to the DealMutation builder.
+func (m *DealMutation) Where(ps ...predicate.Deal) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DealMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DealMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Deal, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DealMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DealMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Deal).
+func (m *DealMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DealMutation) Fields() []string {
+	fields := make([]string, 0, 12)
+	if m.created_at != nil {
+		fields = append(fields, deal.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, deal.FieldUpdatedAt)
+	}
+	if m.organization != nil {
+		fields = append(fields, deal.FieldOrganizationID)
+	}
+	if m.client != nil {
+		fields = append(fields, deal.FieldClientID)
+	}
+	if m.property != nil {
+		fields = append(fields, deal.FieldPropertyID)
+	}
+	if m.side != nil {
+		fields = append(fields, deal.FieldSide)
+	}
+	if m.price != nil {
+		fields = append(fields, deal.FieldPrice)
+	}
+	if m.stage != nil {
+		fields = append(fields, deal.FieldStage)
+	}
+	if m.offer_date != nil {
+		fields = append(fields, deal.FieldOfferDate)
+	}
+	if m.acceptance_date != nil {
+		fields = append(fields, deal.FieldAcceptanceDate)
+	}
+	if m.inspection_deadline != nil {
+		fields = append(fields, deal.FieldInspectionDeadline)
+	}
+	if m.closing_date != nil {
+		fields = append(fields, deal.FieldClosingDate)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DealMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case deal.FieldCreatedAt:
+		return m.CreatedAt()
+	case deal.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case deal.FieldOrganizationID:
+		return m.OrganizationID()
+	case deal.FieldClientID:
+		return m.ClientID()
+	case deal.FieldPropertyID:
+		return m.PropertyID()
+	case deal.FieldSide:
+		return m.Side()
+	case deal.FieldPrice:
+		return m.Price()
+	case deal.FieldStage:
+		return m.Stage()
+	case deal.FieldOfferDate:
+		return m.OfferDate()
+	case deal.FieldAcceptanceDate:
+		return m.AcceptanceDate()
+	case deal.FieldInspectionDeadline:
+		return m.InspectionDeadline()
+	case deal.FieldClosingDate:
+		return m.ClosingDate()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DealMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case deal.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case deal.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case deal.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case deal.FieldClientID:
+		return m.OldClientID(ctx)
+	case deal.FieldPropertyID:
+		return m.OldPropertyID(ctx)
+	case deal.FieldSide:
+		return m.OldSide(ctx)
+	case deal.FieldPrice:
+		return m.OldPrice(ctx)
+	case deal.FieldStage:
+		return m.OldStage(ctx)
+	case deal.FieldOfferDate:
+		return m.OldOfferDate(ctx)
+	case deal.FieldAcceptanceDate:
+		return m.OldAcceptanceDate(ctx)
+	case deal.FieldInspectionDeadline:
+		return m.OldInspectionDeadline(ctx)
+	case deal.FieldClosingDate:
+		return m.OldClosingDate(ctx)
+	}
+	return nil, fmt.Errorf("unknown Deal field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DealMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case deal.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case deal.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case deal.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case deal.FieldClientID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientID(v)
+		return nil
+	case deal.FieldPropertyID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPropertyID(v)
+		return nil
+	case deal.FieldSide:
+		v, ok := value.(deal.Side)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSide(v)
+		return nil
+	case deal.FieldPrice:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPrice(v)
+		return nil
+	case deal.FieldStage:
+		v, ok := value.(deal.Stage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStage(v)
+		return nil
+	case deal.FieldOfferDate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOfferDate(v)
+		return nil
+	case deal.FieldAcceptanceDate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAcceptanceDate(v)
+		return nil
+	case deal.FieldInspectionDeadline:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetInspectionDeadline(v)
+		return nil
+	case deal.FieldClosingDate:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClosingDate(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Deal field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DealMutation) AddedFields() []string {
+	var fields []string
+	if m.addprice != nil {
+		fields = append(fields, deal.FieldPrice)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DealMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case deal.FieldPrice:
+		return m.AddedPrice()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DealMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case deal.FieldPrice:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPrice(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Deal numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DealMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(deal.FieldPrice) {
+		fields = append(fields, deal.FieldPrice)
+	}
+	if m.FieldCleared(deal.FieldOfferDate) {
+		fields = append(fields, deal.FieldOfferDate)
+	}
+	if m.FieldCleared(deal.FieldAcceptanceDate) {
+		fields = append(fields, deal.FieldAcceptanceDate)
+	}
+	if m.FieldCleared(deal.FieldInspectionDeadline) {
+		fields = append(fields, deal.FieldInspectionDeadline)
+	}
+	if m.FieldCleared(deal.FieldClosingDate) {
+		fields = append(fields, deal.FieldClosingDate)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DealMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DealMutation) ClearField(name string) error {
+	switch name {
+	case deal.FieldPrice:
+		m.ClearPrice()
+		return nil
+	case deal.FieldOfferDate:
+		m.ClearOfferDate()
+		return nil
+	case deal.FieldAcceptanceDate:
+		m.ClearAcceptanceDate()
+		return nil
+	case deal.FieldInspectionDeadline:
+		m.ClearInspectionDeadline()
+		return nil
+	case deal.FieldClosingDate:
+		m.ClearClosingDate()
+		return nil
+	}
+	return fmt.Errorf("unknown Deal nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DealMutation) ResetField(name string) error {
+	switch name {
+	case deal.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case deal.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case deal.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case deal.FieldClientID:
+		m.ResetClientID()
+		return nil
+	case deal.FieldPropertyID:
+		m.ResetPropertyID()
+		return nil
+	case deal.FieldSide:
+		m.ResetSide()
+		return nil
+	case deal.FieldPrice:
+		m.ResetPrice()
+		return nil
+	case deal.FieldStage:
+		m.ResetStage()
+		return nil
+	case deal.FieldOfferDate:
+		m.ResetOfferDate()
+		return nil
+	case deal.FieldAcceptanceDate:
+		m.ResetAcceptanceDate()
+		return nil
+	case deal.FieldInspectionDeadline:
+		m.ResetInspectionDeadline()
+		return nil
+	case deal.FieldClosingDate:
+		m.ResetClosingDate()
+		return nil
+	}
+	return fmt.Errorf("unknown Deal field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DealMutation) AddedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.organization != nil {
+		edges = append(edges, deal.EdgeOrganization)
+	}
+	if m.client != nil {
+		edges = append(edges, deal.EdgeClient)
+	}
+	if m.property != nil {
+		edges = append(edges, deal.EdgeProperty)
+	}
+	if m.tasks != nil {
+		edges = append(edges, deal.EdgeTasks)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DealMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case deal.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	case deal.EdgeClient:
+		if id := m.client; id != nil {
+			return []ent.Value{*id}
+		}
+	case deal.EdgeProperty:
+		if id := m.property; id != nil {
+			return []ent.Value{*id}
+		}
+	case deal.EdgeTasks:
+		ids := make([]ent.Value, 0, len(m.tasks))
+		for id := range m.tasks {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DealMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.removedtasks != nil {
+		edges = append(edges, deal.EdgeTasks)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DealMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case deal.EdgeTasks:
+		ids := make([]ent.Value, 0, len(m.removedtasks))
+		for id := range m.removedtasks {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DealMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 4)
+	if m.clearedorganization {
+		edges = append(edges, deal.EdgeOrganization)
+	}
+	if m.clearedclient {
+		edges = append(edges, deal.EdgeClient)
+	}
+	if m.clearedproperty {
+		edges = append(edges, deal.EdgeProperty)
+	}
+	if m.clearedtasks {
+		edges = append(edges, deal.EdgeTasks)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DealMutation) EdgeCleared(name string) bool {
+	switch name {
+	case deal.EdgeOrganization:
+		return m.clearedorganization
+	case deal.EdgeClient:
+		return m.clearedclient
+	case deal.EdgeProperty:
+		return m.clearedproperty
+	case deal.EdgeTasks:
+		return m.clearedtasks
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DealMutation) ClearEdge(name string) error {
+	switch name {
+	case deal.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	case deal.EdgeClient:
+		m.ClearClient()
+		return nil
+	case deal.EdgeProperty:
+		m.ClearProperty()
+		return nil
+	}
+	return fmt.Errorf("unknown Deal unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DealMutation) ResetEdge(name string) error {
+	switch name {
+	case deal.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	case deal.EdgeClient:
+		m.ResetClient()
+		return nil
+	case deal.EdgeProperty:
+		m.ResetProperty()
+		return nil
+	case deal.EdgeTasks:
+		m.ResetTasks()
+		return nil
+	}
+	return fmt.Errorf("unknown Deal edge %s", name)
 }
 
 // EmailMessageMutation represents an operation that mutates the EmailMessage nodes in the graph.
@@ -7067,6 +8438,9 @@ type PropertyMutation struct {
 	tasks                  map[int]struct{}
 	removedtasks           map[int]struct{}
 	clearedtasks           bool
+	deals                  map[int]struct{}
+	removeddeals           map[int]struct{}
+	cleareddeals           bool
 	runs                   map[int]struct{}
 	removedruns            map[int]struct{}
 	clearedruns            bool
@@ -8552,6 +9926,60 @@ func (m *PropertyMutation) ResetTasks() {
 	m.removedtasks = nil
 }
 
+// AddDealIDs adds the "deals" edge to the Deal entity by ids.
+func (m *PropertyMutation) AddDealIDs(ids ...int) {
+	if m.deals == nil {
+		m.deals = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.deals[ids[i]] = struct{}{}
+	}
+}
+
+// ClearDeals clears the "deals" edge to the Deal entity.
+func (m *PropertyMutation) ClearDeals() {
+	m.cleareddeals = true
+}
+
+// DealsCleared reports if the "deals" edge to the Deal entity was cleared.
+func (m *PropertyMutation) DealsCleared() bool {
+	return m.cleareddeals
+}
+
+// RemoveDealIDs removes the "deals" edge to the Deal entity by IDs.
+func (m *PropertyMutation) RemoveDealIDs(ids ...int) {
+	if m.removeddeals == nil {
+		m.removeddeals = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.deals, ids[i])
+		m.removeddeals[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedDeals returns the removed IDs of the "deals" edge to the Deal entity.
+func (m *PropertyMutation) RemovedDealsIDs() (ids []int) {
+	for id := range m.removeddeals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// DealsIDs returns the "deals" edge IDs in the mutation.
+func (m *PropertyMutation) DealsIDs() (ids []int) {
+	for id := range m.deals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetDeals resets all changes to the "deals" edge.
+func (m *PropertyMutation) ResetDeals() {
+	m.deals = nil
+	m.cleareddeals = false
+	m.removeddeals = nil
+}
+
 // AddRunIDs adds the "runs" edge to the Run entity by ids.
 func (m *PropertyMutation) AddRunIDs(ids ...int) {
 	if m.runs == nil {
@@ -9328,7 +10756,7 @@ func (m *PropertyMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *PropertyMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.organization != nil {
 		edges = append(edges, property.EdgeOrganization)
 	}
@@ -9337,6 +10765,9 @@ func (m *PropertyMutation) AddedEdges() []string {
 	}
 	if m.tasks != nil {
 		edges = append(edges, property.EdgeTasks)
+	}
+	if m.deals != nil {
+		edges = append(edges, property.EdgeDeals)
 	}
 	if m.runs != nil {
 		edges = append(edges, property.EdgeRuns)
@@ -9364,6 +10795,12 @@ func (m *PropertyMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case property.EdgeDeals:
+		ids := make([]ent.Value, 0, len(m.deals))
+		for id := range m.deals {
+			ids = append(ids, id)
+		}
+		return ids
 	case property.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.runs))
 		for id := range m.runs {
@@ -9376,12 +10813,15 @@ func (m *PropertyMutation) AddedIDs(name string) []ent.Value {
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *PropertyMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.removedscheduled_posts != nil {
 		edges = append(edges, property.EdgeScheduledPosts)
 	}
 	if m.removedtasks != nil {
 		edges = append(edges, property.EdgeTasks)
+	}
+	if m.removeddeals != nil {
+		edges = append(edges, property.EdgeDeals)
 	}
 	if m.removedruns != nil {
 		edges = append(edges, property.EdgeRuns)
@@ -9405,6 +10845,12 @@ func (m *PropertyMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case property.EdgeDeals:
+		ids := make([]ent.Value, 0, len(m.removeddeals))
+		for id := range m.removeddeals {
+			ids = append(ids, id)
+		}
+		return ids
 	case property.EdgeRuns:
 		ids := make([]ent.Value, 0, len(m.removedruns))
 		for id := range m.removedruns {
@@ -9417,7 +10863,7 @@ func (m *PropertyMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *PropertyMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.clearedorganization {
 		edges = append(edges, property.EdgeOrganization)
 	}
@@ -9426,6 +10872,9 @@ func (m *PropertyMutation) ClearedEdges() []string {
 	}
 	if m.clearedtasks {
 		edges = append(edges, property.EdgeTasks)
+	}
+	if m.cleareddeals {
+		edges = append(edges, property.EdgeDeals)
 	}
 	if m.clearedruns {
 		edges = append(edges, property.EdgeRuns)
@@ -9443,6 +10892,8 @@ func (m *PropertyMutation) EdgeCleared(name string) bool {
 		return m.clearedscheduled_posts
 	case property.EdgeTasks:
 		return m.clearedtasks
+	case property.EdgeDeals:
+		return m.cleareddeals
 	case property.EdgeRuns:
 		return m.clearedruns
 	}
@@ -9472,6 +10923,9 @@ func (m *PropertyMutation) ResetEdge(name string) error {
 		return nil
 	case property.EdgeTasks:
 		m.ResetTasks()
+		return nil
+	case property.EdgeDeals:
+		m.ResetDeals()
 		return nil
 	case property.EdgeRuns:
 		m.ResetRuns()
@@ -15119,6 +16573,7 @@ type TaskMutation struct {
 	notes               *string
 	due_at              *time.Time
 	status              *task.Status
+	checklist_key       *string
 	run_id              *int
 	addrun_id           *int
 	step_key            *string
@@ -15133,6 +16588,8 @@ type TaskMutation struct {
 	clearedproperty     bool
 	assignee            *int
 	clearedassignee     bool
+	transaction         *int
+	clearedtransaction  bool
 	done                bool
 	oldValue            func(context.Context) (*Task, error)
 	predicates          []predicate.Task
@@ -15658,6 +17115,104 @@ func (m *TaskMutation) ResetAssigneeID() {
 	delete(m.clearedFields, task.FieldAssigneeID)
 }
 
+// SetTransactionID sets the "transaction_id" field.
+func (m *TaskMutation) SetTransactionID(i int) {
+	m.transaction = &i
+}
+
+// TransactionID returns the value of the "transaction_id" field in the mutation.
+func (m *TaskMutation) TransactionID() (r int, exists bool) {
+	v := m.transaction
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTransactionID returns the old "transaction_id" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldTransactionID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTransactionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTransactionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTransactionID: %w", err)
+	}
+	return oldValue.TransactionID, nil
+}
+
+// ClearTransactionID clears the value of the "transaction_id" field.
+func (m *TaskMutation) ClearTransactionID() {
+	m.transaction = nil
+	m.clearedFields[task.FieldTransactionID] = struct{}{}
+}
+
+// TransactionIDCleared returns if the "transaction_id" field was cleared in this mutation.
+func (m *TaskMutation) TransactionIDCleared() bool {
+	_, ok := m.clearedFields[task.FieldTransactionID]
+	return ok
+}
+
+// ResetTransactionID resets all changes to the "transaction_id" field.
+func (m *TaskMutation) ResetTransactionID() {
+	m.transaction = nil
+	delete(m.clearedFields, task.FieldTransactionID)
+}
+
+// SetChecklistKey sets the "checklist_key" field.
+func (m *TaskMutation) SetChecklistKey(s string) {
+	m.checklist_key = &s
+}
+
+// ChecklistKey returns the value of the "checklist_key" field in the mutation.
+func (m *TaskMutation) ChecklistKey() (r string, exists bool) {
+	v := m.checklist_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChecklistKey returns the old "checklist_key" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldChecklistKey(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChecklistKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChecklistKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChecklistKey: %w", err)
+	}
+	return oldValue.ChecklistKey, nil
+}
+
+// ClearChecklistKey clears the value of the "checklist_key" field.
+func (m *TaskMutation) ClearChecklistKey() {
+	m.checklist_key = nil
+	m.clearedFields[task.FieldChecklistKey] = struct{}{}
+}
+
+// ChecklistKeyCleared returns if the "checklist_key" field was cleared in this mutation.
+func (m *TaskMutation) ChecklistKeyCleared() bool {
+	_, ok := m.clearedFields[task.FieldChecklistKey]
+	return ok
+}
+
+// ResetChecklistKey resets all changes to the "checklist_key" field.
+func (m *TaskMutation) ResetChecklistKey() {
+	m.checklist_key = nil
+	delete(m.clearedFields, task.FieldChecklistKey)
+}
+
 // SetRunID sets the "run_id" field.
 func (m *TaskMutation) SetRunID(i int) {
 	m.run_id = &i
@@ -15955,6 +17510,33 @@ func (m *TaskMutation) ResetAssignee() {
 	m.clearedassignee = false
 }
 
+// ClearTransaction clears the "transaction" edge to the Deal entity.
+func (m *TaskMutation) ClearTransaction() {
+	m.clearedtransaction = true
+	m.clearedFields[task.FieldTransactionID] = struct{}{}
+}
+
+// TransactionCleared reports if the "transaction" edge to the Deal entity was cleared.
+func (m *TaskMutation) TransactionCleared() bool {
+	return m.TransactionIDCleared() || m.clearedtransaction
+}
+
+// TransactionIDs returns the "transaction" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// TransactionID instead. It exists only for internal usage by the builders.
+func (m *TaskMutation) TransactionIDs() (ids []int) {
+	if id := m.transaction; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetTransaction resets all changes to the "transaction" edge.
+func (m *TaskMutation) ResetTransaction() {
+	m.transaction = nil
+	m.clearedtransaction = false
+}
+
 // Where appends a list predicates to the TaskMutation builder.
 func (m *TaskMutation) Where(ps ...predicate.Task) {
 	m.predicates = append(m.predicates, ps...)
@@ -15989,7 +17571,7 @@ func (m *TaskMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 16)
 	if m.created_at != nil {
 		fields = append(fields, task.FieldCreatedAt)
 	}
@@ -16022,6 +17604,12 @@ func (m *TaskMutation) Fields() []string {
 	}
 	if m.assignee != nil {
 		fields = append(fields, task.FieldAssigneeID)
+	}
+	if m.transaction != nil {
+		fields = append(fields, task.FieldTransactionID)
+	}
+	if m.checklist_key != nil {
+		fields = append(fields, task.FieldChecklistKey)
 	}
 	if m.run_id != nil {
 		fields = append(fields, task.FieldRunID)
@@ -16062,6 +17650,10 @@ func (m *TaskMutation) Field(name string) (ent.Value, bool) {
 		return m.PropertyID()
 	case task.FieldAssigneeID:
 		return m.AssigneeID()
+	case task.FieldTransactionID:
+		return m.TransactionID()
+	case task.FieldChecklistKey:
+		return m.ChecklistKey()
 	case task.FieldRunID:
 		return m.RunID()
 	case task.FieldStepKey:
@@ -16099,6 +17691,10 @@ func (m *TaskMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPropertyID(ctx)
 	case task.FieldAssigneeID:
 		return m.OldAssigneeID(ctx)
+	case task.FieldTransactionID:
+		return m.OldTransactionID(ctx)
+	case task.FieldChecklistKey:
+		return m.OldChecklistKey(ctx)
 	case task.FieldRunID:
 		return m.OldRunID(ctx)
 	case task.FieldStepKey:
@@ -16191,6 +17787,20 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAssigneeID(v)
 		return nil
+	case task.FieldTransactionID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTransactionID(v)
+		return nil
+	case task.FieldChecklistKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChecklistKey(v)
+		return nil
 	case task.FieldRunID:
 		v, ok := value.(int)
 		if !ok {
@@ -16275,6 +17885,12 @@ func (m *TaskMutation) ClearedFields() []string {
 	if m.FieldCleared(task.FieldAssigneeID) {
 		fields = append(fields, task.FieldAssigneeID)
 	}
+	if m.FieldCleared(task.FieldTransactionID) {
+		fields = append(fields, task.FieldTransactionID)
+	}
+	if m.FieldCleared(task.FieldChecklistKey) {
+		fields = append(fields, task.FieldChecklistKey)
+	}
 	if m.FieldCleared(task.FieldRunID) {
 		fields = append(fields, task.FieldRunID)
 	}
@@ -16303,6 +17919,12 @@ func (m *TaskMutation) ClearField(name string) error {
 		return nil
 	case task.FieldAssigneeID:
 		m.ClearAssigneeID()
+		return nil
+	case task.FieldTransactionID:
+		m.ClearTransactionID()
+		return nil
+	case task.FieldChecklistKey:
+		m.ClearChecklistKey()
 		return nil
 	case task.FieldRunID:
 		m.ClearRunID()
@@ -16354,6 +17976,12 @@ func (m *TaskMutation) ResetField(name string) error {
 	case task.FieldAssigneeID:
 		m.ResetAssigneeID()
 		return nil
+	case task.FieldTransactionID:
+		m.ResetTransactionID()
+		return nil
+	case task.FieldChecklistKey:
+		m.ResetChecklistKey()
+		return nil
 	case task.FieldRunID:
 		m.ResetRunID()
 		return nil
@@ -16369,7 +17997,7 @@ func (m *TaskMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *TaskMutation) AddedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.organization != nil {
 		edges = append(edges, task.EdgeOrganization)
 	}
@@ -16381,6 +18009,9 @@ func (m *TaskMutation) AddedEdges() []string {
 	}
 	if m.assignee != nil {
 		edges = append(edges, task.EdgeAssignee)
+	}
+	if m.transaction != nil {
+		edges = append(edges, task.EdgeTransaction)
 	}
 	return edges
 }
@@ -16405,13 +18036,17 @@ func (m *TaskMutation) AddedIDs(name string) []ent.Value {
 		if id := m.assignee; id != nil {
 			return []ent.Value{*id}
 		}
+	case task.EdgeTransaction:
+		if id := m.transaction; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *TaskMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	return edges
 }
 
@@ -16423,7 +18058,7 @@ func (m *TaskMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *TaskMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 4)
+	edges := make([]string, 0, 5)
 	if m.clearedorganization {
 		edges = append(edges, task.EdgeOrganization)
 	}
@@ -16435,6 +18070,9 @@ func (m *TaskMutation) ClearedEdges() []string {
 	}
 	if m.clearedassignee {
 		edges = append(edges, task.EdgeAssignee)
+	}
+	if m.clearedtransaction {
+		edges = append(edges, task.EdgeTransaction)
 	}
 	return edges
 }
@@ -16451,6 +18089,8 @@ func (m *TaskMutation) EdgeCleared(name string) bool {
 		return m.clearedproperty
 	case task.EdgeAssignee:
 		return m.clearedassignee
+	case task.EdgeTransaction:
+		return m.clearedtransaction
 	}
 	return false
 }
@@ -16471,6 +18111,9 @@ func (m *TaskMutation) ClearEdge(name string) error {
 	case task.EdgeAssignee:
 		m.ClearAssignee()
 		return nil
+	case task.EdgeTransaction:
+		m.ClearTransaction()
+		return nil
 	}
 	return fmt.Errorf("unknown Task unique edge %s", name)
 }
@@ -16490,6 +18133,9 @@ func (m *TaskMutation) ResetEdge(name string) error {
 		return nil
 	case task.EdgeAssignee:
 		m.ResetAssignee()
+		return nil
+	case task.EdgeTransaction:
+		m.ResetTransaction()
 		return nil
 	}
 	return fmt.Errorf("unknown Task edge %s", name)

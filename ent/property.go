@@ -81,16 +81,19 @@ type PropertyEdges struct {
 	ScheduledPosts []*ScheduledPost `json:"scheduled_posts,omitempty"`
 	// Tasks holds the value of the tasks edge.
 	Tasks []*Task `json:"tasks,omitempty"`
+	// Deals holds the value of the deals edge.
+	Deals []*Deal `json:"deals,omitempty"`
 	// Runs holds the value of the runs edge.
 	Runs []*Run `json:"runs,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [5]map[string]int
 
 	namedScheduledPosts map[string][]*ScheduledPost
 	namedTasks          map[string][]*Task
+	namedDeals          map[string][]*Deal
 	namedRuns           map[string][]*Run
 }
 
@@ -123,10 +126,19 @@ func (e PropertyEdges) TasksOrErr() ([]*Task, error) {
 	return nil, &NotLoadedError{edge: "tasks"}
 }
 
+// DealsOrErr returns the Deals value or an error if the edge
+// was not loaded in eager-loading.
+func (e PropertyEdges) DealsOrErr() ([]*Deal, error) {
+	if e.loadedTypes[3] {
+		return e.Deals, nil
+	}
+	return nil, &NotLoadedError{edge: "deals"}
+}
+
 // RunsOrErr returns the Runs value or an error if the edge
 // was not loaded in eager-loading.
 func (e PropertyEdges) RunsOrErr() ([]*Run, error) {
-	if e.loadedTypes[3] {
+	if e.loadedTypes[4] {
 		return e.Runs, nil
 	}
 	return nil, &NotLoadedError{edge: "runs"}
@@ -353,6 +365,11 @@ func (_m *Property) QueryTasks() *TaskQuery {
 	return NewPropertyClient(_m.config).QueryTasks(_m)
 }
 
+// QueryDeals queries the "deals" edge of the Property entity.
+func (_m *Property) QueryDeals() *DealQuery {
+	return NewPropertyClient(_m.config).QueryDeals(_m)
+}
+
 // QueryRuns queries the "runs" edge of the Property entity.
 func (_m *Property) QueryRuns() *RunQuery {
 	return NewPropertyClient(_m.config).QueryRuns(_m)
@@ -523,6 +540,30 @@ func (_m *Property) appendNamedTasks(name string, edges ...*Task) {
 		_m.Edges.namedTasks[name] = []*Task{}
 	} else {
 		_m.Edges.namedTasks[name] = append(_m.Edges.namedTasks[name], edges...)
+	}
+}
+
+// NamedDeals returns the Deals named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Property) NamedDeals(name string) ([]*Deal, error) {
+	if _m.Edges.namedDeals == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedDeals[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Property) appendNamedDeals(name string, edges ...*Deal) {
+	if _m.Edges.namedDeals == nil {
+		_m.Edges.namedDeals = make(map[string][]*Deal)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedDeals[name] = []*Deal{}
+	} else {
+		_m.Edges.namedDeals[name] = append(_m.Edges.namedDeals[name], edges...)
 	}
 }
 

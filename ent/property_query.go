@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
@@ -31,11 +32,13 @@ type PropertyQuery struct {
 	withOrganization        *OrganizationQuery
 	withScheduledPosts      *ScheduledPostQuery
 	withTasks               *TaskQuery
+	withDeals               *DealQuery
 	withRuns                *RunQuery
 	loadTotal               []func(context.Context, []*Property) error
 	modifiers               []func(*sql.Selector)
 	withNamedScheduledPosts map[string]*ScheduledPostQuery
 	withNamedTasks          map[string]*TaskQuery
+	withNamedDeals          map[string]*DealQuery
 	withNamedRuns           map[string]*RunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -132,6 +135,28 @@ func (_q *PropertyQuery) QueryTasks() *TaskQuery {
 			sqlgraph.From(property.Table, property.FieldID, selector),
 			sqlgraph.To(task.Table, task.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, true, property.TasksTable, property.TasksColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryDeals chains the current query on the "deals" edge.
+func (_q *PropertyQuery) QueryDeals() *DealQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(property.Table, property.FieldID, selector),
+			sqlgraph.To(deal.Table, deal.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, property.DealsTable, property.DealsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -356,6 +381,7 @@ func (_q *PropertyQuery) Clone() *PropertyQuery {
 		withOrganization:   _q.withOrganization.Clone(),
 		withScheduledPosts: _q.withScheduledPosts.Clone(),
 		withTasks:          _q.withTasks.Clone(),
+		withDeals:          _q.withDeals.Clone(),
 		withRuns:           _q.withRuns.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
@@ -393,6 +419,17 @@ func (_q *PropertyQuery) WithTasks(opts ...func(*TaskQuery)) *PropertyQuery {
 		opt(query)
 	}
 	_q.withTasks = query
+	return _q
+}
+
+// WithDeals tells the query-builder to eager-load the nodes that are connected to
+// the "deals" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *PropertyQuery) WithDeals(opts ...func(*DealQuery)) *PropertyQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withDeals = query
 	return _q
 }
 
@@ -485,10 +522,11 @@ func (_q *PropertyQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pro
 	var (
 		nodes       = []*Property{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withOrganization != nil,
 			_q.withScheduledPosts != nil,
 			_q.withTasks != nil,
+			_q.withDeals != nil,
 			_q.withRuns != nil,
 		}
 	)
@@ -533,6 +571,13 @@ func (_q *PropertyQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pro
 			return nil, err
 		}
 	}
+	if query := _q.withDeals; query != nil {
+		if err := _q.loadDeals(ctx, query, nodes,
+			func(n *Property) { n.Edges.Deals = []*Deal{} },
+			func(n *Property, e *Deal) { n.Edges.Deals = append(n.Edges.Deals, e) }); err != nil {
+			return nil, err
+		}
+	}
 	if query := _q.withRuns; query != nil {
 		if err := _q.loadRuns(ctx, query, nodes,
 			func(n *Property) { n.Edges.Runs = []*Run{} },
@@ -551,6 +596,13 @@ func (_q *PropertyQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Pro
 		if err := _q.loadTasks(ctx, query, nodes,
 			func(n *Property) { n.appendNamedTasks(name) },
 			func(n *Property, e *Task) { n.appendNamedTasks(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedDeals {
+		if err := _q.loadDeals(ctx, query, nodes,
+			func(n *Property) { n.appendNamedDeals(name) },
+			func(n *Property, e *Deal) { n.appendNamedDeals(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -656,6 +708,36 @@ func (_q *PropertyQuery) loadTasks(ctx context.Context, query *TaskQuery, nodes 
 		node, ok := nodeids[*fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "property_id" returned %v for node %v`, *fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *PropertyQuery) loadDeals(ctx context.Context, query *DealQuery, nodes []*Property, init func(*Property), assign func(*Property, *Deal)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*Property)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(deal.FieldPropertyID)
+	}
+	query.Where(predicate.Deal(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(property.DealsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.PropertyID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "property_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}
@@ -836,6 +918,20 @@ func (_q *PropertyQuery) WithNamedTasks(name string, opts ...func(*TaskQuery)) *
 		_q.withNamedTasks = make(map[string]*TaskQuery)
 	}
 	_q.withNamedTasks[name] = query
+	return _q
+}
+
+// WithNamedDeals tells the query-builder to eager-load the nodes that are connected to the "deals"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *PropertyQuery) WithNamedDeals(name string, opts ...func(*DealQuery)) *PropertyQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedDeals == nil {
+		_q.withNamedDeals = make(map[string]*DealQuery)
+	}
+	_q.withNamedDeals[name] = query
 	return _q
 }
 

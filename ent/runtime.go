@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -151,6 +152,25 @@ func init() {
 	contactDescLeadScore := contactFields[15].Descriptor()
 	// contact.LeadScoreValidator is a validator for the "lead_score" field. It is called by the builders before save.
 	contact.LeadScoreValidator = contactDescLeadScore.Validators[0].(func(int) error)
+	dealMixin := schema.Deal{}.Mixin()
+	dealMixinFields0 := dealMixin[0].Fields()
+	_ = dealMixinFields0
+	dealFields := schema.Deal{}.Fields()
+	_ = dealFields
+	// dealDescCreatedAt is the schema descriptor for created_at field.
+	dealDescCreatedAt := dealMixinFields0[0].Descriptor()
+	// deal.DefaultCreatedAt holds the default value on creation for the created_at field.
+	deal.DefaultCreatedAt = dealDescCreatedAt.Default.(func() time.Time)
+	// dealDescUpdatedAt is the schema descriptor for updated_at field.
+	dealDescUpdatedAt := dealMixinFields0[1].Descriptor()
+	// deal.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	deal.DefaultUpdatedAt = dealDescUpdatedAt.Default.(func() time.Time)
+	// deal.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	deal.UpdateDefaultUpdatedAt = dealDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dealDescPrice is the schema descriptor for price field.
+	dealDescPrice := dealFields[3].Descriptor()
+	// deal.PriceValidator is a validator for the "price" field. It is called by the builders before save.
+	deal.PriceValidator = dealDescPrice.Validators[0].(func(int) error)
 	emailmessageMixin := schema.EmailMessage{}.Mixin()
 	emailmessageMixinFields0 := emailmessageMixin[0].Fields()
 	_ = emailmessageMixinFields0

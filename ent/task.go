@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/task"
@@ -43,6 +44,10 @@ type Task struct {
 	PropertyID *int `json:"property_id,omitempty"`
 	// AssigneeID holds the value of the "assignee_id" field.
 	AssigneeID *int `json:"assignee_id,omitempty"`
+	// TransactionID holds the value of the "transaction_id" field.
+	TransactionID *int `json:"transaction_id,omitempty"`
+	// ChecklistKey holds the value of the "checklist_key" field.
+	ChecklistKey *string `json:"checklist_key,omitempty"`
 	// RunID holds the value of the "run_id" field.
 	RunID *int `json:"run_id,omitempty"`
 	// StepKey holds the value of the "step_key" field.
@@ -65,11 +70,13 @@ type TaskEdges struct {
 	Property *Property `json:"property,omitempty"`
 	// Assignee holds the value of the assignee edge.
 	Assignee *User `json:"assignee,omitempty"`
+	// Transaction holds the value of the transaction edge.
+	Transaction *Deal `json:"transaction,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 	// totalCount holds the count of the edges above.
-	totalCount [4]map[string]int
+	totalCount [5]map[string]int
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -116,14 +123,25 @@ func (e TaskEdges) AssigneeOrErr() (*User, error) {
 	return nil, &NotLoadedError{edge: "assignee"}
 }
 
+// TransactionOrErr returns the Transaction value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e TaskEdges) TransactionOrErr() (*Deal, error) {
+	if e.Transaction != nil {
+		return e.Transaction, nil
+	} else if e.loadedTypes[4] {
+		return nil, &NotFoundError{label: deal.Label}
+	}
+	return nil, &NotLoadedError{edge: "transaction"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*Task) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case task.FieldID, task.FieldOrganizationID, task.FieldClientID, task.FieldPropertyID, task.FieldAssigneeID, task.FieldRunID, task.FieldPlanIndex:
+		case task.FieldID, task.FieldOrganizationID, task.FieldClientID, task.FieldPropertyID, task.FieldAssigneeID, task.FieldTransactionID, task.FieldRunID, task.FieldPlanIndex:
 			values[i] = new(sql.NullInt64)
-		case task.FieldType, task.FieldTitle, task.FieldNotes, task.FieldStatus, task.FieldStepKey:
+		case task.FieldType, task.FieldTitle, task.FieldNotes, task.FieldStatus, task.FieldChecklistKey, task.FieldStepKey:
 			values[i] = new(sql.NullString)
 		case task.FieldCreatedAt, task.FieldUpdatedAt, task.FieldDueAt:
 			values[i] = new(sql.NullTime)
@@ -216,6 +234,20 @@ func (_m *Task) assignValues(columns []string, values []any) error {
 				_m.AssigneeID = new(int)
 				*_m.AssigneeID = int(value.Int64)
 			}
+		case task.FieldTransactionID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field transaction_id", values[i])
+			} else if value.Valid {
+				_m.TransactionID = new(int)
+				*_m.TransactionID = int(value.Int64)
+			}
+		case task.FieldChecklistKey:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field checklist_key", values[i])
+			} else if value.Valid {
+				_m.ChecklistKey = new(string)
+				*_m.ChecklistKey = value.String
+			}
 		case task.FieldRunID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
 				return fmt.Errorf("unexpected type %T for field run_id", values[i])
@@ -268,6 +300,11 @@ func (_m *Task) QueryProperty() *PropertyQuery {
 // QueryAssignee queries the "assignee" edge of the Task entity.
 func (_m *Task) QueryAssignee() *UserQuery {
 	return NewTaskClient(_m.config).QueryAssignee(_m)
+}
+
+// QueryTransaction queries the "transaction" edge of the Task entity.
+func (_m *Task) QueryTransaction() *DealQuery {
+	return NewTaskClient(_m.config).QueryTransaction(_m)
 }
 
 // Update returns a builder for updating this Task.
@@ -328,6 +365,16 @@ func (_m *Task) String() string {
 	if v := _m.AssigneeID; v != nil {
 		builder.WriteString("assignee_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.TransactionID; v != nil {
+		builder.WriteString("transaction_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.ChecklistKey; v != nil {
+		builder.WriteString("checklist_key=")
+		builder.WriteString(*v)
 	}
 	builder.WriteString(", ")
 	if v := _m.RunID; v != nil {

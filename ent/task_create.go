@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/task"
@@ -140,6 +141,34 @@ func (_c *TaskCreate) SetNillableAssigneeID(v *int) *TaskCreate {
 	return _c
 }
 
+// SetTransactionID sets the "transaction_id" field.
+func (_c *TaskCreate) SetTransactionID(v int) *TaskCreate {
+	_c.mutation.SetTransactionID(v)
+	return _c
+}
+
+// SetNillableTransactionID sets the "transaction_id" field if the given value is not nil.
+func (_c *TaskCreate) SetNillableTransactionID(v *int) *TaskCreate {
+	if v != nil {
+		_c.SetTransactionID(*v)
+	}
+	return _c
+}
+
+// SetChecklistKey sets the "checklist_key" field.
+func (_c *TaskCreate) SetChecklistKey(v string) *TaskCreate {
+	_c.mutation.SetChecklistKey(v)
+	return _c
+}
+
+// SetNillableChecklistKey sets the "checklist_key" field if the given value is not nil.
+func (_c *TaskCreate) SetNillableChecklistKey(v *string) *TaskCreate {
+	if v != nil {
+		_c.SetChecklistKey(*v)
+	}
+	return _c
+}
+
 // SetRunID sets the "run_id" field.
 func (_c *TaskCreate) SetRunID(v int) *TaskCreate {
 	_c.mutation.SetRunID(v)
@@ -200,6 +229,11 @@ func (_c *TaskCreate) SetProperty(v *Property) *TaskCreate {
 // SetAssignee sets the "assignee" edge to the User entity.
 func (_c *TaskCreate) SetAssignee(v *User) *TaskCreate {
 	return _c.SetAssigneeID(v.ID)
+}
+
+// SetTransaction sets the "transaction" edge to the Deal entity.
+func (_c *TaskCreate) SetTransaction(v *Deal) *TaskCreate {
+	return _c.SetTransactionID(v.ID)
 }
 
 // Mutation returns the TaskMutation object of the builder.
@@ -365,6 +399,10 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 		_spec.SetField(task.FieldStatus, field.TypeEnum, value)
 		_node.Status = value
 	}
+	if value, ok := _c.mutation.ChecklistKey(); ok {
+		_spec.SetField(task.FieldChecklistKey, field.TypeString, value)
+		_node.ChecklistKey = &value
+	}
 	if value, ok := _c.mutation.RunID(); ok {
 		_spec.SetField(task.FieldRunID, field.TypeInt, value)
 		_node.RunID = &value
@@ -443,6 +481,23 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.AssigneeID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.TransactionIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   task.TransactionTable,
+			Columns: []string{task.TransactionColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.TransactionID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec
@@ -605,6 +660,24 @@ func (u *TaskUpsert) ClearAssigneeID() *TaskUpsert {
 	return u
 }
 
+// SetTransactionID sets the "transaction_id" field.
+func (u *TaskUpsert) SetTransactionID(v int) *TaskUpsert {
+	u.Set(task.FieldTransactionID, v)
+	return u
+}
+
+// UpdateTransactionID sets the "transaction_id" field to the value that was provided on create.
+func (u *TaskUpsert) UpdateTransactionID() *TaskUpsert {
+	u.SetExcluded(task.FieldTransactionID)
+	return u
+}
+
+// ClearTransactionID clears the value of the "transaction_id" field.
+func (u *TaskUpsert) ClearTransactionID() *TaskUpsert {
+	u.SetNull(task.FieldTransactionID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -624,6 +697,9 @@ func (u *TaskUpsertOne) UpdateNewValues() *TaskUpsertOne {
 		}
 		if _, exists := u.create.mutation.ClientID(); exists {
 			s.SetIgnore(task.FieldClientID)
+		}
+		if _, exists := u.create.mutation.ChecklistKey(); exists {
+			s.SetIgnore(task.FieldChecklistKey)
 		}
 		if _, exists := u.create.mutation.RunID(); exists {
 			s.SetIgnore(task.FieldRunID)
@@ -788,6 +864,27 @@ func (u *TaskUpsertOne) UpdateAssigneeID() *TaskUpsertOne {
 func (u *TaskUpsertOne) ClearAssigneeID() *TaskUpsertOne {
 	return u.Update(func(s *TaskUpsert) {
 		s.ClearAssigneeID()
+	})
+}
+
+// SetTransactionID sets the "transaction_id" field.
+func (u *TaskUpsertOne) SetTransactionID(v int) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetTransactionID(v)
+	})
+}
+
+// UpdateTransactionID sets the "transaction_id" field to the value that was provided on create.
+func (u *TaskUpsertOne) UpdateTransactionID() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateTransactionID()
+	})
+}
+
+// ClearTransactionID clears the value of the "transaction_id" field.
+func (u *TaskUpsertOne) ClearTransactionID() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.ClearTransactionID()
 	})
 }
 
@@ -976,6 +1073,9 @@ func (u *TaskUpsertBulk) UpdateNewValues() *TaskUpsertBulk {
 			if _, exists := b.mutation.ClientID(); exists {
 				s.SetIgnore(task.FieldClientID)
 			}
+			if _, exists := b.mutation.ChecklistKey(); exists {
+				s.SetIgnore(task.FieldChecklistKey)
+			}
 			if _, exists := b.mutation.RunID(); exists {
 				s.SetIgnore(task.FieldRunID)
 			}
@@ -1140,6 +1240,27 @@ func (u *TaskUpsertBulk) UpdateAssigneeID() *TaskUpsertBulk {
 func (u *TaskUpsertBulk) ClearAssigneeID() *TaskUpsertBulk {
 	return u.Update(func(s *TaskUpsert) {
 		s.ClearAssigneeID()
+	})
+}
+
+// SetTransactionID sets the "transaction_id" field.
+func (u *TaskUpsertBulk) SetTransactionID(v int) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetTransactionID(v)
+	})
+}
+
+// UpdateTransactionID sets the "transaction_id" field to the value that was provided on create.
+func (u *TaskUpsertBulk) UpdateTransactionID() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateTransactionID()
+	})
+}
+
+// ClearTransactionID clears the value of the "transaction_id" field.
+func (u *TaskUpsertBulk) ClearTransactionID() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.ClearTransactionID()
 	})
 }
 

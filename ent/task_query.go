@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
@@ -31,6 +32,7 @@ type TaskQuery struct {
 	withClient       *ContactQuery
 	withProperty     *PropertyQuery
 	withAssignee     *UserQuery
+	withTransaction  *DealQuery
 	loadTotal        []func(context.Context, []*Task) error
 	modifiers        []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
@@ -150,6 +152,28 @@ func (_q *TaskQuery) QueryAssignee() *UserQuery {
 			sqlgraph.From(task.Table, task.FieldID, selector),
 			sqlgraph.To(user.Table, user.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, false, task.AssigneeTable, task.AssigneeColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryTransaction chains the current query on the "transaction" edge.
+func (_q *TaskQuery) QueryTransaction() *DealQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(task.Table, task.FieldID, selector),
+			sqlgraph.To(deal.Table, deal.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, task.TransactionTable, task.TransactionColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -353,6 +377,7 @@ func (_q *TaskQuery) Clone() *TaskQuery {
 		withClient:       _q.withClient.Clone(),
 		withProperty:     _q.withProperty.Clone(),
 		withAssignee:     _q.withAssignee.Clone(),
+		withTransaction:  _q.withTransaction.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -400,6 +425,17 @@ func (_q *TaskQuery) WithAssignee(opts ...func(*UserQuery)) *TaskQuery {
 		opt(query)
 	}
 	_q.withAssignee = query
+	return _q
+}
+
+// WithTransaction tells the query-builder to eager-load the nodes that are connected to
+// the "transaction" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *TaskQuery) WithTransaction(opts ...func(*DealQuery)) *TaskQuery {
+	query := (&DealClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withTransaction = query
 	return _q
 }
 
@@ -481,11 +517,12 @@ func (_q *TaskQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Task, e
 	var (
 		nodes       = []*Task{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withOrganization != nil,
 			_q.withClient != nil,
 			_q.withProperty != nil,
 			_q.withAssignee != nil,
+			_q.withTransaction != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -530,6 +567,12 @@ func (_q *TaskQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Task, e
 	if query := _q.withAssignee; query != nil {
 		if err := _q.loadAssignee(ctx, query, nodes, nil,
 			func(n *Task, e *User) { n.Edges.Assignee = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withTransaction; query != nil {
+		if err := _q.loadTransaction(ctx, query, nodes, nil,
+			func(n *Task, e *Deal) { n.Edges.Transaction = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -663,6 +706,38 @@ func (_q *TaskQuery) loadAssignee(ctx context.Context, query *UserQuery, nodes [
 	}
 	return nil
 }
+func (_q *TaskQuery) loadTransaction(ctx context.Context, query *DealQuery, nodes []*Task, init func(*Task), assign func(*Task, *Deal)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*Task)
+	for i := range nodes {
+		if nodes[i].TransactionID == nil {
+			continue
+		}
+		fk := *nodes[i].TransactionID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(deal.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "transaction_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *TaskQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -703,6 +778,9 @@ func (_q *TaskQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withAssignee != nil {
 			_spec.Node.AddColumnOnce(task.FieldAssigneeID)
+		}
+		if _q.withTransaction != nil {
+			_spec.Node.AddColumnOnce(task.FieldTransactionID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

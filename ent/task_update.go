@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/task"
@@ -146,6 +147,26 @@ func (_u *TaskUpdate) ClearAssigneeID() *TaskUpdate {
 	return _u
 }
 
+// SetTransactionID sets the "transaction_id" field.
+func (_u *TaskUpdate) SetTransactionID(v int) *TaskUpdate {
+	_u.mutation.SetTransactionID(v)
+	return _u
+}
+
+// SetNillableTransactionID sets the "transaction_id" field if the given value is not nil.
+func (_u *TaskUpdate) SetNillableTransactionID(v *int) *TaskUpdate {
+	if v != nil {
+		_u.SetTransactionID(*v)
+	}
+	return _u
+}
+
+// ClearTransactionID clears the value of the "transaction_id" field.
+func (_u *TaskUpdate) ClearTransactionID() *TaskUpdate {
+	_u.mutation.ClearTransactionID()
+	return _u
+}
+
 // SetProperty sets the "property" edge to the Property entity.
 func (_u *TaskUpdate) SetProperty(v *Property) *TaskUpdate {
 	return _u.SetPropertyID(v.ID)
@@ -154,6 +175,11 @@ func (_u *TaskUpdate) SetProperty(v *Property) *TaskUpdate {
 // SetAssignee sets the "assignee" edge to the User entity.
 func (_u *TaskUpdate) SetAssignee(v *User) *TaskUpdate {
 	return _u.SetAssigneeID(v.ID)
+}
+
+// SetTransaction sets the "transaction" edge to the Deal entity.
+func (_u *TaskUpdate) SetTransaction(v *Deal) *TaskUpdate {
+	return _u.SetTransactionID(v.ID)
 }
 
 // Mutation returns the TaskMutation object of the builder.
@@ -170,6 +196,12 @@ func (_u *TaskUpdate) ClearProperty() *TaskUpdate {
 // ClearAssignee clears the "assignee" edge to the User entity.
 func (_u *TaskUpdate) ClearAssignee() *TaskUpdate {
 	_u.mutation.ClearAssignee()
+	return _u
+}
+
+// ClearTransaction clears the "transaction" edge to the Deal entity.
+func (_u *TaskUpdate) ClearTransaction() *TaskUpdate {
+	_u.mutation.ClearTransaction()
 	return _u
 }
 
@@ -270,6 +302,9 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(task.FieldStatus, field.TypeEnum, value)
 	}
+	if _u.mutation.ChecklistKeyCleared() {
+		_spec.ClearField(task.FieldChecklistKey, field.TypeString)
+	}
 	if _u.mutation.RunIDCleared() {
 		_spec.ClearField(task.FieldRunID, field.TypeInt)
 	}
@@ -330,6 +365,35 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TransactionCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   task.TransactionTable,
+			Columns: []string{task.TransactionColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TransactionIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   task.TransactionTable,
+			Columns: []string{task.TransactionColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -473,6 +537,26 @@ func (_u *TaskUpdateOne) ClearAssigneeID() *TaskUpdateOne {
 	return _u
 }
 
+// SetTransactionID sets the "transaction_id" field.
+func (_u *TaskUpdateOne) SetTransactionID(v int) *TaskUpdateOne {
+	_u.mutation.SetTransactionID(v)
+	return _u
+}
+
+// SetNillableTransactionID sets the "transaction_id" field if the given value is not nil.
+func (_u *TaskUpdateOne) SetNillableTransactionID(v *int) *TaskUpdateOne {
+	if v != nil {
+		_u.SetTransactionID(*v)
+	}
+	return _u
+}
+
+// ClearTransactionID clears the value of the "transaction_id" field.
+func (_u *TaskUpdateOne) ClearTransactionID() *TaskUpdateOne {
+	_u.mutation.ClearTransactionID()
+	return _u
+}
+
 // SetProperty sets the "property" edge to the Property entity.
 func (_u *TaskUpdateOne) SetProperty(v *Property) *TaskUpdateOne {
 	return _u.SetPropertyID(v.ID)
@@ -481,6 +565,11 @@ func (_u *TaskUpdateOne) SetProperty(v *Property) *TaskUpdateOne {
 // SetAssignee sets the "assignee" edge to the User entity.
 func (_u *TaskUpdateOne) SetAssignee(v *User) *TaskUpdateOne {
 	return _u.SetAssigneeID(v.ID)
+}
+
+// SetTransaction sets the "transaction" edge to the Deal entity.
+func (_u *TaskUpdateOne) SetTransaction(v *Deal) *TaskUpdateOne {
+	return _u.SetTransactionID(v.ID)
 }
 
 // Mutation returns the TaskMutation object of the builder.
@@ -497,6 +586,12 @@ func (_u *TaskUpdateOne) ClearProperty() *TaskUpdateOne {
 // ClearAssignee clears the "assignee" edge to the User entity.
 func (_u *TaskUpdateOne) ClearAssignee() *TaskUpdateOne {
 	_u.mutation.ClearAssignee()
+	return _u
+}
+
+// ClearTransaction clears the "transaction" edge to the Deal entity.
+func (_u *TaskUpdateOne) ClearTransaction() *TaskUpdateOne {
+	_u.mutation.ClearTransaction()
 	return _u
 }
 
@@ -627,6 +722,9 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(task.FieldStatus, field.TypeEnum, value)
 	}
+	if _u.mutation.ChecklistKeyCleared() {
+		_spec.ClearField(task.FieldChecklistKey, field.TypeString)
+	}
 	if _u.mutation.RunIDCleared() {
 		_spec.ClearField(task.FieldRunID, field.TypeInt)
 	}
@@ -687,6 +785,35 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(user.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.TransactionCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   task.TransactionTable,
+			Columns: []string{task.TransactionColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.TransactionIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   task.TransactionTable,
+			Columns: []string{task.TransactionColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(deal.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

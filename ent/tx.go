@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
+	// Deal is the client for interacting with the Deal builders.
+	Deal *DealClient
 	// EmailMessage is the client for interacting with the EmailMessage builders.
 	EmailMessage *EmailMessageClient
 	// Interaction is the client for interacting with the Interaction builders.
@@ -174,6 +176,7 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Contact = NewContactClient(tx.config)
+	tx.Deal = NewDealClient(tx.config)
 	tx.EmailMessage = NewEmailMessageClient(tx.config)
 	tx.Interaction = NewInteractionClient(tx.config)
 	tx.LeadScoreRecord = NewLeadScoreRecordClient(tx.config)

@@ -38,6 +38,14 @@ func (r *queryResolver) Clients(ctx context.Context, after *entgql.Cursor[int], 
 	)
 }
 
+// Transactions is the resolver for the transactions field.
+func (r *queryResolver) Transactions(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) (*ent.TransactionConnection, error) {
+	return r.client.Deal.Query().Paginate(ctx, after, first, before, last,
+		ent.WithTransactionOrder(orderBy),
+		ent.WithTransactionFilter(where.Filter),
+	)
+}
+
 // EmailMessages is the resolver for the emailMessages field.
 func (r *queryResolver) EmailMessages(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) (*ent.EmailMessageConnection, error) {
 	return r.client.EmailMessage.Query().Paginate(ctx, after, first, before, last,

@@ -69,6 +69,8 @@ const (
 	EdgeTasks = "tasks"
 	// EdgeEmailMessages holds the string denoting the email_messages edge name in mutations.
 	EdgeEmailMessages = "email_messages"
+	// EdgeDeals holds the string denoting the deals edge name in mutations.
+	EdgeDeals = "deals"
 	// EdgeRuns holds the string denoting the runs edge name in mutations.
 	EdgeRuns = "runs"
 	// Table holds the table name of the contact in the database.
@@ -108,6 +110,13 @@ const (
 	EmailMessagesInverseTable = "email_messages"
 	// EmailMessagesColumn is the table column denoting the email_messages relation/edge.
 	EmailMessagesColumn = "client_id"
+	// DealsTable is the table that holds the deals relation/edge.
+	DealsTable = "transactions"
+	// DealsInverseTable is the table name for the Deal entity.
+	// It exists in this package in order to avoid circular dependency with the "deal" package.
+	DealsInverseTable = "transactions"
+	// DealsColumn is the table column denoting the deals relation/edge.
+	DealsColumn = "client_id"
 	// RunsTable is the table that holds the runs relation/edge.
 	RunsTable = "runs"
 	// RunsInverseTable is the table name for the Run entity.
@@ -443,6 +452,20 @@ func ByEmailMessages(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
+// ByDealsCount orders the results by deals count.
+func ByDealsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newDealsStep(), opts...)
+	}
+}
+
+// ByDeals orders the results by deals terms.
+func ByDeals(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newDealsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
+
 // ByRunsCount orders the results by runs count.
 func ByRunsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -489,6 +512,13 @@ func newEmailMessagesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(EmailMessagesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, EmailMessagesTable, EmailMessagesColumn),
+	)
+}
+func newDealsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(DealsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, DealsTable, DealsColumn),
 	)
 }
 func newRunsStep() *sqlgraph.Step {

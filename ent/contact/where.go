@@ -1095,6 +1095,29 @@ func HasEmailMessagesWith(preds ...predicate.EmailMessage) predicate.Contact {
 	})
 }
 
+// HasDeals applies the HasEdge predicate on the "deals" edge.
+func HasDeals() predicate.Contact {
+	return predicate.Contact(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, DealsTable, DealsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasDealsWith applies the HasEdge predicate on the "deals" edge with a given conditions (other predicates).
+func HasDealsWith(preds ...predicate.Deal) predicate.Contact {
+	return predicate.Contact(func(s *sql.Selector) {
+		step := newDealsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // HasRuns applies the HasEdge predicate on the "runs" edge.
 func HasRuns() predicate.Contact {
 	return predicate.Contact(func(s *sql.Selector) {

@@ -21,6 +21,18 @@ func (f ContactFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ContactMutation", m)
 }
 
+// The DealFunc type is an adapter to allow the use of ordinary
+// function as Deal mutator.
+type DealFunc func(context.Context, *ent.DealMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DealFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DealMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DealMutation", m)
+}
+
 // The EmailMessageFunc type is an adapter to allow the use of ordinary
 // function as EmailMessage mutator.
 type EmailMessageFunc func(context.Context, *ent.EmailMessageMutation) (ent.Value, error)

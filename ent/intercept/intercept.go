@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
@@ -106,6 +107,33 @@ func (f TraverseContact) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.ContactQuery", q)
+}
+
+// The DealFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DealFunc func(context.Context, *ent.DealQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DealFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DealQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DealQuery", q)
+}
+
+// The TraverseDeal type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDeal func(context.Context, *ent.DealQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDeal) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDeal) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DealQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DealQuery", q)
 }
 
 // The EmailMessageFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -464,6 +492,8 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.ContactQuery:
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
+	case *ent.DealQuery:
+		return &query[*ent.DealQuery, predicate.Deal, deal.OrderOption]{typ: ent.TypeDeal, tq: q}, nil
 	case *ent.EmailMessageQuery:
 		return &query[*ent.EmailMessageQuery, predicate.EmailMessage, emailmessage.OrderOption]{typ: ent.TypeEmailMessage, tq: q}, nil
 	case *ent.InteractionQuery:

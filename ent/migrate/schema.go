@@ -55,6 +55,55 @@ var (
 			},
 		},
 	}
+	// TransactionsColumns holds the columns for the "transactions" table.
+	TransactionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "side", Type: field.TypeEnum, Enums: []string{"BUYER", "SELLER"}},
+		{Name: "price", Type: field.TypeInt, Nullable: true},
+		{Name: "stage", Type: field.TypeEnum, Enums: []string{"LEAD", "SHOWING", "OFFER", "UNDER_CONTRACT", "INSPECTION", "APPRAISAL", "CLOSING", "CLOSED", "FELL_THROUGH"}, Default: "LEAD"},
+		{Name: "offer_date", Type: field.TypeTime, Nullable: true},
+		{Name: "acceptance_date", Type: field.TypeTime, Nullable: true},
+		{Name: "inspection_deadline", Type: field.TypeTime, Nullable: true},
+		{Name: "closing_date", Type: field.TypeTime, Nullable: true},
+		{Name: "client_id", Type: field.TypeInt},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "property_id", Type: field.TypeInt},
+	}
+	// TransactionsTable holds the schema information for the "transactions" table.
+	TransactionsTable = &schema.Table{
+		Name:       "transactions",
+		Columns:    TransactionsColumns,
+		PrimaryKey: []*schema.Column{TransactionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "transactions_clients_deals",
+				Columns:    []*schema.Column{TransactionsColumns[10]},
+				RefColumns: []*schema.Column{ClientsColumns[0]},
+				OnDelete:   schema.Restrict,
+			},
+			{
+				Symbol:     "transactions_organizations_organization",
+				Columns:    []*schema.Column{TransactionsColumns[11]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "transactions_properties_deals",
+				Columns:    []*schema.Column{TransactionsColumns[12]},
+				RefColumns: []*schema.Column{PropertiesColumns[0]},
+				OnDelete:   schema.Restrict,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "deal_organization_id_stage",
+				Unique:  false,
+				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[5]},
+			},
+		},
+	}
 	// EmailMessagesColumns holds the columns for the "email_messages" table.
 	EmailMessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -517,10 +566,12 @@ var (
 		{Name: "notes", Type: field.TypeString, Size: 5000, Default: ""},
 		{Name: "due_at", Type: field.TypeTime},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "DONE", "CANCELED"}, Default: "OPEN"},
+		{Name: "checklist_key", Type: field.TypeString, Nullable: true},
 		{Name: "run_id", Type: field.TypeInt, Nullable: true},
 		{Name: "step_key", Type: field.TypeString, Nullable: true},
 		{Name: "plan_index", Type: field.TypeInt, Nullable: true},
 		{Name: "client_id", Type: field.TypeInt},
+		{Name: "transaction_id", Type: field.TypeInt, Nullable: true},
 		{Name: "organization_id", Type: field.TypeInt},
 		{Name: "property_id", Type: field.TypeInt, Nullable: true},
 		{Name: "assignee_id", Type: field.TypeInt, Nullable: true},
@@ -533,25 +584,31 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tasks_clients_tasks",
-				Columns:    []*schema.Column{TasksColumns[11]},
+				Columns:    []*schema.Column{TasksColumns[12]},
 				RefColumns: []*schema.Column{ClientsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
+				Symbol:     "tasks_transactions_tasks",
+				Columns:    []*schema.Column{TasksColumns[13]},
+				RefColumns: []*schema.Column{TransactionsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
 				Symbol:     "tasks_organizations_organization",
-				Columns:    []*schema.Column{TasksColumns[12]},
+				Columns:    []*schema.Column{TasksColumns[14]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "tasks_properties_property",
-				Columns:    []*schema.Column{TasksColumns[13]},
+				Columns:    []*schema.Column{TasksColumns[15]},
 				RefColumns: []*schema.Column{PropertiesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_users_assignee",
-				Columns:    []*schema.Column{TasksColumns[14]},
+				Columns:    []*schema.Column{TasksColumns[16]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -560,12 +617,17 @@ var (
 			{
 				Name:    "task_run_id_step_key_plan_index",
 				Unique:  true,
-				Columns: []*schema.Column{TasksColumns[8], TasksColumns[9], TasksColumns[10]},
+				Columns: []*schema.Column{TasksColumns[9], TasksColumns[10], TasksColumns[11]},
+			},
+			{
+				Name:    "task_transaction_id_checklist_key",
+				Unique:  true,
+				Columns: []*schema.Column{TasksColumns[13], TasksColumns[8]},
 			},
 			{
 				Name:    "task_organization_id_status_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[12], TasksColumns[7], TasksColumns[6]},
+				Columns: []*schema.Column{TasksColumns[14], TasksColumns[7], TasksColumns[6]},
 			},
 		},
 	}
@@ -637,6 +699,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ClientsTable,
+		TransactionsTable,
 		EmailMessagesTable,
 		InteractionsTable,
 		LeadScoreRecordsTable,
@@ -658,6 +721,13 @@ func init() {
 	ClientsTable.Annotation = &entsql.Annotation{
 		Table:          "clients",
 		IncrementStart: func(i int) *int { return &i }(0),
+	}
+	TransactionsTable.ForeignKeys[0].RefTable = ClientsTable
+	TransactionsTable.ForeignKeys[1].RefTable = OrganizationsTable
+	TransactionsTable.ForeignKeys[2].RefTable = PropertiesTable
+	TransactionsTable.Annotation = &entsql.Annotation{
+		Table:          "transactions",
+		IncrementStart: func(i int) *int { return &i }(60129542144),
 	}
 	EmailMessagesTable.ForeignKeys[0].RefTable = ClientsTable
 	EmailMessagesTable.ForeignKeys[1].RefTable = OrganizationsTable
@@ -709,9 +779,10 @@ func init() {
 		IncrementStart: func(i int) *int { return &i }(30064771072),
 	}
 	TasksTable.ForeignKeys[0].RefTable = ClientsTable
-	TasksTable.ForeignKeys[1].RefTable = OrganizationsTable
-	TasksTable.ForeignKeys[2].RefTable = PropertiesTable
-	TasksTable.ForeignKeys[3].RefTable = UsersTable
+	TasksTable.ForeignKeys[1].RefTable = TransactionsTable
+	TasksTable.ForeignKeys[2].RefTable = OrganizationsTable
+	TasksTable.ForeignKeys[3].RefTable = PropertiesTable
+	TasksTable.ForeignKeys[4].RefTable = UsersTable
 	TasksTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
 	}

@@ -9,6 +9,9 @@ import (
 // Contact is the predicate function for contact builders.
 type Contact func(*sql.Selector)
 
+// Deal is the predicate function for deal builders.
+type Deal func(*sql.Selector)
+
 // EmailMessage is the predicate function for emailmessage builders.
 type EmailMessage func(*sql.Selector)
 

@@ -82,6 +82,12 @@ func (Contact) Edges() []ent.Edge {
 				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
 				entsql.OnDelete(entsql.Cascade),
 			),
+		edge.To("deals", Deal.Type).
+			Annotations(
+				entgql.RelayConnection(),
+				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+				entsql.OnDelete(entsql.Restrict),
+			),
 		edge.From("runs", Run.Type).Ref("client").
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}

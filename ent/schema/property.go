@@ -69,6 +69,12 @@ func (Property) Edges() []ent.Edge {
 			),
 		edge.From("tasks", Task.Type).Ref("property").
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		edge.To("deals", Deal.Type).
+			Annotations(
+				entgql.RelayConnection(),
+				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+				entsql.OnDelete(entsql.Restrict),
+			),
 		edge.From("runs", Run.Type).Ref("property").
 			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}

@@ -28,6 +28,10 @@ func (Task) Fields() []ent.Field {
 		field.Int("client_id").Immutable(),
 		field.Int("property_id").Optional().Nillable(),
 		field.Int("assignee_id").Optional().Nillable(),
+		field.Int("transaction_id").Optional().Nillable(),
+		// Set on a transaction's stage checklist tasks: one task per item,
+		// however often the stage is entered.
+		field.String("checklist_key").Optional().Nillable().Immutable(),
 		// The run and step that created the task, and its place in the
 		// step's plan: a re-executed step finds its tasks instead of
 		// adding them again.
@@ -45,6 +49,7 @@ func (Task) Edges() []ent.Edge {
 			Annotations(entsql.OnDelete(entsql.SetNull)),
 		edge.To("assignee", User.Type).Field("assignee_id").Unique().
 			Annotations(entsql.OnDelete(entsql.SetNull)),
+		edge.From("transaction", Deal.Type).Ref("tasks").Field("transaction_id").Unique(),
 	}
 }
 
@@ -52,6 +57,7 @@ func (Task) Edges() []ent.Edge {
 func (Task) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("run_id", "step_key", "plan_index").Unique(),
+		index.Fields("transaction_id", "checklist_key").Unique(),
 		index.Fields("organization_id", "status", "due_at"),
 	}
 }

@@ -39,6 +39,10 @@ const (
 	FieldPropertyID = "property_id"
 	// FieldAssigneeID holds the string denoting the assignee_id field in the database.
 	FieldAssigneeID = "assignee_id"
+	// FieldTransactionID holds the string denoting the transaction_id field in the database.
+	FieldTransactionID = "transaction_id"
+	// FieldChecklistKey holds the string denoting the checklist_key field in the database.
+	FieldChecklistKey = "checklist_key"
 	// FieldRunID holds the string denoting the run_id field in the database.
 	FieldRunID = "run_id"
 	// FieldStepKey holds the string denoting the step_key field in the database.
@@ -53,6 +57,8 @@ const (
 	EdgeProperty = "property"
 	// EdgeAssignee holds the string denoting the assignee edge name in mutations.
 	EdgeAssignee = "assignee"
+	// EdgeTransaction holds the string denoting the transaction edge name in mutations.
+	EdgeTransaction = "transaction"
 	// Table holds the table name of the task in the database.
 	Table = "tasks"
 	// OrganizationTable is the table that holds the organization relation/edge.
@@ -83,6 +89,13 @@ const (
 	AssigneeInverseTable = "users"
 	// AssigneeColumn is the table column denoting the assignee relation/edge.
 	AssigneeColumn = "assignee_id"
+	// TransactionTable is the table that holds the transaction relation/edge.
+	TransactionTable = "tasks"
+	// TransactionInverseTable is the table name for the Deal entity.
+	// It exists in this package in order to avoid circular dependency with the "deal" package.
+	TransactionInverseTable = "transactions"
+	// TransactionColumn is the table column denoting the transaction relation/edge.
+	TransactionColumn = "transaction_id"
 )
 
 // Columns holds all SQL columns for task fields.
@@ -99,6 +112,8 @@ var Columns = []string{
 	FieldClientID,
 	FieldPropertyID,
 	FieldAssigneeID,
+	FieldTransactionID,
+	FieldChecklistKey,
 	FieldRunID,
 	FieldStepKey,
 	FieldPlanIndex,
@@ -244,6 +259,16 @@ func ByAssigneeID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAssigneeID, opts...).ToFunc()
 }
 
+// ByTransactionID orders the results by the transaction_id field.
+func ByTransactionID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTransactionID, opts...).ToFunc()
+}
+
+// ByChecklistKey orders the results by the checklist_key field.
+func ByChecklistKey(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldChecklistKey, opts...).ToFunc()
+}
+
 // ByRunID orders the results by the run_id field.
 func ByRunID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRunID, opts...).ToFunc()
@@ -286,6 +311,13 @@ func ByAssigneeField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newAssigneeStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByTransactionField orders the results by transaction field.
+func ByTransactionField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newTransactionStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newOrganizationStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -312,6 +344,13 @@ func newAssigneeStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(AssigneeInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, false, AssigneeTable, AssigneeColumn),
+	)
+}
+func newTransactionStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(TransactionInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, true, TransactionTable, TransactionColumn),
 	)
 }
 

@@ -100,6 +100,16 @@ func AssigneeID(v int) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldAssigneeID, v))
 }
 
+// TransactionID applies equality check predicate on the "transaction_id" field. It's identical to TransactionIDEQ.
+func TransactionID(v int) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldTransactionID, v))
+}
+
+// ChecklistKey applies equality check predicate on the "checklist_key" field. It's identical to ChecklistKeyEQ.
+func ChecklistKey(v string) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldChecklistKey, v))
+}
+
 // RunID applies equality check predicate on the "run_id" field. It's identical to RunIDEQ.
 func RunID(v int) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldRunID, v))
@@ -505,6 +515,111 @@ func AssigneeIDNotNil() predicate.Task {
 	return predicate.Task(sql.FieldNotNull(FieldAssigneeID))
 }
 
+// TransactionIDEQ applies the EQ predicate on the "transaction_id" field.
+func TransactionIDEQ(v int) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldTransactionID, v))
+}
+
+// TransactionIDNEQ applies the NEQ predicate on the "transaction_id" field.
+func TransactionIDNEQ(v int) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldTransactionID, v))
+}
+
+// TransactionIDIn applies the In predicate on the "transaction_id" field.
+func TransactionIDIn(vs ...int) predicate.Task {
+	return predicate.Task(sql.FieldIn(FieldTransactionID, vs...))
+}
+
+// TransactionIDNotIn applies the NotIn predicate on the "transaction_id" field.
+func TransactionIDNotIn(vs ...int) predicate.Task {
+	return predicate.Task(sql.FieldNotIn(FieldTransactionID, vs...))
+}
+
+// TransactionIDIsNil applies the IsNil predicate on the "transaction_id" field.
+func TransactionIDIsNil() predicate.Task {
+	return predicate.Task(sql.FieldIsNull(FieldTransactionID))
+}
+
+// TransactionIDNotNil applies the NotNil predicate on the "transaction_id" field.
+func TransactionIDNotNil() predicate.Task {
+	return predicate.Task(sql.FieldNotNull(FieldTransactionID))
+}
+
+// ChecklistKeyEQ applies the EQ predicate on the "checklist_key" field.
+func ChecklistKeyEQ(v string) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldChecklistKey, v))
+}
+
+// ChecklistKeyNEQ applies the NEQ predicate on the "checklist_key" field.
+func ChecklistKeyNEQ(v string) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldChecklistKey, v))
+}
+
+// ChecklistKeyIn applies the In predicate on the "checklist_key" field.
+func ChecklistKeyIn(vs ...string) predicate.Task {
+	return predicate.Task(sql.FieldIn(FieldChecklistKey, vs...))
+}
+
+// ChecklistKeyNotIn applies the NotIn predicate on the "checklist_key" field.
+func ChecklistKeyNotIn(vs ...string) predicate.Task {
+	return predicate.Task(sql.FieldNotIn(FieldChecklistKey, vs...))
+}
+
+// ChecklistKeyGT applies the GT predicate on the "checklist_key" field.
+func ChecklistKeyGT(v string) predicate.Task {
+	return predicate.Task(sql.FieldGT(FieldChecklistKey, v))
+}
+
+// ChecklistKeyGTE applies the GTE predicate on the "checklist_key" field.
+func ChecklistKeyGTE(v string) predicate.Task {
+	return predicate.Task(sql.FieldGTE(FieldChecklistKey, v))
+}
+
+// ChecklistKeyLT applies the LT predicate on the "checklist_key" field.
+func ChecklistKeyLT(v string) predicate.Task {
+	return predicate.Task(sql.FieldLT(FieldChecklistKey, v))
+}
+
+// ChecklistKeyLTE applies the LTE predicate on the "checklist_key" field.
+func ChecklistKeyLTE(v string) predicate.Task {
+	return predicate.Task(sql.FieldLTE(FieldChecklistKey, v))
+}
+
+// ChecklistKeyContains applies the Contains predicate on the "checklist_key" field.
+func ChecklistKeyContains(v string) predicate.Task {
+	return predicate.Task(sql.FieldContains(FieldChecklistKey, v))
+}
+
+// ChecklistKeyHasPrefix applies the HasPrefix predicate on the "checklist_key" field.
+func ChecklistKeyHasPrefix(v string) predicate.Task {
+	return predicate.Task(sql.FieldHasPrefix(FieldChecklistKey, v))
+}
+
+// ChecklistKeyHasSuffix applies the HasSuffix predicate on the "checklist_key" field.
+func ChecklistKeyHasSuffix(v string) predicate.Task {
+	return predicate.Task(sql.FieldHasSuffix(FieldChecklistKey, v))
+}
+
+// ChecklistKeyIsNil applies the IsNil predicate on the "checklist_key" field.
+func ChecklistKeyIsNil() predicate.Task {
+	return predicate.Task(sql.FieldIsNull(FieldChecklistKey))
+}
+
+// ChecklistKeyNotNil applies the NotNil predicate on the "checklist_key" field.
+func ChecklistKeyNotNil() predicate.Task {
+	return predicate.Task(sql.FieldNotNull(FieldChecklistKey))
+}
+
+// ChecklistKeyEqualFold applies the EqualFold predicate on the "checklist_key" field.
+func ChecklistKeyEqualFold(v string) predicate.Task {
+	return predicate.Task(sql.FieldEqualFold(FieldChecklistKey, v))
+}
+
+// ChecklistKeyContainsFold applies the ContainsFold predicate on the "checklist_key" field.
+func ChecklistKeyContainsFold(v string) predicate.Task {
+	return predicate.Task(sql.FieldContainsFold(FieldChecklistKey, v))
+}
+
 // RunIDEQ applies the EQ predicate on the "run_id" field.
 func RunIDEQ(v int) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldRunID, v))
@@ -764,6 +879,29 @@ func HasAssignee() predicate.Task {
 func HasAssigneeWith(preds ...predicate.User) predicate.Task {
 	return predicate.Task(func(s *sql.Selector) {
 		step := newAssigneeStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasTransaction applies the HasEdge predicate on the "transaction" edge.
+func HasTransaction() predicate.Task {
+	return predicate.Task(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, TransactionTable, TransactionColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasTransactionWith applies the HasEdge predicate on the "transaction" edge with a given conditions (other predicates).
+func HasTransactionWith(preds ...predicate.Deal) predicate.Task {
+	return predicate.Task(func(s *sql.Selector) {
+		step := newTransactionStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -70,6 +70,29 @@ func (ec *executionContext) fieldContext_FollowUpPlan_tier(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FollowUpPlan", field, false, false, "String")
 }
 
+func (ec *executionContext) _FollowUpPlan_transactionId(ctx context.Context, field graphql.CollectedField, obj *crm.FollowUpPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpPlan_transactionId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TransactionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOID2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpPlan_transactionId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FollowUpPlan", field, false, false, "ID")
+}
+
 func (ec *executionContext) _FollowUpPlan_reason(ctx context.Context, field graphql.CollectedField, obj *crm.FollowUpPlan) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -487,6 +510,11 @@ func (ec *executionContext) _FollowUpPlan(ctx context.Context, sel ast.Selection
 		case "tier":
 			out.Values[i] = ec._FollowUpPlan_tier(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "transactionId":
+			out.Values[i] = ec._FollowUpPlan_transactionId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "reason":

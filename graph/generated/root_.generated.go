@@ -12,6 +12,7 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/graph/model"
 	"github.com/estateflow/estateflow/modules/analytics"
@@ -106,6 +107,7 @@ type ComplexityRoot struct {
 		BudgetMax       func(childComplexity int) int
 		BudgetMin       func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
+		Deals           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
 		DesiredBeds     func(childComplexity int) int
 		Email           func(childComplexity int) int
 		EmailMessages   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) int
@@ -192,10 +194,11 @@ type ComplexityRoot struct {
 	}
 
 	FollowUpPlan struct {
-		ClientID func(childComplexity int) int
-		Reason   func(childComplexity int) int
-		Tasks    func(childComplexity int) int
-		Tier     func(childComplexity int) int
+		ClientID      func(childComplexity int) int
+		Reason        func(childComplexity int) int
+		Tasks         func(childComplexity int) int
+		Tier          func(childComplexity int) int
+		TransactionID func(childComplexity int) int
 	}
 
 	Interaction struct {
@@ -326,6 +329,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AdvanceTransaction  func(childComplexity int, id int, stage deal.Stage) int
 		ArchivePackage      func(childComplexity int, id int) int
 		CancelEmailMessage  func(childComplexity int, id int) int
 		CancelRun           func(childComplexity int, id int) int
@@ -335,6 +339,7 @@ type ComplexityRoot struct {
 		CreateInteraction   func(childComplexity int, input ent.CreateInteractionInput) int
 		CreatePackage       func(childComplexity int, input model.CreatePackageInput) int
 		CreateProperty      func(childComplexity int, input ent.CreatePropertyInput) int
+		CreateTransaction   func(childComplexity int, input ent.CreateTransactionInput) int
 		DeleteClient        func(childComplexity int, id int) int
 		DeleteProperty      func(childComplexity int, id int) int
 		RescheduleTask      func(childComplexity int, id int, dueAt time.Time) int
@@ -444,6 +449,7 @@ type ComplexityRoot struct {
 		Beds           func(childComplexity int) int
 		City           func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
+		Deals          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
 		Description    func(childComplexity int) int
 		ExternalRef    func(childComplexity int) int
 		Features       func(childComplexity int) int
@@ -491,6 +497,7 @@ type ComplexityRoot struct {
 		Runs           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
 		ScheduledPosts func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
 		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		Transactions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
 	}
 
 	Run struct {
@@ -626,24 +633,27 @@ type ComplexityRoot struct {
 	}
 
 	Task struct {
-		Assignee     func(childComplexity int) int
-		AssigneeID   func(childComplexity int) int
-		Client       func(childComplexity int) int
-		ClientID     func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		DueAt        func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Notes        func(childComplexity int) int
-		Organization func(childComplexity int) int
-		PlanIndex    func(childComplexity int) int
-		Property     func(childComplexity int) int
-		PropertyID   func(childComplexity int) int
-		RunID        func(childComplexity int) int
-		Status       func(childComplexity int) int
-		StepKey      func(childComplexity int) int
-		Title        func(childComplexity int) int
-		Type         func(childComplexity int) int
-		UpdatedAt    func(childComplexity int) int
+		Assignee      func(childComplexity int) int
+		AssigneeID    func(childComplexity int) int
+		ChecklistKey  func(childComplexity int) int
+		Client        func(childComplexity int) int
+		ClientID      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		DueAt         func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Notes         func(childComplexity int) int
+		Organization  func(childComplexity int) int
+		PlanIndex     func(childComplexity int) int
+		Property      func(childComplexity int) int
+		PropertyID    func(childComplexity int) int
+		RunID         func(childComplexity int) int
+		Status        func(childComplexity int) int
+		StepKey       func(childComplexity int) int
+		Title         func(childComplexity int) int
+		Transaction   func(childComplexity int) int
+		TransactionID func(childComplexity int) int
+		Type          func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
 	}
 
 	TaskConnection struct {
@@ -653,6 +663,36 @@ type ComplexityRoot struct {
 	}
 
 	TaskEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	Transaction struct {
+		AcceptanceDate     func(childComplexity int) int
+		Client             func(childComplexity int) int
+		ClientID           func(childComplexity int) int
+		ClosingDate        func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		InspectionDeadline func(childComplexity int) int
+		OfferDate          func(childComplexity int) int
+		Organization       func(childComplexity int) int
+		Price              func(childComplexity int) int
+		Property           func(childComplexity int) int
+		PropertyID         func(childComplexity int) int
+		Side               func(childComplexity int) int
+		Stage              func(childComplexity int) int
+		Tasks              func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		UpdatedAt          func(childComplexity int) int
+	}
+
+	TransactionConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	TransactionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -995,6 +1035,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Client.CreatedAt(childComplexity), true
+	case "Client.deals":
+		if e.ComplexityRoot.Client.Deals == nil {
+			break
+		}
+
+		args, err := ec.field_Client_deals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Client.Deals(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TransactionOrder), args["where"].(*ent.TransactionWhereInput)), true
 	case "Client.desiredBeds":
 		if e.ComplexityRoot.Client.DesiredBeds == nil {
 			break
@@ -1407,6 +1458,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FollowUpPlan.Tier(childComplexity), true
+	case "FollowUpPlan.transactionId":
+		if e.ComplexityRoot.FollowUpPlan.TransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpPlan.TransactionID(childComplexity), true
 
 	case "Interaction.at":
 		if e.ComplexityRoot.Interaction.At == nil {
@@ -1915,6 +1972,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Milestone.Note(childComplexity), true
 
+	case "Mutation.advanceTransaction":
+		if e.ComplexityRoot.Mutation.AdvanceTransaction == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_advanceTransaction_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AdvanceTransaction(childComplexity, args["id"].(int), args["stage"].(deal.Stage)), true
 	case "Mutation.archivePackage":
 		if e.ComplexityRoot.Mutation.ArchivePackage == nil {
 			break
@@ -2014,6 +2082,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProperty(childComplexity, args["input"].(ent.CreatePropertyInput)), true
+	case "Mutation.createTransaction":
+		if e.ComplexityRoot.Mutation.CreateTransaction == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTransaction_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTransaction(childComplexity, args["input"].(ent.CreateTransactionInput)), true
 	case "Mutation.deleteClient":
 		if e.ComplexityRoot.Mutation.DeleteClient == nil {
 			break
@@ -2504,6 +2583,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Property.CreatedAt(childComplexity), true
+	case "Property.deals":
+		if e.ComplexityRoot.Property.Deals == nil {
+			break
+		}
+
+		args, err := ec.field_Property_deals_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Property.Deals(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TransactionOrder), args["where"].(*ent.TransactionWhereInput)), true
 	case "Property.description":
 		if e.ComplexityRoot.Property.Description == nil {
 			break
@@ -2801,6 +2891,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
+	case "Query.transactions":
+		if e.ComplexityRoot.Query.Transactions == nil {
+			break
+		}
+
+		args, err := ec.field_Query_transactions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Transactions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TransactionOrder), args["where"].(*ent.TransactionWhereInput)), true
 
 	case "Run.client":
 		if e.ComplexityRoot.Run.Client == nil {
@@ -3405,6 +3506,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.AssigneeID(childComplexity), true
+	case "Task.checklistKey":
+		if e.ComplexityRoot.Task.ChecklistKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.ChecklistKey(childComplexity), true
 	case "Task.client":
 		if e.ComplexityRoot.Task.Client == nil {
 			break
@@ -3489,6 +3596,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.Title(childComplexity), true
+	case "Task.transaction":
+		if e.ComplexityRoot.Task.Transaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Transaction(childComplexity), true
+	case "Task.transactionID":
+		if e.ComplexityRoot.Task.TransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.TransactionID(childComplexity), true
 	case "Task.type":
 		if e.ComplexityRoot.Task.Type == nil {
 			break
@@ -3533,6 +3652,140 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TaskEdge.Node(childComplexity), true
+
+	case "Transaction.acceptanceDate":
+		if e.ComplexityRoot.Transaction.AcceptanceDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.AcceptanceDate(childComplexity), true
+	case "Transaction.client":
+		if e.ComplexityRoot.Transaction.Client == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Client(childComplexity), true
+	case "Transaction.clientID":
+		if e.ComplexityRoot.Transaction.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.ClientID(childComplexity), true
+	case "Transaction.closingDate":
+		if e.ComplexityRoot.Transaction.ClosingDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.ClosingDate(childComplexity), true
+	case "Transaction.createdAt":
+		if e.ComplexityRoot.Transaction.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.CreatedAt(childComplexity), true
+	case "Transaction.id":
+		if e.ComplexityRoot.Transaction.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.ID(childComplexity), true
+	case "Transaction.inspectionDeadline":
+		if e.ComplexityRoot.Transaction.InspectionDeadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.InspectionDeadline(childComplexity), true
+	case "Transaction.offerDate":
+		if e.ComplexityRoot.Transaction.OfferDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.OfferDate(childComplexity), true
+	case "Transaction.organization":
+		if e.ComplexityRoot.Transaction.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Organization(childComplexity), true
+	case "Transaction.price":
+		if e.ComplexityRoot.Transaction.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Price(childComplexity), true
+	case "Transaction.property":
+		if e.ComplexityRoot.Transaction.Property == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Property(childComplexity), true
+	case "Transaction.propertyID":
+		if e.ComplexityRoot.Transaction.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.PropertyID(childComplexity), true
+	case "Transaction.side":
+		if e.ComplexityRoot.Transaction.Side == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Side(childComplexity), true
+	case "Transaction.stage":
+		if e.ComplexityRoot.Transaction.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.Stage(childComplexity), true
+	case "Transaction.tasks":
+		if e.ComplexityRoot.Transaction.Tasks == nil {
+			break
+		}
+
+		args, err := ec.field_Transaction_tasks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Transaction.Tasks(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TaskOrder), args["where"].(*ent.TaskWhereInput)), true
+	case "Transaction.updatedAt":
+		if e.ComplexityRoot.Transaction.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Transaction.UpdatedAt(childComplexity), true
+
+	case "TransactionConnection.edges":
+		if e.ComplexityRoot.TransactionConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionConnection.Edges(childComplexity), true
+	case "TransactionConnection.pageInfo":
+		if e.ComplexityRoot.TransactionConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionConnection.PageInfo(childComplexity), true
+	case "TransactionConnection.totalCount":
+		if e.ComplexityRoot.TransactionConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionConnection.TotalCount(childComplexity), true
+
+	case "TransactionEdge.cursor":
+		if e.ComplexityRoot.TransactionEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionEdge.Cursor(childComplexity), true
+	case "TransactionEdge.node":
+		if e.ComplexityRoot.TransactionEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TransactionEdge.Node(childComplexity), true
 
 	case "USP.claim":
 		if e.ComplexityRoot.USP.Claim == nil {
@@ -3619,6 +3872,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateInteractionInput", ec.unmarshalInputCreateInteractionInput),
 			graphql.NewInputUnmarshaler("CreatePackageInput", ec.unmarshalInputCreatePackageInput),
 			graphql.NewInputUnmarshaler("CreatePropertyInput", ec.unmarshalInputCreatePropertyInput),
+			graphql.NewInputUnmarshaler("CreateTransactionInput", ec.unmarshalInputCreateTransactionInput),
 			graphql.NewInputUnmarshaler("EmailMessageOrder", ec.unmarshalInputEmailMessageOrder),
 			graphql.NewInputUnmarshaler("EmailMessageWhereInput", ec.unmarshalInputEmailMessageWhereInput),
 			graphql.NewInputUnmarshaler("InteractionOrder", ec.unmarshalInputInteractionOrder),
@@ -3645,6 +3899,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("StepRunWhereInput", ec.unmarshalInputStepRunWhereInput),
 			graphql.NewInputUnmarshaler("TaskOrder", ec.unmarshalInputTaskOrder),
 			graphql.NewInputUnmarshaler("TaskWhereInput", ec.unmarshalInputTaskWhereInput),
+			graphql.NewInputUnmarshaler("TransactionOrder", ec.unmarshalInputTransactionOrder),
+			graphql.NewInputUnmarshaler("TransactionWhereInput", ec.unmarshalInputTransactionWhereInput),
 			graphql.NewInputUnmarshaler("UpdateClientInput", ec.unmarshalInputUpdateClientInput),
 			graphql.NewInputUnmarshaler("UpdatePackageInput", ec.unmarshalInputUpdatePackageInput),
 			graphql.NewInputUnmarshaler("UpdatePropertyInput", ec.unmarshalInputUpdatePropertyInput),
@@ -3872,6 +4128,8 @@ type LeadScoreFactor {
 type FollowUpPlan {
   clientId: ID!
   tier: String!
+  "The client's open transaction, which the tasks are linked to."
+  transactionId: ID
   reason: String!
   tasks: [PlannedTask!]!
 }
@@ -4050,6 +4308,37 @@ type Client implements Node @goModel(model: "github.com/estateflow/estateflow/en
     """
     where: EmailMessageWhereInput
   ): EmailMessageConnection!
+  deals(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Transactions returned from the connection.
+    """
+    orderBy: TransactionOrder
+
+    """
+    Filtering options for Transactions returned from the connection.
+    """
+    where: TransactionWhereInput
+  ): TransactionConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -4424,6 +4713,11 @@ input ClientWhereInput {
   hasEmailMessages: Boolean
   hasEmailMessagesWith: [EmailMessageWhereInput!]
   """
+  deals edge predicates
+  """
+  hasDeals: Boolean
+  hasDealsWith: [TransactionWhereInput!]
+  """
   runs edge predicates
   """
   hasRuns: Boolean
@@ -4498,6 +4792,20 @@ input CreatePropertyInput {
   listDate: Time
   salePrice: Int
   saleDate: Time
+}
+"""
+CreateTransactionInput is used for create Transaction object.
+Input was generated by ent.
+"""
+input CreateTransactionInput {
+  side: TransactionSide!
+  price: Int
+  offerDate: Time
+  acceptanceDate: Time
+  inspectionDeadline: Time
+  closingDate: Time
+  clientID: ID!
+  propertyID: ID!
 }
 """
 Define a Relay Cursor type:
@@ -5718,6 +6026,37 @@ type Property implements Node {
     """
     where: TaskWhereInput
   ): TaskConnection!
+  deals(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Transactions returned from the connection.
+    """
+    orderBy: TransactionOrder
+
+    """
+    Filtering options for Transactions returned from the connection.
+    """
+    where: TransactionWhereInput
+  ): TransactionConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -6144,6 +6483,11 @@ input PropertyWhereInput {
   hasTasks: Boolean
   hasTasksWith: [TaskWhereInput!]
   """
+  deals edge predicates
+  """
+  hasDeals: Boolean
+  hasDealsWith: [TransactionWhereInput!]
+  """
   runs edge predicates
   """
   hasRuns: Boolean
@@ -6199,6 +6543,37 @@ type Query {
     """
     where: ClientWhereInput
   ): ClientConnection!
+  transactions(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Transactions returned from the connection.
+    """
+    orderBy: TransactionOrder
+
+    """
+    Filtering options for Transactions returned from the connection.
+    """
+    where: TransactionWhereInput
+  ): TransactionConnection!
   emailMessages(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -7386,6 +7761,8 @@ type Task implements Node {
   clientID: ID!
   propertyID: ID
   assigneeID: ID
+  transactionID: ID
+  checklistKey: String
   runID: Int
   stepKey: String
   planIndex: Int
@@ -7393,6 +7770,7 @@ type Task implements Node {
   client: Client!
   property: Property
   assignee: User
+  transaction: Transaction
 }
 """
 A connection to a list of items.
@@ -7587,6 +7965,33 @@ input TaskWhereInput {
   assigneeIDIsNil: Boolean
   assigneeIDNotNil: Boolean
   """
+  transaction_id field predicates
+  """
+  transactionID: ID
+  transactionIDNEQ: ID
+  transactionIDIn: [ID!]
+  transactionIDNotIn: [ID!]
+  transactionIDIsNil: Boolean
+  transactionIDNotNil: Boolean
+  """
+  checklist_key field predicates
+  """
+  checklistKey: String
+  checklistKeyNEQ: String
+  checklistKeyIn: [String!]
+  checklistKeyNotIn: [String!]
+  checklistKeyGT: String
+  checklistKeyGTE: String
+  checklistKeyLT: String
+  checklistKeyLTE: String
+  checklistKeyContains: String
+  checklistKeyHasPrefix: String
+  checklistKeyHasSuffix: String
+  checklistKeyIsNil: Boolean
+  checklistKeyNotNil: Boolean
+  checklistKeyEqualFold: String
+  checklistKeyContainsFold: String
+  """
   run_id field predicates
   """
   runID: Int
@@ -7645,11 +8050,287 @@ input TaskWhereInput {
   """
   hasAssignee: Boolean
   hasAssigneeWith: [UserWhereInput!]
+  """
+  transaction edge predicates
+  """
+  hasTransaction: Boolean
+  hasTransactionWith: [TransactionWhereInput!]
 }
 """
 The builtin Time type
 """
 scalar Time
+type Transaction implements Node @goModel(model: "github.com/estateflow/estateflow/ent.Deal") {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  clientID: ID!
+  propertyID: ID!
+  side: TransactionSide!
+  price: Int
+  stage: TransactionStage!
+  offerDate: Time
+  acceptanceDate: Time
+  inspectionDeadline: Time
+  closingDate: Time
+  organization: Organization!
+  client: Client!
+  property: Property!
+  tasks(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Tasks returned from the connection.
+    """
+    orderBy: TaskOrder
+
+    """
+    Filtering options for Tasks returned from the connection.
+    """
+    where: TaskWhereInput
+  ): TaskConnection!
+}
+"""
+A connection to a list of items.
+"""
+type TransactionConnection {
+  """
+  A list of edges.
+  """
+  edges: [TransactionEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type TransactionEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Transaction
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for Transaction connections
+"""
+input TransactionOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Transactions.
+  """
+  field: TransactionOrderField!
+}
+"""
+Properties by which Transaction connections can be ordered.
+"""
+enum TransactionOrderField {
+  CREATED_AT
+  UPDATED_AT
+  STAGE
+  CLOSING_DATE
+}
+"""
+TransactionSide is enum for the field side
+"""
+enum TransactionSide @goModel(model: "github.com/estateflow/estateflow/ent/deal.Side") {
+  BUYER
+  SELLER
+}
+"""
+TransactionStage is enum for the field stage
+"""
+enum TransactionStage @goModel(model: "github.com/estateflow/estateflow/ent/deal.Stage") {
+  LEAD
+  SHOWING
+  OFFER
+  UNDER_CONTRACT
+  INSPECTION
+  APPRAISAL
+  CLOSING
+  CLOSED
+  FELL_THROUGH
+}
+"""
+TransactionWhereInput is used for filtering Deal objects.
+Input was generated by ent.
+"""
+input TransactionWhereInput {
+  not: TransactionWhereInput
+  and: [TransactionWhereInput!]
+  or: [TransactionWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  client_id field predicates
+  """
+  clientID: ID
+  clientIDNEQ: ID
+  clientIDIn: [ID!]
+  clientIDNotIn: [ID!]
+  """
+  property_id field predicates
+  """
+  propertyID: ID
+  propertyIDNEQ: ID
+  propertyIDIn: [ID!]
+  propertyIDNotIn: [ID!]
+  """
+  side field predicates
+  """
+  side: TransactionSide
+  sideNEQ: TransactionSide
+  sideIn: [TransactionSide!]
+  sideNotIn: [TransactionSide!]
+  """
+  price field predicates
+  """
+  price: Int
+  priceNEQ: Int
+  priceIn: [Int!]
+  priceNotIn: [Int!]
+  priceGT: Int
+  priceGTE: Int
+  priceLT: Int
+  priceLTE: Int
+  priceIsNil: Boolean
+  priceNotNil: Boolean
+  """
+  stage field predicates
+  """
+  stage: TransactionStage
+  stageNEQ: TransactionStage
+  stageIn: [TransactionStage!]
+  stageNotIn: [TransactionStage!]
+  """
+  offer_date field predicates
+  """
+  offerDate: Time
+  offerDateNEQ: Time
+  offerDateIn: [Time!]
+  offerDateNotIn: [Time!]
+  offerDateGT: Time
+  offerDateGTE: Time
+  offerDateLT: Time
+  offerDateLTE: Time
+  offerDateIsNil: Boolean
+  offerDateNotNil: Boolean
+  """
+  acceptance_date field predicates
+  """
+  acceptanceDate: Time
+  acceptanceDateNEQ: Time
+  acceptanceDateIn: [Time!]
+  acceptanceDateNotIn: [Time!]
+  acceptanceDateGT: Time
+  acceptanceDateGTE: Time
+  acceptanceDateLT: Time
+  acceptanceDateLTE: Time
+  acceptanceDateIsNil: Boolean
+  acceptanceDateNotNil: Boolean
+  """
+  inspection_deadline field predicates
+  """
+  inspectionDeadline: Time
+  inspectionDeadlineNEQ: Time
+  inspectionDeadlineIn: [Time!]
+  inspectionDeadlineNotIn: [Time!]
+  inspectionDeadlineGT: Time
+  inspectionDeadlineGTE: Time
+  inspectionDeadlineLT: Time
+  inspectionDeadlineLTE: Time
+  inspectionDeadlineIsNil: Boolean
+  inspectionDeadlineNotNil: Boolean
+  """
+  closing_date field predicates
+  """
+  closingDate: Time
+  closingDateNEQ: Time
+  closingDateIn: [Time!]
+  closingDateNotIn: [Time!]
+  closingDateGT: Time
+  closingDateGTE: Time
+  closingDateLT: Time
+  closingDateLTE: Time
+  closingDateIsNil: Boolean
+  closingDateNotNil: Boolean
+  """
+  client edge predicates
+  """
+  hasClient: Boolean
+  hasClientWith: [ClientWhereInput!]
+  """
+  property edge predicates
+  """
+  hasProperty: Boolean
+  hasPropertyWith: [PropertyWhereInput!]
+  """
+  tasks edge predicates
+  """
+  hasTasks: Boolean
+  hasTasksWith: [TaskWhereInput!]
+}
 """
 UpdateClientInput is used for update Client object.
 Input was generated by ent.
@@ -8128,6 +8809,16 @@ type NegotiationPlay {
   when: String!
 }
 `, BuiltIn: false},
+	{Name: "../transaction.graphqls", Input: `extend type Mutation {
+  createTransaction(input: CreateTransactionInput!): Transaction!
+  """
+  Moves a transaction to a stage (forward, or to FELL_THROUGH) and creates
+  that stage's checklist tasks, once. Repeating a move changes nothing; an
+  illegal move (CLOSED → OFFER) is a CONFLICT.
+  """
+  advanceTransaction(id: ID!, stage: TransactionStage!): Transaction!
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -8319,6 +9010,8 @@ func (ec *executionContext) childFields_Client(ctx context.Context, field graphq
 		return ec.fieldContext_Client_tasks(ctx, field)
 	case "emailMessages":
 		return ec.fieldContext_Client_emailMessages(ctx, field)
+	case "deals":
+		return ec.fieldContext_Client_deals(ctx, field)
 	case "runs":
 		return ec.fieldContext_Client_runs(ctx, field)
 	}
@@ -8861,6 +9554,8 @@ func (ec *executionContext) childFields_Property(ctx context.Context, field grap
 		return ec.fieldContext_Property_scheduledPosts(ctx, field)
 	case "tasks":
 		return ec.fieldContext_Property_tasks(ctx, field)
+	case "deals":
+		return ec.fieldContext_Property_deals(ctx, field)
 	case "runs":
 		return ec.fieldContext_Property_runs(ctx, field)
 	}
@@ -9137,6 +9832,10 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_propertyID(ctx, field)
 	case "assigneeID":
 		return ec.fieldContext_Task_assigneeID(ctx, field)
+	case "transactionID":
+		return ec.fieldContext_Task_transactionID(ctx, field)
+	case "checklistKey":
+		return ec.fieldContext_Task_checklistKey(ctx, field)
 	case "runID":
 		return ec.fieldContext_Task_runID(ctx, field)
 	case "stepKey":
@@ -9151,6 +9850,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_property(ctx, field)
 	case "assignee":
 		return ec.fieldContext_Task_assignee(ctx, field)
+	case "transaction":
+		return ec.fieldContext_Task_transaction(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
 }
@@ -9175,6 +9876,66 @@ func (ec *executionContext) childFields_TaskEdge(ctx context.Context, field grap
 		return ec.fieldContext_TaskEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TaskEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Transaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Transaction_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Transaction_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Transaction_updatedAt(ctx, field)
+	case "clientID":
+		return ec.fieldContext_Transaction_clientID(ctx, field)
+	case "propertyID":
+		return ec.fieldContext_Transaction_propertyID(ctx, field)
+	case "side":
+		return ec.fieldContext_Transaction_side(ctx, field)
+	case "price":
+		return ec.fieldContext_Transaction_price(ctx, field)
+	case "stage":
+		return ec.fieldContext_Transaction_stage(ctx, field)
+	case "offerDate":
+		return ec.fieldContext_Transaction_offerDate(ctx, field)
+	case "acceptanceDate":
+		return ec.fieldContext_Transaction_acceptanceDate(ctx, field)
+	case "inspectionDeadline":
+		return ec.fieldContext_Transaction_inspectionDeadline(ctx, field)
+	case "closingDate":
+		return ec.fieldContext_Transaction_closingDate(ctx, field)
+	case "organization":
+		return ec.fieldContext_Transaction_organization(ctx, field)
+	case "client":
+		return ec.fieldContext_Transaction_client(ctx, field)
+	case "property":
+		return ec.fieldContext_Transaction_property(ctx, field)
+	case "tasks":
+		return ec.fieldContext_Transaction_tasks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Transaction", field.Name)
+}
+
+func (ec *executionContext) childFields_TransactionConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TransactionConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TransactionConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_TransactionConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TransactionConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TransactionEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_TransactionEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_TransactionEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TransactionEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_USP(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -133,6 +133,14 @@ func (x FollowUpExecutor) Execute(ctx context.Context, sc *engine.StepContext) (
 		}
 	}
 	plan := PlanFollowUps(c.ID, c.Name, tier, c.SmsOptIn, x.Now(), loc)
+	open, err := OpenDeal(ctx, x.Client, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if open != nil {
+		plan.TransactionID = &open.ID
+		plan.Reason += fmt.Sprintf("; linked to transaction %d (%s)", open.ID, open.Stage)
+	}
 	sc.AddEffect(func(ctx context.Context, db *ent.Client) error { return createTasks(ctx, db, sc, plan) })
 	return &plan, nil
 }
@@ -143,6 +151,7 @@ func createTasks(ctx context.Context, db *ent.Client, sc *engine.StepContext, pl
 	for i, t := range plan.Tasks {
 		err := db.Task.Create().
 			SetClientID(plan.ClientID).SetType(task.Type(t.Type)).SetTitle(t.Title).SetNotes(t.Notes).SetDueAt(t.DueAt).
+			SetNillableTransactionID(plan.TransactionID).
 			SetRunID(sc.RunID).SetStepKey(sc.StepKey).SetPlanIndex(i).
 			OnConflictColumns(task.FieldRunID, task.FieldStepKey, task.FieldPlanIndex).DoNothing().
 			Exec(ctx)

@@ -9,10 +9,13 @@ import (
 
 // FollowUpPlan is the FOLLOW_UP_SCHEDULING step's output.
 type FollowUpPlan struct {
-	ClientID int           `json:"clientId"`
-	Tier     string        `json:"tier"`
-	Reason   string        `json:"reason"`
-	Tasks    []PlannedTask `json:"tasks"`
+	ClientID int    `json:"clientId"`
+	Tier     string `json:"tier"`
+	// TransactionID is the client's open transaction, which the tasks are
+	// linked to.
+	TransactionID *int          `json:"transactionId,omitempty"`
+	Reason        string        `json:"reason"`
+	Tasks         []PlannedTask `json:"tasks"`
 }
 
 // IsStepOutput marks a FollowUpPlan as a step's typed output.
