@@ -15,7 +15,7 @@ func TestCheckMove(t *testing.T) {
 		ok       bool
 	}{
 		{deal.StageLEAD, deal.StageSHOWING, true},
-		{deal.StageLEAD, deal.StageOFFER, true}, // a seller's deal can skip showings
+		{deal.StageLEAD, deal.StageOFFER, true},  // a seller's deal can skip showings
 		{deal.StageOFFER, deal.StageOFFER, true}, // a repeated move changes nothing
 		{deal.StageINSPECTION, deal.StageFELL_THROUGH, true},
 		{deal.StageOFFER, deal.StageSHOWING, false},
