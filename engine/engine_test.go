@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
@@ -395,5 +396,36 @@ func TestProgressIsCoalesced(t *testing.T) {
 			}
 			prev = ev.Progress
 		}
+	}
+}
+
+// TestRefusedEffectFailsTheAttempt checks that an effect the database
+// refuses does not leave the step hanging: the attempt counts as failed and
+// the retry succeeds.
+func TestRefusedEffectFailsTheAttempt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var calls atomic.Int32
+	refusedOnce := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+		n := calls.Add(1)
+		sc.AddEffect(func(ctx context.Context, db *ent.Client) error {
+			if n == 1 {
+				return errors.New("constraint violated")
+			}
+			return db.Interaction.Create().SetClientID(sc.Subject.ID).SetType("CALL").SetNote("effect").Exec(ctx)
+		})
+		return nil, nil
+	})
+	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: refusedOnce})
+	r := f.wait(f.start(e, f.pkg(stepkind.SubjectClient, stepDef{key: "score", kind: stepkind.LeadScoring, maxAttempts: 3})).ID,
+		run.StatusSUCCEEDED, run.StatusFAILED)
+	if r.Status != run.StatusSUCCEEDED || calls.Load() != 2 {
+		t.Fatalf("run %s after %d attempts: %s", r.Status, calls.Load(), f.describe(r.ID))
+	}
+	if n := f.db.Client.Interaction.Query().CountX(f.ctx); n != 1 {
+		t.Fatalf("effect written %d times, want once", n)
+	}
+	if countEvents(f.events(r.ID), runevent.TypeSTEP_RETRYING, "score") != 1 {
+		t.Fatal("the refused effect did not cause a retry")
 	}
 }

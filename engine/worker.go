@@ -173,6 +173,30 @@ func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext
 			outcome, execErr = attemptFailed, Permanent(fmt.Errorf("step output: %w", err))
 		}
 	}
+	err := e.recordOutcome(ctx, ref, sc, outcome, outMap, execErr)
+	// A failed write is retried a few times: a busy or restarting database
+	// should not leave the step hanging until the next start.
+	for try := 1; err != nil && !errors.Is(err, errSkip) && try <= 3 && !e.isStopped(); try++ {
+		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+		err = e.recordOutcome(ctx, ref, sc, outcome, outMap, execErr)
+	}
+	if err != nil && !errors.Is(err, errSkip) && outcome == attemptSucceeded {
+		// The output or the effects cannot be written (an effect may be
+		// refused by the database): count the attempt as failed, so that
+		// the retry policy decides, rather than lose the step.
+		e.log.Error("engine: recording step success", "run_id", ref.runID, "step", sc.StepKey, "err", err)
+		sc.effects = nil
+		err = e.recordOutcome(ctx, ref, sc, attemptFailed, nil, fmt.Errorf("recording the step's result failed: %w", err))
+	}
+	if err != nil && !errors.Is(err, errSkip) {
+		e.log.Error("engine: recording step outcome", "run_id", ref.runID, "step", sc.StepKey, "err", err)
+		// The step stays RUNNING; it runs again on the next start.
+	}
+}
+
+// recordOutcome writes one attempt's outcome, its effects and the run's
+// next move in one transaction.
+func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext, outcome attemptOutcome, outMap map[string]any, execErr error) error {
 	_, err := e.inRun(ctx, ref.runID, func(t *txn) error {
 		i := t.stepIndex(ref.stepRunID)
 		if i < 0 || t.steps[i].Status != steprun.StatusRUNNING || t.steps[i].Attempt != sc.Attempt {
@@ -210,10 +234,7 @@ func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext
 		}
 		return e.advance(t)
 	})
-	if err != nil && !errors.Is(err, errSkip) {
-		e.log.Error("engine: recording step outcome", "run_id", ref.runID, "step", sc.StepKey, "err", err)
-		// The step stays RUNNING; it runs again on the next start.
-	}
+	return err
 }
 
 // recordFailure moves a failed attempt's step to RETRYING, or to FAILED when
