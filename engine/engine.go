@@ -30,6 +30,9 @@ type Config struct {
 	// ProgressInterval is the least time between two progress writes of one
 	// step (default 250ms).
 	ProgressInterval time.Duration
+	// SweepInterval is how often the engine looks for retries whose timer
+	// was lost (say, a claim that failed on a database error) (default 5s).
+	SweepInterval time.Duration
 	// ShutdownGrace is how long Stop waits for running steps before
 	// interrupting them (default 30s).
 	ShutdownGrace time.Duration
@@ -59,6 +62,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ProgressInterval <= 0 {
 		c.ProgressInterval = 250 * time.Millisecond
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = 5 * time.Second
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 30 * time.Second
@@ -154,6 +160,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("engine: recovering runs: %w", err)
 	}
+	e.work.Add(1)
+	go e.sweepOverdueRetries()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/ent/steprun"
 )
 
 // effectful succeeds and, as its side effect, records an interaction keyed
@@ -155,4 +157,43 @@ func TestStopWaitsThenLeavesWorkToRecovery(t *testing.T) {
 	if got := f.wait(r.ID, run.StatusSUCCEEDED, run.StatusFAILED); got.Status != run.StatusSUCCEEDED {
 		t.Fatalf("after restart: %s %s", got.Status, f.describe(r.ID))
 	}
+}
+
+// TestSweeperPicksUpLostRetries loses a retry's timer (the step is made
+// RETRYING behind the engine's back) and checks that the sweep runs it.
+func TestSweeperPicksUpLostRetries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	gate := make(chan struct{})
+	var calls atomic.Int32
+	blockFirst := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+		if calls.Add(1) == 1 {
+			<-gate
+			return nil, ctx.Err()
+		}
+		return nil, nil
+	})
+	cfg := testConfig(f.db)
+	cfg.SweepInterval = 50 * time.Millisecond
+	cfg.ShutdownGrace = 20 * time.Millisecond
+	a := engine.New(f.db.Client, cfg)
+	a.Register(string(stepkind.LeadScoring), blockFirst)
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := f.start(a, f.pkg(stepkind.SubjectClient, stepDef{key: "score", kind: stepkind.LeadScoring}))
+	for calls.Load() == 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The step's retry is due, but no timer knows about it.
+	past := time.Now().Add(-time.Minute)
+	if err := f.db.Client.StepRun.Update().Where(steprun.RunID(r.ID)).
+		SetStatus(steprun.StatusRETRYING).SetNextAttemptAt(past).Exec(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(gate) // the first attempt returns; its outcome no longer applies
+	if got := f.wait(r.ID, run.StatusSUCCEEDED, run.StatusFAILED); got.Status != run.StatusSUCCEEDED || calls.Load() != 2 {
+		t.Fatalf("run %s after %d attempts", got.Status, calls.Load())
+	}
+	_ = a.Stop(context.Background())
 }
