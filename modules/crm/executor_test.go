@@ -84,3 +84,34 @@ func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
 		t.Fatalf("an older score replaced the current one: %d", *got.LeadScore)
 	}
 }
+
+func TestMatchListingsRanksByBudgetFit(t *testing.T) {
+	t.Parallel()
+	db := testdb.Open(t, database.Options{})
+	org, err := db.Client.Organization.Create().SetName("M").SetSlug("m").Save(tenant.SystemContext(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})
+	c := db.Client.Contact.Create().SetName("Ana").SetBudgetMin(300000).SetBudgetMax(500000).SetPreferredAreas([]string{"78704"}).SaveX(ctx)
+	// The middle of the budget is 400,000; 150 cheap listings must not
+	// crowd out the ones near it.
+	for i := range 150 {
+		db.Client.Property.Create().SetCity("Austin").SetZip("78704").SetLatitude(30.2).SetLongitude(-97.7).
+			SetStatus(property.StatusACTIVE).SetListPrice(300000 + i).ExecX(ctx)
+	}
+	for _, price := range []int{395000, 420000, 490000} {
+		db.Client.Property.Create().SetCity("Austin").SetZip("78704").SetLatitude(30.2).SetLongitude(-97.7).
+			SetStatus(property.StatusACTIVE).SetListPrice(price).ExecX(ctx)
+	}
+	got, err := MatchListings(ctx, db.Client, c, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].ListPrice != 395000 || got[1].ListPrice != 420000 || got[2].ListPrice != 490000 {
+		t.Fatalf("ranking %+v", got)
+	}
+	if got[0].Rank != 1 || got[0].Reason != "in 78704, one of the client's areas; listed at 395000, 1% from the middle of the budget" {
+		t.Fatalf("first match %+v", got[0])
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
@@ -56,14 +57,23 @@ func MatchListings(ctx context.Context, db *ent.Client, c *ent.Contact, limit in
 	if c.BudgetMax == nil {
 		return nil, nil
 	}
-	props, err := db.Property.Query().Where(listingFit(c)...).Order(property.ByListPrice()).Limit(maxCandidates).All(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("matching listings: %w", err)
-	}
 	mid := float64(*c.BudgetMax)
 	if c.BudgetMin != nil {
 		mid = (float64(*c.BudgetMin) + float64(*c.BudgetMax)) / 2
 	}
+	// The listings nearest the middle of the budget, from both sides, so
+	// that a client with many matches is not shown only the cheapest.
+	below, err := db.Property.Query().Where(append(listingFit(c), property.ListPriceLTE(int(mid)))...).
+		Order(property.ByListPrice(sql.OrderDesc())).Limit(maxCandidates / 2).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("matching listings: %w", err)
+	}
+	above, err := db.Property.Query().Where(append(listingFit(c), property.ListPriceGT(int(mid)))...).
+		Order(property.ByListPrice()).Limit(maxCandidates / 2).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("matching listings: %w", err)
+	}
+	props := append(below, above...)
 	type scored struct {
 		p   *ent.Property
 		gap float64
