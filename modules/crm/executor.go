@@ -109,30 +109,11 @@ type FollowUpExecutor struct {
 
 // Execute implements engine.Executor.
 func (x FollowUpExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
-	if sc.Subject.Type != "CLIENT" {
-		return nil, engine.Permanent(errors.New("follow-up scheduling needs a client as the run's subject"))
-	}
-	c, err := x.Client.Contact.Query().Where(contact.ID(sc.Subject.ID)).WithOrganization().Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, engine.Permanent(fmt.Errorf("client %d no longer exists", sc.Subject.ID))
-	}
+	c, loc, err := LoadClient(ctx, x.Client, sc)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := time.LoadLocation(c.Edges.Organization.Timezone)
-	if err != nil {
-		return nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", c.Edges.Organization.Timezone, err))
-	}
-	tier := TierCold
-	if c.LeadTier != nil {
-		tier = string(*c.LeadTier)
-	}
-	for _, out := range sc.Inputs { // a score among the inputs is the freshest
-		if t, ok := out["tier"].(string); ok {
-			tier = t
-		}
-	}
-	plan := PlanFollowUps(c.ID, c.Name, tier, c.SmsOptIn, x.Now(), loc)
+	plan := PlanFollowUps(c.ID, c.Name, TierFor(c, sc.Inputs), c.SmsOptIn, x.Now(), loc)
 	open, err := OpenDeal(ctx, x.Client, c.ID)
 	if err != nil {
 		return nil, err
@@ -160,4 +141,38 @@ func createTasks(ctx context.Context, db *ent.Client, sc *engine.StepContext, pl
 		}
 	}
 	return nil
+}
+
+// LoadClient reads the run's client with its organization, and the
+// organization's time zone, in which client-facing work is scheduled.
+func LoadClient(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*ent.Contact, *time.Location, error) {
+	if sc.Subject.Type != "CLIENT" {
+		return nil, nil, engine.Permanent(fmt.Errorf("%s needs a client as the run's subject", sc.Kind))
+	}
+	c, err := db.Contact.Query().Where(contact.ID(sc.Subject.ID)).WithOrganization().Only(ctx)
+	if ent.IsNotFound(err) {
+		return nil, nil, engine.Permanent(fmt.Errorf("client %d no longer exists", sc.Subject.ID))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := time.LoadLocation(c.Edges.Organization.Timezone)
+	if err != nil {
+		return nil, nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", c.Edges.Organization.Timezone, err))
+	}
+	return c, loc, nil
+}
+
+// TierFor is the client's lead tier: from a score among the step's inputs
+// (the freshest), else the one stored on the client, else COLD.
+func TierFor(c *ent.Contact, inputs map[string]map[string]any) string {
+	for _, out := range inputs {
+		if t, ok := out["tier"].(string); ok {
+			return t
+		}
+	}
+	if c.LeadTier != nil {
+		return string(*c.LeadTier)
+	}
+	return TierCold
 }

@@ -3,17 +3,16 @@ package marketing
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
-	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/strategy"
@@ -27,32 +26,6 @@ func Register(e *engine.Engine, client *ent.Client) {
 	e.Register(string(stepkind.SocialScheduling), SocialExecutor{Client: client})
 }
 
-// loadClient reads the run's client with its organization.
-func loadClient(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*ent.Contact, error) {
-	if sc.Subject.Type != "CLIENT" {
-		return nil, engine.Permanent(fmt.Errorf("%s needs a client as the run's subject", sc.Kind))
-	}
-	c, err := db.Contact.Query().Where(contact.ID(sc.Subject.ID)).WithOrganization().Only(ctx)
-	if ent.IsNotFound(err) {
-		return nil, engine.Permanent(fmt.Errorf("client %d no longer exists", sc.Subject.ID))
-	}
-	return c, err
-}
-
-// tierOf takes the tier from a score among the inputs, else the client's.
-func tierOf(c *ent.Contact, inputs map[string]map[string]any) string {
-	tier := crm.TierCold
-	if c.LeadTier != nil {
-		tier = string(*c.LeadTier)
-	}
-	for _, out := range inputs {
-		if t, ok := out["tier"].(string); ok {
-			tier = t
-		}
-	}
-	return tier
-}
-
 // EmailExecutor runs EMAIL_SEQUENCE.
 type EmailExecutor struct {
 	Client *ent.Client
@@ -61,20 +34,16 @@ type EmailExecutor struct {
 
 // Execute implements engine.Executor.
 func (x EmailExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
-	c, err := loadClient(ctx, x.Client, sc)
+	c, loc, err := crm.LoadClient(ctx, x.Client, sc)
 	if err != nil {
 		return nil, err
-	}
-	loc, err := time.LoadLocation(c.Edges.Organization.Timezone)
-	if err != nil {
-		return nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", c.Edges.Organization.Timezone, err))
 	}
 	listings, err := crm.MatchListings(ctx, x.Client, c, 3)
 	if err != nil {
 		return nil, err
 	}
 	r := Recipient{ClientID: c.ID, Name: c.Name, EmailOptIn: c.EmailOptIn, Areas: c.PreferredAreas,
-		DesiredBeds: c.DesiredBeds, BudgetMax: c.BudgetMax, Tier: tierOf(c, sc.Inputs)}
+		DesiredBeds: c.DesiredBeds, BudgetMax: c.BudgetMax, Tier: crm.TierFor(c, sc.Inputs)}
 	if c.Email != nil {
 		r.Email = *c.Email
 	}
@@ -104,7 +73,7 @@ type TargetingExecutor struct {
 
 // Execute implements engine.Executor.
 func (x TargetingExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
-	c, err := loadClient(ctx, x.Client, sc)
+	c, _, err := crm.LoadClient(ctx, x.Client, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +94,7 @@ type CampaignExecutor struct {
 // Execute implements engine.Executor.
 func (x CampaignExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	var s strategy.ListingStrategy
-	if err := inputWith(sc.Inputs, "pricingOptions", &s); err != nil {
+	if err := modules.DecodeInput(sc.Inputs, "pricingOptions", &s); err != nil {
 		return nil, engine.Permanent(fmt.Errorf("a marketing campaign needs a LISTING_STRATEGY step among its dependencies: %w", err))
 	}
 	p, err := loadProperty(ctx, x.Client, sc)
@@ -151,7 +120,7 @@ type SocialExecutor struct {
 // Execute implements engine.Executor.
 func (x SocialExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	var c MarketingCampaign
-	if err := inputWith(sc.Inputs, "headlines", &c); err != nil {
+	if err := modules.DecodeInput(sc.Inputs, "headlines", &c); err != nil {
 		return nil, engine.Permanent(fmt.Errorf("social scheduling needs a MARKETING_CAMPAIGN step among its dependencies: %w", err))
 	}
 	p, err := loadProperty(ctx, x.Client, sc)
@@ -202,22 +171,4 @@ func loadProperty(ctx context.Context, db *ent.Client, sc *engine.StepContext) (
 		return nil, engine.Permanent(fmt.Errorf("property %d no longer exists", sc.Subject.ID))
 	}
 	return p, err
-}
-
-// inputWith decodes the dependency output that has the given field.
-func inputWith(inputs map[string]map[string]any, field string, into any) error {
-	for key, out := range inputs {
-		if _, ok := out[field]; !ok {
-			continue
-		}
-		b, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, into); err != nil {
-			return fmt.Errorf("the output of step %q: %w", key, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("no input has %q", field)
 }

@@ -2,7 +2,6 @@ package strategy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 )
 
@@ -28,9 +28,9 @@ func Register(e *engine.Engine, client *ent.Client) {
 
 // Execute implements engine.Executor.
 func (x Executor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
-	report, err := cmaInput(sc.Inputs)
-	if err != nil {
-		return nil, engine.Permanent(err)
+	report := &analytics.Report{}
+	if err := modules.DecodeInput(sc.Inputs, "estimatedValue", report); err != nil {
+		return nil, engine.Permanent(fmt.Errorf("a listing strategy needs a CMA_ANALYSIS step among its dependencies: %w", err))
 	}
 	if sc.Subject.Type != "PROPERTY" {
 		return nil, engine.Permanent(errors.New("a listing strategy needs a property as the run's subject"))
@@ -62,23 +62,4 @@ func (x Executor) Execute(ctx context.Context, sc *engine.StepContext) (any, err
 	}
 	sc.Progress(0.5, "applying the strategy rules")
 	return Build(Input{Subject: analytics.HomeOf(p), Features: p.Features, Report: report, Comps: comps, Start: start}), nil
-}
-
-// cmaInput finds the CMA report among the step's inputs.
-func cmaInput(inputs map[string]map[string]any) (*analytics.Report, error) {
-	for key, out := range inputs {
-		if _, ok := out["estimatedValue"]; !ok {
-			continue
-		}
-		b, err := json.Marshal(out)
-		if err != nil {
-			return nil, err
-		}
-		var r analytics.Report
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("the output of step %q is not a CMA report: %w", key, err)
-		}
-		return &r, nil
-	}
-	return nil, errors.New("a listing strategy needs a CMA_ANALYSIS step among its dependencies")
 }
