@@ -27,7 +27,6 @@ const (
 	CodeUnauthenticated = "UNAUTHENTICATED"
 	CodeForbidden       = "FORBIDDEN"
 	CodeInternal        = "INTERNAL"
-	CodeNotImplemented  = "NOT_IMPLEMENTED"
 )
 
 // codedError is an error meant for the client: its message is safe to show.
