@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +222,34 @@ func TestPropertyPageQueryCountIsConstant(t *testing.T) {
 		t.Fatalf("%d SQL statements for one page; expected a handful", large)
 	}
 	t.Logf("SQL statements per page: %d (5 rows), %d (50 rows)", small, large)
+}
+
+func TestDepthAndComplexityLimits(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	// properties → runs → property → runs …: five rounds nest 23 fields deep.
+	deep := "{ properties(first: 1) { edges { node { "
+	for range 5 {
+		deep += "runs(first: 1) { edges { node { property { "
+	}
+	deep += "id" + strings.Repeat(" } } } }", 5) + " } } } }"
+	api.do(deep, nil).wantError(t, "DEPTH_LIMIT_EXCEEDED", "")
+
+	// 1,000 aliases of a 50-item connection: 1,000 × (1 + 50 × 2).
+	var many strings.Builder
+	many.WriteString("{")
+	for i := range 1000 {
+		fmt.Fprintf(&many, " a%d: properties(first: 50) { edges { cursor } }", i)
+	}
+	many.WriteString(" }")
+	e := api.do(many.String(), nil).wantError(t, "COMPLEXITY_LIMIT_EXCEEDED", "")
+	if !strings.Contains(e.Message, "101000") {
+		t.Fatalf("message %q does not state the complexity", e.Message)
+	}
+	// A page of 100 properties three connections deep, 100 × 100 × 100
+	// items, is refused for its cost, not run.
+	api.do(`{ clients(first: 100) { edges { node { runs(first: 100) { edges { node { events(first: 100) { edges { node { seq } } } } } } } } } }`, nil).
+		wantError(t, "COMPLEXITY_LIMIT_EXCEEDED", "")
+	// An ordinary page is well inside the limits.
+	api.do(`{ properties(first: 100) { edges { node { id runs(first: 10) { edges { node { id status } } } } } } }`, nil).ok(t, nil)
 }

@@ -54,6 +54,8 @@ type config struct {
 	databaseURL  string
 	demo         bool
 	maxBodyBytes int64
+	maxDepth     int
+	maxCost      int
 	workers      int
 	logLevel     slog.Level
 	logJSON      bool
@@ -77,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"fill a new, empty database with demo properties and clients (env ESTATEFLOW_DEMO)")
 	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", env.int("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
 		"largest accepted GraphQL request body, in bytes (env ESTATEFLOW_MAX_BODY_BYTES)")
+	fs.IntVar(&cfg.maxDepth, "max-depth", int(env.int("ESTATEFLOW_MAX_DEPTH", 15)),
+		"deepest field nesting a GraphQL operation may use (env ESTATEFLOW_MAX_DEPTH)")
+	fs.IntVar(&cfg.maxCost, "max-complexity", int(env.int("ESTATEFLOW_MAX_COMPLEXITY", 20000)),
+		"highest complexity a GraphQL operation may have; a connection counts its fields once per item asked for (env ESTATEFLOW_MAX_COMPLEXITY)")
 	fs.IntVar(&cfg.workers, "workers", int(env.int("ESTATEFLOW_WORKERS", 0)),
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
 	logLevel := fs.String("log-level", env.str("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
@@ -212,6 +218,8 @@ func newRoutes(db *database.DB, eng *engine.Engine, orgID int, cfg config, logge
 		Logger:        logger,
 		RequestID:     httpserver.RequestIDFromContext,
 		MaxPageSize:   100,
+		MaxDepth:      cfg.maxDepth,
+		MaxComplexity: cfg.maxCost,
 		Introspection: true,
 	})
 	mux := http.NewServeMux()

@@ -31,6 +31,9 @@ type HandlerConfig struct {
 	OriginPatterns []string
 	// MaxPageSize bounds first and last on every connection.
 	MaxPageSize int
+	// MaxDepth and MaxComplexity bound an operation (see QueryLimits).
+	MaxDepth      int
+	MaxComplexity int
 	// Introspection turns the schema introspection queries on.
 	Introspection bool
 }
@@ -44,6 +47,12 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	}
 	if cfg.MaxPageSize <= 0 {
 		cfg.MaxPageSize = 100
+	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = 15
+	}
+	if cfg.MaxComplexity <= 0 {
+		cfg.MaxComplexity = 20000
 	}
 	srv := handler.New(NewSchema(client, eng, cfg.Logger))
 
@@ -63,7 +72,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(PageLimit{Max: cfg.MaxPageSize})
+	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
 
 	presenter := errorPresenter{logger: cfg.Logger, requestID: cfg.RequestID}
 	srv.SetErrorPresenter(presenter.present)
