@@ -50,15 +50,17 @@ func main() {
 // config holds the settings shared by every subcommand. Each flag has an
 // environment variable; a flag given on the command line wins.
 type config struct {
-	addr         string
-	databaseURL  string
-	demo         bool
-	maxBodyBytes int64
-	maxDepth     int
-	maxCost      int
-	workers      int
-	logLevel     slog.Level
-	logJSON      bool
+	addr          string
+	databaseURL   string
+	demo          bool
+	maxBodyBytes  int64
+	corsOrigins   string
+	introspection bool
+	maxDepth      int
+	maxCost       int
+	workers       int
+	logLevel      slog.Level
+	logJSON       bool
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -79,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"fill a new, empty database with demo properties and clients (env ESTATEFLOW_DEMO)")
 	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", env.int("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
 		"largest accepted GraphQL request body, in bytes (env ESTATEFLOW_MAX_BODY_BYTES)")
+	fs.StringVar(&cfg.corsOrigins, "cors-origins", env.str("ESTATEFLOW_CORS_ORIGINS", ""),
+		"comma-separated browser origins allowed to call the API besides same-origin and localhost pages (env ESTATEFLOW_CORS_ORIGINS)")
+	fs.BoolVar(&cfg.introspection, "introspection", env.bool("ESTATEFLOW_INTROSPECTION", true),
+		"answer GraphQL introspection queries (env ESTATEFLOW_INTROSPECTION)")
 	fs.IntVar(&cfg.maxDepth, "max-depth", int(env.int("ESTATEFLOW_MAX_DEPTH", 15)),
 		"deepest field nesting a GraphQL operation may use (env ESTATEFLOW_MAX_DEPTH)")
 	fs.IntVar(&cfg.maxCost, "max-complexity", int(env.int("ESTATEFLOW_MAX_COMPLEXITY", 20000)),
@@ -214,16 +220,18 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 }
 
 func newRoutes(db *database.DB, eng *engine.Engine, orgID int, cfg config, logger *slog.Logger) http.Handler {
+	origins := httpserver.ParseOrigins(cfg.corsOrigins)
 	gql := graph.NewHandler(db.Client, eng, graph.HandlerConfig{
-		Logger:        logger,
-		RequestID:     httpserver.RequestIDFromContext,
-		MaxPageSize:   100,
-		MaxDepth:      cfg.maxDepth,
-		MaxComplexity: cfg.maxCost,
-		Introspection: true,
+		Logger:         logger,
+		RequestID:      httpserver.RequestIDFromContext,
+		OriginPatterns: origins.WebsocketPatterns(),
+		MaxPageSize:    100,
+		MaxDepth:       cfg.maxDepth,
+		MaxComplexity:  cfg.maxCost,
+		Introspection:  cfg.introspection,
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", httpserver.GraphQLBody(cfg.maxBodyBytes)(actForOrg(orgID, gql)))
+	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.maxBodyBytes)(actForOrg(orgID, gql))))
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

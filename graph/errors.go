@@ -104,6 +104,9 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	case errors.Is(err, tenant.ErrNoViewer):
 		out.Message = "authentication required"
 		setCode(out, CodeUnauthenticated, "")
+	case strings.HasSuffix(err.Error(), "introspection disabled"): // gqlgen's own error
+		out.Message = "introspection is turned off on this server"
+		setCode(out, CodeForbidden, "")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		out.Message = "request canceled or timed out"
 		setCode(out, CodeInternal, "")

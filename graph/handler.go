@@ -69,6 +69,9 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	srv.AddTransport(transport.POST{})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	// Automatic persisted queries: a frontend sends a query's hash instead
+	// of its text once the server has seen it.
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
