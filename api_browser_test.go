@@ -22,7 +22,7 @@ import (
 func serverWith(t *testing.T, api *testAPI, cfg config) *httptest.Server {
 	t.Helper()
 	cfg.maxBodyBytes = 1 << 20
-	srv := httptest.NewServer(newRoutes(api.db, api.engine, api.orgID, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(newRoutes(api.db, api.engine, api.authn, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -86,7 +86,10 @@ func TestPersistedQueriesAndIntrospectionSwitch(t *testing.T) {
 	post := func(srv *httptest.Server, body map[string]any) gqlResponse {
 		t.Helper()
 		b, _ := json.Marshal(body)
-		resp, err := http.Post(srv.URL+"/graphql", "application/json", bytes.NewReader(b))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+api.token)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

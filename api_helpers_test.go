@@ -15,10 +15,12 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
@@ -34,6 +36,9 @@ type testAPI struct {
 	db      *database.DB
 	srv     *httptest.Server
 	engine  *engine.Engine
+	authn   *auth.Authenticator
+	token   string // an ADMIN's token of the test organization
+	adminID int
 	orgID   int
 	queries atomic.Int64 // SQL statements sent, counted by the driver
 }
@@ -72,6 +77,15 @@ func buildTestAPI(t *testing.T, executors map[stepkind.Kind]engine.Executor, dem
 		t.Fatalf("bootstrap: %v", err)
 	}
 	api.orgID = boot.Org.ID
+	api.authn = auth.New(api.db.Client)
+	admin, err := auth.EnsureUser(context.Background(), api.db.Client, boot.Org.Slug, "admin@test.example", user.RoleADMIN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.adminID = admin.ID
+	if api.token, _, err = api.authn.Issue(api.ctx(), api.db.Client, admin.ID, "test", nil); err != nil {
+		t.Fatal(err)
+	}
 	cfg := config{maxBodyBytes: 64 << 10}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	api.engine = engine.New(api.db.Client, engine.Config{
@@ -86,7 +100,7 @@ func buildTestAPI(t *testing.T, executors map[stepkind.Kind]engine.Executor, dem
 	if err := api.engine.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	api.srv = httptest.NewServer(newRoutes(api.db, api.engine, api.orgID, cfg, logger))
+	api.srv = httptest.NewServer(newRoutes(api.db, api.engine, api.authn, cfg, logger))
 	t.Cleanup(func() {
 		api.srv.CloseClientConnections()
 		api.srv.Close()
@@ -99,7 +113,7 @@ func buildTestAPI(t *testing.T, executors map[stepkind.Kind]engine.Executor, dem
 
 // ctx acts for the test organization, for direct ent calls.
 func (a *testAPI) ctx() context.Context {
-	return tenant.NewContext(context.Background(), tenant.Viewer{OrgID: a.orgID, Role: tenant.RoleAdmin})
+	return tenant.NewContext(context.Background(), tenant.Viewer{OrgID: a.orgID, UserID: a.adminID, Role: tenant.RoleAdmin})
 }
 
 func (a *testAPI) ent() *ent.Client { return a.db.Client }
@@ -128,7 +142,21 @@ func (a *testAPI) do(query string, vars map[string]any) gqlResponse {
 
 func (a *testAPI) post(contentType string, body []byte) gqlResponse {
 	a.t.Helper()
-	resp, err := http.Post(a.srv.URL+"/graphql", contentType, bytes.NewReader(body))
+	return a.postAs(a.token, contentType, body)
+}
+
+// postAs posts with a given token ("" for none).
+func (a *testAPI) postAs(token, contentType string, body []byte) gqlResponse {
+	a.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/graphql", bytes.NewReader(body))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
 	}

@@ -214,11 +214,14 @@ func TestPropertyPageQueryCountIsConstant(t *testing.T) {
 		}
 		return int(api.queries.Load() - before)
 	}
+	// Authentication costs two statements per request (token, user), plus a
+	// last-used write at most once a minute, which this request takes.
+	api.do(`{ viewer { role } }`, nil).ok(t, nil)
 	small, large := countFor(5), countFor(50)
 	if small != large {
 		t.Fatalf("SQL statements: %d for 5 properties, %d for 50: the nested edges are loaded per row", small, large)
 	}
-	if large > 8 {
+	if large > 10 {
 		t.Fatalf("%d SQL statements for one page; expected a handful", large)
 	}
 	t.Logf("SQL statements per page: %d (5 rows), %d (50 rows)", small, large)

@@ -91,13 +91,13 @@ type wsSubscription struct {
 	conn *websocket.Conn
 }
 
-func dialSubscription(t *testing.T, ctx context.Context, baseURL, protocol, query string, vars map[string]any) *wsSubscription {
+func dialSubscription(t *testing.T, ctx context.Context, baseURL, token, protocol, query string, vars map[string]any) *wsSubscription {
 	t.Helper()
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{protocol}})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{}}); err != nil {
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}}); err != nil {
 		t.Fatal(err)
 	}
 	var ack struct{ Type string }
@@ -180,7 +180,7 @@ func TestRunEventsOverWebsocket(t *testing.T) {
 	defer cancel()
 	runID := startListingRun(t, api)
 
-	sub := dialSubscription(t, ctx, api.srv.URL, "graphql-transport-ws", runEventsSubscription, map[string]any{"id": runID})
+	sub := dialSubscription(t, ctx, api.srv.URL, api.token, "graphql-transport-ws", runEventsSubscription, map[string]any{"id": runID})
 	var streamed []streamedEvent
 	for len(streamed) < 4 { // queued, started, cma started, cma progress…
 		streamed = append(streamed, *sub.next(t, ctx))
@@ -192,7 +192,7 @@ func TestRunEventsOverWebsocket(t *testing.T) {
 	sub.conn.Close(websocket.StatusNormalClosure, "going away mid-run")
 
 	gate <- struct{}{} // strategy succeeds while nobody listens
-	resumed := dialSubscription(t, ctx, api.srv.URL, "graphql-transport-ws", runEventsSubscription,
+	resumed := dialSubscription(t, ctx, api.srv.URL, api.token, "graphql-transport-ws", runEventsSubscription,
 		map[string]any{"id": runID, "after": streamed[len(streamed)-1].Seq})
 	gate <- struct{}{}
 	gate <- struct{}{}
@@ -214,7 +214,7 @@ func TestRunEventsOverLegacyGraphQLWS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	runID := startListingRun(t, api)
-	sub := dialSubscription(t, ctx, api.srv.URL, "graphql-ws", runEventsSubscription, map[string]any{"id": runID})
+	sub := dialSubscription(t, ctx, api.srv.URL, api.token, "graphql-ws", runEventsSubscription, map[string]any{"id": runID})
 	defer sub.conn.Close(websocket.StatusNormalClosure, "")
 	go func() {
 		for range 4 {
@@ -237,7 +237,7 @@ func TestRunEventsOverLegacyGraphQLWS(t *testing.T) {
 }
 
 // sseStream reads runEvents over server-sent events.
-func sseStream(t *testing.T, ctx context.Context, baseURL, runID string, after *int, each func(streamedEvent) bool) {
+func sseStream(t *testing.T, ctx context.Context, baseURL, token, runID string, after *int, each func(streamedEvent) bool) {
 	t.Helper()
 	vars := map[string]any{"id": runID}
 	if after != nil {
@@ -247,6 +247,7 @@ func sseStream(t *testing.T, ctx context.Context, baseURL, runID string, after *
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/graphql", strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +294,7 @@ func TestRunEventsOverSSE(t *testing.T) {
 	var streamed []streamedEvent
 	firstCtx, disconnect := context.WithCancel(ctx)
 	released := false
-	sseStream(t, firstCtx, api.srv.URL, runID, nil, func(ev streamedEvent) bool {
+	sseStream(t, firstCtx, api.srv.URL, api.token, runID, nil, func(ev streamedEvent) bool {
 		streamed = append(streamed, ev)
 		if !released && ev.Type == "STEP_STARTED" {
 			released = true
@@ -313,7 +314,7 @@ func TestRunEventsOverSSE(t *testing.T) {
 			}
 		}
 	}()
-	sseStream(t, ctx, api.srv.URL, runID, &last, func(ev streamedEvent) bool {
+	sseStream(t, ctx, api.srv.URL, api.token, runID, &last, func(ev streamedEvent) bool {
 		streamed = append(streamed, ev)
 		return true
 	})

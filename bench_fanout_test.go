@@ -21,9 +21,11 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
+	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/seed"
@@ -73,7 +75,16 @@ func BenchmarkFanout(b *testing.B) {
 	if err := eng.Start(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(newRoutes(db, eng, boot.Org.ID, config{maxBodyBytes: 1 << 20}, logger))
+	authn := auth.New(db.Client)
+	admin, err := auth.EnsureUser(context.Background(), db.Client, boot.Org.Slug, "admin@bench.example", user.RoleADMIN)
+	if err != nil {
+		b.Fatal(err)
+	}
+	token, _, err := authn.Issue(tenant.NewContext(context.Background(), tenant.Viewer{OrgID: boot.Org.ID}), db.Client, admin.ID, "bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(newRoutes(db, eng, authn, config{maxBodyBytes: 1 << 20}, logger))
 	defer func() {
 		srv.CloseClientConnections()
 		srv.Close()
@@ -102,7 +113,7 @@ func BenchmarkFanout(b *testing.B) {
 	heapBefore := heapInUse()
 	child := exec.Command(os.Args[0], "-test.run=^TestFanoutClients$")
 	child.Env = append(os.Environ(),
-		"FANOUT_URL="+srv.URL, fmt.Sprintf("FANOUT_RUN=%d", run.ID), fmt.Sprintf("FANOUT_AFTER=%d", run.LastSeq),
+		"FANOUT_URL="+srv.URL, "FANOUT_TOKEN="+token, fmt.Sprintf("FANOUT_RUN=%d", run.ID), fmt.Sprintf("FANOUT_AFTER=%d", run.LastSeq),
 		fmt.Sprintf("FANOUT_SUBSCRIBERS=%d", fanoutSubscribers), fmt.Sprintf("FANOUT_EVENTS=%d", b.N))
 	child.Stderr = os.Stderr
 	out, err := child.StdoutPipe()
@@ -162,7 +173,7 @@ func TestFanoutClients(t *testing.T) {
 		readers   sync.WaitGroup
 	)
 	for range subscribers {
-		conn := dialRunEvents(t, ctx, baseURL, runID, after)
+		conn := dialRunEvents(t, ctx, baseURL, os.Getenv("FANOUT_TOKEN"), runID, after)
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
@@ -214,7 +225,7 @@ func TestFanoutClients(t *testing.T) {
 	fmt.Println("LATENCY", ms(latencies[len(latencies)/2]), ms(latencies[len(latencies)*99/100]))
 }
 
-func dialRunEvents(tb testing.TB, ctx context.Context, baseURL string, runID, afterSeq int) *websocket.Conn {
+func dialRunEvents(tb testing.TB, ctx context.Context, baseURL, token string, runID, afterSeq int) *websocket.Conn {
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql",
 		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
 	if err != nil {
@@ -225,7 +236,7 @@ func dialRunEvents(tb testing.TB, ctx context.Context, baseURL string, runID, af
 			tb.Fatal(err)
 		}
 	}
-	must(wsjson.Write(ctx, conn, map[string]any{"type": "connection_init"}))
+	must(wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"authorization": "Bearer " + token}}))
 	var ack struct{ Type string }
 	must(wsjson.Read(ctx, conn, &ack))
 	payload, _ := json.Marshal(map[string]any{

@@ -22,6 +22,7 @@ import (
 	"time"
 	_ "time/tzdata" // follow-ups are scheduled in each organization's time zone, even where the system has no zone files
 
+	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/graph"
@@ -31,7 +32,6 @@ import (
 	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/estateflow/estateflow/seed"
-	"github.com/estateflow/estateflow/tenant"
 	"github.com/estateflow/estateflow/web"
 )
 
@@ -55,6 +55,7 @@ type config struct {
 	demo          bool
 	maxBodyBytes  int64
 	corsOrigins   string
+	adminToken    string
 	introspection bool
 	maxDepth      int
 	maxCost       int
@@ -81,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"fill a new, empty database with demo properties and clients (env ESTATEFLOW_DEMO)")
 	fs.Int64Var(&cfg.maxBodyBytes, "max-body-bytes", env.int("ESTATEFLOW_MAX_BODY_BYTES", 1<<20),
 		"largest accepted GraphQL request body, in bytes (env ESTATEFLOW_MAX_BODY_BYTES)")
+	cfg.adminToken = env.str("ESTATEFLOW_ADMIN_TOKEN", "") // an environment variable only: flags show in process lists
 	fs.StringVar(&cfg.corsOrigins, "cors-origins", env.str("ESTATEFLOW_CORS_ORIGINS", ""),
 		"comma-separated browser origins allowed to call the API besides same-origin and localhost pages (env ESTATEFLOW_CORS_ORIGINS)")
 	fs.BoolVar(&cfg.introspection, "introspection", env.bool("ESTATEFLOW_INTROSPECTION", true),
@@ -98,19 +100,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"  serve                       serve the GraphQL API (the default)\n"+
 			"  migrate                     bring the database schema up to date, then exit\n"+
 			"  import properties FILE.csv  upsert properties from a CSV file (--org SLUG)\n"+
-			"  cma backtest --csv FILE     value every sale in FILE from the others (--json)\n\nFlags:\n")
+			"  cma backtest --csv FILE     value every sale in FILE from the others (--json)\n"+
+			"  token create --org SLUG --user EMAIL [--role admin]\n"+
+			"                              print a new API token (creates the org and user if new)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	// Commands with arguments add their own flags to the same set, so that
 	// global and command flags can be given in any order.
 	var (
-		importOrg *string
-		cmaCSV    *string
-		cmaJSON   *bool
+		importOrg                                 *string
+		cmaCSV                                    *string
+		cmaJSON                                   *bool
+		tokenOrg, tokenUser, tokenRole, tokenName *string
 	)
 	switch command {
 	case "import":
 		importOrg = fs.String("org", seed.DemoOrgSlug, "import: slug of the organization to import into")
+	case "token":
+		tokenOrg = fs.String("org", "", "token create: the organization's slug (created if missing)")
+		tokenUser = fs.String("user", "", "token create: the user's email (created if missing)")
+		tokenRole = fs.String("role", "agent", "token create: admin or agent, for a new user")
+		tokenName = fs.String("name", "cli", "token create: a name to recognize the token by")
 	case "cma":
 		cmaCSV = fs.String("csv", "", "cma backtest: the sales file to value")
 		cmaJSON = fs.Bool("json", false, "cma backtest: print one JSON object")
@@ -122,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(positional) > 0 && command != "import" && command != "cma" {
+	if len(positional) > 0 && command != "import" && command != "cma" && command != "token" {
 		fs.Usage()
 		return fmt.Errorf("unexpected argument %q", positional[0])
 	}
@@ -136,6 +146,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, cfg, logger, nil)
 	case "import":
 		return runImport(ctx, cfg, *importOrg, positional, stdout, stderr)
+	case "token":
+		return runTokenCreate(ctx, cfg, positional, *tokenOrg, *tokenUser, *tokenRole, *tokenName, stdout)
 	case "cma":
 		if len(positional) != 1 || positional[0] != "backtest" {
 			return fmt.Errorf("cma: usage: estateflow cma backtest --csv FILE [--json]")
@@ -183,6 +195,15 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 	if boot.Created {
 		logger.Info("created demo organization", "slug", boot.Org.Slug, "properties", boot.Properties, "clients", boot.Clients)
 	}
+	authn := auth.New(db.Client)
+	secret, err := authn.EnsureAdminToken(ctx, boot.Org.Slug, cfg.adminToken)
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		// Printed once, for the operator: it is not stored and not logged again.
+		fmt.Fprintf(os.Stderr, "\nThe %s organization's admin token (shown once; keep it):\n\n    %s\n\nUse it as: Authorization: Bearer <token>\n\n", boot.Org.Slug, secret)
+	}
 
 	eng := newEngine(db, cfg, logger)
 	if err := eng.Start(ctx); err != nil {
@@ -204,7 +225,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 	if ready != nil {
 		ready <- ln.Addr()
 	}
-	routes := newRoutes(db, eng, boot.Org.ID, cfg, logger)
+	routes := newRoutes(db, eng, authn, cfg, logger)
 	return httpserver.Serve(ctx, ln, routes, httpserver.DefaultConfig(), logger)
 }
 
@@ -219,7 +240,7 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 	return eng
 }
 
-func newRoutes(db *database.DB, eng *engine.Engine, orgID int, cfg config, logger *slog.Logger) http.Handler {
+func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, cfg config, logger *slog.Logger) http.Handler {
 	origins := httpserver.ParseOrigins(cfg.corsOrigins)
 	gql := graph.NewHandler(db.Client, eng, graph.HandlerConfig{
 		Logger:         logger,
@@ -229,9 +250,10 @@ func newRoutes(db *database.DB, eng *engine.Engine, orgID int, cfg config, logge
 		MaxDepth:       cfg.maxDepth,
 		MaxComplexity:  cfg.maxCost,
 		Introspection:  cfg.introspection,
+		Auth:           authn,
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.maxBodyBytes)(actForOrg(orgID, gql))))
+	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.maxBodyBytes)(authn.Middleware(gql))))
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -242,16 +264,6 @@ func newRoutes(db *database.DB, eng *engine.Engine, orgID int, cfg config, logge
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	return httpserver.RequestID(httpserver.AccessLog(logger)(httpserver.Recover(logger)(mux)))
-}
-
-// actForOrg makes every request act for one organization. EstateFlow has no
-// accounts yet, so the demo organization is the only one a request can
-// reach; once tokens exist, the token's organization takes its place.
-func actForOrg(orgID int, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := tenant.NewContext(r.Context(), tenant.Viewer{OrgID: orgID, Role: tenant.RoleAdmin})
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
 }
 
 func newLogger(w io.Writer, cfg config) *slog.Logger {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/internal/testdb"
 )
 
@@ -22,7 +23,8 @@ import (
 // check, then stops it the way SIGTERM does.
 func TestServeDemoAndShutdown(t *testing.T) {
 	t.Parallel()
-	cfg := config{addr: "127.0.0.1:0", databaseURL: testdb.URL(t), demo: true, maxBodyBytes: 1 << 20}
+	token, _, _ := auth.NewSecret()
+	cfg := config{addr: "127.0.0.1:0", databaseURL: testdb.URL(t), demo: true, maxBodyBytes: 1 << 20, adminToken: token, introspection: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ready := make(chan net.Addr, 1)
@@ -39,7 +41,10 @@ func TestServeDemoAndShutdown(t *testing.T) {
 	}
 
 	body := `{"query": "{ properties(first: 20, orderBy: {field: LIST_PRICE, direction: DESC}, where: {city: \"Austin\"}) { totalCount edges { node { city listPrice } } } clients(first: 1) { totalCount } packages(first: 5) { edges { node { key } } } }"}`
-	resp, err := http.Post(base+"/graphql", "application/json", strings.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

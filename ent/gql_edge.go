@@ -8,6 +8,22 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *APIToken) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *APIToken) User(ctx context.Context) (*User, error) {
+	result, err := _m.Edges.UserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryUser().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *Contact) Organization(ctx context.Context) (*Organization, error) {
 	result, err := _m.Edges.OrganizationOrErr()
 	if IsNotLoaded(err) {
@@ -502,6 +518,27 @@ func (_m *User) Organization(ctx context.Context) (*Organization, error) {
 		result, err = _m.QueryOrganization().Only(ctx)
 	}
 	return result, err
+}
+
+func (_m *User) Tokens(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *APITokenOrder, where *APITokenWhereInput,
+) (*APITokenConnection, error) {
+	opts := []APITokenPaginateOption{
+		WithAPITokenOrder(orderBy),
+		WithAPITokenFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[1][alias]
+	if nodes, err := _m.NamedTokens(alias); err == nil || hasTotalCount {
+		pager, err := newAPITokenPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &APITokenConnection{Edges: []*APITokenEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryTokens().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *WorkflowPackage) Organization(ctx context.Context) (*Organization, error) {

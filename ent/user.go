@@ -40,11 +40,15 @@ type User struct {
 type UserEdges struct {
 	// Organization holds the value of the organization edge.
 	Organization *Organization `json:"organization,omitempty"`
+	// Tokens holds the value of the tokens edge.
+	Tokens []*APIToken `json:"tokens,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 	// totalCount holds the count of the edges above.
-	totalCount [1]map[string]int
+	totalCount [2]map[string]int
+
+	namedTokens map[string][]*APIToken
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -56,6 +60,15 @@ func (e UserEdges) OrganizationOrErr() (*Organization, error) {
 		return nil, &NotFoundError{label: organization.Label}
 	}
 	return nil, &NotLoadedError{edge: "organization"}
+}
+
+// TokensOrErr returns the Tokens value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) TokensOrErr() ([]*APIToken, error) {
+	if e.loadedTypes[1] {
+		return e.Tokens, nil
+	}
+	return nil, &NotLoadedError{edge: "tokens"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -144,6 +157,11 @@ func (_m *User) QueryOrganization() *OrganizationQuery {
 	return NewUserClient(_m.config).QueryOrganization(_m)
 }
 
+// QueryTokens queries the "tokens" edge of the User entity.
+func (_m *User) QueryTokens() *APITokenQuery {
+	return NewUserClient(_m.config).QueryTokens(_m)
+}
+
 // Update returns a builder for updating this User.
 // Note that you need to call User.Unwrap() before calling this method if this User
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -186,6 +204,30 @@ func (_m *User) String() string {
 	builder.WriteString(fmt.Sprintf("%v", _m.Role))
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedTokens returns the Tokens named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedTokens(name string) ([]*APIToken, error) {
+	if _m.Edges.namedTokens == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTokens[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedTokens(name string, edges ...*APIToken) {
+	if _m.Edges.namedTokens == nil {
+		_m.Edges.namedTokens = make(map[string][]*APIToken)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTokens[name] = []*APIToken{}
+	} else {
+		_m.Edges.namedTokens[name] = append(_m.Edges.namedTokens[name], edges...)
+	}
 }
 
 // Users is a parsable slice of User.

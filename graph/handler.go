@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 )
@@ -36,6 +37,8 @@ type HandlerConfig struct {
 	MaxComplexity int
 	// Introspection turns the schema introspection queries on.
 	Introspection bool
+	// Auth authenticates requests and websockets.
+	Auth *auth.Authenticator
 }
 
 // NewHandler returns the /graphql endpoint: queries and mutations over POST
@@ -54,7 +57,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	if cfg.MaxComplexity <= 0 {
 		cfg.MaxComplexity = 20000
 	}
-	srv := handler.New(NewSchema(client, eng, cfg.Logger))
+	srv := handler.New(NewSchema(client, eng, cfg.Auth, cfg.Logger))
 
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.Websocket{
@@ -63,6 +66,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		},
 		KeepAlivePingInterval: 10 * time.Second,
 		InitTimeout:           10 * time.Second,
+		InitFunc:              cfg.Auth.WebsocketInit,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

@@ -7,9 +7,11 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 
+	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/graph/generated"
+	"github.com/estateflow/estateflow/tenant"
 )
 
 // Resolver holds what the resolvers need. It has no per-request state; the
@@ -17,14 +19,15 @@ import (
 type Resolver struct {
 	client *ent.Client
 	engine *engine.Engine
+	auth   *auth.Authenticator
 	logger *slog.Logger
 }
 
 // NewSchema builds the executable GraphQL schema over client and the
 // workflow engine.
-func NewSchema(client *ent.Client, eng *engine.Engine, logger *slog.Logger) graphql.ExecutableSchema {
+func NewSchema(client *ent.Client, eng *engine.Engine, authn *auth.Authenticator, logger *slog.Logger) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
-		Resolvers: &Resolver{client: client, engine: eng, logger: logger},
+		Resolvers: &Resolver{client: client, engine: eng, auth: authn, logger: logger},
 	})
 }
 
@@ -48,4 +51,17 @@ func (r *Resolver) inTx(ctx context.Context, fn func(db *ent.Client) error) erro
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// requireAdmin refuses anyone but an organization's ADMIN: only they manage
+// users and tokens.
+func requireAdmin(ctx context.Context) (tenant.Viewer, error) {
+	v, ok := tenant.FromContext(ctx)
+	if !ok {
+		return v, tenant.ErrNoViewer
+	}
+	if v.Role != tenant.RoleAdmin {
+		return v, codedError(CodeForbidden, "", "only an ADMIN of the organization may manage tokens")
+	}
+	return v, nil
 }

@@ -13,9 +13,10 @@ const (
 
 // Viewer is who a piece of work acts for.
 type Viewer struct {
-	OrgID  int
-	UserID int // 0 when the work is not done for a particular user
-	Role   Role
+	OrgID   int
+	UserID  int // 0 when the work is not done for a particular user
+	TokenID int // the API token a request authenticated with, if any
+	Role    Role
 }
 
 type viewerKey struct{}

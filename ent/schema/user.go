@@ -1,7 +1,10 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 )
@@ -18,6 +21,14 @@ func (User) Fields() []ent.Field {
 		field.String("email").NotEmpty().MaxLen(320).Validate(validateEmail),
 		field.String("name").Default("").MaxLen(200),
 		field.Enum("role").Values("ADMIN", "AGENT").Default("AGENT"),
+	}
+}
+
+// Edges of the User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("tokens", APIToken.Type).
+			Annotations(entgql.RelayConnection(), entsql.OnDelete(entsql.Cascade)),
 	}
 }
 

@@ -38,6 +38,31 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	APIToken struct {
+		CreatedAt    func(childComplexity int) int
+		ExpiresAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		LastUsedAt   func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Organization func(childComplexity int) int
+		Prefix       func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+		User         func(childComplexity int) int
+		UserID       func(childComplexity int) int
+	}
+
+	APITokenConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	APITokenEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	AudienceSegment struct {
 		Reason  func(childComplexity int) int
 		Segment func(childComplexity int) int
@@ -149,6 +174,11 @@ type ComplexityRoot struct {
 		Detail func(childComplexity int) int
 		Result func(childComplexity int) int
 		Rule   func(childComplexity int) int
+	}
+
+	CreatedAPIToken struct {
+		Secret func(childComplexity int) int
+		Token  func(childComplexity int) int
 	}
 
 	EmailMessage struct {
@@ -335,6 +365,7 @@ type ComplexityRoot struct {
 		CancelRun           func(childComplexity int, id int) int
 		CancelScheduledPost func(childComplexity int, id int) int
 		CompleteTask        func(childComplexity int, id int) int
+		CreateAPIToken      func(childComplexity int, name string, expiresAt *time.Time) int
 		CreateClient        func(childComplexity int, input ent.CreateClientInput) int
 		CreateInteraction   func(childComplexity int, input ent.CreateInteractionInput) int
 		CreatePackage       func(childComplexity int, input model.CreatePackageInput) int
@@ -344,6 +375,7 @@ type ComplexityRoot struct {
 		DeleteProperty      func(childComplexity int, id int) int
 		RescheduleTask      func(childComplexity int, id int, dueAt time.Time) int
 		RetryRun            func(childComplexity int, id int) int
+		RevokeAPIToken      func(childComplexity int, id int) int
 		StartRun            func(childComplexity int, input model.StartRunInput) int
 		UpdateClient        func(childComplexity int, id int, input ent.UpdateClientInput) int
 		UpdatePackage       func(childComplexity int, id int, input model.UpdatePackageInput) int
@@ -498,6 +530,7 @@ type ComplexityRoot struct {
 		ScheduledPosts func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
 		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 		Transactions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
+		Viewer         func(childComplexity int) int
 	}
 
 	Run struct {
@@ -711,7 +744,14 @@ type ComplexityRoot struct {
 		Name         func(childComplexity int) int
 		Organization func(childComplexity int) int
 		Role         func(childComplexity int) int
+		Tokens       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.APITokenOrder, where *ent.APITokenWhereInput) int
 		UpdatedAt    func(childComplexity int) int
+	}
+
+	Viewer struct {
+		Organization func(childComplexity int) int
+		Role         func(childComplexity int) int
+		User         func(childComplexity int) int
 	}
 }
 
@@ -728,6 +768,105 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "APIToken.createdAt":
+		if e.ComplexityRoot.APIToken.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.CreatedAt(childComplexity), true
+	case "APIToken.expiresAt":
+		if e.ComplexityRoot.APIToken.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.ExpiresAt(childComplexity), true
+	case "APIToken.id":
+		if e.ComplexityRoot.APIToken.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.ID(childComplexity), true
+	case "APIToken.lastUsedAt":
+		if e.ComplexityRoot.APIToken.LastUsedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.LastUsedAt(childComplexity), true
+	case "APIToken.name":
+		if e.ComplexityRoot.APIToken.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.Name(childComplexity), true
+	case "APIToken.organization":
+		if e.ComplexityRoot.APIToken.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.Organization(childComplexity), true
+	case "APIToken.prefix":
+		if e.ComplexityRoot.APIToken.Prefix == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.Prefix(childComplexity), true
+	case "APIToken.revokedAt":
+		if e.ComplexityRoot.APIToken.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.RevokedAt(childComplexity), true
+	case "APIToken.updatedAt":
+		if e.ComplexityRoot.APIToken.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.UpdatedAt(childComplexity), true
+	case "APIToken.user":
+		if e.ComplexityRoot.APIToken.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.User(childComplexity), true
+	case "APIToken.userID":
+		if e.ComplexityRoot.APIToken.UserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APIToken.UserID(childComplexity), true
+
+	case "APITokenConnection.edges":
+		if e.ComplexityRoot.APITokenConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APITokenConnection.Edges(childComplexity), true
+	case "APITokenConnection.pageInfo":
+		if e.ComplexityRoot.APITokenConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APITokenConnection.PageInfo(childComplexity), true
+	case "APITokenConnection.totalCount":
+		if e.ComplexityRoot.APITokenConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APITokenConnection.TotalCount(childComplexity), true
+
+	case "APITokenEdge.cursor":
+		if e.ComplexityRoot.APITokenEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APITokenEdge.Cursor(childComplexity), true
+	case "APITokenEdge.node":
+		if e.ComplexityRoot.APITokenEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.APITokenEdge.Node(childComplexity), true
 
 	case "AudienceSegment.reason":
 		if e.ComplexityRoot.AudienceSegment.Reason == nil {
@@ -1266,6 +1405,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ComplianceCheck.Rule(childComplexity), true
+
+	case "CreatedAPIToken.secret":
+		if e.ComplexityRoot.CreatedAPIToken.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAPIToken.Secret(childComplexity), true
+	case "CreatedAPIToken.token":
+		if e.ComplexityRoot.CreatedAPIToken.Token == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedAPIToken.Token(childComplexity), true
 
 	case "EmailMessage.body":
 		if e.ComplexityRoot.EmailMessage.Body == nil {
@@ -2038,6 +2190,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CompleteTask(childComplexity, args["id"].(int)), true
+	case "Mutation.createApiToken":
+		if e.ComplexityRoot.Mutation.CreateAPIToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createApiToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["name"].(string), args["expiresAt"].(*time.Time)), true
 	case "Mutation.createClient":
 		if e.ComplexityRoot.Mutation.CreateClient == nil {
 			break
@@ -2137,6 +2300,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryRun(childComplexity, args["id"].(int)), true
+	case "Mutation.revokeApiToken":
+		if e.ComplexityRoot.Mutation.RevokeAPIToken == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeApiToken_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeAPIToken(childComplexity, args["id"].(int)), true
 	case "Mutation.startRun":
 		if e.ComplexityRoot.Mutation.StartRun == nil {
 			break
@@ -2902,6 +3076,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Transactions(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.TransactionOrder), args["where"].(*ent.TransactionWhereInput)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
 	case "Run.client":
 		if e.ComplexityRoot.Run.Client == nil {
@@ -3848,12 +4028,42 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Role(childComplexity), true
+	case "User.tokens":
+		if e.ComplexityRoot.User.Tokens == nil {
+			break
+		}
+
+		args, err := ec.field_User_tokens_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.Tokens(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.APITokenOrder), args["where"].(*ent.APITokenWhereInput)), true
 	case "User.updatedAt":
 		if e.ComplexityRoot.User.UpdatedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.User.UpdatedAt(childComplexity), true
+
+	case "Viewer.organization":
+		if e.ComplexityRoot.Viewer.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Organization(childComplexity), true
+	case "Viewer.role":
+		if e.ComplexityRoot.Viewer.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Role(childComplexity), true
+	case "Viewer.user":
+		if e.ComplexityRoot.Viewer.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.User(childComplexity), true
 
 	}
 	return 0, false
@@ -3864,6 +4074,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("APITokenOrder", ec.unmarshalInputAPITokenOrder),
+			graphql.NewInputUnmarshaler("APITokenWhereInput", ec.unmarshalInputAPITokenWhereInput),
 			graphql.NewInputUnmarshaler("BoundingBox", ec.unmarshalInputBoundingBox),
 			graphql.NewInputUnmarshaler("CMAOptions", ec.unmarshalInputCMAOptions),
 			graphql.NewInputUnmarshaler("ClientOrder", ec.unmarshalInputClientOrder),
@@ -3999,6 +4211,31 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../auth.graphqls", Input: `"Who a request acts for."
+type Viewer {
+  user: User!
+  organization: Organization!
+  "ADMIN or AGENT."
+  role: String!
+}
+
+"A new token. The secret is shown this once and cannot be recovered."
+type CreatedAPIToken {
+  token: APIToken!
+  secret: String!
+}
+
+extend type Query {
+  viewer: Viewer!
+}
+
+extend type Mutation {
+  "Creates a token for the viewer (ADMIN only)."
+  createApiToken(name: String!, expiresAt: Time): CreatedAPIToken!
+  "Revokes a token of the organization (ADMIN only); its open subscriptions end."
+  revokeApiToken(id: ID!): APIToken!
+}
+`, BuiltIn: false},
 	{Name: "../client.graphqls", Input: `extend type Mutation {
   createClient(input: CreateClientInput!): Client!
   updateClient(id: ID!, input: UpdateClientInput!): Client!
@@ -4155,6 +4392,197 @@ type PlannedTask {
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @goModel(model: String, models: [String!], forceGenerate: Boolean) on OBJECT | INPUT_OBJECT | SCALAR | ENUM | INTERFACE | UNION
+type APIToken implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  userID: ID!
+  name: String!
+  """
+  The secret's first characters, for display.
+  """
+  prefix: String!
+  lastUsedAt: Time
+  expiresAt: Time
+  revokedAt: Time
+  organization: Organization!
+  user: User!
+}
+"""
+A connection to a list of items.
+"""
+type APITokenConnection {
+  """
+  A list of edges.
+  """
+  edges: [APITokenEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type APITokenEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: APIToken
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for APIToken connections
+"""
+input APITokenOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order APITokens.
+  """
+  field: APITokenOrderField!
+}
+"""
+Properties by which APIToken connections can be ordered.
+"""
+enum APITokenOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+APITokenWhereInput is used for filtering APIToken objects.
+Input was generated by ent.
+"""
+input APITokenWhereInput {
+  not: APITokenWhereInput
+  and: [APITokenWhereInput!]
+  or: [APITokenWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  user_id field predicates
+  """
+  userID: ID
+  userIDNEQ: ID
+  userIDIn: [ID!]
+  userIDNotIn: [ID!]
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  prefix field predicates
+  """
+  prefix: String
+  prefixNEQ: String
+  prefixIn: [String!]
+  prefixNotIn: [String!]
+  prefixGT: String
+  prefixGTE: String
+  prefixLT: String
+  prefixLTE: String
+  prefixContains: String
+  prefixHasPrefix: String
+  prefixHasSuffix: String
+  prefixEqualFold: String
+  prefixContainsFold: String
+  """
+  last_used_at field predicates
+  """
+  lastUsedAt: Time
+  lastUsedAtNEQ: Time
+  lastUsedAtIn: [Time!]
+  lastUsedAtNotIn: [Time!]
+  lastUsedAtGT: Time
+  lastUsedAtGTE: Time
+  lastUsedAtLT: Time
+  lastUsedAtLTE: Time
+  lastUsedAtIsNil: Boolean
+  lastUsedAtNotNil: Boolean
+  """
+  expires_at field predicates
+  """
+  expiresAt: Time
+  expiresAtNEQ: Time
+  expiresAtIn: [Time!]
+  expiresAtNotIn: [Time!]
+  expiresAtGT: Time
+  expiresAtGTE: Time
+  expiresAtLT: Time
+  expiresAtLTE: Time
+  expiresAtIsNil: Boolean
+  expiresAtNotNil: Boolean
+  """
+  revoked_at field predicates
+  """
+  revokedAt: Time
+  revokedAtNEQ: Time
+  revokedAtIn: [Time!]
+  revokedAtNotIn: [Time!]
+  revokedAtGT: Time
+  revokedAtGTE: Time
+  revokedAtLT: Time
+  revokedAtLTE: Time
+  revokedAtIsNil: Boolean
+  revokedAtNotNil: Boolean
+  """
+  user edge predicates
+  """
+  hasUser: Boolean
+  hasUserWith: [UserWhereInput!]
+}
 type Client implements Node @goModel(model: "github.com/estateflow/estateflow/ent.Contact") {
   id: ID!
   createdAt: Time!
@@ -8421,6 +8849,37 @@ type User implements Node {
   name: String!
   role: UserRole!
   organization: Organization!
+  tokens(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for APITokens returned from the connection.
+    """
+    orderBy: APITokenOrder
+
+    """
+    Filtering options for APITokens returned from the connection.
+    """
+    where: APITokenWhereInput
+  ): APITokenConnection!
 }
 """
 Ordering options for User connections
@@ -8529,6 +8988,11 @@ input UserWhereInput {
   roleNEQ: UserRole
   roleIn: [UserRole!]
   roleNotIn: [UserRole!]
+  """
+  tokens edge predicates
+  """
+  hasTokens: Boolean
+  hasTokensWith: [APITokenWhereInput!]
 }
 `, BuiltIn: false},
 	{Name: "../marketing.graphqls", Input: `"The EMAIL_SEQUENCE step's output: the drip emails it scheduled."
@@ -8826,6 +9290,56 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_APIToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_APIToken_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_APIToken_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_APIToken_updatedAt(ctx, field)
+	case "userID":
+		return ec.fieldContext_APIToken_userID(ctx, field)
+	case "name":
+		return ec.fieldContext_APIToken_name(ctx, field)
+	case "prefix":
+		return ec.fieldContext_APIToken_prefix(ctx, field)
+	case "lastUsedAt":
+		return ec.fieldContext_APIToken_lastUsedAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_APIToken_expiresAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_APIToken_revokedAt(ctx, field)
+	case "organization":
+		return ec.fieldContext_APIToken_organization(ctx, field)
+	case "user":
+		return ec.fieldContext_APIToken_user(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type APIToken", field.Name)
+}
+
+func (ec *executionContext) childFields_APITokenConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_APITokenConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_APITokenConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_APITokenConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type APITokenConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_APITokenEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_APITokenEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_APITokenEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type APITokenEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_AudienceSegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "segment":
@@ -9050,6 +9564,16 @@ func (ec *executionContext) childFields_ComplianceCheck(ctx context.Context, fie
 		return ec.fieldContext_ComplianceCheck_detail(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ComplianceCheck", field.Name)
+}
+
+func (ec *executionContext) childFields_CreatedAPIToken(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "token":
+		return ec.fieldContext_CreatedAPIToken_token(ctx, field)
+	case "secret":
+		return ec.fieldContext_CreatedAPIToken_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIToken", field.Name)
 }
 
 func (ec *executionContext) childFields_EmailMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9968,8 +10492,22 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_role(ctx, field)
 	case "organization":
 		return ec.fieldContext_User_organization(ctx, field)
+	case "tokens":
+		return ec.fieldContext_User_tokens(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_Viewer_user(ctx, field)
+	case "organization":
+		return ec.fieldContext_Viewer_organization(ctx, field)
+	case "role":
+		return ec.fieldContext_Viewer_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -3,6 +3,7 @@
 package model
 
 import (
+	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 )
 
@@ -23,6 +24,12 @@ type CreatePackageInput struct {
 	Subject     stepkind.Subject `json:"subject"`
 	// The steps, in display order. They must form a DAG through dependsOn.
 	Steps []*PackageStepInput `json:"steps"`
+}
+
+// A new token. The secret is shown this once and cannot be recovered.
+type CreatedAPIToken struct {
+	Token  *ent.APIToken `json:"token"`
+	Secret string        `json:"secret"`
 }
 
 // One step of a package, as written by its author.

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/estateflow/estateflow/auth"
+	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+func TestAuthentication(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	body := []byte(`{"query": "{ viewer { role user { email } organization { slug } } }"}`)
+	for name, token := range map[string]string{
+		"no token":        "",
+		"malformed token": "hello",
+		"unknown token":   "ef_" + strings.Repeat("a", 52),
+	} {
+		resp := api.postAs(token, "application/json", body)
+		if resp.status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, resp.status)
+		}
+		resp.wantError(t, "UNAUTHENTICATED", "")
+	}
+	for _, path := range []string{"/healthz", "/"} {
+		resp, err := http.Get(api.srv.URL + path)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s without a token: %v %v", path, resp.StatusCode, err)
+		}
+		resp.Body.Close()
+	}
+	var viewer struct {
+		Viewer struct {
+			Role string
+			User struct{ Email string }
+		} `json:"viewer"`
+	}
+	api.postAs(api.token, "application/json", body).ok(t, &viewer)
+	if viewer.Viewer.Role != "ADMIN" || viewer.Viewer.User.Email != "admin@test.example" {
+		t.Fatalf("viewer %+v", viewer)
+	}
+}
+
+func TestTokenLifecycleAndRoles(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	var created struct {
+		CreateAPIToken struct {
+			Secret string
+			Token  struct{ ID, Prefix, Name string }
+		} `json:"createApiToken"`
+	}
+	api.do(`mutation { createApiToken(name: "frontend") { secret token { id prefix name } } }`, nil).ok(t, &created)
+	secret := created.CreateAPIToken.Secret
+	if !strings.HasPrefix(secret, created.CreateAPIToken.Token.Prefix) || created.CreateAPIToken.Token.Name != "frontend" {
+		t.Fatalf("created %+v", created)
+	}
+	viewer := []byte(`{"query": "{ viewer { role } }"}`)
+	api.postAs(secret, "application/json", viewer).ok(t, nil)
+	api.do(`mutation { createApiToken(name: "x", expiresAt: "2000-01-01T00:00:00Z") { secret } }`, nil).wantError(t, "BAD_USER_INPUT", "expiresAt")
+
+	// An AGENT works with data but does not manage tokens.
+	agent, err := auth.EnsureUser(context.Background(), api.db.Client, "demo", "agent@test.example", user.RoleAGENT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentSecret, _, err := api.authn.Issue(api.ctx(), api.db.Client, agent.ID, "agent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.postAs(agentSecret, "application/json", []byte(`{"query": "{ properties(first: 1) { totalCount } }"}`)).ok(t, nil)
+	api.postAs(agentSecret, "application/json", []byte(`{"query": "mutation { createApiToken(name: \"mine\") { secret } }"}`)).wantError(t, "FORBIDDEN", "")
+
+	// Expiry.
+	soon := time.Now().Add(time.Second)
+	expiring, _, err := api.authn.Issue(api.ctx(), api.db.Client, api.adminID, "short", &soon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.postAs(expiring, "application/json", viewer).ok(t, nil)
+	time.Sleep(time.Until(soon) + 50*time.Millisecond)
+	if e := api.postAs(expiring, "application/json", viewer).wantError(t, "UNAUTHENTICATED", ""); !strings.Contains(e.Message, "expired") {
+		t.Fatalf("expired token: %q", e.Message)
+	}
+
+	// Revocation, with a subscription open on the token.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(api.srv.URL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"AUTHORIZATION": "Bearer " + secret}}); err != nil {
+		t.Fatal(err)
+	}
+	var ack struct{ Type string }
+	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("connection_ack: %v %+v", err, ack)
+	}
+	if err := wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "subscription { runsUpdated { id } }"}}); err != nil {
+		t.Fatal(err)
+	}
+	var revoked struct {
+		RevokeAPIToken struct{ RevokedAt *string } `json:"revokeApiToken"`
+	}
+	api.do(`mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, map[string]any{"id": created.CreateAPIToken.Token.ID}).ok(t, &revoked)
+	if revoked.RevokeAPIToken.RevokedAt == nil {
+		t.Fatal("revokedAt not set")
+	}
+	start := time.Now()
+	for {
+		var msg map[string]any
+		if err := wsjson.Read(ctx, conn, &msg); err != nil {
+			break // the server closed the connection
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the subscription outlived its token by %s", d)
+	}
+	api.postAs(secret, "application/json", viewer).wantError(t, "UNAUTHENTICATED", "")
+}
+
+func TestWebsocketWithoutTokenClosesWith4401(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(api.srv.URL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{}}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var msg map[string]any
+		err := wsjson.Read(ctx, conn, &msg)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != auth.CloseUnauthenticated {
+			t.Fatalf("closed with %v, want close code 4401", err)
+		}
+		return
+	}
+}
+
+func TestOtherOrganizationsTokenSeesNothing(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	var created struct {
+		CreateClient struct{ ID string } `json:"createClient"`
+	}
+	api.do(`mutation { createClient(input: {name: "Private Person", email: "private@example.com"}) { id } }`, nil).ok(t, &created)
+	rival, err := auth.EnsureUser(context.Background(), api.db.Client, "rival", "boss@rival.example", user.RoleADMIN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rivalCtx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: rival.OrganizationID, UserID: rival.ID})
+	rivalToken, _, err := api.authn.Issue(rivalCtx, api.db.Client, rival.ID, "rival", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": "` + created.CreateClient.ID + `"}}`)
+	api.postAs(rivalToken, "application/json", body).wantError(t, "NOT_FOUND", "id")
+	var list struct {
+		Clients struct{ TotalCount int } `json:"clients"`
+	}
+	api.postAs(rivalToken, "application/json", []byte(`{"query": "{ clients(first: 5) { totalCount } }"}`)).ok(t, &list)
+	if list.Clients.TotalCount != 0 {
+		t.Fatalf("the rival sees %d clients", list.Clients.TotalCount)
+	}
+}

@@ -1,0 +1,138 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// Errors of authentication. Clients see them all as UNAUTHENTICATED.
+var (
+	ErrUnknown = errors.New("auth: unknown token")
+	ErrRevoked = errors.New("auth: token revoked")
+	ErrExpired = errors.New("auth: token expired")
+)
+
+// lastUsedResolution throttles last-used writes to one per token per minute.
+const lastUsedResolution = time.Minute
+
+// Authenticator turns token secrets into viewers.
+type Authenticator struct {
+	client *ent.Client
+	now    func() time.Time
+
+	mu      sync.Mutex
+	streams map[int]map[*stream]struct{} // open subscriptions by token ID
+}
+
+type stream struct{ cancel context.CancelCauseFunc }
+
+// New returns an authenticator over client.
+func New(client *ent.Client) *Authenticator {
+	return &Authenticator{client: client, now: time.Now, streams: map[int]map[*stream]struct{}{}}
+}
+
+// Authenticate returns the viewer a secret acts for.
+func (a *Authenticator) Authenticate(ctx context.Context, secret string) (tenant.Viewer, error) {
+	if _, err := checkShape(secret); err != nil {
+		return tenant.Viewer{}, err
+	}
+	sys := tenant.SystemContext(ctx)
+	tok, err := a.client.APIToken.Query().Where(apitoken.Hash(Hash(secret))).WithUser().Only(sys)
+	switch {
+	case ent.IsNotFound(err):
+		return tenant.Viewer{}, ErrUnknown
+	case err != nil:
+		return tenant.Viewer{}, fmt.Errorf("auth: looking up token: %w", err)
+	case tok.RevokedAt != nil:
+		return tenant.Viewer{}, ErrRevoked
+	case tok.ExpiresAt != nil && !a.now().Before(*tok.ExpiresAt):
+		return tenant.Viewer{}, ErrExpired
+	}
+	if tok.LastUsedAt == nil || a.now().Sub(*tok.LastUsedAt) >= lastUsedResolution {
+		// Best effort: a failed write must not fail the request.
+		_ = a.client.APIToken.UpdateOneID(tok.ID).SetLastUsedAt(a.now()).Exec(sys)
+	}
+	return tenant.Viewer{OrgID: tok.OrganizationID, UserID: tok.UserID, TokenID: tok.ID, Role: tenant.Role(tok.Edges.User.Role)}, nil
+}
+
+// Issue creates a token for a user of the viewer's organization and
+// returns its secret, which is not stored and cannot be shown again.
+func (a *Authenticator) Issue(ctx context.Context, db *ent.Client, userID int, name string, expiresAt *time.Time) (string, *ent.APIToken, error) {
+	if expiresAt != nil && !expiresAt.After(a.now()) {
+		return "", nil, errors.New("auth: expiresAt must be in the future")
+	}
+	secret, prefix, hash := NewSecret()
+	tok, err := db.APIToken.Create().SetUserID(userID).SetName(name).SetPrefix(prefix).SetHash(hash).
+		SetNillableExpiresAt(expiresAt).Save(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return secret, tok, nil
+}
+
+// Revoke revokes a token of the viewer's organization and ends its open
+// subscriptions.
+func (a *Authenticator) Revoke(ctx context.Context, id int) (*ent.APIToken, error) {
+	tok, err := a.client.APIToken.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if tok.RevokedAt == nil {
+		if tok, err = a.client.APIToken.UpdateOneID(id).SetRevokedAt(a.now()).Save(ctx); err != nil {
+			return nil, err
+		}
+	}
+	a.endStreams(id)
+	return tok, nil
+}
+
+// ErrTokenRevoked is the cause given to the context of a subscription whose
+// token was revoked.
+var ErrTokenRevoked = errors.New("the token was revoked")
+
+// Track ties a long-lived context (a websocket connection, an SSE stream)
+// to its token: revoking the token cancels it. The returned context must
+// be canceled by the caller when the stream ends.
+func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	s := &stream{cancel: cancel}
+	a.mu.Lock()
+	set := a.streams[tokenID]
+	if set == nil {
+		set = map[*stream]struct{}{}
+		a.streams[tokenID] = set
+	}
+	set[s] = struct{}{}
+	a.mu.Unlock()
+	release := func() {
+		a.mu.Lock()
+		delete(a.streams[tokenID], s)
+		if len(a.streams[tokenID]) == 0 {
+			delete(a.streams, tokenID)
+		}
+		a.mu.Unlock()
+	}
+	stop := context.AfterFunc(ctx, release)
+	return ctx, func() {
+		stop()
+		release()
+		cancel(nil)
+	}
+}
+
+func (a *Authenticator) endStreams(tokenID int) {
+	a.mu.Lock()
+	set := a.streams[tokenID]
+	delete(a.streams, tokenID)
+	a.mu.Unlock()
+	for s := range set {
+		s.cancel(ErrTokenRevoked)
+	}
+}
