@@ -183,3 +183,41 @@ func TestOtherOrganizationsTokenSeesNothing(t *testing.T) {
 		t.Fatalf("the rival sees %d clients", list.Clients.TotalCount)
 	}
 }
+
+func TestRateLimitPerToken(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	srv := serverWith(t, api, config{rateLimit: 5})
+	post := func(token string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", strings.NewReader(`{"query": "{ viewer { role } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 5 {
+		if resp := post(api.token); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d", i+1, resp.StatusCode)
+		}
+	}
+	resp := post(api.token)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the limit: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// Another token has its own budget.
+	other, _, err := api.authn.Issue(api.ctx(), api.db.Client, api.adminID, "other", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := post(other); resp.StatusCode != http.StatusOK {
+		t.Fatalf("another token was limited too: %d", resp.StatusCode)
+	}
+	// The server stays responsive: health checks are not limited.
+	if r, err := http.Get(srv.URL + "/healthz"); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %v", err)
+	}
+}

@@ -22,6 +22,9 @@ import (
 func serverWith(t *testing.T, api *testAPI, cfg config) *httptest.Server {
 	t.Helper()
 	cfg.maxBodyBytes = 1 << 20
+	if cfg.rateLimit == 0 {
+		cfg.rateLimit = 1 << 20
+	}
 	srv := httptest.NewServer(newRoutes(api.db, api.engine, api.authn, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return srv

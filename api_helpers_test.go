@@ -86,7 +86,7 @@ func buildTestAPI(t *testing.T, executors map[stepkind.Kind]engine.Executor, dem
 	if api.token, _, err = api.authn.Issue(api.ctx(), api.db.Client, admin.ID, "test", nil); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config{maxBodyBytes: 64 << 10}
+	cfg := config{maxBodyBytes: 64 << 10, rateLimit: 1 << 20} // tests poll; the limit has its own test
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	api.engine = engine.New(api.db.Client, engine.Config{
 		Dialect: api.db.Dialect, Logger: logger, BackoffBase: 10 * time.Millisecond, ProgressInterval: 20 * time.Millisecond,

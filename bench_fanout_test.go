@@ -84,7 +84,7 @@ func BenchmarkFanout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(newRoutes(db, eng, authn, config{maxBodyBytes: 1 << 20}, logger))
+	srv := httptest.NewServer(newRoutes(db, eng, authn, config{maxBodyBytes: 1 << 20, rateLimit: 1 << 20}, logger))
 	defer func() {
 		srv.CloseClientConnections()
 		srv.Close()

@@ -57,6 +57,7 @@ type config struct {
 	corsOrigins   string
 	adminToken    string
 	introspection bool
+	rateLimit     int
 	maxDepth      int
 	maxCost       int
 	workers       int
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"comma-separated browser origins allowed to call the API besides same-origin and localhost pages (env ESTATEFLOW_CORS_ORIGINS)")
 	fs.BoolVar(&cfg.introspection, "introspection", env.bool("ESTATEFLOW_INTROSPECTION", true),
 		"answer GraphQL introspection queries (env ESTATEFLOW_INTROSPECTION)")
+	fs.IntVar(&cfg.rateLimit, "rate-limit", int(env.int("ESTATEFLOW_RATE_LIMIT", 600)),
+		"requests a minute per token (env ESTATEFLOW_RATE_LIMIT)")
 	fs.IntVar(&cfg.maxDepth, "max-depth", int(env.int("ESTATEFLOW_MAX_DEPTH", 15)),
 		"deepest field nesting a GraphQL operation may use (env ESTATEFLOW_MAX_DEPTH)")
 	fs.IntVar(&cfg.maxCost, "max-complexity", int(env.int("ESTATEFLOW_MAX_COMPLEXITY", 20000)),
@@ -253,7 +256,12 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 		Auth:           authn,
 	})
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.maxBodyBytes)(authn.Middleware(gql))))
+	rateLimit := cfg.rateLimit
+	if rateLimit <= 0 {
+		rateLimit = 600
+	}
+	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.maxBodyBytes)(
+		authn.Middleware(auth.RateLimit(rateLimit)(gql)))))
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
