@@ -29,9 +29,13 @@ type Authenticator struct {
 
 	mu      sync.Mutex
 	streams map[int]map[*stream]struct{} // open subscriptions by token ID
+	tracked int                          // Track calls, to pace pruning
 }
 
-type stream struct{ cancel context.CancelCauseFunc }
+type stream struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
 
 // New returns an authenticator over client.
 func New(client *ent.Client) *Authenticator {
@@ -98,12 +102,19 @@ func (a *Authenticator) Revoke(ctx context.Context, id int) (*ent.APIToken, erro
 var ErrTokenRevoked = errors.New("the token was revoked")
 
 // Track ties a long-lived context (a websocket connection, an SSE stream)
-// to its token: revoking the token cancels it. The returned context must
-// be canceled by the caller when the stream ends.
+// to its token: revoking the token cancels it. The returned function ends
+// the tracking; a caller that cannot call it (a websocket's init hook) may
+// drop it, and the entry is pruned once its context is done.
 func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	s := &stream{cancel: cancel}
+	s := &stream{ctx: ctx, cancel: cancel}
 	a.mu.Lock()
+	// Pruning here, rather than with a context.AfterFunc per stream, keeps
+	// an idle subscription's memory small.
+	a.tracked++
+	if a.tracked%pruneEvery == 0 {
+		a.pruneLocked()
+	}
 	set := a.streams[tokenID]
 	if set == nil {
 		set = map[*stream]struct{}{}
@@ -111,19 +122,31 @@ func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context
 	}
 	set[s] = struct{}{}
 	a.mu.Unlock()
-	release := func() {
+	return ctx, func() {
 		a.mu.Lock()
 		delete(a.streams[tokenID], s)
 		if len(a.streams[tokenID]) == 0 {
 			delete(a.streams, tokenID)
 		}
 		a.mu.Unlock()
-	}
-	stop := context.AfterFunc(ctx, release)
-	return ctx, func() {
-		stop()
-		release()
 		cancel(nil)
+	}
+}
+
+// pruneEvery is how many Track calls pass between two prunings.
+const pruneEvery = 256
+
+// pruneLocked drops the entries of streams that have ended.
+func (a *Authenticator) pruneLocked() {
+	for id, set := range a.streams {
+		for s := range set {
+			if s.ctx.Err() != nil {
+				delete(set, s)
+			}
+		}
+		if len(set) == 0 {
+			delete(a.streams, id)
+		}
 	}
 }
 

@@ -55,6 +55,8 @@ func (a *Authenticator) WebsocketInit(ctx context.Context, payload transport.Ini
 	for k, v := range payload {
 		if strings.EqualFold(k, "authorization") {
 			header, _ = v.(string)
+			// The payload stays with the connection; the secret need not.
+			delete(payload, k)
 		}
 	}
 	v, err := a.fromHeader(ctx, header)

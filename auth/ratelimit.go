@@ -28,6 +28,9 @@ func RateLimit(perMinute int) func(http.Handler) http.Handler {
 		return "addr:" + host, nil
 	}
 	return httprate.LimitBy(perMinute, time.Minute, key,
+		// Only Retry-After, on refusals: the X-RateLimit-* headers on every
+		// response would stay in memory for each open websocket.
+		httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"}),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED",
 				"too many requests for this token; retry after the time in the Retry-After header")

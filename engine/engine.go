@@ -37,7 +37,7 @@ type Config struct {
 	// interrupting them (default 30s).
 	ShutdownGrace time.Duration
 	// SubscriberBuffer is how many events a subscriber to one run may fall
-	// behind before it is closed as a slow consumer (default 64: progress is
+	// behind before it is closed as a slow consumer (default 16: progress is
 	// coalesced, so a run produces a handful of events a second).
 	// Subscribers to a whole organization get four times as much.
 	SubscriberBuffer int
@@ -70,7 +70,7 @@ func (c *Config) setDefaults() {
 		c.ShutdownGrace = 30 * time.Second
 	}
 	if c.SubscriberBuffer <= 0 {
-		c.SubscriberBuffer = 64
+		c.SubscriberBuffer = 16
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,10 +42,10 @@ func DefaultConfig() Config {
 // would otherwise hold the shutdown open until it times out) are told to end
 // as soon as it starts, and clients resume them on another replica.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, logger *slog.Logger) error {
-	streamsCtx, endStreams := context.WithCancel(context.WithoutCancel(ctx))
-	defer endStreams()
+	streams := &streamSet{cancels: map[*context.CancelFunc]struct{}{}}
+	defer streams.endAll()
 	srv := &http.Server{
-		Handler:           withDeadlines(h, cfg, streamsCtx),
+		Handler:           withDeadlines(h, cfg, streams),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		// Requests must not die the moment the signal arrives, so their
@@ -52,7 +53,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	srv.RegisterOnShutdown(endStreams)
+	srv.RegisterOnShutdown(streams.endAll)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -73,15 +74,53 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log
 	return err
 }
 
+// streamSet holds the cancel functions of the open streams, to end them
+// all when shutdown starts.
+type streamSet struct {
+	mu      sync.Mutex
+	cancels map[*context.CancelFunc]struct{}
+	ended   bool
+}
+
+func (s *streamSet) add(cancel *context.CancelFunc) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return false
+	}
+	s.cancels[cancel] = struct{}{}
+	return true
+}
+
+func (s *streamSet) remove(cancel *context.CancelFunc) {
+	s.mu.Lock()
+	delete(s.cancels, cancel)
+	s.mu.Unlock()
+}
+
+func (s *streamSet) endAll() {
+	s.mu.Lock()
+	s.ended = true
+	cancels := s.cancels
+	s.cancels = map[*context.CancelFunc]struct{}{}
+	s.mu.Unlock()
+	for c := range cancels {
+		(*c)()
+	}
+}
+
 // withDeadlines applies ReadTimeout and WriteTimeout to plain requests, and
-// ties streaming ones to streamsCtx instead.
-func withDeadlines(h http.Handler, cfg Config, streamsCtx context.Context) http.Handler {
+// ties streaming ones to the stream set, which shutdown ends.
+func withDeadlines(h http.Handler, cfg Config, streams *streamSet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isStreaming(r) {
 			ctx, cancel := context.WithCancel(r.Context())
 			defer cancel()
-			stop := context.AfterFunc(streamsCtx, cancel)
-			defer stop()
+			if !streams.add(&cancel) {
+				http.Error(w, "shutting down", http.StatusServiceUnavailable)
+				return
+			}
+			defer streams.remove(&cancel)
 			h.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
