@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -219,5 +220,81 @@ func TestRateLimitPerToken(t *testing.T) {
 	// The server stays responsive: health checks are not limited.
 	if r, err := http.Get(srv.URL + "/healthz"); err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("healthz: %v", err)
+	}
+}
+
+// initWebsocket opens a websocket and sends connection_init with the token;
+// it returns the connection and the first message's type.
+func initWebsocket(t *testing.T, ctx context.Context, baseURL, token string) (*websocket.Conn, error) {
+	t.Helper()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}}); err != nil {
+		t.Fatal(err)
+	}
+	var ack struct{ Type string }
+	if err := wsjson.Read(ctx, conn, &ack); err != nil {
+		return conn, err
+	}
+	if ack.Type != "connection_ack" {
+		// A refusal sends connection_error, then closes.
+		var next map[string]any
+		return conn, wsjson.Read(ctx, conn, &next)
+	}
+	return conn, nil
+}
+
+func TestConnectionAndSubscriptionLimits(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t)
+	srv := serverWith(t, api, config{maxSubs: 2})
+	api.authn.MaxStreams = 2
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	first, err := initWebsocket(t, ctx, srv.URL, api.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.CloseNow()
+	second, err := initWebsocket(t, ctx, srv.URL, api.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.CloseNow()
+	third, err := initWebsocket(t, ctx, srv.URL, api.token)
+	defer third.CloseNow()
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != auth.CloseTooManyConnections {
+		t.Fatalf("third connection: %v, want close code 4429", err)
+	}
+
+	// Two subscriptions on one connection are fine; a third is refused.
+	for i, id := range []string{"1", "2", "3"} {
+		if err := wsjson.Write(ctx, first, map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": "subscription { runsUpdated { id } }"}}); err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			continue
+		}
+		for {
+			var msg struct {
+				ID      string          `json:"id"`
+				Type    string          `json:"type"`
+				Payload json.RawMessage `json:"payload"`
+			}
+			if err := wsjson.Read(ctx, first, &msg); err != nil {
+				t.Fatal(err)
+			}
+			// The three start concurrently: whichever comes third is refused.
+			if msg.Type != "next" {
+				continue
+			}
+			if !strings.Contains(string(msg.Payload), "SUBSCRIPTION_LIMIT_EXCEEDED") {
+				t.Fatalf("subscription %s: %s", msg.ID, msg.Payload)
+			}
+			return
+		}
 	}
 }

@@ -76,6 +76,7 @@ func BenchmarkFanout(b *testing.B) {
 		b.Fatal(err)
 	}
 	authn := auth.New(db.Client)
+	authn.MaxStreams = fanoutSubscribers // every subscriber shares the one token
 	admin, err := auth.EnsureUser(context.Background(), db.Client, boot.Org.Slug, "admin@bench.example", user.RoleADMIN)
 	if err != nil {
 		b.Fatal(err)

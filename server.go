@@ -58,6 +58,8 @@ type config struct {
 	adminToken    string
 	introspection bool
 	rateLimit     int
+	maxStreams    int
+	maxSubs       int
 	maxDepth      int
 	maxCost       int
 	workers       int
@@ -90,6 +92,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"answer GraphQL introspection queries (env ESTATEFLOW_INTROSPECTION)")
 	fs.IntVar(&cfg.rateLimit, "rate-limit", int(env.int("ESTATEFLOW_RATE_LIMIT", 600)),
 		"requests a minute per token (env ESTATEFLOW_RATE_LIMIT)")
+	fs.IntVar(&cfg.maxStreams, "max-connections", int(env.int("ESTATEFLOW_MAX_CONNECTIONS", 20)),
+		"open websocket and SSE connections per token (env ESTATEFLOW_MAX_CONNECTIONS)")
+	fs.IntVar(&cfg.maxSubs, "max-subscriptions", int(env.int("ESTATEFLOW_MAX_SUBSCRIPTIONS", 10)),
+		"subscriptions open at once on one websocket (env ESTATEFLOW_MAX_SUBSCRIPTIONS)")
 	fs.IntVar(&cfg.maxDepth, "max-depth", int(env.int("ESTATEFLOW_MAX_DEPTH", 15)),
 		"deepest field nesting a GraphQL operation may use (env ESTATEFLOW_MAX_DEPTH)")
 	fs.IntVar(&cfg.maxCost, "max-complexity", int(env.int("ESTATEFLOW_MAX_COMPLEXITY", 20000)),
@@ -199,6 +205,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 		logger.Info("created demo organization", "slug", boot.Org.Slug, "properties", boot.Properties, "clients", boot.Clients)
 	}
 	authn := auth.New(db.Client)
+	if cfg.maxStreams > 0 {
+		authn.MaxStreams = cfg.maxStreams
+	}
 	secret, err := authn.EnsureAdminToken(ctx, boot.Org.Slug, cfg.adminToken)
 	if err != nil {
 		return err
@@ -246,14 +255,15 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, cfg config, logger *slog.Logger) http.Handler {
 	origins := httpserver.ParseOrigins(cfg.corsOrigins)
 	gql := graph.NewHandler(db.Client, eng, graph.HandlerConfig{
-		Logger:         logger,
-		RequestID:      httpserver.RequestIDFromContext,
-		OriginPatterns: origins.WebsocketPatterns(),
-		MaxPageSize:    100,
-		MaxDepth:       cfg.maxDepth,
-		MaxComplexity:  cfg.maxCost,
-		Introspection:  cfg.introspection,
-		Auth:           authn,
+		Logger:           logger,
+		RequestID:        httpserver.RequestIDFromContext,
+		OriginPatterns:   origins.WebsocketPatterns(),
+		MaxPageSize:      100,
+		MaxDepth:         cfg.maxDepth,
+		MaxComplexity:    cfg.maxCost,
+		Introspection:    cfg.introspection,
+		Auth:             authn,
+		MaxSubscriptions: cfg.maxSubs,
 	})
 	mux := http.NewServeMux()
 	rateLimit := cfg.rateLimit

@@ -26,6 +26,9 @@ const lastUsedResolution = time.Minute
 type Authenticator struct {
 	client *ent.Client
 	now    func() time.Time
+	// MaxStreams bounds the open websocket and SSE streams of one token
+	// (default 20).
+	MaxStreams int
 
 	mu      sync.Mutex
 	streams map[int]map[*stream]struct{} // open subscriptions by token ID
@@ -39,7 +42,7 @@ type stream struct {
 
 // New returns an authenticator over client.
 func New(client *ent.Client) *Authenticator {
-	return &Authenticator{client: client, now: time.Now, streams: map[int]map[*stream]struct{}{}}
+	return &Authenticator{client: client, now: time.Now, MaxStreams: 20, streams: map[int]map[*stream]struct{}{}}
 }
 
 // Authenticate returns the viewer a secret acts for.
@@ -105,7 +108,22 @@ var ErrTokenRevoked = errors.New("the token was revoked")
 // to its token: revoking the token cancels it. The returned function ends
 // the tracking; a caller that cannot call it (a websocket's init hook) may
 // drop it, and the entry is pruned once its context is done.
-func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context, context.CancelFunc) {
+//
+// Track refuses with ErrTooManyStreams when the token already has
+// MaxStreams open.
+func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context, context.CancelFunc, error) {
+	a.mu.Lock()
+	open := 0
+	for s := range a.streams[tokenID] {
+		if s.ctx.Err() == nil {
+			open++
+		}
+	}
+	if a.MaxStreams > 0 && open >= a.MaxStreams {
+		a.mu.Unlock()
+		return nil, nil, ErrTooManyStreams
+	}
+	a.mu.Unlock()
 	ctx, cancel := context.WithCancelCause(ctx)
 	s := &stream{ctx: ctx, cancel: cancel}
 	a.mu.Lock()
@@ -130,8 +148,11 @@ func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context
 		}
 		a.mu.Unlock()
 		cancel(nil)
-	}
+	}, nil
 }
+
+// ErrTooManyStreams refuses a stream over the token's limit.
+var ErrTooManyStreams = errors.New("too many open subscription connections for this token")
 
 // pruneEvery is how many Track calls pass between two prunings.
 const pruneEvery = 256

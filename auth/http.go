@@ -12,9 +12,11 @@ import (
 	"github.com/estateflow/estateflow/tenant"
 )
 
-// CloseUnauthenticated is the websocket close code for a connection that
-// could not authenticate.
-const CloseUnauthenticated = 4401
+// Websocket close codes.
+const (
+	CloseUnauthenticated    = 4401 // the connection could not authenticate
+	CloseTooManyConnections = 4429 // the token has too many connections open
+)
 
 // Middleware authenticates requests by their Authorization header. A
 // websocket upgrade without one passes through, to authenticate in
@@ -36,9 +38,13 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		}
 		ctx := tenant.NewContext(r.Context(), v)
 		if isWebsocket(r) || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-			var done context.CancelFunc
-			ctx, done = a.Track(ctx, v.TokenID)
+			tracked, done, err := a.Track(ctx, v.TokenID)
+			if err != nil {
+				httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED", err.Error())
+				return
+			}
 			defer done()
+			ctx = tracked
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -65,10 +71,14 @@ func (a *Authenticator) WebsocketInit(ctx context.Context, payload transport.Ini
 		ctx = transport.WithWebsocketCloseCode(ctx, CloseUnauthenticated)
 		return transport.AppendCloseReason(ctx, msg), nil, errors.New(msg)
 	}
-	// The connection's context ends with the connection, which releases
-	// the tracking; revoking the token ends it sooner.
-	ctx, _ = a.Track(tenant.NewContext(ctx, v), v.TokenID)
-	return ctx, nil, nil
+	// The connection's context ends with the connection, after which the
+	// tracking is pruned; revoking the token ends it sooner.
+	tracked, _, err := a.Track(tenant.NewContext(ctx, v), v.TokenID)
+	if err != nil {
+		ctx = transport.WithWebsocketCloseCode(ctx, CloseTooManyConnections)
+		return transport.AppendCloseReason(ctx, err.Error()), nil, err
+	}
+	return withSubscriptionCounter(tracked), nil, nil
 }
 
 func (a *Authenticator) fromHeader(ctx context.Context, header string) (tenant.Viewer, error) {

@@ -39,6 +39,8 @@ type HandlerConfig struct {
 	Introspection bool
 	// Auth authenticates requests and websockets.
 	Auth *auth.Authenticator
+	// MaxSubscriptions bounds the subscriptions of one websocket (default 10).
+	MaxSubscriptions int
 }
 
 // NewHandler returns the /graphql endpoint: queries and mutations over POST
@@ -80,6 +82,10 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	if cfg.MaxSubscriptions <= 0 {
+		cfg.MaxSubscriptions = 10
+	}
+	srv.Use(auth.SubscriptionLimit{Max: cfg.MaxSubscriptions})
 
 	presenter := errorPresenter{logger: cfg.Logger, requestID: cfg.RequestID}
 	srv.SetErrorPresenter(presenter.present)
