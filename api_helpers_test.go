@@ -32,7 +32,7 @@ import (
 
 // testAPI is the real HTTP handler of server.go over a fresh database.
 type testAPI struct {
-	t       *testing.T
+	t       testing.TB
 	db      *database.DB
 	srv     *httptest.Server
 	engine  *engine.Engine
@@ -43,13 +43,13 @@ type testAPI struct {
 	queries atomic.Int64 // SQL statements sent, counted by the driver
 }
 
-func newTestAPI(t *testing.T) *testAPI {
+func newTestAPI(t testing.TB) *testAPI {
 	t.Helper()
 	return newTestAPIWith(t, nil)
 }
 
 // newTestAPIWith also registers step executors with the engine.
-func newTestAPIWith(t *testing.T, executors map[stepkind.Kind]engine.Executor) *testAPI {
+func newTestAPIWith(t testing.TB, executors map[stepkind.Kind]engine.Executor) *testAPI {
 	t.Helper()
 	return buildTestAPI(t, executors, false, nil)
 }
@@ -66,7 +66,7 @@ func newDemoTestAPI(t *testing.T) *testAPI {
 	})
 }
 
-func buildTestAPI(t *testing.T, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB)) *testAPI {
+func buildTestAPI(t testing.TB, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB)) *testAPI {
 	t.Helper()
 	api := &testAPI{t: t}
 	api.db = testdb.Open(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
@@ -148,9 +148,16 @@ func (a *testAPI) post(contentType string, body []byte) gqlResponse {
 // postAs posts with a given token ("" for none).
 func (a *testAPI) postAs(token, contentType string, body []byte) gqlResponse {
 	a.t.Helper()
+	return a.postWith(a.t, token, contentType, body)
+}
+
+// postWith reports failures to t, which fuzz targets need: each input has its
+// own *testing.T, apart from the one that built the API.
+func (a *testAPI) postWith(t testing.TB, token, contentType string, body []byte) gqlResponse {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/graphql", bytes.NewReader(body))
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
 	if token != "" {
@@ -158,22 +165,22 @@ func (a *testAPI) postAs(token, contentType string, body []byte) gqlResponse {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		a.t.Fatal(err)
+		t.Fatal(err)
 	}
 	out := gqlResponse{status: resp.StatusCode}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		a.t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
+		t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
 	}
 	return out
 }
 
 // ok fails the test unless r has no errors, then decodes its data into v.
-func (r gqlResponse) ok(t *testing.T, v any) {
+func (r gqlResponse) ok(t testing.TB, v any) {
 	t.Helper()
 	if len(r.Errors) > 0 {
 		t.Fatalf("unexpected errors: %+v", r.Errors)

@@ -87,6 +87,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	client := ent.NewClient(ent.Driver(drv))
 	tenant.Install(client)
 	orderSteps(client)
+	rejectNUL(client)
 	return &DB{Client: client, SQL: db, Dialect: name}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/tenant"
@@ -85,6 +86,7 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	var (
 		engineErr  *engine.Error
 		validation *ent.ValidationError
+		badText    *database.InvalidTextError
 		notFoundE  *ent.NotFoundError
 		constraint *ent.ConstraintError
 	)
@@ -95,6 +97,10 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	case errors.As(err, &validation):
 		field := camelCase(validation.Name)
 		out.Message = fmt.Sprintf("invalid %s: %v", field, unwrapValidation(validation))
+		setCode(out, CodeBadUserInput, "input."+field)
+	case errors.As(err, &badText):
+		field := camelCase(badText.Field)
+		out.Message = fmt.Sprintf("invalid %s: text must not contain NUL characters", field)
 		setCode(out, CodeBadUserInput, "input."+field)
 	case errors.As(err, &notFoundE):
 		out.Message = "not found"
