@@ -64,10 +64,25 @@ func fuzzMutation(t *testing.T, api *testAPI, query string, vars map[string]any)
 func requireStored(t *testing.T, got map[string]any, want map[string]string) {
 	t.Helper()
 	for field, sent := range want {
-		if got[field] != sent {
+		if sent = transported(t, sent); got[field] != sent {
 			t.Fatalf("%s: stored %q, sent %q", field, got[field], sent)
 		}
 	}
+}
+
+// transported is the string the server receives for s: JSON carries only
+// valid UTF-8, so encoding/json replaces each invalid byte with U+FFFD.
+func transported(t *testing.T, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func finite(xs ...float64) bool {
@@ -98,7 +113,7 @@ func FuzzCreateClient(f *testing.F) {
 		}
 		created := data["createClient"].(map[string]any)
 		requireStored(t, created, map[string]string{"name": name, "email": email, "phone": phone, "notes": notes})
-		if areas, _ := created["preferredAreas"].([]any); len(areas) != 1 || areas[0] != area {
+		if areas, _ := created["preferredAreas"].([]any); len(areas) != 1 || areas[0] != transported(t, area) {
 			t.Fatalf("preferredAreas: stored %v, sent [%q]", created["preferredAreas"], area)
 		}
 	})
@@ -168,7 +183,7 @@ func FuzzCreateProperty(f *testing.F) {
 		}
 		created := data["createProperty"].(map[string]any)
 		requireStored(t, created, map[string]string{"city": city, "zip": zip, "address": address})
-		if features, _ := created["features"].([]any); len(features) != 1 || features[0] != feature {
+		if features, _ := created["features"].([]any); len(features) != 1 || features[0] != transported(t, feature) {
 			t.Fatalf("features: stored %v, sent [%q]", created["features"], feature)
 		}
 	})
