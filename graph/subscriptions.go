@@ -22,7 +22,12 @@ const (
 // knows to resume from its cursor.
 func (r *Resolver) endSubscription(ctx context.Context) func(error) {
 	return func(err error) {
-		if err == nil {
+		// Once the subscription's context is done, gqlgen has stopped reading
+		// the stream and reads its error list without a lock, so writing it
+		// now would race; the client has gone or completed anyway. On
+		// PostgreSQL a canceled query surfaces as a driver error, not as
+		// context.Canceled, which is why the error alone cannot tell.
+		if err == nil || ctx.Err() != nil {
 			return
 		}
 		var gqlErr *gqlerror.Error
