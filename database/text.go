@@ -41,8 +41,6 @@ func hasNUL(value ent.Value) bool {
 	switch v := value.(type) {
 	case string:
 		return strings.ContainsRune(v, 0)
-	case *string:
-		return v != nil && strings.ContainsRune(*v, 0)
 	case []string:
 		for _, s := range v {
 			if strings.ContainsRune(s, 0) {
