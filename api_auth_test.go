@@ -169,7 +169,7 @@ func TestOtherOrganizationsTokenSeesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rivalCtx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: rival.OrganizationID, UserID: rival.ID})
+	rivalCtx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: rival.OrganizationID, UserID: rival.ID, Role: tenant.RoleAdmin})
 	rivalToken, _, err := api.authn.Issue(rivalCtx, api.db.Client, rival.ID, "rival", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -68,8 +68,22 @@ func newDemoTestAPI(t *testing.T) *testAPI {
 
 func buildTestAPI(t testing.TB, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB)) *testAPI {
 	t.Helper()
+	return buildTestAPIOpts(t, executors, demo, register, testAPIOptions{})
+}
+
+// testAPIOptions adjust buildTestAPI for a test.
+type testAPIOptions struct {
+	logger *slog.Logger                        // nil: logs are discarded
+	driver func(dialect.Driver) dialect.Driver // wraps the database driver
+}
+
+func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB), opts testAPIOptions) *testAPI {
+	t.Helper()
 	api := &testAPI{t: t}
 	api.db = testdb.Open(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
+		if opts.driver != nil {
+			d = opts.driver(d)
+		}
 		return dialect.DebugWithContext(d, func(context.Context, ...any) { api.queries.Add(1) })
 	}})
 	boot, err := seed.Bootstrap(context.Background(), api.db.Client, demo, time.Now())
@@ -87,7 +101,10 @@ func buildTestAPI(t testing.TB, executors map[stepkind.Kind]engine.Executor, dem
 		t.Fatal(err)
 	}
 	cfg := config{maxBodyBytes: 64 << 10, rateLimit: 1 << 20} // tests poll; the limit has its own test
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := opts.logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	api.engine = engine.New(api.db.Client, engine.Config{
 		Dialect: api.db.Dialect, Logger: logger, BackoffBase: 10 * time.Millisecond, ProgressInterval: 20 * time.Millisecond,
 	})

@@ -81,7 +81,7 @@ func BenchmarkFanout(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	token, _, err := authn.Issue(tenant.NewContext(context.Background(), tenant.Viewer{OrgID: boot.Org.ID}), db.Client, admin.ID, "bench", nil)
+	token, _, err := authn.Issue(tenant.NewContext(context.Background(), tenant.Viewer{OrgID: boot.Org.ID, UserID: admin.ID, Role: tenant.RoleAdmin}), db.Client, admin.ID, "bench", nil)
 	if err != nil {
 		b.Fatal(err)
 	}

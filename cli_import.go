@@ -12,6 +12,7 @@ import (
 
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/importer"
+	"github.com/estateflow/estateflow/internal/logscrub"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -53,7 +54,9 @@ func runImport(ctx context.Context, cfg config, orgSlug string, args []string, s
 			fmt.Fprintf(stdout, "… and %d more rejected rows\n", len(sum.Rejected)-50)
 			break
 		}
-		fmt.Fprintf(stdout, "rejected %s\n", rej)
+		// A rejection quotes the cell at fault, and this report ends up in
+		// CI logs: a misplaced email or phone number does not.
+		fmt.Fprintf(stdout, "rejected %s\n", logscrub.String(rej.Error()))
 	}
 	fmt.Fprintf(stdout, "imported %d, updated %d, unchanged %d, rejected %d (into %s, %.2fs)\n",
 		sum.Imported, sum.Updated, sum.Unchanged, len(sum.Rejected), org.Slug, time.Since(start).Seconds())

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,15 +28,20 @@ import (
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/internal/logscrub"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/strategy"
+	"github.com/estateflow/estateflow/rest"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/web"
 )
 
 func main() {
+	// gqlgen's transports report a few failures through the standard log
+	// package, bypassing slog; they get the same scrubbing.
+	log.SetOutput(scrubbedWriter{os.Stderr})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -45,6 +51,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "estateflow:", err)
 		os.Exit(1)
 	}
+}
+
+// scrubbedWriter removes secrets and contact details from what passes
+// through it.
+type scrubbedWriter struct{ w io.Writer }
+
+func (s scrubbedWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(s.w, logscrub.String(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // config holds the settings shared by every subcommand. Each flag has an
@@ -270,8 +287,15 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 	if rateLimit <= 0 {
 		rateLimit = 600
 	}
+	// One limiter for both APIs: a token's budget is per minute, whichever
+	// endpoint it spends it on.
+	limit := auth.RateLimit(rateLimit)
 	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.maxBodyBytes)(
-		authn.Middleware(auth.RateLimit(rateLimit)(gql)))))
+		authn.Middleware(limit(gql)))))
+	// The legacy REST endpoints, behind the same chain; rest.TranslateErrors
+	// gives the shared middleware's refusals the REST error shape.
+	mux.Handle(rest.Prefix, httpserver.CORS(origins)(rest.TranslateErrors(rest.BodyLimit(cfg.maxBodyBytes)(
+		authn.Middleware(limit(rest.NewHandler(db.Client, eng, logger)))))))
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -284,12 +308,15 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 	return httpserver.RequestID(httpserver.AccessLog(logger)(httpserver.Recover(logger)(mux)))
 }
 
+// newLogger builds every logger the server uses. Its records pass through
+// logscrub, so that no token secret, email address or phone number reaches
+// the logs, whoever logs them.
 func newLogger(w io.Writer, cfg config) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.logLevel}
 	if cfg.logJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(logscrub.New(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(logscrub.New(slog.NewTextHandler(w, opts)))
 }
 
 // parseInterleaved parses flags that may come before, between or after the

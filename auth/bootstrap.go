@@ -60,6 +60,6 @@ func (a *Authenticator) EnsureAdminToken(ctx context.Context, orgSlug, fixedSecr
 	if err != nil || has {
 		return "", err
 	}
-	secret, _, err := a.Issue(tenant.NewContext(ctx, tenant.Viewer{OrgID: admin.OrganizationID}), a.client, admin.ID, "admin (first start)", nil)
+	secret, _, err := a.Issue(tenant.NewContext(ctx, tenant.Viewer{OrgID: admin.OrganizationID, UserID: admin.ID, Role: tenant.RoleAdmin}), a.client, admin.ID, "admin (first start)", nil)
 	return secret, err
 }

@@ -15,6 +15,9 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/estateflow/estateflow/ent"
+	// Installs the schema's defaults, validators, hooks and privacy
+	// policies; without it every query fails with an uninitialized policy.
+	_ "github.com/estateflow/estateflow/ent/runtime"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -85,7 +88,6 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		drv = opts.Driver(drv)
 	}
 	client := ent.NewClient(ent.Driver(drv))
-	tenant.Install(client)
 	orderSteps(client)
 	rejectNUL(client)
 	return &DB{Client: client, SQL: db, Dialect: name}, nil

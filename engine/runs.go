@@ -17,6 +17,7 @@ import (
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
+	"github.com/estateflow/estateflow/tenant"
 )
 
 // StartRequest asks for a run of a package.
@@ -102,6 +103,9 @@ func (e *Engine) createRun(ctx context.Context, db *ent.Client, pkg *ent.Workflo
 	if err != nil {
 		return nil, err
 	}
+	// Created just now for the viewer's organization: its steps may point
+	// at it without another lookup.
+	tenant.RememberInOrg(ctx, r.ID)
 	creates := make([]*ent.StepRunCreate, len(pkg.Edges.Steps))
 	for i, ps := range pkg.Edges.Steps {
 		creates[i] = db.StepRun.Create().

@@ -12,6 +12,7 @@ import (
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
 	"github.com/estateflow/estateflow/ent/steprun"
+	"github.com/estateflow/estateflow/tenant"
 )
 
 // txn is one change of a run's state: the run row is locked, the steps are
@@ -69,6 +70,9 @@ func (e *Engine) runTxn(ctx context.Context, db *ent.Client, runID int, fn func(
 		}
 		return nil, fmt.Errorf("engine: locking run %d: %w", runID, err)
 	}
+	// The row came through the viewer's privacy filter, so the events and
+	// step rows written below may point at it without another lookup.
+	tenant.RememberInOrg(ctx, r.ID)
 	steps, err := db.StepRun.Query().Where(steprun.RunID(runID)).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: loading steps of run %d: %w", runID, err)

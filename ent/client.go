@@ -473,7 +473,8 @@ func (c *APITokenClient) QueryUser(_m *APIToken) *UserQuery {
 
 // Hooks returns the client hooks.
 func (c *APITokenClient) Hooks() []Hook {
-	return c.hooks.APIToken
+	hooks := c.hooks.APIToken
+	return append(hooks[:len(hooks):len(hooks)], apitoken.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -718,7 +719,8 @@ func (c *ContactClient) QueryRuns(_m *Contact) *RunQuery {
 
 // Hooks returns the client hooks.
 func (c *ContactClient) Hooks() []Hook {
-	return c.hooks.Contact
+	hooks := c.hooks.Contact
+	return append(hooks[:len(hooks):len(hooks)], contact.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -915,7 +917,8 @@ func (c *DealClient) QueryTasks(_m *Deal) *TaskQuery {
 
 // Hooks returns the client hooks.
 func (c *DealClient) Hooks() []Hook {
-	return c.hooks.Deal
+	hooks := c.hooks.Deal
+	return append(hooks[:len(hooks):len(hooks)], deal.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1080,7 +1083,8 @@ func (c *EmailMessageClient) QueryClient(_m *EmailMessage) *ContactQuery {
 
 // Hooks returns the client hooks.
 func (c *EmailMessageClient) Hooks() []Hook {
-	return c.hooks.EmailMessage
+	hooks := c.hooks.EmailMessage
+	return append(hooks[:len(hooks):len(hooks)], emailmessage.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1245,7 +1249,8 @@ func (c *InteractionClient) QueryClient(_m *Interaction) *ContactQuery {
 
 // Hooks returns the client hooks.
 func (c *InteractionClient) Hooks() []Hook {
-	return c.hooks.Interaction
+	hooks := c.hooks.Interaction
+	return append(hooks[:len(hooks):len(hooks)], interaction.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1410,7 +1415,8 @@ func (c *LeadScoreRecordClient) QueryClient(_m *LeadScoreRecord) *ContactQuery {
 
 // Hooks returns the client hooks.
 func (c *LeadScoreRecordClient) Hooks() []Hook {
-	return c.hooks.LeadScoreRecord
+	hooks := c.hooks.LeadScoreRecord
+	return append(hooks[:len(hooks):len(hooks)], leadscorerecord.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1543,7 +1549,8 @@ func (c *OrganizationClient) GetX(ctx context.Context, id int) *Organization {
 
 // Hooks returns the client hooks.
 func (c *OrganizationClient) Hooks() []Hook {
-	return c.hooks.Organization
+	hooks := c.hooks.Organization
+	return append(hooks[:len(hooks):len(hooks)], organization.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1708,7 +1715,8 @@ func (c *PackageStepClient) QueryPackage(_m *PackageStep) *WorkflowPackageQuery 
 
 // Hooks returns the client hooks.
 func (c *PackageStepClient) Hooks() []Hook {
-	return c.hooks.PackageStep
+	hooks := c.hooks.PackageStep
+	return append(hooks[:len(hooks):len(hooks)], packagestep.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -1921,7 +1929,8 @@ func (c *PropertyClient) QueryRuns(_m *Property) *RunQuery {
 
 // Hooks returns the client hooks.
 func (c *PropertyClient) Hooks() []Hook {
-	return c.hooks.Property
+	hooks := c.hooks.Property
+	return append(hooks[:len(hooks):len(hooks)], property.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2150,7 +2159,8 @@ func (c *RunClient) QueryEvents(_m *Run) *RunEventQuery {
 
 // Hooks returns the client hooks.
 func (c *RunClient) Hooks() []Hook {
-	return c.hooks.Run
+	hooks := c.hooks.Run
+	return append(hooks[:len(hooks):len(hooks)], run.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2315,7 +2325,8 @@ func (c *RunEventClient) QueryRun(_m *RunEvent) *RunQuery {
 
 // Hooks returns the client hooks.
 func (c *RunEventClient) Hooks() []Hook {
-	return c.hooks.RunEvent
+	hooks := c.hooks.RunEvent
+	return append(hooks[:len(hooks):len(hooks)], runevent.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2480,7 +2491,8 @@ func (c *ScheduledPostClient) QueryProperty(_m *ScheduledPost) *PropertyQuery {
 
 // Hooks returns the client hooks.
 func (c *ScheduledPostClient) Hooks() []Hook {
-	return c.hooks.ScheduledPost
+	hooks := c.hooks.ScheduledPost
+	return append(hooks[:len(hooks):len(hooks)], scheduledpost.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2645,7 +2657,8 @@ func (c *StepRunClient) QueryRun(_m *StepRun) *RunQuery {
 
 // Hooks returns the client hooks.
 func (c *StepRunClient) Hooks() []Hook {
-	return c.hooks.StepRun
+	hooks := c.hooks.StepRun
+	return append(hooks[:len(hooks):len(hooks)], steprun.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -2858,7 +2871,8 @@ func (c *TaskClient) QueryTransaction(_m *Task) *DealQuery {
 
 // Hooks returns the client hooks.
 func (c *TaskClient) Hooks() []Hook {
-	return c.hooks.Task
+	hooks := c.hooks.Task
+	return append(hooks[:len(hooks):len(hooks)], task.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -3023,7 +3037,8 @@ func (c *UserClient) QueryTokens(_m *User) *APITokenQuery {
 
 // Hooks returns the client hooks.
 func (c *UserClient) Hooks() []Hook {
-	return c.hooks.User
+	hooks := c.hooks.User
+	return append(hooks[:len(hooks):len(hooks)], user.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.
@@ -3204,7 +3219,8 @@ func (c *WorkflowPackageClient) QueryRuns(_m *WorkflowPackage) *RunQuery {
 
 // Hooks returns the client hooks.
 func (c *WorkflowPackageClient) Hooks() []Hook {
-	return c.hooks.WorkflowPackage
+	hooks := c.hooks.WorkflowPackage
+	return append(hooks[:len(hooks):len(hooks)], workflowpackage.Hooks[:]...)
 }
 
 // Interceptors returns the client interceptors.

@@ -161,7 +161,9 @@ func (_c *EmailMessageCreate) Mutation() *EmailMessageMutation {
 
 // Save creates the EmailMessage in the database.
 func (_c *EmailMessageCreate) Save(ctx context.Context) (*EmailMessage, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -188,12 +190,18 @@ func (_c *EmailMessageCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *EmailMessageCreate) defaults() {
+func (_c *EmailMessageCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if emailmessage.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized emailmessage.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := emailmessage.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if emailmessage.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized emailmessage.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := emailmessage.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -201,6 +209,7 @@ func (_c *EmailMessageCreate) defaults() {
 		v := emailmessage.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -111,7 +111,9 @@ func (_u *EmailMessageUpdate) Mutation() *EmailMessageMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *EmailMessageUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -138,11 +140,15 @@ func (_u *EmailMessageUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *EmailMessageUpdate) defaults() {
+func (_u *EmailMessageUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if emailmessage.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized emailmessage.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := emailmessage.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -326,7 +332,9 @@ func (_u *EmailMessageUpdateOne) Select(field string, fields ...string) *EmailMe
 
 // Save executes the query and returns the updated EmailMessage entity.
 func (_u *EmailMessageUpdateOne) Save(ctx context.Context) (*EmailMessage, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -353,11 +361,15 @@ func (_u *EmailMessageUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *EmailMessageUpdateOne) defaults() {
+func (_u *EmailMessageUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if emailmessage.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized emailmessage.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := emailmessage.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

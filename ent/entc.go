@@ -36,6 +36,8 @@ func main() {
 			gen.FeatureLock,
 			gen.FeatureIntercept,
 			gen.FeatureExecQuery,
+			gen.FeaturePrivacy,
+			gen.FeatureEntQL,
 		},
 	}, entc.Extensions(ex))
 	if err != nil {

@@ -115,7 +115,9 @@ func (_c *InteractionCreate) Mutation() *InteractionMutation {
 
 // Save creates the Interaction in the database.
 func (_c *InteractionCreate) Save(ctx context.Context) (*Interaction, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -142,16 +144,25 @@ func (_c *InteractionCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *InteractionCreate) defaults() {
+func (_c *InteractionCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if interaction.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized interaction.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := interaction.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if interaction.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized interaction.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := interaction.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
 	if _, ok := _c.mutation.At(); !ok {
+		if interaction.DefaultAt == nil {
+			return fmt.Errorf("ent: uninitialized interaction.DefaultAt (forgotten import ent/runtime?)")
+		}
 		v := interaction.DefaultAt()
 		_c.mutation.SetAt(v)
 	}
@@ -159,6 +170,7 @@ func (_c *InteractionCreate) defaults() {
 		v := interaction.DefaultNote
 		_c.mutation.SetNote(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

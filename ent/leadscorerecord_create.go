@@ -141,7 +141,9 @@ func (_c *LeadScoreRecordCreate) Mutation() *LeadScoreRecordMutation {
 
 // Save creates the LeadScoreRecord in the database.
 func (_c *LeadScoreRecordCreate) Save(ctx context.Context) (*LeadScoreRecord, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -168,19 +170,29 @@ func (_c *LeadScoreRecordCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *LeadScoreRecordCreate) defaults() {
+func (_c *LeadScoreRecordCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if leadscorerecord.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized leadscorerecord.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := leadscorerecord.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if leadscorerecord.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized leadscorerecord.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := leadscorerecord.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
 	if _, ok := _c.mutation.ScoredAt(); !ok {
+		if leadscorerecord.DefaultScoredAt == nil {
+			return fmt.Errorf("ent: uninitialized leadscorerecord.DefaultScoredAt (forgotten import ent/runtime?)")
+		}
 		v := leadscorerecord.DefaultScoredAt()
 		_c.mutation.SetScoredAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -41,7 +41,9 @@ func (_u *LeadScoreRecordUpdate) Mutation() *LeadScoreRecordMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *LeadScoreRecordUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -68,11 +70,15 @@ func (_u *LeadScoreRecordUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *LeadScoreRecordUpdate) defaults() {
+func (_u *LeadScoreRecordUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if leadscorerecord.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized leadscorerecord.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := leadscorerecord.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -153,7 +159,9 @@ func (_u *LeadScoreRecordUpdateOne) Select(field string, fields ...string) *Lead
 
 // Save executes the query and returns the updated LeadScoreRecord entity.
 func (_u *LeadScoreRecordUpdateOne) Save(ctx context.Context) (*LeadScoreRecord, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -180,11 +188,15 @@ func (_u *LeadScoreRecordUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *LeadScoreRecordUpdateOne) defaults() {
+func (_u *LeadScoreRecordUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if leadscorerecord.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized leadscorerecord.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := leadscorerecord.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -146,7 +146,9 @@ func (_c *PackageStepCreate) Mutation() *PackageStepMutation {
 
 // Save creates the PackageStep in the database.
 func (_c *PackageStepCreate) Save(ctx context.Context) (*PackageStep, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -173,12 +175,18 @@ func (_c *PackageStepCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *PackageStepCreate) defaults() {
+func (_c *PackageStepCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if packagestep.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized packagestep.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := packagestep.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if packagestep.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized packagestep.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := packagestep.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -186,6 +194,7 @@ func (_c *PackageStepCreate) defaults() {
 		v := packagestep.DefaultDependsOn
 		_c.mutation.SetDependsOn(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

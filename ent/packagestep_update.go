@@ -184,7 +184,9 @@ func (_u *PackageStepUpdate) Mutation() *PackageStepMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *PackageStepUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -211,11 +213,15 @@ func (_u *PackageStepUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *PackageStepUpdate) defaults() {
+func (_u *PackageStepUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if packagestep.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized packagestep.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := packagestep.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -508,7 +514,9 @@ func (_u *PackageStepUpdateOne) Select(field string, fields ...string) *PackageS
 
 // Save executes the query and returns the updated PackageStep entity.
 func (_u *PackageStepUpdateOne) Save(ctx context.Context) (*PackageStep, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -535,11 +543,15 @@ func (_u *PackageStepUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *PackageStepUpdateOne) defaults() {
+func (_u *PackageStepUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if packagestep.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized packagestep.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := packagestep.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -395,7 +395,9 @@ func (_c *PropertyCreate) Mutation() *PropertyMutation {
 
 // Save creates the Property in the database.
 func (_c *PropertyCreate) Save(ctx context.Context) (*Property, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -422,12 +424,18 @@ func (_c *PropertyCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *PropertyCreate) defaults() {
+func (_c *PropertyCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if property.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized property.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := property.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if property.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized property.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := property.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -455,6 +463,7 @@ func (_c *PropertyCreate) defaults() {
 		v := property.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

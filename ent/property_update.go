@@ -624,7 +624,9 @@ func (_u *PropertyUpdate) RemoveRuns(v ...*Run) *PropertyUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *PropertyUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -651,11 +653,15 @@ func (_u *PropertyUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *PropertyUpdate) defaults() {
+func (_u *PropertyUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if property.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized property.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := property.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -1714,7 +1720,9 @@ func (_u *PropertyUpdateOne) Select(field string, fields ...string) *PropertyUpd
 
 // Save executes the query and returns the updated Property entity.
 func (_u *PropertyUpdateOne) Save(ctx context.Context) (*Property, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -1741,11 +1749,15 @@ func (_u *PropertyUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *PropertyUpdateOne) defaults() {
+func (_u *PropertyUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if property.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized property.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := property.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

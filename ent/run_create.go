@@ -277,7 +277,9 @@ func (_c *RunCreate) Mutation() *RunMutation {
 
 // Save creates the Run in the database.
 func (_c *RunCreate) Save(ctx context.Context) (*Run, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -304,12 +306,18 @@ func (_c *RunCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *RunCreate) defaults() {
+func (_c *RunCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if run.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized run.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := run.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if run.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized run.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := run.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -325,6 +333,7 @@ func (_c *RunCreate) defaults() {
 		v := run.DefaultLastSeq
 		_c.mutation.SetLastSeq(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -231,7 +231,9 @@ func (_u *RunUpdate) RemoveEvents(v ...*RunEvent) *RunUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *RunUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -258,11 +260,15 @@ func (_u *RunUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *RunUpdate) defaults() {
+func (_u *RunUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if run.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized run.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := run.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -672,7 +678,9 @@ func (_u *RunUpdateOne) Select(field string, fields ...string) *RunUpdateOne {
 
 // Save executes the query and returns the updated Run entity.
 func (_u *RunUpdateOne) Save(ctx context.Context) (*Run, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -699,11 +707,15 @@ func (_u *RunUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *RunUpdateOne) defaults() {
+func (_u *RunUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if run.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized run.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := run.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -127,7 +127,9 @@ func (_c *RunEventCreate) Mutation() *RunEventMutation {
 
 // Save creates the RunEvent in the database.
 func (_c *RunEventCreate) Save(ctx context.Context) (*RunEvent, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -154,7 +156,7 @@ func (_c *RunEventCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *RunEventCreate) defaults() {
+func (_c *RunEventCreate) defaults() error {
 	if _, ok := _c.mutation.Progress(); !ok {
 		v := runevent.DefaultProgress
 		_c.mutation.SetProgress(v)
@@ -164,9 +166,13 @@ func (_c *RunEventCreate) defaults() {
 		_c.mutation.SetMessage(v)
 	}
 	if _, ok := _c.mutation.At(); !ok {
+		if runevent.DefaultAt == nil {
+			return fmt.Errorf("ent: uninitialized runevent.DefaultAt (forgotten import ent/runtime?)")
+		}
 		v := runevent.DefaultAt()
 		_c.mutation.SetAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -141,7 +141,9 @@ func (_c *ScheduledPostCreate) Mutation() *ScheduledPostMutation {
 
 // Save creates the ScheduledPost in the database.
 func (_c *ScheduledPostCreate) Save(ctx context.Context) (*ScheduledPost, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -168,12 +170,18 @@ func (_c *ScheduledPostCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *ScheduledPostCreate) defaults() {
+func (_c *ScheduledPostCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if scheduledpost.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized scheduledpost.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := scheduledpost.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if scheduledpost.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized scheduledpost.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := scheduledpost.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -181,6 +189,7 @@ func (_c *ScheduledPostCreate) defaults() {
 		v := scheduledpost.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -97,7 +97,9 @@ func (_u *ScheduledPostUpdate) Mutation() *ScheduledPostMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *ScheduledPostUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -124,11 +126,15 @@ func (_u *ScheduledPostUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *ScheduledPostUpdate) defaults() {
+func (_u *ScheduledPostUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if scheduledpost.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized scheduledpost.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := scheduledpost.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -292,7 +298,9 @@ func (_u *ScheduledPostUpdateOne) Select(field string, fields ...string) *Schedu
 
 // Save executes the query and returns the updated ScheduledPost entity.
 func (_u *ScheduledPostUpdateOne) Save(ctx context.Context) (*ScheduledPost, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -319,11 +327,15 @@ func (_u *ScheduledPostUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *ScheduledPostUpdateOne) defaults() {
+func (_u *ScheduledPostUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if scheduledpost.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized scheduledpost.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := scheduledpost.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

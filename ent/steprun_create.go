@@ -278,7 +278,9 @@ func (_c *StepRunCreate) Mutation() *StepRunMutation {
 
 // Save creates the StepRun in the database.
 func (_c *StepRunCreate) Save(ctx context.Context) (*StepRun, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -305,12 +307,18 @@ func (_c *StepRunCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *StepRunCreate) defaults() {
+func (_c *StepRunCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if steprun.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized steprun.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := steprun.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if steprun.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized steprun.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := steprun.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -338,6 +346,7 @@ func (_c *StepRunCreate) defaults() {
 		v := steprun.DefaultMessage
 		_c.mutation.SetMessage(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

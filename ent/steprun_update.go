@@ -224,7 +224,9 @@ func (_u *StepRunUpdate) Mutation() *StepRunMutation {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *StepRunUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -251,11 +253,15 @@ func (_u *StepRunUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *StepRunUpdate) defaults() {
+func (_u *StepRunUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if steprun.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized steprun.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := steprun.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -596,7 +602,9 @@ func (_u *StepRunUpdateOne) Select(field string, fields ...string) *StepRunUpdat
 
 // Save executes the query and returns the updated StepRun entity.
 func (_u *StepRunUpdateOne) Save(ctx context.Context) (*StepRun, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -623,11 +631,15 @@ func (_u *StepRunUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *StepRunUpdateOne) defaults() {
+func (_u *StepRunUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if steprun.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized steprun.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := steprun.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -162,7 +162,9 @@ func (_c *WorkflowPackageCreate) Mutation() *WorkflowPackageMutation {
 
 // Save creates the WorkflowPackage in the database.
 func (_c *WorkflowPackageCreate) Save(ctx context.Context) (*WorkflowPackage, error) {
-	_c.defaults()
+	if err := _c.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _c.sqlSave, _c.mutation, _c.hooks)
 }
 
@@ -189,12 +191,18 @@ func (_c *WorkflowPackageCreate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_c *WorkflowPackageCreate) defaults() {
+func (_c *WorkflowPackageCreate) defaults() error {
 	if _, ok := _c.mutation.CreatedAt(); !ok {
+		if workflowpackage.DefaultCreatedAt == nil {
+			return fmt.Errorf("ent: uninitialized workflowpackage.DefaultCreatedAt (forgotten import ent/runtime?)")
+		}
 		v := workflowpackage.DefaultCreatedAt()
 		_c.mutation.SetCreatedAt(v)
 	}
 	if _, ok := _c.mutation.UpdatedAt(); !ok {
+		if workflowpackage.DefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized workflowpackage.DefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := workflowpackage.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
@@ -210,6 +218,7 @@ func (_c *WorkflowPackageCreate) defaults() {
 		v := workflowpackage.DefaultArchived
 		_c.mutation.SetArchived(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -178,7 +178,9 @@ func (_u *WorkflowPackageUpdate) RemoveRuns(v ...*Run) *WorkflowPackageUpdate {
 
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *WorkflowPackageUpdate) Save(ctx context.Context) (int, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return 0, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -205,11 +207,15 @@ func (_u *WorkflowPackageUpdate) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *WorkflowPackageUpdate) defaults() {
+func (_u *WorkflowPackageUpdate) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if workflowpackage.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized workflowpackage.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := workflowpackage.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.
@@ -536,7 +542,9 @@ func (_u *WorkflowPackageUpdateOne) Select(field string, fields ...string) *Work
 
 // Save executes the query and returns the updated WorkflowPackage entity.
 func (_u *WorkflowPackageUpdateOne) Save(ctx context.Context) (*WorkflowPackage, error) {
-	_u.defaults()
+	if err := _u.defaults(); err != nil {
+		return nil, err
+	}
 	return withHooks(ctx, _u.sqlSave, _u.mutation, _u.hooks)
 }
 
@@ -563,11 +571,15 @@ func (_u *WorkflowPackageUpdateOne) ExecX(ctx context.Context) {
 }
 
 // defaults sets the default values of the builder before save.
-func (_u *WorkflowPackageUpdateOne) defaults() {
+func (_u *WorkflowPackageUpdateOne) defaults() error {
 	if _, ok := _u.mutation.UpdatedAt(); !ok {
+		if workflowpackage.UpdateDefaultUpdatedAt == nil {
+			return fmt.Errorf("ent: uninitialized workflowpackage.UpdateDefaultUpdatedAt (forgotten import ent/runtime?)")
+		}
 		v := workflowpackage.UpdateDefaultUpdatedAt()
 		_u.mutation.SetUpdatedAt(v)
 	}
+	return nil
 }
 
 // check runs all checks and user-defined validators on the builder.

@@ -16,6 +16,7 @@ import (
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/privacy"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -89,6 +90,7 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 		badText    *database.InvalidTextError
 		notFoundE  *ent.NotFoundError
 		constraint *ent.ConstraintError
+		foreignRef *tenant.ForeignReferenceError
 	)
 	switch {
 	case errors.As(err, &engineErr):
@@ -110,6 +112,18 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	case errors.Is(err, tenant.ErrNoViewer):
 		out.Message = "authentication required"
 		setCode(out, CodeUnauthenticated, "")
+	case errors.As(err, &foreignRef):
+		// Exactly what an unknown ID gets: another organization's IDs must
+		// not be told apart from IDs that do not exist.
+		out.Message = foreignRef.Error()
+		setCode(out, CodeNotFound, "input."+camelCase(foreignRef.Edge)+"Id")
+	case errors.Is(err, tenant.ErrAdminOnly):
+		out.Message = tenant.ErrAdminOnly.Error()
+		setCode(out, CodeForbidden, "")
+	case errors.Is(err, privacy.Deny):
+		out.Message = "not allowed"
+		setCode(out, CodeForbidden, "")
+		p.logger.WarnContext(ctx, "graphql: privacy denial", "path", out.Path.String(), "err", err)
 	case strings.HasSuffix(err.Error(), "introspection disabled"): // gqlgen's own error
 		out.Message = "introspection is turned off on this server"
 		setCode(out, CodeForbidden, "")

@@ -11,7 +11,6 @@ import (
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/graph/generated"
-	"github.com/estateflow/estateflow/tenant"
 )
 
 // Resolver holds what the resolvers need. It has no per-request state; the
@@ -51,17 +50,4 @@ func (r *Resolver) inTx(ctx context.Context, fn func(db *ent.Client) error) erro
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// requireAdmin refuses anyone but an organization's ADMIN: only they manage
-// users and tokens.
-func requireAdmin(ctx context.Context) (tenant.Viewer, error) {
-	v, ok := tenant.FromContext(ctx)
-	if !ok {
-		return v, tenant.ErrNoViewer
-	}
-	if v.Role != tenant.RoleAdmin {
-		return v, codedError(CodeForbidden, "", "only an ADMIN of the organization may manage tokens")
-	}
-	return v, nil
 }

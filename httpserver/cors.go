@@ -69,11 +69,12 @@ func isLoopback(host string) bool {
 // allowed origins; other origins get no CORS headers, so browsers refuse
 // their pages the response.
 func CORS(o Origins) func(http.Handler) http.Handler {
+	// Idempotency-Key and Location serve the REST endpoints (package rest).
 	c := cors.New(cors.Options{
 		AllowOriginFunc:  o.Allows,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders:   []string{"Content-Type", "Authorization", RequestIDHeader},
-		ExposedHeaders:   []string{RequestIDHeader},
+		AllowedHeaders:   []string{"Content-Type", "Authorization", RequestIDHeader, "Idempotency-Key"},
+		ExposedHeaders:   []string{RequestIDHeader, "Location"},
 		AllowCredentials: false,
 		MaxAge:           600,
 	})

@@ -56,8 +56,9 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // GraphQLBody limits a POSTed GraphQL request to maxBytes and checks that a
-// JSON body is well-formed. Both failures get a GraphQL-shaped error with
-// extensions.code, which gqlgen's own transport would not give.
+// JSON body is well-formed and shaped as a GraphQL request. Every failure
+// gets a GraphQL-shaped error with extensions.code, which gqlgen's own
+// transport would not give.
 func GraphQLBody(maxBytes int64) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -76,15 +77,44 @@ func GraphQLBody(maxBytes int64) func(http.Handler) http.Handler {
 				WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT", "could not read the request body")
 				return
 			}
-			if isJSON(r.Header.Get("Content-Type")) && !json.Valid(body) {
-				WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT", "request body is not valid JSON")
-				return
+			if isJSON(r.Header.Get("Content-Type")) {
+				if !json.Valid(body) {
+					WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT", "request body is not valid JSON")
+					return
+				}
+				// gqlgen's SSE transport logs a body it cannot decode, in
+				// full, with the standard library's log package: variables,
+				// emails and phone numbers included. Such a body stops here.
+				if !isGraphQLRequest(body) {
+					WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT",
+						"request body is not a GraphQL request: an object whose query and operationName are strings and whose variables and extensions are objects")
+					return
+				}
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.ContentLength = int64(len(body))
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// isGraphQLRequest reports whether a valid JSON body decodes into
+// gqlgen's request parameters (graphql.RawParams) without error.
+func isGraphQLRequest(body []byte) bool {
+	var params struct {
+		Query         *string         `json:"query"`
+		OperationName *string         `json:"operationName"`
+		Variables     json.RawMessage `json:"variables"`
+		Extensions    json.RawMessage `json:"extensions"`
+	}
+	if err := json.Unmarshal(body, &params); err != nil {
+		return false
+	}
+	return isObjectOrNull(params.Variables) && isObjectOrNull(params.Extensions)
+}
+
+func isObjectOrNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || raw[0] == '{' || string(raw) == "null"
 }
 
 func isJSON(contentType string) bool {

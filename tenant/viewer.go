@@ -23,8 +23,13 @@ type viewerKey struct{}
 
 type systemKey struct{}
 
-// NewContext returns a context that acts for v.
+// NewContext returns a context that acts for v, and only for v: it drops a
+// SystemContext it derives from.
 func NewContext(ctx context.Context, v Viewer) context.Context {
+	if IsSystem(ctx) {
+		ctx = context.WithValue(ctx, systemKey{}, false)
+	}
+	ctx = context.WithValue(ctx, knownKey{}, &knownRows{ids: map[int]struct{}{}})
 	return context.WithValue(ctx, viewerKey{}, v)
 }
 
@@ -41,7 +46,9 @@ func SystemContext(ctx context.Context) context.Context {
 	return context.WithValue(ctx, systemKey{}, true)
 }
 
-func isSystem(ctx context.Context) bool {
+// IsSystem reports whether ctx is a SystemContext. The privacy policies
+// allow such a context before any other rule.
+func IsSystem(ctx context.Context) bool {
 	sys, _ := ctx.Value(systemKey{}).(bool)
 	return sys
 }

@@ -2,7 +2,1031 @@
 
 package runtime
 
-// The schema-stitching logic is generated in github.com/estateflow/estateflow/ent/runtime.go
+import (
+	"context"
+	"time"
+
+	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/ent/deal"
+	"github.com/estateflow/estateflow/ent/emailmessage"
+	"github.com/estateflow/estateflow/ent/interaction"
+	"github.com/estateflow/estateflow/ent/leadscorerecord"
+	"github.com/estateflow/estateflow/ent/organization"
+	"github.com/estateflow/estateflow/ent/packagestep"
+	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/scheduledpost"
+	"github.com/estateflow/estateflow/ent/schema"
+	"github.com/estateflow/estateflow/ent/steprun"
+	"github.com/estateflow/estateflow/ent/task"
+	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/ent/workflowpackage"
+
+	"entgo.io/ent"
+	"entgo.io/ent/privacy"
+)
+
+// The init function reads all schema descriptors with runtime code
+// (default values, validators, hooks and policies) and stitches it
+// to their package variables.
+func init() {
+	apitokenMixin := schema.APIToken{}.Mixin()
+	apitoken.Policy = privacy.NewPolicies(apitokenMixin[1], schema.APIToken{})
+	apitoken.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := apitoken.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	apitokenMixinHooks1 := apitokenMixin[1].Hooks()
+
+	apitoken.Hooks[1] = apitokenMixinHooks1[0]
+	apitokenMixinFields0 := apitokenMixin[0].Fields()
+	_ = apitokenMixinFields0
+	apitokenFields := schema.APIToken{}.Fields()
+	_ = apitokenFields
+	// apitokenDescCreatedAt is the schema descriptor for created_at field.
+	apitokenDescCreatedAt := apitokenMixinFields0[0].Descriptor()
+	// apitoken.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apitoken.DefaultCreatedAt = apitokenDescCreatedAt.Default.(func() time.Time)
+	// apitokenDescUpdatedAt is the schema descriptor for updated_at field.
+	apitokenDescUpdatedAt := apitokenMixinFields0[1].Descriptor()
+	// apitoken.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apitoken.DefaultUpdatedAt = apitokenDescUpdatedAt.Default.(func() time.Time)
+	// apitoken.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apitoken.UpdateDefaultUpdatedAt = apitokenDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apitokenDescName is the schema descriptor for name field.
+	apitokenDescName := apitokenFields[1].Descriptor()
+	// apitoken.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	apitoken.NameValidator = func() func(string) error {
+		validators := apitokenDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	contactMixin := schema.Contact{}.Mixin()
+	contact.Policy = privacy.NewPolicies(contactMixin[1], schema.Contact{})
+	contact.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := contact.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	contactMixinHooks1 := contactMixin[1].Hooks()
+
+	contact.Hooks[1] = contactMixinHooks1[0]
+	contactMixinFields0 := contactMixin[0].Fields()
+	_ = contactMixinFields0
+	contactFields := schema.Contact{}.Fields()
+	_ = contactFields
+	// contactDescCreatedAt is the schema descriptor for created_at field.
+	contactDescCreatedAt := contactMixinFields0[0].Descriptor()
+	// contact.DefaultCreatedAt holds the default value on creation for the created_at field.
+	contact.DefaultCreatedAt = contactDescCreatedAt.Default.(func() time.Time)
+	// contactDescUpdatedAt is the schema descriptor for updated_at field.
+	contactDescUpdatedAt := contactMixinFields0[1].Descriptor()
+	// contact.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	contact.DefaultUpdatedAt = contactDescUpdatedAt.Default.(func() time.Time)
+	// contact.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	contact.UpdateDefaultUpdatedAt = contactDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// contactDescName is the schema descriptor for name field.
+	contactDescName := contactFields[0].Descriptor()
+	// contact.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	contact.NameValidator = func() func(string) error {
+		validators := contactDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// contactDescEmail is the schema descriptor for email field.
+	contactDescEmail := contactFields[1].Descriptor()
+	// contact.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	contact.EmailValidator = func() func(string) error {
+		validators := contactDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// contactDescPhone is the schema descriptor for phone field.
+	contactDescPhone := contactFields[2].Descriptor()
+	// contact.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	contact.PhoneValidator = contactDescPhone.Validators[0].(func(string) error)
+	// contactDescBudgetMin is the schema descriptor for budget_min field.
+	contactDescBudgetMin := contactFields[5].Descriptor()
+	// contact.BudgetMinValidator is a validator for the "budget_min" field. It is called by the builders before save.
+	contact.BudgetMinValidator = contactDescBudgetMin.Validators[0].(func(int) error)
+	// contactDescBudgetMax is the schema descriptor for budget_max field.
+	contactDescBudgetMax := contactFields[6].Descriptor()
+	// contact.BudgetMaxValidator is a validator for the "budget_max" field. It is called by the builders before save.
+	contact.BudgetMaxValidator = contactDescBudgetMax.Validators[0].(func(int) error)
+	// contactDescPreApproved is the schema descriptor for pre_approved field.
+	contactDescPreApproved := contactFields[7].Descriptor()
+	// contact.DefaultPreApproved holds the default value on creation for the pre_approved field.
+	contact.DefaultPreApproved = contactDescPreApproved.Default.(bool)
+	// contactDescDesiredBeds is the schema descriptor for desired_beds field.
+	contactDescDesiredBeds := contactFields[8].Descriptor()
+	// contact.DesiredBedsValidator is a validator for the "desired_beds" field. It is called by the builders before save.
+	contact.DesiredBedsValidator = func() func(int) error {
+		validators := contactDescDesiredBeds.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(desired_beds int) error {
+			for _, fn := range fns {
+				if err := fn(desired_beds); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// contactDescPreferredAreas is the schema descriptor for preferred_areas field.
+	contactDescPreferredAreas := contactFields[9].Descriptor()
+	// contact.PreferredAreasValidator is a validator for the "preferred_areas" field. It is called by the builders before save.
+	contact.PreferredAreasValidator = contactDescPreferredAreas.Validators[0].(func([]string) error)
+	// contactDescMoveTimeline is the schema descriptor for move_timeline field.
+	contactDescMoveTimeline := contactFields[10].Descriptor()
+	// contact.MoveTimelineValidator is a validator for the "move_timeline" field. It is called by the builders before save.
+	contact.MoveTimelineValidator = func() func(int) error {
+		validators := contactDescMoveTimeline.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(move_timeline int) error {
+			for _, fn := range fns {
+				if err := fn(move_timeline); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// contactDescEmailOptIn is the schema descriptor for email_opt_in field.
+	contactDescEmailOptIn := contactFields[12].Descriptor()
+	// contact.DefaultEmailOptIn holds the default value on creation for the email_opt_in field.
+	contact.DefaultEmailOptIn = contactDescEmailOptIn.Default.(bool)
+	// contactDescSmsOptIn is the schema descriptor for sms_opt_in field.
+	contactDescSmsOptIn := contactFields[13].Descriptor()
+	// contact.DefaultSmsOptIn holds the default value on creation for the sms_opt_in field.
+	contact.DefaultSmsOptIn = contactDescSmsOptIn.Default.(bool)
+	// contactDescNotes is the schema descriptor for notes field.
+	contactDescNotes := contactFields[14].Descriptor()
+	// contact.DefaultNotes holds the default value on creation for the notes field.
+	contact.DefaultNotes = contactDescNotes.Default.(string)
+	// contact.NotesValidator is a validator for the "notes" field. It is called by the builders before save.
+	contact.NotesValidator = contactDescNotes.Validators[0].(func(string) error)
+	// contactDescLeadScore is the schema descriptor for lead_score field.
+	contactDescLeadScore := contactFields[15].Descriptor()
+	// contact.LeadScoreValidator is a validator for the "lead_score" field. It is called by the builders before save.
+	contact.LeadScoreValidator = contactDescLeadScore.Validators[0].(func(int) error)
+	dealMixin := schema.Deal{}.Mixin()
+	deal.Policy = privacy.NewPolicies(dealMixin[1], schema.Deal{})
+	deal.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := deal.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	dealMixinHooks1 := dealMixin[1].Hooks()
+
+	deal.Hooks[1] = dealMixinHooks1[0]
+	dealMixinFields0 := dealMixin[0].Fields()
+	_ = dealMixinFields0
+	dealFields := schema.Deal{}.Fields()
+	_ = dealFields
+	// dealDescCreatedAt is the schema descriptor for created_at field.
+	dealDescCreatedAt := dealMixinFields0[0].Descriptor()
+	// deal.DefaultCreatedAt holds the default value on creation for the created_at field.
+	deal.DefaultCreatedAt = dealDescCreatedAt.Default.(func() time.Time)
+	// dealDescUpdatedAt is the schema descriptor for updated_at field.
+	dealDescUpdatedAt := dealMixinFields0[1].Descriptor()
+	// deal.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	deal.DefaultUpdatedAt = dealDescUpdatedAt.Default.(func() time.Time)
+	// deal.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	deal.UpdateDefaultUpdatedAt = dealDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// dealDescPrice is the schema descriptor for price field.
+	dealDescPrice := dealFields[3].Descriptor()
+	// deal.PriceValidator is a validator for the "price" field. It is called by the builders before save.
+	deal.PriceValidator = dealDescPrice.Validators[0].(func(int) error)
+	emailmessageMixin := schema.EmailMessage{}.Mixin()
+	emailmessage.Policy = privacy.NewPolicies(emailmessageMixin[1], schema.EmailMessage{})
+	emailmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := emailmessage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	emailmessageMixinHooks1 := emailmessageMixin[1].Hooks()
+
+	emailmessage.Hooks[1] = emailmessageMixinHooks1[0]
+	emailmessageMixinFields0 := emailmessageMixin[0].Fields()
+	_ = emailmessageMixinFields0
+	emailmessageFields := schema.EmailMessage{}.Fields()
+	_ = emailmessageFields
+	// emailmessageDescCreatedAt is the schema descriptor for created_at field.
+	emailmessageDescCreatedAt := emailmessageMixinFields0[0].Descriptor()
+	// emailmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	emailmessage.DefaultCreatedAt = emailmessageDescCreatedAt.Default.(func() time.Time)
+	// emailmessageDescUpdatedAt is the schema descriptor for updated_at field.
+	emailmessageDescUpdatedAt := emailmessageMixinFields0[1].Descriptor()
+	// emailmessage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	emailmessage.DefaultUpdatedAt = emailmessageDescUpdatedAt.Default.(func() time.Time)
+	// emailmessage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	emailmessage.UpdateDefaultUpdatedAt = emailmessageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// emailmessageDescTo is the schema descriptor for to field.
+	emailmessageDescTo := emailmessageFields[0].Descriptor()
+	// emailmessage.ToValidator is a validator for the "to" field. It is called by the builders before save.
+	emailmessage.ToValidator = func() func(string) error {
+		validators := emailmessageDescTo.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(to string) error {
+			for _, fn := range fns {
+				if err := fn(to); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// emailmessageDescSubject is the schema descriptor for subject field.
+	emailmessageDescSubject := emailmessageFields[1].Descriptor()
+	// emailmessage.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	emailmessage.SubjectValidator = func() func(string) error {
+		validators := emailmessageDescSubject.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject string) error {
+			for _, fn := range fns {
+				if err := fn(subject); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	interactionMixin := schema.Interaction{}.Mixin()
+	interaction.Policy = privacy.NewPolicies(interactionMixin[1], schema.Interaction{})
+	interaction.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := interaction.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	interactionMixinHooks1 := interactionMixin[1].Hooks()
+
+	interaction.Hooks[1] = interactionMixinHooks1[0]
+	interactionMixinFields0 := interactionMixin[0].Fields()
+	_ = interactionMixinFields0
+	interactionFields := schema.Interaction{}.Fields()
+	_ = interactionFields
+	// interactionDescCreatedAt is the schema descriptor for created_at field.
+	interactionDescCreatedAt := interactionMixinFields0[0].Descriptor()
+	// interaction.DefaultCreatedAt holds the default value on creation for the created_at field.
+	interaction.DefaultCreatedAt = interactionDescCreatedAt.Default.(func() time.Time)
+	// interactionDescUpdatedAt is the schema descriptor for updated_at field.
+	interactionDescUpdatedAt := interactionMixinFields0[1].Descriptor()
+	// interaction.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	interaction.DefaultUpdatedAt = interactionDescUpdatedAt.Default.(func() time.Time)
+	// interaction.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	interaction.UpdateDefaultUpdatedAt = interactionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// interactionDescAt is the schema descriptor for at field.
+	interactionDescAt := interactionFields[2].Descriptor()
+	// interaction.DefaultAt holds the default value on creation for the at field.
+	interaction.DefaultAt = interactionDescAt.Default.(func() time.Time)
+	// interactionDescNote is the schema descriptor for note field.
+	interactionDescNote := interactionFields[3].Descriptor()
+	// interaction.DefaultNote holds the default value on creation for the note field.
+	interaction.DefaultNote = interactionDescNote.Default.(string)
+	// interaction.NoteValidator is a validator for the "note" field. It is called by the builders before save.
+	interaction.NoteValidator = interactionDescNote.Validators[0].(func(string) error)
+	leadscorerecordMixin := schema.LeadScoreRecord{}.Mixin()
+	leadscorerecord.Policy = privacy.NewPolicies(leadscorerecordMixin[1], schema.LeadScoreRecord{})
+	leadscorerecord.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := leadscorerecord.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	leadscorerecordMixinHooks1 := leadscorerecordMixin[1].Hooks()
+
+	leadscorerecord.Hooks[1] = leadscorerecordMixinHooks1[0]
+	leadscorerecordMixinFields0 := leadscorerecordMixin[0].Fields()
+	_ = leadscorerecordMixinFields0
+	leadscorerecordFields := schema.LeadScoreRecord{}.Fields()
+	_ = leadscorerecordFields
+	// leadscorerecordDescCreatedAt is the schema descriptor for created_at field.
+	leadscorerecordDescCreatedAt := leadscorerecordMixinFields0[0].Descriptor()
+	// leadscorerecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	leadscorerecord.DefaultCreatedAt = leadscorerecordDescCreatedAt.Default.(func() time.Time)
+	// leadscorerecordDescUpdatedAt is the schema descriptor for updated_at field.
+	leadscorerecordDescUpdatedAt := leadscorerecordMixinFields0[1].Descriptor()
+	// leadscorerecord.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	leadscorerecord.DefaultUpdatedAt = leadscorerecordDescUpdatedAt.Default.(func() time.Time)
+	// leadscorerecord.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	leadscorerecord.UpdateDefaultUpdatedAt = leadscorerecordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// leadscorerecordDescScore is the schema descriptor for score field.
+	leadscorerecordDescScore := leadscorerecordFields[1].Descriptor()
+	// leadscorerecord.ScoreValidator is a validator for the "score" field. It is called by the builders before save.
+	leadscorerecord.ScoreValidator = leadscorerecordDescScore.Validators[0].(func(int) error)
+	// leadscorerecordDescScoredAt is the schema descriptor for scored_at field.
+	leadscorerecordDescScoredAt := leadscorerecordFields[4].Descriptor()
+	// leadscorerecord.DefaultScoredAt holds the default value on creation for the scored_at field.
+	leadscorerecord.DefaultScoredAt = leadscorerecordDescScoredAt.Default.(func() time.Time)
+	organizationMixin := schema.Organization{}.Mixin()
+	organization.Policy = privacy.NewPolicies(schema.Organization{})
+	organization.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := organization.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	organizationMixinFields0 := organizationMixin[0].Fields()
+	_ = organizationMixinFields0
+	organizationFields := schema.Organization{}.Fields()
+	_ = organizationFields
+	// organizationDescCreatedAt is the schema descriptor for created_at field.
+	organizationDescCreatedAt := organizationMixinFields0[0].Descriptor()
+	// organization.DefaultCreatedAt holds the default value on creation for the created_at field.
+	organization.DefaultCreatedAt = organizationDescCreatedAt.Default.(func() time.Time)
+	// organizationDescUpdatedAt is the schema descriptor for updated_at field.
+	organizationDescUpdatedAt := organizationMixinFields0[1].Descriptor()
+	// organization.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	organization.DefaultUpdatedAt = organizationDescUpdatedAt.Default.(func() time.Time)
+	// organization.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	organization.UpdateDefaultUpdatedAt = organizationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// organizationDescName is the schema descriptor for name field.
+	organizationDescName := organizationFields[0].Descriptor()
+	// organization.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	organization.NameValidator = func() func(string) error {
+		validators := organizationDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescSlug is the schema descriptor for slug field.
+	organizationDescSlug := organizationFields[1].Descriptor()
+	// organization.SlugValidator is a validator for the "slug" field. It is called by the builders before save.
+	organization.SlugValidator = organizationDescSlug.Validators[0].(func(string) error)
+	// organizationDescTimezone is the schema descriptor for timezone field.
+	organizationDescTimezone := organizationFields[2].Descriptor()
+	// organization.DefaultTimezone holds the default value on creation for the timezone field.
+	organization.DefaultTimezone = organizationDescTimezone.Default.(string)
+	packagestepMixin := schema.PackageStep{}.Mixin()
+	packagestep.Policy = privacy.NewPolicies(packagestepMixin[1], schema.PackageStep{})
+	packagestep.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := packagestep.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	packagestepMixinHooks1 := packagestepMixin[1].Hooks()
+
+	packagestep.Hooks[1] = packagestepMixinHooks1[0]
+	packagestepMixinFields0 := packagestepMixin[0].Fields()
+	_ = packagestepMixinFields0
+	packagestepFields := schema.PackageStep{}.Fields()
+	_ = packagestepFields
+	// packagestepDescCreatedAt is the schema descriptor for created_at field.
+	packagestepDescCreatedAt := packagestepMixinFields0[0].Descriptor()
+	// packagestep.DefaultCreatedAt holds the default value on creation for the created_at field.
+	packagestep.DefaultCreatedAt = packagestepDescCreatedAt.Default.(func() time.Time)
+	// packagestepDescUpdatedAt is the schema descriptor for updated_at field.
+	packagestepDescUpdatedAt := packagestepMixinFields0[1].Descriptor()
+	// packagestep.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	packagestep.DefaultUpdatedAt = packagestepDescUpdatedAt.Default.(func() time.Time)
+	// packagestep.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	packagestep.UpdateDefaultUpdatedAt = packagestepDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// packagestepDescKey is the schema descriptor for key field.
+	packagestepDescKey := packagestepFields[1].Descriptor()
+	// packagestep.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	packagestep.KeyValidator = func() func(string) error {
+		validators := packagestepDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// packagestepDescName is the schema descriptor for name field.
+	packagestepDescName := packagestepFields[2].Descriptor()
+	// packagestep.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	packagestep.NameValidator = func() func(string) error {
+		validators := packagestepDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// packagestepDescDependsOn is the schema descriptor for depends_on field.
+	packagestepDescDependsOn := packagestepFields[4].Descriptor()
+	// packagestep.DefaultDependsOn holds the default value on creation for the depends_on field.
+	packagestep.DefaultDependsOn = packagestepDescDependsOn.Default.([]string)
+	// packagestepDescMaxAttempts is the schema descriptor for max_attempts field.
+	packagestepDescMaxAttempts := packagestepFields[6].Descriptor()
+	// packagestep.MaxAttemptsValidator is a validator for the "max_attempts" field. It is called by the builders before save.
+	packagestep.MaxAttemptsValidator = packagestepDescMaxAttempts.Validators[0].(func(int) error)
+	// packagestepDescTimeoutSeconds is the schema descriptor for timeout_seconds field.
+	packagestepDescTimeoutSeconds := packagestepFields[7].Descriptor()
+	// packagestep.TimeoutSecondsValidator is a validator for the "timeout_seconds" field. It is called by the builders before save.
+	packagestep.TimeoutSecondsValidator = packagestepDescTimeoutSeconds.Validators[0].(func(int) error)
+	// packagestepDescPosition is the schema descriptor for position field.
+	packagestepDescPosition := packagestepFields[8].Descriptor()
+	// packagestep.PositionValidator is a validator for the "position" field. It is called by the builders before save.
+	packagestep.PositionValidator = packagestepDescPosition.Validators[0].(func(int) error)
+	propertyMixin := schema.Property{}.Mixin()
+	property.Policy = privacy.NewPolicies(propertyMixin[1], schema.Property{})
+	property.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := property.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	propertyMixinHooks1 := propertyMixin[1].Hooks()
+
+	property.Hooks[1] = propertyMixinHooks1[0]
+	propertyMixinFields0 := propertyMixin[0].Fields()
+	_ = propertyMixinFields0
+	propertyFields := schema.Property{}.Fields()
+	_ = propertyFields
+	// propertyDescCreatedAt is the schema descriptor for created_at field.
+	propertyDescCreatedAt := propertyMixinFields0[0].Descriptor()
+	// property.DefaultCreatedAt holds the default value on creation for the created_at field.
+	property.DefaultCreatedAt = propertyDescCreatedAt.Default.(func() time.Time)
+	// propertyDescUpdatedAt is the schema descriptor for updated_at field.
+	propertyDescUpdatedAt := propertyMixinFields0[1].Descriptor()
+	// property.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	property.DefaultUpdatedAt = propertyDescUpdatedAt.Default.(func() time.Time)
+	// property.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	property.UpdateDefaultUpdatedAt = propertyDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// propertyDescExternalRef is the schema descriptor for external_ref field.
+	propertyDescExternalRef := propertyFields[0].Descriptor()
+	// property.ExternalRefValidator is a validator for the "external_ref" field. It is called by the builders before save.
+	property.ExternalRefValidator = func() func(string) error {
+		validators := propertyDescExternalRef.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(external_ref string) error {
+			for _, fn := range fns {
+				if err := fn(external_ref); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// propertyDescAddress is the schema descriptor for address field.
+	propertyDescAddress := propertyFields[1].Descriptor()
+	// property.DefaultAddress holds the default value on creation for the address field.
+	property.DefaultAddress = propertyDescAddress.Default.(string)
+	// property.AddressValidator is a validator for the "address" field. It is called by the builders before save.
+	property.AddressValidator = propertyDescAddress.Validators[0].(func(string) error)
+	// propertyDescCity is the schema descriptor for city field.
+	propertyDescCity := propertyFields[2].Descriptor()
+	// property.CityValidator is a validator for the "city" field. It is called by the builders before save.
+	property.CityValidator = func() func(string) error {
+		validators := propertyDescCity.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(city string) error {
+			for _, fn := range fns {
+				if err := fn(city); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// propertyDescState is the schema descriptor for state field.
+	propertyDescState := propertyFields[3].Descriptor()
+	// property.DefaultState holds the default value on creation for the state field.
+	property.DefaultState = propertyDescState.Default.(string)
+	// property.StateValidator is a validator for the "state" field. It is called by the builders before save.
+	property.StateValidator = propertyDescState.Validators[0].(func(string) error)
+	// propertyDescZip is the schema descriptor for zip field.
+	propertyDescZip := propertyFields[4].Descriptor()
+	// property.DefaultZip holds the default value on creation for the zip field.
+	property.DefaultZip = propertyDescZip.Default.(string)
+	// property.ZipValidator is a validator for the "zip" field. It is called by the builders before save.
+	property.ZipValidator = propertyDescZip.Validators[0].(func(string) error)
+	// propertyDescLatitude is the schema descriptor for latitude field.
+	propertyDescLatitude := propertyFields[5].Descriptor()
+	// property.LatitudeValidator is a validator for the "latitude" field. It is called by the builders before save.
+	property.LatitudeValidator = propertyDescLatitude.Validators[0].(func(float64) error)
+	// propertyDescLongitude is the schema descriptor for longitude field.
+	propertyDescLongitude := propertyFields[6].Descriptor()
+	// property.LongitudeValidator is a validator for the "longitude" field. It is called by the builders before save.
+	property.LongitudeValidator = propertyDescLongitude.Validators[0].(func(float64) error)
+	// propertyDescBeds is the schema descriptor for beds field.
+	propertyDescBeds := propertyFields[8].Descriptor()
+	// property.BedsValidator is a validator for the "beds" field. It is called by the builders before save.
+	property.BedsValidator = func() func(int) error {
+		validators := propertyDescBeds.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(beds int) error {
+			for _, fn := range fns {
+				if err := fn(beds); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// propertyDescBaths is the schema descriptor for baths field.
+	propertyDescBaths := propertyFields[9].Descriptor()
+	// property.BathsValidator is a validator for the "baths" field. It is called by the builders before save.
+	property.BathsValidator = func() func(float64) error {
+		validators := propertyDescBaths.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(baths float64) error {
+			for _, fn := range fns {
+				if err := fn(baths); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// propertyDescSqft is the schema descriptor for sqft field.
+	propertyDescSqft := propertyFields[10].Descriptor()
+	// property.SqftValidator is a validator for the "sqft" field. It is called by the builders before save.
+	property.SqftValidator = propertyDescSqft.Validators[0].(func(int) error)
+	// propertyDescLotSqft is the schema descriptor for lot_sqft field.
+	propertyDescLotSqft := propertyFields[11].Descriptor()
+	// property.LotSqftValidator is a validator for the "lot_sqft" field. It is called by the builders before save.
+	property.LotSqftValidator = propertyDescLotSqft.Validators[0].(func(int) error)
+	// propertyDescYearBuilt is the schema descriptor for year_built field.
+	propertyDescYearBuilt := propertyFields[12].Descriptor()
+	// property.YearBuiltValidator is a validator for the "year_built" field. It is called by the builders before save.
+	property.YearBuiltValidator = propertyDescYearBuilt.Validators[0].(func(int) error)
+	// propertyDescGarageSpaces is the schema descriptor for garage_spaces field.
+	propertyDescGarageSpaces := propertyFields[13].Descriptor()
+	// property.GarageSpacesValidator is a validator for the "garage_spaces" field. It is called by the builders before save.
+	property.GarageSpacesValidator = func() func(int) error {
+		validators := propertyDescGarageSpaces.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(garage_spaces int) error {
+			for _, fn := range fns {
+				if err := fn(garage_spaces); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// propertyDescFeatures is the schema descriptor for features field.
+	propertyDescFeatures := propertyFields[14].Descriptor()
+	// property.FeaturesValidator is a validator for the "features" field. It is called by the builders before save.
+	property.FeaturesValidator = propertyDescFeatures.Validators[0].(func([]string) error)
+	// propertyDescDescription is the schema descriptor for description field.
+	propertyDescDescription := propertyFields[15].Descriptor()
+	// property.DefaultDescription holds the default value on creation for the description field.
+	property.DefaultDescription = propertyDescDescription.Default.(string)
+	// property.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	property.DescriptionValidator = propertyDescDescription.Validators[0].(func(string) error)
+	// propertyDescListPrice is the schema descriptor for list_price field.
+	propertyDescListPrice := propertyFields[17].Descriptor()
+	// property.ListPriceValidator is a validator for the "list_price" field. It is called by the builders before save.
+	property.ListPriceValidator = propertyDescListPrice.Validators[0].(func(int) error)
+	// propertyDescSalePrice is the schema descriptor for sale_price field.
+	propertyDescSalePrice := propertyFields[19].Descriptor()
+	// property.SalePriceValidator is a validator for the "sale_price" field. It is called by the builders before save.
+	property.SalePriceValidator = propertyDescSalePrice.Validators[0].(func(int) error)
+	runMixin := schema.Run{}.Mixin()
+	run.Policy = privacy.NewPolicies(runMixin[1], schema.Run{})
+	run.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := run.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	runMixinHooks1 := runMixin[1].Hooks()
+
+	run.Hooks[1] = runMixinHooks1[0]
+	runMixinFields0 := runMixin[0].Fields()
+	_ = runMixinFields0
+	runFields := schema.Run{}.Fields()
+	_ = runFields
+	// runDescCreatedAt is the schema descriptor for created_at field.
+	runDescCreatedAt := runMixinFields0[0].Descriptor()
+	// run.DefaultCreatedAt holds the default value on creation for the created_at field.
+	run.DefaultCreatedAt = runDescCreatedAt.Default.(func() time.Time)
+	// runDescUpdatedAt is the schema descriptor for updated_at field.
+	runDescUpdatedAt := runMixinFields0[1].Descriptor()
+	// run.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	run.DefaultUpdatedAt = runDescUpdatedAt.Default.(func() time.Time)
+	// run.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	run.UpdateDefaultUpdatedAt = runDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// runDescPackageVersion is the schema descriptor for package_version field.
+	runDescPackageVersion := runFields[1].Descriptor()
+	// run.PackageVersionValidator is a validator for the "package_version" field. It is called by the builders before save.
+	run.PackageVersionValidator = runDescPackageVersion.Validators[0].(func(int) error)
+	// runDescProgress is the schema descriptor for progress field.
+	runDescProgress := runFields[6].Descriptor()
+	// run.DefaultProgress holds the default value on creation for the progress field.
+	run.DefaultProgress = runDescProgress.Default.(float64)
+	// run.ProgressValidator is a validator for the "progress" field. It is called by the builders before save.
+	run.ProgressValidator = runDescProgress.Validators[0].(func(float64) error)
+	// runDescLastSeq is the schema descriptor for last_seq field.
+	runDescLastSeq := runFields[7].Descriptor()
+	// run.DefaultLastSeq holds the default value on creation for the last_seq field.
+	run.DefaultLastSeq = runDescLastSeq.Default.(int)
+	// run.LastSeqValidator is a validator for the "last_seq" field. It is called by the builders before save.
+	run.LastSeqValidator = runDescLastSeq.Validators[0].(func(int) error)
+	// runDescIdempotencyKey is the schema descriptor for idempotency_key field.
+	runDescIdempotencyKey := runFields[9].Descriptor()
+	// run.IdempotencyKeyValidator is a validator for the "idempotency_key" field. It is called by the builders before save.
+	run.IdempotencyKeyValidator = func() func(string) error {
+		validators := runDescIdempotencyKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(idempotency_key string) error {
+			for _, fn := range fns {
+				if err := fn(idempotency_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	runeventMixin := schema.RunEvent{}.Mixin()
+	runevent.Policy = privacy.NewPolicies(runeventMixin[0], schema.RunEvent{})
+	runevent.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := runevent.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	runeventMixinHooks0 := runeventMixin[0].Hooks()
+
+	runevent.Hooks[1] = runeventMixinHooks0[0]
+	runeventFields := schema.RunEvent{}.Fields()
+	_ = runeventFields
+	// runeventDescSeq is the schema descriptor for seq field.
+	runeventDescSeq := runeventFields[1].Descriptor()
+	// runevent.SeqValidator is a validator for the "seq" field. It is called by the builders before save.
+	runevent.SeqValidator = runeventDescSeq.Validators[0].(func(int) error)
+	// runeventDescProgress is the schema descriptor for progress field.
+	runeventDescProgress := runeventFields[5].Descriptor()
+	// runevent.DefaultProgress holds the default value on creation for the progress field.
+	runevent.DefaultProgress = runeventDescProgress.Default.(float64)
+	// runeventDescMessage is the schema descriptor for message field.
+	runeventDescMessage := runeventFields[6].Descriptor()
+	// runevent.DefaultMessage holds the default value on creation for the message field.
+	runevent.DefaultMessage = runeventDescMessage.Default.(string)
+	// runeventDescAt is the schema descriptor for at field.
+	runeventDescAt := runeventFields[7].Descriptor()
+	// runevent.DefaultAt holds the default value on creation for the at field.
+	runevent.DefaultAt = runeventDescAt.Default.(func() time.Time)
+	scheduledpostMixin := schema.ScheduledPost{}.Mixin()
+	scheduledpost.Policy = privacy.NewPolicies(scheduledpostMixin[1], schema.ScheduledPost{})
+	scheduledpost.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := scheduledpost.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	scheduledpostMixinHooks1 := scheduledpostMixin[1].Hooks()
+
+	scheduledpost.Hooks[1] = scheduledpostMixinHooks1[0]
+	scheduledpostMixinFields0 := scheduledpostMixin[0].Fields()
+	_ = scheduledpostMixinFields0
+	scheduledpostFields := schema.ScheduledPost{}.Fields()
+	_ = scheduledpostFields
+	// scheduledpostDescCreatedAt is the schema descriptor for created_at field.
+	scheduledpostDescCreatedAt := scheduledpostMixinFields0[0].Descriptor()
+	// scheduledpost.DefaultCreatedAt holds the default value on creation for the created_at field.
+	scheduledpost.DefaultCreatedAt = scheduledpostDescCreatedAt.Default.(func() time.Time)
+	// scheduledpostDescUpdatedAt is the schema descriptor for updated_at field.
+	scheduledpostDescUpdatedAt := scheduledpostMixinFields0[1].Descriptor()
+	// scheduledpost.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	scheduledpost.DefaultUpdatedAt = scheduledpostDescUpdatedAt.Default.(func() time.Time)
+	// scheduledpost.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	scheduledpost.UpdateDefaultUpdatedAt = scheduledpostDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// scheduledpostDescText is the schema descriptor for text field.
+	scheduledpostDescText := scheduledpostFields[2].Descriptor()
+	// scheduledpost.TextValidator is a validator for the "text" field. It is called by the builders before save.
+	scheduledpost.TextValidator = scheduledpostDescText.Validators[0].(func(string) error)
+	steprunMixin := schema.StepRun{}.Mixin()
+	steprun.Policy = privacy.NewPolicies(steprunMixin[1], schema.StepRun{})
+	steprun.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := steprun.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	steprunMixinHooks1 := steprunMixin[1].Hooks()
+
+	steprun.Hooks[1] = steprunMixinHooks1[0]
+	steprunMixinFields0 := steprunMixin[0].Fields()
+	_ = steprunMixinFields0
+	steprunFields := schema.StepRun{}.Fields()
+	_ = steprunFields
+	// steprunDescCreatedAt is the schema descriptor for created_at field.
+	steprunDescCreatedAt := steprunMixinFields0[0].Descriptor()
+	// steprun.DefaultCreatedAt holds the default value on creation for the created_at field.
+	steprun.DefaultCreatedAt = steprunDescCreatedAt.Default.(func() time.Time)
+	// steprunDescUpdatedAt is the schema descriptor for updated_at field.
+	steprunDescUpdatedAt := steprunMixinFields0[1].Descriptor()
+	// steprun.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	steprun.DefaultUpdatedAt = steprunDescUpdatedAt.Default.(func() time.Time)
+	// steprun.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	steprun.UpdateDefaultUpdatedAt = steprunDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// steprunDescDependsOn is the schema descriptor for depends_on field.
+	steprunDescDependsOn := steprunFields[4].Descriptor()
+	// steprun.DefaultDependsOn holds the default value on creation for the depends_on field.
+	steprun.DefaultDependsOn = steprunDescDependsOn.Default.([]string)
+	// steprunDescProgress is the schema descriptor for progress field.
+	steprunDescProgress := steprunFields[10].Descriptor()
+	// steprun.DefaultProgress holds the default value on creation for the progress field.
+	steprun.DefaultProgress = steprunDescProgress.Default.(float64)
+	// steprun.ProgressValidator is a validator for the "progress" field. It is called by the builders before save.
+	steprun.ProgressValidator = steprunDescProgress.Validators[0].(func(float64) error)
+	// steprunDescAttempt is the schema descriptor for attempt field.
+	steprunDescAttempt := steprunFields[11].Descriptor()
+	// steprun.DefaultAttempt holds the default value on creation for the attempt field.
+	steprun.DefaultAttempt = steprunDescAttempt.Default.(int)
+	// steprun.AttemptValidator is a validator for the "attempt" field. It is called by the builders before save.
+	steprun.AttemptValidator = steprunDescAttempt.Validators[0].(func(int) error)
+	// steprunDescAttemptBase is the schema descriptor for attempt_base field.
+	steprunDescAttemptBase := steprunFields[12].Descriptor()
+	// steprun.DefaultAttemptBase holds the default value on creation for the attempt_base field.
+	steprun.DefaultAttemptBase = steprunDescAttemptBase.Default.(int)
+	// steprun.AttemptBaseValidator is a validator for the "attempt_base" field. It is called by the builders before save.
+	steprun.AttemptBaseValidator = steprunDescAttemptBase.Validators[0].(func(int) error)
+	// steprunDescMessage is the schema descriptor for message field.
+	steprunDescMessage := steprunFields[13].Descriptor()
+	// steprun.DefaultMessage holds the default value on creation for the message field.
+	steprun.DefaultMessage = steprunDescMessage.Default.(string)
+	taskMixin := schema.Task{}.Mixin()
+	task.Policy = privacy.NewPolicies(taskMixin[1], schema.Task{})
+	task.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := task.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	taskMixinHooks1 := taskMixin[1].Hooks()
+
+	task.Hooks[1] = taskMixinHooks1[0]
+	taskMixinFields0 := taskMixin[0].Fields()
+	_ = taskMixinFields0
+	taskFields := schema.Task{}.Fields()
+	_ = taskFields
+	// taskDescCreatedAt is the schema descriptor for created_at field.
+	taskDescCreatedAt := taskMixinFields0[0].Descriptor()
+	// task.DefaultCreatedAt holds the default value on creation for the created_at field.
+	task.DefaultCreatedAt = taskDescCreatedAt.Default.(func() time.Time)
+	// taskDescUpdatedAt is the schema descriptor for updated_at field.
+	taskDescUpdatedAt := taskMixinFields0[1].Descriptor()
+	// task.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	task.DefaultUpdatedAt = taskDescUpdatedAt.Default.(func() time.Time)
+	// task.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	task.UpdateDefaultUpdatedAt = taskDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// taskDescTitle is the schema descriptor for title field.
+	taskDescTitle := taskFields[1].Descriptor()
+	// task.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	task.TitleValidator = func() func(string) error {
+		validators := taskDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// taskDescNotes is the schema descriptor for notes field.
+	taskDescNotes := taskFields[2].Descriptor()
+	// task.DefaultNotes holds the default value on creation for the notes field.
+	task.DefaultNotes = taskDescNotes.Default.(string)
+	// task.NotesValidator is a validator for the "notes" field. It is called by the builders before save.
+	task.NotesValidator = taskDescNotes.Validators[0].(func(string) error)
+	userMixin := schema.User{}.Mixin()
+	user.Policy = privacy.NewPolicies(userMixin[1], schema.User{})
+	user.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := user.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	userMixinHooks1 := userMixin[1].Hooks()
+
+	user.Hooks[1] = userMixinHooks1[0]
+	userMixinFields0 := userMixin[0].Fields()
+	_ = userMixinFields0
+	userFields := schema.User{}.Fields()
+	_ = userFields
+	// userDescCreatedAt is the schema descriptor for created_at field.
+	userDescCreatedAt := userMixinFields0[0].Descriptor()
+	// user.DefaultCreatedAt holds the default value on creation for the created_at field.
+	user.DefaultCreatedAt = userDescCreatedAt.Default.(func() time.Time)
+	// userDescUpdatedAt is the schema descriptor for updated_at field.
+	userDescUpdatedAt := userMixinFields0[1].Descriptor()
+	// user.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	user.DefaultUpdatedAt = userDescUpdatedAt.Default.(func() time.Time)
+	// user.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	user.UpdateDefaultUpdatedAt = userDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// userDescEmail is the schema descriptor for email field.
+	userDescEmail := userFields[0].Descriptor()
+	// user.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	user.EmailValidator = func() func(string) error {
+		validators := userDescEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(email string) error {
+			for _, fn := range fns {
+				if err := fn(email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// userDescName is the schema descriptor for name field.
+	userDescName := userFields[1].Descriptor()
+	// user.DefaultName holds the default value on creation for the name field.
+	user.DefaultName = userDescName.Default.(string)
+	// user.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	user.NameValidator = userDescName.Validators[0].(func(string) error)
+	workflowpackageMixin := schema.WorkflowPackage{}.Mixin()
+	workflowpackage.Policy = privacy.NewPolicies(workflowpackageMixin[1], schema.WorkflowPackage{})
+	workflowpackage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := workflowpackage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	workflowpackageMixinHooks1 := workflowpackageMixin[1].Hooks()
+
+	workflowpackage.Hooks[1] = workflowpackageMixinHooks1[0]
+	workflowpackageMixinFields0 := workflowpackageMixin[0].Fields()
+	_ = workflowpackageMixinFields0
+	workflowpackageFields := schema.WorkflowPackage{}.Fields()
+	_ = workflowpackageFields
+	// workflowpackageDescCreatedAt is the schema descriptor for created_at field.
+	workflowpackageDescCreatedAt := workflowpackageMixinFields0[0].Descriptor()
+	// workflowpackage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	workflowpackage.DefaultCreatedAt = workflowpackageDescCreatedAt.Default.(func() time.Time)
+	// workflowpackageDescUpdatedAt is the schema descriptor for updated_at field.
+	workflowpackageDescUpdatedAt := workflowpackageMixinFields0[1].Descriptor()
+	// workflowpackage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	workflowpackage.DefaultUpdatedAt = workflowpackageDescUpdatedAt.Default.(func() time.Time)
+	// workflowpackage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	workflowpackage.UpdateDefaultUpdatedAt = workflowpackageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// workflowpackageDescKey is the schema descriptor for key field.
+	workflowpackageDescKey := workflowpackageFields[0].Descriptor()
+	// workflowpackage.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	workflowpackage.KeyValidator = workflowpackageDescKey.Validators[0].(func(string) error)
+	// workflowpackageDescName is the schema descriptor for name field.
+	workflowpackageDescName := workflowpackageFields[1].Descriptor()
+	// workflowpackage.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	workflowpackage.NameValidator = func() func(string) error {
+		validators := workflowpackageDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// workflowpackageDescDescription is the schema descriptor for description field.
+	workflowpackageDescDescription := workflowpackageFields[2].Descriptor()
+	// workflowpackage.DefaultDescription holds the default value on creation for the description field.
+	workflowpackage.DefaultDescription = workflowpackageDescDescription.Default.(string)
+	// workflowpackage.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	workflowpackage.DescriptionValidator = workflowpackageDescDescription.Validators[0].(func(string) error)
+	// workflowpackageDescVersion is the schema descriptor for version field.
+	workflowpackageDescVersion := workflowpackageFields[4].Descriptor()
+	// workflowpackage.DefaultVersion holds the default value on creation for the version field.
+	workflowpackage.DefaultVersion = workflowpackageDescVersion.Default.(int)
+	// workflowpackage.VersionValidator is a validator for the "version" field. It is called by the builders before save.
+	workflowpackage.VersionValidator = workflowpackageDescVersion.Validators[0].(func(int) error)
+	// workflowpackageDescArchived is the schema descriptor for archived field.
+	workflowpackageDescArchived := workflowpackageFields[5].Descriptor()
+	// workflowpackage.DefaultArchived holds the default value on creation for the archived field.
+	workflowpackage.DefaultArchived = workflowpackageDescArchived.Default.(bool)
+}
 
 const (
 	Version = "v0.14.5"                                         // Version of ent codegen.

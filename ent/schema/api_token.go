@@ -6,6 +6,9 @@ import (
 	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+
+	"github.com/estateflow/estateflow/ent/privacy"
+	"github.com/estateflow/estateflow/ent/schema/rule"
 )
 
 // APIToken lets a user call the API. Only a hash of the secret is stored;
@@ -39,4 +42,12 @@ func (APIToken) Edges() []ent.Edge {
 // Annotations of the APIToken.
 func (APIToken) Annotations() []schema.Annotation {
 	return []schema.Annotation{entgql.RelayConnection()}
+}
+
+// Policy of the APIToken: only an ADMIN manages users and tokens (on top of the
+// TenantMixin's organization rules).
+func (APIToken) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{rule.AdminOnly()},
+	}
 }

@@ -8,6 +8,9 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/mixin"
+
+	"github.com/estateflow/estateflow/ent/privacy"
+	"github.com/estateflow/estateflow/ent/schema/rule"
 )
 
 // TimestampsMixin records when a row was created and last changed.
@@ -57,4 +60,26 @@ func (TenantMixin) Edges() []ent.Edge {
 			Immutable().
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput, entgql.SkipWhereInput)),
 	}
+}
+
+// Policy of the TenantMixin: every read, update and delete is filtered to
+// the viewer's organization, and every write may only point at rows of it.
+func (TenantMixin) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			rule.AllowSystem(),
+			rule.FilterToViewerOrg(),
+		},
+		Mutation: privacy.MutationPolicy{
+			rule.AllowSystem(),
+			rule.CreateInViewerOrg(),
+			rule.ReferencesInViewerOrg(),
+			rule.FilterToViewerOrg(),
+		},
+	}
+}
+
+// Hooks of the TenantMixin.
+func (TenantMixin) Hooks() []ent.Hook {
+	return []ent.Hook{rule.StampViewerOrg()}
 }

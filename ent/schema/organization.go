@@ -5,6 +5,9 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/schema/field"
+
+	"github.com/estateflow/estateflow/ent/privacy"
+	"github.com/estateflow/estateflow/ent/schema/rule"
 )
 
 // Organization is a brokerage: the tenant that owns every other record.
@@ -22,5 +25,20 @@ func (Organization) Fields() []ent.Field {
 			Match(regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)),
 		// The org's IANA time zone: quiet hours and business hours are local to it.
 		field.String("timezone").Default("America/Los_Angeles"),
+	}
+}
+
+// Policy of the Organization: a viewer sees only its own organization, and
+// organizations are created and changed by operators only.
+func (Organization) Policy() ent.Policy {
+	return privacy.Policy{
+		Query: privacy.QueryPolicy{
+			rule.AllowSystem(),
+			rule.FilterToViewerOrganization(),
+		},
+		Mutation: privacy.MutationPolicy{
+			rule.AllowSystem(),
+			rule.OperatorsOnly(),
+		},
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
+
+	"github.com/estateflow/estateflow/ent/privacy"
+	"github.com/estateflow/estateflow/ent/schema/rule"
 )
 
 // User is an agent or an administrator of one organization.
@@ -36,5 +39,13 @@ func (User) Edges() []ent.Edge {
 func (User) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("organization_id", "email").Unique(),
+	}
+}
+
+// Policy of the User: only an ADMIN manages users and tokens (on top of the
+// TenantMixin's organization rules).
+func (User) Policy() ent.Policy {
+	return privacy.Policy{
+		Mutation: privacy.MutationPolicy{rule.AdminOnly()},
 	}
 }

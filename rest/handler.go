@@ -1,0 +1,90 @@
+package rest
+
+import (
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// Prefix is the path the handler serves under; mount it there.
+const Prefix = "/api/v1/orchestration/"
+
+const (
+	runsPath = Prefix + "runs"
+	runPath  = Prefix + "runs/{id}"
+)
+
+// Handler serves the REST endpoints. Requests must reach it through the
+// authenticator, which puts the viewer in their context.
+type Handler struct {
+	client *ent.Client
+	engine *engine.Engine
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// NewHandler returns the REST endpoints over the tenant-scoped client and
+// the engine that the GraphQL API uses.
+func NewHandler(client *ent.Client, eng *engine.Engine, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h := &Handler{client: client, engine: eng, log: logger, mux: http.NewServeMux()}
+	// Patterns without methods: a wrong method gets this package's 405,
+	// with a JSON body, rather than the mux's plain-text one.
+	h.mux.Handle(runsPath, methods{http.MethodGet: h.listRuns, http.MethodPost: h.startRun})
+	h.mux.Handle(runPath, methods{http.MethodGet: h.getRun})
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeAPIError(w, newError(CodeNotFound, "", "no endpoint at %s", r.URL.Path))
+	})
+	return h
+}
+
+// ServeHTTP refuses requests without a viewer (the authenticator lets a
+// websocket upgrade without a token through, for GraphQL to authenticate
+// later), then routes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			ctx := r.Context()
+			id := httpserver.RequestIDFromContext(ctx)
+			h.log.ErrorContext(ctx, "rest: panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+			writeAPIError(w, newError(CodeInternal, "", "internal error (request %s)", id))
+		}
+	}()
+	if _, ok := tenant.FromContext(r.Context()); !ok {
+		writeAPIError(w, newError(CodeUnauthenticated, "", "authentication required: send Authorization: Bearer <token>"))
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// methods routes one path by method; others get 405 with Allow.
+type methods map[string]http.HandlerFunc
+
+func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f, ok := m[r.Method]; ok {
+		f(w, r)
+		return
+	}
+	allowed := make([]string, 0, len(m))
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		if _, ok := m[method]; ok {
+			allowed = append(allowed, method)
+		}
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: &apiError{
+		Code:    CodeBadUserInput,
+		Message: "method " + r.Method + " is not allowed here; use " + strings.Join(allowed, " or "),
+	}})
+}
