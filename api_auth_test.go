@@ -32,7 +32,7 @@ func TestAuthentication(t *testing.T) {
 		}
 		resp.wantError(t, "UNAUTHENTICATED", "")
 	}
-	for _, path := range []string{"/healthz", "/"} {
+	for _, path := range []string{"/healthz", "/readyz", "/"} {
 		resp, err := http.Get(api.srv.URL + path)
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s without a token: %v %v", path, resp.StatusCode, err)

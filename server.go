@@ -23,6 +23,8 @@ import (
 	"time"
 	_ "time/tzdata" // follow-ups are scheduled in each organization's time zone, even where the system has no zone files
 
+	"entgo.io/ent/dialect"
+
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
@@ -261,7 +263,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 // newEngine builds the workflow engine. Step executors come from the
 // real-estate modules; a step kind without one fails its step at once.
 func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine {
-	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger})
+	ecfg := engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger}
+	if db.Dialect == dialect.Postgres {
+		// Subscribers see the events of every process on the database.
+		ecfg.ListenDSN = cfg.databaseURL
+	}
+	eng := engine.New(db.Client, ecfg)
 	analytics.Register(eng, db.Client)
 	strategy.Register(eng, db.Client)
 	crm.Register(eng, db.Client)
@@ -298,6 +305,10 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 		authn.Middleware(limit(rest.NewHandler(db.Client, eng, logger)))))))
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
+	mux.HandleFunc("GET /readyz", httpserver.Readiness(
+		httpserver.Check{Name: "database", Fn: db.SQL.PingContext},
+		httpserver.Check{Name: "events", Fn: func(context.Context) error { return eng.Ready() }},
+	))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.SQL.PingContext(r.Context()); err != nil {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/interaction"
@@ -18,7 +19,8 @@ import (
 )
 
 // benchFixture builds a fixture for a benchmark on SQLite or PostgreSQL.
-func benchFixture(b *testing.B, postgres bool) *fixture {
+// benchFixture returns a fixture and its database's address.
+func benchFixture(b *testing.B, postgres bool) (*fixture, string) {
 	b.Helper()
 	if postgres && os.Getenv(testdb.EnvURL) == "" {
 		b.Skip("PostgreSQL benchmark: set " + testdb.EnvURL)
@@ -27,20 +29,27 @@ func benchFixture(b *testing.B, postgres bool) *fixture {
 		// The SQLite variant runs even when the suite targets PostgreSQL.
 		b.Setenv(testdb.EnvURL, "")
 	}
-	return newFixture(b)
+	db, dsn := testdb.OpenURL(b, database.Options{})
+	return fixtureOn(b, db), dsn
 }
 
+// dialects are the databases the benchmarks run on; fanout adds the
+// NOTIFY per transaction and a LISTEN connection that several processes
+// on one PostgreSQL need.
 var dialects = []struct {
-	name     string
-	postgres bool
-}{{"sqlite", false}, {"postgres", true}}
+	name             string
+	postgres, fanout bool
+}{{"sqlite", false, false}, {"postgres", true, false}, {"postgres+fanout", true, true}}
 
 // BenchmarkCommitBaseline is the raw commit rate of the database: a loop
 // of one-row insert transactions, the floor under every engine figure.
 func BenchmarkCommitBaseline(b *testing.B) {
 	for _, d := range dialects {
 		b.Run(d.name, func(b *testing.B) {
-			f := benchFixture(b, d.postgres)
+			if d.fanout {
+				b.Skip("the commit baseline has no events to announce")
+			}
+			f, _ := benchFixture(b, d.postgres)
 			for _, conc := range []int{1, 100} {
 				b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
 					b.ResetTimer()
@@ -68,10 +77,13 @@ func BenchmarkCommitBaseline(b *testing.B) {
 func BenchmarkRunThroughput(b *testing.B) {
 	for _, d := range dialects {
 		b.Run(d.name, func(b *testing.B) {
-			f := benchFixture(b, d.postgres)
+			f, dsn := benchFixture(b, d.postgres)
 			// Production defaults, but for a deep buffer for the benchmark's own
 			// organization-wide subscription, which must see every completion.
 			cfg := engine.Config{Dialect: f.db.Dialect, SubscriberBuffer: 1024}
+			if d.fanout {
+				cfg.ListenDSN = dsn
+			}
 			e := engine.New(f.db.Client, cfg)
 			for _, k := range []stepkind.Kind{stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling} {
 				e.Register(string(k), ok)
@@ -199,7 +211,7 @@ func parallel(n, conc int, fn func() error, b *testing.B) {
 // BenchmarkSubscriberHeap measures the heap one idle runEvents subscription
 // holds in the engine (its buffer, its state and its stream).
 func BenchmarkSubscriberHeap(b *testing.B) {
-	f := benchFixture(b, false)
+	f, _ := benchFixture(b, false)
 	g := gated{next: make(chan struct{})}
 	e := engine.New(f.db.Client, engine.Config{Dialect: f.db.Dialect})
 	e.Register(string(stepkind.CMAAnalysis), g)

@@ -134,3 +134,29 @@ func (b *broker) closeAll() {
 		}
 	}
 }
+
+// wants reports whether anyone here subscribes to the run or its
+// organization.
+func (b *broker) wants(orgID, runID int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.byRun[runID]) > 0 || len(b.byOrg[orgID]) > 0
+}
+
+// subscribed returns the runs (with their organizations) and the
+// organizations that have subscribers.
+func (b *broker) subscribed() (runs map[int]int, orgs map[int]bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	runs, orgs = map[int]int{}, map[int]bool{}
+	for runID, set := range b.byRun {
+		for s := range set {
+			runs[runID] = s.orgID
+			break
+		}
+	}
+	for orgID := range b.byOrg {
+		orgs[orgID] = true
+	}
+	return runs, orgs
+}

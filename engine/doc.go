@@ -12,11 +12,14 @@
 // a RunEvent whose seq grows by one per run, so the event log is a complete,
 // gap-free history. Events reach subscribers only after their transaction
 // commits. On start-up the engine recovers the runs that were in flight when
-// the previous process stopped.
+// the previous process stopped. On PostgreSQL, events also reach the
+// subscribers of other processes on the same database through NOTIFY and
+// LISTEN (fanout.go).
 //
 // Files by concern: engine.go (life cycle), runs.go (start, cancel, retry),
 // advance.go (the run state machine), worker.go (executing one attempt),
 // txn.go (transactions and events), progress.go (coalescing progress),
-// broker.go and stream.go (live events for subscribers), recovery.go,
+// broker.go and stream.go (live events for subscribers), fanout.go (events
+// of other processes), recovery.go,
 // backoff.go, executor.go, errors.go, dag.go.
 package engine

@@ -41,7 +41,12 @@ type Config struct {
 	// coalesced, so a run produces a handful of events a second).
 	// Subscribers to a whole organization get four times as much.
 	SubscriberBuffer int
-	Logger           *slog.Logger
+	// ListenDSN, a PostgreSQL connection string, turns on fan-out: events
+	// committed by other processes on the same database reach this one's
+	// subscribers (see fanout.go). Empty: this process sees only its own
+	// events, which is all a single process needs.
+	ListenDSN string
+	Logger    *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -85,6 +90,7 @@ type Engine struct {
 	executors map[string]Executor
 	broker    *broker
 	pool      *pool
+	fan       *fanout // nil without fan-out; set by Start before any work
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -156,6 +162,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.started = true
 	e.mu.Unlock()
+	if err := e.startFanout(ctx); err != nil {
+		return err
+	}
 	e.pool.start()
 	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("engine: recovering runs: %w", err)

@@ -32,7 +32,12 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	db := testdb.Open(t, database.Options{})
+	return fixtureOn(t, testdb.Open(t, database.Options{}))
+}
+
+// fixtureOn is newFixture over a database the test opened itself.
+func fixtureOn(t testing.TB, db *database.DB) *fixture {
+	t.Helper()
 	sys := tenant.SystemContext(context.Background())
 	org, err := db.Client.Organization.Create().SetName("Test Realty").SetSlug("test").Save(sys)
 	if err != nil {

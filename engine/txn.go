@@ -90,6 +90,9 @@ func (e *Engine) apply(ctx context.Context, db *ent.Client, r *ent.Run, steps []
 	if err := t.flushRun(); err != nil {
 		return nil, err
 	}
+	if err := e.notifyCommitted(t); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

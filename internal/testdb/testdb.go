@@ -23,6 +23,14 @@ const EnvURL = "TEST_DATABASE_URL"
 // Open returns a migrated database for t, closed when t ends.
 func Open(t testing.TB, opts database.Options) *database.DB {
 	t.Helper()
+	db, _ := OpenURL(t, opts)
+	return db
+}
+
+// OpenURL is Open that also returns the database's address, for tests that
+// open more connections to it.
+func OpenURL(t testing.TB, opts database.Options) (*database.DB, string) {
+	t.Helper()
 	ctx := context.Background()
 	rawURL := URL(t)
 	db, err := database.Open(ctx, rawURL, opts)
@@ -33,7 +41,7 @@ func Open(t testing.TB, opts database.Options) *database.DB {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	return db
+	return db, rawURL
 }
 
 // URL returns the address of a new, empty database for t, which is dropped

@@ -1,0 +1,307 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/predicate"
+	"github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// Fan-out lets subscribers of one process see the events that other
+// processes on the same PostgreSQL database commit. Each transaction that
+// appends events sends a NOTIFY with a small payload (origin, organization,
+// run, first and last seq); the events themselves stay in the table. Every
+// engine LISTENs, and on a notification from another process reads those
+// events and hands them to its local broker, but only when someone here
+// subscribes to that run or organization.
+//
+// Nothing is lost when the LISTEN connection drops: pq.Listener reconnects,
+// and the engine then pokes every local stream with its run's latest stored
+// event, which makes the stream fill the gap from the table by seq (see
+// streamRun). Duplicates are harmless: streams skip seqs they have sent.
+
+// fanout is an engine's LISTEN side.
+type fanout struct {
+	dsn     string
+	channel string // per schema, so that databases sharing a server stay apart
+	origin  string // this engine's ID, to skip its own notifications
+
+	listener *pq.Listener
+
+	mu          sync.Mutex
+	listening   bool
+	lostAt      time.Time // when the connection last dropped
+	reconnects  int
+	lastConnErr error
+}
+
+// fanoutPayload is what a notification carries.
+type fanoutPayload struct {
+	origin            string
+	orgID, runID      int
+	fromSeq, untilSeq int
+}
+
+func (p fanoutPayload) String() string {
+	return fmt.Sprintf("%s %d %d %d %d", p.origin, p.orgID, p.runID, p.fromSeq, p.untilSeq)
+}
+
+func parseFanoutPayload(s string) (fanoutPayload, error) {
+	f := strings.Fields(s)
+	if len(f) != 5 {
+		return fanoutPayload{}, fmt.Errorf("engine: fan-out payload %q: want 5 fields", s)
+	}
+	p := fanoutPayload{origin: f[0]}
+	for i, dst := range []*int{&p.orgID, &p.runID, &p.fromSeq, &p.untilSeq} {
+		n, err := strconv.Atoi(f[i+1])
+		if err != nil || n <= 0 {
+			return fanoutPayload{}, fmt.Errorf("engine: fan-out payload %q: field %d is not a positive integer", s, i+2)
+		}
+		*dst = n
+	}
+	if p.fromSeq > p.untilSeq {
+		return fanoutPayload{}, fmt.Errorf("engine: fan-out payload %q: seqs out of order", s)
+	}
+	return p, nil
+}
+
+// startFanout prepares the fan-out before any transaction runs: from then
+// on every transaction notifies.
+func (e *Engine) startFanout(ctx context.Context) error {
+	if e.cfg.ListenDSN == "" {
+		return nil
+	}
+	rows, err := e.client.QueryContext(ctx, "SELECT current_schema()")
+	if err != nil {
+		return fmt.Errorf("engine: reading the schema for fan-out: %w", err)
+	}
+	var schema string
+	if rows.Next() {
+		err = rows.Scan(&schema)
+	}
+	if cerr := rows.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil || schema == "" {
+		return fmt.Errorf("engine: reading the schema for fan-out: %v", err)
+	}
+	origin := make([]byte, 8)
+	_, _ = rand.Read(origin)
+	e.fan = &fanout{
+		dsn:     e.cfg.ListenDSN,
+		channel: "estateflow_events_" + schema,
+		origin:  hex.EncodeToString(origin),
+	}
+	f := e.fan
+	dsn, err := withApplicationName(f.dsn, "estateflow-listen-"+schema)
+	if err != nil {
+		return err
+	}
+	f.listener = pq.NewListener(dsn, 100*time.Millisecond, 5*time.Second, f.onListenerEvent)
+	e.work.Add(1)
+	go func() {
+		defer e.work.Done()
+		e.listen()
+	}()
+	return nil
+}
+
+// withApplicationName names the LISTEN connection, so that operators (and
+// tests) can find it in pg_stat_activity.
+func withApplicationName(dsn, name string) (string, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return "", fmt.Errorf("engine: fan-out connection string: %w", err)
+		}
+		q := u.Query()
+		q.Set("application_name", name)
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return dsn + " application_name=" + name, nil
+}
+
+func (f *fanout) onListenerEvent(ev pq.ListenerEventType, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch ev {
+	case pq.ListenerEventDisconnected:
+		f.listening = false
+		f.lostAt = time.Now()
+		f.lastConnErr = err
+	case pq.ListenerEventConnectionAttemptFailed:
+		f.lastConnErr = err
+	case pq.ListenerEventReconnected:
+		f.listening = true
+		f.reconnects++
+		f.lastConnErr = nil
+	}
+}
+
+// listen runs until the engine stops: it receives notifications and feeds
+// the local broker.
+func (e *Engine) listen() {
+	f := e.fan
+	// Listen blocks until the server acknowledges, which may take a while
+	// if the database is down; Close ends the wait.
+	listenResult := make(chan error, 1)
+	go func() { listenResult <- f.listener.Listen(f.channel) }()
+	waiting := listenResult
+	ctx := context.Background()
+	keepalive := time.NewTicker(30 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-e.quit:
+			_ = f.listener.Close()
+			if waiting != nil {
+				<-waiting
+			}
+			return
+		case err := <-waiting:
+			waiting = nil
+			if err != nil {
+				e.log.Error("engine: LISTEN failed; events of other processes will not reach this one", "channel", f.channel, "err", err)
+				continue
+			}
+			f.mu.Lock()
+			f.listening = true
+			f.mu.Unlock()
+		case n := <-f.listener.Notify:
+			if n == nil { // reconnected: notifications may have been missed
+				e.catchUpAfterReconnect(ctx)
+				continue
+			}
+			e.relay(ctx, n.Extra)
+		case <-keepalive.C:
+			// Ping surfaces a silently dead connection, which then
+			// reconnects; it returns as soon as the server answers or the
+			// connection fails.
+			_ = f.listener.Ping()
+		}
+	}
+}
+
+// relay hands the events a notification announces to local subscribers.
+func (e *Engine) relay(ctx context.Context, payload string) {
+	p, err := parseFanoutPayload(payload)
+	if err != nil {
+		e.log.Warn("engine: ignoring a malformed fan-out notification", "err", err)
+		return
+	}
+	if p.origin == e.fan.origin || !e.broker.wants(p.orgID, p.runID) {
+		return
+	}
+	evs, err := e.client.RunEvent.Query().
+		Where(runevent.RunID(p.runID), runevent.SeqGTE(p.fromSeq), runevent.SeqLTE(p.untilSeq)).
+		Order(runevent.BySeq()).
+		All(tenant.NewContext(ctx, tenant.Viewer{OrgID: p.orgID}))
+	if err != nil {
+		// The stream catches up from the table on the run's next event.
+		e.log.Warn("engine: reading announced events", "run_id", p.runID, "err", err)
+		return
+	}
+	e.broker.publish(evs)
+}
+
+// catchUpAfterReconnect pokes each local stream with its run's latest
+// event; a stream that missed some fills the gap from the table.
+func (e *Engine) catchUpAfterReconnect(ctx context.Context) {
+	f := e.fan
+	f.mu.Lock()
+	since := f.lostAt.Add(-5 * time.Second) // clock skew between replicas
+	f.mu.Unlock()
+	runs, orgs := e.broker.subscribed()
+	for runID, orgID := range runs {
+		e.pokeWithLatest(ctx, orgID, run.ID(runID))
+	}
+	for orgID := range orgs {
+		e.pokeWithLatest(ctx, orgID, run.UpdatedAtGTE(since))
+	}
+	e.log.Info("engine: fan-out reconnected; streams caught up", "runs", len(runs), "organizations", len(orgs))
+}
+
+func (e *Engine) pokeWithLatest(ctx context.Context, orgID int, which predicate.Run) {
+	orgCtx := tenant.NewContext(ctx, tenant.Viewer{OrgID: orgID})
+	runs, err := e.client.Run.Query().Where(which).Select(run.FieldID, run.FieldLastSeq).All(orgCtx)
+	if err != nil {
+		e.log.Warn("engine: catching up after reconnect", "org_id", orgID, "err", err)
+		return
+	}
+	for _, r := range runs {
+		if r.LastSeq == 0 {
+			continue
+		}
+		ev, err := e.client.RunEvent.Query().Where(runevent.RunID(r.ID), runevent.Seq(r.LastSeq)).Only(orgCtx)
+		if err != nil {
+			e.log.Warn("engine: catching up after reconnect", "run_id", r.ID, "err", err)
+			continue
+		}
+		e.broker.publish([]*ent.RunEvent{ev})
+	}
+}
+
+// notifyCommitted announces a transaction's events; PostgreSQL delivers
+// the notification when, and only if, the transaction commits.
+func (e *Engine) notifyCommitted(t *txn) error {
+	if e.fan == nil || len(t.events) == 0 {
+		return nil
+	}
+	p := fanoutPayload{origin: e.fan.origin, orgID: t.run.OrganizationID, runID: t.run.ID,
+		fromSeq: t.events[0].Seq, untilSeq: t.events[len(t.events)-1].Seq}
+	if _, err := t.db.ExecContext(t.ctx, "SELECT pg_notify($1, $2)", e.fan.channel, p.String()); err != nil {
+		return fmt.Errorf("engine: announcing events of run %d: %w", t.run.ID, err)
+	}
+	return nil
+}
+
+// ErrListenerDown is what Ready reports while the LISTEN connection is
+// down.
+var ErrListenerDown = errors.New("engine: not listening for other processes' events")
+
+// Ready reports whether the engine takes part fully: it is not stopping,
+// and with fan-out its LISTEN connection is up.
+func (e *Engine) Ready() error {
+	if e.isStopped() {
+		return ErrStopping
+	}
+	if e.fan == nil {
+		return nil
+	}
+	f := e.fan
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.listening {
+		if f.lastConnErr != nil {
+			return fmt.Errorf("%w: %v", ErrListenerDown, f.lastConnErr)
+		}
+		return ErrListenerDown
+	}
+	return nil
+}
+
+// FanoutReconnects counts how often the LISTEN connection was
+// re-established.
+func (e *Engine) FanoutReconnects() int {
+	if e.fan == nil {
+		return 0
+	}
+	e.fan.mu.Lock()
+	defer e.fan.mu.Unlock()
+	return e.fan.reconnects
+}
