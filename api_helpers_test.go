@@ -80,7 +80,8 @@ type testAPIOptions struct {
 func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB), opts testAPIOptions) *testAPI {
 	t.Helper()
 	api := &testAPI{t: t}
-	api.db = testdb.Open(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
+	var dsn string
+	api.db, dsn = testdb.OpenURL(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
 		if opts.driver != nil {
 			d = opts.driver(d)
 		}
@@ -105,9 +106,14 @@ func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor,
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	api.engine = engine.New(api.db.Client, engine.Config{
+	ecfg := engine.Config{
 		Dialect: api.db.Dialect, Logger: logger, BackoffBase: 10 * time.Millisecond, ProgressInterval: 20 * time.Millisecond,
-	})
+	}
+	if api.db.Dialect == dialect.Postgres { // as server.go runs it
+		ecfg.ListenDSN = dsn
+		ecfg.River = &engine.RiverConfig{DB: api.db.SQL, ClientOnTx: api.db.ClientOnTx, ListenerDSN: dsn}
+	}
+	api.engine = engine.New(api.db.Client, ecfg)
 	for kind, ex := range executors {
 		api.engine.Register(string(kind), ex)
 	}

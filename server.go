@@ -82,6 +82,9 @@ type config struct {
 	maxDepth      int
 	maxCost       int
 	workers       int
+	replicaID     string
+	dbMaxConns    int
+	riverListen   bool
 	logLevel      slog.Level
 	logJSON       bool
 }
@@ -121,6 +124,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"highest complexity a GraphQL operation may have; a connection counts its fields once per item asked for (env ESTATEFLOW_MAX_COMPLEXITY)")
 	fs.IntVar(&cfg.workers, "workers", int(env.int("ESTATEFLOW_WORKERS", 0)),
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
+	fs.IntVar(&cfg.dbMaxConns, "db-max-conns", int(env.int("ESTATEFLOW_DB_MAX_CONNS", 40)),
+		"PostgreSQL connections this process may open; replicas share the server's max_connections (env ESTATEFLOW_DB_MAX_CONNS)")
+	fs.StringVar(&cfg.replicaID, "replica-id", env.str("ESTATEFLOW_REPLICA_ID", ""),
+		"this process's name among the replicas sharing a PostgreSQL database (default: host name and process ID) (env ESTATEFLOW_REPLICA_ID)")
+	fs.BoolVar(&cfg.riverListen, "river-listen", env.bool("ESTATEFLOW_RIVER_LISTEN", true),
+		"on PostgreSQL, pick up step jobs as they are inserted (LISTEN) instead of by polling every 100ms (env ESTATEFLOW_RIVER_LISTEN)")
 	logLevel := fs.String("log-level", env.str("ESTATEFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (env ESTATEFLOW_LOG_LEVEL)")
 	fs.BoolVar(&cfg.logJSON, "log-json", env.bool("ESTATEFLOW_LOG_JSON", false), "log as JSON instead of text (env ESTATEFLOW_LOG_JSON)")
 	fs.Usage = func() {
@@ -196,7 +205,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func openAndMigrate(ctx context.Context, cfg config, logger *slog.Logger) (*database.DB, error) {
-	db, err := database.Open(ctx, cfg.databaseURL, database.Options{})
+	db, err := database.Open(ctx, cfg.databaseURL, database.Options{MaxConns: cfg.dbMaxConns})
 	if err != nil {
 		return nil, err
 	}
@@ -265,8 +274,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine {
 	ecfg := engine.Config{Dialect: db.Dialect, Workers: cfg.workers, Logger: logger}
 	if db.Dialect == dialect.Postgres {
-		// Subscribers see the events of every process on the database.
+		// Several replicas may share the database: steps go through River,
+		// and every replica's subscribers see every event.
 		ecfg.ListenDSN = cfg.databaseURL
+		ecfg.River = &engine.RiverConfig{DB: db.SQL, ClientOnTx: db.ClientOnTx, ID: replicaID(cfg.replicaID)}
+		if cfg.riverListen {
+			ecfg.River.ListenerDSN = cfg.databaseURL
+		}
 	}
 	eng := engine.New(db.Client, ecfg)
 	analytics.Register(eng, db.Client)
@@ -274,6 +288,18 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 	crm.Register(eng, db.Client)
 	marketing.Register(eng, db.Client)
 	return eng
+}
+
+// replicaID names this process in River's records of who worked a job.
+func replicaID(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "estateflow"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, cfg config, logger *slog.Logger) http.Handler {

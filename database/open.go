@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"github.com/lib/pq"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/rivermigrate"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/estateflow/estateflow/ent"
@@ -36,6 +38,10 @@ type DB struct {
 type Options struct {
 	// Driver wraps the ent driver, for example to count queries in tests.
 	Driver func(dialect.Driver) dialect.Driver
+	// MaxConns bounds the PostgreSQL connections this process opens
+	// (default 40). Replicas, and test packages running side by side,
+	// share the server's max_connections.
+	MaxConns int
 }
 
 // Open connects to the database that rawURL names:
@@ -61,8 +67,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 			db = sql.OpenDB(cachingConnector{connector})
 			// Idle connections are kept, not closed: each holds its
 			// prepared statements (see cachingConnector).
-			db.SetMaxOpenConns(40)
-			db.SetMaxIdleConns(40)
+			maxConns := opts.MaxConns
+			if maxConns <= 0 {
+				maxConns = 40
+			}
+			db.SetMaxOpenConns(maxConns)
+			db.SetMaxIdleConns(maxConns)
 			db.SetConnMaxIdleTime(5 * time.Minute)
 		}
 	} else {
@@ -87,10 +97,22 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	if opts.Driver != nil {
 		drv = opts.Driver(drv)
 	}
+	return &DB{Client: newClient(drv), SQL: db, Dialect: name}, nil
+}
+
+// newClient is an ent client over drv with EstateFlow's client-level hooks;
+// the schema's own hooks and privacy policies apply to every client.
+func newClient(drv dialect.Driver) *ent.Client {
 	client := ent.NewClient(ent.Driver(drv))
 	orderSteps(client)
 	rejectNUL(client)
-	return &DB{Client: client, SQL: db, Dialect: name}, nil
+	return client
+}
+
+// ClientOnTx returns an ent client whose every statement runs in tx, so
+// that other code sharing tx (River's job inserts) commits with it.
+func (d *DB) ClientOnTx(tx *sql.Tx) *ent.Client {
+	return newClient(entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: tx}))
 }
 
 var migrateMu sync.Mutex
@@ -119,6 +141,17 @@ func (d *DB) Migrate(ctx context.Context) error {
 	defer migrateMu.Unlock()
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if d.Dialect == dialect.Postgres {
+		// River's tables, under the same advisory lock: River's migrator
+		// takes none of its own.
+		migrator, err := rivermigrate.New(riverdatabasesql.New(d.SQL), nil)
+		if err != nil {
+			return fmt.Errorf("migrate: River: %w", err)
+		}
+		if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("migrate: River: %w", err)
+		}
 	}
 	return nil
 }

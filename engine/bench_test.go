@@ -29,7 +29,7 @@ func benchFixture(b *testing.B, postgres bool) (*fixture, string) {
 		// The SQLite variant runs even when the suite targets PostgreSQL.
 		b.Setenv(testdb.EnvURL, "")
 	}
-	db, dsn := testdb.OpenURL(b, database.Options{})
+	db, dsn := testdb.OpenURL(b, database.Options{MaxConns: 40}) // as in production
 	return fixtureOn(b, db), dsn
 }
 

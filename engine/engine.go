@@ -46,7 +46,12 @@ type Config struct {
 	// subscribers (see fanout.go). Empty: this process sees only its own
 	// events, which is all a single process needs.
 	ListenDSN string
-	Logger    *slog.Logger
+	// River, with PostgreSQL, dispatches steps as River jobs so that
+	// several processes share the work (see river.go); it needs ListenDSN,
+	// through which cancelRun reaches steps on other processes. Nil: the
+	// in-process pool dispatches, which suits a single process.
+	River  *RiverConfig
+	Logger *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -90,7 +95,9 @@ type Engine struct {
 	executors map[string]Executor
 	broker    *broker
 	pool      *pool
-	fan       *fanout // nil without fan-out; set by Start before any work
+	fan       *fanout        // nil without fan-out; set by Start before any work
+	river     *riverDispatch // nil with the pool; set by Start before any work
+	riverStop context.CancelFunc
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -162,8 +169,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.started = true
 	e.mu.Unlock()
+	if e.cfg.River != nil && e.cfg.ListenDSN == "" {
+		return errors.New("engine: River dispatch needs ListenDSN, which carries cancellations between processes")
+	}
 	if err := e.startFanout(ctx); err != nil {
 		return err
+	}
+	if e.cfg.River != nil {
+		return e.startRiver(ctx)
 	}
 	e.pool.start()
 	if err := e.recover(ctx); err != nil {
@@ -193,9 +206,17 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 
-	e.pool.close() // workers finish their current step, then exit
 	grace, cancel := context.WithTimeout(ctx, e.cfg.ShutdownGrace)
 	defer cancel()
+	if e.river != nil {
+		e.stopRiver(grace)
+		close(e.quit)
+		e.broker.closeAll()
+		e.work.Wait()
+		e.river.close()
+		return nil
+	}
+	e.pool.close() // workers finish their current step, then exit
 	drained := make(chan struct{})
 	go func() { e.pool.wait(); close(drained) }()
 	select {

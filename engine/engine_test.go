@@ -49,7 +49,7 @@ func TestDAGOrderAndParallelism(t *testing.T) {
 		}
 		return map[string]any{"from": sc.StepKey}, nil
 	}
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{
 		stepkind.LeadScoring: engine.ExecutorFunc(record), stepkind.EmailSequence: engine.ExecutorFunc(record),
 		stepkind.SocialTargeting: engine.ExecutorFunc(record), stepkind.FollowUpScheduling: engine.ExecutorFunc(record),
 	})
@@ -90,7 +90,7 @@ func TestRetriesWithBackoff(t *testing.T) {
 		}
 		return nil, nil
 	})
-	cfg := testConfig(f.db)
+	cfg := f.config()
 	cfg.BackoffBase = 100 * time.Millisecond
 	e := f.engine(cfg, map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: flaky})
 	p := f.pkg(stepkind.SubjectClient, stepDef{key: "score", kind: stepkind.LeadScoring, maxAttempts: 3})
@@ -128,7 +128,7 @@ func TestPermanentFailureSkipsDownstreamOnly(t *testing.T) {
 		calls.Add(1)
 		return nil, engine.Permanent(errors.New("client has no email address"))
 	})
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{
 		stepkind.LeadScoring: ok, stepkind.EmailSequence: broken, stepkind.SocialTargeting: ok, stepkind.FollowUpScheduling: ok,
 	})
 	p := f.pkg(stepkind.SubjectClient,
@@ -161,7 +161,7 @@ func TestTimeoutsPanicsAndMissingExecutors(t *testing.T) {
 	panicky := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
 		panic("comparables index corrupted")
 	})
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{
 		stepkind.CMAAnalysis: slow, stepkind.ListingStrategy: panicky,
 	})
 	tests := []struct {
@@ -198,7 +198,7 @@ func TestCancelDuringStep(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	})
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: blocking, stepkind.ListingStrategy: ok})
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: blocking, stepkind.ListingStrategy: ok})
 	p := f.pkg(stepkind.SubjectProperty,
 		stepDef{key: "cma", kind: stepkind.CMAAnalysis},
 		stepDef{key: "strategy", kind: stepkind.ListingStrategy, deps: []string{"cma"}},
@@ -246,7 +246,7 @@ func TestRetryRunKeepsSucceededSteps(t *testing.T) {
 		}
 		return nil, nil
 	})
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: score, stepkind.EmailSequence: email})
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: score, stepkind.EmailSequence: email})
 	p := f.pkg(stepkind.SubjectClient,
 		stepDef{key: "score", kind: stepkind.LeadScoring},
 		stepDef{key: "email", kind: stepkind.EmailSequence, deps: []string{"score"}, maxAttempts: 2},
@@ -282,7 +282,7 @@ func TestRetryRunKeepsSucceededSteps(t *testing.T) {
 func TestIdempotentStart(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: ok})
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: ok})
 	p := f.pkg(stepkind.SubjectClient, stepDef{key: "score", kind: stepkind.LeadScoring})
 	key := "morning-meeting-42"
 	const starts = 20
@@ -327,7 +327,7 @@ func TestIdempotentStart(t *testing.T) {
 func TestSubjectMustMatchPackage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	e := f.engine(testConfig(f.db), nil)
+	e := f.engine(f.config(), nil)
 	listing := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis})
 	nurture := f.pkg(stepkind.SubjectClient, stepDef{key: "score", kind: stepkind.LeadScoring})
 	missing := 999
@@ -370,7 +370,7 @@ func TestProgressIsCoalesced(t *testing.T) {
 		}
 		return nil, nil
 	})
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: chatty})
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: chatty})
 	p := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis})
 	r := f.wait(f.start(e, p).ID, run.StatusSUCCEEDED, run.StatusFAILED)
 	evs := f.events(r.ID)
@@ -416,7 +416,7 @@ func TestRefusedEffectFailsTheAttempt(t *testing.T) {
 		})
 		return nil, nil
 	})
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: refusedOnce})
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: refusedOnce})
 	r := f.wait(f.start(e, f.pkg(stepkind.SubjectClient, stepDef{key: "score", kind: stepkind.LeadScoring, maxAttempts: 3})).ID,
 		run.StatusSUCCEEDED, run.StatusFAILED)
 	if r.Status != run.StatusSUCCEEDED || calls.Load() != 2 {

@@ -54,16 +54,23 @@ type fanoutPayload struct {
 	origin            string
 	orgID, runID      int
 	fromSeq, untilSeq int
+	// cancel asks every process to interrupt the run's running steps: the
+	// transaction moved the run to CANCELING.
+	cancel bool
 }
 
 func (p fanoutPayload) String() string {
-	return fmt.Sprintf("%s %d %d %d %d", p.origin, p.orgID, p.runID, p.fromSeq, p.untilSeq)
+	flag := 0
+	if p.cancel {
+		flag = 1
+	}
+	return fmt.Sprintf("%s %d %d %d %d %d", p.origin, p.orgID, p.runID, p.fromSeq, p.untilSeq, flag)
 }
 
 func parseFanoutPayload(s string) (fanoutPayload, error) {
 	f := strings.Fields(s)
-	if len(f) != 5 {
-		return fanoutPayload{}, fmt.Errorf("engine: fan-out payload %q: want 5 fields", s)
+	if len(f) != 6 || (f[5] != "0" && f[5] != "1") {
+		return fanoutPayload{}, fmt.Errorf("engine: fan-out payload %q: want 6 fields", s)
 	}
 	p := fanoutPayload{origin: f[0]}
 	for i, dst := range []*int{&p.orgID, &p.runID, &p.fromSeq, &p.untilSeq} {
@@ -76,6 +83,7 @@ func parseFanoutPayload(s string) (fanoutPayload, error) {
 	if p.fromSeq > p.untilSeq {
 		return fanoutPayload{}, fmt.Errorf("engine: fan-out payload %q: seqs out of order", s)
 	}
+	p.cancel = f[5] == "1"
 	return p, nil
 }
 
@@ -204,7 +212,13 @@ func (e *Engine) relay(ctx context.Context, payload string) {
 		e.log.Warn("engine: ignoring a malformed fan-out notification", "err", err)
 		return
 	}
-	if p.origin == e.fan.origin || !e.broker.wants(p.orgID, p.runID) {
+	if p.origin == e.fan.origin {
+		return // published and acted on locally after the commit
+	}
+	if p.cancel {
+		e.cancelRunning(p.runID)
+	}
+	if !e.broker.wants(p.orgID, p.runID) {
 		return
 	}
 	evs, err := e.client.RunEvent.Query().
@@ -263,7 +277,7 @@ func (e *Engine) notifyCommitted(t *txn) error {
 		return nil
 	}
 	p := fanoutPayload{origin: e.fan.origin, orgID: t.run.OrganizationID, runID: t.run.ID,
-		fromSeq: t.events[0].Seq, untilSeq: t.events[len(t.events)-1].Seq}
+		fromSeq: t.events[0].Seq, untilSeq: t.events[len(t.events)-1].Seq, cancel: t.cancel}
 	if _, err := t.db.ExecContext(t.ctx, "SELECT pg_notify($1, $2)", e.fan.channel, p.String()); err != nil {
 		return fmt.Errorf("engine: announcing events of run %d: %w", t.run.ID, err)
 	}

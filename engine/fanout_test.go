@@ -160,3 +160,27 @@ func describeEvents(evs []*ent.RunEvent) string {
 	}
 	return b.String()
 }
+
+// TestCancelReachesAnotherEngine cancels through B a run whose step runs
+// on A: the CANCELING transaction's notification interrupts the step.
+func TestCancelReachesAnotherEngine(t *testing.T) {
+	t.Parallel()
+	te := newTwoEngines(t)
+	p := te.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis})
+	r := te.start(te.a, p)
+	deadline := time.Now().Add(10 * time.Second)
+	for te.steps(r.ID)["cma"].Status != "RUNNING" {
+		if time.Now().After(deadline) {
+			t.Fatal("the step never started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := te.b.CancelRun(te.ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The gate is never opened: only the cancellation can end the step.
+	te.wait(r.ID, "CANCELED")
+	if s := te.steps(r.ID)["cma"]; s.Status != "CANCELED" {
+		t.Fatalf("step %s", s.Status)
+	}
+}

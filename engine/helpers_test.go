@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
@@ -28,11 +30,15 @@ type fixture struct {
 	orgID    int
 	property *ent.Property
 	client   *ent.Contact
+	dsn      string // the database's address
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	return fixtureOn(t, testdb.Open(t, database.Options{}))
+	db, dsn := testdb.OpenURL(t, database.Options{})
+	f := fixtureOn(t, db)
+	f.dsn = dsn
+	return f
 }
 
 // fixtureOn is newFixture over a database the test opened itself.
@@ -55,7 +61,20 @@ func fixtureOn(t testing.TB, db *database.DB) *fixture {
 	return &fixture{t: t, db: db, ctx: ctx, orgID: org.ID, property: prop, client: client}
 }
 
-// testConfig keeps waits short so tests run fast.
+// config is the engine configuration the tests run with: on PostgreSQL,
+// steps go through River and events through NOTIFY, as in production;
+// on SQLite through the in-process pool.
+func (f *fixture) config() engine.Config {
+	cfg := testConfig(f.db)
+	if f.db.Dialect == dialect.Postgres {
+		cfg.ListenDSN = f.dsn
+		cfg.River = &engine.RiverConfig{DB: f.db.SQL, ClientOnTx: f.db.ClientOnTx}
+	}
+	return cfg
+}
+
+// testConfig keeps waits short so tests run fast; it dispatches through the
+// in-process pool.
 func testConfig(db *database.DB) engine.Config {
 	return engine.Config{
 		Dialect:          db.Dialect,

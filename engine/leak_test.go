@@ -18,7 +18,7 @@ import (
 // goroutines is left.
 func TestNoGoroutineOutlivesStop(t *testing.T) {
 	f := newFixture(t)
-	cfg := testConfig(f.db)
+	cfg := f.config()
 	cfg.ShutdownGrace = 100 * time.Millisecond
 	cfg.BackoffBase = time.Hour // the retry stays pending
 	e := engine.New(f.db.Client, cfg)

@@ -63,16 +63,9 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 		return nil, inputError("input.params", "params must be JSON: %v", err)
 	}
 
-	tx, err := e.client.Tx(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("engine: begin: %w", err)
-	}
-	t, err := e.createRun(ctx, tx.Client(), pkg, req, hash)
-	if err == nil {
-		err = tx.Commit()
-	} else {
-		_ = tx.Rollback()
-	}
+	t, err := e.transact(ctx, func(db *ent.Client) (*txn, error) {
+		return e.createRun(ctx, db, pkg, req, hash)
+	})
 	if err != nil {
 		if req.IdempotencyKey != nil && ent.IsConstraintError(err) {
 			// A concurrent start with the same key won the race.
@@ -82,7 +75,6 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 		}
 		return nil, fmt.Errorf("engine: creating run: %w", err)
 	}
-	e.afterCommit(t)
 	return t.run, nil
 }
 

@@ -49,7 +49,7 @@ func TestRunEventsReplayThenLive(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	g := gated{next: make(chan struct{})}
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{
 		stepkind.CMAAnalysis: g, stepkind.ListingStrategy: g, stepkind.MarketingCampaign: g, stepkind.SocialScheduling: g,
 	})
 	p := f.pkg(stepkind.SubjectProperty,
@@ -102,7 +102,7 @@ func TestRunEventsReplayThenLive(t *testing.T) {
 func TestSlowSubscriberIsDisconnected(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	cfg := testConfig(f.db)
+	cfg := f.config()
 	cfg.SubscriberBuffer = 4
 	g := gated{next: make(chan struct{})}
 	e := f.engine(cfg, map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: g, stepkind.EmailSequence: g, stepkind.SocialTargeting: g})
@@ -138,7 +138,7 @@ func TestRunUpdatesSendsStateThenChanges(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	g := gated{next: make(chan struct{})}
-	e := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: g})
+	e := f.engine(f.config(), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: g})
 	p := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis})
 	r := f.start(e, p)
 	states, err := e.RunUpdates(f.ctx, r.ID, nil)

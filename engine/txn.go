@@ -31,6 +31,9 @@ type txn struct {
 	dispatch []stepRef
 	retries  []*ent.StepRun
 	cancel   bool // cancel the run's running steps
+	// completesJob marks the transaction that records a River job's
+	// attempt: it completes the job too.
+	completesJob bool
 }
 
 // errSkip aborts a transaction that found nothing to do.
@@ -40,17 +43,49 @@ var errSkip = errors.New("engine: nothing to do")
 // published, ready steps dispatched and retries scheduled afterwards.
 // It returns errSkip unchanged when fn does.
 func (e *Engine) inRun(ctx context.Context, runID int, fn func(t *txn) error) (*txn, error) {
-	tx, err := e.client.Tx(ctx)
+	return e.transact(ctx, func(db *ent.Client) (*txn, error) {
+		return e.runTxn(ctx, db, runID, fn)
+	})
+}
+
+// transact runs fn in a transaction and, once it commits, does the work
+// that must follow the commit. With River, the jobs of the steps fn made
+// ready and the completion of the job being worked commit with fn's
+// writes.
+func (e *Engine) transact(ctx context.Context, fn func(db *ent.Client) (*txn, error)) (*txn, error) {
+	if e.river == nil {
+		tx, err := e.client.Tx(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("engine: begin: %w", err)
+		}
+		t, err := fn(tx.Client())
+		if err != nil {
+			_ = tx.Rollback()
+			return nil, err
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("engine: commit run %d: %w", t.run.ID, err)
+		}
+		e.afterCommit(t)
+		return t, nil
+	}
+	tx, err := e.cfg.River.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("engine: begin: %w", err)
 	}
-	t, err := e.runTxn(ctx, tx.Client(), runID, fn)
+	t, err := fn(e.cfg.River.ClientOnTx(tx))
+	if err == nil {
+		err = e.enqueue(ctx, tx, t)
+	}
+	if err == nil {
+		err = e.completeJob(ctx, tx, t)
+	}
 	if err != nil {
 		_ = tx.Rollback()
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("engine: commit run %d: %w", runID, err)
+		return nil, fmt.Errorf("engine: commit run %d: %w", t.run.ID, err)
 	}
 	e.afterCommit(t)
 	return t, nil
@@ -167,6 +202,9 @@ func (e *Engine) afterCommit(t *txn) {
 	e.broker.publish(t.events)
 	if t.cancel {
 		e.cancelRunning(t.run.ID)
+	}
+	if e.river != nil {
+		return // the jobs were inserted with the transaction
 	}
 	for _, s := range t.retries {
 		e.scheduleRetry(stepRef{orgID: t.run.OrganizationID, runID: t.run.ID, stepRunID: s.ID}, *s.NextAttemptAt)

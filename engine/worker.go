@@ -15,8 +15,9 @@ import (
 	"github.com/estateflow/estateflow/tenant"
 )
 
-// execute runs one attempt of a step: it claims the step, executes it with
-// its timeout and the run's cancellation, and records the outcome.
+// execute runs one attempt of a step handed to the pool: it claims the
+// step if the transaction that readied it did not, executes it and records
+// the outcome.
 func (e *Engine) execute(ref stepRef) {
 	// The engine acts as the run's organization, never as a superuser.
 	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: ref.orgID})
@@ -30,10 +31,24 @@ func (e *Engine) execute(ref stepRef) {
 			return
 		}
 	}
-	ex := e.executors[sc.Kind]
-
 	stepCtx, cancelStep := context.WithCancelCause(ctx)
 	defer cancelStep(nil)
+	e.attempt(ctx, stepCtx, cancelStep, ref, sc, timeout)
+}
+
+// attemptEnd tells how an attempt ended.
+type attemptEnd int
+
+const (
+	attemptRecorded    attemptEnd = iota // its outcome is written
+	attemptInterrupted                   // the engine is stopping; the step stays RUNNING
+)
+
+// attempt executes sc's claimed attempt under stepCtx, which cancelStep
+// ends with a cause (the run was canceled, the engine is stopping), and
+// records the outcome through ctx.
+func (e *Engine) attempt(ctx, stepCtx context.Context, cancelStep context.CancelCauseFunc, ref stepRef, sc *StepContext, timeout time.Duration) attemptEnd {
+	ex := e.executors[sc.Kind]
 	e.mu.Lock()
 	e.running[ref.stepRunID] = &runningStep{runID: ref.runID, cancel: cancelStep}
 	stopping := e.stopped
@@ -61,20 +76,22 @@ func (e *Engine) execute(ref stepRef) {
 
 	switch cause := context.Cause(stepCtx); {
 	case errors.Is(cause, errShutdown):
-		// Leave the step RUNNING: the next start runs it again.
-		return
+		// Leave the step RUNNING: it runs again on the next start, or on
+		// another process.
+		return attemptInterrupted
 	case errors.Is(cause, errRunCanceled):
 		e.finishAttempt(ctx, ref, sc, attemptCanceled, nil, nil)
-		return
+		return attemptRecorded
 	}
 	if execErr != nil && errors.Is(context.Cause(attemptCtx), errTimeout) {
 		execErr = fmt.Errorf("attempt %d timed out after %s", sc.Attempt, timeout)
 	}
 	if execErr != nil {
 		e.finishAttempt(ctx, ref, sc, attemptFailed, nil, execErr)
-		return
+		return attemptRecorded
 	}
 	e.finishAttempt(ctx, ref, sc, attemptSucceeded, output, nil)
+	return attemptRecorded
 }
 
 // safeExecute turns a panicking executor into a failed attempt. The stack
@@ -126,6 +143,13 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 	if err := t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt)); err != nil {
 		return nil, 0, err
 	}
+	return e.stepContext(t, i), e.stepTimeout(s), nil
+}
+
+// stepContext gathers what the executor of step i's current attempt needs:
+// the run, the step's settings and its dependencies' outputs.
+func (e *Engine) stepContext(t *txn, i int) *StepContext {
+	s := t.steps[i]
 	inputs := make(map[string]map[string]any, len(s.DependsOn))
 	for _, dep := range t.steps {
 		for _, key := range s.DependsOn {
@@ -134,15 +158,10 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 			}
 		}
 	}
-	sc := &StepContext{
+	return &StepContext{
 		OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: s.ID, StepKey: s.Key, Kind: string(s.Kind),
 		Attempt: s.Attempt, Subject: subjectOf(t.run), Params: t.run.Params, Config: s.Config, Inputs: inputs,
 	}
-	timeout := e.cfg.DefaultTimeout
-	if s.TimeoutSeconds != nil {
-		timeout = time.Duration(*s.TimeoutSeconds) * time.Second
-	}
-	return sc, timeout, nil
 }
 
 func subjectOf(r *ent.Run) Subject {
@@ -203,6 +222,7 @@ func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext
 			return errSkip // canceled or recovered meanwhile
 		}
 		s := t.steps[i]
+		t.completesJob = true
 		switch outcome {
 		case attemptSucceeded:
 			for _, effect := range sc.effects {

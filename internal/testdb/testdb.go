@@ -33,6 +33,12 @@ func OpenURL(t testing.TB, opts database.Options) (*database.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	rawURL := URL(t)
+	if opts.MaxConns == 0 {
+		// Test packages run side by side on one server, each test with its
+		// own pool, River client and listeners: stay well inside
+		// max_connections.
+		opts.MaxConns = 8
+	}
 	db, err := database.Open(ctx, rawURL, opts)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
