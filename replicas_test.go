@@ -514,7 +514,8 @@ func shortenStepTimeouts(t *testing.T, r *replica, pkg map[string]string, second
 }
 
 // killMidStep freezes a replica until one of its step jobs is running,
-// then kills it: a crash in the middle of a step, every time.
+// then kills it: a crash in the middle of a step. It returns how many of
+// its step jobs died running.
 func (c *replicaCluster) killMidStep(t *testing.T, r *replica) int {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -527,6 +528,16 @@ func (c *replicaCluster) killMidStep(t *testing.T, r *replica) int {
 		}
 		if running > 0 {
 			c.kill(r)
+			// A COMMIT sent just before SIGSTOP may have landed since:
+			// count again now that nothing of r's can commit any more.
+			time.Sleep(100 * time.Millisecond)
+			if err := c.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'estateflow_step_attempt' AND state = 'running'
+				AND attempted_by[array_length(attempted_by, 1)] = $1`, r.name).Scan(&running); err != nil {
+				t.Fatal(err)
+			}
+			if running == 0 {
+				t.Fatalf("every step of %s finished before it died; the crash proves nothing", r.name)
+			}
 			return running
 		}
 		_ = r.cmd.Process.Signal(syscall.SIGCONT)

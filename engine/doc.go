@@ -2,8 +2,9 @@
 //
 // A run executes a snapshot of a package's steps. The steps' dependencies
 // form a directed acyclic graph: a step becomes ready when all of its
-// dependencies have succeeded, and independent steps run in parallel on a
-// bounded pool of workers. A step that fails for good skips everything
+// dependencies have succeeded, and independent steps run in parallel: on a
+// bounded in-process pool of workers, or, with PostgreSQL, as River jobs
+// that every process on the database shares (river.go). A step that fails for good skips everything
 // downstream of it; independent branches still finish.
 //
 // The engine knows step kinds only through executors registered with it;
@@ -20,6 +21,6 @@
 // advance.go (the run state machine), worker.go (executing one attempt),
 // txn.go (transactions and events), progress.go (coalescing progress),
 // broker.go and stream.go (live events for subscribers), fanout.go (events
-// of other processes), recovery.go,
+// of other processes), pool.go and river.go (dispatch), recovery.go,
 // backoff.go, executor.go, errors.go, dag.go.
 package engine

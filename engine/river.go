@@ -257,13 +257,17 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepJobArgs]) erro
 	// attempt then ends as it would in the pool.
 	stop := context.AfterFunc(ctx, func() { cancelStep(errShutdown) })
 	defer stop()
-	if e.attempt(dbCtx, stepCtx, cancelStep, ref, sc, timeout) == attemptInterrupted {
+	switch e.attempt(dbCtx, stepCtx, cancelStep, ref, sc, timeout) {
+	case attemptInterrupted:
 		// Returning the context's error makes River put the job back
 		// without counting it; another process resumes the attempt.
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		return errShutdown
+	case attemptUnrecorded:
+		// River retries the job, which executes the attempt again.
+		return fmt.Errorf("engine: the outcome of step %d, attempt %d, could not be written", a.StepRunID, a.Attempt)
 	}
 	return nil
 }
@@ -272,11 +276,29 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepJobArgs]) erro
 // claimed by the transaction that made it ready, or is due for a retry and
 // is claimed now.
 func (e *Engine) claimForJob(ctx context.Context, ref stepRef, attempt int) (*StepContext, time.Duration, error) {
+	// Most jobs find their step claimed already; plain reads, without the
+	// run's lock, suffice to see that and gather the step's inputs, which
+	// no longer change once the step runs.
+	r, err := e.client.Run.Get(ctx, ref.runID)
+	if ent.IsNotFound(err) {
+		return nil, 0, errSkip
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	steps, err := e.client.StepRun.Query().Where(steprun.RunID(ref.runID)).All(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	read := &txn{run: r, steps: steps}
+	if i := read.stepIndex(ref.stepRunID); i >= 0 && steps[i].Status == steprun.StatusRUNNING && steps[i].Attempt == attempt {
+		return e.stepContext(read, i), e.stepTimeout(steps[i]), nil
+	}
 	var (
 		sc      *StepContext
 		timeout time.Duration
 	)
-	_, err := e.inRun(ctx, ref.runID, func(t *txn) error {
+	_, err = e.inRun(ctx, ref.runID, func(t *txn) error {
 		i := t.stepIndex(ref.stepRunID)
 		if i < 0 {
 			return errSkip

@@ -42,6 +42,7 @@ type attemptEnd int
 const (
 	attemptRecorded    attemptEnd = iota // its outcome is written
 	attemptInterrupted                   // the engine is stopping; the step stays RUNNING
+	attemptUnrecorded                    // the database refused the outcome; the step stays RUNNING
 )
 
 // attempt executes sc's claimed attempt under stepCtx, which cancelStep
@@ -80,18 +81,15 @@ func (e *Engine) attempt(ctx, stepCtx context.Context, cancelStep context.Cancel
 		// another process.
 		return attemptInterrupted
 	case errors.Is(cause, errRunCanceled):
-		e.finishAttempt(ctx, ref, sc, attemptCanceled, nil, nil)
-		return attemptRecorded
+		return e.finishAttempt(ctx, ref, sc, attemptCanceled, nil, nil)
 	}
 	if execErr != nil && errors.Is(context.Cause(attemptCtx), errTimeout) {
 		execErr = fmt.Errorf("attempt %d timed out after %s", sc.Attempt, timeout)
 	}
 	if execErr != nil {
-		e.finishAttempt(ctx, ref, sc, attemptFailed, nil, execErr)
-		return attemptRecorded
+		return e.finishAttempt(ctx, ref, sc, attemptFailed, nil, execErr)
 	}
-	e.finishAttempt(ctx, ref, sc, attemptSucceeded, output, nil)
-	return attemptRecorded
+	return e.finishAttempt(ctx, ref, sc, attemptSucceeded, output, nil)
 }
 
 // safeExecute turns a panicking executor into a failed attempt. The stack
@@ -184,7 +182,7 @@ const (
 
 // finishAttempt records an attempt's outcome, its effects and the run's next
 // move in one transaction.
-func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext, outcome attemptOutcome, output any, execErr error) {
+func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext, outcome attemptOutcome, output any, execErr error) attemptEnd {
 	var outMap map[string]any
 	if outcome == attemptSucceeded {
 		var err error
@@ -209,8 +207,11 @@ func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext
 	}
 	if err != nil && !errors.Is(err, errSkip) {
 		e.log.Error("engine: recording step outcome", "run_id", ref.runID, "step", sc.StepKey, "err", err)
-		// The step stays RUNNING; it runs again on the next start.
+		// The step stays RUNNING; it runs again on the next start, or
+		// with River when the job is retried.
+		return attemptUnrecorded
 	}
+	return attemptRecorded
 }
 
 // recordOutcome writes one attempt's outcome, its effects and the run's
