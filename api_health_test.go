@@ -33,7 +33,7 @@ func TestReadyzFollowsTheEngine(t *testing.T) {
 	}
 	status, body := probe()
 	checks, _ := body["checks"].(map[string]any)
-	if status != http.StatusServiceUnavailable || body["ready"] != false || checks["events"] != "failing" || checks["database"] != "ok" {
+	if status != http.StatusServiceUnavailable || body["ready"] != false || checks["jobs"] != "failing" || checks["events"] != "failing" || checks["database"] != "ok" {
 		t.Fatalf("stopped: %d %v", status, body)
 	}
 }

@@ -123,6 +123,13 @@ func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor,
 	if err := api.engine.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// On PostgreSQL the LISTEN connection comes up in the background;
+	// /readyz says not ready until it has, as it should.
+	for deadline := time.Now().Add(10 * time.Second); api.engine.Ready() != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("engine not ready: %v", api.engine.Ready())
+		}
+	}
 	api.srv = httptest.NewServer(newRoutes(api.db, api.engine, api.authn, cfg, logger))
 	t.Cleanup(func() {
 		api.srv.CloseClientConnections()

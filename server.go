@@ -333,7 +333,8 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	mux.HandleFunc("GET /readyz", httpserver.Readiness(
 		httpserver.Check{Name: "database", Fn: db.SQL.PingContext},
-		httpserver.Check{Name: "events", Fn: func(context.Context) error { return eng.Ready() }},
+		httpserver.Check{Name: "jobs", Fn: func(context.Context) error { return eng.JobsReady() }},
+		httpserver.Check{Name: "events", Fn: func(context.Context) error { return eng.EventsReady() }},
 	))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := db.SQL.PingContext(r.Context()); err != nil {

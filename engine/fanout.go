@@ -288,9 +288,33 @@ func (e *Engine) notifyCommitted(t *txn) error {
 // down.
 var ErrListenerDown = errors.New("engine: not listening for other processes' events")
 
-// Ready reports whether the engine takes part fully: it is not stopping,
-// and with fan-out its LISTEN connection is up.
+// Ready reports whether the engine takes part fully: EventsReady and
+// JobsReady.
 func (e *Engine) Ready() error {
+	if err := e.JobsReady(); err != nil {
+		return err
+	}
+	return e.EventsReady()
+}
+
+// JobsReady reports whether the engine executes steps: it is running, and
+// with River its client has not stopped.
+func (e *Engine) JobsReady() error {
+	if e.isStopped() {
+		return ErrStopping
+	}
+	if e.river != nil {
+		select {
+		case <-e.river.client.Stopped():
+			return errors.New("engine: the River client stopped")
+		default:
+		}
+	}
+	return nil
+}
+
+// EventsReady reports whether, with fan-out, the LISTEN connection is up.
+func (e *Engine) EventsReady() error {
 	if e.isStopped() {
 		return ErrStopping
 	}

@@ -139,12 +139,13 @@ func (e *Engine) startRiver(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.river = d
+	// Set before River starts: its workers read them.
 	runCtx, cancel := context.WithCancel(context.Background())
-	e.riverStop = cancel
+	e.river, e.riverStop = d, cancel
 	if err := d.client.Start(runCtx); err != nil {
 		cancel()
 		d.close()
+		e.river, e.riverStop = nil, nil
 		return fmt.Errorf("engine: starting River: %w", err)
 	}
 	return nil
