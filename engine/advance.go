@@ -109,6 +109,9 @@ func (e *Engine) advanceCanceling(t *txn) error {
 	for i, s := range t.steps {
 		switch s.Status {
 		case steprun.StatusPENDING, steprun.StatusRETRYING:
+			if s.Status == steprun.StatusRETRYING {
+				t.canceledRetries = append(t.canceledRetries, s.ID)
+			}
 			if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 				return u.SetStatus(steprun.StatusCANCELED).SetMessage("canceled before it ran").SetFinishedAt(t.now).ClearNextAttemptAt()
 			}); err != nil {

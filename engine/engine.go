@@ -120,8 +120,8 @@ type stepRef struct {
 }
 
 type runningStep struct {
-	runID  int
-	cancel context.CancelCauseFunc
+	orgID, runID int
+	cancel       context.CancelCauseFunc
 }
 
 // Causes given to a running step's context, to tell why it ended.

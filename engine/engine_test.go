@@ -429,3 +429,48 @@ func TestRefusedEffectFailsTheAttempt(t *testing.T) {
 		t.Fatal("the refused effect did not cause a retry")
 	}
 }
+
+// TestCancelThenRetryRunsEachAttemptOnce cancels a run while a step waits
+// for its retry, and retries the run before that retry was due: the step's
+// next attempt runs once, not also when the old retry comes due.
+func TestCancelThenRetryRunsEachAttemptOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var mu sync.Mutex
+	calls := map[int]int{} // attempt → executions
+	flaky := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+		mu.Lock()
+		calls[sc.Attempt]++
+		mu.Unlock()
+		if sc.Attempt == 1 {
+			return nil, errors.New("flaky")
+		}
+		return nil, nil
+	})
+	cfg := f.config()
+	cfg.BackoffBase, cfg.BackoffMax = 1500*time.Millisecond, 1500*time.Millisecond
+	e := f.engine(cfg, map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: flaky})
+	p := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis, maxAttempts: 3})
+	r := f.start(e, p)
+	deadline := time.Now().Add(10 * time.Second)
+	for f.steps(r.ID)["cma"].Status != steprun.StatusRETRYING {
+		if time.Now().After(deadline) {
+			t.Fatalf("the step never waited for a retry: %s", f.describe(r.ID))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := e.CancelRun(f.ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(r.ID, run.StatusCANCELED)
+	if _, err := e.RetryRun(f.ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.wait(r.ID, run.StatusSUCCEEDED)
+	time.Sleep(2500 * time.Millisecond) // past the canceled retry's time
+	mu.Lock()
+	defer mu.Unlock()
+	if calls[1] != 1 || calls[2] != 1 || len(calls) != 2 {
+		t.Fatalf("executions by attempt: %v, want one each of attempts 1 and 2", calls)
+	}
+}

@@ -43,6 +43,8 @@ type fanout struct {
 	listener *pq.Listener
 
 	mu          sync.Mutex
+	connected   bool // per pq's events
+	listened    bool // LISTEN succeeded once; pq repeats it on every reconnect
 	listening   bool
 	lostAt      time.Time // when the connection last dropped
 	reconnects  int
@@ -148,14 +150,18 @@ func (f *fanout) onListenerEvent(ev pq.ListenerEventType, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch ev {
+	case pq.ListenerEventConnected:
+		f.connected = true
 	case pq.ListenerEventDisconnected:
+		f.connected = false
 		f.listening = false
 		f.lostAt = time.Now()
 		f.lastConnErr = err
 	case pq.ListenerEventConnectionAttemptFailed:
 		f.lastConnErr = err
 	case pq.ListenerEventReconnected:
-		f.listening = true
+		f.connected = true
+		f.listening = f.listened
 		f.reconnects++
 		f.lastConnErr = nil
 	}
@@ -173,13 +179,20 @@ func (e *Engine) listen() {
 	ctx := context.Background()
 	keepalive := time.NewTicker(30 * time.Second)
 	defer keepalive.Stop()
+	var pinging sync.WaitGroup
+	pingDone := make(chan struct{}, 1)
+	pingDone <- struct{}{} // a token: one ping at a time
 	for {
 		select {
 		case <-e.quit:
 			_ = f.listener.Close()
+			// pq's goroutine ends once it can hand over what it holds.
+			for range f.listener.Notify {
+			}
 			if waiting != nil {
 				<-waiting
 			}
+			pinging.Wait()
 			return
 		case err := <-waiting:
 			waiting = nil
@@ -188,7 +201,8 @@ func (e *Engine) listen() {
 				continue
 			}
 			f.mu.Lock()
-			f.listening = true
+			f.listened = true
+			f.listening = f.connected // a drop since then is reported by its event
 			f.mu.Unlock()
 		case n := <-f.listener.Notify:
 			if n == nil { // reconnected: notifications may have been missed
@@ -198,9 +212,21 @@ func (e *Engine) listen() {
 			e.relay(ctx, n.Extra)
 		case <-keepalive.C:
 			// Ping surfaces a silently dead connection, which then
-			// reconnects; it returns as soon as the server answers or the
-			// connection fails.
-			_ = f.listener.Ping()
+			// reconnects. It runs beside this loop: its answer is read by
+			// pq's goroutine, which may be waiting for this loop to take
+			// notifications.
+			select {
+			case <-pingDone:
+				pinging.Add(1)
+				go func() {
+					defer pinging.Done()
+					if err := f.listener.Ping(); err != nil {
+						e.log.Debug("engine: fan-out ping", "err", err)
+					}
+					pingDone <- struct{}{}
+				}()
+			default: // the last ping has not returned yet
+			}
 		}
 	}
 }
@@ -240,6 +266,7 @@ func (e *Engine) catchUpAfterReconnect(ctx context.Context) {
 	f.mu.Lock()
 	since := f.lostAt.Add(-5 * time.Second) // clock skew between replicas
 	f.mu.Unlock()
+	e.recheckCancellations(ctx)
 	runs, orgs := e.broker.subscribed()
 	for runID, orgID := range runs {
 		e.pokeWithLatest(ctx, orgID, run.ID(runID))
@@ -248,6 +275,23 @@ func (e *Engine) catchUpAfterReconnect(ctx context.Context) {
 		e.pokeWithLatest(ctx, orgID, run.UpdatedAtGTE(since))
 	}
 	e.log.Info("engine: fan-out reconnected; streams caught up", "runs", len(runs), "organizations", len(orgs))
+}
+
+// recheckCancellations interrupts the running steps of runs canceled while
+// the notification that said so could not arrive.
+func (e *Engine) recheckCancellations(ctx context.Context) {
+	e.mu.Lock()
+	runIDs := map[int]int{} // run → org
+	for _, rs := range e.running {
+		runIDs[rs.runID] = rs.orgID
+	}
+	e.mu.Unlock()
+	for runID, orgID := range runIDs {
+		r, err := e.client.Run.Query().Where(run.ID(runID)).Select(run.FieldStatus).Only(tenant.NewContext(ctx, tenant.Viewer{OrgID: orgID}))
+		if err == nil && r.Status == run.StatusCANCELING {
+			e.cancelRunning(runID)
+		}
+	}
 }
 
 func (e *Engine) pokeWithLatest(ctx context.Context, orgID int, which predicate.Run) {

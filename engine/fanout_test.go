@@ -107,14 +107,10 @@ func TestFanoutSurvivesListenerTermination(t *testing.T) {
 	if killed != 2 {
 		t.Fatalf("terminated %d LISTEN connections, want both engines'", killed)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for te.b.Ready() == nil { // B noticed: its notifications are now lost
-		if time.Now().After(deadline) {
-			t.Fatal("B never noticed its LISTEN connection died")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	te.gate.next <- struct{}{} // strategy done while B cannot hear it
+	// Strategy finishes at once, while B's connection is gone or coming
+	// back: its notifications are lost (pq reconnects within milliseconds,
+	// so how many varies; without the catch-up, this test fails most runs).
+	te.gate.next <- struct{}{}
 	assertStreamIsLog(t, te.fixture, r, stream)
 	te.waitReady(te.b)
 	if te.b.FanoutReconnects() == 0 {

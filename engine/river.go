@@ -184,8 +184,31 @@ func (e *Engine) stepJob(t *txn, stepRunID, attempt int, timeout time.Duration, 
 	return river.InsertManyParams{
 		Args: StepJobArgs{OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: stepRunID, Attempt: attempt,
 			TimeoutSeconds: int(math.Ceil(timeout.Seconds()))},
-		InsertOpts: &river.InsertOpts{ScheduledAt: at},
+		InsertOpts: &river.InsertOpts{ScheduledAt: at, Tags: []string{stepTag(stepRunID)}},
 	}
+}
+
+// stepTag marks a step's jobs, so that they can be found again.
+func stepTag(stepRunID int) string { return fmt.Sprintf("step-%d", stepRunID) }
+
+// cancelRetryJobs cancels, in t's transaction, the queued jobs of the
+// retries t canceled: a later retryRun claims those steps afresh, and an
+// old job must not run that attempt a second time.
+func (e *Engine) cancelRetryJobs(ctx context.Context, tx *sql.Tx, t *txn) error {
+	for _, stepRunID := range t.canceledRetries {
+		jobs, err := e.river.client.JobListTx(ctx, tx, river.NewJobListParams().Kinds(stepJobKind).
+			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
+			TagsAll(stepTag(stepRunID)).First(100))
+		if err != nil {
+			return fmt.Errorf("engine: finding the jobs of step %d: %w", stepRunID, err)
+		}
+		for _, job := range jobs.Jobs {
+			if _, err := e.river.client.JobCancelTx(ctx, tx, job.ID); err != nil {
+				return fmt.Errorf("engine: canceling job %d of step %d: %w", job.ID, stepRunID, err)
+			}
+		}
+	}
+	return nil
 }
 
 // enqueue inserts the jobs of the steps t made ready or scheduled for
@@ -261,11 +284,12 @@ func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepJobArgs]) erro
 	switch e.attempt(dbCtx, stepCtx, cancelStep, ref, sc, timeout) {
 	case attemptInterrupted:
 		// Returning the context's error makes River put the job back
-		// without counting it; another process resumes the attempt.
+		// without counting it; another process resumes the attempt. When
+		// only the engine is stopping, a snooze does the same.
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return errShutdown
+		return river.JobSnooze(0)
 	case attemptUnrecorded:
 		// River retries the job, which executes the attempt again.
 		return fmt.Errorf("engine: the outcome of step %d, attempt %d, could not be written", a.StepRunID, a.Attempt)

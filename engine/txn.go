@@ -34,6 +34,9 @@ type txn struct {
 	// completesJob marks the transaction that records a River job's
 	// attempt: it completes the job too.
 	completesJob bool
+	// canceledRetries are steps whose queued retry the transaction
+	// canceled; with River their jobs are canceled with it.
+	canceledRetries []int
 }
 
 // errSkip aborts a transaction that found nothing to do.
@@ -73,9 +76,20 @@ func (e *Engine) transact(ctx context.Context, fn func(db *ent.Client) (*txn, er
 	if err != nil {
 		return nil, fmt.Errorf("engine: begin: %w", err)
 	}
+	// A panic below must not leave the transaction, and the run's row
+	// lock, behind: the context it runs in is never canceled.
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
 	t, err := fn(e.cfg.River.ClientOnTx(tx))
 	if err == nil {
 		err = e.enqueue(ctx, tx, t)
+	}
+	if err == nil {
+		err = e.cancelRetryJobs(ctx, tx, t)
 	}
 	if err == nil {
 		err = e.completeJob(ctx, tx, t)

@@ -51,16 +51,25 @@ const (
 func (e *Engine) attempt(ctx, stepCtx context.Context, cancelStep context.CancelCauseFunc, ref stepRef, sc *StepContext, timeout time.Duration) attemptEnd {
 	ex := e.executors[sc.Kind]
 	e.mu.Lock()
-	e.running[ref.stepRunID] = &runningStep{runID: ref.runID, cancel: cancelStep}
+	self := &runningStep{orgID: ref.orgID, runID: ref.runID, cancel: cancelStep}
+	e.running[ref.stepRunID] = self
 	stopping := e.stopped
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
-		delete(e.running, ref.stepRunID)
+		if e.running[ref.stepRunID] == self {
+			delete(e.running, ref.stepRunID)
+		}
 		e.mu.Unlock()
 	}()
 	if stopping {
 		cancelStep(errShutdown)
+	}
+	// A cancel that committed after the step was claimed, but before it
+	// was registered above, interrupted nothing: look once more.
+	if r, err := e.client.Run.Query().Where(run.ID(ref.runID)).Select(run.FieldStatus).Only(ctx); err == nil &&
+		(r.Status == run.StatusCANCELING || r.Status == run.StatusCANCELED) {
+		cancelStep(errRunCanceled)
 	}
 
 	reporter := newProgressReporter(e.cfg.ProgressInterval, func(p progressUpdate) {
@@ -71,7 +80,13 @@ func (e *Engine) attempt(ctx, stepCtx context.Context, cancelStep context.Cancel
 	sc.progress = reporter.report
 
 	attemptCtx, cancelAttempt := context.WithTimeoutCause(stepCtx, timeout, errTimeout)
-	output, execErr := e.safeExecute(attemptCtx, ex, sc)
+	var (
+		output  any
+		execErr = stepCtx.Err()
+	)
+	if execErr == nil { // not interrupted before it began
+		output, execErr = e.safeExecute(attemptCtx, ex, sc)
+	}
 	cancelAttempt()
 	reporter.close()
 
