@@ -32,6 +32,7 @@ type DB struct {
 	Client  *ent.Client
 	SQL     *sql.DB
 	Dialect string // dialect.SQLite or dialect.Postgres
+	wrap    func(dialect.Driver) dialect.Driver // Options.Driver, for ClientOnTx too
 }
 
 // Options tune Open.
@@ -97,7 +98,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	if opts.Driver != nil {
 		drv = opts.Driver(drv)
 	}
-	return &DB{Client: newClient(drv), SQL: db, Dialect: name}, nil
+	return &DB{Client: newClient(drv), SQL: db, Dialect: name, wrap: opts.Driver}, nil
 }
 
 // newClient is an ent client over drv with EstateFlow's client-level hooks;
@@ -112,7 +113,11 @@ func newClient(drv dialect.Driver) *ent.Client {
 // ClientOnTx returns an ent client whose every statement runs in tx, so
 // that other code sharing tx (River's job inserts) commits with it.
 func (d *DB) ClientOnTx(tx *sql.Tx) *ent.Client {
-	return newClient(entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: tx}))
+	var drv dialect.Driver = entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: tx})
+	if d.wrap != nil {
+		drv = d.wrap(drv)
+	}
+	return newClient(drv)
 }
 
 var migrateMu sync.Mutex

@@ -176,7 +176,11 @@ func (e *Engine) Start(ctx context.Context) error {
 		return err
 	}
 	if e.cfg.River != nil {
-		return e.startRiver(ctx)
+		if err := e.startRiver(ctx); err != nil {
+			e.abortStart()
+			return err
+		}
+		return nil
 	}
 	e.pool.start()
 	if err := e.recover(ctx); err != nil {
@@ -233,6 +237,16 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.broker.closeAll()
 	e.work.Wait()
 	return nil
+}
+
+// abortStart ends what a failed Start had begun (the fan-out listener);
+// the engine then counts as stopped.
+func (e *Engine) abortStart() {
+	e.mu.Lock()
+	e.stopped = true
+	e.mu.Unlock()
+	close(e.quit)
+	e.work.Wait()
 }
 
 func (e *Engine) isStopped() bool {

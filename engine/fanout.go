@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,6 +35,9 @@ import (
 // event, which makes the stream fill the gap from the table by seq (see
 // streamRun). Duplicates are harmless: streams skip seqs they have sent.
 
+// maxIdentifierLength is PostgreSQL's limit on names, channels included.
+const maxIdentifierLength = 63
+
 // fanout is an engine's LISTEN side.
 type fanout struct {
 	dsn     string
@@ -43,8 +47,9 @@ type fanout struct {
 	listener *pq.Listener
 
 	mu          sync.Mutex
-	connected   bool // per pq's events
-	listened    bool // LISTEN succeeded once; pq repeats it on every reconnect
+	lastHeard   time.Time // the last notification or answered ping
+	connected   bool      // per pq's events
+	listened    bool      // LISTEN succeeded once; pq repeats it on every reconnect
 	listening   bool
 	lostAt      time.Time // when the connection last dropped
 	reconnects  int
@@ -111,13 +116,24 @@ func (e *Engine) startFanout(ctx context.Context) error {
 	}
 	origin := make([]byte, 8)
 	_, _ = rand.Read(origin)
+	channel := "estateflow_events_" + schema
+	if len(channel) > maxIdentifierLength {
+		// PostgreSQL truncates long LISTEN names but refuses long NOTIFY
+		// ones; a digest keeps schemas apart within the limit.
+		sum := sha256.Sum256([]byte(schema))
+		channel = "estateflow_events_" + hex.EncodeToString(sum[:12])
+	}
 	e.fan = &fanout{
 		dsn:     e.cfg.ListenDSN,
-		channel: "estateflow_events_" + schema,
+		channel: channel,
 		origin:  hex.EncodeToString(origin),
 	}
 	f := e.fan
-	dsn, err := withApplicationName(f.dsn, "estateflow-listen-"+schema)
+	appName := "estateflow-listen-" + schema
+	if len(appName) > maxIdentifierLength {
+		appName = appName[:maxIdentifierLength]
+	}
+	dsn, err := withApplicationName(f.dsn, appName)
 	if err != nil {
 		return err
 	}
@@ -146,12 +162,19 @@ func withApplicationName(dsn, name string) (string, error) {
 	return dsn + " application_name=" + name, nil
 }
 
+func (f *fanout) heard() {
+	f.mu.Lock()
+	f.lastHeard = time.Now()
+	f.mu.Unlock()
+}
+
 func (f *fanout) onListenerEvent(ev pq.ListenerEventType, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch ev {
 	case pq.ListenerEventConnected:
 		f.connected = true
+		f.listening = f.listened // LISTEN may have been acknowledged first
 	case pq.ListenerEventDisconnected:
 		f.connected = false
 		f.listening = false
@@ -209,6 +232,7 @@ func (e *Engine) listen() {
 				e.catchUpAfterReconnect(ctx)
 				continue
 			}
+			f.heard()
 			e.relay(ctx, n.Extra)
 		case <-keepalive.C:
 			// Ping surfaces a silently dead connection, which then
@@ -222,6 +246,8 @@ func (e *Engine) listen() {
 					defer pinging.Done()
 					if err := f.listener.Ping(); err != nil {
 						e.log.Debug("engine: fan-out ping", "err", err)
+					} else {
+						f.heard()
 					}
 					pingDone <- struct{}{}
 				}()
@@ -264,7 +290,14 @@ func (e *Engine) relay(ctx context.Context, payload string) {
 func (e *Engine) catchUpAfterReconnect(ctx context.Context) {
 	f := e.fan
 	f.mu.Lock()
-	since := f.lostAt.Add(-5 * time.Second) // clock skew between replicas
+	// A connection that died silently is only noticed later (by a ping or
+	// TCP); what was missed goes back to the last sign of life. The margin
+	// covers clock skew between replicas.
+	since := f.lostAt
+	if !f.lastHeard.IsZero() && f.lastHeard.Before(since) {
+		since = f.lastHeard
+	}
+	since = since.Add(-5 * time.Second)
 	f.mu.Unlock()
 	e.recheckCancellations(ctx)
 	runs, orgs := e.broker.subscribed()

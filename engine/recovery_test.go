@@ -197,3 +197,71 @@ func TestSweeperPicksUpLostRetries(t *testing.T) {
 	}
 	_ = a.Stop(context.Background())
 }
+
+// TestRiverTakesOverPoolRuns moves a database from the in-process pool to
+// River with runs in flight: the orphan sweep gives their live steps jobs,
+// and River finishes them with each effect written once.
+func TestRiverTakesOverPoolRuns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if f.config().River == nil {
+		t.Skip("River dispatch needs PostgreSQL: set TEST_DATABASE_URL")
+	}
+	crashed := make(chan struct{})
+	inStep := make(chan struct{}, 10)
+	hanging := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+		inStep <- struct{}{}
+		select {
+		case <-crashed:
+		case <-ctx.Done():
+		}
+		return nil, ctx.Err()
+	})
+	cfgA := testConfig(f.db) // the pool
+	cfgA.ShutdownGrace = 10 * time.Millisecond
+	a := engine.New(f.db.Client, cfgA)
+	a.Register(string(stepkind.LeadScoring), effectful)
+	a.Register(string(stepkind.EmailSequence), hanging)
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	release := sync.OnceFunc(func() { close(crashed) })
+	defer func() {
+		release()
+		_ = a.Stop(context.Background())
+	}()
+	p := f.pkg(stepkind.SubjectClient,
+		stepDef{key: "score", kind: stepkind.LeadScoring},
+		stepDef{key: "email", kind: stepkind.EmailSequence, deps: []string{"score"}},
+	)
+	var ids []int
+	for range 3 {
+		ids = append(ids, f.start(a, p).ID)
+	}
+	for range ids {
+		select {
+		case <-inStep:
+		case <-time.After(20 * time.Second):
+			t.Fatal("runs did not reach the hanging step")
+		}
+	}
+	f.engine(f.config(), map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: effectful, stepkind.EmailSequence: effectful})
+	for _, id := range ids {
+		if r := f.wait(id, run.StatusSUCCEEDED, run.StatusFAILED); r.Status != run.StatusSUCCEEDED {
+			t.Fatalf("run %d %s under River: %s", id, r.Status, f.describe(id))
+		}
+	}
+	release()
+	if err := a.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		n, err := f.db.Client.Interaction.Query().Where(interaction.Note(fmt.Sprintf("run %d step email", id))).Count(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("run %d: the email step's effect written %d times, want once", id, n)
+		}
+	}
+}

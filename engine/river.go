@@ -148,6 +148,8 @@ func (e *Engine) startRiver(ctx context.Context) error {
 		e.river, e.riverStop = nil, nil
 		return fmt.Errorf("engine: starting River: %w", err)
 	}
+	e.work.Add(1)
+	go e.sweepOrphans()
 	return nil
 }
 
