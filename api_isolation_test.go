@@ -671,15 +671,20 @@ func leakedFrom(doc json.RawMessage, ids map[string]bool) string {
 	return walk(v)
 }
 
+// orgColumnOf is the column that names a table's organization.
+func orgColumnOf(table string) string {
+	if table == "organizations" {
+		return "id"
+	}
+	return "organization_id"
+}
+
 // orgIDs returns the ID of every row an organization owns.
 func orgIDs(t *testing.T, api *testAPI, orgID int) map[string]bool {
 	t.Helper()
 	ids := map[string]bool{}
 	for _, table := range migrate.Tables {
-		column := "organization_id"
-		if table.Name == "organizations" {
-			column = "id"
-		}
+		column := orgColumnOf(table.Name)
 		rows, err := api.db.SQL.Query(fmt.Sprintf(`SELECT id FROM %q WHERE %s = %d`, table.Name, column, orgID))
 		if err != nil {
 			t.Fatal(err)
@@ -730,10 +735,7 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 	// One row of every table, named by the type GraphQL gives it.
 	records := orgARecords{}
 	for _, table := range migrate.Tables {
-		column := "organization_id"
-		if table.Name == "organizations" {
-			column = "id"
-		}
+		column := orgColumnOf(table.Name)
 		var id int
 		err := api.db.SQL.QueryRow(fmt.Sprintf(`SELECT id FROM %q WHERE %s = %d ORDER BY id DESC LIMIT 1`, table.Name, column, api.orgID)).Scan(&id)
 		if err == sql.ErrNoRows {
@@ -829,10 +831,7 @@ func snapshotOrg(t *testing.T, api *testAPI, orgID int) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, table := range migrate.Tables {
-		column := "organization_id"
-		if table.Name == "organizations" {
-			column = "id"
-		}
+		column := orgColumnOf(table.Name)
 		rows, err := api.db.SQL.Query(fmt.Sprintf(`SELECT * FROM %q WHERE %s = %d ORDER BY id`, table.Name, column, orgID))
 		if err != nil {
 			t.Fatal(err)

@@ -181,16 +181,16 @@ func (c *replicaCluster) stopAll() {
 	}
 }
 
-// graphql posts an operation to a replica as the demo admin.
-func (r *replica) graphql(t *testing.T, query string, vars map[string]any, out any) {
-	t.Helper()
+// post sends a GraphQL operation to a replica as the demo admin and returns
+// its data; errors in the response are an error too.
+func (r *replica) post(query string, vars map[string]any) (json.RawMessage, error) {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, r.url+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+replicaToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("replica %s: %v", r.name, err)
+		return nil, fmt.Errorf("replica %s: %w", r.name, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
@@ -199,10 +199,20 @@ func (r *replica) graphql(t *testing.T, query string, vars map[string]any, out a
 		Errors []any           `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil || len(res.Errors) > 0 {
-		t.Fatalf("replica %s: %s", r.name, raw)
+		return nil, fmt.Errorf("replica %s: %s", r.name, raw)
+	}
+	return res.Data, nil
+}
+
+// graphql is post for the test's own goroutine.
+func (r *replica) graphql(t *testing.T, query string, vars map[string]any, out any) {
+	t.Helper()
+	data, err := r.post(query, vars)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if out != nil {
-		if err := json.Unmarshal(res.Data, out); err != nil {
+		if err := json.Unmarshal(data, out); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -345,26 +355,16 @@ func startRuns(t *testing.T, r *replica, pkg map[string]string, n int, onStart f
 				query = `mutation($pkg: ID!, $c: ID!) { startRun(input: {packageId: $pkg, clientId: $c}) { id } }`
 				vars = map[string]any{"pkg": pkg["nurture"], "c": setup.Clients.Edges[i%len(setup.Clients.Edges)].Node.ID}
 			}
-			body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-			req, _ := http.NewRequest(http.MethodPost, r.url+"/graphql", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+replicaToken)
-			resp, err := http.DefaultClient.Do(req)
+			data, err := r.post(query, vars)
+			var res struct{ StartRun struct{ ID string } }
+			if err == nil {
+				err = json.Unmarshal(data, &res)
+			}
 			if err != nil {
 				errs <- err.Error()
 				return
 			}
-			raw, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var res struct {
-				Data   struct{ StartRun struct{ ID string } } `json:"data"`
-				Errors []any                                  `json:"errors"`
-			}
-			if json.Unmarshal(raw, &res) != nil || len(res.Errors) > 0 {
-				errs <- string(raw)
-				return
-			}
-			ids[i] = res.Data.StartRun.ID
+			ids[i] = res.StartRun.ID
 			if onStart != nil {
 				onStart(ids[i])
 			}

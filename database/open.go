@@ -31,7 +31,7 @@ const DefaultURL = "estateflow.db"
 type DB struct {
 	Client  *ent.Client
 	SQL     *sql.DB
-	Dialect string // dialect.SQLite or dialect.Postgres
+	Dialect string                              // dialect.SQLite or dialect.Postgres
 	wrap    func(dialect.Driver) dialect.Driver // Options.Driver, for ClientOnTx too
 }
 
