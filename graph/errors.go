@@ -13,22 +13,18 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/estateflow/estateflow/database"
-	"github.com/estateflow/estateflow/engine"
-	"github.com/estateflow/estateflow/ent"
-	"github.com/estateflow/estateflow/ent/privacy"
-	"github.com/estateflow/estateflow/tenant"
+	"github.com/estateflow/estateflow/internal/clienterr"
 )
 
 // Error codes carried in extensions.code. Clients branch on these, never on
 // messages.
 const (
-	CodeBadUserInput    = "BAD_USER_INPUT"
-	CodeNotFound        = "NOT_FOUND"
-	CodeConflict        = "CONFLICT"
-	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeForbidden       = "FORBIDDEN"
-	CodeInternal        = "INTERNAL"
+	CodeBadUserInput    = clienterr.CodeBadUserInput
+	CodeNotFound        = clienterr.CodeNotFound
+	CodeConflict        = clienterr.CodeConflict
+	CodeUnauthenticated = clienterr.CodeUnauthenticated
+	CodeForbidden       = clienterr.CodeForbidden
+	CodeInternal        = clienterr.CodeInternal
 )
 
 // codedError is an error meant for the client: its message is safe to show.
@@ -84,55 +80,20 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 		setCode(out, CodeBadUserInput, argumentField(ctx, out.Path))
 		return out
 	}
-	var (
-		engineErr  *engine.Error
-		validation *ent.ValidationError
-		badText    *database.InvalidTextError
-		notFoundE  *ent.NotFoundError
-		constraint *ent.ConstraintError
-		foreignRef *tenant.ForeignReferenceError
-	)
-	switch {
-	case errors.As(err, &engineErr):
-		out.Message = engineErr.Message
-		setCode(out, engineErr.Code, engineErr.Field)
-	case errors.As(err, &validation):
-		field := camelCase(validation.Name)
-		out.Message = fmt.Sprintf("invalid %s: %v", field, unwrapValidation(validation))
-		setCode(out, CodeBadUserInput, "input."+field)
-	case errors.As(err, &badText):
-		field := camelCase(badText.Field)
-		out.Message = fmt.Sprintf("invalid %s: text must not contain NUL characters", field)
-		setCode(out, CodeBadUserInput, "input."+field)
-	case errors.As(err, &notFoundE):
-		out.Message = "not found"
-		setCode(out, CodeNotFound, "")
-	case errors.As(err, &constraint):
-		p.presentConstraint(out, constraint)
-	case errors.Is(err, tenant.ErrNoViewer):
-		out.Message = "authentication required"
-		setCode(out, CodeUnauthenticated, "")
-	case errors.As(err, &foreignRef):
-		// Exactly what an unknown ID gets: another organization's IDs must
-		// not be told apart from IDs that do not exist.
-		out.Message = foreignRef.Error()
-		setCode(out, CodeNotFound, "input."+camelCase(foreignRef.Edge)+"Id")
-	case errors.Is(err, tenant.ErrAdminOnly):
-		out.Message = tenant.ErrAdminOnly.Error()
-		setCode(out, CodeForbidden, "")
-	case errors.Is(err, privacy.Deny):
-		out.Message = "not allowed"
-		setCode(out, CodeForbidden, "")
-		p.logger.WarnContext(ctx, "graphql: privacy denial", "path", out.Path.String(), "err", err)
-	case strings.HasSuffix(err.Error(), "introspection disabled"): // gqlgen's own error
+	if ref, ok := clienterr.Classify(err); ok {
+		out.Message = ref.Message
+		setCode(out, ref.Code, ref.Field)
+		if ref.Suspicious {
+			p.logger.WarnContext(ctx, "graphql: privacy denial", "path", out.Path.String(), "err", err)
+		}
+		return out
+	}
+	if strings.HasSuffix(err.Error(), "introspection disabled") { // gqlgen's own error
 		out.Message = "introspection is turned off on this server"
 		setCode(out, CodeForbidden, "")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		out.Message = "request canceled or timed out"
-		setCode(out, CodeInternal, "")
-	default:
-		p.internal(ctx, out, err)
+		return out
 	}
+	p.internal(ctx, out, err)
 	return out
 }
 
@@ -155,25 +116,6 @@ func (p errorPresenter) presentGraphQLError(ctx context.Context, e *gqlerror.Err
 		}
 	}
 	return e
-}
-
-func (p errorPresenter) presentConstraint(out *gqlerror.Error, err *ent.ConstraintError) {
-	msg := strings.ToLower(err.Error())
-	field := constraintField(msg)
-	switch {
-	case strings.Contains(msg, "unique") || strings.Contains(msg, "duplicate"):
-		out.Message = "already exists"
-		if field != "" {
-			out.Message = fmt.Sprintf("%s already exists", field)
-		}
-		setCode(out, CodeConflict, field)
-	case strings.Contains(msg, "foreign key"):
-		out.Message = "the record is referenced by other records, or refers to one that does not exist"
-		setCode(out, CodeConflict, field)
-	default:
-		out.Message = "the change breaks a data constraint"
-		setCode(out, CodeBadUserInput, field)
-	}
 }
 
 func (p errorPresenter) internal(ctx context.Context, out *gqlerror.Error, err error) {
@@ -248,47 +190,4 @@ func pathString(p ast.Path) string {
 		}
 	}
 	return b.String()
-}
-
-// unwrapValidation drops ent's prefix, which names the Go schema type
-// ("validator failed for field \"Contact.email\""), in favour of the reason.
-func unwrapValidation(e *ent.ValidationError) string {
-	if inner := errors.Unwrap(e); inner != nil {
-		msg := inner.Error()
-		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "ent:") {
-			return msg[i+2:]
-		}
-		return msg
-	}
-	return "invalid value"
-}
-
-// constraintColumns maps the columns that carry unique constraints to the
-// GraphQL fields a client sets them through. SQLite names the columns in its
-// message, PostgreSQL the index; both contain the column name.
-var constraintColumns = []struct{ column, field string }{
-	{"external_ref", "externalRef"},
-	{"idempotency_key", "idempotencyKey"},
-	{"email", "email"},
-	{"slug", "slug"},
-	{"key", "key"},
-}
-
-func constraintField(msg string) string {
-	for _, c := range constraintColumns {
-		if strings.Contains(msg, c.column) {
-			return c.field
-		}
-	}
-	return ""
-}
-
-func camelCase(snake string) string {
-	parts := strings.Split(snake, "_")
-	for i := 1; i < len(parts); i++ {
-		if parts[i] != "" {
-			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
-		}
-	}
-	return strings.Join(parts, "")
 }

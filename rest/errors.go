@@ -9,24 +9,19 @@ import (
 	"net/http"
 	"strings"
 
-	"entgo.io/ent/privacy"
-
-	"github.com/estateflow/estateflow/database"
-	"github.com/estateflow/estateflow/engine"
-	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/httpserver"
-	"github.com/estateflow/estateflow/tenant"
+	"github.com/estateflow/estateflow/internal/clienterr"
 )
 
 // Error codes, the same as the GraphQL API's extensions.code.
 const (
-	CodeBadUserInput    = "BAD_USER_INPUT"
-	CodeNotFound        = "NOT_FOUND"
-	CodeConflict        = "CONFLICT"
-	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeForbidden       = "FORBIDDEN"
+	CodeBadUserInput    = clienterr.CodeBadUserInput
+	CodeNotFound        = clienterr.CodeNotFound
+	CodeConflict        = clienterr.CodeConflict
+	CodeUnauthenticated = clienterr.CodeUnauthenticated
+	CodeForbidden       = clienterr.CodeForbidden
 	CodeRateLimited     = "RATE_LIMITED"
-	CodeInternal        = "INTERNAL"
+	CodeInternal        = clienterr.CodeInternal
 )
 
 // statusOf is the HTTP status of each code.
@@ -80,113 +75,26 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	writeAPIError(w, h.present(r.Context(), err))
 }
 
-// present maps an error to what the client sees, the way the GraphQL error
-// presenter (graph/errors.go) does: engine refusals keep their code and
-// field, ent and database refusals become BAD_USER_INPUT, NOT_FOUND or
-// CONFLICT, and nothing else (SQL, driver messages, stack traces) leaves the
-// server.
+// present maps an error to what the client sees, through the same
+// classification as the GraphQL API (internal/clienterr); anything else is
+// logged with the request ID and shown only as INTERNAL.
 func (h *Handler) present(ctx context.Context, err error) *apiError {
-	var (
-		apiErr     *apiError
-		engineErr  *engine.Error
-		validation *ent.ValidationError
-		badText    *database.InvalidTextError
-		notFound   *ent.NotFoundError
-		constraint *ent.ConstraintError
-		foreignRef *tenant.ForeignReferenceError
-	)
-	switch {
-	case errors.As(err, &apiErr):
+	var apiErr *apiError
+	if errors.As(err, &apiErr) {
 		return apiErr
-	case errors.As(err, &engineErr):
-		return newError(engineErr.Code, inputField(engineErr.Field), "%s", engineErr.Message)
-	case errors.As(err, &validation):
-		field := camelCase(validation.Name)
-		return badInput(field, "invalid %s: %s", field, validationReason(validation))
-	case errors.As(err, &badText):
-		field := camelCase(badText.Field)
-		return badInput(field, "invalid %s: text must not contain NUL characters", field)
-	case errors.As(err, &notFound):
-		return newError(CodeNotFound, "", "not found")
-	case errors.As(err, &constraint):
-		return presentConstraint(constraint)
-	case errors.Is(err, tenant.ErrNoViewer):
-		return newError(CodeUnauthenticated, "", "authentication required: send Authorization: Bearer <token>")
-	case errors.As(err, &foreignRef):
-		// Exactly what an unknown ID gets: another organization's IDs must
-		// not be told apart from IDs that do not exist.
-		return newError(CodeNotFound, camelCase(foreignRef.Edge)+"Id", "%s", foreignRef.Error())
-	case errors.Is(err, tenant.ErrAdminOnly):
-		return newError(CodeForbidden, "", "%s", tenant.ErrAdminOnly.Error())
-	case errors.Is(err, privacy.Deny):
-		h.log.WarnContext(ctx, "rest: privacy denial", "request_id", httpserver.RequestIDFromContext(ctx), "err", err)
-		return newError(CodeForbidden, "", "not allowed")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		h.log.WarnContext(ctx, "rest: request canceled", "request_id", httpserver.RequestIDFromContext(ctx), "err", err)
-		return newError(CodeInternal, "", "request canceled or timed out")
 	}
 	id := httpserver.RequestIDFromContext(ctx)
+	if ref, ok := clienterr.Classify(err); ok {
+		if ref.Suspicious || ref.Code == CodeInternal {
+			h.log.WarnContext(ctx, "rest: request refused", "request_id", id, "code", ref.Code, "err", err)
+		}
+		return newError(ref.Code, strings.TrimPrefix(ref.Field, "input."), "%s", ref.Message)
+	}
 	h.log.ErrorContext(ctx, "rest: internal error", "request_id", id, "err", err)
 	if id == "" {
 		return newError(CodeInternal, "", "internal error")
 	}
 	return newError(CodeInternal, "", "internal error (request %s)", id)
-}
-
-// inputField turns the engine's GraphQL field path ("input.packageId") into
-// the name of the REST body's field ("packageId").
-func inputField(field string) string {
-	return strings.TrimPrefix(field, "input.")
-}
-
-func presentConstraint(err *ent.ConstraintError) *apiError {
-	msg := strings.ToLower(err.Error())
-	field := ""
-	for _, c := range []struct{ column, field string }{
-		{"idempotency_key", "idempotencyKey"},
-		{"property_id", "propertyId"},
-		{"client_id", "clientId"},
-		{"package_id", "packageId"},
-	} {
-		if strings.Contains(msg, c.column) {
-			field = c.field
-			break
-		}
-	}
-	switch {
-	case strings.Contains(msg, "unique") || strings.Contains(msg, "duplicate"):
-		if field != "" {
-			return newError(CodeConflict, field, "%s already exists", field)
-		}
-		return newError(CodeConflict, "", "already exists")
-	case strings.Contains(msg, "foreign key"):
-		return newError(CodeConflict, field, "the record is referenced by other records, or refers to one that does not exist")
-	default:
-		return badInput(field, "the change breaks a data constraint")
-	}
-}
-
-// validationReason drops ent's prefix, which names the Go schema type, in
-// favour of the reason.
-func validationReason(e *ent.ValidationError) string {
-	if inner := errors.Unwrap(e); inner != nil {
-		msg := inner.Error()
-		if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "ent:") {
-			return msg[i+2:]
-		}
-		return msg
-	}
-	return "invalid value"
-}
-
-func camelCase(snake string) string {
-	parts := strings.Split(snake, "_")
-	for i := 1; i < len(parts); i++ {
-		if parts[i] != "" {
-			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
-		}
-	}
-	return strings.Join(parts, "")
 }
 
 // writeJSON writes v with the status. The response is built first, so that
