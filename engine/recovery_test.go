@@ -117,45 +117,58 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
-// TestStopWaitsThenLeavesWorkToRecovery checks the shutdown contract: Stop
-// waits for running steps up to the grace period, interrupts the rest
-// without recording them as failed, and a later engine finishes them.
+// TestStopWaitsThenLeavesWorkToRecovery checks the shutdown contract with
+// either dispatcher: Stop waits for running steps up to the grace period,
+// interrupts the rest without recording them as failed (the step allows a
+// single attempt), and a later engine finishes them: after a restart with
+// the pool, or by taking the job back from River's queue.
 func TestStopWaitsThenLeavesWorkToRecovery(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	started := make(chan struct{}, 1)
-	stubborn := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
-		started <- struct{}{}
-		<-ctx.Done()
-		return nil, ctx.Err()
-	})
-	cfg := testConfig(f.db)
-	cfg.ShutdownGrace = 50 * time.Millisecond
-	a := engine.New(f.db.Client, cfg)
-	a.Register(string(stepkind.CMAAnalysis), stubborn)
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	p := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis, maxAttempts: 1})
-	r := f.start(a, p)
-	<-started
-	stopped := make(chan error, 1)
-	go func() { stopped <- a.Stop(context.Background()) }()
-	select {
-	case err := <-stopped:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Stop did not return")
-	}
-	if s := f.steps(r.ID)["cma"]; s.Status != "RUNNING" {
-		t.Fatalf("interrupted step is %s, want RUNNING (left for recovery)", s.Status)
-	}
-	b := f.engine(testConfig(f.db), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: ok})
-	_ = b
-	if got := f.wait(r.ID, run.StatusSUCCEEDED, run.StatusFAILED); got.Status != run.StatusSUCCEEDED {
-		t.Fatalf("after restart: %s %s", got.Status, f.describe(r.ID))
+	for _, dispatcher := range []string{"pool", "river"} {
+		t.Run(dispatcher, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			config := func() engine.Config { return testConfig(f.db) }
+			if dispatcher == "river" {
+				if f.config().River == nil {
+					t.Skip("River dispatch needs PostgreSQL: set TEST_DATABASE_URL")
+				}
+				config = f.config
+			}
+			started := make(chan struct{}, 1)
+			stubborn := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
+				started <- struct{}{}
+				<-ctx.Done()
+				return nil, ctx.Err()
+			})
+			cfg := config()
+			cfg.ShutdownGrace = 50 * time.Millisecond
+			a := engine.New(f.db.Client, cfg)
+			a.Register(string(stepkind.CMAAnalysis), stubborn)
+			if err := a.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			p := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis, maxAttempts: 1})
+			r := f.start(a, p)
+			<-started
+			stopped := make(chan error, 1)
+			go func() { stopped <- a.Stop(context.Background()) }()
+			select {
+			case err := <-stopped:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Stop did not return")
+			}
+			if s := f.steps(r.ID)["cma"]; s.Status != "RUNNING" {
+				t.Fatalf("interrupted step is %s, want RUNNING (left for recovery)", s.Status)
+			}
+			f.engine(config(), map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: ok})
+			if got := f.wait(r.ID, run.StatusSUCCEEDED, run.StatusFAILED); got.Status != run.StatusSUCCEEDED {
+				t.Fatalf("after restart: %s %s", got.Status, f.describe(r.ID))
+			}
+		})
 	}
 }
 
