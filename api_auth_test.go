@@ -14,7 +14,6 @@ import (
 
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/ent/user"
-	"github.com/estateflow/estateflow/tenant"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -165,15 +164,7 @@ func TestOtherOrganizationsTokenSeesNothing(t *testing.T) {
 		CreateClient struct{ ID string } `json:"createClient"`
 	}
 	api.do(`mutation { createClient(input: {name: "Private Person", email: "private@example.com"}) { id } }`, nil).ok(t, &created)
-	rival, err := auth.EnsureUser(context.Background(), api.db.Client, "rival", "boss@rival.example", user.RoleADMIN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rivalCtx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: rival.OrganizationID, UserID: rival.ID, Role: tenant.RoleAdmin})
-	rivalToken, _, err := api.authn.Issue(rivalCtx, api.db.Client, rival.ID, "rival", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rivalToken, _ := rivalToken(t, api)
 	body := []byte(`{"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": "` + created.CreateClient.ID + `"}}`)
 	api.postAs(rivalToken, "application/json", body).wantError(t, "NOT_FOUND", "id")
 	var list struct {

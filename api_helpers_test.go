@@ -271,3 +271,19 @@ func (a *testAPI) count(kind string) int {
 	}
 	return n
 }
+
+// rivalToken makes a second organization with an admin and returns a token
+// of it and a context acting for it.
+func rivalToken(t *testing.T, api *testAPI) (string, context.Context) {
+	t.Helper()
+	rival, err := auth.EnsureUser(context.Background(), api.db.Client, "rival", "boss@rival.example", user.RoleADMIN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: rival.OrganizationID, UserID: rival.ID, Role: tenant.RoleAdmin})
+	token, _, err := api.authn.Issue(ctx, api.db.Client, rival.ID, "rival", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token, ctx
+}

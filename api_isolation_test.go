@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -23,9 +21,7 @@ import (
 
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/ent/migrate"
-	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/graph/generated"
-	"github.com/estateflow/estateflow/tenant"
 )
 
 // The isolation matrix is generated from the GraphQL schema: every root
@@ -141,46 +137,30 @@ func TestTenantIsolationMatrix(t *testing.T) {
 // the GraphQL fields: A sees its runs, B gets what an unknown ID gets, and
 // a call without a token gets 401.
 func restIsolation(t *testing.T, api *testAPI, rival string, records orgARecords, aIDs map[string]bool) {
-	type restCall struct {
+	type restRequest struct {
 		method, path string
 		body         map[string]any
 	}
-	call := func(token string, c restCall) (int, string) {
+	call := func(token string, c restRequest) (int, string) {
 		t.Helper()
-		var body io.Reader
+		var body any
 		if c.body != nil {
-			body = bytes.NewReader(marshalJSON(t, c.body))
+			body = c.body
 		}
-		req, err := http.NewRequest(c.method, api.srv.URL+c.path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp.StatusCode, string(raw)
+		r := restCall(t, api.srv.URL, token, c.method, c.path, body, nil)
+		return r.status, string(r.raw)
 	}
 	run, pkg, property := records["Run"], records["Package"], records["Property"]
 	tests := []struct {
 		name           string
-		withA, unknown restCall
+		withA, unknown restRequest
 		controlStatus  int
 	}{
-		{"list runs", restCall{"GET", "/api/v1/orchestration/runs?limit=100", nil}, restCall{}, http.StatusOK},
-		{"get run", restCall{"GET", "/api/v1/orchestration/runs/" + run, nil},
-			restCall{"GET", "/api/v1/orchestration/runs/" + unknownID(run), nil}, http.StatusOK},
-		{"start run", restCall{"POST", "/api/v1/orchestration/runs", map[string]any{"packageId": pkg, "propertyId": property}},
-			restCall{"POST", "/api/v1/orchestration/runs", map[string]any{"packageId": unknownID(pkg), "propertyId": unknownID(property)}}, 0},
+		{"list runs", restRequest{"GET", "/api/v1/orchestration/runs?limit=100", nil}, restRequest{}, http.StatusOK},
+		{"get run", restRequest{"GET", "/api/v1/orchestration/runs/" + run, nil},
+			restRequest{"GET", "/api/v1/orchestration/runs/" + unknownID(run), nil}, http.StatusOK},
+		{"start run", restRequest{"POST", "/api/v1/orchestration/runs", map[string]any{"packageId": pkg, "propertyId": property}},
+			restRequest{"POST", "/api/v1/orchestration/runs", map[string]any{"packageId": unknownID(pkg), "propertyId": unknownID(property)}}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,8 +227,8 @@ func (c isolationCase) asOtherOrg(t *testing.T, api *testAPI, rival string, reco
 		c.otherOrgSubscription(t, api, rival, aIDs)
 		return
 	}
-	got := api.postAs(rival, "application/json", marshalJSON(t, map[string]any{"query": c.query, "variables": c.vars}))
-	raw := marshalJSON(t, got)
+	got := api.postAs(rival, "application/json", mustJSON(t, map[string]any{"query": c.query, "variables": c.vars}))
+	raw := mustJSON(t, got)
 	if leaked := leakedFrom(got.Data, aIDs); leaked != "" {
 		t.Fatalf("org B reads org A's %s: %s", leaked, raw)
 	}
@@ -266,8 +246,8 @@ func (c isolationCase) asOtherOrg(t *testing.T, api *testAPI, rival string, reco
 	if len(got.Errors) == 0 {
 		t.Fatalf("org B's call with org A's IDs succeeds: %s", raw)
 	}
-	unknown := api.postAs(rival, "application/json", marshalJSON(t, map[string]any{"query": c.query, "variables": c.unknownVars}))
-	if a, u := normalizeIDs(string(raw), c.vars), normalizeIDs(string(marshalJSON(t, unknown)), c.unknownVars); a != u {
+	unknown := api.postAs(rival, "application/json", mustJSON(t, map[string]any{"query": c.query, "variables": c.unknownVars}))
+	if a, u := normalizeIDs(string(raw), c.vars), normalizeIDs(string(mustJSON(t, unknown)), c.unknownVars); a != u {
 		t.Fatalf("org A's IDs are told apart from unknown IDs:\nwith A's IDs:    %s\nwith unknown IDs: %s", a, u)
 	}
 }
@@ -278,9 +258,9 @@ func (c isolationCase) unauthenticated(t *testing.T, api *testAPI) {
 		assertWebsocketRefused(t, api, "")
 		return
 	}
-	got := api.postAs("", "application/json", marshalJSON(t, map[string]any{"query": c.query, "variables": c.vars}))
+	got := api.postAs("", "application/json", mustJSON(t, map[string]any{"query": c.query, "variables": c.vars}))
 	if len(got.Errors) == 0 || got.Errors[0].Extensions["code"] != "UNAUTHENTICATED" {
-		t.Fatalf("without a token: %s", marshalJSON(t, got))
+		t.Fatalf("without a token: %s", mustJSON(t, got))
 	}
 	if d := strings.TrimSpace(string(got.Data)); d != "" && d != "null" {
 		t.Fatalf("without a token the call returns data: %s", d)
@@ -775,19 +755,11 @@ func (c connectionIDs) first(t *testing.T) string {
 	return c.Edges[0].Node.ID
 }
 
-// rivalAdminToken returns an ADMIN token of a second organization.
+// rivalAdminToken returns an ADMIN token of a second organization, which
+// has records of its own so that its lists are not empty by accident.
 func rivalAdminToken(t *testing.T, api *testAPI) string {
 	t.Helper()
-	rival, err := auth.EnsureUser(context.Background(), api.db.Client, "rival", "boss@rival.example", user.RoleADMIN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: rival.OrganizationID, UserID: rival.ID, Role: tenant.RoleAdmin})
-	token, _, err := api.authn.Issue(ctx, api.db.Client, rival.ID, "rival", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// B has records of its own, so that its lists are not empty by accident.
+	token, _ := rivalToken(t, api)
 	api.postAs(token, "application/json", []byte(`{"query": "mutation { createClient(input: {name: \"Rival client\"}) { id } }"}`)).ok(t, nil)
 	return token
 }
@@ -924,13 +896,4 @@ func assertWebsocketRefused(t *testing.T, api *testAPI, token string) {
 	if websocket.CloseStatus(err) != auth.CloseUnauthenticated {
 		t.Fatalf("without a token the websocket got %v (%s), want close code 4401", err, msg.Type)
 	}
-}
-
-func marshalJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

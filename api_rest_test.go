@@ -13,11 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
-	"github.com/estateflow/estateflow/ent/user"
-	"github.com/estateflow/estateflow/tenant"
 )
 
 const restRuns = "/api/v1/orchestration/runs"
@@ -231,22 +228,6 @@ func (f *restFixture) waitFinished(t *testing.T, id string) restRun {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// rivalToken makes a second organization with an admin and returns a token
-// of it and a context acting for it.
-func rivalToken(t *testing.T, api *testAPI) (string, context.Context) {
-	t.Helper()
-	rival, err := auth.EnsureUser(context.Background(), api.db.Client, "rival", "boss@rival.example", user.RoleADMIN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: rival.OrganizationID, UserID: rival.ID, Role: tenant.RoleAdmin})
-	token, _, err := api.authn.Issue(ctx, api.db.Client, rival.ID, "rival", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token, ctx
 }
 
 func TestRESTStartRun(t *testing.T) {
