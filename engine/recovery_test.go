@@ -28,40 +28,47 @@ var effectful = engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepCon
 	return nil, nil
 })
 
-// TestCrashRecovery abandons an engine mid-step, as a killed process would,
-// and checks that a new engine on the same database finishes every run with
-// each side effect written once and no gap in the event logs.
-func TestCrashRecovery(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	crashed := make(chan struct{}) // closed when the test is over
-	inStep := make(chan struct{}, 100)
-	// The first engine's executors hang in the middle of the second step,
-	// like a process that died there.
+// crashingEngine starts an engine on the pool whose email step hangs, like
+// a process that died in the middle of it; lead scoring and follow-ups
+// work. inStep receives each time the email step starts; release lets the
+// hanging attempts return (after the test has moved on), and the engine is
+// stopped when the test ends.
+func (f *fixture) crashingEngine(t *testing.T) (a *engine.Engine, inStep <-chan struct{}, release func()) {
+	t.Helper()
+	crashed := make(chan struct{})
+	started := make(chan struct{}, 100)
 	hanging := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
-		inStep <- struct{}{}
+		started <- struct{}{}
 		select {
 		case <-crashed:
 		case <-ctx.Done():
 		}
 		return nil, ctx.Err()
 	})
-	cfgA := testConfig(f.db)
-	cfgA.ShutdownGrace = 10 * time.Millisecond
-	a := engine.New(f.db.Client, cfgA)
+	cfg := testConfig(f.db)
+	cfg.ShutdownGrace = 10 * time.Millisecond
+	a = engine.New(f.db.Client, cfg)
 	a.Register(string(stepkind.LeadScoring), effectful)
 	a.Register(string(stepkind.EmailSequence), hanging)
 	a.Register(string(stepkind.FollowUpScheduling), effectful)
 	if err := a.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	release := sync.OnceFunc(func() { close(crashed) })
-	// Release the abandoned engine's goroutines when the test ends.
-	defer func() {
+	release = sync.OnceFunc(func() { close(crashed) })
+	t.Cleanup(func() {
 		release()
 		_ = a.Stop(context.Background())
-	}()
+	})
+	return a, started, release
+}
 
+// TestCrashRecovery abandons an engine mid-step, as a killed process would,
+// and checks that a new engine on the same database finishes every run with
+// each side effect written once and no gap in the event logs.
+func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	a, inStep, release := f.crashingEngine(t)
 	p := f.pkg(stepkind.SubjectClient,
 		stepDef{key: "score", kind: stepkind.LeadScoring},
 		stepDef{key: "email", kind: stepkind.EmailSequence, deps: []string{"score"}},
@@ -220,29 +227,7 @@ func TestRiverTakesOverPoolRuns(t *testing.T) {
 	if f.config().River == nil {
 		t.Skip("River dispatch needs PostgreSQL: set TEST_DATABASE_URL")
 	}
-	crashed := make(chan struct{})
-	inStep := make(chan struct{}, 10)
-	hanging := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
-		inStep <- struct{}{}
-		select {
-		case <-crashed:
-		case <-ctx.Done():
-		}
-		return nil, ctx.Err()
-	})
-	cfgA := testConfig(f.db) // the pool
-	cfgA.ShutdownGrace = 10 * time.Millisecond
-	a := engine.New(f.db.Client, cfgA)
-	a.Register(string(stepkind.LeadScoring), effectful)
-	a.Register(string(stepkind.EmailSequence), hanging)
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	release := sync.OnceFunc(func() { close(crashed) })
-	defer func() {
-		release()
-		_ = a.Stop(context.Background())
-	}()
+	a, inStep, release := f.crashingEngine(t)
 	p := f.pkg(stepkind.SubjectClient,
 		stepDef{key: "score", kind: stepkind.LeadScoring},
 		stepDef{key: "email", kind: stepkind.EmailSequence, deps: []string{"score"}},
