@@ -133,28 +133,7 @@ func TestTokenLifecycleAndRoles(t *testing.T) {
 func TestWebsocketWithoutTokenClosesWith4401(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(api.srv.URL, "http")+"/graphql", &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{}}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		var msg map[string]any
-		err := wsjson.Read(ctx, conn, &msg)
-		if err == nil {
-			continue
-		}
-		var ce websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != auth.CloseUnauthenticated {
-			t.Fatalf("closed with %v, want close code 4401", err)
-		}
-		return
-	}
+	wsRefused(t, api.srv.URL, "")
 }
 
 func TestOtherOrganizationsTokenSeesNothing(t *testing.T) {

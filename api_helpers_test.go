@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
 
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/database"
@@ -286,4 +289,38 @@ func rivalToken(t *testing.T, api *testAPI) (string, context.Context) {
 		t.Fatal(err)
 	}
 	return token, ctx
+}
+
+// wsRefused opens a websocket that authenticates in connection_init with
+// the given Authorization value ("" sends none) and expects it to be closed
+// with 4401.
+func wsRefused(t *testing.T, baseURL, authorization string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	payload := map[string]any{}
+	if authorization != "" {
+		payload["Authorization"] = authorization
+	}
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": payload}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		var msg map[string]any
+		err := wsjson.Read(ctx, conn, &msg)
+		if err == nil {
+			continue
+		}
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != auth.CloseUnauthenticated {
+			t.Fatalf("closed with %v, want close code 4401", err)
+		}
+		return
+	}
 }

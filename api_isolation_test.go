@@ -19,7 +19,6 @@ import (
 	"github.com/coder/websocket/wsjson"
 	"github.com/vektah/gqlparser/v2/ast"
 
-	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/ent/migrate"
 	"github.com/estateflow/estateflow/graph/generated"
 )
@@ -255,7 +254,7 @@ func (c isolationCase) asOtherOrg(t *testing.T, api *testAPI, rival string, reco
 // unauthenticated runs the call without a token.
 func (c isolationCase) unauthenticated(t *testing.T, api *testAPI) {
 	if c.root == "Subscription" {
-		assertWebsocketRefused(t, api, "")
+		wsRefused(t, api.srv.URL, "")
 		return
 	}
 	got := api.postAs("", "application/json", mustJSON(t, map[string]any{"query": c.query, "variables": c.vars}))
@@ -869,31 +868,5 @@ func readSubscriptionMessage(t *testing.T, ctx context.Context, conn *websocket.
 		if !slices.Contains([]string{"ka", "ping", "pong"}, msg.Type) {
 			return msg
 		}
-	}
-}
-
-// assertWebsocketRefused wants a websocket with the given token closed with
-// 4401 at connection_init.
-func assertWebsocketRefused(t *testing.T, api *testAPI, token string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(api.srv.URL, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	defer conn.CloseNow()
-	payload := map[string]any{}
-	if token != "" {
-		payload["Authorization"] = "Bearer " + token
-	}
-	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": payload}); err != nil {
-		t.Fatal(err)
-	}
-	var msg subscriptionMessage
-	err = wsjson.Read(ctx, conn, &msg)
-	if websocket.CloseStatus(err) != auth.CloseUnauthenticated {
-		t.Fatalf("without a token the websocket got %v (%s), want close code 4401", err, msg.Type)
 	}
 }

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
-	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
 
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/database"
@@ -305,35 +303,6 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// wsRefused opens a websocket that authenticates in connection_init and
-// expects it to be closed with 4401.
-func wsRefused(t *testing.T, baseURL, authorization string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.CloseNow()
-	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": authorization}}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		var msg map[string]any
-		err := wsjson.Read(ctx, conn, &msg)
-		if err == nil {
-			continue
-		}
-		var ce websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != auth.CloseUnauthenticated {
-			t.Fatalf("closed with %v, want close code 4401", err)
-		}
-		return
-	}
 }
 
 // startAndWait starts a run of the package for the client and waits for
