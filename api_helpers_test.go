@@ -25,6 +25,7 @@ import (
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
@@ -115,6 +116,9 @@ func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor,
 	if api.db.Dialect == dialect.Postgres { // as server.go runs it
 		ecfg.ListenDSN = dsn
 		ecfg.River = &engine.RiverConfig{DB: api.db.SQL, ClientOnTx: api.db.ClientOnTx, ListenerDSN: dsn}
+	}
+	ecfg.CheckStart = func(ctx context.Context, c engine.StartCheck) error {
+		return modules.CheckSubject(ctx, api.db.Client, c.Subject)
 	}
 	api.engine = engine.New(api.db.Client, ecfg)
 	for kind, ex := range executors {

@@ -31,6 +31,7 @@ import (
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/internal/logscrub"
+	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
@@ -281,6 +282,9 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 		if cfg.riverListen {
 			ecfg.River.ListenerDSN = cfg.databaseURL
 		}
+	}
+	ecfg.CheckStart = func(ctx context.Context, c engine.StartCheck) error {
+		return modules.CheckSubject(ctx, db.Client, c.Subject)
 	}
 	eng := engine.New(db.Client, ecfg)
 	analytics.Register(eng, db.Client)

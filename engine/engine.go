@@ -50,8 +50,11 @@ type Config struct {
 	// several processes share the work (see river.go); it needs ListenDSN,
 	// through which cancelRun reaches steps on other processes. Nil: the
 	// in-process pool dispatches, which suits a single process.
-	River  *RiverConfig
-	Logger *slog.Logger
+	River *RiverConfig
+	// CheckStart validates a run's subject and parameters before StartRun
+	// creates it (see StartChecker). Nil: only the subject's type is checked.
+	CheckStart StartChecker
+	Logger     *slog.Logger
 }
 
 func (c *Config) setDefaults() {

@@ -327,10 +327,19 @@ func TestIdempotentStart(t *testing.T) {
 func TestSubjectMustMatchPackage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	e := f.engine(f.config(), nil)
+	missing := 999
+	cfg := f.config()
+	// The application's checker decides whether a subject exists; the
+	// engine must hand its refusal on unchanged.
+	cfg.CheckStart = func(_ context.Context, c engine.StartCheck) error {
+		if c.Subject.ID == missing {
+			return &engine.Error{Code: engine.CodeNotFound, Field: "input.propertyId", Message: "property not found"}
+		}
+		return nil
+	}
+	e := f.engine(cfg, nil)
 	listing := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis})
 	nurture := f.pkg(stepkind.SubjectClient, stepDef{key: "score", kind: stepkind.LeadScoring})
-	missing := 999
 	tests := []struct {
 		name      string
 		req       engine.StartRequest

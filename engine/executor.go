@@ -7,11 +7,37 @@ import (
 	"github.com/estateflow/estateflow/ent"
 )
 
+// SubjectType is the kind of record a run works on. A run row points at
+// its subject through one of two columns, so there are exactly two types.
+type SubjectType string
+
+// The two subject types.
+const (
+	SubjectProperty SubjectType = "PROPERTY"
+	SubjectClient   SubjectType = "CLIENT"
+)
+
 // Subject is what a run works on.
 type Subject struct {
-	Type string // "PROPERTY" or "CLIENT"
+	Type SubjectType
 	ID   int
 }
+
+// StartCheck is what the engine asks of a run before creating it
+// (Config.CheckStart): its subject, the step kinds of its package and its
+// parameters.
+type StartCheck struct {
+	Subject Subject
+	Kinds   []string
+	Params  map[string]any
+}
+
+// StartChecker validates a run before it is created: that its subject
+// exists in the viewer's organization, and that its parameters suit its
+// package's step kinds. The engine knows neither properties nor clients nor
+// what a step kind reads, so the application supplies it. An *Error it
+// returns reaches the client as it is.
+type StartChecker func(ctx context.Context, c StartCheck) error
 
 // Effect writes a step's side effects (tasks, scheduled posts, emails) in the
 // same transaction that records the step's success. db is bound to that

@@ -9,12 +9,9 @@ import (
 	"fmt"
 
 	"github.com/estateflow/estateflow/ent"
-	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/packagestep"
-	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
-	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 	"github.com/estateflow/estateflow/tenant"
@@ -55,7 +52,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 	if pkg.Archived {
 		return nil, inputError("input.packageId", "package %q is archived", pkg.Key)
 	}
-	if err := e.checkSubject(ctx, pkg.Subject, req); err != nil {
+	if err := e.checkStart(ctx, pkg, req); err != nil {
 		return nil, err
 	}
 	hash, err := requestHash(req)
@@ -142,38 +139,39 @@ func (e *Engine) existingRun(ctx context.Context, req StartRequest) (*ent.Run, e
 	return r, nil
 }
 
-func (e *Engine) checkSubject(ctx context.Context, subject stepkind.Subject, req StartRequest) error {
-	switch subject {
-	case stepkind.SubjectProperty:
+// checkStart validates the run's subject against the package's and hands
+// the rest to the application's StartChecker.
+func (e *Engine) checkStart(ctx context.Context, pkg *ent.WorkflowPackage, req StartRequest) error {
+	want := SubjectType(pkg.Subject)
+	var subject Subject
+	switch want {
+	case SubjectProperty:
 		if req.PropertyID == nil {
 			return inputError("input.propertyId", "this package works on a property: give propertyId")
 		}
-		ok, err := e.client.Property.Query().Where(property.ID(*req.PropertyID)).Exist(ctx)
-		if err != nil {
-			return fmt.Errorf("engine: looking up property: %w", err)
+		if req.ClientID != nil {
+			return inputError("input.clientId", "this package works on a property: leave clientId out")
 		}
-		if !ok {
-			return notFoundError("input.propertyId", "property %d not found", *req.PropertyID)
-		}
-	case stepkind.SubjectClient:
+		subject = Subject{Type: SubjectProperty, ID: *req.PropertyID}
+	case SubjectClient:
 		if req.ClientID == nil {
 			return inputError("input.clientId", "this package works on a client: give clientId")
 		}
-		ok, err := e.client.Contact.Query().Where(contact.ID(*req.ClientID)).Exist(ctx)
-		if err != nil {
-			return fmt.Errorf("engine: looking up client: %w", err)
+		if req.PropertyID != nil {
+			return inputError("input.propertyId", "this package works on a client: leave propertyId out")
 		}
-		if !ok {
-			return notFoundError("input.clientId", "client %d not found", *req.ClientID)
-		}
+		subject = Subject{Type: SubjectClient, ID: *req.ClientID}
+	default:
+		return fmt.Errorf("engine: package %d has an unknown subject %q", pkg.ID, pkg.Subject)
 	}
-	if subject == stepkind.SubjectProperty && req.ClientID != nil {
-		return inputError("input.clientId", "this package works on a property: leave clientId out")
+	if e.cfg.CheckStart == nil {
+		return nil
 	}
-	if subject == stepkind.SubjectClient && req.PropertyID != nil {
-		return inputError("input.propertyId", "this package works on a client: leave propertyId out")
+	kinds := make([]string, len(pkg.Edges.Steps))
+	for i, s := range pkg.Edges.Steps {
+		kinds[i] = string(s.Kind)
 	}
-	return nil
+	return e.cfg.CheckStart(ctx, StartCheck{Subject: subject, Kinds: kinds, Params: req.Params})
 }
 
 func requestHash(req StartRequest) (string, error) {

@@ -180,9 +180,9 @@ func (e *Engine) stepContext(t *txn, i int) *StepContext {
 func subjectOf(r *ent.Run) Subject {
 	switch {
 	case r.PropertyID != nil:
-		return Subject{Type: "PROPERTY", ID: *r.PropertyID}
+		return Subject{Type: SubjectProperty, ID: *r.PropertyID}
 	case r.ClientID != nil:
-		return Subject{Type: "CLIENT", ID: *r.ClientID}
+		return Subject{Type: SubjectClient, ID: *r.ClientID}
 	}
 	return Subject{}
 }

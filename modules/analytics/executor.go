@@ -19,7 +19,7 @@ type Executor struct {
 
 // Execute implements engine.Executor.
 func (x Executor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
-	if sc.Subject.Type != "PROPERTY" {
+	if sc.Subject.Type != engine.SubjectProperty {
 		return nil, engine.Permanent(errors.New("a CMA needs a property as the run's subject"))
 	}
 	p, err := x.Client.Property.Get(ctx, sc.Subject.ID)

@@ -33,7 +33,7 @@ const engagementWindow = 365 * 24 * time.Hour
 
 // Execute implements engine.Executor.
 func (x ScoringExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
-	if sc.Subject.Type != "CLIENT" {
+	if sc.Subject.Type != engine.SubjectClient {
 		return nil, engine.Permanent(errors.New("lead scoring needs a client as the run's subject"))
 	}
 	now := x.Now().UTC()
@@ -146,7 +146,7 @@ func createTasks(ctx context.Context, db *ent.Client, sc *engine.StepContext, pl
 // LoadClient reads the run's client with its organization, and the
 // organization's time zone, in which client-facing work is scheduled.
 func LoadClient(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*ent.Contact, *time.Location, error) {
-	if sc.Subject.Type != "CLIENT" {
+	if sc.Subject.Type != engine.SubjectClient {
 		return nil, nil, engine.Permanent(fmt.Errorf("%s needs a client as the run's subject", sc.Kind))
 	}
 	c, err := db.Contact.Query().Where(contact.ID(sc.Subject.ID)).WithOrganization().Only(ctx)

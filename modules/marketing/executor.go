@@ -163,7 +163,7 @@ func (x SocialExecutor) Execute(ctx context.Context, sc *engine.StepContext) (an
 }
 
 func loadProperty(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*ent.Property, error) {
-	if sc.Subject.Type != "PROPERTY" {
+	if sc.Subject.Type != engine.SubjectProperty {
 		return nil, engine.Permanent(fmt.Errorf("%s needs a property as the run's subject", sc.Kind))
 	}
 	p, err := db.Property.Get(ctx, sc.Subject.ID)

@@ -32,7 +32,7 @@ func (x Executor) Execute(ctx context.Context, sc *engine.StepContext) (any, err
 	if err := modules.DecodeInput(sc.Inputs, "estimatedValue", report); err != nil {
 		return nil, engine.Permanent(fmt.Errorf("a listing strategy needs a CMA_ANALYSIS step among its dependencies: %w", err))
 	}
-	if sc.Subject.Type != "PROPERTY" {
+	if sc.Subject.Type != engine.SubjectProperty {
 		return nil, engine.Permanent(errors.New("a listing strategy needs a property as the run's subject"))
 	}
 	p, err := x.Client.Property.Get(ctx, sc.Subject.ID)
