@@ -34,12 +34,13 @@ func TestCreatePackage(t *testing.T) {
 		"key": "fast-listing", "name": "Fast listing", "subject": "PROPERTY",
 		"steps": []stepIn{
 			step("cma", stepkind.CMAAnalysis),
-			step("campaign", stepkind.MarketingCampaign, "cma"),
+			step("strategy", stepkind.ListingStrategy, "cma"),
+			step("campaign", stepkind.MarketingCampaign, "strategy"),
 			step("social", stepkind.SocialScheduling, "campaign", "cma"),
 		},
 	}}).ok(t, &out)
 	p := out.CreatePackage
-	if p.Version != 1 || len(p.Steps) != 3 || p.Steps[2].Key != "social" || p.Steps[2].Position != 2 || len(p.Steps[2].DependsOn) != 2 {
+	if p.Version != 1 || len(p.Steps) != 4 || p.Steps[3].Key != "social" || p.Steps[3].Position != 3 || len(p.Steps[3].DependsOn) != 2 {
 		t.Fatalf("created package = %+v", p)
 	}
 }
