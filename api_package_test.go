@@ -96,6 +96,14 @@ func TestCreatePackageValidation(t *testing.T) {
 			wantText:  `step "score": a LEAD_SCORING step works on a CLIENT`,
 		},
 		{
+			// README's old quick-listing: every run of it failed at the campaign.
+			name:      "campaign without a listing strategy",
+			subject:   "PROPERTY",
+			steps:     []stepIn{step("cma", stepkind.CMAAnalysis), step("campaign", stepkind.MarketingCampaign, "cma")},
+			wantField: "input.steps[1].dependsOn",
+			wantText:  `step "campaign": a MARKETING_CAMPAIGN step reads the output of a LISTING_STRATEGY step`,
+		},
+		{
 			name:      "no steps",
 			subject:   "PROPERTY",
 			steps:     []stepIn{},
