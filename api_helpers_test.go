@@ -26,10 +26,7 @@ import (
 	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/modules"
-	"github.com/estateflow/estateflow/modules/analytics"
-	"github.com/estateflow/estateflow/modules/crm"
-	"github.com/estateflow/estateflow/modules/marketing"
-	"github.com/estateflow/estateflow/modules/strategy"
+	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -62,12 +59,12 @@ func newTestAPIWith(t testing.TB, executors map[stepkind.Kind]engine.Executor) *
 // executors, as `go run .` does.
 func newDemoTestAPI(t *testing.T) *testAPI {
 	t.Helper()
-	return buildTestAPI(t, nil, true, func(e *engine.Engine, db *database.DB) {
-		analytics.Register(e, db.Client)
-		strategy.Register(e, db.Client)
-		crm.Register(e, db.Client)
-		marketing.Register(e, db.Client)
-	})
+	return buildTestAPI(t, nil, true, registerModules)
+}
+
+// registerModules registers every module's executors, as server.go does.
+func registerModules(e *engine.Engine, db *database.DB) {
+	modules.Register(e, spec.Deps{Client: db.Client, Now: time.Now})
 }
 
 func buildTestAPI(t testing.TB, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB)) *testAPI {
@@ -117,8 +114,14 @@ func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor,
 		ecfg.ListenDSN = dsn
 		ecfg.River = &engine.RiverConfig{DB: api.db.SQL, ClientOnTx: api.db.ClientOnTx, ListenerDSN: dsn}
 	}
-	ecfg.CheckStart = func(ctx context.Context, c engine.StartCheck) error {
-		return modules.CheckSubject(ctx, api.db.Client, c.Subject)
+	// Runs are checked as server.go checks them. Stub executors stand in
+	// for the modules and read parameters the modules do not declare
+	// (budget, fail, n): with them, only the subject is checked.
+	ecfg.CheckStart = modules.StartChecker(api.db.Client)
+	if executors != nil {
+		ecfg.CheckStart = func(ctx context.Context, c engine.StartCheck) error {
+			return modules.CheckSubject(ctx, api.db.Client, c.Subject)
+		}
 	}
 	api.engine = engine.New(api.db.Client, ecfg)
 	for kind, ex := range executors {

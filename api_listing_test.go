@@ -131,3 +131,40 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 		t.Fatalf("cma query %v, step %v", direct.Cma.EstimatedValue, value)
 	}
 }
+
+// TestStartRunRefusesBadParams: a parameter the New Listing steps would
+// reject three steps into the run is refused at startRun, and no run is
+// created.
+func TestStartRunRefusesBadParams(t *testing.T) {
+	t.Parallel()
+	api := newDemoTestAPI(t)
+	var setup struct {
+		Properties struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"properties"`
+		Packages struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"packages"`
+	}
+	api.do(`{ properties(first: 1, where: {status: ACTIVE}) { edges { node { id } } }
+		packages(first: 1, where: {key: "new-listing"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	const start = `mutation($pkg: ID!, $prop: ID!, $params: Map) { startRun(input: {packageId: $pkg, propertyId: $prop, params: $params}) { id } }`
+	for _, tt := range []struct {
+		params map[string]any
+		field  string
+	}{
+		{map[string]any{"marketingBudget": -500}, "input.params.marketingBudget"},
+		{map[string]any{"marketingBudget": "lots"}, "input.params.marketingBudget"},
+		{map[string]any{"listingStartDate": "next week"}, "input.params.listingStartDate"},
+		{map[string]any{"marketingbudget": 2500}, "input.params.marketingbudget"},
+	} {
+		api.do(start, map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.Properties.Edges[0].Node.ID, "params": tt.params}).
+			wantError(t, "BAD_USER_INPUT", tt.field)
+	}
+	if n, err := api.ent().Run.Query().Count(api.ctx()); err != nil || n != 0 {
+		t.Fatalf("%d runs (%v) after refused starts, want none", n, err)
+	}
+	// A literal in the document reaches the check as an integer.
+	api.do(`mutation($pkg: ID!, $prop: ID!) { startRun(input: {packageId: $pkg, propertyId: $prop, params: {marketingBudget: 2500}}) { id } }`,
+		map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.Properties.Edges[0].Node.ID}).ok(t, nil)
+}

@@ -24,10 +24,6 @@ import (
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/internal/testdb"
-	"github.com/estateflow/estateflow/modules/analytics"
-	"github.com/estateflow/estateflow/modules/crm"
-	"github.com/estateflow/estateflow/modules/marketing"
-	"github.com/estateflow/estateflow/modules/strategy"
 )
 
 // syncBuffer collects log output written from many goroutines.
@@ -85,12 +81,7 @@ func TestLogsCarryNoSecretsOrPersonalData(t *testing.T) {
 	}
 
 	// The demo server, with the real-estate modules, logging text.
-	api := buildTestAPIOpts(t, nil, true, func(e *engine.Engine, db *database.DB) {
-		analytics.Register(e, db.Client)
-		strategy.Register(e, db.Client)
-		crm.Register(e, db.Client)
-		marketing.Register(e, db.Client)
-	}, testAPIOptions{logger: textLogger})
+	api := buildTestAPIOpts(t, nil, true, registerModules, testAPIOptions{logger: textLogger})
 	forbidSecret(api.token)
 
 	// A client with an email and a phone, in its fields and in its notes.

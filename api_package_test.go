@@ -34,12 +34,13 @@ func TestCreatePackage(t *testing.T) {
 		"key": "fast-listing", "name": "Fast listing", "subject": "PROPERTY",
 		"steps": []stepIn{
 			step("cma", stepkind.CMAAnalysis),
-			step("campaign", stepkind.MarketingCampaign, "cma"),
+			step("strategy", stepkind.ListingStrategy, "cma"),
+			step("campaign", stepkind.MarketingCampaign, "strategy"),
 			step("social", stepkind.SocialScheduling, "campaign", "cma"),
 		},
 	}}).ok(t, &out)
 	p := out.CreatePackage
-	if p.Version != 1 || len(p.Steps) != 3 || p.Steps[2].Key != "social" || p.Steps[2].Position != 2 || len(p.Steps[2].DependsOn) != 2 {
+	if p.Version != 1 || len(p.Steps) != 4 || p.Steps[3].Key != "social" || p.Steps[3].Position != 3 || len(p.Steps[3].DependsOn) != 2 {
 		t.Fatalf("created package = %+v", p)
 	}
 }
@@ -93,6 +94,14 @@ func TestCreatePackageValidation(t *testing.T) {
 			steps:     []stepIn{step("cma", stepkind.CMAAnalysis), step("score", stepkind.LeadScoring, "cma")},
 			wantField: "input.steps[1].kind",
 			wantText:  `step "score": a LEAD_SCORING step works on a CLIENT`,
+		},
+		{
+			// README's old quick-listing: every run of it failed at the campaign.
+			name:      "campaign without a listing strategy",
+			subject:   "PROPERTY",
+			steps:     []stepIn{step("cma", stepkind.CMAAnalysis), step("campaign", stepkind.MarketingCampaign, "cma")},
+			wantField: "input.steps[1].dependsOn",
+			wantText:  `step "campaign": a MARKETING_CAMPAIGN step reads the output of a LISTING_STRATEGY step`,
 		},
 		{
 			name:      "no steps",

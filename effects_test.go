@@ -21,10 +21,10 @@ import (
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 	"github.com/estateflow/estateflow/internal/testdb"
-	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
-	"github.com/estateflow/estateflow/modules/strategy"
+	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -79,10 +79,7 @@ func newEffectsFixture(t *testing.T) *effectsFixture {
 func (f *effectsFixture) engine(grace time.Duration, overrides map[stepkind.Kind]engine.Executor) *engine.Engine {
 	f.t.Helper()
 	e := engine.New(f.db.Client, engine.Config{Dialect: f.db.Dialect, ShutdownGrace: grace, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	analytics.Register(e, f.db.Client)
-	strategy.Register(e, f.db.Client)
-	crm.Register(e, f.db.Client)
-	marketing.Register(e, f.db.Client)
+	modules.Register(e, spec.Deps{Client: f.db.Client, Now: time.Now})
 	for k, ex := range overrides {
 		e.Register(string(k), ex)
 	}

@@ -32,10 +32,7 @@ import (
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/internal/logscrub"
 	"github.com/estateflow/estateflow/modules"
-	"github.com/estateflow/estateflow/modules/analytics"
-	"github.com/estateflow/estateflow/modules/crm"
-	"github.com/estateflow/estateflow/modules/marketing"
-	"github.com/estateflow/estateflow/modules/strategy"
+	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/rest"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/web"
@@ -283,14 +280,9 @@ func newEngine(db *database.DB, cfg config, logger *slog.Logger) *engine.Engine 
 			ecfg.River.ListenerDSN = cfg.databaseURL
 		}
 	}
-	ecfg.CheckStart = func(ctx context.Context, c engine.StartCheck) error {
-		return modules.CheckSubject(ctx, db.Client, c.Subject)
-	}
+	ecfg.CheckStart = modules.StartChecker(db.Client)
 	eng := engine.New(db.Client, ecfg)
-	analytics.Register(eng, db.Client)
-	strategy.Register(eng, db.Client)
-	crm.Register(eng, db.Client)
-	marketing.Register(eng, db.Client)
+	modules.Register(eng, spec.Deps{Client: db.Client, Now: time.Now})
 	return eng
 }
 

@@ -10,8 +10,8 @@ import (
 	"errors"
 
 	"github.com/estateflow/estateflow/ent"
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/spec"
 )
 
 // Cma is the resolver for the cma field.
@@ -39,6 +39,6 @@ func (r *queryResolver) Cma(ctx context.Context, propertyID int, options *analyt
 }
 
 // Output is the resolver for the output field.
-func (r *stepRunResolver) Output(ctx context.Context, obj *ent.StepRun) (modules.StepOutput, error) {
+func (r *stepRunResolver) Output(ctx context.Context, obj *ent.StepRun) (spec.StepOutput, error) {
 	return typedOutput(obj)
 }

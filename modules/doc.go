@@ -1,9 +1,10 @@
-// Package modules holds what the real-estate modules share: the marker of a
-// step's typed output. Each module lives in its own package below this one
-// and registers its step kinds with the engine.
+// Package modules is the registry of the real-estate work: All lists every
+// module, and through it every step kind with its executor, GraphQL output
+// type, subject, required upstream kinds and run parameters. The engine
+// registration, the API's typed outputs, package validation and the start
+// check of a run all read this one list.
+//
+// Each module lives in its own package below this one; what they share (the
+// descriptor types, the StepOutput marker, business days) lives in packages
+// below too (spec, calendar), so that this package can import them all.
 package modules
-
-// StepOutput is a step's typed output, as exposed to GraphQL clients.
-type StepOutput interface {
-	IsStepOutput()
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -18,7 +19,7 @@ func TestBuiltinPackagesAreValid(t *testing.T) {
 	for _, p := range seed.BuiltinPackages() {
 		nodes := make([]engine.Node, len(p.Steps))
 		for i, s := range p.Steps {
-			if s.Kind.Subject() != p.Subject {
+			if k, ok := modules.Find(s.Kind); !ok || k.Subject != p.Subject {
 				t.Errorf("%s: step %s of kind %s does not fit subject %s", p.Key, s.Key, s.Kind, p.Subject)
 			}
 			nodes[i] = engine.Node{Key: s.Key, DependsOn: s.DependsOn}

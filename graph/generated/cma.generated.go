@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
+	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -1063,7 +1063,7 @@ func UnmarshalCMAOptions(ctx context.Context, raw any) (analytics.Options, error
 
 // region    ************************** interface.gotpl ***************************
 
-func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSet, obj modules.StepOutput) graphql.Marshaler {
+func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSet, obj spec.StepOutput) graphql.Marshaler {
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
@@ -1544,7 +1544,7 @@ func (ec *executionContext) unmarshalOCMAOptions2ᚖgithubᚗcomᚋestateflowᚋ
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOStepOutput2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚐStepOutput(ctx context.Context, sel ast.SelectionSet, v modules.StepOutput) graphql.Marshaler {
+func (ec *executionContext) marshalOStepOutput2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋspecᚐStepOutput(ctx context.Context, sel ast.SelectionSet, v spec.StepOutput) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

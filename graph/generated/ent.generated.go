@@ -29,8 +29,8 @@ import (
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/graph/model"
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -51,7 +51,7 @@ type QueryResolver interface {
 	Properties(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) (*ent.PropertyConnection, error)
 }
 type StepRunResolver interface {
-	Output(ctx context.Context, obj *ent.StepRun) (modules.StepOutput, error)
+	Output(ctx context.Context, obj *ent.StepRun) (spec.StepOutput, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -8417,8 +8417,8 @@ func (ec *executionContext) _StepRun_output(ctx context.Context, field graphql.C
 			return ec.Resolvers.StepRun().Output(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v modules.StepOutput) graphql.Marshaler {
-			return ec.marshalOStepOutput2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚐStepOutput(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v spec.StepOutput) graphql.Marshaler {
+			return ec.marshalOStepOutput2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋspecᚐStepOutput(ctx, selections, v)
 		},
 		true,
 		false,

@@ -510,13 +510,6 @@ func roundTo(v float64, step int) int { return int(math.Round(v/float64(step))) 
 func round2(v float64) float64        { return math.Round(v*100) / 100 }
 func round4(v float64) float64        { return math.Round(v*10000) / 10000 }
 
-func fmtMoney(v float64) string {
-	if math.Abs(v) >= 100 {
-		return fmt.Sprintf("$%.0f", v)
-	}
-	return fmt.Sprintf("$%.2f", v)
-}
-
 // saleToList is the median sale-to-list price ratio of the nearby sales
 // whose list price is known.
 func saleToList(cands []candidate) MarketContext {

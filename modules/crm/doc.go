@@ -1,5 +1,6 @@
-// Package crm does the client-facing CRM work of the Lead Nurture package.
-// So far: LEAD_SCORING, which scores a lead from 0 to 100 with a factor
-// breakdown, tiers it HOT, WARM or COLD, and stores the score on the client
-// with its history.
+// Package crm does the client-facing CRM work: LEAD_SCORING scores a lead
+// from 0 to 100 with a factor breakdown, tiers it HOT, WARM or COLD and
+// stores the score on the client with its history; FOLLOW_UP_SCHEDULING
+// plans the client's follow-ups by tier as CRM tasks; and transactions carry
+// a deal through its stages with a checklist per stage.
 package crm

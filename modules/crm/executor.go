@@ -14,6 +14,7 @@ import (
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/task"
+	"github.com/estateflow/estateflow/modules/spec"
 )
 
 // ScoringExecutor runs LEAD_SCORING on the run's client.
@@ -22,10 +23,27 @@ type ScoringExecutor struct {
 	Now    func() time.Time
 }
 
-// Register registers the CRM step kinds with the engine.
-func Register(e *engine.Engine, client *ent.Client) {
-	e.Register(string(stepkind.LeadScoring), ScoringExecutor{Client: client, Now: time.Now})
-	e.Register(string(stepkind.FollowUpScheduling), FollowUpExecutor{Client: client, Now: time.Now})
+// Module describes the CRM step kinds.
+func Module() spec.Module {
+	return spec.Module{
+		Name: "crm",
+		Kinds: []spec.StepKind{
+			{
+				Kind:        stepkind.LeadScoring,
+				Subject:     stepkind.SubjectClient,
+				NewOutput:   func() spec.StepOutput { return &LeadScore{} },
+				NewExecutor: func(d spec.Deps) engine.Executor { return ScoringExecutor{Client: d.Client, Now: d.Now} },
+			},
+			{
+				// It takes a lead tier from its inputs when one is there
+				// (TierFor), else the client's stored tier: it requires no kind.
+				Kind:        stepkind.FollowUpScheduling,
+				Subject:     stepkind.SubjectClient,
+				NewOutput:   func() spec.StepOutput { return &FollowUpPlan{} },
+				NewExecutor: func(d spec.Deps) engine.Executor { return FollowUpExecutor{Client: d.Client, Now: d.Now} },
+			},
+		},
+	}
 }
 
 // engagementWindow bounds the interactions read: older ones weigh under 1%.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/calendar"
 )
 
 // FollowUpPlan is the FOLLOW_UP_SCHEDULING step's output.
@@ -97,15 +97,15 @@ func dueTime(local time.Time, n, hour int) time.Time {
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, local.Location())
 	if n == 0 {
 		next := local.Truncate(time.Hour).Add(time.Hour)
-		if modules.IsBusinessDay(day) && next.Hour() >= businessOpen && next.Hour() < businessClose && next.Day() == local.Day() {
+		if calendar.IsBusinessDay(day) && next.Hour() >= businessOpen && next.Hour() < businessClose && next.Day() == local.Day() {
 			return next
 		}
-		if modules.IsBusinessDay(day) && local.Hour() < businessOpen {
+		if calendar.IsBusinessDay(day) && local.Hour() < businessOpen {
 			return at(day, hour)
 		}
-		return at(modules.AddBusinessDays(day, 1), hour)
+		return at(calendar.AddBusinessDays(day, 1), hour)
 	}
-	return at(modules.AddBusinessDays(day, n), hour)
+	return at(calendar.AddBusinessDays(day, n), hour)
 }
 
 // at is the given hour of day's date, in day's time zone (daylight saving

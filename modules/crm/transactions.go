@@ -11,7 +11,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/task"
-	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/calendar"
 )
 
 // stageOrder is the path of a deal; FELL_THROUGH can follow any open stage.
@@ -65,7 +65,7 @@ func Checklist(d *ent.Deal, stage deal.Stage, now time.Time) []ChecklistItem {
 	inspection := or(d.InspectionDeadline, accepted.AddDate(0, 0, 10))
 	switch stage {
 	case deal.StageSHOWING:
-		return []ChecklistItem{{"showing.schedule", task.TypeCALL, "Schedule the showings", modules.AddBusinessDays(now, 2)}}
+		return []ChecklistItem{{"showing.schedule", task.TypeCALL, "Schedule the showings", calendar.AddBusinessDays(now, 2)}}
 	case deal.StageOFFER:
 		return []ChecklistItem{{"offer.review", task.TypeMEETING, "Prepare and review the offer", or(d.OfferDate, now.AddDate(0, 0, 1))}}
 	case deal.StageUNDER_CONTRACT:
@@ -88,7 +88,7 @@ func Checklist(d *ent.Deal, stage deal.Stage, now time.Time) []ChecklistItem {
 	case deal.StageCLOSED:
 		return []ChecklistItem{{"closed.thanks", task.TypeEMAIL, "Thank the client and ask for a review", closing.AddDate(0, 0, 2)}}
 	case deal.StageFELL_THROUGH:
-		return []ChecklistItem{{"fell-through.debrief", task.TypeCALL, "Debrief the client and record why the deal fell through", modules.AddBusinessDays(now, 1)}}
+		return []ChecklistItem{{"fell-through.debrief", task.TypeCALL, "Debrief the client and record why the deal fell through", calendar.AddBusinessDays(now, 1)}}
 	}
 	return nil
 }

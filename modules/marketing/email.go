@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/calendar"
 	"github.com/estateflow/estateflow/modules/crm"
 )
 
@@ -108,7 +108,7 @@ func sendTime(local time.Time, n int) time.Time {
 			return local.Truncate(time.Minute)
 		}
 	}
-	return atHour(modules.AddBusinessDays(day, n), sendHour)
+	return atHour(calendar.AddBusinessDays(day, n), sendHour)
 }
 
 func atHour(day time.Time, hour int) time.Time {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/estateflow/estateflow/engine"
@@ -12,18 +13,53 @@ import (
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/modules/strategy"
 )
 
-// Register registers the marketing step kinds with the engine.
-func Register(e *engine.Engine, client *ent.Client) {
-	e.Register(string(stepkind.EmailSequence), EmailExecutor{Client: client, Now: time.Now})
-	e.Register(string(stepkind.SocialTargeting), TargetingExecutor{Client: client})
-	e.Register(string(stepkind.MarketingCampaign), CampaignExecutor{Client: client})
-	e.Register(string(stepkind.SocialScheduling), SocialExecutor{Client: client})
+// maxBudget is the largest params.marketingBudget a campaign accepts.
+const maxBudget = 10_000_000
+
+// Module describes the marketing step kinds.
+func Module() spec.Module {
+	return spec.Module{
+		Name: "marketing",
+		Kinds: []spec.StepKind{
+			{
+				// Like FOLLOW_UP_SCHEDULING, it uses a lead tier among its
+				// inputs when there is one, and requires none.
+				Kind:        stepkind.EmailSequence,
+				Subject:     stepkind.SubjectClient,
+				NewOutput:   func() spec.StepOutput { return &EmailSequence{} },
+				NewExecutor: func(d spec.Deps) engine.Executor { return EmailExecutor{Client: d.Client, Now: d.Now} },
+			},
+			{
+				Kind:        stepkind.SocialTargeting,
+				Subject:     stepkind.SubjectClient,
+				NewOutput:   func() spec.StepOutput { return &SocialTargeting{} },
+				NewExecutor: func(d spec.Deps) engine.Executor { return TargetingExecutor{Client: d.Client} },
+			},
+			{
+				Kind:     stepkind.MarketingCampaign,
+				Subject:  stepkind.SubjectProperty,
+				Requires: []stepkind.Kind{stepkind.ListingStrategy}, // found by its pricingOptions
+				Params: []spec.Param{
+					{Name: "marketingBudget", Type: spec.Number, Min: new(0.0), Max: new(float64(maxBudget)), Default: strconv.Itoa(DefaultBudget)},
+				},
+				NewOutput:   func() spec.StepOutput { return &MarketingCampaign{} },
+				NewExecutor: func(d spec.Deps) engine.Executor { return CampaignExecutor{Client: d.Client} },
+			},
+			{
+				Kind:        stepkind.SocialScheduling,
+				Subject:     stepkind.SubjectProperty,
+				Requires:    []stepkind.Kind{stepkind.MarketingCampaign}, // found by its headlines
+				NewOutput:   func() spec.StepOutput { return &SocialSchedule{} },
+				NewExecutor: func(d spec.Deps) engine.Executor { return SocialExecutor{Client: d.Client} },
+			},
+		},
+	}
 }
 
 // EmailExecutor runs EMAIL_SEQUENCE.
@@ -94,7 +130,7 @@ type CampaignExecutor struct {
 // Execute implements engine.Executor.
 func (x CampaignExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	var s strategy.ListingStrategy
-	if err := modules.DecodeInput(sc.Inputs, "pricingOptions", &s); err != nil {
+	if err := spec.DecodeInput(sc.Inputs, "pricingOptions", &s); err != nil {
 		return nil, engine.Permanent(fmt.Errorf("a marketing campaign needs a LISTING_STRATEGY step among its dependencies: %w", err))
 	}
 	p, err := loadProperty(ctx, x.Client, sc)
@@ -103,7 +139,9 @@ func (x CampaignExecutor) Execute(ctx context.Context, sc *engine.StepContext) (
 	}
 	budget := DefaultBudget
 	if v, ok := sc.Params["marketingBudget"].(float64); ok {
-		if v < 0 || v > 10_000_000 {
+		// The start check refuses such a budget; runs started before it
+		// existed may still carry one.
+		if v < 0 || v > maxBudget {
 			return nil, engine.Permanent(fmt.Errorf("params.marketingBudget %v is out of range (0 to 10,000,000)", v))
 		}
 		budget = int(v)
@@ -120,7 +158,7 @@ type SocialExecutor struct {
 // Execute implements engine.Executor.
 func (x SocialExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	var c MarketingCampaign
-	if err := modules.DecodeInput(sc.Inputs, "headlines", &c); err != nil {
+	if err := spec.DecodeInput(sc.Inputs, "headlines", &c); err != nil {
 		return nil, engine.Permanent(fmt.Errorf("social scheduling needs a MARKETING_CAMPAIGN step among its dependencies: %w", err))
 	}
 	p, err := loadProperty(ctx, x.Client, sc)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/calendar"
 )
 
 // SocialSchedule is the SOCIAL_SCHEDULING step's output.
@@ -61,7 +61,7 @@ func PlanPosts(c MarketingCampaign, existing map[string][]time.Time, loc *time.L
 	for _, slot := range platformSlots {
 		var last time.Time
 		for day := start; day.Before(end); day = day.AddDate(0, 0, 1) {
-			if slot.weekdaysOnly && !modules.IsBusinessDay(day) {
+			if slot.weekdaysOnly && !calendar.IsBusinessDay(day) {
 				continue
 			}
 			at := time.Date(day.Year(), day.Month(), day.Day(), slot.hour, slot.minute, 0, 0, loc)

@@ -10,8 +10,8 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/spec"
 )
 
 // Executor runs the LISTING_STRATEGY step. It needs a CMA among its
@@ -21,15 +21,27 @@ type Executor struct {
 	Now    func() time.Time
 }
 
-// Register registers the strategy step kind with the engine.
-func Register(e *engine.Engine, client *ent.Client) {
-	e.Register(string(stepkind.ListingStrategy), Executor{Client: client, Now: time.Now})
+// Module describes the strategy step kind.
+func Module() spec.Module {
+	return spec.Module{
+		Name: "strategy",
+		Kinds: []spec.StepKind{{
+			Kind:     stepkind.ListingStrategy,
+			Subject:  stepkind.SubjectProperty,
+			Requires: []stepkind.Kind{stepkind.CMAAnalysis}, // the Report, found by its estimatedValue
+			Params: []spec.Param{
+				{Name: "listingStartDate", Type: spec.Date, Default: "today"},
+			},
+			NewOutput:   func() spec.StepOutput { return &ListingStrategy{} },
+			NewExecutor: func(d spec.Deps) engine.Executor { return Executor{Client: d.Client, Now: d.Now} },
+		}},
+	}
 }
 
 // Execute implements engine.Executor.
 func (x Executor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	report := &analytics.Report{}
-	if err := modules.DecodeInput(sc.Inputs, "estimatedValue", report); err != nil {
+	if err := spec.DecodeInput(sc.Inputs, "estimatedValue", report); err != nil {
 		return nil, engine.Permanent(fmt.Errorf("a listing strategy needs a CMA_ANALYSIS step among its dependencies: %w", err))
 	}
 	if sc.Subject.Type != engine.SubjectProperty {

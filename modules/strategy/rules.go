@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/calendar"
 )
 
 // Input is what a strategy is built from.
@@ -224,16 +224,16 @@ func segments(in Input) []AudienceSegment {
 
 // timeline lays out the launch in business days from start.
 func timeline(start time.Time, temp string) []Milestone {
-	day0 := modules.NextBusinessDay(time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC))
-	photos := modules.AddBusinessDays(day0, 5)
-	comingSoon := modules.AddBusinessDays(photos, 1)
-	live := modules.AddBusinessDays(comingSoon, 2)
-	openHouse := modules.NextSaturday(live)
+	day0 := calendar.NextBusinessDay(time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC))
+	photos := calendar.AddBusinessDays(day0, 5)
+	comingSoon := calendar.AddBusinessDays(photos, 1)
+	live := calendar.AddBusinessDays(comingSoon, 2)
+	openHouse := calendar.NextSaturday(live)
 	reviewAfter := 7
 	if temp == Tight {
 		reviewAfter = 4
 	}
-	review := modules.AddBusinessDays(live, reviewAfter)
+	review := calendar.AddBusinessDays(live, reviewAfter)
 	return []Milestone{
 		{Name: "PREP_AND_STAGING", Date: day0, Note: "repairs, cleaning and staging: 5 business days"},
 		{Name: "PHOTOGRAPHY", Date: photos, Note: "photos and floor plan once staging is done"},

@@ -1,10 +1,14 @@
-// Package stepkind names the kinds of step a package can chain and the kind of
-// subject (a property or a client) each of them works on.
+// Package stepkind names the kinds of step a package can chain and the two
+// subjects (a property or a client) a package can work on. What each kind
+// does, which subject it works on and what it needs is declared by the module
+// that implements it (modules.All).
 //
 // It lives beside the ent schema because ent and GraphQL both bind to these Go
-// types; the engine never imports it, since it must stay free of real-estate
-// knowledge.
+// types; the engine's code never imports it, since it must stay free of
+// real-estate knowledge.
 package stepkind
+
+import "slices"
 
 // Kind is the kind of work a package step does.
 type Kind string
@@ -30,17 +34,6 @@ const (
 	SubjectClient   Subject = "CLIENT"
 )
 
-var subjectOfKind = map[Kind]Subject{
-	CMAAnalysis:        SubjectProperty,
-	ListingStrategy:    SubjectProperty,
-	MarketingCampaign:  SubjectProperty,
-	SocialScheduling:   SubjectProperty,
-	LeadScoring:        SubjectClient,
-	EmailSequence:      SubjectClient,
-	SocialTargeting:    SubjectClient,
-	FollowUpScheduling: SubjectClient,
-}
-
 // Values lists every kind; ent uses it to build the enum.
 func (Kind) Values() []string {
 	return []string{
@@ -50,13 +43,7 @@ func (Kind) Values() []string {
 }
 
 // Valid reports whether k is one of the known kinds.
-func (k Kind) Valid() bool {
-	_, ok := subjectOfKind[k]
-	return ok
-}
-
-// Subject returns the subject that a step of kind k needs, or "" for an unknown kind.
-func (k Kind) Subject() Subject { return subjectOfKind[k] }
+func (k Kind) Valid() bool { return slices.Contains(k.Values(), string(k)) }
 
 // String implements fmt.Stringer.
 func (k Kind) String() string { return string(k) }

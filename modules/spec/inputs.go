@@ -1,4 +1,4 @@
-package modules
+package spec
 
 import (
 	"encoding/json"
