@@ -235,6 +235,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 		logger.Info("created demo organization", "slug", boot.Org.Slug, "properties", boot.Properties, "clients", boot.Clients)
 	}
 	authn := auth.New(db.Client)
+	authn.Logger = logger
 	if cfg.maxStreams > 0 {
 		authn.MaxStreams = cfg.maxStreams
 	}
