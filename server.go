@@ -31,6 +31,7 @@ import (
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/internal/logscrub"
+	"github.com/estateflow/estateflow/internal/requestid"
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/rest"
@@ -231,6 +232,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, ready chan<- ne
 		logger.Info("created demo organization", "slug", boot.Org.Slug, "properties", boot.Properties, "clients", boot.Clients)
 	}
 	authn := auth.New(db.Client)
+	authn.Logger = logger
 	if cfg.maxStreams > 0 {
 		authn.MaxStreams = cfg.maxStreams
 	}
@@ -302,7 +304,6 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 	origins := httpserver.ParseOrigins(cfg.corsOrigins)
 	gql := graph.NewHandler(db.Client, eng, graph.HandlerConfig{
 		Logger:           logger,
-		RequestID:        httpserver.RequestIDFromContext,
 		OriginPatterns:   origins.WebsocketPatterns(),
 		MaxPageSize:      100,
 		MaxDepth:         cfg.maxDepth,
@@ -342,15 +343,17 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 	return httpserver.RequestID(httpserver.AccessLog(logger)(httpserver.Recover(logger)(mux)))
 }
 
-// newLogger builds every logger the server uses. Its records pass through
-// logscrub, so that no token secret, email address or phone number reaches
-// the logs, whoever logs them.
+// newLogger builds every logger the server uses. A record logged with a
+// request's context carries its request_id; then it passes through
+// logscrub (request ID included), so that no token secret, email address
+// or phone number reaches the logs, whoever logs them.
 func newLogger(w io.Writer, cfg config) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	var out slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.logJSON {
-		return slog.New(logscrub.New(slog.NewJSONHandler(w, opts)))
+		out = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(logscrub.New(slog.NewTextHandler(w, opts)))
+	return slog.New(requestid.NewHandler(logscrub.New(out)))
 }
 
 // parseInterleaved parses flags that may come before, between or after the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -29,6 +30,9 @@ type Authenticator struct {
 	// MaxStreams bounds the open websocket and SSE streams of one token
 	// (default 20).
 	MaxStreams int
+	// Logger reports what does not fail a request but should be known
+	// (default slog.Default()).
+	Logger *slog.Logger
 
 	mu      sync.Mutex
 	streams map[int]map[*stream]struct{} // open subscriptions by token ID
@@ -43,6 +47,13 @@ type stream struct {
 // New returns an authenticator over client.
 func New(client *ent.Client) *Authenticator {
 	return &Authenticator{client: client, now: time.Now, MaxStreams: 20, streams: map[int]map[*stream]struct{}{}}
+}
+
+func (a *Authenticator) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
 }
 
 // Authenticate returns the viewer a secret acts for.
@@ -63,8 +74,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (tenant
 		return tenant.Viewer{}, ErrExpired
 	}
 	if tok.LastUsedAt == nil || a.now().Sub(*tok.LastUsedAt) >= lastUsedResolution {
-		// Best effort: a failed write must not fail the request.
-		_ = a.client.APIToken.UpdateOneID(tok.ID).SetLastUsedAt(a.now()).Exec(sys)
+		// Best effort: a failed write must not fail the request, but it
+		// must be seen, or tokens would look unused.
+		if err := a.client.APIToken.UpdateOneID(tok.ID).SetLastUsedAt(a.now()).Exec(sys); err != nil {
+			a.logger().WarnContext(ctx, "auth: recording when the token was last used", "token_id", tok.ID, "err", err)
+		}
 	}
 	return tenant.Viewer{OrgID: tok.OrganizationID, UserID: tok.UserID, TokenID: tok.ID, Role: tenant.Role(tok.Edges.User.Role)}, nil
 }
@@ -112,21 +126,22 @@ var ErrTokenRevoked = errors.New("the token was revoked")
 // Track refuses with ErrTooManyStreams when the token already has
 // MaxStreams open.
 func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context, context.CancelFunc, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	s := &stream{ctx: ctx, cancel: cancel}
 	a.mu.Lock()
+	// Counting and inserting under one lock: with two, concurrent calls
+	// could all count below the limit and all insert.
 	open := 0
-	for s := range a.streams[tokenID] {
-		if s.ctx.Err() == nil {
+	for other := range a.streams[tokenID] {
+		if other.ctx.Err() == nil {
 			open++
 		}
 	}
 	if a.MaxStreams > 0 && open >= a.MaxStreams {
 		a.mu.Unlock()
+		cancel(nil)
 		return nil, nil, ErrTooManyStreams
 	}
-	a.mu.Unlock()
-	ctx, cancel := context.WithCancelCause(ctx)
-	s := &stream{ctx: ctx, cancel: cancel}
-	a.mu.Lock()
 	// Pruning here, rather than with a context.AfterFunc per stream, keeps
 	// an idle subscription's memory small.
 	a.tracked++

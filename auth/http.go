@@ -9,6 +9,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/internal/errcode"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -33,14 +34,14 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		v, err := a.fromHeader(r.Context(), header)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="estateflow"`)
-			httpserver.WriteGraphQLError(w, http.StatusUnauthorized, "UNAUTHENTICATED", message(err))
+			httpserver.WriteGraphQLError(w, http.StatusUnauthorized, errcode.Unauthenticated, message(err))
 			return
 		}
 		ctx := tenant.NewContext(r.Context(), v)
 		if isWebsocket(r) || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 			tracked, done, err := a.Track(ctx, v.TokenID)
 			if err != nil {
-				httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED", err.Error())
+				httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, errcode.RateLimited, err.Error())
 				return
 			}
 			defer done()

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/httprate"
 
 	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/internal/errcode"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -32,7 +33,7 @@ func RateLimit(perMinute int) func(http.Handler) http.Handler {
 		// response would stay in memory for each open websocket.
 		httprate.WithResponseHeaders(httprate.ResponseHeaders{RetryAfter: "Retry-After"}),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
-			httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED",
+			httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, errcode.RateLimited,
 				"too many requests for this token; retry after the time in the Retry-After header")
 		}))
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 type subscriptionCounterKey struct{}
@@ -43,7 +45,7 @@ func (l SubscriptionLimit) InterceptOperation(ctx context.Context, next graphql.
 		count.Add(-1)
 		return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 			Message:    "too many subscriptions on this connection; close one first",
-			Extensions: map[string]any{"code": "SUBSCRIPTION_LIMIT_EXCEEDED"},
+			Extensions: map[string]any{"code": string(errcode.SubscriptionLimitExceeded)},
 		}}})
 	}
 	// The operation's context ends with the subscription.

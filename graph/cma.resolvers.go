@@ -31,9 +31,9 @@ func (r *queryResolver) Cma(ctx context.Context, propertyID int, options *analyt
 	var tooFew *analytics.TooFewCompsError
 	switch {
 	case errors.As(err, &tooFew):
-		return nil, codedError(CodeBadUserInput, "propertyId", "%s", tooFew.Error())
+		return nil, badInput("propertyId", "%s", tooFew.Error())
 	case errors.Is(err, analytics.ErrNoLivingArea):
-		return nil, codedError(CodeBadUserInput, "propertyId", "%s", err.Error())
+		return nil, badInput("propertyId", "%s", err.Error())
 	}
 	return report, err
 }

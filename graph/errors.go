@@ -9,55 +9,39 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
+	gqlcode "github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/estateflow/estateflow/internal/clienterr"
-)
-
-// Error codes carried in extensions.code. Clients branch on these, never on
-// messages.
-const (
-	CodeBadUserInput    = clienterr.CodeBadUserInput
-	CodeNotFound        = clienterr.CodeNotFound
-	CodeConflict        = clienterr.CodeConflict
-	CodeUnauthenticated = clienterr.CodeUnauthenticated
-	CodeForbidden       = clienterr.CodeForbidden
-	CodeInternal        = clienterr.CodeInternal
+	"github.com/estateflow/estateflow/internal/errcode"
+	"github.com/estateflow/estateflow/internal/requestid"
 )
 
 // codedError is an error meant for the client: its message is safe to show.
-func codedError(code, field, format string, args ...any) *gqlerror.Error {
-	ext := map[string]any{"code": code}
-	if field != "" {
-		ext["field"] = field
-	}
-	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: ext}
+func codedError(code errcode.Code, field, format string, args ...any) *gqlerror.Error {
+	e := &gqlerror.Error{Message: fmt.Sprintf(format, args...)}
+	setCode(e, code, field)
+	return e
 }
 
 func badInput(field, format string, args ...any) *gqlerror.Error {
-	return codedError(CodeBadUserInput, field, format, args...)
+	return codedError(errcode.BadUserInput, field, format, args...)
 }
 
 func notFound(field, what string, id int) *gqlerror.Error {
-	return codedError(CodeNotFound, field, "%s %d not found", what, id)
+	return codedError(errcode.NotFound, field, "%s %d not found", what, id)
 }
 
 func conflict(field, format string, args ...any) *gqlerror.Error {
-	return codedError(CodeConflict, field, format, args...)
+	return codedError(errcode.Conflict, field, format, args...)
 }
-
-// RequestIDFunc returns the ID of the HTTP request a context belongs to, so
-// that an INTERNAL error shown to a client can be found in the logs.
-type RequestIDFunc func(context.Context) string
 
 // errorPresenter turns every error into one with extensions.code. Errors that
 // are not meant for clients are logged in full and shown only as INTERNAL:
 // no SQL, no stack trace, no driver message ever reaches a client.
 type errorPresenter struct {
-	logger    *slog.Logger
-	requestID RequestIDFunc
+	logger *slog.Logger
 }
 
 func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error {
@@ -77,7 +61,7 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	if isArgumentError(ctx) {
 		// gqlgen failed to decode an argument (an ID that is not a number, a
 		// bad enum value): the path below the field names the argument.
-		setCode(out, CodeBadUserInput, argumentField(ctx, out.Path))
+		setCode(out, errcode.BadUserInput, argumentField(ctx, out.Path))
 		return out
 	}
 	if ref, ok := clienterr.Classify(err); ok {
@@ -88,9 +72,9 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 		}
 		return out
 	}
-	if strings.HasSuffix(err.Error(), "introspection disabled") { // gqlgen's own error
+	if isIntrospectionRefusal(ctx) {
 		out.Message = "introspection is turned off on this server"
-		setCode(out, CodeForbidden, "")
+		setCode(out, errcode.Forbidden, "")
 		return out
 	}
 	p.internal(ctx, out, err)
@@ -103,14 +87,14 @@ func (p errorPresenter) presentGraphQLError(ctx context.Context, e *gqlerror.Err
 	}
 	code, _ := e.Extensions["code"].(string)
 	switch code {
-	case errcode.ValidationFailed, errcode.ParseFailed:
+	case gqlcode.ValidationFailed, gqlcode.ParseFailed:
 		e.Extensions["reason"] = code
-		setCode(e, CodeBadUserInput, requestField(e))
+		setCode(e, errcode.BadUserInput, requestField(e))
 	case "":
 		if graphql.GetFieldContext(ctx) == nil {
 			// A request-level refusal (no operation, bad variables) before any
 			// field ran.
-			setCode(e, CodeBadUserInput, requestField(e))
+			setCode(e, errcode.BadUserInput, requestField(e))
 		} else {
 			p.internal(ctx, e, e)
 		}
@@ -118,27 +102,39 @@ func (p errorPresenter) presentGraphQLError(ctx context.Context, e *gqlerror.Err
 	return e
 }
 
+// internal logs err, with the request ID the logger takes from ctx, and
+// tells the client only that ID.
 func (p errorPresenter) internal(ctx context.Context, out *gqlerror.Error, err error) {
-	id := ""
-	if p.requestID != nil {
-		id = p.requestID(ctx)
-	}
-	p.logger.ErrorContext(ctx, "graphql: internal error", "request_id", id, "path", out.Path.String(), "err", err)
+	p.logger.ErrorContext(ctx, "graphql: internal error", "path", out.Path.String(), "err", err)
 	out.Message = "internal error"
-	if id != "" {
+	if id, ok := requestid.FromContext(ctx); ok {
 		out.Message = fmt.Sprintf("internal error (request %s)", id)
 	}
-	setCode(out, CodeInternal, "")
+	setCode(out, errcode.Internal, "")
 }
 
-func setCode(e *gqlerror.Error, code, field string) {
+// setCode sets extensions.code (as a plain string, which is what gqlgen and
+// anything else reading extensions expects) and, when given, extensions.field.
+func setCode(e *gqlerror.Error, code errcode.Code, field string) {
 	if e.Extensions == nil {
 		e.Extensions = map[string]any{}
 	}
-	e.Extensions["code"] = code
+	e.Extensions["code"] = string(code)
 	if field != "" {
 		e.Extensions["field"] = field
 	}
+}
+
+// isIntrospectionRefusal reports whether the error being presented is gqlgen
+// refusing an introspection field (__schema, __type) because introspection is
+// off: those fields fail for no other reason, and gqlgen's error has neither
+// a type nor a code of its own to tell it by.
+func isIntrospectionRefusal(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Object != "Query" || (fc.Field.Name != "__schema" && fc.Field.Name != "__type") {
+		return false
+	}
+	return graphql.HasOperationContext(ctx) && graphql.GetOperationContext(ctx).DisableIntrospection
 }
 
 // isArgumentError reports whether the current field failed while gqlgen was

@@ -23,9 +23,9 @@ import (
 
 // HandlerConfig tunes the GraphQL endpoint.
 type HandlerConfig struct {
+	// Logger logs internal errors; wrap its handler with
+	// requestid.NewHandler so that they carry the request ID.
 	Logger *slog.Logger
-	// RequestID finds the request ID in a context for error reports.
-	RequestID RequestIDFunc
 	// OriginPatterns lists the hosts (path.Match patterns, as in
 	// websocket.AcceptOptions) whose pages may open a websocket besides the
 	// server's own origin.
@@ -68,7 +68,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		},
 		KeepAlivePingInterval: 10 * time.Second,
 		InitTimeout:           10 * time.Second,
-		InitFunc:              cfg.Auth.WebsocketInit,
+		InitFunc:              websocketInit(cfg.Auth.WebsocketInit),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -87,7 +87,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	}
 	srv.Use(auth.SubscriptionLimit{Max: cfg.MaxSubscriptions})
 
-	presenter := errorPresenter{logger: cfg.Logger, requestID: cfg.RequestID}
+	presenter := errorPresenter{logger: cfg.Logger}
 	srv.SetErrorPresenter(presenter.present)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		// The panic is logged with its stack; the client sees INTERNAL.

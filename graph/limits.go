@@ -8,12 +8,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-)
 
-// Codes of the limit refusals.
-const (
-	CodeDepthLimitExceeded      = "DEPTH_LIMIT_EXCEEDED"
-	CodeComplexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 // QueryLimits refuses, before anything runs, an operation that would cost
@@ -53,9 +49,9 @@ func (l QueryLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 	case err != nil:
 		return err
 	case l.MaxDepth > 0 && depth > l.MaxDepth:
-		return codedError(CodeDepthLimitExceeded, "", "the operation nests %d fields deep; the limit is %d", depth, l.MaxDepth)
+		return codedError(errcode.DepthLimitExceeded, "", "the operation nests %d fields deep; the limit is %d", depth, l.MaxDepth)
 	case l.MaxComplexity > 0 && cost > l.MaxComplexity:
-		return codedError(CodeComplexityLimitExceeded, "", "the operation's complexity is %d; the limit is %d (a connection counts its fields once per item asked for)", cost, l.MaxComplexity)
+		return codedError(errcode.ComplexityLimitExceeded, "", "the operation's complexity is %d; the limit is %d (a connection counts its fields once per item asked for)", cost, l.MaxComplexity)
 	}
 	return nil
 }

@@ -8,12 +8,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/estateflow/estateflow/engine"
-)
-
-// Codes that end a subscription.
-const (
-	CodeSlowConsumer = "SLOW_CONSUMER"
-	CodeShuttingDown = "SHUTTING_DOWN"
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 // endSubscription returns the callback the engine calls when a stream ends.
@@ -33,21 +28,42 @@ func (r *Resolver) endSubscription(ctx context.Context) func(error) {
 		var gqlErr *gqlerror.Error
 		switch {
 		case errors.Is(err, engine.ErrSlowConsumer):
-			gqlErr = codedError(CodeSlowConsumer, "", "%s", err.Error())
+			gqlErr = codedError(errcode.SlowConsumer, "", "%s", err.Error())
 		case errors.Is(err, engine.ErrStopping):
-			gqlErr = codedError(CodeShuttingDown, "", "%s", err.Error())
+			gqlErr = codedError(errcode.ShuttingDown, "", "%s", err.Error())
 		default:
 			r.logger.ErrorContext(ctx, "graphql: subscription failed", "err", err)
-			gqlErr = codedError(CodeInternal, "", "the subscription failed; resume from the last seq received")
+			gqlErr = codedError(errcode.Internal, "", "the subscription failed; resume from the last seq received")
 		}
 		addSubscriptionError(ctx, gqlErr)
 	}
 }
 
 // addSubscriptionError reports err on a websocket subscription. gqlgen keeps
-// that error channel only for websockets; over SSE the stream just ends, and
-// the missing terminal event tells the client to resume.
+// that error channel only for websockets (elsewhere AddSubscriptionError
+// dereferences a nil pointer); over SSE the stream just ends, and the
+// missing terminal event tells the client to resume.
 func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
-	defer func() { _ = recover() }() // not a websocket subscription
+	if !isWebsocket(ctx) {
+		return
+	}
 	transport.AddSubscriptionError(ctx, err)
+}
+
+// websocketKey marks the context of a websocket connection. gqlgen's own
+// mark (the subscription error list) is private to its transport package.
+type websocketKey struct{}
+
+// websocketInit marks the connection's context, which every operation on
+// the connection inherits, before init authenticates it.
+func websocketInit(init transport.WebsocketInitFunc) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		return init(context.WithValue(ctx, websocketKey{}, true), payload)
+	}
+}
+
+// isWebsocket reports whether ctx belongs to an operation on a websocket.
+func isWebsocket(ctx context.Context) bool {
+	ws, _ := ctx.Value(websocketKey{}).(bool)
+	return ws
 }

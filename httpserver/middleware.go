@@ -13,9 +13,13 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/estateflow/estateflow/internal/errcode"
+	"github.com/estateflow/estateflow/internal/requestid"
 )
 
-// AccessLog logs one line per request, with its request ID.
+// AccessLog logs one line per request. The logger adds the request ID from
+// the context.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -23,7 +27,6 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(sw, r)
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-				slog.String("request_id", RequestIDFromContext(r.Context())),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", sw.status),
@@ -44,10 +47,10 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 					if v == http.ErrAbortHandler {
 						panic(v)
 					}
-					logger.ErrorContext(r.Context(), "http: panic", "request_id", RequestIDFromContext(r.Context()),
-						"panic", v, "stack", string(debug.Stack()))
-					WriteGraphQLError(w, http.StatusInternalServerError, "INTERNAL",
-						fmt.Sprintf("internal error (request %s)", RequestIDFromContext(r.Context())))
+					logger.ErrorContext(r.Context(), "http: panic", "panic", v, "stack", string(debug.Stack()))
+					id, _ := requestid.FromContext(r.Context())
+					WriteGraphQLError(w, http.StatusInternalServerError, errcode.Internal,
+						fmt.Sprintf("internal error (request %s)", id))
 				}
 			}()
 			next.ServeHTTP(w, r)
@@ -70,23 +73,23 @@ func GraphQLBody(maxBytes int64) func(http.Handler) http.Handler {
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
-				WriteGraphQLError(w, http.StatusRequestEntityTooLarge, "BAD_USER_INPUT",
+				WriteGraphQLError(w, http.StatusRequestEntityTooLarge, errcode.BadUserInput,
 					fmt.Sprintf("request body is larger than %d bytes", maxBytes))
 				return
 			case err != nil:
-				WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT", "could not read the request body")
+				WriteGraphQLError(w, http.StatusBadRequest, errcode.BadUserInput, "could not read the request body")
 				return
 			}
 			if isJSON(r.Header.Get("Content-Type")) {
 				if !json.Valid(body) {
-					WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT", "request body is not valid JSON")
+					WriteGraphQLError(w, http.StatusBadRequest, errcode.BadUserInput, "request body is not valid JSON")
 					return
 				}
 				// gqlgen's SSE transport logs a body it cannot decode, in
 				// full, with the standard library's log package: variables,
 				// emails and phone numbers included. Such a body stops here.
 				if !isGraphQLRequest(body) {
-					WriteGraphQLError(w, http.StatusBadRequest, "BAD_USER_INPUT",
+					WriteGraphQLError(w, http.StatusBadRequest, errcode.BadUserInput,
 						"request body is not a GraphQL request: an object whose query and operationName are strings and whose variables and extensions are objects")
 					return
 				}
@@ -123,7 +126,7 @@ func isJSON(contentType string) bool {
 }
 
 // WriteGraphQLError writes a GraphQL response that carries one error.
-func WriteGraphQLError(w http.ResponseWriter, status int, code, message string) {
+func WriteGraphQLError(w http.ResponseWriter, status int, code errcode.Code, message string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{

@@ -1,14 +1,13 @@
 package httpserver
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
 	"regexp"
-)
 
-type requestIDKey struct{}
+	"github.com/estateflow/estateflow/internal/requestid"
+)
 
 // RequestIDHeader carries the request ID in and out: a caller (or a load
 // balancer) may set it, and every response echoes it.
@@ -17,7 +16,9 @@ const RequestIDHeader = "X-Request-ID"
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // RequestID gives every request an ID, taken from X-Request-ID when the
-// caller sent a sane one and generated otherwise.
+// caller sent a sane one and generated otherwise. The ID travels in the
+// request's context (package requestid), from which the logger adds it to
+// every record logged with that context.
 func RequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
@@ -25,14 +26,8 @@ func RequestID(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(requestid.NewContext(r.Context(), id)))
 	})
-}
-
-// RequestIDFromContext returns the ID of the request ctx belongs to, or "".
-func RequestIDFromContext(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
 }
 
 func newRequestID() string {

@@ -8,7 +8,8 @@ import (
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
-	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/internal/errcode"
+	"github.com/estateflow/estateflow/internal/requestid"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -41,7 +42,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, logger *slog.Logger) *Ha
 	h.mux.Handle(runsPath, methods{http.MethodGet: h.listRuns, http.MethodPost: h.startRun})
 	h.mux.Handle(runPath, methods{http.MethodGet: h.getRun})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeAPIError(w, newError(CodeNotFound, "", "no endpoint at %s", r.URL.Path))
+		writeAPIError(w, newError(errcode.NotFound, "", "no endpoint at %s", r.URL.Path))
 	})
 	return h
 }
@@ -56,13 +57,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			ctx := r.Context()
-			id := httpserver.RequestIDFromContext(ctx)
-			h.log.ErrorContext(ctx, "rest: panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
-			writeAPIError(w, newError(CodeInternal, "", "internal error (request %s)", id))
+			h.log.ErrorContext(ctx, "rest: panic", "panic", v, "stack", string(debug.Stack()))
+			id, _ := requestid.FromContext(ctx)
+			writeAPIError(w, newError(errcode.Internal, "", "internal error (request %s)", id))
 		}
 	}()
 	if _, ok := tenant.FromContext(r.Context()); !ok {
-		writeAPIError(w, newError(CodeUnauthenticated, "", "authentication required: send Authorization: Bearer <token>"))
+		writeAPIError(w, newError(errcode.Unauthenticated, "", "authentication required: send Authorization: Bearer <token>"))
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -84,7 +85,7 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
 	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: &apiError{
-		Code:    CodeBadUserInput,
+		Code:    errcode.BadUserInput,
 		Message: "method " + r.Method + " is not allowed here; use " + strings.Join(allowed, " or "),
 	}})
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 // DefaultMaxBodyBytes is the body limit BodyLimit applies when given none.
@@ -123,7 +125,7 @@ func fromGraphQLShape(body []byte) (*apiError, bool) {
 		return nil, false
 	}
 	first := gql.Errors[0]
-	return &apiError{Code: first.Extensions.Code, Message: first.Message, Field: first.Extensions.Field}, true
+	return &apiError{Code: errcode.Code(first.Extensions.Code), Message: first.Message, Field: first.Extensions.Field}, true
 }
 
 func isJSON(contentType string) bool {

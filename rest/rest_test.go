@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 func TestTranslateErrors(t *testing.T) {
@@ -22,7 +23,7 @@ func TestTranslateErrors(t *testing.T) {
 			name: "GraphQL-shaped refusal",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "7")
-				httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, "RATE_LIMITED", "slow down")
+				httpserver.WriteGraphQLError(w, http.StatusTooManyRequests, errcode.RateLimited, "slow down")
 			},
 			status: http.StatusTooManyRequests,
 			body:   `{"error":{"code":"RATE_LIMITED","message":"slow down"}}` + "\n",
@@ -99,7 +100,7 @@ func TestParseListQuery(t *testing.T) {
 		}
 		got, err := parseListQuery(q)
 		if tc.field != "" {
-			if e, ok := err.(*apiError); !ok || e.Field != tc.field || e.Code != CodeBadUserInput {
+			if e, ok := err.(*apiError); !ok || e.Field != tc.field || e.Code != errcode.BadUserInput {
 				t.Fatalf("%q: error %v, want one on %s", tc.query, err, tc.field)
 			}
 			continue

@@ -11,6 +11,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/steprun"
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 // IdempotencyKeyHeader may carry the idempotency key instead of the body's
@@ -155,7 +156,7 @@ func (h *Handler) loadRun(r *http.Request, id int) (runJSON, error) {
 		WithSteps(func(q *ent.StepRunQuery) { q.Order(steprun.ByPosition(), steprun.ByID()) }).
 		Only(r.Context())
 	if ent.IsNotFound(err) {
-		return runJSON{}, newError(CodeNotFound, "id", "run not found")
+		return runJSON{}, newError(errcode.NotFound, "id", "run not found")
 	}
 	if err != nil {
 		return runJSON{}, err

@@ -18,23 +18,13 @@ import (
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/internal/errcode"
 	"github.com/estateflow/estateflow/tenant"
-)
-
-// Codes, carried in GraphQL's extensions.code and REST's error.code.
-// Clients branch on these, never on messages.
-const (
-	CodeBadUserInput    = "BAD_USER_INPUT"
-	CodeNotFound        = "NOT_FOUND"
-	CodeConflict        = "CONFLICT"
-	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeForbidden       = "FORBIDDEN"
-	CodeInternal        = "INTERNAL"
 )
 
 // Refusal is what a client is told.
 type Refusal struct {
-	Code string
+	Code errcode.Code
 	// Field is the input at fault as GraphQL names it ("input.clientID",
 	// "id"); REST drops the "input." prefix.
 	Field   string
@@ -57,29 +47,29 @@ func Classify(err error) (Refusal, bool) {
 	)
 	switch {
 	case errors.As(err, &engineErr):
-		return Refusal{Code: engineErr.Code, Field: engineErr.Field, Message: engineErr.Message}, true
+		return Refusal{Code: errcode.Code(engineErr.Code), Field: engineErr.Field, Message: engineErr.Message}, true
 	case errors.As(err, &validation):
 		field := CamelCase(validation.Name)
-		return Refusal{Code: CodeBadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: %s", field, validationReason(validation))}, true
+		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: %s", field, validationReason(validation))}, true
 	case errors.As(err, &badText):
 		field := CamelCase(badText.Field)
-		return Refusal{Code: CodeBadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: text must not contain NUL characters", field)}, true
+		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: text must not contain NUL characters", field)}, true
 	case errors.As(err, &notFound):
-		return Refusal{Code: CodeNotFound, Message: "not found"}, true
+		return Refusal{Code: errcode.NotFound, Message: "not found"}, true
 	case errors.As(err, &constraint):
 		return constraintRefusal(constraint), true
 	case errors.Is(err, tenant.ErrNoViewer):
-		return Refusal{Code: CodeUnauthenticated, Message: "authentication required"}, true
+		return Refusal{Code: errcode.Unauthenticated, Message: "authentication required"}, true
 	case errors.As(err, &foreignRef):
 		// Exactly what an unknown ID gets: another organization's IDs must
 		// not be told apart from IDs that do not exist.
-		return Refusal{Code: CodeNotFound, Field: "input." + CamelCase(foreignRef.Edge) + "Id", Message: foreignRef.Error()}, true
+		return Refusal{Code: errcode.NotFound, Field: "input." + CamelCase(foreignRef.Edge) + "Id", Message: foreignRef.Error()}, true
 	case errors.Is(err, tenant.ErrAdminOnly):
-		return Refusal{Code: CodeForbidden, Message: tenant.ErrAdminOnly.Error()}, true
+		return Refusal{Code: errcode.Forbidden, Message: tenant.ErrAdminOnly.Error()}, true
 	case errors.Is(err, privacy.Deny):
-		return Refusal{Code: CodeForbidden, Message: "not allowed", Suspicious: true}, true
+		return Refusal{Code: errcode.Forbidden, Message: "not allowed", Suspicious: true}, true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return Refusal{Code: CodeInternal, Message: "request canceled or timed out"}, true
+		return Refusal{Code: errcode.Internal, Message: "request canceled or timed out"}, true
 	}
 	return Refusal{}, false
 }
@@ -112,11 +102,11 @@ func constraintRefusal(err *ent.ConstraintError) Refusal {
 		if field != "" {
 			message = field + " already exists"
 		}
-		return Refusal{Code: CodeConflict, Field: field, Message: message}
+		return Refusal{Code: errcode.Conflict, Field: field, Message: message}
 	case strings.Contains(msg, "foreign key"):
-		return Refusal{Code: CodeConflict, Field: field, Message: "the record is referenced by other records, or refers to one that does not exist"}
+		return Refusal{Code: errcode.Conflict, Field: field, Message: "the record is referenced by other records, or refers to one that does not exist"}
 	}
-	return Refusal{Code: CodeBadUserInput, Field: field, Message: "the change breaks a data constraint"}
+	return Refusal{Code: errcode.BadUserInput, Field: field, Message: "the change breaks a data constraint"}
 }
 
 // validationReason drops ent's prefix, which names the Go schema type, in

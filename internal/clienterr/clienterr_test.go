@@ -8,6 +8,7 @@ import (
 
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/privacy"
+	"github.com/estateflow/estateflow/internal/errcode"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -19,15 +20,15 @@ func TestClassify(t *testing.T) {
 		internal bool
 	}{
 		{"foreign reference, wrapped", fmt.Errorf("creating: %w", &tenant.ForeignReferenceError{Edge: "client", ID: 7}),
-			Refusal{Code: CodeNotFound, Field: "input.clientId", Message: "client 7 not found"}, false},
+			Refusal{Code: errcode.NotFound, Field: "input.clientId", Message: "client 7 not found"}, false},
 		{"no viewer behind a privacy denial", fmt.Errorf("%w: %w", privacy.Deny, tenant.ErrNoViewer),
-			Refusal{Code: CodeUnauthenticated, Message: "authentication required"}, false},
+			Refusal{Code: errcode.Unauthenticated, Message: "authentication required"}, false},
 		{"agent managing tokens", fmt.Errorf("%w: %w", privacy.Deny, tenant.ErrAdminOnly),
-			Refusal{Code: CodeForbidden, Message: tenant.ErrAdminOnly.Error()}, false},
+			Refusal{Code: errcode.Forbidden, Message: tenant.ErrAdminOnly.Error()}, false},
 		{"other privacy denial", privacy.Denyf("organizations are managed by operators"),
-			Refusal{Code: CodeForbidden, Message: "not allowed", Suspicious: true}, false},
+			Refusal{Code: errcode.Forbidden, Message: "not allowed", Suspicious: true}, false},
 		{"canceled request", fmt.Errorf("query: %w", context.Canceled),
-			Refusal{Code: CodeInternal, Message: "request canceled or timed out"}, false},
+			Refusal{Code: errcode.Internal, Message: "request canceled or timed out"}, false},
 		{"driver error", errors.New(`pq: relation "runs" does not exist`), Refusal{}, true},
 	}
 	for _, tt := range tests {
