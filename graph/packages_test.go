@@ -9,6 +9,7 @@ import (
 
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/graph/model"
+	"github.com/estateflow/estateflow/internal/errcode"
 	"github.com/estateflow/estateflow/seed"
 )
 
@@ -132,7 +133,7 @@ func TestValidatePackageStepsRequiresUpstreamKinds(t *testing.T) {
 			if !errors.As(err, &ge) {
 				t.Fatalf("validatePackageSteps = %v (%T), want a GraphQL error", err, err)
 			}
-			if ge.Extensions["code"] != CodeBadUserInput || ge.Extensions["field"] != tt.wantField {
+			if ge.Extensions["code"] != errcode.BadUserInput.String() || ge.Extensions["field"] != tt.wantField {
 				t.Fatalf("error %q has extensions %v, want BAD_USER_INPUT on %s", ge.Message, ge.Extensions, tt.wantField)
 			}
 			for _, want := range tt.wantText {
