@@ -56,7 +56,10 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 // already did. A failure closes the socket with code 4401.
 func (a *Authenticator) WebsocketInit(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 	if _, ok := tenant.FromContext(ctx); ok {
-		return ctx, nil, nil
+		// Authenticated by the upgrade request's Authorization header: the
+		// connection was tracked there, and its subscriptions are counted
+		// like any other connection's.
+		return withSubscriptionCounter(ctx), nil, nil
 	}
 	var header string
 	for k, v := range payload {
