@@ -68,7 +68,7 @@ func TestWritesRefuseNUL(t *testing.T) {
 		}, "notes", ""},
 		{"update one: appended string list", func(ctx context.Context, f textFixture) error {
 			return f.client.Contact.UpdateOne(f.contact).AppendPreferredAreas([]string{"Round\x00Rock"}).Exec(ctx)
-		}, "preferred_areas", "bug: rejectNUL reads m.Field, which does not hold appended list values, so Append<Field> (exposed in GraphQL as appendPreferredAreas) stores NUL on SQLite and fails in the database on PostgreSQL (database/text.go)"},
+		}, "preferred_areas", "bug: rejectNUL reads only m.Field, which does not hold appended list values, so Append<Field> stores NUL on SQLite and fails inside PostgreSQL (\"unsupported Unicode escape sequence\") instead of answering InvalidTextError (database/text.go)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
