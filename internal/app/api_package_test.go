@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"strings"
@@ -18,7 +18,7 @@ const createPackage = `mutation($input: CreatePackageInput!) { createPackage(inp
 
 func TestCreatePackage(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var out struct {
 		CreatePackage struct {
 			ID      string `json:"id"`
@@ -46,7 +46,7 @@ func TestCreatePackage(t *testing.T) {
 
 func TestCreatePackageValidation(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	before := api.count("package")
 	tests := []struct {
 		name      string
@@ -129,7 +129,7 @@ func TestCreatePackageValidation(t *testing.T) {
 
 func TestUpdatePackageCreatesNextVersion(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var created struct {
 		CreatePackage struct {
 			ID string `json:"id"`
@@ -225,7 +225,7 @@ func TestUpdatePackageCreatesNextVersion(t *testing.T) {
 
 func TestRunOperationsOnUnknownRun(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	api.do(`mutation { cancelRun(id: 21474836999) { id } }`, nil).wantError(t, "NOT_FOUND", "id")
 	api.do(`mutation { retryRun(id: 21474836999) { id } }`, nil).wantError(t, "NOT_FOUND", "id")
 }
