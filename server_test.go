@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"strings"
 	"testing"
 
@@ -31,5 +32,35 @@ func TestMigrateCommandAndHelp(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"frobnicate"}, &stdout, &stderr); err == nil {
 		t.Fatal("an unknown command was accepted")
+	}
+}
+
+// TestHelp checks the two ways to a subcommand's help, and the list of
+// subcommands.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var list, stderr bytes.Buffer
+	if err := run(ctx, []string{"help"}, &list, &stderr); err != nil {
+		t.Fatalf("help: %v", err)
+	}
+	for _, name := range []string{"serve", "migrate", "import", "token", "cma"} {
+		if !strings.Contains(list.String(), "\n  "+name+" ") {
+			t.Errorf("help does not list %s:\n%s", name, list.String())
+		}
+	}
+
+	var viaHelp, viaFlag bytes.Buffer
+	if err := run(ctx, []string{"help", "token"}, &viaHelp, &stderr); err != nil {
+		t.Fatalf("help token: %v", err)
+	}
+	if err := run(ctx, []string{"token", "--help"}, io.Discard, &viaFlag); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("token --help: %v, want flag.ErrHelp (exit 0)", err)
+	}
+	if viaHelp.String() != viaFlag.String() || !strings.Contains(viaHelp.String(), "-user") || strings.Contains(viaHelp.String(), "-addr") {
+		t.Fatalf("help token printed:\n%s\ntoken --help printed:\n%s", viaHelp.String(), viaFlag.String())
+	}
+	if err := run(ctx, []string{"help", "frobnicate"}, io.Discard, io.Discard); err == nil {
+		t.Fatal("help accepted an unknown command")
 	}
 }
