@@ -86,10 +86,11 @@ func (a *App) start(ctx context.Context) error {
 		// Printed once, for the operator: it is not stored and not logged again.
 		fmt.Fprintf(a.cfg.Stderr, "\nThe %s organization's admin token (shown once; keep it):\n\n    %s\n\nUse it as: Authorization: Bearer <token>\n\n", boot.Org.Slug, secret)
 	}
-	a.engine = newEngine(a.db, a.cfg, a.logger)
-	if err := a.engine.Start(ctx); err != nil {
-		return err
+	eng := newEngine(a.db, a.cfg, a.logger)
+	if err := eng.Start(ctx); err != nil {
+		return err // Close stops only an engine that started, as serve always did
 	}
+	a.engine = eng
 	a.handler = newRoutes(a.db, a.engine, a.authn, a.cfg, a.logger)
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +110,45 @@ func TestServeDemoAndShutdown(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("server did not shut down")
+	}
+}
+
+// TestNewPrintsTheAdminTokenOnce checks that a new admin token goes to
+// Config.Stderr (not the process's), once, and works.
+func TestNewPrintsTheAdminTokenOnce(t *testing.T) {
+	t.Parallel()
+	url := testdb.URL(t)
+	var first, second bytes.Buffer
+	a, err := New(context.Background(), Config{DatabaseURL: url, DBMaxConns: 8, Stderr: &first, MaxBodyBytes: 1 << 20, RateLimit: 1 << 20, RiverListen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	secret := regexp.MustCompile(auth.SecretPrefix + `[A-Za-z0-9]+`).FindString(first.String())
+	if !strings.Contains(first.String(), "admin token (shown once") || secret == "" {
+		t.Fatalf("Stderr got no admin token:\n%s", first.String())
+	}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", strings.NewReader(`{"query": "{ viewer { role } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"ADMIN"`) {
+		t.Fatalf("the printed token does not act as the admin: %d %s", resp.StatusCode, body)
+	}
+
+	again, err := New(context.Background(), Config{DatabaseURL: url, DBMaxConns: 8, Stderr: &second, RiverListen: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if strings.Contains(second.String(), auth.SecretPrefix) {
+		t.Fatalf("a restart printed another token:\n%s", second.String())
 	}
 }
