@@ -33,8 +33,6 @@ import (
 // testAPI is the real HTTP handler, built by New, over a fresh database.
 type testAPI struct {
 	t       testing.TB
-	app     *App
-	dbURL   string // the database's address, for a second App on it (a restart)
 	db      *database.DB
 	srv     *httptest.Server
 	engine  *engine.Engine
@@ -54,25 +52,26 @@ type testOptions struct {
 	// executors replace the modules' executors of their kinds; they are
 	// built on the App's ent client (see executorsOf for fixed ones).
 	executors func(*ent.Client) map[stepkind.Kind]engine.Executor
-	// Engine timings: zero keeps the tests' fast defaults (backoff 10ms,
-	// progress 20ms) and the engine's own shutdown grace.
-	backoffBase, progressInterval, shutdownGrace time.Duration
-	config                                       func(*Config) // server settings beyond the tests' defaults
-	dbURL                                        string        // a database another testAPI used: "" opens a fresh one
+	// Engine timings: zero keeps the tests' fast progress writes (20ms)
+	// and the engine's own shutdown grace. Retries always back off 10ms.
+	progressInterval, shutdownGrace time.Duration
+	config                          func(*Config) // server settings beyond the tests' defaults
+	dbURL                           string        // a database another testAPI used: "" opens a fresh one
 }
 
 func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 	t.Helper()
-	api := &testAPI{t: t, dbURL: opts.dbURL}
-	if api.dbURL == "" {
-		api.dbURL = testdb.URL(t)
+	api := &testAPI{t: t}
+	dbURL := opts.dbURL
+	if dbURL == "" {
+		dbURL = testdb.URL(t)
 	}
 	logger := opts.logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg := Config{
-		DatabaseURL: api.dbURL,
+		DatabaseURL: dbURL,
 		// Test packages run side by side on one PostgreSQL server.
 		DBMaxConns:   8,
 		Demo:         opts.demo,
@@ -90,9 +89,6 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 		},
 		engine: func(c *engine.Config) {
 			c.BackoffBase, c.ProgressInterval, c.ShutdownGrace = 10*time.Millisecond, 20*time.Millisecond, opts.shutdownGrace
-			if opts.backoffBase > 0 {
-				c.BackoffBase = opts.backoffBase
-			}
 			if opts.progressInterval > 0 {
 				c.ProgressInterval = opts.progressInterval
 			}
@@ -106,7 +102,7 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	api.app, api.db, api.engine, api.authn, api.orgID = a, a.db, a.engine, a.authn, a.boot.Org.ID
+	api.db, api.engine, api.authn, api.orgID = a.db, a.engine, a.authn, a.boot.Org.ID
 	admin, err := auth.EnsureUser(context.Background(), api.db.Client, a.boot.Org.Slug, "admin@test.example", user.RoleADMIN)
 	if err != nil {
 		t.Fatal(err)
