@@ -243,7 +243,7 @@ func openEventStreams(t *testing.T, r *replica) *eventStreams {
 	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + replicaToken}}); err != nil {
 		t.Fatal(err)
 	}
-	var ack subscriptionMessage
+	var ack struct{ Type string }
 	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
 		t.Fatalf("connection_init: %v %+v", err, ack)
 	}
@@ -376,6 +376,19 @@ func startRuns(t *testing.T, r *replica, pkg map[string]string, n int, onStart f
 		t.Fatalf("starting a run: %s", e)
 	}
 	return ids
+}
+
+// connectionIDs decodes the IDs of a GraphQL connection's nodes.
+type connectionIDs struct {
+	Edges []struct{ Node struct{ ID string } } `json:"edges"`
+}
+
+func (c connectionIDs) first(t *testing.T) string {
+	t.Helper()
+	if len(c.Edges) == 0 {
+		t.Fatal("empty connection")
+	}
+	return c.Edges[0].Node.ID
 }
 
 // demoPackages returns the IDs of the built-in packages, by short name.

@@ -3,116 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/internal/testdb"
 )
-
-// TestServeDemoAndShutdown starts the real server on a fresh database, as
-// `go run .` does, checks the demo data, the playground and the health
-// check, then stops it the way SIGTERM does.
-func TestServeDemoAndShutdown(t *testing.T) {
-	t.Parallel()
-	token, _, _ := auth.NewSecret()
-	cfg := config{addr: "127.0.0.1:0", databaseURL: testdb.URL(t), demo: true, maxBodyBytes: 1 << 20, adminToken: token, introspection: true}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), ready) }()
-	var base string
-	select {
-	case addr := <-ready:
-		base = "http://" + addr.String()
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("server did not start")
-	}
-
-	body := `{"query": "{ properties(first: 20, orderBy: {field: LIST_PRICE, direction: DESC}, where: {city: \"Austin\"}) { totalCount edges { node { city listPrice } } } clients(first: 1) { totalCount } packages(first: 5) { edges { node { key } } } }"}`
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		Data struct {
-			Properties struct {
-				TotalCount int `json:"totalCount"`
-				Edges      []struct {
-					Node struct {
-						City      string `json:"city"`
-						ListPrice int    `json:"listPrice"`
-					} `json:"node"`
-				} `json:"edges"`
-			} `json:"properties"`
-			Clients struct {
-				TotalCount int `json:"totalCount"`
-			} `json:"clients"`
-			Packages struct {
-				Edges []struct {
-					Node struct {
-						Key string `json:"key"`
-					} `json:"node"`
-				} `json:"edges"`
-			} `json:"packages"`
-		} `json:"data"`
-		Errors []any `json:"errors"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Errors) > 0 {
-		t.Fatalf("query: %v %v", err, out.Errors)
-	}
-	resp.Body.Close()
-	props := out.Data.Properties
-	if props.TotalCount < 200 || len(props.Edges) != 20 || out.Data.Clients.TotalCount != 50 || len(out.Data.Packages.Edges) != 2 {
-		t.Fatalf("demo data: %d properties (%d on the page), %d clients, %d packages",
-			props.TotalCount, len(props.Edges), out.Data.Clients.TotalCount, len(out.Data.Packages.Edges))
-	}
-	for i := 1; i < len(props.Edges); i++ {
-		if props.Edges[i].Node.ListPrice > props.Edges[i-1].Node.ListPrice || props.Edges[i].Node.City != "Austin" {
-			t.Fatalf("page not ordered by listPrice desc or not filtered by city: %+v", props.Edges)
-		}
-	}
-
-	for path, want := range map[string]string{
-		"/":                                  "graphiql",
-		"/healthz":                           "ok",
-		"/playground/assets/graphiql.min.js": "GraphiQL",
-	} {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte(want)) {
-			t.Errorf("GET %s: %d, body without %q", path, resp.StatusCode, want)
-		}
-	}
-
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v after shutdown", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not shut down")
-	}
-}
 
 func TestMigrateCommandAndHelp(t *testing.T) {
 	t.Parallel()
@@ -134,5 +32,35 @@ func TestMigrateCommandAndHelp(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"frobnicate"}, &stdout, &stderr); err == nil {
 		t.Fatal("an unknown command was accepted")
+	}
+}
+
+// TestHelp checks the two ways to a subcommand's help, and the list of
+// subcommands.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var list, stderr bytes.Buffer
+	if err := run(ctx, []string{"help"}, &list, &stderr); err != nil {
+		t.Fatalf("help: %v", err)
+	}
+	for _, name := range []string{"serve", "migrate", "import", "token", "cma"} {
+		if !strings.Contains(list.String(), "\n  "+name+" ") {
+			t.Errorf("help does not list %s:\n%s", name, list.String())
+		}
+	}
+
+	var viaHelp, viaFlag bytes.Buffer
+	if err := run(ctx, []string{"help", "token"}, &viaHelp, &stderr); err != nil {
+		t.Fatalf("help token: %v", err)
+	}
+	if err := run(ctx, []string{"token", "--help"}, io.Discard, &viaFlag); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("token --help: %v, want flag.ErrHelp (exit 0)", err)
+	}
+	if viaHelp.String() != viaFlag.String() || !strings.Contains(viaHelp.String(), "-user") || strings.Contains(viaHelp.String(), "-addr") {
+		t.Fatalf("help token printed:\n%s\ntoken --help printed:\n%s", viaHelp.String(), viaFlag.String())
+	}
+	if err := run(ctx, []string{"help", "frobnicate"}, io.Discard, io.Discard); err == nil {
+		t.Fatal("help accepted an unknown command")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -19,11 +19,11 @@ import (
 
 // serverWith serves the test API's database and engine with another
 // configuration.
-func serverWith(t *testing.T, api *testAPI, cfg config) *httptest.Server {
+func serverWith(t *testing.T, api *testAPI, cfg Config) *httptest.Server {
 	t.Helper()
-	cfg.maxBodyBytes = 1 << 20
-	if cfg.rateLimit == 0 {
-		cfg.rateLimit = 1 << 20
+	cfg.MaxBodyBytes = 1 << 20
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 1 << 20
 	}
 	srv := httptest.NewServer(newRoutes(api.db, api.engine, api.authn, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
@@ -32,8 +32,8 @@ func serverWith(t *testing.T, api *testAPI, cfg config) *httptest.Server {
 
 func TestCORSAllowList(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
-	srv := serverWith(t, api, config{corsOrigins: "https://app.example.com"})
+	api := newTestAPI(t, testOptions{})
+	srv := serverWith(t, api, Config{CORSOrigins: "https://app.example.com"})
 	preflight := func(origin string) *http.Response {
 		req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/graphql", nil)
 		req.Header.Set("Origin", origin)
@@ -85,7 +85,7 @@ func TestCORSAllowList(t *testing.T) {
 
 func TestPersistedQueriesAndIntrospectionSwitch(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	post := func(srv *httptest.Server, body map[string]any) gqlResponse {
 		t.Helper()
 		b, _ := json.Marshal(body)
@@ -103,7 +103,7 @@ func TestPersistedQueriesAndIntrospectionSwitch(t *testing.T) {
 		}
 		return out
 	}
-	on := serverWith(t, api, config{introspection: true})
+	on := serverWith(t, api, Config{Introspection: true})
 	const query = `{ packages(first: 1) { totalCount } }`
 	sum := sha256.Sum256([]byte(query))
 	persisted := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
@@ -120,6 +120,6 @@ func TestPersistedQueriesAndIntrospectionSwitch(t *testing.T) {
 	}
 
 	post(on, map[string]any{"query": `{ __schema { queryType { name } } }`}).ok(t, nil)
-	off := serverWith(t, api, config{introspection: false})
+	off := serverWith(t, api, Config{Introspection: false})
 	post(off, map[string]any{"query": `{ __schema { queryType { name } } }`}).wantError(t, "FORBIDDEN", "")
 }

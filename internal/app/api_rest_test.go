@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -176,9 +176,9 @@ func newRESTFixture(t *testing.T) *restFixture {
 		}
 		return map[string]any{"ok": true, "step": sc.StepKey}, nil
 	})
-	api := newTestAPIWith(t, map[stepkind.Kind]engine.Executor{
+	api := newTestAPI(t, testOptions{executors: executorsOf(map[stepkind.Kind]engine.Executor{
 		stepkind.CMAAnalysis: cma, stepkind.ListingStrategy: done, stepkind.MarketingCampaign: done, stepkind.SocialScheduling: done,
-	})
+	})})
 	f := &restFixture{testAPI: api}
 	var setup struct {
 		CreateProperty struct{ ID string } `json:"createProperty"`
@@ -213,21 +213,13 @@ func (f *restFixture) start(t *testing.T, params map[string]any) restRun {
 	return out
 }
 
-// waitFinished polls GET /runs/{id} until the run has ended.
-func (f *restFixture) waitFinished(t *testing.T, id string) restRun {
+// finished waits until the run has ended, then reads it through GET /runs/{id}.
+func (f *restFixture) finished(t *testing.T, id string) restRun {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var out restRun
-		f.rest(t, http.MethodGet, restRuns+"/"+id, nil).ok(t, http.StatusOK, &out)
-		if out.Status == "SUCCEEDED" || out.Status == "FAILED" || out.Status == "CANCELED" {
-			return out
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %s", id, out.Status)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.waitRun(t, mustInt(t, id))
+	var out restRun
+	f.rest(t, http.MethodGet, restRuns+"/"+id, nil).ok(t, http.StatusOK, &out)
+	return out
 }
 
 func TestRESTStartRun(t *testing.T) {
@@ -331,7 +323,7 @@ func TestRESTListRuns(t *testing.T) {
 		ids = append(ids, f.start(t, params).ID)
 	}
 	for i, id := range ids {
-		switch r := f.waitFinished(t, id); {
+		switch r := f.finished(t, id); {
 		case i%3 == 0 && r.Status == "FAILED":
 			failed = append(failed, id)
 		case i%3 != 0 && r.Status == "SUCCEEDED":
@@ -453,7 +445,7 @@ func TestRESTGetRun(t *testing.T) {
 	ok := f.start(t, map[string]any{"budget": 2500})
 	bad := f.start(t, map[string]any{"fail": true})
 
-	got := f.waitFinished(t, ok.ID)
+	got := f.finished(t, ok.ID)
 	if got.Status != "SUCCEEDED" || got.Progress != 1 || got.FinishedAt == nil || got.Params["budget"] != float64(2500) || len(got.Steps) != 4 {
 		t.Fatalf("run: %+v", got)
 	}
@@ -475,7 +467,7 @@ func TestRESTGetRun(t *testing.T) {
 		t.Fatalf("cma step kind %q", got.Steps[0].Kind)
 	}
 
-	failed := f.waitFinished(t, bad.ID)
+	failed := f.finished(t, bad.ID)
 	if failed.Status != "FAILED" || failed.Steps[0].Status != "FAILED" || failed.Steps[0].Error == nil ||
 		!strings.Contains(*failed.Steps[0].Error, "no comparable sales") || string(failed.Steps[0].Output) != "null" {
 		t.Fatalf("failed run: %+v", failed)
@@ -576,7 +568,7 @@ func TestRESTAuthentication(t *testing.T) {
 func TestRESTRateLimitSharedWithGraphQL(t *testing.T) {
 	t.Parallel()
 	f := newRESTFixture(t)
-	srv := serverWith(t, f.testAPI, config{rateLimit: 4})
+	srv := serverWith(t, f.testAPI, Config{RateLimit: 4})
 	for i := range 2 {
 		restCall(t, srv.URL, f.token, http.MethodGet, restRuns, nil, nil).ok(t, http.StatusOK, nil)
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", strings.NewReader(`{"query": "{ viewer { role } }"}`))
@@ -601,7 +593,7 @@ func TestRESTRateLimitSharedWithGraphQL(t *testing.T) {
 func TestRESTCORSPreflight(t *testing.T) {
 	t.Parallel()
 	f := newRESTFixture(t)
-	srv := serverWith(t, f.testAPI, config{corsOrigins: "https://app.example.com"})
+	srv := serverWith(t, f.testAPI, Config{CORSOrigins: "https://app.example.com"})
 	preflight := func(path, origin, method string) *http.Response {
 		req, _ := http.NewRequest(http.MethodOptions, srv.URL+path, nil)
 		req.Header.Set("Origin", origin)

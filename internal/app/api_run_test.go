@@ -1,9 +1,8 @@
-package main
+package app
 
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
@@ -12,9 +11,9 @@ import (
 func TestStartRunThroughAPI(t *testing.T) {
 	t.Parallel()
 	done := engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) { return map[string]any{"ok": true}, nil })
-	api := newTestAPIWith(t, map[stepkind.Kind]engine.Executor{
+	api := newTestAPI(t, testOptions{executors: executorsOf(map[stepkind.Kind]engine.Executor{
 		stepkind.CMAAnalysis: done, stepkind.ListingStrategy: done, stepkind.MarketingCampaign: done, stepkind.SocialScheduling: done,
-	})
+	})})
 	var setup struct {
 		CreateProperty struct{ ID string } `json:"createProperty"`
 		CreateClient   struct{ ID string } `json:"createClient"`
@@ -59,15 +58,9 @@ func TestStartRunThroughAPI(t *testing.T) {
 			}
 		} `json:"node"`
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status progress steps { key status outputJSON } } } }`,
-			map[string]any{"id": first.StartRun.ID}).ok(t, &run)
-		if run.Node.Status == "SUCCEEDED" || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	api.waitRun(t, mustInt(t, first.StartRun.ID))
+	api.do(`query($id: ID!) { node(id: $id) { ... on Run { status progress steps { key status outputJSON } } } }`,
+		map[string]any{"id": first.StartRun.ID}).ok(t, &run)
 	if run.Node.Status != "SUCCEEDED" || run.Node.Progress != 1 || len(run.Node.Steps) != 4 || run.Node.Steps[0].Key != "cma" || run.Node.Steps[3].OutputJSON["ok"] != true {
 		t.Fatalf("run: %+v", run.Node)
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	body := []byte(`{"query": "{ viewer { role user { email } organization { slug } } }"}`)
 	for name, token := range map[string]string{
 		"no token":        "",
@@ -52,7 +52,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestTokenLifecycleAndRoles(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var created struct {
 		CreateAPIToken struct {
 			Secret string
@@ -132,13 +132,13 @@ func TestTokenLifecycleAndRoles(t *testing.T) {
 
 func TestWebsocketWithoutTokenClosesWith4401(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	wsRefused(t, api.srv.URL, "")
 }
 
 func TestOtherOrganizationsTokenSeesNothing(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var created struct {
 		CreateClient struct{ ID string } `json:"createClient"`
 	}
@@ -157,8 +157,8 @@ func TestOtherOrganizationsTokenSeesNothing(t *testing.T) {
 
 func TestRateLimitPerToken(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
-	srv := serverWith(t, api, config{rateLimit: 5})
+	api := newTestAPI(t, testOptions{})
+	srv := serverWith(t, api, Config{RateLimit: 5})
 	post := func(token string) *http.Response {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/graphql", strings.NewReader(`{"query": "{ viewer { role } }"}`))
 		req.Header.Set("Content-Type", "application/json")
@@ -218,8 +218,8 @@ func initWebsocket(t *testing.T, ctx context.Context, baseURL, token string) (*w
 
 func TestConnectionAndSubscriptionLimits(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
-	srv := serverWith(t, api, config{maxSubs: 2})
+	api := newTestAPI(t, testOptions{})
+	srv := serverWith(t, api, Config{MaxSubscriptions: 2})
 	api.authn.MaxStreams = 2
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

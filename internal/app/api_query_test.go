@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -47,7 +47,7 @@ func (p propertyPage) prices() []int {
 
 func TestPaginationForwardAndBackward(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	for i := 1; i <= 7; i++ {
 		api.do(fmt.Sprintf(`mutation { createProperty(input: {city: "Austin", latitude: 30.2, longitude: -97.7, listPrice: %d}) { id } }`, i*100000), nil).ok(t, nil)
 	}
@@ -86,7 +86,7 @@ func TestPaginationForwardAndBackward(t *testing.T) {
 
 func TestPageSizeIsRequiredAndBounded(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	api.do(`{ properties { totalCount } }`, nil).wantError(t, "BAD_USER_INPUT", "properties.first")
 	api.do(`{ clients(first: 101) { totalCount } }`, nil).wantError(t, "BAD_USER_INPUT", "clients.first")
 	api.do(`query($n: Int) { runs(last: $n) { totalCount } }`, map[string]any{"n": 500}).wantError(t, "BAD_USER_INPUT", "runs.last")
@@ -98,7 +98,7 @@ func TestPageSizeIsRequiredAndBounded(t *testing.T) {
 // up through node(id:) and nodes(ids:).
 func TestNodeResolvesEveryType(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	ctx := api.ctx()
 	db := api.ent()
 	must := func(err error) {
@@ -165,7 +165,7 @@ func TestNodeResolvesEveryType(t *testing.T) {
 // statements whether it holds 5 properties or 50.
 func TestPropertyPageQueryCountIsConstant(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	ctx := api.ctx()
 	pkg, err := api.ent().WorkflowPackage.Create().SetKey("p").SetName("P").SetSubject(stepkind.SubjectProperty).Save(ctx)
 	if err != nil {
@@ -229,7 +229,7 @@ func TestPropertyPageQueryCountIsConstant(t *testing.T) {
 
 func TestDepthAndComplexityLimits(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	// properties → runs → property → runs …: five rounds nest 23 fields deep.
 	deep := "{ properties(first: 1) { edges { node { "
 	for range 5 {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -164,9 +164,9 @@ func assertSameLog(t *testing.T, streamed, stored []streamedEvent) {
 
 func newListingAPI(t *testing.T) (*testAPI, stepGate) {
 	gate := make(stepGate)
-	api := newTestAPIWith(t, map[stepkind.Kind]engine.Executor{
+	api := newTestAPI(t, testOptions{executors: executorsOf(map[stepkind.Kind]engine.Executor{
 		stepkind.CMAAnalysis: gate, stepkind.ListingStrategy: gate, stepkind.MarketingCampaign: gate, stepkind.SocialScheduling: gate,
-	})
+	})})
 	return api, gate
 }
 

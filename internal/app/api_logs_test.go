@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -15,14 +15,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/estateflow/estateflow/auth"
-	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/testdb"
 )
 
@@ -53,8 +52,8 @@ func (b *syncBuffer) String() string {
 func TestLogsCarryNoSecretsOrPersonalData(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	textLogger := newLogger(&logs, config{logLevel: slog.LevelDebug})
-	jsonLogger := newLogger(&logs, config{logLevel: slog.LevelDebug, logJSON: true})
+	textLogger := newLogger(&logs, Config{LogLevel: slog.LevelDebug})
+	jsonLogger := newLogger(&logs, Config{LogLevel: slog.LevelDebug, LogJSON: true})
 
 	const (
 		email        = "ana.ruiz.logs@example.com"
@@ -81,7 +80,7 @@ func TestLogsCarryNoSecretsOrPersonalData(t *testing.T) {
 	}
 
 	// The demo server, with the real-estate modules, logging text.
-	api := buildTestAPIOpts(t, nil, true, registerModules, testAPIOptions{logger: textLogger})
+	api := newTestAPI(t, testOptions{demo: true, logger: textLogger})
 	forbidSecret(api.token)
 
 	// A client with an email and a phone, in its fields and in its notes.
@@ -153,9 +152,10 @@ func TestLogsCarryNoSecretsOrPersonalData(t *testing.T) {
 	// probe's row with a message that quotes it (as drivers quote the
 	// values they refuse), and whose scoring step panics with the client's
 	// contact details.
-	failing := buildTestAPIOpts(t, nil, false, func(e *engine.Engine, db *database.DB) {
-		e.Register("LEAD_SCORING", panickingStep{client: db.Client})
-	}, testAPIOptions{
+	failing := newTestAPI(t, testOptions{
+		executors: func(client *ent.Client) map[stepkind.Kind]engine.Executor {
+			return map[stepkind.Kind]engine.Executor{stepkind.LeadScoring: panickingStep{client: client}}
+		},
 		logger: jsonLogger,
 		driver: func(d dialect.Driver) dialect.Driver { return echoingDriver{Driver: d, marker: probeEmail} },
 	})
@@ -212,7 +212,7 @@ func TestMalformedSSEBodyIsNotLogged(t *testing.T) {
 	log.SetOutput(&std)
 	defer log.SetOutput(prev)
 
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	const email, phone = "sse.body@example.com", "(512) 555-0166"
 	for _, body := range []string{
 		`{"query": "subscription { runsUpdated { id } }", "variables": "` + email + ` ` + phone + `"}`,
@@ -243,7 +243,7 @@ func TestImportRejectionsCarryNoPersonalData(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
-	if err := run(context.Background(), []string{"import", "properties", csv, "--demo=false", "--database-url", testdb.URL(t)}, &stdout, &stderr); err != nil {
+	if err := Import(context.Background(), []string{"properties", csv, "--demo=false", "--database-url", testdb.URL(t)}, &stdout, &stderr); err != nil {
 		t.Fatalf("import: %v\n%s", err, stderr.String())
 	}
 	out := stdout.String() + stderr.String()
@@ -305,17 +305,8 @@ func startAndWait(t *testing.T, api *testAPI, pkgID, clientID, want string) stri
 	}
 	api.do(`mutation($pkg: ID!, $client: ID!) { startRun(input: {packageId: $pkg, clientId: $client}) { id } }`,
 		map[string]any{"pkg": pkgID, "client": clientID}).ok(t, &started)
-	var run struct {
-		Node struct{ Status string } `json:"node"`
-	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status } } }`, map[string]any{"id": started.StartRun.ID}).ok(t, &run)
-		if run.Node.Status == "SUCCEEDED" || run.Node.Status == "FAILED" {
-			break
-		}
-	}
-	if run.Node.Status != want {
-		t.Fatalf("run %s ended %q, want %s", started.StartRun.ID, run.Node.Status, want)
+	if r := api.waitRun(t, mustInt(t, started.StartRun.ID)); string(r.Status) != want {
+		t.Fatalf("run %s ended %q, want %s", started.StartRun.ID, r.Status, want)
 	}
 	return started.StartRun.ID
 }

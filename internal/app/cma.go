@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -14,6 +14,22 @@ import (
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/tenant"
 )
+
+// CMA implements `estateflow cma backtest --csv FILE [--json]`.
+func CMA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommandLine("cma", "cma backtest --csv FILE [--json]",
+		"Values every sale in FILE from the others, in a scratch database, and prints the errors.", stderr, os.LookupEnv)
+	csvPath := c.fs.String("csv", "", "the sales file to value")
+	asJSON := c.fs.Bool("json", false, "print one JSON object")
+	args, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 || args[0] != "backtest" {
+		return fmt.Errorf("cma: usage: estateflow cma backtest --csv FILE [--json]")
+	}
+	return runCMABacktest(ctx, *csvPath, *asJSON, stdout, stderr)
+}
 
 // runCMABacktest implements `estateflow cma backtest --csv FILE [--json]`:
 // it imports the file into a scratch SQLite database and values every sale

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -17,12 +17,26 @@ import (
 	"github.com/estateflow/estateflow/tenant"
 )
 
-// runImport implements `estateflow import properties FILE.csv`.
-func runImport(ctx context.Context, cfg config, orgSlug string, args []string, stdout, stderr io.Writer) error {
+// Import implements `estateflow import properties [--org SLUG] FILE.csv`.
+func Import(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCommandLine("import", "import properties [flags] FILE.csv",
+		"Upserts properties from a CSV file into an organization, creating the database if need be.", stderr, os.LookupEnv)
+	c.databaseFlags()
+	c.demoFlag()
+	orgSlug := c.fs.String("org", seed.DemoOrgSlug, "slug of the organization to import into")
+	args, err := c.parse(args)
+	if err != nil {
+		return err
+	}
+	cfg := c.cfg
 	if len(args) != 2 || args[0] != "properties" {
 		return fmt.Errorf("import: usage: estateflow import properties [--org SLUG] FILE.csv")
 	}
-	f, err := os.Open(args[1])
+	return importProperties(ctx, cfg, *orgSlug, args[1], stdout, stderr)
+}
+
+func importProperties(ctx context.Context, cfg Config, orgSlug, path string, stdout, stderr io.Writer) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -33,7 +47,7 @@ func runImport(ctx context.Context, cfg config, orgSlug string, args []string, s
 		return err
 	}
 	defer db.Close()
-	if _, err := seed.Bootstrap(ctx, db.Client, cfg.demo, time.Now()); err != nil {
+	if _, err := seed.Bootstrap(ctx, db.Client, cfg.Demo, time.Now()); err != nil {
 		return err
 	}
 	org, err := db.Client.Organization.Query().Where(organization.Slug(orgSlug)).Only(tenant.SystemContext(ctx))

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ const propertyFields = `id externalRef address city state zip latitude longitude
 
 func TestPropertyCRUD(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 
 	var created struct {
 		CreateProperty map[string]any `json:"createProperty"`
@@ -61,7 +61,7 @@ func TestPropertyCRUD(t *testing.T) {
 
 func TestClientCRUD(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 
 	var created struct {
 		CreateClient struct {
@@ -120,7 +120,7 @@ func TestClientCRUD(t *testing.T) {
 
 func TestDuplicateExternalRefIsConflict(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	create := `mutation { createProperty(input: {externalRef: "mls-7", city: "Austin", latitude: 30.2, longitude: -97.7}) { id } }`
 	api.do(create, nil).ok(t, nil)
 	api.do(create, nil).wantError(t, "CONFLICT", "externalRef")
@@ -131,7 +131,7 @@ func TestDuplicateExternalRefIsConflict(t *testing.T) {
 
 func TestPropertiesWithinBoundingBox(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	for i, ll := range [][2]float64{{30.20, -97.80}, {30.25, -97.75}, {30.40, -97.70}, {29.90, -97.75}} {
 		api.do(fmt.Sprintf(`mutation { createProperty(input: {address: "%d Elm", city: "Austin", latitude: %f, longitude: %f}) { id } }`, i, ll[0], ll[1]), nil).ok(t, nil)
 	}

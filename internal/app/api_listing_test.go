@@ -1,15 +1,14 @@
-package main
+package app
 
 import (
 	"testing"
-	"time"
 )
 
 // TestNewListingRunOnDemoData starts the built-in New Listing package on a
 // demo listing over GraphQL and reads its CMA and strategy field by field.
 func TestNewListingRunOnDemoData(t *testing.T) {
 	t.Parallel()
-	api := newDemoTestAPI(t)
+	api := newTestAPI(t, testOptions{demo: true})
 	var setup struct {
 		Properties struct {
 			Edges []struct{ Node struct{ ID string } } `json:"edges"`
@@ -49,14 +48,8 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 			Steps  []step
 		} `json:"node"`
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		api.do(q, map[string]any{"id": started.StartRun.ID}).ok(t, &run)
-		if run.Node.Status == "FAILED" || run.Node.Status == "SUCCEEDED" || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	api.waitRun(t, mustInt(t, started.StartRun.ID))
+	api.do(q, map[string]any{"id": started.StartRun.ID}).ok(t, &run)
 	steps := map[string]step{}
 	for _, s := range run.Node.Steps {
 		steps[s.Key] = s
@@ -137,7 +130,7 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 // created.
 func TestStartRunRefusesBadParams(t *testing.T) {
 	t.Parallel()
-	api := newDemoTestAPI(t)
+	api := newTestAPI(t, testOptions{demo: true})
 	var setup struct {
 		Properties struct {
 			Edges []struct{ Node struct{ ID string } } `json:"edges"`

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"encoding/json"
@@ -102,7 +102,7 @@ func FuzzCreateClient(f *testing.F) {
 	f.Add("nul\x00byte", "a@b.co", "\x00", "ACTIVE", int64(math.MaxInt64), int64(0), int64(1<<40), "\x00", "\x00")
 	f.Add("Nul\x00Name", "nul@example.com", "555 0100", "LEAD", int64(0), int64(0), int64(1), "Aus\x00tin", "n\x00otes")
 	f.Add(strings.Repeat("x", 5000), "x@"+strings.Repeat("y", 300)+".com", "1", "CLOSED", int64(1), int64(1), int64(0), "Austin", "ok")
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	const query = `mutation($in: CreateClientInput!) { createClient(input: $in) { id name email phone notes preferredAreas } }`
 	f.Fuzz(func(t *testing.T, name, email, phone, stage string, budgetMin, budgetMax, moveTimeline int64, area, notes string) {
 		data := fuzzMutation(t, api, query, map[string]any{"in": map[string]any{
@@ -125,7 +125,7 @@ func FuzzUpdateClient(f *testing.F) {
 	f.Add("Dana Buyer", "dana@example.com", "+1 512 555 0100", int64(300000), int64(450000), int64(2), "note")
 	f.Add("", "@", "", int64(-10), int64(5), int64(-1), "\x00")
 	f.Add("x", "a@b.co", "555", int64(0), int64(0), int64(1<<50), strings.Repeat("n", 70000))
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	var seeded struct {
 		CreateClient struct{ ID string } `json:"createClient"`
 	}
@@ -147,7 +147,7 @@ func FuzzCreateInteraction(f *testing.F) {
 	f.Add("SHOUT", "yesterday", "\x00", "999999")
 	f.Add("SHOWING", "0001-01-01T00:00:00Z", "", "-1")
 	f.Add("EMAIL", "9999-12-31T23:59:59Z", "ok", "abc")
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	var seeded struct {
 		CreateClient struct{ ID string } `json:"createClient"`
 	}
@@ -170,7 +170,7 @@ func FuzzCreateProperty(f *testing.F) {
 	f.Add("Austin", "78704", "1 Main St", 30.25, -97.75, 2.5, int64(3), int64(1800), int64(1995), int64(550000), "pool")
 	f.Add("", "", "", 91.0, -181.0, -1.0, int64(-1), int64(0), int64(3000), int64(-5), "")
 	f.Add("\x00", "\x00", "\x00", 0.0, 0.0, 0.5, int64(1<<40), int64(1<<62), int64(-1), int64(math.MaxInt64), "\x00")
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	const query = `mutation($in: CreatePropertyInput!) { createProperty(input: $in) { id city zip address features } }`
 	f.Fuzz(func(t *testing.T, city, zip, address string, lat, lng, baths float64, beds, sqft, yearBuilt, listPrice int64, feature string) {
 		if !finite(lat, lng, baths) {
@@ -194,7 +194,7 @@ func FuzzCreateProperty(f *testing.F) {
 func FuzzUpdateProperty(f *testing.F) {
 	f.Add("Austin", "78704", "SOLD", 30.25, -97.75, int64(550000), "2026-01-02T00:00:00Z")
 	f.Add("", "\x00", "GONE", 1000.0, 0.0, int64(-1), "not a time")
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	var seeded struct {
 		CreateProperty struct{ ID string } `json:"createProperty"`
 	}
@@ -218,7 +218,7 @@ func FuzzCreateTransaction(f *testing.F) {
 	f.Add("BUYER", int64(500000), "2026-01-05T00:00:00Z", "2026-02-20T00:00:00Z", true, true)
 	f.Add("SELLER", int64(-1), "2026-03-01T00:00:00Z", "2026-01-01T00:00:00Z", true, false)
 	f.Add("DUAL", int64(0), "", "x", false, true)
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	var seeded struct {
 		CreateClient   struct{ ID string } `json:"createClient"`
 		CreateProperty struct{ ID string } `json:"createProperty"`
@@ -245,7 +245,7 @@ func FuzzCreatePackage(f *testing.F) {
 	f.Add("Bad Key!", "", "", "NOPE", "cma", int64(0), int64(0), `[]`)
 	f.Add("loop", "Loop", "a", "LEAD_SCORING", "a", int64(26), int64(86401), `{}`)
 	f.Add("x", "\x00", "\x00", "EMAIL_SEQUENCE", "\x00", int64(-1), int64(-1), `null`)
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	const query = `mutation($in: CreatePackageInput!) { createPackage(input: $in) { id key name } }`
 	f.Fuzz(func(t *testing.T, key, name, stepKey, kind, dependsOn string, maxAttempts, timeoutSeconds int64, config string) {
 		var configValue any
@@ -269,7 +269,7 @@ func FuzzCreatePackage(f *testing.F) {
 func FuzzUpdatePackage(f *testing.F) {
 	f.Add("Renamed", "new description", "cma", "CMA_ANALYSIS", int64(2))
 	f.Add("", "\x00", "", "SOCIAL_SCHEDULING", int64(100))
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	var seeded struct {
 		CreatePackage struct{ ID string } `json:"createPackage"`
 	}
@@ -291,7 +291,7 @@ func FuzzCreateAPIToken(f *testing.F) {
 	f.Add("", "2001-01-01T00:00:00Z")
 	f.Add("\x00", "never")
 	f.Add(strings.Repeat("t", 1000), "")
-	api := newTestAPI(f)
+	api := newTestAPI(f, testOptions{})
 	const query = `mutation($name: String!, $expiresAt: Time) { createApiToken(name: $name, expiresAt: $expiresAt) { secret token { name } } }`
 	f.Fuzz(func(t *testing.T, name, expiresAt string) {
 		vars := map[string]any{"name": name}

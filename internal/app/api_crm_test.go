@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"testing"
@@ -11,7 +11,7 @@ import (
 
 func TestTaskEmailAndPostMutations(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	ctx, db := api.ctx(), api.ent()
 	client := db.Contact.Create().SetName("Ines").SaveX(ctx)
 	prop := db.Property.Create().SetCity("Austin").SetLatitude(30.2).SetLongitude(-97.7).SaveX(ctx)
@@ -65,7 +65,7 @@ func TestTaskEmailAndPostMutations(t *testing.T) {
 // illegal move.
 func TestTransactionThroughEveryStage(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var setup struct {
 		CreateClient   struct{ ID string } `json:"createClient"`
 		CreateProperty struct{ ID string } `json:"createProperty"`

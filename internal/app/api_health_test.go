@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 // naming the failing check) once it stops, as during a shutdown.
 func TestReadyzFollowsTheEngine(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	probe := func() (int, map[string]any) {
 		t.Helper()
 		resp, err := http.Get(api.srv.URL + "/readyz")

@@ -1,10 +1,8 @@
-package main
+package app
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,11 +19,8 @@ import (
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 	"github.com/estateflow/estateflow/internal/testdb"
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
-	"github.com/estateflow/estateflow/modules/spec"
-	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -59,35 +54,28 @@ func (h *hangOnce) Execute(ctx context.Context, sc *engine.StepContext) (any, er
 	return h.Executor.Execute(ctx, sc)
 }
 
+// effectsFixture runs Apps, one after the other, on one demo database.
 type effectsFixture struct {
-	t   *testing.T
-	db  *database.DB
-	ctx context.Context
+	t     *testing.T
+	dbURL string
+	api   *testAPI // the App started last
+	db    *database.DB
+	ctx   context.Context
 }
 
 func newEffectsFixture(t *testing.T) *effectsFixture {
 	t.Helper()
-	db := testdb.Open(t, database.Options{})
-	boot, err := seed.Bootstrap(context.Background(), db.Client, true, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &effectsFixture{t: t, db: db, ctx: tenant.NewContext(context.Background(), tenant.Viewer{OrgID: boot.Org.ID})}
+	return &effectsFixture{t: t, dbURL: testdb.URL(t)}
 }
 
-// engine starts an engine with the real executors, then the overrides.
-func (f *effectsFixture) engine(grace time.Duration, overrides map[stepkind.Kind]engine.Executor) *engine.Engine {
+// engine starts an App, with the real executors and then the overrides, and
+// returns its engine.
+func (f *effectsFixture) engine(grace time.Duration, overrides func(*ent.Client) map[stepkind.Kind]engine.Executor) *engine.Engine {
 	f.t.Helper()
-	e := engine.New(f.db.Client, engine.Config{Dialect: f.db.Dialect, ShutdownGrace: grace, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	modules.Register(e, spec.Deps{Client: f.db.Client, Now: time.Now})
-	for k, ex := range overrides {
-		e.Register(string(k), ex)
-	}
-	if err := e.Start(context.Background()); err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { _ = e.Stop(context.Background()) })
-	return e
+	f.api = newTestAPI(f.t, testOptions{demo: true, dbURL: f.dbURL, shutdownGrace: grace, executors: overrides})
+	f.db = f.api.db
+	f.ctx = tenant.NewContext(context.Background(), tenant.Viewer{OrgID: f.api.orgID})
+	return f.api.engine
 }
 
 func (f *effectsFixture) start(e *engine.Engine, pkgKey string, req engine.StartRequest) int {
@@ -99,23 +87,6 @@ func (f *effectsFixture) start(e *engine.Engine, pkgKey string, req engine.Start
 		f.t.Fatal(err)
 	}
 	return r.ID
-}
-
-func (f *effectsFixture) wait(runID int, want ...runstatus.Status) *ent.Run {
-	f.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := f.db.Client.Run.GetX(f.ctx, runID)
-		for _, s := range want {
-			if r.Status == s {
-				return r
-			}
-		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("run %d is %s, want %v", runID, r.Status, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func (f *effectsFixture) hotClient() *ent.Contact {
@@ -139,16 +110,18 @@ func (f *effectsFixture) counts(clientID int) (tasks, emails int) {
 func TestRetryAfterFailureWritesEffectsOnce(t *testing.T) {
 	t.Parallel()
 	f := newEffectsFixture(t)
-	e := f.engine(time.Second, map[stepkind.Kind]engine.Executor{
-		stepkind.FollowUpScheduling: &failOnce{Executor: crm.FollowUpExecutor{Client: f.db.Client, Now: time.Now}},
-		stepkind.SocialScheduling:   &failOnce{Executor: marketing.SocialExecutor{Client: f.db.Client}},
+	e := f.engine(time.Second, func(client *ent.Client) map[stepkind.Kind]engine.Executor {
+		return map[stepkind.Kind]engine.Executor{
+			stepkind.FollowUpScheduling: &failOnce{Executor: crm.FollowUpExecutor{Client: client, Now: time.Now}},
+			stepkind.SocialScheduling:   &failOnce{Executor: marketing.SocialExecutor{Client: client}},
+		}
 	})
 	c := f.hotClient()
 	nurture := f.start(e, "lead-nurture", engine.StartRequest{ClientID: &c.ID})
 	listing := f.db.Client.Property.Query().Where(property.StatusEQ(property.StatusACTIVE)).FirstX(f.ctx)
 	newListing := f.start(e, "new-listing", engine.StartRequest{PropertyID: &listing.ID})
 	for _, id := range []int{nurture, newListing} {
-		f.wait(id, runstatus.StatusFAILED)
+		f.api.waitRun(t, id, runstatus.StatusFAILED)
 	}
 	if tasks, emails := f.counts(c.ID); tasks != 0 || emails != 3 {
 		t.Fatalf("after the failure: %d tasks and %d emails, want 0 and 3", tasks, emails)
@@ -160,7 +133,7 @@ func TestRetryAfterFailureWritesEffectsOnce(t *testing.T) {
 		if _, err := e.RetryRun(f.ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		f.wait(id, runstatus.StatusSUCCEEDED)
+		f.api.waitRun(t, id, runstatus.StatusSUCCEEDED)
 	}
 	if tasks, emails := f.counts(c.ID); tasks != 5 || emails != 3 {
 		t.Fatalf("after the retry: %d tasks and %d emails, want 5 and 3", tasks, emails)
@@ -182,8 +155,11 @@ func TestRetryAfterFailureWritesEffectsOnce(t *testing.T) {
 func TestRestartMidStepWritesEffectsOnce(t *testing.T) {
 	t.Parallel()
 	f := newEffectsFixture(t)
-	hang := &hangOnce{Executor: crm.FollowUpExecutor{Client: f.db.Client, Now: time.Now}, started: make(chan struct{})}
-	a := f.engine(50*time.Millisecond, map[stepkind.Kind]engine.Executor{stepkind.FollowUpScheduling: hang})
+	hang := &hangOnce{started: make(chan struct{})}
+	a := f.engine(50*time.Millisecond, func(client *ent.Client) map[stepkind.Kind]engine.Executor {
+		hang.Executor = crm.FollowUpExecutor{Client: client, Now: time.Now}
+		return map[stepkind.Kind]engine.Executor{stepkind.FollowUpScheduling: hang}
+	})
 	c := f.hotClient()
 	id := f.start(a, "lead-nurture", engine.StartRequest{ClientID: &c.ID})
 	select {
@@ -197,7 +173,7 @@ func TestRestartMidStepWritesEffectsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.engine(time.Second, nil)
-	f.wait(id, runstatus.StatusSUCCEEDED)
+	f.api.waitRun(t, id, runstatus.StatusSUCCEEDED)
 	if tasks, emails := f.counts(c.ID); tasks != 5 || emails != 3 {
 		t.Fatalf("after the restart: %d tasks and %d emails, want 5 and 3", tasks, emails)
 	}
@@ -234,7 +210,7 @@ func TestLeadNurtureForAllDemoClients(t *testing.T) {
 		}
 	}
 	for _, id := range runs {
-		if r := f.wait(id, runstatus.StatusSUCCEEDED, runstatus.StatusFAILED); r.Status != runstatus.StatusSUCCEEDED {
+		if r := f.api.waitRun(t, id, runstatus.StatusSUCCEEDED, runstatus.StatusFAILED); r.Status != runstatus.StatusSUCCEEDED {
 			t.Fatalf("run %d %s: %v", id, r.Status, r.Error)
 		}
 	}

@@ -1,8 +1,7 @@
-package main
+package app
 
 import (
 	"testing"
-	"time"
 )
 
 // TestLeadScoringOnDemoData scores two demo clients through the Lead
@@ -10,7 +9,7 @@ import (
 // and the score history.
 func TestLeadScoringOnDemoData(t *testing.T) {
 	t.Parallel()
-	api := newDemoTestAPI(t)
+	api := newTestAPI(t, testOptions{demo: true})
 	var setup struct {
 		Clients struct {
 			Edges []struct{ Node struct{ ID string } } `json:"edges"`
@@ -38,16 +37,10 @@ func TestLeadScoringOnDemoData(t *testing.T) {
 				}
 			} `json:"node"`
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key status output { __typename
-				... on LeadScore { clientId score tier scoredAt factors { factor value points maxPoints reason } } } } } } }`,
-				map[string]any{"id": started.StartRun.ID}).ok(t, &run)
-			if run.Node.Status == "FAILED" || run.Node.Status == "SUCCEEDED" || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		api.waitRun(t, mustInt(t, started.StartRun.ID))
+		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key status output { __typename
+			... on LeadScore { clientId score tier scoredAt factors { factor value points maxPoints reason } } } } } } }`,
+			map[string]any{"id": started.StartRun.ID}).ok(t, &run)
 		score := run.Node.Steps[0]
 		if score.Key != "score" || score.Status != "SUCCEEDED" || score.Output["__typename"] != "LeadScore" {
 			t.Fatalf("scoring step %+v", score)
@@ -93,7 +86,7 @@ func TestLeadScoringOnDemoData(t *testing.T) {
 // connection and the client's tasks edge.
 func TestScoreAndFollowUpPackage(t *testing.T) {
 	t.Parallel()
-	api := newDemoTestAPI(t)
+	api := newTestAPI(t, testOptions{demo: true})
 	var created struct {
 		CreatePackage struct{ ID string } `json:"createPackage"`
 		CreateClient  struct{ ID string } `json:"createClient"`
@@ -126,17 +119,11 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 			}
 		} `json:"node"`
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
-			... on LeadScore { score tier }
-			... on FollowUpPlan { tier reason transactionId tasks { type title dueAt notes } } } } } } }`,
-			map[string]any{"id": started.StartRun.ID}).ok(t, &run)
-		if run.Node.Status == "SUCCEEDED" || run.Node.Status == "FAILED" || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	api.waitRun(t, mustInt(t, started.StartRun.ID))
+	api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
+		... on LeadScore { score tier }
+		... on FollowUpPlan { tier reason transactionId tasks { type title dueAt notes } } } } } } }`,
+		map[string]any{"id": started.StartRun.ID}).ok(t, &run)
 	if run.Node.Status != "SUCCEEDED" {
 		t.Fatalf("run %s: %+v", run.Node.Status, run.Node.Steps)
 	}
@@ -179,7 +166,7 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 // record can be queried.
 func TestLeadNurtureHotAndCold(t *testing.T) {
 	t.Parallel()
-	api := newDemoTestAPI(t)
+	api := newTestAPI(t, testOptions{demo: true})
 	var setup struct {
 		Packages struct {
 			Edges []struct{ Node struct{ ID string } } `json:"edges"`
@@ -216,18 +203,12 @@ func TestLeadNurtureHotAndCold(t *testing.T) {
 				}
 			} `json:"node"`
 		}
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
-				... on LeadScore { tier }
-				... on EmailSequence { consent messages { subject scheduledAt } }
-				... on SocialTargeting { audience { radiusMiles specialAdCategory } compliance { rule result } listings { rank reason } }
-				... on FollowUpPlan { tasks { type dueAt } } } } } } }`, map[string]any{"id": started.StartRun.ID}).ok(t, &r)
-			if r.Node.Status == "SUCCEEDED" || r.Node.Status == "FAILED" || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		api.waitRun(t, mustInt(t, started.StartRun.ID))
+		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
+			... on LeadScore { tier }
+			... on EmailSequence { consent messages { subject scheduledAt } }
+			... on SocialTargeting { audience { radiusMiles specialAdCategory } compliance { rule result } listings { rank reason } }
+			... on FollowUpPlan { tasks { type dueAt } } } } } } }`, map[string]any{"id": started.StartRun.ID}).ok(t, &r)
 		if r.Node.Status != "SUCCEEDED" {
 			t.Fatalf("run %s: %+v", r.Node.Status, r.Node.Steps)
 		}

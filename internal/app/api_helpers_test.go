@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,16 +23,15 @@ import (
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
+	runstatus "github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/modules"
-	"github.com/estateflow/estateflow/modules/spec"
-	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
 
-// testAPI is the real HTTP handler of server.go over a fresh database.
+// testAPI is the real HTTP handler, built by New, over a fresh database.
 type testAPI struct {
 	t       testing.TB
 	db      *database.DB
@@ -44,93 +44,80 @@ type testAPI struct {
 	queries atomic.Int64 // SQL statements sent, counted by the driver
 }
 
-func newTestAPI(t testing.TB) *testAPI {
-	t.Helper()
-	return newTestAPIWith(t, nil)
-}
-
-// newTestAPIWith also registers step executors with the engine.
-func newTestAPIWith(t testing.TB, executors map[stepkind.Kind]engine.Executor) *testAPI {
-	t.Helper()
-	return buildTestAPI(t, executors, false, nil)
-}
-
-// newDemoTestAPI serves the demo data with the real-estate modules'
-// executors, as `go run .` does.
-func newDemoTestAPI(t *testing.T) *testAPI {
-	t.Helper()
-	return buildTestAPI(t, nil, true, registerModules)
-}
-
-// registerModules registers every module's executors, as server.go does.
-func registerModules(e *engine.Engine, db *database.DB) {
-	modules.Register(e, spec.Deps{Client: db.Client, Now: time.Now})
-}
-
-func buildTestAPI(t testing.TB, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB)) *testAPI {
-	t.Helper()
-	return buildTestAPIOpts(t, executors, demo, register, testAPIOptions{})
-}
-
-// testAPIOptions adjust buildTestAPI for a test.
-type testAPIOptions struct {
+// testOptions adjust newTestAPI for a test. The zero value serves the
+// built-in packages, without demo data, with every module's executors.
+type testOptions struct {
+	demo   bool                                // fill the database with the demo data, as `go run .` does
 	logger *slog.Logger                        // nil: logs are discarded
 	driver func(dialect.Driver) dialect.Driver // wraps the database driver
+	// executors replace the modules' executors of their kinds; they are
+	// built on the App's ent client (see executorsOf for fixed ones).
+	executors func(*ent.Client) map[stepkind.Kind]engine.Executor
+	// Engine timings: zero keeps the tests' fast progress writes (20ms)
+	// and the engine's own shutdown grace. Retries always back off 10ms.
+	progressInterval, shutdownGrace time.Duration
+	config                          func(*Config) // server settings beyond the tests' defaults
+	dbURL                           string        // a database another testAPI used: "" opens a fresh one
 }
 
-func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor, demo bool, register func(*engine.Engine, *database.DB), opts testAPIOptions) *testAPI {
+func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 	t.Helper()
 	api := &testAPI{t: t}
-	var dsn string
-	api.db, dsn = testdb.OpenURL(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
-		if opts.driver != nil {
-			d = opts.driver(d)
-		}
-		return dialect.DebugWithContext(d, func(context.Context, ...any) { api.queries.Add(1) })
-	}})
-	boot, err := seed.Bootstrap(context.Background(), api.db.Client, demo, time.Now())
-	if err != nil {
-		t.Fatalf("bootstrap: %v", err)
+	dbURL := opts.dbURL
+	if dbURL == "" {
+		dbURL = testdb.URL(t)
 	}
-	api.orgID = boot.Org.ID
-	api.authn = auth.New(api.db.Client)
-	admin, err := auth.EnsureUser(context.Background(), api.db.Client, boot.Org.Slug, "admin@test.example", user.RoleADMIN)
+	logger := opts.logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	cfg := Config{
+		DatabaseURL: dbURL,
+		// Test packages run side by side on one PostgreSQL server.
+		DBMaxConns:   8,
+		Demo:         opts.demo,
+		MaxBodyBytes: 64 << 10,
+		RateLimit:    1 << 20, // tests poll; the limit has its own test
+		RiverListen:  true,
+	}
+	cfg.tests = testHooks{
+		logger: logger,
+		driver: func(d dialect.Driver) dialect.Driver {
+			if opts.driver != nil {
+				d = opts.driver(d)
+			}
+			return dialect.DebugWithContext(d, func(context.Context, ...any) { api.queries.Add(1) })
+		},
+		engine: func(c *engine.Config) {
+			c.BackoffBase, c.ProgressInterval, c.ShutdownGrace = 10*time.Millisecond, 20*time.Millisecond, opts.shutdownGrace
+			if opts.progressInterval > 0 {
+				c.ProgressInterval = opts.progressInterval
+			}
+			if opts.executors != nil {
+				// Stub executors stand in for the modules and read params
+				// the modules do not declare (budget, fail, n): only the
+				// subject is checked for them.
+				c.CheckStart = func(ctx context.Context, sc engine.StartCheck) error {
+					return modules.CheckSubject(ctx, api.db.Client, sc.Subject)
+				}
+			}
+		},
+		executors: opts.executors,
+	}
+	if opts.config != nil {
+		opts.config(&cfg)
+	}
+	a, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	api.db, api.engine, api.authn, api.orgID = a.db, a.engine, a.authn, a.boot.Org.ID
+	admin, err := auth.EnsureUser(context.Background(), api.db.Client, a.boot.Org.Slug, "admin@test.example", user.RoleADMIN)
 	if err != nil {
 		t.Fatal(err)
 	}
 	api.adminID = admin.ID
 	if api.token, _, err = api.authn.Issue(api.ctx(), api.db.Client, admin.ID, "test", nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config{maxBodyBytes: 64 << 10, rateLimit: 1 << 20} // tests poll; the limit has its own test
-	logger := opts.logger
-	if logger == nil {
-		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	ecfg := engine.Config{
-		Dialect: api.db.Dialect, Logger: logger, BackoffBase: 10 * time.Millisecond, ProgressInterval: 20 * time.Millisecond,
-	}
-	if api.db.Dialect == dialect.Postgres { // as server.go runs it
-		ecfg.ListenDSN = dsn
-		ecfg.River = &engine.RiverConfig{DB: api.db.SQL, ClientOnTx: api.db.ClientOnTx, ListenerDSN: dsn}
-	}
-	// Runs are checked as server.go checks them. Stub executors stand in
-	// for the modules and read parameters the modules do not declare
-	// (budget, fail, n): with them, only the subject is checked.
-	ecfg.CheckStart = modules.StartChecker(api.db.Client)
-	if executors != nil {
-		ecfg.CheckStart = func(ctx context.Context, c engine.StartCheck) error {
-			return modules.CheckSubject(ctx, api.db.Client, c.Subject)
-		}
-	}
-	api.engine = engine.New(api.db.Client, ecfg)
-	for kind, ex := range executors {
-		api.engine.Register(string(kind), ex)
-	}
-	if register != nil {
-		register(api.engine, api.db)
-	}
-	if err := api.engine.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// On PostgreSQL the LISTEN connection comes up in the background;
@@ -140,15 +127,43 @@ func buildTestAPIOpts(t testing.TB, executors map[stepkind.Kind]engine.Executor,
 			t.Fatalf("engine not ready: %v", api.engine.Ready())
 		}
 	}
-	api.srv = httptest.NewServer(newRoutes(api.db, api.engine, api.authn, cfg, logger))
+	api.srv = httptest.NewServer(a.Handler())
 	t.Cleanup(func() {
 		api.srv.CloseClientConnections()
 		api.srv.Close()
-		if err := api.engine.Stop(context.Background()); err != nil {
-			t.Errorf("stopping engine: %v", err)
+		if err := a.Close(); err != nil {
+			t.Errorf("closing the app: %v", err)
 		}
 	})
 	return api
+}
+
+// executorsOf is testOptions.executors for executors that need no client.
+func executorsOf(m map[stepkind.Kind]engine.Executor) func(*ent.Client) map[stepkind.Kind]engine.Executor {
+	return func(*ent.Client) map[stepkind.Kind]engine.Executor { return m }
+}
+
+// waitRun polls the database until the run is in one of the statuses
+// (with none given, any final one) and returns it.
+func (a *testAPI) waitRun(t testing.TB, runID int, want ...runstatus.Status) *ent.Run {
+	t.Helper()
+	if len(want) == 0 {
+		want = []runstatus.Status{runstatus.StatusSUCCEEDED, runstatus.StatusFAILED, runstatus.StatusCANCELED}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r, err := a.db.Client.Run.Get(a.ctx(), runID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(want, r.Status) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %d is %s, want %v", runID, r.Status, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // ctx acts for the test organization, for direct ent calls.

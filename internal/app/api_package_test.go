@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"strings"
@@ -18,7 +18,7 @@ const createPackage = `mutation($input: CreatePackageInput!) { createPackage(inp
 
 func TestCreatePackage(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var out struct {
 		CreatePackage struct {
 			ID      string `json:"id"`
@@ -47,7 +47,7 @@ func TestCreatePackage(t *testing.T) {
 
 func TestCreatePackageValidation(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	before := api.count("package")
 	tests := []struct {
 		name      string
@@ -138,7 +138,7 @@ func TestCreatePackageValidation(t *testing.T) {
 
 func TestUpdatePackageCreatesNextVersion(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var created struct {
 		CreatePackage struct {
 			ID string `json:"id"`
@@ -234,7 +234,7 @@ func TestUpdatePackageCreatesNextVersion(t *testing.T) {
 
 func TestRunOperationsOnUnknownRun(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	api.do(`mutation { cancelRun(id: 21474836999) { id } }`, nil).wantError(t, "NOT_FOUND", "id")
 	api.do(`mutation { retryRun(id: 21474836999) { id } }`, nil).wantError(t, "NOT_FOUND", "id")
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // checks the error's code and field, and that no row changed.
 func TestBadInputIsCodedAndChangesNothing(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	var created struct {
 		CreateProperty struct {
 			ID string `json:"id"`
@@ -123,7 +123,7 @@ func anyString(x any) string {
 // organization behaves exactly like one that does not exist.
 func TestOtherOrganizationsAreInvisible(t *testing.T) {
 	t.Parallel()
-	api := newTestAPI(t)
+	api := newTestAPI(t, testOptions{})
 	sys := tenant.SystemContext(context.Background())
 	other, err := api.ent().Organization.Create().SetName("Rival Realty").SetSlug("rival").Save(sys)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -44,7 +44,7 @@ type orgARecords map[string]string
 
 func TestTenantIsolationMatrix(t *testing.T) {
 	t.Parallel()
-	api := newDemoTestAPI(t)
+	api := newTestAPI(t, testOptions{demo: true})
 	records := seedOrgA(t, api)
 	rival := rivalAdminToken(t, api)
 	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
@@ -780,20 +780,12 @@ func startIsolationRun(t *testing.T, api *testAPI) {
 // waitForRunsToSettle waits until no run of the test org is still working.
 func waitForRunsToSettle(t *testing.T, api *testAPI) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var open int
-		err := api.db.SQL.QueryRow(fmt.Sprintf(`SELECT COUNT(*) FROM runs WHERE organization_id = %d AND status NOT IN ('SUCCEEDED', 'FAILED', 'CANCELED')`, api.orgID)).Scan(&open)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if open == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs still working", open)
-		}
-		time.Sleep(50 * time.Millisecond)
+	runs, err := api.ent().Run.Query().IDs(api.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range runs {
+		api.waitRun(t, id)
 	}
 }
 

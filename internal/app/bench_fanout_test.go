@@ -1,13 +1,10 @@
-package main
+package app
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
@@ -21,14 +18,10 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/estateflow/estateflow/auth"
-	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
-	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 	"github.com/estateflow/estateflow/internal/testdb"
-	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -63,36 +56,18 @@ const fanoutSubscribers = 1000
 // machine's cores, as a load balancer and its clients would not.
 func BenchmarkFanout(b *testing.B) {
 	b.Setenv(testdb.EnvURL, "") // the fan-out path does not depend on the database
-	db := testdb.Open(b, database.Options{})
-	boot, err := seed.Bootstrap(context.Background(), db.Client, false, time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tk := make(ticker)
-	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect, Logger: logger, ProgressInterval: time.Millisecond})
-	eng.Register(string(stepkind.CMAAnalysis), tk)
-	if err := eng.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	authn := auth.New(db.Client)
-	authn.MaxStreams = fanoutSubscribers // every subscriber shares the one token
-	admin, err := auth.EnsureUser(context.Background(), db.Client, boot.Org.Slug, "admin@bench.example", user.RoleADMIN)
-	if err != nil {
-		b.Fatal(err)
-	}
-	token, _, err := authn.Issue(tenant.NewContext(context.Background(), tenant.Viewer{OrgID: boot.Org.ID, UserID: admin.ID, Role: tenant.RoleAdmin}), db.Client, admin.ID, "bench", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(newRoutes(db, eng, authn, config{maxBodyBytes: 1 << 20, rateLimit: 1 << 20}, logger))
-	defer func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		_ = eng.Stop(context.Background())
-	}()
+	api := newTestAPI(b, testOptions{
+		executors:        executorsOf(map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: tk}),
+		progressInterval: time.Millisecond,
+		config: func(c *Config) {
+			c.MaxBodyBytes = 1 << 20
+			c.MaxConnections = fanoutSubscribers // every subscriber shares the one token
+		},
+	})
+	db, eng, srv, token := api.db, api.engine, api.srv, api.token
 
-	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: boot.Org.ID})
+	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: api.orgID})
 	prop, err := db.Client.Property.Create().SetCity("Austin").SetLatitude(30.2).SetLongitude(-97.7).Save(ctx)
 	if err != nil {
 		b.Fatal(err)

@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Command is one subcommand of estateflow. Run parses args (which exclude
+// the subcommand's name) with the subcommand's own flags; given --help, it
+// prints them to stderr and returns flag.ErrHelp.
+type Command struct {
+	Name    string
+	Summary string
+	Run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// Commands lists the subcommands, the default (serve) first.
+func Commands() []Command {
+	return []Command{
+		{"serve", "serve the GraphQL and REST APIs (the default)", Serve},
+		{"migrate", "bring the database schema up to date, then exit", Migrate},
+		{"import", "import properties FILE.csv: upsert properties from a CSV file", Import},
+		{"token", "token create --org SLUG --user EMAIL: print a new API token", Token},
+		{"cma", "cma backtest --csv FILE: value every sale in FILE from the others", CMA},
+	}
+}
+
+// Serve implements `estateflow serve`: it serves until ctx ends.
+func Serve(ctx context.Context, args []string, _, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	cfg.Stderr = stderr
+	a, err := New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := a.Close(); err != nil {
+			a.logger.Error("closing", "err", err)
+		}
+	}()
+	return a.Run(ctx)
+}
+
+func parseServe(args []string, stderr io.Writer, lookup func(string) (string, bool)) (Config, error) {
+	c := newCommandLine("serve", "[serve] [flags]",
+		"Serves the GraphQL API at /graphql, the REST API at /api/v1 and the console at /,\n"+
+			"after bringing the database schema up to date. The other commands (migrate, import,\n"+
+			"token, cma) are listed by 'estateflow help'.", stderr, lookup)
+	c.databaseFlags()
+	c.demoFlag()
+	c.serverFlags()
+	c.logFlags()
+	err := c.parseNone(args)
+	return c.cfg, err
+}
+
+// Migrate implements `estateflow migrate`.
+func Migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseMigrate(args, stderr, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	db, err := openAndMigrate(ctx, cfg, newLogger(stderr, cfg))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	fmt.Fprintln(stdout, "schema is up to date")
+	return nil
+}
+
+func parseMigrate(args []string, stderr io.Writer, lookup func(string) (string, bool)) (Config, error) {
+	c := newCommandLine("migrate", "migrate [flags]", "Brings the database schema up to date, then exits.", stderr, lookup)
+	c.databaseFlags()
+	c.logFlags()
+	err := c.parseNone(args)
+	return c.cfg, err
+}

@@ -1,0 +1,59 @@
+package app
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/estateflow/estateflow/auth"
+	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/graph"
+	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/rest"
+	"github.com/estateflow/estateflow/web"
+)
+
+func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, cfg Config, logger *slog.Logger) http.Handler {
+	origins := httpserver.ParseOrigins(cfg.CORSOrigins)
+	gql := graph.NewHandler(db.Client, eng, graph.HandlerConfig{
+		Logger:           logger,
+		OriginPatterns:   origins.WebsocketPatterns(),
+		MaxPageSize:      100,
+		MaxDepth:         cfg.MaxDepth,
+		MaxComplexity:    cfg.MaxComplexity,
+		Introspection:    cfg.Introspection,
+		Auth:             authn,
+		MaxSubscriptions: cfg.MaxSubscriptions,
+	})
+	mux := http.NewServeMux()
+	rateLimit := cfg.RateLimit
+	if rateLimit <= 0 {
+		rateLimit = 600
+	}
+	// One limiter for both APIs: a token's budget is per minute, whichever
+	// endpoint it spends it on.
+	limit := auth.RateLimit(rateLimit)
+	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.MaxBodyBytes)(
+		authn.Middleware(limit(gql)))))
+	// The legacy REST endpoints, behind the same chain; rest.TranslateErrors
+	// gives the shared middleware's refusals the REST error shape.
+	mux.Handle(rest.Prefix, httpserver.CORS(origins)(rest.TranslateErrors(rest.BodyLimit(cfg.MaxBodyBytes)(
+		authn.Middleware(limit(rest.NewHandler(db.Client, eng, logger)))))))
+	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
+	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
+	mux.HandleFunc("GET /readyz", httpserver.Readiness(
+		httpserver.Check{Name: "database", Fn: db.SQL.PingContext},
+		httpserver.Check{Name: "jobs", Fn: func(context.Context) error { return eng.JobsReady() }},
+		httpserver.Check{Name: "events", Fn: func(context.Context) error { return eng.EventsReady() }},
+	))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.SQL.PingContext(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	return httpserver.RequestID(httpserver.AccessLog(logger)(httpserver.Recover(logger)(mux)))
+}
