@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -86,7 +87,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("opening %s database: %w", name, err)
+		// A URL the driver cannot parse is quoted whole in its error.
+		return nil, fmt.Errorf("opening %s database: %w", name, redact(err, rawURL))
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -190,14 +192,21 @@ func sqliteDSN(path string) string {
 	return dsn + sep + strings.Join(params, "&")
 }
 
-// redact keeps a password in the URL out of error messages and logs.
+// passwordInURL finds the password of scheme://user:password@host.
+var passwordInURL = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@]*:([^@]+)@`)
+
+// redact keeps a password in the URL out of error messages and logs. It
+// finds the password without url.Parse too, because the URLs whose errors
+// need redacting most are the ones that do not parse.
 func redact(err error, rawURL string) error {
-	u, perr := url.Parse(rawURL)
-	if perr != nil || u.User == nil {
+	pw := ""
+	if u, perr := url.Parse(rawURL); perr == nil && u.User != nil {
+		pw, _ = u.User.Password()
+	} else if m := passwordInURL.FindStringSubmatch(rawURL); m != nil {
+		pw = m[1]
+	}
+	if pw == "" {
 		return err
 	}
-	if pw, ok := u.User.Password(); ok && pw != "" {
-		return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), pw, "***"))
-	}
-	return err
+	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), pw, "***"))
 }
