@@ -16,8 +16,6 @@ import (
 	"github.com/estateflow/estateflow/tenant"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 // market is a test organization whose properties sit at known distances
 // north of a subject at (30, -97).
 type market struct {
@@ -59,7 +57,7 @@ func (m *market) value(subject Home, opts Options) (*Report, error) {
 
 func subjectHome() Home {
 	return Home{ID: -1, Latitude: subjectLat, Longitude: subjectLng, PropertyType: "SINGLE_FAMILY", Zip: "78704",
-		Sqft: ptr(1500), Beds: ptr(3), Baths: ptr(2.0)}
+		Sqft: new(1500), Beds: new(3), Baths: new(2.0)}
 }
 
 func TestSearchWidensUntilEnoughCandidates(t *testing.T) {
@@ -146,8 +144,8 @@ func TestTooFewComps(t *testing.T) {
 //	adjusted   400000 × e^0.228515 = 502,693
 //	split      area 80,223 and beds 22,470, in proportion to the terms
 func TestAdjustments(t *testing.T) {
-	subject := Home{Sqft: ptr(2000), Beds: ptr(4)}
-	comp := Home{Sqft: ptr(1600), Beds: ptr(3), SalePrice: ptr(400000)}
+	subject := Home{Sqft: new(2000), Beds: new(4)}
+	comp := Home{Sqft: new(1600), Beds: new(3), SalePrice: new(400000)}
 	rates := []rate{
 		{feature: features[featureIndex("livingArea")], beta: 0.8, used: true},
 		{feature: features[featureIndex("beds")], beta: 0.05, used: true},
@@ -173,10 +171,10 @@ func TestAdjustments(t *testing.T) {
 // similarity 1/2). Weights go with similarity squared: 1 and 1/4, so 0.8
 // and 0.2.
 func TestWeightingAndRange(t *testing.T) {
-	subject := Home{Latitude: subjectLat, Longitude: subjectLng, Sqft: ptr(1500), Zip: "78704"}
+	subject := Home{Latitude: subjectLat, Longitude: subjectLng, Sqft: new(1500), Zip: "78704"}
 	cands := []candidate{
-		{home: Home{ID: 1, Sqft: ptr(1500), Zip: "78704", SalePrice: ptr(300000)}, miles: 0},
-		{home: Home{ID: 2, Sqft: ptr(1500), Zip: "78704", SalePrice: ptr(360000)}, miles: 2},
+		{home: Home{ID: 1, Sqft: new(1500), Zip: "78704", SalePrice: new(300000)}, miles: 0},
+		{home: Home{ID: 2, Sqft: new(1500), Zip: "78704", SalePrice: new(360000)}, miles: 2},
 	}
 	comps := scoreComps(subject, cands, nil, valuation{asOf: time.Now()}, 10)
 	if comps[0].PropertyID != 1 || comps[0].Weight != 0.8 || comps[1].Weight != 0.2 || comps[1].Similarity != 0.5 {
@@ -209,9 +207,9 @@ func TestRatesRecoverTheMarket(t *testing.T) {
 		sqft := 1000 + (i%12)*150
 		beds := 2 + (i*7)%4
 		price := int(math.Exp(6 + 0.8*math.Log(float64(sqft)) + 0.05*float64(beds)))
-		market = append(market, candidate{home: Home{Sqft: ptr(sqft), Beds: ptr(beds), SalePrice: ptr(price)}})
+		market = append(market, candidate{home: Home{Sqft: new(sqft), Beds: new(beds), SalePrice: new(price)}})
 	}
-	rates := deriveRates(Home{Sqft: ptr(1500), Beds: ptr(3)}, market, valuation{asOf: time.Now()})
+	rates := deriveRates(Home{Sqft: new(1500), Beds: new(3)}, market, valuation{asOf: time.Now()})
 	got := map[string]rate{}
 	for _, r := range rates {
 		got[r.feature.name] = r
@@ -242,17 +240,17 @@ func TestEachAdjustment(t *testing.T) {
 		reason  string
 	}{
 		// 0.8 × ln(2000/1600)
-		{"livingArea", 0.8, func(h *Home) { h.Sqft = ptr(2000) }, func(h *Home) { h.Sqft = ptr(1600) }, 78176, "400 sq ft more living area"},
+		{"livingArea", 0.8, func(h *Home) { h.Sqft = new(2000) }, func(h *Home) { h.Sqft = new(1600) }, 78176, "400 sq ft more living area"},
 		// 0.05 × (4 − 3)
-		{"beds", 0.05, func(h *Home) { h.Beds = ptr(4) }, func(h *Home) { h.Beds = ptr(3) }, 20508, "1 more bedroom"},
+		{"beds", 0.05, func(h *Home) { h.Beds = new(4) }, func(h *Home) { h.Beds = new(3) }, 20508, "1 more bedroom"},
 		// 0.04 × (2.5 − 2)
-		{"baths", 0.04, func(h *Home) { h.Baths = ptr(2.5) }, func(h *Home) { h.Baths = ptr(2.0) }, 8081, "0.5 more bathrooms"},
+		{"baths", 0.04, func(h *Home) { h.Baths = new(2.5) }, func(h *Home) { h.Baths = new(2.0) }, 8081, "0.5 more bathrooms"},
 		// −0.003 × (10 − 30) years of age
-		{"age", -0.003, func(h *Home) { h.YearBuilt = ptr(2016) }, func(h *Home) { h.YearBuilt = ptr(1996) }, 24735, "20 years newer"},
+		{"age", -0.003, func(h *Home) { h.YearBuilt = new(2016) }, func(h *Home) { h.YearBuilt = new(1996) }, 24735, "20 years newer"},
 		// 0.1 × ln(8000/6000)
-		{"lotSize", 0.1, func(h *Home) { h.LotSqft = ptr(8000) }, func(h *Home) { h.LotSqft = ptr(6000) }, 11674, "lot is 2000 sq ft larger"},
+		{"lotSize", 0.1, func(h *Home) { h.LotSqft = new(8000) }, func(h *Home) { h.LotSqft = new(6000) }, 11674, "lot is 2000 sq ft larger"},
 		// 0.02 × (2 − 1)
-		{"garage", 0.02, func(h *Home) { h.GarageSpaces = ptr(2) }, func(h *Home) { h.GarageSpaces = ptr(1) }, 8081, "1 more garage space"},
+		{"garage", 0.02, func(h *Home) { h.GarageSpaces = new(2) }, func(h *Home) { h.GarageSpaces = new(1) }, 8081, "1 more garage space"},
 		// −0.003 per month since the sale × (0 − 12): prices rose 3.6% since
 		{"marketTime", -0.003, func(h *Home) {}, func(h *Home) { h.SaleDate = &monthAgo12 }, 14662, "the 12 months since the sale"},
 		// 0.02 per mile north × (0 − 1): the comp is a mile north, where
@@ -262,7 +260,7 @@ func TestEachAdjustment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.feature, func(t *testing.T) {
 			subject := Home{Latitude: subjectLat, Longitude: subjectLng}
-			comp := Home{Latitude: subjectLat, Longitude: subjectLng, SalePrice: ptr(400000)}
+			comp := Home{Latitude: subjectLat, Longitude: subjectLng, SalePrice: new(400000)}
 			tt.subject(&subject)
 			tt.comp(&comp)
 			rates := []rate{{feature: features[featureIndex(tt.feature)], beta: tt.beta, used: true}}

@@ -6,8 +6,6 @@ import (
 	"time"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 func TestEngagementWeighsKindAndRecency(t *testing.T) {
@@ -36,7 +34,7 @@ func TestEngagementWeighsKindAndRecency(t *testing.T) {
 }
 
 func TestFactorTables(t *testing.T) {
-	budget := ptr(500000)
+	budget := new(500000)
 	tests := []struct {
 		name string
 		f    Factor
@@ -49,11 +47,11 @@ func TestFactorTables(t *testing.T) {
 		{"budget: 3 matches", budgetFit(Lead{BudgetMax: budget, MatchingListings: 3}), 15},
 		{"budget: 6 matches", budgetFit(Lead{BudgetMax: budget, MatchingListings: 6}), 20},
 		{"timeline: unknown", timeline(Lead{}), 3},
-		{"timeline: 1 month", timeline(Lead{MoveTimeline: ptr(1)}), 20},
-		{"timeline: 2 months", timeline(Lead{MoveTimeline: ptr(2)}), 15},
-		{"timeline: 6 months", timeline(Lead{MoveTimeline: ptr(6)}), 10},
-		{"timeline: 12 months", timeline(Lead{MoveTimeline: ptr(12)}), 5},
-		{"timeline: 18 months", timeline(Lead{MoveTimeline: ptr(18)}), 0},
+		{"timeline: 1 month", timeline(Lead{MoveTimeline: new(1)}), 20},
+		{"timeline: 2 months", timeline(Lead{MoveTimeline: new(2)}), 15},
+		{"timeline: 6 months", timeline(Lead{MoveTimeline: new(6)}), 10},
+		{"timeline: 12 months", timeline(Lead{MoveTimeline: new(12)}), 5},
+		{"timeline: 18 months", timeline(Lead{MoveTimeline: new(18)}), 0},
 		{"pre-approved", preApproval(Lead{PreApproved: true}), 15},
 		{"not pre-approved", preApproval(Lead{}), 0},
 		{"source: referral", source(Lead{Source: "REFERRAL"}), 10},
@@ -84,7 +82,7 @@ func TestScoreAddsTheFactors(t *testing.T) {
 	// Hot: engagement 14 (as above) + budget 20 + timeline 20 + pre-approval
 	// 15 + referral 10 = 79.
 	hot := Score(Lead{
-		Source: "REFERRAL", PreApproved: true, MoveTimeline: ptr(1), BudgetMax: ptr(600000), MatchingListings: 7,
+		Source: "REFERRAL", PreApproved: true, MoveTimeline: new(1), BudgetMax: new(600000), MatchingListings: 7,
 		Interactions: []Interaction{{Type: "MEETING", At: now}, {Type: "SHOWING", At: now.AddDate(0, 0, -30)}, {Type: "EMAIL_OPEN", At: now.AddDate(0, 0, -60)}},
 	}, now)
 	if hot.Score != 79 || hot.Tier != TierHot || len(hot.Factors) != 5 {

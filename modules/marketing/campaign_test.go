@@ -23,7 +23,7 @@ func listingStrategy() *strategy.ListingStrategy {
 }
 
 func TestCampaignCopyAndFairHousing(t *testing.T) {
-	home := analytics.Home{ID: 9, Address: "12 Oak St", Beds: ptr(3), Baths: ptr(2.5), Sqft: ptr(1770), YearBuilt: ptr(2017)}
+	home := analytics.Home{ID: 9, Address: "12 Oak St", Beds: new(3), Baths: new(2.5), Sqft: new(1770), YearBuilt: new(2017)}
 	c := BuildCampaign(CampaignInput{Home: home, City: "Austin", Type: "SINGLE_FAMILY", Features: []string{"pool", "quiet street"},
 		Strategy: listingStrategy(), Budget: 2000})
 	if c.Price != 500000 || c.LaunchDate.Format("2006-01-02") != "2026-12-04" || c.WindowDays != 14 {

@@ -8,8 +8,6 @@ import (
 	"github.com/estateflow/estateflow/modules/crm"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func chicago(t *testing.T) *time.Location {
 	t.Helper()
 	loc, err := time.LoadLocation("America/Chicago")
@@ -20,8 +18,8 @@ func chicago(t *testing.T) *time.Location {
 }
 
 var matches = []crm.ListingMatch{
-	{PropertyID: 1, Address: "12 Oak St", City: "Austin", Zip: "78704", Latitude: 30.25, Longitude: -97.76, ListPrice: 480000, Beds: ptr(3)},
-	{PropertyID: 2, Address: "9 Elm St", City: "Austin", Zip: "78704", Latitude: 30.26, Longitude: -97.75, ListPrice: 455000, Beds: ptr(4)},
+	{PropertyID: 1, Address: "12 Oak St", City: "Austin", Zip: "78704", Latitude: 30.25, Longitude: -97.76, ListPrice: 480000, Beds: new(3)},
+	{PropertyID: 2, Address: "9 Elm St", City: "Austin", Zip: "78704", Latitude: 30.26, Longitude: -97.75, ListPrice: 455000, Beds: new(4)},
 }
 
 func TestEmailConsent(t *testing.T) {
@@ -39,7 +37,7 @@ func TestEmailConsent(t *testing.T) {
 
 func TestEmailCadenceAndQuietHours(t *testing.T) {
 	loc := chicago(t)
-	r := Recipient{Name: "Ana Ruiz", Email: "ana@example.com", EmailOptIn: true, Areas: []string{"78704"}, DesiredBeds: ptr(3), BudgetMax: ptr(500000)}
+	r := Recipient{Name: "Ana Ruiz", Email: "ana@example.com", EmailOptIn: true, Areas: []string{"78704"}, DesiredBeds: new(3), BudgetMax: new(500000)}
 	tests := []struct {
 		name string
 		tier string
@@ -82,7 +80,7 @@ func TestEmailCadenceAndQuietHours(t *testing.T) {
 
 func TestEmailTemplatesUseTheClientsData(t *testing.T) {
 	loc := chicago(t)
-	r := Recipient{Name: "Ana Ruiz", Email: "ana@example.com", EmailOptIn: true, Areas: []string{"78704"}, DesiredBeds: ptr(3), BudgetMax: ptr(500000), Tier: crm.TierWarm}
+	r := Recipient{Name: "Ana Ruiz", Email: "ana@example.com", EmailOptIn: true, Areas: []string{"78704"}, DesiredBeds: new(3), BudgetMax: new(500000), Tier: crm.TierWarm}
 	seq := PlanEmails(r, matches, time.Date(2026, 11, 27, 15, 0, 0, 0, loc), loc)
 	listings := seq.Messages[1]
 	if listings.Subject != "Ana, 2 homes picked for you" || listings.To != "ana@example.com" {
@@ -120,7 +118,7 @@ func TestTargetingIsHousingCompliant(t *testing.T) {
 
 func TestEnforceCorrectsEveryRule(t *testing.T) {
 	bad := AudienceSpec{
-		RadiusMiles: 3, AgeMin: ptr(25), AgeMax: ptr(40), Genders: []string{"female"}, ZipCodes: []string{"78704"},
+		RadiusMiles: 3, AgeMin: new(25), AgeMax: new(40), Genders: []string{"female"}, ZipCodes: []string{"78704"},
 		Interests: []string{"home buying", "families with kids", "Christian living", "senior living", "mortgage loans"},
 	}
 	spec, checks := Enforce(bad)

@@ -8,8 +8,6 @@ import (
 	"github.com/estateflow/estateflow/modules/analytics"
 )
 
-func ptr[T any](v T) *T { return &v }
-
 func report(value, low, high int, active, candidates int, lookback *int, ratio *float64) *analytics.Report {
 	return &analytics.Report{
 		EstimatedValue: value, ValueLow: low, ValueHigh: high, CandidatesConsidered: candidates, LookbackMonths: lookback,
@@ -26,11 +24,11 @@ func TestReadMarket(t *testing.T) {
 		wantMOS float64
 	}{
 		// 24 sales over 12 months is 2 a month; 4 listings = 2 months.
-		{"tight by supply", report(500000, 0, 0, 4, 24, ptr(12), nil), Tight, 2},
-		{"balanced by supply", report(500000, 0, 0, 8, 24, ptr(12), nil), Balanced, 4},
-		{"soft by supply", report(500000, 0, 0, 14, 24, ptr(12), nil), Soft, 7},
-		{"tight by sale-to-list", report(500000, 0, 0, 0, 24, nil, ptr(1.02)), Tight, 0},
-		{"soft by sale-to-list", report(500000, 0, 0, 0, 24, nil, ptr(0.95)), Soft, 0},
+		{"tight by supply", report(500000, 0, 0, 4, 24, new(12), nil), Tight, 2},
+		{"balanced by supply", report(500000, 0, 0, 8, 24, new(12), nil), Balanced, 4},
+		{"soft by supply", report(500000, 0, 0, 14, 24, new(12), nil), Soft, 7},
+		{"tight by sale-to-list", report(500000, 0, 0, 0, 24, nil, new(1.02)), Tight, 0},
+		{"soft by sale-to-list", report(500000, 0, 0, 0, 24, nil, new(0.95)), Soft, 0},
 		{"no data", report(500000, 0, 0, 0, 24, nil, nil), Balanced, 0},
 	}
 	for _, tt := range tests {
@@ -69,11 +67,11 @@ func TestPricingOptions(t *testing.T) {
 
 func TestUSPs(t *testing.T) {
 	comps := []analytics.Home{
-		{Sqft: ptr(1500), Beds: ptr(3), Baths: ptr(2.0), YearBuilt: ptr(1990), LotSqft: ptr(6000), GarageSpaces: ptr(1)},
-		{Sqft: ptr(1600), Beds: ptr(3), Baths: ptr(2.0), YearBuilt: ptr(1995), LotSqft: ptr(6000), GarageSpaces: ptr(1)},
-		{Sqft: ptr(1400), Beds: ptr(3), Baths: ptr(2.0), YearBuilt: ptr(2000), LotSqft: ptr(6000), GarageSpaces: ptr(2)},
+		{Sqft: new(1500), Beds: new(3), Baths: new(2.0), YearBuilt: new(1990), LotSqft: new(6000), GarageSpaces: new(1)},
+		{Sqft: new(1600), Beds: new(3), Baths: new(2.0), YearBuilt: new(1995), LotSqft: new(6000), GarageSpaces: new(1)},
+		{Sqft: new(1400), Beds: new(3), Baths: new(2.0), YearBuilt: new(2000), LotSqft: new(6000), GarageSpaces: new(2)},
 	}
-	subject := analytics.Home{Sqft: ptr(1770), Beds: ptr(4), Baths: ptr(2.5), YearBuilt: ptr(2017), LotSqft: ptr(6500), GarageSpaces: ptr(2)}
+	subject := analytics.Home{Sqft: new(1770), Beds: new(4), Baths: new(2.5), YearBuilt: new(2017), LotSqft: new(6500), GarageSpaces: new(2)}
 	got := usps(Input{Subject: subject, Comps: comps, Features: []string{"pool"}})
 	claims := map[string]string{}
 	for _, u := range got {
@@ -98,7 +96,7 @@ func TestUSPs(t *testing.T) {
 }
 
 func TestSegments(t *testing.T) {
-	comps := []analytics.Home{{SalePrice: ptr(400000), Sqft: ptr(1800)}, {SalePrice: ptr(400000), Sqft: ptr(1800)}}
+	comps := []analytics.Home{{SalePrice: new(400000), Sqft: new(1800)}, {SalePrice: new(400000), Sqft: new(1800)}}
 	tests := []struct {
 		name    string
 		subject analytics.Home
@@ -106,13 +104,13 @@ func TestSegments(t *testing.T) {
 		radius  float64
 		want    []string
 	}{
-		{"entry price", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: ptr(3), Sqft: ptr(1200)}, 320000, 1, []string{"FIRST_TIME_BUYER"}},
-		{"small condo", analytics.Home{PropertyType: "CONDO", Beds: ptr(2), Sqft: ptr(900)}, 400000, 1, []string{"FIRST_TIME_BUYER", "DOWNSIZER"}},
-		{"big family home", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: ptr(4), Sqft: ptr(2400)}, 420000, 1, []string{"MOVE_UP_BUYER"}},
-		{"duplex", analytics.Home{PropertyType: "MULTI_FAMILY", Beds: ptr(4), Sqft: ptr(1700)}, 400000, 1, []string{"INVESTOR"}},
-		{"top of market", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: ptr(3), Sqft: ptr(1800)}, 650000, 1, []string{"LUXURY_BUYER"}},
-		{"remote", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: ptr(3), Sqft: ptr(1800)}, 400000, 8, []string{"RELOCATING_BUYER"}},
-		{"median home", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: ptr(3), Sqft: ptr(1800)}, 400000, 1, []string{"LOCAL_MOVE_UP_BUYER"}},
+		{"entry price", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: new(3), Sqft: new(1200)}, 320000, 1, []string{"FIRST_TIME_BUYER"}},
+		{"small condo", analytics.Home{PropertyType: "CONDO", Beds: new(2), Sqft: new(900)}, 400000, 1, []string{"FIRST_TIME_BUYER", "DOWNSIZER"}},
+		{"big family home", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: new(4), Sqft: new(2400)}, 420000, 1, []string{"MOVE_UP_BUYER"}},
+		{"duplex", analytics.Home{PropertyType: "MULTI_FAMILY", Beds: new(4), Sqft: new(1700)}, 400000, 1, []string{"INVESTOR"}},
+		{"top of market", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: new(3), Sqft: new(1800)}, 650000, 1, []string{"LUXURY_BUYER"}},
+		{"remote", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: new(3), Sqft: new(1800)}, 400000, 8, []string{"RELOCATING_BUYER"}},
+		{"median home", analytics.Home{PropertyType: "SINGLE_FAMILY", Beds: new(3), Sqft: new(1800)}, 400000, 1, []string{"LOCAL_MOVE_UP_BUYER"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,8 +154,8 @@ func TestPlaysFollowTheMarket(t *testing.T) {
 	start := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	tight := plays(Tight, analytics.Home{}, start)
 	soft := plays(Soft, analytics.Home{}, start)
-	balancedOld := plays(Balanced, analytics.Home{YearBuilt: ptr(1990)}, start)
-	balancedNew := plays(Balanced, analytics.Home{YearBuilt: ptr(2020)}, start)
+	balancedOld := plays(Balanced, analytics.Home{YearBuilt: new(1990)}, start)
+	balancedNew := plays(Balanced, analytics.Home{YearBuilt: new(2020)}, start)
 	if tight[0].Play != "Set an offer deadline" || soft[0].Play != "Share a pre-listing inspection" {
 		t.Fatalf("tight %v / soft %v", tight[0], soft[0])
 	}
