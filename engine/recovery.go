@@ -36,9 +36,7 @@ func (e *Engine) recover(ctx context.Context) error {
 					}); err != nil {
 						return err
 					}
-					if err := t.emit(runevent.TypeSTEP_RETRYING, t.steps[i], string(steprun.StatusRETRYING), s.Progress, msg); err != nil {
-						return err
-					}
+					t.emit(runevent.TypeSTEP_RETRYING, t.steps[i], string(steprun.StatusRETRYING), s.Progress, msg)
 					t.retries = append(t.retries, t.steps[i])
 				case steprun.StatusRETRYING:
 					if s.NextAttemptAt == nil {

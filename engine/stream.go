@@ -53,9 +53,9 @@ func (e *Engine) RunEvents(ctx context.Context, runID, afterSeq int, onEnd func(
 // itself went away.
 func spawnStream[T any](e *Engine, sub *subscriber, onEnd func(error), body func(out chan<- T) error) <-chan T {
 	out := make(chan T)
-	e.work.Add(1)
+	e.streams.Add(1)
 	go func() {
-		defer e.work.Done()
+		defer e.streams.Done()
 		defer close(out)
 		defer e.broker.unsubscribe(sub)
 		err := body(out)
