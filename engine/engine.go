@@ -224,9 +224,12 @@ func (e *Engine) Stop(ctx context.Context) error {
 // which cleans up after itself; the engine then counts as stopped.
 func (e *Engine) abortStart() {
 	e.mu.Lock()
+	stopped := e.stopped
 	e.stopped = true
 	e.mu.Unlock()
-	e.stopEvents()
+	if !stopped { // a concurrent Stop has stopped the rest
+		e.stopEvents()
+	}
 }
 
 // stopEvents stops the fan-out and ends every subscription stream.

@@ -24,8 +24,9 @@ import (
 // machine does not change: River only replaces the in-process pool.
 //
 //   - The transaction that makes a step ready (and claims it) inserts its
-//     job; a step that waits for a retry gets a job scheduled for then. No
-//     job exists without its state change, and none is lost with it.
+//     job; a step that waits for a retry gets a job scheduled for then
+//     (retry.go). No job exists without its state change, and none is
+//     lost with it.
 //   - A job executes one attempt. The transaction that records the outcome
 //     also completes the job (river.JobCompleteTx), and inserts the next
 //     jobs.

@@ -156,6 +156,7 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 	return e.stepContext(t, i), e.stepTimeout(s), nil
 }
 
+// stepTimeout is how long one attempt of s may run.
 func (e *Engine) stepTimeout(s *ent.StepRun) time.Duration {
 	if s.TimeoutSeconds != nil {
 		return time.Duration(*s.TimeoutSeconds) * time.Second
