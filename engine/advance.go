@@ -19,9 +19,7 @@ func (e *Engine) advance(t *txn) error {
 	case run.StatusQUEUED:
 		t.updateRun().SetStatus(run.StatusRUNNING).SetStartedAt(t.now)
 		t.run.Status = run.StatusRUNNING
-		if err := t.emit(runevent.TypeRUN_STARTED, nil, string(run.StatusRUNNING), t.run.Progress, "run started"); err != nil {
-			return err
-		}
+		t.emit(runevent.TypeRUN_STARTED, nil, string(run.StatusRUNNING), t.run.Progress, "run started")
 		return e.advanceRunning(t)
 	case run.StatusRUNNING:
 		return e.advanceRunning(t)
@@ -46,9 +44,7 @@ func (e *Engine) advanceRunning(t *txn) error {
 				}); err != nil {
 					return err
 				}
-				if err := t.emit(runevent.TypeSTEP_SKIPPED, t.steps[i], string(steprun.StatusSKIPPED), 0, "skipped: "+blocker); err != nil {
-					return err
-				}
+				t.emit(runevent.TypeSTEP_SKIPPED, t.steps[i], string(steprun.StatusSKIPPED), 0, "skipped: "+blocker)
 				changed = true
 				continue
 			}
@@ -62,9 +58,7 @@ func (e *Engine) advanceRunning(t *txn) error {
 				}); err != nil {
 					return err
 				}
-				if err := t.emit(runevent.TypeSTEP_FAILED, t.steps[i], string(steprun.StatusFAILED), 0, msg); err != nil {
-					return err
-				}
+				t.emit(runevent.TypeSTEP_FAILED, t.steps[i], string(steprun.StatusFAILED), 0, msg)
 				changed = true
 				continue
 			}
@@ -97,11 +91,13 @@ func (e *Engine) finishIfDone(t *txn) error {
 		}
 		t.updateRun().SetStatus(run.StatusFAILED).SetError(msg).SetFinishedAt(t.now)
 		t.run.Status = run.StatusFAILED
-		return t.emit(runevent.TypeRUN_FAILED, nil, string(run.StatusFAILED), t.run.Progress, msg)
+		t.emit(runevent.TypeRUN_FAILED, nil, string(run.StatusFAILED), t.run.Progress, msg)
+		return nil
 	}
 	t.updateRun().SetStatus(run.StatusSUCCEEDED).SetProgress(1).SetFinishedAt(t.now).ClearError()
 	t.run.Status, t.run.Progress = run.StatusSUCCEEDED, 1
-	return t.emit(runevent.TypeRUN_SUCCEEDED, nil, string(run.StatusSUCCEEDED), 1, "run succeeded")
+	t.emit(runevent.TypeRUN_SUCCEEDED, nil, string(run.StatusSUCCEEDED), 1, "run succeeded")
+	return nil
 }
 
 func (e *Engine) advanceCanceling(t *txn) error {
@@ -117,9 +113,7 @@ func (e *Engine) advanceCanceling(t *txn) error {
 			}); err != nil {
 				return err
 			}
-			if err := t.emit(runevent.TypeSTEP_CANCELED, t.steps[i], string(steprun.StatusCANCELED), s.Progress, "canceled"); err != nil {
-				return err
-			}
+			t.emit(runevent.TypeSTEP_CANCELED, t.steps[i], string(steprun.StatusCANCELED), s.Progress, "canceled")
 		case steprun.StatusRUNNING:
 			running = true
 		}
@@ -129,7 +123,8 @@ func (e *Engine) advanceCanceling(t *txn) error {
 	}
 	t.updateRun().SetStatus(run.StatusCANCELED).SetFinishedAt(t.now)
 	t.run.Status = run.StatusCANCELED
-	return t.emit(runevent.TypeRUN_CANCELED, nil, string(run.StatusCANCELED), t.run.Progress, "run canceled")
+	t.emit(runevent.TypeRUN_CANCELED, nil, string(run.StatusCANCELED), t.run.Progress, "run canceled")
+	return nil
 }
 
 // updateProgress sets the run's progress to the mean of its steps' progress,

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -97,29 +96,29 @@ type Engine struct {
 	cfg       Config
 	executors map[string]Executor
 	broker    *broker
-	pool      *pool
-	fan       *fanout        // nil without fan-out; set by Start before any work
-	river     *riverDispatch // nil with the pool; set by Start before any work
-	riverStop context.CancelFunc
+	dispatch  dispatcher // the pool or River, chosen by New from Config.River
+	fan       fanout     // noFanout until Start listens (Config.ListenDSN)
 	log       *slog.Logger
 
 	mu      sync.Mutex
 	started bool
 	stopped bool
 	running map[int]*runningStep // by step run ID
-	timers  map[int]*time.Timer  // retry timers by step run ID
-	work    sync.WaitGroup       // retry timers and subscription streams in flight
+	streams sync.WaitGroup       // subscription streams in flight
 	quit    chan struct{}        // closed by Stop
 }
 
-// stepRef is a step handed to the pool. A step made ready by a transaction
-// is claimed (moved to RUNNING) in that same transaction and carries its
-// StepContext, which saves a transaction per step; a step due for retry is
-// claimed by the worker.
+// stepRef is a step handed to a dispatcher. A step made ready by a
+// transaction is claimed (moved to RUNNING) in that same transaction and
+// carries its StepContext, which saves a transaction per step; a step due
+// for retry is claimed by the worker.
 type stepRef struct {
 	orgID, runID, stepRunID int
 	claimed                 *StepContext
 	timeout                 time.Duration
+	// job is the River job that executes the attempt; the transaction
+	// that records the attempt's outcome completes it. Nil with the pool.
+	job *stepJob
 }
 
 type runningStep struct {
@@ -143,12 +142,16 @@ func New(client *ent.Client, cfg Config) *Engine {
 		cfg:       cfg,
 		executors: map[string]Executor{},
 		broker:    newBroker(cfg.SubscriberBuffer),
+		fan:       noFanout{},
 		log:       cfg.Logger,
 		running:   map[int]*runningStep{},
-		timers:    map[int]*time.Timer{},
 		quit:      make(chan struct{}),
 	}
-	e.pool = newPool(cfg.Workers, e.execute)
+	if cfg.River != nil {
+		e.dispatch = newRiverDispatcher(e, *cfg.River)
+	} else {
+		e.dispatch = newPoolDispatcher(e)
+	}
 	return e
 }
 
@@ -162,8 +165,10 @@ func (e *Engine) Register(kind string, ex Executor) {
 	e.executors[kind] = ex
 }
 
-// Start recovers the runs left in flight by a previous process and starts
-// the workers.
+// Start starts listening for other processes' events (with
+// Config.ListenDSN), then the dispatcher, which recovers the runs left in
+// flight by a previous process. When Start fails, it has stopped whatever
+// it started, and the engine counts as stopped.
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	if e.started {
@@ -173,24 +178,21 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.started = true
 	e.mu.Unlock()
 	if e.cfg.River != nil && e.cfg.ListenDSN == "" {
+		e.abortStart()
 		return errors.New("engine: River dispatch needs ListenDSN, which carries cancellations between processes")
 	}
-	if err := e.startFanout(ctx); err != nil {
-		return err
-	}
-	if e.cfg.River != nil {
-		if err := e.startRiver(ctx); err != nil {
+	if e.cfg.ListenDSN != "" {
+		fan, err := startFanout(ctx, e)
+		if err != nil {
 			e.abortStart()
 			return err
 		}
-		return nil
+		e.fan = fan
 	}
-	e.pool.start()
-	if err := e.recover(ctx); err != nil {
-		return fmt.Errorf("engine: recovering runs: %w", err)
+	if err := e.dispatch.start(ctx); err != nil {
+		e.abortStart()
+		return err
 	}
-	e.work.Add(1)
-	go e.sweepOverdueRetries()
 	return nil
 }
 
@@ -205,57 +207,61 @@ func (e *Engine) Stop(ctx context.Context) error {
 		return nil
 	}
 	e.stopped = true
-	for id, tm := range e.timers {
-		if tm.Stop() {
-			e.work.Done() // the timer's function will never run
-		}
-		delete(e.timers, id)
-	}
+	started := e.started
 	e.mu.Unlock()
-
-	grace, cancel := context.WithTimeout(ctx, e.cfg.ShutdownGrace)
-	defer cancel()
-	if e.river != nil {
-		e.stopRiver(grace)
-		close(e.quit)
-		e.broker.closeAll()
-		e.work.Wait()
-		e.river.close()
-		return nil
+	if started {
+		grace, cancel := context.WithTimeout(ctx, e.cfg.ShutdownGrace)
+		defer cancel()
+		// The fan-out outlives the dispatcher's grace period: a cancelRun
+		// on another process still reaches the steps finishing here.
+		e.dispatch.stop(grace)
 	}
-	e.pool.close() // workers finish their current step, then exit
-	drained := make(chan struct{})
-	go func() { e.pool.wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-grace.Done():
-		e.mu.Lock()
-		for _, rs := range e.running {
-			rs.cancel(errShutdown)
-		}
-		e.mu.Unlock()
-		<-drained
-	}
-	close(e.quit)
-	e.broker.closeAll()
-	e.work.Wait()
+	e.stopEvents()
 	return nil
 }
 
-// abortStart ends what a failed Start had begun (the fan-out listener);
-// the engine then counts as stopped.
+// abortStart ends what a failed Start had begun besides the dispatcher,
+// which cleans up after itself; the engine then counts as stopped.
 func (e *Engine) abortStart() {
 	e.mu.Lock()
+	stopped := e.stopped
 	e.stopped = true
 	e.mu.Unlock()
+	if !stopped { // a concurrent Stop has stopped the rest
+		e.stopEvents()
+	}
+}
+
+// stopEvents stops the fan-out and ends every subscription stream.
+func (e *Engine) stopEvents() {
+	e.fan.stop()
 	close(e.quit)
-	e.work.Wait()
+	e.broker.closeAll()
+	e.streams.Wait()
 }
 
 func (e *Engine) isStopped() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.stopped
+}
+
+// Ready reports whether the engine takes part fully: EventsReady and
+// JobsReady.
+func (e *Engine) Ready() error {
+	if err := e.JobsReady(); err != nil {
+		return err
+	}
+	return e.EventsReady()
+}
+
+// JobsReady reports whether the engine executes steps: it is running, and
+// its dispatcher has not stopped (River's client can stop on its own).
+func (e *Engine) JobsReady() error {
+	if e.isStopped() {
+		return ErrStopping
+	}
+	return e.dispatch.ready()
 }
 
 // cancelRunning interrupts the running steps of a run being canceled.
@@ -269,33 +275,11 @@ func (e *Engine) cancelRunning(runID int) {
 	}
 }
 
-// scheduleRetry submits a step again when its backoff has passed.
-func (e *Engine) scheduleRetry(ref stepRef, at time.Time) {
+// interruptRunning interrupts every running step, for the given cause.
+func (e *Engine) interruptRunning(cause error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.stopped {
-		return // the retry is durable: the next start schedules it
-	}
-	if old, ok := e.timers[ref.stepRunID]; ok && old.Stop() {
-		e.work.Done()
-	}
-	e.work.Add(1)
-	e.timers[ref.stepRunID] = time.AfterFunc(time.Until(at), func() {
-		defer e.work.Done()
-		e.mu.Lock()
-		delete(e.timers, ref.stepRunID)
-		e.mu.Unlock()
-		e.pool.submit(ref)
-	})
-}
-
-func (e *Engine) stopRetryTimer(stepRunID int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if tm, ok := e.timers[stepRunID]; ok {
-		if tm.Stop() {
-			e.work.Done()
-		}
-		delete(e.timers, stepRunID)
+	for _, rs := range e.running {
+		rs.cancel(cause)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/estateflow/estateflow/ent/runevent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/steprun"
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 func TestDAGOrderAndParallelism(t *testing.T) {
@@ -218,7 +219,7 @@ func TestCancelDuringStep(t *testing.T) {
 		t.Fatalf("steps after cancel: %s", f.describe(r.ID))
 	}
 	var engErr *engine.Error
-	if _, err := e.CancelRun(f.ctx, r.ID); !errors.As(err, &engErr) || engErr.Code != engine.CodeConflict {
+	if _, err := e.CancelRun(f.ctx, r.ID); !errors.As(err, &engErr) || engErr.Code != errcode.Conflict {
 		t.Fatalf("canceling a finished run: %v, want CONFLICT", err)
 	}
 	evs := f.events(r.ID)
@@ -270,7 +271,7 @@ func TestRetryRunKeepsSucceededSteps(t *testing.T) {
 		t.Fatalf("attempt counter %d: it must continue from the first pass's 2", s.Attempt)
 	}
 	var engErr *engine.Error
-	if _, err := e.RetryRun(f.ctx, r.ID); !errors.As(err, &engErr) || engErr.Code != engine.CodeConflict {
+	if _, err := e.RetryRun(f.ctx, r.ID); !errors.As(err, &engErr) || engErr.Code != errcode.Conflict {
 		t.Fatalf("retrying a succeeded run: %v, want CONFLICT", err)
 	}
 	evs := f.events(r.ID)
@@ -319,7 +320,7 @@ func TestIdempotentStart(t *testing.T) {
 	}
 	_, err := e.StartRun(f.ctx, engine.StartRequest{PackageID: p.ID, ClientID: &f.client.ID, IdempotencyKey: &key, Params: map[string]any{"budget": 900}})
 	var engErr *engine.Error
-	if !errors.As(err, &engErr) || engErr.Code != engine.CodeConflict || engErr.Field != "input.idempotencyKey" {
+	if !errors.As(err, &engErr) || engErr.Code != errcode.Conflict || engErr.Field != "input.idempotencyKey" {
 		t.Fatalf("same key, different input: %v", err)
 	}
 }
@@ -333,7 +334,7 @@ func TestSubjectMustMatchPackage(t *testing.T) {
 	// engine must hand its refusal on unchanged.
 	cfg.CheckStart = func(_ context.Context, c engine.StartCheck) error {
 		if c.Subject.ID == missing {
-			return &engine.Error{Code: engine.CodeNotFound, Field: "input.propertyId", Message: "property not found"}
+			return &engine.Error{Code: errcode.NotFound, Field: "input.propertyId", Message: "property not found"}
 		}
 		return nil
 	}
@@ -343,15 +344,15 @@ func TestSubjectMustMatchPackage(t *testing.T) {
 	tests := []struct {
 		name      string
 		req       engine.StartRequest
-		wantCode  string
+		wantCode  errcode.Code
 		wantField string
 	}{
-		{"property package without property", engine.StartRequest{PackageID: listing.ID}, engine.CodeBadUserInput, "input.propertyId"},
-		{"property package given a client", engine.StartRequest{PackageID: listing.ID, ClientID: &f.client.ID}, engine.CodeBadUserInput, "input.propertyId"},
-		{"client package given a property", engine.StartRequest{PackageID: nurture.ID, PropertyID: &f.property.ID}, engine.CodeBadUserInput, "input.clientId"},
-		{"client package with both", engine.StartRequest{PackageID: nurture.ID, ClientID: &f.client.ID, PropertyID: &f.property.ID}, engine.CodeBadUserInput, "input.propertyId"},
-		{"unknown property", engine.StartRequest{PackageID: listing.ID, PropertyID: &missing}, engine.CodeNotFound, "input.propertyId"},
-		{"unknown package", engine.StartRequest{PackageID: missing, PropertyID: &f.property.ID}, engine.CodeNotFound, "input.packageId"},
+		{"property package without property", engine.StartRequest{PackageID: listing.ID}, errcode.BadUserInput, "input.propertyId"},
+		{"property package given a client", engine.StartRequest{PackageID: listing.ID, ClientID: &f.client.ID}, errcode.BadUserInput, "input.propertyId"},
+		{"client package given a property", engine.StartRequest{PackageID: nurture.ID, PropertyID: &f.property.ID}, errcode.BadUserInput, "input.clientId"},
+		{"client package with both", engine.StartRequest{PackageID: nurture.ID, ClientID: &f.client.ID, PropertyID: &f.property.ID}, errcode.BadUserInput, "input.propertyId"},
+		{"unknown property", engine.StartRequest{PackageID: listing.ID, PropertyID: &missing}, errcode.NotFound, "input.propertyId"},
+		{"unknown package", engine.StartRequest{PackageID: missing, PropertyID: &f.property.ID}, errcode.NotFound, "input.packageId"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,19 +1,16 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
 
-// Error codes of Error, the same as the API's extensions.code.
-const (
-	CodeBadUserInput = "BAD_USER_INPUT"
-	CodeNotFound     = "NOT_FOUND"
-	CodeConflict     = "CONFLICT"
+	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 // Error is a refusal the caller caused: bad input, an unknown record, or an
-// operation that does not fit the run's state. Field names the input at
-// fault, when there is one.
+// operation that does not fit the run's state. Code is what clients see as
+// extensions.code; Field names the input at fault, when there is one.
 type Error struct {
-	Code    string
+	Code    errcode.Code
 	Field   string
 	Message string
 }
@@ -21,13 +18,13 @@ type Error struct {
 func (e *Error) Error() string { return e.Message }
 
 func inputError(field, format string, args ...any) *Error {
-	return &Error{Code: CodeBadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: errcode.BadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 func notFoundError(field, format string, args ...any) *Error {
-	return &Error{Code: CodeNotFound, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: errcode.NotFound, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 func conflictError(field, format string, args ...any) *Error {
-	return &Error{Code: CodeConflict, Field: field, Message: fmt.Sprintf(format, args...)}
+	return &Error{Code: errcode.Conflict, Field: field, Message: fmt.Sprintf(format, args...)}
 }

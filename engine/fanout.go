@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -38,22 +39,46 @@ import (
 // maxIdentifierLength is PostgreSQL's limit on names, channels included.
 const maxIdentifierLength = 63
 
-// fanout is an engine's LISTEN side.
-type fanout struct {
-	dsn     string
+// fanout carries events between the processes on one database.
+type fanout interface {
+	// announce tells the other processes, in t's transaction, of the
+	// events t appends; they hear of them when, and only if, t commits.
+	announce(t *txn) error
+	// stop stops listening; nothing the fan-out started outlives it.
+	stop()
+	// ready reports whether events of other processes reach this one.
+	ready() error
+	// reconnects counts how often listening had to start over.
+	reconnects() int
+}
+
+// noFanout is the fan-out of a process alone on its database, which has
+// no one to tell and nothing to hear.
+type noFanout struct{}
+
+func (noFanout) announce(*txn) error { return nil }
+func (noFanout) stop()               {}
+func (noFanout) ready() error        { return nil }
+func (noFanout) reconnects() int     { return 0 }
+
+// pgFanout is the fan-out over PostgreSQL's NOTIFY and LISTEN.
+type pgFanout struct {
+	e       *Engine
 	channel string // per schema, so that databases sharing a server stay apart
 	origin  string // this engine's ID, to skip its own notifications
 
 	listener *pq.Listener
+	quit     chan struct{} // closed by stop
+	done     chan struct{} // closed when listen returns
 
-	mu          sync.Mutex
-	lastHeard   time.Time // the last notification or answered ping
-	connected   bool      // per pq's events
-	listened    bool      // LISTEN succeeded once; pq repeats it on every reconnect
-	listening   bool
-	lostAt      time.Time // when the connection last dropped
-	reconnects  int
-	lastConnErr error
+	mu             sync.Mutex
+	lastHeard      time.Time // the last notification or answered ping
+	connected      bool      // per pq's events
+	listened       bool      // LISTEN succeeded once; pq repeats it on every reconnect
+	listening      bool
+	lostAt         time.Time // when the connection last dropped
+	reconnectCount int
+	lastConnErr    error
 }
 
 // fanoutPayload is what a notification carries.
@@ -94,25 +119,13 @@ func parseFanoutPayload(s string) (fanoutPayload, error) {
 	return p, nil
 }
 
-// startFanout prepares the fan-out before any transaction runs: from then
-// on every transaction notifies.
-func (e *Engine) startFanout(ctx context.Context) error {
-	if e.cfg.ListenDSN == "" {
-		return nil
-	}
-	rows, err := e.client.QueryContext(ctx, "SELECT current_schema()")
+// startFanout starts listening for the events of other processes, before
+// any transaction of this engine runs: from then on every transaction
+// announces its events.
+func startFanout(ctx context.Context, e *Engine) (*pgFanout, error) {
+	schema, err := currentSchema(ctx, e.client)
 	if err != nil {
-		return fmt.Errorf("engine: reading the schema for fan-out: %w", err)
-	}
-	var schema string
-	if rows.Next() {
-		err = rows.Scan(&schema)
-	}
-	if cerr := rows.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil || schema == "" {
-		return fmt.Errorf("engine: reading the schema for fan-out: %v", err)
+		return nil, fmt.Errorf("engine: reading the schema for fan-out: %w", err)
 	}
 	origin := make([]byte, 8)
 	_, _ = rand.Read(origin)
@@ -123,27 +136,56 @@ func (e *Engine) startFanout(ctx context.Context) error {
 		sum := sha256.Sum256([]byte(schema))
 		channel = "estateflow_events_" + hex.EncodeToString(sum[:12])
 	}
-	e.fan = &fanout{
-		dsn:     e.cfg.ListenDSN,
-		channel: channel,
-		origin:  hex.EncodeToString(origin),
-	}
-	f := e.fan
 	appName := "estateflow-listen-" + schema
 	if len(appName) > maxIdentifierLength {
 		appName = appName[:maxIdentifierLength]
 	}
-	dsn, err := withApplicationName(f.dsn, appName)
+	dsn, err := withApplicationName(e.cfg.ListenDSN, appName)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	f := &pgFanout{
+		e:       e,
+		channel: channel,
+		origin:  hex.EncodeToString(origin),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	f.listener = pq.NewListener(dsn, 100*time.Millisecond, 5*time.Second, f.onListenerEvent)
-	e.work.Add(1)
 	go func() {
-		defer e.work.Done()
-		e.listen()
+		defer close(f.done)
+		f.listen()
 	}()
-	return nil
+	return f, nil
+}
+
+func currentSchema(ctx context.Context, client *ent.Client) (string, error) {
+	rows, err := client.QueryContext(ctx, "SELECT current_schema()")
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	var schema sql.NullString
+	if rows.Next() {
+		if err := rows.Scan(&schema); err != nil {
+			return "", err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	if err := rows.Close(); err != nil {
+		return "", err
+	}
+	if schema.String == "" {
+		return "", errors.New("the database reports no current schema")
+	}
+	return schema.String, nil
+}
+
+func (f *pgFanout) stop() {
+	close(f.quit)
+	<-f.done
 }
 
 // withApplicationName names the LISTEN connection, so that operators (and
@@ -162,13 +204,13 @@ func withApplicationName(dsn, name string) (string, error) {
 	return dsn + " application_name=" + name, nil
 }
 
-func (f *fanout) heard() {
+func (f *pgFanout) heard() {
 	f.mu.Lock()
 	f.lastHeard = time.Now()
 	f.mu.Unlock()
 }
 
-func (f *fanout) onListenerEvent(ev pq.ListenerEventType, err error) {
+func (f *pgFanout) onListenerEvent(ev pq.ListenerEventType, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch ev {
@@ -185,15 +227,15 @@ func (f *fanout) onListenerEvent(ev pq.ListenerEventType, err error) {
 	case pq.ListenerEventReconnected:
 		f.connected = true
 		f.listening = f.listened
-		f.reconnects++
+		f.reconnectCount++
 		f.lastConnErr = nil
 	}
 }
 
-// listen runs until the engine stops: it receives notifications and feeds
-// the local broker.
-func (e *Engine) listen() {
-	f := e.fan
+// listen runs until stop: it receives notifications and feeds the local
+// broker.
+func (f *pgFanout) listen() {
+	e := f.e
 	// Listen blocks until the server acknowledges, which may take a while
 	// if the database is down; Close ends the wait.
 	listenResult := make(chan error, 1)
@@ -207,7 +249,7 @@ func (e *Engine) listen() {
 	pingDone <- struct{}{} // a token: one ping at a time
 	for {
 		select {
-		case <-e.quit:
+		case <-f.quit:
 			_ = f.listener.Close()
 			// pq's goroutine ends once it can hand over what it holds.
 			for range f.listener.Notify {
@@ -229,11 +271,11 @@ func (e *Engine) listen() {
 			f.mu.Unlock()
 		case n := <-f.listener.Notify:
 			if n == nil { // reconnected: notifications may have been missed
-				e.catchUpAfterReconnect(ctx)
+				f.catchUpAfterReconnect(ctx)
 				continue
 			}
 			f.heard()
-			e.relay(ctx, n.Extra)
+			f.relay(ctx, n.Extra)
 		case <-keepalive.C:
 			// Ping surfaces a silently dead connection, which then
 			// reconnects. It runs beside this loop: its answer is read by
@@ -258,13 +300,14 @@ func (e *Engine) listen() {
 }
 
 // relay hands the events a notification announces to local subscribers.
-func (e *Engine) relay(ctx context.Context, payload string) {
+func (f *pgFanout) relay(ctx context.Context, payload string) {
+	e := f.e
 	p, err := parseFanoutPayload(payload)
 	if err != nil {
 		e.log.Warn("engine: ignoring a malformed fan-out notification", "err", err)
 		return
 	}
-	if p.origin == e.fan.origin {
+	if p.origin == f.origin {
 		return // published and acted on locally after the commit
 	}
 	if p.cancel {
@@ -287,8 +330,8 @@ func (e *Engine) relay(ctx context.Context, payload string) {
 
 // catchUpAfterReconnect pokes each local stream with its run's latest
 // event; a stream that missed some fills the gap from the table.
-func (e *Engine) catchUpAfterReconnect(ctx context.Context) {
-	f := e.fan
+func (f *pgFanout) catchUpAfterReconnect(ctx context.Context) {
+	e := f.e
 	f.mu.Lock()
 	// A connection that died silently is only noticed later (by a ping or
 	// TCP); what was missed goes back to the last sign of life. The margin
@@ -347,15 +390,15 @@ func (e *Engine) pokeWithLatest(ctx context.Context, orgID int, which predicate.
 	}
 }
 
-// notifyCommitted announces a transaction's events; PostgreSQL delivers
-// the notification when, and only if, the transaction commits.
-func (e *Engine) notifyCommitted(t *txn) error {
-	if e.fan == nil || len(t.events) == 0 {
+// announce sends the notification of t's events; PostgreSQL delivers it
+// when, and only if, t commits.
+func (f *pgFanout) announce(t *txn) error {
+	if len(t.events) == 0 {
 		return nil
 	}
-	p := fanoutPayload{origin: e.fan.origin, orgID: t.run.OrganizationID, runID: t.run.ID,
+	p := fanoutPayload{origin: f.origin, orgID: t.run.OrganizationID, runID: t.run.ID,
 		fromSeq: t.events[0].Seq, untilSeq: t.events[len(t.events)-1].Seq, cancel: t.cancel}
-	if _, err := t.db.ExecContext(t.ctx, "SELECT pg_notify($1, $2)", e.fan.channel, p.String()); err != nil {
+	if _, err := t.db.ExecContext(t.ctx, "SELECT pg_notify($1, $2)", f.channel, p.String()); err != nil {
 		return fmt.Errorf("engine: announcing events of run %d: %w", t.run.ID, err)
 	}
 	return nil
@@ -365,45 +408,20 @@ func (e *Engine) notifyCommitted(t *txn) error {
 // down.
 var ErrListenerDown = errors.New("engine: not listening for other processes' events")
 
-// Ready reports whether the engine takes part fully: EventsReady and
-// JobsReady.
-func (e *Engine) Ready() error {
-	if err := e.JobsReady(); err != nil {
-		return err
-	}
-	return e.EventsReady()
-}
-
-// JobsReady reports whether the engine executes steps: it is running, and
-// with River its client has not stopped.
-func (e *Engine) JobsReady() error {
-	if e.isStopped() {
-		return ErrStopping
-	}
-	if e.river != nil {
-		select {
-		case <-e.river.client.Stopped():
-			return errors.New("engine: the River client stopped")
-		default:
-		}
-	}
-	return nil
-}
-
 // EventsReady reports whether, with fan-out, the LISTEN connection is up.
 func (e *Engine) EventsReady() error {
 	if e.isStopped() {
 		return ErrStopping
 	}
-	if e.fan == nil {
-		return nil
-	}
-	f := e.fan
+	return e.fan.ready()
+}
+
+func (f *pgFanout) ready() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.listening {
 		if f.lastConnErr != nil {
-			return fmt.Errorf("%w: %v", ErrListenerDown, f.lastConnErr)
+			return fmt.Errorf("%w: %w", ErrListenerDown, f.lastConnErr)
 		}
 		return ErrListenerDown
 	}
@@ -412,11 +430,10 @@ func (e *Engine) EventsReady() error {
 
 // FanoutReconnects counts how often the LISTEN connection was
 // re-established.
-func (e *Engine) FanoutReconnects() int {
-	if e.fan == nil {
-		return 0
-	}
-	e.fan.mu.Lock()
-	defer e.fan.mu.Unlock()
-	return e.fan.reconnects
+func (e *Engine) FanoutReconnects() int { return e.fan.reconnects() }
+
+func (f *pgFanout) reconnects() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reconnectCount
 }

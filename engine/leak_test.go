@@ -3,14 +3,21 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/internal/testdb"
 )
 
 // TestNoGoroutineOutlivesStop runs work, leaves subscriptions, a pending
@@ -53,6 +60,70 @@ func TestNoGoroutineOutlivesStop(t *testing.T) {
 	if err := e.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	waitNoEngineGoroutines(t, "Stop")
+}
+
+// TestFailedStartLeavesNoGoroutine makes Start fail after the workers and,
+// on PostgreSQL, the fan-out listener have started: when recovering the
+// runs in flight fails, everything Start began must stop.
+func TestFailedStartLeavesNoGoroutine(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T, e *engine.Engine, failRecovery *atomic.Bool) error
+	}{
+		{"recovery fails on the database", func(t *testing.T, e *engine.Engine, failRecovery *atomic.Bool) error {
+			failRecovery.Store(true)
+			defer failRecovery.Store(false)
+			return e.Start(context.Background())
+		}},
+		{"the start context is canceled", func(t *testing.T, e *engine.Engine, _ *atomic.Bool) error {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return e.Start(ctx)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var failRecovery atomic.Bool
+			db, dsn := testdb.OpenURL(t, database.Options{Driver: func(d dialect.Driver) dialect.Driver {
+				return failingRunQueries{Driver: d.(*entsql.Driver), fail: &failRecovery}
+			}})
+			f := fixtureOn(t, db)
+			cfg := testConfig(f.db) // the pool, whose start recovers runs
+			if f.db.Dialect == dialect.Postgres {
+				cfg.ListenDSN = dsn
+			}
+			e := engine.New(f.db.Client, cfg)
+			e.Register(string(stepkind.CMAAnalysis), ok)
+			if err := tc.start(t, e, &failRecovery); err == nil {
+				_ = e.Stop(context.Background())
+				t.Fatal("Start succeeded; want the failure")
+			}
+			waitNoEngineGoroutines(t, "a failed Start")
+			if err := e.Stop(context.Background()); err != nil {
+				t.Fatalf("Stop after a failed Start: %v", err)
+			}
+		})
+	}
+}
+
+// failingRunQueries fails every query of the runs table while fail is set;
+// the first one the engine makes at start is recovery's.
+type failingRunQueries struct {
+	*entsql.Driver
+	fail *atomic.Bool
+}
+
+func (d failingRunQueries) Query(ctx context.Context, query string, args, v any) error {
+	if d.fail.Load() && (strings.Contains(query, `FROM "runs"`) || strings.Contains(query, "FROM `runs`")) {
+		return errors.New("injected: the database refuses to list runs")
+	}
+	return d.Driver.Query(ctx, query, args, v)
+}
+
+// waitNoEngineGoroutines fails the test unless every goroutine of the
+// engine is gone soon after what.
+func waitNoEngineGoroutines(t *testing.T, what string) {
+	t.Helper()
 	// Timer and stream goroutines may take a moment to be reaped by the
 	// runtime after they return.
 	deadline := time.Now().Add(2 * time.Second)
@@ -62,7 +133,7 @@ func TestNoGoroutineOutlivesStop(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("goroutines left after Stop:\n%s", left)
+			t.Fatalf("goroutines left after %s:\n%s", what, left)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -1,9 +1,97 @@
 package engine
 
-import "sync"
+import (
+	"context"
+	"fmt"
+	"sync"
 
-// pool is the in-process dispatcher: a fixed set of workers draining a FIFO
-// of ready steps. The queue holds one entry per ready step, so it is bounded
+	"github.com/estateflow/estateflow/ent"
+)
+
+// poolDispatcher is the dispatcher of a single process: steps execute on
+// the in-process pool of workers, and retries wait on in-process timers.
+// The database holds the truth; what lives in memory only is rebuilt from
+// it by the next start (recovery.go).
+type poolDispatcher struct {
+	e       *Engine
+	pool    *pool
+	retries *retryTimers
+	sweep   *loop // of retries whose timer was lost; set by start
+}
+
+func newPoolDispatcher(e *Engine) *poolDispatcher {
+	p := newPool(e.cfg.Workers, e.execute)
+	return &poolDispatcher{e: e, pool: p, retries: newRetryTimers(p.submit)}
+}
+
+// start starts the workers, then recovers the runs in flight, whose steps
+// the workers take as recovery hands them over.
+func (d *poolDispatcher) start(ctx context.Context) error {
+	d.pool.start()
+	if err := d.e.recover(ctx); err != nil {
+		grace, cancel := context.WithTimeout(context.Background(), d.e.cfg.ShutdownGrace)
+		defer cancel()
+		d.stopWorkers(grace)
+		return fmt.Errorf("engine: recovering runs: %w", err)
+	}
+	d.sweep = startLoop(d.e.cfg.SweepInterval, false, func() { d.e.resubmitOverdueRetries(d.pool.submit) })
+	return nil
+}
+
+func (d *poolDispatcher) stop(grace context.Context) {
+	d.sweep.stop()
+	d.stopWorkers(grace)
+}
+
+// stopWorkers stops the retry timers, then lets the workers finish their
+// current step until grace ends, and interrupts the steps still running.
+// Queued steps and waiting retries stay in the database for the next start.
+func (d *poolDispatcher) stopWorkers(grace context.Context) {
+	d.retries.stop()
+	d.pool.close()
+	drained := make(chan struct{})
+	go func() { d.pool.wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-grace.Done():
+		d.e.interruptRunning(errShutdown)
+		<-drained
+	}
+}
+
+func (d *poolDispatcher) begin(ctx context.Context) (dispatchTx, error) {
+	tx, err := d.e.client.Tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return poolTx{tx}, nil
+}
+
+func (d *poolDispatcher) afterCommit(t *txn) {
+	for _, id := range t.canceledRetries {
+		d.retries.cancel(id)
+	}
+	for _, s := range t.retries {
+		d.retries.schedule(retryRef(s, t.run.OrganizationID), *s.NextAttemptAt)
+	}
+	for _, ref := range t.dispatch {
+		d.pool.submit(ref)
+	}
+}
+
+// ready is always nil: the workers run as long as the engine does.
+func (d *poolDispatcher) ready() error { return nil }
+
+// poolTx is a plain ent transaction: the pool's work is in memory, handed
+// over after the commit.
+type poolTx struct{ tx *ent.Tx }
+
+func (t poolTx) client() *ent.Client                      { return t.tx.Client() }
+func (t poolTx) beforeCommit(context.Context, *txn) error { return nil }
+func (t poolTx) commit() error                            { return t.tx.Commit() }
+func (t poolTx) rollback() error                          { return t.tx.Rollback() }
+
+// pool is a fixed set of workers draining a FIFO of ready steps. The queue holds one entry per ready step, so it is bounded
 // by the steps in flight; submit never blocks, which lets workers submit the
 // steps their own completion made ready.
 type pool struct {

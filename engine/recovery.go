@@ -12,10 +12,13 @@ import (
 	"github.com/estateflow/estateflow/tenant"
 )
 
-// recover resumes the runs a previous process left in flight. Steps that
-// were running are executed again (at least once; their effects are written
-// with their success, so the net effect is exactly once), waiting retries
-// keep their schedule, and ready steps are dispatched.
+// recover resumes the runs a previous process left in flight on the pool,
+// which calls it as it starts. Steps that were running are executed again
+// (at least once; their effects are written with their success, so the net
+// effect is exactly once), waiting retries keep their schedule, and ready
+// steps are dispatched. River needs none of it: its jobs outlive the
+// process, and its orphan sweep (river_sweep.go) covers the steps without
+// one.
 func (e *Engine) recover(ctx context.Context) error {
 	inFlight, err := e.client.Run.Query().
 		Where(run.StatusIn(run.StatusQUEUED, run.StatusRUNNING, run.StatusCANCELING)).
@@ -36,9 +39,7 @@ func (e *Engine) recover(ctx context.Context) error {
 					}); err != nil {
 						return err
 					}
-					if err := t.emit(runevent.TypeSTEP_RETRYING, t.steps[i], string(steprun.StatusRETRYING), s.Progress, msg); err != nil {
-						return err
-					}
+					t.emit(runevent.TypeSTEP_RETRYING, t.steps[i], string(steprun.StatusRETRYING), s.Progress, msg)
 					t.retries = append(t.retries, t.steps[i])
 				case steprun.StatusRETRYING:
 					if s.NextAttemptAt == nil {

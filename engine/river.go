@@ -24,8 +24,9 @@ import (
 // machine does not change: River only replaces the in-process pool.
 //
 //   - The transaction that makes a step ready (and claims it) inserts its
-//     job; a step that waits for a retry gets a job scheduled for then. No
-//     job exists without its state change, and none is lost with it.
+//     job; a step that waits for a retry gets a job scheduled for then
+//     (retry.go). No job exists without its state change, and none is
+//     lost with it.
 //   - A job executes one attempt. The transaction that records the outcome
 //     also completes the job (river.JobCompleteTx), and inserts the next
 //     jobs.
@@ -54,11 +55,6 @@ type RiverConfig struct {
 	ID string
 }
 
-// schedulerLead is how long before a retry is due its job is scheduled:
-// River's scheduler promotes scheduled jobs every 5 s, and the job snoozes
-// the rest of the way, which River times precisely.
-const schedulerLead = 5 * time.Second
-
 // stepJobKind is River's name for a step attempt.
 const stepJobKind = "estateflow_step_attempt"
 
@@ -78,12 +74,19 @@ type StepJobArgs struct {
 // Kind implements river.JobArgs.
 func (StepJobArgs) Kind() string { return stepJobKind }
 
-// riverDispatch is the engine's River side.
-type riverDispatch struct {
-	cfg          RiverConfig
+// riverDispatcher dispatches steps as River jobs.
+type riverDispatcher struct {
+	e   *Engine
+	cfg RiverConfig
+	// Set by start.
 	client       *river.Client[*sql.Tx]
-	listenerPool *pgxpool.Pool // nil when polling only
+	listenerPool *pgxpool.Pool      // nil when polling only
+	endJobs      context.CancelFunc // cancels the context River works jobs in
+	sweep        *loop              // of live steps without a job
 }
+
+// stepJob is a step attempt as River hands it to its worker.
+type stepJob = river.Job[StepJobArgs]
 
 // jobTimeoutMargin is how much longer than its step's timeout a job may
 // run: the engine ends the attempt itself at the timeout, and River only
@@ -94,95 +97,141 @@ const jobTimeoutMargin = 5 * time.Second
 // River may rescue it; jobs' own timeouts extend it.
 const minRescueAfter = 10 * time.Second
 
-func (e *Engine) newRiver(ctx context.Context) (*riverDispatch, error) {
-	rc := *e.cfg.River
+// errNotStarted refuses a transaction before Start: without River's
+// client, the jobs it makes could not be inserted.
+var errNotStarted = errors.New("engine: not started")
+
+func newRiverDispatcher(e *Engine, cfg RiverConfig) *riverDispatcher {
+	return &riverDispatcher{e: e, cfg: cfg}
+}
+
+// start starts working jobs, and the sweep that gives live steps without
+// a job one (river_sweep.go). River's context is the engine's own, so that
+// only Stop ends the jobs.
+func (d *riverDispatcher) start(ctx context.Context) error {
+	if err := d.newClient(ctx); err != nil {
+		return err
+	}
+	jobsCtx, endJobs := context.WithCancel(context.Background())
+	if err := d.client.Start(jobsCtx); err != nil {
+		endJobs()
+		d.closeListener()
+		return fmt.Errorf("engine: starting River: %w", err)
+	}
+	d.endJobs = endJobs
+	d.sweep = startLoop(orphanSweepInterval, true, d.sweepOrphans)
+	return nil
+}
+
+func (d *riverDispatcher) newClient(ctx context.Context) error {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &stepWorker{e: e})
-	d := &riverDispatch{cfg: rc}
-	driver := riverdatabasesql.New(rc.DB)
+	river.AddWorker(workers, &stepWorker{e: d.e})
+	driver := riverdatabasesql.New(d.cfg.DB)
 	poll := 100 * time.Millisecond
-	if rc.ListenerDSN != "" {
-		pcfg, err := pgxpool.ParseConfig(rc.ListenerDSN)
+	if d.cfg.ListenerDSN != "" {
+		pcfg, err := pgxpool.ParseConfig(d.cfg.ListenerDSN)
 		if err != nil {
-			return nil, fmt.Errorf("engine: River listener connection string: %w", err)
+			return fmt.Errorf("engine: River listener connection string: %w", err)
 		}
 		pcfg.MinConns, pcfg.MaxConns = 0, 1 // River takes one connection for LISTEN
 		if d.listenerPool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
-			return nil, fmt.Errorf("engine: River listener pool: %w", err)
+			return fmt.Errorf("engine: River listener pool: %w", err)
 		}
-		driver = riverdatabasesql.NewWithPgxListener(rc.DB, d.listenerPool)
+		driver = riverdatabasesql.NewWithPgxListener(d.cfg.DB, d.listenerPool)
 		poll = time.Second // notifications wake the fetcher; the poll is a fallback
 	}
 	client, err := river.NewClient(driver, &river.Config{
-		ID:                   rc.ID,
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: e.cfg.Workers}},
+		ID:                   d.cfg.ID,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: d.e.cfg.Workers}},
 		Workers:              workers,
 		FetchCooldown:        10 * time.Millisecond,
 		FetchPollInterval:    poll,
 		JobTimeout:           minRescueAfter,
 		RescueStuckJobsAfter: minRescueAfter,
 		RetryPolicy:          infraRetryPolicy{},
-		Logger:               e.log,
+		Logger:               d.e.log,
 	})
 	if err != nil {
-		d.close()
-		return nil, fmt.Errorf("engine: River client: %w", err)
+		d.closeListener()
+		return fmt.Errorf("engine: River client: %w", err)
 	}
 	d.client = client
-	return d, nil
-}
-
-// startRiver starts working jobs. River's context is the engine's own, so
-// that only Stop ends the jobs.
-func (e *Engine) startRiver(ctx context.Context) error {
-	d, err := e.newRiver(ctx)
-	if err != nil {
-		return err
-	}
-	// Set before River starts: its workers read them.
-	runCtx, cancel := context.WithCancel(context.Background())
-	e.river, e.riverStop = d, cancel
-	if err := d.client.Start(runCtx); err != nil {
-		cancel()
-		d.close()
-		e.river, e.riverStop = nil, nil
-		return fmt.Errorf("engine: starting River: %w", err)
-	}
-	e.work.Add(1)
-	go e.sweepOrphans()
 	return nil
 }
 
-// stopRiver stops fetching jobs and waits for running ones until grace
-// ends; then it interrupts them, and River hands their jobs to another
-// process (or this one's next start).
-func (e *Engine) stopRiver(grace context.Context) {
-	if err := e.river.client.Stop(grace); err != nil {
-		e.log.Warn("engine: steps still running at the end of the grace period; interrupting them", "err", err)
-		if err := e.river.client.StopAndCancel(context.Background()); err != nil {
-			e.log.Error("engine: stopping River", "err", err)
+// stop stops fetching jobs and waits for running ones until grace ends;
+// then it interrupts them, and River hands their jobs to another process
+// (or this one's next start).
+func (d *riverDispatcher) stop(grace context.Context) {
+	if err := d.client.Stop(grace); err != nil {
+		d.e.log.Warn("engine: steps still running at the end of the grace period; interrupting them", "err", err)
+		if err := d.client.StopAndCancel(context.Background()); err != nil {
+			d.e.log.Error("engine: stopping River", "err", err)
 		}
 	}
-	e.riverStop()
+	d.endJobs()
+	d.sweep.stop()
+	d.closeListener()
 }
 
-func (d *riverDispatch) close() {
+func (d *riverDispatcher) closeListener() {
 	if d.listenerPool != nil {
 		d.listenerPool.Close()
 	}
 }
 
-// infraRetryPolicy spaces out re-executions of a job whose outcome could not
-// be written; the engine's own retries never go through it.
-type infraRetryPolicy struct{}
-
-func (infraRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	wait := time.Duration(math.Min(30, math.Pow(2, float64(len(job.Errors))))) * time.Second
-	return time.Now().Add(wait)
+func (d *riverDispatcher) begin(ctx context.Context) (dispatchTx, error) {
+	if d.client == nil {
+		return nil, errNotStarted
+	}
+	tx, err := d.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &riverTx{d: d, tx: tx, db: d.cfg.ClientOnTx(tx)}, nil
 }
 
-// stepJob is the job args for a step of t's run.
-func (e *Engine) stepJob(t *txn, stepRunID, attempt int, timeout time.Duration, at time.Time) river.InsertManyParams {
+// afterCommit has nothing to do: the jobs were written with the
+// transaction.
+func (d *riverDispatcher) afterCommit(*txn) {}
+
+// ready reports an error once River's client has stopped on its own.
+func (d *riverDispatcher) ready() error {
+	if d.client == nil {
+		return nil // not started yet: nothing has stopped
+	}
+	select {
+	case <-d.client.Stopped():
+		return errors.New("engine: the River client stopped")
+	default:
+		return nil
+	}
+}
+
+// riverTx is a database/sql transaction that River's inserts share with
+// the engine's ent client.
+type riverTx struct {
+	d  *riverDispatcher
+	tx *sql.Tx
+	db *ent.Client
+}
+
+func (t *riverTx) client() *ent.Client { return t.db }
+func (t *riverTx) commit() error       { return t.tx.Commit() }
+func (t *riverTx) rollback() error     { return t.tx.Rollback() }
+
+func (t *riverTx) beforeCommit(ctx context.Context, txn *txn) error {
+	if err := t.d.enqueue(ctx, t.tx, txn); err != nil {
+		return err
+	}
+	if err := t.d.cancelRetryJobs(ctx, t.tx, txn); err != nil {
+		return err
+	}
+	return t.d.completeJob(ctx, t.tx, txn)
+}
+
+// stepJobParams is the insert of a job for an attempt of a step of t's run.
+func stepJobParams(t *txn, stepRunID, attempt int, timeout time.Duration, at time.Time) river.InsertManyParams {
 	return river.InsertManyParams{
 		Args: StepJobArgs{OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: stepRunID, Attempt: attempt,
 			TimeoutSeconds: int(math.Ceil(timeout.Seconds()))},
@@ -196,16 +245,16 @@ func stepTag(stepRunID int) string { return fmt.Sprintf("step-%d", stepRunID) }
 // cancelRetryJobs cancels, in t's transaction, the queued jobs of the
 // retries t canceled: a later retryRun claims those steps afresh, and an
 // old job must not run that attempt a second time.
-func (e *Engine) cancelRetryJobs(ctx context.Context, tx *sql.Tx, t *txn) error {
+func (d *riverDispatcher) cancelRetryJobs(ctx context.Context, tx *sql.Tx, t *txn) error {
 	for _, stepRunID := range t.canceledRetries {
-		jobs, err := e.river.client.JobListTx(ctx, tx, river.NewJobListParams().Kinds(stepJobKind).
+		jobs, err := d.client.JobListTx(ctx, tx, river.NewJobListParams().Kinds(stepJobKind).
 			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
 			TagsAll(stepTag(stepRunID)).First(100))
 		if err != nil {
 			return fmt.Errorf("engine: finding the jobs of step %d: %w", stepRunID, err)
 		}
 		for _, job := range jobs.Jobs {
-			if _, err := e.river.client.JobCancelTx(ctx, tx, job.ID); err != nil {
+			if _, err := d.client.JobCancelTx(ctx, tx, job.ID); err != nil {
 				return fmt.Errorf("engine: canceling job %d of step %d: %w", job.ID, stepRunID, err)
 			}
 		}
@@ -213,36 +262,35 @@ func (e *Engine) cancelRetryJobs(ctx context.Context, tx *sql.Tx, t *txn) error 
 	return nil
 }
 
-// enqueue inserts the jobs of the steps t made ready or scheduled for
-// retry, in t's transaction.
-func (e *Engine) enqueue(ctx context.Context, tx *sql.Tx, t *txn) error {
+// enqueue inserts the jobs of the steps t claimed or scheduled for retry,
+// in t's transaction.
+func (d *riverDispatcher) enqueue(ctx context.Context, tx *sql.Tx, t *txn) error {
 	if len(t.dispatch) == 0 && len(t.retries) == 0 {
 		return nil
 	}
 	params := make([]river.InsertManyParams, 0, len(t.dispatch)+len(t.retries))
 	for _, ref := range t.dispatch {
-		params = append(params, e.stepJob(t, ref.stepRunID, ref.claimed.Attempt, ref.timeout, time.Time{}))
+		params = append(params, stepJobParams(t, ref.stepRunID, ref.claimed.Attempt, ref.timeout, time.Time{}))
 	}
 	for _, s := range t.retries {
-		// River promotes scheduled jobs only every few seconds; a job
-		// scheduled that much early snoozes for the rest, to the moment.
-		at := s.NextAttemptAt.Add(-schedulerLead)
-		if !at.After(t.now) {
-			at = time.Time{}
-		}
-		params = append(params, e.stepJob(t, s.ID, s.Attempt+1, e.stepTimeout(s), at))
+		params = append(params, stepJobParams(t, s.ID, s.Attempt+1, d.e.stepTimeout(s), retryJobAt(s.NextAttemptAt, t.now)))
 	}
-	if _, err := e.river.client.InsertManyTx(ctx, tx, params); err != nil {
+	if _, err := d.client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("engine: enqueueing steps of run %d: %w", t.run.ID, err)
 	}
 	return nil
 }
 
-func (e *Engine) stepTimeout(s *ent.StepRun) time.Duration {
-	if s.TimeoutSeconds != nil {
-		return time.Duration(*s.TimeoutSeconds) * time.Second
+// completeJob completes, in t's transaction, the job whose attempt t
+// records, so that the job ends exactly when its outcome is written.
+func (d *riverDispatcher) completeJob(ctx context.Context, tx *sql.Tx, t *txn) error {
+	if t.job == nil {
+		return nil
 	}
-	return e.cfg.DefaultTimeout
+	if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, t.job); err != nil {
+		return fmt.Errorf("engine: completing job %d: %w", t.job.ID, err)
+	}
+	return nil
 }
 
 // stepWorker executes step jobs.
@@ -253,23 +301,22 @@ type stepWorker struct {
 
 // Timeout lets River end a job whose attempt outlived its step's timeout,
 // and tells the rescuer how long to leave a job of a dead process alone.
-func (w *stepWorker) Timeout(job *river.Job[StepJobArgs]) time.Duration {
+func (w *stepWorker) Timeout(job *stepJob) time.Duration {
 	return time.Duration(job.Args.TimeoutSeconds)*time.Second + jobTimeoutMargin
 }
-
-type riverJobKey struct{}
 
 // Work executes the job's attempt. Database writes use a context that the
 // job's cancellation does not reach, so that an interrupted attempt can
 // still record why it ended.
-func (w *stepWorker) Work(ctx context.Context, job *river.Job[StepJobArgs]) error {
+func (w *stepWorker) Work(ctx context.Context, job *stepJob) error {
 	e, a := w.e, job.Args
-	dbCtx := context.WithValue(tenant.NewContext(context.WithoutCancel(ctx), tenant.Viewer{OrgID: a.OrgID}), riverJobKey{}, job)
-	ref := stepRef{orgID: a.OrgID, runID: a.RunID, stepRunID: a.StepRunID}
+	dbCtx := tenant.NewContext(context.WithoutCancel(ctx), tenant.Viewer{OrgID: a.OrgID})
+	// The job travels with the step, and the transaction that records the
+	// attempt's outcome completes it.
+	ref := stepRef{orgID: a.OrgID, runID: a.RunID, stepRunID: a.StepRunID, job: job}
 	sc, timeout, err := e.claimForJob(dbCtx, ref, a.Attempt)
-	var early notDueError
-	if errors.As(err, &early) {
-		return river.JobSnooze(time.Duration(early))
+	if snooze, early := snoozeIfEarly(err); early {
+		return snooze
 	}
 	if errors.Is(err, errSkip) {
 		return nil // finished, canceled or taken over meanwhile: nothing to do
@@ -336,10 +383,8 @@ func (e *Engine) claimForJob(ctx context.Context, ref stepRef, attempt int) (*St
 			sc, timeout = e.stepContext(t, i), e.stepTimeout(s)
 			return errResume
 		case s.Status == steprun.StatusRETRYING && s.Attempt+1 == attempt && t.run.Status == run.StatusRUNNING && allSucceeded(s, t.statusByKey()):
-			if s.NextAttemptAt != nil {
-				if wait := s.NextAttemptAt.Sub(t.now); wait > 10*time.Millisecond {
-					return notDueError(wait)
-				}
+			if err := earlyRetry(s, t.now); err != nil {
+				return err
 			}
 			var err error
 			sc, timeout, err = e.claimInTxn(t, i)
@@ -353,26 +398,5 @@ func (e *Engine) claimForJob(ctx context.Context, ref stepRef, attempt int) (*St
 	return sc, timeout, err
 }
 
-// notDueError ends a transaction that found its retry early by the
-// duration it carries.
-type notDueError time.Duration
-
-func (e notDueError) Error() string { return fmt.Sprintf("engine: retry due in %s", time.Duration(e)) }
-
 // errResume ends a transaction that only read: the step is already claimed.
 var errResume = errors.New("engine: step already claimed")
-
-// completeJob completes the River job of ctx, if any, in t's transaction.
-func (e *Engine) completeJob(ctx context.Context, tx *sql.Tx, t *txn) error {
-	if !t.completesJob {
-		return nil
-	}
-	job, ok := ctx.Value(riverJobKey{}).(*river.Job[StepJobArgs])
-	if !ok {
-		return nil
-	}
-	if _, err := river.JobCompleteTx[*riverdatabasesql.Driver](ctx, tx, job); err != nil {
-		return fmt.Errorf("engine: completing job %d: %w", job.ID, err)
-	}
-	return nil
-}

@@ -16,7 +16,8 @@ import (
 //   - runs that were in flight under the in-process pool before the
 //     database moved to River have no jobs at all.
 //
-// The sweep runs at start and every orphanSweepInterval. One replica at a
+// The sweep runs at start and every orphanSweepInterval (a loop the River
+// dispatcher starts and stops). One replica at a
 // time does it (a transaction-scoped advisory lock), in one transaction
 // that inserts the missing jobs, so two replicas never add a job twice.
 
@@ -27,28 +28,19 @@ const orphanSweepInterval = 30 * time.Second
 // orphanSweepLock names the advisory lock of the sweep ("EFsweep").
 const orphanSweepLock = 0x45467377656570
 
-func (e *Engine) sweepOrphans() {
-	defer e.work.Done()
-	ticker := time.NewTicker(orphanSweepInterval)
-	defer ticker.Stop()
-	for {
-		if n, err := e.requeueOrphans(context.Background()); err != nil {
-			e.log.Warn("engine: looking for steps without a job", "err", err)
-		} else if n > 0 {
-			e.log.Info("engine: requeued steps that had no job", "steps", n)
-		}
-		select {
-		case <-e.quit:
-			return
-		case <-ticker.C:
-		}
+// sweepOrphans is one round of the sweep.
+func (d *riverDispatcher) sweepOrphans() {
+	if n, err := d.requeueOrphans(context.Background()); err != nil {
+		d.e.log.Warn("engine: looking for steps without a job", "err", err)
+	} else if n > 0 {
+		d.e.log.Info("engine: requeued steps that had no job", "steps", n)
 	}
 }
 
 // requeueOrphans inserts a job for every live step that has none, and
 // returns how many it inserted.
-func (e *Engine) requeueOrphans(ctx context.Context) (int, error) {
-	tx, err := e.cfg.River.DB.BeginTx(ctx, nil)
+func (d *riverDispatcher) requeueOrphans(ctx context.Context) (int, error) {
+	tx, err := d.cfg.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
@@ -86,18 +78,20 @@ func (e *Engine) requeueOrphans(ctx context.Context) (int, error) {
 			rows.Close()
 			return 0, fmt.Errorf("reading steps without a job: %w", err)
 		}
-		a.TimeoutSeconds = int(e.cfg.DefaultTimeout.Seconds())
+		a.TimeoutSeconds = int(d.e.cfg.DefaultTimeout.Seconds())
 		if timeout != nil {
 			a.TimeoutSeconds = *timeout
 		}
 		opts := &river.InsertOpts{Tags: []string{stepTag(a.StepRunID)}}
 		if status == "RETRYING" {
 			a.Attempt++ // the job claims the next attempt
-			if next != nil && next.Add(-schedulerLead).After(time.Now()) {
-				opts.ScheduledAt = next.Add(-schedulerLead)
-			}
+			opts.ScheduledAt = retryJobAt(next, time.Now())
 		}
 		params = append(params, river.InsertManyParams{Args: a, InsertOpts: opts})
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return 0, fmt.Errorf("reading steps without a job: %w", err)
 	}
 	if err := rows.Close(); err != nil {
 		return 0, fmt.Errorf("reading steps without a job: %w", err)
@@ -105,7 +99,7 @@ func (e *Engine) requeueOrphans(ctx context.Context) (int, error) {
 	if len(params) == 0 {
 		return 0, nil
 	}
-	if _, err := e.river.client.InsertManyTx(ctx, tx, params); err != nil {
+	if _, err := d.client.InsertManyTx(ctx, tx, params); err != nil {
 		return 0, fmt.Errorf("requeueing steps: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -115,9 +115,7 @@ func (e *Engine) createRun(ctx context.Context, db *ent.Client, pkg *ent.Workflo
 	// The new rows are not visible to anyone else yet: no lock or re-read.
 	return e.apply(ctx, db, r, steps, func(t *txn) error {
 		msg := fmt.Sprintf("run of %s v%d queued", pkg.Key, pkg.Version)
-		if err := t.emit(runevent.TypeRUN_QUEUED, nil, string(run.StatusQUEUED), 0, msg); err != nil {
-			return err
-		}
+		t.emit(runevent.TypeRUN_QUEUED, nil, string(run.StatusQUEUED), 0, msg)
 		return e.advance(t)
 	})
 }
@@ -201,14 +199,7 @@ func (e *Engine) CancelRun(ctx context.Context, runID int) (*ent.Run, error) {
 		}
 		t.updateRun().SetStatus(run.StatusCANCELING)
 		t.run.Status = run.StatusCANCELING
-		if err := t.emit(runevent.TypeRUN_CANCELING, nil, string(run.StatusCANCELING), t.run.Progress, "cancel requested"); err != nil {
-			return err
-		}
-		for _, s := range t.steps {
-			if s.Status == steprun.StatusRETRYING {
-				e.stopRetryTimer(s.ID)
-			}
-		}
+		t.emit(runevent.TypeRUN_CANCELING, nil, string(run.StatusCANCELING), t.run.Progress, "cancel requested")
 		t.cancel = true
 		return e.advance(t)
 	})
@@ -244,10 +235,8 @@ func (e *Engine) RetryRun(ctx context.Context, runID int) (*ent.Run, error) {
 		}
 		t.updateRun().SetStatus(run.StatusRUNNING).ClearError().ClearFinishedAt()
 		t.run.Status = run.StatusRUNNING
-		if err := t.emit(runevent.TypeRUN_RETRIED, nil, string(run.StatusRUNNING), t.run.Progress,
-			fmt.Sprintf("retrying %d steps", retried)); err != nil {
-			return err
-		}
+		t.emit(runevent.TypeRUN_RETRIED, nil, string(run.StatusRUNNING), t.run.Progress,
+			fmt.Sprintf("retrying %d steps", retried))
 		return e.advance(t)
 	})
 	if err != nil {

@@ -53,9 +53,9 @@ func (e *Engine) RunEvents(ctx context.Context, runID, afterSeq int, onEnd func(
 // itself went away.
 func spawnStream[T any](e *Engine, sub *subscriber, onEnd func(error), body func(out chan<- T) error) <-chan T {
 	out := make(chan T)
-	e.work.Add(1)
+	e.streams.Add(1)
 	go func() {
-		defer e.work.Done()
+		defer e.streams.Done()
 		defer close(out)
 		defer e.broker.unsubscribe(sub)
 		err := body(out)
@@ -194,10 +194,10 @@ func (e *Engine) RunsUpdates(ctx context.Context, orgID int, statuses []run.Stat
 }
 
 // streamStates reads the runs touched by each batch of events and sends
-// them. With sendFirst it sends the current state before any event, and it
-// ends after sending a finished run.
+// them. With single (a subscription to one run) it sends the run's current
+// state before any event, and it ends after sending the run finished.
 func (e *Engine) streamStates(ctx context.Context, sub *subscriber, load func(ids map[int]bool) ([]*ent.Run, error), out chan<- *ent.Run, single bool) error {
-	emit := func(ids map[int]bool) (bool, error) {
+	sendRuns := func(ids map[int]bool) (bool, error) {
 		runs, err := load(ids)
 		if err != nil {
 			return false, fmt.Errorf("engine: loading runs: %w", err)
@@ -217,7 +217,7 @@ func (e *Engine) streamStates(ctx context.Context, sub *subscriber, load func(id
 		return false, nil
 	}
 	if single {
-		if done, err := emit(nil); err != nil || done {
+		if done, err := sendRuns(nil); err != nil || done {
 			return err
 		}
 	}
@@ -242,7 +242,7 @@ func (e *Engine) streamStates(ctx context.Context, sub *subscriber, load func(id
 					break drain
 				}
 			}
-			if done, err := emit(ids); err != nil || done {
+			if done, err := sendRuns(ids); err != nil || done {
 				return err
 			}
 		}

@@ -27,16 +27,16 @@ type txn struct {
 	queued []*ent.RunEventCreate // written together by flushRun
 	events []*ent.RunEvent       // committed by flushRun
 	runUpd *ent.RunUpdate
-	// after-commit work
-	dispatch []stepRef
-	retries  []*ent.StepRun
-	cancel   bool // cancel the run's running steps
-	// completesJob marks the transaction that records a River job's
-	// attempt: it completes the job too.
-	completesJob bool
-	// canceledRetries are steps whose queued retry the transaction
-	// canceled; with River their jobs are canceled with it.
-	canceledRetries []int
+
+	// What the dispatcher takes over (dispatcher.go).
+	dispatch        []stepRef      // steps made ready and claimed
+	retries         []*ent.StepRun // steps left waiting for a retry
+	canceledRetries []int          // steps whose waiting retry was canceled
+	// job is the River job whose attempt the transaction records; it
+	// completes with the transaction. Nil with the pool.
+	job *stepJob
+
+	cancel bool // interrupt the run's running steps, here and elsewhere
 }
 
 // errSkip aborts a transaction that found nothing to do.
@@ -51,28 +51,11 @@ func (e *Engine) inRun(ctx context.Context, runID int, fn func(t *txn) error) (*
 	})
 }
 
-// transact runs fn in a transaction and, once it commits, does the work
-// that must follow the commit. With River, the jobs of the steps fn made
-// ready and the completion of the job being worked commit with fn's
-// writes.
+// transact runs fn in a transaction of the dispatcher and, once it
+// commits, does the work that must follow the commit. What the dispatcher
+// keeps in the database (River's jobs) commits with fn's writes.
 func (e *Engine) transact(ctx context.Context, fn func(db *ent.Client) (*txn, error)) (*txn, error) {
-	if e.river == nil {
-		tx, err := e.client.Tx(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("engine: begin: %w", err)
-		}
-		t, err := fn(tx.Client())
-		if err != nil {
-			_ = tx.Rollback()
-			return nil, err
-		}
-		if err := tx.Commit(); err != nil {
-			return nil, fmt.Errorf("engine: commit run %d: %w", t.run.ID, err)
-		}
-		e.afterCommit(t)
-		return t, nil
-	}
-	tx, err := e.cfg.River.DB.BeginTx(ctx, nil)
+	tx, err := e.dispatch.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: begin: %w", err)
 	}
@@ -80,25 +63,19 @@ func (e *Engine) transact(ctx context.Context, fn func(db *ent.Client) (*txn, er
 	// lock, behind: the context it runs in is never canceled.
 	defer func() {
 		if p := recover(); p != nil {
-			_ = tx.Rollback()
+			_ = tx.rollback()
 			panic(p)
 		}
 	}()
-	t, err := fn(e.cfg.River.ClientOnTx(tx))
+	t, err := fn(tx.client())
 	if err == nil {
-		err = e.enqueue(ctx, tx, t)
-	}
-	if err == nil {
-		err = e.cancelRetryJobs(ctx, tx, t)
-	}
-	if err == nil {
-		err = e.completeJob(ctx, tx, t)
+		err = tx.beforeCommit(ctx, t)
 	}
 	if err != nil {
-		_ = tx.Rollback()
+		_ = tx.rollback()
 		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.commit(); err != nil {
 		return nil, fmt.Errorf("engine: commit run %d: %w", t.run.ID, err)
 	}
 	e.afterCommit(t)
@@ -139,7 +116,7 @@ func (e *Engine) apply(ctx context.Context, db *ent.Client, r *ent.Run, steps []
 	if err := t.flushRun(); err != nil {
 		return nil, err
 	}
-	if err := e.notifyCommitted(t); err != nil {
+	if err := e.fan.announce(t); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -174,8 +151,9 @@ func (t *txn) flushRun() error {
 	return mirrorRun(t.run, upd.Mutation())
 }
 
-// emit appends an event to the run's log.
-func (t *txn) emit(typ runevent.Type, step *ent.StepRun, status string, progress float64, message string) error {
+// emit appends an event to the run's log. The events are written, and can
+// fail, together at the end of the transaction (flushRun).
+func (t *txn) emit(typ runevent.Type, step *ent.StepRun, status string, progress float64, message string) {
 	t.seq++
 	c := t.db.RunEvent.Create().
 		SetRunID(t.run.ID).
@@ -190,7 +168,6 @@ func (t *txn) emit(typ runevent.Type, step *ent.StepRun, status string, progress
 		c.SetStepKey(step.Key)
 	}
 	t.queued = append(t.queued, c)
-	return nil
 }
 
 // setStep applies an update to a step and keeps the loaded copy current.
@@ -212,18 +189,13 @@ func (t *txn) stepIndex(id int) int {
 	return -1
 }
 
+// afterCommit publishes t's events to this process's subscribers,
+// interrupts the steps of a run t canceled, and hands the dispatcher its
+// share.
 func (e *Engine) afterCommit(t *txn) {
 	e.broker.publish(t.events)
 	if t.cancel {
 		e.cancelRunning(t.run.ID)
 	}
-	if e.river != nil {
-		return // the jobs were inserted with the transaction
-	}
-	for _, s := range t.retries {
-		e.scheduleRetry(stepRef{orgID: t.run.OrganizationID, runID: t.run.ID, stepRunID: s.ID}, *s.NextAttemptAt)
-	}
-	for _, ref := range t.dispatch {
-		e.pool.submit(ref)
-	}
+	e.dispatch.afterCommit(t)
 }

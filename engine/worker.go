@@ -132,8 +132,7 @@ func (e *Engine) claim(ctx context.Context, ref stepRef) (*StepContext, time.Dur
 			return errSkip
 		}
 		s := t.steps[i]
-		due := s.Status == steprun.StatusRETRYING && s.NextAttemptAt != nil && !s.NextAttemptAt.After(t.now.Add(50*time.Millisecond))
-		if !due || !allSucceeded(s, t.statusByKey()) {
+		if !retryDue(s, t.now) || !allSucceeded(s, t.statusByKey()) {
 			return errSkip // already claimed, finished, or not due yet
 		}
 		var err error
@@ -153,10 +152,16 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 		return nil, 0, err
 	}
 	s := t.steps[i]
-	if err := t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt)); err != nil {
-		return nil, 0, err
-	}
+	t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt))
 	return e.stepContext(t, i), e.stepTimeout(s), nil
+}
+
+// stepTimeout is how long one attempt of s may run.
+func (e *Engine) stepTimeout(s *ent.StepRun) time.Duration {
+	if s.TimeoutSeconds != nil {
+		return time.Duration(*s.TimeoutSeconds) * time.Second
+	}
+	return e.cfg.DefaultTimeout
 }
 
 // stepContext gathers what the executor of step i's current attempt needs:
@@ -238,7 +243,7 @@ func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext
 			return errSkip // canceled or recovered meanwhile
 		}
 		s := t.steps[i]
-		t.completesJob = true
+		t.job = ref.job
 		switch outcome {
 		case attemptSucceeded:
 			for _, effect := range sc.effects {
@@ -251,18 +256,14 @@ func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext
 			}); err != nil {
 				return err
 			}
-			if err := t.emit(runevent.TypeSTEP_SUCCEEDED, t.steps[i], string(steprun.StatusSUCCEEDED), 1, "succeeded"); err != nil {
-				return err
-			}
+			t.emit(runevent.TypeSTEP_SUCCEEDED, t.steps[i], string(steprun.StatusSUCCEEDED), 1, "succeeded")
 		case attemptCanceled:
 			if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 				return u.SetStatus(steprun.StatusCANCELED).SetMessage("canceled while running").SetFinishedAt(t.now)
 			}); err != nil {
 				return err
 			}
-			if err := t.emit(runevent.TypeSTEP_CANCELED, t.steps[i], string(steprun.StatusCANCELED), s.Progress, "canceled while running"); err != nil {
-				return err
-			}
+			t.emit(runevent.TypeSTEP_CANCELED, t.steps[i], string(steprun.StatusCANCELED), s.Progress, "canceled while running")
 		case attemptFailed:
 			if err := e.recordFailure(t, i, execErr); err != nil {
 				return err
@@ -271,40 +272,6 @@ func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext
 		return e.advance(t)
 	})
 	return err
-}
-
-// recordFailure moves a failed attempt's step to RETRYING, or to FAILED when
-// the error is permanent, the attempts are used up, or the run is ending.
-func (e *Engine) recordFailure(t *txn, i int, execErr error) error {
-	s := t.steps[i]
-	maxAttempts := e.cfg.DefaultMaxAttempts
-	if s.MaxAttempts != nil {
-		maxAttempts = *s.MaxAttempts
-	}
-	msg := execErr.Error()
-	used := s.Attempt - s.AttemptBase
-	if !IsPermanent(execErr) && used < maxAttempts && t.run.Status == run.StatusRUNNING {
-		next := t.now.Add(backoff(used, e.cfg.BackoffBase, e.cfg.BackoffMax))
-		if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
-			return u.SetStatus(steprun.StatusRETRYING).SetError(msg).SetNextAttemptAt(next).
-				SetMessage(fmt.Sprintf("attempt %d of %d failed; retrying at %s", used, maxAttempts, next.Format(time.RFC3339)))
-		}); err != nil {
-			return err
-		}
-		t.retries = append(t.retries, t.steps[i])
-		return t.emit(runevent.TypeSTEP_RETRYING, t.steps[i], string(steprun.StatusRETRYING), s.Progress,
-			fmt.Sprintf("attempt %d failed: %s; next attempt at %s", s.Attempt, msg, next.Format(time.RFC3339Nano)))
-	}
-	reason := msg
-	if !IsPermanent(execErr) && maxAttempts > 1 {
-		reason = fmt.Sprintf("%s (after %d attempts)", msg, used)
-	}
-	if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
-		return u.SetStatus(steprun.StatusFAILED).SetError(reason).SetMessage("failed").SetFinishedAt(t.now)
-	}); err != nil {
-		return err
-	}
-	return t.emit(runevent.TypeSTEP_FAILED, t.steps[i], string(steprun.StatusFAILED), s.Progress, reason)
 }
 
 // writeProgress records a coalesced progress report.
@@ -322,7 +289,8 @@ func (e *Engine) writeProgress(ctx context.Context, ref stepRef, attempt int, p 
 		if err := e.updateProgress(t); err != nil {
 			return err
 		}
-		return t.emit(runevent.TypeSTEP_PROGRESS, t.steps[i], string(steprun.StatusRUNNING), p.fraction, p.message)
+		t.emit(runevent.TypeSTEP_PROGRESS, t.steps[i], string(steprun.StatusRUNNING), p.fraction, p.message)
+		return nil
 	})
 	if errors.Is(err, errSkip) {
 		return nil

@@ -74,5 +74,5 @@ func undeclaredReason(declared map[string]spec.Param) string {
 }
 
 func paramError(name, format string, args ...any) *engine.Error {
-	return &engine.Error{Code: string(errcode.BadUserInput), Field: "input.params." + name, Message: fmt.Sprintf(format, args...)}
+	return &engine.Error{Code: errcode.BadUserInput, Field: "input.params." + name, Message: fmt.Sprintf(format, args...)}
 }

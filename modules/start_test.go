@@ -101,7 +101,7 @@ func TestCheckParams(t *testing.T) {
 			if !errors.As(err, &ee) {
 				t.Fatalf("CheckParams = %v (%T), want an *engine.Error", err, err)
 			}
-			if ee.Code != string(errcode.BadUserInput) || ee.Field != tt.wantField || !strings.Contains(ee.Message, tt.wantText) {
+			if ee.Code != errcode.BadUserInput || ee.Field != tt.wantField || !strings.Contains(ee.Message, tt.wantText) {
 				t.Fatalf("CheckParams = %+v, want BAD_USER_INPUT on %s with %q", ee, tt.wantField, tt.wantText)
 			}
 		})
@@ -150,7 +150,7 @@ func TestCheckSubject(t *testing.T) {
 				return
 			}
 			var ee *engine.Error
-			if !errors.As(err, &ee) || ee.Code != string(errcode.NotFound) || ee.Field != tt.wantField ||
+			if !errors.As(err, &ee) || ee.Code != errcode.NotFound || ee.Field != tt.wantField ||
 				!strings.HasSuffix(ee.Message, " not found") {
 				t.Fatalf("CheckSubject = %#v, want NOT_FOUND on %s", err, tt.wantField)
 			}
@@ -181,7 +181,7 @@ func TestStartChecker(t *testing.T) {
 		t.Fatalf("a negative budget gave %v, want BAD_USER_INPUT on input.params.marketingBudget", err)
 	}
 	err = check(ctx, engine.StartCheck{Subject: engine.Subject{Type: engine.SubjectProperty, ID: home.ID + 1_000_000}, Kinds: listingKinds})
-	if !errors.As(err, &ee) || ee.Code != string(errcode.NotFound) {
+	if !errors.As(err, &ee) || ee.Code != errcode.NotFound {
 		t.Fatalf("an unknown property gave %v, want NOT_FOUND", err)
 	}
 }

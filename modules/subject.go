@@ -35,7 +35,7 @@ func CheckSubject(ctx context.Context, client *ent.Client, s engine.Subject) err
 		return fmt.Errorf("looking up %s %d: %w", what, s.ID, err)
 	}
 	if !ok {
-		return &engine.Error{Code: string(errcode.NotFound), Field: field, Message: fmt.Sprintf("%s %d not found", what, s.ID)}
+		return &engine.Error{Code: errcode.NotFound, Field: field, Message: fmt.Sprintf("%s %d not found", what, s.ID)}
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func Classify(err error) (Refusal, bool) {
 	)
 	switch {
 	case errors.As(err, &engineErr):
-		return Refusal{Code: errcode.Code(engineErr.Code), Field: engineErr.Field, Message: engineErr.Message}, true
+		return Refusal{Code: engineErr.Code, Field: engineErr.Field, Message: engineErr.Message}, true
 	case errors.As(err, &validation):
 		field := CamelCase(validation.Name)
 		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: %s", field, validationReason(validation))}, true
