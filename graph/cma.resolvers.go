@@ -11,7 +11,6 @@ import (
 
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/modules/analytics"
-	"github.com/estateflow/estateflow/modules/spec"
 )
 
 // Cma is the resolver for the cma field.
@@ -36,9 +35,4 @@ func (r *queryResolver) Cma(ctx context.Context, propertyID int, options *analyt
 		return nil, badInput("propertyId", "%s", err.Error())
 	}
 	return report, err
-}
-
-// Output is the resolver for the output field.
-func (r *stepRunResolver) Output(ctx context.Context, obj *ent.StepRun) (spec.StepOutput, error) {
-	return typedOutput(obj)
 }

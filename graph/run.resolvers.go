@@ -13,6 +13,7 @@ import (
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/graph/generated"
 	"github.com/estateflow/estateflow/graph/model"
+	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -35,6 +36,11 @@ func (r *mutationResolver) CancelRun(ctx context.Context, id int) (*ent.Run, err
 // RetryRun is the resolver for the retryRun field.
 func (r *mutationResolver) RetryRun(ctx context.Context, id int) (*ent.Run, error) {
 	return r.engine.RetryRun(ctx, id)
+}
+
+// Output is the resolver for the output field.
+func (r *stepRunResolver) Output(ctx context.Context, obj *ent.StepRun) (spec.StepOutput, error) {
+	return typedOutput(obj)
 }
 
 // RunEvents is the resolver for the runEvents field.

@@ -4,7 +4,6 @@ package generated
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strconv"
 	"sync/atomic"
@@ -12,10 +11,6 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/estateflow/estateflow/modules/analytics"
-	"github.com/estateflow/estateflow/modules/crm"
-	"github.com/estateflow/estateflow/modules/marketing"
-	"github.com/estateflow/estateflow/modules/spec"
-	"github.com/estateflow/estateflow/modules/strategy"
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
@@ -1063,59 +1058,6 @@ func UnmarshalCMAOptions(ctx context.Context, raw any) (analytics.Options, error
 
 // region    ************************** interface.gotpl ***************************
 
-func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSet, obj spec.StepOutput) graphql.Marshaler {
-	switch obj := (obj).(type) {
-	case nil:
-		return graphql.Null
-	case *marketing.SocialTargeting:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._SocialTargeting(ctx, sel, obj)
-	case *marketing.SocialSchedule:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._SocialSchedule(ctx, sel, obj)
-	case *marketing.MarketingCampaign:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._MarketingCampaign(ctx, sel, obj)
-	case *strategy.ListingStrategy:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._ListingStrategy(ctx, sel, obj)
-	case *crm.LeadScore:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._LeadScore(ctx, sel, obj)
-	case *crm.FollowUpPlan:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._FollowUpPlan(ctx, sel, obj)
-	case *marketing.EmailSequence:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._EmailSequence(ctx, sel, obj)
-	case *analytics.Report:
-		if obj == nil {
-			return graphql.Null
-		}
-		return ec._CMAReport(ctx, sel, obj)
-	default:
-		if typedObj, ok := obj.(graphql.Marshaler); ok {
-			return typedObj
-		} else {
-			panic(fmt.Errorf("unexpected type %T; non-generated variants of StepOutput must implement graphql.Marshaler", obj))
-		}
-	}
-}
-
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -1542,13 +1484,6 @@ func (ec *executionContext) unmarshalOCMAOptions2ᚖgithubᚗcomᚋestateflowᚋ
 	}
 	res, err := ec.unmarshalInputCMAOptions(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalOStepOutput2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋspecᚐStepOutput(ctx context.Context, sel ast.SelectionSet, v spec.StepOutput) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	return ec._StepOutput(ctx, sel, v)
 }
 
 // endregion ***************************** type.gotpl *****************************
