@@ -210,13 +210,27 @@ func (a *testAPI) postAs(token, contentType string, body []byte) gqlResponse {
 // own *testing.T, apart from the one that built the API.
 func (a *testAPI) postWith(t testing.TB, token, contentType string, body []byte) gqlResponse {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, a.srv.URL+"/graphql", bytes.NewReader(body))
+	status, _, raw := send(t, http.MethodPost, a.srv.URL+"/graphql", token, bytes.NewReader(body), map[string]string{"Content-Type": contentType})
+	out := gqlResponse{status: status}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("response is not JSON (%d): %s", status, raw)
+	}
+	return out
+}
+
+// send makes one HTTP request with a bearer token ("" for none) and the
+// given headers, and returns the whole response.
+func send(t testing.TB, method, url, token string, body io.Reader, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", contentType)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -227,11 +241,7 @@ func (a *testAPI) postWith(t testing.TB, token, contentType string, body []byte)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := gqlResponse{status: resp.StatusCode}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not JSON (%d): %s", resp.StatusCode, raw)
-	}
-	return out
+	return resp.StatusCode, resp.Header, raw
 }
 
 // ok fails the test unless r has no errors, then decodes its data into v.

@@ -9,21 +9,12 @@ import (
 func TestNewListingRunOnDemoData(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t, testOptions{demo: true})
-	var setup struct {
-		Properties struct {
-			Edges []struct{ Node struct{ ID string } } `json:"edges"`
-		} `json:"properties"`
-		Packages struct {
-			Edges []struct{ Node struct{ ID string } } `json:"edges"`
-		} `json:"packages"`
-	}
-	api.do(`{ properties(first: 1, where: {status: ACTIVE}) { edges { node { id } } }
-		packages(first: 1, where: {key: "new-listing"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	prop, pkg := api.activeListingAndNewListing(t)
 	var started struct {
 		StartRun struct{ ID string } `json:"startRun"`
 	}
 	api.do(`mutation($pkg: ID!, $prop: ID!) { startRun(input: {packageId: $pkg, propertyId: $prop, params: {listingStartDate: "2026-11-21"}}) { id } }`,
-		map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.Properties.Edges[0].Node.ID}).ok(t, &started)
+		map[string]any{"pkg": pkg, "prop": prop}).ok(t, &started)
 
 	const q = `query($id: ID!) { node(id: $id) { ... on Run { status steps { key status error output {
 		__typename
@@ -110,7 +101,7 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 		} `json:"node"`
 	}
 	api.do(`query($id: ID!) { scheduledPosts(first: 1) { totalCount } node(id: $id) { ... on Property { scheduledPosts(first: 1) { totalCount } } } }`,
-		map[string]any{"id": setup.Properties.Edges[0].Node.ID}).ok(t, &stored)
+		map[string]any{"id": prop}).ok(t, &stored)
 	if stored.ScheduledPosts.TotalCount != len(posts) || stored.Node.ScheduledPosts.TotalCount != len(posts) {
 		t.Fatalf("stored posts %+v, planned %d", stored, len(posts))
 	}
@@ -119,7 +110,7 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 	var direct struct {
 		Cma struct{ EstimatedValue float64 } `json:"cma"`
 	}
-	api.do(`query($id: ID!) { cma(propertyId: $id) { estimatedValue } }`, map[string]any{"id": setup.Properties.Edges[0].Node.ID}).ok(t, &direct)
+	api.do(`query($id: ID!) { cma(propertyId: $id) { estimatedValue } }`, map[string]any{"id": prop}).ok(t, &direct)
 	if direct.Cma.EstimatedValue != value {
 		t.Fatalf("cma query %v, step %v", direct.Cma.EstimatedValue, value)
 	}
@@ -131,16 +122,7 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 func TestStartRunRefusesBadParams(t *testing.T) {
 	t.Parallel()
 	api := newTestAPI(t, testOptions{demo: true})
-	var setup struct {
-		Properties struct {
-			Edges []struct{ Node struct{ ID string } } `json:"edges"`
-		} `json:"properties"`
-		Packages struct {
-			Edges []struct{ Node struct{ ID string } } `json:"edges"`
-		} `json:"packages"`
-	}
-	api.do(`{ properties(first: 1, where: {status: ACTIVE}) { edges { node { id } } }
-		packages(first: 1, where: {key: "new-listing"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	prop, pkg := api.activeListingAndNewListing(t)
 	const start = `mutation($pkg: ID!, $prop: ID!, $params: Map) { startRun(input: {packageId: $pkg, propertyId: $prop, params: $params}) { id } }`
 	for _, tt := range []struct {
 		params map[string]any
@@ -151,7 +133,7 @@ func TestStartRunRefusesBadParams(t *testing.T) {
 		{map[string]any{"listingStartDate": "next week"}, "input.params.listingStartDate"},
 		{map[string]any{"marketingbudget": 2500}, "input.params.marketingbudget"},
 	} {
-		api.do(start, map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.Properties.Edges[0].Node.ID, "params": tt.params}).
+		api.do(start, map[string]any{"pkg": pkg, "prop": prop, "params": tt.params}).
 			wantError(t, "BAD_USER_INPUT", tt.field)
 	}
 	if n, err := api.ent().Run.Query().Count(api.ctx()); err != nil || n != 0 {
@@ -159,5 +141,25 @@ func TestStartRunRefusesBadParams(t *testing.T) {
 	}
 	// A literal in the document reaches the check as an integer.
 	api.do(`mutation($pkg: ID!, $prop: ID!) { startRun(input: {packageId: $pkg, propertyId: $prop, params: {marketingBudget: 2500}}) { id } }`,
-		map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.Properties.Edges[0].Node.ID}).ok(t, nil)
+		map[string]any{"pkg": pkg, "prop": prop}).ok(t, nil)
+}
+
+// activeListingAndNewListing returns the ID of an ACTIVE demo property and
+// of the built-in New Listing package.
+func (a *testAPI) activeListingAndNewListing(t *testing.T) (propertyID, packageID string) {
+	t.Helper()
+	var setup struct {
+		Properties struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"properties"`
+		Packages struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"packages"`
+	}
+	a.do(`{ properties(first: 1, where: {status: ACTIVE}) { edges { node { id } } }
+		packages(first: 1, where: {key: "new-listing"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	if len(setup.Properties.Edges) == 0 || len(setup.Packages.Edges) == 0 {
+		t.Fatal("the demo data has no ACTIVE property or no new-listing package")
+	}
+	return setup.Properties.Edges[0].Node.ID, setup.Packages.Edges[0].Node.ID
 }

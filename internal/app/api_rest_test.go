@@ -87,29 +87,15 @@ func restCall(t *testing.T, srvURL, token, method, path string, body any, header
 		}
 		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequest(method, srvURL+path, r)
-	if err != nil {
-		t.Fatal(err)
-	}
+	headers := map[string]string{}
 	if r != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		headers["Content-Type"] = "application/json"
 	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		headers[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return restResponse{status: resp.StatusCode, header: resp.Header, raw: raw}
+	status, respHeader, raw := send(t, method, srvURL+path, token, r, headers)
+	return restResponse{status: status, header: respHeader, raw: raw}
 }
 
 func (a *testAPI) rest(t *testing.T, method, path string, body any) restResponse {
