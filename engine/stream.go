@@ -53,7 +53,21 @@ func (e *Engine) RunEvents(ctx context.Context, runID, afterSeq int, onEnd func(
 // itself went away.
 func spawnStream[T any](e *Engine, sub *subscriber, onEnd func(error), body func(out chan<- T) error) <-chan T {
 	out := make(chan T)
+	// Added under the lock that Stop takes to set stopped, so that no
+	// stream is added once Stop may be waiting for them (WaitGroup.Add
+	// must not race with Wait).
+	e.mu.Lock()
+	if e.stopped {
+		e.mu.Unlock()
+		e.broker.unsubscribe(sub)
+		close(out)
+		if onEnd != nil {
+			onEnd(ErrStopping)
+		}
+		return out
+	}
 	e.streams.Add(1)
+	e.mu.Unlock()
 	go func() {
 		defer e.streams.Done()
 		defer close(out)
