@@ -118,7 +118,7 @@ func TestServeDemoAndShutdown(t *testing.T) {
 func TestNewPrintsTheAdminTokenOnce(t *testing.T) {
 	t.Parallel()
 	url := testdb.URL(t)
-	var first, second bytes.Buffer
+	var first, second syncBuffer // the logger writes to Stderr from the engine's goroutines too
 	a, err := New(context.Background(), Config{DatabaseURL: url, DBMaxConns: 8, Stderr: &first, MaxBodyBytes: 1 << 20, RateLimit: 1 << 20, RiverListen: true})
 	if err != nil {
 		t.Fatal(err)
