@@ -56,22 +56,31 @@ func (a *Authenticator) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Authenticate returns the viewer a secret acts for.
+// Authenticate returns the viewer a secret acts for. An error that is not
+// one of ErrMalformed, ErrUnknown, ErrRevoked and ErrExpired is the server's
+// (the database could not be asked), not a verdict on the token.
 func (a *Authenticator) Authenticate(ctx context.Context, secret string) (tenant.Viewer, error) {
+	v, _, err := a.authenticate(ctx, secret)
+	return v, err
+}
+
+// authenticate is Authenticate that also returns when the token expires
+// (nil: never), for the streams tied to it.
+func (a *Authenticator) authenticate(ctx context.Context, secret string) (tenant.Viewer, *time.Time, error) {
 	if _, err := checkShape(secret); err != nil {
-		return tenant.Viewer{}, err
+		return tenant.Viewer{}, nil, err
 	}
 	sys := tenant.SystemContext(ctx)
 	tok, err := a.client.APIToken.Query().Where(apitoken.Hash(Hash(secret))).WithUser().Only(sys)
 	switch {
 	case ent.IsNotFound(err):
-		return tenant.Viewer{}, ErrUnknown
+		return tenant.Viewer{}, nil, ErrUnknown
 	case err != nil:
-		return tenant.Viewer{}, fmt.Errorf("auth: looking up token: %w", err)
+		return tenant.Viewer{}, nil, fmt.Errorf("auth: looking up token: %w", err)
 	case tok.RevokedAt != nil:
-		return tenant.Viewer{}, ErrRevoked
+		return tenant.Viewer{}, nil, ErrRevoked
 	case tok.ExpiresAt != nil && !a.now().Before(*tok.ExpiresAt):
-		return tenant.Viewer{}, ErrExpired
+		return tenant.Viewer{}, nil, ErrExpired
 	}
 	if tok.LastUsedAt == nil || a.now().Sub(*tok.LastUsedAt) >= lastUsedResolution {
 		// Best effort: a failed write must not fail the request, but it
@@ -80,7 +89,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (tenant
 			a.logger().WarnContext(ctx, "auth: recording when the token was last used", "token_id", tok.ID, "err", err)
 		}
 	}
-	return tenant.Viewer{OrgID: tok.OrganizationID, UserID: tok.UserID, TokenID: tok.ID, Role: tenant.Role(tok.Edges.User.Role)}, nil
+	return tenant.Viewer{OrgID: tok.OrganizationID, UserID: tok.UserID, TokenID: tok.ID, Role: tenant.Role(tok.Edges.User.Role)}, tok.ExpiresAt, nil
 }
 
 // Issue creates a token for a user of the viewer's organization and
@@ -118,15 +127,31 @@ func (a *Authenticator) Revoke(ctx context.Context, id int) (*ent.APIToken, erro
 // token was revoked.
 var ErrTokenRevoked = errors.New("the token was revoked")
 
+// ErrTokenExpired is the cause given to the context of a stream whose token
+// expired while it was open.
+var ErrTokenExpired = errors.New("the token has expired")
+
 // Track ties a long-lived context (a websocket connection, an SSE stream)
-// to its token: revoking the token cancels it. The returned function ends
-// the tracking; a caller that cannot call it (a websocket's init hook) may
-// drop it, and the entry is pruned once its context is done.
+// to its token: revoking the token cancels it (cause ErrTokenRevoked), and
+// so does the token's expiry, at expiresAt (cause ErrTokenExpired; nil: the
+// token does not expire). The returned function ends the tracking; a caller
+// that cannot call it (a websocket's init hook) may drop it, and the entry
+// is pruned once its context is done. The expiry timer is the context's
+// own deadline: it stops when the context ends, however it ends.
 //
 // Track refuses with ErrTooManyStreams when the token already has
 // MaxStreams open.
-func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context, context.CancelFunc, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
+func (a *Authenticator) Track(ctx context.Context, tokenID int, expiresAt *time.Time) (context.Context, context.CancelFunc, error) {
+	ctx, cancelTracking := context.WithCancelCause(ctx)
+	stopExpiry := context.CancelFunc(func() {})
+	if expiresAt != nil {
+		ctx, stopExpiry = context.WithDeadlineCause(ctx, *expiresAt, ErrTokenExpired)
+	}
+	cancel := func(cause error) {
+		// The tracking first, so that the expiry context inherits its cause.
+		cancelTracking(cause)
+		stopExpiry()
+	}
 	s := &stream{ctx: ctx, cancel: cancel}
 	a.mu.Lock()
 	// Counting and inserting under one lock: with two, concurrent calls
@@ -155,6 +180,7 @@ func (a *Authenticator) Track(ctx context.Context, tokenID int) (context.Context
 	}
 	set[s] = struct{}{}
 	a.mu.Unlock()
+	noteTracked(ctx)
 	return ctx, func() {
 		a.mu.Lock()
 		delete(a.streams[tokenID], s)

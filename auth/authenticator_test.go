@@ -37,7 +37,7 @@ func TestTrackNeverExceedsMaxStreams(t *testing.T) {
 		for range callers {
 			wg.Go(func() {
 				<-start
-				_, done, err := a.Track(slowDoneContext{context.Background()}, 7)
+				_, done, err := a.Track(slowDoneContext{context.Background()}, 7, nil)
 				switch {
 				case errors.Is(err, auth.ErrTooManyStreams):
 					refused.Add(1)
@@ -74,20 +74,20 @@ func TestTrackAdmitsAgainOnceAStreamEnds(t *testing.T) {
 	t.Parallel()
 	a := auth.New(nil)
 	a.MaxStreams = 1
-	_, done, err := a.Track(context.Background(), 1)
+	_, done, err := a.Track(context.Background(), 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := a.Track(context.Background(), 1); !errors.Is(err, auth.ErrTooManyStreams) {
+	if _, _, err := a.Track(context.Background(), 1, nil); !errors.Is(err, auth.ErrTooManyStreams) {
 		t.Fatalf("second stream: %v, want ErrTooManyStreams", err)
 	}
-	if _, other, err := a.Track(context.Background(), 2); err != nil {
+	if _, other, err := a.Track(context.Background(), 2, nil); err != nil {
 		t.Fatalf("another token's stream: %v", err)
 	} else {
 		other()
 	}
 	done()
-	if _, again, err := a.Track(context.Background(), 1); err != nil {
+	if _, again, err := a.Track(context.Background(), 1, nil); err != nil {
 		t.Fatalf("after the first ended: %v", err)
 	} else {
 		again()

@@ -63,9 +63,10 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		// Auth's wrapper closes a connection its token ended with 4401.
+		Implementation: cfg.Auth.WebsocketImplementation(transport.CoderWebsocketImplementation{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
-		},
+		}),
 		KeepAlivePingInterval: 10 * time.Second,
 		InitTimeout:           10 * time.Second,
 		InitFunc:              websocketInit(cfg.Auth.WebsocketInit),

@@ -8,13 +8,14 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/internal/clienterr"
 	"github.com/estateflow/estateflow/internal/errcode"
 )
 
 // endSubscription returns the callback the engine calls when a stream ends.
 // A stream that ends abnormally (a slow consumer, a shutdown, a database
-// error) sends the client a coded error before the stream closes, so that it
-// knows to resume from its cursor.
+// outage or error) sends the client a coded error before the stream closes,
+// so that it knows to resume from its cursor.
 func (r *Resolver) endSubscription(ctx context.Context) func(error) {
 	return func(err error) {
 		// Once the subscription's context is done, gqlgen has stopped reading
@@ -31,6 +32,11 @@ func (r *Resolver) endSubscription(ctx context.Context) func(error) {
 			gqlErr = codedError(errcode.SlowConsumer, "", "%s", err.Error())
 		case errors.Is(err, engine.ErrStopping):
 			gqlErr = codedError(errcode.ShuttingDown, "", "%s", err.Error())
+		case clienterr.IsUnavailable(err):
+			// The stream could not read its events: the database is down.
+			// The client resumes from its cursor once it is back.
+			r.logger.WarnContext(ctx, "graphql: subscription ended: database unavailable", "err", err)
+			gqlErr = codedError(errcode.Unavailable, "", "%s; resume from the last seq received", clienterr.UnavailableMessage)
 		default:
 			r.logger.ErrorContext(ctx, "graphql: subscription failed", "err", err)
 			gqlErr = codedError(errcode.Internal, "", "the subscription failed; resume from the last seq received")

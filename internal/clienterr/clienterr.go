@@ -70,6 +70,8 @@ func Classify(err error) (Refusal, bool) {
 		return Refusal{Code: errcode.Forbidden, Message: "not allowed", Suspicious: true}, true
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return Refusal{Code: errcode.Internal, Message: "request canceled or timed out"}, true
+	case IsUnavailable(err):
+		return Refusal{Code: errcode.Unavailable, Message: UnavailableMessage}, true
 	}
 	return Refusal{}, false
 }

@@ -1,0 +1,255 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/estateflow/estateflow/auth"
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/internal/errcode"
+	"github.com/estateflow/estateflow/rest"
+)
+
+// outage makes the database look down to the app without stopping the
+// shared server: while down, every statement fails with a real connection
+// error, the one lib/pq returns when PostgreSQL refuses connections (a
+// dial to a port nothing listens on). While only readsDown, statements
+// outside a transaction fail and transactions still commit, which lets a
+// step's outcome be recorded and published while the streams that follow
+// it cannot read.
+type outage struct {
+	down, readsDown atomic.Bool
+	err             error
+}
+
+func newOutage(t *testing.T) *outage {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		conn.Close()
+		t.Skip("a closed port accepted a connection")
+	}
+	return &outage{err: err}
+}
+
+func (o *outage) wrap(d dialect.Driver) dialect.Driver { return outageDriver{Driver: d, o: o} }
+
+type outageDriver struct {
+	dialect.Driver
+	o *outage
+}
+
+func (d outageDriver) Exec(ctx context.Context, query string, args, v any) error {
+	if d.o.down.Load() || d.o.readsDown.Load() {
+		return d.o.err
+	}
+	return d.Driver.Exec(ctx, query, args, v)
+}
+
+func (d outageDriver) Query(ctx context.Context, query string, args, v any) error {
+	if d.o.down.Load() || d.o.readsDown.Load() {
+		return d.o.err
+	}
+	return d.Driver.Query(ctx, query, args, v)
+}
+
+func (d outageDriver) Tx(ctx context.Context) (dialect.Tx, error) {
+	if d.o.down.Load() {
+		return nil, d.o.err
+	}
+	return d.Driver.Tx(ctx)
+}
+
+// ExecContext, QueryContext and BeginTx pass on what ent's SQL driver offers
+// beyond dialect.Driver, as dialect.DebugDriver does.
+
+func (d outageDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if d.o.down.Load() || d.o.readsDown.Load() {
+		return nil, d.o.err
+	}
+	drv, ok := d.Driver.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		return nil, errors.New("outage: Driver.ExecContext is not supported")
+	}
+	return drv.ExecContext(ctx, query, args...)
+}
+
+func (d outageDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if d.o.down.Load() || d.o.readsDown.Load() {
+		return nil, d.o.err
+	}
+	drv, ok := d.Driver.(interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	})
+	if !ok {
+		return nil, errors.New("outage: Driver.QueryContext is not supported")
+	}
+	return drv.QueryContext(ctx, query, args...)
+}
+
+func (d outageDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	if d.o.down.Load() {
+		return nil, d.o.err
+	}
+	drv, ok := d.Driver.(interface {
+		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
+	})
+	if !ok {
+		return nil, errors.New("outage: Driver.BeginTx is not supported")
+	}
+	return drv.BeginTx(ctx, opts)
+}
+
+// TestDatabaseOutageIsUnavailable: while the database is down, a request
+// with a good token is told 503 UNAVAILABLE with a Retry-After, never 401
+// UNAUTHENTICATED (a client would throw its token away), over GraphQL, REST
+// and websocket connection_init alike; a subscribe on a connection opened
+// before the outage is told UNAVAILABLE too, and the token works again
+// once the database is back.
+func TestDatabaseOutageIsUnavailable(t *testing.T) {
+	t.Parallel()
+	o := newOutage(t)
+	api := newTestAPI(t, testOptions{driver: o.wrap})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	before, err := initWebsocket(t, ctx, api.srv.URL, api.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer before.CloseNow()
+
+	o.down.Store(true)
+	status, header, raw := send(t, http.MethodPost, api.srv.URL+"/graphql", api.token,
+		strings.NewReader(`{"query":"{ viewer { role } }"}`), map[string]string{"Content-Type": "application/json"})
+	var gql gqlResponse
+	if err := json.Unmarshal(raw, &gql); err != nil {
+		t.Fatalf("GraphQL: %d %s", status, raw)
+	}
+	gql.status = status
+	if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
+		t.Fatalf("GraphQL during the outage: %d (Retry-After %q) %s; want 503 with Retry-After", status, header.Get("Retry-After"), raw)
+	}
+	gql.wantError(t, string(errcode.Unavailable), "")
+
+	got := restCall(t, api.srv.URL, api.token, http.MethodGet, rest.Prefix+"runs", nil, nil)
+	got.wantError(t, http.StatusServiceUnavailable, string(errcode.Unavailable), "")
+	if got.header.Get("Retry-After") == "" {
+		t.Fatalf("REST during the outage: no Retry-After: %v", got.header)
+	}
+
+	_, err = initWebsocket(t, ctx, api.srv.URL, api.token)
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != auth.CloseTryAgainLater || !strings.Contains(ce.Reason, string(errcode.Unavailable)) {
+		t.Fatalf("connection_init during the outage: %v; want close %d with UNAVAILABLE", err, auth.CloseTryAgainLater)
+	}
+
+	// A subscribe on a connection authenticated before the outage: its
+	// resolver cannot load the run.
+	if err := wsjson.Write(ctx, before, map[string]any{"id": "1", "type": "subscribe",
+		"payload": map[string]any{"query": runEventsSubscription, "variables": map[string]any{"id": "1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if code := subscriptionErrorCode(t, ctx, before); code != string(errcode.Unavailable) {
+		t.Fatalf("subscribe during the outage: code %q, want UNAVAILABLE", code)
+	}
+
+	o.down.Store(false)
+	var viewer struct{ Viewer struct{ Role string } }
+	api.do(`{ viewer { role } }`, nil).ok(t, &viewer)
+	if viewer.Viewer.Role != "ADMIN" {
+		t.Fatalf("after the outage: %+v", viewer)
+	}
+}
+
+// TestOutageEndsOpenSubscriptionAsUnavailable: a subscription that was open
+// when the database went away ends with UNAVAILABLE (resume later from the
+// cursor), not INTERNAL.
+func TestOutageEndsOpenSubscriptionAsUnavailable(t *testing.T) {
+	t.Parallel()
+	o := newOutage(t)
+	gate := make(stepGate)
+	api := newTestAPI(t, testOptions{driver: o.wrap, shutdownGrace: 100 * time.Millisecond, executors: executorsOf(map[stepkind.Kind]engine.Executor{
+		stepkind.CMAAnalysis: gate, stepkind.ListingStrategy: gate, stepkind.MarketingCampaign: gate, stepkind.SocialScheduling: gate,
+	})})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	startListingRun(t, api)
+	conn, err := initWebsocket(t, ctx, api.srv.URL, api.token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	if err := wsjson.Write(ctx, conn, map[string]any{"id": "1", "type": "subscribe",
+		"payload": map[string]any{"query": "subscription { runsUpdated { id status } }"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The subscription is open once the first step has run far enough to
+	// report progress; then the stream can no longer read.
+	time.Sleep(300 * time.Millisecond)
+	o.readsDown.Store(true)
+	defer o.readsDown.Store(false)
+	select {
+	case gate <- struct{}{}: // the step's outcome commits and is published
+	case <-ctx.Done():
+		t.Fatal("the first step never ran")
+	}
+	if code := subscriptionErrorCode(t, ctx, conn); code != string(errcode.Unavailable) {
+		t.Fatalf("subscription ended with code %q, want UNAVAILABLE", code)
+	}
+}
+
+// subscriptionErrorCode reads a graphql-transport-ws connection until an
+// error arrives for a subscription and returns its code.
+func subscriptionErrorCode(t *testing.T, ctx context.Context, conn *websocket.Conn) string {
+	t.Helper()
+	for {
+		var msg struct {
+			Type    string          `json:"type"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := wsjson.Read(ctx, conn, &msg); err != nil {
+			t.Fatalf("waiting for an error: %v", err)
+		}
+		var errs []gqlError
+		switch msg.Type {
+		case "error":
+			_ = json.Unmarshal(msg.Payload, &errs)
+		case "next":
+			var p struct{ Errors []gqlError }
+			_ = json.Unmarshal(msg.Payload, &p)
+			errs = p.Errors
+		case "complete":
+			t.Fatal("the subscription completed without an error")
+		}
+		if len(errs) > 0 {
+			code, _ := errs[0].Extensions["code"].(string)
+			for _, leak := range []string{"dial", "127.0.0.1", "refused", "pq:", "SELECT"} {
+				if strings.Contains(errs[0].Message, leak) {
+					t.Fatalf("error leaks internals (%q): %s", leak, errs[0].Message)
+				}
+			}
+			return code
+		}
+	}
+}
