@@ -3,6 +3,7 @@ package httpserver
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 )
@@ -40,4 +41,14 @@ func Readiness(checks ...Check) http.HandlerFunc {
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": results})
 	}
+}
+
+// Liveness tells a supervisor the process is up and serving HTTP: always
+// 200. It consults no dependency, on purpose: restarting a process cures
+// nothing when the database is down, and /readyz already takes an
+// unready replica out of rotation.
+func Liveness(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, "ok\n")
 }

@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,9 +20,11 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/estateflow/estateflow/auth"
+	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/errcode"
+	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/rest"
 )
 
@@ -251,5 +256,105 @@ func subscriptionErrorCode(t *testing.T, ctx context.Context, conn *websocket.Co
 			}
 			return code
 		}
+	}
+}
+
+// tcpProxy forwards connections to a PostgreSQL server until cut, after
+// which its port refuses connections and the ones it carried are closed:
+// what the app sees when the server goes down.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	go p.serve()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *tcpProxy) serve() {
+	for {
+		client, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		server, err := net.Dial("tcp", p.target)
+		if err != nil {
+			client.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, client, server)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(server, client); server.Close() }()
+		go func() { _, _ = io.Copy(client, server); client.Close() }()
+	}
+}
+
+func (p *tcpProxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestHealthzIgnoresTheDatabaseReadyzReportsIt: during a database outage
+// /healthz (liveness) still says the process is up, so that a supervisor
+// does not restart every replica for a database blip, while /readyz says
+// not ready, with the database and jobs (no step runs without it) failing.
+// On PostgreSQL the app reaches the server through a proxy that is cut; on
+// SQLite the app's connection pool is closed.
+func TestHealthzIgnoresTheDatabaseReadyzReportsIt(t *testing.T) {
+	t.Parallel()
+	url := testdb.URL(t)
+	var proxy *tcpProxy
+	if database.IsPostgres(url) {
+		u, err := neturl.Parse(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy = newTCPProxy(t, u.Host)
+		u.Host = proxy.ln.Addr().String()
+		url = u.String()
+	}
+	api := newTestAPI(t, testOptions{dbURL: url, shutdownGrace: 100 * time.Millisecond})
+	probe := func(path string) (int, []byte) {
+		t.Helper()
+		status, _, raw := send(t, http.MethodGet, api.srv.URL+path, "", nil, nil)
+		return status, raw
+	}
+	if status, raw := probe("/readyz"); status != http.StatusOK {
+		t.Fatalf("readyz before the outage: %d %s", status, raw)
+	}
+	if proxy != nil {
+		proxy.cut()
+	} else {
+		api.db.SQL.Close()
+	}
+	if status, raw := probe("/healthz"); status != http.StatusOK {
+		t.Fatalf("healthz during the outage: %d %s, want 200", status, raw)
+	}
+	status, raw := probe("/readyz")
+	var body struct {
+		Ready  bool
+		Checks map[string]string
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		t.Fatalf("readyz: %d %s", status, raw)
+	}
+	if status != http.StatusServiceUnavailable || body.Ready || body.Checks["database"] != "failing" || body.Checks["jobs"] != "failing" {
+		t.Fatalf("readyz during the outage: %d %s; want 503 with database and jobs failing", status, raw)
 	}
 }

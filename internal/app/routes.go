@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -43,17 +42,21 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 		authn.Middleware(limit(rest.NewHandler(db.Client, eng, logger)))))))
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
+	// Readiness asks the database; liveness must not: a liveness probe that
+	// failed during a database outage would restart every replica, which
+	// cures nothing.
 	mux.HandleFunc("GET /readyz", httpserver.Readiness(
 		httpserver.Check{Name: "database", Fn: db.SQL.PingContext},
-		httpserver.Check{Name: "jobs", Fn: func(context.Context) error { return eng.JobsReady() }},
+		// Steps are claimed, executed and recorded through the database, so
+		// no step runs while it is down, whatever the dispatcher says.
+		httpserver.Check{Name: "jobs", Fn: func(ctx context.Context) error {
+			if err := db.SQL.PingContext(ctx); err != nil {
+				return err
+			}
+			return eng.JobsReady()
+		}},
 		httpserver.Check{Name: "events", Fn: func(context.Context) error { return eng.EventsReady() }},
 	))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := db.SQL.PingContext(r.Context()); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = io.WriteString(w, "ok\n")
-	})
+	mux.HandleFunc("GET /healthz", httpserver.Liveness)
 	return httpserver.RequestID(httpserver.AccessLog(logger)(httpserver.Recover(logger)(mux)))
 }
