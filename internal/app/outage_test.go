@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
@@ -31,13 +32,13 @@ import (
 // outage makes the database look down to the app without stopping the
 // shared server: while down, every statement fails with a real connection
 // error, the one lib/pq returns when PostgreSQL refuses connections (a
-// dial to a port nothing listens on). While only readsDown, statements
+// dial to a port nothing listens on). While only outsideTxDown, statements
 // outside a transaction fail and transactions still commit, which lets a
 // step's outcome be recorded and published while the streams that follow
 // it cannot read.
 type outage struct {
-	down, readsDown atomic.Bool
-	err             error
+	down, outsideTxDown atomic.Bool
+	err                 error
 }
 
 func newOutage(t *testing.T) *outage {
@@ -56,22 +57,36 @@ func newOutage(t *testing.T) *outage {
 	return &outage{err: err}
 }
 
-func (o *outage) wrap(d dialect.Driver) dialect.Driver { return outageDriver{Driver: d, o: o} }
+func (o *outage) wrap(d dialect.Driver) dialect.Driver {
+	// A client on a transaction (database.DB.ClientOnTx, which River's
+	// completions use) is a transaction's statements: outsideTxDown spares it.
+	onTx := false
+	if drv, ok := d.(*entsql.Driver); ok {
+		_, onTx = drv.Conn.ExecQuerier.(*sql.Tx)
+	}
+	return outageDriver{Driver: d, o: o, onTx: onTx}
+}
 
 type outageDriver struct {
 	dialect.Driver
-	o *outage
+	o    *outage
+	onTx bool
+}
+
+// failing reports whether a statement outside ent's own transactions fails.
+func (d outageDriver) failing() bool {
+	return d.o.down.Load() || (d.o.outsideTxDown.Load() && !d.onTx)
 }
 
 func (d outageDriver) Exec(ctx context.Context, query string, args, v any) error {
-	if d.o.down.Load() || d.o.readsDown.Load() {
+	if d.failing() {
 		return d.o.err
 	}
 	return d.Driver.Exec(ctx, query, args, v)
 }
 
 func (d outageDriver) Query(ctx context.Context, query string, args, v any) error {
-	if d.o.down.Load() || d.o.readsDown.Load() {
+	if d.failing() {
 		return d.o.err
 	}
 	return d.Driver.Query(ctx, query, args, v)
@@ -88,7 +103,7 @@ func (d outageDriver) Tx(ctx context.Context) (dialect.Tx, error) {
 // beyond dialect.Driver, as dialect.DebugDriver does.
 
 func (d outageDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if d.o.down.Load() || d.o.readsDown.Load() {
+	if d.failing() {
 		return nil, d.o.err
 	}
 	drv, ok := d.Driver.(interface {
@@ -101,7 +116,7 @@ func (d outageDriver) ExecContext(ctx context.Context, query string, args ...any
 }
 
 func (d outageDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if d.o.down.Load() || d.o.readsDown.Load() {
+	if d.failing() {
 		return nil, d.o.err
 	}
 	drv, ok := d.Driver.(interface {
@@ -212,8 +227,8 @@ func TestOutageEndsOpenSubscriptionAsUnavailable(t *testing.T) {
 	// The subscription is open once the first step has run far enough to
 	// report progress; then the stream can no longer read.
 	time.Sleep(300 * time.Millisecond)
-	o.readsDown.Store(true)
-	defer o.readsDown.Store(false)
+	o.outsideTxDown.Store(true)
+	defer o.outsideTxDown.Store(false)
 	select {
 	case gate <- struct{}{}: // the step's outcome commits and is published
 	case <-ctx.Done():
@@ -276,14 +291,14 @@ func newTCPProxy(t *testing.T, target string) *tcpProxy {
 		t.Fatal(err)
 	}
 	p := &tcpProxy{ln: ln, target: target}
-	go p.serve()
+	go p.serve(ln)
 	t.Cleanup(p.cut)
 	return p
 }
 
-func (p *tcpProxy) serve() {
+func (p *tcpProxy) serve(ln net.Listener) {
 	for {
-		client, err := p.ln.Accept()
+		client, err := ln.Accept()
 		if err != nil {
 			return
 		}
@@ -301,13 +316,26 @@ func (p *tcpProxy) serve() {
 }
 
 func (p *tcpProxy) cut() {
-	p.ln.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.ln.Close()
 	for _, c := range p.conns {
 		c.Close()
 	}
 	p.conns = nil
+}
+
+// restore listens again on the proxy's address: the server is back.
+func (p *tcpProxy) restore(t *testing.T) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ln, err := net.Listen("tcp", p.ln.Addr().String())
+	if err != nil {
+		t.Fatalf("proxy: listening again: %v", err)
+	}
+	p.ln = ln
+	go p.serve(ln)
 }
 
 // TestHealthzIgnoresTheDatabaseReadyzReportsIt: during a database outage
@@ -356,5 +384,19 @@ func TestHealthzIgnoresTheDatabaseReadyzReportsIt(t *testing.T) {
 	}
 	if status != http.StatusServiceUnavailable || body.Ready || body.Checks["database"] != "failing" || body.Checks["jobs"] != "failing" {
 		t.Fatalf("readyz during the outage: %d %s; want 503 with database and jobs failing", status, raw)
+	}
+	if proxy == nil {
+		return
+	}
+	// The server is back: ready again, once the connections are.
+	proxy.restore(t)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		status, raw := probe("/readyz")
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz after the outage: %d %s", status, raw)
+		}
 	}
 }
