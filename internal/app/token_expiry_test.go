@@ -146,3 +146,39 @@ func TestRevokedTokenClosesItsWebsocketsWith4401(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredTokenEndsItsSSEStreams: an SSE stream ends at its token's
+// expiry too, and carries no event after it.
+func TestExpiredTokenEndsItsSSEStreams(t *testing.T) {
+	t.Parallel()
+	gate := make(stepGate)
+	api := newTestAPI(t, testOptions{shutdownGrace: 100 * time.Millisecond, executors: executorsOf(map[stepkind.Kind]engine.Executor{
+		stepkind.CMAAnalysis: gate, stepkind.ListingStrategy: gate, stepkind.MarketingCampaign: gate, stepkind.SocialScheduling: gate,
+	})})
+	runID := startListingRun(t, api)
+	expiresAt := time.Now().Add(1500 * time.Millisecond)
+	secret, _ := api.createToken(t, "short-lived", expiresAt)
+	ctx, cancel := context.WithDeadline(context.Background(), expiresAt.Add(5*time.Second))
+	defer cancel()
+	late := 0
+	go func() {
+		// After the expiry, the run moves on.
+		time.Sleep(time.Until(expiresAt) + 200*time.Millisecond)
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+		}
+	}()
+	sseStream(t, ctx, api.srv.URL, secret, runID, nil, func(streamedEvent) bool {
+		if time.Now().After(expiresAt) {
+			late++
+		}
+		return true
+	})
+	if ctx.Err() != nil {
+		t.Fatalf("the SSE stream outlived its token by 5s (%d events after the expiry)", late)
+	}
+	if late > 0 {
+		t.Fatalf("%d events after the token expired", late)
+	}
+}
