@@ -33,6 +33,11 @@ type Authenticator struct {
 	// Logger reports what does not fail a request but should be known
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// LookupTimeout bounds the token lookup (default 5s). A database that
+	// does not answer in time (a host that drops packets rather than
+	// refusing them) is reported as unavailable, instead of holding the
+	// request until the client gives up.
+	LookupTimeout time.Duration
 
 	mu      sync.Mutex
 	streams map[int]map[*stream]struct{} // open subscriptions by token ID
@@ -71,10 +76,17 @@ func (a *Authenticator) authenticate(ctx context.Context, secret string) (tenant
 		return tenant.Viewer{}, nil, err
 	}
 	sys := tenant.SystemContext(ctx)
-	tok, err := a.client.APIToken.Query().Where(apitoken.Hash(Hash(secret))).WithUser().Only(sys)
+	lookupCtx, cancel := context.WithTimeoutCause(sys, a.lookupTimeout(), errLookupTimedOut)
+	tok, err := a.client.APIToken.Query().Where(apitoken.Hash(Hash(secret))).WithUser().Only(lookupCtx)
+	// The cause, not err, tells: a canceled PostgreSQL query surfaces as
+	// a driver error.
+	timedOut := ctx.Err() == nil && errors.Is(context.Cause(lookupCtx), errLookupTimedOut)
+	cancel()
 	switch {
 	case ent.IsNotFound(err):
 		return tenant.Viewer{}, nil, ErrUnknown
+	case err != nil && timedOut:
+		return tenant.Viewer{}, nil, fmt.Errorf("auth: looking up token: %w (%w)", errLookupTimedOut, err)
 	case err != nil:
 		return tenant.Viewer{}, nil, fmt.Errorf("auth: looking up token: %w", err)
 	case tok.RevokedAt != nil:
@@ -90,6 +102,17 @@ func (a *Authenticator) authenticate(ctx context.Context, secret string) (tenant
 		}
 	}
 	return tenant.Viewer{OrgID: tok.OrganizationID, UserID: tok.UserID, TokenID: tok.ID, Role: tenant.Role(tok.Edges.User.Role)}, tok.ExpiresAt, nil
+}
+
+// errLookupTimedOut is a token lookup the database did not answer within
+// LookupTimeout.
+var errLookupTimedOut = errors.New("the database did not answer in time")
+
+func (a *Authenticator) lookupTimeout() time.Duration {
+	if a.LookupTimeout > 0 {
+		return a.LookupTimeout
+	}
+	return 5 * time.Second
 }
 
 // Issue creates a token for a user of the viewer's organization and

@@ -148,7 +148,7 @@ func (a *Authenticator) refuse(ctx context.Context, err error) refusal {
 		return refusal{errcode.Unauthenticated, "the token has expired"}
 	case errors.Is(err, ErrRevoked), errors.Is(err, ErrUnknown), errors.Is(err, ErrMalformed):
 		return refusal{errcode.Unauthenticated, "the token is not valid"}
-	case clienterr.IsUnavailable(err):
+	case clienterr.IsUnavailable(err), errors.Is(err, errLookupTimedOut):
 		a.logger().WarnContext(ctx, "auth: database unavailable", "err", err)
 		return refusal{errcode.Unavailable, clienterr.UnavailableMessage}
 	}

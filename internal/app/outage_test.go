@@ -39,6 +39,33 @@ import (
 type outage struct {
 	down, outsideTxDown atomic.Bool
 	err                 error
+	// While hanging, queries wait, as on a host that drops packets, until
+	// their context ends or released is closed.
+	hanging  atomic.Bool
+	released chan struct{}
+}
+
+// hang makes queries wait until their context ends, as a database whose
+// host drops packets does, until release.
+func (o *outage) hang() { o.hanging.Store(true) }
+
+func (o *outage) release() {
+	if o.hanging.CompareAndSwap(true, false) {
+		close(o.released)
+	}
+}
+
+// wait holds a query while the outage hangs.
+func (o *outage) wait(ctx context.Context) error {
+	if !o.hanging.Load() {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-o.released:
+		return nil
+	}
 }
 
 func newOutage(t *testing.T) *outage {
@@ -54,7 +81,7 @@ func newOutage(t *testing.T) *outage {
 		conn.Close()
 		t.Skip("a closed port accepted a connection")
 	}
-	return &outage{err: err}
+	return &outage{err: err, released: make(chan struct{})}
 }
 
 func (o *outage) wrap(d dialect.Driver) dialect.Driver {
@@ -89,6 +116,9 @@ func (d outageDriver) Query(ctx context.Context, query string, args, v any) erro
 	if d.failing() {
 		return d.o.err
 	}
+	if err := d.o.wait(ctx); err != nil {
+		return err
+	}
 	return d.Driver.Query(ctx, query, args, v)
 }
 
@@ -118,6 +148,9 @@ func (d outageDriver) ExecContext(ctx context.Context, query string, args ...any
 func (d outageDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if d.failing() {
 		return nil, d.o.err
+	}
+	if err := d.o.wait(ctx); err != nil {
+		return nil, err
 	}
 	drv, ok := d.Driver.(interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
@@ -199,6 +232,27 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 	api.do(`{ viewer { role } }`, nil).ok(t, &viewer)
 	if viewer.Viewer.Role != "ADMIN" {
 		t.Fatalf("after the outage: %+v", viewer)
+	}
+}
+
+// TestUnansweredTokenLookupIsUnavailable: a database that does not answer
+// (its host drops packets) is unavailable too, once the token lookup's
+// timeout passes, rather than holding the request or refusing the token.
+func TestUnansweredTokenLookupIsUnavailable(t *testing.T) {
+	t.Parallel()
+	o := newOutage(t)
+	api := newTestAPI(t, testOptions{driver: o.wrap, shutdownGrace: 100 * time.Millisecond})
+	api.authn.LookupTimeout = 300 * time.Millisecond
+	o.hang()
+	defer o.release()
+	start := time.Now()
+	status, header, raw := send(t, http.MethodPost, api.srv.URL+"/graphql", api.token,
+		strings.NewReader(`{"query":"{ viewer { role } }"}`), map[string]string{"Content-Type": "application/json"})
+	if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" || !strings.Contains(string(raw), string(errcode.Unavailable)) {
+		t.Fatalf("GraphQL while the database does not answer: %d (Retry-After %q) %s; want 503 UNAVAILABLE", status, header.Get("Retry-After"), raw)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("the refusal took %s", d)
 	}
 }
 
