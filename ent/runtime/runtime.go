@@ -43,8 +43,11 @@ func init() {
 		})
 	}
 	apitokenMixinHooks1 := apitokenMixin[1].Hooks()
+	apitokenHooks := schema.APIToken{}.Hooks()
 
 	apitoken.Hooks[1] = apitokenMixinHooks1[0]
+
+	apitoken.Hooks[2] = apitokenHooks[0]
 	apitokenMixinFields0 := apitokenMixin[0].Fields()
 	_ = apitokenMixinFields0
 	apitokenFields := schema.APIToken{}.Fields()
@@ -67,6 +70,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -88,8 +92,13 @@ func init() {
 		})
 	}
 	contactMixinHooks1 := contactMixin[1].Hooks()
+	contactHooks := schema.Contact{}.Hooks()
 
 	contact.Hooks[1] = contactMixinHooks1[0]
+
+	contact.Hooks[2] = contactHooks[0]
+
+	contact.Hooks[3] = contactHooks[1]
 	contactMixinFields0 := contactMixin[0].Fields()
 	_ = contactMixinFields0
 	contactFields := schema.Contact{}.Fields()
@@ -112,6 +121,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -225,8 +235,13 @@ func init() {
 		})
 	}
 	dealMixinHooks1 := dealMixin[1].Hooks()
+	dealHooks := schema.Deal{}.Hooks()
 
 	deal.Hooks[1] = dealMixinHooks1[0]
+
+	deal.Hooks[2] = dealHooks[0]
+
+	deal.Hooks[3] = dealHooks[1]
 	dealMixinFields0 := dealMixin[0].Fields()
 	_ = dealMixinFields0
 	dealFields := schema.Deal{}.Fields()
@@ -319,8 +334,11 @@ func init() {
 		})
 	}
 	interactionMixinHooks1 := interactionMixin[1].Hooks()
+	interactionHooks := schema.Interaction{}.Hooks()
 
 	interaction.Hooks[1] = interactionMixinHooks1[0]
+
+	interaction.Hooks[2] = interactionHooks[0]
 	interactionMixinFields0 := interactionMixin[0].Fields()
 	_ = interactionMixinFields0
 	interactionFields := schema.Interaction{}.Fields()
@@ -412,6 +430,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -465,6 +484,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(key string) error {
 			for _, fn := range fns {
@@ -483,6 +503,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -520,8 +541,11 @@ func init() {
 		})
 	}
 	propertyMixinHooks1 := propertyMixin[1].Hooks()
+	propertyHooks := schema.Property{}.Hooks()
 
 	property.Hooks[1] = propertyMixinHooks1[0]
+
+	property.Hooks[2] = propertyHooks[0]
 	propertyMixinFields0 := propertyMixin[0].Fields()
 	_ = propertyMixinFields0
 	propertyFields := schema.Property{}.Fields()
@@ -568,6 +592,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(city string) error {
 			for _, fn := range fns {
@@ -593,11 +618,39 @@ func init() {
 	// propertyDescLatitude is the schema descriptor for latitude field.
 	propertyDescLatitude := propertyFields[5].Descriptor()
 	// property.LatitudeValidator is a validator for the "latitude" field. It is called by the builders before save.
-	property.LatitudeValidator = propertyDescLatitude.Validators[0].(func(float64) error)
+	property.LatitudeValidator = func() func(float64) error {
+		validators := propertyDescLatitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(latitude float64) error {
+			for _, fn := range fns {
+				if err := fn(latitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescLongitude is the schema descriptor for longitude field.
 	propertyDescLongitude := propertyFields[6].Descriptor()
 	// property.LongitudeValidator is a validator for the "longitude" field. It is called by the builders before save.
-	property.LongitudeValidator = propertyDescLongitude.Validators[0].(func(float64) error)
+	property.LongitudeValidator = func() func(float64) error {
+		validators := propertyDescLongitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(longitude float64) error {
+			for _, fn := range fns {
+				if err := fn(longitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescBeds is the schema descriptor for beds field.
 	propertyDescBeds := propertyFields[8].Descriptor()
 	// property.BedsValidator is a validator for the "beds" field. It is called by the builders before save.
@@ -624,6 +677,7 @@ func init() {
 		fns := [...]func(float64) error{
 			validators[0].(func(float64) error),
 			validators[1].(func(float64) error),
+			validators[2].(func(float64) error),
 		}
 		return func(baths float64) error {
 			for _, fn := range fns {
@@ -869,8 +923,11 @@ func init() {
 		})
 	}
 	taskMixinHooks1 := taskMixin[1].Hooks()
+	taskHooks := schema.Task{}.Hooks()
 
 	task.Hooks[1] = taskMixinHooks1[0]
+
+	task.Hooks[2] = taskHooks[0]
 	taskMixinFields0 := taskMixin[0].Fields()
 	_ = taskMixinFields0
 	taskFields := schema.Task{}.Fields()
@@ -893,6 +950,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(title string) error {
 			for _, fn := range fns {
@@ -1000,6 +1058,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {

@@ -36,6 +36,14 @@ func (Deal) Fields() []ent.Field {
 	}
 }
 
+// Hooks of the Deal.
+func (Deal) Hooks() []ent.Hook {
+	return []ent.Hook{
+		validateDates("offer_date", "acceptance_date", "inspection_deadline", "closing_date"),
+		validateOrder("offer_date", "closing_date", "must not be before offerDate"),
+	}
+}
+
 // Edges of the Deal.
 func (Deal) Edges() []ent.Edge {
 	return []ent.Edge{
