@@ -94,7 +94,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		cfg.Logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", v, "stack", string(debug.Stack()))
 		return fmt.Errorf("panic in resolver: %v", v)
 	})
-	return srv
+	return refuseMalformedText(srv)
 }
 
 var _ graphql.ErrorPresenterFunc = errorPresenter{}.present
