@@ -83,5 +83,3 @@ func writeTextRefusal(w http.ResponseWriter, p *jsontext.Problem) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-
