@@ -157,11 +157,39 @@ func init() {
 	// contactDescBudgetMin is the schema descriptor for budget_min field.
 	contactDescBudgetMin := contactFields[5].Descriptor()
 	// contact.BudgetMinValidator is a validator for the "budget_min" field. It is called by the builders before save.
-	contact.BudgetMinValidator = contactDescBudgetMin.Validators[0].(func(int) error)
+	contact.BudgetMinValidator = func() func(int) error {
+		validators := contactDescBudgetMin.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(budget_min int) error {
+			for _, fn := range fns {
+				if err := fn(budget_min); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// contactDescBudgetMax is the schema descriptor for budget_max field.
 	contactDescBudgetMax := contactFields[6].Descriptor()
 	// contact.BudgetMaxValidator is a validator for the "budget_max" field. It is called by the builders before save.
-	contact.BudgetMaxValidator = contactDescBudgetMax.Validators[0].(func(int) error)
+	contact.BudgetMaxValidator = func() func(int) error {
+		validators := contactDescBudgetMax.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(budget_max int) error {
+			for _, fn := range fns {
+				if err := fn(budget_max); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// contactDescPreApproved is the schema descriptor for pre_approved field.
 	contactDescPreApproved := contactFields[7].Descriptor()
 	// contact.DefaultPreApproved holds the default value on creation for the pre_approved field.
@@ -259,7 +287,21 @@ func init() {
 	// dealDescPrice is the schema descriptor for price field.
 	dealDescPrice := dealFields[3].Descriptor()
 	// deal.PriceValidator is a validator for the "price" field. It is called by the builders before save.
-	deal.PriceValidator = dealDescPrice.Validators[0].(func(int) error)
+	deal.PriceValidator = func() func(int) error {
+		validators := dealDescPrice.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(price int) error {
+			for _, fn := range fns {
+				if err := fn(price); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	emailmessageMixin := schema.EmailMessage{}.Mixin()
 	emailmessage.Policy = privacy.NewPolicies(emailmessageMixin[1], schema.EmailMessage{})
 	emailmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -691,11 +733,39 @@ func init() {
 	// propertyDescSqft is the schema descriptor for sqft field.
 	propertyDescSqft := propertyFields[10].Descriptor()
 	// property.SqftValidator is a validator for the "sqft" field. It is called by the builders before save.
-	property.SqftValidator = propertyDescSqft.Validators[0].(func(int) error)
+	property.SqftValidator = func() func(int) error {
+		validators := propertyDescSqft.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(sqft int) error {
+			for _, fn := range fns {
+				if err := fn(sqft); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescLotSqft is the schema descriptor for lot_sqft field.
 	propertyDescLotSqft := propertyFields[11].Descriptor()
 	// property.LotSqftValidator is a validator for the "lot_sqft" field. It is called by the builders before save.
-	property.LotSqftValidator = propertyDescLotSqft.Validators[0].(func(int) error)
+	property.LotSqftValidator = func() func(int) error {
+		validators := propertyDescLotSqft.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(lot_sqft int) error {
+			for _, fn := range fns {
+				if err := fn(lot_sqft); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescYearBuilt is the schema descriptor for year_built field.
 	propertyDescYearBuilt := propertyFields[12].Descriptor()
 	// property.YearBuiltValidator is a validator for the "year_built" field. It is called by the builders before save.
@@ -731,11 +801,39 @@ func init() {
 	// propertyDescListPrice is the schema descriptor for list_price field.
 	propertyDescListPrice := propertyFields[17].Descriptor()
 	// property.ListPriceValidator is a validator for the "list_price" field. It is called by the builders before save.
-	property.ListPriceValidator = propertyDescListPrice.Validators[0].(func(int) error)
+	property.ListPriceValidator = func() func(int) error {
+		validators := propertyDescListPrice.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(list_price int) error {
+			for _, fn := range fns {
+				if err := fn(list_price); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescSalePrice is the schema descriptor for sale_price field.
 	propertyDescSalePrice := propertyFields[19].Descriptor()
 	// property.SalePriceValidator is a validator for the "sale_price" field. It is called by the builders before save.
-	property.SalePriceValidator = propertyDescSalePrice.Validators[0].(func(int) error)
+	property.SalePriceValidator = func() func(int) error {
+		validators := propertyDescSalePrice.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(sale_price int) error {
+			for _, fn := range fns {
+				if err := fn(sale_price); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	runMixin := schema.Run{}.Mixin()
 	run.Policy = privacy.NewPolicies(runMixin[1], schema.Run{})
 	run.Hooks[0] = func(next ent.Mutator) ent.Mutator {

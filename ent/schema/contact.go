@@ -32,8 +32,8 @@ func (Contact) Fields() []ent.Field {
 		field.Enum("source").
 			Values("REFERRAL", "WEBSITE", "OPEN_HOUSE", "SOCIAL", "ZILLOW", "OTHER").
 			Default("OTHER"),
-		field.Int("budget_min").Optional().Nillable().Min(0),
-		field.Int("budget_max").Optional().Nillable().Min(0),
+		field.Int("budget_min").Optional().Nillable().Min(0).Max(maxGraphQLInt),
+		field.Int("budget_max").Optional().Nillable().Min(0).Max(maxGraphQLInt),
 		field.Bool("pre_approved").Default(false),
 		field.Int("desired_beds").Optional().Nillable().Min(0).Max(100),
 		field.Strings("preferred_areas").Optional().Validate(validateStringList(50)).

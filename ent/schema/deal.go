@@ -24,7 +24,7 @@ func (Deal) Fields() []ent.Field {
 		field.Int("client_id").Immutable(),
 		field.Int("property_id").Immutable(),
 		field.Enum("side").Values("BUYER", "SELLER").Immutable(),
-		field.Int("price").Optional().Nillable().Positive(),
+		field.Int("price").Optional().Nillable().Positive().Max(maxGraphQLInt),
 		field.Enum("stage").
 			Values("LEAD", "SHOWING", "OFFER", "UNDER_CONTRACT", "INSPECTION", "APPRAISAL", "CLOSING", "CLOSED", "FELL_THROUGH").
 			Default("LEAD").

@@ -36,9 +36,9 @@ func (Property) Fields() []ent.Field {
 			Annotations(entgql.OrderField("BEDS")),
 		field.Float("baths").Optional().Nillable().Min(0).Max(100).Validate(validateFinite).
 			Comment("Bathrooms; a half bath counts 0.5."),
-		field.Int("sqft").Optional().Nillable().Positive().
+		field.Int("sqft").Optional().Nillable().Positive().Max(maxGraphQLInt).
 			Annotations(entgql.OrderField("SQFT")),
-		field.Int("lot_sqft").Optional().Nillable().Positive(),
+		field.Int("lot_sqft").Optional().Nillable().Positive().Max(maxGraphQLInt),
 		field.Int("year_built").Optional().Nillable().Range(1600, 2200),
 		field.Int("garage_spaces").Optional().Nillable().Min(0).Max(50),
 		field.Strings("features").Optional().Validate(validateStringList(100)),
@@ -47,11 +47,11 @@ func (Property) Fields() []ent.Field {
 			Values("ACTIVE", "PENDING", "SOLD", "OFF_MARKET").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Int("list_price").Optional().Nillable().Positive().
+		field.Int("list_price").Optional().Nillable().Positive().Max(maxGraphQLInt).
 			Annotations(entgql.OrderField("LIST_PRICE")),
 		field.Time("list_date").Optional().Nillable().
 			Annotations(entgql.OrderField("LIST_DATE")),
-		field.Int("sale_price").Optional().Nillable().Positive().
+		field.Int("sale_price").Optional().Nillable().Positive().Max(maxGraphQLInt).
 			Annotations(entgql.OrderField("SALE_PRICE")),
 		field.Time("sale_date").Optional().Nillable().
 			Annotations(entgql.OrderField("SALE_DATE")),

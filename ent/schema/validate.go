@@ -39,6 +39,11 @@ func validateStringList(maxItems int) func([]string) error {
 	}
 }
 
+// maxGraphQLInt bounds the whole numbers GraphQL reads and writes as Int,
+// which is 32-bit: a larger price imported from a CSV could not be read
+// back through the API. Dollar amounts this size cover every home.
+const maxGraphQLInt = math.MaxInt32
+
 // validateNotBlank refuses a name made only of white space, which NotEmpty
 // lets through and which no list or search could show sensibly.
 func validateNotBlank(s string) error {
