@@ -50,6 +50,13 @@ func rejectInvalidValues(client *ent.Client) {
 					return nil, err
 				}
 			}
+			// AddBaths(NaN) is an UPDATE ... SET baths = baths + NaN: NULL on
+			// SQLite, NaN on PostgreSQL.
+			for _, name := range m.AddedFields() {
+				if value, _ := m.AddedField(name); isNonFinite(value) {
+					return nil, &schema.FieldError{Field: name, Reason: "must be a finite number"}
+				}
+			}
 			if err := appends.check(m); err != nil {
 				return nil, err
 			}
