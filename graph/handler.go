@@ -61,6 +61,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	}
 	srv := handler.New(NewSchema(client, eng, cfg.Auth, cfg.Logger))
 
+	srv.AddTransport(malformedTextRefusal{}) // first: it answers only requests it refuses
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.Websocket{
 		Implementation: transport.CoderWebsocketImplementation{
@@ -94,7 +95,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		cfg.Logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", v, "stack", string(debug.Stack()))
 		return fmt.Errorf("panic in resolver: %v", v)
 	})
-	return refuseMalformedText(srv)
+	return srv
 }
 
 var _ graphql.ErrorPresenterFunc = errorPresenter{}.present

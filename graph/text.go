@@ -7,23 +7,27 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/estateflow/estateflow/internal/jsontext"
 )
 
-// refuseMalformedText answers 400 BAD_USER_INPUT, naming the input, for a
-// request whose text holds invalid UTF-8 or a lone surrogate escape, which
-// gqlgen's JSON decoding and gqlparser would otherwise replace with U+FFFD
-// and store. It reads POST bodies (JSON, and the SSE transport's) and GET's
-// query, variables and extensions parameters. Websocket messages are not
-// checked here: they arrive after the upgrade, inside gqlgen.
-func refuseMalformedText(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := malformedText(r); p != nil {
-			writeTextRefusal(w, p)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// malformedTextRefusal is a transport that answers 400 BAD_USER_INPUT,
+// naming the input, for a request whose text holds invalid UTF-8 or a lone
+// surrogate escape, which gqlgen's JSON decoding and gqlparser would
+// otherwise replace with U+FFFD and store. Added before the other
+// transports, it claims only those requests. It reads JSON POST bodies
+// (the SSE transport's too) and GET's query, variables and extensions
+// parameters. Websocket messages are not checked: they arrive after the
+// upgrade, inside gqlgen's websocket transport.
+type malformedTextRefusal struct{}
+
+var _ graphql.Transport = malformedTextRefusal{}
+
+func (malformedTextRefusal) Supports(r *http.Request) bool { return malformedText(r) != nil }
+
+func (malformedTextRefusal) Do(w http.ResponseWriter, r *http.Request, _ graphql.GraphExecutor) {
+	writeTextRefusal(w, malformedText(r))
 }
 
 func malformedText(r *http.Request) *jsontext.Problem {
