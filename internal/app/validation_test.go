@@ -125,6 +125,8 @@ func TestDatesOutsideTheSaneRangeAreRefused(t *testing.T) {
 	client := newTestClient(t, api, `name: "Dee"`)
 	api.do(`mutation($id: ID!) { updateClient(id: $id, input: {lastContactedAt: "0000-01-01T00:00:00Z"}) { id } }`,
 		map[string]any{"id": client}).wantError(t, "BAD_USER_INPUT", "input.lastContactedAt")
+	api.do(`mutation { createApiToken(name: "ci", expiresAt: "2999-01-01T00:00:00Z") { token { id } } }`, nil).
+		wantError(t, "BAD_USER_INPUT", "expiresAt")
 	for _, field := range []string{"offerDate", "acceptanceDate", "inspectionDeadline", "closingDate"} {
 		api.do(fmt.Sprintf(`mutation($c: ID!, $p: ID!) { createTransaction(input: {clientID: $c, propertyID: $p, side: BUYER, %s: "1800-01-01T00:00:00Z"}) { id } }`, field),
 			map[string]any{"c": client, "p": id}).wantError(t, "BAD_USER_INPUT", "input."+field)
@@ -212,7 +214,7 @@ func TestBlankNamesAreRefused(t *testing.T) {
 	api.do(`mutation { createProperty(input: {city: "  ", latitude: 30.2, longitude: -97.7}) { id } }`, nil).wantError(t, "BAD_USER_INPUT", "input.city")
 	id := newTestClient(t, api, `name: "Dee"`)
 	api.do(`mutation($id: ID!) { updateClient(id: $id, input: {name: " "}) { id } }`, map[string]any{"id": id}).wantError(t, "BAD_USER_INPUT", "input.name")
-	api.do(`mutation { createApiToken(name: "  ") { token } }`, nil).wantError(t, "BAD_USER_INPUT", "")
+	api.do(`mutation { createApiToken(name: "  ") { token { id } } }`, nil).wantError(t, "BAD_USER_INPUT", "name")
 	if n := api.count("client"); n != 1 {
 		t.Fatalf("%d clients, want 1", n)
 	}
