@@ -1,9 +1,11 @@
 package app
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -304,4 +306,35 @@ func TestMalformedTextIsRefused(t *testing.T) {
 		wantError(t, http.StatusBadRequest, "BAD_USER_INPUT", "idempotencyKey")
 	api.rest(t, http.MethodPost, restRuns, `{"packageId":"1","params":{"note":"`+"\xff"+`"}}`).
 		wantError(t, http.StatusBadRequest, "BAD_USER_INPUT", "params.note")
+}
+
+// Issue 12, item 5: REST takes numbers only in a run's params, whose
+// checks refuse non-finite values in every form JSON can carry them; and
+// GraphQL's startRun, whose params are a Map, the same.
+func TestRunParamsRefuseNonFiniteNumbers(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, testOptions{})
+	property := newTestProperty(t, api, `city: "Austin", latitude: 30.2, longitude: -97.7`)
+	var setup struct {
+		Packages struct {
+			Edges []struct{ Node struct{ ID, Key string } } `json:"edges"`
+		} `json:"packages"`
+	}
+	api.do(`{ packages(first: 10) { edges { node { id key } } } }`, nil).ok(t, &setup)
+	var listing string
+	for _, e := range setup.Packages.Edges {
+		if e.Node.Key == "new-listing" {
+			listing = e.Node.ID
+		}
+	}
+	for _, value := range []string{`"NaN"`, `"Infinity"`, `1e999`} {
+		body := `{"packageId":"` + listing + `","propertyId":"` + property + `","params":{"maxRadiusMiles":` + value + `}}`
+		r := api.rest(t, http.MethodPost, restRuns, body)
+		if r.status != http.StatusBadRequest || !strings.Contains(string(r.raw), "BAD_USER_INPUT") {
+			t.Errorf("maxRadiusMiles %s: %d %s", value, r.status, r.raw)
+		}
+		api.do(`mutation($p: ID!, $prop: ID!, $params: Map) { startRun(input: {packageId: $p, propertyId: $prop, params: $params}) { id } }`,
+			map[string]any{"p": listing, "prop": property, "params": map[string]any{"maxRadiusMiles": json.RawMessage(value)}}).
+			wantError(t, "BAD_USER_INPUT", "")
+	}
 }
