@@ -30,7 +30,7 @@ func (e *InvalidTextError) Error() string { return e.Field + " " + e.Problem() }
 // Problem says, for a client, what is wrong with the text.
 func (e *InvalidTextError) Problem() string {
 	if e.InvalidUTF8 {
-		return "must be valid UTF-8 text (no invalid bytes or lone surrogates)"
+		return "must be valid UTF-8 (no invalid bytes or lone surrogates)"
 	}
 	return "must not contain NUL characters"
 }
