@@ -108,7 +108,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 func newClient(drv dialect.Driver) *ent.Client {
 	client := ent.NewClient(ent.Driver(drv))
 	orderSteps(client)
-	rejectNUL(client)
+	rejectInvalidValues(client)
 	return client
 }
 

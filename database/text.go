@@ -3,44 +3,94 @@ package database
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema"
 )
 
 // InvalidTextError refuses a value that one of the two databases cannot
-// store: PostgreSQL rejects NUL in text, while SQLite takes it, so without
-// this check the same input would be stored on one and fail on the other.
+// store: PostgreSQL rejects NUL and invalid UTF-8 in text, while SQLite
+// takes both, so without this check the same input would be stored on one
+// and fail on the other.
 type InvalidTextError struct {
 	Field string // the ent field name (snake_case)
+	// InvalidUTF8 is set when the text is not valid UTF-8 (which is also
+	// how a lone UTF-16 surrogate arrives in Go); otherwise it holds NUL.
+	InvalidUTF8 bool
 }
 
-func (e *InvalidTextError) Error() string {
-	return fmt.Sprintf("%s must not contain NUL characters", e.Field)
+func (e *InvalidTextError) Error() string { return e.Field + " " + e.Problem() }
+
+// Problem says, for a client, what is wrong with the text.
+func (e *InvalidTextError) Problem() string {
+	if e.InvalidUTF8 {
+		return "must be valid UTF-8 (no invalid bytes or lone surrogates)"
+	}
+	return "must not contain NUL characters"
 }
 
-// rejectNUL checks every string and string-list value of every mutation,
-// so that importers, REST and GraphQL all refuse NUL the same way.
-func rejectNUL(client *ent.Client) {
+// rejectInvalidValues checks every value of every mutation, so that
+// importers, REST and GraphQL all refuse them the same way, whatever the
+// schema's validators say: NUL and invalid UTF-8 in any string, string list
+// or JSON value, and NaN or ±Infinity in any float (PostgreSQL stores them
+// and no GraphQL read can return them; SQLite turns NaN into NULL).
+func rejectInvalidValues(client *ent.Client) {
 	var appends appendedLists
 	client.Use(func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			for _, name := range m.Fields() {
 				value, _ := m.Field(name)
-				if hasNUL(value) {
-					return nil, &InvalidTextError{Field: name}
+				if err := checkValue(name, value); err != nil {
+					return nil, err
 				}
 			}
-			if name, ok := appends.withNUL(m); ok {
-				return nil, &InvalidTextError{Field: name}
+			// AddBaths(NaN) is an UPDATE ... SET baths = baths + NaN: NULL on
+			// SQLite, NaN on PostgreSQL.
+			for _, name := range m.AddedFields() {
+				if value, _ := m.AddedField(name); isNonFinite(value) {
+					return nil, &schema.FieldError{Field: name, Reason: "must be a finite number"}
+				}
+			}
+			if err := appends.check(m); err != nil {
+				return nil, err
 			}
 			return next.Mutate(ctx, m)
 		})
 	})
+}
+
+func checkValue(field string, value ent.Value) error {
+	// One walk finds either fault: a JSON value may be large.
+	invalidUTF8 := false
+	if anyString(value, func(s string) bool {
+		invalidUTF8 = !utf8.ValidString(s)
+		return invalidUTF8 || strings.ContainsRune(s, 0)
+	}) {
+		return &InvalidTextError{Field: field, InvalidUTF8: invalidUTF8}
+	}
+	if isNonFinite(value) {
+		return &schema.FieldError{Field: field, Reason: "must be a finite number"}
+	}
+	return nil
+}
+
+func isNonFinite(value ent.Value) bool {
+	var f float64
+	switch v := value.(type) {
+	case float64:
+		f = v
+	case float32:
+		f = float64(v)
+	default:
+		return false
+	}
+	return math.IsNaN(f) || math.IsInf(f, 0)
 }
 
 // appendedLists finds the values a mutation appends to its JSON list fields
@@ -56,7 +106,7 @@ type appendedList struct {
 	field  string // the ent field name (snake_case)
 }
 
-func (a *appendedLists) withNUL(m ent.Mutation) (string, bool) {
+func (a *appendedLists) check(m ent.Mutation) error {
 	v := reflect.ValueOf(m)
 	lists, ok := a.byType.Load(v.Type())
 	if !ok {
@@ -64,11 +114,13 @@ func (a *appendedLists) withNUL(m ent.Mutation) (string, bool) {
 	}
 	for _, l := range lists.([]appendedList) {
 		out := v.Method(l.method).Call(nil)
-		if out[1].Bool() && hasNUL(out[0].Interface()) {
-			return l.field, true
+		if out[1].Bool() {
+			if err := checkValue(l.field, out[0].Interface()); err != nil {
+				return err
+			}
 		}
 	}
-	return "", false
+	return nil
 }
 
 func appendedListsOf(t reflect.Type) []appendedList {
@@ -100,13 +152,15 @@ func snakeCase(s string) string {
 	return b.String()
 }
 
-func hasNUL(value ent.Value) bool {
+// anyString reports whether bad holds for any string in value: a string,
+// a string list, or any key or string inside a JSON value.
+func anyString(value ent.Value, bad func(string) bool) bool {
 	switch v := value.(type) {
 	case string:
-		return strings.ContainsRune(v, 0)
+		return bad(v)
 	case []string:
 		for _, s := range v {
-			if strings.ContainsRune(s, 0) {
+			if bad(s) {
 				return true
 			}
 		}
@@ -115,13 +169,13 @@ func hasNUL(value ent.Value) bool {
 		// strings are walked rather than the JSON searched for \u0000,
 		// which an escaped backslash before "u0000" would also match.
 		for k, e := range v {
-			if strings.ContainsRune(k, 0) || hasNUL(e) {
+			if bad(k) || anyString(e, bad) {
 				return true
 			}
 		}
 	case []any:
 		for _, e := range v {
-			if hasNUL(e) {
+			if anyString(e, bad) {
 				return true
 			}
 		}
@@ -137,7 +191,7 @@ func hasNUL(value ent.Value) bool {
 		if err := json.Unmarshal(b, &generic); err != nil {
 			return false
 		}
-		return hasNUL(generic)
+		return anyString(generic, bad)
 	}
 	return false
 }

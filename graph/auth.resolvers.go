@@ -7,9 +7,11 @@ package graph
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema"
 	"github.com/estateflow/estateflow/graph/model"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -21,11 +23,14 @@ func (r *mutationResolver) CreateAPIToken(ctx context.Context, name string, expi
 	if !ok {
 		return nil, tenant.ErrNoViewer
 	}
-	if name == "" || len(name) > 100 {
-		return nil, badInput("name", "name must be 1 to 100 characters")
+	if strings.TrimSpace(name) == "" || len(name) > 100 {
+		return nil, badInput("name", "name must be 1 to 100 characters, not all blank")
 	}
 	if expiresAt != nil && !expiresAt.After(time.Now()) {
 		return nil, badInput("expiresAt", "expiresAt must be in the future")
+	}
+	if expiresAt != nil && expiresAt.UTC().Year() > schema.MaxYear {
+		return nil, badInput("expiresAt", "expiresAt must be a date from %d to %d", schema.MinYear, schema.MaxYear)
 	}
 	secret, tok, err := r.auth.Issue(ctx, r.client, v.UserID, name, expiresAt)
 	if err != nil {

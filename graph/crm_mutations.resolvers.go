@@ -12,6 +12,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
+	"github.com/estateflow/estateflow/ent/schema"
 	"github.com/estateflow/estateflow/ent/task"
 )
 
@@ -37,6 +38,9 @@ func (r *mutationResolver) CompleteTask(ctx context.Context, id int) (*ent.Task,
 func (r *mutationResolver) RescheduleTask(ctx context.Context, id int, dueAt time.Time) (*ent.Task, error) {
 	if !dueAt.After(time.Now()) {
 		return nil, badInput("dueAt", "dueAt must be in the future")
+	}
+	if dueAt.UTC().Year() > schema.MaxYear {
+		return nil, badInput("dueAt", "dueAt must be a date from %d to %d", schema.MinYear, schema.MaxYear)
 	}
 	n, err := r.client.Task.Update().Where(task.ID(id), task.StatusEQ(task.StatusOPEN)).SetDueAt(dueAt).Save(ctx)
 	if err != nil {

@@ -61,6 +61,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	}
 	srv := handler.New(NewSchema(client, eng, cfg.Auth, cfg.Logger))
 
+	srv.AddTransport(malformedTextRefusal{}) // first: it answers only requests it refuses
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.Websocket{
 		// Auth's wrapper closes a connection its token ended with 4401.

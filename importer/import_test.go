@@ -118,3 +118,36 @@ func TestImportSacramento(t *testing.T) {
 		t.Fatalf("summary %+v after %d progress calls", sum, calls)
 	}
 }
+
+// Issue 12, items 5 and 13: rows with non-finite numbers, dates outside
+// 1900..2100, prices beyond GraphQL's 32-bit Int or text that is not UTF-8
+// are rejected, and the rest imported.
+func TestImportRejectsNonFiniteNumbersOutOfRangeDatesAndInvalidText(t *testing.T) {
+	t.Parallel()
+	db := testdb.Open(t, database.Options{})
+	ctx := orgContext(t, db)
+	csv := header +
+		"c1,1 Ash,Sacramento,95820,NaN,-121.4,condo,2,1,900,150000,2024-05-01,,,\n" + // line 2
+		"c2,2 Ash,Sacramento,95820,38.5,Inf,condo,2,1,900,150000,2024-05-01,,,\n" + // line 3
+		"c3,3 Ash,Sacramento,95820,38.5,-121.4,condo,2,NaN,900,150000,2024-05-01,,,\n" + // line 4
+		"c4,4 Ash,Sacramento,95820,38.5,-121.4,condo,2,-Inf,900,150000,2024-05-01,,,\n" + // line 5
+		"c5,5 Ash,Sacramento,95820,38.5,-121.4,condo,2,1,900,150000,0000-01-01,,,\n" + // line 6
+		"c6,6 Ash,Sacramento,95820,38.5,-121.4,condo,2,1,900,150000,1800-05-01,,,\n" + // line 7
+		"c7,7 Ash,Sacramento,95820,38.5,-121.4,condo,2,1,900,150000,2999-05-01,,,\n" + // line 8
+		"c8,8 Ash,Sacramento,95820,38.5,-121.4,condo,2,1,900,3000000000,2024-05-01,,,\n" + // line 9
+		"c9,9 Ash \xff,Sacramento,95820,38.5,-121.4,condo,2,1,900,150000,2024-05-01,,,\n" + // line 10
+		"c10,10 Ash,Sacramento,95820,38.5,-121.4,condo,2,1.5,900,150000,1900-01-01,,,\n" // line 11: fine
+	sum, err := importer.Import(ctx, db.Client, strings.NewReader(csv), importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]string{2: "latitude", 3: "longitude", 4: "baths", 5: "baths", 6: "sale_date", 7: "sale_date", 8: "sale_date", 9: "sale_price", 10: "address"}
+	if sum.Imported != 1 || len(sum.Rejected) != len(want) {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, rej := range sum.Rejected {
+		if want[rej.Line] == "" || !strings.Contains(rej.Reason, want[rej.Line]) {
+			t.Errorf("line %d rejected with %q, want a reason about %q", rej.Line, rej.Reason, want[rej.Line])
+		}
+	}
+}

@@ -6,8 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/ent/schema"
 )
 
 // Row is one property read from a CSV line.
@@ -97,6 +99,11 @@ func (p *rowParser) parse(line int, rec []string) (Row, error) {
 		r.ExternalRef = &ref
 	}
 	r.Address, r.City, r.State, r.Zip = p.cell(rec, "address"), p.cell(rec, "city"), p.cell(rec, "state"), p.cell(rec, "zip")
+	for _, name := range []string{"id", "address", "city", "state", "zip"} {
+		if v := p.cell(rec, name); !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			return fail("%s is not valid UTF-8 text (save the file as UTF-8)", name)
+		}
+	}
 	if r.City == "" {
 		return fail("city is missing")
 	}
@@ -122,7 +129,7 @@ func (p *rowParser) parse(line int, rec []string) (Row, error) {
 	}{
 		{"beds", &r.Beds, 0, 100}, {"sqft", &r.Sqft, 1, 1_000_000}, {"lot_sqft", &r.LotSqft, 1, 1_000_000_000},
 		{"year_built", &r.YearBuilt, 1600, 2200}, {"garage_spaces", &r.GarageSpaces, 0, 50},
-		{"list_price", &r.ListPrice, 1, math.MaxInt32 * 100}, {"sale_price", &r.SalePrice, 1, math.MaxInt32 * 100},
+		{"list_price", &r.ListPrice, 1, math.MaxInt32}, {"sale_price", &r.SalePrice, 1, math.MaxInt32},
 	}
 	for _, f := range ints {
 		v := p.cell(rec, f.name)
@@ -160,6 +167,9 @@ func (p *rowParser) parse(line int, rec []string) (Row, error) {
 		t, err := time.Parse("2006-01-02", v)
 		if err != nil {
 			return fail("%s %q is not an ISO date (YYYY-MM-DD)", d.name, v)
+		}
+		if t.Year() < schema.MinYear || t.Year() > schema.MaxYear {
+			return fail("%s %s is out of range (%d to %d)", d.name, v, schema.MinYear, schema.MaxYear)
 		}
 		*d.dst = &t
 	}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/estateflow/estateflow/internal/jsontext"
 )
 
 // decodeBody reads a request's JSON object into v, which must be a pointer
@@ -31,6 +33,11 @@ func decodeBody(r *http.Request, v any) error {
 		return badInput("", "could not read the request body")
 	case len(bytes.TrimSpace(raw)) == 0:
 		return badInput("", "the request body is empty: send a JSON object")
+	}
+	// encoding/json would turn invalid UTF-8 and lone surrogates into
+	// U+FFFD without a word.
+	if p := jsontext.Check(raw); p != nil {
+		return badInput(p.Path, "%s", p.Reason)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

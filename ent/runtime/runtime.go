@@ -43,8 +43,11 @@ func init() {
 		})
 	}
 	apitokenMixinHooks1 := apitokenMixin[1].Hooks()
+	apitokenHooks := schema.APIToken{}.Hooks()
 
 	apitoken.Hooks[1] = apitokenMixinHooks1[0]
+
+	apitoken.Hooks[2] = apitokenHooks[0]
 	apitokenMixinFields0 := apitokenMixin[0].Fields()
 	_ = apitokenMixinFields0
 	apitokenFields := schema.APIToken{}.Fields()
@@ -67,6 +70,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -88,8 +92,13 @@ func init() {
 		})
 	}
 	contactMixinHooks1 := contactMixin[1].Hooks()
+	contactHooks := schema.Contact{}.Hooks()
 
 	contact.Hooks[1] = contactMixinHooks1[0]
+
+	contact.Hooks[2] = contactHooks[0]
+
+	contact.Hooks[3] = contactHooks[1]
 	contactMixinFields0 := contactMixin[0].Fields()
 	_ = contactMixinFields0
 	contactFields := schema.Contact{}.Fields()
@@ -112,6 +121,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -147,11 +157,39 @@ func init() {
 	// contactDescBudgetMin is the schema descriptor for budget_min field.
 	contactDescBudgetMin := contactFields[5].Descriptor()
 	// contact.BudgetMinValidator is a validator for the "budget_min" field. It is called by the builders before save.
-	contact.BudgetMinValidator = contactDescBudgetMin.Validators[0].(func(int) error)
+	contact.BudgetMinValidator = func() func(int) error {
+		validators := contactDescBudgetMin.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(budget_min int) error {
+			for _, fn := range fns {
+				if err := fn(budget_min); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// contactDescBudgetMax is the schema descriptor for budget_max field.
 	contactDescBudgetMax := contactFields[6].Descriptor()
 	// contact.BudgetMaxValidator is a validator for the "budget_max" field. It is called by the builders before save.
-	contact.BudgetMaxValidator = contactDescBudgetMax.Validators[0].(func(int) error)
+	contact.BudgetMaxValidator = func() func(int) error {
+		validators := contactDescBudgetMax.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(budget_max int) error {
+			for _, fn := range fns {
+				if err := fn(budget_max); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// contactDescPreApproved is the schema descriptor for pre_approved field.
 	contactDescPreApproved := contactFields[7].Descriptor()
 	// contact.DefaultPreApproved holds the default value on creation for the pre_approved field.
@@ -225,8 +263,13 @@ func init() {
 		})
 	}
 	dealMixinHooks1 := dealMixin[1].Hooks()
+	dealHooks := schema.Deal{}.Hooks()
 
 	deal.Hooks[1] = dealMixinHooks1[0]
+
+	deal.Hooks[2] = dealHooks[0]
+
+	deal.Hooks[3] = dealHooks[1]
 	dealMixinFields0 := dealMixin[0].Fields()
 	_ = dealMixinFields0
 	dealFields := schema.Deal{}.Fields()
@@ -244,7 +287,21 @@ func init() {
 	// dealDescPrice is the schema descriptor for price field.
 	dealDescPrice := dealFields[3].Descriptor()
 	// deal.PriceValidator is a validator for the "price" field. It is called by the builders before save.
-	deal.PriceValidator = dealDescPrice.Validators[0].(func(int) error)
+	deal.PriceValidator = func() func(int) error {
+		validators := dealDescPrice.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(price int) error {
+			for _, fn := range fns {
+				if err := fn(price); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	emailmessageMixin := schema.EmailMessage{}.Mixin()
 	emailmessage.Policy = privacy.NewPolicies(emailmessageMixin[1], schema.EmailMessage{})
 	emailmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -319,8 +376,11 @@ func init() {
 		})
 	}
 	interactionMixinHooks1 := interactionMixin[1].Hooks()
+	interactionHooks := schema.Interaction{}.Hooks()
 
 	interaction.Hooks[1] = interactionMixinHooks1[0]
+
+	interaction.Hooks[2] = interactionHooks[0]
 	interactionMixinFields0 := interactionMixin[0].Fields()
 	_ = interactionMixinFields0
 	interactionFields := schema.Interaction{}.Fields()
@@ -412,6 +472,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -465,6 +526,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(key string) error {
 			for _, fn := range fns {
@@ -483,6 +545,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {
@@ -520,8 +583,11 @@ func init() {
 		})
 	}
 	propertyMixinHooks1 := propertyMixin[1].Hooks()
+	propertyHooks := schema.Property{}.Hooks()
 
 	property.Hooks[1] = propertyMixinHooks1[0]
+
+	property.Hooks[2] = propertyHooks[0]
 	propertyMixinFields0 := propertyMixin[0].Fields()
 	_ = propertyMixinFields0
 	propertyFields := schema.Property{}.Fields()
@@ -568,6 +634,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(city string) error {
 			for _, fn := range fns {
@@ -593,11 +660,39 @@ func init() {
 	// propertyDescLatitude is the schema descriptor for latitude field.
 	propertyDescLatitude := propertyFields[5].Descriptor()
 	// property.LatitudeValidator is a validator for the "latitude" field. It is called by the builders before save.
-	property.LatitudeValidator = propertyDescLatitude.Validators[0].(func(float64) error)
+	property.LatitudeValidator = func() func(float64) error {
+		validators := propertyDescLatitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(latitude float64) error {
+			for _, fn := range fns {
+				if err := fn(latitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescLongitude is the schema descriptor for longitude field.
 	propertyDescLongitude := propertyFields[6].Descriptor()
 	// property.LongitudeValidator is a validator for the "longitude" field. It is called by the builders before save.
-	property.LongitudeValidator = propertyDescLongitude.Validators[0].(func(float64) error)
+	property.LongitudeValidator = func() func(float64) error {
+		validators := propertyDescLongitude.Validators
+		fns := [...]func(float64) error{
+			validators[0].(func(float64) error),
+			validators[1].(func(float64) error),
+		}
+		return func(longitude float64) error {
+			for _, fn := range fns {
+				if err := fn(longitude); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescBeds is the schema descriptor for beds field.
 	propertyDescBeds := propertyFields[8].Descriptor()
 	// property.BedsValidator is a validator for the "beds" field. It is called by the builders before save.
@@ -624,6 +719,7 @@ func init() {
 		fns := [...]func(float64) error{
 			validators[0].(func(float64) error),
 			validators[1].(func(float64) error),
+			validators[2].(func(float64) error),
 		}
 		return func(baths float64) error {
 			for _, fn := range fns {
@@ -637,11 +733,39 @@ func init() {
 	// propertyDescSqft is the schema descriptor for sqft field.
 	propertyDescSqft := propertyFields[10].Descriptor()
 	// property.SqftValidator is a validator for the "sqft" field. It is called by the builders before save.
-	property.SqftValidator = propertyDescSqft.Validators[0].(func(int) error)
+	property.SqftValidator = func() func(int) error {
+		validators := propertyDescSqft.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(sqft int) error {
+			for _, fn := range fns {
+				if err := fn(sqft); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescLotSqft is the schema descriptor for lot_sqft field.
 	propertyDescLotSqft := propertyFields[11].Descriptor()
 	// property.LotSqftValidator is a validator for the "lot_sqft" field. It is called by the builders before save.
-	property.LotSqftValidator = propertyDescLotSqft.Validators[0].(func(int) error)
+	property.LotSqftValidator = func() func(int) error {
+		validators := propertyDescLotSqft.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(lot_sqft int) error {
+			for _, fn := range fns {
+				if err := fn(lot_sqft); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescYearBuilt is the schema descriptor for year_built field.
 	propertyDescYearBuilt := propertyFields[12].Descriptor()
 	// property.YearBuiltValidator is a validator for the "year_built" field. It is called by the builders before save.
@@ -677,11 +801,39 @@ func init() {
 	// propertyDescListPrice is the schema descriptor for list_price field.
 	propertyDescListPrice := propertyFields[17].Descriptor()
 	// property.ListPriceValidator is a validator for the "list_price" field. It is called by the builders before save.
-	property.ListPriceValidator = propertyDescListPrice.Validators[0].(func(int) error)
+	property.ListPriceValidator = func() func(int) error {
+		validators := propertyDescListPrice.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(list_price int) error {
+			for _, fn := range fns {
+				if err := fn(list_price); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// propertyDescSalePrice is the schema descriptor for sale_price field.
 	propertyDescSalePrice := propertyFields[19].Descriptor()
 	// property.SalePriceValidator is a validator for the "sale_price" field. It is called by the builders before save.
-	property.SalePriceValidator = propertyDescSalePrice.Validators[0].(func(int) error)
+	property.SalePriceValidator = func() func(int) error {
+		validators := propertyDescSalePrice.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(sale_price int) error {
+			for _, fn := range fns {
+				if err := fn(sale_price); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	runMixin := schema.Run{}.Mixin()
 	run.Policy = privacy.NewPolicies(runMixin[1], schema.Run{})
 	run.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -869,8 +1021,11 @@ func init() {
 		})
 	}
 	taskMixinHooks1 := taskMixin[1].Hooks()
+	taskHooks := schema.Task{}.Hooks()
 
 	task.Hooks[1] = taskMixinHooks1[0]
+
+	task.Hooks[2] = taskHooks[0]
 	taskMixinFields0 := taskMixin[0].Fields()
 	_ = taskMixinFields0
 	taskFields := schema.Task{}.Fields()
@@ -893,6 +1048,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(title string) error {
 			for _, fn := range fns {
@@ -1000,6 +1156,7 @@ func init() {
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
+			validators[2].(func(string) error),
 		}
 		return func(name string) error {
 			for _, fn := range fns {

@@ -22,7 +22,7 @@ func (APIToken) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, Tena
 func (APIToken) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("user_id").Immutable(),
-		field.String("name").NotEmpty().MaxLen(100),
+		field.String("name").NotEmpty().MaxLen(100).Validate(validateNotBlank),
 		field.String("prefix").Immutable().Comment("The secret's first characters, for display."),
 		field.String("hash").Immutable().Unique().Sensitive().
 			Annotations(entgql.Skip()),
@@ -30,6 +30,11 @@ func (APIToken) Fields() []ent.Field {
 		field.Time("expires_at").Optional().Nillable().Immutable(),
 		field.Time("revoked_at").Optional().Nillable(),
 	}
+}
+
+// Hooks of the APIToken.
+func (APIToken) Hooks() []ent.Hook {
+	return []ent.Hook{validateDates("expires_at")}
 }
 
 // Edges of the APIToken.

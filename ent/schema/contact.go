@@ -21,7 +21,7 @@ func (Contact) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, Tenan
 // Fields of the Contact.
 func (Contact) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(200).
+		field.String("name").NotEmpty().MaxLen(200).Validate(validateNotBlank).
 			Annotations(entgql.OrderField("NAME")),
 		field.String("email").Optional().Nillable().MaxLen(320).Validate(validateEmail),
 		field.String("phone").Optional().Nillable().MaxLen(40),
@@ -32,8 +32,8 @@ func (Contact) Fields() []ent.Field {
 		field.Enum("source").
 			Values("REFERRAL", "WEBSITE", "OPEN_HOUSE", "SOCIAL", "ZILLOW", "OTHER").
 			Default("OTHER"),
-		field.Int("budget_min").Optional().Nillable().Min(0),
-		field.Int("budget_max").Optional().Nillable().Min(0),
+		field.Int("budget_min").Optional().Nillable().Min(0).Max(maxGraphQLInt),
+		field.Int("budget_max").Optional().Nillable().Min(0).Max(maxGraphQLInt),
 		field.Bool("pre_approved").Default(false),
 		field.Int("desired_beds").Optional().Nillable().Min(0).Max(100),
 		field.Strings("preferred_areas").Optional().Validate(validateStringList(50)).
@@ -52,6 +52,14 @@ func (Contact) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.Time("scored_at").Optional().Nillable().
 			Annotations(entgql.OrderField("SCORED_AT"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+	}
+}
+
+// Hooks of the Contact.
+func (Contact) Hooks() []ent.Hook {
+	return []ent.Hook{
+		validateDates("last_contacted_at"),
+		validateOrder("budget_min", "budget_max", "must not be less than budgetMin"),
 	}
 }
 

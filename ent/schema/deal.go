@@ -24,7 +24,7 @@ func (Deal) Fields() []ent.Field {
 		field.Int("client_id").Immutable(),
 		field.Int("property_id").Immutable(),
 		field.Enum("side").Values("BUYER", "SELLER").Immutable(),
-		field.Int("price").Optional().Nillable().Positive(),
+		field.Int("price").Optional().Nillable().Positive().Max(maxGraphQLInt),
 		field.Enum("stage").
 			Values("LEAD", "SHOWING", "OFFER", "UNDER_CONTRACT", "INSPECTION", "APPRAISAL", "CLOSING", "CLOSED", "FELL_THROUGH").
 			Default("LEAD").
@@ -33,6 +33,14 @@ func (Deal) Fields() []ent.Field {
 		field.Time("acceptance_date").Optional().Nillable(),
 		field.Time("inspection_deadline").Optional().Nillable(),
 		field.Time("closing_date").Optional().Nillable().Annotations(entgql.OrderField("CLOSING_DATE")),
+	}
+}
+
+// Hooks of the Deal.
+func (Deal) Hooks() []ent.Hook {
+	return []ent.Hook{
+		validateDates("offer_date", "acceptance_date", "inspection_deadline", "closing_date"),
+		validateOrder("offer_date", "closing_date", "must not be before offerDate"),
 	}
 }
 

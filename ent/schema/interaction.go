@@ -30,6 +30,11 @@ func (Interaction) Fields() []ent.Field {
 	}
 }
 
+// Hooks of the Interaction.
+func (Interaction) Hooks() []ent.Hook {
+	return []ent.Hook{validateDates("at")}
+}
+
 // Edges of the Interaction.
 func (Interaction) Edges() []ent.Edge {
 	return []ent.Edge{

@@ -19,7 +19,7 @@ func (Organization) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}} 
 // Fields of the Organization.
 func (Organization) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").NotEmpty().MaxLen(200),
+		field.String("name").NotEmpty().MaxLen(200).Validate(validateNotBlank),
 		field.String("slug").
 			Unique().
 			Match(regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)),

@@ -21,8 +21,8 @@ func (PackageStep) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, T
 func (PackageStep) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("package_id").Immutable(),
-		field.String("key").NotEmpty().MaxLen(64),
-		field.String("name").NotEmpty().MaxLen(200),
+		field.String("key").NotEmpty().MaxLen(64).Validate(validateNotBlank),
+		field.String("name").NotEmpty().MaxLen(200).Validate(validateNotBlank),
 		field.Enum("kind").GoType(stepkind.Kind("")).Annotations(entgql.Type("StepKind")),
 		field.Strings("depends_on").Default([]string{}),
 		field.JSON("config", map[string]any{}).Optional().

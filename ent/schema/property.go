@@ -23,22 +23,22 @@ func (Property) Fields() []ent.Field {
 			Comment("The identifier in the system the property was imported from (MLS number, CSV id)."),
 		field.String("address").Default("").MaxLen(300).
 			Annotations(entgql.OrderField("ADDRESS")),
-		field.String("city").NotEmpty().MaxLen(100).
+		field.String("city").NotEmpty().MaxLen(100).Validate(validateNotBlank).
 			Annotations(entgql.OrderField("CITY")),
 		field.String("state").Default("").MaxLen(50),
 		field.String("zip").Default("").MaxLen(10),
-		field.Float("latitude").Range(-90, 90),
-		field.Float("longitude").Range(-180, 180),
+		field.Float("latitude").Range(-90, 90).Validate(validateFinite),
+		field.Float("longitude").Range(-180, 180).Validate(validateFinite),
 		field.Enum("property_type").
 			Values("SINGLE_FAMILY", "CONDO", "TOWNHOUSE", "MULTI_FAMILY", "LAND").
 			Default("SINGLE_FAMILY"),
 		field.Int("beds").Optional().Nillable().Min(0).Max(100).
 			Annotations(entgql.OrderField("BEDS")),
-		field.Float("baths").Optional().Nillable().Min(0).Max(100).
+		field.Float("baths").Optional().Nillable().Min(0).Max(100).Validate(validateFinite).
 			Comment("Bathrooms; a half bath counts 0.5."),
-		field.Int("sqft").Optional().Nillable().Positive().
+		field.Int("sqft").Optional().Nillable().Positive().Max(maxGraphQLInt).
 			Annotations(entgql.OrderField("SQFT")),
-		field.Int("lot_sqft").Optional().Nillable().Positive(),
+		field.Int("lot_sqft").Optional().Nillable().Positive().Max(maxGraphQLInt),
 		field.Int("year_built").Optional().Nillable().Range(1600, 2200),
 		field.Int("garage_spaces").Optional().Nillable().Min(0).Max(50),
 		field.Strings("features").Optional().Validate(validateStringList(100)),
@@ -47,15 +47,20 @@ func (Property) Fields() []ent.Field {
 			Values("ACTIVE", "PENDING", "SOLD", "OFF_MARKET").
 			Default("ACTIVE").
 			Annotations(entgql.OrderField("STATUS")),
-		field.Int("list_price").Optional().Nillable().Positive().
+		field.Int("list_price").Optional().Nillable().Positive().Max(maxGraphQLInt).
 			Annotations(entgql.OrderField("LIST_PRICE")),
 		field.Time("list_date").Optional().Nillable().
 			Annotations(entgql.OrderField("LIST_DATE")),
-		field.Int("sale_price").Optional().Nillable().Positive().
+		field.Int("sale_price").Optional().Nillable().Positive().Max(maxGraphQLInt).
 			Annotations(entgql.OrderField("SALE_PRICE")),
 		field.Time("sale_date").Optional().Nillable().
 			Annotations(entgql.OrderField("SALE_DATE")),
 	}
+}
+
+// Hooks of the Property.
+func (Property) Hooks() []ent.Hook {
+	return []ent.Hook{validateDates("list_date", "sale_date")}
 }
 
 // Edges of the Property.

@@ -20,7 +20,7 @@ func (Task) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, TenantMi
 func (Task) Fields() []ent.Field {
 	return []ent.Field{
 		field.Enum("type").Values("CALL", "TEXT", "EMAIL", "MEETING"),
-		field.String("title").NotEmpty().MaxLen(300),
+		field.String("title").NotEmpty().MaxLen(300).Validate(validateNotBlank),
 		field.Text("notes").Default("").MaxLen(5000),
 		field.Time("due_at").Annotations(entgql.OrderField("DUE_AT")),
 		field.Enum("status").Values("OPEN", "DONE", "CANCELED").Default("OPEN").
@@ -39,6 +39,11 @@ func (Task) Fields() []ent.Field {
 		field.String("step_key").Optional().Nillable().Immutable(),
 		field.Int("plan_index").Optional().Nillable().Immutable(),
 	}
+}
+
+// Hooks of the Task.
+func (Task) Hooks() []ent.Hook {
+	return []ent.Hook{validateDates("due_at")}
 }
 
 // Edges of the Task.

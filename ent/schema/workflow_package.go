@@ -32,7 +32,7 @@ func (WorkflowPackage) Fields() []ent.Field {
 			Immutable().
 			Match(regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)).
 			Annotations(entgql.OrderField("KEY")),
-		field.String("name").NotEmpty().MaxLen(200).
+		field.String("name").NotEmpty().MaxLen(200).Validate(validateNotBlank).
 			Annotations(entgql.OrderField("NAME")),
 		field.Text("description").Default("").MaxLen(5000),
 		field.Enum("subject").GoType(stepkind.Subject("")).Immutable().

@@ -18,6 +18,7 @@ import (
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema"
 	"github.com/estateflow/estateflow/internal/errcode"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -41,6 +42,7 @@ func Classify(err error) (Refusal, bool) {
 		engineErr  *engine.Error
 		validation *ent.ValidationError
 		badText    *database.InvalidTextError
+		fieldErr   *schema.FieldError
 		notFound   *ent.NotFoundError
 		constraint *ent.ConstraintError
 		foreignRef *tenant.ForeignReferenceError
@@ -53,7 +55,10 @@ func Classify(err error) (Refusal, bool) {
 		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: %s", field, validationReason(validation))}, true
 	case errors.As(err, &badText):
 		field := CamelCase(badText.Field)
-		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: text must not contain NUL characters", field)}, true
+		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: text %s", field, badText.Problem())}, true
+	case errors.As(err, &fieldErr):
+		field := CamelCase(fieldErr.Field)
+		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: %s", field, fieldErr.Reason)}, true
 	case errors.As(err, &notFound):
 		return Refusal{Code: errcode.NotFound, Message: "not found"}, true
 	case errors.As(err, &constraint):
