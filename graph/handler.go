@@ -35,6 +35,9 @@ type HandlerConfig struct {
 	// MaxDepth and MaxComplexity bound an operation (see QueryLimits).
 	MaxDepth      int
 	MaxComplexity int
+	// MaxExpensive bounds the @expensive fields (the CMA) of an operation
+	// (default 10).
+	MaxExpensive int
 	// Introspection turns the schema introspection queries on.
 	Introspection bool
 	// Auth authenticates requests and websockets.
@@ -81,7 +84,10 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	if cfg.MaxExpensive <= 0 {
+		cfg.MaxExpensive = 10
+	}
+	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxExpensive: cfg.MaxExpensive})
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = 10
 	}
