@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -88,6 +89,8 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		cfg.MaxExpensive = 10
 	}
 	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxExpensive: cfg.MaxExpensive})
+	// Half the cores for expensive operations, one token's at a time.
+	srv.Use(NewExpensiveGate(runtime.GOMAXPROCS(0)/2, 8))
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = 10
 	}

@@ -3,14 +3,17 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/estateflow/estateflow/internal/errcode"
+	"github.com/estateflow/estateflow/tenant"
 )
 
 // QueryLimits refuses, before anything runs, an operation that would cost
@@ -53,6 +56,8 @@ func (l QueryLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 	}
 	w := &limitWalker{limits: l, oc: oc, fragments: map[string]opCost{}}
 	c, err := w.selection(oc.Operation.SelectionSet)
+	// ExpensiveGate reads what the operation costs from here.
+	oc.Stats.SetExtension(costStatsKey, c)
 	switch {
 	case err != nil:
 		return err
@@ -66,6 +71,8 @@ func (l QueryLimits) MutateOperationContext(_ context.Context, oc *graphql.Opera
 	}
 	return nil
 }
+
+const costStatsKey = "QueryLimits"
 
 // opCost is what a selection costs: its complexity, its depth and how many
 // expensive fields it resolves (the first one's path names the field at
@@ -216,4 +223,123 @@ func saturatingMul(a, b int) int {
 		return costCap
 	}
 	return min(a*b, costCap)
+}
+
+// ExpensiveGate keeps operations that ask for @expensive fields from
+// starving everyone else: bounding them per operation bounds one request,
+// not a flood of them.
+//   - Each token runs one such operation at a time; the next ones wait
+//     their turn, up to maxQueued, after which they are refused with
+//     RATE_LIMITED.
+//   - The server resolves at most maxAtOnce expensive fields at once. The
+//     slot is taken per field, not per operation, because gqlgen resolves
+//     a query's root fields concurrently: ten aliased CMAs in one operation
+//     would otherwise take every core.
+//
+// Cheap fields never wait here, so another token's `{ viewer { role } }`
+// keeps the cores the gate leaves free.
+type ExpensiveGate struct {
+	running   chan struct{} // one slot per expensive field being resolved
+	maxQueued int
+
+	mu     sync.Mutex
+	tokens map[string]*tokenTurn
+}
+
+// tokenTurn is one token's place at the gate.
+type tokenTurn struct {
+	slot    chan struct{} // held by the token's running operation
+	waiting int           // operations holding or waiting for slot
+}
+
+// NewExpensiveGate returns a gate that resolves maxAtOnce expensive fields
+// at once (at least 1) and lets maxQueued of a token's operations wait.
+func NewExpensiveGate(maxAtOnce, maxQueued int) *ExpensiveGate {
+	return &ExpensiveGate{running: make(chan struct{}, max(maxAtOnce, 1)), maxQueued: maxQueued, tokens: map[string]*tokenTurn{}}
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+	graphql.FieldInterceptor
+} = (*ExpensiveGate)(nil)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (*ExpensiveGate) ExtensionName() string { return "ExpensiveGate" }
+
+// Validate implements graphql.HandlerExtension.
+func (*ExpensiveGate) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptResponse implements graphql.ResponseInterceptor: a query or
+// mutation executes inside the first (and only) call, which waits for the
+// token's turn.
+func (g *ExpensiveGate) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
+	}
+	oc := graphql.GetOperationContext(ctx)
+	c, _ := oc.Stats.GetExtension(costStatsKey).(opCost)
+	if c.expensive == 0 || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+		return next(ctx)
+	}
+	leave, err := g.takeTurn(ctx)
+	if err != nil {
+		return &graphql.Response{Errors: gqlerror.List{err}}
+	}
+	defer leave()
+	return next(ctx)
+}
+
+// InterceptField implements graphql.FieldInterceptor: an @expensive field
+// resolves once a slot is free.
+func (g *ExpensiveGate) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Definition == nil || fc.Field.Definition.Directives.ForName("expensive") == nil {
+		return next(ctx)
+	}
+	select {
+	case g.running <- struct{}{}:
+	case <-ctx.Done():
+		return nil, codedError(errcode.RateLimited, "", "the request ended while waiting to resolve %s", fc.Field.Alias)
+	}
+	defer func() { <-g.running }()
+	return next(ctx)
+}
+
+// takeTurn waits for the token's turn.
+func (g *ExpensiveGate) takeTurn(ctx context.Context) (leave func(), _ *gqlerror.Error) {
+	key := "anonymous"
+	if v, ok := tenant.FromContext(ctx); ok {
+		key = fmt.Sprintf("token %d, user %d, org %d", v.TokenID, v.UserID, v.OrgID)
+	}
+	g.mu.Lock()
+	turn := g.tokens[key]
+	if turn == nil {
+		turn = &tokenTurn{slot: make(chan struct{}, 1)}
+		g.tokens[key] = turn
+	}
+	if turn.waiting > g.maxQueued {
+		g.mu.Unlock()
+		return nil, codedError(errcode.RateLimited, "",
+			"this token already has %d operations with expensive fields (such as cma) running or waiting; send the next when one has answered", turn.waiting)
+	}
+	turn.waiting++
+	g.mu.Unlock()
+	gone := func() {
+		g.mu.Lock()
+		if turn.waiting--; turn.waiting == 0 {
+			delete(g.tokens, key)
+		}
+		g.mu.Unlock()
+	}
+	select {
+	case turn.slot <- struct{}{}:
+	case <-ctx.Done():
+		gone()
+		return nil, codedError(errcode.RateLimited, "", "the request ended while waiting for its turn to run expensive fields")
+	}
+	return func() {
+		<-turn.slot
+		gone()
+	}, nil
 }
