@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -35,6 +36,9 @@ type HandlerConfig struct {
 	// MaxDepth and MaxComplexity bound an operation (see QueryLimits).
 	MaxDepth      int
 	MaxComplexity int
+	// MaxExpensive bounds the @expensive fields (the CMA) of an operation
+	// (default 10).
+	MaxExpensive int
 	// Introspection turns the schema introspection queries on.
 	Introspection bool
 	// Auth authenticates requests and websockets.
@@ -83,7 +87,12 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
+	if cfg.MaxExpensive <= 0 {
+		cfg.MaxExpensive = 10
+	}
+	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, MaxExpensive: cfg.MaxExpensive})
+	// Half the cores for expensive operations, one token's at a time.
+	srv.Use(NewExpensiveGate(runtime.GOMAXPROCS(0)/2, 8))
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = 10
 	}

@@ -65,6 +65,29 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// allowedRequestHeaders returns the request headers a page from an allowed
+// origin may send. Besides the API's own, they are the ones GraphQL
+// clients send by default, so that their preflights pass:
+//   - Accept: safelisted by the Fetch standard only while its value has no
+//     quote and fits in 128 bytes; Apollo Client's multipart subscription
+//     Accept (multipart/mixed;boundary="graphql";…) does not, and urql's
+//     list of response types grows with its exchanges;
+//   - apollographql-client-name and apollographql-client-version: Apollo
+//     Client's client awareness, sent once the app names itself (the name
+//     and version options, or clientAwareness);
+//   - x-apollo-operation-name and apollo-require-preflight: Apollo's CSRF
+//     prevention headers, which Apollo's iOS and Kotlin clients and Apollo
+//     Client's upload links set.
+//
+// urql sends only Content-Type and Accept.
+func allowedRequestHeaders() []string {
+	return []string{
+		"Content-Type", "Accept", "Authorization", RequestIDHeader, "Idempotency-Key",
+		"Apollographql-Client-Name", "Apollographql-Client-Version",
+		"X-Apollo-Operation-Name", "Apollo-Require-Preflight",
+	}
+}
+
 // CORS answers preflight requests and sets the CORS headers for the
 // allowed origins; other origins get no CORS headers, so browsers refuse
 // their pages the response.
@@ -73,7 +96,7 @@ func CORS(o Origins) func(http.Handler) http.Handler {
 	c := cors.New(cors.Options{
 		AllowOriginFunc:  o.Allows,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders:   []string{"Content-Type", "Authorization", RequestIDHeader, "Idempotency-Key"},
+		AllowedHeaders:   allowedRequestHeaders(),
 		ExposedHeaders:   []string{RequestIDHeader, "Location"},
 		AllowCredentials: false,
 		MaxAge:           600,

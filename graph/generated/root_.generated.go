@@ -4231,18 +4231,18 @@ extend type Query {
 
 extend type Mutation {
   "Creates a token for the viewer (ADMIN only)."
-  createApiToken(name: String!, expiresAt: Time): CreatedAPIToken!
+  createApiToken(name: String!, expiresAt: Time): CreatedAPIToken! @cost(weight: 10)
   "Revokes a token of the organization (ADMIN only); its open subscriptions end."
-  revokeApiToken(id: ID!): APIToken!
+  revokeApiToken(id: ID!): APIToken! @cost(weight: 10)
 }
 `, BuiltIn: false},
 	{Name: "../client.graphqls", Input: `extend type Mutation {
-  createClient(input: CreateClientInput!): Client!
-  updateClient(id: ID!, input: UpdateClientInput!): Client!
+  createClient(input: CreateClientInput!): Client! @cost(weight: 10)
+  updateClient(id: ID!, input: UpdateClientInput!): Client! @cost(weight: 10)
   "Deletes the client, with its interactions, and returns its ID. A client that runs refer to cannot be deleted (CONFLICT)."
-  deleteClient(id: ID!): ID!
+  deleteClient(id: ID!): ID! @cost(weight: 10)
   "Records a touch point with a client (a call, a showing, an email reply …)."
-  createInteraction(input: CreateInteractionInput!): Interaction!
+  createInteraction(input: CreateInteractionInput!): Interaction! @cost(weight: 10)
 }
 `, BuiltIn: false},
 	{Name: "../cma.graphqls", Input: `"""
@@ -4324,8 +4324,24 @@ extend union StepOutput = CMAReport
 
 extend type Query {
   "Values a property now, with the same code the CMA_ANALYSIS step runs."
-  cma(propertyId: ID!, options: CMAOptions): CMAReport!
+  cma(propertyId: ID!, options: CMAOptions): CMAReport! @cost(weight: 1000) @expensive
 }
+`, BuiltIn: false},
+	{Name: "../cost.graphqls", Input: `"""
+What a field costs the server, declared next to the field and read by the
+complexity rule (graph/limits.go) before anything runs. A field without it
+costs 1. The cost of a field is its weight plus the cost of its selections;
+a connection counts its selections once per item asked for (first or last).
+A CMA weighs about as much as a page of 100 properties with ten fields each.
+"""
+directive @cost(weight: Int!) on FIELD_DEFINITION
+
+"""
+The field is heavy enough that an operation may ask for it only a few times
+(--max-expensive-fields, default 10), however cheap the rest of the
+operation is; more is refused with EXPENSIVE_FIELD_LIMIT_EXCEEDED.
+"""
+directive @expensive on FIELD_DEFINITION
 `, BuiltIn: false},
 	{Name: "../crm.graphqls", Input: `"The LEAD_SCORING step's output."
 type LeadScore {
@@ -4369,13 +4385,13 @@ extend union StepOutput = LeadScore | FollowUpPlan
 `, BuiltIn: false},
 	{Name: "../crm_mutations.graphqls", Input: `extend type Mutation {
   "Marks an open task done. Completing a canceled task is a CONFLICT."
-  completeTask(id: ID!): Task!
+  completeTask(id: ID!): Task! @cost(weight: 10)
   "Moves an open task's due time. dueAt must be in the future."
-  rescheduleTask(id: ID!, dueAt: Time!): Task!
+  rescheduleTask(id: ID!, dueAt: Time!): Task! @cost(weight: 10)
   "Cancels a scheduled email. An email already sent cannot be canceled (CONFLICT)."
-  cancelEmailMessage(id: ID!): EmailMessage!
+  cancelEmailMessage(id: ID!): EmailMessage! @cost(weight: 10)
   "Cancels a scheduled post. A post already published cannot be canceled (CONFLICT)."
-  cancelScheduledPost(id: ID!): ScheduledPost!
+  cancelScheduledPost(id: ID!): ScheduledPost! @cost(weight: 10)
 }
 `, BuiltIn: false},
 	{Name: "../ent.graphqls", Input: `directive @goField(forceResolver: Boolean, name: String, omittable: Boolean) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
@@ -9135,10 +9151,10 @@ input UpdatePackageInput {
 }
 
 extend type Mutation {
-  createPackage(input: CreatePackageInput!): Package!
-  updatePackage(id: ID!, input: UpdatePackageInput!): Package!
+  createPackage(input: CreatePackageInput!): Package! @cost(weight: 20)
+  updatePackage(id: ID!, input: UpdatePackageInput!): Package! @cost(weight: 20)
   "Hides the package from new runs. Runs already started are not affected."
-  archivePackage(id: ID!): Package!
+  archivePackage(id: ID!): Package! @cost(weight: 10)
 }
 `, BuiltIn: false},
 	{Name: "../property.graphqls", Input: `"""
@@ -9167,10 +9183,10 @@ extend type Query {
 }
 
 extend type Mutation {
-  createProperty(input: CreatePropertyInput!): Property!
-  updateProperty(id: ID!, input: UpdatePropertyInput!): Property!
+  createProperty(input: CreatePropertyInput!): Property! @cost(weight: 10)
+  updateProperty(id: ID!, input: UpdatePropertyInput!): Property! @cost(weight: 10)
   "Deletes the property and returns its ID. A property that runs refer to cannot be deleted (CONFLICT)."
-  deleteProperty(id: ID!): ID!
+  deleteProperty(id: ID!): ID! @cost(weight: 10)
 }
 `, BuiltIn: false},
 	{Name: "../run.graphqls", Input: `input StartRunInput {
@@ -9188,9 +9204,9 @@ extend type Mutation {
 }
 
 extend type Mutation {
-  startRun(input: StartRunInput!): Run!
-  cancelRun(id: ID!): Run!
-  retryRun(id: ID!): Run!
+  startRun(input: StartRunInput!): Run! @cost(weight: 50)
+  cancelRun(id: ID!): Run! @cost(weight: 20)
+  retryRun(id: ID!): Run! @cost(weight: 50)
 }
 
 type Subscription {
@@ -9277,13 +9293,13 @@ type NegotiationPlay {
 extend union StepOutput = ListingStrategy
 `, BuiltIn: false},
 	{Name: "../transaction.graphqls", Input: `extend type Mutation {
-  createTransaction(input: CreateTransactionInput!): Transaction!
+  createTransaction(input: CreateTransactionInput!): Transaction! @cost(weight: 10)
   """
   Moves a transaction to a stage (forward, or to FELL_THROUGH) and creates
   that stage's checklist tasks, once. Repeating a move changes nothing; an
   illegal move (CLOSED → OFFER) is a CONFLICT.
   """
-  advanceTransaction(id: ID!, stage: TransactionStage!): Transaction!
+  advanceTransaction(id: ID!, stage: TransactionStage!): Transaction! @cost(weight: 20)
 }
 `, BuiltIn: false},
 }

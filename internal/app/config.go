@@ -36,6 +36,7 @@ type Config struct {
 	MaxSubscriptions int    // -max-subscriptions, ESTATEFLOW_MAX_SUBSCRIPTIONS
 	MaxDepth         int    // -max-depth, ESTATEFLOW_MAX_DEPTH
 	MaxComplexity    int    // -max-complexity, ESTATEFLOW_MAX_COMPLEXITY
+	MaxExpensive     int    // -max-expensive-fields, ESTATEFLOW_MAX_EXPENSIVE_FIELDS
 	Workers          int    // -workers, ESTATEFLOW_WORKERS
 	ReplicaID        string // -replica-id, ESTATEFLOW_REPLICA_ID
 	RiverListen      bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
@@ -124,6 +125,8 @@ func (c *commandLine) serverFlags() {
 		"deepest field nesting a GraphQL operation may use (env ESTATEFLOW_MAX_DEPTH)")
 	fs.IntVar(&cfg.MaxComplexity, "max-complexity", env.int("ESTATEFLOW_MAX_COMPLEXITY", 20000),
 		"highest complexity a GraphQL operation may have; a connection counts its fields once per item asked for (env ESTATEFLOW_MAX_COMPLEXITY)")
+	fs.IntVar(&cfg.MaxExpensive, "max-expensive-fields", env.int("ESTATEFLOW_MAX_EXPENSIVE_FIELDS", 10),
+		"times a GraphQL operation may ask for fields marked @expensive, such as cma, counting aliases (env ESTATEFLOW_MAX_EXPENSIVE_FIELDS)")
 	fs.IntVar(&cfg.Workers, "workers", env.int("ESTATEFLOW_WORKERS", 0),
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", env.str("ESTATEFLOW_REPLICA_ID", ""),

@@ -22,6 +22,7 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 		MaxPageSize:      100,
 		MaxDepth:         cfg.MaxDepth,
 		MaxComplexity:    cfg.MaxComplexity,
+		MaxExpensive:     cfg.MaxExpensive,
 		Introspection:    cfg.Introspection,
 		Auth:             authn,
 		MaxSubscriptions: cfg.MaxSubscriptions,

@@ -37,6 +37,10 @@ const (
 	ComplexityLimitExceeded Code = "COMPLEXITY_LIMIT_EXCEEDED"
 	// SubscriptionLimitExceeded: too many subscriptions open on one websocket.
 	SubscriptionLimitExceeded Code = "SUBSCRIPTION_LIMIT_EXCEEDED"
+	// ExpensiveFieldLimitExceeded: the operation asks for fields marked
+	// expensive (such as cma) more times than one operation may;
+	// extensions.field names the first.
+	ExpensiveFieldLimitExceeded Code = "EXPENSIVE_FIELD_LIMIT_EXCEEDED"
 )
 
 // Conditions of the server or of a stream.
@@ -61,7 +65,7 @@ func (c Code) String() string { return string(c) }
 // limit sets itself.)
 func (c Code) HTTPStatus() int {
 	switch c {
-	case BadUserInput, DepthLimitExceeded, ComplexityLimitExceeded, SubscriptionLimitExceeded:
+	case BadUserInput, DepthLimitExceeded, ComplexityLimitExceeded, SubscriptionLimitExceeded, ExpensiveFieldLimitExceeded:
 		return http.StatusBadRequest
 	case NotFound:
 		return http.StatusNotFound

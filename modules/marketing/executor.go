@@ -5,12 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/emailmessage"
+	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/modules/analytics"
@@ -173,31 +178,107 @@ func (x SocialExecutor) Execute(ctx context.Context, sc *engine.StepContext) (an
 	if err != nil {
 		return nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", org.Timezone, err))
 	}
-	posts, err := x.Client.ScheduledPost.Query().
-		Where(scheduledpost.PropertyID(p.ID), scheduledpost.StatusNEQ(scheduledpost.StatusCANCELED)).All(ctx)
+	// The plan is made here, from the posts committed so far, and made
+	// again in the outcome's transaction with the property locked: the
+	// output the engine stores is this plan, so the effect writes exactly
+	// these rows or fails the attempt, which then plans anew.
+	existing, _, err := postsOf(ctx, x.Client, p.ID, sc)
 	if err != nil {
 		return nil, err
-	}
-	existing := map[string][]time.Time{}
-	for _, post := range posts {
-		existing[string(post.Platform)] = append(existing[string(post.Platform)], post.ScheduledAt)
 	}
 	c.PropertyID = p.ID
 	plan := PlanPosts(c, existing, loc)
 	sc.AddEffect(func(ctx context.Context, db *ent.Client) error {
-		for _, post := range plan.Posts {
-			err := db.ScheduledPost.Create().
-				SetPropertyID(p.ID).SetPlatform(scheduledpost.Platform(post.Platform)).SetScheduledAt(post.ScheduledAt).SetText(post.Text).
-				SetRunID(sc.RunID).SetStepKey(sc.StepKey).
-				OnConflictColumns(scheduledpost.FieldPropertyID, scheduledpost.FieldPlatform, scheduledpost.FieldScheduledAt).DoNothing().
-				Exec(ctx)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("scheduling a %s post: %w", post.Platform, err)
+		if err := lockProperty(ctx, db, p.ID); err != nil {
+			return err
+		}
+		existing, own, err := postsOf(ctx, db, p.ID, sc)
+		if err != nil {
+			return err
+		}
+		if now := PlanPosts(c, existing, loc); !samePlan(now, plan) {
+			// Another run scheduled posts for this property since the
+			// plan was made; writing the stale plan would break the gap
+			// rule or store an output that is not what was written.
+			return fmt.Errorf("property %d: %w", p.ID, errScheduleChanged)
+		}
+		if len(own) > 0 {
+			// Written by an earlier attempt of this very step, which the
+			// engine's bookkeeping rules out; accept only the same rows.
+			if !samePosts(own, plan.Posts) {
+				return fmt.Errorf("property %d: posts of step %q already written differ from its plan", p.ID, sc.StepKey)
 			}
+			return nil
+		}
+		creates := make([]*ent.ScheduledPostCreate, len(plan.Posts))
+		for i, post := range plan.Posts {
+			creates[i] = db.ScheduledPost.Create().
+				SetPropertyID(p.ID).SetPlatform(scheduledpost.Platform(post.Platform)).SetScheduledAt(post.ScheduledAt).SetText(post.Text).
+				SetRunID(sc.RunID).SetStepKey(sc.StepKey)
+		}
+		// No ON CONFLICT clause: with the property locked and the plan
+		// checked, a conflicting slot is a bug that must fail the attempt,
+		// not a row silently missing from the output.
+		if err := db.ScheduledPost.CreateBulk(creates...).Exec(ctx); err != nil {
+			return fmt.Errorf("scheduling %d posts for property %d: %w", len(creates), p.ID, err)
 		}
 		return nil
 	})
 	return &plan, nil
+}
+
+// errScheduleChanged fails a SOCIAL_SCHEDULING attempt whose plan was
+// overtaken by another run's posts; the retry plans around them.
+var errScheduleChanged = errors.New("another run scheduled posts for this property meanwhile; the step plans again")
+
+// lockProperty serializes the runs that schedule posts for one property.
+// Each run's outcome transaction locks its own run row, so two runs on one
+// property would not wait for each other; on PostgreSQL the property row is
+// locked FOR UPDATE until the transaction ends. SQLite transactions are
+// BEGIN IMMEDIATE and already serialized, and SQLite has no FOR UPDATE.
+// Only the selector knows the dialect, hence the lock set in a predicate.
+func lockProperty(ctx context.Context, db *ent.Client, propertyID int) error {
+	_, err := db.Property.Query().Where(property.ID(propertyID), func(s *entsql.Selector) {
+		if s.Dialect() == dialect.Postgres {
+			s.ForUpdate(entsql.WithLockTables(property.Table))
+		}
+	}).Only(ctx)
+	if err != nil {
+		return fmt.Errorf("locking property %d: %w", propertyID, err)
+	}
+	return nil
+}
+
+// postsOf returns the property's live posts by platform, leaving out those
+// of this run's step, and those of this run's step.
+func postsOf(ctx context.Context, db *ent.Client, propertyID int, sc *engine.StepContext) (existing map[string][]time.Time, own []PlannedPost, err error) {
+	posts, err := db.ScheduledPost.Query().
+		Where(scheduledpost.PropertyID(propertyID), scheduledpost.StatusNEQ(scheduledpost.StatusCANCELED)).
+		Order(scheduledpost.ByID()).All(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the posts of property %d: %w", propertyID, err)
+	}
+	existing = map[string][]time.Time{}
+	for _, post := range posts {
+		if post.RunID != nil && *post.RunID == sc.RunID && post.StepKey != nil && *post.StepKey == sc.StepKey {
+			own = append(own, PlannedPost{Platform: string(post.Platform), ScheduledAt: post.ScheduledAt, Text: post.Text})
+			continue
+		}
+		existing[string(post.Platform)] = append(existing[string(post.Platform)], post.ScheduledAt)
+	}
+	return existing, own, nil
+}
+
+func samePlan(a, b SocialSchedule) bool {
+	return a.Skipped == b.Skipped && samePosts(a.Posts, b.Posts)
+}
+
+// samePosts compares posts in order: rows read back by ID come in
+// insertion order, which is the plan's.
+func samePosts(a, b []PlannedPost) bool {
+	return slices.EqualFunc(a, b, func(x, y PlannedPost) bool {
+		return x.Platform == y.Platform && x.ScheduledAt.Equal(y.ScheduledAt) && x.Text == y.Text
+	})
 }
 
 func loadProperty(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*ent.Property, error) {
