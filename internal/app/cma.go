@@ -7,43 +7,41 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/importer"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
 
-// CMA implements `estateflow cma backtest --csv FILE [--json]`.
+// CMA implements `estateflow cma backtest (--csv FILE | --demo) [--json]`.
 func CMA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newCommandLine("cma", "cma backtest --csv FILE [--json]",
-		"Values every sale in FILE from the others, in a scratch database, and prints the errors.", stderr, os.LookupEnv)
+	c := newCommandLine("cma", "cma backtest (--csv FILE | --demo) [--json]",
+		"Values every sale in FILE (or in the generated demo data) from the others, in a scratch database, and prints the errors.", stderr, os.LookupEnv)
 	csvPath := c.fs.String("csv", "", "the sales file to value")
+	demo := c.fs.Bool("demo", false, "value the generated demo data's sales instead of a file")
 	asJSON := c.fs.Bool("json", false, "print one JSON object")
 	args, err := c.parse(args)
 	if err != nil {
 		return err
 	}
 	if len(args) != 1 || args[0] != "backtest" {
-		return fmt.Errorf("cma: usage: estateflow cma backtest --csv FILE [--json]")
+		return fmt.Errorf("cma: usage: estateflow cma backtest (--csv FILE | --demo) [--json]")
 	}
-	return runCMABacktest(ctx, *csvPath, *asJSON, stdout, stderr)
+	return runCMABacktest(ctx, *csvPath, *demo, *asJSON, stdout, stderr)
 }
 
 // runCMABacktest implements `estateflow cma backtest --csv FILE [--json]`:
 // it imports the file into a scratch SQLite database and values every sale
 // with the CMA step's own code, using only the other (and, when dated,
 // earlier) sales as comps.
-func runCMABacktest(ctx context.Context, csvPath string, asJSON bool, stdout, stderr io.Writer) error {
-	if csvPath == "" {
-		return fmt.Errorf("cma backtest: give the sales file with --csv FILE")
+func runCMABacktest(ctx context.Context, csvPath string, demo, asJSON bool, stdout, stderr io.Writer) error {
+	if (csvPath == "") == !demo {
+		return fmt.Errorf("cma backtest: give either the sales file with --csv FILE or --demo")
 	}
-	f, err := os.Open(csvPath)
-	if err != nil {
-		return fmt.Errorf("cma backtest: %w", err)
-	}
-	defer f.Close()
 	dir, err := os.MkdirTemp("", "estateflow-backtest-")
 	if err != nil {
 		return err
@@ -57,18 +55,11 @@ func runCMABacktest(ctx context.Context, csvPath string, asJSON bool, stdout, st
 	if err := db.Migrate(ctx); err != nil {
 		return err
 	}
-	org, err := db.Client.Organization.Create().SetName("Backtest").SetSlug("backtest").Save(tenant.SystemContext(ctx))
+	orgID, err := loadBacktestSales(ctx, db, csvPath, stderr)
 	if err != nil {
 		return fmt.Errorf("cma backtest: %w", err)
 	}
-	orgCtx := tenant.NewContext(ctx, tenant.Viewer{OrgID: org.ID})
-	sum, err := importer.Import(orgCtx, db.Client, f, importer.Options{})
-	if err != nil {
-		return fmt.Errorf("cma backtest: %w", err)
-	}
-	if len(sum.Rejected) > 0 {
-		fmt.Fprintf(stderr, "cma backtest: %d rows rejected by the importer (first: %s)\n", len(sum.Rejected), sum.Rejected[0])
-	}
+	orgCtx := tenant.NewContext(ctx, tenant.Viewer{OrgID: orgID})
 	props, err := db.Client.Property.Query().Where(property.StatusEQ(property.StatusSOLD)).All(orgCtx)
 	if err != nil {
 		return err
@@ -90,4 +81,35 @@ func runCMABacktest(ctx context.Context, csvPath string, asJSON bool, stdout, st
 	fmt.Fprintf(stdout, "valued    %d of %d sales\ncoverage  %.1f%%\nMdAPE     %.1f%%\nPPE5      %.1f%%\nPPE10     %.1f%%\nPPE20     %.1f%%\nseconds   %.1f\n",
 		res.Count, res.Total, res.Coverage*100, res.MdAPE*100, res.PPE5*100, res.PPE10*100, res.PPE20*100, res.Seconds)
 	return nil
+}
+
+// loadBacktestSales fills the scratch database: with the CSV file's rows,
+// or, when csvPath is empty, with the generated demo data (dated sales of
+// a market that rises 4% a year). It returns the organization that holds
+// them.
+func loadBacktestSales(ctx context.Context, db *database.DB, csvPath string, stderr io.Writer) (int, error) {
+	if csvPath == "" {
+		res, err := seed.Bootstrap(ctx, db.Client, true, time.Now().UTC())
+		if err != nil {
+			return 0, err
+		}
+		return res.Org.ID, nil
+	}
+	f, err := os.Open(csvPath)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	org, err := db.Client.Organization.Create().SetName("Backtest").SetSlug("backtest").Save(tenant.SystemContext(ctx))
+	if err != nil {
+		return 0, err
+	}
+	sum, err := importer.Import(tenant.NewContext(ctx, tenant.Viewer{OrgID: org.ID}), db.Client, f, importer.Options{})
+	if err != nil {
+		return 0, err
+	}
+	if len(sum.Rejected) > 0 {
+		fmt.Fprintf(stderr, "cma backtest: %d rows rejected by the importer (first: %s)\n", len(sum.Rejected), sum.Rejected[0])
+	}
+	return org.ID, nil
 }

@@ -32,7 +32,7 @@ func findCandidates(ctx context.Context, src Source, subject Home, opts Options)
 		}
 		// A few times more candidates than comps leaves the scoring a
 		// choice; the widest search settles for what there is.
-		if len(found) >= candidatePool*opts.MaxComps {
+		if len(found) >= max(candidatePool*opts.MaxComps, valueCandidates) {
 			return found, miles, months, nil
 		}
 		if step.miles >= opts.MaxRadiusMiles && step.months >= opts.MaxLookbackMonths {
@@ -74,7 +74,8 @@ func salesWithin(ctx context.Context, src Source, subject Home, opts Options, mi
 }
 
 // marketSet returns the nearest sales the adjustment rates are fitted on:
-// a wider set than the comps, from the same market and time.
+// a wider set than the comps, from the same market and time. The local fit
+// weighs them by similarity; the area-wide fit, alike.
 func marketSet(ctx context.Context, src Source, subject Home, opts Options, radius float64, months int) ([]candidate, error) {
 	miles := math.Max(radius*2, 1)
 	for {
@@ -83,8 +84,8 @@ func marketSet(ctx context.Context, src Source, subject Home, opts Options, radi
 			return nil, err
 		}
 		if len(set) >= marketSetSize || miles >= opts.MaxRadiusMiles {
-			if len(set) > marketSetSize {
-				set = set[:marketSetSize]
+			if ms := marketSetSize; len(set) > ms {
+				set = set[:ms]
 			}
 			return set, nil
 		}
