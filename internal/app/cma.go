@@ -78,9 +78,24 @@ func runCMABacktest(ctx context.Context, csvPath string, demo, asJSON bool, stdo
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "valued    %d of %d sales\ncoverage  %.1f%%\nMdAPE     %.1f%%\nPPE5      %.1f%%\nPPE10     %.1f%%\nPPE20     %.1f%%\nseconds   %.1f\n",
-		res.Count, res.Total, res.Coverage*100, res.MdAPE*100, res.PPE5*100, res.PPE10*100, res.PPE20*100, res.Seconds)
+	printBacktest(stdout, res)
 	return nil
+}
+
+// printBacktest writes a backtest's figures as tables.
+func printBacktest(w io.Writer, res analytics.BacktestResult) {
+	fmt.Fprintf(w, "valued         %d of %d sales\ncoverage       %.1f%%\nMdAPE          %.1f%%\nPPE5           %.1f%%\nPPE10          %.1f%%\nPPE20          %.1f%%\n",
+		res.Count, res.Total, res.Coverage*100, res.MdAPE*100, res.PPE5*100, res.PPE10*100, res.PPE20*100)
+	fmt.Fprintf(w, "80%% band holds %.1f%% of true prices (%.0f%% of bands calibrated from the other, or earlier, sales)\n", res.BandCoverage*100, res.Calibrated*100)
+	fmt.Fprintf(w, "\ngrade    values   MdAPE   PPE10   in 80%% band\n")
+	for _, g := range res.Grades {
+		fmt.Fprintf(w, "%-8s %6d  %5.1f%%  %5.1f%%  %5.1f%%\n", g.Grade, g.Count, g.MdAPE*100, g.PPE10*100, g.BandCoverage*100)
+	}
+	fmt.Fprintf(w, "\nprice fifth  up to       values   bias    MdAPE\n")
+	for i, f := range res.PriceFifths {
+		fmt.Fprintf(w, "%-12d %-10d %6d  %+5.1f%%  %5.1f%%\n", i+1, f.MaxPrice, f.Count, f.Bias*100, f.MdAPE*100)
+	}
+	fmt.Fprintf(w, "\nseconds        %.1f\n", res.Seconds)
 }
 
 // loadBacktestSales fills the scratch database: with the CSV file's rows,

@@ -79,7 +79,7 @@ func Value(ctx context.Context, src Source, subject Home, opts Options, progress
 	}
 	progress(0.35, fmt.Sprintf("found %d candidate sales within %.1f miles", len(cands), radius))
 
-	market, err := marketSet(ctx, src, subject, opts, radius, months)
+	market, err := marketSet(ctx, src, subject, opts, radius, months, len(cands))
 	if err != nil {
 		return nil, err
 	}
