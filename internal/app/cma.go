@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/importer"
 	"github.com/estateflow/estateflow/modules/analytics"
@@ -17,21 +19,77 @@ import (
 	"github.com/estateflow/estateflow/tenant"
 )
 
-// CMA implements `estateflow cma backtest (--csv FILE | --demo) [--json]`.
+// CMA implements `estateflow cma backtest (--csv FILE | --demo) [--json]`
+// and `estateflow cma calibrate [--org SLUG] [--sales N]`.
 func CMA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c := newCommandLine("cma", "cma backtest (--csv FILE | --demo) [--json]",
-		"Values every sale in FILE (or in the generated demo data) from the others, in a scratch database, and prints the errors.", stderr, os.LookupEnv)
-	csvPath := c.fs.String("csv", "", "the sales file to value")
-	demo := c.fs.Bool("demo", false, "value the generated demo data's sales instead of a file")
+	const usage = "cma backtest (--csv FILE | --demo) [--json] | cma calibrate [--org SLUG] [--sales N]"
+	c := newCommandLine("cma", usage,
+		"backtest values every sale in FILE (or in the generated demo data) from the others, in a scratch database, and prints the errors; "+
+			"calibrate backtests an organization's latest sales and stores the errors that draw its CMA ranges and grades.", stderr, os.LookupEnv)
+	c.databaseFlags()
+	csvPath := c.fs.String("csv", "", "backtest: the sales file to value")
+	demo := c.fs.Bool("demo", false, "backtest: value the generated demo data's sales instead of a file")
 	asJSON := c.fs.Bool("json", false, "print one JSON object")
+	orgSlug := c.fs.String("org", seed.DemoOrgSlug, "calibrate: slug of the organization to calibrate")
+	maxSales := c.fs.Int("sales", 600, "calibrate: how many of the latest sales to backtest")
 	args, err := c.parse(args)
 	if err != nil {
 		return err
 	}
-	if len(args) != 1 || args[0] != "backtest" {
-		return fmt.Errorf("cma: usage: estateflow cma backtest (--csv FILE | --demo) [--json]")
+	switch {
+	case len(args) == 1 && args[0] == "backtest":
+		return runCMABacktest(ctx, *csvPath, *demo, *asJSON, stdout, stderr)
+	case len(args) == 1 && args[0] == "calibrate":
+		return runCMACalibrate(ctx, c.cfg, *orgSlug, *maxSales, *asJSON, stdout, stderr)
 	}
-	return runCMABacktest(ctx, *csvPath, *demo, *asJSON, stdout, stderr)
+	return fmt.Errorf("cma: usage: estateflow %s", usage)
+}
+
+// runCMACalibrate backtests the organization's latest sales (each valued
+// from the sales before it) and stores the measured errors, which every
+// later CMA of the organization draws its 80% range and grades from.
+func runCMACalibrate(ctx context.Context, cfg Config, orgSlug string, maxSales int, asJSON bool, stdout, stderr io.Writer) error {
+	db, err := openAndMigrate(ctx, cfg, newLogger(io.Discard, cfg))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	org, err := db.Client.Organization.Query().Where(organization.Slug(orgSlug)).Only(tenant.SystemContext(ctx))
+	if err != nil {
+		return fmt.Errorf("cma calibrate: organization %q: %w", orgSlug, err)
+	}
+	orgCtx := tenant.NewContext(ctx, tenant.Viewer{OrgID: org.ID, Role: tenant.RoleAdmin})
+	props, err := db.Client.Property.Query().Where(property.StatusEQ(property.StatusSOLD), property.SalePriceNotNil()).
+		Order(ent.Desc(property.FieldSaleDate), ent.Desc(property.FieldID)).Limit(maxSales).All(orgCtx)
+	if err != nil {
+		return fmt.Errorf("cma calibrate: %w", err)
+	}
+	sales := make([]analytics.Home, len(props))
+	for i, p := range props {
+		sales[i] = analytics.HomeOf(p)
+	}
+	progress := newProgressPrinter(stderr)
+	progress.verb = "valued"
+	res, err := analytics.Backtest(orgCtx, analytics.EntSource{Client: db.Client}, sales, analytics.Options{}, progress.update)
+	progress.finish()
+	if err != nil {
+		return fmt.Errorf("cma calibrate: %w", err)
+	}
+	cal, why := analytics.Calibrate(res.Samples, time.Now().UTC())
+	if cal == nil {
+		return fmt.Errorf("cma calibrate: %s in organization %q: its CMA ranges stay uncalibrated", why, orgSlug)
+	}
+	if err := analytics.SaveCalibration(orgCtx, db.Client, cal); err != nil {
+		return fmt.Errorf("cma calibrate: %w", err)
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(cal)
+	}
+	fmt.Fprintf(stdout, "calibrated %s on %d backtested sales (MdAPE %.1f%%)\n", orgSlug, cal.Sales, res.MdAPE*100)
+	for _, g := range cal.Grades {
+		fmt.Fprintf(stdout, "%-6s %4d values: 80%% within ±%.0f%%, MdAPE %.1f%%\n", g.Grade, g.Count, g.Within80*100, g.MdAPE*100)
+	}
+	return nil
 }
 
 // runCMABacktest implements `estateflow cma backtest --csv FILE [--json]`:

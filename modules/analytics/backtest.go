@@ -62,6 +62,7 @@ func Backtest(ctx context.Context, src Source, sales []Home, opts Options, progr
 			return BacktestResult{}, err
 		}
 		o := opts
+		o.ignoreStoredCalibration = true
 		if s.SaleDate != nil {
 			asOf := *s.SaleDate
 			o.AsOf = &asOf

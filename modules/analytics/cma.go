@@ -72,6 +72,14 @@ func Value(ctx context.Context, src Source, subject Home, opts Options, progress
 		return nil, ErrNoLivingArea
 	}
 
+	if cs, ok := src.(calibrationSource); ok && opts.Calibration == nil && !opts.ignoreStoredCalibration {
+		cal, err := cs.Calibration(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts.Calibration = cal
+	}
+
 	progress(0.05, "searching comparable sales")
 	cands, radius, months, err := findCandidates(ctx, src, subject, opts)
 	if err != nil {

@@ -183,3 +183,67 @@ func TestTimeAdjustmentSignAndWording(t *testing.T) {
 		t.Fatalf("market rate %v%% per month, want +1", got)
 	}
 }
+
+// TestStoredCalibration: a calibration saved for the organization is what
+// the next CMA draws its range and grade from, and the report says when it
+// was calibrated; without one, the report says the range is uncalibrated.
+func TestStoredCalibration(t *testing.T) {
+	m := newMarket(t)
+	for i := range 12 {
+		m.sale(0.1*float64(i+1), "SINGLE_FAMILY", 1500, 300000+1000*i, nil)
+	}
+	r, err := m.value(subjectHome(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.RangeCalibrated || r.CalibratedAt != nil || !strings.Contains(r.RangeNote, "run `estateflow cma calibrate`") {
+		t.Fatalf("no calibration stored, yet: calibrated %v at %v, %q", r.RangeCalibrated, r.CalibratedAt, r.RangeNote)
+	}
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	cal := &Calibration{CalibratedAt: at, Sales: 300, Grades: []GradeCalibration{
+		{Grade: "HIGH", MaxSpread: 0.05, Count: 100, LowZ: -2, HighZ: 2, Within80: 0.08},
+		{Grade: "MEDIUM", MaxSpread: 0.1, Count: 100, LowZ: -1.5, HighZ: 1.5, Within80: 0.16},
+		{Grade: "LOW", Count: 100, LowZ: -1.2, HighZ: 1.2, Within80: 0.3},
+	}}
+	if err := SaveCalibration(m.ctx, m.db, cal); err != nil {
+		t.Fatal(err)
+	}
+	r, err = m.value(subjectHome(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.RangeCalibrated || r.CalibratedAt == nil || !r.CalibratedAt.Equal(at) || !strings.Contains(r.RangeNote, "calibrated 2026-11-30") {
+		t.Fatalf("stored calibration not used: calibrated %v at %v, %q", r.RangeCalibrated, r.CalibratedAt, r.RangeNote)
+	}
+	// Comps 300,000–311,000 around a value of 305,000 or 306,000: spread
+	// 1.4826 × median |log deviation| ≈ 0.015, floored to 0.02: HIGH, whose
+	// band is ±2 spreads.
+	if r.Confidence != "HIGH" || !strings.Contains(r.RangeNote, "80% of values graded HIGH were within ±8%") {
+		t.Fatalf("confidence %s, note %q", r.Confidence, r.RangeNote)
+	}
+}
+
+// TestListingAndSegments: a list price above the range is named with its
+// gap, and an old home in a thin market is named as a weak segment.
+func TestListingAndSegments(t *testing.T) {
+	m := newMarket(t)
+	for i := range 12 {
+		m.sale(0.1*float64(i+1), "SINGLE_FAMILY", 1500, 300000, nil)
+	}
+	subject := subjectHome()
+	subject.ListPrice = new(400000)
+	subject.YearBuilt = new(1940)
+	r, err := m.value(subject, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The range is 300,000 × e^±0.04 (uncalibrated, spread 0.02): top
+	// 312,000, so 400,000 is 28.2% above it.
+	if r.ValueHigh != 312000 || !strings.Contains(r.ListingNote, "the list price 400000 is 28.2% above the top of the 80% range (312000)") {
+		t.Fatalf("range top %d, listing note %q", r.ValueHigh, r.ListingNote)
+	}
+	joined := strings.Join(r.WeakSegments, "; ")
+	if !strings.Contains(joined, "thin type: only 12 SINGLE_FAMILY sales") || !strings.Contains(joined, "old home: built in 1940") {
+		t.Fatalf("weak segments %q", joined)
+	}
+}

@@ -69,7 +69,9 @@ func salesWithin(ctx context.Context, src Source, subject Home, opts Options, mi
 			out = append(out, candidate{home: h, miles: d})
 		}
 	}
-	slices.SortFunc(out, func(a, b candidate) int { return cmp.Or(cmp.Compare(a.miles, b.miles), cmp.Compare(a.home.ID, b.home.ID)) })
+	slices.SortFunc(out, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.miles, b.miles), cmp.Compare(a.home.ID, b.home.ID))
+	})
 	return out, nil
 }
 

@@ -39,6 +39,9 @@ type Options struct {
 	// Calibration draws the 80% range from measured backtest errors; nil
 	// leaves the range uncalibrated, and the report says so.
 	Calibration *Calibration `json:"-"`
+	// ignoreStoredCalibration keeps a backtest from reading the
+	// organization's calibration for every value (it draws its own bands).
+	ignoreStoredCalibration bool
 }
 
 func (o Options) withDefaults(now time.Time) Options {
