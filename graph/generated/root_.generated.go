@@ -4414,7 +4414,7 @@ type CMAReport {
   compSpread: Float!
   "The value's comps beyond those shown."
   otherComps: CMACompSummary
-  "Comps beyond 15% net or 25% gross adjustment; none of them is shown."
+  "Comps beyond 15% net or 25% gross adjustment; shown (with outlierReason) only where too few others are."
   flaggedComps: Int!
   "Set when the subject's list price lies outside the range, with the gap in percent."
   listingNote: String

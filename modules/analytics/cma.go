@@ -283,17 +283,27 @@ func buildReport(subject Home, comps []Comp, rates []rate, v valuation, radius f
 		CompSpread:           round4(spread),
 		Comps:                []Comp{},
 	}
-	var rest []Comp
+	var rest, flagged []Comp
 	for _, c := range comps {
-		if c.OutlierReason != "" {
+		switch {
+		case c.OutlierReason != "":
 			r.FlaggedComps++
-		}
-		if c.OutlierReason == "" && len(r.Comps) < opts.MaxComps {
+			flagged = append(flagged, c)
+		case len(r.Comps) < opts.MaxComps:
 			r.Comps = append(r.Comps, c)
-		} else {
+		default:
 			rest = append(rest, c)
 		}
 	}
+	// A report shows at least MinComps comps: where too few pass the
+	// outlier rule, the least adjusted of the flagged ones fill in, each
+	// still carrying its OutlierReason.
+	slices.SortStableFunc(flagged, func(a, b Comp) int { return cmp.Compare(a.GrossAdjustment, b.GrossAdjustment) })
+	for len(r.Comps) < min(opts.MinComps, opts.MaxComps) && len(flagged) > 0 {
+		r.Comps = append(r.Comps, flagged[0])
+		flagged = flagged[1:]
+	}
+	rest = append(rest, flagged...)
 	if len(rest) > 0 {
 		r.OtherComps = &CompSummary{
 			Count:           len(rest),

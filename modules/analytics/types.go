@@ -94,7 +94,7 @@ type Report struct {
 	CompSpread     float64      `json:"compSpread"`
 	OtherComps     *CompSummary `json:"otherComps,omitempty"`
 	// FlaggedComps counts the value's comps beyond 15% net or 25% gross
-	// adjustment; none of them is among the comps shown.
+	// adjustment; they are shown only where fewer than MinComps others are.
 	FlaggedComps int `json:"flaggedComps"`
 	// RangeCalibrated says whether the 80% range comes from measured
 	// backtest errors; RangeNote says what it means, or why it is not
