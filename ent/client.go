@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
@@ -42,6 +43,8 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// CMACalibration is the client for interacting with the CMACalibration builders.
+	CMACalibration *CMACalibrationClient
 	// Contact is the client for interacting with the Contact builders.
 	Contact *ContactClient
 	// Deal is the client for interacting with the Deal builders.
@@ -84,6 +87,7 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIToken = NewAPITokenClient(c.config)
+	c.CMACalibration = NewCMACalibrationClient(c.config)
 	c.Contact = NewContactClient(c.config)
 	c.Deal = NewDealClient(c.config)
 	c.EmailMessage = NewEmailMessageClient(c.config)
@@ -192,6 +196,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:             ctx,
 		config:          cfg,
 		APIToken:        NewAPITokenClient(cfg),
+		CMACalibration:  NewCMACalibrationClient(cfg),
 		Contact:         NewContactClient(cfg),
 		Deal:            NewDealClient(cfg),
 		EmailMessage:    NewEmailMessageClient(cfg),
@@ -227,6 +232,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:             ctx,
 		config:          cfg,
 		APIToken:        NewAPITokenClient(cfg),
+		CMACalibration:  NewCMACalibrationClient(cfg),
 		Contact:         NewContactClient(cfg),
 		Deal:            NewDealClient(cfg),
 		EmailMessage:    NewEmailMessageClient(cfg),
@@ -271,9 +277,9 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIToken, c.Contact, c.Deal, c.EmailMessage, c.Interaction, c.LeadScoreRecord,
-		c.Organization, c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost,
-		c.StepRun, c.Task, c.User, c.WorkflowPackage,
+		c.APIToken, c.CMACalibration, c.Contact, c.Deal, c.EmailMessage, c.Interaction,
+		c.LeadScoreRecord, c.Organization, c.PackageStep, c.Property, c.Run,
+		c.RunEvent, c.ScheduledPost, c.StepRun, c.Task, c.User, c.WorkflowPackage,
 	} {
 		n.Use(hooks...)
 	}
@@ -283,9 +289,9 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIToken, c.Contact, c.Deal, c.EmailMessage, c.Interaction, c.LeadScoreRecord,
-		c.Organization, c.PackageStep, c.Property, c.Run, c.RunEvent, c.ScheduledPost,
-		c.StepRun, c.Task, c.User, c.WorkflowPackage,
+		c.APIToken, c.CMACalibration, c.Contact, c.Deal, c.EmailMessage, c.Interaction,
+		c.LeadScoreRecord, c.Organization, c.PackageStep, c.Property, c.Run,
+		c.RunEvent, c.ScheduledPost, c.StepRun, c.Task, c.User, c.WorkflowPackage,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -296,6 +302,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APITokenMutation:
 		return c.APIToken.mutate(ctx, m)
+	case *CMACalibrationMutation:
+		return c.CMACalibration.mutate(ctx, m)
 	case *ContactMutation:
 		return c.Contact.mutate(ctx, m)
 	case *DealMutation:
@@ -494,6 +502,156 @@ func (c *APITokenClient) mutate(ctx context.Context, m *APITokenMutation) (Value
 		return (&APITokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIToken mutation op: %q", m.Op())
+	}
+}
+
+// CMACalibrationClient is a client for the CMACalibration schema.
+type CMACalibrationClient struct {
+	config
+}
+
+// NewCMACalibrationClient returns a client for the CMACalibration from the given config.
+func NewCMACalibrationClient(c config) *CMACalibrationClient {
+	return &CMACalibrationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cmacalibration.Hooks(f(g(h())))`.
+func (c *CMACalibrationClient) Use(hooks ...Hook) {
+	c.hooks.CMACalibration = append(c.hooks.CMACalibration, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cmacalibration.Intercept(f(g(h())))`.
+func (c *CMACalibrationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CMACalibration = append(c.inters.CMACalibration, interceptors...)
+}
+
+// Create returns a builder for creating a CMACalibration entity.
+func (c *CMACalibrationClient) Create() *CMACalibrationCreate {
+	mutation := newCMACalibrationMutation(c.config, OpCreate)
+	return &CMACalibrationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CMACalibration entities.
+func (c *CMACalibrationClient) CreateBulk(builders ...*CMACalibrationCreate) *CMACalibrationCreateBulk {
+	return &CMACalibrationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CMACalibrationClient) MapCreateBulk(slice any, setFunc func(*CMACalibrationCreate, int)) *CMACalibrationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CMACalibrationCreateBulk{err: fmt.Errorf("calling to CMACalibrationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CMACalibrationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CMACalibrationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CMACalibration.
+func (c *CMACalibrationClient) Update() *CMACalibrationUpdate {
+	mutation := newCMACalibrationMutation(c.config, OpUpdate)
+	return &CMACalibrationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CMACalibrationClient) UpdateOne(_m *CMACalibration) *CMACalibrationUpdateOne {
+	mutation := newCMACalibrationMutation(c.config, OpUpdateOne, withCMACalibration(_m))
+	return &CMACalibrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CMACalibrationClient) UpdateOneID(id int) *CMACalibrationUpdateOne {
+	mutation := newCMACalibrationMutation(c.config, OpUpdateOne, withCMACalibrationID(id))
+	return &CMACalibrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CMACalibration.
+func (c *CMACalibrationClient) Delete() *CMACalibrationDelete {
+	mutation := newCMACalibrationMutation(c.config, OpDelete)
+	return &CMACalibrationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CMACalibrationClient) DeleteOne(_m *CMACalibration) *CMACalibrationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CMACalibrationClient) DeleteOneID(id int) *CMACalibrationDeleteOne {
+	builder := c.Delete().Where(cmacalibration.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CMACalibrationDeleteOne{builder}
+}
+
+// Query returns a query builder for CMACalibration.
+func (c *CMACalibrationClient) Query() *CMACalibrationQuery {
+	return &CMACalibrationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCMACalibration},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CMACalibration entity by its id.
+func (c *CMACalibrationClient) Get(ctx context.Context, id int) (*CMACalibration, error) {
+	return c.Query().Where(cmacalibration.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CMACalibrationClient) GetX(ctx context.Context, id int) *CMACalibration {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryOrganization queries the organization edge of a CMACalibration.
+func (c *CMACalibrationClient) QueryOrganization(_m *CMACalibration) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(cmacalibration.Table, cmacalibration.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, cmacalibration.OrganizationTable, cmacalibration.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *CMACalibrationClient) Hooks() []Hook {
+	hooks := c.hooks.CMACalibration
+	return append(hooks[:len(hooks):len(hooks)], cmacalibration.Hooks[:]...)
+}
+
+// Interceptors returns the client interceptors.
+func (c *CMACalibrationClient) Interceptors() []Interceptor {
+	return c.inters.CMACalibration
+}
+
+func (c *CMACalibrationClient) mutate(ctx context.Context, m *CMACalibrationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CMACalibrationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CMACalibrationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CMACalibrationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CMACalibrationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CMACalibration mutation op: %q", m.Op())
 	}
 }
 
@@ -3246,14 +3404,14 @@ func (c *WorkflowPackageClient) mutate(ctx context.Context, m *WorkflowPackageMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIToken, Contact, Deal, EmailMessage, Interaction, LeadScoreRecord,
-		Organization, PackageStep, Property, Run, RunEvent, ScheduledPost, StepRun,
-		Task, User, WorkflowPackage []ent.Hook
+		APIToken, CMACalibration, Contact, Deal, EmailMessage, Interaction,
+		LeadScoreRecord, Organization, PackageStep, Property, Run, RunEvent,
+		ScheduledPost, StepRun, Task, User, WorkflowPackage []ent.Hook
 	}
 	inters struct {
-		APIToken, Contact, Deal, EmailMessage, Interaction, LeadScoreRecord,
-		Organization, PackageStep, Property, Run, RunEvent, ScheduledPost, StepRun,
-		Task, User, WorkflowPackage []ent.Interceptor
+		APIToken, CMACalibration, Contact, Deal, EmailMessage, Interaction,
+		LeadScoreRecord, Organization, PackageStep, Property, Run, RunEvent,
+		ScheduledPost, StepRun, Task, User, WorkflowPackage []ent.Interceptor
 	}
 )
 

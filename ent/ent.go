@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
@@ -89,6 +90,7 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apitoken.Table:        apitoken.ValidColumn,
+			cmacalibration.Table:  cmacalibration.ValidColumn,
 			contact.Table:         contact.ValidColumn,
 			deal.Table:            deal.ValidColumn,
 			emailmessage.Table:    emailmessage.ValidColumn,

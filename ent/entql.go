@@ -4,6 +4,7 @@ package ent
 
 import (
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
@@ -29,7 +30,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 16)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apitoken.Table,
@@ -54,6 +55,25 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   cmacalibration.Table,
+			Columns: cmacalibration.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: cmacalibration.FieldID,
+			},
+		},
+		Type: "CMACalibration",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			cmacalibration.FieldCreatedAt:      {Type: field.TypeTime, Column: cmacalibration.FieldCreatedAt},
+			cmacalibration.FieldUpdatedAt:      {Type: field.TypeTime, Column: cmacalibration.FieldUpdatedAt},
+			cmacalibration.FieldOrganizationID: {Type: field.TypeInt, Column: cmacalibration.FieldOrganizationID},
+			cmacalibration.FieldCalibratedAt:   {Type: field.TypeTime, Column: cmacalibration.FieldCalibratedAt},
+			cmacalibration.FieldSales:          {Type: field.TypeInt, Column: cmacalibration.FieldSales},
+			cmacalibration.FieldGrades:         {Type: field.TypeJSON, Column: cmacalibration.FieldGrades},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   contact.Table,
 			Columns: contact.Columns,
@@ -87,7 +107,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			contact.FieldScoredAt:        {Type: field.TypeTime, Column: contact.FieldScoredAt},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   deal.Table,
 			Columns: deal.Columns,
@@ -112,7 +132,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			deal.FieldClosingDate:        {Type: field.TypeTime, Column: deal.FieldClosingDate},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   emailmessage.Table,
 			Columns: emailmessage.Columns,
@@ -137,7 +157,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			emailmessage.FieldPlanIndex:      {Type: field.TypeInt, Column: emailmessage.FieldPlanIndex},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   interaction.Table,
 			Columns: interaction.Columns,
@@ -157,7 +177,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			interaction.FieldNote:           {Type: field.TypeString, Column: interaction.FieldNote},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   leadscorerecord.Table,
 			Columns: leadscorerecord.Columns,
@@ -180,7 +200,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			leadscorerecord.FieldStepKey:        {Type: field.TypeString, Column: leadscorerecord.FieldStepKey},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organization.Table,
 			Columns: organization.Columns,
@@ -198,7 +218,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organization.FieldTimezone:  {Type: field.TypeString, Column: organization.FieldTimezone},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   packagestep.Table,
 			Columns: packagestep.Columns,
@@ -223,7 +243,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			packagestep.FieldPosition:       {Type: field.TypeInt, Column: packagestep.FieldPosition},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   property.Table,
 			Columns: property.Columns,
@@ -260,7 +280,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			property.FieldSaleDate:       {Type: field.TypeTime, Column: property.FieldSaleDate},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   run.Table,
 			Columns: run.Columns,
@@ -289,7 +309,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			run.FieldFinishedAt:     {Type: field.TypeTime, Column: run.FieldFinishedAt},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   runevent.Table,
 			Columns: runevent.Columns,
@@ -311,7 +331,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			runevent.FieldAt:             {Type: field.TypeTime, Column: runevent.FieldAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   scheduledpost.Table,
 			Columns: scheduledpost.Columns,
@@ -334,7 +354,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			scheduledpost.FieldStepKey:        {Type: field.TypeString, Column: scheduledpost.FieldStepKey},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   steprun.Table,
 			Columns: steprun.Columns,
@@ -369,7 +389,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			steprun.FieldFinishedAt:     {Type: field.TypeTime, Column: steprun.FieldFinishedAt},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   task.Table,
 			Columns: task.Columns,
@@ -398,7 +418,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			task.FieldPlanIndex:      {Type: field.TypeInt, Column: task.FieldPlanIndex},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -417,7 +437,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldRole:           {Type: field.TypeEnum, Column: user.FieldRole},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workflowpackage.Table,
 			Columns: workflowpackage.Columns,
@@ -462,6 +482,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"APIToken",
 		"User",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   cmacalibration.OrganizationTable,
+			Columns: []string{cmacalibration.OrganizationColumn},
+			Bidi:    false,
+		},
+		"CMACalibration",
+		"Organization",
 	)
 	graph.MustAddE(
 		"organization",
@@ -1143,6 +1175,90 @@ func (f *APITokenFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *CMACalibrationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the CMACalibrationQuery builder.
+func (_q *CMACalibrationQuery) Filter() *CMACalibrationFilter {
+	return &CMACalibrationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *CMACalibrationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the CMACalibrationMutation builder.
+func (m *CMACalibrationMutation) Filter() *CMACalibrationFilter {
+	return &CMACalibrationFilter{config: m.config, predicateAdder: m}
+}
+
+// CMACalibrationFilter provides a generic filtering capability at runtime for CMACalibrationQuery.
+type CMACalibrationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *CMACalibrationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *CMACalibrationFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(cmacalibration.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *CMACalibrationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(cmacalibration.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *CMACalibrationFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(cmacalibration.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *CMACalibrationFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(cmacalibration.FieldOrganizationID))
+}
+
+// WhereCalibratedAt applies the entql time.Time predicate on the calibrated_at field.
+func (f *CMACalibrationFilter) WhereCalibratedAt(p entql.TimeP) {
+	f.Where(p.Field(cmacalibration.FieldCalibratedAt))
+}
+
+// WhereSales applies the entql int predicate on the sales field.
+func (f *CMACalibrationFilter) WhereSales(p entql.IntP) {
+	f.Where(p.Field(cmacalibration.FieldSales))
+}
+
+// WhereGrades applies the entql json.RawMessage predicate on the grades field.
+func (f *CMACalibrationFilter) WhereGrades(p entql.BytesP) {
+	f.Where(p.Field(cmacalibration.FieldGrades))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *CMACalibrationFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *CMACalibrationFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ContactQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1171,7 +1287,7 @@ type ContactFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ContactFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1414,7 +1530,7 @@ type DealFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DealFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1570,7 +1686,7 @@ type EmailMessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EmailMessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1698,7 +1814,7 @@ type InteractionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InteractionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1801,7 +1917,7 @@ type LeadScoreRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LeadScoreRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1919,7 +2035,7 @@ type OrganizationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganizationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1984,7 +2100,7 @@ type PackageStepFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PackageStepFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2112,7 +2228,7 @@ type PropertyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PropertyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2342,7 +2458,7 @@ type RunFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RunFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2546,7 +2662,7 @@ type RunEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RunEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2659,7 +2775,7 @@ type ScheduledPostFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ScheduledPostFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2777,7 +2893,7 @@ type StepRunFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StepRunFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2955,7 +3071,7 @@ type TaskFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaskFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3145,7 +3261,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3243,7 +3359,7 @@ type WorkflowPackageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkflowPackageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
@@ -41,6 +43,7 @@ const (
 
 	// Node types.
 	TypeAPIToken        = "APIToken"
+	TypeCMACalibration  = "CMACalibration"
 	TypeContact         = "Contact"
 	TypeDeal            = "Deal"
 	TypeEmailMessage    = "EmailMessage"
@@ -1031,6 +1034,708 @@ func (m *APITokenMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown APIToken edge %s", name)
+}
+
+// CMACalibrationMutation represents an operation that mutates the CMACalibration nodes in the graph.
+type CMACalibrationMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *int
+	created_at          *time.Time
+	updated_at          *time.Time
+	calibrated_at       *time.Time
+	sales               *int
+	addsales            *int
+	grades              *json.RawMessage
+	appendgrades        json.RawMessage
+	clearedFields       map[string]struct{}
+	organization        *int
+	clearedorganization bool
+	done                bool
+	oldValue            func(context.Context) (*CMACalibration, error)
+	predicates          []predicate.CMACalibration
+}
+
+var _ ent.Mutation = (*CMACalibrationMutation)(nil)
+
+// cmacalibrationOption allows management of the mutation configuration using functional options.
+type cmacalibrationOption func(*CMACalibrationMutation)
+
+// newCMACalibrationMutation creates new mutation for the CMACalibration entity.
+func newCMACalibrationMutation(c config, op Op, opts ...cmacalibrationOption) *CMACalibrationMutation {
+	m := &CMACalibrationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCMACalibration,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCMACalibrationID sets the ID field of the mutation.
+func withCMACalibrationID(id int) cmacalibrationOption {
+	return func(m *CMACalibrationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CMACalibration
+		)
+		m.oldValue = func(ctx context.Context) (*CMACalibration, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CMACalibration.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCMACalibration sets the old CMACalibration of the mutation.
+func withCMACalibration(node *CMACalibration) cmacalibrationOption {
+	return func(m *CMACalibrationMutation) {
+		m.oldValue = func(context.Context) (*CMACalibration, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CMACalibrationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CMACalibrationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CMACalibrationMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CMACalibrationMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CMACalibration.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CMACalibrationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CMACalibrationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CMACalibration entity.
+// If the CMACalibration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CMACalibrationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CMACalibrationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *CMACalibrationMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *CMACalibrationMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the CMACalibration entity.
+// If the CMACalibration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CMACalibrationMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *CMACalibrationMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *CMACalibrationMutation) SetOrganizationID(i int) {
+	m.organization = &i
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *CMACalibrationMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the CMACalibration entity.
+// If the CMACalibration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CMACalibrationMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *CMACalibrationMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetCalibratedAt sets the "calibrated_at" field.
+func (m *CMACalibrationMutation) SetCalibratedAt(t time.Time) {
+	m.calibrated_at = &t
+}
+
+// CalibratedAt returns the value of the "calibrated_at" field in the mutation.
+func (m *CMACalibrationMutation) CalibratedAt() (r time.Time, exists bool) {
+	v := m.calibrated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCalibratedAt returns the old "calibrated_at" field's value of the CMACalibration entity.
+// If the CMACalibration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CMACalibrationMutation) OldCalibratedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCalibratedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCalibratedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCalibratedAt: %w", err)
+	}
+	return oldValue.CalibratedAt, nil
+}
+
+// ResetCalibratedAt resets all changes to the "calibrated_at" field.
+func (m *CMACalibrationMutation) ResetCalibratedAt() {
+	m.calibrated_at = nil
+}
+
+// SetSales sets the "sales" field.
+func (m *CMACalibrationMutation) SetSales(i int) {
+	m.sales = &i
+	m.addsales = nil
+}
+
+// Sales returns the value of the "sales" field in the mutation.
+func (m *CMACalibrationMutation) Sales() (r int, exists bool) {
+	v := m.sales
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSales returns the old "sales" field's value of the CMACalibration entity.
+// If the CMACalibration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CMACalibrationMutation) OldSales(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSales is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSales requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSales: %w", err)
+	}
+	return oldValue.Sales, nil
+}
+
+// AddSales adds i to the "sales" field.
+func (m *CMACalibrationMutation) AddSales(i int) {
+	if m.addsales != nil {
+		*m.addsales += i
+	} else {
+		m.addsales = &i
+	}
+}
+
+// AddedSales returns the value that was added to the "sales" field in this mutation.
+func (m *CMACalibrationMutation) AddedSales() (r int, exists bool) {
+	v := m.addsales
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSales resets all changes to the "sales" field.
+func (m *CMACalibrationMutation) ResetSales() {
+	m.sales = nil
+	m.addsales = nil
+}
+
+// SetGrades sets the "grades" field.
+func (m *CMACalibrationMutation) SetGrades(jm json.RawMessage) {
+	m.grades = &jm
+	m.appendgrades = nil
+}
+
+// Grades returns the value of the "grades" field in the mutation.
+func (m *CMACalibrationMutation) Grades() (r json.RawMessage, exists bool) {
+	v := m.grades
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGrades returns the old "grades" field's value of the CMACalibration entity.
+// If the CMACalibration object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CMACalibrationMutation) OldGrades(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGrades is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGrades requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGrades: %w", err)
+	}
+	return oldValue.Grades, nil
+}
+
+// AppendGrades adds jm to the "grades" field.
+func (m *CMACalibrationMutation) AppendGrades(jm json.RawMessage) {
+	m.appendgrades = append(m.appendgrades, jm...)
+}
+
+// AppendedGrades returns the list of values that were appended to the "grades" field in this mutation.
+func (m *CMACalibrationMutation) AppendedGrades() (json.RawMessage, bool) {
+	if len(m.appendgrades) == 0 {
+		return nil, false
+	}
+	return m.appendgrades, true
+}
+
+// ResetGrades resets all changes to the "grades" field.
+func (m *CMACalibrationMutation) ResetGrades() {
+	m.grades = nil
+	m.appendgrades = nil
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *CMACalibrationMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[cmacalibration.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *CMACalibrationMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *CMACalibrationMutation) OrganizationIDs() (ids []int) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *CMACalibrationMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// Where appends a list predicates to the CMACalibrationMutation builder.
+func (m *CMACalibrationMutation) Where(ps ...predicate.CMACalibration) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CMACalibrationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CMACalibrationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CMACalibration, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CMACalibrationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CMACalibrationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CMACalibration).
+func (m *CMACalibrationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CMACalibrationMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.created_at != nil {
+		fields = append(fields, cmacalibration.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, cmacalibration.FieldUpdatedAt)
+	}
+	if m.organization != nil {
+		fields = append(fields, cmacalibration.FieldOrganizationID)
+	}
+	if m.calibrated_at != nil {
+		fields = append(fields, cmacalibration.FieldCalibratedAt)
+	}
+	if m.sales != nil {
+		fields = append(fields, cmacalibration.FieldSales)
+	}
+	if m.grades != nil {
+		fields = append(fields, cmacalibration.FieldGrades)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CMACalibrationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case cmacalibration.FieldCreatedAt:
+		return m.CreatedAt()
+	case cmacalibration.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case cmacalibration.FieldOrganizationID:
+		return m.OrganizationID()
+	case cmacalibration.FieldCalibratedAt:
+		return m.CalibratedAt()
+	case cmacalibration.FieldSales:
+		return m.Sales()
+	case cmacalibration.FieldGrades:
+		return m.Grades()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CMACalibrationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case cmacalibration.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case cmacalibration.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case cmacalibration.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case cmacalibration.FieldCalibratedAt:
+		return m.OldCalibratedAt(ctx)
+	case cmacalibration.FieldSales:
+		return m.OldSales(ctx)
+	case cmacalibration.FieldGrades:
+		return m.OldGrades(ctx)
+	}
+	return nil, fmt.Errorf("unknown CMACalibration field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CMACalibrationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case cmacalibration.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case cmacalibration.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case cmacalibration.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case cmacalibration.FieldCalibratedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCalibratedAt(v)
+		return nil
+	case cmacalibration.FieldSales:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSales(v)
+		return nil
+	case cmacalibration.FieldGrades:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGrades(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CMACalibration field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CMACalibrationMutation) AddedFields() []string {
+	var fields []string
+	if m.addsales != nil {
+		fields = append(fields, cmacalibration.FieldSales)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CMACalibrationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case cmacalibration.FieldSales:
+		return m.AddedSales()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CMACalibrationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case cmacalibration.FieldSales:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSales(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CMACalibration numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CMACalibrationMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CMACalibrationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CMACalibrationMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CMACalibration nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CMACalibrationMutation) ResetField(name string) error {
+	switch name {
+	case cmacalibration.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case cmacalibration.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case cmacalibration.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case cmacalibration.FieldCalibratedAt:
+		m.ResetCalibratedAt()
+		return nil
+	case cmacalibration.FieldSales:
+		m.ResetSales()
+		return nil
+	case cmacalibration.FieldGrades:
+		m.ResetGrades()
+		return nil
+	}
+	return fmt.Errorf("unknown CMACalibration field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CMACalibrationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.organization != nil {
+		edges = append(edges, cmacalibration.EdgeOrganization)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CMACalibrationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case cmacalibration.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CMACalibrationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CMACalibrationMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CMACalibrationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedorganization {
+		edges = append(edges, cmacalibration.EdgeOrganization)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CMACalibrationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case cmacalibration.EdgeOrganization:
+		return m.clearedorganization
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CMACalibrationMutation) ClearEdge(name string) error {
+	switch name {
+	case cmacalibration.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown CMACalibration unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CMACalibrationMutation) ResetEdge(name string) error {
+	switch name {
+	case cmacalibration.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown CMACalibration edge %s", name)
 }
 
 // ContactMutation represents an operation that mutates the Contact nodes in the graph.

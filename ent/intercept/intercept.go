@@ -9,6 +9,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
@@ -108,6 +109,33 @@ func (f TraverseAPIToken) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.APITokenQuery", q)
+}
+
+// The CMACalibrationFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CMACalibrationFunc func(context.Context, *ent.CMACalibrationQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CMACalibrationFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CMACalibrationQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CMACalibrationQuery", q)
+}
+
+// The TraverseCMACalibration type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCMACalibration func(context.Context, *ent.CMACalibrationQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCMACalibration) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCMACalibration) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CMACalibrationQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CMACalibrationQuery", q)
 }
 
 // The ContactFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -520,6 +548,8 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APITokenQuery:
 		return &query[*ent.APITokenQuery, predicate.APIToken, apitoken.OrderOption]{typ: ent.TypeAPIToken, tq: q}, nil
+	case *ent.CMACalibrationQuery:
+		return &query[*ent.CMACalibrationQuery, predicate.CMACalibration, cmacalibration.OrderOption]{typ: ent.TypeCMACalibration, tq: q}, nil
 	case *ent.ContactQuery:
 		return &query[*ent.ContactQuery, predicate.Contact, contact.OrderOption]{typ: ent.TypeContact, tq: q}, nil
 	case *ent.DealQuery:

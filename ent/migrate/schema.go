@@ -43,6 +43,37 @@ var (
 			},
 		},
 	}
+	// CmaCalibrationsColumns holds the columns for the "cma_calibrations" table.
+	CmaCalibrationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "calibrated_at", Type: field.TypeTime},
+		{Name: "sales", Type: field.TypeInt},
+		{Name: "grades", Type: field.TypeJSON},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// CmaCalibrationsTable holds the schema information for the "cma_calibrations" table.
+	CmaCalibrationsTable = &schema.Table{
+		Name:       "cma_calibrations",
+		Columns:    CmaCalibrationsColumns,
+		PrimaryKey: []*schema.Column{CmaCalibrationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "cma_calibrations_organizations_organization",
+				Columns:    []*schema.Column{CmaCalibrationsColumns[6]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cmacalibration_organization_id_calibrated_at",
+				Unique:  false,
+				Columns: []*schema.Column{CmaCalibrationsColumns[6], CmaCalibrationsColumns[3]},
+			},
+		},
+	}
 	// ClientsColumns holds the columns for the "clients" table.
 	ClientsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -733,6 +764,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
+		CmaCalibrationsTable,
 		ClientsTable,
 		TransactionsTable,
 		EmailMessagesTable,
@@ -756,6 +788,10 @@ func init() {
 	APITokensTable.ForeignKeys[1].RefTable = UsersTable
 	APITokensTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	CmaCalibrationsTable.ForeignKeys[0].RefTable = OrganizationsTable
+	CmaCalibrationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(68719476736),
 	}
 	ClientsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	ClientsTable.Annotation = &entsql.Annotation{

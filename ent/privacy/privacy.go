@@ -135,6 +135,30 @@ func (f APITokenMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.APITokenMutation", m)
 }
 
+// The CMACalibrationQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type CMACalibrationQueryRuleFunc func(context.Context, *ent.CMACalibrationQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f CMACalibrationQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CMACalibrationQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.CMACalibrationQuery", q)
+}
+
+// The CMACalibrationMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type CMACalibrationMutationRuleFunc func(context.Context, *ent.CMACalibrationMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f CMACalibrationMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.CMACalibrationMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.CMACalibrationMutation", m)
+}
+
 // The ContactQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ContactQueryRuleFunc func(context.Context, *ent.ContactQuery) error
@@ -532,6 +556,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 	switch q := q.(type) {
 	case *ent.APITokenQuery:
 		return q.Filter(), nil
+	case *ent.CMACalibrationQuery:
+		return q.Filter(), nil
 	case *ent.ContactQuery:
 		return q.Filter(), nil
 	case *ent.DealQuery:
@@ -570,6 +596,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 func mutationFilter(m ent.Mutation) (Filter, error) {
 	switch m := m.(type) {
 	case *ent.APITokenMutation:
+		return m.Filter(), nil
+	case *ent.CMACalibrationMutation:
 		return m.Filter(), nil
 	case *ent.ContactMutation:
 		return m.Filter(), nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
@@ -81,6 +82,41 @@ func init() {
 			return nil
 		}
 	}()
+	cmacalibrationMixin := schema.CMACalibration{}.Mixin()
+	cmacalibration.Policy = privacy.NewPolicies(cmacalibrationMixin[1], schema.CMACalibration{})
+	cmacalibration.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := cmacalibration.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	cmacalibrationMixinHooks1 := cmacalibrationMixin[1].Hooks()
+
+	cmacalibration.Hooks[1] = cmacalibrationMixinHooks1[0]
+	cmacalibrationMixinFields0 := cmacalibrationMixin[0].Fields()
+	_ = cmacalibrationMixinFields0
+	cmacalibrationFields := schema.CMACalibration{}.Fields()
+	_ = cmacalibrationFields
+	// cmacalibrationDescCreatedAt is the schema descriptor for created_at field.
+	cmacalibrationDescCreatedAt := cmacalibrationMixinFields0[0].Descriptor()
+	// cmacalibration.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cmacalibration.DefaultCreatedAt = cmacalibrationDescCreatedAt.Default.(func() time.Time)
+	// cmacalibrationDescUpdatedAt is the schema descriptor for updated_at field.
+	cmacalibrationDescUpdatedAt := cmacalibrationMixinFields0[1].Descriptor()
+	// cmacalibration.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	cmacalibration.DefaultUpdatedAt = cmacalibrationDescUpdatedAt.Default.(func() time.Time)
+	// cmacalibration.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	cmacalibration.UpdateDefaultUpdatedAt = cmacalibrationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// cmacalibrationDescCalibratedAt is the schema descriptor for calibrated_at field.
+	cmacalibrationDescCalibratedAt := cmacalibrationFields[0].Descriptor()
+	// cmacalibration.DefaultCalibratedAt holds the default value on creation for the calibrated_at field.
+	cmacalibration.DefaultCalibratedAt = cmacalibrationDescCalibratedAt.Default.(func() time.Time)
+	// cmacalibrationDescSales is the schema descriptor for sales field.
+	cmacalibrationDescSales := cmacalibrationFields[1].Descriptor()
+	// cmacalibration.SalesValidator is a validator for the "sales" field. It is called by the builders before save.
+	cmacalibration.SalesValidator = cmacalibrationDescSales.Validators[0].(func(int) error)
 	contactMixin := schema.Contact{}.Mixin()
 	contact.Policy = privacy.NewPolicies(contactMixin[1], schema.Contact{})
 	contact.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -447,6 +447,213 @@ func (ec *executionContext) fieldContext_CMAComp_similarity(_ context.Context, f
 	return graphql.NewScalarFieldContext("CMAComp", field, false, false, "Float")
 }
 
+func (ec *executionContext) _CMAComp_netAdjustment(ctx context.Context, field graphql.CollectedField, obj *analytics.Comp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAComp_netAdjustment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NetAdjustment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAComp_netAdjustment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAComp", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CMAComp_grossAdjustment(ctx context.Context, field graphql.CollectedField, obj *analytics.Comp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAComp_grossAdjustment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrossAdjustment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAComp_grossAdjustment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAComp", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CMAComp_outlierReason(ctx context.Context, field graphql.CollectedField, obj *analytics.Comp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAComp_outlierReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OutlierReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CMAComp_outlierReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAComp", field, false, false, "String")
+}
+
+func (ec *executionContext) _CMACompSummary_count(ctx context.Context, field graphql.CollectedField, obj *analytics.CompSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMACompSummary_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMACompSummary_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMACompSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CMACompSummary_weight(ctx context.Context, field graphql.CollectedField, obj *analytics.CompSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMACompSummary_weight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Weight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMACompSummary_weight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMACompSummary", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CMACompSummary_medianAdjusted(ctx context.Context, field graphql.CollectedField, obj *analytics.CompSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMACompSummary_medianAdjusted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianAdjusted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMACompSummary_medianAdjusted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMACompSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CMACompSummary_low(ctx context.Context, field graphql.CollectedField, obj *analytics.CompSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMACompSummary_low(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Low, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMACompSummary_low(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMACompSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CMACompSummary_high(ctx context.Context, field graphql.CollectedField, obj *analytics.CompSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMACompSummary_high(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.High, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMACompSummary_high(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMACompSummary", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CMACompSummary_flaggedOutliers(ctx context.Context, field graphql.CollectedField, obj *analytics.CompSummary) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMACompSummary_flaggedOutliers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FlaggedOutliers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMACompSummary_flaggedOutliers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMACompSummary", field, false, false, "Int")
+}
+
 func (ec *executionContext) _CMAReport_subjectId(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -605,6 +812,222 @@ func (ec *executionContext) _CMAReport_confidenceReason(ctx context.Context, fie
 	)
 }
 func (ec *executionContext) fieldContext_CMAReport_confidenceReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _CMAReport_rangeCalibrated(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_rangeCalibrated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RangeCalibrated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_rangeCalibrated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _CMAReport_rangeNote(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_rangeNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RangeNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_rangeNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _CMAReport_calibratedAt(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_calibratedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CalibratedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_calibratedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CMAReport_valueCompCount(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_valueCompCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueCompCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_valueCompCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CMAReport_compSpread(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_compSpread(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompSpread, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_compSpread(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "Float")
+}
+
+func (ec *executionContext) _CMAReport_otherComps(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_otherComps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OtherComps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *analytics.CompSummary) graphql.Marshaler {
+			return ec.marshalOCMACompSummary2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋanalyticsᚐCompSummary(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_otherComps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CMAReport",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CMACompSummary(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CMAReport_flaggedComps(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_flaggedComps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FlaggedComps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_flaggedComps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "Int")
+}
+
+func (ec *executionContext) _CMAReport_listingNote(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_listingNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListingNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_listingNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "String")
+}
+
+func (ec *executionContext) _CMAReport_weakSegments(ctx context.Context, field graphql.CollectedField, obj *analytics.Report) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CMAReport_weakSegments(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WeakSegments, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CMAReport_weakSegments(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CMAReport", field, false, false, "String")
 }
 
@@ -911,6 +1334,29 @@ func (ec *executionContext) fieldContext_MarketRate_percentPerUnit(_ context.Con
 	return graphql.NewScalarFieldContext("MarketRate", field, false, false, "Float")
 }
 
+func (ec *executionContext) _MarketRate_areaPercentPerUnit(ctx context.Context, field graphql.CollectedField, obj *analytics.MarketRate) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketRate_areaPercentPerUnit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AreaPercentPerUnit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketRate_areaPercentPerUnit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketRate", field, false, false, "Float")
+}
+
 func (ec *executionContext) _MarketRate_unit(ctx context.Context, field graphql.CollectedField, obj *analytics.MarketRate) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1191,6 +1637,79 @@ func (ec *executionContext) _CMAComp(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "netAdjustment":
+			out.Values[i] = ec._CMAComp_netAdjustment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grossAdjustment":
+			out.Values[i] = ec._CMAComp_grossAdjustment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "outlierReason":
+			out.Values[i] = ec._CMAComp_outlierReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var cMACompSummaryImplementors = []string{"CMACompSummary"}
+
+func (ec *executionContext) _CMACompSummary(ctx context.Context, sel ast.SelectionSet, obj *analytics.CompSummary) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cMACompSummaryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CMACompSummary")
+		case "count":
+			out.Values[i] = ec._CMACompSummary_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "weight":
+			out.Values[i] = ec._CMACompSummary_weight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianAdjusted":
+			out.Values[i] = ec._CMACompSummary_medianAdjusted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "low":
+			out.Values[i] = ec._CMACompSummary_low(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "high":
+			out.Values[i] = ec._CMACompSummary_high(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "flaggedOutliers":
+			out.Values[i] = ec._CMACompSummary_flaggedOutliers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -1251,6 +1770,51 @@ func (ec *executionContext) _CMAReport(ctx context.Context, sel ast.SelectionSet
 			}
 		case "confidenceReason":
 			out.Values[i] = ec._CMAReport_confidenceReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rangeCalibrated":
+			out.Values[i] = ec._CMAReport_rangeCalibrated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rangeNote":
+			out.Values[i] = ec._CMAReport_rangeNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "calibratedAt":
+			out.Values[i] = ec._CMAReport_calibratedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "valueCompCount":
+			out.Values[i] = ec._CMAReport_valueCompCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "compSpread":
+			out.Values[i] = ec._CMAReport_compSpread(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "otherComps":
+			out.Values[i] = ec._CMAReport_otherComps(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "flaggedComps":
+			out.Values[i] = ec._CMAReport_flaggedComps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listingNote":
+			out.Values[i] = ec._CMAReport_listingNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "weakSegments":
+			out.Values[i] = ec._CMAReport_weakSegments(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -1370,6 +1934,11 @@ func (ec *executionContext) _MarketRate(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "areaPercentPerUnit":
+			out.Values[i] = ec._MarketRate_areaPercentPerUnit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "unit":
 			out.Values[i] = ec._MarketRate_unit(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1476,6 +2045,13 @@ func (ec *executionContext) marshalNMarketRate2ᚕgithubᚗcomᚋestateflowᚋes
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOCMACompSummary2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋanalyticsᚐCompSummary(ctx context.Context, sel ast.SelectionSet, v *analytics.CompSummary) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CMACompSummary(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOCMAOptions2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋanalyticsᚐOptions(ctx context.Context, v any) (*analytics.Options, error) {

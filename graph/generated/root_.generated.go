@@ -88,37 +88,58 @@ type ComplexityRoot struct {
 	}
 
 	CMAComp struct {
-		Address       func(childComplexity int) int
-		AdjustedPrice func(childComplexity int) int
-		Adjustments   func(childComplexity int) int
-		Baths         func(childComplexity int) int
-		Beds          func(childComplexity int) int
-		DistanceMiles func(childComplexity int) int
-		ExternalRef   func(childComplexity int) int
-		PropertyID    func(childComplexity int) int
-		SaleDate      func(childComplexity int) int
-		SalePrice     func(childComplexity int) int
-		Similarity    func(childComplexity int) int
-		Sqft          func(childComplexity int) int
-		Weight        func(childComplexity int) int
-		Zip           func(childComplexity int) int
+		Address         func(childComplexity int) int
+		AdjustedPrice   func(childComplexity int) int
+		Adjustments     func(childComplexity int) int
+		Baths           func(childComplexity int) int
+		Beds            func(childComplexity int) int
+		DistanceMiles   func(childComplexity int) int
+		ExternalRef     func(childComplexity int) int
+		GrossAdjustment func(childComplexity int) int
+		NetAdjustment   func(childComplexity int) int
+		OutlierReason   func(childComplexity int) int
+		PropertyID      func(childComplexity int) int
+		SaleDate        func(childComplexity int) int
+		SalePrice       func(childComplexity int) int
+		Similarity      func(childComplexity int) int
+		Sqft            func(childComplexity int) int
+		Weight          func(childComplexity int) int
+		Zip             func(childComplexity int) int
+	}
+
+	CMACompSummary struct {
+		Count           func(childComplexity int) int
+		FlaggedOutliers func(childComplexity int) int
+		High            func(childComplexity int) int
+		Low             func(childComplexity int) int
+		MedianAdjusted  func(childComplexity int) int
+		Weight          func(childComplexity int) int
 	}
 
 	CMAReport struct {
 		AsOf                 func(childComplexity int) int
+		CalibratedAt         func(childComplexity int) int
 		CandidatesConsidered func(childComplexity int) int
+		CompSpread           func(childComplexity int) int
 		Comps                func(childComplexity int) int
 		Confidence           func(childComplexity int) int
 		ConfidenceReason     func(childComplexity int) int
 		EstimatedValue       func(childComplexity int) int
+		FlaggedComps         func(childComplexity int) int
+		ListingNote          func(childComplexity int) int
 		LookbackMonths       func(childComplexity int) int
 		Market               func(childComplexity int) int
 		MarketRates          func(childComplexity int) int
 		MedianPricePerSqft   func(childComplexity int) int
+		OtherComps           func(childComplexity int) int
+		RangeCalibrated      func(childComplexity int) int
+		RangeNote            func(childComplexity int) int
 		SearchRadiusMiles    func(childComplexity int) int
 		SubjectID            func(childComplexity int) int
+		ValueCompCount       func(childComplexity int) int
 		ValueHigh            func(childComplexity int) int
 		ValueLow             func(childComplexity int) int
+		WeakSegments         func(childComplexity int) int
 	}
 
 	Channel struct {
@@ -325,11 +346,12 @@ type ComplexityRoot struct {
 	}
 
 	MarketRate struct {
-		Feature        func(childComplexity int) int
-		PercentPerUnit func(childComplexity int) int
-		Reason         func(childComplexity int) int
-		Unit           func(childComplexity int) int
-		Used           func(childComplexity int) int
+		AreaPercentPerUnit func(childComplexity int) int
+		Feature            func(childComplexity int) int
+		PercentPerUnit     func(childComplexity int) int
+		Reason             func(childComplexity int) int
+		Unit               func(childComplexity int) int
+		Used               func(childComplexity int) int
 	}
 
 	MarketReading struct {
@@ -1003,6 +1025,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CMAComp.ExternalRef(childComplexity), true
+	case "CMAComp.grossAdjustment":
+		if e.ComplexityRoot.CMAComp.GrossAdjustment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.GrossAdjustment(childComplexity), true
+	case "CMAComp.netAdjustment":
+		if e.ComplexityRoot.CMAComp.NetAdjustment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.NetAdjustment(childComplexity), true
+	case "CMAComp.outlierReason":
+		if e.ComplexityRoot.CMAComp.OutlierReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAComp.OutlierReason(childComplexity), true
 	case "CMAComp.propertyId":
 		if e.ComplexityRoot.CMAComp.PropertyID == nil {
 			break
@@ -1046,18 +1086,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CMAComp.Zip(childComplexity), true
 
+	case "CMACompSummary.count":
+		if e.ComplexityRoot.CMACompSummary.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMACompSummary.Count(childComplexity), true
+	case "CMACompSummary.flaggedOutliers":
+		if e.ComplexityRoot.CMACompSummary.FlaggedOutliers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMACompSummary.FlaggedOutliers(childComplexity), true
+	case "CMACompSummary.high":
+		if e.ComplexityRoot.CMACompSummary.High == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMACompSummary.High(childComplexity), true
+	case "CMACompSummary.low":
+		if e.ComplexityRoot.CMACompSummary.Low == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMACompSummary.Low(childComplexity), true
+	case "CMACompSummary.medianAdjusted":
+		if e.ComplexityRoot.CMACompSummary.MedianAdjusted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMACompSummary.MedianAdjusted(childComplexity), true
+	case "CMACompSummary.weight":
+		if e.ComplexityRoot.CMACompSummary.Weight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMACompSummary.Weight(childComplexity), true
+
 	case "CMAReport.asOf":
 		if e.ComplexityRoot.CMAReport.AsOf == nil {
 			break
 		}
 
 		return e.ComplexityRoot.CMAReport.AsOf(childComplexity), true
+	case "CMAReport.calibratedAt":
+		if e.ComplexityRoot.CMAReport.CalibratedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.CalibratedAt(childComplexity), true
 	case "CMAReport.candidatesConsidered":
 		if e.ComplexityRoot.CMAReport.CandidatesConsidered == nil {
 			break
 		}
 
 		return e.ComplexityRoot.CMAReport.CandidatesConsidered(childComplexity), true
+	case "CMAReport.compSpread":
+		if e.ComplexityRoot.CMAReport.CompSpread == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.CompSpread(childComplexity), true
 	case "CMAReport.comps":
 		if e.ComplexityRoot.CMAReport.Comps == nil {
 			break
@@ -1082,6 +1171,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CMAReport.EstimatedValue(childComplexity), true
+	case "CMAReport.flaggedComps":
+		if e.ComplexityRoot.CMAReport.FlaggedComps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.FlaggedComps(childComplexity), true
+	case "CMAReport.listingNote":
+		if e.ComplexityRoot.CMAReport.ListingNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.ListingNote(childComplexity), true
 	case "CMAReport.lookbackMonths":
 		if e.ComplexityRoot.CMAReport.LookbackMonths == nil {
 			break
@@ -1106,6 +1207,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CMAReport.MedianPricePerSqft(childComplexity), true
+	case "CMAReport.otherComps":
+		if e.ComplexityRoot.CMAReport.OtherComps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.OtherComps(childComplexity), true
+	case "CMAReport.rangeCalibrated":
+		if e.ComplexityRoot.CMAReport.RangeCalibrated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.RangeCalibrated(childComplexity), true
+	case "CMAReport.rangeNote":
+		if e.ComplexityRoot.CMAReport.RangeNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.RangeNote(childComplexity), true
 	case "CMAReport.searchRadiusMiles":
 		if e.ComplexityRoot.CMAReport.SearchRadiusMiles == nil {
 			break
@@ -1118,6 +1237,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CMAReport.SubjectID(childComplexity), true
+	case "CMAReport.valueCompCount":
+		if e.ComplexityRoot.CMAReport.ValueCompCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.ValueCompCount(childComplexity), true
 	case "CMAReport.valueHigh":
 		if e.ComplexityRoot.CMAReport.ValueHigh == nil {
 			break
@@ -1130,6 +1255,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CMAReport.ValueLow(childComplexity), true
+	case "CMAReport.weakSegments":
+		if e.ComplexityRoot.CMAReport.WeakSegments == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CMAReport.WeakSegments(childComplexity), true
 
 	case "Channel.amount":
 		if e.ComplexityRoot.Channel.Amount == nil {
@@ -1988,6 +2119,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MarketContext.SalesWithListPrice(childComplexity), true
 
+	case "MarketRate.areaPercentPerUnit":
+		if e.ComplexityRoot.MarketRate.AreaPercentPerUnit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketRate.AreaPercentPerUnit(childComplexity), true
 	case "MarketRate.feature":
 		if e.ComplexityRoot.MarketRate.Feature == nil {
 			break
@@ -4247,19 +4384,42 @@ extend type Mutation {
 `, BuiltIn: false},
 	{Name: "../cma.graphqls", Input: `"""
 A comparative market analysis. The value is the weighted median of the
-comps' adjusted prices; each adjustment is a market rate times a difference;
-the rates are fitted on the nearby sales themselves.
+adjusted prices of up to 50 most similar comps (the best shown in full in
+comps, the rest summarised in otherComps); each adjustment is a market rate
+times a difference; the rates are fitted on the nearby sales weighted by
+similarity and pulled toward the area-wide rates. valueLow–valueHigh is an
+80% range: calibrated from backtests of the organization's earlier sales
+when rangeCalibrated, otherwise a stated guess.
 """
 type CMAReport {
   subjectId: ID!
   "The valuation date: when sale dates are known, only earlier sales count."
   asOf: Time!
   estimatedValue: Int!
+  "The 80% range: in backtests, 80% of true prices fell inside ranges drawn this way."
   valueLow: Int!
   valueHigh: Int!
-  "HIGH, MEDIUM or LOW."
+  "HIGH, MEDIUM or LOW; rangeNote states the grade's measured error."
   confidence: String!
   confidenceReason: String!
+  "Whether the range comes from measured backtest errors."
+  rangeCalibrated: Boolean!
+  "What the range means, or why it is not calibrated."
+  rangeNote: String!
+  "When the organization's CMA was last calibrated."
+  calibratedAt: Time
+  "How many comps the value is the weighted median of."
+  valueCompCount: Int!
+  "How much the comps' adjusted prices disagree: a robust standard deviation of their logs."
+  compSpread: Float!
+  "The value's comps beyond those shown."
+  otherComps: CMACompSummary
+  "Comps beyond 15% net or 25% gross adjustment; shown (with outlierReason) only where too few others are."
+  flaggedComps: Int!
+  "Set when the subject's list price lies outside the range, with the gap in percent."
+  listingNote: String
+  "Where the subject falls where the method is weak (thin type, price extreme, old home, wide search)."
+  weakSegments: [String!]!
   medianPricePerSqft: Float
   searchRadiusMiles: Float!
   lookbackMonths: Int
@@ -4283,9 +4443,26 @@ type CMAComp {
   baths: Float
   adjustments: [CMAAdjustment!]!
   adjustedPrice: Int!
-  "Share of the value, 0..1; the weights of a report's comps add up to 1."
+  "Share of the value, 0..1; with otherComps.weight, the weights add up to 1."
   weight: Float!
   similarity: Float!
+  "Net and gross adjustment, as fractions of the sale price."
+  netAdjustment: Float!
+  grossAdjustment: Float!
+  "Set for a comp beyond 15% net or 25% gross adjustment."
+  outlierReason: String
+}
+
+"The comps a value uses beyond those shown in full."
+type CMACompSummary {
+  count: Int!
+  "Their share of the value."
+  weight: Float!
+  medianAdjusted: Int!
+  "Their adjusted prices' 10th and 90th percentiles."
+  low: Int!
+  high: Int!
+  flaggedOutliers: Int!
 }
 
 type CMAAdjustment {
@@ -4298,7 +4475,10 @@ type CMAAdjustment {
 "What one unit of a feature is worth nearby, in percent of price."
 type MarketRate {
   feature: String!
+  "For the market trend: positive when prices rise (older sales are adjusted up)."
   percentPerUnit: Float!
+  "The area-wide rate the local one is pulled toward."
+  areaPercentPerUnit: Float!
   unit: String!
   used: Boolean!
   reason: String!
@@ -9437,8 +9617,32 @@ func (ec *executionContext) childFields_CMAComp(ctx context.Context, field graph
 		return ec.fieldContext_CMAComp_weight(ctx, field)
 	case "similarity":
 		return ec.fieldContext_CMAComp_similarity(ctx, field)
+	case "netAdjustment":
+		return ec.fieldContext_CMAComp_netAdjustment(ctx, field)
+	case "grossAdjustment":
+		return ec.fieldContext_CMAComp_grossAdjustment(ctx, field)
+	case "outlierReason":
+		return ec.fieldContext_CMAComp_outlierReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CMAComp", field.Name)
+}
+
+func (ec *executionContext) childFields_CMACompSummary(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "count":
+		return ec.fieldContext_CMACompSummary_count(ctx, field)
+	case "weight":
+		return ec.fieldContext_CMACompSummary_weight(ctx, field)
+	case "medianAdjusted":
+		return ec.fieldContext_CMACompSummary_medianAdjusted(ctx, field)
+	case "low":
+		return ec.fieldContext_CMACompSummary_low(ctx, field)
+	case "high":
+		return ec.fieldContext_CMACompSummary_high(ctx, field)
+	case "flaggedOutliers":
+		return ec.fieldContext_CMACompSummary_flaggedOutliers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CMACompSummary", field.Name)
 }
 
 func (ec *executionContext) childFields_CMAReport(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -9457,6 +9661,24 @@ func (ec *executionContext) childFields_CMAReport(ctx context.Context, field gra
 		return ec.fieldContext_CMAReport_confidence(ctx, field)
 	case "confidenceReason":
 		return ec.fieldContext_CMAReport_confidenceReason(ctx, field)
+	case "rangeCalibrated":
+		return ec.fieldContext_CMAReport_rangeCalibrated(ctx, field)
+	case "rangeNote":
+		return ec.fieldContext_CMAReport_rangeNote(ctx, field)
+	case "calibratedAt":
+		return ec.fieldContext_CMAReport_calibratedAt(ctx, field)
+	case "valueCompCount":
+		return ec.fieldContext_CMAReport_valueCompCount(ctx, field)
+	case "compSpread":
+		return ec.fieldContext_CMAReport_compSpread(ctx, field)
+	case "otherComps":
+		return ec.fieldContext_CMAReport_otherComps(ctx, field)
+	case "flaggedComps":
+		return ec.fieldContext_CMAReport_flaggedComps(ctx, field)
+	case "listingNote":
+		return ec.fieldContext_CMAReport_listingNote(ctx, field)
+	case "weakSegments":
+		return ec.fieldContext_CMAReport_weakSegments(ctx, field)
 	case "medianPricePerSqft":
 		return ec.fieldContext_CMAReport_medianPricePerSqft(ctx, field)
 	case "searchRadiusMiles":
@@ -9819,6 +10041,8 @@ func (ec *executionContext) childFields_MarketRate(ctx context.Context, field gr
 		return ec.fieldContext_MarketRate_feature(ctx, field)
 	case "percentPerUnit":
 		return ec.fieldContext_MarketRate_percentPerUnit(ctx, field)
+	case "areaPercentPerUnit":
+		return ec.fieldContext_MarketRate_areaPercentPerUnit(ctx, field)
 	case "unit":
 		return ec.fieldContext_MarketRate_unit(ctx, field)
 	case "used":

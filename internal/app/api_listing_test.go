@@ -20,6 +20,7 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 		__typename
 		... on CMAReport { estimatedValue valueLow valueHigh confidence confidenceReason medianPricePerSqft
 			comps { propertyId distanceMiles salePrice adjustedPrice weight adjustments { feature amount percent reason } }
+			otherComps { weight }
 			marketRates { feature percentPercentPerUnit: percentPerUnit used reason } market { activeListings saleToListRatio } }
 		... on ListingStrategy { market { temperature reason } usps { feature claim }
 			pricingOptions { name price rationale minDaysOnMarket maxDaysOnMarket risk }
@@ -61,6 +62,10 @@ func TestNewListingRunOnDemoData(t *testing.T) {
 	var weights float64
 	for _, c := range comps {
 		weights += c.(map[string]any)["weight"].(float64)
+	}
+	// The value's comps beyond those shown carry the rest of the weight.
+	if other, ok := report["otherComps"].(map[string]any); ok {
+		weights += other["weight"].(float64)
 	}
 	if len(comps) < 3 || weights < 0.99 || weights > 1.01 {
 		t.Fatalf("%d comps with weights summing to %v", len(comps), weights)

@@ -138,7 +138,7 @@ func TestCommandHelp(t *testing.T) {
 		{"migrate", append([]string{"Usage: estateflow migrate", "-log-json"}, database...), []string{"-addr", "-demo", "-org"}},
 		{"import", append([]string{"Usage: estateflow import properties", "-org", "-demo"}, database...), []string{"-addr", "-role", "-csv"}},
 		{"token", append([]string{"Usage: estateflow token create", "-org", "-user", "-role", "-name"}, database...), []string{"-addr", "-demo", "-csv"}},
-		{"cma", []string{"Usage: estateflow cma backtest", "-csv", "-json"}, []string{"-addr", "-database-url", "-org"}},
+		{"cma", append([]string{"Usage: estateflow cma backtest", "cma calibrate", "-csv", "-json", "-org", "-sales"}, database...), []string{"-addr", "-role"}},
 	} {
 		t.Run(tc.command, func(t *testing.T) {
 			t.Parallel()

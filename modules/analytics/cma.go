@@ -36,11 +36,30 @@ var searchSteps = []struct {
 	{0.5, 6}, {1, 6}, {1, 12}, {2, 12}, {2, 24}, {3, 24}, {5, 36}, {10, 36}, {20, 60},
 }
 
-// candidatePool is how many candidates per comp the search looks for.
-const candidatePool = 4
-
-// marketSetSize is how many nearby sales the adjustment rates are fitted on.
-const marketSetSize = 200
+const (
+	// candidatePool is how many candidates per displayed comp the search
+	// looks for, and valueCandidates the fewest it looks for in all.
+	candidatePool   = 4
+	valueCandidates = 80
+	// valueComps is the most of the most similar comps the value is the
+	// weighted median of; where sales are fewer, it takes one per
+	// marketPerValueComp sales of the market set (in a small market, many
+	// comps means comps from other neighbourhoods). The report shows the
+	// best MaxComps of them in full and summarises the rest.
+	valueComps         = 50
+	marketPerValueComp = 16
+	// marketSetSize is how many nearby sales the adjustment rates are
+	// fitted on (weighted by similarity).
+	marketSetSize = 400
+	// thinMarket: with fewer sales than this in the market set, the type
+	// is thin: the rates lean on the area-wide ones and the value on the
+	// closest comps only.
+	thinMarket = 60
+	// Appraisal-review guidelines: a comp adjusted by more than 15% net or
+	// 25% gross is not a close comparable.
+	maxNetAdjustment   = 0.15
+	maxGrossAdjustment = 0.25
+)
 
 // Value runs a CMA for subject. progress, if not nil, hears how far it got.
 func Value(ctx context.Context, src Source, subject Home, opts Options, progress func(float64, string)) (*Report, error) {
@@ -53,6 +72,14 @@ func Value(ctx context.Context, src Source, subject Home, opts Options, progress
 		return nil, ErrNoLivingArea
 	}
 
+	if cs, ok := src.(calibrationSource); ok && opts.Calibration == nil && !opts.ignoreStoredCalibration {
+		cal, err := cs.Calibration(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts.Calibration = cal
+	}
+
 	progress(0.05, "searching comparable sales")
 	cands, radius, months, err := findCandidates(ctx, src, subject, opts)
 	if err != nil {
@@ -60,25 +87,37 @@ func Value(ctx context.Context, src Source, subject Home, opts Options, progress
 	}
 	progress(0.35, fmt.Sprintf("found %d candidate sales within %.1f miles", len(cands), radius))
 
-	market, err := marketSet(ctx, src, subject, opts, radius, months)
+	market, err := marketSet(ctx, src, subject, opts, radius, months, len(cands))
 	if err != nil {
 		return nil, err
 	}
+	if len(market) == 0 {
+		market = cands
+	}
+	thin := len(market) < thinMarket || subject.PropertyType == "MULTI_FAMILY"
 	progress(0.55, fmt.Sprintf("deriving adjustment rates from %d nearby sales", len(market)))
 	v := valuation{asOf: asOf, lat: subject.Latitude, lng: subject.Longitude}
-	rates := deriveRates(subject, market, v)
+	rates := deriveRates(subject, market, v, thin)
 
 	progress(0.75, fmt.Sprintf("scoring %d candidates", len(cands)))
-	comps := scoreComps(subject, cands, rates, v, opts.MaxComps)
-	report := buildReport(subject, comps, rates, v, radius, months, len(cands))
+	comps := scoreComps(subject, cands, rates, v)
+	used := max(opts.MaxComps, min(valueComps, len(market)/marketPerValueComp))
+	if thin {
+		// Thin types: the regression is weak, and the closest same-type
+		// comps do better than many distant ones.
+		used = opts.MaxComps
+	}
+	report := buildReport(subject, comps[:min(used, len(comps))], rates, v, radius, months, len(cands), opts)
 	report.Market = saleToList(cands)
+	report.WeakSegments = weakSegments(subject, report, market, thin, radius)
+	report.ListingNote = listingNote(subject, report)
 
 	progress(0.9, "reading the market context")
 	box := boxAround(subject.Latitude, subject.Longitude, radius)
 	if report.Market.ActiveListings, err = src.ActiveListings(ctx, box, subject.PropertyType); err != nil {
 		return nil, err
 	}
-	progress(1, fmt.Sprintf("valued at %d from %d comps", report.EstimatedValue, len(report.Comps)))
+	progress(1, fmt.Sprintf("valued at %d from %d comps", report.EstimatedValue, report.ValueCompCount))
 	return report, nil
 }
 
@@ -92,7 +131,9 @@ const (
 	scoreYearsWeight  = 1.0 // per year since the sale
 )
 
-// adjust applies the market rates to one comp.
+// adjust applies the market rates to one comp: its price times
+// exp(Σ rate × (subject − comp)), each feature's share of the change in
+// proportion to its log-price term.
 func adjust(subject Home, h Home, rates []rate, v valuation) (adjusted float64, adjs []Adjustment, gross float64) {
 	price := float64(*h.SalePrice)
 	type term struct {
@@ -126,8 +167,6 @@ func adjust(subject Home, h Home, rates []rate, v valuation) (adjusted float64, 
 	adjusted = price * math.Exp(total)
 	adjs = []Adjustment{}
 	for _, t := range terms {
-		// The adjustment is multiplicative; each feature gets its share of
-		// the total in proportion to its log-price term.
 		amount := price * t.logp
 		if math.Abs(total) > 1e-9 {
 			amount = (adjusted - price) * t.logp / total
@@ -148,9 +187,21 @@ func subjectIsOrigin(name string) bool {
 	return name == "marketTime" || name == "locationNorth" || name == "locationEast"
 }
 
-// scoreComps adjusts every candidate to the subject, scores its similarity
-// and keeps the best.
-func scoreComps(subject Home, cands []candidate, rates []rate, v valuation, keep int) []Comp {
+// outlier applies the appraisal-review rule to a comp's net and gross
+// adjustments (fractions of its price) and says why it fails, if it does.
+func outlier(net, gross float64) string {
+	switch {
+	case math.Abs(net) > maxNetAdjustment:
+		return fmt.Sprintf("net adjustment %+.0f%% exceeds ±%.0f%%", 100*net, 100*maxNetAdjustment)
+	case gross > maxGrossAdjustment:
+		return fmt.Sprintf("gross adjustment %.0f%% exceeds %.0f%%", 100*gross, 100*maxGrossAdjustment)
+	}
+	return ""
+}
+
+// scoreComps adjusts every candidate to the subject and sorts them by
+// similarity, most similar first.
+func scoreComps(subject Home, cands []candidate, rates []rate, v valuation) []Comp {
 	subjectSqft := float64(*subject.Sqft)
 	comps := make([]Comp, 0, len(cands))
 	for _, c := range cands {
@@ -163,24 +214,16 @@ func scoreComps(subject Home, cands []candidate, rates []rate, v valuation, keep
 		if h.SaleDate != nil {
 			score += scoreYearsWeight * v.asOf.Sub(*h.SaleDate).Hours() / 24 / 365
 		}
+		price := float64(*h.SalePrice)
 		comps = append(comps, Comp{
 			PropertyID: h.ID, ExternalRef: h.ExternalRef, Address: h.Address, Zip: h.Zip, DistanceMiles: round2(c.miles),
 			SalePrice: *h.SalePrice, SaleDate: h.SaleDate, Sqft: h.Sqft, Beds: h.Beds, Baths: h.Baths,
 			Adjustments: adjs, AdjustedPrice: int(math.Round(adjusted)), Similarity: 1 / (1 + score),
+			NetAdjustment: round4(adjusted/price - 1), GrossAdjustment: round4(gross),
+			OutlierReason: outlier(adjusted/price-1, gross),
 		})
 	}
 	slices.SortStableFunc(comps, func(a, b Comp) int { return cmp.Compare(b.Similarity, a.Similarity) })
-	if len(comps) > keep {
-		comps = comps[:keep]
-	}
-	var total float64
-	for _, c := range comps {
-		total += c.Similarity * c.Similarity
-	}
-	for i := range comps {
-		comps[i].Weight = round4(comps[i].Similarity * comps[i].Similarity / total)
-		comps[i].Similarity = round4(comps[i].Similarity)
-	}
 	return comps
 }
 
@@ -203,32 +246,77 @@ func weightedQuantile(comps []Comp, q float64) float64 {
 	return float64(sorted[len(sorted)-1].AdjustedPrice)
 }
 
-func buildReport(subject Home, comps []Comp, rates []rate, v valuation, radius float64, months, considered int) *Report {
+// minSpread is the least disagreement a value is credited with: even
+// identical adjusted prices do not make a value exact.
+const minSpread = 0.02
+
+// compSpread is how much the comps disagree: the weighted median absolute
+// deviation of their log adjusted prices around the value, scaled to a
+// standard deviation.
+func compSpread(comps []Comp, est float64) float64 {
+	dev := make([]Comp, len(comps))
+	for i, c := range comps {
+		dev[i] = Comp{Weight: c.Weight, AdjustedPrice: int(math.Round(1e6 * math.Abs(math.Log(float64(c.AdjustedPrice)/est))))}
+	}
+	return math.Max(minSpread, 1.4826*weightedQuantile(dev, 0.5)/1e6)
+}
+
+// buildReport values the subject from comps (sorted by similarity), shows
+// the best opts.MaxComps that pass the outlier rule and summarises the rest.
+func buildReport(subject Home, comps []Comp, rates []rate, v valuation, radius float64, months, considered int, opts Options) *Report {
+	var total float64
+	for _, c := range comps {
+		total += c.Similarity * c.Similarity
+	}
+	for i := range comps {
+		comps[i].Weight = round4(comps[i].Similarity * comps[i].Similarity / total)
+		comps[i].Similarity = round4(comps[i].Similarity)
+	}
 	est := weightedQuantile(comps, 0.5)
-	var mean, wsum float64
-	for _, c := range comps {
-		mean += c.Weight * float64(c.AdjustedPrice)
-		wsum += c.Weight
-	}
-	mean /= wsum
-	var variance float64
-	for _, c := range comps {
-		d := float64(c.AdjustedPrice) - mean
-		variance += c.Weight * d * d / wsum
-	}
-	cv := math.Sqrt(variance) / est
-	// The range is the middle 60% of the weighted adjusted prices, and at
-	// least ±3% of the value.
-	low := math.Min(weightedQuantile(comps, 0.2), 0.97*est)
-	high := math.Max(weightedQuantile(comps, 0.8), 1.03*est)
+	spread := compSpread(comps, est)
 	r := &Report{
 		SubjectID: subject.ID, AsOf: v.asOf,
 		EstimatedValue:       roundTo(est, 1000),
-		ValueLow:             roundTo(low, 1000),
-		ValueHigh:            roundTo(high, 1000),
 		SearchRadiusMiles:    radius,
 		CandidatesConsidered: considered,
-		Comps:                comps,
+		ValueCompCount:       len(comps),
+		CompSpread:           round4(spread),
+		Comps:                []Comp{},
+	}
+	var rest, flagged []Comp
+	for _, c := range comps {
+		switch {
+		case c.OutlierReason != "":
+			r.FlaggedComps++
+			flagged = append(flagged, c)
+		case len(r.Comps) < opts.MaxComps:
+			r.Comps = append(r.Comps, c)
+		default:
+			rest = append(rest, c)
+		}
+	}
+	// A report shows at least MinComps comps: where too few pass the
+	// outlier rule, the least adjusted of the flagged ones fill in, each
+	// still carrying its OutlierReason.
+	slices.SortStableFunc(flagged, func(a, b Comp) int { return cmp.Compare(a.GrossAdjustment, b.GrossAdjustment) })
+	for len(r.Comps) < min(opts.MinComps, opts.MaxComps) && len(flagged) > 0 {
+		r.Comps = append(r.Comps, flagged[0])
+		flagged = flagged[1:]
+	}
+	rest = append(rest, flagged...)
+	if len(rest) > 0 {
+		r.OtherComps = &CompSummary{
+			Count:           len(rest),
+			Weight:          0,
+			MedianAdjusted:  roundTo(weightedQuantile(rest, 0.5), 1000),
+			Low:             roundTo(weightedQuantile(rest, 0.1), 1000),
+			High:            roundTo(weightedQuantile(rest, 0.9), 1000),
+			FlaggedOutliers: r.FlaggedComps,
+		}
+		for _, c := range rest {
+			r.OtherComps.Weight += c.Weight
+		}
+		r.OtherComps.Weight = round4(r.OtherComps.Weight)
 	}
 	if hasDates(comps) {
 		r.LookbackMonths = &months
@@ -243,11 +331,12 @@ func buildReport(subject Home, comps []Comp, rates []rate, v valuation, radius f
 		m = round2(m)
 		r.MedianPricePerSqft = &m
 	}
-	r.Confidence, r.ConfidenceReason = confidence(len(comps), cv, radius)
+	applyRange(r, est, spread, len(comps), radius, opts.Calibration)
 	for _, rt := range rates {
 		r.MarketRates = append(r.MarketRates, MarketRate{
 			Feature: rt.feature.name, PercentPerUnit: round4(percentPerUnit(rt.feature, rt.beta)),
-			Unit: rt.feature.unit, Used: rt.used, Reason: rt.reason,
+			AreaPercentPerUnit: round4(percentPerUnit(rt.feature, rt.prior)),
+			Unit:               rt.feature.unit, Used: rt.used, Reason: rt.reason,
 		})
 	}
 	return r
@@ -260,20 +349,6 @@ func hasDates(comps []Comp) bool {
 		}
 	}
 	return false
-}
-
-// confidence grades a value by how many comps support it, how much their
-// adjusted prices agree, and how far the search had to go.
-func confidence(n int, cv, radius float64) (string, string) {
-	why := fmt.Sprintf("%d comps within %.1f miles whose adjusted prices spread ±%.0f%%", n, radius, cv*100)
-	switch {
-	case n >= 6 && cv <= 0.08 && radius <= 1:
-		return "HIGH", why
-	case n >= 4 && cv <= 0.15 && radius <= 3:
-		return "MEDIUM", why
-	default:
-		return "LOW", why
-	}
 }
 
 func roundTo(v float64, step int) int { return int(math.Round(v/float64(step))) * step }

@@ -63,24 +63,25 @@ func subjectHome() Home {
 func TestSearchWidensUntilEnoughCandidates(t *testing.T) {
 	t.Parallel()
 	m := newMarket(t)
-	// 3 sales within half a mile, 3 more within a mile, 12 more at 1.8 miles.
-	for range 3 {
+	// 30 sales within half a mile, 30 more within a mile, 30 more at 1.8
+	// miles.
+	for range 30 {
 		m.sale(0.3, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
 	}
-	for range 3 {
+	for range 30 {
 		m.sale(0.8, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
 	}
-	for range 12 {
+	for range 30 {
 		m.sale(1.8, property.PropertyTypeSINGLE_FAMILY, 1500, 300000, nil)
 	}
-	// MaxComps 3 wants 4×3 = 12 candidates: 3 at 0.5 mi and 6 at 1 mi are
-	// not enough; the 2-mile step finds all 18.
+	// The search wants max(4×3, 80) = 80 candidates: 30 at 0.5 mi and 60
+	// at 1 mi are not enough; the 2-mile step finds all 90.
 	r, err := m.value(subjectHome(), Options{MinComps: 3, MaxComps: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.SearchRadiusMiles != 2 || r.CandidatesConsidered != 18 || len(r.Comps) != 3 {
-		t.Fatalf("radius %.1f, %d candidates, %d comps; want 2, 18, 3", r.SearchRadiusMiles, r.CandidatesConsidered, len(r.Comps))
+	if r.SearchRadiusMiles != 2 || r.CandidatesConsidered != 90 || len(r.Comps) != 3 {
+		t.Fatalf("radius %.1f, %d candidates, %d comps; want 2, 90, 3", r.SearchRadiusMiles, r.CandidatesConsidered, len(r.Comps))
 	}
 	for _, c := range r.Comps {
 		if c.DistanceMiles > 0.31 {
@@ -166,27 +167,30 @@ func TestAdjustments(t *testing.T) {
 	}
 }
 
-// TestWeightingAndRange checks the weights and the range by hand. Comp A
-// is next door (score 0, similarity 1); comp B is 2 miles away (score 1,
-// similarity 1/2). Weights go with similarity squared: 1 and 1/4, so 0.8
-// and 0.2.
+// TestWeightingAndRange checks the weights and the uncalibrated range by
+// hand. Comp A is next door (score 0, similarity 1); comp B is 2 miles away
+// (score 1, similarity 1/2). Weights go with similarity squared: 1 and 1/4,
+// so 0.8 and 0.2.
 func TestWeightingAndRange(t *testing.T) {
 	subject := Home{Latitude: subjectLat, Longitude: subjectLng, Sqft: new(1500), Zip: "78704"}
 	cands := []candidate{
 		{home: Home{ID: 1, Sqft: new(1500), Zip: "78704", SalePrice: new(300000)}, miles: 0},
 		{home: Home{ID: 2, Sqft: new(1500), Zip: "78704", SalePrice: new(360000)}, miles: 2},
 	}
-	comps := scoreComps(subject, cands, nil, valuation{asOf: time.Now()}, 10)
-	if comps[0].PropertyID != 1 || comps[0].Weight != 0.8 || comps[1].Weight != 0.2 || comps[1].Similarity != 0.5 {
+	comps := scoreComps(subject, cands, nil, valuation{asOf: time.Now()})
+	r := buildReport(subject, comps, nil, valuation{asOf: time.Now()}, 2, 36, 2, Options{MaxComps: 10})
+	if comps := r.Comps; comps[0].PropertyID != 1 || comps[0].Weight != 0.8 || comps[1].Weight != 0.2 || comps[1].Similarity != 0.5 {
 		t.Fatalf("comps %+v", comps)
 	}
 	// The value is the weighted median: 300000 holds 80% of the weight.
-	// The range is the weighted 20th to 80th percentile, at least ±3%:
-	// low  = min(300000, 291000) = 291000
-	// high = max(300000, 309000) = 309000
-	r := buildReport(subject, comps, nil, valuation{asOf: time.Now()}, 2, 36, 2)
-	if r.EstimatedValue != 300000 || r.ValueLow != 291000 || r.ValueHigh != 309000 {
-		t.Fatalf("value %d [%d, %d], want 300000 [291000, 309000]", r.EstimatedValue, r.ValueLow, r.ValueHigh)
+	// The spread is the weighted median absolute log deviation (0, which
+	// holds 80%), floored at 0.02. Without a calibration the range is
+	// ±2 spreads: 300000 × e^∓0.04 = 288,236 and 312,243.
+	if r.EstimatedValue != 300000 || r.ValueLow != 288000 || r.ValueHigh != 312000 || r.CompSpread != 0.02 {
+		t.Fatalf("value %d [%d, %d] spread %v, want 300000 [288000, 312000] 0.02", r.EstimatedValue, r.ValueLow, r.ValueHigh, r.CompSpread)
+	}
+	if r.RangeCalibrated || !strings.Contains(r.RangeNote, "uncalibrated: no calibration is stored") || r.Confidence != "HIGH" {
+		t.Fatalf("range note %q, confidence %s: an uncalibrated range must say so", r.RangeNote, r.Confidence)
 	}
 	// With three comps the 80th percentile reaches the dearest one.
 	comps = []Comp{{AdjustedPrice: 300000, Weight: 0.5}, {AdjustedPrice: 320000, Weight: 0.3}, {AdjustedPrice: 400000, Weight: 0.2}}
@@ -209,7 +213,7 @@ func TestRatesRecoverTheMarket(t *testing.T) {
 		price := int(math.Exp(6 + 0.8*math.Log(float64(sqft)) + 0.05*float64(beds)))
 		market = append(market, candidate{home: Home{Sqft: new(sqft), Beds: new(beds), SalePrice: new(price)}})
 	}
-	rates := deriveRates(Home{Sqft: new(1500), Beds: new(3)}, market, valuation{asOf: time.Now()})
+	rates := deriveRates(Home{Sqft: new(1500), Beds: new(3)}, market, valuation{asOf: time.Now()}, false)
 	got := map[string]rate{}
 	for _, r := range rates {
 		got[r.feature.name] = r
@@ -251,8 +255,10 @@ func TestEachAdjustment(t *testing.T) {
 		{"lotSize", 0.1, func(h *Home) { h.LotSqft = new(8000) }, func(h *Home) { h.LotSqft = new(6000) }, 11674, "lot is 2000 sq ft larger"},
 		// 0.02 × (2 − 1)
 		{"garage", 0.02, func(h *Home) { h.GarageSpaces = new(2) }, func(h *Home) { h.GarageSpaces = new(1) }, 8081, "1 more garage space"},
-		// −0.003 per month since the sale × (0 − 12): prices rose 3.6% since
-		{"marketTime", -0.003, func(h *Home) {}, func(h *Home) { h.SaleDate = &monthAgo12 }, 14662, "the 12 months since the sale"},
+		// −0.003 per month before the valuation date × (0 − 12): prices
+		// rose 0.3% a month, so the year-old sale is adjusted up, and the
+		// reason states the trend as a rise.
+		{"marketTime", -0.003, func(h *Home) {}, func(h *Home) { h.SaleDate = &monthAgo12 }, 14662, "the 12 months of market movement since the sale (a positive trend adjusts an older sale up), at +0.30% per month"},
 		// 0.02 per mile north × (0 − 1): the comp is a mile north, where
 		// prices are 2% higher, so it is adjusted down.
 		{"locationNorth", 0.02, func(h *Home) {}, func(h *Home) { h.Latitude = subjectLat + 1/milesPerLat }, -7921, "1 miles north"},

@@ -26,7 +26,8 @@ type feature struct {
 	logScale bool
 	// sign is the direction a sane rate takes: +1 for features buyers pay
 	// more for, -1 for ones that lower prices, 0 when either is plausible.
-	// A rate of the wrong sign is noise and is not used.
+	// A rate of the other sign is kept, and explained: it is a partial
+	// effect, with the other features held fixed.
 	sign int
 	// unit names one step of the rate, for reports.
 	unit string
@@ -107,9 +108,11 @@ var features = []feature{
 		},
 	},
 	{
-		// Months from the sale to the valuation date; the subject is at 0,
-		// so the rate is the market's movement per month.
-		name: "marketTime", sign: 0, unit: "month",
+		// Months from the sale to the valuation date; the subject is at 0.
+		// Its fitted coefficient is per month *before* the valuation date:
+		// in a rising market it is negative, and reports state its opposite,
+		// the trend (see percentPerUnit).
+		name: "marketTime", sign: 0, unit: "month (market trend)",
 		raw: func(h Home, v valuation) (float64, bool) {
 			if h.SaleDate == nil {
 				return 0, false
@@ -117,7 +120,7 @@ var features = []feature{
 			return v.asOf.Sub(*h.SaleDate).Hours() / 24 / daysPerMonth, true
 		},
 		describe: func(d float64) string {
-			return fmt.Sprintf("market movement over the %s months since the sale", fmtNum(math.Round(math.Abs(d)*10)/10))
+			return fmt.Sprintf("the %s months of market movement since the sale (a positive trend adjusts an older sale up)", fmtNum(math.Round(math.Abs(d)*10)/10))
 		},
 	},
 	{

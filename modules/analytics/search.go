@@ -32,7 +32,7 @@ func findCandidates(ctx context.Context, src Source, subject Home, opts Options)
 		}
 		// A few times more candidates than comps leaves the scoring a
 		// choice; the widest search settles for what there is.
-		if len(found) >= candidatePool*opts.MaxComps {
+		if len(found) >= max(candidatePool*opts.MaxComps, valueCandidates) {
 			return found, miles, months, nil
 		}
 		if step.miles >= opts.MaxRadiusMiles && step.months >= opts.MaxLookbackMonths {
@@ -69,26 +69,40 @@ func salesWithin(ctx context.Context, src Source, subject Home, opts Options, mi
 			out = append(out, candidate{home: h, miles: d})
 		}
 	}
-	slices.SortFunc(out, func(a, b candidate) int { return cmp.Compare(a.miles, b.miles) })
+	slices.SortFunc(out, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.miles, b.miles), cmp.Compare(a.home.ID, b.home.ID))
+	})
 	return out, nil
 }
 
 // marketSet returns the nearest sales the adjustment rates are fitted on:
-// a wider set than the comps, from the same market and time.
-func marketSet(ctx context.Context, src Source, subject Home, opts Options, radius float64, months int) ([]candidate, error) {
-	miles := math.Max(radius*2, 1)
+// a wider set than the comps, from the same market and time. The local fit
+// weighs them by similarity; the area-wide fit, alike.
+func marketSet(ctx context.Context, src Source, subject Home, opts Options, radius float64, months, found int) ([]candidate, error) {
+	// The candidates tell the density of sales: start at the radius that
+	// should hold the market set, so that one query usually suffices (a
+	// wider one loads many rows only to drop them).
+	miles := math.Max(radius, 0.5)
+	if found > 0 {
+		miles = math.Max(miles, radius*math.Sqrt(float64(marketSetSize)/float64(found))*1.05)
+	}
+	// The rates may come from farther than the comps: up to twice the
+	// comp search's reach, so that a thin type's area-wide rates rest on
+	// enough sales.
+	widest := 2 * math.Max(radius, opts.MaxRadiusMiles)
+	miles = math.Min(miles, widest)
 	for {
 		set, err := salesWithin(ctx, src, subject, opts, miles, months, 0)
 		if err != nil {
 			return nil, err
 		}
-		if len(set) >= marketSetSize || miles >= opts.MaxRadiusMiles {
+		if len(set) >= marketSetSize || miles >= widest {
 			if len(set) > marketSetSize {
 				set = set[:marketSetSize]
 			}
 			return set, nil
 		}
-		miles = math.Min(miles*2, opts.MaxRadiusMiles)
+		miles = math.Min(miles*2, widest)
 	}
 }
 
