@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/graph/generated"
 )
 
 // HandlerConfig tunes the GraphQL endpoint.
@@ -39,8 +41,16 @@ type HandlerConfig struct {
 	Introspection bool
 	// Auth authenticates requests and websockets.
 	Auth *auth.Authenticator
-	// MaxSubscriptions bounds the subscriptions of one websocket (default 10).
+	// MaxSubscriptions bounds the subscriptions of one websocket, and the
+	// operations of one graphql-sse reserved stream (default 10).
 	MaxSubscriptions int
+	// MaxStreamReservations bounds the graphql-sse reservations (single
+	// connection mode) one token holds at once (default 20).
+	MaxStreamReservations int
+	// WriteTimeout is how long one write to a websocket or a reserved SSE
+	// stream may take before the connection is closed as stalled
+	// (default 10s).
+	WriteTimeout time.Duration
 }
 
 // NewHandler returns the /graphql endpoint: queries and mutations over POST
@@ -59,20 +69,37 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	if cfg.MaxComplexity <= 0 {
 		cfg.MaxComplexity = 20000
 	}
+	if cfg.MaxSubscriptions <= 0 {
+		cfg.MaxSubscriptions = 10
+	}
+	if cfg.MaxStreamReservations <= 0 {
+		cfg.MaxStreamReservations = 20
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
 	srv := handler.New(NewSchema(client, eng, cfg.Auth, cfg.Logger))
 
+	// The first transport that supports a request serves it: graphql-sse's
+	// reserved streams (a PUT, or a request with a stream token), SSE in
+	// distinct connections mode (POST with Accept: text/event-stream),
+	// websockets, OPTIONS, then queries and mutations over GET and POST; what
+	// is left is refused with a code.
+	srv.AddTransport(newSSESingleConnection(cfg.MaxStreamReservations, cfg.MaxSubscriptions, cfg.WriteTimeout, cfg.Logger))
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
 	srv.AddTransport(transport.Websocket{
-		Implementation: transport.CoderWebsocketImplementation{
+		Implementation: deadlineWebsocket{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
+			WriteTimeout:  cfg.WriteTimeout,
+			Logger:        cfg.Logger,
 		},
 		KeepAlivePingInterval: 10 * time.Second,
 		InitTimeout:           10 * time.Second,
 		InitFunc:              websocketInit(cfg.Auth.WebsocketInit),
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{})
+	srv.AddTransport(refusingTransport{})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	// Automatic persisted queries: a frontend sends a query's hash instead
@@ -82,9 +109,6 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(QueryLimits{MaxPage: cfg.MaxPageSize, MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity})
-	if cfg.MaxSubscriptions <= 0 {
-		cfg.MaxSubscriptions = 10
-	}
 	srv.Use(auth.SubscriptionLimit{Max: cfg.MaxSubscriptions})
 
 	presenter := errorPresenter{logger: cfg.Logger}
@@ -95,6 +119,19 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		return fmt.Errorf("panic in resolver: %v", v)
 	})
 	return srv
+}
+
+// schemaWithoutDefer is the generated schema less the @defer directive,
+// which gqlparser declares in every schema's prelude. None of the server's
+// transports delivers incremental results, so @defer was answered all at
+// once while introspection advertised it; without it, a query that uses it
+// fails validation (unknown directive) instead of being silently flattened.
+func schemaWithoutDefer() *ast.Schema {
+	full := generated.NewExecutableSchema(generated.Config{}).Schema()
+	s := *full // the rest is shared, read-only
+	s.Directives = maps.Clone(full.Directives)
+	delete(s.Directives, "defer")
+	return &s
 }
 
 var _ graphql.ErrorPresenterFunc = errorPresenter{}.present
