@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -74,7 +75,7 @@ func TestRefusalsCarryCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, header, raw := send(t, tt.method, api.srv.URL+"/graphql"+tt.url, api.token, strings.NewReader(tt.body), tt.header)
+			status, header, raw := sendWithin(t, 10*time.Second, tt.method, api.srv.URL+"/graphql"+tt.url, api.token, tt.body, tt.header)
 			wantMedia := tt.wantMedia
 			if wantMedia == "" {
 				wantMedia = "application/json"
@@ -95,6 +96,32 @@ func TestRefusalsCarryCodes(t *testing.T) {
 			resp.wantError(t, tt.wantCode, tt.wantField)
 		})
 	}
+}
+
+// sendWithin is send with a deadline: a subscription sent over plain POST
+// used to wait for its first event.
+func sendWithin(t *testing.T, timeout time.Duration, method, url, token, body string, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, raw
 }
 
 // TestRequestErrorStatuses checks GraphQL over HTTP's statuses for errors
