@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/internal/errcode"
 )
 
@@ -23,25 +24,8 @@ const (
 	mediaGraphQLResponse = "application/graphql-response+json"
 )
 
-// responseMediaType picks the response's media type from the Accept header,
-// in the client's order of preference: application/graphql-response+json
-// when asked for, application/json otherwise (also with no Accept, */* or a
-// list naming neither, which older clients send).
-func responseMediaType(r *http.Request) string {
-	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil || params["q"] == "0" {
-			continue
-		}
-		switch mt {
-		case mediaGraphQLResponse:
-			return mediaGraphQLResponse
-		case mediaJSON, "application/*", "*/*":
-			return mediaJSON
-		}
-	}
-	return mediaJSON
-}
+// responseMediaType is the media type of the response to r.
+func responseMediaType(r *http.Request) string { return httpserver.GraphQLResponseType(r) }
 
 // httpTransport serves queries and mutations over GET and POST
 // (application/json), as the GraphQL over HTTP specification asks; gqlgen's

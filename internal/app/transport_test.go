@@ -70,6 +70,9 @@ func TestRefusalsCarryCodes(t *testing.T) {
 			body: `{"query": "{ properties(first: 2, last: 2) { totalCount } }"}`, wantStatus: 200, wantCode: "BAD_USER_INPUT", wantField: "properties.last"},
 		{name: "no query", method: "POST", header: map[string]string{"Content-Type": "application/json"},
 			body: `{"qeury": "{ __typename }"}`, wantStatus: 400, wantCode: "BAD_USER_INPUT", wantField: "query"},
+		{name: "malformed JSON, graphql-response+json", method: "POST",
+			header: map[string]string{"Content-Type": "application/json", "Accept": "application/graphql-response+json"},
+			body:   `{"query": `, wantStatus: 400, wantCode: "BAD_USER_INPUT", wantMedia: "application/graphql-response+json"},
 		{name: "GET variables that are not JSON", method: "GET", url: "?" + url.Values{"query": {"{ __typename }"}, "variables": {"{x"}}.Encode(),
 			wantStatus: 400, wantCode: "BAD_USER_INPUT", wantField: "variables"},
 	}
