@@ -184,7 +184,7 @@ func TestRecover(t *testing.T) {
 			if rec.Code != http.StatusInternalServerError {
 				t.Fatalf("status %d, want 500", rec.Code)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q", ct)
 			}
 			body := rec.Body.String()
