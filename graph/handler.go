@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -118,8 +119,54 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		cfg.Logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", v, "stack", string(debug.Stack()))
 		return fmt.Errorf("panic in resolver: %v", v)
 	})
-	return srv
+	return withSSEWriteDeadline(srv, cfg.WriteTimeout)
 }
+
+// withSSEWriteDeadline gives each write of an SSE stream in distinct
+// connections mode (gqlgen's transport, which writes with no deadline and
+// ignores write errors) a deadline; a write that misses it ends the
+// request's context, so that the subscription ends, its memory is freed and
+// the token's connection slot is released, as for a stalled websocket.
+func withSSEWriteDeadline(next http.Handler, timeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.Contains(r.Header.Get("Accept"), "text/event-stream") || streamKey(r) != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout, failed: cancel}
+		next.ServeHTTP(dw, r.WithContext(ctx))
+	})
+}
+
+// deadlineWriter sets a write deadline before each write and flush, and
+// calls failed when one fails.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	failed  context.CancelFunc
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	n, err := d.ResponseWriter.Write(p)
+	if err != nil {
+		d.failed()
+	}
+	return n, err
+}
+
+// Flush implements http.Flusher, which gqlgen's SSE transport requires.
+func (d *deadlineWriter) Flush() {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	if err := d.rc.Flush(); err != nil {
+		d.failed()
+	}
+}
+
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 
 // schemaWithoutDefer is the generated schema less the @defer directive,
 // which gqlparser declares in every schema's prelude. None of the server's

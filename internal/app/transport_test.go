@@ -193,36 +193,14 @@ func TestDeferIsNotAdvertised(t *testing.T) {
 func TestStalledWebsocketIsClosed(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	api, gate := newListingAPIWith(t, testOptions{
-		logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		config: func(c *Config) {
-			c.WSWriteTimeout = 300 * time.Millisecond
-			c.MaxConnections = 1
-			c.MaxComplexity = 1 << 30
-		},
-	})
-	runID := startListingRun(t, api)
-	close(gate)
-	id, err := strconv.Atoi(runID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api.waitRun(t, id)
-
-	// Each event carries the run's event log 400 times over: megabytes in all,
-	// more than the client's small receive buffer and the server's send
-	// buffer hold.
-	var fields strings.Builder
-	for i := range 400 {
-		fmt.Fprintf(&fields, " r%d: run { events(first: 100) { edges { node { seq type status message stepKey } } } }", i)
-	}
+	api, runID := stalledListingAPI(t, &logs)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stalled := dialTinyBuffer(t, ctx, api.srv.URL)
 	stalled.SetReadLimit(-1)
 	ackWebsocket(t, ctx, stalled, api.token)
 	if err := wsjson.Write(ctx, stalled, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
-		"query": `subscription($id: ID!) { runEvents(runId: $id, afterSeq: 0) { seq` + fields.String() + ` } }`, "variables": map[string]any{"id": runID},
+		"query": stallingSubscription(), "variables": map[string]any{"id": runID},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -283,6 +261,18 @@ func newListingAPIWith(t *testing.T, opts testOptions) (*testAPI, stepGate) {
 // stalls the server's writes quickly.
 func dialTinyBuffer(t *testing.T, ctx context.Context, baseURL string) *websocket.Conn {
 	t.Helper()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql",
+		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}, HTTPClient: tinyBufferClient()})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	return conn
+}
+
+// tinyBufferClient is an HTTP client whose sockets have a receive buffer
+// of a few kilobytes.
+func tinyBufferClient() *http.Client {
 	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		var sockErr error
 		if err := c.Control(func(fd uintptr) {
@@ -292,14 +282,77 @@ func dialTinyBuffer(t *testing.T, ctx context.Context, baseURL string) *websocke
 		}
 		return sockErr
 	}}
-	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(baseURL, "http")+"/graphql",
-		&websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}, HTTPClient: client})
-	if err != nil {
-		t.Fatalf("dial: %v", err)
+	return &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+}
+
+// stallingSubscription is a runEvents subscription each of whose events
+// carries the run's event log 400 times over: megabytes in all, more than
+// a small receive buffer and the server's send buffer hold.
+func stallingSubscription() string {
+	var fields strings.Builder
+	for i := range 400 {
+		fmt.Fprintf(&fields, " r%d: run { events(first: 100) { edges { node { seq type status message stepKey } } } }", i)
 	}
-	t.Cleanup(func() { conn.CloseNow() })
-	return conn
+	return `subscription($id: ID!) { runEvents(runId: $id, afterSeq: 0) { seq` + fields.String() + ` } }`
+}
+
+// stalledListingAPI serves with a short write timeout, one streaming
+// connection per token and no complexity bound, and has a finished run.
+func stalledListingAPI(t *testing.T, logs *syncBuffer) (*testAPI, string) {
+	t.Helper()
+	api, gate := newListingAPIWith(t, testOptions{
+		logger: slog.New(slog.NewTextHandler(logs, nil)),
+		config: func(c *Config) {
+			c.WSWriteTimeout = 300 * time.Millisecond
+			c.MaxConnections = 1
+			c.MaxComplexity = 1 << 30
+		},
+	})
+	runID := startListingRun(t, api)
+	close(gate)
+	id, err := strconv.Atoi(runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.waitRun(t, id)
+	return api, runID
+}
+
+// TestStalledSSEStreamIsClosed is TestStalledWebsocketIsClosed for SSE in
+// distinct connections mode: the stalled stream's request ends, which
+// frees the token's only streaming slot.
+func TestStalledSSEStreamIsClosed(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	api, runID := stalledListingAPI(t, &logs)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	body, _ := json.Marshal(map[string]any{"query": stallingSubscription(), "variables": map[string]any{"id": runID}})
+	req, _ := http.NewRequestWithContext(ctx, "POST", api.srv.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+api.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	stalled, err := tinyBufferClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Body.Close()
+	if stalled.StatusCode != 200 {
+		t.Fatalf("stream: %d", stalled.StatusCode)
+	}
+	// The client reads nothing; a new stream is refused (429) until the
+	// server gives up on the stalled one.
+	for {
+		status, _, raw := sendWithin(t, 10*time.Second, "POST", api.srv.URL+"/graphql", api.token, `{"query": "{ viewer { role } }"}`,
+			map[string]string{"Content-Type": "application/json", "Accept": "text/event-stream"})
+		if status == http.StatusOK && strings.Contains(string(raw), "ADMIN") {
+			break
+		}
+		if status != http.StatusTooManyRequests || ctx.Err() != nil {
+			t.Fatalf("a new stream: %d %s", status, raw)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func ackWebsocket(t *testing.T, ctx context.Context, conn *websocket.Conn, token string) {
