@@ -7,7 +7,6 @@ import (
 	"maps"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -87,7 +86,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	// websockets, OPTIONS, then queries and mutations over GET and POST; what
 	// is left is refused with a code.
 	srv.AddTransport(newSSESingleConnection(cfg.MaxStreamReservations, cfg.MaxSubscriptions, cfg.WriteTimeout, cfg.Logger))
-	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 15 * time.Second})
+	srv.AddTransport(deadlineSSE{SSE: transport.SSE{KeepAlivePingInterval: 15 * time.Second}, WriteTimeout: cfg.WriteTimeout})
 	srv.AddTransport(transport.Websocket{
 		Implementation: deadlineWebsocket{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
@@ -119,25 +118,25 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		cfg.Logger.ErrorContext(ctx, "graphql: panic in resolver", "panic", v, "stack", string(debug.Stack()))
 		return fmt.Errorf("panic in resolver: %v", v)
 	})
-	return withSSEWriteDeadline(srv, cfg.WriteTimeout)
+	return srv
 }
 
-// withSSEWriteDeadline gives each write of an SSE stream in distinct
-// connections mode (gqlgen's transport, which writes with no deadline and
-// ignores write errors) a deadline; a write that misses it ends the
-// request's context, so that the subscription ends, its memory is freed and
-// the token's connection slot is released, as for a stalled websocket.
-func withSSEWriteDeadline(next http.Handler, timeout time.Duration) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || !strings.Contains(r.Header.Get("Accept"), "text/event-stream") || streamKey(r) != "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
-		dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: timeout, failed: cancel}
-		next.ServeHTTP(dw, r.WithContext(ctx))
-	})
+// deadlineSSE is gqlgen's SSE transport (distinct connections mode), which
+// writes with no deadline and ignores write errors, with a deadline on each
+// write: one that misses it ends the request's context, so that the
+// subscription ends, its memory is freed and the token's connection slot is
+// released, as for a stalled websocket.
+type deadlineSSE struct {
+	transport.SSE
+	WriteTimeout time.Duration
+}
+
+// Do implements graphql.Transport.
+func (t deadlineSSE) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	dw := &deadlineWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: t.WriteTimeout, failed: cancel}
+	t.SSE.Do(dw, r.WithContext(ctx), exec)
 }
 
 // deadlineWriter sets a write deadline before each write and flush, and
