@@ -286,14 +286,16 @@ func tinyBufferClient() *http.Client {
 }
 
 // stallingSubscription is a runEvents subscription each of whose events
-// carries the run's event log 400 times over: megabytes in all, more than
-// a small receive buffer and the server's send buffer hold.
+// carries every event of the run with its message 2,000 times over: about
+// a megabyte per event, megabytes in all, more than a small receive buffer
+// and the server's send buffer hold, for one query per event.
 func stallingSubscription() string {
 	var fields strings.Builder
-	for i := range 400 {
-		fmt.Fprintf(&fields, " r%d: run { events(first: 100) { edges { node { seq type status message stepKey } } } }", i)
+	for i := range 2000 {
+		fmt.Fprintf(&fields, " m%d: message", i)
 	}
-	return `subscription($id: ID!) { runEvents(runId: $id, afterSeq: 0) { seq` + fields.String() + ` } }`
+	return `subscription($id: ID!) { runEvents(runId: $id, afterSeq: 0) { seq run { events(first: 100) { edges { node {` +
+		fields.String() + ` } } } } } }`
 }
 
 // stalledListingAPI serves with a short write timeout, one streaming
