@@ -555,3 +555,33 @@ func runEventOf(t *testing.T, ev sseEvent) (string, streamedEvent) {
 	}
 	return msg.ID, msg.Payload.Data.RunEvents
 }
+
+// TestSSEReservationsAreBounded: a reservation is authenticated like any
+// request, and a token holds at most as many as it may open streams.
+func TestSSEReservationsAreBounded(t *testing.T) {
+	t.Parallel()
+	api := newTestAPI(t, testOptions{config: func(c *Config) { c.MaxConnections = 2 }})
+	base := api.srv.URL + "/graphql"
+	if status, _, raw := send(t, "PUT", base, "", nil, nil); status != http.StatusUnauthorized || !strings.Contains(string(raw), "UNAUTHENTICATED") {
+		t.Fatalf("PUT without a token: %d %s", status, raw)
+	}
+	for i := range 2 {
+		if status, _, raw := send(t, "PUT", base, api.token, nil, nil); status != http.StatusCreated {
+			t.Fatalf("reservation %d: %d %s", i+1, status, raw)
+		}
+	}
+	status, header, raw := send(t, "PUT", base, api.token, nil, nil)
+	if status != http.StatusTooManyRequests || !strings.Contains(string(raw), "RATE_LIMITED") || !strings.HasPrefix(header.Get("Content-Type"), "application/json") {
+		t.Fatalf("a third reservation: %d %s %s", status, header.Get("Content-Type"), raw)
+	}
+	// Another token has its own allowance.
+	rival, _ := rivalToken(t, api)
+	if status, _, raw := send(t, "PUT", base, rival, nil, nil); status != http.StatusCreated {
+		t.Fatalf("another token's reservation: %d %s", status, raw)
+	}
+	// An unknown reservation token is NOT_FOUND, with a code.
+	if status, _, raw := send(t, "POST", base, api.token, strings.NewReader(`{"query": "{ viewer { role } }", "extensions": {"operationId": "x"}}`),
+		map[string]string{"Content-Type": "application/json", "X-GraphQL-Event-Stream-Token": "nope"}); status != http.StatusNotFound || !strings.Contains(string(raw), "NOT_FOUND") {
+		t.Fatalf("unknown reservation: %d %s", status, raw)
+	}
+}
