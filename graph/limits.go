@@ -190,6 +190,8 @@ func (w *limitWalker) pageSize(f *ast.Field) (int, *gqlerror.Error) {
 	switch {
 	case !hasFirst && !hasLast:
 		return 0, badInput(f.Alias+".first", "%s: provide first or last (at most %d) to page through the connection", f.Alias, limit)
+	case hasFirst && hasLast:
+		return 0, badInput(f.Alias+".last", "%s: provide first or last, not both", f.Alias)
 	case hasFirst && (first < 0 || first > limit):
 		return 0, badInput(f.Alias+".first", "%s: first must be between 0 and %d, got %d", f.Alias, limit, first)
 	case hasLast && (last < 0 || last > limit):

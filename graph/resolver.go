@@ -26,6 +26,7 @@ type Resolver struct {
 // workflow engine.
 func NewSchema(client *ent.Client, eng *engine.Engine, authn *auth.Authenticator, logger *slog.Logger) graphql.ExecutableSchema {
 	return generated.NewExecutableSchema(generated.Config{
+		Schema:    schemaWithoutDefer(),
 		Resolvers: &Resolver{client: client, engine: eng, auth: authn, logger: logger},
 	})
 }

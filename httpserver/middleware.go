@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/estateflow/estateflow/internal/errcode"
@@ -73,23 +74,23 @@ func GraphQLBody(maxBytes int64) func(http.Handler) http.Handler {
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
-				WriteGraphQLError(w, http.StatusRequestEntityTooLarge, errcode.BadUserInput,
+				WriteGraphQLErrorFor(w, r, http.StatusRequestEntityTooLarge, errcode.BadUserInput,
 					fmt.Sprintf("request body is larger than %d bytes", maxBytes))
 				return
 			case err != nil:
-				WriteGraphQLError(w, http.StatusBadRequest, errcode.BadUserInput, "could not read the request body")
+				WriteGraphQLErrorFor(w, r, http.StatusBadRequest, errcode.BadUserInput, "could not read the request body")
 				return
 			}
 			if isJSON(r.Header.Get("Content-Type")) {
 				if !json.Valid(body) {
-					WriteGraphQLError(w, http.StatusBadRequest, errcode.BadUserInput, "request body is not valid JSON")
+					WriteGraphQLErrorFor(w, r, http.StatusBadRequest, errcode.BadUserInput, "request body is not valid JSON")
 					return
 				}
 				// gqlgen's SSE transport logs a body it cannot decode, in
 				// full, with the standard library's log package: variables,
 				// emails and phone numbers included. Such a body stops here.
 				if !isGraphQLRequest(body) {
-					WriteGraphQLError(w, http.StatusBadRequest, errcode.BadUserInput,
+					WriteGraphQLErrorFor(w, r, http.StatusBadRequest, errcode.BadUserInput,
 						"request body is not a GraphQL request: an object whose query and operationName are strings and whose variables and extensions are objects")
 					return
 				}
@@ -127,7 +128,38 @@ func isJSON(contentType string) bool {
 
 // WriteGraphQLError writes a GraphQL response that carries one error.
 func WriteGraphQLError(w http.ResponseWriter, status int, code errcode.Code, message string) {
-	w.Header().Set("Content-Type", "application/json")
+	writeGraphQLError(w, "application/json", status, code, message)
+}
+
+// WriteGraphQLErrorFor is WriteGraphQLError labelled with the media type
+// that r's Accept header asks for (see GraphQLResponseType).
+func WriteGraphQLErrorFor(w http.ResponseWriter, r *http.Request, status int, code errcode.Code, message string) {
+	writeGraphQLError(w, GraphQLResponseType(r)+"; charset=utf-8", status, code, message)
+}
+
+// GraphQLResponseType picks the media type of a GraphQL response to r from
+// its Accept header, in the client's order of preference, as GraphQL over
+// HTTP asks: application/graphql-response+json when asked for,
+// application/json otherwise (with no Accept, */*, or a list naming
+// neither, which older clients send).
+func GraphQLResponseType(r *http.Request) string {
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || params["q"] == "0" {
+			continue
+		}
+		switch mt {
+		case "application/graphql-response+json":
+			return mt
+		case "application/json", "application/*", "*/*":
+			return "application/json"
+		}
+	}
+	return "application/json"
+}
+
+func writeGraphQLError(w http.ResponseWriter, contentType string, status int, code errcode.Code, message string) {
+	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{

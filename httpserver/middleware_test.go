@@ -331,7 +331,7 @@ func TestGraphQLBody(t *testing.T) {
 			if rec.Code != tt.wantStatus {
 				t.Fatalf("status %d, want %d; body %s", rec.Code, tt.wantStatus, rec.Body)
 			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+			if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
 			}
 			gqlErr := decodeGraphQLError(t, rec.Body.Bytes())

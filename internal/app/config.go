@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -30,18 +31,21 @@ type Config struct {
 	// AdminToken is read from ESTATEFLOW_ADMIN_TOKEN only: flags show in
 	// process lists.
 	AdminToken       string
-	Introspection    bool   // -introspection, ESTATEFLOW_INTROSPECTION
-	RateLimit        int    // -rate-limit, ESTATEFLOW_RATE_LIMIT
-	MaxConnections   int    // -max-connections, ESTATEFLOW_MAX_CONNECTIONS
-	MaxSubscriptions int    // -max-subscriptions, ESTATEFLOW_MAX_SUBSCRIPTIONS
-	MaxDepth         int    // -max-depth, ESTATEFLOW_MAX_DEPTH
-	MaxComplexity    int    // -max-complexity, ESTATEFLOW_MAX_COMPLEXITY
-	MaxExpensive     int    // -max-expensive-fields, ESTATEFLOW_MAX_EXPENSIVE_FIELDS
-	Workers          int    // -workers, ESTATEFLOW_WORKERS
-	ReplicaID        string // -replica-id, ESTATEFLOW_REPLICA_ID
-	RiverListen      bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
-	LogLevel         slog.Level
-	LogJSON          bool // -log-json, ESTATEFLOW_LOG_JSON
+	Introspection    bool // -introspection, ESTATEFLOW_INTROSPECTION
+	RateLimit        int  // -rate-limit, ESTATEFLOW_RATE_LIMIT
+	MaxConnections   int  // -max-connections, ESTATEFLOW_MAX_CONNECTIONS
+	MaxSubscriptions int  // -max-subscriptions, ESTATEFLOW_MAX_SUBSCRIPTIONS
+	MaxDepth         int  // -max-depth, ESTATEFLOW_MAX_DEPTH
+	MaxComplexity    int  // -max-complexity, ESTATEFLOW_MAX_COMPLEXITY
+	MaxExpensive     int  // -max-expensive-fields, ESTATEFLOW_MAX_EXPENSIVE_FIELDS
+	// WSWriteTimeout (-ws-write-timeout, ESTATEFLOW_WS_WRITE_TIMEOUT) closes
+	// a websocket or reserved SSE stream whose client stops reading.
+	WSWriteTimeout time.Duration
+	Workers        int    // -workers, ESTATEFLOW_WORKERS
+	ReplicaID      string // -replica-id, ESTATEFLOW_REPLICA_ID
+	RiverListen    bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
+	LogLevel       slog.Level
+	LogJSON        bool // -log-json, ESTATEFLOW_LOG_JSON
 
 	// Stderr receives the logs and the one-time admin token; nil discards
 	// both.
@@ -127,6 +131,8 @@ func (c *commandLine) serverFlags() {
 		"highest complexity a GraphQL operation may have; a connection counts its fields once per item asked for (env ESTATEFLOW_MAX_COMPLEXITY)")
 	fs.IntVar(&cfg.MaxExpensive, "max-expensive-fields", env.int("ESTATEFLOW_MAX_EXPENSIVE_FIELDS", 10),
 		"times a GraphQL operation may ask for fields marked @expensive, such as cma, counting aliases (env ESTATEFLOW_MAX_EXPENSIVE_FIELDS)")
+	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", env.duration("ESTATEFLOW_WS_WRITE_TIMEOUT", 10*time.Second),
+		"how long one write to a websocket or SSE stream may stall before the connection is closed (env ESTATEFLOW_WS_WRITE_TIMEOUT)")
 	fs.IntVar(&cfg.Workers, "workers", env.int("ESTATEFLOW_WORKERS", 0),
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", env.str("ESTATEFLOW_REPLICA_ID", ""),
@@ -216,6 +222,19 @@ func (e *envReader) int64(key string, fallback int64) int64 {
 
 func (e *envReader) int(key string, fallback int) int {
 	return int(e.int64(key, int64(fallback)))
+}
+
+func (e *envReader) duration(key string, fallback time.Duration) time.Duration {
+	v, ok := e.get(key)
+	if !ok {
+		return fallback
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		e.errs = append(e.errs, fmt.Errorf("%s=%q: want a positive duration such as 10s", key, v))
+		return fallback
+	}
+	return d
 }
 
 func (e *envReader) level(key string, fallback slog.Level) slog.Level {

@@ -26,6 +26,9 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 		Introspection:    cfg.Introspection,
 		Auth:             authn,
 		MaxSubscriptions: cfg.MaxSubscriptions,
+		// A reservation becomes a stream: the same bound as connections.
+		MaxStreamReservations: cfg.MaxConnections,
+		WriteTimeout:          cfg.WSWriteTimeout,
 	})
 	mux := http.NewServeMux()
 	rateLimit := cfg.RateLimit

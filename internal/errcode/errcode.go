@@ -25,6 +25,11 @@ const (
 	Unauthenticated Code = "UNAUTHENTICATED"
 	// Forbidden: the viewer's role does not allow the operation.
 	Forbidden Code = "FORBIDDEN"
+	// UnsupportedTransport: the request's method, content type or operation
+	// type does not fit how it was sent: a mutation over GET (use POST), a
+	// subscription over plain HTTP (use a websocket or SSE), a body that is
+	// not application/json.
+	UnsupportedTransport Code = "UNSUPPORTED_TRANSPORT"
 )
 
 // Limits: the request was well-formed but asked for too much.
@@ -65,7 +70,7 @@ func (c Code) String() string { return string(c) }
 // limit sets itself.)
 func (c Code) HTTPStatus() int {
 	switch c {
-	case BadUserInput, DepthLimitExceeded, ComplexityLimitExceeded, SubscriptionLimitExceeded, ExpensiveFieldLimitExceeded:
+	case BadUserInput, UnsupportedTransport, DepthLimitExceeded, ComplexityLimitExceeded, SubscriptionLimitExceeded, ExpensiveFieldLimitExceeded:
 		return http.StatusBadRequest
 	case NotFound:
 		return http.StatusNotFound

@@ -1,0 +1,202 @@
+package graph
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/coder/websocket"
+)
+
+// CloseWriteTimeout is the close code of a websocket whose client stopped
+// reading: 1013, Try Again Later, which graphql-ws clients retry. The client
+// reconnects and resumes its subscriptions from the last seq it received.
+const CloseWriteTimeout = int(websocket.StatusTryAgainLater)
+
+// closeGrace bounds the close handshake of a stalled connection: its close
+// frame can only follow the frame that stalled, so it reaches a client that
+// resumes reading within this time; then the TCP connection is closed.
+const closeGrace = 2 * time.Second
+
+// deadlineWebsocket is gqlgen's CoderWebsocketImplementation with a deadline
+// on every write. gqlgen writes with no deadline, under the connection's
+// lock, so a client that stops reading blocks its connection for good: the
+// socket, its slot among the token's connections and the buffered events
+// (megabytes) were held until the process ended. A write that does not
+// complete within WriteTimeout closes the connection.
+type deadlineWebsocket struct {
+	AcceptOptions websocket.AcceptOptions
+	WriteTimeout  time.Duration
+	Logger        *slog.Logger
+}
+
+var _ transport.WebsocketImplementation = deadlineWebsocket{}
+
+// Accept implements transport.WebsocketImplementation.
+func (d deadlineWebsocket) Accept(w http.ResponseWriter, r *http.Request, options transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	for key, values := range options.ResponseHeader {
+		for _, value := range values {
+			w.Header().Add(key, value)
+		}
+	}
+	opts := d.AcceptOptions
+	opts.Subprotocols = slices.Clone(opts.Subprotocols)
+	for _, p := range options.Subprotocols {
+		if !slices.Contains(opts.Subprotocols, p) {
+			opts.Subprotocols = append(opts.Subprotocols, p)
+		}
+	}
+	hj := &hijackRecorder{ResponseWriter: w}
+	conn, err := websocket.Accept(hj, r, &opts)
+	if err != nil {
+		return nil, err
+	}
+	return &deadlineConn{conn: conn, raw: hj.conn, ctx: r.Context(), writeTimeout: d.WriteTimeout, logger: d.Logger}, nil
+}
+
+// hijackRecorder keeps the connection websocket.Accept hijacks, so that a
+// stalled one can be closed while a write still holds the websocket's locks.
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = conn
+	return conn, rw, err
+}
+
+// deadlineConn is a transport.WebsocketConn over coder/websocket.
+type deadlineConn struct {
+	conn         *websocket.Conn
+	raw          net.Conn // nil if Accept did not hijack (then no hard close)
+	ctx          context.Context
+	writeTimeout time.Duration
+	logger       *slog.Logger
+
+	mu           sync.Mutex
+	readDeadline *time.Timer
+	closing      bool
+}
+
+var (
+	_ transport.WebsocketConn          = (*deadlineConn)(nil)
+	_ transport.WebsocketReadLimiter   = (*deadlineConn)(nil)
+	_ transport.WebsocketReadDeadliner = (*deadlineConn)(nil)
+)
+
+// WriteJSON implements transport.WebsocketConn. A write that stalls past
+// the deadline closes the connection with CloseWriteTimeout.
+func (c *deadlineConn) WriteJSON(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if c.writeTimeout > 0 {
+		watchdog := time.AfterFunc(c.writeTimeout, c.stalled)
+		defer watchdog.Stop()
+	}
+	return c.conn.Write(context.Background(), websocket.MessageText, data)
+}
+
+// stalled closes a connection whose write missed its deadline: a close
+// frame with the code and reason if the client resumes reading in time, and
+// the TCP connection in any case, which fails the blocked write, ends
+// gqlgen's read loop and so the connection's context: its subscriptions
+// end, their memory is freed and the token's connection slot is released.
+func (c *deadlineConn) stalled() {
+	reason := fmt.Sprintf("%s: no write completed in %s; reconnect and resume from the last seq received", "SLOW_CONSUMER", c.writeTimeout)
+	c.logger.WarnContext(c.ctx, "graphql: closing a stalled websocket", "timeout", c.writeTimeout)
+	c.startClose(CloseWriteTimeout, reason)
+}
+
+func (c *deadlineConn) startClose(code int, reason string) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	c.closing = true
+	c.stopReadDeadlineLocked()
+	c.mu.Unlock()
+	// coder/websocket's Close waits up to 5 s to write the close frame and
+	// 5 s more for the client's; closing the TCP connection after the grace
+	// bounds both.
+	go func() { _ = c.conn.Close(websocket.StatusCode(code), reason) }()
+	if c.raw != nil {
+		time.AfterFunc(closeGrace, func() { _ = c.raw.Close() })
+	}
+}
+
+// WriteClose implements transport.WebsocketConn, without waiting for the
+// close handshake (as gqlgen's own adapter does).
+func (c *deadlineConn) WriteClose(code int, message string) error {
+	c.startClose(code, message)
+	return nil
+}
+
+// Close implements transport.WebsocketConn.
+func (c *deadlineConn) Close() error {
+	c.mu.Lock()
+	closing := c.closing
+	c.stopReadDeadlineLocked()
+	c.mu.Unlock()
+	if closing {
+		return nil // the close handshake owns the connection
+	}
+	return c.conn.CloseNow()
+}
+
+// NextReader implements transport.WebsocketConn.
+func (c *deadlineConn) NextReader() (int, io.Reader, error) {
+	typ, data, err := c.conn.Read(context.Background())
+	if err != nil {
+		switch websocket.CloseStatus(err) {
+		case websocket.StatusNormalClosure, websocket.StatusNoStatusRcvd:
+			return int(typ), nil, transport.ErrWebsocketClosed
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return int(typ), nil, transport.ErrWebsocketClosed
+		}
+		return int(typ), nil, err
+	}
+	return int(typ), bytes.NewReader(data), nil
+}
+
+// Subprotocol implements transport.WebsocketConn.
+func (c *deadlineConn) Subprotocol() string { return c.conn.Subprotocol() }
+
+// SetReadLimit implements transport.WebsocketReadLimiter.
+func (c *deadlineConn) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
+
+// SetReadDeadline implements transport.WebsocketReadDeadliner (gqlgen's
+// ping-pong timeout).
+func (c *deadlineConn) SetReadDeadline(deadline time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopReadDeadlineLocked()
+	if deadline.IsZero() {
+		return nil
+	}
+	c.readDeadline = time.AfterFunc(time.Until(deadline), func() { _ = c.conn.CloseNow() })
+	return nil
+}
+
+func (c *deadlineConn) stopReadDeadlineLocked() {
+	if c.readDeadline != nil {
+		c.readDeadline.Stop()
+		c.readDeadline = nil
+	}
+}
