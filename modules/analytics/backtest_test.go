@@ -20,6 +20,9 @@ import (
 // sales, scores about 16.5%), coverage at least 99%, and the stated 80%
 // band, calibrated on the other sales, holding 75–85% of true prices.
 func TestBacktestSacramento(t *testing.T) {
+	if analytics.RaceDetector {
+		t.Skip("computation only, and about twenty times slower under -race: .ci/run runs it in a plain build")
+	}
 	// The shared directory sits next to the main checkout, one level
 	// further up from a worktree under wt/.
 	var (

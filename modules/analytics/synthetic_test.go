@@ -40,6 +40,9 @@ const (
 // rates within tolerance, and its 80% band, calibrated on a backtest of
 // earlier sales, holds 75–85% of held-out later sales.
 func TestSyntheticMarket(t *testing.T) {
+	if RaceDetector {
+		t.Skip("computation only, and about twenty times slower under -race: .ci/run runs it in a plain build")
+	}
 	for _, seed := range []uint64{1, 2} {
 		t.Run("seed"+string(rune('0'+seed)), func(t *testing.T) {
 			t.Parallel()
