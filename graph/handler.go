@@ -101,8 +101,14 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 			Logger:        cfg.Logger,
 		}),
 		KeepAlivePingInterval: 10 * time.Second,
-		InitTimeout:           10 * time.Second,
-		InitFunc:              websocketInit(cfg.Auth.WebsocketInit),
+		// graphql-transport-ws's one-way heartbeat. Besides keeping
+		// proxies from closing a quiet connection, it is a write every 10 s,
+		// so the write deadline also closes a stalled client whose
+		// subscriptions have all ended (say, with SLOW_CONSUMER) and to
+		// which nothing else would ever be written.
+		PongOnlyInterval: 10 * time.Second,
+		InitTimeout:      10 * time.Second,
+		InitFunc:         websocketInit(cfg.Auth.WebsocketInit),
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})
