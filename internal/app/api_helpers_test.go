@@ -222,7 +222,13 @@ func (a *testAPI) postWith(t testing.TB, token, contentType string, body []byte)
 // given headers, and returns the whole response.
 func send(t testing.TB, method, url, token string, body io.Reader, header map[string]string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, body)
+	return sendContext(context.Background(), t, method, url, token, body, header)
+}
+
+// sendContext is send, ending with ctx.
+func sendContext(ctx context.Context, t testing.TB, method, url, token string, body io.Reader, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
