@@ -99,6 +99,8 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
 			WriteTimeout:  cfg.WriteTimeout,
 			Logger:        cfg.Logger,
+			// After the stall's close grace, so that the frames are garbage.
+			Release: newMemoryRelease(closeGrace + 3*time.Second),
 		}),
 		KeepAlivePingInterval: 10 * time.Second,
 		// graphql-transport-ws's one-way heartbeat. Besides keeping

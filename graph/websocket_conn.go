@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +40,38 @@ type deadlineWebsocket struct {
 	AcceptOptions websocket.AcceptOptions
 	WriteTimeout  time.Duration
 	Logger        *slog.Logger
+	// Release, when set, returns memory to the OS after stalled
+	// connections close (see memoryRelease).
+	Release *memoryRelease
+}
+
+// memoryRelease hands memory back to the OS a few seconds after the last
+// stalled connection closed. A stalled connection holds megabytes of
+// frames; once they are garbage the Go runtime returns them to the OS only
+// gradually, so after a burst of stalls the process would keep its peak
+// RSS for minutes. The release is one forced collection, coalesced over a
+// burst: each stall pushes it back by delay.
+type memoryRelease struct {
+	delay time.Duration
+
+	mu    sync.Mutex
+	timer *time.Timer
+}
+
+func newMemoryRelease(delay time.Duration) *memoryRelease { return &memoryRelease{delay: delay} }
+
+// soon schedules the release delay from now.
+func (m *memoryRelease) soon() {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.timer == nil {
+		m.timer = time.AfterFunc(m.delay, debug.FreeOSMemory)
+		return
+	}
+	m.timer.Reset(m.delay)
 }
 
 var _ transport.WebsocketImplementation = deadlineWebsocket{}
@@ -62,7 +95,7 @@ func (d deadlineWebsocket) Accept(w http.ResponseWriter, r *http.Request, option
 	if err != nil {
 		return nil, err
 	}
-	return &deadlineConn{conn: conn, raw: hj.conn, ctx: r.Context(), writeTimeout: d.WriteTimeout, logger: d.Logger}, nil
+	return &deadlineConn{conn: conn, raw: hj.conn, ctx: r.Context(), writeTimeout: d.WriteTimeout, logger: d.Logger, release: d.Release}, nil
 }
 
 // hijackRecorder keeps the connection websocket.Accept hijacks, so that a
@@ -85,6 +118,7 @@ type deadlineConn struct {
 	ctx          context.Context
 	writeTimeout time.Duration
 	logger       *slog.Logger
+	release      *memoryRelease
 
 	mu           sync.Mutex
 	readDeadline *time.Timer
@@ -120,6 +154,7 @@ func (c *deadlineConn) stalled() {
 	reason := fmt.Sprintf("%s: no write completed in %s; reconnect and resume from the last seq received", "SLOW_CONSUMER", c.writeTimeout)
 	c.logger.WarnContext(c.ctx, "graphql: closing a stalled websocket", "timeout", c.writeTimeout)
 	c.startClose(CloseWriteTimeout, reason)
+	c.release.soon()
 }
 
 func (c *deadlineConn) startClose(code int, reason string) {
