@@ -149,6 +149,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err := d.Client.Schema.Create(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := backfillUnsubscribeKeys(ctx, d.Client); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	if d.Dialect == dialect.Postgres {
 		// River's tables, under the same advisory lock: River's migrator
 		// takes none of its own.

@@ -211,11 +211,19 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Organization",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			organization.FieldCreatedAt: {Type: field.TypeTime, Column: organization.FieldCreatedAt},
-			organization.FieldUpdatedAt: {Type: field.TypeTime, Column: organization.FieldUpdatedAt},
-			organization.FieldName:      {Type: field.TypeString, Column: organization.FieldName},
-			organization.FieldSlug:      {Type: field.TypeString, Column: organization.FieldSlug},
-			organization.FieldTimezone:  {Type: field.TypeString, Column: organization.FieldTimezone},
+			organization.FieldCreatedAt:      {Type: field.TypeTime, Column: organization.FieldCreatedAt},
+			organization.FieldUpdatedAt:      {Type: field.TypeTime, Column: organization.FieldUpdatedAt},
+			organization.FieldName:           {Type: field.TypeString, Column: organization.FieldName},
+			organization.FieldSlug:           {Type: field.TypeString, Column: organization.FieldSlug},
+			organization.FieldTimezone:       {Type: field.TypeString, Column: organization.FieldTimezone},
+			organization.FieldBrokerageName:  {Type: field.TypeString, Column: organization.FieldBrokerageName},
+			organization.FieldPostalAddress:  {Type: field.TypeString, Column: organization.FieldPostalAddress},
+			organization.FieldWebsite:        {Type: field.TypeString, Column: organization.FieldWebsite},
+			organization.FieldPhone:          {Type: field.TypeString, Column: organization.FieldPhone},
+			organization.FieldSenderName:     {Type: field.TypeString, Column: organization.FieldSenderName},
+			organization.FieldSenderEmail:    {Type: field.TypeString, Column: organization.FieldSenderEmail},
+			organization.FieldSignature:      {Type: field.TypeString, Column: organization.FieldSignature},
+			organization.FieldUnsubscribeKey: {Type: field.TypeBytes, Column: organization.FieldUnsubscribeKey},
 		},
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
@@ -2069,6 +2077,46 @@ func (f *OrganizationFilter) WhereSlug(p entql.StringP) {
 // WhereTimezone applies the entql string predicate on the timezone field.
 func (f *OrganizationFilter) WhereTimezone(p entql.StringP) {
 	f.Where(p.Field(organization.FieldTimezone))
+}
+
+// WhereBrokerageName applies the entql string predicate on the brokerage_name field.
+func (f *OrganizationFilter) WhereBrokerageName(p entql.StringP) {
+	f.Where(p.Field(organization.FieldBrokerageName))
+}
+
+// WherePostalAddress applies the entql string predicate on the postal_address field.
+func (f *OrganizationFilter) WherePostalAddress(p entql.StringP) {
+	f.Where(p.Field(organization.FieldPostalAddress))
+}
+
+// WhereWebsite applies the entql string predicate on the website field.
+func (f *OrganizationFilter) WhereWebsite(p entql.StringP) {
+	f.Where(p.Field(organization.FieldWebsite))
+}
+
+// WherePhone applies the entql string predicate on the phone field.
+func (f *OrganizationFilter) WherePhone(p entql.StringP) {
+	f.Where(p.Field(organization.FieldPhone))
+}
+
+// WhereSenderName applies the entql string predicate on the sender_name field.
+func (f *OrganizationFilter) WhereSenderName(p entql.StringP) {
+	f.Where(p.Field(organization.FieldSenderName))
+}
+
+// WhereSenderEmail applies the entql string predicate on the sender_email field.
+func (f *OrganizationFilter) WhereSenderEmail(p entql.StringP) {
+	f.Where(p.Field(organization.FieldSenderEmail))
+}
+
+// WhereSignature applies the entql string predicate on the signature field.
+func (f *OrganizationFilter) WhereSignature(p entql.StringP) {
+	f.Where(p.Field(organization.FieldSignature))
+}
+
+// WhereUnsubscribeKey applies the entql []byte predicate on the unsubscribe_key field.
+func (f *OrganizationFilter) WhereUnsubscribeKey(p entql.BytesP) {
+	f.Where(p.Field(organization.FieldUnsubscribeKey))
 }
 
 // addPredicate implements the predicateAdder interface.

@@ -1701,6 +1701,41 @@ func (_q *OrganizationQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, organization.FieldTimezone)
 				fieldSeen[organization.FieldTimezone] = struct{}{}
 			}
+		case "brokerageName":
+			if _, ok := fieldSeen[organization.FieldBrokerageName]; !ok {
+				selectedFields = append(selectedFields, organization.FieldBrokerageName)
+				fieldSeen[organization.FieldBrokerageName] = struct{}{}
+			}
+		case "postalAddress":
+			if _, ok := fieldSeen[organization.FieldPostalAddress]; !ok {
+				selectedFields = append(selectedFields, organization.FieldPostalAddress)
+				fieldSeen[organization.FieldPostalAddress] = struct{}{}
+			}
+		case "website":
+			if _, ok := fieldSeen[organization.FieldWebsite]; !ok {
+				selectedFields = append(selectedFields, organization.FieldWebsite)
+				fieldSeen[organization.FieldWebsite] = struct{}{}
+			}
+		case "phone":
+			if _, ok := fieldSeen[organization.FieldPhone]; !ok {
+				selectedFields = append(selectedFields, organization.FieldPhone)
+				fieldSeen[organization.FieldPhone] = struct{}{}
+			}
+		case "senderName":
+			if _, ok := fieldSeen[organization.FieldSenderName]; !ok {
+				selectedFields = append(selectedFields, organization.FieldSenderName)
+				fieldSeen[organization.FieldSenderName] = struct{}{}
+			}
+		case "senderEmail":
+			if _, ok := fieldSeen[organization.FieldSenderEmail]; !ok {
+				selectedFields = append(selectedFields, organization.FieldSenderEmail)
+				fieldSeen[organization.FieldSenderEmail] = struct{}{}
+			}
+		case "signature":
+			if _, ok := fieldSeen[organization.FieldSignature]; !ok {
+				selectedFields = append(selectedFields, organization.FieldSignature)
+				fieldSeen[organization.FieldSignature] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -265,6 +265,62 @@ func (c *InteractionCreate) SetInput(i CreateInteractionInput) *InteractionCreat
 	return c
 }
 
+// UpdateOrganizationInput represents a mutation input for updating organizations.
+type UpdateOrganizationInput struct {
+	Name          *string
+	Timezone      *string
+	BrokerageName *string
+	PostalAddress *string
+	Website       *string
+	Phone         *string
+	SenderName    *string
+	SenderEmail   *string
+	Signature     *string
+}
+
+// Mutate applies the UpdateOrganizationInput on the OrganizationMutation builder.
+func (i *UpdateOrganizationInput) Mutate(m *OrganizationMutation) {
+	if v := i.Name; v != nil {
+		m.SetName(*v)
+	}
+	if v := i.Timezone; v != nil {
+		m.SetTimezone(*v)
+	}
+	if v := i.BrokerageName; v != nil {
+		m.SetBrokerageName(*v)
+	}
+	if v := i.PostalAddress; v != nil {
+		m.SetPostalAddress(*v)
+	}
+	if v := i.Website; v != nil {
+		m.SetWebsite(*v)
+	}
+	if v := i.Phone; v != nil {
+		m.SetPhone(*v)
+	}
+	if v := i.SenderName; v != nil {
+		m.SetSenderName(*v)
+	}
+	if v := i.SenderEmail; v != nil {
+		m.SetSenderEmail(*v)
+	}
+	if v := i.Signature; v != nil {
+		m.SetSignature(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateOrganizationInput on the OrganizationUpdate builder.
+func (c *OrganizationUpdate) SetInput(i UpdateOrganizationInput) *OrganizationUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateOrganizationInput on the OrganizationUpdateOne builder.
+func (c *OrganizationUpdateOne) SetInput(i UpdateOrganizationInput) *OrganizationUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
 // CreatePropertyInput represents a mutation input for creating properties.
 type CreatePropertyInput struct {
 	ExternalRef  *string

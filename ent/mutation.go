@@ -8332,18 +8332,26 @@ func (m *LeadScoreRecordMutation) ResetEdge(name string) error {
 // OrganizationMutation represents an operation that mutates the Organization nodes in the graph.
 type OrganizationMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	created_at    *time.Time
-	updated_at    *time.Time
-	name          *string
-	slug          *string
-	timezone      *string
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*Organization, error)
-	predicates    []predicate.Organization
+	op              Op
+	typ             string
+	id              *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	name            *string
+	slug            *string
+	timezone        *string
+	brokerage_name  *string
+	postal_address  *string
+	website         *string
+	phone           *string
+	sender_name     *string
+	sender_email    *string
+	signature       *string
+	unsubscribe_key *[]byte
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*Organization, error)
+	predicates      []predicate.Organization
 }
 
 var _ ent.Mutation = (*OrganizationMutation)(nil)
@@ -8624,6 +8632,307 @@ func (m *OrganizationMutation) ResetTimezone() {
 	m.timezone = nil
 }
 
+// SetBrokerageName sets the "brokerage_name" field.
+func (m *OrganizationMutation) SetBrokerageName(s string) {
+	m.brokerage_name = &s
+}
+
+// BrokerageName returns the value of the "brokerage_name" field in the mutation.
+func (m *OrganizationMutation) BrokerageName() (r string, exists bool) {
+	v := m.brokerage_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldBrokerageName returns the old "brokerage_name" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldBrokerageName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldBrokerageName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldBrokerageName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldBrokerageName: %w", err)
+	}
+	return oldValue.BrokerageName, nil
+}
+
+// ResetBrokerageName resets all changes to the "brokerage_name" field.
+func (m *OrganizationMutation) ResetBrokerageName() {
+	m.brokerage_name = nil
+}
+
+// SetPostalAddress sets the "postal_address" field.
+func (m *OrganizationMutation) SetPostalAddress(s string) {
+	m.postal_address = &s
+}
+
+// PostalAddress returns the value of the "postal_address" field in the mutation.
+func (m *OrganizationMutation) PostalAddress() (r string, exists bool) {
+	v := m.postal_address
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPostalAddress returns the old "postal_address" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldPostalAddress(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPostalAddress is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPostalAddress requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPostalAddress: %w", err)
+	}
+	return oldValue.PostalAddress, nil
+}
+
+// ResetPostalAddress resets all changes to the "postal_address" field.
+func (m *OrganizationMutation) ResetPostalAddress() {
+	m.postal_address = nil
+}
+
+// SetWebsite sets the "website" field.
+func (m *OrganizationMutation) SetWebsite(s string) {
+	m.website = &s
+}
+
+// Website returns the value of the "website" field in the mutation.
+func (m *OrganizationMutation) Website() (r string, exists bool) {
+	v := m.website
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWebsite returns the old "website" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldWebsite(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWebsite is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWebsite requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWebsite: %w", err)
+	}
+	return oldValue.Website, nil
+}
+
+// ResetWebsite resets all changes to the "website" field.
+func (m *OrganizationMutation) ResetWebsite() {
+	m.website = nil
+}
+
+// SetPhone sets the "phone" field.
+func (m *OrganizationMutation) SetPhone(s string) {
+	m.phone = &s
+}
+
+// Phone returns the value of the "phone" field in the mutation.
+func (m *OrganizationMutation) Phone() (r string, exists bool) {
+	v := m.phone
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPhone returns the old "phone" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldPhone(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPhone is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPhone requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPhone: %w", err)
+	}
+	return oldValue.Phone, nil
+}
+
+// ResetPhone resets all changes to the "phone" field.
+func (m *OrganizationMutation) ResetPhone() {
+	m.phone = nil
+}
+
+// SetSenderName sets the "sender_name" field.
+func (m *OrganizationMutation) SetSenderName(s string) {
+	m.sender_name = &s
+}
+
+// SenderName returns the value of the "sender_name" field in the mutation.
+func (m *OrganizationMutation) SenderName() (r string, exists bool) {
+	v := m.sender_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSenderName returns the old "sender_name" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldSenderName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSenderName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSenderName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSenderName: %w", err)
+	}
+	return oldValue.SenderName, nil
+}
+
+// ResetSenderName resets all changes to the "sender_name" field.
+func (m *OrganizationMutation) ResetSenderName() {
+	m.sender_name = nil
+}
+
+// SetSenderEmail sets the "sender_email" field.
+func (m *OrganizationMutation) SetSenderEmail(s string) {
+	m.sender_email = &s
+}
+
+// SenderEmail returns the value of the "sender_email" field in the mutation.
+func (m *OrganizationMutation) SenderEmail() (r string, exists bool) {
+	v := m.sender_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSenderEmail returns the old "sender_email" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldSenderEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSenderEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSenderEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSenderEmail: %w", err)
+	}
+	return oldValue.SenderEmail, nil
+}
+
+// ResetSenderEmail resets all changes to the "sender_email" field.
+func (m *OrganizationMutation) ResetSenderEmail() {
+	m.sender_email = nil
+}
+
+// SetSignature sets the "signature" field.
+func (m *OrganizationMutation) SetSignature(s string) {
+	m.signature = &s
+}
+
+// Signature returns the value of the "signature" field in the mutation.
+func (m *OrganizationMutation) Signature() (r string, exists bool) {
+	v := m.signature
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSignature returns the old "signature" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldSignature(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSignature is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSignature requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSignature: %w", err)
+	}
+	return oldValue.Signature, nil
+}
+
+// ResetSignature resets all changes to the "signature" field.
+func (m *OrganizationMutation) ResetSignature() {
+	m.signature = nil
+}
+
+// SetUnsubscribeKey sets the "unsubscribe_key" field.
+func (m *OrganizationMutation) SetUnsubscribeKey(b []byte) {
+	m.unsubscribe_key = &b
+}
+
+// UnsubscribeKey returns the value of the "unsubscribe_key" field in the mutation.
+func (m *OrganizationMutation) UnsubscribeKey() (r []byte, exists bool) {
+	v := m.unsubscribe_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnsubscribeKey returns the old "unsubscribe_key" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldUnsubscribeKey(ctx context.Context) (v []byte, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnsubscribeKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnsubscribeKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnsubscribeKey: %w", err)
+	}
+	return oldValue.UnsubscribeKey, nil
+}
+
+// ClearUnsubscribeKey clears the value of the "unsubscribe_key" field.
+func (m *OrganizationMutation) ClearUnsubscribeKey() {
+	m.unsubscribe_key = nil
+	m.clearedFields[organization.FieldUnsubscribeKey] = struct{}{}
+}
+
+// UnsubscribeKeyCleared returns if the "unsubscribe_key" field was cleared in this mutation.
+func (m *OrganizationMutation) UnsubscribeKeyCleared() bool {
+	_, ok := m.clearedFields[organization.FieldUnsubscribeKey]
+	return ok
+}
+
+// ResetUnsubscribeKey resets all changes to the "unsubscribe_key" field.
+func (m *OrganizationMutation) ResetUnsubscribeKey() {
+	m.unsubscribe_key = nil
+	delete(m.clearedFields, organization.FieldUnsubscribeKey)
+}
+
 // Where appends a list predicates to the OrganizationMutation builder.
 func (m *OrganizationMutation) Where(ps ...predicate.Organization) {
 	m.predicates = append(m.predicates, ps...)
@@ -8658,7 +8967,7 @@ func (m *OrganizationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrganizationMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 13)
 	if m.created_at != nil {
 		fields = append(fields, organization.FieldCreatedAt)
 	}
@@ -8673,6 +8982,30 @@ func (m *OrganizationMutation) Fields() []string {
 	}
 	if m.timezone != nil {
 		fields = append(fields, organization.FieldTimezone)
+	}
+	if m.brokerage_name != nil {
+		fields = append(fields, organization.FieldBrokerageName)
+	}
+	if m.postal_address != nil {
+		fields = append(fields, organization.FieldPostalAddress)
+	}
+	if m.website != nil {
+		fields = append(fields, organization.FieldWebsite)
+	}
+	if m.phone != nil {
+		fields = append(fields, organization.FieldPhone)
+	}
+	if m.sender_name != nil {
+		fields = append(fields, organization.FieldSenderName)
+	}
+	if m.sender_email != nil {
+		fields = append(fields, organization.FieldSenderEmail)
+	}
+	if m.signature != nil {
+		fields = append(fields, organization.FieldSignature)
+	}
+	if m.unsubscribe_key != nil {
+		fields = append(fields, organization.FieldUnsubscribeKey)
 	}
 	return fields
 }
@@ -8692,6 +9025,22 @@ func (m *OrganizationMutation) Field(name string) (ent.Value, bool) {
 		return m.Slug()
 	case organization.FieldTimezone:
 		return m.Timezone()
+	case organization.FieldBrokerageName:
+		return m.BrokerageName()
+	case organization.FieldPostalAddress:
+		return m.PostalAddress()
+	case organization.FieldWebsite:
+		return m.Website()
+	case organization.FieldPhone:
+		return m.Phone()
+	case organization.FieldSenderName:
+		return m.SenderName()
+	case organization.FieldSenderEmail:
+		return m.SenderEmail()
+	case organization.FieldSignature:
+		return m.Signature()
+	case organization.FieldUnsubscribeKey:
+		return m.UnsubscribeKey()
 	}
 	return nil, false
 }
@@ -8711,6 +9060,22 @@ func (m *OrganizationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldSlug(ctx)
 	case organization.FieldTimezone:
 		return m.OldTimezone(ctx)
+	case organization.FieldBrokerageName:
+		return m.OldBrokerageName(ctx)
+	case organization.FieldPostalAddress:
+		return m.OldPostalAddress(ctx)
+	case organization.FieldWebsite:
+		return m.OldWebsite(ctx)
+	case organization.FieldPhone:
+		return m.OldPhone(ctx)
+	case organization.FieldSenderName:
+		return m.OldSenderName(ctx)
+	case organization.FieldSenderEmail:
+		return m.OldSenderEmail(ctx)
+	case organization.FieldSignature:
+		return m.OldSignature(ctx)
+	case organization.FieldUnsubscribeKey:
+		return m.OldUnsubscribeKey(ctx)
 	}
 	return nil, fmt.Errorf("unknown Organization field %s", name)
 }
@@ -8755,6 +9120,62 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTimezone(v)
 		return nil
+	case organization.FieldBrokerageName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetBrokerageName(v)
+		return nil
+	case organization.FieldPostalAddress:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPostalAddress(v)
+		return nil
+	case organization.FieldWebsite:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWebsite(v)
+		return nil
+	case organization.FieldPhone:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPhone(v)
+		return nil
+	case organization.FieldSenderName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSenderName(v)
+		return nil
+	case organization.FieldSenderEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSenderEmail(v)
+		return nil
+	case organization.FieldSignature:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSignature(v)
+		return nil
+	case organization.FieldUnsubscribeKey:
+		v, ok := value.([]byte)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnsubscribeKey(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organization field %s", name)
 }
@@ -8784,7 +9205,11 @@ func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *OrganizationMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(organization.FieldUnsubscribeKey) {
+		fields = append(fields, organization.FieldUnsubscribeKey)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -8797,6 +9222,11 @@ func (m *OrganizationMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *OrganizationMutation) ClearField(name string) error {
+	switch name {
+	case organization.FieldUnsubscribeKey:
+		m.ClearUnsubscribeKey()
+		return nil
+	}
 	return fmt.Errorf("unknown Organization nullable field %s", name)
 }
 
@@ -8818,6 +9248,30 @@ func (m *OrganizationMutation) ResetField(name string) error {
 		return nil
 	case organization.FieldTimezone:
 		m.ResetTimezone()
+		return nil
+	case organization.FieldBrokerageName:
+		m.ResetBrokerageName()
+		return nil
+	case organization.FieldPostalAddress:
+		m.ResetPostalAddress()
+		return nil
+	case organization.FieldWebsite:
+		m.ResetWebsite()
+		return nil
+	case organization.FieldPhone:
+		m.ResetPhone()
+		return nil
+	case organization.FieldSenderName:
+		m.ResetSenderName()
+		return nil
+	case organization.FieldSenderEmail:
+		m.ResetSenderEmail()
+		return nil
+	case organization.FieldSignature:
+		m.ResetSignature()
+		return nil
+	case organization.FieldUnsubscribeKey:
+		m.ResetUnsubscribeKey()
 		return nil
 	}
 	return fmt.Errorf("unknown Organization field %s", name)

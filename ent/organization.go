@@ -26,8 +26,24 @@ type Organization struct {
 	// Slug holds the value of the "slug" field.
 	Slug string `json:"slug,omitempty"`
 	// Timezone holds the value of the "timezone" field.
-	Timezone     string `json:"timezone,omitempty"`
-	selectValues sql.SelectValues
+	Timezone string `json:"timezone,omitempty"`
+	// BrokerageName holds the value of the "brokerage_name" field.
+	BrokerageName string `json:"brokerage_name,omitempty"`
+	// PostalAddress holds the value of the "postal_address" field.
+	PostalAddress string `json:"postal_address,omitempty"`
+	// Website holds the value of the "website" field.
+	Website string `json:"website,omitempty"`
+	// Phone holds the value of the "phone" field.
+	Phone string `json:"phone,omitempty"`
+	// SenderName holds the value of the "sender_name" field.
+	SenderName string `json:"sender_name,omitempty"`
+	// SenderEmail holds the value of the "sender_email" field.
+	SenderEmail string `json:"sender_email,omitempty"`
+	// Signature holds the value of the "signature" field.
+	Signature string `json:"signature,omitempty"`
+	// UnsubscribeKey holds the value of the "unsubscribe_key" field.
+	UnsubscribeKey []byte `json:"-"`
+	selectValues   sql.SelectValues
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -35,9 +51,11 @@ func (*Organization) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
+		case organization.FieldUnsubscribeKey:
+			values[i] = new([]byte)
 		case organization.FieldID:
 			values[i] = new(sql.NullInt64)
-		case organization.FieldName, organization.FieldSlug, organization.FieldTimezone:
+		case organization.FieldName, organization.FieldSlug, organization.FieldTimezone, organization.FieldBrokerageName, organization.FieldPostalAddress, organization.FieldWebsite, organization.FieldPhone, organization.FieldSenderName, organization.FieldSenderEmail, organization.FieldSignature:
 			values[i] = new(sql.NullString)
 		case organization.FieldCreatedAt, organization.FieldUpdatedAt:
 			values[i] = new(sql.NullTime)
@@ -92,6 +110,54 @@ func (_m *Organization) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Timezone = value.String
 			}
+		case organization.FieldBrokerageName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field brokerage_name", values[i])
+			} else if value.Valid {
+				_m.BrokerageName = value.String
+			}
+		case organization.FieldPostalAddress:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field postal_address", values[i])
+			} else if value.Valid {
+				_m.PostalAddress = value.String
+			}
+		case organization.FieldWebsite:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field website", values[i])
+			} else if value.Valid {
+				_m.Website = value.String
+			}
+		case organization.FieldPhone:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field phone", values[i])
+			} else if value.Valid {
+				_m.Phone = value.String
+			}
+		case organization.FieldSenderName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field sender_name", values[i])
+			} else if value.Valid {
+				_m.SenderName = value.String
+			}
+		case organization.FieldSenderEmail:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field sender_email", values[i])
+			} else if value.Valid {
+				_m.SenderEmail = value.String
+			}
+		case organization.FieldSignature:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field signature", values[i])
+			} else if value.Valid {
+				_m.Signature = value.String
+			}
+		case organization.FieldUnsubscribeKey:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field unsubscribe_key", values[i])
+			} else if value != nil {
+				_m.UnsubscribeKey = *value
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -142,6 +208,29 @@ func (_m *Organization) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("timezone=")
 	builder.WriteString(_m.Timezone)
+	builder.WriteString(", ")
+	builder.WriteString("brokerage_name=")
+	builder.WriteString(_m.BrokerageName)
+	builder.WriteString(", ")
+	builder.WriteString("postal_address=")
+	builder.WriteString(_m.PostalAddress)
+	builder.WriteString(", ")
+	builder.WriteString("website=")
+	builder.WriteString(_m.Website)
+	builder.WriteString(", ")
+	builder.WriteString("phone=")
+	builder.WriteString(_m.Phone)
+	builder.WriteString(", ")
+	builder.WriteString("sender_name=")
+	builder.WriteString(_m.SenderName)
+	builder.WriteString(", ")
+	builder.WriteString("sender_email=")
+	builder.WriteString(_m.SenderEmail)
+	builder.WriteString(", ")
+	builder.WriteString("signature=")
+	builder.WriteString(_m.Signature)
+	builder.WriteString(", ")
+	builder.WriteString("unsubscribe_key=<sensitive>")
 	builder.WriteByte(')')
 	return builder.String()
 }

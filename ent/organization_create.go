@@ -76,6 +76,110 @@ func (_c *OrganizationCreate) SetNillableTimezone(v *string) *OrganizationCreate
 	return _c
 }
 
+// SetBrokerageName sets the "brokerage_name" field.
+func (_c *OrganizationCreate) SetBrokerageName(v string) *OrganizationCreate {
+	_c.mutation.SetBrokerageName(v)
+	return _c
+}
+
+// SetNillableBrokerageName sets the "brokerage_name" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableBrokerageName(v *string) *OrganizationCreate {
+	if v != nil {
+		_c.SetBrokerageName(*v)
+	}
+	return _c
+}
+
+// SetPostalAddress sets the "postal_address" field.
+func (_c *OrganizationCreate) SetPostalAddress(v string) *OrganizationCreate {
+	_c.mutation.SetPostalAddress(v)
+	return _c
+}
+
+// SetNillablePostalAddress sets the "postal_address" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillablePostalAddress(v *string) *OrganizationCreate {
+	if v != nil {
+		_c.SetPostalAddress(*v)
+	}
+	return _c
+}
+
+// SetWebsite sets the "website" field.
+func (_c *OrganizationCreate) SetWebsite(v string) *OrganizationCreate {
+	_c.mutation.SetWebsite(v)
+	return _c
+}
+
+// SetNillableWebsite sets the "website" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableWebsite(v *string) *OrganizationCreate {
+	if v != nil {
+		_c.SetWebsite(*v)
+	}
+	return _c
+}
+
+// SetPhone sets the "phone" field.
+func (_c *OrganizationCreate) SetPhone(v string) *OrganizationCreate {
+	_c.mutation.SetPhone(v)
+	return _c
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillablePhone(v *string) *OrganizationCreate {
+	if v != nil {
+		_c.SetPhone(*v)
+	}
+	return _c
+}
+
+// SetSenderName sets the "sender_name" field.
+func (_c *OrganizationCreate) SetSenderName(v string) *OrganizationCreate {
+	_c.mutation.SetSenderName(v)
+	return _c
+}
+
+// SetNillableSenderName sets the "sender_name" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableSenderName(v *string) *OrganizationCreate {
+	if v != nil {
+		_c.SetSenderName(*v)
+	}
+	return _c
+}
+
+// SetSenderEmail sets the "sender_email" field.
+func (_c *OrganizationCreate) SetSenderEmail(v string) *OrganizationCreate {
+	_c.mutation.SetSenderEmail(v)
+	return _c
+}
+
+// SetNillableSenderEmail sets the "sender_email" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableSenderEmail(v *string) *OrganizationCreate {
+	if v != nil {
+		_c.SetSenderEmail(*v)
+	}
+	return _c
+}
+
+// SetSignature sets the "signature" field.
+func (_c *OrganizationCreate) SetSignature(v string) *OrganizationCreate {
+	_c.mutation.SetSignature(v)
+	return _c
+}
+
+// SetNillableSignature sets the "signature" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableSignature(v *string) *OrganizationCreate {
+	if v != nil {
+		_c.SetSignature(*v)
+	}
+	return _c
+}
+
+// SetUnsubscribeKey sets the "unsubscribe_key" field.
+func (_c *OrganizationCreate) SetUnsubscribeKey(v []byte) *OrganizationCreate {
+	_c.mutation.SetUnsubscribeKey(v)
+	return _c
+}
+
 // Mutation returns the OrganizationMutation object of the builder.
 func (_c *OrganizationCreate) Mutation() *OrganizationMutation {
 	return _c.mutation
@@ -131,6 +235,41 @@ func (_c *OrganizationCreate) defaults() error {
 		v := organization.DefaultTimezone
 		_c.mutation.SetTimezone(v)
 	}
+	if _, ok := _c.mutation.BrokerageName(); !ok {
+		v := organization.DefaultBrokerageName
+		_c.mutation.SetBrokerageName(v)
+	}
+	if _, ok := _c.mutation.PostalAddress(); !ok {
+		v := organization.DefaultPostalAddress
+		_c.mutation.SetPostalAddress(v)
+	}
+	if _, ok := _c.mutation.Website(); !ok {
+		v := organization.DefaultWebsite
+		_c.mutation.SetWebsite(v)
+	}
+	if _, ok := _c.mutation.Phone(); !ok {
+		v := organization.DefaultPhone
+		_c.mutation.SetPhone(v)
+	}
+	if _, ok := _c.mutation.SenderName(); !ok {
+		v := organization.DefaultSenderName
+		_c.mutation.SetSenderName(v)
+	}
+	if _, ok := _c.mutation.SenderEmail(); !ok {
+		v := organization.DefaultSenderEmail
+		_c.mutation.SetSenderEmail(v)
+	}
+	if _, ok := _c.mutation.Signature(); !ok {
+		v := organization.DefaultSignature
+		_c.mutation.SetSignature(v)
+	}
+	if _, ok := _c.mutation.UnsubscribeKey(); !ok {
+		if organization.DefaultUnsubscribeKey == nil {
+			return fmt.Errorf("ent: uninitialized organization.DefaultUnsubscribeKey (forgotten import ent/runtime?)")
+		}
+		v := organization.DefaultUnsubscribeKey()
+		_c.mutation.SetUnsubscribeKey(v)
+	}
 	return nil
 }
 
@@ -160,6 +299,67 @@ func (_c *OrganizationCreate) check() error {
 	}
 	if _, ok := _c.mutation.Timezone(); !ok {
 		return &ValidationError{Name: "timezone", err: errors.New(`ent: missing required field "Organization.timezone"`)}
+	}
+	if v, ok := _c.mutation.Timezone(); ok {
+		if err := organization.TimezoneValidator(v); err != nil {
+			return &ValidationError{Name: "timezone", err: fmt.Errorf(`ent: validator failed for field "Organization.timezone": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.BrokerageName(); !ok {
+		return &ValidationError{Name: "brokerage_name", err: errors.New(`ent: missing required field "Organization.brokerage_name"`)}
+	}
+	if v, ok := _c.mutation.BrokerageName(); ok {
+		if err := organization.BrokerageNameValidator(v); err != nil {
+			return &ValidationError{Name: "brokerage_name", err: fmt.Errorf(`ent: validator failed for field "Organization.brokerage_name": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.PostalAddress(); !ok {
+		return &ValidationError{Name: "postal_address", err: errors.New(`ent: missing required field "Organization.postal_address"`)}
+	}
+	if v, ok := _c.mutation.PostalAddress(); ok {
+		if err := organization.PostalAddressValidator(v); err != nil {
+			return &ValidationError{Name: "postal_address", err: fmt.Errorf(`ent: validator failed for field "Organization.postal_address": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Website(); !ok {
+		return &ValidationError{Name: "website", err: errors.New(`ent: missing required field "Organization.website"`)}
+	}
+	if v, ok := _c.mutation.Website(); ok {
+		if err := organization.WebsiteValidator(v); err != nil {
+			return &ValidationError{Name: "website", err: fmt.Errorf(`ent: validator failed for field "Organization.website": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Phone(); !ok {
+		return &ValidationError{Name: "phone", err: errors.New(`ent: missing required field "Organization.phone"`)}
+	}
+	if v, ok := _c.mutation.Phone(); ok {
+		if err := organization.PhoneValidator(v); err != nil {
+			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Organization.phone": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.SenderName(); !ok {
+		return &ValidationError{Name: "sender_name", err: errors.New(`ent: missing required field "Organization.sender_name"`)}
+	}
+	if v, ok := _c.mutation.SenderName(); ok {
+		if err := organization.SenderNameValidator(v); err != nil {
+			return &ValidationError{Name: "sender_name", err: fmt.Errorf(`ent: validator failed for field "Organization.sender_name": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.SenderEmail(); !ok {
+		return &ValidationError{Name: "sender_email", err: errors.New(`ent: missing required field "Organization.sender_email"`)}
+	}
+	if v, ok := _c.mutation.SenderEmail(); ok {
+		if err := organization.SenderEmailValidator(v); err != nil {
+			return &ValidationError{Name: "sender_email", err: fmt.Errorf(`ent: validator failed for field "Organization.sender_email": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.Signature(); !ok {
+		return &ValidationError{Name: "signature", err: errors.New(`ent: missing required field "Organization.signature"`)}
+	}
+	if v, ok := _c.mutation.Signature(); ok {
+		if err := organization.SignatureValidator(v); err != nil {
+			return &ValidationError{Name: "signature", err: fmt.Errorf(`ent: validator failed for field "Organization.signature": %w`, err)}
+		}
 	}
 	return nil
 }
@@ -207,6 +407,38 @@ func (_c *OrganizationCreate) createSpec() (*Organization, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.Timezone(); ok {
 		_spec.SetField(organization.FieldTimezone, field.TypeString, value)
 		_node.Timezone = value
+	}
+	if value, ok := _c.mutation.BrokerageName(); ok {
+		_spec.SetField(organization.FieldBrokerageName, field.TypeString, value)
+		_node.BrokerageName = value
+	}
+	if value, ok := _c.mutation.PostalAddress(); ok {
+		_spec.SetField(organization.FieldPostalAddress, field.TypeString, value)
+		_node.PostalAddress = value
+	}
+	if value, ok := _c.mutation.Website(); ok {
+		_spec.SetField(organization.FieldWebsite, field.TypeString, value)
+		_node.Website = value
+	}
+	if value, ok := _c.mutation.Phone(); ok {
+		_spec.SetField(organization.FieldPhone, field.TypeString, value)
+		_node.Phone = value
+	}
+	if value, ok := _c.mutation.SenderName(); ok {
+		_spec.SetField(organization.FieldSenderName, field.TypeString, value)
+		_node.SenderName = value
+	}
+	if value, ok := _c.mutation.SenderEmail(); ok {
+		_spec.SetField(organization.FieldSenderEmail, field.TypeString, value)
+		_node.SenderEmail = value
+	}
+	if value, ok := _c.mutation.Signature(); ok {
+		_spec.SetField(organization.FieldSignature, field.TypeString, value)
+		_node.Signature = value
+	}
+	if value, ok := _c.mutation.UnsubscribeKey(); ok {
+		_spec.SetField(organization.FieldUnsubscribeKey, field.TypeBytes, value)
+		_node.UnsubscribeKey = value
 	}
 	return _node, _spec
 }
@@ -284,18 +516,6 @@ func (u *OrganizationUpsert) UpdateName() *OrganizationUpsert {
 	return u
 }
 
-// SetSlug sets the "slug" field.
-func (u *OrganizationUpsert) SetSlug(v string) *OrganizationUpsert {
-	u.Set(organization.FieldSlug, v)
-	return u
-}
-
-// UpdateSlug sets the "slug" field to the value that was provided on create.
-func (u *OrganizationUpsert) UpdateSlug() *OrganizationUpsert {
-	u.SetExcluded(organization.FieldSlug)
-	return u
-}
-
 // SetTimezone sets the "timezone" field.
 func (u *OrganizationUpsert) SetTimezone(v string) *OrganizationUpsert {
 	u.Set(organization.FieldTimezone, v)
@@ -305,6 +525,108 @@ func (u *OrganizationUpsert) SetTimezone(v string) *OrganizationUpsert {
 // UpdateTimezone sets the "timezone" field to the value that was provided on create.
 func (u *OrganizationUpsert) UpdateTimezone() *OrganizationUpsert {
 	u.SetExcluded(organization.FieldTimezone)
+	return u
+}
+
+// SetBrokerageName sets the "brokerage_name" field.
+func (u *OrganizationUpsert) SetBrokerageName(v string) *OrganizationUpsert {
+	u.Set(organization.FieldBrokerageName, v)
+	return u
+}
+
+// UpdateBrokerageName sets the "brokerage_name" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateBrokerageName() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldBrokerageName)
+	return u
+}
+
+// SetPostalAddress sets the "postal_address" field.
+func (u *OrganizationUpsert) SetPostalAddress(v string) *OrganizationUpsert {
+	u.Set(organization.FieldPostalAddress, v)
+	return u
+}
+
+// UpdatePostalAddress sets the "postal_address" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdatePostalAddress() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldPostalAddress)
+	return u
+}
+
+// SetWebsite sets the "website" field.
+func (u *OrganizationUpsert) SetWebsite(v string) *OrganizationUpsert {
+	u.Set(organization.FieldWebsite, v)
+	return u
+}
+
+// UpdateWebsite sets the "website" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateWebsite() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldWebsite)
+	return u
+}
+
+// SetPhone sets the "phone" field.
+func (u *OrganizationUpsert) SetPhone(v string) *OrganizationUpsert {
+	u.Set(organization.FieldPhone, v)
+	return u
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdatePhone() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldPhone)
+	return u
+}
+
+// SetSenderName sets the "sender_name" field.
+func (u *OrganizationUpsert) SetSenderName(v string) *OrganizationUpsert {
+	u.Set(organization.FieldSenderName, v)
+	return u
+}
+
+// UpdateSenderName sets the "sender_name" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateSenderName() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldSenderName)
+	return u
+}
+
+// SetSenderEmail sets the "sender_email" field.
+func (u *OrganizationUpsert) SetSenderEmail(v string) *OrganizationUpsert {
+	u.Set(organization.FieldSenderEmail, v)
+	return u
+}
+
+// UpdateSenderEmail sets the "sender_email" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateSenderEmail() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldSenderEmail)
+	return u
+}
+
+// SetSignature sets the "signature" field.
+func (u *OrganizationUpsert) SetSignature(v string) *OrganizationUpsert {
+	u.Set(organization.FieldSignature, v)
+	return u
+}
+
+// UpdateSignature sets the "signature" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateSignature() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldSignature)
+	return u
+}
+
+// SetUnsubscribeKey sets the "unsubscribe_key" field.
+func (u *OrganizationUpsert) SetUnsubscribeKey(v []byte) *OrganizationUpsert {
+	u.Set(organization.FieldUnsubscribeKey, v)
+	return u
+}
+
+// UpdateUnsubscribeKey sets the "unsubscribe_key" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateUnsubscribeKey() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldUnsubscribeKey)
+	return u
+}
+
+// ClearUnsubscribeKey clears the value of the "unsubscribe_key" field.
+func (u *OrganizationUpsert) ClearUnsubscribeKey() *OrganizationUpsert {
+	u.SetNull(organization.FieldUnsubscribeKey)
 	return u
 }
 
@@ -321,6 +643,9 @@ func (u *OrganizationUpsertOne) UpdateNewValues() *OrganizationUpsertOne {
 	u.create.conflict = append(u.create.conflict, sql.ResolveWith(func(s *sql.UpdateSet) {
 		if _, exists := u.create.mutation.CreatedAt(); exists {
 			s.SetIgnore(organization.FieldCreatedAt)
+		}
+		if _, exists := u.create.mutation.Slug(); exists {
+			s.SetIgnore(organization.FieldSlug)
 		}
 	}))
 	return u
@@ -381,20 +706,6 @@ func (u *OrganizationUpsertOne) UpdateName() *OrganizationUpsertOne {
 	})
 }
 
-// SetSlug sets the "slug" field.
-func (u *OrganizationUpsertOne) SetSlug(v string) *OrganizationUpsertOne {
-	return u.Update(func(s *OrganizationUpsert) {
-		s.SetSlug(v)
-	})
-}
-
-// UpdateSlug sets the "slug" field to the value that was provided on create.
-func (u *OrganizationUpsertOne) UpdateSlug() *OrganizationUpsertOne {
-	return u.Update(func(s *OrganizationUpsert) {
-		s.UpdateSlug()
-	})
-}
-
 // SetTimezone sets the "timezone" field.
 func (u *OrganizationUpsertOne) SetTimezone(v string) *OrganizationUpsertOne {
 	return u.Update(func(s *OrganizationUpsert) {
@@ -406,6 +717,125 @@ func (u *OrganizationUpsertOne) SetTimezone(v string) *OrganizationUpsertOne {
 func (u *OrganizationUpsertOne) UpdateTimezone() *OrganizationUpsertOne {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateTimezone()
+	})
+}
+
+// SetBrokerageName sets the "brokerage_name" field.
+func (u *OrganizationUpsertOne) SetBrokerageName(v string) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetBrokerageName(v)
+	})
+}
+
+// UpdateBrokerageName sets the "brokerage_name" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateBrokerageName() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateBrokerageName()
+	})
+}
+
+// SetPostalAddress sets the "postal_address" field.
+func (u *OrganizationUpsertOne) SetPostalAddress(v string) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetPostalAddress(v)
+	})
+}
+
+// UpdatePostalAddress sets the "postal_address" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdatePostalAddress() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdatePostalAddress()
+	})
+}
+
+// SetWebsite sets the "website" field.
+func (u *OrganizationUpsertOne) SetWebsite(v string) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetWebsite(v)
+	})
+}
+
+// UpdateWebsite sets the "website" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateWebsite() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateWebsite()
+	})
+}
+
+// SetPhone sets the "phone" field.
+func (u *OrganizationUpsertOne) SetPhone(v string) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetPhone(v)
+	})
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdatePhone() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdatePhone()
+	})
+}
+
+// SetSenderName sets the "sender_name" field.
+func (u *OrganizationUpsertOne) SetSenderName(v string) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetSenderName(v)
+	})
+}
+
+// UpdateSenderName sets the "sender_name" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateSenderName() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateSenderName()
+	})
+}
+
+// SetSenderEmail sets the "sender_email" field.
+func (u *OrganizationUpsertOne) SetSenderEmail(v string) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetSenderEmail(v)
+	})
+}
+
+// UpdateSenderEmail sets the "sender_email" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateSenderEmail() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateSenderEmail()
+	})
+}
+
+// SetSignature sets the "signature" field.
+func (u *OrganizationUpsertOne) SetSignature(v string) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetSignature(v)
+	})
+}
+
+// UpdateSignature sets the "signature" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateSignature() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateSignature()
+	})
+}
+
+// SetUnsubscribeKey sets the "unsubscribe_key" field.
+func (u *OrganizationUpsertOne) SetUnsubscribeKey(v []byte) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetUnsubscribeKey(v)
+	})
+}
+
+// UpdateUnsubscribeKey sets the "unsubscribe_key" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateUnsubscribeKey() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateUnsubscribeKey()
+	})
+}
+
+// ClearUnsubscribeKey clears the value of the "unsubscribe_key" field.
+func (u *OrganizationUpsertOne) ClearUnsubscribeKey() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearUnsubscribeKey()
 	})
 }
 
@@ -588,6 +1018,9 @@ func (u *OrganizationUpsertBulk) UpdateNewValues() *OrganizationUpsertBulk {
 			if _, exists := b.mutation.CreatedAt(); exists {
 				s.SetIgnore(organization.FieldCreatedAt)
 			}
+			if _, exists := b.mutation.Slug(); exists {
+				s.SetIgnore(organization.FieldSlug)
+			}
 		}
 	}))
 	return u
@@ -648,20 +1081,6 @@ func (u *OrganizationUpsertBulk) UpdateName() *OrganizationUpsertBulk {
 	})
 }
 
-// SetSlug sets the "slug" field.
-func (u *OrganizationUpsertBulk) SetSlug(v string) *OrganizationUpsertBulk {
-	return u.Update(func(s *OrganizationUpsert) {
-		s.SetSlug(v)
-	})
-}
-
-// UpdateSlug sets the "slug" field to the value that was provided on create.
-func (u *OrganizationUpsertBulk) UpdateSlug() *OrganizationUpsertBulk {
-	return u.Update(func(s *OrganizationUpsert) {
-		s.UpdateSlug()
-	})
-}
-
 // SetTimezone sets the "timezone" field.
 func (u *OrganizationUpsertBulk) SetTimezone(v string) *OrganizationUpsertBulk {
 	return u.Update(func(s *OrganizationUpsert) {
@@ -673,6 +1092,125 @@ func (u *OrganizationUpsertBulk) SetTimezone(v string) *OrganizationUpsertBulk {
 func (u *OrganizationUpsertBulk) UpdateTimezone() *OrganizationUpsertBulk {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateTimezone()
+	})
+}
+
+// SetBrokerageName sets the "brokerage_name" field.
+func (u *OrganizationUpsertBulk) SetBrokerageName(v string) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetBrokerageName(v)
+	})
+}
+
+// UpdateBrokerageName sets the "brokerage_name" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateBrokerageName() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateBrokerageName()
+	})
+}
+
+// SetPostalAddress sets the "postal_address" field.
+func (u *OrganizationUpsertBulk) SetPostalAddress(v string) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetPostalAddress(v)
+	})
+}
+
+// UpdatePostalAddress sets the "postal_address" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdatePostalAddress() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdatePostalAddress()
+	})
+}
+
+// SetWebsite sets the "website" field.
+func (u *OrganizationUpsertBulk) SetWebsite(v string) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetWebsite(v)
+	})
+}
+
+// UpdateWebsite sets the "website" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateWebsite() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateWebsite()
+	})
+}
+
+// SetPhone sets the "phone" field.
+func (u *OrganizationUpsertBulk) SetPhone(v string) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetPhone(v)
+	})
+}
+
+// UpdatePhone sets the "phone" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdatePhone() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdatePhone()
+	})
+}
+
+// SetSenderName sets the "sender_name" field.
+func (u *OrganizationUpsertBulk) SetSenderName(v string) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetSenderName(v)
+	})
+}
+
+// UpdateSenderName sets the "sender_name" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateSenderName() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateSenderName()
+	})
+}
+
+// SetSenderEmail sets the "sender_email" field.
+func (u *OrganizationUpsertBulk) SetSenderEmail(v string) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetSenderEmail(v)
+	})
+}
+
+// UpdateSenderEmail sets the "sender_email" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateSenderEmail() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateSenderEmail()
+	})
+}
+
+// SetSignature sets the "signature" field.
+func (u *OrganizationUpsertBulk) SetSignature(v string) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetSignature(v)
+	})
+}
+
+// UpdateSignature sets the "signature" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateSignature() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateSignature()
+	})
+}
+
+// SetUnsubscribeKey sets the "unsubscribe_key" field.
+func (u *OrganizationUpsertBulk) SetUnsubscribeKey(v []byte) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetUnsubscribeKey(v)
+	})
+}
+
+// UpdateUnsubscribeKey sets the "unsubscribe_key" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateUnsubscribeKey() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateUnsubscribeKey()
+	})
+}
+
+// ClearUnsubscribeKey clears the value of the "unsubscribe_key" field.
+func (u *OrganizationUpsertBulk) ClearUnsubscribeKey() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearUnsubscribeKey()
 	})
 }
 

@@ -48,20 +48,6 @@ func (_u *OrganizationUpdate) SetNillableName(v *string) *OrganizationUpdate {
 	return _u
 }
 
-// SetSlug sets the "slug" field.
-func (_u *OrganizationUpdate) SetSlug(v string) *OrganizationUpdate {
-	_u.mutation.SetSlug(v)
-	return _u
-}
-
-// SetNillableSlug sets the "slug" field if the given value is not nil.
-func (_u *OrganizationUpdate) SetNillableSlug(v *string) *OrganizationUpdate {
-	if v != nil {
-		_u.SetSlug(*v)
-	}
-	return _u
-}
-
 // SetTimezone sets the "timezone" field.
 func (_u *OrganizationUpdate) SetTimezone(v string) *OrganizationUpdate {
 	_u.mutation.SetTimezone(v)
@@ -73,6 +59,116 @@ func (_u *OrganizationUpdate) SetNillableTimezone(v *string) *OrganizationUpdate
 	if v != nil {
 		_u.SetTimezone(*v)
 	}
+	return _u
+}
+
+// SetBrokerageName sets the "brokerage_name" field.
+func (_u *OrganizationUpdate) SetBrokerageName(v string) *OrganizationUpdate {
+	_u.mutation.SetBrokerageName(v)
+	return _u
+}
+
+// SetNillableBrokerageName sets the "brokerage_name" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableBrokerageName(v *string) *OrganizationUpdate {
+	if v != nil {
+		_u.SetBrokerageName(*v)
+	}
+	return _u
+}
+
+// SetPostalAddress sets the "postal_address" field.
+func (_u *OrganizationUpdate) SetPostalAddress(v string) *OrganizationUpdate {
+	_u.mutation.SetPostalAddress(v)
+	return _u
+}
+
+// SetNillablePostalAddress sets the "postal_address" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillablePostalAddress(v *string) *OrganizationUpdate {
+	if v != nil {
+		_u.SetPostalAddress(*v)
+	}
+	return _u
+}
+
+// SetWebsite sets the "website" field.
+func (_u *OrganizationUpdate) SetWebsite(v string) *OrganizationUpdate {
+	_u.mutation.SetWebsite(v)
+	return _u
+}
+
+// SetNillableWebsite sets the "website" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableWebsite(v *string) *OrganizationUpdate {
+	if v != nil {
+		_u.SetWebsite(*v)
+	}
+	return _u
+}
+
+// SetPhone sets the "phone" field.
+func (_u *OrganizationUpdate) SetPhone(v string) *OrganizationUpdate {
+	_u.mutation.SetPhone(v)
+	return _u
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillablePhone(v *string) *OrganizationUpdate {
+	if v != nil {
+		_u.SetPhone(*v)
+	}
+	return _u
+}
+
+// SetSenderName sets the "sender_name" field.
+func (_u *OrganizationUpdate) SetSenderName(v string) *OrganizationUpdate {
+	_u.mutation.SetSenderName(v)
+	return _u
+}
+
+// SetNillableSenderName sets the "sender_name" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableSenderName(v *string) *OrganizationUpdate {
+	if v != nil {
+		_u.SetSenderName(*v)
+	}
+	return _u
+}
+
+// SetSenderEmail sets the "sender_email" field.
+func (_u *OrganizationUpdate) SetSenderEmail(v string) *OrganizationUpdate {
+	_u.mutation.SetSenderEmail(v)
+	return _u
+}
+
+// SetNillableSenderEmail sets the "sender_email" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableSenderEmail(v *string) *OrganizationUpdate {
+	if v != nil {
+		_u.SetSenderEmail(*v)
+	}
+	return _u
+}
+
+// SetSignature sets the "signature" field.
+func (_u *OrganizationUpdate) SetSignature(v string) *OrganizationUpdate {
+	_u.mutation.SetSignature(v)
+	return _u
+}
+
+// SetNillableSignature sets the "signature" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableSignature(v *string) *OrganizationUpdate {
+	if v != nil {
+		_u.SetSignature(*v)
+	}
+	return _u
+}
+
+// SetUnsubscribeKey sets the "unsubscribe_key" field.
+func (_u *OrganizationUpdate) SetUnsubscribeKey(v []byte) *OrganizationUpdate {
+	_u.mutation.SetUnsubscribeKey(v)
+	return _u
+}
+
+// ClearUnsubscribeKey clears the value of the "unsubscribe_key" field.
+func (_u *OrganizationUpdate) ClearUnsubscribeKey() *OrganizationUpdate {
+	_u.mutation.ClearUnsubscribeKey()
 	return _u
 }
 
@@ -130,9 +226,44 @@ func (_u *OrganizationUpdate) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Organization.name": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.Slug(); ok {
-		if err := organization.SlugValidator(v); err != nil {
-			return &ValidationError{Name: "slug", err: fmt.Errorf(`ent: validator failed for field "Organization.slug": %w`, err)}
+	if v, ok := _u.mutation.Timezone(); ok {
+		if err := organization.TimezoneValidator(v); err != nil {
+			return &ValidationError{Name: "timezone", err: fmt.Errorf(`ent: validator failed for field "Organization.timezone": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.BrokerageName(); ok {
+		if err := organization.BrokerageNameValidator(v); err != nil {
+			return &ValidationError{Name: "brokerage_name", err: fmt.Errorf(`ent: validator failed for field "Organization.brokerage_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PostalAddress(); ok {
+		if err := organization.PostalAddressValidator(v); err != nil {
+			return &ValidationError{Name: "postal_address", err: fmt.Errorf(`ent: validator failed for field "Organization.postal_address": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Website(); ok {
+		if err := organization.WebsiteValidator(v); err != nil {
+			return &ValidationError{Name: "website", err: fmt.Errorf(`ent: validator failed for field "Organization.website": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Phone(); ok {
+		if err := organization.PhoneValidator(v); err != nil {
+			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Organization.phone": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.SenderName(); ok {
+		if err := organization.SenderNameValidator(v); err != nil {
+			return &ValidationError{Name: "sender_name", err: fmt.Errorf(`ent: validator failed for field "Organization.sender_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.SenderEmail(); ok {
+		if err := organization.SenderEmailValidator(v); err != nil {
+			return &ValidationError{Name: "sender_email", err: fmt.Errorf(`ent: validator failed for field "Organization.sender_email": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Signature(); ok {
+		if err := organization.SignatureValidator(v); err != nil {
+			return &ValidationError{Name: "signature", err: fmt.Errorf(`ent: validator failed for field "Organization.signature": %w`, err)}
 		}
 	}
 	return nil
@@ -156,11 +287,35 @@ func (_u *OrganizationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.Slug(); ok {
-		_spec.SetField(organization.FieldSlug, field.TypeString, value)
-	}
 	if value, ok := _u.mutation.Timezone(); ok {
 		_spec.SetField(organization.FieldTimezone, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.BrokerageName(); ok {
+		_spec.SetField(organization.FieldBrokerageName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PostalAddress(); ok {
+		_spec.SetField(organization.FieldPostalAddress, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Website(); ok {
+		_spec.SetField(organization.FieldWebsite, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Phone(); ok {
+		_spec.SetField(organization.FieldPhone, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SenderName(); ok {
+		_spec.SetField(organization.FieldSenderName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SenderEmail(); ok {
+		_spec.SetField(organization.FieldSenderEmail, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Signature(); ok {
+		_spec.SetField(organization.FieldSignature, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.UnsubscribeKey(); ok {
+		_spec.SetField(organization.FieldUnsubscribeKey, field.TypeBytes, value)
+	}
+	if _u.mutation.UnsubscribeKeyCleared() {
+		_spec.ClearField(organization.FieldUnsubscribeKey, field.TypeBytes)
 	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -202,20 +357,6 @@ func (_u *OrganizationUpdateOne) SetNillableName(v *string) *OrganizationUpdateO
 	return _u
 }
 
-// SetSlug sets the "slug" field.
-func (_u *OrganizationUpdateOne) SetSlug(v string) *OrganizationUpdateOne {
-	_u.mutation.SetSlug(v)
-	return _u
-}
-
-// SetNillableSlug sets the "slug" field if the given value is not nil.
-func (_u *OrganizationUpdateOne) SetNillableSlug(v *string) *OrganizationUpdateOne {
-	if v != nil {
-		_u.SetSlug(*v)
-	}
-	return _u
-}
-
 // SetTimezone sets the "timezone" field.
 func (_u *OrganizationUpdateOne) SetTimezone(v string) *OrganizationUpdateOne {
 	_u.mutation.SetTimezone(v)
@@ -227,6 +368,116 @@ func (_u *OrganizationUpdateOne) SetNillableTimezone(v *string) *OrganizationUpd
 	if v != nil {
 		_u.SetTimezone(*v)
 	}
+	return _u
+}
+
+// SetBrokerageName sets the "brokerage_name" field.
+func (_u *OrganizationUpdateOne) SetBrokerageName(v string) *OrganizationUpdateOne {
+	_u.mutation.SetBrokerageName(v)
+	return _u
+}
+
+// SetNillableBrokerageName sets the "brokerage_name" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableBrokerageName(v *string) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetBrokerageName(*v)
+	}
+	return _u
+}
+
+// SetPostalAddress sets the "postal_address" field.
+func (_u *OrganizationUpdateOne) SetPostalAddress(v string) *OrganizationUpdateOne {
+	_u.mutation.SetPostalAddress(v)
+	return _u
+}
+
+// SetNillablePostalAddress sets the "postal_address" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillablePostalAddress(v *string) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetPostalAddress(*v)
+	}
+	return _u
+}
+
+// SetWebsite sets the "website" field.
+func (_u *OrganizationUpdateOne) SetWebsite(v string) *OrganizationUpdateOne {
+	_u.mutation.SetWebsite(v)
+	return _u
+}
+
+// SetNillableWebsite sets the "website" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableWebsite(v *string) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetWebsite(*v)
+	}
+	return _u
+}
+
+// SetPhone sets the "phone" field.
+func (_u *OrganizationUpdateOne) SetPhone(v string) *OrganizationUpdateOne {
+	_u.mutation.SetPhone(v)
+	return _u
+}
+
+// SetNillablePhone sets the "phone" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillablePhone(v *string) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetPhone(*v)
+	}
+	return _u
+}
+
+// SetSenderName sets the "sender_name" field.
+func (_u *OrganizationUpdateOne) SetSenderName(v string) *OrganizationUpdateOne {
+	_u.mutation.SetSenderName(v)
+	return _u
+}
+
+// SetNillableSenderName sets the "sender_name" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableSenderName(v *string) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetSenderName(*v)
+	}
+	return _u
+}
+
+// SetSenderEmail sets the "sender_email" field.
+func (_u *OrganizationUpdateOne) SetSenderEmail(v string) *OrganizationUpdateOne {
+	_u.mutation.SetSenderEmail(v)
+	return _u
+}
+
+// SetNillableSenderEmail sets the "sender_email" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableSenderEmail(v *string) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetSenderEmail(*v)
+	}
+	return _u
+}
+
+// SetSignature sets the "signature" field.
+func (_u *OrganizationUpdateOne) SetSignature(v string) *OrganizationUpdateOne {
+	_u.mutation.SetSignature(v)
+	return _u
+}
+
+// SetNillableSignature sets the "signature" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableSignature(v *string) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetSignature(*v)
+	}
+	return _u
+}
+
+// SetUnsubscribeKey sets the "unsubscribe_key" field.
+func (_u *OrganizationUpdateOne) SetUnsubscribeKey(v []byte) *OrganizationUpdateOne {
+	_u.mutation.SetUnsubscribeKey(v)
+	return _u
+}
+
+// ClearUnsubscribeKey clears the value of the "unsubscribe_key" field.
+func (_u *OrganizationUpdateOne) ClearUnsubscribeKey() *OrganizationUpdateOne {
+	_u.mutation.ClearUnsubscribeKey()
 	return _u
 }
 
@@ -297,9 +548,44 @@ func (_u *OrganizationUpdateOne) check() error {
 			return &ValidationError{Name: "name", err: fmt.Errorf(`ent: validator failed for field "Organization.name": %w`, err)}
 		}
 	}
-	if v, ok := _u.mutation.Slug(); ok {
-		if err := organization.SlugValidator(v); err != nil {
-			return &ValidationError{Name: "slug", err: fmt.Errorf(`ent: validator failed for field "Organization.slug": %w`, err)}
+	if v, ok := _u.mutation.Timezone(); ok {
+		if err := organization.TimezoneValidator(v); err != nil {
+			return &ValidationError{Name: "timezone", err: fmt.Errorf(`ent: validator failed for field "Organization.timezone": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.BrokerageName(); ok {
+		if err := organization.BrokerageNameValidator(v); err != nil {
+			return &ValidationError{Name: "brokerage_name", err: fmt.Errorf(`ent: validator failed for field "Organization.brokerage_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.PostalAddress(); ok {
+		if err := organization.PostalAddressValidator(v); err != nil {
+			return &ValidationError{Name: "postal_address", err: fmt.Errorf(`ent: validator failed for field "Organization.postal_address": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Website(); ok {
+		if err := organization.WebsiteValidator(v); err != nil {
+			return &ValidationError{Name: "website", err: fmt.Errorf(`ent: validator failed for field "Organization.website": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Phone(); ok {
+		if err := organization.PhoneValidator(v); err != nil {
+			return &ValidationError{Name: "phone", err: fmt.Errorf(`ent: validator failed for field "Organization.phone": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.SenderName(); ok {
+		if err := organization.SenderNameValidator(v); err != nil {
+			return &ValidationError{Name: "sender_name", err: fmt.Errorf(`ent: validator failed for field "Organization.sender_name": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.SenderEmail(); ok {
+		if err := organization.SenderEmailValidator(v); err != nil {
+			return &ValidationError{Name: "sender_email", err: fmt.Errorf(`ent: validator failed for field "Organization.sender_email": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.Signature(); ok {
+		if err := organization.SignatureValidator(v); err != nil {
+			return &ValidationError{Name: "signature", err: fmt.Errorf(`ent: validator failed for field "Organization.signature": %w`, err)}
 		}
 	}
 	return nil
@@ -340,11 +626,35 @@ func (_u *OrganizationUpdateOne) sqlSave(ctx context.Context) (_node *Organizati
 	if value, ok := _u.mutation.Name(); ok {
 		_spec.SetField(organization.FieldName, field.TypeString, value)
 	}
-	if value, ok := _u.mutation.Slug(); ok {
-		_spec.SetField(organization.FieldSlug, field.TypeString, value)
-	}
 	if value, ok := _u.mutation.Timezone(); ok {
 		_spec.SetField(organization.FieldTimezone, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.BrokerageName(); ok {
+		_spec.SetField(organization.FieldBrokerageName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.PostalAddress(); ok {
+		_spec.SetField(organization.FieldPostalAddress, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Website(); ok {
+		_spec.SetField(organization.FieldWebsite, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Phone(); ok {
+		_spec.SetField(organization.FieldPhone, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SenderName(); ok {
+		_spec.SetField(organization.FieldSenderName, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.SenderEmail(); ok {
+		_spec.SetField(organization.FieldSenderEmail, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Signature(); ok {
+		_spec.SetField(organization.FieldSignature, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.UnsubscribeKey(); ok {
+		_spec.SetField(organization.FieldUnsubscribeKey, field.TypeBytes, value)
+	}
+	if _u.mutation.UnsubscribeKeyCleared() {
+		_spec.ClearField(organization.FieldUnsubscribeKey, field.TypeBytes)
 	}
 	_node = &Organization{config: _u.config}
 	_spec.Assign = _node.assignValues

@@ -60,6 +60,17 @@ func bootstrapTx(ctx context.Context, db *ent.Client, withDemoData bool, now tim
 		SetName("Demo Realty").
 		SetSlug(DemoOrgSlug).
 		SetTimezone("America/Chicago").
+		// A complete profile, so that every built-in package runs end to
+		// end: the demo's email needs a sender and a postal address, its
+		// posts a website. example.com and 555-01xx are reserved for
+		// examples, so nothing can reach a real person.
+		SetBrokerageName("Demo Realty Austin").
+		SetPostalAddress("2100 S Lamar Blvd, Suite 200, Austin, TX 78704").
+		SetWebsite("https://demo-realty.example.com").
+		SetPhone("+1 512-555-0100").
+		SetSenderName("Jordan Reyes").
+		SetSenderEmail("jordan.reyes@demo-realty.example.com").
+		SetSignature("Jordan Reyes, REALTOR®\nDemo Realty Austin\n+1 512-555-0100").
 		Save(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("seed: creating demo organization: %w", err)

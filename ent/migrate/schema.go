@@ -309,6 +309,14 @@ var (
 		{Name: "name", Type: field.TypeString, Size: 200},
 		{Name: "slug", Type: field.TypeString, Unique: true},
 		{Name: "timezone", Type: field.TypeString, Default: "America/Los_Angeles"},
+		{Name: "brokerage_name", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "postal_address", Type: field.TypeString, Size: 300, Default: ""},
+		{Name: "website", Type: field.TypeString, Size: 300, Default: ""},
+		{Name: "phone", Type: field.TypeString, Size: 40, Default: ""},
+		{Name: "sender_name", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "sender_email", Type: field.TypeString, Size: 320, Default: ""},
+		{Name: "signature", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "unsubscribe_key", Type: field.TypeBytes, Nullable: true},
 	}
 	// OrganizationsTable holds the schema information for the "organizations" table.
 	OrganizationsTable = &schema.Table{

@@ -24,6 +24,22 @@ const (
 	FieldSlug = "slug"
 	// FieldTimezone holds the string denoting the timezone field in the database.
 	FieldTimezone = "timezone"
+	// FieldBrokerageName holds the string denoting the brokerage_name field in the database.
+	FieldBrokerageName = "brokerage_name"
+	// FieldPostalAddress holds the string denoting the postal_address field in the database.
+	FieldPostalAddress = "postal_address"
+	// FieldWebsite holds the string denoting the website field in the database.
+	FieldWebsite = "website"
+	// FieldPhone holds the string denoting the phone field in the database.
+	FieldPhone = "phone"
+	// FieldSenderName holds the string denoting the sender_name field in the database.
+	FieldSenderName = "sender_name"
+	// FieldSenderEmail holds the string denoting the sender_email field in the database.
+	FieldSenderEmail = "sender_email"
+	// FieldSignature holds the string denoting the signature field in the database.
+	FieldSignature = "signature"
+	// FieldUnsubscribeKey holds the string denoting the unsubscribe_key field in the database.
+	FieldUnsubscribeKey = "unsubscribe_key"
 	// Table holds the table name of the organization in the database.
 	Table = "organizations"
 )
@@ -36,6 +52,14 @@ var Columns = []string{
 	FieldName,
 	FieldSlug,
 	FieldTimezone,
+	FieldBrokerageName,
+	FieldPostalAddress,
+	FieldWebsite,
+	FieldPhone,
+	FieldSenderName,
+	FieldSenderEmail,
+	FieldSignature,
+	FieldUnsubscribeKey,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -68,6 +92,38 @@ var (
 	SlugValidator func(string) error
 	// DefaultTimezone holds the default value on creation for the "timezone" field.
 	DefaultTimezone string
+	// TimezoneValidator is a validator for the "timezone" field. It is called by the builders before save.
+	TimezoneValidator func(string) error
+	// DefaultBrokerageName holds the default value on creation for the "brokerage_name" field.
+	DefaultBrokerageName string
+	// BrokerageNameValidator is a validator for the "brokerage_name" field. It is called by the builders before save.
+	BrokerageNameValidator func(string) error
+	// DefaultPostalAddress holds the default value on creation for the "postal_address" field.
+	DefaultPostalAddress string
+	// PostalAddressValidator is a validator for the "postal_address" field. It is called by the builders before save.
+	PostalAddressValidator func(string) error
+	// DefaultWebsite holds the default value on creation for the "website" field.
+	DefaultWebsite string
+	// WebsiteValidator is a validator for the "website" field. It is called by the builders before save.
+	WebsiteValidator func(string) error
+	// DefaultPhone holds the default value on creation for the "phone" field.
+	DefaultPhone string
+	// PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	PhoneValidator func(string) error
+	// DefaultSenderName holds the default value on creation for the "sender_name" field.
+	DefaultSenderName string
+	// SenderNameValidator is a validator for the "sender_name" field. It is called by the builders before save.
+	SenderNameValidator func(string) error
+	// DefaultSenderEmail holds the default value on creation for the "sender_email" field.
+	DefaultSenderEmail string
+	// SenderEmailValidator is a validator for the "sender_email" field. It is called by the builders before save.
+	SenderEmailValidator func(string) error
+	// DefaultSignature holds the default value on creation for the "signature" field.
+	DefaultSignature string
+	// SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
+	SignatureValidator func(string) error
+	// DefaultUnsubscribeKey holds the default value on creation for the "unsubscribe_key" field.
+	DefaultUnsubscribeKey func() []byte
 )
 
 // OrderOption defines the ordering options for the Organization queries.
@@ -101,4 +157,39 @@ func BySlug(opts ...sql.OrderTermOption) OrderOption {
 // ByTimezone orders the results by the timezone field.
 func ByTimezone(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTimezone, opts...).ToFunc()
+}
+
+// ByBrokerageName orders the results by the brokerage_name field.
+func ByBrokerageName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldBrokerageName, opts...).ToFunc()
+}
+
+// ByPostalAddress orders the results by the postal_address field.
+func ByPostalAddress(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPostalAddress, opts...).ToFunc()
+}
+
+// ByWebsite orders the results by the website field.
+func ByWebsite(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldWebsite, opts...).ToFunc()
+}
+
+// ByPhone orders the results by the phone field.
+func ByPhone(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPhone, opts...).ToFunc()
+}
+
+// BySenderName orders the results by the sender_name field.
+func BySenderName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSenderName, opts...).ToFunc()
+}
+
+// BySenderEmail orders the results by the sender_email field.
+func BySenderEmail(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSenderEmail, opts...).ToFunc()
+}
+
+// BySignature orders the results by the signature field.
+func BySignature(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSignature, opts...).ToFunc()
 }

@@ -79,6 +79,46 @@ func Timezone(v string) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldTimezone, v))
 }
 
+// BrokerageName applies equality check predicate on the "brokerage_name" field. It's identical to BrokerageNameEQ.
+func BrokerageName(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldBrokerageName, v))
+}
+
+// PostalAddress applies equality check predicate on the "postal_address" field. It's identical to PostalAddressEQ.
+func PostalAddress(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldPostalAddress, v))
+}
+
+// Website applies equality check predicate on the "website" field. It's identical to WebsiteEQ.
+func Website(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldWebsite, v))
+}
+
+// Phone applies equality check predicate on the "phone" field. It's identical to PhoneEQ.
+func Phone(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldPhone, v))
+}
+
+// SenderName applies equality check predicate on the "sender_name" field. It's identical to SenderNameEQ.
+func SenderName(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldSenderName, v))
+}
+
+// SenderEmail applies equality check predicate on the "sender_email" field. It's identical to SenderEmailEQ.
+func SenderEmail(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldSenderEmail, v))
+}
+
+// Signature applies equality check predicate on the "signature" field. It's identical to SignatureEQ.
+func Signature(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldSignature, v))
+}
+
+// UnsubscribeKey applies equality check predicate on the "unsubscribe_key" field. It's identical to UnsubscribeKeyEQ.
+func UnsubscribeKey(v []byte) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldUnsubscribeKey, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldCreatedAt, v))
@@ -352,6 +392,511 @@ func TimezoneEqualFold(v string) predicate.Organization {
 // TimezoneContainsFold applies the ContainsFold predicate on the "timezone" field.
 func TimezoneContainsFold(v string) predicate.Organization {
 	return predicate.Organization(sql.FieldContainsFold(FieldTimezone, v))
+}
+
+// BrokerageNameEQ applies the EQ predicate on the "brokerage_name" field.
+func BrokerageNameEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldBrokerageName, v))
+}
+
+// BrokerageNameNEQ applies the NEQ predicate on the "brokerage_name" field.
+func BrokerageNameNEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldBrokerageName, v))
+}
+
+// BrokerageNameIn applies the In predicate on the "brokerage_name" field.
+func BrokerageNameIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldBrokerageName, vs...))
+}
+
+// BrokerageNameNotIn applies the NotIn predicate on the "brokerage_name" field.
+func BrokerageNameNotIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldBrokerageName, vs...))
+}
+
+// BrokerageNameGT applies the GT predicate on the "brokerage_name" field.
+func BrokerageNameGT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldBrokerageName, v))
+}
+
+// BrokerageNameGTE applies the GTE predicate on the "brokerage_name" field.
+func BrokerageNameGTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldBrokerageName, v))
+}
+
+// BrokerageNameLT applies the LT predicate on the "brokerage_name" field.
+func BrokerageNameLT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldBrokerageName, v))
+}
+
+// BrokerageNameLTE applies the LTE predicate on the "brokerage_name" field.
+func BrokerageNameLTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldBrokerageName, v))
+}
+
+// BrokerageNameContains applies the Contains predicate on the "brokerage_name" field.
+func BrokerageNameContains(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContains(FieldBrokerageName, v))
+}
+
+// BrokerageNameHasPrefix applies the HasPrefix predicate on the "brokerage_name" field.
+func BrokerageNameHasPrefix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasPrefix(FieldBrokerageName, v))
+}
+
+// BrokerageNameHasSuffix applies the HasSuffix predicate on the "brokerage_name" field.
+func BrokerageNameHasSuffix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasSuffix(FieldBrokerageName, v))
+}
+
+// BrokerageNameEqualFold applies the EqualFold predicate on the "brokerage_name" field.
+func BrokerageNameEqualFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEqualFold(FieldBrokerageName, v))
+}
+
+// BrokerageNameContainsFold applies the ContainsFold predicate on the "brokerage_name" field.
+func BrokerageNameContainsFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContainsFold(FieldBrokerageName, v))
+}
+
+// PostalAddressEQ applies the EQ predicate on the "postal_address" field.
+func PostalAddressEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldPostalAddress, v))
+}
+
+// PostalAddressNEQ applies the NEQ predicate on the "postal_address" field.
+func PostalAddressNEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldPostalAddress, v))
+}
+
+// PostalAddressIn applies the In predicate on the "postal_address" field.
+func PostalAddressIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldPostalAddress, vs...))
+}
+
+// PostalAddressNotIn applies the NotIn predicate on the "postal_address" field.
+func PostalAddressNotIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldPostalAddress, vs...))
+}
+
+// PostalAddressGT applies the GT predicate on the "postal_address" field.
+func PostalAddressGT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldPostalAddress, v))
+}
+
+// PostalAddressGTE applies the GTE predicate on the "postal_address" field.
+func PostalAddressGTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldPostalAddress, v))
+}
+
+// PostalAddressLT applies the LT predicate on the "postal_address" field.
+func PostalAddressLT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldPostalAddress, v))
+}
+
+// PostalAddressLTE applies the LTE predicate on the "postal_address" field.
+func PostalAddressLTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldPostalAddress, v))
+}
+
+// PostalAddressContains applies the Contains predicate on the "postal_address" field.
+func PostalAddressContains(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContains(FieldPostalAddress, v))
+}
+
+// PostalAddressHasPrefix applies the HasPrefix predicate on the "postal_address" field.
+func PostalAddressHasPrefix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasPrefix(FieldPostalAddress, v))
+}
+
+// PostalAddressHasSuffix applies the HasSuffix predicate on the "postal_address" field.
+func PostalAddressHasSuffix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasSuffix(FieldPostalAddress, v))
+}
+
+// PostalAddressEqualFold applies the EqualFold predicate on the "postal_address" field.
+func PostalAddressEqualFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEqualFold(FieldPostalAddress, v))
+}
+
+// PostalAddressContainsFold applies the ContainsFold predicate on the "postal_address" field.
+func PostalAddressContainsFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContainsFold(FieldPostalAddress, v))
+}
+
+// WebsiteEQ applies the EQ predicate on the "website" field.
+func WebsiteEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldWebsite, v))
+}
+
+// WebsiteNEQ applies the NEQ predicate on the "website" field.
+func WebsiteNEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldWebsite, v))
+}
+
+// WebsiteIn applies the In predicate on the "website" field.
+func WebsiteIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldWebsite, vs...))
+}
+
+// WebsiteNotIn applies the NotIn predicate on the "website" field.
+func WebsiteNotIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldWebsite, vs...))
+}
+
+// WebsiteGT applies the GT predicate on the "website" field.
+func WebsiteGT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldWebsite, v))
+}
+
+// WebsiteGTE applies the GTE predicate on the "website" field.
+func WebsiteGTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldWebsite, v))
+}
+
+// WebsiteLT applies the LT predicate on the "website" field.
+func WebsiteLT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldWebsite, v))
+}
+
+// WebsiteLTE applies the LTE predicate on the "website" field.
+func WebsiteLTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldWebsite, v))
+}
+
+// WebsiteContains applies the Contains predicate on the "website" field.
+func WebsiteContains(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContains(FieldWebsite, v))
+}
+
+// WebsiteHasPrefix applies the HasPrefix predicate on the "website" field.
+func WebsiteHasPrefix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasPrefix(FieldWebsite, v))
+}
+
+// WebsiteHasSuffix applies the HasSuffix predicate on the "website" field.
+func WebsiteHasSuffix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasSuffix(FieldWebsite, v))
+}
+
+// WebsiteEqualFold applies the EqualFold predicate on the "website" field.
+func WebsiteEqualFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEqualFold(FieldWebsite, v))
+}
+
+// WebsiteContainsFold applies the ContainsFold predicate on the "website" field.
+func WebsiteContainsFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContainsFold(FieldWebsite, v))
+}
+
+// PhoneEQ applies the EQ predicate on the "phone" field.
+func PhoneEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldPhone, v))
+}
+
+// PhoneNEQ applies the NEQ predicate on the "phone" field.
+func PhoneNEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldPhone, v))
+}
+
+// PhoneIn applies the In predicate on the "phone" field.
+func PhoneIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldPhone, vs...))
+}
+
+// PhoneNotIn applies the NotIn predicate on the "phone" field.
+func PhoneNotIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldPhone, vs...))
+}
+
+// PhoneGT applies the GT predicate on the "phone" field.
+func PhoneGT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldPhone, v))
+}
+
+// PhoneGTE applies the GTE predicate on the "phone" field.
+func PhoneGTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldPhone, v))
+}
+
+// PhoneLT applies the LT predicate on the "phone" field.
+func PhoneLT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldPhone, v))
+}
+
+// PhoneLTE applies the LTE predicate on the "phone" field.
+func PhoneLTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldPhone, v))
+}
+
+// PhoneContains applies the Contains predicate on the "phone" field.
+func PhoneContains(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContains(FieldPhone, v))
+}
+
+// PhoneHasPrefix applies the HasPrefix predicate on the "phone" field.
+func PhoneHasPrefix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasPrefix(FieldPhone, v))
+}
+
+// PhoneHasSuffix applies the HasSuffix predicate on the "phone" field.
+func PhoneHasSuffix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasSuffix(FieldPhone, v))
+}
+
+// PhoneEqualFold applies the EqualFold predicate on the "phone" field.
+func PhoneEqualFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEqualFold(FieldPhone, v))
+}
+
+// PhoneContainsFold applies the ContainsFold predicate on the "phone" field.
+func PhoneContainsFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContainsFold(FieldPhone, v))
+}
+
+// SenderNameEQ applies the EQ predicate on the "sender_name" field.
+func SenderNameEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldSenderName, v))
+}
+
+// SenderNameNEQ applies the NEQ predicate on the "sender_name" field.
+func SenderNameNEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldSenderName, v))
+}
+
+// SenderNameIn applies the In predicate on the "sender_name" field.
+func SenderNameIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldSenderName, vs...))
+}
+
+// SenderNameNotIn applies the NotIn predicate on the "sender_name" field.
+func SenderNameNotIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldSenderName, vs...))
+}
+
+// SenderNameGT applies the GT predicate on the "sender_name" field.
+func SenderNameGT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldSenderName, v))
+}
+
+// SenderNameGTE applies the GTE predicate on the "sender_name" field.
+func SenderNameGTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldSenderName, v))
+}
+
+// SenderNameLT applies the LT predicate on the "sender_name" field.
+func SenderNameLT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldSenderName, v))
+}
+
+// SenderNameLTE applies the LTE predicate on the "sender_name" field.
+func SenderNameLTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldSenderName, v))
+}
+
+// SenderNameContains applies the Contains predicate on the "sender_name" field.
+func SenderNameContains(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContains(FieldSenderName, v))
+}
+
+// SenderNameHasPrefix applies the HasPrefix predicate on the "sender_name" field.
+func SenderNameHasPrefix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasPrefix(FieldSenderName, v))
+}
+
+// SenderNameHasSuffix applies the HasSuffix predicate on the "sender_name" field.
+func SenderNameHasSuffix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasSuffix(FieldSenderName, v))
+}
+
+// SenderNameEqualFold applies the EqualFold predicate on the "sender_name" field.
+func SenderNameEqualFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEqualFold(FieldSenderName, v))
+}
+
+// SenderNameContainsFold applies the ContainsFold predicate on the "sender_name" field.
+func SenderNameContainsFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContainsFold(FieldSenderName, v))
+}
+
+// SenderEmailEQ applies the EQ predicate on the "sender_email" field.
+func SenderEmailEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldSenderEmail, v))
+}
+
+// SenderEmailNEQ applies the NEQ predicate on the "sender_email" field.
+func SenderEmailNEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldSenderEmail, v))
+}
+
+// SenderEmailIn applies the In predicate on the "sender_email" field.
+func SenderEmailIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldSenderEmail, vs...))
+}
+
+// SenderEmailNotIn applies the NotIn predicate on the "sender_email" field.
+func SenderEmailNotIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldSenderEmail, vs...))
+}
+
+// SenderEmailGT applies the GT predicate on the "sender_email" field.
+func SenderEmailGT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldSenderEmail, v))
+}
+
+// SenderEmailGTE applies the GTE predicate on the "sender_email" field.
+func SenderEmailGTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldSenderEmail, v))
+}
+
+// SenderEmailLT applies the LT predicate on the "sender_email" field.
+func SenderEmailLT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldSenderEmail, v))
+}
+
+// SenderEmailLTE applies the LTE predicate on the "sender_email" field.
+func SenderEmailLTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldSenderEmail, v))
+}
+
+// SenderEmailContains applies the Contains predicate on the "sender_email" field.
+func SenderEmailContains(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContains(FieldSenderEmail, v))
+}
+
+// SenderEmailHasPrefix applies the HasPrefix predicate on the "sender_email" field.
+func SenderEmailHasPrefix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasPrefix(FieldSenderEmail, v))
+}
+
+// SenderEmailHasSuffix applies the HasSuffix predicate on the "sender_email" field.
+func SenderEmailHasSuffix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasSuffix(FieldSenderEmail, v))
+}
+
+// SenderEmailEqualFold applies the EqualFold predicate on the "sender_email" field.
+func SenderEmailEqualFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEqualFold(FieldSenderEmail, v))
+}
+
+// SenderEmailContainsFold applies the ContainsFold predicate on the "sender_email" field.
+func SenderEmailContainsFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContainsFold(FieldSenderEmail, v))
+}
+
+// SignatureEQ applies the EQ predicate on the "signature" field.
+func SignatureEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldSignature, v))
+}
+
+// SignatureNEQ applies the NEQ predicate on the "signature" field.
+func SignatureNEQ(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldSignature, v))
+}
+
+// SignatureIn applies the In predicate on the "signature" field.
+func SignatureIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldSignature, vs...))
+}
+
+// SignatureNotIn applies the NotIn predicate on the "signature" field.
+func SignatureNotIn(vs ...string) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldSignature, vs...))
+}
+
+// SignatureGT applies the GT predicate on the "signature" field.
+func SignatureGT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldSignature, v))
+}
+
+// SignatureGTE applies the GTE predicate on the "signature" field.
+func SignatureGTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldSignature, v))
+}
+
+// SignatureLT applies the LT predicate on the "signature" field.
+func SignatureLT(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldSignature, v))
+}
+
+// SignatureLTE applies the LTE predicate on the "signature" field.
+func SignatureLTE(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldSignature, v))
+}
+
+// SignatureContains applies the Contains predicate on the "signature" field.
+func SignatureContains(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContains(FieldSignature, v))
+}
+
+// SignatureHasPrefix applies the HasPrefix predicate on the "signature" field.
+func SignatureHasPrefix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasPrefix(FieldSignature, v))
+}
+
+// SignatureHasSuffix applies the HasSuffix predicate on the "signature" field.
+func SignatureHasSuffix(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldHasSuffix(FieldSignature, v))
+}
+
+// SignatureEqualFold applies the EqualFold predicate on the "signature" field.
+func SignatureEqualFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldEqualFold(FieldSignature, v))
+}
+
+// SignatureContainsFold applies the ContainsFold predicate on the "signature" field.
+func SignatureContainsFold(v string) predicate.Organization {
+	return predicate.Organization(sql.FieldContainsFold(FieldSignature, v))
+}
+
+// UnsubscribeKeyEQ applies the EQ predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyEQ(v []byte) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldUnsubscribeKey, v))
+}
+
+// UnsubscribeKeyNEQ applies the NEQ predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyNEQ(v []byte) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldUnsubscribeKey, v))
+}
+
+// UnsubscribeKeyIn applies the In predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyIn(vs ...[]byte) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldUnsubscribeKey, vs...))
+}
+
+// UnsubscribeKeyNotIn applies the NotIn predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyNotIn(vs ...[]byte) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldUnsubscribeKey, vs...))
+}
+
+// UnsubscribeKeyGT applies the GT predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyGT(v []byte) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldUnsubscribeKey, v))
+}
+
+// UnsubscribeKeyGTE applies the GTE predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyGTE(v []byte) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldUnsubscribeKey, v))
+}
+
+// UnsubscribeKeyLT applies the LT predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyLT(v []byte) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldUnsubscribeKey, v))
+}
+
+// UnsubscribeKeyLTE applies the LTE predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyLTE(v []byte) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldUnsubscribeKey, v))
+}
+
+// UnsubscribeKeyIsNil applies the IsNil predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldUnsubscribeKey))
+}
+
+// UnsubscribeKeyNotNil applies the NotNil predicate on the "unsubscribe_key" field.
+func UnsubscribeKeyNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldUnsubscribeKey))
 }
 
 // And groups predicates with the AND operator between them.

@@ -527,6 +527,138 @@ func init() {
 	organizationDescTimezone := organizationFields[2].Descriptor()
 	// organization.DefaultTimezone holds the default value on creation for the timezone field.
 	organization.DefaultTimezone = organizationDescTimezone.Default.(string)
+	// organization.TimezoneValidator is a validator for the "timezone" field. It is called by the builders before save.
+	organization.TimezoneValidator = organizationDescTimezone.Validators[0].(func(string) error)
+	// organizationDescBrokerageName is the schema descriptor for brokerage_name field.
+	organizationDescBrokerageName := organizationFields[3].Descriptor()
+	// organization.DefaultBrokerageName holds the default value on creation for the brokerage_name field.
+	organization.DefaultBrokerageName = organizationDescBrokerageName.Default.(string)
+	// organization.BrokerageNameValidator is a validator for the "brokerage_name" field. It is called by the builders before save.
+	organization.BrokerageNameValidator = func() func(string) error {
+		validators := organizationDescBrokerageName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(brokerage_name string) error {
+			for _, fn := range fns {
+				if err := fn(brokerage_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescPostalAddress is the schema descriptor for postal_address field.
+	organizationDescPostalAddress := organizationFields[4].Descriptor()
+	// organization.DefaultPostalAddress holds the default value on creation for the postal_address field.
+	organization.DefaultPostalAddress = organizationDescPostalAddress.Default.(string)
+	// organization.PostalAddressValidator is a validator for the "postal_address" field. It is called by the builders before save.
+	organization.PostalAddressValidator = func() func(string) error {
+		validators := organizationDescPostalAddress.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(postal_address string) error {
+			for _, fn := range fns {
+				if err := fn(postal_address); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescWebsite is the schema descriptor for website field.
+	organizationDescWebsite := organizationFields[5].Descriptor()
+	// organization.DefaultWebsite holds the default value on creation for the website field.
+	organization.DefaultWebsite = organizationDescWebsite.Default.(string)
+	// organization.WebsiteValidator is a validator for the "website" field. It is called by the builders before save.
+	organization.WebsiteValidator = func() func(string) error {
+		validators := organizationDescWebsite.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(website string) error {
+			for _, fn := range fns {
+				if err := fn(website); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescPhone is the schema descriptor for phone field.
+	organizationDescPhone := organizationFields[6].Descriptor()
+	// organization.DefaultPhone holds the default value on creation for the phone field.
+	organization.DefaultPhone = organizationDescPhone.Default.(string)
+	// organization.PhoneValidator is a validator for the "phone" field. It is called by the builders before save.
+	organization.PhoneValidator = func() func(string) error {
+		validators := organizationDescPhone.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(phone string) error {
+			for _, fn := range fns {
+				if err := fn(phone); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescSenderName is the schema descriptor for sender_name field.
+	organizationDescSenderName := organizationFields[7].Descriptor()
+	// organization.DefaultSenderName holds the default value on creation for the sender_name field.
+	organization.DefaultSenderName = organizationDescSenderName.Default.(string)
+	// organization.SenderNameValidator is a validator for the "sender_name" field. It is called by the builders before save.
+	organization.SenderNameValidator = func() func(string) error {
+		validators := organizationDescSenderName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(sender_name string) error {
+			for _, fn := range fns {
+				if err := fn(sender_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescSenderEmail is the schema descriptor for sender_email field.
+	organizationDescSenderEmail := organizationFields[8].Descriptor()
+	// organization.DefaultSenderEmail holds the default value on creation for the sender_email field.
+	organization.DefaultSenderEmail = organizationDescSenderEmail.Default.(string)
+	// organization.SenderEmailValidator is a validator for the "sender_email" field. It is called by the builders before save.
+	organization.SenderEmailValidator = func() func(string) error {
+		validators := organizationDescSenderEmail.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(sender_email string) error {
+			for _, fn := range fns {
+				if err := fn(sender_email); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescSignature is the schema descriptor for signature field.
+	organizationDescSignature := organizationFields[9].Descriptor()
+	// organization.DefaultSignature holds the default value on creation for the signature field.
+	organization.DefaultSignature = organizationDescSignature.Default.(string)
+	// organization.SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
+	organization.SignatureValidator = organizationDescSignature.Validators[0].(func(string) error)
+	// organizationDescUnsubscribeKey is the schema descriptor for unsubscribe_key field.
+	organizationDescUnsubscribeKey := organizationFields[10].Descriptor()
+	// organization.DefaultUnsubscribeKey holds the default value on creation for the unsubscribe_key field.
+	organization.DefaultUnsubscribeKey = organizationDescUnsubscribeKey.Default.(func() []byte)
 	packagestepMixin := schema.PackageStep{}.Mixin()
 	packagestep.Policy = privacy.NewPolicies(packagestepMixin[1], schema.PackageStep{})
 	packagestep.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -400,6 +400,7 @@ type ComplexityRoot struct {
 		RevokeAPIToken      func(childComplexity int, id int) int
 		StartRun            func(childComplexity int, input model.StartRunInput) int
 		UpdateClient        func(childComplexity int, id int, input ent.UpdateClientInput) int
+		UpdateOrganization  func(childComplexity int, input ent.UpdateOrganizationInput) int
 		UpdatePackage       func(childComplexity int, id int, input model.UpdatePackageInput) int
 		UpdateProperty      func(childComplexity int, id int, input ent.UpdatePropertyInput) int
 	}
@@ -410,12 +411,19 @@ type ComplexityRoot struct {
 	}
 
 	Organization struct {
-		CreatedAt func(childComplexity int) int
-		ID        func(childComplexity int) int
-		Name      func(childComplexity int) int
-		Slug      func(childComplexity int) int
-		Timezone  func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
+		BrokerageName func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Name          func(childComplexity int) int
+		Phone         func(childComplexity int) int
+		PostalAddress func(childComplexity int) int
+		SenderEmail   func(childComplexity int) int
+		SenderName    func(childComplexity int) int
+		Signature     func(childComplexity int) int
+		Slug          func(childComplexity int) int
+		Timezone      func(childComplexity int) int
+		UpdatedAt     func(childComplexity int) int
+		Website       func(childComplexity int) int
 	}
 
 	Package struct {
@@ -2470,6 +2478,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateClient(childComplexity, args["id"].(int), args["input"].(ent.UpdateClientInput)), true
+	case "Mutation.updateOrganization":
+		if e.ComplexityRoot.Mutation.UpdateOrganization == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateOrganization_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateOrganization(childComplexity, args["input"].(ent.UpdateOrganizationInput)), true
 	case "Mutation.updatePackage":
 		if e.ComplexityRoot.Mutation.UpdatePackage == nil {
 			break
@@ -2506,6 +2525,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.NegotiationPlay.When(childComplexity), true
 
+	case "Organization.brokerageName":
+		if e.ComplexityRoot.Organization.BrokerageName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.BrokerageName(childComplexity), true
 	case "Organization.createdAt":
 		if e.ComplexityRoot.Organization.CreatedAt == nil {
 			break
@@ -2524,6 +2549,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.Name(childComplexity), true
+	case "Organization.phone":
+		if e.ComplexityRoot.Organization.Phone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.Phone(childComplexity), true
+	case "Organization.postalAddress":
+		if e.ComplexityRoot.Organization.PostalAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.PostalAddress(childComplexity), true
+	case "Organization.senderEmail":
+		if e.ComplexityRoot.Organization.SenderEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.SenderEmail(childComplexity), true
+	case "Organization.senderName":
+		if e.ComplexityRoot.Organization.SenderName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.SenderName(childComplexity), true
+	case "Organization.signature":
+		if e.ComplexityRoot.Organization.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.Signature(childComplexity), true
 	case "Organization.slug":
 		if e.ComplexityRoot.Organization.Slug == nil {
 			break
@@ -2542,6 +2597,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.UpdatedAt(childComplexity), true
+	case "Organization.website":
+		if e.ComplexityRoot.Organization.Website == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.Website(childComplexity), true
 
 	case "Package.archived":
 		if e.ComplexityRoot.Package.Archived == nil {
@@ -4251,6 +4312,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TransactionOrder", ec.unmarshalInputTransactionOrder),
 			graphql.NewInputUnmarshaler("TransactionWhereInput", ec.unmarshalInputTransactionWhereInput),
 			graphql.NewInputUnmarshaler("UpdateClientInput", ec.unmarshalInputUpdateClientInput),
+			graphql.NewInputUnmarshaler("UpdateOrganizationInput", ec.unmarshalInputUpdateOrganizationInput),
 			graphql.NewInputUnmarshaler("UpdatePackageInput", ec.unmarshalInputUpdatePackageInput),
 			graphql.NewInputUnmarshaler("UpdatePropertyInput", ec.unmarshalInputUpdatePropertyInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
@@ -6049,6 +6111,13 @@ type Organization implements Node {
   name: String!
   slug: String!
   timezone: String!
+  brokerageName: String!
+  postalAddress: String!
+  website: String!
+  phone: String!
+  senderName: String!
+  senderEmail: String!
+  signature: String!
 }
 """
 Ordering options for Organization connections
@@ -8980,6 +9049,21 @@ input UpdateClientInput {
   notes: String
 }
 """
+UpdateOrganizationInput is used for update Organization object.
+Input was generated by ent.
+"""
+input UpdateOrganizationInput {
+  name: String
+  timezone: String
+  brokerageName: String
+  postalAddress: String
+  website: String
+  phone: String
+  senderName: String
+  senderEmail: String
+  signature: String
+}
+"""
 UpdatePropertyInput is used for update Property object.
 Input was generated by ent.
 """
@@ -9292,6 +9376,15 @@ type PlannedPost {
 }
 
 extend union StepOutput = MarketingCampaign | SocialSchedule | EmailSequence | SocialTargeting
+`, BuiltIn: false},
+	{Name: "../organization.graphqls", Input: `extend type Mutation {
+  """
+  Edits the viewer's own organization: its name, time zone and the profile
+  that lawful email and listing copy need (ADMIN only). Fields left out stay
+  as they are; an empty string clears a profile field.
+  """
+  updateOrganization(input: UpdateOrganizationInput!): Organization! @cost(weight: 10)
+}
 `, BuiltIn: false},
 	{Name: "../package.graphqls", Input: `"One step of a package, as written by its author."
 input PackageStepInput {
@@ -10103,6 +10196,20 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_slug(ctx, field)
 	case "timezone":
 		return ec.fieldContext_Organization_timezone(ctx, field)
+	case "brokerageName":
+		return ec.fieldContext_Organization_brokerageName(ctx, field)
+	case "postalAddress":
+		return ec.fieldContext_Organization_postalAddress(ctx, field)
+	case "website":
+		return ec.fieldContext_Organization_website(ctx, field)
+	case "phone":
+		return ec.fieldContext_Organization_phone(ctx, field)
+	case "senderName":
+		return ec.fieldContext_Organization_senderName(ctx, field)
+	case "senderEmail":
+		return ec.fieldContext_Organization_senderEmail(ctx, field)
+	case "signature":
+		return ec.fieldContext_Organization_signature(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Organization", field.Name)
 }

@@ -70,3 +70,28 @@ func OperatorsOnly() privacy.MutationRule {
 		return fmt.Errorf("%w: %w", privacy.Deny, errOperatorsOnly)
 	})
 }
+
+// AdminMayUpdateOwnOrganization lets an ADMIN change their own
+// organization's profile, one row at a time. Any other organization, a bulk
+// update, a create or a delete falls through to the rules after it.
+func AdminMayUpdateOwnOrganization() privacy.MutationRule {
+	type identified interface{ ID() (int, bool) }
+	return privacy.OnMutationOperation(privacy.MutationRuleFunc(func(ctx context.Context, m ent.Mutation) error {
+		v, err := viewerOf(ctx)
+		if err != nil {
+			return err
+		}
+		im, ok := m.(identified)
+		if !ok {
+			return privacy.Skip
+		}
+		id, ok := im.ID()
+		if !ok || id != v.OrgID {
+			return privacy.Skip
+		}
+		if v.Role != tenant.RoleAdmin {
+			return fmt.Errorf("%w: %w", privacy.Deny, tenant.ErrAdminOnly)
+		}
+		return privacy.Allow
+	}), ent.OpUpdateOne)
+}

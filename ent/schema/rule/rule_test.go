@@ -104,8 +104,23 @@ func TestRules(t *testing.T) {
 			}
 			return err
 		}, func(err error) bool { return err == nil }},
-		{"organizations are not changed by requests", func() error {
+		{"an admin edits their own organization", func() error {
 			return f.db.Organization.UpdateOneID(f.orgB).SetName("renamed").Exec(adminB)
+		}, func(err error) bool { return err == nil }},
+		{"an agent does not edit the organization", func() error {
+			return f.db.Organization.UpdateOneID(f.orgB).SetName("renamed").Exec(agentB)
+		}, func(err error) bool { return errors.Is(err, privacy.Deny) && errors.Is(err, tenant.ErrAdminOnly) }},
+		{"an admin does not edit another organization", func() error {
+			return f.db.Organization.UpdateOneID(f.orgA).SetName("renamed").Exec(adminB)
+		}, func(err error) bool { return errors.Is(err, privacy.Deny) }},
+		{"organizations are not changed in bulk by requests", func() error {
+			return f.db.Organization.Update().SetName("renamed").Exec(adminB)
+		}, func(err error) bool { return errors.Is(err, privacy.Deny) }},
+		{"organizations are not created by requests", func() error {
+			return f.db.Organization.Create().SetName("new").SetSlug("new").Exec(adminB)
+		}, func(err error) bool { return errors.Is(err, privacy.Deny) }},
+		{"organizations are not deleted by requests", func() error {
+			return f.db.Organization.DeleteOneID(f.orgB).Exec(adminB)
 		}, func(err error) bool { return errors.Is(err, privacy.Deny) }},
 		{"a viewer context drops a system context", func() error {
 			_, err := f.db.Contact.Get(tenant.NewContext(tenant.SystemContext(context.Background()), tenant.Viewer{OrgID: f.orgB}), f.clientA)
