@@ -3,7 +3,6 @@ package marketing
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -34,24 +33,6 @@ type Channel struct {
 	Share   float64 `json:"share"`
 	Amount  int     `json:"amount"`
 	Reason  string  `json:"reason"`
-}
-
-// FairHousingCheck reports the copy check against terms that must not
-// appear in housing ads.
-type FairHousingCheck struct {
-	Passed       bool     `json:"passed"`
-	TermsChecked int      `json:"termsChecked"`
-	Removed      []string `json:"removed"`
-}
-
-// fairHousingTerms are phrases that state or imply a preference for, or
-// against, buyers of a protected class (HUD's advertising guidance).
-var fairHousingTerms = []string{
-	"perfect for families", "family neighborhood", "no children", "no kids", "adults only", "adult community",
-	"singles", "bachelor", "newlyweds", "ideal for couples", "young professionals", "mature", "senior",
-	"christian", "church nearby", "near church", "synagogue", "mosque", "ethnic", "integrated",
-	"exclusive neighborhood", "safe neighborhood", "handicapped", "able-bodied",
-	"master bedroom", "english speaking", "man cave",
 }
 
 // DefaultBudget is the campaign budget when the run's params set none.
@@ -145,28 +126,6 @@ func homeFacts(h analytics.Home, kind, city string) string {
 		parts = append(parts, fmt.Sprintf("of %s sq ft", thousands(*h.Sqft)))
 	}
 	return strings.Join(parts, " ")
-}
-
-// dropFlagged removes the texts that contain a fair-housing term and
-// records the terms found.
-func dropFlagged(texts, removed []string) ([]string, []string) {
-	kept := make([]string, 0, len(texts))
-	for _, t := range texts {
-		lower := strings.ToLower(t)
-		flagged := false
-		for _, term := range fairHousingTerms {
-			if strings.Contains(lower, term) {
-				flagged = true
-				if !slices.Contains(removed, term) {
-					removed = append(removed, term)
-				}
-			}
-		}
-		if !flagged {
-			kept = append(kept, t)
-		}
-	}
-	return kept, removed
 }
 
 // channelBase is the default budget split; the audience shifts it.
