@@ -79,7 +79,7 @@ func TestFollowUpCadences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := PlanFollowUps(1, "Ana", tt.tier, tt.sms, tt.now, loc)
+			plan := PlanFollowUps(FollowUpInput{ClientID: 1, Name: "Ana", Tier: tt.tier, SMSOptIn: tt.sms, Phone: "+1-512-555-0100"}, tt.now, loc)
 			if len(plan.Tasks) != len(tt.types) {
 				t.Fatalf("%d tasks, want %d", len(plan.Tasks), len(tt.types))
 			}
