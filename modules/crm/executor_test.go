@@ -52,9 +52,10 @@ func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	score := out.(*LeadScore)
-	// engagement 8 (a showing today) + budget 10 (2 matches) + timeline 15
-	// (2 months) + pre-approval 15 + referral 10 = 58.
-	if score.Factors[1].Value != 2 || score.Score != 58 || score.Tier != TierWarm {
+	// engagement 8 (a showing today) + intent 24 (2 months) + readiness 20
+	// (pre-approved) + referral 10 + listing fit 2 (2 matches) + recency 10
+	// (today) = 74.
+	if score.Factors[4].Value != 2 || score.Score != 74 || score.Tier != TierHot {
 		t.Fatalf("score %+v", score)
 	}
 	// The effect runs in the step's completing transaction; a re-executed
@@ -68,7 +69,7 @@ func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.LeadScore == nil || *got.LeadScore != 58 || got.LeadTier == nil || *got.LeadTier != contact.LeadTierWARM {
+	if got.LeadScore == nil || *got.LeadScore != 74 || got.LeadTier == nil || *got.LeadTier != contact.LeadTierHOT {
 		t.Fatalf("client after scoring: %+v", got)
 	}
 	if n := got.QueryScoreHistory().CountX(ctx); n != 1 {
@@ -80,7 +81,7 @@ func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
 	if err := storeScore(ctx, db.Client, &engine.StepContext{RunID: 78, StepKey: "score"}, older); err != nil {
 		t.Fatal(err)
 	}
-	if got := db.Client.Contact.GetX(ctx, c.ID); *got.LeadScore != 58 {
+	if got := db.Client.Contact.GetX(ctx, c.ID); *got.LeadScore != 74 {
 		t.Fatalf("an older score replaced the current one: %d", *got.LeadScore)
 	}
 }

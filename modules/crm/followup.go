@@ -113,7 +113,8 @@ const (
 // client wants. A call or text needs a phone number: a text to a client
 // who has not agreed to texts becomes a call; without a number, a call or
 // text becomes an email, or, without an email address either, one task to
-// find a phone number.
+// find a phone number. An email without an address becomes a text or
+// call.
 func PlanFollowUps(in FollowUpInput, now time.Time, loc *time.Location) FollowUpPlan {
 	tier := in.Tier
 	touches, ok := cadence[tier]
@@ -132,24 +133,31 @@ func PlanFollowUps(in FollowUpInput, now time.Time, loc *time.Location) FollowUp
 		if kind == "TEXT" && !in.SMSOptIn {
 			kind, channelNote = "CALL", "The client has not agreed to text messages: call instead."
 		}
-		if (kind == "CALL" || kind == "TEXT") && in.Phone == "" {
-			switch {
-			case in.Email != "":
-				kind, channelNote = "EMAIL", "No phone number on record: email instead, and ask for a number."
-			case findingNumber:
+		if kind == "EMAIL" && in.Email == "" && in.Phone != "" {
+			kind, channelNote = "CALL", "No email address on record: call instead, and ask for one."
+			if in.SMSOptIn {
+				kind, channelNote = "TEXT", "No email address on record: text instead, and ask for one."
+			}
+		}
+		unreachable := ((kind == "CALL" || kind == "TEXT") && in.Phone == "") || (kind == "EMAIL" && in.Email == "")
+		if unreachable && kind != "EMAIL" && in.Email != "" {
+			kind, channelNote = "EMAIL", "No phone number on record: email instead, and ask for a number."
+			unreachable = false
+		}
+		if unreachable {
+			if findingNumber {
 				dropped++
 				continue
-			default:
-				findingNumber = true
-				plan.Tasks = append(plan.Tasks, PlannedTask{
-					Type: "TODO", Title: "Find a phone number for " + in.Name,
-					Notes: joinLines(why,
-						"Cover: no phone number or email address is on record, so the planned calls and texts cannot be made. Find a number (ask whoever referred them, check the lead form) and add it to the client.",
-						wishes),
-					DueAt: dueTime(local, t.businessDays, dueHour["TODO"]).UTC(),
-				})
-				continue
 			}
+			findingNumber = true
+			plan.Tasks = append(plan.Tasks, PlannedTask{
+				Type: "TODO", Title: "Find a phone number for " + in.Name,
+				Notes: joinLines(why,
+					"Cover: no phone number or email address is on record, so the planned calls, texts and emails cannot be made. Find a number (ask whoever referred them, check the lead form) and add it to the client.",
+					wishes),
+				DueAt: dueTime(local, t.businessDays, dueHour["TODO"]).UTC(),
+			})
+			continue
 		}
 		title := fmt.Sprintf(t.title, in.Name)
 		if kind != "MEETING" {
@@ -170,7 +178,7 @@ func PlanFollowUps(in FollowUpInput, now time.Time, loc *time.Location) FollowUp
 		})
 	}
 	if dropped > 0 {
-		plan.Reason += fmt.Sprintf("; no phone number or email on record: one task to find a number replaces %d calls and texts", dropped+1)
+		plan.Reason += fmt.Sprintf("; no phone number or email on record: one task to find a phone number replaces %d calls, texts and emails", dropped+1)
 	}
 	return plan
 }
@@ -233,10 +241,10 @@ func wishesLine(w Wishes) string {
 func askLine(in FollowUpInput) string {
 	w := in.Wishes
 	var missing []string
-	if w.BudgetMax == nil && w.BudgetMin == nil {
+	if (w.BudgetMax == nil || *w.BudgetMax <= 0) && (w.BudgetMin == nil || *w.BudgetMin <= 0) {
 		missing = append(missing, "budget")
 	}
-	if w.Beds == nil {
+	if w.Beds == nil || *w.Beds <= 0 {
 		missing = append(missing, "bedrooms")
 	}
 	if len(w.Areas) == 0 {
