@@ -271,6 +271,18 @@ func genClient(rng *rand.Rand, i int, today time.Time) DemoClient {
 			c.LastContactedAt = &t
 		}
 	}
+	// Past clients send referrals; the note names the friend referred.
+	if c.Stage == contact.StagePAST_CLIENT && rng.IntN(2) == 0 {
+		for range 1 + rng.IntN(2) {
+			at := today.Add(-time.Duration(rng.IntN(120*24)) * time.Hour)
+			friend := firstNames[rng.IntN(len(firstNames))] + " " + lastNames[rng.IntN(len(lastNames))]
+			c.Interactions = append(c.Interactions, DemoInteraction{Type: interaction.TypeREFERRAL, At: at, Note: "Referred " + friend + ", who is looking to buy."})
+			if c.LastContactedAt == nil || at.After(*c.LastContactedAt) {
+				t := at
+				c.LastContactedAt = &t
+			}
+		}
+	}
 	return c
 }
 

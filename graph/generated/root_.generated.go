@@ -4555,7 +4555,10 @@ type LeadScore {
   scoredAt: Time!
 }
 
-"One part of a lead score."
+"""
+One part of a lead score: engagement, intent, readiness, source,
+listingFit or recency (see the README's Lead scoring section).
+"""
 type LeadScoreFactor {
   factor: String!
   value: Float!
@@ -4575,9 +4578,10 @@ type FollowUpPlan {
 }
 
 type PlannedTask {
-  "CALL, TEXT, EMAIL or MEETING."
+  "CALL, TEXT, EMAIL, MEETING or TODO (find a phone number: no call or text is planned without one)."
   type: String!
   title: String!
+  "Why the task exists (run, score, last interaction), what to cover, and the client's wishes."
   notes: String!
   dueAt: Time!
 }

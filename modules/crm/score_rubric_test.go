@@ -38,6 +38,13 @@ var rubric = []persona{
 		agent: TierWarm, // at least WARM; HOT once homes match or they tour
 	},
 	{
+		// The case: the visit itself was never logged.
+		name: "Open-house buyer, pre-approved, 3 months, no visit logged",
+		lead: Lead{Source: "OPEN_HOUSE", Stage: "LEAD", PreApproved: true, MoveTimeline: new(3), BudgetMin: new(450000), BudgetMax: new(550000),
+			CreatedAt: daysAgo(20)},
+		agent: TierWarm,
+	},
+	{
 		name: "Buyer touring homes, pre-approved, moving within a month",
 		lead: Lead{Source: "WEBSITE", Stage: "ACTIVE", PreApproved: true, MoveTimeline: new(1), BudgetMin: new(600000), BudgetMax: new(700000),
 			MatchingListings: 4, CreatedAt: daysAgo(40), Interactions: touches("SHOWING", 2, "SHOWING", 6, "SHOWING", 9, "MEETING", 14)},
