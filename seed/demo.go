@@ -40,6 +40,10 @@ type DemoClient struct {
 	PreferredAreas       []string
 	MoveTimelineMonths   int
 	LastContactedAt      *time.Time
+	// CreatedAt is when the client entered the CRM: before their first
+	// interaction, so that a demo client does not look like a lead that
+	// arrived today.
+	CreatedAt            time.Time
 	EmailOptIn, SMSOptIn bool
 	Notes                string
 	Interactions         []DemoInteraction
@@ -281,6 +285,12 @@ func genClient(rng *rand.Rand, i int, today time.Time) DemoClient {
 				t := at
 				c.LastContactedAt = &t
 			}
+		}
+	}
+	c.CreatedAt = today.AddDate(0, 0, -rng.IntN(180))
+	for _, in := range c.Interactions {
+		if in.At.Before(c.CreatedAt) {
+			c.CreatedAt = in.At.AddDate(0, 0, -rng.IntN(30))
 		}
 	}
 	return c

@@ -235,15 +235,15 @@ func LoadClient(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*e
 	return c, loc, nil
 }
 
-// ScoreFor is the client's lead score, found as TierFor finds the tier;
-// nil when the client was never scored.
+// ScoreFor is the client's lead score: from a LEAD_SCORING output among
+// the step's inputs, else the one stored on the client (which the run's
+// own scoring step, committed before this step started, wrote); nil when
+// the client was never scored.
 func ScoreFor(c *ent.Contact, inputs map[string]map[string]any) *int {
 	for _, out := range inputs {
-		if _, ok := out["tier"].(string); ok {
-			if s, ok := out["score"].(float64); ok {
-				return new(int(s))
-			}
-			return nil
+		_, scored := out["factors"]
+		if s, ok := out["score"].(float64); ok && scored {
+			return new(int(s))
 		}
 	}
 	return c.LeadScore
