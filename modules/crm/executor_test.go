@@ -7,6 +7,7 @@ import (
 
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/property"
@@ -114,5 +115,22 @@ func TestMatchListingsRanksByBudgetFit(t *testing.T) {
 	}
 	if got[0].Rank != 1 || got[0].Reason != "in 78704, one of the client's areas; listed at 395000, 1% from the middle of the budget" {
 		t.Fatalf("first match %+v", got[0])
+	}
+}
+
+// TestScoreForReadsTheScoringOutput: a follow-up step depends on the email
+// and targeting steps, whose outputs carry a tier but no score; the score
+// then comes from the client, where the run's scoring step stored it.
+func TestScoreForReadsTheScoringOutput(t *testing.T) {
+	stored := &ent.Contact{LeadScore: new(61)}
+	if got := ScoreFor(stored, map[string]map[string]any{"email": {"tier": "WARM"}}); got == nil || *got != 61 {
+		t.Fatalf("from the client: %v", got)
+	}
+	scored := map[string]map[string]any{"email": {"tier": "WARM"}, "score": {"tier": "HOT", "score": 75.0, "factors": []any{}}}
+	if got := ScoreFor(stored, scored); got == nil || *got != 75 {
+		t.Fatalf("from the scoring output: %v", got)
+	}
+	if got := ScoreFor(&ent.Contact{}, nil); got != nil {
+		t.Fatalf("never scored: %v", *got)
 	}
 }
