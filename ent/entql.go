@@ -996,6 +996,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		"Deal",
 	)
 	graph.MustAddE(
+		"run",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   task.RunTable,
+			Columns: []string{task.RunColumn},
+			Bidi:    false,
+		},
+		"Task",
+		"Run",
+	)
+	graph.MustAddE(
 		"organization",
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -3274,6 +3286,20 @@ func (f *TaskFilter) WhereHasTransaction() {
 // WhereHasTransactionWith applies a predicate to check if query has an edge transaction with a given conditions (other predicates).
 func (f *TaskFilter) WhereHasTransactionWith(preds ...predicate.Deal) {
 	f.Where(entql.HasEdgeWith("transaction", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasRun applies a predicate to check if query has an edge run.
+func (f *TaskFilter) WhereHasRun() {
+	f.Where(entql.HasEdge("run"))
+}
+
+// WhereHasRunWith applies a predicate to check if query has an edge run with a given conditions (other predicates).
+func (f *TaskFilter) WhereHasRunWith(preds ...predicate.Run) {
+	f.Where(entql.HasEdgeWith("run", sqlgraph.WrapFunc(func(s *sql.Selector) {
 		for _, p := range preds {
 			p(s)
 		}

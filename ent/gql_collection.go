@@ -3472,6 +3472,21 @@ func (_q *TaskQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				selectedFields = append(selectedFields, task.FieldTransactionID)
 				fieldSeen[task.FieldTransactionID] = struct{}{}
 			}
+
+		case "run":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&RunClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, runImplementors)...); err != nil {
+				return err
+			}
+			_q.withRun = query
+			if _, ok := fieldSeen[task.FieldRunID]; !ok {
+				selectedFields = append(selectedFields, task.FieldRunID)
+				fieldSeen[task.FieldRunID] = struct{}{}
+			}
 		case "createdAt":
 			if _, ok := fieldSeen[task.FieldCreatedAt]; !ok {
 				selectedFields = append(selectedFields, task.FieldCreatedAt)

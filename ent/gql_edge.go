@@ -512,6 +512,14 @@ func (_m *Task) Transaction(ctx context.Context) (*Deal, error) {
 	return result, MaskNotFound(err)
 }
 
+func (_m *Task) Run(ctx context.Context) (*Run, error) {
+	result, err := _m.Edges.RunOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryRun().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
 func (_m *User) Organization(ctx context.Context) (*Organization, error) {
 	result, err := _m.Edges.OrganizationOrErr()
 	if IsNotLoaded(err) {

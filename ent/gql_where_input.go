@@ -7818,10 +7818,6 @@ type TaskWhereInput struct {
 	RunIDNEQ    *int  `json:"runIDNEQ,omitempty"`
 	RunIDIn     []int `json:"runIDIn,omitempty"`
 	RunIDNotIn  []int `json:"runIDNotIn,omitempty"`
-	RunIDGT     *int  `json:"runIDGT,omitempty"`
-	RunIDGTE    *int  `json:"runIDGTE,omitempty"`
-	RunIDLT     *int  `json:"runIDLT,omitempty"`
-	RunIDLTE    *int  `json:"runIDLTE,omitempty"`
 	RunIDIsNil  bool  `json:"runIDIsNil,omitempty"`
 	RunIDNotNil bool  `json:"runIDNotNil,omitempty"`
 
@@ -7869,6 +7865,10 @@ type TaskWhereInput struct {
 	// "transaction" edge predicates.
 	HasTransaction     *bool                    `json:"hasTransaction,omitempty"`
 	HasTransactionWith []*TransactionWhereInput `json:"hasTransactionWith,omitempty"`
+
+	// "run" edge predicates.
+	HasRun     *bool            `json:"hasRun,omitempty"`
+	HasRunWith []*RunWhereInput `json:"hasRunWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -8263,18 +8263,6 @@ func (i *TaskWhereInput) P() (predicate.Task, error) {
 	if len(i.RunIDNotIn) > 0 {
 		predicates = append(predicates, task.RunIDNotIn(i.RunIDNotIn...))
 	}
-	if i.RunIDGT != nil {
-		predicates = append(predicates, task.RunIDGT(*i.RunIDGT))
-	}
-	if i.RunIDGTE != nil {
-		predicates = append(predicates, task.RunIDGTE(*i.RunIDGTE))
-	}
-	if i.RunIDLT != nil {
-		predicates = append(predicates, task.RunIDLT(*i.RunIDLT))
-	}
-	if i.RunIDLTE != nil {
-		predicates = append(predicates, task.RunIDLTE(*i.RunIDLTE))
-	}
 	if i.RunIDIsNil {
 		predicates = append(predicates, task.RunIDIsNil())
 	}
@@ -8428,6 +8416,24 @@ func (i *TaskWhereInput) P() (predicate.Task, error) {
 			with = append(with, p)
 		}
 		predicates = append(predicates, task.HasTransactionWith(with...))
+	}
+	if i.HasRun != nil {
+		p := task.HasRun()
+		if !*i.HasRun {
+			p = task.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasRunWith) > 0 {
+		with := make([]predicate.Run, 0, len(i.HasRunWith))
+		for _, w := range i.HasRunWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasRunWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, task.HasRunWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

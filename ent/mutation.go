@@ -18710,8 +18710,6 @@ type TaskMutation struct {
 	due_at              *time.Time
 	status              *task.Status
 	checklist_key       *string
-	run_id              *int
-	addrun_id           *int
 	step_key            *string
 	plan_index          *int
 	addplan_index       *int
@@ -18726,6 +18724,8 @@ type TaskMutation struct {
 	clearedassignee     bool
 	transaction         *int
 	clearedtransaction  bool
+	run                 *int
+	clearedrun          bool
 	done                bool
 	oldValue            func(context.Context) (*Task, error)
 	predicates          []predicate.Task
@@ -19351,13 +19351,12 @@ func (m *TaskMutation) ResetChecklistKey() {
 
 // SetRunID sets the "run_id" field.
 func (m *TaskMutation) SetRunID(i int) {
-	m.run_id = &i
-	m.addrun_id = nil
+	m.run = &i
 }
 
 // RunID returns the value of the "run_id" field in the mutation.
 func (m *TaskMutation) RunID() (r int, exists bool) {
-	v := m.run_id
+	v := m.run
 	if v == nil {
 		return
 	}
@@ -19381,28 +19380,9 @@ func (m *TaskMutation) OldRunID(ctx context.Context) (v *int, err error) {
 	return oldValue.RunID, nil
 }
 
-// AddRunID adds i to the "run_id" field.
-func (m *TaskMutation) AddRunID(i int) {
-	if m.addrun_id != nil {
-		*m.addrun_id += i
-	} else {
-		m.addrun_id = &i
-	}
-}
-
-// AddedRunID returns the value that was added to the "run_id" field in this mutation.
-func (m *TaskMutation) AddedRunID() (r int, exists bool) {
-	v := m.addrun_id
-	if v == nil {
-		return
-	}
-	return *v, true
-}
-
 // ClearRunID clears the value of the "run_id" field.
 func (m *TaskMutation) ClearRunID() {
-	m.run_id = nil
-	m.addrun_id = nil
+	m.run = nil
 	m.clearedFields[task.FieldRunID] = struct{}{}
 }
 
@@ -19414,8 +19394,7 @@ func (m *TaskMutation) RunIDCleared() bool {
 
 // ResetRunID resets all changes to the "run_id" field.
 func (m *TaskMutation) ResetRunID() {
-	m.run_id = nil
-	m.addrun_id = nil
+	m.run = nil
 	delete(m.clearedFields, task.FieldRunID)
 }
 
@@ -19673,6 +19652,33 @@ func (m *TaskMutation) ResetTransaction() {
 	m.clearedtransaction = false
 }
 
+// ClearRun clears the "run" edge to the Run entity.
+func (m *TaskMutation) ClearRun() {
+	m.clearedrun = true
+	m.clearedFields[task.FieldRunID] = struct{}{}
+}
+
+// RunCleared reports if the "run" edge to the Run entity was cleared.
+func (m *TaskMutation) RunCleared() bool {
+	return m.RunIDCleared() || m.clearedrun
+}
+
+// RunIDs returns the "run" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// RunID instead. It exists only for internal usage by the builders.
+func (m *TaskMutation) RunIDs() (ids []int) {
+	if id := m.run; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetRun resets all changes to the "run" edge.
+func (m *TaskMutation) ResetRun() {
+	m.run = nil
+	m.clearedrun = false
+}
+
 // Where appends a list predicates to the TaskMutation builder.
 func (m *TaskMutation) Where(ps ...predicate.Task) {
 	m.predicates = append(m.predicates, ps...)
@@ -19747,7 +19753,7 @@ func (m *TaskMutation) Fields() []string {
 	if m.checklist_key != nil {
 		fields = append(fields, task.FieldChecklistKey)
 	}
-	if m.run_id != nil {
+	if m.run != nil {
 		fields = append(fields, task.FieldRunID)
 	}
 	if m.step_key != nil {
@@ -19966,9 +19972,6 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *TaskMutation) AddedFields() []string {
 	var fields []string
-	if m.addrun_id != nil {
-		fields = append(fields, task.FieldRunID)
-	}
 	if m.addplan_index != nil {
 		fields = append(fields, task.FieldPlanIndex)
 	}
@@ -19980,8 +19983,6 @@ func (m *TaskMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *TaskMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
-	case task.FieldRunID:
-		return m.AddedRunID()
 	case task.FieldPlanIndex:
 		return m.AddedPlanIndex()
 	}
@@ -19993,13 +19994,6 @@ func (m *TaskMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *TaskMutation) AddField(name string, value ent.Value) error {
 	switch name {
-	case task.FieldRunID:
-		v, ok := value.(int)
-		if !ok {
-			return fmt.Errorf("unexpected type %T for field %s", value, name)
-		}
-		m.AddRunID(v)
-		return nil
 	case task.FieldPlanIndex:
 		v, ok := value.(int)
 		if !ok {
@@ -20133,7 +20127,7 @@ func (m *TaskMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *TaskMutation) AddedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.organization != nil {
 		edges = append(edges, task.EdgeOrganization)
 	}
@@ -20148,6 +20142,9 @@ func (m *TaskMutation) AddedEdges() []string {
 	}
 	if m.transaction != nil {
 		edges = append(edges, task.EdgeTransaction)
+	}
+	if m.run != nil {
+		edges = append(edges, task.EdgeRun)
 	}
 	return edges
 }
@@ -20176,13 +20173,17 @@ func (m *TaskMutation) AddedIDs(name string) []ent.Value {
 		if id := m.transaction; id != nil {
 			return []ent.Value{*id}
 		}
+	case task.EdgeRun:
+		if id := m.run; id != nil {
+			return []ent.Value{*id}
+		}
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *TaskMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	return edges
 }
 
@@ -20194,7 +20195,7 @@ func (m *TaskMutation) RemovedIDs(name string) []ent.Value {
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *TaskMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 5)
+	edges := make([]string, 0, 6)
 	if m.clearedorganization {
 		edges = append(edges, task.EdgeOrganization)
 	}
@@ -20209,6 +20210,9 @@ func (m *TaskMutation) ClearedEdges() []string {
 	}
 	if m.clearedtransaction {
 		edges = append(edges, task.EdgeTransaction)
+	}
+	if m.clearedrun {
+		edges = append(edges, task.EdgeRun)
 	}
 	return edges
 }
@@ -20227,6 +20231,8 @@ func (m *TaskMutation) EdgeCleared(name string) bool {
 		return m.clearedassignee
 	case task.EdgeTransaction:
 		return m.clearedtransaction
+	case task.EdgeRun:
+		return m.clearedrun
 	}
 	return false
 }
@@ -20250,6 +20256,9 @@ func (m *TaskMutation) ClearEdge(name string) error {
 	case task.EdgeTransaction:
 		m.ClearTransaction()
 		return nil
+	case task.EdgeRun:
+		m.ClearRun()
+		return nil
 	}
 	return fmt.Errorf("unknown Task unique edge %s", name)
 }
@@ -20272,6 +20281,9 @@ func (m *TaskMutation) ResetEdge(name string) error {
 		return nil
 	case task.EdgeTransaction:
 		m.ResetTransaction()
+		return nil
+	case task.EdgeRun:
+		m.ResetRun()
 		return nil
 	}
 	return fmt.Errorf("unknown Task edge %s", name)

@@ -13,6 +13,7 @@ import (
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
 )
@@ -72,11 +73,13 @@ type TaskEdges struct {
 	Assignee *User `json:"assignee,omitempty"`
 	// Transaction holds the value of the transaction edge.
 	Transaction *Deal `json:"transaction,omitempty"`
+	// Run holds the value of the run edge.
+	Run *Run `json:"run,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [5]bool
+	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
-	totalCount [5]map[string]int
+	totalCount [6]map[string]int
 }
 
 // OrganizationOrErr returns the Organization value or an error if the edge
@@ -132,6 +135,17 @@ func (e TaskEdges) TransactionOrErr() (*Deal, error) {
 		return nil, &NotFoundError{label: deal.Label}
 	}
 	return nil, &NotLoadedError{edge: "transaction"}
+}
+
+// RunOrErr returns the Run value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e TaskEdges) RunOrErr() (*Run, error) {
+	if e.Run != nil {
+		return e.Run, nil
+	} else if e.loadedTypes[5] {
+		return nil, &NotFoundError{label: run.Label}
+	}
+	return nil, &NotLoadedError{edge: "run"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -305,6 +319,11 @@ func (_m *Task) QueryAssignee() *UserQuery {
 // QueryTransaction queries the "transaction" edge of the Task entity.
 func (_m *Task) QueryTransaction() *DealQuery {
 	return NewTaskClient(_m.config).QueryTransaction(_m)
+}
+
+// QueryRun queries the "run" edge of the Task entity.
+func (_m *Task) QueryRun() *RunQuery {
+	return NewTaskClient(_m.config).QueryRun(_m)
 }
 
 // Update returns a builder for updating this Task.

@@ -15,6 +15,7 @@ import (
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
 )
@@ -236,6 +237,11 @@ func (_c *TaskCreate) SetTransaction(v *Deal) *TaskCreate {
 	return _c.SetTransactionID(v.ID)
 }
 
+// SetRun sets the "run" edge to the Run entity.
+func (_c *TaskCreate) SetRun(v *Run) *TaskCreate {
+	return _c.SetRunID(v.ID)
+}
+
 // Mutation returns the TaskMutation object of the builder.
 func (_c *TaskCreate) Mutation() *TaskMutation {
 	return _c.mutation
@@ -412,10 +418,6 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 		_spec.SetField(task.FieldChecklistKey, field.TypeString, value)
 		_node.ChecklistKey = &value
 	}
-	if value, ok := _c.mutation.RunID(); ok {
-		_spec.SetField(task.FieldRunID, field.TypeInt, value)
-		_node.RunID = &value
-	}
 	if value, ok := _c.mutation.StepKey(); ok {
 		_spec.SetField(task.FieldStepKey, field.TypeString, value)
 		_node.StepKey = &value
@@ -507,6 +509,23 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 			edge.Target.Nodes = append(edge.Target.Nodes, k)
 		}
 		_node.TransactionID = &nodes[0]
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.RunIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   task.RunTable,
+			Columns: []string{task.RunColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(run.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_node.RunID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
 	return _node, _spec

@@ -18,6 +18,7 @@ import (
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
 )
@@ -34,6 +35,7 @@ type TaskQuery struct {
 	withProperty     *PropertyQuery
 	withAssignee     *UserQuery
 	withTransaction  *DealQuery
+	withRun          *RunQuery
 	loadTotal        []func(context.Context, []*Task) error
 	modifiers        []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
@@ -175,6 +177,28 @@ func (_q *TaskQuery) QueryTransaction() *DealQuery {
 			sqlgraph.From(task.Table, task.FieldID, selector),
 			sqlgraph.To(deal.Table, deal.FieldID),
 			sqlgraph.Edge(sqlgraph.M2O, true, task.TransactionTable, task.TransactionColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryRun chains the current query on the "run" edge.
+func (_q *TaskQuery) QueryRun() *RunQuery {
+	query := (&RunClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(task.Table, task.FieldID, selector),
+			sqlgraph.To(run.Table, run.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, task.RunTable, task.RunColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -379,6 +403,7 @@ func (_q *TaskQuery) Clone() *TaskQuery {
 		withProperty:     _q.withProperty.Clone(),
 		withAssignee:     _q.withAssignee.Clone(),
 		withTransaction:  _q.withTransaction.Clone(),
+		withRun:          _q.withRun.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -437,6 +462,17 @@ func (_q *TaskQuery) WithTransaction(opts ...func(*DealQuery)) *TaskQuery {
 		opt(query)
 	}
 	_q.withTransaction = query
+	return _q
+}
+
+// WithRun tells the query-builder to eager-load the nodes that are connected to
+// the "run" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *TaskQuery) WithRun(opts ...func(*RunQuery)) *TaskQuery {
+	query := (&RunClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withRun = query
 	return _q
 }
 
@@ -524,12 +560,13 @@ func (_q *TaskQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Task, e
 	var (
 		nodes       = []*Task{}
 		_spec       = _q.querySpec()
-		loadedTypes = [5]bool{
+		loadedTypes = [6]bool{
 			_q.withOrganization != nil,
 			_q.withClient != nil,
 			_q.withProperty != nil,
 			_q.withAssignee != nil,
 			_q.withTransaction != nil,
+			_q.withRun != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -580,6 +617,12 @@ func (_q *TaskQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Task, e
 	if query := _q.withTransaction; query != nil {
 		if err := _q.loadTransaction(ctx, query, nodes, nil,
 			func(n *Task, e *Deal) { n.Edges.Transaction = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withRun; query != nil {
+		if err := _q.loadRun(ctx, query, nodes, nil,
+			func(n *Task, e *Run) { n.Edges.Run = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -745,6 +788,38 @@ func (_q *TaskQuery) loadTransaction(ctx context.Context, query *DealQuery, node
 	}
 	return nil
 }
+func (_q *TaskQuery) loadRun(ctx context.Context, query *RunQuery, nodes []*Task, init func(*Task), assign func(*Task, *Run)) error {
+	ids := make([]int, 0, len(nodes))
+	nodeids := make(map[int][]*Task)
+	for i := range nodes {
+		if nodes[i].RunID == nil {
+			continue
+		}
+		fk := *nodes[i].RunID
+		if _, ok := nodeids[fk]; !ok {
+			ids = append(ids, fk)
+		}
+		nodeids[fk] = append(nodeids[fk], nodes[i])
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	query.Where(run.IDIn(ids...))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		nodes, ok := nodeids[n.ID]
+		if !ok {
+			return fmt.Errorf(`unexpected foreign-key "run_id" returned %v`, n.ID)
+		}
+		for i := range nodes {
+			assign(nodes[i], n)
+		}
+	}
+	return nil
+}
 
 func (_q *TaskQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -788,6 +863,9 @@ func (_q *TaskQuery) querySpec() *sqlgraph.QuerySpec {
 		}
 		if _q.withTransaction != nil {
 			_spec.Node.AddColumnOnce(task.FieldTransactionID)
+		}
+		if _q.withRun != nil {
+			_spec.Node.AddColumnOnce(task.FieldRunID)
 		}
 	}
 	if ps := _q.predicates; len(ps) > 0 {

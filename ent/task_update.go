@@ -311,9 +311,6 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.ChecklistKeyCleared() {
 		_spec.ClearField(task.FieldChecklistKey, field.TypeString)
 	}
-	if _u.mutation.RunIDCleared() {
-		_spec.ClearField(task.FieldRunID, field.TypeInt)
-	}
 	if _u.mutation.StepKeyCleared() {
 		_spec.ClearField(task.FieldStepKey, field.TypeString)
 	}
@@ -736,9 +733,6 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	}
 	if _u.mutation.ChecklistKeyCleared() {
 		_spec.ClearField(task.FieldChecklistKey, field.TypeString)
-	}
-	if _u.mutation.RunIDCleared() {
-		_spec.ClearField(task.FieldRunID, field.TypeInt)
 	}
 	if _u.mutation.StepKeyCleared() {
 		_spec.ClearField(task.FieldStepKey, field.TypeString)

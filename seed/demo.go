@@ -40,6 +40,10 @@ type DemoClient struct {
 	PreferredAreas       []string
 	MoveTimelineMonths   int
 	LastContactedAt      *time.Time
+	// CreatedAt is when the client entered the CRM: before their first
+	// interaction, so that a demo client does not look like a lead that
+	// arrived today.
+	CreatedAt            time.Time
 	EmailOptIn, SMSOptIn bool
 	Notes                string
 	Interactions         []DemoInteraction
@@ -58,33 +62,55 @@ type DemoData struct {
 	Clients    []DemoClient
 }
 
-// neighborhood is an Austin, TX ZIP area with its own price level. The price
-// per square foot is a 2026-style level for a 20-year-old single-family home.
+// neighborhood is an Austin, TX ZIP area: its centre, its streets and its
+// own price level. The centre is the ZIP code's public centroid (US Census
+// ZCTA internal point, rounded); every street named runs through the ZIP,
+// with a house-number range from that stretch of it. The price per square
+// foot is a 2026-style level for a 20-year-old single-family home: central
+// and west-side ZIPs (78703, 78704, 78731) highest, the far south and north
+// lowest.
 type neighborhood struct {
 	zip          string
 	lat, lng     float64
 	pricePerSqft float64
 	builtFrom    int
 	builtTo      int
+	streets      []street
 }
 
+// street is a street in a ZIP and the house numbers along it there.
+type street struct {
+	name     string
+	from, to int
+}
+
+// homeRadiusMiles is how far from its ZIP's centre a demo home may lie.
+const homeRadiusMiles = 1.5
+
 var austin = []neighborhood{
-	{"78704", 30.2432, -97.7697, 520, 1940, 2022},
-	{"78745", 30.2076, -97.7957, 330, 1965, 2015},
-	{"78748", 30.1637, -97.8236, 265, 1985, 2020},
-	{"78749", 30.2161, -97.8598, 300, 1980, 2010},
-	{"78757", 30.3516, -97.7327, 420, 1950, 2018},
-	{"78731", 30.3471, -97.7693, 480, 1960, 2021},
-	{"78759", 30.4034, -97.7525, 330, 1975, 2015},
-	{"78723", 30.3046, -97.6857, 360, 1945, 2022},
+	{"78703", 30.2920, -97.7660, 700, 1930, 2022, []street{
+		{"Windsor Rd", 1500, 2900}, {"Exposition Blvd", 1400, 3200}, {"Enfield Rd", 1200, 2800}, {"Pecos St", 2000, 3300}, {"W 35th St", 1400, 2500}}},
+	{"78704", 30.2431, -97.7703, 600, 1940, 2022, []street{
+		{"S Lamar Blvd", 1600, 3900}, {"S Congress Ave", 1200, 3900}, {"S 1st St", 1200, 3900}, {"Barton Hills Dr", 1900, 2900}, {"Bouldin Ave", 1000, 2400}, {"W Oltorf St", 700, 2200}}},
+	{"78731", 30.3472, -97.7686, 520, 1960, 2020, []street{
+		{"Far West Blvd", 3600, 4600}, {"Mesa Dr", 6200, 7900}, {"Balcones Dr", 5000, 6900}, {"Mount Bonnell Rd", 3400, 4500}}},
+	{"78702", 30.2634, -97.7143, 480, 1920, 2023, []street{
+		{"E Cesar Chavez St", 1600, 3300}, {"E 12th St", 1100, 3000}, {"Holly St", 1900, 2900}, {"Chicon St", 500, 1900}, {"E 7th St", 1000, 3500}}},
+	{"78757", 30.3515, -97.7326, 450, 1950, 2020, []street{
+		{"Burnet Rd", 5700, 7900}, {"Shoal Creek Blvd", 6000, 8000}, {"W Anderson Ln", 1000, 2100}, {"Arroyo Seco", 5600, 7000}}},
+	{"78759", 30.4036, -97.7526, 340, 1975, 2015, []street{
+		{"Great Hills Trl", 9300, 10600}, {"Jollyville Rd", 9000, 10900}, {"Spicewood Springs Rd", 7000, 8700}}},
+	{"78750", 30.4437, -97.7927, 330, 1978, 2010, []street{
+		{"Anderson Mill Rd", 10400, 12100}, {"Spicewood Pkwy", 10200, 11600}, {"El Salido Pkwy", 10000, 11900}}},
+	{"78745", 30.2064, -97.7956, 330, 1960, 2015, []street{
+		{"Menchaca Rd", 4000, 7400}, {"W William Cannon Dr", 500, 2900}, {"Westgate Blvd", 4800, 6800}, {"W Stassney Ln", 100, 1900}}},
+	{"78727", 30.4258, -97.7195, 290, 1985, 2010, []street{
+		{"Scofield Ridge Pkwy", 1500, 2500}, {"W Parmer Ln", 1800, 3400}, {"McNeil Dr", 11800, 13000}}},
+	{"78748", 30.1593, -97.8232, 270, 1985, 2020, []street{
+		{"Menchaca Rd", 8800, 11200}, {"W Slaughter Ln", 100, 2500}, {"Brodie Ln", 9400, 10900}, {"Cullen Ln", 9400, 10800}}},
 }
 
 var (
-	streets = []string{
-		"Barton Hills Dr", "Congress Ave", "Manchaca Rd", "Slaughter Ln", "William Cannon Dr", "Burnet Rd",
-		"Shoal Creek Blvd", "Great Hills Trl", "Mueller Blvd", "Oltorf St", "Brodie Ln", "Westgate Blvd",
-		"Far West Blvd", "Anderson Mill Rd", "Cameron Rd", "Menchaca Rd", "Bee Caves Rd", "Ryan Dr",
-	}
 	allFeatures = []string{
 		"updated kitchen", "quartz counters", "hardwood floors", "primary suite on main", "covered patio",
 		"pool", "solar panels", "home office", "open floor plan", "mature trees", "walk-in closets",
@@ -125,15 +151,16 @@ func Generate(now time.Time) DemoData {
 
 func genProperty(rng *rand.Rand, i int, today time.Time) DemoProperty {
 	n := austin[rng.IntN(len(austin))]
+	st := n.streets[rng.IntN(len(n.streets))]
+	lat, lng := scatter(rng, n.lat, n.lng, homeRadiusMiles)
 	p := DemoProperty{
 		ExternalRef: fmt.Sprintf("demo-%04d", i+1),
-		Address:     fmt.Sprintf("%d %s", 100+rng.IntN(9800), streets[rng.IntN(len(streets))]),
+		Address:     fmt.Sprintf("%d %s", st.from+rng.IntN(st.to-st.from+1), st.name),
 		City:        "Austin",
 		State:       "TX",
 		Zip:         n.zip,
-		// About ±2.5 km around the ZIP's centre.
-		Latitude:  round(n.lat+(rng.Float64()-0.5)*0.045, 6),
-		Longitude: round(n.lng+(rng.Float64()-0.5)*0.05, 6),
+		Latitude:    lat,
+		Longitude:   lng,
 	}
 	typeFactor := 1.0
 	switch r := rng.Float64(); {
@@ -248,7 +275,36 @@ func genClient(rng *rand.Rand, i int, today time.Time) DemoClient {
 			c.LastContactedAt = &t
 		}
 	}
+	// Past clients send referrals; the note names the friend referred.
+	if c.Stage == contact.StagePAST_CLIENT && rng.IntN(2) == 0 {
+		for range 1 + rng.IntN(2) {
+			at := today.Add(-time.Duration(rng.IntN(120*24)) * time.Hour)
+			friend := firstNames[rng.IntN(len(firstNames))] + " " + lastNames[rng.IntN(len(lastNames))]
+			c.Interactions = append(c.Interactions, DemoInteraction{Type: interaction.TypeREFERRAL, At: at, Note: "Referred " + friend + ", who is looking to buy."})
+			if c.LastContactedAt == nil || at.After(*c.LastContactedAt) {
+				t := at
+				c.LastContactedAt = &t
+			}
+		}
+	}
+	c.CreatedAt = today.AddDate(0, 0, -rng.IntN(180))
+	for _, in := range c.Interactions {
+		if in.At.Before(c.CreatedAt) {
+			c.CreatedAt = in.At.AddDate(0, 0, -rng.IntN(30))
+		}
+	}
 	return c
+}
+
+// scatter is a point spread evenly over the disc of the given radius
+// around a centre.
+func scatter(rng *rand.Rand, lat, lng, radiusMiles float64) (float64, float64) {
+	const milesPerDegreeLat = 69.0
+	r := radiusMiles * math.Sqrt(rng.Float64())
+	theta := 2 * math.Pi * rng.Float64()
+	dLat := r * math.Sin(theta) / milesPerDegreeLat
+	dLng := r * math.Cos(theta) / (milesPerDegreeLat * math.Cos(lat*math.Pi/180))
+	return round(lat+dLat, 6), round(lng+dLng, 6)
 }
 
 func pickFeatures(rng *rand.Rand) []string {

@@ -187,6 +187,7 @@ func createClients(ctx context.Context, db *ent.Client, orgID int, clients []Dem
 			SetEmailOptIn(c.EmailOptIn).
 			SetSmsOptIn(c.SMSOptIn).
 			SetNotes(c.Notes).
+			SetCreatedAt(c.CreatedAt).
 			Save(ctx)
 		if err != nil {
 			return 0, fmt.Errorf("seed: creating demo client %q: %w", c.Name, err)

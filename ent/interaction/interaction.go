@@ -103,16 +103,18 @@ type Type string
 
 // Type values.
 const (
-	TypeEMAIL_OPEN       Type = "EMAIL_OPEN"
-	TypeEMAIL_REPLY      Type = "EMAIL_REPLY"
-	TypeCALL             Type = "CALL"
-	TypeTEXT             Type = "TEXT"
-	TypeMEETING          Type = "MEETING"
-	TypeSHOWING          Type = "SHOWING"
-	TypeOPEN_HOUSE_VISIT Type = "OPEN_HOUSE_VISIT"
-	TypeWEBSITE_VISIT    Type = "WEBSITE_VISIT"
-	TypeLISTING_VIEW     Type = "LISTING_VIEW"
-	TypeFORM_SUBMISSION  Type = "FORM_SUBMISSION"
+	TypeEMAIL_OPEN        Type = "EMAIL_OPEN"
+	TypeEMAIL_REPLY       Type = "EMAIL_REPLY"
+	TypeCALL              Type = "CALL"
+	TypeTEXT              Type = "TEXT"
+	TypeMEETING           Type = "MEETING"
+	TypeSHOWING           Type = "SHOWING"
+	TypeOPEN_HOUSE_VISIT  Type = "OPEN_HOUSE_VISIT"
+	TypeWEBSITE_VISIT     Type = "WEBSITE_VISIT"
+	TypeLISTING_VIEW      Type = "LISTING_VIEW"
+	TypeFORM_SUBMISSION   Type = "FORM_SUBMISSION"
+	TypeREFERRAL          Type = "REFERRAL"
+	TypeVALUATION_REQUEST Type = "VALUATION_REQUEST"
 )
 
 func (_type Type) String() string {
@@ -122,7 +124,7 @@ func (_type Type) String() string {
 // TypeValidator is a validator for the "type" field enum values. It is called by the builders before save.
 func TypeValidator(_type Type) error {
 	switch _type {
-	case TypeEMAIL_OPEN, TypeEMAIL_REPLY, TypeCALL, TypeTEXT, TypeMEETING, TypeSHOWING, TypeOPEN_HOUSE_VISIT, TypeWEBSITE_VISIT, TypeLISTING_VIEW, TypeFORM_SUBMISSION:
+	case TypeEMAIL_OPEN, TypeEMAIL_REPLY, TypeCALL, TypeTEXT, TypeMEETING, TypeSHOWING, TypeOPEN_HOUSE_VISIT, TypeWEBSITE_VISIT, TypeLISTING_VIEW, TypeFORM_SUBMISSION, TypeREFERRAL, TypeVALUATION_REQUEST:
 		return nil
 	default:
 		return fmt.Errorf("interaction: invalid enum value for type field: %q", _type)

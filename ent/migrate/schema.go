@@ -222,7 +222,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "type", Type: field.TypeEnum, Enums: []string{"EMAIL_OPEN", "EMAIL_REPLY", "CALL", "TEXT", "MEETING", "SHOWING", "OPEN_HOUSE_VISIT", "WEBSITE_VISIT", "LISTING_VIEW", "FORM_SUBMISSION"}},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"EMAIL_OPEN", "EMAIL_REPLY", "CALL", "TEXT", "MEETING", "SHOWING", "OPEN_HOUSE_VISIT", "WEBSITE_VISIT", "LISTING_VIEW", "FORM_SUBMISSION", "REFERRAL", "VALUATION_REQUEST"}},
 		{Name: "at", Type: field.TypeTime},
 		{Name: "note", Type: field.TypeString, Size: 5000, Default: ""},
 		{Name: "client_id", Type: field.TypeInt},
@@ -634,13 +634,12 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "created_at", Type: field.TypeTime},
 		{Name: "updated_at", Type: field.TypeTime},
-		{Name: "type", Type: field.TypeEnum, Enums: []string{"CALL", "TEXT", "EMAIL", "MEETING"}},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"CALL", "TEXT", "EMAIL", "MEETING", "TODO"}},
 		{Name: "title", Type: field.TypeString, Size: 300},
 		{Name: "notes", Type: field.TypeString, Size: 5000, Default: ""},
 		{Name: "due_at", Type: field.TypeTime},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "DONE", "CANCELED"}, Default: "OPEN"},
 		{Name: "checklist_key", Type: field.TypeString, Nullable: true},
-		{Name: "run_id", Type: field.TypeInt, Nullable: true},
 		{Name: "step_key", Type: field.TypeString, Nullable: true},
 		{Name: "plan_index", Type: field.TypeInt, Nullable: true},
 		{Name: "client_id", Type: field.TypeInt},
@@ -648,6 +647,7 @@ var (
 		{Name: "organization_id", Type: field.TypeInt},
 		{Name: "property_id", Type: field.TypeInt, Nullable: true},
 		{Name: "assignee_id", Type: field.TypeInt, Nullable: true},
+		{Name: "run_id", Type: field.TypeInt, Nullable: true},
 	}
 	// TasksTable holds the schema information for the "tasks" table.
 	TasksTable = &schema.Table{
@@ -657,32 +657,38 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tasks_clients_tasks",
-				Columns:    []*schema.Column{TasksColumns[12]},
+				Columns:    []*schema.Column{TasksColumns[11]},
 				RefColumns: []*schema.Column{ClientsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "tasks_transactions_tasks",
-				Columns:    []*schema.Column{TasksColumns[13]},
+				Columns:    []*schema.Column{TasksColumns[12]},
 				RefColumns: []*schema.Column{TransactionsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_organizations_organization",
-				Columns:    []*schema.Column{TasksColumns[14]},
+				Columns:    []*schema.Column{TasksColumns[13]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "tasks_properties_property",
-				Columns:    []*schema.Column{TasksColumns[15]},
+				Columns:    []*schema.Column{TasksColumns[14]},
 				RefColumns: []*schema.Column{PropertiesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_users_assignee",
-				Columns:    []*schema.Column{TasksColumns[16]},
+				Columns:    []*schema.Column{TasksColumns[15]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "tasks_runs_run",
+				Columns:    []*schema.Column{TasksColumns[16]},
+				RefColumns: []*schema.Column{RunsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 		},
@@ -690,17 +696,17 @@ var (
 			{
 				Name:    "task_run_id_step_key_plan_index",
 				Unique:  true,
-				Columns: []*schema.Column{TasksColumns[9], TasksColumns[10], TasksColumns[11]},
+				Columns: []*schema.Column{TasksColumns[16], TasksColumns[9], TasksColumns[10]},
 			},
 			{
 				Name:    "task_transaction_id_checklist_key",
 				Unique:  true,
-				Columns: []*schema.Column{TasksColumns[13], TasksColumns[8]},
+				Columns: []*schema.Column{TasksColumns[12], TasksColumns[8]},
 			},
 			{
 				Name:    "task_organization_id_status_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[14], TasksColumns[7], TasksColumns[6]},
+				Columns: []*schema.Column{TasksColumns[13], TasksColumns[7], TasksColumns[6]},
 			},
 		},
 	}
@@ -867,6 +873,7 @@ func init() {
 	TasksTable.ForeignKeys[2].RefTable = OrganizationsTable
 	TasksTable.ForeignKeys[3].RefTable = PropertiesTable
 	TasksTable.ForeignKeys[4].RefTable = UsersTable
+	TasksTable.ForeignKeys[5].RefTable = RunsTable
 	TasksTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(47244640256),
 	}

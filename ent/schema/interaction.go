@@ -22,8 +22,12 @@ func (Interaction) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, T
 func (Interaction) Fields() []ent.Field {
 	return []ent.Field{
 		field.Int("client_id").Immutable(),
+		// REFERRAL: the client referred someone to the agent (the note
+		// names them). VALUATION_REQUEST: the client asked what their own
+		// home is worth (a CMA or valuation request), a seller's first step.
 		field.Enum("type").
-			Values("EMAIL_OPEN", "EMAIL_REPLY", "CALL", "TEXT", "MEETING", "SHOWING", "OPEN_HOUSE_VISIT", "WEBSITE_VISIT", "LISTING_VIEW", "FORM_SUBMISSION"),
+			Values("EMAIL_OPEN", "EMAIL_REPLY", "CALL", "TEXT", "MEETING", "SHOWING", "OPEN_HOUSE_VISIT", "WEBSITE_VISIT", "LISTING_VIEW", "FORM_SUBMISSION",
+				"REFERRAL", "VALUATION_REQUEST"),
 		field.Time("at").Default(time.Now).
 			Annotations(entgql.OrderField("AT")),
 		field.Text("note").Default("").MaxLen(5000),

@@ -10,7 +10,8 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// Task is a CRM to-do for an agent: call, text, email or meet a client.
+// Task is a CRM to-do for an agent: call, text, email or meet a client, or
+// prepare to (find a missing phone number).
 type Task struct{ ent.Schema }
 
 // Mixin of the Task.
@@ -19,7 +20,9 @@ func (Task) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, TenantMi
 // Fields of the Task.
 func (Task) Fields() []ent.Field {
 	return []ent.Field{
-		field.Enum("type").Values("CALL", "TEXT", "EMAIL", "MEETING"),
+		// TODO is work before a client can be reached, such as finding a
+		// phone number: a call or text is never planned without one.
+		field.Enum("type").Values("CALL", "TEXT", "EMAIL", "MEETING", "TODO"),
 		field.String("title").NotEmpty().MaxLen(300).Validate(validateNotBlank),
 		field.Text("notes").Default("").MaxLen(5000),
 		field.Time("due_at").Annotations(entgql.OrderField("DUE_AT")),
@@ -55,6 +58,10 @@ func (Task) Edges() []ent.Edge {
 		edge.To("assignee", User.Type).Field("assignee_id").Unique().
 			Annotations(entsql.OnDelete(entsql.SetNull)),
 		edge.From("transaction", Deal.Type).Ref("tasks").Field("transaction_id").Unique(),
+		// The run whose step created the task: an agent can see why it
+		// exists. Runs are never deleted; if one were, its tasks stay.
+		edge.To("run", Run.Type).Field("run_id").Unique().Immutable().
+			Annotations(entsql.OnDelete(entsql.SetNull)),
 	}
 }
 

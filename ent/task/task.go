@@ -60,6 +60,8 @@ const (
 	EdgeAssignee = "assignee"
 	// EdgeTransaction holds the string denoting the transaction edge name in mutations.
 	EdgeTransaction = "transaction"
+	// EdgeRun holds the string denoting the run edge name in mutations.
+	EdgeRun = "run"
 	// Table holds the table name of the task in the database.
 	Table = "tasks"
 	// OrganizationTable is the table that holds the organization relation/edge.
@@ -97,6 +99,13 @@ const (
 	TransactionInverseTable = "transactions"
 	// TransactionColumn is the table column denoting the transaction relation/edge.
 	TransactionColumn = "transaction_id"
+	// RunTable is the table that holds the run relation/edge.
+	RunTable = "tasks"
+	// RunInverseTable is the table name for the Run entity.
+	// It exists in this package in order to avoid circular dependency with the "run" package.
+	RunInverseTable = "runs"
+	// RunColumn is the table column denoting the run relation/edge.
+	RunColumn = "run_id"
 )
 
 // Columns holds all SQL columns for task fields.
@@ -161,6 +170,7 @@ const (
 	TypeTEXT    Type = "TEXT"
 	TypeEMAIL   Type = "EMAIL"
 	TypeMEETING Type = "MEETING"
+	TypeTODO    Type = "TODO"
 )
 
 func (_type Type) String() string {
@@ -170,7 +180,7 @@ func (_type Type) String() string {
 // TypeValidator is a validator for the "type" field enum values. It is called by the builders before save.
 func TypeValidator(_type Type) error {
 	switch _type {
-	case TypeCALL, TypeTEXT, TypeEMAIL, TypeMEETING:
+	case TypeCALL, TypeTEXT, TypeEMAIL, TypeMEETING, TypeTODO:
 		return nil
 	default:
 		return fmt.Errorf("task: invalid enum value for type field: %q", _type)
@@ -326,6 +336,13 @@ func ByTransactionField(field string, opts ...sql.OrderTermOption) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newTransactionStep(), sql.OrderByField(field, opts...))
 	}
 }
+
+// ByRunField orders the results by run field.
+func ByRunField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newRunStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newOrganizationStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -359,6 +376,13 @@ func newTransactionStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(TransactionInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.M2O, true, TransactionTable, TransactionColumn),
+	)
+}
+func newRunStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(RunInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.M2O, false, RunTable, RunColumn),
 	)
 }
 

@@ -640,26 +640,6 @@ func RunIDNotIn(vs ...int) predicate.Task {
 	return predicate.Task(sql.FieldNotIn(FieldRunID, vs...))
 }
 
-// RunIDGT applies the GT predicate on the "run_id" field.
-func RunIDGT(v int) predicate.Task {
-	return predicate.Task(sql.FieldGT(FieldRunID, v))
-}
-
-// RunIDGTE applies the GTE predicate on the "run_id" field.
-func RunIDGTE(v int) predicate.Task {
-	return predicate.Task(sql.FieldGTE(FieldRunID, v))
-}
-
-// RunIDLT applies the LT predicate on the "run_id" field.
-func RunIDLT(v int) predicate.Task {
-	return predicate.Task(sql.FieldLT(FieldRunID, v))
-}
-
-// RunIDLTE applies the LTE predicate on the "run_id" field.
-func RunIDLTE(v int) predicate.Task {
-	return predicate.Task(sql.FieldLTE(FieldRunID, v))
-}
-
 // RunIDIsNil applies the IsNil predicate on the "run_id" field.
 func RunIDIsNil() predicate.Task {
 	return predicate.Task(sql.FieldIsNull(FieldRunID))
@@ -902,6 +882,29 @@ func HasTransaction() predicate.Task {
 func HasTransactionWith(preds ...predicate.Deal) predicate.Task {
 	return predicate.Task(func(s *sql.Selector) {
 		step := newTransactionStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasRun applies the HasEdge predicate on the "run" edge.
+func HasRun() predicate.Task {
+	return predicate.Task(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, false, RunTable, RunColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasRunWith applies the HasEdge predicate on the "run" edge with a given conditions (other predicates).
+func HasRunWith(preds ...predicate.Run) predicate.Task {
+	return predicate.Task(func(s *sql.Selector) {
+		step := newRunStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

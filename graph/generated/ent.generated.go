@@ -8901,14 +8901,14 @@ func (ec *executionContext) _Task_runID(ctx context.Context, field graphql.Colle
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
-			return ec.marshalOInt2ᚖint(ctx, selections, v)
+			return ec.marshalOID2ᚖint(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Task_runID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Task", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("Task", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Task_stepKey(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
@@ -9112,6 +9112,38 @@ func (ec *executionContext) fieldContext_Task_transaction(_ context.Context, fie
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Transaction(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Task_run(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_run(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Run(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Run) graphql.Marshaler {
+			return ec.marshalORun2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_run(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Task",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Run(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22023,7 +22055,7 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "dueAt", "dueAtNEQ", "dueAtIn", "dueAtNotIn", "dueAtGT", "dueAtGTE", "dueAtLT", "dueAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "propertyID", "propertyIDNEQ", "propertyIDIn", "propertyIDNotIn", "propertyIDIsNil", "propertyIDNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDIsNil", "assigneeIDNotNil", "transactionID", "transactionIDNEQ", "transactionIDIn", "transactionIDNotIn", "transactionIDIsNil", "transactionIDNotNil", "checklistKey", "checklistKeyNEQ", "checklistKeyIn", "checklistKeyNotIn", "checklistKeyGT", "checklistKeyGTE", "checklistKeyLT", "checklistKeyLTE", "checklistKeyContains", "checklistKeyHasPrefix", "checklistKeyHasSuffix", "checklistKeyIsNil", "checklistKeyNotNil", "checklistKeyEqualFold", "checklistKeyContainsFold", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "runIDGT", "runIDGTE", "runIDLT", "runIDLTE", "runIDIsNil", "runIDNotNil", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "planIndex", "planIndexNEQ", "planIndexIn", "planIndexNotIn", "planIndexGT", "planIndexGTE", "planIndexLT", "planIndexLTE", "planIndexIsNil", "planIndexNotNil", "hasClient", "hasClientWith", "hasProperty", "hasPropertyWith", "hasAssignee", "hasAssigneeWith", "hasTransaction", "hasTransactionWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "dueAt", "dueAtNEQ", "dueAtIn", "dueAtNotIn", "dueAtGT", "dueAtGTE", "dueAtLT", "dueAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "propertyID", "propertyIDNEQ", "propertyIDIn", "propertyIDNotIn", "propertyIDIsNil", "propertyIDNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDIsNil", "assigneeIDNotNil", "transactionID", "transactionIDNEQ", "transactionIDIn", "transactionIDNotIn", "transactionIDIsNil", "transactionIDNotNil", "checklistKey", "checklistKeyNEQ", "checklistKeyIn", "checklistKeyNotIn", "checklistKeyGT", "checklistKeyGTE", "checklistKeyLT", "checklistKeyLTE", "checklistKeyContains", "checklistKeyHasPrefix", "checklistKeyHasSuffix", "checklistKeyIsNil", "checklistKeyNotNil", "checklistKeyEqualFold", "checklistKeyContainsFold", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "runIDIsNil", "runIDNotNil", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "planIndex", "planIndexNEQ", "planIndexIn", "planIndexNotIn", "planIndexGT", "planIndexGTE", "planIndexLT", "planIndexLTE", "planIndexIsNil", "planIndexNotNil", "hasClient", "hasClientWith", "hasProperty", "hasPropertyWith", "hasAssignee", "hasAssigneeWith", "hasTransaction", "hasTransactionWith", "hasRun", "hasRunWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22774,60 +22806,32 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 			it.ChecklistKeyContainsFold = data
 		case "runID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runID"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RunID = data
 		case "runIDNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDNEQ"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			data, err := ec.unmarshalOID2ᚖint(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RunIDNEQ = data
 		case "runIDIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RunIDIn = data
 		case "runIDNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDNotIn"))
-			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			data, err := ec.unmarshalOID2ᚕintᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.RunIDNotIn = data
-		case "runIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDGT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RunIDGT = data
-		case "runIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDGTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RunIDGTE = data
-		case "runIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDLT"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RunIDLT = data
-		case "runIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDLTE"))
-			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.RunIDLTE = data
 		case "runIDIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runIDIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
@@ -23073,6 +23077,20 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasTransactionWith = data
+		case "hasRun":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRun"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRun = data
+		case "hasRunWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRunWith"))
+			data, err := ec.unmarshalORunWhereInput2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐRunWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasRunWith = data
 		}
 	}
 	return it, nil
@@ -27583,6 +27601,12 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Task_transaction(ctx, field, obj)
+				})
+		case "run":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Task_run(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

@@ -1427,6 +1427,52 @@ func (ec *executionContext) fieldContext_SocialTargeting_listings(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _SocialTargeting_basis(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialTargeting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialTargeting_basis(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Basis, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialTargeting_basis(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialTargeting", field, false, false, "String")
+}
+
+func (ec *executionContext) _SocialTargeting_reason(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialTargeting) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialTargeting_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialTargeting_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialTargeting", field, false, false, "String")
+}
+
 func (ec *executionContext) _SocialTargeting_audience(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialTargeting) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1439,11 +1485,11 @@ func (ec *executionContext) _SocialTargeting_audience(ctx context.Context, field
 			return obj.Audience, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v marketing.AudienceSpec) graphql.Marshaler {
-			return ec.marshalNAudienceSpec2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐAudienceSpec(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *marketing.AudienceSpec) graphql.Marshaler {
+			return ec.marshalOAudienceSpec2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐAudienceSpec(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SocialTargeting_audience(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2089,9 +2135,19 @@ func (ec *executionContext) _SocialTargeting(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "basis":
+			out.Values[i] = ec._SocialTargeting_basis(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._SocialTargeting_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "audience":
 			out.Values[i] = ec._SocialTargeting_audience(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "compliance":
@@ -2119,10 +2175,6 @@ func (ec *executionContext) _SocialTargeting(ctx context.Context, sel ast.Select
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
-
-func (ec *executionContext) marshalNAudienceSpec2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐAudienceSpec(ctx context.Context, sel ast.SelectionSet, v marketing.AudienceSpec) graphql.Marshaler {
-	return ec._AudienceSpec(ctx, sel, &v)
-}
 
 func (ec *executionContext) marshalNChannel2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐChannel(ctx context.Context, sel ast.SelectionSet, v marketing.Channel) graphql.Marshaler {
 	return ec._Channel(ctx, sel, &v)
@@ -2226,6 +2278,13 @@ func (ec *executionContext) marshalNPlannedPost2ᚕgithubᚗcomᚋestateflowᚋe
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalOAudienceSpec2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐAudienceSpec(ctx context.Context, sel ast.SelectionSet, v *marketing.AudienceSpec) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AudienceSpec(ctx, sel, v)
 }
 
 // endregion ***************************** type.gotpl *****************************

@@ -658,9 +658,11 @@ type ComplexityRoot struct {
 
 	SocialTargeting struct {
 		Audience   func(childComplexity int) int
+		Basis      func(childComplexity int) int
 		ClientID   func(childComplexity int) int
 		Compliance func(childComplexity int) int
 		Listings   func(childComplexity int) int
+		Reason     func(childComplexity int) int
 	}
 
 	StepRun struct {
@@ -709,6 +711,7 @@ type ComplexityRoot struct {
 		PlanIndex     func(childComplexity int) int
 		Property      func(childComplexity int) int
 		PropertyID    func(childComplexity int) int
+		Run           func(childComplexity int) int
 		RunID         func(childComplexity int) int
 		Status        func(childComplexity int) int
 		StepKey       func(childComplexity int) int
@@ -3680,6 +3683,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SocialTargeting.Audience(childComplexity), true
+	case "SocialTargeting.basis":
+		if e.ComplexityRoot.SocialTargeting.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialTargeting.Basis(childComplexity), true
 	case "SocialTargeting.clientId":
 		if e.ComplexityRoot.SocialTargeting.ClientID == nil {
 			break
@@ -3698,6 +3707,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SocialTargeting.Listings(childComplexity), true
+	case "SocialTargeting.reason":
+		if e.ComplexityRoot.SocialTargeting.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialTargeting.Reason(childComplexity), true
 
 	case "StepRun.attempt":
 		if e.ComplexityRoot.StepRun.Attempt == nil {
@@ -3950,6 +3965,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.PropertyID(childComplexity), true
+	case "Task.run":
+		if e.ComplexityRoot.Task.Run == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.Run(childComplexity), true
 	case "Task.runID":
 		if e.ComplexityRoot.Task.RunID == nil {
 			break
@@ -4596,7 +4617,10 @@ type LeadScore {
   scoredAt: Time!
 }
 
-"One part of a lead score."
+"""
+One part of a lead score: engagement, intent, readiness, source,
+listingFit or recency (see the README's Lead scoring section).
+"""
 type LeadScoreFactor {
   factor: String!
   value: Float!
@@ -4616,9 +4640,10 @@ type FollowUpPlan {
 }
 
 type PlannedTask {
-  "CALL, TEXT, EMAIL or MEETING."
+  "CALL, TEXT, EMAIL, MEETING or TODO (find a phone number: no call or text is planned without one)."
   type: String!
   title: String!
+  "Why the task exists (run, score, last interaction), what to cover, and the client's wishes."
   notes: String!
   dueAt: Time!
 }
@@ -5802,6 +5827,8 @@ enum InteractionType @goModel(model: "github.com/estateflow/estateflow/ent/inter
   WEBSITE_VISIT
   LISTING_VIEW
   FORM_SUBMISSION
+  REFERRAL
+  VALUATION_REQUEST
 }
 """
 InteractionWhereInput is used for filtering Interaction objects.
@@ -8444,7 +8471,7 @@ type Task implements Node {
   assigneeID: ID
   transactionID: ID
   checklistKey: String
-  runID: Int
+  runID: ID
   stepKey: String
   planIndex: Int
   organization: Organization!
@@ -8452,6 +8479,7 @@ type Task implements Node {
   property: Property
   assignee: User
   transaction: Transaction
+  run: Run
 }
 """
 A connection to a list of items.
@@ -8521,6 +8549,7 @@ enum TaskType @goModel(model: "github.com/estateflow/estateflow/ent/task.Type") 
   TEXT
   EMAIL
   MEETING
+  TODO
 }
 """
 TaskWhereInput is used for filtering Task objects.
@@ -8675,14 +8704,10 @@ input TaskWhereInput {
   """
   run_id field predicates
   """
-  runID: Int
-  runIDNEQ: Int
-  runIDIn: [Int!]
-  runIDNotIn: [Int!]
-  runIDGT: Int
-  runIDGTE: Int
-  runIDLT: Int
-  runIDLTE: Int
+  runID: ID
+  runIDNEQ: ID
+  runIDIn: [ID!]
+  runIDNotIn: [ID!]
   runIDIsNil: Boolean
   runIDNotNil: Boolean
   """
@@ -8736,6 +8761,11 @@ input TaskWhereInput {
   """
   hasTransaction: Boolean
   hasTransactionWith: [TransactionWhereInput!]
+  """
+  run edge predicates
+  """
+  hasRun: Boolean
+  hasRunWith: [RunWhereInput!]
 }
 """
 The builtin Time type
@@ -9285,8 +9315,17 @@ type PlannedEmail {
 type SocialTargeting {
   clientId: ID!
   listings: [ListingMatch!]!
-  audience: AudienceSpec!
-  "Every housing-ad rule, and how the audience meets it."
+  """
+  Where the audience is centred: LISTINGS (the matched listings),
+  PREFERRED_AREAS (the organization's homes in the client's ZIP codes or
+  cities, when no listing matches yet) or NONE (nothing to aim at).
+  """
+  basis: String!
+  "Why the audience is centred where it is, or why there is none."
+  reason: String!
+  "Null when basis is NONE: no audience is built."
+  audience: AudienceSpec
+  "Every housing-ad rule, and how the audience meets it (empty without an audience)."
   compliance: [ComplianceCheck!]!
 }
 
@@ -10726,6 +10765,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_assignee(ctx, field)
 	case "transaction":
 		return ec.fieldContext_Task_transaction(ctx, field)
+	case "run":
+		return ec.fieldContext_Task_run(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Task", field.Name)
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -49,7 +50,7 @@ func TestLeadScoringOnDemoData(t *testing.T) {
 		for _, f := range score.Output["factors"].([]any) {
 			points += f.(map[string]any)["points"].(float64)
 		}
-		if points != score.Output["score"].(float64) || len(score.Output["factors"].([]any)) != 5 {
+		if points != score.Output["score"].(float64) || len(score.Output["factors"].([]any)) != 6 {
 			t.Fatalf("factors do not add up to the score: %v", score.Output)
 		}
 		scores[c.Node.ID] = points
@@ -95,7 +96,7 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 		createPackage(input: {key: "score-and-follow-up", name: "Score and follow up", subject: CLIENT, steps: [
 			{key: "score", name: "Score", kind: LEAD_SCORING},
 			{key: "follow-up", name: "Follow up", kind: FOLLOW_UP_SCHEDULING, dependsOn: ["score"]}]}) { id }
-		createClient(input: {name: "Noor Haddad", source: REFERRAL, preApproved: true, moveTimeline: 1, smsOptIn: false}) { id } }`, nil).ok(t, &created)
+		createClient(input: {name: "Noor Haddad", phone: "+1-512-555-0142", source: REFERRAL, preApproved: true, moveTimeline: 1, smsOptIn: false}) { id } }`, nil).ok(t, &created)
 	var deal struct {
 		CreateProperty struct{ ID string } `json:"createProperty"`
 	}
@@ -128,18 +129,24 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 		t.Fatalf("run %s: %+v", run.Node.Status, run.Node.Steps)
 	}
 	score, plan := run.Node.Steps[0].Output, run.Node.Steps[1].Output
-	// Referral 10 + pre-approved 15 + moving within a month 20, nothing
-	// else: 45, WARM.
-	if score["score"] != 45.0 || score["tier"] != "WARM" || plan["__typename"] != "FollowUpPlan" || plan["tier"] != "WARM" {
+	// Moving within a month 30 + pre-approved 20 + referral 10 + a lead
+	// entered today 10, nothing else: 70, HOT.
+	if score["score"] != 70.0 || score["tier"] != "HOT" || plan["__typename"] != "FollowUpPlan" || plan["tier"] != "HOT" {
 		t.Fatalf("score %v, plan %v", score, plan)
 	}
 	if plan["transactionId"] != tx.CreateTransaction.ID {
 		t.Fatalf("plan linked to %v, want the open transaction %s", plan["transactionId"], tx.CreateTransaction.ID)
 	}
+	// No text consent and no email address: the text and the email of the
+	// hot cadence become calls.
 	tasks := plan["tasks"].([]any)
+	var types []string
+	for _, tk := range tasks {
+		types = append(types, tk.(map[string]any)["type"].(string))
+	}
 	last := tasks[len(tasks)-1].(map[string]any)
-	if len(tasks) != 4 || last["type"] != "CALL" || last["notes"] == "" {
-		t.Fatalf("warm plan without text consent: %v", tasks)
+	if strings.Join(types, ",") != "CALL,CALL,MEETING,CALL,CALL" || !strings.Contains(last["notes"].(string), "No email address on record") {
+		t.Fatalf("hot plan without text consent or email: %v", tasks)
 	}
 	var stored struct {
 		Tasks struct {
@@ -148,16 +155,29 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 		Node struct {
 			Tasks struct {
 				Edges []struct {
-					Node struct{ Type, Status, Title string }
+					Node struct {
+						Type, Status, Title, Notes string
+						Run                        struct{ ID string }
+						Client                     struct{ ID string }
+					}
 				} `json:"edges"`
 			} `json:"tasks"`
 		} `json:"node"`
 	}
 	api.do(`query($client: ID!) { tasks(first: 10, where: {status: OPEN, hasTransaction: true}) { totalCount }
-		node(id: $client) { ... on Client { tasks(first: 10, orderBy: {field: DUE_AT}) { edges { node { type status title } } } } } }`,
+		node(id: $client) { ... on Client { tasks(first: 10, orderBy: {field: DUE_AT}) { edges { node { type status title notes run { id } client { id } } } } } } }`,
 		map[string]any{"client": created.CreateClient.ID}).ok(t, &stored)
-	if stored.Tasks.TotalCount != 4 || len(stored.Node.Tasks.Edges) != 4 || stored.Node.Tasks.Edges[0].Node.Title != "Call Noor Haddad to confirm needs and budget" {
+	if stored.Tasks.TotalCount != 5 || len(stored.Node.Tasks.Edges) != 5 || stored.Node.Tasks.Edges[0].Node.Title != "Call Noor Haddad today: hot lead" {
 		t.Fatalf("stored tasks %+v", stored)
+	}
+	// Every task links to its client and to the run that made it, and its
+	// notes say why it exists.
+	for _, e := range stored.Node.Tasks.Edges {
+		n := e.Node
+		if n.Run.ID != started.StartRun.ID || n.Client.ID != created.CreateClient.ID ||
+			!strings.Contains(n.Notes, "Why: Score and follow up run "+started.StartRun.ID) || !strings.Contains(n.Notes, "lead score 70/100, HOT") {
+			t.Fatalf("task %+v", n)
+		}
 	}
 }
 
@@ -207,7 +227,7 @@ func TestLeadNurtureHotAndCold(t *testing.T) {
 		api.do(`query($id: ID!) { node(id: $id) { ... on Run { status steps { key output { __typename
 			... on LeadScore { tier }
 			... on EmailSequence { consent messages { subject scheduledAt } }
-			... on SocialTargeting { audience { radiusMiles specialAdCategory } compliance { rule result } listings { rank reason } }
+			... on SocialTargeting { basis reason audience { radiusMiles specialAdCategory } compliance { rule result } listings { rank reason } }
 			... on FollowUpPlan { tasks { type dueAt } } } } } } }`, map[string]any{"id": started.StartRun.ID}).ok(t, &r)
 		if r.Node.Status != "SUCCEEDED" {
 			t.Fatalf("run %s: %+v", r.Node.Status, r.Node.Steps)
@@ -216,8 +236,11 @@ func TestLeadNurtureHotAndCold(t *testing.T) {
 		for _, s := range r.Node.Steps {
 			out[s.Key] = s.Output
 		}
-		if out["targeting"]["audience"].(map[string]any)["radiusMiles"].(float64) < 15 {
+		if a, ok := out["targeting"]["audience"].(map[string]any); ok && a["radiusMiles"].(float64) < 15 {
 			t.Fatalf("targeting radius under 15 miles: %v", out["targeting"])
+		}
+		if out["targeting"]["audience"] == nil && out["targeting"]["basis"] != "NONE" {
+			t.Fatalf("no audience, basis %v", out["targeting"])
 		}
 		return plan{
 			tier:   out["score"]["tier"].(string),
@@ -226,8 +249,10 @@ func TestLeadNurtureHotAndCold(t *testing.T) {
 			checks: len(out["targeting"]["compliance"].([]any)),
 		}
 	}
+	// The cold client has no budget, no areas and so no listing and nowhere
+	// to aim an ad at: no audience and no compliance checks.
 	hot, cold := run(setup.Hot.ID), run(setup.Cold.ID)
-	if hot != (plan{"HOT", 3, 5, 6}) || cold != (plan{"COLD", 4, 3, 6}) {
+	if hot != (plan{"HOT", 3, 5, 6}) || cold != (plan{"COLD", 4, 3, 0}) {
 		t.Fatalf("hot plan %+v, cold plan %+v", hot, cold)
 	}
 	var stored struct {

@@ -5,13 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
+	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/modules/spec"
@@ -70,8 +74,9 @@ func (x ScoringExecutor) Execute(ctx context.Context, sc *engine.StepContext) (a
 		return nil, err
 	}
 	lead := Lead{
-		ID: c.ID, Source: string(c.Source), PreApproved: c.PreApproved, MoveTimeline: c.MoveTimeline,
-		BudgetMin: c.BudgetMin, BudgetMax: c.BudgetMax, MatchingListings: matches,
+		ID: c.ID, Source: string(c.Source), Stage: string(c.Stage), PreApproved: c.PreApproved, MoveTimeline: c.MoveTimeline,
+		BudgetMin: c.BudgetMin, BudgetMax: c.BudgetMax, CreatedAt: c.CreatedAt, LastContactedAt: c.LastContactedAt,
+		MatchingListings: matches,
 	}
 	for _, in := range c.Edges.Interactions {
 		lead.Interactions = append(lead.Interactions, Interaction{Type: string(in.Type), At: in.At})
@@ -131,7 +136,12 @@ func (x FollowUpExecutor) Execute(ctx context.Context, sc *engine.StepContext) (
 	if err != nil {
 		return nil, err
 	}
-	plan := PlanFollowUps(c.ID, c.Name, TierFor(c, sc.Inputs), c.SmsOptIn, x.Now(), loc)
+	now := x.Now()
+	in, err := followUpInput(ctx, x.Client, sc, c, now)
+	if err != nil {
+		return nil, err
+	}
+	plan := PlanFollowUps(in, now, loc)
 	open, err := OpenDeal(ctx, x.Client, c.ID)
 	if err != nil {
 		return nil, err
@@ -142,6 +152,50 @@ func (x FollowUpExecutor) Execute(ctx context.Context, sc *engine.StepContext) (
 	}
 	sc.AddEffect(func(ctx context.Context, db *ent.Client) error { return createTasks(ctx, db, sc, plan) })
 	return &plan, nil
+}
+
+// followUpInput gathers what the tasks' notes say: the run that plans
+// them, the score, the last touch, the client's wishes and best listings.
+func followUpInput(ctx context.Context, db *ent.Client, sc *engine.StepContext, c *ent.Contact, now time.Time) (FollowUpInput, error) {
+	in := FollowUpInput{
+		ClientID: c.ID, Name: c.Name, Tier: TierFor(c, sc.Inputs), Score: ScoreFor(c, sc.Inputs), SMSOptIn: c.SmsOptIn,
+		Wishes: Wishes{BudgetMin: c.BudgetMin, BudgetMax: c.BudgetMax, Beds: c.DesiredBeds, Areas: c.PreferredAreas,
+			MoveTimeline: c.MoveTimeline, PreApproved: c.PreApproved},
+	}
+	if c.Phone != nil {
+		in.Phone = strings.TrimSpace(*c.Phone)
+	}
+	if c.Email != nil {
+		in.Email = strings.TrimSpace(*c.Email)
+	}
+	in.Trigger = fmt.Sprintf("run %d (step %q)", sc.RunID, sc.StepKey)
+	r, err := db.Run.Query().Where(run.ID(sc.RunID)).WithPackage().Only(ctx)
+	switch {
+	case err == nil && r.Edges.Package != nil:
+		in.Trigger = fmt.Sprintf("%s run %d (step %q)", r.Edges.Package.Name, sc.RunID, sc.StepKey)
+	case err != nil && !ent.IsNotFound(err):
+		return in, fmt.Errorf("reading run %d: %w", sc.RunID, err)
+	}
+	last, err := c.QueryInteractions().Order(interaction.ByAt(entsql.OrderDesc())).First(ctx)
+	switch {
+	case err == nil:
+		in.LastInteraction = &Interaction{Type: string(last.Type), At: last.At}
+	case !ent.IsNotFound(err):
+		return in, fmt.Errorf("reading the client's last interaction: %w", err)
+	}
+	valued, err := c.QueryInteractions().
+		Where(interaction.TypeEQ(interaction.TypeVALUATION_REQUEST), interaction.AtGTE(now.Add(-valuationWindow))).
+		Order(interaction.ByAt(entsql.OrderDesc())).First(ctx)
+	switch {
+	case err == nil:
+		in.ValuationRequestedAt = &valued.At
+	case !ent.IsNotFound(err):
+		return in, fmt.Errorf("reading the client's valuation requests: %w", err)
+	}
+	if in.Matches, err = MatchListings(ctx, db, c, 3); err != nil {
+		return in, err
+	}
+	return in, nil
 }
 
 // createTasks writes the plan's tasks, each keyed by run, step and place
@@ -179,6 +233,20 @@ func LoadClient(ctx context.Context, db *ent.Client, sc *engine.StepContext) (*e
 		return nil, nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", c.Edges.Organization.Timezone, err))
 	}
 	return c, loc, nil
+}
+
+// ScoreFor is the client's lead score: from a LEAD_SCORING output among
+// the step's inputs, else the one stored on the client (which the run's
+// own scoring step, committed before this step started, wrote); nil when
+// the client was never scored.
+func ScoreFor(c *ent.Contact, inputs map[string]map[string]any) *int {
+	for _, out := range inputs {
+		_, scored := out["factors"]
+		if s, ok := out["score"].(float64); ok && scored {
+			return new(int(s))
+		}
+	}
+	return c.LeadScore
 }
 
 // TierFor is the client's lead tier: from a score among the step's inputs

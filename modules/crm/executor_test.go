@@ -7,6 +7,7 @@ import (
 
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/property"
@@ -52,9 +53,10 @@ func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	score := out.(*LeadScore)
-	// engagement 8 (a showing today) + budget 10 (2 matches) + timeline 15
-	// (2 months) + pre-approval 15 + referral 10 = 58.
-	if score.Factors[1].Value != 2 || score.Score != 58 || score.Tier != TierWarm {
+	// engagement 8 (a showing today) + intent 24 (2 months) + readiness 20
+	// (pre-approved) + referral 10 + listing fit 2 (2 matches) + recency 10
+	// (today) = 74.
+	if score.Factors[4].Value != 2 || score.Score != 74 || score.Tier != TierHot {
 		t.Fatalf("score %+v", score)
 	}
 	// The effect runs in the step's completing transaction; a re-executed
@@ -68,7 +70,7 @@ func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.LeadScore == nil || *got.LeadScore != 58 || got.LeadTier == nil || *got.LeadTier != contact.LeadTierWARM {
+	if got.LeadScore == nil || *got.LeadScore != 74 || got.LeadTier == nil || *got.LeadTier != contact.LeadTierHOT {
 		t.Fatalf("client after scoring: %+v", got)
 	}
 	if n := got.QueryScoreHistory().CountX(ctx); n != 1 {
@@ -80,7 +82,7 @@ func TestScoringExecutorStoresTheScoreOnce(t *testing.T) {
 	if err := storeScore(ctx, db.Client, &engine.StepContext{RunID: 78, StepKey: "score"}, older); err != nil {
 		t.Fatal(err)
 	}
-	if got := db.Client.Contact.GetX(ctx, c.ID); *got.LeadScore != 58 {
+	if got := db.Client.Contact.GetX(ctx, c.ID); *got.LeadScore != 74 {
 		t.Fatalf("an older score replaced the current one: %d", *got.LeadScore)
 	}
 }
@@ -113,5 +115,22 @@ func TestMatchListingsRanksByBudgetFit(t *testing.T) {
 	}
 	if got[0].Rank != 1 || got[0].Reason != "in 78704, one of the client's areas; listed at 395000, 1% from the middle of the budget" {
 		t.Fatalf("first match %+v", got[0])
+	}
+}
+
+// TestScoreForReadsTheScoringOutput: a follow-up step depends on the email
+// and targeting steps, whose outputs carry a tier but no score; the score
+// then comes from the client, where the run's scoring step stored it.
+func TestScoreForReadsTheScoringOutput(t *testing.T) {
+	stored := &ent.Contact{LeadScore: new(61)}
+	if got := ScoreFor(stored, map[string]map[string]any{"email": {"tier": "WARM"}}); got == nil || *got != 61 {
+		t.Fatalf("from the client: %v", got)
+	}
+	scored := map[string]map[string]any{"email": {"tier": "WARM"}, "score": {"tier": "HOT", "score": 75.0, "factors": []any{}}}
+	if got := ScoreFor(stored, scored); got == nil || *got != 75 {
+		t.Fatalf("from the scoring output: %v", got)
+	}
+	if got := ScoreFor(&ent.Contact{}, nil); got != nil {
+		t.Fatalf("never scored: %v", *got)
 	}
 }

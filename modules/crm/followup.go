@@ -2,6 +2,7 @@ package crm
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/estateflow/estateflow/modules/calendar"
@@ -23,44 +24,84 @@ func (*FollowUpPlan) IsStepOutput() {}
 
 // PlannedTask is one follow-up the step creates as a CRM task.
 type PlannedTask struct {
-	Type  string    `json:"type"` // CALL, TEXT, EMAIL or MEETING
+	Type  string    `json:"type"` // CALL, TEXT, EMAIL, MEETING or TODO
 	Title string    `json:"title"`
 	Notes string    `json:"notes"`
 	DueAt time.Time `json:"dueAt"`
 }
 
+// FollowUpInput is what the plan is made from: who the client is, how to
+// reach them, what they want, and why the follow-ups are planned.
+type FollowUpInput struct {
+	ClientID int
+	Name     string
+	Tier     string
+	// Score is the lead score behind the tier, when there is one.
+	Score        *int
+	Phone, Email string
+	SMSOptIn     bool
+	// Trigger names what planned the follow-ups, e.g. "Lead Nurture run
+	// 42".
+	Trigger string
+	// LastInteraction is the client's latest touch point, if any.
+	LastInteraction *Interaction
+	// ValuationRequestedAt is when the client last asked what their home
+	// is worth, if they did: the agent brings the CMA.
+	ValuationRequestedAt *time.Time
+	Wishes               Wishes
+	// Matches are the best active listings for the client, best first.
+	Matches []ListingMatch
+}
+
+// Wishes are what the client has told the agent they want.
+type Wishes struct {
+	BudgetMin, BudgetMax *int
+	Beds                 *int
+	Areas                []string
+	MoveTimeline         *int // months
+	PreApproved          bool
+}
+
 type touch struct {
 	kind         string
 	businessDays int
-	title        string
+	// title follows the channel's verb ("Call", "Text", "Email"), so that
+	// it still reads right when the channel changes; a meeting's is whole.
+	title string
+	// cover is what the touch is for.
+	cover string
+	// listings says whether the matched listings are part of it.
+	listings bool
 }
 
 // cadence is the follow-up rhythm per tier: hot leads hear from an agent
 // the same day and meet within the week; cold ones are kept warm monthly.
 var cadence = map[string][]touch{
 	TierHot: {
-		{"CALL", 0, "Call %s today: hot lead"},
-		{"TEXT", 1, "Text %s the best matched listings"},
-		{"MEETING", 2, "Meet %s to tour matched listings"},
-		{"CALL", 4, "Call %s after the tours"},
-		{"EMAIL", 7, "Email %s new listings and next steps"},
+		{"CALL", 0, "%s today: hot lead", "confirm the move date and financing, and book tours", true},
+		{"TEXT", 1, "%s about the best matched listings", "send the matched listings and offer tour times", true},
+		{"MEETING", 2, "Meet %s to tour matched listings", "tour the matched listings; bring the recent sales near each", true},
+		{"CALL", 4, "%s after the tours", "ask which homes they liked and why, and whether to prepare an offer", false},
+		{"EMAIL", 7, "%s new listings and next steps", "send new listings that fit and the next steps agreed", false},
 	},
 	TierWarm: {
-		{"CALL", 1, "Call %s to confirm needs and budget"},
-		{"EMAIL", 3, "Email %s a curated set of listings"},
-		{"CALL", 7, "Call %s about showings"},
-		{"TEXT", 14, "Text %s a market update"},
+		{"CALL", 1, "%s to confirm needs and budget", "confirm budget, bedrooms, areas and move date; offer a lender introduction if they are not pre-approved", false},
+		{"EMAIL", 3, "%s a curated set of listings", "send the matched listings with a line on why each fits", true},
+		{"CALL", 7, "%s about showings", "offer showings of the homes they liked", false},
+		{"TEXT", 14, "%s with a market update", "share what changed in their areas: new listings and recent sales", false},
 	},
 	TierCold: {
-		{"EMAIL", 3, "Email %s a neighborhood market report"},
-		{"CALL", 14, "Check in with %s by phone"},
-		{"EMAIL", 30, "Email %s the monthly market update"},
+		{"EMAIL", 3, "%s a neighborhood market report", "send the market report for their areas and ask what would make them move", false},
+		{"CALL", 14, "%s to check in", "ask whether their plans or timing changed", false},
+		{"EMAIL", 30, "%s the monthly market update", "send the monthly update for their areas", false},
 	},
 }
 
+var verb = map[string]string{"CALL": "Call", "TEXT": "Text", "EMAIL": "Email"}
+
 // Business hours: tasks fall due between 9:00 and 17:00 local time, at an
 // hour that suits the channel.
-var dueHour = map[string]int{"EMAIL": 9, "CALL": 10, "TEXT": 12, "MEETING": 15}
+var dueHour = map[string]int{"EMAIL": 9, "TODO": 9, "CALL": 10, "TEXT": 12, "MEETING": 15}
 
 const (
 	businessOpen  = 9
@@ -68,26 +109,197 @@ const (
 )
 
 // PlanFollowUps lays out a client's follow-ups from now, in the org's time
-// zone. A text to a client who has not agreed to texts becomes a call.
-func PlanFollowUps(clientID int, name, tier string, smsOptIn bool, now time.Time, loc *time.Location) FollowUpPlan {
+// zone. Each task's notes say why it exists, what to cover and what the
+// client wants. A call or text needs a phone number: a text to a client
+// who has not agreed to texts becomes a call; without a number, a call or
+// text becomes an email, or, without an email address either, one task to
+// find a phone number. An email without an address becomes a text or
+// call.
+func PlanFollowUps(in FollowUpInput, now time.Time, loc *time.Location) FollowUpPlan {
+	tier := in.Tier
 	touches, ok := cadence[tier]
 	if !ok {
 		tier, touches = TierCold, cadence[TierCold]
 	}
-	plan := FollowUpPlan{ClientID: clientID, Tier: tier,
+	plan := FollowUpPlan{ClientID: in.ClientID, Tier: tier,
 		Reason: fmt.Sprintf("%s cadence: %d touches over %d business days", tier, len(touches), touches[len(touches)-1].businessDays)}
+	why := whyLine(in, tier, loc)
+	wishes := wishesLine(in.Wishes)
+	ask := askLine(in)
 	local := now.In(loc)
+	findingNumber, dropped := false, 0
 	for _, t := range touches {
-		kind, notes := t.kind, ""
-		if kind == "TEXT" && !smsOptIn {
-			kind, notes = "CALL", "the client has not agreed to text messages: call instead"
+		kind, channelNote := t.kind, ""
+		if kind == "TEXT" && !in.SMSOptIn {
+			kind, channelNote = "CALL", "The client has not agreed to text messages: call instead."
+		}
+		if kind == "EMAIL" && in.Email == "" && in.Phone != "" {
+			kind, channelNote = "CALL", "No email address on record: call instead, and ask for one."
+			if in.SMSOptIn {
+				kind, channelNote = "TEXT", "No email address on record: text instead, and ask for one."
+			}
+		}
+		unreachable := ((kind == "CALL" || kind == "TEXT") && in.Phone == "") || (kind == "EMAIL" && in.Email == "")
+		if unreachable && kind != "EMAIL" && in.Email != "" {
+			kind, channelNote = "EMAIL", "No phone number on record: email instead, and ask for a number."
+			unreachable = false
+		}
+		if unreachable {
+			if findingNumber {
+				dropped++
+				continue
+			}
+			findingNumber = true
+			plan.Tasks = append(plan.Tasks, PlannedTask{
+				Type: "TODO", Title: "Find a phone number for " + in.Name,
+				Notes: joinLines(why,
+					"Cover: no phone number or email address is on record, so the planned calls, texts and emails cannot be made. Find a number (ask whoever referred them, check the lead form) and add it to the client.",
+					wishes),
+				DueAt: dueTime(local, t.businessDays, dueHour["TODO"]).UTC(),
+			})
+			continue
+		}
+		title := fmt.Sprintf(t.title, in.Name)
+		if kind != "MEETING" {
+			title = verb[kind] + " " + title
+		}
+		cover := "Cover: " + t.cover
+		if t.listings {
+			cover += listingsClause(in.Matches)
+		}
+		cover += "."
+		if in.ValuationRequestedAt != nil && len(plan.Tasks) == 0 {
+			cover += fmt.Sprintf(" They asked what their home is worth on %s: bring the CMA.", in.ValuationRequestedAt.In(loc).Format("Jan 2, 2006"))
 		}
 		plan.Tasks = append(plan.Tasks, PlannedTask{
-			Type: kind, Title: fmt.Sprintf(t.title, name), Notes: notes,
+			Type: kind, Title: title,
+			Notes: joinLines(why, cover, ask, wishes, channelNote),
 			DueAt: dueTime(local, t.businessDays, dueHour[kind]).UTC(),
 		})
 	}
+	if dropped > 0 {
+		plan.Reason += fmt.Sprintf("; no phone number or email on record: one task to find a phone number replaces %d calls, texts and emails", dropped+1)
+	}
 	return plan
+}
+
+// whyLine says what planned the task, with the score and the last touch.
+func whyLine(in FollowUpInput, tier string, loc *time.Location) string {
+	var b strings.Builder
+	b.WriteString("Why: ")
+	if in.Trigger != "" {
+		b.WriteString(in.Trigger + " planned this follow-up; ")
+	}
+	if in.Score != nil {
+		fmt.Fprintf(&b, "lead score %d/100, %s", *in.Score, tier)
+	} else {
+		fmt.Fprintf(&b, "lead tier %s", tier)
+	}
+	if l := in.LastInteraction; l != nil {
+		fmt.Fprintf(&b, "; last interaction: %s on %s", kindName(l.Type), l.At.In(loc).Format("Jan 2, 2006"))
+	} else {
+		b.WriteString("; no interaction on record yet")
+	}
+	return b.String() + "."
+}
+
+// wishesLine lists what the client wants, leaving out what is unknown;
+// with nothing known it is empty.
+func wishesLine(w Wishes) string {
+	var parts []string
+	switch {
+	case w.BudgetMin != nil && w.BudgetMax != nil && *w.BudgetMin > 0:
+		parts = append(parts, fmt.Sprintf("budget %s to %s", dollars(*w.BudgetMin), dollars(*w.BudgetMax)))
+	case w.BudgetMax != nil && *w.BudgetMax > 0:
+		parts = append(parts, "budget up to "+dollars(*w.BudgetMax))
+	case w.BudgetMin != nil && *w.BudgetMin > 0:
+		parts = append(parts, "budget from "+dollars(*w.BudgetMin))
+	}
+	if w.Beds != nil && *w.Beds > 0 {
+		parts = append(parts, fmt.Sprintf("%d+ bedrooms", *w.Beds))
+	}
+	if len(w.Areas) > 0 {
+		parts = append(parts, "areas "+strings.Join(w.Areas, ", "))
+	}
+	if w.MoveTimeline != nil {
+		if *w.MoveTimeline <= 1 {
+			parts = append(parts, "moving within a month")
+		} else {
+			parts = append(parts, fmt.Sprintf("moving within %d months", *w.MoveTimeline))
+		}
+	}
+	if w.PreApproved {
+		parts = append(parts, "pre-approved")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Wishes: " + strings.Join(parts, "; ") + "."
+}
+
+// askLine lists what the agent should find out: the wishes not on record.
+func askLine(in FollowUpInput) string {
+	w := in.Wishes
+	var missing []string
+	if (w.BudgetMax == nil || *w.BudgetMax <= 0) && (w.BudgetMin == nil || *w.BudgetMin <= 0) {
+		missing = append(missing, "budget")
+	}
+	if w.Beds == nil || *w.Beds <= 0 {
+		missing = append(missing, "bedrooms")
+	}
+	if len(w.Areas) == 0 {
+		missing = append(missing, "areas")
+	}
+	if w.MoveTimeline == nil {
+		missing = append(missing, "move date")
+	}
+	if in.Phone == "" {
+		missing = append(missing, "phone number")
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "Ask for: " + strings.Join(missing, ", ") + " (not on record)."
+}
+
+// listingsClause names up to three matched listings, or says there are
+// none yet.
+func listingsClause(matches []ListingMatch) string {
+	if len(matches) == 0 {
+		return " (no active listing matches yet: ask what they would trade off, such as area, size or price)"
+	}
+	var parts []string
+	for _, m := range matches[:min(3, len(matches))] {
+		s := fmt.Sprintf("%s, %s (%s", m.Address, m.Zip, dollars(m.ListPrice))
+		if m.Beds != nil && *m.Beds > 0 {
+			s += fmt.Sprintf(", %d bd", *m.Beds)
+		}
+		parts = append(parts, s+")")
+	}
+	return ": " + strings.Join(parts, "; ")
+}
+
+func joinLines(lines ...string) string {
+	var kept []string
+	for _, l := range lines {
+		if l != "" {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
+// dollars formats whole dollars with thousands separators: $1,250,000.
+func dollars(v int) string {
+	s := fmt.Sprint(v)
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return "$" + b.String()
 }
 
 // dueTime is the given hour on the business day n business days after

@@ -2,11 +2,16 @@ package crm
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -79,7 +84,7 @@ func TestFollowUpCadences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			plan := PlanFollowUps(1, "Ana", tt.tier, tt.sms, tt.now, loc)
+			plan := PlanFollowUps(FollowUpInput{ClientID: 1, Name: "Ana", Tier: tt.tier, SMSOptIn: tt.sms, Phone: "+1-512-555-0100", Email: "ana@example.com"}, tt.now, loc)
 			if len(plan.Tasks) != len(tt.types) {
 				t.Fatalf("%d tasks, want %d", len(plan.Tasks), len(tt.types))
 			}
@@ -95,6 +100,21 @@ func TestFollowUpCadences(t *testing.T) {
 	}
 }
 
+// newRun writes a Lead Nurture run for the client, which follow-up tasks
+// link to.
+func newRun(t *testing.T, ctx context.Context, db *ent.Client, clientID int) *ent.Run {
+	t.Helper()
+	pkg, err := db.WorkflowPackage.Create().SetKey("lead-nurture").SetName("Lead Nurture").SetSubject(stepkind.SubjectClient).Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Run.Create().SetPackageID(pkg.ID).SetPackageVersion(1).SetClientID(clientID).Save(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func TestFollowUpTasksAreCreatedOnce(t *testing.T) {
 	t.Parallel()
 	db := testdb.Open(t, database.Options{})
@@ -103,12 +123,13 @@ func TestFollowUpTasksAreCreatedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})
-	c, err := db.Client.Contact.Create().SetName("Bo").Save(ctx)
+	c, err := db.Client.Contact.Create().SetName("Bo").SetPhone("+1-512-555-0101").Save(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := newRun(t, ctx, db.Client, c.ID)
 	x := FollowUpExecutor{Client: db.Client, Now: func() time.Time { return now }}
-	sc := &engine.StepContext{RunID: 5, StepKey: "follow-up", Subject: engine.Subject{Type: "CLIENT", ID: c.ID}}
+	sc := &engine.StepContext{RunID: r.ID, StepKey: "follow-up", Subject: engine.Subject{Type: "CLIENT", ID: c.ID}}
 	out, err := x.Execute(ctx, sc)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +138,10 @@ func TestFollowUpTasksAreCreatedOnce(t *testing.T) {
 	if plan.Tier != TierCold || len(plan.Tasks) != 3 {
 		t.Fatalf("unscored client: %+v", plan)
 	}
+	why := fmt.Sprintf(`Why: Lead Nurture run %d (step "follow-up") planned this follow-up; lead tier COLD; no interaction on record yet.`, r.ID)
+	if !strings.HasPrefix(plan.Tasks[0].Notes, why) {
+		t.Fatalf("notes %q, want them to start %q", plan.Tasks[0].Notes, why)
+	}
 	for range 2 { // a re-executed step writes its effects again
 		if err := createTasks(ctx, db.Client, sc, *plan); err != nil {
 			t.Fatal(err)
@@ -124,5 +149,104 @@ func TestFollowUpTasksAreCreatedOnce(t *testing.T) {
 	}
 	if n := c.QueryTasks().CountX(ctx); n != 3 {
 		t.Fatalf("%d tasks after two writes of one plan, want 3", n)
+	}
+	// Every task links to its client and to the run that made it.
+	for _, tk := range c.QueryTasks().WithRun().WithClient().AllX(ctx) {
+		if tk.Edges.Run == nil || tk.Edges.Run.ID != r.ID || tk.Edges.Client == nil || tk.Edges.Client.ID != c.ID {
+			t.Fatalf("task %d links to run %v and client %v", tk.ID, tk.Edges.Run, tk.Edges.Client)
+		}
+	}
+}
+
+// TestFollowUpChannelsNeedAPhone checks that no call or text is planned
+// without a phone number: it becomes an email, or, without an address
+// either, a single task to find a number.
+func TestFollowUpChannelsNeedAPhone(t *testing.T) {
+	loc := chicago(t)
+	fri := time.Date(2026, 11, 27, 11, 30, 0, 0, loc)
+	tests := []struct {
+		name         string
+		phone, email string
+		sms          bool
+		types        []string
+	}{
+		{"phone and text consent", "+1-512-555-0100", "ana@example.com", true, []string{"CALL", "TEXT", "MEETING", "CALL", "EMAIL"}},
+		{"phone, no text consent", "+1-512-555-0100", "ana@example.com", false, []string{"CALL", "CALL", "MEETING", "CALL", "EMAIL"}},
+		{"email only", "", "ana@example.com", true, []string{"EMAIL", "EMAIL", "MEETING", "EMAIL", "EMAIL"}},
+		{"phone only", "+1-512-555-0100", "", true, []string{"CALL", "TEXT", "MEETING", "CALL", "TEXT"}},
+		{"neither", "", "", true, []string{"TODO", "MEETING"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan := PlanFollowUps(FollowUpInput{ClientID: 1, Name: "Ana Ruiz", Tier: TierHot, Phone: tt.phone, Email: tt.email, SMSOptIn: tt.sms}, fri, loc)
+			var types []string
+			for _, tk := range plan.Tasks {
+				types = append(types, tk.Type)
+				if (tk.Type == "CALL" || tk.Type == "TEXT") && tt.phone == "" {
+					t.Errorf("%s task without a phone number: %+v", tk.Type, tk)
+				}
+				if tk.Type == "EMAIL" && tt.email == "" {
+					t.Errorf("email task without an address: %+v", tk)
+				}
+				if !strings.HasPrefix(tk.Title, map[string]string{"CALL": "Call", "TEXT": "Text", "EMAIL": "Email", "MEETING": "Meet", "TODO": "Find a phone number"}[tk.Type]) {
+					t.Errorf("title %q does not match type %s", tk.Title, tk.Type)
+				}
+			}
+			if strings.Join(types, ",") != strings.Join(tt.types, ",") {
+				t.Fatalf("types %v, want %v", types, tt.types)
+			}
+			if tt.phone == "" && tt.email == "" && !strings.Contains(plan.Reason, "one task to find a phone number replaces 4 calls, texts and emails") {
+				t.Errorf("reason %q", plan.Reason)
+			}
+		})
+	}
+}
+
+// TestFollowUpNotesCarryTheContext checks each task's notes: why it
+// exists (the run, the score, the last interaction), what to cover and the
+// client's wishes, with unknown wishes left out instead of shown as zero.
+func TestFollowUpNotesCarryTheContext(t *testing.T) {
+	loc := chicago(t)
+	fri := time.Date(2026, 11, 27, 11, 30, 0, 0, loc)
+	full := FollowUpInput{
+		ClientID: 1, Name: "Ana Ruiz", Tier: TierHot, Score: new(82), Phone: "+1-512-555-0100", SMSOptIn: true,
+		Trigger:         `Lead Nurture run 42 (step "follow-up")`,
+		LastInteraction: &Interaction{Type: "OPEN_HOUSE_VISIT", At: time.Date(2026, 11, 22, 14, 0, 0, 0, loc)},
+		Wishes:          Wishes{BudgetMin: new(450000), BudgetMax: new(550000), Beds: new(3), Areas: []string{"78745", "78748"}, MoveTimeline: new(3), PreApproved: true},
+		Matches:         []ListingMatch{{Address: "5102 Menchaca Rd", Zip: "78745", ListPrice: 489000, Beds: new(3)}},
+	}
+	plan := PlanFollowUps(full, fri, loc)
+	first := plan.Tasks[0].Notes
+	for _, want := range []string{
+		`Why: Lead Nurture run 42 (step "follow-up") planned this follow-up; lead score 82/100, HOT; last interaction: open house visit on Nov 22, 2026.`,
+		"Cover: confirm the move date and financing, and book tours: 5102 Menchaca Rd, 78745 ($489,000, 3 bd).",
+		"Wishes: budget $450,000 to $550,000; 3+ bedrooms; areas 78745, 78748; moving within 3 months; pre-approved.",
+	} {
+		if !strings.Contains(first, want) {
+			t.Errorf("notes lack %q:\n%s", want, first)
+		}
+	}
+	if strings.Contains(first, "Ask for") {
+		t.Errorf("nothing is missing, yet the notes ask for something:\n%s", first)
+	}
+	// A client of whom nothing is known: no zero or empty placeholder,
+	// and the notes say what to ask for.
+	bare := PlanFollowUps(FollowUpInput{ClientID: 2, Name: "Bo", Tier: TierWarm, Email: "bo@example.com", Wishes: Wishes{BudgetMax: new(0), Beds: new(0)}}, fri, loc)
+	placeholder := regexp.MustCompile(`\$0\b|\b0 (beds|bd|bedrooms)|\b0\+ bedrooms|: ;|\(\)|areas \.|Wishes: \.`)
+	for _, tk := range bare.Tasks {
+		if tk.Notes == "" || placeholder.MatchString(tk.Notes) || strings.Contains(tk.Notes, "Wishes") {
+			t.Errorf("task %q notes:\n%s", tk.Title, tk.Notes)
+		}
+		if !strings.Contains(tk.Notes, "Why: lead tier WARM; no interaction on record yet.") || !strings.Contains(tk.Notes, "Ask for: budget, bedrooms, areas, move date, phone number (not on record).") {
+			t.Errorf("task %q notes:\n%s", tk.Title, tk.Notes)
+		}
+	}
+}
+
+func TestDollars(t *testing.T) {
+	for v, want := range map[int]string{0: "$0", 950: "$950", 1000: "$1,000", 489000: "$489,000", 1250000: "$1,250,000"} {
+		if got := dollars(v); got != want {
+			t.Errorf("dollars(%d) = %s, want %s", v, got, want)
+		}
 	}
 }

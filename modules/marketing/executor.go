@@ -122,7 +122,10 @@ func (x TargetingExecutor) Execute(ctx context.Context, sc *engine.StepContext) 
 	if err != nil {
 		return nil, err
 	}
-	t := Target(c.ID, listings, interestsFor(c.PreApproved, c.DesiredBeds))
+	t, err := TargetClient(ctx, x.Client, c, listings)
+	if err != nil {
+		return nil, err
+	}
 	return &t, nil
 }
 

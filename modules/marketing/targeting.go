@@ -1,24 +1,40 @@
 package marketing
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/modules/crm"
 )
 
 // SocialTargeting is the SOCIAL_TARGETING step's output.
 type SocialTargeting struct {
-	ClientID   int                `json:"clientId"`
-	Listings   []crm.ListingMatch `json:"listings"`
-	Audience   AudienceSpec       `json:"audience"`
-	Compliance []ComplianceCheck  `json:"compliance"`
+	ClientID int                `json:"clientId"`
+	Listings []crm.ListingMatch `json:"listings"`
+	// Basis says where the audience is centred: on the matched listings,
+	// on the client's preferred areas, or nowhere (no audience at all).
+	Basis  string `json:"basis"`
+	Reason string `json:"reason"`
+	// Audience is nil when Basis is NONE: an ad with nowhere to aim at is
+	// not built, rather than centred on latitude 0, longitude 0.
+	Audience   *AudienceSpec     `json:"audience"`
+	Compliance []ComplianceCheck `json:"compliance"`
 }
 
 // IsStepOutput marks a SocialTargeting as a step's typed output.
 func (*SocialTargeting) IsStepOutput() {}
+
+// Where an audience is centred.
+const (
+	BasisListings       = "LISTINGS"
+	BasisPreferredAreas = "PREFERRED_AREAS"
+	BasisNone           = "NONE"
+)
 
 // AudienceSpec is who an ad promoting the listings reaches. Housing ads
 // run in the Special Ad Category for housing.
@@ -43,6 +59,96 @@ type ComplianceCheck struct {
 	Detail string `json:"detail"`
 }
 
+// AreaCentre is the middle of the organization's homes in a client's
+// preferred areas, and how far they spread from it.
+type AreaCentre struct {
+	Latitude, Longitude float64
+	// SpreadMiles is the distance from the centre to the farthest corner
+	// of the homes' bounding box.
+	SpreadMiles float64
+	Homes       int
+}
+
+// TargetClient is the SOCIAL_TARGETING decision for one client. With
+// matched listings the audience centres on them. Without, it centres on
+// the client's preferred areas, where the organization's own homes (any
+// status) show where those ZIP codes or cities lie. With neither, there
+// is nothing to aim at: no audience, and the reason says so.
+func TargetClient(ctx context.Context, db *ent.Client, c *ent.Contact, listings []crm.ListingMatch) (SocialTargeting, error) {
+	interests := interestsFor(c.PreApproved, c.DesiredBeds)
+	if len(listings) > 0 {
+		return Target(c.ID, listings, interests), nil
+	}
+	if len(c.PreferredAreas) == 0 {
+		return Untargeted(c.ID, "no active listing fits the client and no preferred area (ZIP code or city) is on record: add the client's areas to target an audience"), nil
+	}
+	centre, err := AreasCentre(ctx, db, c.PreferredAreas)
+	if err != nil {
+		return SocialTargeting{}, err
+	}
+	areas := strings.Join(c.PreferredAreas, ", ")
+	if centre == nil {
+		return Untargeted(c.ID, fmt.Sprintf("no active listing fits the client, and the organization has no home in the client's areas (%s) to locate them by", areas)), nil
+	}
+	return TargetAreas(c.ID, c.PreferredAreas, *centre, interests), nil
+}
+
+// Untargeted is the output when there is nothing to aim at: no audience,
+// no compliance checks (no ad), and the reason.
+func Untargeted(clientID int, reason string) SocialTargeting {
+	return SocialTargeting{ClientID: clientID, Listings: []crm.ListingMatch{}, Basis: BasisNone, Reason: reason, Compliance: []ComplianceCheck{}}
+}
+
+// TargetAreas centres the audience on the client's preferred areas. The
+// ZIP codes themselves are not targeted (the housing category forbids it):
+// the radius around their centre covers them.
+func TargetAreas(clientID int, areas []string, centre AreaCentre, interests []string) SocialTargeting {
+	spec := AudienceSpec{SpecialAdCategory: "HOUSING", Interests: interests,
+		CenterLatitude: round4(centre.Latitude), CenterLongitude: round4(centre.Longitude), RadiusMiles: math.Ceil(centre.SpreadMiles)}
+	spec, checks := Enforce(spec)
+	return SocialTargeting{ClientID: clientID, Listings: []crm.ListingMatch{}, Basis: BasisPreferredAreas,
+		Reason:   fmt.Sprintf("no active listing fits the client yet: the audience centres on the client's areas (%s), located by the organization's %d home(s) there", strings.Join(areas, ", "), centre.Homes),
+		Audience: &spec, Compliance: checks}
+}
+
+// AreasCentre is the centroid of the organization's homes whose ZIP code
+// or city is one of areas, or nil when it has none there. Coordinates of
+// exactly 0, 0 (a missing geocode) are left out.
+func AreasCentre(ctx context.Context, db *ent.Client, areas []string) (*AreaCentre, error) {
+	var rows []struct {
+		Count  int     `json:"count"`
+		Lat    float64 `json:"lat"`
+		Lng    float64 `json:"lng"`
+		MinLat float64 `json:"min_lat"`
+		MaxLat float64 `json:"max_lat"`
+		MinLng float64 `json:"min_lng"`
+		MaxLng float64 `json:"max_lng"`
+	}
+	err := db.Property.Query().
+		Where(property.Or(property.ZipIn(areas...), property.CityIn(areas...)),
+			property.Not(property.And(property.Latitude(0), property.Longitude(0)))).
+		Aggregate(
+			ent.As(ent.Count(), "count"),
+			ent.As(ent.Mean(property.FieldLatitude), "lat"), ent.As(ent.Mean(property.FieldLongitude), "lng"),
+			ent.As(ent.Min(property.FieldLatitude), "min_lat"), ent.As(ent.Max(property.FieldLatitude), "max_lat"),
+			ent.As(ent.Min(property.FieldLongitude), "min_lng"), ent.As(ent.Max(property.FieldLongitude), "max_lng"),
+		).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("locating the client's areas: %w", err)
+	}
+	if len(rows) == 0 || rows[0].Count == 0 {
+		return nil, nil
+	}
+	r := rows[0]
+	spread := 0.0
+	for _, lat := range []float64{r.MinLat, r.MaxLat} {
+		for _, lng := range []float64{r.MinLng, r.MaxLng} {
+			spread = math.Max(spread, milesBetween(r.Lat, r.Lng, lat, lng))
+		}
+	}
+	return &AreaCentre{Latitude: r.Lat, Longitude: r.Lng, SpreadMiles: spread, Homes: r.Count}, nil
+}
+
 // MinHousingRadiusMiles is the smallest location radius a housing ad may use.
 const MinHousingRadiusMiles = 15
 
@@ -55,26 +161,24 @@ var protectedTerms = []string{
 	"student", "single", "married", "veteran",
 }
 
-// Target ranks the client's listings and builds a compliant audience spec.
+// Target centres the audience on the client's matched listings, with a
+// radius that covers them, and applies the housing rules.
 func Target(clientID int, listings []crm.ListingMatch, interests []string) SocialTargeting {
 	spec := AudienceSpec{SpecialAdCategory: "HOUSING", Interests: interests}
-	if listings == nil {
-		listings = []crm.ListingMatch{}
+	var lat, lng float64
+	for _, l := range listings {
+		lat += l.Latitude / float64(len(listings))
+		lng += l.Longitude / float64(len(listings))
 	}
-	if len(listings) > 0 {
-		var lat, lng float64
-		for _, l := range listings {
-			lat += l.Latitude / float64(len(listings))
-			lng += l.Longitude / float64(len(listings))
-		}
-		spec.CenterLatitude, spec.CenterLongitude = round4(lat), round4(lng)
-		for _, l := range listings {
-			d := milesBetween(lat, lng, l.Latitude, l.Longitude)
-			spec.RadiusMiles = math.Max(spec.RadiusMiles, math.Ceil(d))
-		}
+	spec.CenterLatitude, spec.CenterLongitude = round4(lat), round4(lng)
+	for _, l := range listings {
+		d := milesBetween(lat, lng, l.Latitude, l.Longitude)
+		spec.RadiusMiles = math.Max(spec.RadiusMiles, math.Ceil(d))
 	}
 	spec, checks := Enforce(spec)
-	return SocialTargeting{ClientID: clientID, Listings: listings, Audience: spec, Compliance: checks}
+	return SocialTargeting{ClientID: clientID, Listings: listings, Basis: BasisListings,
+		Reason:   fmt.Sprintf("the audience centres on the %d active listing(s) that fit the client", len(listings)),
+		Audience: &spec, Compliance: checks}
 }
 
 // Enforce applies the housing rules to a spec: anything that breaks one is
