@@ -17,10 +17,10 @@ type MarketingCampaign struct {
 	// Price is the advertised price: the property's list price when it
 	// has one (PriceSource LIST_PRICE), else the strategy's option named
 	// in PricingOption (PriceSource PRICING_OPTION).
-	Price         int    `json:"price"`
-	PriceSource   string `json:"priceSource"`
-	PricingOption string `json:"pricingOption,omitempty"`
-	PriceNote     string `json:"priceNote"`
+	Price         int      `json:"price"`
+	PriceSource   string   `json:"priceSource"`
+	PricingOption string   `json:"pricingOption,omitempty"`
+	PriceNote     string   `json:"priceNote"`
 	Headlines     []string `json:"headlines"`
 	Description   string   `json:"description"`
 	Bullets       []string `json:"bullets"`
