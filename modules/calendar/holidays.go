@@ -101,7 +101,8 @@ func InHolidaySeason(d time.Time) bool {
 }
 
 // Quiet says why nothing should be scheduled on d: a federal holiday (on
-// its date or observed), or the holiday season. It returns "" for other
+// its date or observed), or the holiday season (December 24 to January 1:
+// Christmas Eve, New Year's Eve or "the holiday season"). It returns "" for other
 // days, weekends included: weekends are a scheduling rule, not a holiday.
 func Quiet(d time.Time) string {
 	if h, ok := FederalHoliday(d); ok {
@@ -120,7 +121,7 @@ func Quiet(d time.Time) string {
 				return "New Year's Eve"
 			}
 		}
-		return "the holiday season (December 24 to January 1)"
+		return "the holiday season"
 	}
 	return ""
 }

@@ -67,7 +67,7 @@ func TestQuietAndNoPostDays(t *testing.T) {
 		{"2026-12-23", "", ""},
 		{"2026-12-24", "Christmas Eve", "Christmas Eve"},
 		{"2026-12-25", "Christmas Day", "Christmas Day"},
-		{"2026-12-28", "the holiday season (December 24 to January 1)", ""},
+		{"2026-12-28", "the holiday season", ""},
 		{"2026-12-31", "New Year's Eve", "New Year's Eve"},
 		{"2027-01-01", "New Year's Day", "New Year's Day"},
 		{"2027-01-02", "", ""},

@@ -147,7 +147,11 @@ func BuildCampaign(in CampaignInput) MarketingCampaign {
 	}
 	headlines := []string{fmt.Sprintf("Just listed in %s: %s", in.City, facts)}
 	if len(highlights) > 0 {
-		headlines = append(headlines, fmt.Sprintf("%s: %s", orDefault(h.Address, "New listing"), joinAnd(highlights[:min(2, len(highlights))])))
+		first := slices.Clone(highlights[:min(2, len(highlights))])
+		for i := 1; i < len(first); i++ {
+			first[i] = lowerFirst(first[i])
+		}
+		headlines = append(headlines, fmt.Sprintf("%s: %s", orDefault(h.Address, "New listing"), joinAnd(first)))
 	}
 	if h.Address != "" && c.Price > 0 {
 		headlines = append(headlines, fmt.Sprintf("%s, offered at $%s", h.Address, thousands(c.Price)))
@@ -197,7 +201,7 @@ func postMessages(h analytics.Home, city, place, facts string, price int, highli
 		out = append(out, fmt.Sprintf("%s, offered at $%s.", capitalize(facts), thousands(price)))
 	}
 	for _, hl := range highlights {
-		out = append(out, fmt.Sprintf("%s at %s.", capitalize(hl), at))
+		out = append(out, fmt.Sprintf("At %s: %s.", at, lowerFirst(hl)))
 	}
 	if h.YearBuilt != nil {
 		out = append(out, fmt.Sprintf("Built in %d: %s in %s.", *h.YearBuilt, facts, city))
@@ -233,6 +237,15 @@ func homeFacts(h analytics.Home, propertyType string) string {
 		out += fmt.Sprintf(" with %s sq ft", thousands(*h.Sqft))
 	}
 	return out
+}
+
+// lowerFirst lower-cases the capital that starts a highlight ("Smart
+// thermostat"), when it is not first in its sentence.
+func lowerFirst(s string) string {
+	if s == "" || strings.ToLower(s[:1]) == s[:1] || (len(s) > 1 && strings.ToUpper(s[1:2]) == s[1:2] && strings.ToLower(s[1:2]) != s[1:2]) {
+		return s // not a capital, or an acronym (HVAC)
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // joinAnd writes a list as "a, b and c".

@@ -288,3 +288,11 @@ func TestPostsPassTheFairHousingCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestLowerFirst(t *testing.T) {
+	for in, want := range map[string]string{"Smart thermostat": "smart thermostat", "HVAC replaced 2024": "HVAC replaced 2024", "2-car garage": "2-car garage", "": ""} {
+		if got := lowerFirst(in); got != want {
+			t.Errorf("lowerFirst(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

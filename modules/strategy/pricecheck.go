@@ -15,6 +15,10 @@ const (
 	BelowRange  = "BELOW_RANGE"
 )
 
+// farFromValuePercent is how far from the CMA value a list price inside a
+// wide range still deserves a word with the seller.
+const farFromValuePercent = 5.0
+
 // checkListPrice compares the property's list price with the CMA's value
 // and range, and says what to do when it lies outside the range: a price
 // above it meets fewer showings and an appraisal under the contract price;
@@ -46,6 +50,10 @@ func checkListPrice(listPrice *int, r *analytics.Report, opts []PricingOption) L
 		outside = round1((lp/float64(r.ValueLow) - 1) * 100)
 		c.Recommendation = fmt.Sprintf("the list price %s is %.1f%% below the CMA value (%s) and %.1f%% below the bottom of its range (%s): if the aim is to draw competing offers, confirm the seller accepts that the result depends on them; otherwise list at %s (at market)",
 			dollars(*listPrice), math.Abs(*c.GapToValuePercent), dollars(r.EstimatedValue), math.Abs(outside), dollars(r.ValueLow), dollars(atMarket))
+	case math.Abs(*c.GapToValuePercent) > farFromValuePercent:
+		c.Status = WithinRange
+		c.Recommendation = fmt.Sprintf("the list price %s is within the CMA range (%s to %s) but %+.1f%% from the value (%s): be ready to justify it with what the comps miss, and review it after the first two weeks of showings",
+			dollars(*listPrice), dollars(r.ValueLow), dollars(r.ValueHigh), *c.GapToValuePercent, dollars(r.EstimatedValue))
 	default:
 		c.Status = WithinRange
 		c.Recommendation = fmt.Sprintf("the list price %s is within the CMA range (%s to %s), %+.1f%% from the value: no change needed",

@@ -23,7 +23,7 @@ func TestListPriceCheck(t *testing.T) {
 		{"above the range", new(732000), AboveRange, 14.4, 6.1, []string{"$732,000", "14.4% above the CMA value ($640,000)", "6.1% above the top", "appraisal"}, ""},
 		{"below the range", new(560000), BelowRange, -12.5, -6.7, []string{"12.5% below the CMA value", "6.7% below the bottom", "$640,000 (at market)"}, ""},
 		{"within the range", new(655000), WithinRange, 2.3, 0, []string{"within the CMA range", "+2.3%", "no change needed"}, "above"},
-		{"at the top edge", new(690000), WithinRange, 7.8, 0, []string{"within"}, ""},
+		{"at the top edge, far from the value", new(690000), WithinRange, 7.8, 0, []string{"within the CMA range", "+7.8% from the value ($640,000)", "justify"}, "no change"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

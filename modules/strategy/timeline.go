@@ -35,7 +35,7 @@ func timeline(start time.Time, temp string) []Milestone {
 			m.MovedFrom = &nominal
 			m.MoveReason = fmt.Sprintf("moved from %s: %s", nominal.Format("Mon 2006-01-02"), skipped(skipFrom, actual, name == "FIRST_OPEN_HOUSE"))
 		}
-		if caveat := seasonCaveat(actual); caveat != "" {
+		if caveat := seasonCaveat(name, actual); caveat != "" {
 			m.Note += "; " + caveat
 		}
 		out = append(out, m)
@@ -124,11 +124,20 @@ func skipped(from, to time.Time, saturdays bool) string {
 	return "skips " + strings.Join(parts, ", ")
 }
 
-// seasonCaveat warns about a date just before the holiday season.
-func seasonCaveat(d time.Time) string {
+// seasonCaveat warns about going live or reviewing offers just before the
+// holiday season: showings and answers run into it.
+func seasonCaveat(milestone string, d time.Time) string {
 	eve := time.Date(d.Year(), time.December, 24, 0, 0, 0, 0, time.UTC)
-	if left := int(eve.Sub(d).Hours() / 24); left > 0 && left <= holidayCaveatDays {
-		return fmt.Sprintf("holiday caveat: %s before Christmas Eve, when buyers, lenders and inspectors become hard to reach; ask for responses before December 24", plural(left, "day", "days"))
+	left := int(eve.Sub(d).Hours() / 24)
+	if left <= 0 || left > holidayCaveatDays {
+		return ""
+	}
+	caveat := fmt.Sprintf("holiday caveat: %s before Christmas Eve, when buyers, lenders and inspectors become hard to reach", plural(left, "day", "days"))
+	switch milestone {
+	case "OFFER_REVIEW":
+		return caveat + "; ask for responses before December 24"
+	case "LIVE":
+		return caveat + "; expect fewer showings until January"
 	}
 	return ""
 }

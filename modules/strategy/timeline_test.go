@@ -95,7 +95,12 @@ func TestTimelineHolidayCaveat(t *testing.T) {
 	if review.Date.Format(time.DateOnly) != "2026-12-23" || !strings.Contains(review.Note, "holiday caveat: 1 day before Christmas Eve") {
 		t.Fatalf("offer review %s: %q", review.Date.Format(time.DateOnly), review.Note)
 	}
-	if strings.Contains(got[3].Note, "caveat") {
-		t.Fatalf("going live on %s needs no caveat: %q", got[3].Date.Format(time.DateOnly), got[3].Note)
+	if strings.Contains(got[3].Note, "caveat") || strings.Contains(got[1].Note, "caveat") {
+		t.Fatalf("going live on %s and photos on %s need no caveat: %q, %q", got[3].Date.Format(time.DateOnly), got[1].Date.Format(time.DateOnly), got[3].Note, got[1].Note)
+	}
+	// Going live on Monday December 21: showings meet the holidays.
+	start, _ = time.Parse(time.DateOnly, "2026-12-09")
+	if live := timeline(start, Balanced)[3]; live.Date.Format(time.DateOnly) != "2026-12-21" || !strings.Contains(live.Note, "3 days before Christmas Eve") {
+		t.Fatalf("going live on %s: %q", live.Date.Format(time.DateOnly), live.Note)
 	}
 }
