@@ -586,6 +586,75 @@ func (ec *executionContext) fieldContext_FairHousingCheck_removed(_ context.Cont
 	return graphql.NewScalarFieldContext("FairHousingCheck", field, false, false, "String")
 }
 
+func (ec *executionContext) _LanguageCheck_passed(ctx context.Context, field graphql.CollectedField, obj *marketing.LanguageCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LanguageCheck_passed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Passed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LanguageCheck_passed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LanguageCheck", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _LanguageCheck_patternsChecked(ctx context.Context, field graphql.CollectedField, obj *marketing.LanguageCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LanguageCheck_patternsChecked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PatternsChecked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LanguageCheck_patternsChecked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LanguageCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _LanguageCheck_removed(ctx context.Context, field graphql.CollectedField, obj *marketing.LanguageCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LanguageCheck_removed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Removed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LanguageCheck_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LanguageCheck", field, false, false, "String")
+}
+
 func (ec *executionContext) _ListingMatch_propertyId(ctx context.Context, field graphql.CollectedField, obj *crm.ListingMatch) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -862,6 +931,75 @@ func (ec *executionContext) fieldContext_MarketingCampaign_price(_ context.Conte
 	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "Int")
 }
 
+func (ec *executionContext) _MarketingCampaign_priceSource(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_priceSource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceSource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_priceSource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_pricingOption(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_pricingOption(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PricingOption, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_pricingOption(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_priceNote(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_priceNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_priceNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
 func (ec *executionContext) _MarketingCampaign_headlines(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -929,6 +1067,107 @@ func (ec *executionContext) _MarketingCampaign_bullets(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_MarketingCampaign_bullets(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_postMessages(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_postMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostMessages, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_postMessages(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_listingUrl(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_listingUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListingURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_listingUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_linkNote(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_linkNote(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LinkNote, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_linkNote(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketingCampaign", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketingCampaign_openHouse(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_openHouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpenHouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *marketing.OpenHouse) graphql.Marshaler {
+			return ec.marshalOOpenHouse2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐOpenHouse(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_openHouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketingCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OpenHouse(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _MarketingCampaign_budget(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
@@ -1062,6 +1301,84 @@ func (ec *executionContext) fieldContext_MarketingCampaign_fairHousing(_ context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MarketingCampaign_buyerLanguage(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketingCampaign_buyerLanguage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BuyerLanguage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v marketing.LanguageCheck) graphql.Marshaler {
+			return ec.marshalNLanguageCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐLanguageCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketingCampaign_buyerLanguage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketingCampaign",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LanguageCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OpenHouse_date(ctx context.Context, field graphql.CollectedField, obj *marketing.OpenHouse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenHouse_date(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Date, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenHouse_date(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenHouse", field, false, false, "Time")
+}
+
+func (ec *executionContext) _OpenHouse_hours(ctx context.Context, field graphql.CollectedField, obj *marketing.OpenHouse) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OpenHouse_hours(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hours, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OpenHouse_hours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OpenHouse", field, false, false, "String")
 }
 
 func (ec *executionContext) _PlannedEmail_template(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
@@ -1248,6 +1565,75 @@ func (ec *executionContext) fieldContext_PlannedPost_text(_ context.Context, fie
 	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "String")
 }
 
+func (ec *executionContext) _PlannedPost_callToAction(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedPost_callToAction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CallToAction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedPost_callToAction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlannedPost_link(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedPost_link(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Link, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedPost_link(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlannedPost_mentionsOpenHouse(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedPost_mentionsOpenHouse(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MentionsOpenHouse, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedPost_mentionsOpenHouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "Boolean")
+}
+
 func (ec *executionContext) _SocialSchedule_propertyId(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1269,6 +1655,29 @@ func (ec *executionContext) _SocialSchedule_propertyId(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_SocialSchedule_propertyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SocialSchedule_listingUrl(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_listingUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListingURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_listingUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "String")
 }
 
 func (ec *executionContext) _SocialSchedule_posts(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
@@ -1326,6 +1735,29 @@ func (ec *executionContext) fieldContext_SocialSchedule_skipped(_ context.Contex
 	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "Int")
 }
 
+func (ec *executionContext) _SocialSchedule_holidaysSkipped(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_holidaysSkipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HolidaysSkipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_holidaysSkipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "String")
+}
+
 func (ec *executionContext) _SocialSchedule_minGapHours(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1347,6 +1779,38 @@ func (ec *executionContext) _SocialSchedule_minGapHours(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_SocialSchedule_minGapHours(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SocialSchedule", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SocialSchedule_fairHousing(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SocialSchedule_fairHousing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FairHousing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v marketing.FairHousingCheck) graphql.Marshaler {
+			return ec.marshalNFairHousingCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐFairHousingCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SocialSchedule_fairHousing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SocialSchedule",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FairHousingCheck(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SocialSchedule_reason(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
@@ -1809,6 +2273,49 @@ func (ec *executionContext) _FairHousingCheck(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var languageCheckImplementors = []string{"LanguageCheck"}
+
+func (ec *executionContext) _LanguageCheck(ctx context.Context, sel ast.SelectionSet, obj *marketing.LanguageCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, languageCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LanguageCheck")
+		case "passed":
+			out.Values[i] = ec._LanguageCheck_passed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "patternsChecked":
+			out.Values[i] = ec._LanguageCheck_patternsChecked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removed":
+			out.Values[i] = ec._LanguageCheck_removed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var listingMatchImplementors = []string{"ListingMatch"}
 
 func (ec *executionContext) _ListingMatch(ctx context.Context, sel ast.SelectionSet, obj *crm.ListingMatch) graphql.Marshaler {
@@ -1908,6 +2415,21 @@ func (ec *executionContext) _MarketingCampaign(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "priceSource":
+			out.Values[i] = ec._MarketingCampaign_priceSource(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pricingOption":
+			out.Values[i] = ec._MarketingCampaign_pricingOption(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "priceNote":
+			out.Values[i] = ec._MarketingCampaign_priceNote(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "headlines":
 			out.Values[i] = ec._MarketingCampaign_headlines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1921,6 +2443,26 @@ func (ec *executionContext) _MarketingCampaign(ctx context.Context, sel ast.Sele
 		case "bullets":
 			out.Values[i] = ec._MarketingCampaign_bullets(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "postMessages":
+			out.Values[i] = ec._MarketingCampaign_postMessages(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listingUrl":
+			out.Values[i] = ec._MarketingCampaign_listingUrl(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "linkNote":
+			out.Values[i] = ec._MarketingCampaign_linkNote(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "openHouse":
+			out.Values[i] = ec._MarketingCampaign_openHouse(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "budget":
@@ -1945,6 +2487,49 @@ func (ec *executionContext) _MarketingCampaign(ctx context.Context, sel ast.Sele
 			}
 		case "fairHousing":
 			out.Values[i] = ec._MarketingCampaign_fairHousing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buyerLanguage":
+			out.Values[i] = ec._MarketingCampaign_buyerLanguage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var openHouseImplementors = []string{"OpenHouse"}
+
+func (ec *executionContext) _OpenHouse(ctx context.Context, sel ast.SelectionSet, obj *marketing.OpenHouse) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, openHouseImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OpenHouse")
+		case "date":
+			out.Values[i] = ec._OpenHouse_date(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hours":
+			out.Values[i] = ec._OpenHouse_hours(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -2044,6 +2629,21 @@ func (ec *executionContext) _PlannedPost(ctx context.Context, sel ast.SelectionS
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "callToAction":
+			out.Values[i] = ec._PlannedPost_callToAction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "link":
+			out.Values[i] = ec._PlannedPost_link(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mentionsOpenHouse":
+			out.Values[i] = ec._PlannedPost_mentionsOpenHouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2077,6 +2677,11 @@ func (ec *executionContext) _SocialSchedule(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "listingUrl":
+			out.Values[i] = ec._SocialSchedule_listingUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "posts":
 			out.Values[i] = ec._SocialSchedule_posts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2087,8 +2692,18 @@ func (ec *executionContext) _SocialSchedule(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "holidaysSkipped":
+			out.Values[i] = ec._SocialSchedule_holidaysSkipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "minGapHours":
 			out.Values[i] = ec._SocialSchedule_minGapHours(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fairHousing":
+			out.Values[i] = ec._SocialSchedule_fairHousing(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -2220,6 +2835,10 @@ func (ec *executionContext) marshalNFairHousingCheck2githubᚗcomᚋestateflow�
 	return ec._FairHousingCheck(ctx, sel, &v)
 }
 
+func (ec *executionContext) marshalNLanguageCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐLanguageCheck(ctx context.Context, sel ast.SelectionSet, v marketing.LanguageCheck) graphql.Marshaler {
+	return ec._LanguageCheck(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNListingMatch2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋcrmᚐListingMatch(ctx context.Context, sel ast.SelectionSet, v crm.ListingMatch) graphql.Marshaler {
 	return ec._ListingMatch(ctx, sel, &v)
 }
@@ -2285,6 +2904,13 @@ func (ec *executionContext) marshalOAudienceSpec2ᚖgithubᚗcomᚋestateflowᚋ
 		return graphql.Null
 	}
 	return ec._AudienceSpec(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOOpenHouse2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐOpenHouse(ctx context.Context, sel ast.SelectionSet, v *marketing.OpenHouse) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._OpenHouse(ctx, sel, v)
 }
 
 // endregion ***************************** type.gotpl *****************************

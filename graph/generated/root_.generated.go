@@ -275,6 +275,12 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	LanguageCheck struct {
+		Passed          func(childComplexity int) int
+		PatternsChecked func(childComplexity int) int
+		Removed         func(childComplexity int) int
+	}
+
 	LeadScore struct {
 		ClientID func(childComplexity int) int
 		Factors  func(childComplexity int) int
@@ -316,6 +322,17 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ListPriceCheck struct {
+		EstimatedValue    func(childComplexity int) int
+		GapToRangePercent func(childComplexity int) int
+		GapToValuePercent func(childComplexity int) int
+		ListPrice         func(childComplexity int) int
+		Recommendation    func(childComplexity int) int
+		Status            func(childComplexity int) int
+		ValueHigh         func(childComplexity int) int
+		ValueLow          func(childComplexity int) int
+	}
+
 	ListingMatch struct {
 		Address    func(childComplexity int) int
 		Beds       func(childComplexity int) int
@@ -333,6 +350,7 @@ type ComplexityRoot struct {
 		AudienceSegments func(childComplexity int) int
 		Market           func(childComplexity int) int
 		NegotiationPlays func(childComplexity int) int
+		PriceCheck       func(childComplexity int) int
 		PricingOptions   func(childComplexity int) int
 		PropertyID       func(childComplexity int) int
 		Timeline         func(childComplexity int) int
@@ -355,29 +373,50 @@ type ComplexityRoot struct {
 	}
 
 	MarketReading struct {
+		Agreement       func(childComplexity int) int
 		MonthsOfSupply  func(childComplexity int) int
 		Reason          func(childComplexity int) int
 		SaleToListRatio func(childComplexity int) int
+		Signals         func(childComplexity int) int
 		Temperature     func(childComplexity int) int
 	}
 
+	MarketSignal struct {
+		MinSample  func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Note       func(childComplexity int) int
+		Reading    func(childComplexity int) int
+		SampleSize func(childComplexity int) int
+		Value      func(childComplexity int) int
+	}
+
 	MarketingCampaign struct {
-		Budget      func(childComplexity int) int
-		Bullets     func(childComplexity int) int
-		Channels    func(childComplexity int) int
-		Description func(childComplexity int) int
-		FairHousing func(childComplexity int) int
-		Headlines   func(childComplexity int) int
-		LaunchDate  func(childComplexity int) int
-		Price       func(childComplexity int) int
-		PropertyID  func(childComplexity int) int
-		WindowDays  func(childComplexity int) int
+		Budget        func(childComplexity int) int
+		Bullets       func(childComplexity int) int
+		BuyerLanguage func(childComplexity int) int
+		Channels      func(childComplexity int) int
+		Description   func(childComplexity int) int
+		FairHousing   func(childComplexity int) int
+		Headlines     func(childComplexity int) int
+		LaunchDate    func(childComplexity int) int
+		LinkNote      func(childComplexity int) int
+		ListingURL    func(childComplexity int) int
+		OpenHouse     func(childComplexity int) int
+		PostMessages  func(childComplexity int) int
+		Price         func(childComplexity int) int
+		PriceNote     func(childComplexity int) int
+		PriceSource   func(childComplexity int) int
+		PricingOption func(childComplexity int) int
+		PropertyID    func(childComplexity int) int
+		WindowDays    func(childComplexity int) int
 	}
 
 	Milestone struct {
-		Date func(childComplexity int) int
-		Name func(childComplexity int) int
-		Note func(childComplexity int) int
+		Date       func(childComplexity int) int
+		MoveReason func(childComplexity int) int
+		MovedFrom  func(childComplexity int) int
+		Name       func(childComplexity int) int
+		Note       func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -408,6 +447,11 @@ type ComplexityRoot struct {
 	NegotiationPlay struct {
 		Play func(childComplexity int) int
 		When func(childComplexity int) int
+	}
+
+	OpenHouse struct {
+		Date  func(childComplexity int) int
+		Hours func(childComplexity int) int
 	}
 
 	Organization struct {
@@ -484,9 +528,12 @@ type ComplexityRoot struct {
 	}
 
 	PlannedPost struct {
-		Platform    func(childComplexity int) int
-		ScheduledAt func(childComplexity int) int
-		Text        func(childComplexity int) int
+		CallToAction      func(childComplexity int) int
+		Link              func(childComplexity int) int
+		MentionsOpenHouse func(childComplexity int) int
+		Platform          func(childComplexity int) int
+		ScheduledAt       func(childComplexity int) int
+		Text              func(childComplexity int) int
 	}
 
 	PlannedTask struct {
@@ -649,11 +696,14 @@ type ComplexityRoot struct {
 	}
 
 	SocialSchedule struct {
-		MinGapHours func(childComplexity int) int
-		Posts       func(childComplexity int) int
-		PropertyID  func(childComplexity int) int
-		Reason      func(childComplexity int) int
-		Skipped     func(childComplexity int) int
+		FairHousing     func(childComplexity int) int
+		HolidaysSkipped func(childComplexity int) int
+		ListingURL      func(childComplexity int) int
+		MinGapHours     func(childComplexity int) int
+		Posts           func(childComplexity int) int
+		PropertyID      func(childComplexity int) int
+		Reason          func(childComplexity int) int
+		Skipped         func(childComplexity int) int
 	}
 
 	SocialTargeting struct {
@@ -764,10 +814,11 @@ type ComplexityRoot struct {
 	}
 
 	USP struct {
-		Claim   func(childComplexity int) int
-		Comps   func(childComplexity int) int
-		Feature func(childComplexity int) int
-		Subject func(childComplexity int) int
+		BuyerCopy func(childComplexity int) int
+		Claim     func(childComplexity int) int
+		Comps     func(childComplexity int) int
+		Feature   func(childComplexity int) int
+		Subject   func(childComplexity int) int
 	}
 
 	User struct {
@@ -1846,6 +1897,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InteractionEdge.Node(childComplexity), true
 
+	case "LanguageCheck.passed":
+		if e.ComplexityRoot.LanguageCheck.Passed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LanguageCheck.Passed(childComplexity), true
+	case "LanguageCheck.patternsChecked":
+		if e.ComplexityRoot.LanguageCheck.PatternsChecked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LanguageCheck.PatternsChecked(childComplexity), true
+	case "LanguageCheck.removed":
+		if e.ComplexityRoot.LanguageCheck.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LanguageCheck.Removed(childComplexity), true
+
 	case "LeadScore.clientId":
 		if e.ComplexityRoot.LeadScore.ClientID == nil {
 			break
@@ -2007,6 +2077,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LeadScoreRecordEdge.Node(childComplexity), true
 
+	case "ListPriceCheck.estimatedValue":
+		if e.ComplexityRoot.ListPriceCheck.EstimatedValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.EstimatedValue(childComplexity), true
+	case "ListPriceCheck.gapToRangePercent":
+		if e.ComplexityRoot.ListPriceCheck.GapToRangePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.GapToRangePercent(childComplexity), true
+	case "ListPriceCheck.gapToValuePercent":
+		if e.ComplexityRoot.ListPriceCheck.GapToValuePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.GapToValuePercent(childComplexity), true
+	case "ListPriceCheck.listPrice":
+		if e.ComplexityRoot.ListPriceCheck.ListPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.ListPrice(childComplexity), true
+	case "ListPriceCheck.recommendation":
+		if e.ComplexityRoot.ListPriceCheck.Recommendation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.Recommendation(childComplexity), true
+	case "ListPriceCheck.status":
+		if e.ComplexityRoot.ListPriceCheck.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.Status(childComplexity), true
+	case "ListPriceCheck.valueHigh":
+		if e.ComplexityRoot.ListPriceCheck.ValueHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.ValueHigh(childComplexity), true
+	case "ListPriceCheck.valueLow":
+		if e.ComplexityRoot.ListPriceCheck.ValueLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListPriceCheck.ValueLow(childComplexity), true
+
 	case "ListingMatch.address":
 		if e.ComplexityRoot.ListingMatch.Address == nil {
 			break
@@ -2086,6 +2205,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ListingStrategy.NegotiationPlays(childComplexity), true
+	case "ListingStrategy.priceCheck":
+		if e.ComplexityRoot.ListingStrategy.PriceCheck == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingStrategy.PriceCheck(childComplexity), true
 	case "ListingStrategy.pricingOptions":
 		if e.ComplexityRoot.ListingStrategy.PricingOptions == nil {
 			break
@@ -2167,6 +2292,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MarketRate.Used(childComplexity), true
 
+	case "MarketReading.agreement":
+		if e.ComplexityRoot.MarketReading.Agreement == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketReading.Agreement(childComplexity), true
 	case "MarketReading.monthsOfSupply":
 		if e.ComplexityRoot.MarketReading.MonthsOfSupply == nil {
 			break
@@ -2185,12 +2316,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketReading.SaleToListRatio(childComplexity), true
+	case "MarketReading.signals":
+		if e.ComplexityRoot.MarketReading.Signals == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketReading.Signals(childComplexity), true
 	case "MarketReading.temperature":
 		if e.ComplexityRoot.MarketReading.Temperature == nil {
 			break
 		}
 
 		return e.ComplexityRoot.MarketReading.Temperature(childComplexity), true
+
+	case "MarketSignal.minSample":
+		if e.ComplexityRoot.MarketSignal.MinSample == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketSignal.MinSample(childComplexity), true
+	case "MarketSignal.name":
+		if e.ComplexityRoot.MarketSignal.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketSignal.Name(childComplexity), true
+	case "MarketSignal.note":
+		if e.ComplexityRoot.MarketSignal.Note == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketSignal.Note(childComplexity), true
+	case "MarketSignal.reading":
+		if e.ComplexityRoot.MarketSignal.Reading == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketSignal.Reading(childComplexity), true
+	case "MarketSignal.sampleSize":
+		if e.ComplexityRoot.MarketSignal.SampleSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketSignal.SampleSize(childComplexity), true
+	case "MarketSignal.value":
+		if e.ComplexityRoot.MarketSignal.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketSignal.Value(childComplexity), true
 
 	case "MarketingCampaign.budget":
 		if e.ComplexityRoot.MarketingCampaign.Budget == nil {
@@ -2204,6 +2378,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketingCampaign.Bullets(childComplexity), true
+	case "MarketingCampaign.buyerLanguage":
+		if e.ComplexityRoot.MarketingCampaign.BuyerLanguage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.BuyerLanguage(childComplexity), true
 	case "MarketingCampaign.channels":
 		if e.ComplexityRoot.MarketingCampaign.Channels == nil {
 			break
@@ -2234,12 +2414,54 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketingCampaign.LaunchDate(childComplexity), true
+	case "MarketingCampaign.linkNote":
+		if e.ComplexityRoot.MarketingCampaign.LinkNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.LinkNote(childComplexity), true
+	case "MarketingCampaign.listingUrl":
+		if e.ComplexityRoot.MarketingCampaign.ListingURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.ListingURL(childComplexity), true
+	case "MarketingCampaign.openHouse":
+		if e.ComplexityRoot.MarketingCampaign.OpenHouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.OpenHouse(childComplexity), true
+	case "MarketingCampaign.postMessages":
+		if e.ComplexityRoot.MarketingCampaign.PostMessages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.PostMessages(childComplexity), true
 	case "MarketingCampaign.price":
 		if e.ComplexityRoot.MarketingCampaign.Price == nil {
 			break
 		}
 
 		return e.ComplexityRoot.MarketingCampaign.Price(childComplexity), true
+	case "MarketingCampaign.priceNote":
+		if e.ComplexityRoot.MarketingCampaign.PriceNote == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.PriceNote(childComplexity), true
+	case "MarketingCampaign.priceSource":
+		if e.ComplexityRoot.MarketingCampaign.PriceSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.PriceSource(childComplexity), true
+	case "MarketingCampaign.pricingOption":
+		if e.ComplexityRoot.MarketingCampaign.PricingOption == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketingCampaign.PricingOption(childComplexity), true
 	case "MarketingCampaign.propertyId":
 		if e.ComplexityRoot.MarketingCampaign.PropertyID == nil {
 			break
@@ -2259,6 +2481,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Milestone.Date(childComplexity), true
+	case "Milestone.moveReason":
+		if e.ComplexityRoot.Milestone.MoveReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Milestone.MoveReason(childComplexity), true
+	case "Milestone.movedFrom":
+		if e.ComplexityRoot.Milestone.MovedFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Milestone.MovedFrom(childComplexity), true
 	case "Milestone.name":
 		if e.ComplexityRoot.Milestone.Name == nil {
 			break
@@ -2527,6 +2761,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NegotiationPlay.When(childComplexity), true
+
+	case "OpenHouse.date":
+		if e.ComplexityRoot.OpenHouse.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenHouse.Date(childComplexity), true
+	case "OpenHouse.hours":
+		if e.ComplexityRoot.OpenHouse.Hours == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OpenHouse.Hours(childComplexity), true
 
 	case "Organization.brokerageName":
 		if e.ComplexityRoot.Organization.BrokerageName == nil {
@@ -2847,6 +3094,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PlannedEmail.To(childComplexity), true
 
+	case "PlannedPost.callToAction":
+		if e.ComplexityRoot.PlannedPost.CallToAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedPost.CallToAction(childComplexity), true
+	case "PlannedPost.link":
+		if e.ComplexityRoot.PlannedPost.Link == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedPost.Link(childComplexity), true
+	case "PlannedPost.mentionsOpenHouse":
+		if e.ComplexityRoot.PlannedPost.MentionsOpenHouse == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedPost.MentionsOpenHouse(childComplexity), true
 	case "PlannedPost.platform":
 		if e.ComplexityRoot.PlannedPost.Platform == nil {
 			break
@@ -3646,6 +3911,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScheduledPostEdge.Node(childComplexity), true
 
+	case "SocialSchedule.fairHousing":
+		if e.ComplexityRoot.SocialSchedule.FairHousing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.FairHousing(childComplexity), true
+	case "SocialSchedule.holidaysSkipped":
+		if e.ComplexityRoot.SocialSchedule.HolidaysSkipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.HolidaysSkipped(childComplexity), true
+	case "SocialSchedule.listingUrl":
+		if e.ComplexityRoot.SocialSchedule.ListingURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SocialSchedule.ListingURL(childComplexity), true
 	case "SocialSchedule.minGapHours":
 		if e.ComplexityRoot.SocialSchedule.MinGapHours == nil {
 			break
@@ -4186,6 +4469,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TransactionEdge.Node(childComplexity), true
 
+	case "USP.buyerCopy":
+		if e.ComplexityRoot.USP.BuyerCopy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.USP.BuyerCopy(childComplexity), true
 	case "USP.claim":
 		if e.ComplexityRoot.USP.Claim == nil {
 			break
@@ -9370,16 +9659,42 @@ type ComplianceCheck {
 "The MARKETING_CAMPAIGN step's output: copy assembled from facts, and a budget split."
 type MarketingCampaign {
   propertyId: ID!
-  "The at-market price from the listing strategy."
+  "The advertised price: the property's list price when set, else the strategy's AT_MARKET option."
   price: Int!
+  "LIST_PRICE or PRICING_OPTION."
+  priceSource: String!
+  "The pricing option advertised when priceSource is PRICING_OPTION."
+  pricingOption: String
+  priceNote: String!
   headlines: [String!]!
   description: String!
   bullets: [String!]!
+  "The buyer-facing facts the social posts rotate."
+  postMessages: [String!]!
+  "The organization's website plus /listings/{propertyId}; null without a website (linkNote says so)."
+  listingUrl: String
+  linkNote: String
+  openHouse: OpenHouse
   budget: Int!
   channels: [Channel!]!
   launchDate: Time!
   windowDays: Int!
   fairHousing: FairHousingCheck!
+  "The copy checked for appraisal language (comparisons with comps); matching text was left out."
+  buyerLanguage: LanguageCheck!
+}
+
+"The first open house: its date and local hours."
+type OpenHouse {
+  date: Time!
+  hours: String!
+}
+
+type LanguageCheck {
+  passed: Boolean!
+  patternsChecked: Int!
+  "The phrases found in the text left out."
+  removed: [String!]!
 }
 
 type Channel {
@@ -9400,10 +9715,15 @@ type FairHousingCheck {
 "The SOCIAL_SCHEDULING step's output: the posts it scheduled."
 type SocialSchedule {
   propertyId: ID!
+  "The listing's page every post links to."
+  listingUrl: String!
   posts: [PlannedPost!]!
   "Slots left out because the listing already had a post near them."
   skipped: Int!
+  "The days of the window with no post: federal holidays, Christmas Eve, New Year's Eve."
+  holidaysSkipped: [String!]!
   minGapHours: Int!
+  fairHousing: FairHousingCheck!
   reason: String!
 }
 
@@ -9411,7 +9731,11 @@ type PlannedPost {
   "FACEBOOK, INSTAGRAM or LINKEDIN."
   platform: String!
   scheduledAt: Time!
+  "The message, the open house up to its day, the call to action and the link."
   text: String!
+  callToAction: String!
+  link: String!
+  mentionsOpenHouse: Boolean!
 }
 
 extend union StepOutput = MarketingCampaign | SocialSchedule | EmailSequence | SocialTargeting
@@ -9551,6 +9875,8 @@ type Mutation
 type ListingStrategy {
   propertyId: ID!
   market: MarketReading!
+  "The property's list price against the CMA range."
+  priceCheck: ListPriceCheck!
   "Measurable advantages over the comps, plus listed features."
   usps: [USP!]!
   "Below market, at market and aspirational."
@@ -9561,16 +9887,48 @@ type ListingStrategy {
 }
 
 type MarketReading {
-  "TIGHT, BALANCED or SOFT."
+  "TIGHT (seller's market), BALANCED, SOFT (buyer's market) or UNKNOWN (too few sales)."
   temperature: String!
   monthsOfSupply: Float
   saleToListRatio: Float
+  signals: [MarketSignal!]!
+  "AGREE, DISAGREE (read as BALANCED), SINGLE_SIGNAL or NONE."
+  agreement: String!
   reason: String!
+}
+
+"One measure of the market, with the sample behind it."
+type MarketSignal {
+  "MONTHS_OF_SUPPLY or SALE_TO_LIST."
+  name: String!
+  value: Float
+  "The signal's own reading; UNKNOWN below minSample."
+  reading: String!
+  sampleSize: Int!
+  minSample: Int!
+  note: String!
+}
+
+type ListPriceCheck {
+  "NO_LIST_PRICE, WITHIN_RANGE, ABOVE_RANGE or BELOW_RANGE."
+  status: String!
+  listPrice: Int
+  estimatedValue: Int!
+  valueLow: Int!
+  valueHigh: Int!
+  "Percent from the CMA value (positive above)."
+  gapToValuePercent: Float
+  "Percent outside the range (0 inside it)."
+  gapToRangePercent: Float
+  recommendation: String!
 }
 
 type USP {
   feature: String!
+  "For the agent: the advantage against the comps."
   claim: String!
+  "For buyers: the fact alone, fit for an ad."
+  buyerCopy: String!
   subject: Float
   "The comps' median."
   comps: Float
@@ -9595,6 +9953,10 @@ type Milestone {
   name: String!
   date: Time!
   note: String!
+  "The date the holidays moved it from."
+  movedFrom: Time
+  "Which holidays it skipped."
+  moveReason: String
 }
 
 type NegotiationPlay {
@@ -10063,6 +10425,18 @@ func (ec *executionContext) childFields_InteractionEdge(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type InteractionEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_LanguageCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "passed":
+		return ec.fieldContext_LanguageCheck_passed(ctx, field)
+	case "patternsChecked":
+		return ec.fieldContext_LanguageCheck_patternsChecked(ctx, field)
+	case "removed":
+		return ec.fieldContext_LanguageCheck_removed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LanguageCheck", field.Name)
+}
+
 func (ec *executionContext) childFields_LeadScoreFactor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "factor":
@@ -10129,6 +10503,28 @@ func (ec *executionContext) childFields_LeadScoreRecordEdge(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type LeadScoreRecordEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ListPriceCheck(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_ListPriceCheck_status(ctx, field)
+	case "listPrice":
+		return ec.fieldContext_ListPriceCheck_listPrice(ctx, field)
+	case "estimatedValue":
+		return ec.fieldContext_ListPriceCheck_estimatedValue(ctx, field)
+	case "valueLow":
+		return ec.fieldContext_ListPriceCheck_valueLow(ctx, field)
+	case "valueHigh":
+		return ec.fieldContext_ListPriceCheck_valueHigh(ctx, field)
+	case "gapToValuePercent":
+		return ec.fieldContext_ListPriceCheck_gapToValuePercent(ctx, field)
+	case "gapToRangePercent":
+		return ec.fieldContext_ListPriceCheck_gapToRangePercent(ctx, field)
+	case "recommendation":
+		return ec.fieldContext_ListPriceCheck_recommendation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ListPriceCheck", field.Name)
+}
+
 func (ec *executionContext) childFields_ListingMatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "propertyId":
@@ -10193,10 +10589,32 @@ func (ec *executionContext) childFields_MarketReading(ctx context.Context, field
 		return ec.fieldContext_MarketReading_monthsOfSupply(ctx, field)
 	case "saleToListRatio":
 		return ec.fieldContext_MarketReading_saleToListRatio(ctx, field)
+	case "signals":
+		return ec.fieldContext_MarketReading_signals(ctx, field)
+	case "agreement":
+		return ec.fieldContext_MarketReading_agreement(ctx, field)
 	case "reason":
 		return ec.fieldContext_MarketReading_reason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MarketReading", field.Name)
+}
+
+func (ec *executionContext) childFields_MarketSignal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_MarketSignal_name(ctx, field)
+	case "value":
+		return ec.fieldContext_MarketSignal_value(ctx, field)
+	case "reading":
+		return ec.fieldContext_MarketSignal_reading(ctx, field)
+	case "sampleSize":
+		return ec.fieldContext_MarketSignal_sampleSize(ctx, field)
+	case "minSample":
+		return ec.fieldContext_MarketSignal_minSample(ctx, field)
+	case "note":
+		return ec.fieldContext_MarketSignal_note(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketSignal", field.Name)
 }
 
 func (ec *executionContext) childFields_Milestone(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10207,6 +10625,10 @@ func (ec *executionContext) childFields_Milestone(ctx context.Context, field gra
 		return ec.fieldContext_Milestone_date(ctx, field)
 	case "note":
 		return ec.fieldContext_Milestone_note(ctx, field)
+	case "movedFrom":
+		return ec.fieldContext_Milestone_movedFrom(ctx, field)
+	case "moveReason":
+		return ec.fieldContext_Milestone_moveReason(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Milestone", field.Name)
 }
@@ -10219,6 +10641,16 @@ func (ec *executionContext) childFields_NegotiationPlay(ctx context.Context, fie
 		return ec.fieldContext_NegotiationPlay_when(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type NegotiationPlay", field.Name)
+}
+
+func (ec *executionContext) childFields_OpenHouse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "date":
+		return ec.fieldContext_OpenHouse_date(ctx, field)
+	case "hours":
+		return ec.fieldContext_OpenHouse_hours(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OpenHouse", field.Name)
 }
 
 func (ec *executionContext) childFields_Organization(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -10375,6 +10807,12 @@ func (ec *executionContext) childFields_PlannedPost(ctx context.Context, field g
 		return ec.fieldContext_PlannedPost_scheduledAt(ctx, field)
 	case "text":
 		return ec.fieldContext_PlannedPost_text(ctx, field)
+	case "callToAction":
+		return ec.fieldContext_PlannedPost_callToAction(ctx, field)
+	case "link":
+		return ec.fieldContext_PlannedPost_link(ctx, field)
+	case "mentionsOpenHouse":
+		return ec.fieldContext_PlannedPost_mentionsOpenHouse(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlannedPost", field.Name)
 }
@@ -10859,6 +11297,8 @@ func (ec *executionContext) childFields_USP(ctx context.Context, field graphql.C
 		return ec.fieldContext_USP_feature(ctx, field)
 	case "claim":
 		return ec.fieldContext_USP_claim(ctx, field)
+	case "buyerCopy":
+		return ec.fieldContext_USP_buyerCopy(ctx, field)
 	case "subject":
 		return ec.fieldContext_USP_subject(ctx, field)
 	case "comps":

@@ -70,6 +70,190 @@ func (ec *executionContext) fieldContext_AudienceSegment_reason(_ context.Contex
 	return graphql.NewScalarFieldContext("AudienceSegment", field, false, false, "String")
 }
 
+func (ec *executionContext) _ListPriceCheck_status(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "String")
+}
+
+func (ec *executionContext) _ListPriceCheck_listPrice(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_listPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_listPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ListPriceCheck_estimatedValue(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_estimatedValue(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EstimatedValue, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_estimatedValue(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ListPriceCheck_valueLow(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_valueLow(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueLow, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_valueLow(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ListPriceCheck_valueHigh(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_valueHigh(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValueHigh, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_valueHigh(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ListPriceCheck_gapToValuePercent(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_gapToValuePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GapToValuePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_gapToValuePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ListPriceCheck_gapToRangePercent(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_gapToRangePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GapToRangePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_gapToRangePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "Float")
+}
+
+func (ec *executionContext) _ListPriceCheck_recommendation(ctx context.Context, field graphql.CollectedField, obj *strategy.ListPriceCheck) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListPriceCheck_recommendation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Recommendation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListPriceCheck_recommendation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListPriceCheck", field, false, false, "String")
+}
+
 func (ec *executionContext) _ListingStrategy_propertyId(ctx context.Context, field graphql.CollectedField, obj *strategy.ListingStrategy) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -120,6 +304,38 @@ func (ec *executionContext) fieldContext_ListingStrategy_market(_ context.Contex
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MarketReading(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ListingStrategy_priceCheck(ctx context.Context, field graphql.CollectedField, obj *strategy.ListingStrategy) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingStrategy_priceCheck(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceCheck, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v strategy.ListPriceCheck) graphql.Marshaler {
+			return ec.marshalNListPriceCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐListPriceCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingStrategy_priceCheck(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ListingStrategy",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListPriceCheck(ctx, field)
 		},
 	}
 	return fc, nil
@@ -354,6 +570,61 @@ func (ec *executionContext) fieldContext_MarketReading_saleToListRatio(_ context
 	return graphql.NewScalarFieldContext("MarketReading", field, false, false, "Float")
 }
 
+func (ec *executionContext) _MarketReading_signals(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketReading) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketReading_signals(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signals, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []strategy.MarketSignal) graphql.Marshaler {
+			return ec.marshalNMarketSignal2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐMarketSignalᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketReading_signals(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarketReading",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketSignal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarketReading_agreement(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketReading) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketReading_agreement(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Agreement, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketReading_agreement(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketReading", field, false, false, "String")
+}
+
 func (ec *executionContext) _MarketReading_reason(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketReading) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -375,6 +646,144 @@ func (ec *executionContext) _MarketReading_reason(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_MarketReading_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MarketReading", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketSignal_name(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketSignal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketSignal_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketSignal_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketSignal", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketSignal_value(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketSignal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketSignal_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketSignal_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketSignal", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MarketSignal_reading(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketSignal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketSignal_reading(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reading, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketSignal_reading(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketSignal", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketSignal_sampleSize(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketSignal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketSignal_sampleSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SampleSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketSignal_sampleSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketSignal", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketSignal_minSample(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketSignal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketSignal_minSample(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinSample, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketSignal_minSample(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketSignal", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketSignal_note(ctx context.Context, field graphql.CollectedField, obj *strategy.MarketSignal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketSignal_note(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Note, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketSignal_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketSignal", field, false, false, "String")
 }
 
 func (ec *executionContext) _Milestone_name(ctx context.Context, field graphql.CollectedField, obj *strategy.Milestone) (ret graphql.Marshaler) {
@@ -443,6 +852,52 @@ func (ec *executionContext) _Milestone_note(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_Milestone_note(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Milestone", field, false, false, "String")
+}
+
+func (ec *executionContext) _Milestone_movedFrom(ctx context.Context, field graphql.CollectedField, obj *strategy.Milestone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Milestone_movedFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MovedFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Milestone_movedFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Milestone", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Milestone_moveReason(ctx context.Context, field graphql.CollectedField, obj *strategy.Milestone) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Milestone_moveReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MoveReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Milestone_moveReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Milestone", field, false, false, "String")
 }
 
@@ -676,6 +1131,29 @@ func (ec *executionContext) fieldContext_USP_claim(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("USP", field, false, false, "String")
 }
 
+func (ec *executionContext) _USP_buyerCopy(ctx context.Context, field graphql.CollectedField, obj *strategy.USP) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_USP_buyerCopy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BuyerCopy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_USP_buyerCopy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("USP", field, false, false, "String")
+}
+
 func (ec *executionContext) _USP_subject(ctx context.Context, field graphql.CollectedField, obj *strategy.USP) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -772,6 +1250,74 @@ func (ec *executionContext) _AudienceSegment(ctx context.Context, sel ast.Select
 	return out
 }
 
+var listPriceCheckImplementors = []string{"ListPriceCheck"}
+
+func (ec *executionContext) _ListPriceCheck(ctx context.Context, sel ast.SelectionSet, obj *strategy.ListPriceCheck) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, listPriceCheckImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ListPriceCheck")
+		case "status":
+			out.Values[i] = ec._ListPriceCheck_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listPrice":
+			out.Values[i] = ec._ListPriceCheck_listPrice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "estimatedValue":
+			out.Values[i] = ec._ListPriceCheck_estimatedValue(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueLow":
+			out.Values[i] = ec._ListPriceCheck_valueLow(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "valueHigh":
+			out.Values[i] = ec._ListPriceCheck_valueHigh(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gapToValuePercent":
+			out.Values[i] = ec._ListPriceCheck_gapToValuePercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "gapToRangePercent":
+			out.Values[i] = ec._ListPriceCheck_gapToRangePercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recommendation":
+			out.Values[i] = ec._ListPriceCheck_recommendation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var listingStrategyImplementors = []string{"ListingStrategy", "StepOutput"}
 
 func (ec *executionContext) _ListingStrategy(ctx context.Context, sel ast.SelectionSet, obj *strategy.ListingStrategy) graphql.Marshaler {
@@ -790,6 +1336,11 @@ func (ec *executionContext) _ListingStrategy(ctx context.Context, sel ast.Select
 			}
 		case "market":
 			out.Values[i] = ec._ListingStrategy_market(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priceCheck":
+			out.Values[i] = ec._ListingStrategy_priceCheck(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -861,8 +1412,76 @@ func (ec *executionContext) _MarketReading(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "signals":
+			out.Values[i] = ec._MarketReading_signals(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "agreement":
+			out.Values[i] = ec._MarketReading_agreement(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "reason":
 			out.Values[i] = ec._MarketReading_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketSignalImplementors = []string{"MarketSignal"}
+
+func (ec *executionContext) _MarketSignal(ctx context.Context, sel ast.SelectionSet, obj *strategy.MarketSignal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketSignalImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketSignal")
+		case "name":
+			out.Values[i] = ec._MarketSignal_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._MarketSignal_value(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "reading":
+			out.Values[i] = ec._MarketSignal_reading(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sampleSize":
+			out.Values[i] = ec._MarketSignal_sampleSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minSample":
+			out.Values[i] = ec._MarketSignal_minSample(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "note":
+			out.Values[i] = ec._MarketSignal_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -907,6 +1526,16 @@ func (ec *executionContext) _Milestone(ctx context.Context, sel ast.SelectionSet
 		case "note":
 			out.Values[i] = ec._Milestone_note(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "movedFrom":
+			out.Values[i] = ec._Milestone_movedFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "moveReason":
+			out.Values[i] = ec._Milestone_moveReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -1043,6 +1672,11 @@ func (ec *executionContext) _USP(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "buyerCopy":
+			out.Values[i] = ec._USP_buyerCopy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "subject":
 			out.Values[i] = ec._USP_subject(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -1094,8 +1728,32 @@ func (ec *executionContext) marshalNAudienceSegment2ᚕgithubᚗcomᚋestateflow
 	return ret
 }
 
+func (ec *executionContext) marshalNListPriceCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐListPriceCheck(ctx context.Context, sel ast.SelectionSet, v strategy.ListPriceCheck) graphql.Marshaler {
+	return ec._ListPriceCheck(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNMarketReading2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐMarketReading(ctx context.Context, sel ast.SelectionSet, v strategy.MarketReading) graphql.Marshaler {
 	return ec._MarketReading(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMarketSignal2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐMarketSignal(ctx context.Context, sel ast.SelectionSet, v strategy.MarketSignal) graphql.Marshaler {
+	return ec._MarketSignal(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNMarketSignal2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐMarketSignalᚄ(ctx context.Context, sel ast.SelectionSet, v []strategy.MarketSignal) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMarketSignal2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐMarketSignal(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNMilestone2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋstrategyᚐMilestone(ctx context.Context, sel ast.SelectionSet, v strategy.Milestone) graphql.Marshaler {

@@ -3,7 +3,7 @@ package calendar
 import "time"
 
 // IsBusinessDay reports whether d is a weekday and not a US federal holiday
-// on which offices close. The modules schedule work (milestones, tasks,
+// on which offices close (the holiday's date or its observed weekday). The modules schedule work (milestones, tasks,
 // emails) on business days.
 func IsBusinessDay(d time.Time) bool {
 	switch d.Weekday() {
@@ -14,24 +14,8 @@ func IsBusinessDay(d time.Time) bool {
 }
 
 func isHoliday(d time.Time) bool {
-	_, m, day := d.Date()
-	switch {
-	case m == time.January && day == 1,
-		m == time.June && day == 19,
-		m == time.July && day == 4,
-		m == time.November && day == 11,
-		m == time.December && day == 25:
-		return true
-	case m == time.January && d.Weekday() == time.Monday && (day-1)/7 == 2: // MLK Day, 3rd Monday
-		return true
-	case m == time.May && d.Weekday() == time.Monday && day+7 > 31: // Memorial Day, last Monday
-		return true
-	case m == time.September && d.Weekday() == time.Monday && day <= 7: // Labor Day, 1st Monday
-		return true
-	case m == time.November && d.Weekday() == time.Thursday && (day-1)/7 == 3: // Thanksgiving, 4th Thursday
-		return true
-	}
-	return false
+	_, ok := FederalHoliday(d)
+	return ok
 }
 
 // NextBusinessDay returns d if it is a business day, else the next one.

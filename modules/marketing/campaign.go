@@ -3,6 +3,7 @@ package marketing
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,20 +13,42 @@ import (
 
 // MarketingCampaign is the MARKETING_CAMPAIGN step's output.
 type MarketingCampaign struct {
-	PropertyID  int              `json:"propertyId"`
-	Price       int              `json:"price"`
-	Headlines   []string         `json:"headlines"`
-	Description string           `json:"description"`
-	Bullets     []string         `json:"bullets"`
+	PropertyID int `json:"propertyId"`
+	// Price is the advertised price: the property's list price when it
+	// has one (PriceSource LIST_PRICE), else the strategy's option named
+	// in PricingOption (PriceSource PRICING_OPTION).
+	Price         int      `json:"price"`
+	PriceSource   string   `json:"priceSource"`
+	PricingOption string   `json:"pricingOption,omitempty"`
+	PriceNote     string   `json:"priceNote"`
+	Headlines     []string `json:"headlines"`
+	Description   string   `json:"description"`
+	Bullets       []string `json:"bullets"`
+	// PostMessages are the buyer-facing facts the social posts rotate.
+	PostMessages []string `json:"postMessages"`
+	// ListingURL is the organization's website plus ListingPath; empty,
+	// with LinkNote saying why, when the organization has no website.
+	ListingURL  string           `json:"listingUrl,omitempty"`
+	LinkNote    string           `json:"linkNote,omitempty"`
+	OpenHouse   *OpenHouse       `json:"openHouse,omitempty"`
 	Budget      int              `json:"budget"`
 	Channels    []Channel        `json:"channels"`
 	LaunchDate  time.Time        `json:"launchDate"`
 	WindowDays  int              `json:"windowDays"`
 	FairHousing FairHousingCheck `json:"fairHousing"`
+	// BuyerLanguage reports the check for appraisal language (comparisons
+	// with comps), which has no place in consumer copy.
+	BuyerLanguage LanguageCheck `json:"buyerLanguage"`
 }
 
 // IsStepOutput marks a MarketingCampaign as a step's typed output.
 func (*MarketingCampaign) IsStepOutput() {}
+
+// OpenHouse is the first open house, from the strategy's timeline.
+type OpenHouse struct {
+	Date  time.Time `json:"date"`
+	Hours string    `json:"hours"`
+}
 
 // Channel is where part of the budget goes.
 type Channel struct {
@@ -41,79 +64,162 @@ const DefaultBudget = 1500
 // campaignWindowDays is how long the launch campaign runs.
 const campaignWindowDays = 14
 
+// Price sources.
+const (
+	PriceFromListPrice = "LIST_PRICE"
+	PriceFromOption    = "PRICING_OPTION"
+)
+
+// advertisedOption is the pricing option advertised when the property has
+// no list price: the CMA value. The agent sets the list price to advertise
+// another.
+const advertisedOption = "AT_MARKET"
+
+// ListingPath is where the organization's website shows a listing:
+// website + "/listings/" + the property's ID. Posts and ads link there.
+const ListingPath = "/listings/%d"
+
+// ListingURL is the listing's page on the organization's website, or ""
+// when the organization has none.
+func ListingURL(website string, propertyID int) string {
+	if strings.TrimSpace(website) == "" {
+		return ""
+	}
+	return strings.TrimRight(website, "/") + fmt.Sprintf(ListingPath, propertyID)
+}
+
 // CampaignInput is what a campaign is assembled from.
 type CampaignInput struct {
+	// Home is the property; its ListPrice, when set, is the advertised
+	// price.
 	Home     analytics.Home
 	City     string
 	Type     string
 	Features []string
 	Strategy *strategy.ListingStrategy
 	Budget   int
+	// Website is the organization's website ("" when it has none).
+	Website string
 }
 
-// BuildCampaign assembles the copy from the home's facts and the strategy,
-// splits the budget over channels by the strategy's audience, and checks
-// all copy against the fair-housing terms; offending text is left out.
+// BuildCampaign assembles buyer-facing copy from the home's facts and the
+// strategy's buyer copy (never its comparisons with comps), splits the
+// budget over channels by the strategy's audience, and checks all copy
+// against the fair-housing terms and the appraisal-language patterns;
+// offending text is left out and reported.
 func BuildCampaign(in CampaignInput) MarketingCampaign {
 	s := in.Strategy
-	price := 0
-	for _, o := range s.PricingOptions {
-		if o.Name == "AT_MARKET" {
-			price = o.Price
-		}
-	}
-	launch := time.Time{}
-	for _, m := range s.Timeline {
-		if m.Name == "LIVE" {
-			launch = m.Date
-		}
-	}
-	kind := strings.ReplaceAll(strings.ToLower(in.Type), "_", "-")
 	h := in.Home
-	facts := homeFacts(h, kind, in.City)
-	var headlines []string
-	headlines = append(headlines, fmt.Sprintf("Just listed in %s: %s", in.City, facts))
-	if len(s.USPs) > 0 {
-		headlines = append(headlines, fmt.Sprintf("%s: %s", capitalize(facts), s.USPs[0].Claim))
+	c := MarketingCampaign{PropertyID: h.ID, ListingURL: ListingURL(in.Website, h.ID)}
+	if h.ListPrice != nil && *h.ListPrice > 0 {
+		c.Price, c.PriceSource = *h.ListPrice, PriceFromListPrice
+		c.PriceNote = "the property's list price"
+	} else {
+		c.PriceSource, c.PricingOption = PriceFromOption, advertisedOption
+		for _, o := range s.PricingOptions {
+			if o.Name == advertisedOption {
+				c.Price = o.Price
+			}
+		}
+		c.PriceNote = "the property has no list price: the strategy's AT_MARKET option (the CMA value) is advertised; set the list price to advertise another"
 	}
-	if h.Address != "" && price > 0 {
-		headlines = append(headlines, fmt.Sprintf("%s, offered at $%s", h.Address, thousands(price)))
+	if c.ListingURL == "" {
+		c.LinkNote = "the organization has no website (organization.website): the copy carries no listing link, and social posts cannot be scheduled until it is set"
 	}
-	bullets := []string{}
-	for _, u := range s.USPs {
-		if u.Feature == "listedFeature" {
-			bullets = append(bullets, capitalize(strings.TrimPrefix(u.Claim, "listed feature: ")))
-		} else {
-			bullets = append(bullets, capitalize(u.Claim))
+	for _, m := range s.Timeline {
+		switch m.Name {
+		case "LIVE":
+			c.LaunchDate = m.Date
+		case "FIRST_OPEN_HOUSE":
+			c.OpenHouse = &OpenHouse{Date: m.Date, Hours: strategy.OpenHouseHours}
 		}
 	}
-	sentences := []string{fmt.Sprintf("Welcome to %s, a %s in %s.", orDefault(h.Address, "this home"), facts, in.City)}
+	facts := homeFacts(h, in.Type)
+	place := in.City
+	if h.Zip != "" {
+		place = fmt.Sprintf("%s %s", in.City, h.Zip)
+	}
+	var highlights []string // the strategy's advantages, as plain facts
+	for _, u := range s.USPs {
+		if u.BuyerCopy != "" {
+			highlights = append(highlights, u.BuyerCopy)
+		}
+	}
+	headlines := []string{fmt.Sprintf("Just listed in %s: %s", in.City, facts)}
+	if len(highlights) > 0 {
+		first := slices.Clone(highlights[:min(2, len(highlights))])
+		for i := 1; i < len(first); i++ {
+			first[i] = lowerFirst(first[i])
+		}
+		headlines = append(headlines, fmt.Sprintf("%s: %s", orDefault(h.Address, "New listing"), joinAnd(first)))
+	}
+	if h.Address != "" && c.Price > 0 {
+		headlines = append(headlines, fmt.Sprintf("%s, offered at $%s", h.Address, thousands(c.Price)))
+	}
+	bullets := slices.Clone(highlights)
+	sentences := []string{fmt.Sprintf("Welcome to %s, a %s in %s.", orDefault(h.Address, "this home"), facts, place)}
 	if h.YearBuilt != nil {
 		sentences = append(sentences, fmt.Sprintf("Built in %d.", *h.YearBuilt))
 	}
 	if len(in.Features) > 0 {
-		sentences = append(sentences, "Features include "+strings.Join(in.Features, ", ")+".")
+		sentences = append(sentences, "Features include "+joinAnd(in.Features)+".")
 	}
-	if price > 0 {
-		sentences = append(sentences, fmt.Sprintf("Offered at $%s.", thousands(price)))
+	if c.Price > 0 {
+		sentences = append(sentences, fmt.Sprintf("Offered at $%s.", thousands(c.Price)))
 	}
-	check := FairHousingCheck{TermsChecked: len(fairHousingTerms), Removed: []string{}}
-	headlines, check.Removed = dropFlagged(headlines, check.Removed)
-	bullets, check.Removed = dropFlagged(bullets, check.Removed)
-	sentences, check.Removed = dropFlagged(sentences, check.Removed)
-	check.Passed = len(check.Removed) == 0
-	budget := in.Budget
-	if budget <= 0 {
-		budget = DefaultBudget
+	if c.OpenHouse != nil {
+		sentences = append(sentences, fmt.Sprintf("Open house %s, %s.", c.OpenHouse.Date.Format("Monday, January 2"), c.OpenHouse.Hours))
 	}
-	return MarketingCampaign{
-		PropertyID: h.ID, Price: price, Headlines: headlines, Description: strings.Join(sentences, " "), Bullets: bullets,
-		Budget: budget, Channels: splitBudget(budget, s.AudienceSegments), LaunchDate: launch, WindowDays: campaignWindowDays,
-		FairHousing: check,
+	if c.ListingURL != "" {
+		sentences = append(sentences, "Photos, floor plan and showings: "+c.ListingURL)
 	}
+	messages := postMessages(h, in.City, place, facts, c.Price, highlights)
+
+	c.FairHousing = FairHousingCheck{TermsChecked: len(fairHousingTerms), Removed: []string{}}
+	c.BuyerLanguage = LanguageCheck{PatternsChecked: len(comparisonPatterns), Removed: []string{}}
+	for _, texts := range []*[]string{&headlines, &bullets, &sentences, &messages} {
+		*texts, c.FairHousing.Removed = dropFlagged(*texts, c.FairHousing.Removed)
+		*texts, c.BuyerLanguage.Removed = dropComparisons(*texts, c.BuyerLanguage.Removed)
+	}
+	c.FairHousing.Passed = len(c.FairHousing.Removed) == 0
+	c.BuyerLanguage.Passed = len(c.BuyerLanguage.Removed) == 0
+	c.Headlines, c.Bullets, c.Description, c.PostMessages = headlines, bullets, strings.Join(sentences, " "), messages
+	c.Budget = in.Budget
+	if c.Budget <= 0 {
+		c.Budget = DefaultBudget
+	}
+	c.Channels, c.WindowDays = splitBudget(c.Budget, s.AudienceSegments), campaignWindowDays
+	return c
 }
 
-func homeFacts(h analytics.Home, kind, city string) string {
+// postMessages are the facts the posts rotate: what the home is, where,
+// its price, and each highlight on its own.
+func postMessages(h analytics.Home, city, place, facts string, price int, highlights []string) []string {
+	at := orDefault(h.Address, "this "+city+" home")
+	out := []string{fmt.Sprintf("Just listed in %s: %s at %s.", place, facts, at)}
+	if price > 0 {
+		out = append(out, fmt.Sprintf("%s, offered at $%s.", capitalize(facts), thousands(price)))
+	}
+	for _, hl := range highlights {
+		out = append(out, fmt.Sprintf("At %s: %s.", at, lowerFirst(hl)))
+	}
+	if h.YearBuilt != nil {
+		out = append(out, fmt.Sprintf("Built in %d: %s in %s.", *h.YearBuilt, facts, city))
+	}
+	return out
+}
+
+// propertyKinds are the buyer's words for the property types.
+var propertyKinds = map[string]string{
+	"SINGLE_FAMILY": "single-family home", "CONDO": "condo", "TOWNHOUSE": "townhouse",
+	"MULTI_FAMILY": "multi-family property", "LAND": "lot",
+}
+
+func homeFacts(h analytics.Home, propertyType string) string {
+	kind, ok := propertyKinds[propertyType]
+	if !ok {
+		kind = strings.ReplaceAll(strings.ToLower(propertyType), "_", "-")
+	}
 	var parts []string
 	if h.Beds != nil {
 		parts = append(parts, fmt.Sprintf("%d-bedroom", *h.Beds))
@@ -122,10 +228,35 @@ func homeFacts(h analytics.Home, kind, city string) string {
 		parts = append(parts, fmt.Sprintf("%g-bath", *h.Baths))
 	}
 	parts = append(parts, kind)
-	if h.Sqft != nil {
-		parts = append(parts, fmt.Sprintf("of %s sq ft", thousands(*h.Sqft)))
+	out := strings.Join(parts, ", ")
+	if len(parts) > 1 {
+		// "3-bedroom, 2.5-bath single-family home"
+		out = strings.Join(parts[:len(parts)-1], ", ") + " " + kind
 	}
-	return strings.Join(parts, " ")
+	if h.Sqft != nil {
+		out += fmt.Sprintf(" with %s sq ft", thousands(*h.Sqft))
+	}
+	return out
+}
+
+// lowerFirst lower-cases the capital that starts a highlight ("Smart
+// thermostat"), when it is not first in its sentence.
+func lowerFirst(s string) string {
+	if s == "" || strings.ToLower(s[:1]) == s[:1] || (len(s) > 1 && strings.ToUpper(s[1:2]) == s[1:2] && strings.ToLower(s[1:2]) != s[1:2]) {
+		return s // not a capital, or an acronym (HVAC)
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// joinAnd writes a list as "a, b and c".
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 // channelBase is the default budget split; the audience shifts it.

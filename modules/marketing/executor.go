@@ -154,11 +154,19 @@ func (x CampaignExecutor) Execute(ctx context.Context, sc *engine.StepContext) (
 		}
 		budget = int(v)
 	}
-	c := BuildCampaign(CampaignInput{Home: analytics.HomeOf(p), City: p.City, Type: string(p.PropertyType), Features: p.Features, Strategy: &s, Budget: budget})
+	org, err := x.Client.Organization.Get(ctx, p.OrganizationID)
+	if err != nil {
+		return nil, err
+	}
+	c := BuildCampaign(CampaignInput{Home: analytics.HomeOf(p), City: p.City, Type: string(p.PropertyType), Features: p.Features,
+		Strategy: &s, Budget: budget, Website: org.Website})
 	return &c, nil
 }
 
 // SocialExecutor runs SOCIAL_SCHEDULING from the campaign among its inputs.
+// Every post links to the listing on the organization's website, so an
+// organization without a website fails the step permanently, naming the
+// field: a post without a link is not one an agent would publish.
 type SocialExecutor struct {
 	Client *ent.Client
 }
@@ -180,6 +188,9 @@ func (x SocialExecutor) Execute(ctx context.Context, sc *engine.StepContext) (an
 	loc, err := time.LoadLocation(org.Timezone)
 	if err != nil {
 		return nil, engine.Permanent(fmt.Errorf("the organization's time zone %q: %w", org.Timezone, err))
+	}
+	if c.ListingURL = ListingURL(org.Website, p.ID); c.ListingURL == "" {
+		return nil, engine.Permanent(errors.New("organization.website is empty: every post links to the listing's page on it; set it with updateOrganization and run again"))
 	}
 	// The plan is made here, from the posts committed so far, and made
 	// again in the outcome's transaction with the property locked: the

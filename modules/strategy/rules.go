@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/modules/analytics"
-	"github.com/estateflow/estateflow/modules/calendar"
 )
 
 // Input is what a strategy is built from.
 type Input struct {
+	// Subject is the home; its ListPrice, when set, is checked against
+	// the CMA range.
 	Subject  analytics.Home
 	Features []string
 	Report   *analytics.Report
@@ -25,65 +26,27 @@ type Input struct {
 // Build applies the strategy rules.
 func Build(in Input) ListingStrategy {
 	m := readMarket(in.Report)
+	opts := pricing(in.Report, m.Temperature)
 	return ListingStrategy{
 		PropertyID:       in.Subject.ID,
 		Market:           m,
+		PriceCheck:       checkListPrice(in.Subject.ListPrice, in.Report, opts),
 		USPs:             usps(in),
-		PricingOptions:   pricing(in.Report, m.Temperature),
+		PricingOptions:   opts,
 		AudienceSegments: segments(in),
 		Timeline:         timeline(in.Start, m.Temperature),
 		NegotiationPlays: plays(m.Temperature, in.Subject, in.Start),
 	}
 }
 
-// Market temperatures.
-const (
-	Tight    = "TIGHT"
-	Balanced = "BALANCED"
-	Soft     = "SOFT"
-)
-
-// readMarket grades the market by months of supply (active listings over
-// monthly sales) when the CMA knows the sales' dates, and by the
-// sale-to-list ratio otherwise.
-func readMarket(r *analytics.Report) MarketReading {
-	m := MarketReading{Temperature: Balanced, SaleToListRatio: r.Market.SaleToListRatio}
-	if r.LookbackMonths != nil && *r.LookbackMonths > 0 && r.CandidatesConsidered > 0 {
-		perMonth := float64(r.CandidatesConsidered) / float64(*r.LookbackMonths)
-		mos := math.Round(float64(r.Market.ActiveListings)/perMonth*10) / 10
-		m.MonthsOfSupply = &mos
-		switch {
-		case mos < 3:
-			m.Temperature = Tight
-		case mos > 6:
-			m.Temperature = Soft
-		}
-		m.Reason = fmt.Sprintf("%d active listings against %.1f sales a month: %.1f months of supply (under 3 is tight, over 6 soft)",
-			r.Market.ActiveListings, perMonth, mos)
-		return m
-	}
-	if r.Market.SaleToListRatio != nil {
-		ratio := *r.Market.SaleToListRatio
-		switch {
-		case ratio >= 1:
-			m.Temperature = Tight
-		case ratio < 0.97:
-			m.Temperature = Soft
-		}
-		m.Reason = fmt.Sprintf("homes nearby sold at %.1f%% of their list price (100%% or more is tight, under 97%% soft)", ratio*100)
-		return m
-	}
-	m.Reason = "no dated sales or list prices nearby: treated as balanced"
-	return m
-}
-
 func roundTo5k(v float64) int { return int(math.Round(v/5000)) * 5000 }
 
-// daysOnMarket bands by option and temperature.
+// daysOnMarket bands by option and temperature; an UNKNOWN market gets
+// the balanced bands, the middle of the road.
 var daysOnMarket = map[string]map[string][2]int{
-	"BELOW_MARKET": {Tight: {3, 10}, Balanced: {7, 21}, Soft: {14, 45}},
-	"AT_MARKET":    {Tight: {7, 21}, Balanced: {21, 45}, Soft: {45, 90}},
-	"ASPIRATIONAL": {Tight: {21, 45}, Balanced: {45, 90}, Soft: {90, 150}},
+	"BELOW_MARKET": {Tight: {3, 10}, Balanced: {7, 21}, Soft: {14, 45}, Unknown: {7, 21}},
+	"AT_MARKET":    {Tight: {7, 21}, Balanced: {21, 45}, Soft: {45, 90}, Unknown: {21, 45}},
+	"ASPIRATIONAL": {Tight: {21, 45}, Balanced: {45, 90}, Soft: {90, 150}, Unknown: {45, 90}},
 }
 
 func pricing(r *analytics.Report, temp string) []PricingOption {
@@ -137,54 +100,6 @@ func intOf(p *int) (float64, bool) {
 	return float64(*p), true
 }
 
-// usps lists the subject's measurable advantages over the median comp.
-func usps(in Input) []USP {
-	out := []USP{}
-	add := func(feature, claim string, subject, comps float64) {
-		out = append(out, USP{Feature: feature, Claim: claim, Subject: &subject, Comps: &comps})
-	}
-	s := in.Subject
-	if sv, ok := intOf(s.Sqft); ok {
-		if mv, ok := medianOf(in.Comps, func(h analytics.Home) (float64, bool) { return intOf(h.Sqft) }); ok && sv >= 1.05*mv {
-			add("livingArea", fmt.Sprintf("%.0f%% more living area than the median comp (%.0f vs %.0f sq ft)", (sv/mv-1)*100, sv, mv), sv, mv)
-		}
-	}
-	if sv, ok := intOf(s.Beds); ok {
-		if mv, ok := medianOf(in.Comps, func(h analytics.Home) (float64, bool) { return intOf(h.Beds) }); ok && sv > mv {
-			add("beds", fmt.Sprintf("%g more bedroom(s) than the median comp (%g vs %g)", sv-mv, sv, mv), sv, mv)
-		}
-	}
-	if s.Baths != nil {
-		if mv, ok := medianOf(in.Comps, func(h analytics.Home) (float64, bool) {
-			if h.Baths == nil {
-				return 0, false
-			}
-			return *h.Baths, true
-		}); ok && *s.Baths > mv {
-			add("baths", fmt.Sprintf("%g more bathroom(s) than the median comp (%g vs %g)", *s.Baths-mv, *s.Baths, mv), *s.Baths, mv)
-		}
-	}
-	if sv, ok := intOf(s.YearBuilt); ok {
-		if mv, ok := medianOf(in.Comps, func(h analytics.Home) (float64, bool) { return intOf(h.YearBuilt) }); ok && sv-mv >= 5 {
-			add("yearBuilt", fmt.Sprintf("built %.0f years later than the median comp (%.0f vs %.0f)", sv-mv, sv, mv), sv, mv)
-		}
-	}
-	if sv, ok := intOf(s.LotSqft); ok {
-		if mv, ok := medianOf(in.Comps, func(h analytics.Home) (float64, bool) { return intOf(h.LotSqft) }); ok && sv >= 1.10*mv {
-			add("lotSize", fmt.Sprintf("%.0f%% larger lot than the median comp (%.0f vs %.0f sq ft)", (sv/mv-1)*100, sv, mv), sv, mv)
-		}
-	}
-	if sv, ok := intOf(s.GarageSpaces); ok {
-		if mv, ok := medianOf(in.Comps, func(h analytics.Home) (float64, bool) { return intOf(h.GarageSpaces) }); ok && sv > mv {
-			add("garage", fmt.Sprintf("%g more garage space(s) than the median comp (%g vs %g)", sv-mv, sv, mv), sv, mv)
-		}
-	}
-	for _, f := range in.Features {
-		out = append(out, USP{Feature: "listedFeature", Claim: "listed feature: " + strings.TrimSpace(f)})
-	}
-	return out
-}
-
 // segments chooses buyer situations by price band, size, type and
 // location. They describe circumstances, never who a buyer is.
 func segments(in Input) []AudienceSegment {
@@ -222,29 +137,9 @@ func segments(in Input) []AudienceSegment {
 	return out
 }
 
-// timeline lays out the launch in business days from start.
-func timeline(start time.Time, temp string) []Milestone {
-	day0 := calendar.NextBusinessDay(time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, time.UTC))
-	photos := calendar.AddBusinessDays(day0, 5)
-	comingSoon := calendar.AddBusinessDays(photos, 1)
-	live := calendar.AddBusinessDays(comingSoon, 2)
-	openHouse := calendar.NextSaturday(live)
-	reviewAfter := 7
-	if temp == Tight {
-		reviewAfter = 4
-	}
-	review := calendar.AddBusinessDays(live, reviewAfter)
-	return []Milestone{
-		{Name: "PREP_AND_STAGING", Date: day0, Note: "repairs, cleaning and staging: 5 business days"},
-		{Name: "PHOTOGRAPHY", Date: photos, Note: "photos and floor plan once staging is done"},
-		{Name: "COMING_SOON", Date: comingSoon, Note: "announce the listing to agents and the waiting list"},
-		{Name: "LIVE", Date: live, Note: "on the MLS and the portals"},
-		{Name: "FIRST_OPEN_HOUSE", Date: openHouse, Note: "the first Saturday after going live"},
-		{Name: "OFFER_REVIEW", Date: review, Note: fmt.Sprintf("%d business days after going live (%s market)", reviewAfter, strings.ToLower(temp))},
-	}
-}
-
-// plays picks negotiation tactics for the market.
+// plays picks negotiation tactics for the market. Seller's-market tactics
+// (offer deadlines, highest and best) come only with a TIGHT reading,
+// which needs the evidence readMarket asks for.
 func plays(temp string, s analytics.Home, start time.Time) []NegotiationPlay {
 	switch temp {
 	case Tight:
@@ -265,6 +160,10 @@ func plays(temp string, s analytics.Home, start time.Time) []NegotiationPlay {
 	out := []NegotiationPlay{
 		{Play: "Counter on price, concede on terms", When: "the first offer is within 5% of asking"},
 		{Play: "Ask for a shorter inspection period", When: "an offer comes with long contingencies"},
+	}
+	if temp == Unknown {
+		out = append(out, NegotiationPlay{Play: "Read the first week's showings and feedback before choosing tactics",
+			When: "too few nearby sales to read the market: the first week's traffic is the best evidence"})
 	}
 	if s.YearBuilt != nil && start.Year()-*s.YearBuilt >= 20 {
 		out = append(out, NegotiationPlay{Play: "Offer a one-year home warranty", When: fmt.Sprintf("buyers worry about %d-year-old systems", start.Year()-*s.YearBuilt)})
