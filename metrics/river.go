@@ -47,7 +47,7 @@ func (c *riverQueueCollector) Describe(ch chan<- *prometheus.Desc) {
 // serves it. The table is found on the connection's search_path, as River
 // finds it.
 const riverQueueSQL = `SELECT queue, state::text, count(*),
-	COALESCE(EXTRACT(EPOCH FROM now() - min(scheduled_at)) FILTER (WHERE state = 'available'), 0)
+	COALESCE(EXTRACT(EPOCH FROM now() - min(scheduled_at) FILTER (WHERE state = 'available'))::float8, 0)
 FROM river_job
 WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
 GROUP BY queue, state`

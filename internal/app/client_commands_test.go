@@ -175,6 +175,11 @@ func TestRunWatchResumes(t *testing.T) {
 			envOf(map[string]string{"ESTATEFLOW_TOKEN": api.token, "ESTATEFLOW_SERVER": "http://" + proxy.ln.Addr().String()}), false)
 	}()
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stdout.String(), "drafting the copy"); time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-errc:
+			t.Fatalf("run --watch ended early: %v\n%s%s", err, stdout.String(), stderr.String())
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the campaign step never showed its progress:\n%s", stdout.String())
 		}
