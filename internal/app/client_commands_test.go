@@ -306,3 +306,42 @@ func TestRunsCommand(t *testing.T) {
 		t.Fatalf("--package lead-nurture:\n%s", out)
 	}
 }
+
+// TestReportCommand prints a finished run's report in each format, and
+// maps another organization's run to NOT_FOUND. It needs the report
+// endpoint (GET /api/v1/runs/{id}/report), built on another branch of
+// issue 15: until that is merged, it fails with NOT_FOUND for every format.
+func TestReportCommand(t *testing.T) {
+	t.Parallel()
+	api := cliTestAPI(t, nil)
+	propertyID, _ := api.newListingPackage(t)
+	env := envOf(map[string]string{"ESTATEFLOW_TOKEN": api.token, "ESTATEFLOW_SERVER": api.srv.URL})
+	var started, stderr syncBuffer
+	if err := runCommand(context.Background(), []string{"new-listing", "--property", propertyID, "--watch"}, &started, &stderr, env, false); err != nil {
+		t.Fatalf("run --watch: %v", err)
+	}
+	runID := regexp.MustCompile(`(?m)^Run (\S+) \(`).FindStringSubmatch(started.String())[1]
+	for _, c := range []struct{ format, want string }{
+		{"md", "new-listing"},
+		{"json", `"status"`},
+		{"csv", "cma"},
+		{"html", "<html"},
+	} {
+		t.Run(c.format, func(t *testing.T) {
+			var stdout, stderr syncBuffer
+			if err := reportCommand(context.Background(), []string{runID, "--format", c.format}, &stdout, &stderr, env); err != nil {
+				t.Fatalf("report --format %s: %v", c.format, err)
+			}
+			if out := stdout.String(); !strings.Contains(strings.ToLower(out), strings.ToLower(c.want)) {
+				t.Fatalf("report --format %s lacks %q:\n%s", c.format, c.want, out)
+			}
+		})
+	}
+	rival, _ := rivalToken(t, api)
+	var stdout, stderrRival syncBuffer
+	err := reportCommand(context.Background(), []string{runID}, &stdout, &stderrRival,
+		envOf(map[string]string{"ESTATEFLOW_TOKEN": rival, "ESTATEFLOW_SERVER": api.srv.URL}))
+	if cli.CodeOf(err) != cli.ExitConnection || !strings.Contains(fmt.Sprint(err), "NOT_FOUND") {
+		t.Fatalf("another organization's report: %v", err)
+	}
+}
