@@ -310,7 +310,7 @@ func TestRunsCommand(t *testing.T) {
 // TestReportCommand prints a finished run's report in each format, and
 // maps another organization's run to NOT_FOUND. It needs the report
 // endpoint (GET /api/v1/runs/{id}/report), built on another branch of
-// issue 15: until that is merged, it fails with NOT_FOUND for every format.
+// issue 15: until that is merged, it fails with HTTP 404 for every format.
 func TestReportCommand(t *testing.T) {
 	t.Parallel()
 	api := cliTestAPI(t, nil)
