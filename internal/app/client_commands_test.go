@@ -184,6 +184,14 @@ func TestRunWatchResumes(t *testing.T) {
 			t.Fatalf("the campaign step never showed its progress:\n%s", stdout.String())
 		}
 	}
+	// The command holds one websocket with one subscription.
+	metricsURL := api.srv.URL + MetricsPath
+	open := map[string]float64{"estateflow_websocket_connections_active": 1, "estateflow_subscriptions_active": 1}
+	for name, want := range open {
+		if got := scrapeMetrics(t, metricsURL, "").value(name, nil); got != want {
+			t.Errorf("%s = %v while watching, want %v", name, got, want)
+		}
+	}
 	proxy.drop()
 	close(gate)
 	var err error
@@ -200,6 +208,17 @@ func TestRunWatchResumes(t *testing.T) {
 		t.Fatalf("no reconnection shown:\n%s", out)
 	}
 	checkAllEventsOnce(t, api, out)
+	// Both connections, the dropped one and the resumed one, are closed.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		s := scrapeMetrics(t, metricsURL, "")
+		if s.value("estateflow_websocket_connections_active", nil) == 0 && s.value("estateflow_subscriptions_active", nil) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("connections still counted after the command ended: websockets %v, subscriptions %v",
+				s.value("estateflow_websocket_connections_active", nil), s.value("estateflow_subscriptions_active", nil))
+		}
+	}
 }
 
 // drop closes the connections the proxy carries; it keeps listening.
