@@ -72,18 +72,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 		}
 		return nil, fmt.Errorf("engine: creating run: %w", err)
 	}
-	return e.outsideTxn(ctx, t.run)
-}
-
-// outsideTxn reads a run a transaction wrote again, through the engine's
-// client: the row the transaction returned is bound to that transaction,
-// which has ended, so loading its edges (steps, package) would fail.
-func (e *Engine) outsideTxn(ctx context.Context, r *ent.Run) (*ent.Run, error) {
-	fresh, err := e.client.Run.Get(ctx, r.ID)
-	if err != nil {
-		return nil, fmt.Errorf("engine: reading run %d: %w", r.ID, err)
-	}
-	return fresh, nil
+	return t.run, nil
 }
 
 func (e *Engine) createRun(ctx context.Context, db *ent.Client, pkg *ent.WorkflowPackage, req StartRequest, hash string) (*txn, error) {
@@ -220,7 +209,7 @@ func (e *Engine) CancelRun(ctx context.Context, runID int) (*ent.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.outsideTxn(ctx, t.run)
+	return t.run, nil
 }
 
 // RetryRun re-executes a FAILED or CANCELED run's failed, skipped and
@@ -253,5 +242,5 @@ func (e *Engine) RetryRun(ctx context.Context, runID int) (*ent.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.outsideTxn(ctx, t.run)
+	return t.run, nil
 }
