@@ -33,8 +33,18 @@ func main() {
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "estateflow:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is the code an error carries (the client commands' codes, see
+// 'estateflow help run'), or 1.
+func exitCode(err error) int {
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
+	return 1
 }
 
 // run dispatches to a subcommand; with none, or only flags, it serves.

@@ -43,6 +43,8 @@
 //   - fanout.go: events of other processes, through NOTIFY and LISTEN.
 //   - executor.go: what executors implement and receive.
 //   - errors.go: refusals the caller caused, with their error codes.
+//   - observer.go: what the engine reports, once each change commits, to
+//     an Observer (the application's metrics), without knowing of them.
 //   - dag.go: validating a package's graph of steps.
 //
 // Tests use real databases (SQLite, and PostgreSQL with TEST_DATABASE_URL);

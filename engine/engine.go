@@ -53,7 +53,10 @@ type Config struct {
 	// CheckStart validates a run's subject and parameters before StartRun
 	// creates it (see StartChecker). Nil: only the subject's type is checked.
 	CheckStart StartChecker
-	Logger     *slog.Logger
+	// Observer learns of runs, attempts, retries, timeouts and streams,
+	// for metrics (default NopObserver).
+	Observer Observer
+	Logger   *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -86,6 +89,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Observer == nil {
+		c.Observer = NopObserver{}
 	}
 }
 

@@ -53,6 +53,9 @@ type RiverConfig struct {
 	ListenerDSN string
 	// ID names this process among River's clients (default: random).
 	ID string
+	// Middleware is installed in River's client, around every job (the
+	// application measures the jobs' latency with it).
+	Middleware []rivertype.Middleware
 }
 
 // stepJobKind is River's name for a step attempt.
@@ -149,6 +152,7 @@ func (d *riverDispatcher) newClient(ctx context.Context) error {
 		JobTimeout:           minRescueAfter,
 		RescueStuckJobsAfter: minRescueAfter,
 		RetryPolicy:          infraRetryPolicy{},
+		Middleware:           d.cfg.Middleware,
 		Logger:               d.e.log,
 	})
 	if err != nil {

@@ -68,8 +68,10 @@ func spawnStream[T any](e *Engine, sub *subscriber, onEnd func(error), body func
 	}
 	e.streams.Add(1)
 	e.mu.Unlock()
+	e.cfg.Observer.StreamOpened()
 	go func() {
 		defer e.streams.Done()
+		defer e.cfg.Observer.StreamClosed()
 		defer close(out)
 		defer e.broker.unsubscribe(sub)
 		err := body(out)
@@ -83,6 +85,7 @@ func spawnStream[T any](e *Engine, sub *subscriber, onEnd func(error), body func
 // endReason tells why the broker closed a subscriber's channel.
 func (e *Engine) endReason(sub *subscriber) error {
 	if e.broker.overflowed(sub) {
+		e.cfg.Observer.SlowConsumer()
 		return ErrSlowConsumer
 	}
 	return ErrStopping

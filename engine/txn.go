@@ -37,6 +37,8 @@ type txn struct {
 	job *stepJob
 
 	cancel bool // interrupt the run's running steps, here and elsewhere
+
+	attempts []attemptRecord // attempts whose end this transaction records, for the Observer
 }
 
 // errSkip aborts a transaction that found nothing to do.
@@ -190,10 +192,11 @@ func (t *txn) stepIndex(id int) int {
 }
 
 // afterCommit publishes t's events to this process's subscribers,
-// interrupts the steps of a run t canceled, and hands the dispatcher its
-// share.
+// reports them to the Observer, interrupts the steps of a run t canceled,
+// and hands the dispatcher its share.
 func (e *Engine) afterCommit(t *txn) {
 	e.broker.publish(t.events)
+	e.observe(t)
 	if t.cancel {
 		e.cancelRunning(t.run.ID)
 	}

@@ -99,7 +99,7 @@ func (e *Engine) attempt(ctx, stepCtx context.Context, cancelStep context.Cancel
 		return e.finishAttempt(ctx, ref, sc, attemptCanceled, nil, nil)
 	}
 	if execErr != nil && errors.Is(context.Cause(attemptCtx), errTimeout) {
-		execErr = fmt.Errorf("attempt %d timed out after %s", sc.Attempt, timeout)
+		execErr = attemptTimeoutError{fmt.Sprintf("attempt %d timed out after %s", sc.Attempt, timeout)}
 	}
 	if execErr != nil {
 		return e.finishAttempt(ctx, ref, sc, attemptFailed, nil, execErr)
@@ -244,6 +244,9 @@ func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext
 		}
 		s := t.steps[i]
 		t.job = ref.job
+		// Recorded once the outcome below is applied and the transaction
+		// commits.
+		defer func() { t.recordAttempt(s, execErr) }()
 		switch outcome {
 		case attemptSucceeded:
 			for _, effect := range sc.effects {
@@ -316,4 +319,24 @@ func toObject(v any) (map[string]any, error) {
 		return nil, fmt.Errorf("must be a JSON object: %w", err)
 	}
 	return m, nil
+}
+
+// attemptTimeoutError is the error of an attempt that outlived its timeout;
+// it matches errTimeout, so that the attempt counts as timed out.
+type attemptTimeoutError struct{ msg string }
+
+func (e attemptTimeoutError) Error() string      { return e.msg }
+func (attemptTimeoutError) Is(target error) bool { return target == errTimeout }
+
+// recordAttempt notes, for the Observer, how the attempt of step s ended:
+// s, already updated, holds the status it led to.
+func (t *txn) recordAttempt(s *ent.StepRun, execErr error) {
+	var took time.Duration
+	if s.StartedAt != nil {
+		took = max(t.now.Sub(*s.StartedAt), 0)
+	}
+	t.attempts = append(t.attempts, attemptRecord{
+		kind: string(s.Kind), took: took, outcome: string(s.Status),
+		timedOut: execErr != nil && errors.Is(execErr, errTimeout),
+	})
 }

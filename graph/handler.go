@@ -55,6 +55,9 @@ type HandlerConfig struct {
 	// stream may take before the connection is closed as stalled
 	// (default 10s).
 	WriteTimeout time.Duration
+	// Observer learns of operations and websockets, for metrics (default
+	// NopObserver).
+	Observer Observer
 }
 
 // NewHandler returns the /graphql endpoint: queries and mutations over POST
@@ -82,6 +85,9 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
 	srv := handler.New(NewSchema(client, eng, cfg.Auth, cfg.Logger))
 
 	// The first transport that supports a request serves it: the refusal of
@@ -93,7 +99,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 	srv.AddTransport(malformedTextRefusal{})
 	srv.AddTransport(newSSESingleConnection(cfg.MaxStreamReservations, cfg.MaxSubscriptions, cfg.WriteTimeout, cfg.Logger))
 	srv.AddTransport(deadlineSSE{SSE: transport.SSE{KeepAlivePingInterval: 15 * time.Second}, WriteTimeout: cfg.WriteTimeout})
-	srv.AddTransport(transport.Websocket{
+	srv.AddTransport(observedTransport{obs: cfg.Observer, Transport: transport.Websocket{
 		// Auth's wrapper closes a connection its token ended with 4401.
 		Implementation: cfg.Auth.WebsocketImplementation(deadlineWebsocket{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
@@ -101,6 +107,7 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 			Logger:        cfg.Logger,
 			// After the stall's close grace, so that the frames are garbage.
 			Release: newMemoryRelease(closeGrace + 3*time.Second),
+			OnStall: cfg.Observer.WebsocketStalled,
 		}),
 		KeepAlivePingInterval: 10 * time.Second,
 		// graphql-transport-ws's one-way heartbeat. Besides keeping
@@ -111,12 +118,13 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		PongOnlyInterval: 10 * time.Second,
 		InitTimeout:      10 * time.Second,
 		InitFunc:         websocketInit(cfg.Auth.WebsocketInit),
-	})
+	}})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{})
 	srv.AddTransport(refusingTransport{})
 
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(operationTimer{obs: cfg.Observer})
 	// Automatic persisted queries: a frontend sends a query's hash instead
 	// of its text once the server has seen it.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})

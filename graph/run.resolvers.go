@@ -19,23 +19,23 @@ import (
 
 // StartRun is the resolver for the startRun field.
 func (r *mutationResolver) StartRun(ctx context.Context, input model.StartRunInput) (*ent.Run, error) {
-	return r.engine.StartRun(ctx, engine.StartRequest{
+	return r.readAgain(ctx)(r.engine.StartRun(ctx, engine.StartRequest{
 		PackageID:      input.PackageID,
 		PropertyID:     input.PropertyID,
 		ClientID:       input.ClientID,
 		Params:         input.Params,
 		IdempotencyKey: input.IdempotencyKey,
-	})
+	}))
 }
 
 // CancelRun is the resolver for the cancelRun field.
 func (r *mutationResolver) CancelRun(ctx context.Context, id int) (*ent.Run, error) {
-	return r.engine.CancelRun(ctx, id)
+	return r.readAgain(ctx)(r.engine.CancelRun(ctx, id))
 }
 
 // RetryRun is the resolver for the retryRun field.
 func (r *mutationResolver) RetryRun(ctx context.Context, id int) (*ent.Run, error) {
-	return r.engine.RetryRun(ctx, id)
+	return r.readAgain(ctx)(r.engine.RetryRun(ctx, id))
 }
 
 // Output is the resolver for the output field.

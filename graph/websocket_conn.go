@@ -43,6 +43,8 @@ type deadlineWebsocket struct {
 	// Release, when set, returns memory to the OS after stalled
 	// connections close (see memoryRelease).
 	Release *memoryRelease
+	// OnStall, when set, learns of each stalled connection closed.
+	OnStall func()
 }
 
 // memoryRelease hands memory back to the OS a few seconds after the last
@@ -95,7 +97,7 @@ func (d deadlineWebsocket) Accept(w http.ResponseWriter, r *http.Request, option
 	if err != nil {
 		return nil, err
 	}
-	return &deadlineConn{conn: conn, raw: hj.conn, ctx: r.Context(), writeTimeout: d.WriteTimeout, logger: d.Logger, release: d.Release}, nil
+	return &deadlineConn{conn: conn, raw: hj.conn, ctx: r.Context(), writeTimeout: d.WriteTimeout, logger: d.Logger, release: d.Release, onStall: d.OnStall}, nil
 }
 
 // hijackRecorder keeps the connection websocket.Accept hijacks, so that a
@@ -119,6 +121,7 @@ type deadlineConn struct {
 	writeTimeout time.Duration
 	logger       *slog.Logger
 	release      *memoryRelease
+	onStall      func()
 
 	mu           sync.Mutex
 	readDeadline *time.Timer
@@ -153,15 +156,20 @@ func (c *deadlineConn) WriteJSON(v any) error {
 func (c *deadlineConn) stalled() {
 	reason := fmt.Sprintf("%s: no write completed in %s; reconnect and resume from the last seq received", "SLOW_CONSUMER", c.writeTimeout)
 	c.logger.WarnContext(c.ctx, "graphql: closing a stalled websocket", "timeout", c.writeTimeout)
-	c.startClose(CloseWriteTimeout, reason)
+	first := c.startClose(CloseWriteTimeout, reason)
 	c.release.soon()
+	if first && c.onStall != nil {
+		c.onStall()
+	}
 }
 
-func (c *deadlineConn) startClose(code int, reason string) {
+// startClose reports whether it began the close: false when it had begun
+// already.
+func (c *deadlineConn) startClose(code int, reason string) bool {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.closing = true
 	c.stopReadDeadlineLocked()
@@ -173,12 +181,13 @@ func (c *deadlineConn) startClose(code int, reason string) {
 	if c.raw != nil {
 		time.AfterFunc(closeGrace, func() { _ = c.raw.Close() })
 	}
+	return true
 }
 
 // WriteClose implements transport.WebsocketConn, without waiting for the
 // close handshake (as gqlgen's own adapter does).
 func (c *deadlineConn) WriteClose(code int, message string) error {
-	c.startClose(code, message)
+	_ = c.startClose(code, message)
 	return nil
 }
 

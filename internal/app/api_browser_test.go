@@ -25,7 +25,7 @@ func serverWith(t *testing.T, api *testAPI, cfg Config) *httptest.Server {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 1 << 20
 	}
-	srv := httptest.NewServer(newRoutes(api.db, api.engine, api.authn, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	srv := httptest.NewServer(newRoutes(api.db, api.engine, api.authn, api.metrics, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(srv.Close)
 	return srv
 }

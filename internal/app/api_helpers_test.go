@@ -27,6 +27,7 @@ import (
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/internal/testdb"
+	"github.com/estateflow/estateflow/metrics"
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -38,6 +39,7 @@ type testAPI struct {
 	srv     *httptest.Server
 	engine  *engine.Engine
 	authn   *auth.Authenticator
+	metrics *metrics.Metrics
 	token   string // an ADMIN's token of the test organization
 	adminID int
 	orgID   int
@@ -112,6 +114,7 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 		t.Fatalf("app.New: %v", err)
 	}
 	api.db, api.engine, api.authn, api.orgID = a.db, a.engine, a.authn, a.boot.Org.ID
+	api.metrics = a.metrics
 	admin, err := auth.EnsureUser(context.Background(), api.db.Client, a.boot.Org.Slug, "admin@test.example", user.RoleADMIN)
 	if err != nil {
 		t.Fatal(err)

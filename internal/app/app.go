@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/database"
@@ -22,6 +23,7 @@ import (
 	"github.com/estateflow/estateflow/httpserver"
 	"github.com/estateflow/estateflow/internal/logscrub"
 	"github.com/estateflow/estateflow/internal/requestid"
+	"github.com/estateflow/estateflow/metrics"
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/seed"
@@ -36,6 +38,7 @@ type App struct {
 	boot    seed.Result
 	authn   *auth.Authenticator
 	engine  *engine.Engine
+	metrics *metrics.Metrics
 	handler http.Handler
 }
 
@@ -84,12 +87,13 @@ func (a *App) start(ctx context.Context) error {
 		// Printed once, for the operator: it is not stored and not logged again.
 		fmt.Fprintf(a.cfg.Stderr, "\nThe %s organization's admin token (shown once; keep it):\n\n    %s\n\nUse it as: Authorization: Bearer <token>\n\n", boot.Org.Slug, secret)
 	}
-	eng := newEngine(a.db, a.cfg, a.logger)
+	a.metrics = newMetrics(a.db, a)
+	eng := newEngine(a.db, a.cfg, a.logger, a.metrics)
 	if err := eng.Start(ctx); err != nil {
 		return err // Close stops only an engine that started, as serve always did
 	}
 	a.engine = eng
-	a.handler = newRoutes(a.db, a.engine, a.authn, a.cfg, a.logger)
+	a.handler = newRoutes(a.db, a.engine, a.authn, a.metrics, a.cfg, a.logger)
 	return nil
 }
 
@@ -112,7 +116,30 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	// Replicas' supervisors (and replicas_test.go) read the address from
 	// this record.
 	a.logger.Info("serving", "addr", ln.Addr().String(), "graphql", "/graphql", "playground", "/")
-	return httpserver.Serve(ctx, ln, a.handler, httpserver.DefaultConfig(), a.logger)
+	if a.cfg.MetricsAddr == "" {
+		return httpserver.Serve(ctx, ln, a.handler, httpserver.DefaultConfig(), a.logger)
+	}
+	mln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listening on %s for metrics: %w", a.cfg.MetricsAddr, err)
+	}
+	return a.serveWithMetrics(ctx, ln, mln)
+}
+
+// serveWithMetrics serves the API on ln and the metrics on mln until ctx
+// ends or either server fails; both then shut down gracefully.
+func (a *App) serveWithMetrics(ctx context.Context, ln, mln net.Listener) error {
+	a.logger.Info("serving metrics", "addr", mln.Addr().String(), "path", MetricsPath)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	mux := newMetricsMux(a.metrics)
+	errs := make(chan error, 2)
+	go func() { errs <- httpserver.Serve(ctx, mln, mux, httpserver.DefaultConfig(), a.logger) }()
+	go func() { errs <- httpserver.Serve(ctx, ln, a.handler, httpserver.DefaultConfig(), a.logger) }()
+	first := <-errs
+	cancel() // the other server stops too
+	return errors.Join(first, <-errs)
 }
 
 // Close stops the engine, then closes the database. Call it after Run has
@@ -146,13 +173,14 @@ func openAndMigrate(ctx context.Context, cfg Config, logger *slog.Logger) (*data
 
 // newEngine builds the workflow engine, with PostgreSQL's River dispatch
 // and fan-out when the database is PostgreSQL.
-func newEngine(db *database.DB, cfg Config, logger *slog.Logger) *engine.Engine {
-	ecfg := engine.Config{Dialect: db.Dialect, Workers: cfg.Workers, Logger: logger}
+func newEngine(db *database.DB, cfg Config, logger *slog.Logger, m *metrics.Metrics) *engine.Engine {
+	ecfg := engine.Config{Dialect: db.Dialect, Workers: cfg.Workers, Logger: logger, Observer: m.Engine()}
 	if db.Dialect == dialect.Postgres {
 		// Several replicas may share the database: steps go through River,
 		// and every replica's subscribers see every event.
 		ecfg.ListenDSN = cfg.DatabaseURL
-		ecfg.River = &engine.RiverConfig{DB: db.SQL, ClientOnTx: db.ClientOnTx, ID: replicaID(cfg.ReplicaID)}
+		ecfg.River = &engine.RiverConfig{DB: db.SQL, ClientOnTx: db.ClientOnTx, ID: replicaID(cfg.ReplicaID),
+			Middleware: []rivertype.Middleware{m.RiverMiddleware()}}
 		if cfg.RiverListen {
 			ecfg.River.ListenerDSN = cfg.DatabaseURL
 		}

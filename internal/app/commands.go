@@ -24,6 +24,9 @@ func Commands() []Command {
 		{"import", "import properties FILE.csv: upsert properties from a CSV file", Import},
 		{"token", "token create --org SLUG --user EMAIL: print a new API token", Token},
 		{"cma", "cma backtest --csv FILE: value every sale in FILE from the others", CMA},
+		{"run", "run PACKAGE-KEY --property ID | --client ID [--watch]: start a run on a server", RunCommand},
+		{"runs", "runs [--status S] [--package KEY]: list a server's runs", RunsCommand},
+		{"report", "report RUN-ID --format md|json|csv|html: print a run's report", ReportCommand},
 	}
 }
 

@@ -46,6 +46,14 @@ type Config struct {
 	RiverListen    bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
 	LogLevel       slog.Level
 	LogJSON        bool // -log-json, ESTATEFLOW_LOG_JSON
+	// MetricsAddr (-metrics-addr, ESTATEFLOW_METRICS_ADDR), when set,
+	// serves /metrics on a listener of its own, for operators, and not on
+	// Addr. Empty: /metrics is on Addr.
+	MetricsAddr string
+	// MetricsToken, read from ESTATEFLOW_METRICS_TOKEN only, is the bearer
+	// token /metrics asks for on Addr (not on MetricsAddr). Empty: /metrics
+	// on Addr is open.
+	MetricsToken string
 
 	// Stderr receives the logs and the one-time admin token; nil discards
 	// both.
@@ -137,6 +145,9 @@ func (c *commandLine) serverFlags() {
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", env.str("ESTATEFLOW_REPLICA_ID", ""),
 		"this process's name among the replicas sharing a PostgreSQL database (default: host name and process ID) (env ESTATEFLOW_REPLICA_ID)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("ESTATEFLOW_METRICS_ADDR", ""),
+		"serve Prometheus metrics at /metrics on this address only, with no authentication, instead of on -addr (env ESTATEFLOW_METRICS_ADDR); on -addr, /metrics asks for the bearer token in ESTATEFLOW_METRICS_TOKEN when that is set")
+	cfg.MetricsToken = env.str("ESTATEFLOW_METRICS_TOKEN", "")
 	fs.BoolVar(&cfg.RiverListen, "river-listen", env.bool("ESTATEFLOW_RIVER_LISTEN", true),
 		"on PostgreSQL, pick up step jobs as they are inserted (LISTEN) instead of by polling every 100ms (env ESTATEFLOW_RIVER_LISTEN)")
 }

@@ -50,13 +50,13 @@ func TestServeFlagsAndEnvironment(t *testing.T) {
 				"ESTATEFLOW_MAX_CONNECTIONS": "3", "ESTATEFLOW_MAX_SUBSCRIPTIONS": "4", "ESTATEFLOW_MAX_DEPTH": "5",
 				"ESTATEFLOW_MAX_COMPLEXITY": "600", "ESTATEFLOW_MAX_EXPENSIVE_FIELDS": "3", "ESTATEFLOW_WORKERS": "7", "ESTATEFLOW_REPLICA_ID": "r1",
 				"ESTATEFLOW_RIVER_LISTEN": "false", "ESTATEFLOW_LOG_LEVEL": "debug", "ESTATEFLOW_LOG_JSON": "true",
-				"ESTATEFLOW_WS_WRITE_TIMEOUT": "3s",
+				"ESTATEFLOW_WS_WRITE_TIMEOUT": "3s", "ESTATEFLOW_METRICS_ADDR": "127.0.0.1:9090", "ESTATEFLOW_METRICS_TOKEN": "m3trics",
 			},
 			want: Config{
 				Addr: "127.0.0.1:9000", DatabaseURL: "postgres://db/estateflow", DBMaxConns: 12, MaxBodyBytes: 2048,
 				CORSOrigins: "https://a.example", AdminToken: "ef_secret", RateLimit: 60, MaxConnections: 3,
 				MaxSubscriptions: 4, MaxDepth: 5, MaxComplexity: 600, MaxExpensive: 3, WSWriteTimeout: 3 * time.Second, Workers: 7, ReplicaID: "r1",
-				LogLevel: slog.LevelDebug, LogJSON: true,
+				LogLevel: slog.LevelDebug, LogJSON: true, MetricsAddr: "127.0.0.1:9090", MetricsToken: "m3trics",
 			},
 		},
 		{
@@ -141,6 +141,10 @@ func TestCommandHelp(t *testing.T) {
 		{"import", append([]string{"Usage: estateflow import properties", "-org", "-demo"}, database...), []string{"-addr", "-role", "-csv"}},
 		{"token", append([]string{"Usage: estateflow token create", "-org", "-user", "-role", "-name"}, database...), []string{"-addr", "-demo", "-csv"}},
 		{"cma", append([]string{"Usage: estateflow cma backtest", "cma calibrate", "-csv", "-json", "-org", "-sales"}, database...), []string{"-addr", "-role"}},
+		{"run", []string{"Usage: estateflow run PACKAGE-KEY", "-property", "-client", "-param", "-watch", "-idempotency-key", "-server", "ESTATEFLOW_SERVER", "-token", "ESTATEFLOW_TOKEN", "4  run --watch: the run FAILED"},
+			[]string{"-addr", "-database-url", "-status"}},
+		{"runs", []string{"Usage: estateflow runs", "-status", "-package", "-first", "-after", "-server", "Exit codes:"}, []string{"-addr", "-database-url", "-watch"}},
+		{"report", []string{"Usage: estateflow report RUN-ID", "-format", "-server", "-token"}, []string{"-addr", "-database-url", "-watch"}},
 	} {
 		t.Run(tc.command, func(t *testing.T) {
 			t.Parallel()

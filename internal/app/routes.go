@@ -10,11 +10,12 @@ import (
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/graph"
 	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/metrics"
 	"github.com/estateflow/estateflow/rest"
 	"github.com/estateflow/estateflow/web"
 )
 
-func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, cfg Config, logger *slog.Logger) http.Handler {
+func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, m *metrics.Metrics, cfg Config, logger *slog.Logger) http.Handler {
 	origins := httpserver.ParseOrigins(cfg.CORSOrigins)
 	gql := graph.NewHandler(db.Client, eng, graph.HandlerConfig{
 		Logger:           logger,
@@ -29,6 +30,7 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 		// A reservation becomes a stream: the same bound as connections.
 		MaxStreamReservations: cfg.MaxConnections,
 		WriteTimeout:          cfg.WSWriteTimeout,
+		Observer:              m.GraphQL(),
 	})
 	mux := http.NewServeMux()
 	rateLimit := cfg.RateLimit
@@ -62,5 +64,8 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 		httpserver.Check{Name: "events", Fn: func(context.Context) error { return eng.EventsReady() }},
 	))
 	mux.HandleFunc("GET /healthz", httpserver.Liveness)
+	if cfg.MetricsAddr == "" { // otherwise only the operator's listener serves them
+		mux.Handle("GET "+MetricsPath, metricsOnMain(m.Handler(), cfg.MetricsToken))
+	}
 	return httpserver.RequestID(httpserver.AccessLog(logger)(httpserver.Recover(logger)(mux)))
 }
