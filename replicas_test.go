@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -184,13 +185,20 @@ func (c *replicaCluster) stopAll() {
 // post sends a GraphQL operation to a replica as the demo admin and returns
 // its data; errors in the response are an error too.
 func (r *replica) post(query string, vars map[string]any) (json.RawMessage, error) {
+	data, _, err := r.postOnce(query, vars)
+	return data, err
+}
+
+// postOnce is post that also says how long the server asked the client to
+// wait before a retry (Retry-After of a 503; 0 when it did not ask).
+func (r *replica) postOnce(query string, vars map[string]any) (json.RawMessage, time.Duration, error) {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, r.url+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+replicaToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("replica %s: %w", r.name, err)
+		return nil, 0, fmt.Errorf("replica %s: %w", r.name, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
@@ -199,9 +207,28 @@ func (r *replica) post(query string, vars map[string]any) (json.RawMessage, erro
 		Errors []any           `json:"errors"`
 	}
 	if err := json.Unmarshal(raw, &res); err != nil || len(res.Errors) > 0 {
-		return nil, fmt.Errorf("replica %s: %s", r.name, raw)
+		var retryAfter time.Duration
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+			retryAfter = time.Duration(secs) * time.Second
+		}
+		return nil, retryAfter, fmt.Errorf("replica %s: %s", r.name, raw)
 	}
-	return res.Data, nil
+	return res.Data, 0, nil
+}
+
+// postRetrying is post as a well-behaved client sends it: a 503 with
+// Retry-After (UNAVAILABLE: the database, or the server's queue for it, did
+// not answer a query in time, as happens on a loaded machine) is retried
+// after the time asked, up to 4 times. Such a refusal comes before the
+// operation commits anything, so a retried mutation does not run twice.
+func (r *replica) postRetrying(query string, vars map[string]any) (json.RawMessage, error) {
+	for attempt := 1; ; attempt++ {
+		data, retryAfter, err := r.postOnce(query, vars)
+		if err == nil || retryAfter == 0 || attempt == 5 {
+			return data, err
+		}
+		time.Sleep(retryAfter)
+	}
 }
 
 // graphql is post for the test's own goroutine.
@@ -355,7 +382,7 @@ func startRuns(t *testing.T, r *replica, pkg map[string]string, n int, onStart f
 				query = `mutation($pkg: ID!, $c: ID!) { startRun(input: {packageId: $pkg, clientId: $c}) { id } }`
 				vars = map[string]any{"pkg": pkg["nurture"], "c": setup.Clients.Edges[i%len(setup.Clients.Edges)].Node.ID}
 			}
-			data, err := r.post(query, vars)
+			data, err := r.postRetrying(query, vars)
 			var res struct{ StartRun struct{ ID string } }
 			if err == nil {
 				err = json.Unmarshal(data, &res)
