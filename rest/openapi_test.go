@@ -32,10 +32,24 @@ func TestOpenAPIValidates(t *testing.T) {
 		for _, e := range verrs {
 			t.Errorf("%s: %s", e.Message, e.Reason)
 			for _, se := range e.SchemaValidationErrors {
-				t.Errorf("  %s at %s", se.Reason, se.FieldPath + " (" + se.KeywordLocation + ")")
+				t.Errorf("  %s at %s", se.Reason, se.FieldPath+" ("+se.KeywordLocation+")")
 			}
 		}
 		t.FailNow()
+	}
+	// The validation can fail: a document without info is refused.
+	var broken map[string]any
+	if err := json.Unmarshal(raw, &broken); err != nil {
+		t.Fatal(err)
+	}
+	delete(broken, "info")
+	brokenRaw, _ := json.Marshal(broken)
+	if brokenDoc, err := libopenapi.NewDocument(brokenRaw); err == nil {
+		if bv, errs := validator.NewValidator(brokenDoc); len(errs) == 0 {
+			if ok, _ := bv.ValidateDocument(); ok {
+				t.Fatal("a document without info validated")
+			}
+		}
 	}
 	var parsed struct {
 		Paths map[string]map[string]any `json:"paths"`

@@ -435,4 +435,3 @@ func dollars(n int) string {
 	}
 	return "$" + s
 }
-
