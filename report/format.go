@@ -150,3 +150,21 @@ func (r *Report) title() string {
 	}
 	return name
 }
+
+// featureName turns a CMA feature's name into words: livingArea → Living
+// area, lot_size → Lot size.
+func featureName(f string) string {
+	var b strings.Builder
+	for i, r := range f {
+		switch {
+		case r == '_':
+			b.WriteByte(' ')
+		case i > 0 && r >= 'A' && r <= 'Z':
+			b.WriteByte(' ')
+			b.WriteRune(r + ('a' - 'A'))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return humanName(strings.ToUpper(b.String()))
+}

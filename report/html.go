@@ -25,6 +25,8 @@ var htmlFuncs = template.FuncMap{
 	"human":       humanName,
 	"thousands":   thousands,
 	"lower":       strings.ToLower,
+	"contains":    strings.Contains,
+	"feature":     featureName,
 	"f1":          func(v float64) string { return fmt.Sprintf("%.1f", v) },
 	"plus":        func(a, b float64) float64 { return a + b },
 	"minus":       func(a, b float64) float64 { return a - b },

@@ -57,7 +57,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			p("\n")
 		}
 		for _, m := range st.Timeline {
-			p("- **%s** – %s", day(m.Date), md(m.Name))
+			p("- **%s** – %s", day(m.Date), md(humanName(m.Name)))
 			if m.Note != "" {
 				p(": %s", md(m.Note))
 			}

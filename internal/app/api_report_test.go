@@ -241,6 +241,25 @@ func TestRunReports(t *testing.T) {
 		if !reflect.DeepEqual(rowIDs, wantIDs) {
 			t.Errorf("comps rows %v, stored %v", rowIDs, wantIDs)
 		}
+		// The adjustments: a row per adjusted feature, a column per comp.
+		features := map[string]bool{}
+		for _, c := range cma.Comps {
+			for _, a := range c.Adjustments {
+				features[a.Feature] = true
+			}
+		}
+		var featureRows []string
+		walk(byID(doc, "adjustments"), func(n *html.Node) {
+			if f := attr(n, "data-feature"); f != "" {
+				featureRows = append(featureRows, f)
+				if !features[f] {
+					t.Errorf("feature %s has a row and no comp adjusts it", f)
+				}
+			}
+		})
+		if len(featureRows) != len(features) {
+			t.Errorf("adjustment rows %v, features %v", featureRows, features)
+		}
 		// The chart: inline SVG, a point per comp with an area, and the
 		// subject's value and range marked.
 		chart := byID(doc, "comps-chart")
