@@ -89,10 +89,14 @@ func (r *queryResolver) Packages(ctx context.Context, after *entgql.Cursor[int],
 // Query returns generated.QueryResolver implementation.
 func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 
+// Run returns generated.RunResolver implementation.
+func (r *Resolver) Run() generated.RunResolver { return &runResolver{r} }
+
 // StepRun returns generated.StepRunResolver implementation.
 func (r *Resolver) StepRun() generated.StepRunResolver { return &stepRunResolver{r} }
 
 type (
 	queryResolver   struct{ *Resolver }
+	runResolver     struct{ *Resolver }
 	stepRunResolver struct{ *Resolver }
 )

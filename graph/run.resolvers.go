@@ -14,6 +14,7 @@ import (
 	"github.com/estateflow/estateflow/graph/generated"
 	"github.com/estateflow/estateflow/graph/model"
 	"github.com/estateflow/estateflow/modules/spec"
+	"github.com/estateflow/estateflow/report"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -36,6 +37,11 @@ func (r *mutationResolver) CancelRun(ctx context.Context, id int) (*ent.Run, err
 // RetryRun is the resolver for the retryRun field.
 func (r *mutationResolver) RetryRun(ctx context.Context, id int) (*ent.Run, error) {
 	return r.readAgain(ctx)(r.engine.RetryRun(ctx, id))
+}
+
+// ReportURL is the resolver for the reportUrl field.
+func (r *runResolver) ReportURL(ctx context.Context, obj *ent.Run) (string, error) {
+	return report.HTMLURL(obj.ID), nil
 }
 
 // Output is the resolver for the output field.

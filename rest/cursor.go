@@ -60,12 +60,15 @@ func parseListQuery(q url.Values) (listQuery, error) {
 	return out, nil
 }
 
-func statusNames() string {
+func statusNames() string { return strings.Join(statusList(), ", ") }
+
+// statusList names every run status, for messages and the OpenAPI document.
+func statusList() []string {
 	names := make([]string, 0, 6)
 	for _, st := range []run.Status{run.StatusQUEUED, run.StatusRUNNING, run.StatusSUCCEEDED, run.StatusFAILED, run.StatusCANCELING, run.StatusCANCELED} {
 		names = append(names, st.String())
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 func encodeCursor(lastID int) string {

@@ -5,20 +5,28 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/internal/errcode"
 	"github.com/estateflow/estateflow/internal/requestid"
+	"github.com/estateflow/estateflow/report"
 	"github.com/estateflow/estateflow/tenant"
 )
 
 // Prefix is the path the handler serves under; mount it there.
-const Prefix = "/api/v1/orchestration/"
+const Prefix = "/api/v1/"
 
+// The endpoints' paths, as ServeMux patterns (and, with {id}, as OpenAPI
+// path templates).
 const (
-	runsPath = Prefix + "runs"
-	runPath  = Prefix + "runs/{id}"
+	runsPath   = Prefix + "orchestration/runs"
+	runPath    = Prefix + "orchestration/runs/{id}"
+	reportPath = Prefix + "runs/{id}/report" // report.HTMLURL builds its URLs
+	// OpenAPIPath serves the OpenAPI document; it needs no token, so mount
+	// OpenAPIHandler there apart from the authenticated handler.
+	OpenAPIPath = Prefix + "openapi.json"
 )
 
 // Handler serves the REST endpoints. Requests must reach it through the
@@ -28,6 +36,8 @@ type Handler struct {
 	engine *engine.Engine
 	log    *slog.Logger
 	mux    *http.ServeMux
+	html   *report.HTMLRenderer
+	now    func() time.Time
 }
 
 // NewHandler returns the REST endpoints over the tenant-scoped client and
@@ -36,11 +46,12 @@ func NewHandler(client *ent.Client, eng *engine.Engine, logger *slog.Logger) *Ha
 	if logger == nil {
 		logger = slog.Default()
 	}
-	h := &Handler{client: client, engine: eng, log: logger, mux: http.NewServeMux()}
+	h := &Handler{client: client, engine: eng, log: logger, mux: http.NewServeMux(), html: report.MustNewHTMLRenderer(), now: time.Now}
 	// Patterns without methods: a wrong method gets this package's 405,
 	// with a JSON body, rather than the mux's plain-text one.
 	h.mux.Handle(runsPath, methods{http.MethodGet: h.listRuns, http.MethodPost: h.startRun})
 	h.mux.Handle(runPath, methods{http.MethodGet: h.getRun})
+	h.mux.Handle(reportPath, methods{http.MethodGet: h.getReport})
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, newError(errcode.NotFound, "", "no endpoint at %s", r.URL.Path))
 	})

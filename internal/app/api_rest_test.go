@@ -95,6 +95,8 @@ func restCall(t *testing.T, srvURL, token, method, path string, body any, header
 		headers[k] = v
 	}
 	status, respHeader, raw := send(t, method, srvURL+path, token, r, headers)
+	// Every REST response the tests see is one the OpenAPI document allows.
+	checkOpenAPI(t, method, srvURL+path, headers, status, respHeader, raw)
 	return restResponse{status: status, header: respHeader, raw: raw}
 }
 

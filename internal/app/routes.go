@@ -42,10 +42,17 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, m
 	limit := auth.RateLimit(rateLimit)
 	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.MaxBodyBytes)(
 		authn.Middleware(limit(gql)))))
-	// The legacy REST endpoints, behind the same chain; rest.TranslateErrors
+	// The REST endpoints (runs and their reports), behind the same chain; rest.TranslateErrors
 	// gives the shared middleware's refusals the REST error shape.
 	mux.Handle(rest.Prefix, httpserver.CORS(origins)(rest.TranslateErrors(rest.BodyLimit(cfg.MaxBodyBytes)(
 		authn.Middleware(limit(rest.NewHandler(db.Client, eng, logger)))))))
+	// The OpenAPI document describes the REST API and holds no data: no token.
+	mux.Handle("GET "+rest.OpenAPIPath, httpserver.CORS(origins)(rest.OpenAPIHandler()))
+	// The SDL for code generators is what introspection gives: served when
+	// introspection is on.
+	if cfg.Introspection {
+		mux.Handle("GET "+graph.SchemaPath, httpserver.CORS(origins)(graph.SchemaHandler()))
+	}
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	// Readiness asks the database; liveness must not: a liveness probe that
