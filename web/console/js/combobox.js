@@ -15,6 +15,7 @@ export function combobox({ id, label, hint, search, onPick }) {
   let active = -1;
   let seq = 0;
   let timer = null;
+  let picked = false;
 
   const close = () => {
     list.hidden = true;
@@ -44,6 +45,7 @@ export function combobox({ id, label, hint, search, onPick }) {
       id: `${id}-opt-${i}`, role: 'option', 'aria-selected': 'false', dataset: { value: o.value },
       onmousedown: (ev) => { ev.preventDefault(); pick(i); },
     }, o.label)));
+    input.removeAttribute('aria-activedescendant');
     list.hidden = opts.length === 0;
     input.setAttribute('aria-expanded', String(opts.length > 0));
     status.textContent = opts.length ? `${opts.length} matches; use the arrow keys and Enter to choose.` : 'No matches.';
@@ -74,11 +76,18 @@ export function combobox({ id, label, hint, search, onPick }) {
       highlight(Math.max(0, active - 1));
     } else if (ev.key === 'Enter' && !list.hidden && active >= 0) {
       ev.preventDefault();
+      picked = true;
       pick(active);
     } else if (ev.key === 'Escape') {
       close();
     }
   });
+  // The Enter that picks an option must not also submit the form, which
+  // a keypress dispatched apart from its keydown (as by automation) would.
+  input.addEventListener('keypress', (ev) => {
+    if (ev.key === 'Enter' && picked) ev.preventDefault();
+  });
+  input.addEventListener('keyup', () => { picked = false; });
   input.addEventListener('blur', () => setTimeout(close, 100));
   const wrap = h('div', { class: 'field' },
     h('label', { for: id }, label),
