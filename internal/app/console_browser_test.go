@@ -354,7 +354,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	}))
 	defer cancelTab()
-	b := &browser{t: t, ctx: ctx, dir: t.TempDir()}
+	// Screenshots go to the test's temp dir, or, to keep them, to
+	// $CONSOLE_SCREENSHOTS.
+	shots := os.Getenv("CONSOLE_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := &browser{t: t, ctx: ctx, dir: shots}
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting chromium: %v", err)
 	}
@@ -402,6 +410,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.eval(`window.__sameDocument === true`, &same)
 	if !same {
 		t.Error("the page reloaded: the console must update live, in one document")
+	}
+
+	// Sign-out forgets the token and closes the live connection.
+	b.t = t
+	b.click(`#sign-out`)
+	b.wait("the sign-in form", `document.querySelector('input[name=token]') !== null && location.hash === '#/signin'`)
+	var left string
+	b.eval(`String(localStorage.getItem('estateflow.console.token'))`, &left)
+	if left != "null" {
+		t.Errorf("the token is still stored after sign-out: %q", left)
 	}
 }
 

@@ -4,7 +4,7 @@
 import { s } from './dom.js';
 import { money, number } from './format.js';
 
-const W = 640, H = 360, L = 84, R = 24, T = 24, B = 52;
+const W = 640, H = 384, L = 84, R = 24, T = 24, B = 76;
 
 function ticks(lo, hi, n) {
   const step = niceStep((hi - lo) / n);
@@ -53,7 +53,7 @@ export function cmaChart(report, subjectSqft, id = 'cma-chart') {
   svg.append(
     s('line', { x1: L, x2: W - R, y1: H - B, y2: H - B, stroke: '#334155' }),
     s('line', { x1: L, x2: L, y1: T, y2: H - B, stroke: '#334155' }),
-    s('text', { x: (L + W - R) / 2, y: H - 12, 'text-anchor': 'middle', 'font-size': 12, fill: '#0f172a' }, 'Living area (sq ft)'),
+    s('text', { x: (L + W - R) / 2, y: H - B + 34, 'text-anchor': 'middle', 'font-size': 12, fill: '#0f172a' }, 'Living area (sq ft)'),
     s('text', { x: 16, y: (T + H - B) / 2, 'text-anchor': 'middle', 'font-size': 12, fill: '#0f172a', transform: `rotate(-90 16 ${(T + H - B) / 2})` }, 'Price'));
 
   // Each comp: its sale price (filled) and its price adjusted to the
@@ -76,13 +76,12 @@ export function cmaChart(report, subjectSqft, id = 'cma-chart') {
     s('path', { d: `M${subjX},${sy - 9} L${subjX + 9},${sy} L${subjX},${sy + 9} L${subjX - 9},${sy} z`, fill: '#9a3412', stroke: '#fff', 'stroke-width': 1.5 }),
     s('text', { x: subjX + 12, y: sy - 10, 'font-size': 12, 'font-weight': 700, fill: '#9a3412' }, `Subject ${short(report.estimatedValue)}`)));
 
-  // Legend.
-  const lg = s('g', { transform: `translate(${L + 8},${T + 6})`, 'font-size': 11, fill: '#0f172a' },
-    s('rect', { x: 0, y: -4, width: 260, height: 46, fill: '#fff', stroke: '#cbd5e1' }),
-    s('circle', { cx: 12, cy: 8, r: 5, fill: '#0e7490' }), s('text', { x: 22, y: 12 }, 'Sale price'),
-    s('circle', { cx: 92, cy: 8, r: 4, fill: '#fff', stroke: '#0e7490', 'stroke-width': 2 }), s('text', { x: 102, y: 12 }, 'Adjusted to subject'),
-    s('path', { d: 'M12,21 L19,28 L12,35 L5,28 z', fill: '#9a3412' }), s('text', { x: 22, y: 32 }, 'Subject value'),
-    s('rect', { x: 92, y: 23, width: 14, height: 10, fill: '#cffafe', stroke: '#94a3b8' }), s('text', { x: 110, y: 32 }, '80% range'));
+  // Legend, in one row below the axis title, clear of the data.
+  const lg = s('g', { transform: `translate(${L},${H - 18})`, 'font-size': 11, fill: '#0f172a' },
+    s('circle', { cx: 6, cy: -4, r: 5, fill: '#0e7490' }), s('text', { x: 16, y: 0 }, 'Sale price'),
+    s('circle', { cx: 90, cy: -4, r: 4, fill: '#fff', stroke: '#0e7490', 'stroke-width': 2 }), s('text', { x: 100, y: 0 }, 'Adjusted to the subject'),
+    s('path', { d: 'M246,-11 L253,-4 L246,3 L239,-4 z', fill: '#9a3412' }), s('text', { x: 258, y: 0 }, 'Subject’s value and range'),
+    s('rect', { x: 410, y: -9, width: 14, height: 10, fill: '#cffafe', stroke: '#94a3b8' }), s('text', { x: 428, y: 0 }, '80% range'));
   svg.append(lg);
   return svg;
 }

@@ -93,10 +93,13 @@ export function renderDetail(main, session, runID) {
       st.output ? renderOutput(st.output, run) : h('p', {}, st.error ? `Error: ${st.error}` : st.status === 'SUCCEEDED' ? 'No output.' : 'No output yet.'))));
   };
 
+  let loads = 0;
   const load = async () => {
+    const mine = ++loads;
     try {
       const { node } = await session.request(DETAIL, { id: runID });
-      if (closed) return;
+      // A slower, older answer must not replace a newer one.
+      if (closed || mine !== loads) return;
       if (!node) {
         error.textContent = `Run ${runID} was not found.`;
         return;
