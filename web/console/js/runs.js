@@ -58,8 +58,12 @@ export class RunStore {
       variables: {},
       next: (data) => this.upsert(data.runsUpdated),
       error: (err) => {
+        // SLOW_CONSUMER or a restart: subscribe again; the monitor re-reads
+        // its page on reconnection.
         console.warn('runsUpdated ended', err);
-        setTimeout(() => this.live(), 1000);
+        setTimeout(() => {
+          if (!this.session.subs.stopped) this.live();
+        }, 1000);
       },
     });
   }
