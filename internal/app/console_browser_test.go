@@ -394,6 +394,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("live bars", func(t *testing.T) { testConsoleLiveRun(t, b, api, gate, runID) })
 	t.Run("cancel", func(t *testing.T) { testConsoleCancel(t, b, api, gate, address) })
 	t.Run("websocket outage", func(t *testing.T) { testConsoleOutage(t, b, api, gate, killer, address) })
+	t.Run("monitor under a burst of runs", func(t *testing.T) { testConsoleMonitorAt500(t, b, api) })
 	t.Run("accessibility", func(t *testing.T) {
 		b.t = t
 		for _, view := range []struct{ hash, ready string }{
@@ -688,4 +689,90 @@ func testConsoleOutage(t *testing.T, b *browser, api *testAPI, gate *consoleGate
 		t.Errorf("went offline %s times, want once", offline)
 	}
 	b.screenshot("resumed")
+}
+
+// testConsoleMonitorAt500 starts 100 runs (500 with CONSOLE_MONITOR_RUNS=500) while the monitor is open and
+// checks that the list stays windowed (one page of rows in the document)
+// and that the page's main thread is never blocked for long while their
+// updates stream in.
+func testConsoleMonitorAt500(t *testing.T, b *browser, api *testAPI) {
+	b.t = t
+	// 100 runs keep the test short on a loaded machine; the README's
+	// figures come from CONSOLE_MONITOR_RUNS=500.
+	n := 100
+	if v, err := strconv.Atoi(os.Getenv("CONSOLE_MONITOR_RUNS")); err == nil && v > 0 {
+		n = v
+	}
+	var setup struct {
+		Clients struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"clients"`
+		CreatePackage struct{ ID string } `json:"createPackage"`
+	}
+	api.do(`{ clients(first: 1) { edges { node { id } } } }`, nil).ok(t, &setup)
+	api.do(`mutation { createPackage(input: {key: "score-only", name: "Score only", subject: CLIENT,
+		steps: [{key: "score", name: "Lead scoring", kind: LEAD_SCORING}]}) { id } }`, nil).ok(t, &setup)
+	if len(setup.Clients.Edges) == 0 {
+		t.Fatal("the demo data has no client")
+	}
+	before, err := api.ent().Run.Query().Count(api.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b.eval(`location.hash = '#/monitor'`, nil)
+	b.wait("the monitor", `document.querySelector('#monitor-list li') !== null`)
+	b.eval(`(() => {
+		window.__longTasks = [];
+		new PerformanceObserver(list => list.getEntries().forEach(e => window.__longTasks.push(e.duration))).observe({type: 'longtask'});
+	})()`, nil)
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	ids := make(chan int, n)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				var started struct {
+					StartRun struct{ ID string } `json:"startRun"`
+				}
+				api.do(`mutation($pkg: ID!, $client: ID!) { startRun(input: {packageId: $pkg, clientId: $client}) { id } }`,
+					map[string]any{"pkg": setup.CreatePackage.ID, "client": setup.Clients.Edges[0].Node.ID}).ok(t, &started)
+				ids <- mustInt(t, started.StartRun.ID)
+			}
+		})
+	}
+	wg.Wait()
+	close(ids)
+	for id := range ids {
+		api.waitRun(t, id)
+	}
+	t.Logf("%d runs started and finished in %v", n, time.Since(start).Round(time.Millisecond))
+	total := before + n
+	b.wait("every run in the monitor", fmt.Sprintf(`document.querySelector('#monitor-count')?.textContent.startsWith('%d runs') &&
+		[...document.querySelectorAll('#monitor-list li')].every(li => li.dataset.status === 'SUCCEEDED' || li.dataset.status === 'CANCELED')`, total))
+	var m struct {
+		Rows      int
+		LongTasks []float64
+		Known     int
+	}
+	b.eval(`({rows: document.querySelectorAll('#monitor-list li').length, longTasks: window.__longTasks,
+		known: window.estateflowConsole.session.store.runs.size})`, &m)
+	if m.Rows != 25 {
+		t.Errorf("%d rows in the document, want one page of 25", m.Rows)
+	}
+	if m.Known < n {
+		t.Errorf("the console knows %d runs, want at least %d", m.Known, n)
+	}
+	longest := 0.0
+	for _, d := range m.LongTasks {
+		longest = max(longest, d)
+	}
+	t.Logf("monitor at %d runs: %d rows rendered, %d long tasks (over 50 ms), the longest %.0f ms", total, m.Rows, len(m.LongTasks), longest)
+	// A generous bound for a loaded 2-core machine: a frozen page (a full
+	// re-render of every run per event) blocks for seconds.
+	if longest > 1500 {
+		t.Errorf("the page's main thread was blocked for %.0f ms while the runs streamed in", longest)
+	}
+	b.screenshot("monitor-500")
 }

@@ -101,8 +101,15 @@ export class Subscriptions {
       case 'next': {
         const sub = this.subs.get(msg.id);
         if (!sub) break;
-        if (msg.payload?.errors?.length) sub.error(new GraphQLError(msg.payload.errors));
-        else sub.next(msg.payload.data);
+        if (msg.payload?.errors?.length) {
+          // The server ends a stream it cannot go on with (SLOW_CONSUMER,
+          // UNAVAILABLE) with an error result, then complete: for the
+          // subscriber the error is the end.
+          sub.errored = true;
+          sub.error(new GraphQLError(msg.payload.errors));
+        } else if (!sub.errored) {
+          sub.next(msg.payload.data);
+        }
         break;
       }
       case 'error': {
@@ -114,7 +121,7 @@ export class Subscriptions {
       case 'complete': {
         const sub = this.subs.get(msg.id);
         this.subs.delete(msg.id);
-        sub?.complete();
+        if (sub && !sub.errored) sub.complete();
         break;
       }
       default:

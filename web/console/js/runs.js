@@ -10,6 +10,7 @@ export const RUN_FIELDS = `id status progress createdAt updatedAt error packageI
 const EVENT_FIELDS = 'seq type stepKey status progress message at';
 
 export const TERMINAL_RUN = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
+const TERMINAL_EVENTS = new Set(['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELED']);
 const TERMINAL_STEP = new Set(['SUCCEEDED', 'FAILED', 'CANCELED', 'SKIPPED']);
 
 // A websocket carries at most 10 subscriptions (the server's default):
@@ -53,18 +54,22 @@ export class RunStore {
 
   /** live subscribes to runsUpdated. */
   live() {
+    const again = () => setTimeout(() => {
+      if (this.session.subs.stopped) return;
+      this.live();
+      // Changes between the end and the new subscription were missed.
+      window.dispatchEvent(new CustomEvent('console:resync'));
+    }, 1000);
     return this.session.subs.subscribe({
       query: `subscription { runsUpdated { ${RUN_FIELDS} } }`,
       variables: {},
       next: (data) => this.upsert(data.runsUpdated),
+      // SLOW_CONSUMER, a restart: subscribe again, and re-read.
       error: (err) => {
-        // SLOW_CONSUMER or a restart: subscribe again; the monitor re-reads
-        // its page on reconnection.
         console.warn('runsUpdated ended', err);
-        setTimeout(() => {
-          if (!this.session.subs.stopped) this.live();
-        }, 1000);
+        again();
       },
+      complete: again,
     });
   }
 
@@ -75,6 +80,7 @@ export class RunStore {
       // A finished stream starts again after a retry, from its cursor.
       if (existing.done) {
         existing.done = false;
+        existing.terminal = false;
         if (existing.el) delete existing.el.dataset.done;
         existing.subscribe();
       }
@@ -84,7 +90,7 @@ export class RunStore {
       const oldest = [...this.tracked.keys()].find((id) => this.tracked.get(id).done) || this.tracked.keys().next().value;
       this.untrack(oldest);
     }
-    const t = { lastSeq: 0, seqs: [], done: false, stop: null, el: null };
+    const t = { lastSeq: 0, seqs: [], done: false, terminal: false, stop: null, el: null };
     this.tracked.set(runID, t);
     if (this.log) {
       t.el = document.createElement('span');
@@ -107,6 +113,13 @@ export class RunStore {
           }, 1000);
         },
         complete: () => {
+          if (!t.terminal) {
+            // Ended before the run did (the server restarting): resume.
+            setTimeout(() => {
+              if (this.tracked.get(runID) === t && !t.done) subscribe();
+            }, 1000);
+            return;
+          }
           t.done = true;
           if (t.el) t.el.dataset.done = 'true';
           this.emit(runID, { type: 'STREAM_COMPLETE' });
@@ -130,6 +143,7 @@ export class RunStore {
     if (t.el) t.el.dataset.seqs = t.seqs.join(',');
     if (ev.seq <= t.lastSeq) return; // never applied twice
     t.lastSeq = ev.seq;
+    if (TERMINAL_EVENTS.has(ev.type)) t.terminal = true;
     if (t.el) t.el.dataset.lastSeq = String(ev.seq);
     const run = this.runs.get(runID);
     if (run) {
