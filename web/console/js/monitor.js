@@ -40,6 +40,9 @@ export function renderMonitor(main, session) {
   let dirty = new Set();
   let frame = 0;
   let loading = 0;
+  // Runs that arrive while the first page is being read: the answer may
+  // predate them, and they must not be lost when it replaces the list.
+  let arrived = null;
 
   const matches = (r) => (!statusSelect.value || r.status === statusSelect.value) && (!pkgSelect.value || r.packageID === pkgSelect.value);
   const where = () => {
@@ -95,6 +98,7 @@ export function renderMonitor(main, session) {
 
   const load = async (append) => {
     const mine = ++loading;
+    if (!append) arrived = new Set();
     try {
       const data = await session.request(`query($first: Int, $after: Cursor, $where: RunWhereInput) {
         runs(first: $first, after: $after, where: $where, orderBy: {field: CREATED_AT, direction: DESC}) {
@@ -105,6 +109,13 @@ export function renderMonitor(main, session) {
       ids = append ? [...ids, ...got.filter((id) => !ids.includes(id))] : got;
       if (!append) rows = new Map();
       total = data.runs.totalCount;
+      if (!append) {
+        const seen = new Set(got);
+        const newer = [...arrived].filter((id) => !seen.has(id) && matches(store.runs.get(id))).reverse();
+        ids = [...newer, ...ids];
+        total += newer.length;
+        arrived = null;
+      }
       cursor = data.runs.pageInfo.endCursor;
       hasMore = data.runs.pageInfo.hasNextPage;
       error.textContent = '';
@@ -124,6 +135,7 @@ export function renderMonitor(main, session) {
         // A run new to the list: runs arrive newest first, so it goes on top.
         ids = [id, ...ids];
         total += 1;
+        arrived?.add(id);
       }
       dirty.add(id);
       schedule();
