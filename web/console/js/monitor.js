@@ -43,6 +43,7 @@ export function renderMonitor(main, session) {
   // Runs that arrive while the first page is being read: the answer may
   // predate them, and they must not be lost when it replaces the list.
   let arrived = null;
+  let settle = 0;
 
   const matches = (r) => (!statusSelect.value || r.status === statusSelect.value) && (!pkgSelect.value || r.packageID === pkgSelect.value);
   const where = () => {
@@ -136,6 +137,11 @@ export function renderMonitor(main, session) {
         ids = [id, ...ids];
         total += 1;
         arrived?.add(id);
+        // runsUpdated has no cursor, and a slow page can be dropped from it
+        // (SLOW_CONSUMER) in a burst: once the runs stop arriving, re-read
+        // the first page so that the list and its count are exact.
+        clearTimeout(settle);
+        settle = setTimeout(() => { if (page === 0) load(false); }, 1500);
       }
       dirty.add(id);
       schedule();
@@ -164,5 +170,6 @@ export function renderMonitor(main, session) {
     stopStore();
     window.removeEventListener('console:resync', resync);
     if (frame) cancelAnimationFrame(frame);
+    clearTimeout(settle);
   };
 }
