@@ -49,6 +49,7 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Cma(ctx context.Context, propertyID int, options *analytics.Options) (*analytics.Report, error)
 	Properties(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) (*ent.PropertyConnection, error)
+	StepKinds(ctx context.Context) ([]*model.StepKindInfo, error)
 }
 type RunResolver interface {
 	ReportURL(ctx context.Context, obj *ent.Run) (string, error)
@@ -6425,6 +6426,38 @@ func (ec *executionContext) fieldContext_Query_properties(ctx context.Context, f
 	if fc.Args, err = ec.field_Query_properties_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_stepKinds(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_stepKinds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().StepKinds(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.StepKindInfo) graphql.Marshaler {
+			return ec.marshalNStepKindInfo2ᚕᚖgithubᚗcomᚋestateflowᚋestateflowᚋgraphᚋmodelᚐStepKindInfoᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_stepKinds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StepKindInfo(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -26773,6 +26806,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_properties(ctx, field)
 				})
+		case "stepKinds":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_stepKinds(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -28593,6 +28632,36 @@ func (ec *executionContext) unmarshalNStepKind2githubᚗcomᚋestateflowᚋestat
 
 func (ec *executionContext) marshalNStepKind2githubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐKind(ctx context.Context, sel ast.SelectionSet, v stepkind.Kind) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNStepKind2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐKindᚄ(ctx context.Context, v any) ([]stepkind.Kind, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]stepkind.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNStepKind2githubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNStepKind2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []stepkind.Kind) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStepKind2githubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNStepRun2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐStepRun(ctx context.Context, sel ast.SelectionSet, v *ent.StepRun) graphql.Marshaler {

@@ -606,6 +606,7 @@ type ComplexityRoot struct {
 		Properties     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
 		Runs           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
 		ScheduledPosts func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
+		StepKinds      func(childComplexity int) int
 		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 		Transactions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
 		Viewer         func(childComplexity int) int
@@ -715,6 +716,23 @@ type ComplexityRoot struct {
 		Compliance func(childComplexity int) int
 		Listings   func(childComplexity int) int
 		Reason     func(childComplexity int) int
+	}
+
+	StepKindInfo struct {
+		Kind                  func(childComplexity int) int
+		Module                func(childComplexity int) int
+		Params                func(childComplexity int) int
+		RequiredUpstreamKinds func(childComplexity int) int
+		Subject               func(childComplexity int) int
+	}
+
+	StepParam struct {
+		Default     func(childComplexity int) int
+		Description func(childComplexity int) int
+		Max         func(childComplexity int) int
+		Min         func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Type        func(childComplexity int) int
 	}
 
 	StepRun struct {
@@ -3522,6 +3540,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ScheduledPosts(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ScheduledPostOrder), args["where"].(*ent.ScheduledPostWhereInput)), true
+	case "Query.stepKinds":
+		if e.ComplexityRoot.Query.StepKinds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.StepKinds(childComplexity), true
 	case "Query.tasks":
 		if e.ComplexityRoot.Query.Tasks == nil {
 			break
@@ -4004,6 +4028,74 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SocialTargeting.Reason(childComplexity), true
+
+	case "StepKindInfo.kind":
+		if e.ComplexityRoot.StepKindInfo.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepKindInfo.Kind(childComplexity), true
+	case "StepKindInfo.module":
+		if e.ComplexityRoot.StepKindInfo.Module == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepKindInfo.Module(childComplexity), true
+	case "StepKindInfo.params":
+		if e.ComplexityRoot.StepKindInfo.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepKindInfo.Params(childComplexity), true
+	case "StepKindInfo.requiredUpstreamKinds":
+		if e.ComplexityRoot.StepKindInfo.RequiredUpstreamKinds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepKindInfo.RequiredUpstreamKinds(childComplexity), true
+	case "StepKindInfo.subject":
+		if e.ComplexityRoot.StepKindInfo.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepKindInfo.Subject(childComplexity), true
+
+	case "StepParam.default":
+		if e.ComplexityRoot.StepParam.Default == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepParam.Default(childComplexity), true
+	case "StepParam.description":
+		if e.ComplexityRoot.StepParam.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepParam.Description(childComplexity), true
+	case "StepParam.max":
+		if e.ComplexityRoot.StepParam.Max == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepParam.Max(childComplexity), true
+	case "StepParam.min":
+		if e.ComplexityRoot.StepParam.Min == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepParam.Min(childComplexity), true
+	case "StepParam.name":
+		if e.ComplexityRoot.StepParam.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepParam.Name(childComplexity), true
+	case "StepParam.type":
+		if e.ComplexityRoot.StepParam.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepParam.Type(childComplexity), true
 
 	case "StepRun.attempt":
 		if e.ComplexityRoot.StepRun.Attempt == nil {
@@ -9889,6 +9981,40 @@ extend type Run {
 
 type Mutation
 `, BuiltIn: false},
+	{Name: "../stepkinds.graphqls", Input: `"""
+A step kind a package may use, as the module registry describes it: what it
+works on, the kinds it reads from upstream and the run parameters it reads.
+"""
+type StepKindInfo {
+  kind: StepKind!
+  "The module that implements the kind (analytics, strategy, crm, marketing)."
+  module: String!
+  "A package may only chain kinds of its own subject."
+  subject: PackageSubject!
+  "Kinds whose output the step reads and cannot do without: each must be among its dependencies."
+  requiredUpstreamKinds: [StepKind!]!
+  params: [StepParam!]!
+}
+
+"A run parameter a step kind reads (StartRunInput.params)."
+type StepParam {
+  name: String!
+  "number, integer, date (YYYY-MM-DD) or date-time (RFC 3339)."
+  type: String!
+  "What an absent parameter means, in words."
+  default: String!
+  "Bounds of a number or integer; null leaves that side open."
+  min: Float
+  max: Float
+  "The values the parameter accepts, in words."
+  description: String!
+}
+
+extend type Query {
+  "Every step kind the server implements, from the module registry."
+  stepKinds: [StepKindInfo!]!
+}
+`, BuiltIn: false},
 	{Name: "../strategy.graphqls", Input: `"The LISTING_STRATEGY step's output: how to position, price and launch a listing."
 type ListingStrategy {
   propertyId: ID!
@@ -11123,6 +11249,40 @@ func (ec *executionContext) childFields_ScheduledPostEdge(ctx context.Context, f
 		return ec.fieldContext_ScheduledPostEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ScheduledPostEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_StepKindInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_StepKindInfo_kind(ctx, field)
+	case "module":
+		return ec.fieldContext_StepKindInfo_module(ctx, field)
+	case "subject":
+		return ec.fieldContext_StepKindInfo_subject(ctx, field)
+	case "requiredUpstreamKinds":
+		return ec.fieldContext_StepKindInfo_requiredUpstreamKinds(ctx, field)
+	case "params":
+		return ec.fieldContext_StepKindInfo_params(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StepKindInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_StepParam(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "name":
+		return ec.fieldContext_StepParam_name(ctx, field)
+	case "type":
+		return ec.fieldContext_StepParam_type(ctx, field)
+	case "default":
+		return ec.fieldContext_StepParam_default(ctx, field)
+	case "min":
+		return ec.fieldContext_StepParam_min(ctx, field)
+	case "max":
+		return ec.fieldContext_StepParam_max(ctx, field)
+	case "description":
+		return ec.fieldContext_StepParam_description(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StepParam", field.Name)
 }
 
 func (ec *executionContext) childFields_StepRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -60,6 +60,33 @@ type StartRunInput struct {
 	IdempotencyKey *string `json:"idempotencyKey,omitempty"`
 }
 
+// A step kind a package may use, as the module registry describes it: what it
+// works on, the kinds it reads from upstream and the run parameters it reads.
+type StepKindInfo struct {
+	Kind stepkind.Kind `json:"kind"`
+	// The module that implements the kind (analytics, strategy, crm, marketing).
+	Module string `json:"module"`
+	// A package may only chain kinds of its own subject.
+	Subject stepkind.Subject `json:"subject"`
+	// Kinds whose output the step reads and cannot do without: each must be among its dependencies.
+	RequiredUpstreamKinds []stepkind.Kind `json:"requiredUpstreamKinds"`
+	Params                []*StepParam    `json:"params"`
+}
+
+// A run parameter a step kind reads (StartRunInput.params).
+type StepParam struct {
+	Name string `json:"name"`
+	// number, integer, date (YYYY-MM-DD) or date-time (RFC 3339).
+	Type string `json:"type"`
+	// What an absent parameter means, in words.
+	Default string `json:"default"`
+	// Bounds of a number or integer; null leaves that side open.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
+	// The values the parameter accepts, in words.
+	Description string `json:"description"`
+}
+
 type Subscription struct {
 }
 

@@ -51,10 +51,13 @@ func TestTenantIsolationMatrix(t *testing.T) {
 	schema := generated.NewExecutableSchema(generated.Config{}).Schema()
 	gen := &callGenerator{schema: schema, records: records}
 
+	// Fields that read nothing of any organization: the module registry is
+	// the same for every one (TestStepKindsQuery checks it).
+	orgFree := map[string]bool{"Query.stepKinds": true}
 	var cases []isolationCase
 	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
 		for _, f := range root.Fields {
-			if strings.HasPrefix(f.Name, "__") {
+			if strings.HasPrefix(f.Name, "__") || orgFree[root.Name+"."+f.Name] {
 				continue
 			}
 			c, err := gen.build(root, f)
@@ -74,7 +77,7 @@ func TestTenantIsolationMatrix(t *testing.T) {
 	}
 	for _, root := range []*ast.Definition{schema.Query, schema.Mutation, schema.Subscription} {
 		for _, f := range root.Fields {
-			if !strings.HasPrefix(f.Name, "__") && !covered[root.Name+"."+f.Name] {
+			if !strings.HasPrefix(f.Name, "__") && !orgFree[root.Name+"."+f.Name] && !covered[root.Name+"."+f.Name] {
 				t.Fatalf("%s.%s has no case", root.Name, f.Name)
 			}
 		}

@@ -55,6 +55,9 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, m
 	}
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
+	// The console: static files that talk to /graphql like any client.
+	mux.Handle("GET /app", web.ConsoleHandler())
+	mux.Handle("GET "+web.ConsolePath, web.ConsoleHandler())
 	// Readiness asks the database; liveness must not: a liveness probe that
 	// failed during a database outage would restart every replica, which
 	// cures nothing.

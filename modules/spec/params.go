@@ -132,3 +132,7 @@ func show(v any) string {
 	}
 	return fmt.Sprintf("a %T", v)
 }
+
+// Describe says in words what values p accepts, for clients that show the
+// parameter to a person.
+func (p Param) Describe() string { return p.describe() }
