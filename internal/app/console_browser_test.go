@@ -38,8 +38,6 @@ import (
 //go:embed testdata/axe/axe.min.js
 var axeSource string
 
-const chromiumPath = "/usr/bin/chromium"
-
 // consoleGate holds the steps of one kind, while holding, until released or
 // canceled, so that the browser test can catch a run mid-flight. Each held
 // step reports its run on entered.
@@ -284,12 +282,7 @@ func (b *browser) axe(view string) {
 // run from the launcher watched live, its CMA chart, a cancel, a websocket
 // outage mid-run resumed with no lost or repeated events, and axe-core.
 func TestConsoleInBrowser(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs chromium at %s (apt-get install -y chromium): %v", chromiumPath, err)
-		}
-		t.Skipf("chromium is not installed at %s (apt-get install -y chromium); skipping the console's browser test", chromiumPath)
-	}
+	needChromium(t)
 	gate := newConsoleGate()
 	api := newTestAPI(t, testOptions{demo: true, executors: func(c *ent.Client) map[stepkind.Kind]engine.Executor {
 		social, _ := modules.Find(stepkind.SocialScheduling)
@@ -319,17 +312,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	address := listing.Properties.Edges[0].Node.Address
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
+	allocCtx, cancelAlloc := chromiumAllocator(t,
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1000),
 	)
 	defer cancelAlloc()

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"testing"
@@ -17,41 +15,12 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is Debian's chromium, which CI installs.
-const chromiumPath = "/usr/bin/chromium"
-
-// needChromium skips t when chromium is not installed, except on CI
-// (CI=true), where its absence is a failure.
-func needChromium(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath(chromiumPath)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("chromium is required on CI and is not at %s: apt-get install -y chromium", chromiumPath)
-	}
-	t.Skipf("skipping: chromium is not installed at %s (apt-get install -y chromium); CI=true makes this a failure", chromiumPath)
-	return ""
-}
-
 // printToPDF opens url in headless chromium with the bearer token and prints
 // the page to PDF, as a browser's "Save as PDF" does with the page's own
 // print CSS (@page size, page breaks).
 func printToPDF(t *testing.T, url, token string) []byte {
 	t.Helper()
-	path := needChromium(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
+	allocCtx, cancelAlloc := chromiumAllocator(t)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	defer cancel()
