@@ -5,4 +5,7 @@
 // subresource-integrity hashes. The page has its own token field, kept in
 // the browser's localStorage, and sends it, with the Headers tab's headers,
 // on every request, the schema's introspection included.
+//
+// It also serves the public unsubscribe pages (/u/{token}, unsubscribe.go):
+// small, self-contained HTML with no script, for the links in emails.
 package web

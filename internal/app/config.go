@@ -46,6 +46,10 @@ type Config struct {
 	RiverListen    bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
 	LogLevel       slog.Level
 	LogJSON        bool // -log-json, ESTATEFLOW_LOG_JSON
+	// PublicURL (-public-url, ESTATEFLOW_PUBLIC_URL) is the server's
+	// address as email recipients reach it: unsubscribe links are built on
+	// it. Empty means DefaultPublicURL.
+	PublicURL string
 
 	// Stderr receives the logs and the one-time admin token; nil discards
 	// both.
@@ -137,6 +141,8 @@ func (c *commandLine) serverFlags() {
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", env.str("ESTATEFLOW_REPLICA_ID", ""),
 		"this process's name among the replicas sharing a PostgreSQL database (default: host name and process ID) (env ESTATEFLOW_REPLICA_ID)")
+	fs.StringVar(&cfg.PublicURL, "public-url", env.str("ESTATEFLOW_PUBLIC_URL", DefaultPublicURL),
+		"the server's public address (https://… in production); unsubscribe links in emails are built on it (env ESTATEFLOW_PUBLIC_URL)")
 	fs.BoolVar(&cfg.RiverListen, "river-listen", env.bool("ESTATEFLOW_RIVER_LISTEN", true),
 		"on PostgreSQL, pick up step jobs as they are inserted (LISTEN) instead of by polling every 100ms (env ESTATEFLOW_RIVER_LISTEN)")
 }

@@ -38,12 +38,19 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, c
 	// One limiter for both APIs: a token's budget is per minute, whichever
 	// endpoint it spends it on.
 	limit := auth.RateLimit(rateLimit)
+	limitPublic := auth.RateLimit(rateLimit)
 	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.MaxBodyBytes)(
 		authn.Middleware(limit(gql)))))
 	// The legacy REST endpoints, behind the same chain; rest.TranslateErrors
 	// gives the shared middleware's refusals the REST error shape.
 	mux.Handle(rest.Prefix, httpserver.CORS(origins)(rest.TranslateErrors(rest.BodyLimit(cfg.MaxBodyBytes)(
 		authn.Middleware(limit(rest.NewHandler(db.Client, eng, logger)))))))
+	// Unsubscribe links are public (no token): the signed token in the
+	// path is the credential. Rate-limited by address like any tokenless
+	// request; the handler bounds the body.
+	unsubscribe := limitPublic(web.UnsubscribeHandler(db.Client, logger))
+	mux.Handle("GET "+web.UnsubscribePath+"{token}", unsubscribe)
+	mux.Handle("POST "+web.UnsubscribePath+"{token}", unsubscribe)
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	// Readiness asks the database; liveness must not: a liveness probe that
