@@ -315,10 +315,17 @@ func TestEmailStepNeedsTheSenderProfile(t *testing.T) {
 		} `json:"node"`
 	}
 	api.do(`query($id: ID!) { node(id: $id) { ... on Run { steps { key status error } } } }`, map[string]any{"id": started.StartRun.ID}).ok(t, &r)
+	found := false
 	for _, s := range r.Node.Steps {
-		if s.Key == "email" && (s.Status != "FAILED" || !strings.Contains(s.Error, "postalAddress")) {
-			t.Fatalf("email step %+v", s)
+		if s.Key == "email" {
+			found = true
+			if s.Status != "FAILED" || !strings.Contains(s.Error, "postalAddress") {
+				t.Fatalf("email step %+v", s)
+			}
 		}
+	}
+	if !found {
+		t.Fatalf("no email step: %+v", r.Node.Steps)
 	}
 	if n := len(api.emailsOf(t, client)); n != 0 {
 		t.Fatalf("%d emails scheduled without a postal address", n)
