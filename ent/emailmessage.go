@@ -37,6 +37,18 @@ type EmailMessage struct {
 	Status emailmessage.Status `json:"status,omitempty"`
 	// ClientID holds the value of the "client_id" field.
 	ClientID int `json:"client_id,omitempty"`
+	// FromName holds the value of the "from_name" field.
+	FromName string `json:"from_name,omitempty"`
+	// FromEmail holds the value of the "from_email" field.
+	FromEmail string `json:"from_email,omitempty"`
+	// ListUnsubscribe holds the value of the "list_unsubscribe" field.
+	ListUnsubscribe string `json:"list_unsubscribe,omitempty"`
+	// ListUnsubscribePost holds the value of the "list_unsubscribe_post" field.
+	ListUnsubscribePost string `json:"list_unsubscribe_post,omitempty"`
+	// UnsubscribeNonce holds the value of the "unsubscribe_nonce" field.
+	UnsubscribeNonce *string `json:"-"`
+	// SupersededByRunID holds the value of the "superseded_by_run_id" field.
+	SupersededByRunID *int `json:"superseded_by_run_id,omitempty"`
 	// RunID holds the value of the "run_id" field.
 	RunID *int `json:"run_id,omitempty"`
 	// StepKey holds the value of the "step_key" field.
@@ -89,9 +101,9 @@ func (*EmailMessage) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case emailmessage.FieldID, emailmessage.FieldOrganizationID, emailmessage.FieldClientID, emailmessage.FieldRunID, emailmessage.FieldPlanIndex:
+		case emailmessage.FieldID, emailmessage.FieldOrganizationID, emailmessage.FieldClientID, emailmessage.FieldSupersededByRunID, emailmessage.FieldRunID, emailmessage.FieldPlanIndex:
 			values[i] = new(sql.NullInt64)
-		case emailmessage.FieldTo, emailmessage.FieldSubject, emailmessage.FieldBody, emailmessage.FieldStatus, emailmessage.FieldStepKey:
+		case emailmessage.FieldTo, emailmessage.FieldSubject, emailmessage.FieldBody, emailmessage.FieldStatus, emailmessage.FieldFromName, emailmessage.FieldFromEmail, emailmessage.FieldListUnsubscribe, emailmessage.FieldListUnsubscribePost, emailmessage.FieldUnsubscribeNonce, emailmessage.FieldStepKey:
 			values[i] = new(sql.NullString)
 		case emailmessage.FieldCreatedAt, emailmessage.FieldUpdatedAt, emailmessage.FieldScheduledAt:
 			values[i] = new(sql.NullTime)
@@ -169,6 +181,44 @@ func (_m *EmailMessage) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field client_id", values[i])
 			} else if value.Valid {
 				_m.ClientID = int(value.Int64)
+			}
+		case emailmessage.FieldFromName:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field from_name", values[i])
+			} else if value.Valid {
+				_m.FromName = value.String
+			}
+		case emailmessage.FieldFromEmail:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field from_email", values[i])
+			} else if value.Valid {
+				_m.FromEmail = value.String
+			}
+		case emailmessage.FieldListUnsubscribe:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field list_unsubscribe", values[i])
+			} else if value.Valid {
+				_m.ListUnsubscribe = value.String
+			}
+		case emailmessage.FieldListUnsubscribePost:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field list_unsubscribe_post", values[i])
+			} else if value.Valid {
+				_m.ListUnsubscribePost = value.String
+			}
+		case emailmessage.FieldUnsubscribeNonce:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field unsubscribe_nonce", values[i])
+			} else if value.Valid {
+				_m.UnsubscribeNonce = new(string)
+				*_m.UnsubscribeNonce = value.String
+			}
+		case emailmessage.FieldSupersededByRunID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field superseded_by_run_id", values[i])
+			} else if value.Valid {
+				_m.SupersededByRunID = new(int)
+				*_m.SupersededByRunID = int(value.Int64)
 			}
 		case emailmessage.FieldRunID:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -263,6 +313,25 @@ func (_m *EmailMessage) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("client_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ClientID))
+	builder.WriteString(", ")
+	builder.WriteString("from_name=")
+	builder.WriteString(_m.FromName)
+	builder.WriteString(", ")
+	builder.WriteString("from_email=")
+	builder.WriteString(_m.FromEmail)
+	builder.WriteString(", ")
+	builder.WriteString("list_unsubscribe=")
+	builder.WriteString(_m.ListUnsubscribe)
+	builder.WriteString(", ")
+	builder.WriteString("list_unsubscribe_post=")
+	builder.WriteString(_m.ListUnsubscribePost)
+	builder.WriteString(", ")
+	builder.WriteString("unsubscribe_nonce=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.SupersededByRunID; v != nil {
+		builder.WriteString("superseded_by_run_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	if v := _m.RunID; v != nil {
 		builder.WriteString("run_id=")

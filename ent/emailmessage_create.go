@@ -102,6 +102,90 @@ func (_c *EmailMessageCreate) SetClientID(v int) *EmailMessageCreate {
 	return _c
 }
 
+// SetFromName sets the "from_name" field.
+func (_c *EmailMessageCreate) SetFromName(v string) *EmailMessageCreate {
+	_c.mutation.SetFromName(v)
+	return _c
+}
+
+// SetNillableFromName sets the "from_name" field if the given value is not nil.
+func (_c *EmailMessageCreate) SetNillableFromName(v *string) *EmailMessageCreate {
+	if v != nil {
+		_c.SetFromName(*v)
+	}
+	return _c
+}
+
+// SetFromEmail sets the "from_email" field.
+func (_c *EmailMessageCreate) SetFromEmail(v string) *EmailMessageCreate {
+	_c.mutation.SetFromEmail(v)
+	return _c
+}
+
+// SetNillableFromEmail sets the "from_email" field if the given value is not nil.
+func (_c *EmailMessageCreate) SetNillableFromEmail(v *string) *EmailMessageCreate {
+	if v != nil {
+		_c.SetFromEmail(*v)
+	}
+	return _c
+}
+
+// SetListUnsubscribe sets the "list_unsubscribe" field.
+func (_c *EmailMessageCreate) SetListUnsubscribe(v string) *EmailMessageCreate {
+	_c.mutation.SetListUnsubscribe(v)
+	return _c
+}
+
+// SetNillableListUnsubscribe sets the "list_unsubscribe" field if the given value is not nil.
+func (_c *EmailMessageCreate) SetNillableListUnsubscribe(v *string) *EmailMessageCreate {
+	if v != nil {
+		_c.SetListUnsubscribe(*v)
+	}
+	return _c
+}
+
+// SetListUnsubscribePost sets the "list_unsubscribe_post" field.
+func (_c *EmailMessageCreate) SetListUnsubscribePost(v string) *EmailMessageCreate {
+	_c.mutation.SetListUnsubscribePost(v)
+	return _c
+}
+
+// SetNillableListUnsubscribePost sets the "list_unsubscribe_post" field if the given value is not nil.
+func (_c *EmailMessageCreate) SetNillableListUnsubscribePost(v *string) *EmailMessageCreate {
+	if v != nil {
+		_c.SetListUnsubscribePost(*v)
+	}
+	return _c
+}
+
+// SetUnsubscribeNonce sets the "unsubscribe_nonce" field.
+func (_c *EmailMessageCreate) SetUnsubscribeNonce(v string) *EmailMessageCreate {
+	_c.mutation.SetUnsubscribeNonce(v)
+	return _c
+}
+
+// SetNillableUnsubscribeNonce sets the "unsubscribe_nonce" field if the given value is not nil.
+func (_c *EmailMessageCreate) SetNillableUnsubscribeNonce(v *string) *EmailMessageCreate {
+	if v != nil {
+		_c.SetUnsubscribeNonce(*v)
+	}
+	return _c
+}
+
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (_c *EmailMessageCreate) SetSupersededByRunID(v int) *EmailMessageCreate {
+	_c.mutation.SetSupersededByRunID(v)
+	return _c
+}
+
+// SetNillableSupersededByRunID sets the "superseded_by_run_id" field if the given value is not nil.
+func (_c *EmailMessageCreate) SetNillableSupersededByRunID(v *int) *EmailMessageCreate {
+	if v != nil {
+		_c.SetSupersededByRunID(*v)
+	}
+	return _c
+}
+
 // SetRunID sets the "run_id" field.
 func (_c *EmailMessageCreate) SetRunID(v int) *EmailMessageCreate {
 	_c.mutation.SetRunID(v)
@@ -209,6 +293,22 @@ func (_c *EmailMessageCreate) defaults() error {
 		v := emailmessage.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.FromName(); !ok {
+		v := emailmessage.DefaultFromName
+		_c.mutation.SetFromName(v)
+	}
+	if _, ok := _c.mutation.FromEmail(); !ok {
+		v := emailmessage.DefaultFromEmail
+		_c.mutation.SetFromEmail(v)
+	}
+	if _, ok := _c.mutation.ListUnsubscribe(); !ok {
+		v := emailmessage.DefaultListUnsubscribe
+		_c.mutation.SetListUnsubscribe(v)
+	}
+	if _, ok := _c.mutation.ListUnsubscribePost(); !ok {
+		v := emailmessage.DefaultListUnsubscribePost
+		_c.mutation.SetListUnsubscribePost(v)
+	}
 	return nil
 }
 
@@ -255,6 +355,38 @@ func (_c *EmailMessageCreate) check() error {
 	}
 	if _, ok := _c.mutation.ClientID(); !ok {
 		return &ValidationError{Name: "client_id", err: errors.New(`ent: missing required field "EmailMessage.client_id"`)}
+	}
+	if _, ok := _c.mutation.FromName(); !ok {
+		return &ValidationError{Name: "from_name", err: errors.New(`ent: missing required field "EmailMessage.from_name"`)}
+	}
+	if v, ok := _c.mutation.FromName(); ok {
+		if err := emailmessage.FromNameValidator(v); err != nil {
+			return &ValidationError{Name: "from_name", err: fmt.Errorf(`ent: validator failed for field "EmailMessage.from_name": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.FromEmail(); !ok {
+		return &ValidationError{Name: "from_email", err: errors.New(`ent: missing required field "EmailMessage.from_email"`)}
+	}
+	if v, ok := _c.mutation.FromEmail(); ok {
+		if err := emailmessage.FromEmailValidator(v); err != nil {
+			return &ValidationError{Name: "from_email", err: fmt.Errorf(`ent: validator failed for field "EmailMessage.from_email": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.ListUnsubscribe(); !ok {
+		return &ValidationError{Name: "list_unsubscribe", err: errors.New(`ent: missing required field "EmailMessage.list_unsubscribe"`)}
+	}
+	if v, ok := _c.mutation.ListUnsubscribe(); ok {
+		if err := emailmessage.ListUnsubscribeValidator(v); err != nil {
+			return &ValidationError{Name: "list_unsubscribe", err: fmt.Errorf(`ent: validator failed for field "EmailMessage.list_unsubscribe": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.ListUnsubscribePost(); !ok {
+		return &ValidationError{Name: "list_unsubscribe_post", err: errors.New(`ent: missing required field "EmailMessage.list_unsubscribe_post"`)}
+	}
+	if v, ok := _c.mutation.ListUnsubscribePost(); ok {
+		if err := emailmessage.ListUnsubscribePostValidator(v); err != nil {
+			return &ValidationError{Name: "list_unsubscribe_post", err: fmt.Errorf(`ent: validator failed for field "EmailMessage.list_unsubscribe_post": %w`, err)}
+		}
 	}
 	if len(_c.mutation.OrganizationIDs()) == 0 {
 		return &ValidationError{Name: "organization", err: errors.New(`ent: missing required edge "EmailMessage.organization"`)}
@@ -316,6 +448,30 @@ func (_c *EmailMessageCreate) createSpec() (*EmailMessage, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.Status(); ok {
 		_spec.SetField(emailmessage.FieldStatus, field.TypeEnum, value)
 		_node.Status = value
+	}
+	if value, ok := _c.mutation.FromName(); ok {
+		_spec.SetField(emailmessage.FieldFromName, field.TypeString, value)
+		_node.FromName = value
+	}
+	if value, ok := _c.mutation.FromEmail(); ok {
+		_spec.SetField(emailmessage.FieldFromEmail, field.TypeString, value)
+		_node.FromEmail = value
+	}
+	if value, ok := _c.mutation.ListUnsubscribe(); ok {
+		_spec.SetField(emailmessage.FieldListUnsubscribe, field.TypeString, value)
+		_node.ListUnsubscribe = value
+	}
+	if value, ok := _c.mutation.ListUnsubscribePost(); ok {
+		_spec.SetField(emailmessage.FieldListUnsubscribePost, field.TypeString, value)
+		_node.ListUnsubscribePost = value
+	}
+	if value, ok := _c.mutation.UnsubscribeNonce(); ok {
+		_spec.SetField(emailmessage.FieldUnsubscribeNonce, field.TypeString, value)
+		_node.UnsubscribeNonce = &value
+	}
+	if value, ok := _c.mutation.SupersededByRunID(); ok {
+		_spec.SetField(emailmessage.FieldSupersededByRunID, field.TypeInt, value)
+		_node.SupersededByRunID = &value
 	}
 	if value, ok := _c.mutation.RunID(); ok {
 		_spec.SetField(emailmessage.FieldRunID, field.TypeInt, value)
@@ -487,6 +643,30 @@ func (u *EmailMessageUpsert) UpdateStatus() *EmailMessageUpsert {
 	return u
 }
 
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (u *EmailMessageUpsert) SetSupersededByRunID(v int) *EmailMessageUpsert {
+	u.Set(emailmessage.FieldSupersededByRunID, v)
+	return u
+}
+
+// UpdateSupersededByRunID sets the "superseded_by_run_id" field to the value that was provided on create.
+func (u *EmailMessageUpsert) UpdateSupersededByRunID() *EmailMessageUpsert {
+	u.SetExcluded(emailmessage.FieldSupersededByRunID)
+	return u
+}
+
+// AddSupersededByRunID adds v to the "superseded_by_run_id" field.
+func (u *EmailMessageUpsert) AddSupersededByRunID(v int) *EmailMessageUpsert {
+	u.Add(emailmessage.FieldSupersededByRunID, v)
+	return u
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (u *EmailMessageUpsert) ClearSupersededByRunID() *EmailMessageUpsert {
+	u.SetNull(emailmessage.FieldSupersededByRunID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -506,6 +686,21 @@ func (u *EmailMessageUpsertOne) UpdateNewValues() *EmailMessageUpsertOne {
 		}
 		if _, exists := u.create.mutation.ClientID(); exists {
 			s.SetIgnore(emailmessage.FieldClientID)
+		}
+		if _, exists := u.create.mutation.FromName(); exists {
+			s.SetIgnore(emailmessage.FieldFromName)
+		}
+		if _, exists := u.create.mutation.FromEmail(); exists {
+			s.SetIgnore(emailmessage.FieldFromEmail)
+		}
+		if _, exists := u.create.mutation.ListUnsubscribe(); exists {
+			s.SetIgnore(emailmessage.FieldListUnsubscribe)
+		}
+		if _, exists := u.create.mutation.ListUnsubscribePost(); exists {
+			s.SetIgnore(emailmessage.FieldListUnsubscribePost)
+		}
+		if _, exists := u.create.mutation.UnsubscribeNonce(); exists {
+			s.SetIgnore(emailmessage.FieldUnsubscribeNonce)
 		}
 		if _, exists := u.create.mutation.RunID(); exists {
 			s.SetIgnore(emailmessage.FieldRunID)
@@ -628,6 +823,34 @@ func (u *EmailMessageUpsertOne) SetStatus(v emailmessage.Status) *EmailMessageUp
 func (u *EmailMessageUpsertOne) UpdateStatus() *EmailMessageUpsertOne {
 	return u.Update(func(s *EmailMessageUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (u *EmailMessageUpsertOne) SetSupersededByRunID(v int) *EmailMessageUpsertOne {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.SetSupersededByRunID(v)
+	})
+}
+
+// AddSupersededByRunID adds v to the "superseded_by_run_id" field.
+func (u *EmailMessageUpsertOne) AddSupersededByRunID(v int) *EmailMessageUpsertOne {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.AddSupersededByRunID(v)
+	})
+}
+
+// UpdateSupersededByRunID sets the "superseded_by_run_id" field to the value that was provided on create.
+func (u *EmailMessageUpsertOne) UpdateSupersededByRunID() *EmailMessageUpsertOne {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.UpdateSupersededByRunID()
+	})
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (u *EmailMessageUpsertOne) ClearSupersededByRunID() *EmailMessageUpsertOne {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.ClearSupersededByRunID()
 	})
 }
 
@@ -816,6 +1039,21 @@ func (u *EmailMessageUpsertBulk) UpdateNewValues() *EmailMessageUpsertBulk {
 			if _, exists := b.mutation.ClientID(); exists {
 				s.SetIgnore(emailmessage.FieldClientID)
 			}
+			if _, exists := b.mutation.FromName(); exists {
+				s.SetIgnore(emailmessage.FieldFromName)
+			}
+			if _, exists := b.mutation.FromEmail(); exists {
+				s.SetIgnore(emailmessage.FieldFromEmail)
+			}
+			if _, exists := b.mutation.ListUnsubscribe(); exists {
+				s.SetIgnore(emailmessage.FieldListUnsubscribe)
+			}
+			if _, exists := b.mutation.ListUnsubscribePost(); exists {
+				s.SetIgnore(emailmessage.FieldListUnsubscribePost)
+			}
+			if _, exists := b.mutation.UnsubscribeNonce(); exists {
+				s.SetIgnore(emailmessage.FieldUnsubscribeNonce)
+			}
 			if _, exists := b.mutation.RunID(); exists {
 				s.SetIgnore(emailmessage.FieldRunID)
 			}
@@ -938,6 +1176,34 @@ func (u *EmailMessageUpsertBulk) SetStatus(v emailmessage.Status) *EmailMessageU
 func (u *EmailMessageUpsertBulk) UpdateStatus() *EmailMessageUpsertBulk {
 	return u.Update(func(s *EmailMessageUpsert) {
 		s.UpdateStatus()
+	})
+}
+
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (u *EmailMessageUpsertBulk) SetSupersededByRunID(v int) *EmailMessageUpsertBulk {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.SetSupersededByRunID(v)
+	})
+}
+
+// AddSupersededByRunID adds v to the "superseded_by_run_id" field.
+func (u *EmailMessageUpsertBulk) AddSupersededByRunID(v int) *EmailMessageUpsertBulk {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.AddSupersededByRunID(v)
+	})
+}
+
+// UpdateSupersededByRunID sets the "superseded_by_run_id" field to the value that was provided on create.
+func (u *EmailMessageUpsertBulk) UpdateSupersededByRunID() *EmailMessageUpsertBulk {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.UpdateSupersededByRunID()
+	})
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (u *EmailMessageUpsertBulk) ClearSupersededByRunID() *EmailMessageUpsertBulk {
+	return u.Update(func(s *EmailMessageUpsert) {
+		s.ClearSupersededByRunID()
 	})
 }
 

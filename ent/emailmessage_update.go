@@ -104,6 +104,33 @@ func (_u *EmailMessageUpdate) SetNillableStatus(v *emailmessage.Status) *EmailMe
 	return _u
 }
 
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (_u *EmailMessageUpdate) SetSupersededByRunID(v int) *EmailMessageUpdate {
+	_u.mutation.ResetSupersededByRunID()
+	_u.mutation.SetSupersededByRunID(v)
+	return _u
+}
+
+// SetNillableSupersededByRunID sets the "superseded_by_run_id" field if the given value is not nil.
+func (_u *EmailMessageUpdate) SetNillableSupersededByRunID(v *int) *EmailMessageUpdate {
+	if v != nil {
+		_u.SetSupersededByRunID(*v)
+	}
+	return _u
+}
+
+// AddSupersededByRunID adds value to the "superseded_by_run_id" field.
+func (_u *EmailMessageUpdate) AddSupersededByRunID(v int) *EmailMessageUpdate {
+	_u.mutation.AddSupersededByRunID(v)
+	return _u
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (_u *EmailMessageUpdate) ClearSupersededByRunID() *EmailMessageUpdate {
+	_u.mutation.ClearSupersededByRunID()
+	return _u
+}
+
 // Mutation returns the EmailMessageMutation object of the builder.
 func (_u *EmailMessageUpdate) Mutation() *EmailMessageMutation {
 	return _u.mutation
@@ -207,6 +234,18 @@ func (_u *EmailMessageUpdate) sqlSave(ctx context.Context) (_node int, err error
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(emailmessage.FieldStatus, field.TypeEnum, value)
 	}
+	if _u.mutation.UnsubscribeNonceCleared() {
+		_spec.ClearField(emailmessage.FieldUnsubscribeNonce, field.TypeString)
+	}
+	if value, ok := _u.mutation.SupersededByRunID(); ok {
+		_spec.SetField(emailmessage.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSupersededByRunID(); ok {
+		_spec.AddField(emailmessage.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if _u.mutation.SupersededByRunIDCleared() {
+		_spec.ClearField(emailmessage.FieldSupersededByRunID, field.TypeInt)
+	}
 	if _u.mutation.RunIDCleared() {
 		_spec.ClearField(emailmessage.FieldRunID, field.TypeInt)
 	}
@@ -309,6 +348,33 @@ func (_u *EmailMessageUpdateOne) SetNillableStatus(v *emailmessage.Status) *Emai
 	if v != nil {
 		_u.SetStatus(*v)
 	}
+	return _u
+}
+
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (_u *EmailMessageUpdateOne) SetSupersededByRunID(v int) *EmailMessageUpdateOne {
+	_u.mutation.ResetSupersededByRunID()
+	_u.mutation.SetSupersededByRunID(v)
+	return _u
+}
+
+// SetNillableSupersededByRunID sets the "superseded_by_run_id" field if the given value is not nil.
+func (_u *EmailMessageUpdateOne) SetNillableSupersededByRunID(v *int) *EmailMessageUpdateOne {
+	if v != nil {
+		_u.SetSupersededByRunID(*v)
+	}
+	return _u
+}
+
+// AddSupersededByRunID adds value to the "superseded_by_run_id" field.
+func (_u *EmailMessageUpdateOne) AddSupersededByRunID(v int) *EmailMessageUpdateOne {
+	_u.mutation.AddSupersededByRunID(v)
+	return _u
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (_u *EmailMessageUpdateOne) ClearSupersededByRunID() *EmailMessageUpdateOne {
+	_u.mutation.ClearSupersededByRunID()
 	return _u
 }
 
@@ -444,6 +510,18 @@ func (_u *EmailMessageUpdateOne) sqlSave(ctx context.Context) (_node *EmailMessa
 	}
 	if value, ok := _u.mutation.Status(); ok {
 		_spec.SetField(emailmessage.FieldStatus, field.TypeEnum, value)
+	}
+	if _u.mutation.UnsubscribeNonceCleared() {
+		_spec.ClearField(emailmessage.FieldUnsubscribeNonce, field.TypeString)
+	}
+	if value, ok := _u.mutation.SupersededByRunID(); ok {
+		_spec.SetField(emailmessage.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSupersededByRunID(); ok {
+		_spec.AddField(emailmessage.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if _u.mutation.SupersededByRunIDCleared() {
+		_spec.ClearField(emailmessage.FieldSupersededByRunID, field.TypeInt)
 	}
 	if _u.mutation.RunIDCleared() {
 		_spec.ClearField(emailmessage.FieldRunID, field.TypeInt)

@@ -143,18 +143,24 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "EmailMessage",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			emailmessage.FieldCreatedAt:      {Type: field.TypeTime, Column: emailmessage.FieldCreatedAt},
-			emailmessage.FieldUpdatedAt:      {Type: field.TypeTime, Column: emailmessage.FieldUpdatedAt},
-			emailmessage.FieldOrganizationID: {Type: field.TypeInt, Column: emailmessage.FieldOrganizationID},
-			emailmessage.FieldTo:             {Type: field.TypeString, Column: emailmessage.FieldTo},
-			emailmessage.FieldSubject:        {Type: field.TypeString, Column: emailmessage.FieldSubject},
-			emailmessage.FieldBody:           {Type: field.TypeString, Column: emailmessage.FieldBody},
-			emailmessage.FieldScheduledAt:    {Type: field.TypeTime, Column: emailmessage.FieldScheduledAt},
-			emailmessage.FieldStatus:         {Type: field.TypeEnum, Column: emailmessage.FieldStatus},
-			emailmessage.FieldClientID:       {Type: field.TypeInt, Column: emailmessage.FieldClientID},
-			emailmessage.FieldRunID:          {Type: field.TypeInt, Column: emailmessage.FieldRunID},
-			emailmessage.FieldStepKey:        {Type: field.TypeString, Column: emailmessage.FieldStepKey},
-			emailmessage.FieldPlanIndex:      {Type: field.TypeInt, Column: emailmessage.FieldPlanIndex},
+			emailmessage.FieldCreatedAt:           {Type: field.TypeTime, Column: emailmessage.FieldCreatedAt},
+			emailmessage.FieldUpdatedAt:           {Type: field.TypeTime, Column: emailmessage.FieldUpdatedAt},
+			emailmessage.FieldOrganizationID:      {Type: field.TypeInt, Column: emailmessage.FieldOrganizationID},
+			emailmessage.FieldTo:                  {Type: field.TypeString, Column: emailmessage.FieldTo},
+			emailmessage.FieldSubject:             {Type: field.TypeString, Column: emailmessage.FieldSubject},
+			emailmessage.FieldBody:                {Type: field.TypeString, Column: emailmessage.FieldBody},
+			emailmessage.FieldScheduledAt:         {Type: field.TypeTime, Column: emailmessage.FieldScheduledAt},
+			emailmessage.FieldStatus:              {Type: field.TypeEnum, Column: emailmessage.FieldStatus},
+			emailmessage.FieldClientID:            {Type: field.TypeInt, Column: emailmessage.FieldClientID},
+			emailmessage.FieldFromName:            {Type: field.TypeString, Column: emailmessage.FieldFromName},
+			emailmessage.FieldFromEmail:           {Type: field.TypeString, Column: emailmessage.FieldFromEmail},
+			emailmessage.FieldListUnsubscribe:     {Type: field.TypeString, Column: emailmessage.FieldListUnsubscribe},
+			emailmessage.FieldListUnsubscribePost: {Type: field.TypeString, Column: emailmessage.FieldListUnsubscribePost},
+			emailmessage.FieldUnsubscribeNonce:    {Type: field.TypeString, Column: emailmessage.FieldUnsubscribeNonce},
+			emailmessage.FieldSupersededByRunID:   {Type: field.TypeInt, Column: emailmessage.FieldSupersededByRunID},
+			emailmessage.FieldRunID:               {Type: field.TypeInt, Column: emailmessage.FieldRunID},
+			emailmessage.FieldStepKey:             {Type: field.TypeString, Column: emailmessage.FieldStepKey},
+			emailmessage.FieldPlanIndex:           {Type: field.TypeInt, Column: emailmessage.FieldPlanIndex},
 		},
 	}
 	graph.Nodes[5] = &sqlgraph.Node{
@@ -408,22 +414,23 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Task",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			task.FieldCreatedAt:      {Type: field.TypeTime, Column: task.FieldCreatedAt},
-			task.FieldUpdatedAt:      {Type: field.TypeTime, Column: task.FieldUpdatedAt},
-			task.FieldOrganizationID: {Type: field.TypeInt, Column: task.FieldOrganizationID},
-			task.FieldType:           {Type: field.TypeEnum, Column: task.FieldType},
-			task.FieldTitle:          {Type: field.TypeString, Column: task.FieldTitle},
-			task.FieldNotes:          {Type: field.TypeString, Column: task.FieldNotes},
-			task.FieldDueAt:          {Type: field.TypeTime, Column: task.FieldDueAt},
-			task.FieldStatus:         {Type: field.TypeEnum, Column: task.FieldStatus},
-			task.FieldClientID:       {Type: field.TypeInt, Column: task.FieldClientID},
-			task.FieldPropertyID:     {Type: field.TypeInt, Column: task.FieldPropertyID},
-			task.FieldAssigneeID:     {Type: field.TypeInt, Column: task.FieldAssigneeID},
-			task.FieldTransactionID:  {Type: field.TypeInt, Column: task.FieldTransactionID},
-			task.FieldChecklistKey:   {Type: field.TypeString, Column: task.FieldChecklistKey},
-			task.FieldRunID:          {Type: field.TypeInt, Column: task.FieldRunID},
-			task.FieldStepKey:        {Type: field.TypeString, Column: task.FieldStepKey},
-			task.FieldPlanIndex:      {Type: field.TypeInt, Column: task.FieldPlanIndex},
+			task.FieldCreatedAt:         {Type: field.TypeTime, Column: task.FieldCreatedAt},
+			task.FieldUpdatedAt:         {Type: field.TypeTime, Column: task.FieldUpdatedAt},
+			task.FieldOrganizationID:    {Type: field.TypeInt, Column: task.FieldOrganizationID},
+			task.FieldType:              {Type: field.TypeEnum, Column: task.FieldType},
+			task.FieldTitle:             {Type: field.TypeString, Column: task.FieldTitle},
+			task.FieldNotes:             {Type: field.TypeString, Column: task.FieldNotes},
+			task.FieldDueAt:             {Type: field.TypeTime, Column: task.FieldDueAt},
+			task.FieldStatus:            {Type: field.TypeEnum, Column: task.FieldStatus},
+			task.FieldClientID:          {Type: field.TypeInt, Column: task.FieldClientID},
+			task.FieldPropertyID:        {Type: field.TypeInt, Column: task.FieldPropertyID},
+			task.FieldAssigneeID:        {Type: field.TypeInt, Column: task.FieldAssigneeID},
+			task.FieldTransactionID:     {Type: field.TypeInt, Column: task.FieldTransactionID},
+			task.FieldChecklistKey:      {Type: field.TypeString, Column: task.FieldChecklistKey},
+			task.FieldRunID:             {Type: field.TypeInt, Column: task.FieldRunID},
+			task.FieldStepKey:           {Type: field.TypeString, Column: task.FieldStepKey},
+			task.FieldPlanIndex:         {Type: field.TypeInt, Column: task.FieldPlanIndex},
+			task.FieldSupersededByRunID: {Type: field.TypeInt, Column: task.FieldSupersededByRunID},
 		},
 	}
 	graph.Nodes[15] = &sqlgraph.Node{
@@ -1760,6 +1767,36 @@ func (f *EmailMessageFilter) WhereStatus(p entql.StringP) {
 // WhereClientID applies the entql int predicate on the client_id field.
 func (f *EmailMessageFilter) WhereClientID(p entql.IntP) {
 	f.Where(p.Field(emailmessage.FieldClientID))
+}
+
+// WhereFromName applies the entql string predicate on the from_name field.
+func (f *EmailMessageFilter) WhereFromName(p entql.StringP) {
+	f.Where(p.Field(emailmessage.FieldFromName))
+}
+
+// WhereFromEmail applies the entql string predicate on the from_email field.
+func (f *EmailMessageFilter) WhereFromEmail(p entql.StringP) {
+	f.Where(p.Field(emailmessage.FieldFromEmail))
+}
+
+// WhereListUnsubscribe applies the entql string predicate on the list_unsubscribe field.
+func (f *EmailMessageFilter) WhereListUnsubscribe(p entql.StringP) {
+	f.Where(p.Field(emailmessage.FieldListUnsubscribe))
+}
+
+// WhereListUnsubscribePost applies the entql string predicate on the list_unsubscribe_post field.
+func (f *EmailMessageFilter) WhereListUnsubscribePost(p entql.StringP) {
+	f.Where(p.Field(emailmessage.FieldListUnsubscribePost))
+}
+
+// WhereUnsubscribeNonce applies the entql string predicate on the unsubscribe_nonce field.
+func (f *EmailMessageFilter) WhereUnsubscribeNonce(p entql.StringP) {
+	f.Where(p.Field(emailmessage.FieldUnsubscribeNonce))
+}
+
+// WhereSupersededByRunID applies the entql int predicate on the superseded_by_run_id field.
+func (f *EmailMessageFilter) WhereSupersededByRunID(p entql.IntP) {
+	f.Where(p.Field(emailmessage.FieldSupersededByRunID))
 }
 
 // WhereRunID applies the entql int predicate on the run_id field.
@@ -3220,6 +3257,11 @@ func (f *TaskFilter) WhereStepKey(p entql.StringP) {
 // WherePlanIndex applies the entql int predicate on the plan_index field.
 func (f *TaskFilter) WherePlanIndex(p entql.IntP) {
 	f.Where(p.Field(task.FieldPlanIndex))
+}
+
+// WhereSupersededByRunID applies the entql int predicate on the superseded_by_run_id field.
+func (f *TaskFilter) WhereSupersededByRunID(p entql.IntP) {
+	f.Where(p.Field(task.FieldSupersededByRunID))
 }
 
 // WhereHasOrganization applies a predicate to check if query has an edge organization.

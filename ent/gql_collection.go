@@ -1279,6 +1279,31 @@ func (_q *EmailMessageQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, emailmessage.FieldClientID)
 				fieldSeen[emailmessage.FieldClientID] = struct{}{}
 			}
+		case "fromName":
+			if _, ok := fieldSeen[emailmessage.FieldFromName]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldFromName)
+				fieldSeen[emailmessage.FieldFromName] = struct{}{}
+			}
+		case "fromEmail":
+			if _, ok := fieldSeen[emailmessage.FieldFromEmail]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldFromEmail)
+				fieldSeen[emailmessage.FieldFromEmail] = struct{}{}
+			}
+		case "listUnsubscribe":
+			if _, ok := fieldSeen[emailmessage.FieldListUnsubscribe]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldListUnsubscribe)
+				fieldSeen[emailmessage.FieldListUnsubscribe] = struct{}{}
+			}
+		case "listUnsubscribePost":
+			if _, ok := fieldSeen[emailmessage.FieldListUnsubscribePost]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldListUnsubscribePost)
+				fieldSeen[emailmessage.FieldListUnsubscribePost] = struct{}{}
+			}
+		case "supersededByRunID":
+			if _, ok := fieldSeen[emailmessage.FieldSupersededByRunID]; !ok {
+				selectedFields = append(selectedFields, emailmessage.FieldSupersededByRunID)
+				fieldSeen[emailmessage.FieldSupersededByRunID] = struct{}{}
+			}
 		case "runID":
 			if _, ok := fieldSeen[emailmessage.FieldRunID]; !ok {
 				selectedFields = append(selectedFields, emailmessage.FieldRunID)
@@ -3561,6 +3586,11 @@ func (_q *TaskQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 			if _, ok := fieldSeen[task.FieldPlanIndex]; !ok {
 				selectedFields = append(selectedFields, task.FieldPlanIndex)
 				fieldSeen[task.FieldPlanIndex] = struct{}{}
+			}
+		case "supersededByRunID":
+			if _, ok := fieldSeen[task.FieldSupersededByRunID]; !ok {
+				selectedFields = append(selectedFields, task.FieldSupersededByRunID)
+				fieldSeen[task.FieldSupersededByRunID] = struct{}{}
 			}
 		case "id":
 		case "__typename":

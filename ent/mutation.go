@@ -5389,29 +5389,36 @@ func (m *DealMutation) ResetEdge(name string) error {
 // EmailMessageMutation represents an operation that mutates the EmailMessage nodes in the graph.
 type EmailMessageMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *int
-	created_at          *time.Time
-	updated_at          *time.Time
-	to                  *string
-	subject             *string
-	body                *string
-	scheduled_at        *time.Time
-	status              *emailmessage.Status
-	run_id              *int
-	addrun_id           *int
-	step_key            *string
-	plan_index          *int
-	addplan_index       *int
-	clearedFields       map[string]struct{}
-	organization        *int
-	clearedorganization bool
-	client              *int
-	clearedclient       bool
-	done                bool
-	oldValue            func(context.Context) (*EmailMessage, error)
-	predicates          []predicate.EmailMessage
+	op                      Op
+	typ                     string
+	id                      *int
+	created_at              *time.Time
+	updated_at              *time.Time
+	to                      *string
+	subject                 *string
+	body                    *string
+	scheduled_at            *time.Time
+	status                  *emailmessage.Status
+	from_name               *string
+	from_email              *string
+	list_unsubscribe        *string
+	list_unsubscribe_post   *string
+	unsubscribe_nonce       *string
+	superseded_by_run_id    *int
+	addsuperseded_by_run_id *int
+	run_id                  *int
+	addrun_id               *int
+	step_key                *string
+	plan_index              *int
+	addplan_index           *int
+	clearedFields           map[string]struct{}
+	organization            *int
+	clearedorganization     bool
+	client                  *int
+	clearedclient           bool
+	done                    bool
+	oldValue                func(context.Context) (*EmailMessage, error)
+	predicates              []predicate.EmailMessage
 }
 
 var _ ent.Mutation = (*EmailMessageMutation)(nil)
@@ -5836,6 +5843,269 @@ func (m *EmailMessageMutation) ResetClientID() {
 	m.client = nil
 }
 
+// SetFromName sets the "from_name" field.
+func (m *EmailMessageMutation) SetFromName(s string) {
+	m.from_name = &s
+}
+
+// FromName returns the value of the "from_name" field in the mutation.
+func (m *EmailMessageMutation) FromName() (r string, exists bool) {
+	v := m.from_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromName returns the old "from_name" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldFromName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromName: %w", err)
+	}
+	return oldValue.FromName, nil
+}
+
+// ResetFromName resets all changes to the "from_name" field.
+func (m *EmailMessageMutation) ResetFromName() {
+	m.from_name = nil
+}
+
+// SetFromEmail sets the "from_email" field.
+func (m *EmailMessageMutation) SetFromEmail(s string) {
+	m.from_email = &s
+}
+
+// FromEmail returns the value of the "from_email" field in the mutation.
+func (m *EmailMessageMutation) FromEmail() (r string, exists bool) {
+	v := m.from_email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFromEmail returns the old "from_email" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldFromEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFromEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFromEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFromEmail: %w", err)
+	}
+	return oldValue.FromEmail, nil
+}
+
+// ResetFromEmail resets all changes to the "from_email" field.
+func (m *EmailMessageMutation) ResetFromEmail() {
+	m.from_email = nil
+}
+
+// SetListUnsubscribe sets the "list_unsubscribe" field.
+func (m *EmailMessageMutation) SetListUnsubscribe(s string) {
+	m.list_unsubscribe = &s
+}
+
+// ListUnsubscribe returns the value of the "list_unsubscribe" field in the mutation.
+func (m *EmailMessageMutation) ListUnsubscribe() (r string, exists bool) {
+	v := m.list_unsubscribe
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldListUnsubscribe returns the old "list_unsubscribe" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldListUnsubscribe(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldListUnsubscribe is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldListUnsubscribe requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldListUnsubscribe: %w", err)
+	}
+	return oldValue.ListUnsubscribe, nil
+}
+
+// ResetListUnsubscribe resets all changes to the "list_unsubscribe" field.
+func (m *EmailMessageMutation) ResetListUnsubscribe() {
+	m.list_unsubscribe = nil
+}
+
+// SetListUnsubscribePost sets the "list_unsubscribe_post" field.
+func (m *EmailMessageMutation) SetListUnsubscribePost(s string) {
+	m.list_unsubscribe_post = &s
+}
+
+// ListUnsubscribePost returns the value of the "list_unsubscribe_post" field in the mutation.
+func (m *EmailMessageMutation) ListUnsubscribePost() (r string, exists bool) {
+	v := m.list_unsubscribe_post
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldListUnsubscribePost returns the old "list_unsubscribe_post" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldListUnsubscribePost(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldListUnsubscribePost is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldListUnsubscribePost requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldListUnsubscribePost: %w", err)
+	}
+	return oldValue.ListUnsubscribePost, nil
+}
+
+// ResetListUnsubscribePost resets all changes to the "list_unsubscribe_post" field.
+func (m *EmailMessageMutation) ResetListUnsubscribePost() {
+	m.list_unsubscribe_post = nil
+}
+
+// SetUnsubscribeNonce sets the "unsubscribe_nonce" field.
+func (m *EmailMessageMutation) SetUnsubscribeNonce(s string) {
+	m.unsubscribe_nonce = &s
+}
+
+// UnsubscribeNonce returns the value of the "unsubscribe_nonce" field in the mutation.
+func (m *EmailMessageMutation) UnsubscribeNonce() (r string, exists bool) {
+	v := m.unsubscribe_nonce
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnsubscribeNonce returns the old "unsubscribe_nonce" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldUnsubscribeNonce(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnsubscribeNonce is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnsubscribeNonce requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnsubscribeNonce: %w", err)
+	}
+	return oldValue.UnsubscribeNonce, nil
+}
+
+// ClearUnsubscribeNonce clears the value of the "unsubscribe_nonce" field.
+func (m *EmailMessageMutation) ClearUnsubscribeNonce() {
+	m.unsubscribe_nonce = nil
+	m.clearedFields[emailmessage.FieldUnsubscribeNonce] = struct{}{}
+}
+
+// UnsubscribeNonceCleared returns if the "unsubscribe_nonce" field was cleared in this mutation.
+func (m *EmailMessageMutation) UnsubscribeNonceCleared() bool {
+	_, ok := m.clearedFields[emailmessage.FieldUnsubscribeNonce]
+	return ok
+}
+
+// ResetUnsubscribeNonce resets all changes to the "unsubscribe_nonce" field.
+func (m *EmailMessageMutation) ResetUnsubscribeNonce() {
+	m.unsubscribe_nonce = nil
+	delete(m.clearedFields, emailmessage.FieldUnsubscribeNonce)
+}
+
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (m *EmailMessageMutation) SetSupersededByRunID(i int) {
+	m.superseded_by_run_id = &i
+	m.addsuperseded_by_run_id = nil
+}
+
+// SupersededByRunID returns the value of the "superseded_by_run_id" field in the mutation.
+func (m *EmailMessageMutation) SupersededByRunID() (r int, exists bool) {
+	v := m.superseded_by_run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupersededByRunID returns the old "superseded_by_run_id" field's value of the EmailMessage entity.
+// If the EmailMessage object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EmailMessageMutation) OldSupersededByRunID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupersededByRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupersededByRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupersededByRunID: %w", err)
+	}
+	return oldValue.SupersededByRunID, nil
+}
+
+// AddSupersededByRunID adds i to the "superseded_by_run_id" field.
+func (m *EmailMessageMutation) AddSupersededByRunID(i int) {
+	if m.addsuperseded_by_run_id != nil {
+		*m.addsuperseded_by_run_id += i
+	} else {
+		m.addsuperseded_by_run_id = &i
+	}
+}
+
+// AddedSupersededByRunID returns the value that was added to the "superseded_by_run_id" field in this mutation.
+func (m *EmailMessageMutation) AddedSupersededByRunID() (r int, exists bool) {
+	v := m.addsuperseded_by_run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (m *EmailMessageMutation) ClearSupersededByRunID() {
+	m.superseded_by_run_id = nil
+	m.addsuperseded_by_run_id = nil
+	m.clearedFields[emailmessage.FieldSupersededByRunID] = struct{}{}
+}
+
+// SupersededByRunIDCleared returns if the "superseded_by_run_id" field was cleared in this mutation.
+func (m *EmailMessageMutation) SupersededByRunIDCleared() bool {
+	_, ok := m.clearedFields[emailmessage.FieldSupersededByRunID]
+	return ok
+}
+
+// ResetSupersededByRunID resets all changes to the "superseded_by_run_id" field.
+func (m *EmailMessageMutation) ResetSupersededByRunID() {
+	m.superseded_by_run_id = nil
+	m.addsuperseded_by_run_id = nil
+	delete(m.clearedFields, emailmessage.FieldSupersededByRunID)
+}
+
 // SetRunID sets the "run_id" field.
 func (m *EmailMessageMutation) SetRunID(i int) {
 	m.run_id = &i
@@ -6113,7 +6383,7 @@ func (m *EmailMessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *EmailMessageMutation) Fields() []string {
-	fields := make([]string, 0, 12)
+	fields := make([]string, 0, 18)
 	if m.created_at != nil {
 		fields = append(fields, emailmessage.FieldCreatedAt)
 	}
@@ -6140,6 +6410,24 @@ func (m *EmailMessageMutation) Fields() []string {
 	}
 	if m.client != nil {
 		fields = append(fields, emailmessage.FieldClientID)
+	}
+	if m.from_name != nil {
+		fields = append(fields, emailmessage.FieldFromName)
+	}
+	if m.from_email != nil {
+		fields = append(fields, emailmessage.FieldFromEmail)
+	}
+	if m.list_unsubscribe != nil {
+		fields = append(fields, emailmessage.FieldListUnsubscribe)
+	}
+	if m.list_unsubscribe_post != nil {
+		fields = append(fields, emailmessage.FieldListUnsubscribePost)
+	}
+	if m.unsubscribe_nonce != nil {
+		fields = append(fields, emailmessage.FieldUnsubscribeNonce)
+	}
+	if m.superseded_by_run_id != nil {
+		fields = append(fields, emailmessage.FieldSupersededByRunID)
 	}
 	if m.run_id != nil {
 		fields = append(fields, emailmessage.FieldRunID)
@@ -6176,6 +6464,18 @@ func (m *EmailMessageMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case emailmessage.FieldClientID:
 		return m.ClientID()
+	case emailmessage.FieldFromName:
+		return m.FromName()
+	case emailmessage.FieldFromEmail:
+		return m.FromEmail()
+	case emailmessage.FieldListUnsubscribe:
+		return m.ListUnsubscribe()
+	case emailmessage.FieldListUnsubscribePost:
+		return m.ListUnsubscribePost()
+	case emailmessage.FieldUnsubscribeNonce:
+		return m.UnsubscribeNonce()
+	case emailmessage.FieldSupersededByRunID:
+		return m.SupersededByRunID()
 	case emailmessage.FieldRunID:
 		return m.RunID()
 	case emailmessage.FieldStepKey:
@@ -6209,6 +6509,18 @@ func (m *EmailMessageMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldStatus(ctx)
 	case emailmessage.FieldClientID:
 		return m.OldClientID(ctx)
+	case emailmessage.FieldFromName:
+		return m.OldFromName(ctx)
+	case emailmessage.FieldFromEmail:
+		return m.OldFromEmail(ctx)
+	case emailmessage.FieldListUnsubscribe:
+		return m.OldListUnsubscribe(ctx)
+	case emailmessage.FieldListUnsubscribePost:
+		return m.OldListUnsubscribePost(ctx)
+	case emailmessage.FieldUnsubscribeNonce:
+		return m.OldUnsubscribeNonce(ctx)
+	case emailmessage.FieldSupersededByRunID:
+		return m.OldSupersededByRunID(ctx)
 	case emailmessage.FieldRunID:
 		return m.OldRunID(ctx)
 	case emailmessage.FieldStepKey:
@@ -6287,6 +6599,48 @@ func (m *EmailMessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetClientID(v)
 		return nil
+	case emailmessage.FieldFromName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromName(v)
+		return nil
+	case emailmessage.FieldFromEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFromEmail(v)
+		return nil
+	case emailmessage.FieldListUnsubscribe:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetListUnsubscribe(v)
+		return nil
+	case emailmessage.FieldListUnsubscribePost:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetListUnsubscribePost(v)
+		return nil
+	case emailmessage.FieldUnsubscribeNonce:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnsubscribeNonce(v)
+		return nil
+	case emailmessage.FieldSupersededByRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupersededByRunID(v)
+		return nil
 	case emailmessage.FieldRunID:
 		v, ok := value.(int)
 		if !ok {
@@ -6316,6 +6670,9 @@ func (m *EmailMessageMutation) SetField(name string, value ent.Value) error {
 // this mutation.
 func (m *EmailMessageMutation) AddedFields() []string {
 	var fields []string
+	if m.addsuperseded_by_run_id != nil {
+		fields = append(fields, emailmessage.FieldSupersededByRunID)
+	}
 	if m.addrun_id != nil {
 		fields = append(fields, emailmessage.FieldRunID)
 	}
@@ -6330,6 +6687,8 @@ func (m *EmailMessageMutation) AddedFields() []string {
 // was not set, or was not defined in the schema.
 func (m *EmailMessageMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
+	case emailmessage.FieldSupersededByRunID:
+		return m.AddedSupersededByRunID()
 	case emailmessage.FieldRunID:
 		return m.AddedRunID()
 	case emailmessage.FieldPlanIndex:
@@ -6343,6 +6702,13 @@ func (m *EmailMessageMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *EmailMessageMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case emailmessage.FieldSupersededByRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSupersededByRunID(v)
+		return nil
 	case emailmessage.FieldRunID:
 		v, ok := value.(int)
 		if !ok {
@@ -6365,6 +6731,12 @@ func (m *EmailMessageMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *EmailMessageMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(emailmessage.FieldUnsubscribeNonce) {
+		fields = append(fields, emailmessage.FieldUnsubscribeNonce)
+	}
+	if m.FieldCleared(emailmessage.FieldSupersededByRunID) {
+		fields = append(fields, emailmessage.FieldSupersededByRunID)
+	}
 	if m.FieldCleared(emailmessage.FieldRunID) {
 		fields = append(fields, emailmessage.FieldRunID)
 	}
@@ -6388,6 +6760,12 @@ func (m *EmailMessageMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *EmailMessageMutation) ClearField(name string) error {
 	switch name {
+	case emailmessage.FieldUnsubscribeNonce:
+		m.ClearUnsubscribeNonce()
+		return nil
+	case emailmessage.FieldSupersededByRunID:
+		m.ClearSupersededByRunID()
+		return nil
 	case emailmessage.FieldRunID:
 		m.ClearRunID()
 		return nil
@@ -6431,6 +6809,24 @@ func (m *EmailMessageMutation) ResetField(name string) error {
 		return nil
 	case emailmessage.FieldClientID:
 		m.ResetClientID()
+		return nil
+	case emailmessage.FieldFromName:
+		m.ResetFromName()
+		return nil
+	case emailmessage.FieldFromEmail:
+		m.ResetFromEmail()
+		return nil
+	case emailmessage.FieldListUnsubscribe:
+		m.ResetListUnsubscribe()
+		return nil
+	case emailmessage.FieldListUnsubscribePost:
+		m.ResetListUnsubscribePost()
+		return nil
+	case emailmessage.FieldUnsubscribeNonce:
+		m.ResetUnsubscribeNonce()
+		return nil
+	case emailmessage.FieldSupersededByRunID:
+		m.ResetSupersededByRunID()
 		return nil
 	case emailmessage.FieldRunID:
 		m.ResetRunID()
@@ -18699,36 +19095,38 @@ func (m *StepRunMutation) ResetEdge(name string) error {
 // TaskMutation represents an operation that mutates the Task nodes in the graph.
 type TaskMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *int
-	created_at          *time.Time
-	updated_at          *time.Time
-	_type               *task.Type
-	title               *string
-	notes               *string
-	due_at              *time.Time
-	status              *task.Status
-	checklist_key       *string
-	step_key            *string
-	plan_index          *int
-	addplan_index       *int
-	clearedFields       map[string]struct{}
-	organization        *int
-	clearedorganization bool
-	client              *int
-	clearedclient       bool
-	property            *int
-	clearedproperty     bool
-	assignee            *int
-	clearedassignee     bool
-	transaction         *int
-	clearedtransaction  bool
-	run                 *int
-	clearedrun          bool
-	done                bool
-	oldValue            func(context.Context) (*Task, error)
-	predicates          []predicate.Task
+	op                      Op
+	typ                     string
+	id                      *int
+	created_at              *time.Time
+	updated_at              *time.Time
+	_type                   *task.Type
+	title                   *string
+	notes                   *string
+	due_at                  *time.Time
+	status                  *task.Status
+	checklist_key           *string
+	step_key                *string
+	plan_index              *int
+	addplan_index           *int
+	superseded_by_run_id    *int
+	addsuperseded_by_run_id *int
+	clearedFields           map[string]struct{}
+	organization            *int
+	clearedorganization     bool
+	client                  *int
+	clearedclient           bool
+	property                *int
+	clearedproperty         bool
+	assignee                *int
+	clearedassignee         bool
+	transaction             *int
+	clearedtransaction      bool
+	run                     *int
+	clearedrun              bool
+	done                    bool
+	oldValue                func(context.Context) (*Task, error)
+	predicates              []predicate.Task
 }
 
 var _ ent.Mutation = (*TaskMutation)(nil)
@@ -19517,6 +19915,76 @@ func (m *TaskMutation) ResetPlanIndex() {
 	delete(m.clearedFields, task.FieldPlanIndex)
 }
 
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (m *TaskMutation) SetSupersededByRunID(i int) {
+	m.superseded_by_run_id = &i
+	m.addsuperseded_by_run_id = nil
+}
+
+// SupersededByRunID returns the value of the "superseded_by_run_id" field in the mutation.
+func (m *TaskMutation) SupersededByRunID() (r int, exists bool) {
+	v := m.superseded_by_run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSupersededByRunID returns the old "superseded_by_run_id" field's value of the Task entity.
+// If the Task object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *TaskMutation) OldSupersededByRunID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSupersededByRunID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSupersededByRunID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSupersededByRunID: %w", err)
+	}
+	return oldValue.SupersededByRunID, nil
+}
+
+// AddSupersededByRunID adds i to the "superseded_by_run_id" field.
+func (m *TaskMutation) AddSupersededByRunID(i int) {
+	if m.addsuperseded_by_run_id != nil {
+		*m.addsuperseded_by_run_id += i
+	} else {
+		m.addsuperseded_by_run_id = &i
+	}
+}
+
+// AddedSupersededByRunID returns the value that was added to the "superseded_by_run_id" field in this mutation.
+func (m *TaskMutation) AddedSupersededByRunID() (r int, exists bool) {
+	v := m.addsuperseded_by_run_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (m *TaskMutation) ClearSupersededByRunID() {
+	m.superseded_by_run_id = nil
+	m.addsuperseded_by_run_id = nil
+	m.clearedFields[task.FieldSupersededByRunID] = struct{}{}
+}
+
+// SupersededByRunIDCleared returns if the "superseded_by_run_id" field was cleared in this mutation.
+func (m *TaskMutation) SupersededByRunIDCleared() bool {
+	_, ok := m.clearedFields[task.FieldSupersededByRunID]
+	return ok
+}
+
+// ResetSupersededByRunID resets all changes to the "superseded_by_run_id" field.
+func (m *TaskMutation) ResetSupersededByRunID() {
+	m.superseded_by_run_id = nil
+	m.addsuperseded_by_run_id = nil
+	delete(m.clearedFields, task.FieldSupersededByRunID)
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *TaskMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -19713,7 +20181,7 @@ func (m *TaskMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *TaskMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, task.FieldCreatedAt)
 	}
@@ -19762,6 +20230,9 @@ func (m *TaskMutation) Fields() []string {
 	if m.plan_index != nil {
 		fields = append(fields, task.FieldPlanIndex)
 	}
+	if m.superseded_by_run_id != nil {
+		fields = append(fields, task.FieldSupersededByRunID)
+	}
 	return fields
 }
 
@@ -19802,6 +20273,8 @@ func (m *TaskMutation) Field(name string) (ent.Value, bool) {
 		return m.StepKey()
 	case task.FieldPlanIndex:
 		return m.PlanIndex()
+	case task.FieldSupersededByRunID:
+		return m.SupersededByRunID()
 	}
 	return nil, false
 }
@@ -19843,6 +20316,8 @@ func (m *TaskMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldStepKey(ctx)
 	case task.FieldPlanIndex:
 		return m.OldPlanIndex(ctx)
+	case task.FieldSupersededByRunID:
+		return m.OldSupersededByRunID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Task field %s", name)
 }
@@ -19964,6 +20439,13 @@ func (m *TaskMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPlanIndex(v)
 		return nil
+	case task.FieldSupersededByRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSupersededByRunID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Task field %s", name)
 }
@@ -19975,6 +20457,9 @@ func (m *TaskMutation) AddedFields() []string {
 	if m.addplan_index != nil {
 		fields = append(fields, task.FieldPlanIndex)
 	}
+	if m.addsuperseded_by_run_id != nil {
+		fields = append(fields, task.FieldSupersededByRunID)
+	}
 	return fields
 }
 
@@ -19985,6 +20470,8 @@ func (m *TaskMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case task.FieldPlanIndex:
 		return m.AddedPlanIndex()
+	case task.FieldSupersededByRunID:
+		return m.AddedSupersededByRunID()
 	}
 	return nil, false
 }
@@ -20000,6 +20487,13 @@ func (m *TaskMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddPlanIndex(v)
+		return nil
+	case task.FieldSupersededByRunID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSupersededByRunID(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Task numeric field %s", name)
@@ -20029,6 +20523,9 @@ func (m *TaskMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(task.FieldPlanIndex) {
 		fields = append(fields, task.FieldPlanIndex)
+	}
+	if m.FieldCleared(task.FieldSupersededByRunID) {
+		fields = append(fields, task.FieldSupersededByRunID)
 	}
 	return fields
 }
@@ -20064,6 +20561,9 @@ func (m *TaskMutation) ClearField(name string) error {
 		return nil
 	case task.FieldPlanIndex:
 		m.ClearPlanIndex()
+		return nil
+	case task.FieldSupersededByRunID:
+		m.ClearSupersededByRunID()
 		return nil
 	}
 	return fmt.Errorf("unknown Task nullable field %s", name)
@@ -20120,6 +20620,9 @@ func (m *TaskMutation) ResetField(name string) error {
 		return nil
 	case task.FieldPlanIndex:
 		m.ResetPlanIndex()
+		return nil
+	case task.FieldSupersededByRunID:
+		m.ResetSupersededByRunID()
 		return nil
 	}
 	return fmt.Errorf("unknown Task field %s", name)

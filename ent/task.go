@@ -55,6 +55,8 @@ type Task struct {
 	StepKey *string `json:"step_key,omitempty"`
 	// PlanIndex holds the value of the "plan_index" field.
 	PlanIndex *int `json:"plan_index,omitempty"`
+	// SupersededByRunID holds the value of the "superseded_by_run_id" field.
+	SupersededByRunID *int `json:"superseded_by_run_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the TaskQuery when eager-loading is set.
 	Edges        TaskEdges `json:"edges"`
@@ -153,7 +155,7 @@ func (*Task) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case task.FieldID, task.FieldOrganizationID, task.FieldClientID, task.FieldPropertyID, task.FieldAssigneeID, task.FieldTransactionID, task.FieldRunID, task.FieldPlanIndex:
+		case task.FieldID, task.FieldOrganizationID, task.FieldClientID, task.FieldPropertyID, task.FieldAssigneeID, task.FieldTransactionID, task.FieldRunID, task.FieldPlanIndex, task.FieldSupersededByRunID:
 			values[i] = new(sql.NullInt64)
 		case task.FieldType, task.FieldTitle, task.FieldNotes, task.FieldStatus, task.FieldChecklistKey, task.FieldStepKey:
 			values[i] = new(sql.NullString)
@@ -283,6 +285,13 @@ func (_m *Task) assignValues(columns []string, values []any) error {
 				_m.PlanIndex = new(int)
 				*_m.PlanIndex = int(value.Int64)
 			}
+		case task.FieldSupersededByRunID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field superseded_by_run_id", values[i])
+			} else if value.Valid {
+				_m.SupersededByRunID = new(int)
+				*_m.SupersededByRunID = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -408,6 +417,11 @@ func (_m *Task) String() string {
 	builder.WriteString(", ")
 	if v := _m.PlanIndex; v != nil {
 		builder.WriteString("plan_index=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.SupersededByRunID; v != nil {
+		builder.WriteString("superseded_by_run_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
 	builder.WriteByte(')')

@@ -212,6 +212,20 @@ func (_c *TaskCreate) SetNillablePlanIndex(v *int) *TaskCreate {
 	return _c
 }
 
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (_c *TaskCreate) SetSupersededByRunID(v int) *TaskCreate {
+	_c.mutation.SetSupersededByRunID(v)
+	return _c
+}
+
+// SetNillableSupersededByRunID sets the "superseded_by_run_id" field if the given value is not nil.
+func (_c *TaskCreate) SetNillableSupersededByRunID(v *int) *TaskCreate {
+	if v != nil {
+		_c.SetSupersededByRunID(*v)
+	}
+	return _c
+}
+
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *TaskCreate) SetOrganization(v *Organization) *TaskCreate {
 	return _c.SetOrganizationID(v.ID)
@@ -425,6 +439,10 @@ func (_c *TaskCreate) createSpec() (*Task, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PlanIndex(); ok {
 		_spec.SetField(task.FieldPlanIndex, field.TypeInt, value)
 		_node.PlanIndex = &value
+	}
+	if value, ok := _c.mutation.SupersededByRunID(); ok {
+		_spec.SetField(task.FieldSupersededByRunID, field.TypeInt, value)
+		_node.SupersededByRunID = &value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -706,6 +724,30 @@ func (u *TaskUpsert) ClearTransactionID() *TaskUpsert {
 	return u
 }
 
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (u *TaskUpsert) SetSupersededByRunID(v int) *TaskUpsert {
+	u.Set(task.FieldSupersededByRunID, v)
+	return u
+}
+
+// UpdateSupersededByRunID sets the "superseded_by_run_id" field to the value that was provided on create.
+func (u *TaskUpsert) UpdateSupersededByRunID() *TaskUpsert {
+	u.SetExcluded(task.FieldSupersededByRunID)
+	return u
+}
+
+// AddSupersededByRunID adds v to the "superseded_by_run_id" field.
+func (u *TaskUpsert) AddSupersededByRunID(v int) *TaskUpsert {
+	u.Add(task.FieldSupersededByRunID, v)
+	return u
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (u *TaskUpsert) ClearSupersededByRunID() *TaskUpsert {
+	u.SetNull(task.FieldSupersededByRunID)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -913,6 +955,34 @@ func (u *TaskUpsertOne) UpdateTransactionID() *TaskUpsertOne {
 func (u *TaskUpsertOne) ClearTransactionID() *TaskUpsertOne {
 	return u.Update(func(s *TaskUpsert) {
 		s.ClearTransactionID()
+	})
+}
+
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (u *TaskUpsertOne) SetSupersededByRunID(v int) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetSupersededByRunID(v)
+	})
+}
+
+// AddSupersededByRunID adds v to the "superseded_by_run_id" field.
+func (u *TaskUpsertOne) AddSupersededByRunID(v int) *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddSupersededByRunID(v)
+	})
+}
+
+// UpdateSupersededByRunID sets the "superseded_by_run_id" field to the value that was provided on create.
+func (u *TaskUpsertOne) UpdateSupersededByRunID() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateSupersededByRunID()
+	})
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (u *TaskUpsertOne) ClearSupersededByRunID() *TaskUpsertOne {
+	return u.Update(func(s *TaskUpsert) {
+		s.ClearSupersededByRunID()
 	})
 }
 
@@ -1289,6 +1359,34 @@ func (u *TaskUpsertBulk) UpdateTransactionID() *TaskUpsertBulk {
 func (u *TaskUpsertBulk) ClearTransactionID() *TaskUpsertBulk {
 	return u.Update(func(s *TaskUpsert) {
 		s.ClearTransactionID()
+	})
+}
+
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (u *TaskUpsertBulk) SetSupersededByRunID(v int) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.SetSupersededByRunID(v)
+	})
+}
+
+// AddSupersededByRunID adds v to the "superseded_by_run_id" field.
+func (u *TaskUpsertBulk) AddSupersededByRunID(v int) *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.AddSupersededByRunID(v)
+	})
+}
+
+// UpdateSupersededByRunID sets the "superseded_by_run_id" field to the value that was provided on create.
+func (u *TaskUpsertBulk) UpdateSupersededByRunID() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.UpdateSupersededByRunID()
+	})
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (u *TaskUpsertBulk) ClearSupersededByRunID() *TaskUpsertBulk {
+	return u.Update(func(s *TaskUpsert) {
+		s.ClearSupersededByRunID()
 	})
 }
 

@@ -167,6 +167,33 @@ func (_u *TaskUpdate) ClearTransactionID() *TaskUpdate {
 	return _u
 }
 
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (_u *TaskUpdate) SetSupersededByRunID(v int) *TaskUpdate {
+	_u.mutation.ResetSupersededByRunID()
+	_u.mutation.SetSupersededByRunID(v)
+	return _u
+}
+
+// SetNillableSupersededByRunID sets the "superseded_by_run_id" field if the given value is not nil.
+func (_u *TaskUpdate) SetNillableSupersededByRunID(v *int) *TaskUpdate {
+	if v != nil {
+		_u.SetSupersededByRunID(*v)
+	}
+	return _u
+}
+
+// AddSupersededByRunID adds value to the "superseded_by_run_id" field.
+func (_u *TaskUpdate) AddSupersededByRunID(v int) *TaskUpdate {
+	_u.mutation.AddSupersededByRunID(v)
+	return _u
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (_u *TaskUpdate) ClearSupersededByRunID() *TaskUpdate {
+	_u.mutation.ClearSupersededByRunID()
+	return _u
+}
+
 // SetProperty sets the "property" edge to the Property entity.
 func (_u *TaskUpdate) SetProperty(v *Property) *TaskUpdate {
 	return _u.SetPropertyID(v.ID)
@@ -316,6 +343,15 @@ func (_u *TaskUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.PlanIndexCleared() {
 		_spec.ClearField(task.FieldPlanIndex, field.TypeInt)
+	}
+	if value, ok := _u.mutation.SupersededByRunID(); ok {
+		_spec.SetField(task.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSupersededByRunID(); ok {
+		_spec.AddField(task.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if _u.mutation.SupersededByRunIDCleared() {
+		_spec.ClearField(task.FieldSupersededByRunID, field.TypeInt)
 	}
 	if _u.mutation.PropertyCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -560,6 +596,33 @@ func (_u *TaskUpdateOne) ClearTransactionID() *TaskUpdateOne {
 	return _u
 }
 
+// SetSupersededByRunID sets the "superseded_by_run_id" field.
+func (_u *TaskUpdateOne) SetSupersededByRunID(v int) *TaskUpdateOne {
+	_u.mutation.ResetSupersededByRunID()
+	_u.mutation.SetSupersededByRunID(v)
+	return _u
+}
+
+// SetNillableSupersededByRunID sets the "superseded_by_run_id" field if the given value is not nil.
+func (_u *TaskUpdateOne) SetNillableSupersededByRunID(v *int) *TaskUpdateOne {
+	if v != nil {
+		_u.SetSupersededByRunID(*v)
+	}
+	return _u
+}
+
+// AddSupersededByRunID adds value to the "superseded_by_run_id" field.
+func (_u *TaskUpdateOne) AddSupersededByRunID(v int) *TaskUpdateOne {
+	_u.mutation.AddSupersededByRunID(v)
+	return _u
+}
+
+// ClearSupersededByRunID clears the value of the "superseded_by_run_id" field.
+func (_u *TaskUpdateOne) ClearSupersededByRunID() *TaskUpdateOne {
+	_u.mutation.ClearSupersededByRunID()
+	return _u
+}
+
 // SetProperty sets the "property" edge to the Property entity.
 func (_u *TaskUpdateOne) SetProperty(v *Property) *TaskUpdateOne {
 	return _u.SetPropertyID(v.ID)
@@ -739,6 +802,15 @@ func (_u *TaskUpdateOne) sqlSave(ctx context.Context) (_node *Task, err error) {
 	}
 	if _u.mutation.PlanIndexCleared() {
 		_spec.ClearField(task.FieldPlanIndex, field.TypeInt)
+	}
+	if value, ok := _u.mutation.SupersededByRunID(); ok {
+		_spec.SetField(task.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSupersededByRunID(); ok {
+		_spec.AddField(task.FieldSupersededByRunID, field.TypeInt, value)
+	}
+	if _u.mutation.SupersededByRunIDCleared() {
+		_spec.ClearField(task.FieldSupersededByRunID, field.TypeInt)
 	}
 	if _u.mutation.PropertyCleared() {
 		edge := &sqlgraph.EdgeSpec{

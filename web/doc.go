@@ -14,4 +14,7 @@
 // one graphql-transport-ws websocket that reconnects with backoff and
 // resumes each run's event stream from its last seq. Its views: sign-in,
 // launcher, builder, monitor and run detail.
+//
+// The public unsubscribe pages (/u/{token}, unsubscribe.go): small,
+// self-contained HTML with no script, for the links in emails.
 package web

@@ -36,6 +36,18 @@ const (
 	FieldStatus = "status"
 	// FieldClientID holds the string denoting the client_id field in the database.
 	FieldClientID = "client_id"
+	// FieldFromName holds the string denoting the from_name field in the database.
+	FieldFromName = "from_name"
+	// FieldFromEmail holds the string denoting the from_email field in the database.
+	FieldFromEmail = "from_email"
+	// FieldListUnsubscribe holds the string denoting the list_unsubscribe field in the database.
+	FieldListUnsubscribe = "list_unsubscribe"
+	// FieldListUnsubscribePost holds the string denoting the list_unsubscribe_post field in the database.
+	FieldListUnsubscribePost = "list_unsubscribe_post"
+	// FieldUnsubscribeNonce holds the string denoting the unsubscribe_nonce field in the database.
+	FieldUnsubscribeNonce = "unsubscribe_nonce"
+	// FieldSupersededByRunID holds the string denoting the superseded_by_run_id field in the database.
+	FieldSupersededByRunID = "superseded_by_run_id"
 	// FieldRunID holds the string denoting the run_id field in the database.
 	FieldRunID = "run_id"
 	// FieldStepKey holds the string denoting the step_key field in the database.
@@ -76,6 +88,12 @@ var Columns = []string{
 	FieldScheduledAt,
 	FieldStatus,
 	FieldClientID,
+	FieldFromName,
+	FieldFromEmail,
+	FieldListUnsubscribe,
+	FieldListUnsubscribePost,
+	FieldUnsubscribeNonce,
+	FieldSupersededByRunID,
 	FieldRunID,
 	FieldStepKey,
 	FieldPlanIndex,
@@ -109,6 +127,22 @@ var (
 	ToValidator func(string) error
 	// SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
 	SubjectValidator func(string) error
+	// DefaultFromName holds the default value on creation for the "from_name" field.
+	DefaultFromName string
+	// FromNameValidator is a validator for the "from_name" field. It is called by the builders before save.
+	FromNameValidator func(string) error
+	// DefaultFromEmail holds the default value on creation for the "from_email" field.
+	DefaultFromEmail string
+	// FromEmailValidator is a validator for the "from_email" field. It is called by the builders before save.
+	FromEmailValidator func(string) error
+	// DefaultListUnsubscribe holds the default value on creation for the "list_unsubscribe" field.
+	DefaultListUnsubscribe string
+	// ListUnsubscribeValidator is a validator for the "list_unsubscribe" field. It is called by the builders before save.
+	ListUnsubscribeValidator func(string) error
+	// DefaultListUnsubscribePost holds the default value on creation for the "list_unsubscribe_post" field.
+	DefaultListUnsubscribePost string
+	// ListUnsubscribePostValidator is a validator for the "list_unsubscribe_post" field. It is called by the builders before save.
+	ListUnsubscribePostValidator func(string) error
 )
 
 // Status defines the type for the "status" enum field.
@@ -189,6 +223,36 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByClientID orders the results by the client_id field.
 func ByClientID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldClientID, opts...).ToFunc()
+}
+
+// ByFromName orders the results by the from_name field.
+func ByFromName(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFromName, opts...).ToFunc()
+}
+
+// ByFromEmail orders the results by the from_email field.
+func ByFromEmail(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFromEmail, opts...).ToFunc()
+}
+
+// ByListUnsubscribe orders the results by the list_unsubscribe field.
+func ByListUnsubscribe(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldListUnsubscribe, opts...).ToFunc()
+}
+
+// ByListUnsubscribePost orders the results by the list_unsubscribe_post field.
+func ByListUnsubscribePost(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldListUnsubscribePost, opts...).ToFunc()
+}
+
+// ByUnsubscribeNonce orders the results by the unsubscribe_nonce field.
+func ByUnsubscribeNonce(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUnsubscribeNonce, opts...).ToFunc()
+}
+
+// BySupersededByRunID orders the results by the superseded_by_run_id field.
+func BySupersededByRunID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSupersededByRunID, opts...).ToFunc()
 }
 
 // ByRunID orders the results by the run_id field.

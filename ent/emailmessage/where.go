@@ -95,6 +95,36 @@ func ClientID(v int) predicate.EmailMessage {
 	return predicate.EmailMessage(sql.FieldEQ(FieldClientID, v))
 }
 
+// FromName applies equality check predicate on the "from_name" field. It's identical to FromNameEQ.
+func FromName(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldFromName, v))
+}
+
+// FromEmail applies equality check predicate on the "from_email" field. It's identical to FromEmailEQ.
+func FromEmail(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldFromEmail, v))
+}
+
+// ListUnsubscribe applies equality check predicate on the "list_unsubscribe" field. It's identical to ListUnsubscribeEQ.
+func ListUnsubscribe(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribePost applies equality check predicate on the "list_unsubscribe_post" field. It's identical to ListUnsubscribePostEQ.
+func ListUnsubscribePost(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldListUnsubscribePost, v))
+}
+
+// UnsubscribeNonce applies equality check predicate on the "unsubscribe_nonce" field. It's identical to UnsubscribeNonceEQ.
+func UnsubscribeNonce(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldUnsubscribeNonce, v))
+}
+
+// SupersededByRunID applies equality check predicate on the "superseded_by_run_id" field. It's identical to SupersededByRunIDEQ.
+func SupersededByRunID(v int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldSupersededByRunID, v))
+}
+
 // RunID applies equality check predicate on the "run_id" field. It's identical to RunIDEQ.
 func RunID(v int) predicate.EmailMessage {
 	return predicate.EmailMessage(sql.FieldEQ(FieldRunID, v))
@@ -483,6 +513,391 @@ func ClientIDIn(vs ...int) predicate.EmailMessage {
 // ClientIDNotIn applies the NotIn predicate on the "client_id" field.
 func ClientIDNotIn(vs ...int) predicate.EmailMessage {
 	return predicate.EmailMessage(sql.FieldNotIn(FieldClientID, vs...))
+}
+
+// FromNameEQ applies the EQ predicate on the "from_name" field.
+func FromNameEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldFromName, v))
+}
+
+// FromNameNEQ applies the NEQ predicate on the "from_name" field.
+func FromNameNEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNEQ(FieldFromName, v))
+}
+
+// FromNameIn applies the In predicate on the "from_name" field.
+func FromNameIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIn(FieldFromName, vs...))
+}
+
+// FromNameNotIn applies the NotIn predicate on the "from_name" field.
+func FromNameNotIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotIn(FieldFromName, vs...))
+}
+
+// FromNameGT applies the GT predicate on the "from_name" field.
+func FromNameGT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGT(FieldFromName, v))
+}
+
+// FromNameGTE applies the GTE predicate on the "from_name" field.
+func FromNameGTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGTE(FieldFromName, v))
+}
+
+// FromNameLT applies the LT predicate on the "from_name" field.
+func FromNameLT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLT(FieldFromName, v))
+}
+
+// FromNameLTE applies the LTE predicate on the "from_name" field.
+func FromNameLTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLTE(FieldFromName, v))
+}
+
+// FromNameContains applies the Contains predicate on the "from_name" field.
+func FromNameContains(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContains(FieldFromName, v))
+}
+
+// FromNameHasPrefix applies the HasPrefix predicate on the "from_name" field.
+func FromNameHasPrefix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasPrefix(FieldFromName, v))
+}
+
+// FromNameHasSuffix applies the HasSuffix predicate on the "from_name" field.
+func FromNameHasSuffix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasSuffix(FieldFromName, v))
+}
+
+// FromNameEqualFold applies the EqualFold predicate on the "from_name" field.
+func FromNameEqualFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEqualFold(FieldFromName, v))
+}
+
+// FromNameContainsFold applies the ContainsFold predicate on the "from_name" field.
+func FromNameContainsFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContainsFold(FieldFromName, v))
+}
+
+// FromEmailEQ applies the EQ predicate on the "from_email" field.
+func FromEmailEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldFromEmail, v))
+}
+
+// FromEmailNEQ applies the NEQ predicate on the "from_email" field.
+func FromEmailNEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNEQ(FieldFromEmail, v))
+}
+
+// FromEmailIn applies the In predicate on the "from_email" field.
+func FromEmailIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIn(FieldFromEmail, vs...))
+}
+
+// FromEmailNotIn applies the NotIn predicate on the "from_email" field.
+func FromEmailNotIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotIn(FieldFromEmail, vs...))
+}
+
+// FromEmailGT applies the GT predicate on the "from_email" field.
+func FromEmailGT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGT(FieldFromEmail, v))
+}
+
+// FromEmailGTE applies the GTE predicate on the "from_email" field.
+func FromEmailGTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGTE(FieldFromEmail, v))
+}
+
+// FromEmailLT applies the LT predicate on the "from_email" field.
+func FromEmailLT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLT(FieldFromEmail, v))
+}
+
+// FromEmailLTE applies the LTE predicate on the "from_email" field.
+func FromEmailLTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLTE(FieldFromEmail, v))
+}
+
+// FromEmailContains applies the Contains predicate on the "from_email" field.
+func FromEmailContains(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContains(FieldFromEmail, v))
+}
+
+// FromEmailHasPrefix applies the HasPrefix predicate on the "from_email" field.
+func FromEmailHasPrefix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasPrefix(FieldFromEmail, v))
+}
+
+// FromEmailHasSuffix applies the HasSuffix predicate on the "from_email" field.
+func FromEmailHasSuffix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasSuffix(FieldFromEmail, v))
+}
+
+// FromEmailEqualFold applies the EqualFold predicate on the "from_email" field.
+func FromEmailEqualFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEqualFold(FieldFromEmail, v))
+}
+
+// FromEmailContainsFold applies the ContainsFold predicate on the "from_email" field.
+func FromEmailContainsFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContainsFold(FieldFromEmail, v))
+}
+
+// ListUnsubscribeEQ applies the EQ predicate on the "list_unsubscribe" field.
+func ListUnsubscribeEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeNEQ applies the NEQ predicate on the "list_unsubscribe" field.
+func ListUnsubscribeNEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNEQ(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeIn applies the In predicate on the "list_unsubscribe" field.
+func ListUnsubscribeIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIn(FieldListUnsubscribe, vs...))
+}
+
+// ListUnsubscribeNotIn applies the NotIn predicate on the "list_unsubscribe" field.
+func ListUnsubscribeNotIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotIn(FieldListUnsubscribe, vs...))
+}
+
+// ListUnsubscribeGT applies the GT predicate on the "list_unsubscribe" field.
+func ListUnsubscribeGT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGT(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeGTE applies the GTE predicate on the "list_unsubscribe" field.
+func ListUnsubscribeGTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGTE(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeLT applies the LT predicate on the "list_unsubscribe" field.
+func ListUnsubscribeLT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLT(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeLTE applies the LTE predicate on the "list_unsubscribe" field.
+func ListUnsubscribeLTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLTE(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeContains applies the Contains predicate on the "list_unsubscribe" field.
+func ListUnsubscribeContains(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContains(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeHasPrefix applies the HasPrefix predicate on the "list_unsubscribe" field.
+func ListUnsubscribeHasPrefix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasPrefix(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeHasSuffix applies the HasSuffix predicate on the "list_unsubscribe" field.
+func ListUnsubscribeHasSuffix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasSuffix(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeEqualFold applies the EqualFold predicate on the "list_unsubscribe" field.
+func ListUnsubscribeEqualFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEqualFold(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribeContainsFold applies the ContainsFold predicate on the "list_unsubscribe" field.
+func ListUnsubscribeContainsFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContainsFold(FieldListUnsubscribe, v))
+}
+
+// ListUnsubscribePostEQ applies the EQ predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostNEQ applies the NEQ predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostNEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNEQ(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostIn applies the In predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIn(FieldListUnsubscribePost, vs...))
+}
+
+// ListUnsubscribePostNotIn applies the NotIn predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostNotIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotIn(FieldListUnsubscribePost, vs...))
+}
+
+// ListUnsubscribePostGT applies the GT predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostGT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGT(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostGTE applies the GTE predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostGTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGTE(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostLT applies the LT predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostLT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLT(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostLTE applies the LTE predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostLTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLTE(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostContains applies the Contains predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostContains(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContains(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostHasPrefix applies the HasPrefix predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostHasPrefix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasPrefix(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostHasSuffix applies the HasSuffix predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostHasSuffix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasSuffix(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostEqualFold applies the EqualFold predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostEqualFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEqualFold(FieldListUnsubscribePost, v))
+}
+
+// ListUnsubscribePostContainsFold applies the ContainsFold predicate on the "list_unsubscribe_post" field.
+func ListUnsubscribePostContainsFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContainsFold(FieldListUnsubscribePost, v))
+}
+
+// UnsubscribeNonceEQ applies the EQ predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceNEQ applies the NEQ predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceNEQ(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNEQ(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceIn applies the In predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIn(FieldUnsubscribeNonce, vs...))
+}
+
+// UnsubscribeNonceNotIn applies the NotIn predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceNotIn(vs ...string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotIn(FieldUnsubscribeNonce, vs...))
+}
+
+// UnsubscribeNonceGT applies the GT predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceGT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGT(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceGTE applies the GTE predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceGTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGTE(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceLT applies the LT predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceLT(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLT(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceLTE applies the LTE predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceLTE(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLTE(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceContains applies the Contains predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceContains(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContains(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceHasPrefix applies the HasPrefix predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceHasPrefix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasPrefix(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceHasSuffix applies the HasSuffix predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceHasSuffix(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldHasSuffix(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceIsNil applies the IsNil predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceIsNil() predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIsNull(FieldUnsubscribeNonce))
+}
+
+// UnsubscribeNonceNotNil applies the NotNil predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceNotNil() predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotNull(FieldUnsubscribeNonce))
+}
+
+// UnsubscribeNonceEqualFold applies the EqualFold predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceEqualFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEqualFold(FieldUnsubscribeNonce, v))
+}
+
+// UnsubscribeNonceContainsFold applies the ContainsFold predicate on the "unsubscribe_nonce" field.
+func UnsubscribeNonceContainsFold(v string) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldContainsFold(FieldUnsubscribeNonce, v))
+}
+
+// SupersededByRunIDEQ applies the EQ predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDEQ(v int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldEQ(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDNEQ applies the NEQ predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDNEQ(v int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNEQ(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDIn applies the In predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDIn(vs ...int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIn(FieldSupersededByRunID, vs...))
+}
+
+// SupersededByRunIDNotIn applies the NotIn predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDNotIn(vs ...int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotIn(FieldSupersededByRunID, vs...))
+}
+
+// SupersededByRunIDGT applies the GT predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDGT(v int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGT(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDGTE applies the GTE predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDGTE(v int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldGTE(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDLT applies the LT predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDLT(v int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLT(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDLTE applies the LTE predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDLTE(v int) predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldLTE(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDIsNil applies the IsNil predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDIsNil() predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldIsNull(FieldSupersededByRunID))
+}
+
+// SupersededByRunIDNotNil applies the NotNil predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDNotNil() predicate.EmailMessage {
+	return predicate.EmailMessage(sql.FieldNotNull(FieldSupersededByRunID))
 }
 
 // RunIDEQ applies the EQ predicate on the "run_id" field.

@@ -179,6 +179,12 @@ var (
 		{Name: "body", Type: field.TypeString, Size: 2147483647},
 		{Name: "scheduled_at", Type: field.TypeTime},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"SCHEDULED", "SENT", "CANCELED"}, Default: "SCHEDULED"},
+		{Name: "from_name", Type: field.TypeString, Size: 200, Default: ""},
+		{Name: "from_email", Type: field.TypeString, Size: 320, Default: ""},
+		{Name: "list_unsubscribe", Type: field.TypeString, Size: 1000, Default: ""},
+		{Name: "list_unsubscribe_post", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "unsubscribe_nonce", Type: field.TypeString, Nullable: true},
+		{Name: "superseded_by_run_id", Type: field.TypeInt, Nullable: true},
 		{Name: "run_id", Type: field.TypeInt, Nullable: true},
 		{Name: "step_key", Type: field.TypeString, Nullable: true},
 		{Name: "plan_index", Type: field.TypeInt, Nullable: true},
@@ -193,13 +199,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "email_messages_clients_email_messages",
-				Columns:    []*schema.Column{EmailMessagesColumns[11]},
+				Columns:    []*schema.Column{EmailMessagesColumns[17]},
 				RefColumns: []*schema.Column{ClientsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "email_messages_organizations_organization",
-				Columns:    []*schema.Column{EmailMessagesColumns[12]},
+				Columns:    []*schema.Column{EmailMessagesColumns[18]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -208,12 +214,22 @@ var (
 			{
 				Name:    "emailmessage_run_id_step_key_plan_index",
 				Unique:  true,
-				Columns: []*schema.Column{EmailMessagesColumns[8], EmailMessagesColumns[9], EmailMessagesColumns[10]},
+				Columns: []*schema.Column{EmailMessagesColumns[14], EmailMessagesColumns[15], EmailMessagesColumns[16]},
 			},
 			{
 				Name:    "emailmessage_organization_id_status_scheduled_at",
 				Unique:  false,
-				Columns: []*schema.Column{EmailMessagesColumns[12], EmailMessagesColumns[7], EmailMessagesColumns[6]},
+				Columns: []*schema.Column{EmailMessagesColumns[18], EmailMessagesColumns[7], EmailMessagesColumns[6]},
+			},
+			{
+				Name:    "emailmessage_unsubscribe_nonce",
+				Unique:  true,
+				Columns: []*schema.Column{EmailMessagesColumns[12]},
+			},
+			{
+				Name:    "emailmessage_client_id_status",
+				Unique:  false,
+				Columns: []*schema.Column{EmailMessagesColumns[17], EmailMessagesColumns[7]},
 			},
 		},
 	}
@@ -642,6 +658,7 @@ var (
 		{Name: "checklist_key", Type: field.TypeString, Nullable: true},
 		{Name: "step_key", Type: field.TypeString, Nullable: true},
 		{Name: "plan_index", Type: field.TypeInt, Nullable: true},
+		{Name: "superseded_by_run_id", Type: field.TypeInt, Nullable: true},
 		{Name: "client_id", Type: field.TypeInt},
 		{Name: "transaction_id", Type: field.TypeInt, Nullable: true},
 		{Name: "organization_id", Type: field.TypeInt},
@@ -657,37 +674,37 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "tasks_clients_tasks",
-				Columns:    []*schema.Column{TasksColumns[11]},
+				Columns:    []*schema.Column{TasksColumns[12]},
 				RefColumns: []*schema.Column{ClientsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "tasks_transactions_tasks",
-				Columns:    []*schema.Column{TasksColumns[12]},
+				Columns:    []*schema.Column{TasksColumns[13]},
 				RefColumns: []*schema.Column{TransactionsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_organizations_organization",
-				Columns:    []*schema.Column{TasksColumns[13]},
+				Columns:    []*schema.Column{TasksColumns[14]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "tasks_properties_property",
-				Columns:    []*schema.Column{TasksColumns[14]},
+				Columns:    []*schema.Column{TasksColumns[15]},
 				RefColumns: []*schema.Column{PropertiesColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_users_assignee",
-				Columns:    []*schema.Column{TasksColumns[15]},
+				Columns:    []*schema.Column{TasksColumns[16]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "tasks_runs_run",
-				Columns:    []*schema.Column{TasksColumns[16]},
+				Columns:    []*schema.Column{TasksColumns[17]},
 				RefColumns: []*schema.Column{RunsColumns[0]},
 				OnDelete:   schema.SetNull,
 			},
@@ -696,17 +713,17 @@ var (
 			{
 				Name:    "task_run_id_step_key_plan_index",
 				Unique:  true,
-				Columns: []*schema.Column{TasksColumns[16], TasksColumns[9], TasksColumns[10]},
+				Columns: []*schema.Column{TasksColumns[17], TasksColumns[9], TasksColumns[10]},
 			},
 			{
 				Name:    "task_transaction_id_checklist_key",
 				Unique:  true,
-				Columns: []*schema.Column{TasksColumns[12], TasksColumns[8]},
+				Columns: []*schema.Column{TasksColumns[13], TasksColumns[8]},
 			},
 			{
 				Name:    "task_organization_id_status_due_at",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[13], TasksColumns[7], TasksColumns[6]},
+				Columns: []*schema.Column{TasksColumns[14], TasksColumns[7], TasksColumns[6]},
 			},
 		},
 	}

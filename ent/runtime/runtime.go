@@ -401,6 +401,30 @@ func init() {
 			return nil
 		}
 	}()
+	// emailmessageDescFromName is the schema descriptor for from_name field.
+	emailmessageDescFromName := emailmessageFields[6].Descriptor()
+	// emailmessage.DefaultFromName holds the default value on creation for the from_name field.
+	emailmessage.DefaultFromName = emailmessageDescFromName.Default.(string)
+	// emailmessage.FromNameValidator is a validator for the "from_name" field. It is called by the builders before save.
+	emailmessage.FromNameValidator = emailmessageDescFromName.Validators[0].(func(string) error)
+	// emailmessageDescFromEmail is the schema descriptor for from_email field.
+	emailmessageDescFromEmail := emailmessageFields[7].Descriptor()
+	// emailmessage.DefaultFromEmail holds the default value on creation for the from_email field.
+	emailmessage.DefaultFromEmail = emailmessageDescFromEmail.Default.(string)
+	// emailmessage.FromEmailValidator is a validator for the "from_email" field. It is called by the builders before save.
+	emailmessage.FromEmailValidator = emailmessageDescFromEmail.Validators[0].(func(string) error)
+	// emailmessageDescListUnsubscribe is the schema descriptor for list_unsubscribe field.
+	emailmessageDescListUnsubscribe := emailmessageFields[8].Descriptor()
+	// emailmessage.DefaultListUnsubscribe holds the default value on creation for the list_unsubscribe field.
+	emailmessage.DefaultListUnsubscribe = emailmessageDescListUnsubscribe.Default.(string)
+	// emailmessage.ListUnsubscribeValidator is a validator for the "list_unsubscribe" field. It is called by the builders before save.
+	emailmessage.ListUnsubscribeValidator = emailmessageDescListUnsubscribe.Validators[0].(func(string) error)
+	// emailmessageDescListUnsubscribePost is the schema descriptor for list_unsubscribe_post field.
+	emailmessageDescListUnsubscribePost := emailmessageFields[9].Descriptor()
+	// emailmessage.DefaultListUnsubscribePost holds the default value on creation for the list_unsubscribe_post field.
+	emailmessage.DefaultListUnsubscribePost = emailmessageDescListUnsubscribePost.Default.(string)
+	// emailmessage.ListUnsubscribePostValidator is a validator for the "list_unsubscribe_post" field. It is called by the builders before save.
+	emailmessage.ListUnsubscribePostValidator = emailmessageDescListUnsubscribePost.Validators[0].(func(string) error)
 	interactionMixin := schema.Interaction{}.Mixin()
 	interaction.Policy = privacy.NewPolicies(interactionMixin[1], schema.Interaction{})
 	interaction.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -15,6 +15,10 @@ type EmailMessage struct{ ent.Schema }
 // Mixin of the EmailMessage.
 func (EmailMessage) Mixin() []ent.Mixin { return []ent.Mixin{TimestampsMixin{}, TenantMixin{}} }
 
+// noFilter keeps header values out of the generated where-filters: nobody
+// searches emails by them.
+var noFilter = entgql.Skip(entgql.SkipWhereInput)
+
 // Fields of the EmailMessage.
 func (EmailMessage) Fields() []ent.Field {
 	return []ent.Field{
@@ -25,6 +29,26 @@ func (EmailMessage) Fields() []ent.Field {
 		field.Enum("status").Values("SCHEDULED", "SENT", "CANCELED").Default("SCHEDULED").
 			Annotations(entgql.OrderField("STATUS")),
 		field.Int("client_id").Immutable(),
+		// The sender's identity, from the organization's profile when the
+		// message was planned: the From header a delivery worker sends.
+		field.String("from_name").Default("").MaxLen(200).Immutable().Annotations(noFilter),
+		field.String("from_email").Default("").MaxLen(320).Immutable().Annotations(noFilter),
+		// RFC 2369 / RFC 8058 header values, stored so that a delivery worker
+		// sends them as they are: List-Unsubscribe holds the one-click
+		// link (<https://…/u/TOKEN>), List-Unsubscribe-Post is
+		// "List-Unsubscribe=One-Click". The same link is in the body's footer.
+		field.String("list_unsubscribe").Default("").MaxLen(1000).Immutable().Annotations(noFilter),
+		field.String("list_unsubscribe_post").Default("").MaxLen(100).Immutable().Annotations(noFilter),
+		// The random-looking, per-message half of the unsubscribe token (an
+		// HMAC of the run, step and place under the organization's key): the
+		// public endpoint finds the message by it. Not exposed: it is half of
+		// a credential.
+		field.String("unsubscribe_nonce").Optional().Nillable().Immutable().Sensitive().
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		// Set when a later Lead Nurture run on the client replaced this
+		// message's sequence: the message is CANCELED and this names the run
+		// that superseded it.
+		field.Int("superseded_by_run_id").Optional().Nillable(),
 		// The run, step and place in the sequence: a re-executed step finds
 		// its messages instead of scheduling them twice.
 		field.Int("run_id").Optional().Nillable().Immutable(),
@@ -45,6 +69,8 @@ func (EmailMessage) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("run_id", "step_key", "plan_index").Unique(),
 		index.Fields("organization_id", "status", "scheduled_at"),
+		index.Fields("unsubscribe_nonce").Unique(),
+		index.Fields("client_id", "status"),
 	}
 }
 

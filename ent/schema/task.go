@@ -41,6 +41,10 @@ func (Task) Fields() []ent.Field {
 		field.Int("run_id").Optional().Nillable().Immutable(),
 		field.String("step_key").Optional().Nillable().Immutable(),
 		field.Int("plan_index").Optional().Nillable().Immutable(),
+		// Set when a later Lead Nurture run on the client replaced the
+		// follow-ups this task belonged to: the task is CANCELED and this
+		// names the run that superseded it.
+		field.Int("superseded_by_run_id").Optional().Nillable(),
 	}
 }
 

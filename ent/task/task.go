@@ -50,6 +50,8 @@ const (
 	FieldStepKey = "step_key"
 	// FieldPlanIndex holds the string denoting the plan_index field in the database.
 	FieldPlanIndex = "plan_index"
+	// FieldSupersededByRunID holds the string denoting the superseded_by_run_id field in the database.
+	FieldSupersededByRunID = "superseded_by_run_id"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeClient holds the string denoting the client edge name in mutations.
@@ -127,6 +129,7 @@ var Columns = []string{
 	FieldRunID,
 	FieldStepKey,
 	FieldPlanIndex,
+	FieldSupersededByRunID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -300,6 +303,11 @@ func ByStepKey(opts ...sql.OrderTermOption) OrderOption {
 // ByPlanIndex orders the results by the plan_index field.
 func ByPlanIndex(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPlanIndex, opts...).ToFunc()
+}
+
+// BySupersededByRunID orders the results by the superseded_by_run_id field.
+func BySupersededByRunID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSupersededByRunID, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

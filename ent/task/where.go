@@ -125,6 +125,11 @@ func PlanIndex(v int) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldPlanIndex, v))
 }
 
+// SupersededByRunID applies equality check predicate on the "superseded_by_run_id" field. It's identical to SupersededByRunIDEQ.
+func SupersededByRunID(v int) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldSupersededByRunID, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Task {
 	return predicate.Task(sql.FieldEQ(FieldCreatedAt, v))
@@ -773,6 +778,56 @@ func PlanIndexIsNil() predicate.Task {
 // PlanIndexNotNil applies the NotNil predicate on the "plan_index" field.
 func PlanIndexNotNil() predicate.Task {
 	return predicate.Task(sql.FieldNotNull(FieldPlanIndex))
+}
+
+// SupersededByRunIDEQ applies the EQ predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDEQ(v int) predicate.Task {
+	return predicate.Task(sql.FieldEQ(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDNEQ applies the NEQ predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDNEQ(v int) predicate.Task {
+	return predicate.Task(sql.FieldNEQ(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDIn applies the In predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDIn(vs ...int) predicate.Task {
+	return predicate.Task(sql.FieldIn(FieldSupersededByRunID, vs...))
+}
+
+// SupersededByRunIDNotIn applies the NotIn predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDNotIn(vs ...int) predicate.Task {
+	return predicate.Task(sql.FieldNotIn(FieldSupersededByRunID, vs...))
+}
+
+// SupersededByRunIDGT applies the GT predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDGT(v int) predicate.Task {
+	return predicate.Task(sql.FieldGT(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDGTE applies the GTE predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDGTE(v int) predicate.Task {
+	return predicate.Task(sql.FieldGTE(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDLT applies the LT predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDLT(v int) predicate.Task {
+	return predicate.Task(sql.FieldLT(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDLTE applies the LTE predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDLTE(v int) predicate.Task {
+	return predicate.Task(sql.FieldLTE(FieldSupersededByRunID, v))
+}
+
+// SupersededByRunIDIsNil applies the IsNil predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDIsNil() predicate.Task {
+	return predicate.Task(sql.FieldIsNull(FieldSupersededByRunID))
+}
+
+// SupersededByRunIDNotNil applies the NotNil predicate on the "superseded_by_run_id" field.
+func SupersededByRunIDNotNil() predicate.Task {
+	return predicate.Task(sql.FieldNotNull(FieldSupersededByRunID))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

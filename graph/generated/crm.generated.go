@@ -148,6 +148,38 @@ func (ec *executionContext) fieldContext_FollowUpPlan_tasks(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _FollowUpPlan_superseded(ctx context.Context, field graphql.CollectedField, obj *crm.FollowUpPlan) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FollowUpPlan_superseded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Superseded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.SupersededRun) graphql.Marshaler {
+			return ec.marshalNSupersededRun2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋcrmᚐSupersededRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FollowUpPlan_superseded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "FollowUpPlan",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupersededRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LeadScore_clientId(ctx context.Context, field graphql.CollectedField, obj *crm.LeadScore) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -524,6 +556,11 @@ func (ec *executionContext) _FollowUpPlan(ctx context.Context, sel ast.Selection
 			}
 		case "tasks":
 			out.Values[i] = ec._FollowUpPlan_tasks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "superseded":
+			out.Values[i] = ec._FollowUpPlan_superseded(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -2813,6 +2813,121 @@ func (ec *executionContext) fieldContext_EmailMessage_clientID(_ context.Context
 	return graphql.NewScalarFieldContext("EmailMessage", field, false, false, "ID")
 }
 
+func (ec *executionContext) _EmailMessage_fromName(ctx context.Context, field graphql.CollectedField, obj *ent.EmailMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailMessage_fromName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailMessage_fromName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailMessage_fromEmail(ctx context.Context, field graphql.CollectedField, obj *ent.EmailMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailMessage_fromEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailMessage_fromEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailMessage_listUnsubscribe(ctx context.Context, field graphql.CollectedField, obj *ent.EmailMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailMessage_listUnsubscribe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListUnsubscribe, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailMessage_listUnsubscribe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailMessage_listUnsubscribePost(ctx context.Context, field graphql.CollectedField, obj *ent.EmailMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailMessage_listUnsubscribePost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListUnsubscribePost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailMessage_listUnsubscribePost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailMessage", field, false, false, "String")
+}
+
+func (ec *executionContext) _EmailMessage_supersededByRunID(ctx context.Context, field graphql.CollectedField, obj *ent.EmailMessage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailMessage_supersededByRunID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupersededByRunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailMessage_supersededByRunID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EmailMessage", field, false, false, "Int")
+}
+
 func (ec *executionContext) _EmailMessage_runID(ctx context.Context, field graphql.CollectedField, obj *ent.EmailMessage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9016,6 +9131,29 @@ func (ec *executionContext) fieldContext_Task_planIndex(_ context.Context, field
 	return graphql.NewScalarFieldContext("Task", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Task_supersededByRunID(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Task_supersededByRunID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SupersededByRunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Task_supersededByRunID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Task", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Task_organization(ctx context.Context, field graphql.CollectedField, obj *ent.Task) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12760,7 +12898,7 @@ func (ec *executionContext) unmarshalInputEmailMessageWhereInput(ctx context.Con
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "to", "toNEQ", "toIn", "toNotIn", "toGT", "toGTE", "toLT", "toLTE", "toContains", "toHasPrefix", "toHasSuffix", "toEqualFold", "toContainsFold", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "body", "bodyNEQ", "bodyIn", "bodyNotIn", "bodyGT", "bodyGTE", "bodyLT", "bodyLTE", "bodyContains", "bodyHasPrefix", "bodyHasSuffix", "bodyEqualFold", "bodyContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "runIDGT", "runIDGTE", "runIDLT", "runIDLTE", "runIDIsNil", "runIDNotNil", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "planIndex", "planIndexNEQ", "planIndexIn", "planIndexNotIn", "planIndexGT", "planIndexGTE", "planIndexLT", "planIndexLTE", "planIndexIsNil", "planIndexNotNil", "hasClient", "hasClientWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "to", "toNEQ", "toIn", "toNotIn", "toGT", "toGTE", "toLT", "toLTE", "toContains", "toHasPrefix", "toHasSuffix", "toEqualFold", "toContainsFold", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "body", "bodyNEQ", "bodyIn", "bodyNotIn", "bodyGT", "bodyGTE", "bodyLT", "bodyLTE", "bodyContains", "bodyHasPrefix", "bodyHasSuffix", "bodyEqualFold", "bodyContainsFold", "scheduledAt", "scheduledAtNEQ", "scheduledAtIn", "scheduledAtNotIn", "scheduledAtGT", "scheduledAtGTE", "scheduledAtLT", "scheduledAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "supersededByRunID", "supersededByRunIDNEQ", "supersededByRunIDIn", "supersededByRunIDNotIn", "supersededByRunIDGT", "supersededByRunIDGTE", "supersededByRunIDLT", "supersededByRunIDLTE", "supersededByRunIDIsNil", "supersededByRunIDNotNil", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "runIDGT", "runIDGTE", "runIDLT", "runIDLTE", "runIDIsNil", "runIDNotNil", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "planIndex", "planIndexNEQ", "planIndexIn", "planIndexNotIn", "planIndexGT", "planIndexGTE", "planIndexLT", "planIndexLTE", "planIndexIsNil", "planIndexNotNil", "hasClient", "hasClientWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13341,6 +13479,76 @@ func (ec *executionContext) unmarshalInputEmailMessageWhereInput(ctx context.Con
 				return it, err
 			}
 			it.ClientIDNotIn = data
+		case "supersededByRunID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunID"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunID = data
+		case "supersededByRunIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDNEQ = data
+		case "supersededByRunIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDIn = data
+		case "supersededByRunIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDNotIn = data
+		case "supersededByRunIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDGT = data
+		case "supersededByRunIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDGTE = data
+		case "supersededByRunIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDLT = data
+		case "supersededByRunIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDLTE = data
+		case "supersededByRunIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDIsNil = data
+		case "supersededByRunIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDNotNil = data
 		case "runID":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("runID"))
 			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
@@ -22114,7 +22322,7 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "dueAt", "dueAtNEQ", "dueAtIn", "dueAtNotIn", "dueAtGT", "dueAtGTE", "dueAtLT", "dueAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "propertyID", "propertyIDNEQ", "propertyIDIn", "propertyIDNotIn", "propertyIDIsNil", "propertyIDNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDIsNil", "assigneeIDNotNil", "transactionID", "transactionIDNEQ", "transactionIDIn", "transactionIDNotIn", "transactionIDIsNil", "transactionIDNotNil", "checklistKey", "checklistKeyNEQ", "checklistKeyIn", "checklistKeyNotIn", "checklistKeyGT", "checklistKeyGTE", "checklistKeyLT", "checklistKeyLTE", "checklistKeyContains", "checklistKeyHasPrefix", "checklistKeyHasSuffix", "checklistKeyIsNil", "checklistKeyNotNil", "checklistKeyEqualFold", "checklistKeyContainsFold", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "runIDIsNil", "runIDNotNil", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "planIndex", "planIndexNEQ", "planIndexIn", "planIndexNotIn", "planIndexGT", "planIndexGTE", "planIndexLT", "planIndexLTE", "planIndexIsNil", "planIndexNotNil", "hasClient", "hasClientWith", "hasProperty", "hasPropertyWith", "hasAssignee", "hasAssigneeWith", "hasTransaction", "hasTransactionWith", "hasRun", "hasRunWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "notes", "notesNEQ", "notesIn", "notesNotIn", "notesGT", "notesGTE", "notesLT", "notesLTE", "notesContains", "notesHasPrefix", "notesHasSuffix", "notesEqualFold", "notesContainsFold", "dueAt", "dueAtNEQ", "dueAtIn", "dueAtNotIn", "dueAtGT", "dueAtGTE", "dueAtLT", "dueAtLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "clientID", "clientIDNEQ", "clientIDIn", "clientIDNotIn", "propertyID", "propertyIDNEQ", "propertyIDIn", "propertyIDNotIn", "propertyIDIsNil", "propertyIDNotNil", "assigneeID", "assigneeIDNEQ", "assigneeIDIn", "assigneeIDNotIn", "assigneeIDIsNil", "assigneeIDNotNil", "transactionID", "transactionIDNEQ", "transactionIDIn", "transactionIDNotIn", "transactionIDIsNil", "transactionIDNotNil", "checklistKey", "checklistKeyNEQ", "checklistKeyIn", "checklistKeyNotIn", "checklistKeyGT", "checklistKeyGTE", "checklistKeyLT", "checklistKeyLTE", "checklistKeyContains", "checklistKeyHasPrefix", "checklistKeyHasSuffix", "checklistKeyIsNil", "checklistKeyNotNil", "checklistKeyEqualFold", "checklistKeyContainsFold", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "runIDIsNil", "runIDNotNil", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "planIndex", "planIndexNEQ", "planIndexIn", "planIndexNotIn", "planIndexGT", "planIndexGTE", "planIndexLT", "planIndexLTE", "planIndexIsNil", "planIndexNotNil", "supersededByRunID", "supersededByRunIDNEQ", "supersededByRunIDIn", "supersededByRunIDNotIn", "supersededByRunIDGT", "supersededByRunIDGTE", "supersededByRunIDLT", "supersededByRunIDLTE", "supersededByRunIDIsNil", "supersededByRunIDNotNil", "hasClient", "hasClientWith", "hasProperty", "hasPropertyWith", "hasAssignee", "hasAssigneeWith", "hasTransaction", "hasTransactionWith", "hasRun", "hasRunWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23080,6 +23288,76 @@ func (ec *executionContext) unmarshalInputTaskWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.PlanIndexNotNil = data
+		case "supersededByRunID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunID"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunID = data
+		case "supersededByRunIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDNEQ = data
+		case "supersededByRunIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDIn = data
+		case "supersededByRunIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDNotIn = data
+		case "supersededByRunIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDGT = data
+		case "supersededByRunIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDGTE = data
+		case "supersededByRunIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDLT = data
+		case "supersededByRunIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDLTE = data
+		case "supersededByRunIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDIsNil = data
+		case "supersededByRunIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("supersededByRunIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SupersededByRunIDNotNil = data
 		case "hasClient":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasClient"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -25602,6 +25880,31 @@ func (ec *executionContext) _EmailMessage(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "fromName":
+			out.Values[i] = ec._EmailMessage_fromName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fromEmail":
+			out.Values[i] = ec._EmailMessage_fromEmail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "listUnsubscribe":
+			out.Values[i] = ec._EmailMessage_listUnsubscribe(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "listUnsubscribePost":
+			out.Values[i] = ec._EmailMessage_listUnsubscribePost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "supersededByRunID":
+			out.Values[i] = ec._EmailMessage_supersededByRunID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "runID":
 			out.Values[i] = ec._EmailMessage_runID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -27640,6 +27943,11 @@ func (ec *executionContext) _Task(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "planIndex":
 			out.Values[i] = ec._Task_planIndex(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "supersededByRunID":
+			out.Values[i] = ec._Task_supersededByRunID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -517,6 +517,134 @@ func (ec *executionContext) fieldContext_EmailSequence_messages(_ context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _EmailSequence_skipped(ctx context.Context, field graphql.CollectedField, obj *marketing.EmailSequence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailSequence_skipped(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skipped, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []marketing.SkippedEmail) graphql.Marshaler {
+			return ec.marshalNSkippedEmail2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐSkippedEmailᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailSequence_skipped(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailSequence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SkippedEmail(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailSequence_superseded(ctx context.Context, field graphql.CollectedField, obj *marketing.EmailSequence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailSequence_superseded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Superseded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []crm.SupersededRun) graphql.Marshaler {
+			return ec.marshalNSupersededRun2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋcrmᚐSupersededRunᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailSequence_superseded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailSequence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SupersededRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailSequence_market(ctx context.Context, field graphql.CollectedField, obj *marketing.EmailSequence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailSequence_market(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Market, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *marketing.MarketFigures) graphql.Marshaler {
+			return ec.marshalOMarketFigures2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐMarketFigures(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EmailSequence_market(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailSequence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarketFigures(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EmailSequence_fairHousing(ctx context.Context, field graphql.CollectedField, obj *marketing.EmailSequence) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EmailSequence_fairHousing(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FairHousing, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v marketing.FairHousingCheck) graphql.Marshaler {
+			return ec.marshalNFairHousingCheck2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐFairHousingCheck(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EmailSequence_fairHousing(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EmailSequence",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FairHousingCheck(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _FairHousingCheck_passed(ctx context.Context, field graphql.CollectedField, obj *marketing.FairHousingCheck) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -883,6 +1011,282 @@ func (ec *executionContext) _ListingMatch_reason(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_ListingMatch_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ListingMatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketFigures_areas(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_areas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Areas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_areas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "String")
+}
+
+func (ec *executionContext) _MarketFigures_periodStart(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_periodStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_periodStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketFigures_periodEnd(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_periodEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PeriodEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_periodEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketFigures_priorStart(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_priorStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriorStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_priorStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MarketFigures_sales(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_sales(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sales, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_sales(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketFigures_priorSales(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_priorSales(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriorSales, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_priorSales(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketFigures_medianSalePrice(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_medianSalePrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianSalePrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_medianSalePrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketFigures_priorMedianSalePrice(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_priorMedianSalePrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriorMedianSalePrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_priorMedianSalePrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketFigures_priceChangePercent(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_priceChangePercent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriceChangePercent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_priceChangePercent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Float")
+}
+
+func (ec *executionContext) _MarketFigures_medianDaysOnMarket(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_medianDaysOnMarket(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MedianDaysOnMarket, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_medianDaysOnMarket(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketFigures_activeListings(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_activeListings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActiveListings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_activeListings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarketFigures_lines(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketFigures) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarketFigures_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarketFigures_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarketFigures", field, false, false, "String")
 }
 
 func (ec *executionContext) _MarketingCampaign_propertyId(ctx context.Context, field graphql.CollectedField, obj *marketing.MarketingCampaign) (ret graphql.Marshaler) {
@@ -1427,6 +1831,52 @@ func (ec *executionContext) fieldContext_PlannedEmail_to(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "String")
 }
 
+func (ec *executionContext) _PlannedEmail_fromName(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedEmail_fromName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedEmail_fromName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlannedEmail_fromEmail(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedEmail_fromEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromEmail, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedEmail_fromEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "String")
+}
+
 func (ec *executionContext) _PlannedEmail_subject(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1494,6 +1944,75 @@ func (ec *executionContext) _PlannedEmail_scheduledAt(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_PlannedEmail_scheduledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "Time")
+}
+
+func (ec *executionContext) _PlannedEmail_listUnsubscribe(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedEmail_listUnsubscribe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListUnsubscribe, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedEmail_listUnsubscribe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlannedEmail_listUnsubscribePost(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedEmail_listUnsubscribePost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ListUnsubscribePost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedEmail_listUnsubscribePost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "String")
+}
+
+func (ec *executionContext) _PlannedEmail_unsubscribeUrl(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedEmail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PlannedEmail_unsubscribeUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnsubscribeURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PlannedEmail_unsubscribeUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PlannedEmail", field, false, false, "String")
 }
 
 func (ec *executionContext) _PlannedPost_platform(ctx context.Context, field graphql.CollectedField, obj *marketing.PlannedPost) (ret graphql.Marshaler) {
@@ -1632,6 +2151,52 @@ func (ec *executionContext) _PlannedPost_mentionsOpenHouse(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_PlannedPost_mentionsOpenHouse(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("PlannedPost", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _SkippedEmail_template(ctx context.Context, field graphql.CollectedField, obj *marketing.SkippedEmail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkippedEmail_template(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Template, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkippedEmail_template(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkippedEmail", field, false, false, "String")
+}
+
+func (ec *executionContext) _SkippedEmail_reason(ctx context.Context, field graphql.CollectedField, obj *marketing.SkippedEmail) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SkippedEmail_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SkippedEmail_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SkippedEmail", field, false, false, "String")
 }
 
 func (ec *executionContext) _SocialSchedule_propertyId(ctx context.Context, field graphql.CollectedField, obj *marketing.SocialSchedule) (ret graphql.Marshaler) {
@@ -2001,6 +2566,52 @@ func (ec *executionContext) fieldContext_SocialTargeting_compliance(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _SupersededRun_runId(ctx context.Context, field graphql.CollectedField, obj *crm.SupersededRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupersededRun_runId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RunID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNID2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupersededRun_runId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupersededRun", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SupersededRun_count(ctx context.Context, field graphql.CollectedField, obj *crm.SupersededRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SupersededRun_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SupersededRun_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SupersededRun", field, false, false, "Int")
+}
+
 // endregion **************************** field.gotpl *****************************
 
 // region    **************************** input.gotpl *****************************
@@ -2213,6 +2824,26 @@ func (ec *executionContext) _EmailSequence(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "skipped":
+			out.Values[i] = ec._EmailSequence_skipped(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "superseded":
+			out.Values[i] = ec._EmailSequence_superseded(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "market":
+			out.Values[i] = ec._EmailSequence_market(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "fairHousing":
+			out.Values[i] = ec._EmailSequence_fairHousing(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2374,6 +3005,94 @@ func (ec *executionContext) _ListingMatch(ctx context.Context, sel ast.Selection
 			}
 		case "reason":
 			out.Values[i] = ec._ListingMatch_reason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var marketFiguresImplementors = []string{"MarketFigures"}
+
+func (ec *executionContext) _MarketFigures(ctx context.Context, sel ast.SelectionSet, obj *marketing.MarketFigures) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, marketFiguresImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarketFigures")
+		case "areas":
+			out.Values[i] = ec._MarketFigures_areas(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodStart":
+			out.Values[i] = ec._MarketFigures_periodStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "periodEnd":
+			out.Values[i] = ec._MarketFigures_periodEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priorStart":
+			out.Values[i] = ec._MarketFigures_priorStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "sales":
+			out.Values[i] = ec._MarketFigures_sales(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "priorSales":
+			out.Values[i] = ec._MarketFigures_priorSales(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "medianSalePrice":
+			out.Values[i] = ec._MarketFigures_medianSalePrice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "priorMedianSalePrice":
+			out.Values[i] = ec._MarketFigures_priorMedianSalePrice(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "priceChangePercent":
+			out.Values[i] = ec._MarketFigures_priceChangePercent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "medianDaysOnMarket":
+			out.Values[i] = ec._MarketFigures_medianDaysOnMarket(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "activeListings":
+			out.Values[i] = ec._MarketFigures_activeListings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lines":
+			out.Values[i] = ec._MarketFigures_lines(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -2571,6 +3290,16 @@ func (ec *executionContext) _PlannedEmail(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "fromName":
+			out.Values[i] = ec._PlannedEmail_fromName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fromEmail":
+			out.Values[i] = ec._PlannedEmail_fromEmail(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "subject":
 			out.Values[i] = ec._PlannedEmail_subject(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -2583,6 +3312,21 @@ func (ec *executionContext) _PlannedEmail(ctx context.Context, sel ast.Selection
 			}
 		case "scheduledAt":
 			out.Values[i] = ec._PlannedEmail_scheduledAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listUnsubscribe":
+			out.Values[i] = ec._PlannedEmail_listUnsubscribe(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "listUnsubscribePost":
+			out.Values[i] = ec._PlannedEmail_listUnsubscribePost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unsubscribeUrl":
+			out.Values[i] = ec._PlannedEmail_unsubscribeUrl(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -2641,6 +3385,44 @@ func (ec *executionContext) _PlannedPost(ctx context.Context, sel ast.SelectionS
 			}
 		case "mentionsOpenHouse":
 			out.Values[i] = ec._PlannedPost_mentionsOpenHouse(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var skippedEmailImplementors = []string{"SkippedEmail"}
+
+func (ec *executionContext) _SkippedEmail(ctx context.Context, sel ast.SelectionSet, obj *marketing.SkippedEmail) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, skippedEmailImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SkippedEmail")
+		case "template":
+			out.Values[i] = ec._SkippedEmail_template(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reason":
+			out.Values[i] = ec._SkippedEmail_reason(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -2787,6 +3569,44 @@ func (ec *executionContext) _SocialTargeting(ctx context.Context, sel ast.Select
 	return out
 }
 
+var supersededRunImplementors = []string{"SupersededRun"}
+
+func (ec *executionContext) _SupersededRun(ctx context.Context, sel ast.SelectionSet, obj *crm.SupersededRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, supersededRunImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SupersededRun")
+		case "runId":
+			out.Values[i] = ec._SupersededRun_runId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._SupersededRun_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
@@ -2899,11 +3719,58 @@ func (ec *executionContext) marshalNPlannedPost2ᚕgithubᚗcomᚋestateflowᚋe
 	return ret
 }
 
+func (ec *executionContext) marshalNSkippedEmail2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐSkippedEmail(ctx context.Context, sel ast.SelectionSet, v marketing.SkippedEmail) graphql.Marshaler {
+	return ec._SkippedEmail(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSkippedEmail2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐSkippedEmailᚄ(ctx context.Context, sel ast.SelectionSet, v []marketing.SkippedEmail) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSkippedEmail2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐSkippedEmail(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSupersededRun2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋcrmᚐSupersededRun(ctx context.Context, sel ast.SelectionSet, v crm.SupersededRun) graphql.Marshaler {
+	return ec._SupersededRun(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNSupersededRun2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋcrmᚐSupersededRunᚄ(ctx context.Context, sel ast.SelectionSet, v []crm.SupersededRun) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSupersededRun2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋcrmᚐSupersededRun(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOAudienceSpec2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐAudienceSpec(ctx context.Context, sel ast.SelectionSet, v *marketing.AudienceSpec) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._AudienceSpec(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMarketFigures2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐMarketFigures(ctx context.Context, sel ast.SelectionSet, v *marketing.MarketFigures) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MarketFigures(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOOpenHouse2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐOpenHouse(ctx context.Context, sel ast.SelectionSet, v *marketing.OpenHouse) graphql.Marshaler {

@@ -204,20 +204,25 @@ type ComplexityRoot struct {
 	}
 
 	EmailMessage struct {
-		Body         func(childComplexity int) int
-		Client       func(childComplexity int) int
-		ClientID     func(childComplexity int) int
-		CreatedAt    func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Organization func(childComplexity int) int
-		PlanIndex    func(childComplexity int) int
-		RunID        func(childComplexity int) int
-		ScheduledAt  func(childComplexity int) int
-		Status       func(childComplexity int) int
-		StepKey      func(childComplexity int) int
-		Subject      func(childComplexity int) int
-		To           func(childComplexity int) int
-		UpdatedAt    func(childComplexity int) int
+		Body                func(childComplexity int) int
+		Client              func(childComplexity int) int
+		ClientID            func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		FromEmail           func(childComplexity int) int
+		FromName            func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		ListUnsubscribe     func(childComplexity int) int
+		ListUnsubscribePost func(childComplexity int) int
+		Organization        func(childComplexity int) int
+		PlanIndex           func(childComplexity int) int
+		RunID               func(childComplexity int) int
+		ScheduledAt         func(childComplexity int) int
+		Status              func(childComplexity int) int
+		StepKey             func(childComplexity int) int
+		Subject             func(childComplexity int) int
+		SupersededByRunID   func(childComplexity int) int
+		To                  func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
 	}
 
 	EmailMessageConnection struct {
@@ -232,11 +237,15 @@ type ComplexityRoot struct {
 	}
 
 	EmailSequence struct {
-		ClientID func(childComplexity int) int
-		Consent  func(childComplexity int) int
-		Messages func(childComplexity int) int
-		Reason   func(childComplexity int) int
-		Tier     func(childComplexity int) int
+		ClientID    func(childComplexity int) int
+		Consent     func(childComplexity int) int
+		FairHousing func(childComplexity int) int
+		Market      func(childComplexity int) int
+		Messages    func(childComplexity int) int
+		Reason      func(childComplexity int) int
+		Skipped     func(childComplexity int) int
+		Superseded  func(childComplexity int) int
+		Tier        func(childComplexity int) int
 	}
 
 	FairHousingCheck struct {
@@ -248,6 +257,7 @@ type ComplexityRoot struct {
 	FollowUpPlan struct {
 		ClientID      func(childComplexity int) int
 		Reason        func(childComplexity int) int
+		Superseded    func(childComplexity int) int
 		Tasks         func(childComplexity int) int
 		Tier          func(childComplexity int) int
 		TransactionID func(childComplexity int) int
@@ -362,6 +372,21 @@ type ComplexityRoot struct {
 		ActiveListings     func(childComplexity int) int
 		SaleToListRatio    func(childComplexity int) int
 		SalesWithListPrice func(childComplexity int) int
+	}
+
+	MarketFigures struct {
+		ActiveListings       func(childComplexity int) int
+		Areas                func(childComplexity int) int
+		Lines                func(childComplexity int) int
+		MedianDaysOnMarket   func(childComplexity int) int
+		MedianSalePrice      func(childComplexity int) int
+		PeriodEnd            func(childComplexity int) int
+		PeriodStart          func(childComplexity int) int
+		PriceChangePercent   func(childComplexity int) int
+		PriorMedianSalePrice func(childComplexity int) int
+		PriorSales           func(childComplexity int) int
+		PriorStart           func(childComplexity int) int
+		Sales                func(childComplexity int) int
 	}
 
 	MarketRate struct {
@@ -521,11 +546,16 @@ type ComplexityRoot struct {
 	}
 
 	PlannedEmail struct {
-		Body        func(childComplexity int) int
-		ScheduledAt func(childComplexity int) int
-		Subject     func(childComplexity int) int
-		Template    func(childComplexity int) int
-		To          func(childComplexity int) int
+		Body                func(childComplexity int) int
+		FromEmail           func(childComplexity int) int
+		FromName            func(childComplexity int) int
+		ListUnsubscribe     func(childComplexity int) int
+		ListUnsubscribePost func(childComplexity int) int
+		ScheduledAt         func(childComplexity int) int
+		Subject             func(childComplexity int) int
+		Template            func(childComplexity int) int
+		To                  func(childComplexity int) int
+		UnsubscribeURL      func(childComplexity int) int
 	}
 
 	PlannedPost struct {
@@ -698,6 +728,11 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SkippedEmail struct {
+		Reason   func(childComplexity int) int
+		Template func(childComplexity int) int
+	}
+
 	SocialSchedule struct {
 		FairHousing     func(childComplexity int) int
 		HolidaysSkipped func(childComplexity int) int
@@ -767,29 +802,35 @@ type ComplexityRoot struct {
 		RunsUpdated func(childComplexity int, status []run.Status) int
 	}
 
+	SupersededRun struct {
+		Count func(childComplexity int) int
+		RunID func(childComplexity int) int
+	}
+
 	Task struct {
-		Assignee      func(childComplexity int) int
-		AssigneeID    func(childComplexity int) int
-		ChecklistKey  func(childComplexity int) int
-		Client        func(childComplexity int) int
-		ClientID      func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		DueAt         func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Notes         func(childComplexity int) int
-		Organization  func(childComplexity int) int
-		PlanIndex     func(childComplexity int) int
-		Property      func(childComplexity int) int
-		PropertyID    func(childComplexity int) int
-		Run           func(childComplexity int) int
-		RunID         func(childComplexity int) int
-		Status        func(childComplexity int) int
-		StepKey       func(childComplexity int) int
-		Title         func(childComplexity int) int
-		Transaction   func(childComplexity int) int
-		TransactionID func(childComplexity int) int
-		Type          func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
+		Assignee          func(childComplexity int) int
+		AssigneeID        func(childComplexity int) int
+		ChecklistKey      func(childComplexity int) int
+		Client            func(childComplexity int) int
+		ClientID          func(childComplexity int) int
+		CreatedAt         func(childComplexity int) int
+		DueAt             func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Notes             func(childComplexity int) int
+		Organization      func(childComplexity int) int
+		PlanIndex         func(childComplexity int) int
+		Property          func(childComplexity int) int
+		PropertyID        func(childComplexity int) int
+		Run               func(childComplexity int) int
+		RunID             func(childComplexity int) int
+		Status            func(childComplexity int) int
+		StepKey           func(childComplexity int) int
+		SupersededByRunID func(childComplexity int) int
+		Title             func(childComplexity int) int
+		Transaction       func(childComplexity int) int
+		TransactionID     func(childComplexity int) int
+		Type              func(childComplexity int) int
+		UpdatedAt         func(childComplexity int) int
 	}
 
 	TaskConnection struct {
@@ -1656,12 +1697,36 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EmailMessage.CreatedAt(childComplexity), true
+	case "EmailMessage.fromEmail":
+		if e.ComplexityRoot.EmailMessage.FromEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.FromEmail(childComplexity), true
+	case "EmailMessage.fromName":
+		if e.ComplexityRoot.EmailMessage.FromName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.FromName(childComplexity), true
 	case "EmailMessage.id":
 		if e.ComplexityRoot.EmailMessage.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.EmailMessage.ID(childComplexity), true
+	case "EmailMessage.listUnsubscribe":
+		if e.ComplexityRoot.EmailMessage.ListUnsubscribe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.ListUnsubscribe(childComplexity), true
+	case "EmailMessage.listUnsubscribePost":
+		if e.ComplexityRoot.EmailMessage.ListUnsubscribePost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.ListUnsubscribePost(childComplexity), true
 	case "EmailMessage.organization":
 		if e.ComplexityRoot.EmailMessage.Organization == nil {
 			break
@@ -1704,6 +1769,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EmailMessage.Subject(childComplexity), true
+	case "EmailMessage.supersededByRunID":
+		if e.ComplexityRoot.EmailMessage.SupersededByRunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailMessage.SupersededByRunID(childComplexity), true
 	case "EmailMessage.to":
 		if e.ComplexityRoot.EmailMessage.To == nil {
 			break
@@ -1761,6 +1832,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EmailSequence.Consent(childComplexity), true
+	case "EmailSequence.fairHousing":
+		if e.ComplexityRoot.EmailSequence.FairHousing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.FairHousing(childComplexity), true
+	case "EmailSequence.market":
+		if e.ComplexityRoot.EmailSequence.Market == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.Market(childComplexity), true
 	case "EmailSequence.messages":
 		if e.ComplexityRoot.EmailSequence.Messages == nil {
 			break
@@ -1773,6 +1856,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.EmailSequence.Reason(childComplexity), true
+	case "EmailSequence.skipped":
+		if e.ComplexityRoot.EmailSequence.Skipped == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.Skipped(childComplexity), true
+	case "EmailSequence.superseded":
+		if e.ComplexityRoot.EmailSequence.Superseded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EmailSequence.Superseded(childComplexity), true
 	case "EmailSequence.tier":
 		if e.ComplexityRoot.EmailSequence.Tier == nil {
 			break
@@ -1811,6 +1906,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FollowUpPlan.Reason(childComplexity), true
+	case "FollowUpPlan.superseded":
+		if e.ComplexityRoot.FollowUpPlan.Superseded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FollowUpPlan.Superseded(childComplexity), true
 	case "FollowUpPlan.tasks":
 		if e.ComplexityRoot.FollowUpPlan.Tasks == nil {
 			break
@@ -2274,6 +2375,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MarketContext.SalesWithListPrice(childComplexity), true
+
+	case "MarketFigures.activeListings":
+		if e.ComplexityRoot.MarketFigures.ActiveListings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.ActiveListings(childComplexity), true
+	case "MarketFigures.areas":
+		if e.ComplexityRoot.MarketFigures.Areas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.Areas(childComplexity), true
+	case "MarketFigures.lines":
+		if e.ComplexityRoot.MarketFigures.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.Lines(childComplexity), true
+	case "MarketFigures.medianDaysOnMarket":
+		if e.ComplexityRoot.MarketFigures.MedianDaysOnMarket == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.MedianDaysOnMarket(childComplexity), true
+	case "MarketFigures.medianSalePrice":
+		if e.ComplexityRoot.MarketFigures.MedianSalePrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.MedianSalePrice(childComplexity), true
+	case "MarketFigures.periodEnd":
+		if e.ComplexityRoot.MarketFigures.PeriodEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.PeriodEnd(childComplexity), true
+	case "MarketFigures.periodStart":
+		if e.ComplexityRoot.MarketFigures.PeriodStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.PeriodStart(childComplexity), true
+	case "MarketFigures.priceChangePercent":
+		if e.ComplexityRoot.MarketFigures.PriceChangePercent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.PriceChangePercent(childComplexity), true
+	case "MarketFigures.priorMedianSalePrice":
+		if e.ComplexityRoot.MarketFigures.PriorMedianSalePrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.PriorMedianSalePrice(childComplexity), true
+	case "MarketFigures.priorSales":
+		if e.ComplexityRoot.MarketFigures.PriorSales == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.PriorSales(childComplexity), true
+	case "MarketFigures.priorStart":
+		if e.ComplexityRoot.MarketFigures.PriorStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.PriorStart(childComplexity), true
+	case "MarketFigures.sales":
+		if e.ComplexityRoot.MarketFigures.Sales == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarketFigures.Sales(childComplexity), true
 
 	case "MarketRate.areaPercentPerUnit":
 		if e.ComplexityRoot.MarketRate.AreaPercentPerUnit == nil {
@@ -3089,6 +3263,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PlannedEmail.Body(childComplexity), true
+	case "PlannedEmail.fromEmail":
+		if e.ComplexityRoot.PlannedEmail.FromEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.FromEmail(childComplexity), true
+	case "PlannedEmail.fromName":
+		if e.ComplexityRoot.PlannedEmail.FromName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.FromName(childComplexity), true
+	case "PlannedEmail.listUnsubscribe":
+		if e.ComplexityRoot.PlannedEmail.ListUnsubscribe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.ListUnsubscribe(childComplexity), true
+	case "PlannedEmail.listUnsubscribePost":
+		if e.ComplexityRoot.PlannedEmail.ListUnsubscribePost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.ListUnsubscribePost(childComplexity), true
 	case "PlannedEmail.scheduledAt":
 		if e.ComplexityRoot.PlannedEmail.ScheduledAt == nil {
 			break
@@ -3113,6 +3311,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PlannedEmail.To(childComplexity), true
+	case "PlannedEmail.unsubscribeUrl":
+		if e.ComplexityRoot.PlannedEmail.UnsubscribeURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PlannedEmail.UnsubscribeURL(childComplexity), true
 
 	case "PlannedPost.callToAction":
 		if e.ComplexityRoot.PlannedPost.CallToAction == nil {
@@ -3943,6 +4147,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ScheduledPostEdge.Node(childComplexity), true
 
+	case "SkippedEmail.reason":
+		if e.ComplexityRoot.SkippedEmail.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkippedEmail.Reason(childComplexity), true
+	case "SkippedEmail.template":
+		if e.ComplexityRoot.SkippedEmail.Template == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SkippedEmail.Template(childComplexity), true
+
 	case "SocialSchedule.fairHousing":
 		if e.ComplexityRoot.SocialSchedule.FairHousing == nil {
 			break
@@ -4270,6 +4487,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.RunsUpdated(childComplexity, args["status"].([]run.Status)), true
 
+	case "SupersededRun.count":
+		if e.ComplexityRoot.SupersededRun.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupersededRun.Count(childComplexity), true
+	case "SupersededRun.runId":
+		if e.ComplexityRoot.SupersededRun.RunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SupersededRun.RunID(childComplexity), true
+
 	case "Task.assignee":
 		if e.ComplexityRoot.Task.Assignee == nil {
 			break
@@ -4372,6 +4602,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Task.StepKey(childComplexity), true
+	case "Task.supersededByRunID":
+		if e.ComplexityRoot.Task.SupersededByRunID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Task.SupersededByRunID(childComplexity), true
 	case "Task.title":
 		if e.ComplexityRoot.Task.Title == nil {
 			break
@@ -5026,6 +5262,8 @@ type FollowUpPlan {
   transactionId: ID
   reason: String!
   tasks: [PlannedTask!]!
+  "Earlier runs whose open follow-ups this plan superseded (canceled, marked superseded by this run)."
+  superseded: [SupersededRun!]!
 }
 
 type PlannedTask {
@@ -5910,6 +6148,11 @@ type EmailMessage implements Node {
   scheduledAt: Time!
   status: EmailMessageStatus!
   clientID: ID!
+  fromName: String!
+  fromEmail: String!
+  listUnsubscribe: String!
+  listUnsubscribePost: String!
+  supersededByRunID: Int
   runID: Int
   stepKey: String
   planIndex: Int
@@ -6090,6 +6333,19 @@ input EmailMessageWhereInput {
   clientIDNEQ: ID
   clientIDIn: [ID!]
   clientIDNotIn: [ID!]
+  """
+  superseded_by_run_id field predicates
+  """
+  supersededByRunID: Int
+  supersededByRunIDNEQ: Int
+  supersededByRunIDIn: [Int!]
+  supersededByRunIDNotIn: [Int!]
+  supersededByRunIDGT: Int
+  supersededByRunIDGTE: Int
+  supersededByRunIDLT: Int
+  supersededByRunIDLTE: Int
+  supersededByRunIDIsNil: Boolean
+  supersededByRunIDNotNil: Boolean
   """
   run_id field predicates
   """
@@ -8863,6 +9119,7 @@ type Task implements Node {
   runID: ID
   stepKey: String
   planIndex: Int
+  supersededByRunID: Int
   organization: Organization!
   client: Client!
   property: Property
@@ -9130,6 +9387,19 @@ input TaskWhereInput {
   planIndexLTE: Int
   planIndexIsNil: Boolean
   planIndexNotNil: Boolean
+  """
+  superseded_by_run_id field predicates
+  """
+  supersededByRunID: Int
+  supersededByRunIDNEQ: Int
+  supersededByRunIDIn: [Int!]
+  supersededByRunIDNotIn: [Int!]
+  supersededByRunIDGT: Int
+  supersededByRunIDGTE: Int
+  supersededByRunIDLT: Int
+  supersededByRunIDLTE: Int
+  supersededByRunIDIsNil: Boolean
+  supersededByRunIDNotNil: Boolean
   """
   client edge predicates
   """
@@ -9690,14 +9960,69 @@ type EmailSequence {
   consent: Boolean!
   reason: String!
   messages: [PlannedEmail!]!
+  "The drip's emails not scheduled, each with the reason (no consent, no address)."
+  skipped: [SkippedEmail!]!
+  "Earlier runs whose pending emails to the client this sequence superseded (canceled, marked superseded by this run)."
+  superseded: [SupersededRun!]!
+  "The figures the market-update email quotes, when the drip has one."
+  market: MarketFigures
+  "The subjects and bodies checked against fair-housing terms."
+  fairHousing: FairHousingCheck!
 }
 
 type PlannedEmail {
   template: String!
   to: String!
+  "The sender's identity, from the organization's profile."
+  fromName: String!
+  fromEmail: String!
   subject: String!
+  "Ends with the footer: the sender, the postal address and the unsubscribe link."
   body: String!
   scheduledAt: Time!
+  "The List-Unsubscribe header value (RFC 2369): <https://…/u/TOKEN>."
+  listUnsubscribe: String!
+  "The List-Unsubscribe-Post header value (RFC 8058 one-click): List-Unsubscribe=One-Click."
+  listUnsubscribePost: String!
+  "The one-click unsubscribe link, as in the footer."
+  unsubscribeUrl: String!
+}
+
+"A drip email the step did not schedule, and why."
+type SkippedEmail {
+  template: String!
+  reason: String!
+}
+
+"An earlier run whose pending work (emails or follow-up tasks) a step superseded."
+type SupersededRun {
+  runId: ID!
+  count: Int!
+}
+
+"""
+Market figures from the organization's own records for a client's areas,
+as the market-update email quotes them. Medians are null when the period had
+too few sales (fewer than 5) to quote one.
+"""
+type MarketFigures {
+  "ZIP codes or cities; empty means all of the organization's records."
+  areas: [String!]!
+  "The current period is [periodStart, periodEnd); the prior one [priorStart, periodStart)."
+  periodStart: Time!
+  periodEnd: Time!
+  priorStart: Time!
+  sales: Int!
+  priorSales: Int!
+  medianSalePrice: Int
+  priorMedianSalePrice: Int
+  "The median sale price's change from the prior period, in percent."
+  priceChangePercent: Float
+  medianDaysOnMarket: Int
+  "ACTIVE listings as of periodEnd."
+  activeListings: Int!
+  "The figures as the email states them, each with its period."
+  lines: [String!]!
 }
 
 "The SOCIAL_TARGETING step's output: listings to promote and a housing-compliant audience."
@@ -10475,6 +10800,16 @@ func (ec *executionContext) childFields_EmailMessage(ctx context.Context, field 
 		return ec.fieldContext_EmailMessage_status(ctx, field)
 	case "clientID":
 		return ec.fieldContext_EmailMessage_clientID(ctx, field)
+	case "fromName":
+		return ec.fieldContext_EmailMessage_fromName(ctx, field)
+	case "fromEmail":
+		return ec.fieldContext_EmailMessage_fromEmail(ctx, field)
+	case "listUnsubscribe":
+		return ec.fieldContext_EmailMessage_listUnsubscribe(ctx, field)
+	case "listUnsubscribePost":
+		return ec.fieldContext_EmailMessage_listUnsubscribePost(ctx, field)
+	case "supersededByRunID":
+		return ec.fieldContext_EmailMessage_supersededByRunID(ctx, field)
 	case "runID":
 		return ec.fieldContext_EmailMessage_runID(ctx, field)
 	case "stepKey":
@@ -10707,6 +11042,36 @@ func (ec *executionContext) childFields_MarketContext(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type MarketContext", field.Name)
 }
 
+func (ec *executionContext) childFields_MarketFigures(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "areas":
+		return ec.fieldContext_MarketFigures_areas(ctx, field)
+	case "periodStart":
+		return ec.fieldContext_MarketFigures_periodStart(ctx, field)
+	case "periodEnd":
+		return ec.fieldContext_MarketFigures_periodEnd(ctx, field)
+	case "priorStart":
+		return ec.fieldContext_MarketFigures_priorStart(ctx, field)
+	case "sales":
+		return ec.fieldContext_MarketFigures_sales(ctx, field)
+	case "priorSales":
+		return ec.fieldContext_MarketFigures_priorSales(ctx, field)
+	case "medianSalePrice":
+		return ec.fieldContext_MarketFigures_medianSalePrice(ctx, field)
+	case "priorMedianSalePrice":
+		return ec.fieldContext_MarketFigures_priorMedianSalePrice(ctx, field)
+	case "priceChangePercent":
+		return ec.fieldContext_MarketFigures_priceChangePercent(ctx, field)
+	case "medianDaysOnMarket":
+		return ec.fieldContext_MarketFigures_medianDaysOnMarket(ctx, field)
+	case "activeListings":
+		return ec.fieldContext_MarketFigures_activeListings(ctx, field)
+	case "lines":
+		return ec.fieldContext_MarketFigures_lines(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarketFigures", field.Name)
+}
+
 func (ec *executionContext) childFields_MarketRate(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "feature":
@@ -10933,12 +11298,22 @@ func (ec *executionContext) childFields_PlannedEmail(ctx context.Context, field 
 		return ec.fieldContext_PlannedEmail_template(ctx, field)
 	case "to":
 		return ec.fieldContext_PlannedEmail_to(ctx, field)
+	case "fromName":
+		return ec.fieldContext_PlannedEmail_fromName(ctx, field)
+	case "fromEmail":
+		return ec.fieldContext_PlannedEmail_fromEmail(ctx, field)
 	case "subject":
 		return ec.fieldContext_PlannedEmail_subject(ctx, field)
 	case "body":
 		return ec.fieldContext_PlannedEmail_body(ctx, field)
 	case "scheduledAt":
 		return ec.fieldContext_PlannedEmail_scheduledAt(ctx, field)
+	case "listUnsubscribe":
+		return ec.fieldContext_PlannedEmail_listUnsubscribe(ctx, field)
+	case "listUnsubscribePost":
+		return ec.fieldContext_PlannedEmail_listUnsubscribePost(ctx, field)
+	case "unsubscribeUrl":
+		return ec.fieldContext_PlannedEmail_unsubscribeUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type PlannedEmail", field.Name)
 }
@@ -11251,6 +11626,16 @@ func (ec *executionContext) childFields_ScheduledPostEdge(ctx context.Context, f
 	return nil, fmt.Errorf("no field named %q was found under type ScheduledPostEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SkippedEmail(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "template":
+		return ec.fieldContext_SkippedEmail_template(ctx, field)
+	case "reason":
+		return ec.fieldContext_SkippedEmail_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SkippedEmail", field.Name)
+}
+
 func (ec *executionContext) childFields_StepKindInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "kind":
@@ -11339,6 +11724,16 @@ func (ec *executionContext) childFields_StepRun(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type StepRun", field.Name)
 }
 
+func (ec *executionContext) childFields_SupersededRun(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "runId":
+		return ec.fieldContext_SupersededRun_runId(ctx, field)
+	case "count":
+		return ec.fieldContext_SupersededRun_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SupersededRun", field.Name)
+}
+
 func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -11373,6 +11768,8 @@ func (ec *executionContext) childFields_Task(ctx context.Context, field graphql.
 		return ec.fieldContext_Task_stepKey(ctx, field)
 	case "planIndex":
 		return ec.fieldContext_Task_planIndex(ctx, field)
+	case "supersededByRunID":
+		return ec.fieldContext_Task_supersededByRunID(ctx, field)
 	case "organization":
 		return ec.fieldContext_Task_organization(ctx, field)
 	case "client":

@@ -53,6 +53,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if a.logger == nil {
 		a.logger = newLogger(cfg.Stderr, cfg)
 	}
+	if err := checkPublicURL(cfg.publicURL()); err != nil {
+		return nil, err
+	}
 	db, err := openAndMigrate(ctx, cfg, a.logger)
 	if err != nil {
 		return nil, err
@@ -190,7 +193,7 @@ func newEngine(db *database.DB, cfg Config, logger *slog.Logger, m *metrics.Metr
 		cfg.tests.engine(&ecfg)
 	}
 	eng := engine.New(db.Client, ecfg)
-	modules.Register(eng, spec.Deps{Client: db.Client, Now: time.Now})
+	modules.Register(eng, spec.Deps{Client: db.Client, Now: time.Now, PublicURL: cfg.publicURL()})
 	if cfg.tests.executors != nil {
 		for kind, ex := range cfg.tests.executors(db.Client) {
 			eng.Register(string(kind), ex)

@@ -55,6 +55,10 @@ type Config struct {
 	// token /metrics asks for on Addr (not on MetricsAddr). Empty: /metrics
 	// on Addr is open.
 	MetricsToken string
+	// PublicURL (-public-url, ESTATEFLOW_PUBLIC_URL) is the server's
+	// address as email recipients reach it: unsubscribe links are built on
+	// it. Empty means DefaultPublicURL.
+	PublicURL string
 
 	// Stderr receives the logs and the one-time admin token; nil discards
 	// both.
@@ -149,6 +153,8 @@ func (c *commandLine) serverFlags() {
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("ESTATEFLOW_METRICS_ADDR", ""),
 		"serve Prometheus metrics at /metrics on this address only, with no authentication, instead of on -addr (env ESTATEFLOW_METRICS_ADDR); on -addr, /metrics asks for the bearer token in ESTATEFLOW_METRICS_TOKEN when that is set")
 	cfg.MetricsToken = env.str("ESTATEFLOW_METRICS_TOKEN", "")
+	fs.StringVar(&cfg.PublicURL, "public-url", env.str("ESTATEFLOW_PUBLIC_URL", DefaultPublicURL),
+		"the server's public address (https://… in production); unsubscribe links in emails are built on it (env ESTATEFLOW_PUBLIC_URL)")
 	fs.BoolVar(&cfg.RiverListen, "river-listen", env.bool("ESTATEFLOW_RIVER_LISTEN", true),
 		"on PostgreSQL, pick up step jobs as they are inserted (LISTEN) instead of by polling every 100ms (env ESTATEFLOW_RIVER_LISTEN)")
 }

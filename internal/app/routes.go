@@ -40,6 +40,7 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, m
 	// One limiter for both APIs: a token's budget is per minute, whichever
 	// endpoint it spends it on.
 	limit := auth.RateLimit(rateLimit)
+	limitPublic := auth.RateLimit(rateLimit)
 	mux.Handle("/graphql", httpserver.CORS(origins)(httpserver.GraphQLBody(cfg.MaxBodyBytes)(
 		authn.Middleware(limit(gql)))))
 	// The REST endpoints (runs and their reports), behind the same chain; rest.TranslateErrors
@@ -53,6 +54,12 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, m
 	if cfg.Introspection {
 		mux.Handle("GET "+graph.SchemaPath, httpserver.CORS(origins)(graph.SchemaHandler()))
 	}
+	// Unsubscribe links are public (no token): the signed token in the
+	// path is the credential. Rate-limited by address like any tokenless
+	// request; the handler bounds the body.
+	unsubscribe := limitPublic(web.UnsubscribeHandler(db.Client, logger))
+	mux.Handle("GET "+web.UnsubscribePath+"{token}", unsubscribe)
+	mux.Handle("POST "+web.UnsubscribePath+"{token}", unsubscribe)
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))
 	mux.Handle("GET "+web.AssetsPath, web.AssetsHandler())
 	// The console: static files that talk to /graphql like any client.

@@ -150,7 +150,18 @@ func (x FollowUpExecutor) Execute(ctx context.Context, sc *engine.StepContext) (
 		plan.TransactionID = &open.ID
 		plan.Reason += fmt.Sprintf("; linked to transaction %d (%s)", open.ID, open.Stage)
 	}
-	sc.AddEffect(func(ctx context.Context, db *ent.Client) error { return createTasks(ctx, db, sc, plan) })
+	if plan.Superseded, err = PlanTaskSupersession(ctx, x.Client, c.ID, sc.RunID); err != nil {
+		return nil, err
+	}
+	if s := DescribeSupersession("follow-ups", plan.Superseded); s != "" {
+		plan.Reason += "; " + s
+	}
+	sc.AddEffect(func(ctx context.Context, db *ent.Client) error {
+		if err := SupersedeTasks(ctx, db, plan.ClientID, sc.RunID, plan.Superseded); err != nil {
+			return err
+		}
+		return createTasks(ctx, db, sc, plan)
+	})
 	return &plan, nil
 }
 

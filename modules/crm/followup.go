@@ -17,6 +17,9 @@ type FollowUpPlan struct {
 	TransactionID *int          `json:"transactionId,omitempty"`
 	Reason        string        `json:"reason"`
 	Tasks         []PlannedTask `json:"tasks"`
+	// Superseded are the earlier runs whose open follow-ups this plan
+	// replaced (supersede.go).
+	Superseded []SupersededRun `json:"superseded"`
 }
 
 // IsStepOutput marks a FollowUpPlan as a step's typed output.

@@ -16,19 +16,49 @@ type EmailSequence struct {
 	Consent  bool           `json:"consent"`
 	Reason   string         `json:"reason"`
 	Messages []PlannedEmail `json:"messages"`
+	// Skipped are the drip's emails not scheduled, each with the reason
+	// (no consent, no address).
+	Skipped []SkippedEmail `json:"skipped"`
+	// Superseded are the earlier runs whose pending emails to the client
+	// this sequence replaced.
+	Superseded []crm.SupersededRun `json:"superseded"`
+	// Market holds the figures the market-update email quotes, when the
+	// drip has one.
+	Market      *MarketFigures   `json:"market,omitempty"`
+	FairHousing FairHousingCheck `json:"fairHousing"`
 }
 
 // IsStepOutput marks an EmailSequence as a step's typed output.
 func (*EmailSequence) IsStepOutput() {}
 
-// PlannedEmail is one scheduled message of the sequence.
+// PlannedEmail is one scheduled message of the sequence, with the headers a
+// delivery worker sends.
 type PlannedEmail struct {
-	Template    string    `json:"template"`
-	To          string    `json:"to"`
-	Subject     string    `json:"subject"`
+	Template  string `json:"template"`
+	To        string `json:"to"`
+	FromName  string `json:"fromName"`
+	FromEmail string `json:"fromEmail"`
+	Subject   string `json:"subject"`
+	// Body ends with the footer: the sender, the brokerage's postal address
+	// and the unsubscribe link (CAN-SPAM).
 	Body        string    `json:"body"`
 	ScheduledAt time.Time `json:"scheduledAt"`
+	// ListUnsubscribe and ListUnsubscribePost are the RFC 2369 and RFC
+	// 8058 (one-click) header values.
+	ListUnsubscribe     string `json:"listUnsubscribe"`
+	ListUnsubscribePost string `json:"listUnsubscribePost"`
+	// UnsubscribeURL is the link in the footer and in ListUnsubscribe.
+	UnsubscribeURL string `json:"unsubscribeUrl"`
 }
+
+// SkippedEmail is a drip email the step did not schedule, and why.
+type SkippedEmail struct {
+	Template string `json:"template"`
+	Reason   string `json:"reason"`
+}
+
+// ListUnsubscribePost is RFC 8058's one-click header value.
+const ListUnsubscribePost = "List-Unsubscribe=One-Click"
 
 // Recipient is what the templates know of the client.
 type Recipient struct {
@@ -40,6 +70,41 @@ type Recipient struct {
 	DesiredBeds *int
 	BudgetMax   *int
 	Tier        string
+}
+
+// Sender is who the emails come from: the organization's profile.
+type Sender struct {
+	Name, Email, Brokerage, PostalAddress, Phone, Website, Signature string
+}
+
+// Missing names the profile fields lawful email needs and the profile
+// lacks, as updateOrganization spells them: CAN-SPAM requires accurate
+// header information (who sends) and a valid physical postal address.
+func (s Sender) Missing() []string {
+	var missing []string
+	if strings.TrimSpace(s.Name) == "" {
+		missing = append(missing, "senderName")
+	}
+	if strings.TrimSpace(s.Email) == "" {
+		missing = append(missing, "senderEmail")
+	}
+	if strings.TrimSpace(s.PostalAddress) == "" {
+		missing = append(missing, "postalAddress")
+	}
+	return missing
+}
+
+// EmailInput is what a drip is planned from.
+type EmailInput struct {
+	Recipient Recipient
+	Sender    Sender
+	Listings  []crm.ListingMatch
+	// Market is read for drips with a market update; nil without one.
+	Market *MarketFigures
+	// UnsubscribeURL is the link of the drip's i-th email.
+	UnsubscribeURL func(i int) string
+	Now            time.Time
+	Loc            *time.Location
 }
 
 type drip struct {
@@ -64,34 +129,94 @@ const (
 )
 
 // PlanEmails builds the drip sequence. Without email consent (or an email
-// address) it schedules nothing and says why.
-func PlanEmails(r Recipient, listings []crm.ListingMatch, now time.Time, loc *time.Location) EmailSequence {
+// address) it schedules nothing and says, for each email, why.
+func PlanEmails(in EmailInput) EmailSequence {
+	r := in.Recipient
 	tier := r.Tier
 	steps, ok := dripCadence[tier]
 	if !ok {
 		tier, steps = crm.TierCold, dripCadence[crm.TierCold]
 	}
-	seq := EmailSequence{ClientID: r.ClientID, Tier: tier, Messages: []PlannedEmail{}}
+	seq := EmailSequence{ClientID: r.ClientID, Tier: tier, Messages: []PlannedEmail{}, Skipped: []SkippedEmail{},
+		Superseded: []crm.SupersededRun{}, FairHousing: FairHousingCheck{Passed: true, TermsChecked: len(fairHousingTerms), Removed: []string{}}}
 	switch {
 	case !r.EmailOptIn:
 		seq.Reason = "the client has not opted in to email: nothing is sent"
-		return seq
-	case r.Email == "":
+	case strings.TrimSpace(r.Email) == "":
 		seq.Reason = "the client has no email address: nothing is sent"
+	}
+	if seq.Reason != "" {
+		for _, d := range steps {
+			seq.Skipped = append(seq.Skipped, SkippedEmail{Template: d.template, Reason: seq.Reason})
+		}
 		return seq
 	}
 	seq.Consent = true
 	seq.Reason = fmt.Sprintf("%s drip: %d emails over %d business days, at %d:00 local time outside quiet hours (%d:00–%d:00)",
 		tier, len(steps), steps[len(steps)-1].businessDays, sendHour, quietStart, quietEnd)
-	local := now.In(loc)
-	for _, d := range steps {
-		subject, body := render(d.template, r, listings)
+	local := in.Now.In(in.Loc)
+	for i, d := range steps {
+		if d.template == "market-update" {
+			seq.Market = in.Market
+		}
+		subject, content := render(d.template, r, in.Listings, in.Market)
+		subject, content, seq.FairHousing.Removed = checkEmail(subject, content, seq.FairHousing.Removed)
+		link := in.UnsubscribeURL(i)
 		seq.Messages = append(seq.Messages, PlannedEmail{
-			Template: d.template, To: r.Email, Subject: subject, Body: body,
-			ScheduledAt: sendTime(local, d.businessDays).UTC(),
+			Template: d.template, To: r.Email, FromName: in.Sender.Name, FromEmail: in.Sender.Email,
+			Subject: subject, Body: content + "\n\n" + footer(in.Sender, link),
+			ScheduledAt:     sendTime(local, d.businessDays).UTC(),
+			ListUnsubscribe: "<" + link + ">", ListUnsubscribePost: ListUnsubscribePost, UnsubscribeURL: link,
 		})
 	}
+	seq.FairHousing.Passed = len(seq.FairHousing.Removed) == 0
 	return seq
+}
+
+// checkEmail applies the fair-housing check to an email's subject and
+// content (not to the footer, which is the sender's identity): a flagged
+// line is left out, a flagged subject replaced by a neutral one.
+func checkEmail(subject, content string, removed []string) (string, string, []string) {
+	kept, removed := dropFlagged([]string{subject}, removed)
+	if len(kept) == 0 {
+		subject = "Your home search"
+	}
+	lines, removed := dropFlagged(strings.Split(content, "\n"), removed)
+	return subject, strings.Join(lines, "\n"), removed
+}
+
+// footer is what CAN-SPAM requires at the end of every commercial email:
+// who sends it, the sender's valid postal address, and a working way to
+// opt out.
+func footer(s Sender, link string) string {
+	brokerage := s.Brokerage
+	var b strings.Builder
+	b.WriteString("--\n")
+	if sig := strings.TrimSpace(s.Signature); sig != "" {
+		b.WriteString(sig + "\n")
+	} else {
+		b.WriteString(s.Name + "\n")
+	}
+	if brokerage != "" && !strings.Contains(s.Signature, brokerage) {
+		b.WriteString(brokerage + "\n")
+	}
+	b.WriteString(strings.TrimSpace(s.PostalAddress) + "\n")
+	var contact []string
+	for _, c := range []string{s.Phone, s.Website} {
+		if c != "" && !strings.Contains(s.Signature, c) {
+			contact = append(contact, c)
+		}
+	}
+	if len(contact) > 0 {
+		b.WriteString(strings.Join(contact, " · ") + "\n")
+	}
+	who := brokerage
+	if who == "" {
+		who = s.Name
+	}
+	fmt.Fprintf(&b, "\nYou receive these emails because you asked %s to keep you posted on homes for sale. "+
+		"To stop them, unsubscribe with one click: %s", who, link)
+	return b.String()
 }
 
 // sendTime is 10:00 on the business day n business days after local's
@@ -115,67 +240,145 @@ func atHour(day time.Time, hour int) time.Time {
 	return time.Date(day.Year(), day.Month(), day.Day(), hour, 0, 0, 0, day.Location())
 }
 
-// render fills a template with the client's name, preferences and matched
-// listings.
-func render(template string, r Recipient, listings []crm.ListingMatch) (string, string) {
-	first := strings.Fields(r.Name)
-	name := r.Name
-	if len(first) > 0 {
-		name = first[0]
+// maxListed is the most listings one email shows.
+const maxListed = 3
+
+// render writes a template's subject and content (without the footer)
+// from the client's name, preferences, matched listings and, for the
+// market update, the market figures. Nothing in it is a bare count: with no
+// match, the email says so and what the client can do.
+func render(template string, r Recipient, listings []crm.ListingMatch, market *MarketFigures) (string, string) {
+	name := ""
+	if f := strings.Fields(r.Name); len(f) > 0 {
+		name = f[0]
+	}
+	hi := "Hi there,"
+	if name != "" {
+		hi = "Hi " + name + ","
+	}
+	// to prefixes a subject with the client's first name, when known.
+	to := func(s string) string {
+		if name == "" {
+			return strings.ToUpper(s[:1]) + s[1:]
+		}
+		return name + ", " + s
 	}
 	prefs := preferences(r)
-	var lines []string
-	for i, l := range listings {
-		if i == 3 {
-			break
-		}
-		beds := ""
-		if l.Beds != nil {
-			beds = fmt.Sprintf(", %d bedrooms", *l.Beds)
-		}
-		lines = append(lines, fmt.Sprintf("- %s, %s: $%s%s", l.Address, l.City, thousands(l.ListPrice), beds))
-	}
-	listingText := "We have no listing that matches yet; we will write as soon as one comes up."
-	if len(lines) > 0 {
-		listingText = "Homes that fit what you told us:\n" + strings.Join(lines, "\n")
-	}
+	listed := listingLines(listings)
+	noMatch := noMatchText(r, prefs)
 	switch template {
 	case "welcome":
-		return fmt.Sprintf("Welcome, %s: your home search", name),
-			fmt.Sprintf("Hi %s,\n\nThank you for getting in touch. You are looking for %s. We will send you homes that fit, and nothing else.\n\n%s", name, prefs, listingText)
+		body := fmt.Sprintf("%s\n\nThank you for getting in touch. You are looking for %s. We will send you homes that fit, and nothing else.", hi, prefs)
+		if listed != "" {
+			body += "\n\nHomes listed now that fit:\n" + listed
+		} else {
+			body += "\n\n" + noMatch
+		}
+		return to("welcome to your home search"), body
 	case "listings":
-		return fmt.Sprintf("%s, %d homes picked for you", name, min(3, len(listings))),
-			fmt.Sprintf("Hi %s,\n\nYou are looking for %s.\n\n%s\n\nReply to book a showing.", name, prefs, listingText)
+		if listed == "" {
+			return to("no exact match yet: here is where your search stands"), fmt.Sprintf("%s\n\n%s", hi, noMatch)
+		}
+		return to(fmt.Sprintf("%s picked for you", countWords(min(maxListed, len(listings)), "home", "homes"))),
+			fmt.Sprintf("%s\n\nYou are looking for %s. These fit:\n%s\n\nReply to book a showing.", hi, prefs, listed)
 	case "showings":
-		return fmt.Sprintf("%s, shall we tour these this week?", name),
-			fmt.Sprintf("Hi %s,\n\n%s\n\nPick a time that suits you and we will arrange the showings.", name, listingText)
+		if listed == "" {
+			return to("shall we plan showings?"), fmt.Sprintf("%s\n\n%s\n\nTell us two or three times that suit you, and we will book showings as soon as a home fits.", hi, noMatch)
+		}
+		return to("shall we tour these this week?"),
+			fmt.Sprintf("%s\n\n%s\n\nPick a time that suits you and we will arrange the showings.", hi, listed)
 	case "new-listings":
-		return fmt.Sprintf("New on the market for you, %s", name),
-			fmt.Sprintf("Hi %s,\n\nHere is what is new for %s.\n\n%s", name, prefs, listingText)
+		if listed == "" {
+			return to("your search this week"), fmt.Sprintf("%s\n\n%s", hi, noMatch)
+		}
+		return to("homes on the market for you"), fmt.Sprintf("%s\n\nHere is what fits %s now.\n\n%s", hi, prefs, listed)
 	case "market-update":
-		return fmt.Sprintf("%s, your market update", name),
-			fmt.Sprintf("Hi %s,\n\nA short update on the market for %s: prices, new listings and how fast homes sell.\n\n%s", name, prefs, listingText)
+		where := areaNames(r.Areas)
+		body := fmt.Sprintf("%s\n\nHere is how the market for homes in %s has moved, from our own sales records:\n", hi, where)
+		if market != nil {
+			for _, l := range market.Lines {
+				body += "- " + l + "\n"
+			}
+		}
+		body += "\nThese figures come from the sales and listings in our brokerage's records, not the whole MLS; ask us for a full market report."
+		if listed != "" {
+			body += "\n\nHomes listed now that fit:\n" + listed
+		}
+		return to("your market update for " + where), body
 	default: // check-in
-		return fmt.Sprintf("Checking in, %s", name),
-			fmt.Sprintf("Hi %s,\n\nIs your search for %s still on? Reply and tell us what has changed.", name, prefs)
+		return to("is your home search still on?"),
+			fmt.Sprintf("%s\n\nIs your search for %s still on? Reply and tell us what has changed.", hi, prefs)
 	}
 }
 
+// listingLines lists up to maxListed listings, one a line; "" for none.
+func listingLines(listings []crm.ListingMatch) string {
+	var lines []string
+	for i, l := range listings {
+		if i == maxListed {
+			break
+		}
+		line := "- " + l.Address
+		if l.Address == "" {
+			line = "- A home"
+		}
+		if l.City != "" {
+			line += ", " + l.City
+		}
+		if l.ListPrice > 0 {
+			line += ": $" + thousands(l.ListPrice)
+		}
+		if l.Beds != nil && *l.Beds > 0 {
+			line += ", " + count(*l.Beds, "bedroom", "bedrooms")
+		}
+		lines = append(lines, line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// noMatchText says, truthfully, that nothing fits yet, and what would help.
+func noMatchText(r Recipient, prefs string) string {
+	if r.BudgetMax == nil {
+		return "To send you homes that fit, we need your budget: reply with the most you would like to spend, and we will match listings to it."
+	}
+	return fmt.Sprintf("No home listed with us fits %s today. We check new listings every day and will write as soon as one does. "+
+		"If you can widen the search (another area, a little more budget or one bedroom fewer), reply and we will look again.", prefs)
+}
+
+// preferences writes the client's wishes as a phrase: "a home with 3 or
+// more bedrooms in 78704, up to $500,000".
 func preferences(r Recipient) string {
-	var parts []string
-	if r.DesiredBeds != nil {
-		parts = append(parts, fmt.Sprintf("%d or more bedrooms", *r.DesiredBeds))
+	s := "a home"
+	known := false
+	if r.DesiredBeds != nil && *r.DesiredBeds > 0 {
+		s += fmt.Sprintf(" with %d or more bedrooms", *r.DesiredBeds)
+		known = true
 	}
 	if len(r.Areas) > 0 {
-		parts = append(parts, "in "+strings.Join(r.Areas, " or "))
+		s += " in " + strings.Join(r.Areas, " or ")
+		known = true
 	}
-	if r.BudgetMax != nil {
-		parts = append(parts, "up to $"+thousands(*r.BudgetMax))
+	if r.BudgetMax != nil && *r.BudgetMax > 0 {
+		s += ", up to $" + thousands(*r.BudgetMax)
+		known = true
 	}
-	if len(parts) == 0 {
+	if !known {
 		return "your next home"
 	}
-	return "a home with " + strings.Join(parts, ", ")
+	return s
+}
+
+// countWords writes small counts as words ("two homes"), as people do in
+// a subject line.
+func countWords(n int, one, many string) string {
+	words := []string{"no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
+	if n >= 0 && n < len(words) {
+		if n == 1 {
+			return words[n] + " " + one
+		}
+		return words[n] + " " + many
+	}
+	return thousands(n) + " " + many
 }
 
 func thousands(n int) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -35,10 +36,12 @@ func Module() spec.Module {
 			{
 				// Like FOLLOW_UP_SCHEDULING, it uses a lead tier among its
 				// inputs when there is one, and requires none.
-				Kind:        stepkind.EmailSequence,
-				Subject:     stepkind.SubjectClient,
-				NewOutput:   func() spec.StepOutput { return &EmailSequence{} },
-				NewExecutor: func(d spec.Deps) engine.Executor { return EmailExecutor{Client: d.Client, Now: d.Now} },
+				Kind:      stepkind.EmailSequence,
+				Subject:   stepkind.SubjectClient,
+				NewOutput: func() spec.StepOutput { return &EmailSequence{} },
+				NewExecutor: func(d spec.Deps) engine.Executor {
+					return EmailExecutor{Client: d.Client, Now: d.Now, PublicURL: d.PublicURL}
+				},
 			},
 			{
 				Kind:        stepkind.SocialTargeting,
@@ -71,28 +74,72 @@ func Module() spec.Module {
 type EmailExecutor struct {
 	Client *ent.Client
 	Now    func() time.Time
+	// PublicURL is the base of the unsubscribe links (spec.Deps).
+	PublicURL string
 }
 
-// Execute implements engine.Executor.
+// Execute implements engine.Executor. A client who has not consented gets
+// no email, and the output says so for each one. With consent, a profile
+// without the sender or the postal address fails the step permanently,
+// naming the fields: no email may go out without them (CAN-SPAM).
 func (x EmailExecutor) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	c, loc, err := crm.LoadClient(ctx, x.Client, sc)
 	if err != nil {
 		return nil, err
 	}
-	listings, err := crm.MatchListings(ctx, x.Client, c, 3)
-	if err != nil {
-		return nil, err
-	}
+	org := c.Edges.Organization
 	r := Recipient{ClientID: c.ID, Name: c.Name, EmailOptIn: c.EmailOptIn, Areas: c.PreferredAreas,
 		DesiredBeds: c.DesiredBeds, BudgetMax: c.BudgetMax, Tier: crm.TierFor(c, sc.Inputs)}
 	if c.Email != nil {
 		r.Email = *c.Email
 	}
-	seq := PlanEmails(r, listings, x.Now(), loc)
+	sender := Sender{Name: org.SenderName, Email: org.SenderEmail, Brokerage: org.BrokerageName, PostalAddress: org.PostalAddress,
+		Phone: org.Phone, Website: org.Website, Signature: org.Signature}
+	if sender.Brokerage == "" {
+		sender.Brokerage = org.Name
+	}
+	in := EmailInput{Recipient: r, Sender: sender, Now: x.Now(), Loc: loc}
+	if r.EmailOptIn && r.Email != "" {
+		if missing := sender.Missing(); len(missing) > 0 {
+			return nil, engine.Permanent(fmt.Errorf("the organization's profile lacks %s, which every email needs (CAN-SPAM: who sends it and a postal address); set them with updateOrganization",
+				strings.Join(missing, ", ")))
+		}
+		if len(org.UnsubscribeKey) == 0 {
+			return nil, engine.Permanent(errors.New("the organization has no unsubscribe key; restart the server to migrate it"))
+		}
+		base := strings.TrimRight(x.PublicURL, "/")
+		if base == "" {
+			return nil, engine.Permanent(errors.New("the server has no public URL (--public-url) to build unsubscribe links on"))
+		}
+		in.UnsubscribeURL = func(i int) string {
+			return base + "/u/" + SignToken(org.UnsubscribeKey, messageNonce(org.UnsubscribeKey, sc.RunID, sc.StepKey, i))
+		}
+		if in.Listings, err = crm.MatchListings(ctx, x.Client, c, maxListed); err != nil {
+			return nil, err
+		}
+		market, err := LoadMarket(ctx, x.Client, c.PreferredAreas, in.Now, loc)
+		if err != nil {
+			return nil, err
+		}
+		in.Market = &market
+	}
+	seq := PlanEmails(in)
+	if seq.Superseded, err = planEmailSupersession(ctx, x.Client, c.ID, sc.RunID); err != nil {
+		return nil, err
+	}
+	if s := crm.DescribeSupersession("emails", seq.Superseded); s != "" {
+		seq.Reason += "; " + s
+	}
 	sc.AddEffect(func(ctx context.Context, db *ent.Client) error {
+		if err := supersedeEmails(ctx, db, c.ID, sc.RunID, seq.Superseded); err != nil {
+			return err
+		}
 		for i, m := range seq.Messages {
 			err := db.EmailMessage.Create().
 				SetClientID(c.ID).SetTo(m.To).SetSubject(m.Subject).SetBody(m.Body).SetScheduledAt(m.ScheduledAt).
+				SetFromName(m.FromName).SetFromEmail(m.FromEmail).
+				SetListUnsubscribe(m.ListUnsubscribe).SetListUnsubscribePost(m.ListUnsubscribePost).
+				SetUnsubscribeNonce(EncodeNonce(messageNonce(org.UnsubscribeKey, sc.RunID, sc.StepKey, i))).
 				SetRunID(sc.RunID).SetStepKey(sc.StepKey).SetPlanIndex(i).
 				OnConflictColumns(emailmessage.FieldRunID, emailmessage.FieldStepKey, emailmessage.FieldPlanIndex).DoNothing().
 				Exec(ctx)

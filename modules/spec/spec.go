@@ -25,6 +25,10 @@ type StepOutput interface {
 type Deps struct {
 	Client *ent.Client
 	Now    func() time.Time
+	// PublicURL is the server's address as the public reaches it
+	// (https://app.example.com): links in emails, such as unsubscribe
+	// links, are built on it.
+	PublicURL string
 }
 
 // Module is one area of the real-estate work and the step kinds it
