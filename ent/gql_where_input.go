@@ -2079,18 +2079,6 @@ type EmailMessageWhereInput struct {
 	ClientIDIn    []int `json:"clientIDIn,omitempty"`
 	ClientIDNotIn []int `json:"clientIDNotIn,omitempty"`
 
-	// "superseded_by_run_id" field predicates.
-	SupersededByRunID       *int  `json:"supersededByRunID,omitempty"`
-	SupersededByRunIDNEQ    *int  `json:"supersededByRunIDNEQ,omitempty"`
-	SupersededByRunIDIn     []int `json:"supersededByRunIDIn,omitempty"`
-	SupersededByRunIDNotIn  []int `json:"supersededByRunIDNotIn,omitempty"`
-	SupersededByRunIDGT     *int  `json:"supersededByRunIDGT,omitempty"`
-	SupersededByRunIDGTE    *int  `json:"supersededByRunIDGTE,omitempty"`
-	SupersededByRunIDLT     *int  `json:"supersededByRunIDLT,omitempty"`
-	SupersededByRunIDLTE    *int  `json:"supersededByRunIDLTE,omitempty"`
-	SupersededByRunIDIsNil  bool  `json:"supersededByRunIDIsNil,omitempty"`
-	SupersededByRunIDNotNil bool  `json:"supersededByRunIDNotNil,omitempty"`
-
 	// "run_id" field predicates.
 	RunID       *int  `json:"runID,omitempty"`
 	RunIDNEQ    *int  `json:"runIDNEQ,omitempty"`
@@ -2444,36 +2432,6 @@ func (i *EmailMessageWhereInput) P() (predicate.EmailMessage, error) {
 	}
 	if len(i.ClientIDNotIn) > 0 {
 		predicates = append(predicates, emailmessage.ClientIDNotIn(i.ClientIDNotIn...))
-	}
-	if i.SupersededByRunID != nil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDEQ(*i.SupersededByRunID))
-	}
-	if i.SupersededByRunIDNEQ != nil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDNEQ(*i.SupersededByRunIDNEQ))
-	}
-	if len(i.SupersededByRunIDIn) > 0 {
-		predicates = append(predicates, emailmessage.SupersededByRunIDIn(i.SupersededByRunIDIn...))
-	}
-	if len(i.SupersededByRunIDNotIn) > 0 {
-		predicates = append(predicates, emailmessage.SupersededByRunIDNotIn(i.SupersededByRunIDNotIn...))
-	}
-	if i.SupersededByRunIDGT != nil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDGT(*i.SupersededByRunIDGT))
-	}
-	if i.SupersededByRunIDGTE != nil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDGTE(*i.SupersededByRunIDGTE))
-	}
-	if i.SupersededByRunIDLT != nil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDLT(*i.SupersededByRunIDLT))
-	}
-	if i.SupersededByRunIDLTE != nil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDLTE(*i.SupersededByRunIDLTE))
-	}
-	if i.SupersededByRunIDIsNil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDIsNil())
-	}
-	if i.SupersededByRunIDNotNil {
-		predicates = append(predicates, emailmessage.SupersededByRunIDNotNil())
 	}
 	if i.RunID != nil {
 		predicates = append(predicates, emailmessage.RunIDEQ(*i.RunID))
@@ -7892,18 +7850,6 @@ type TaskWhereInput struct {
 	PlanIndexIsNil  bool  `json:"planIndexIsNil,omitempty"`
 	PlanIndexNotNil bool  `json:"planIndexNotNil,omitempty"`
 
-	// "superseded_by_run_id" field predicates.
-	SupersededByRunID       *int  `json:"supersededByRunID,omitempty"`
-	SupersededByRunIDNEQ    *int  `json:"supersededByRunIDNEQ,omitempty"`
-	SupersededByRunIDIn     []int `json:"supersededByRunIDIn,omitempty"`
-	SupersededByRunIDNotIn  []int `json:"supersededByRunIDNotIn,omitempty"`
-	SupersededByRunIDGT     *int  `json:"supersededByRunIDGT,omitempty"`
-	SupersededByRunIDGTE    *int  `json:"supersededByRunIDGTE,omitempty"`
-	SupersededByRunIDLT     *int  `json:"supersededByRunIDLT,omitempty"`
-	SupersededByRunIDLTE    *int  `json:"supersededByRunIDLTE,omitempty"`
-	SupersededByRunIDIsNil  bool  `json:"supersededByRunIDIsNil,omitempty"`
-	SupersededByRunIDNotNil bool  `json:"supersededByRunIDNotNil,omitempty"`
-
 	// "client" edge predicates.
 	HasClient     *bool               `json:"hasClient,omitempty"`
 	HasClientWith []*ClientWhereInput `json:"hasClientWith,omitempty"`
@@ -8397,36 +8343,6 @@ func (i *TaskWhereInput) P() (predicate.Task, error) {
 	}
 	if i.PlanIndexNotNil {
 		predicates = append(predicates, task.PlanIndexNotNil())
-	}
-	if i.SupersededByRunID != nil {
-		predicates = append(predicates, task.SupersededByRunIDEQ(*i.SupersededByRunID))
-	}
-	if i.SupersededByRunIDNEQ != nil {
-		predicates = append(predicates, task.SupersededByRunIDNEQ(*i.SupersededByRunIDNEQ))
-	}
-	if len(i.SupersededByRunIDIn) > 0 {
-		predicates = append(predicates, task.SupersededByRunIDIn(i.SupersededByRunIDIn...))
-	}
-	if len(i.SupersededByRunIDNotIn) > 0 {
-		predicates = append(predicates, task.SupersededByRunIDNotIn(i.SupersededByRunIDNotIn...))
-	}
-	if i.SupersededByRunIDGT != nil {
-		predicates = append(predicates, task.SupersededByRunIDGT(*i.SupersededByRunIDGT))
-	}
-	if i.SupersededByRunIDGTE != nil {
-		predicates = append(predicates, task.SupersededByRunIDGTE(*i.SupersededByRunIDGTE))
-	}
-	if i.SupersededByRunIDLT != nil {
-		predicates = append(predicates, task.SupersededByRunIDLT(*i.SupersededByRunIDLT))
-	}
-	if i.SupersededByRunIDLTE != nil {
-		predicates = append(predicates, task.SupersededByRunIDLTE(*i.SupersededByRunIDLTE))
-	}
-	if i.SupersededByRunIDIsNil {
-		predicates = append(predicates, task.SupersededByRunIDIsNil())
-	}
-	if i.SupersededByRunIDNotNil {
-		predicates = append(predicates, task.SupersededByRunIDNotNil())
 	}
 
 	if i.HasClient != nil {

@@ -48,7 +48,9 @@ func (EmailMessage) Fields() []ent.Field {
 		// Set when a later Lead Nurture run on the client replaced this
 		// message's sequence: the message is CANCELED and this names the run
 		// that superseded it.
-		field.Int("superseded_by_run_id").Optional().Nillable(),
+		// A run's ID is a global ID beyond GraphQL's 32-bit Int: exposed as an ID.
+		field.Int("superseded_by_run_id").Optional().Nillable().
+			Annotations(entgql.Type("ID"), entgql.Skip(entgql.SkipWhereInput)),
 		// The run, step and place in the sequence: a re-executed step finds
 		// its messages instead of scheduling them twice.
 		field.Int("run_id").Optional().Nillable().Immutable(),

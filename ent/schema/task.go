@@ -44,7 +44,9 @@ func (Task) Fields() []ent.Field {
 		// Set when a later Lead Nurture run on the client replaced the
 		// follow-ups this task belonged to: the task is CANCELED and this
 		// names the run that superseded it.
-		field.Int("superseded_by_run_id").Optional().Nillable(),
+		// A run's ID is a global ID beyond GraphQL's 32-bit Int: exposed as an ID.
+		field.Int("superseded_by_run_id").Optional().Nillable().
+			Annotations(entgql.Type("ID"), entgql.Skip(entgql.SkipWhereInput)),
 	}
 }
 

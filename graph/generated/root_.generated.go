@@ -6152,7 +6152,7 @@ type EmailMessage implements Node {
   fromEmail: String!
   listUnsubscribe: String!
   listUnsubscribePost: String!
-  supersededByRunID: Int
+  supersededByRunID: ID
   runID: Int
   stepKey: String
   planIndex: Int
@@ -6333,19 +6333,6 @@ input EmailMessageWhereInput {
   clientIDNEQ: ID
   clientIDIn: [ID!]
   clientIDNotIn: [ID!]
-  """
-  superseded_by_run_id field predicates
-  """
-  supersededByRunID: Int
-  supersededByRunIDNEQ: Int
-  supersededByRunIDIn: [Int!]
-  supersededByRunIDNotIn: [Int!]
-  supersededByRunIDGT: Int
-  supersededByRunIDGTE: Int
-  supersededByRunIDLT: Int
-  supersededByRunIDLTE: Int
-  supersededByRunIDIsNil: Boolean
-  supersededByRunIDNotNil: Boolean
   """
   run_id field predicates
   """
@@ -9119,7 +9106,7 @@ type Task implements Node {
   runID: ID
   stepKey: String
   planIndex: Int
-  supersededByRunID: Int
+  supersededByRunID: ID
   organization: Organization!
   client: Client!
   property: Property
@@ -9387,19 +9374,6 @@ input TaskWhereInput {
   planIndexLTE: Int
   planIndexIsNil: Boolean
   planIndexNotNil: Boolean
-  """
-  superseded_by_run_id field predicates
-  """
-  supersededByRunID: Int
-  supersededByRunIDNEQ: Int
-  supersededByRunIDIn: [Int!]
-  supersededByRunIDNotIn: [Int!]
-  supersededByRunIDGT: Int
-  supersededByRunIDGTE: Int
-  supersededByRunIDLT: Int
-  supersededByRunIDLTE: Int
-  supersededByRunIDIsNil: Boolean
-  supersededByRunIDNotNil: Boolean
   """
   client edge predicates
   """

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,10 +54,10 @@ func (a *testAPI) nurture(t *testing.T, clientID string) (string, map[string]map
 type storedEmail struct {
 	ID, Subject, Body, Status string
 	FromName, FromEmail       string
-	ListUnsubscribe           string `json:"listUnsubscribe"`
-	ListUnsubscribePost       string `json:"listUnsubscribePost"`
-	RunID                     *int   `json:"runID"`
-	SupersededByRunID         *int   `json:"supersededByRunID"`
+	ListUnsubscribe           string  `json:"listUnsubscribe"`
+	ListUnsubscribePost       string  `json:"listUnsubscribePost"`
+	RunID                     *int    `json:"runID"`
+	SupersededByRunID         *string `json:"supersededByRunID"` // an ID
 	ScheduledAt               time.Time
 }
 
@@ -241,7 +242,7 @@ func TestLeadNurtureTwiceLeavesOneDrip(t *testing.T) {
 	for _, e := range api.emailsOf(t, client) {
 		switch {
 		case e.RunID != nil && *e.RunID == firstID:
-			if e.Status != "CANCELED" || e.SupersededByRunID == nil || *e.SupersededByRunID != secondID {
+			if e.Status != "CANCELED" || e.SupersededByRunID == nil || *e.SupersededByRunID != strconv.Itoa(secondID) {
 				t.Errorf("first run's email %s: %s, superseded by %v", e.ID, e.Status, e.SupersededByRunID)
 			}
 		case e.Status == "SCHEDULED":
@@ -265,7 +266,7 @@ func TestLeadNurtureTwiceLeavesOneDrip(t *testing.T) {
 					Status string
 					// An Int, or an ID once tasks link to their run.
 					RunID             json.Number `json:"runID"`
-					SupersededByRunID *int        `json:"supersededByRunID"`
+					SupersededByRunID *string     `json:"supersededByRunID"` // an ID
 				}
 			} `json:"edges"`
 		} `json:"tasks"`
@@ -279,7 +280,7 @@ func TestLeadNurtureTwiceLeavesOneDrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("task run %q: %v", n.RunID, err)
 		}
-		if int(runID) == firstID && (n.Status != "CANCELED" || n.SupersededByRunID == nil || *n.SupersededByRunID != secondID) {
+		if int(runID) == firstID && (n.Status != "CANCELED" || n.SupersededByRunID == nil || *n.SupersededByRunID != strconv.Itoa(secondID)) {
 			t.Errorf("first run's task: %+v", n)
 		}
 		if n.Status == "OPEN" {
