@@ -167,7 +167,7 @@ func TestScoreAndFollowUpPackage(t *testing.T) {
 	api.do(`query($client: ID!) { tasks(first: 10, where: {status: OPEN, hasTransaction: true}) { totalCount }
 		node(id: $client) { ... on Client { tasks(first: 10, orderBy: {field: DUE_AT}) { edges { node { type status title notes run { id } client { id } } } } } } }`,
 		map[string]any{"client": created.CreateClient.ID}).ok(t, &stored)
-	if stored.Tasks.TotalCount != 5 || len(stored.Node.Tasks.Edges) != 5 || stored.Node.Tasks.Edges[0].Node.Title != "Call Noor Haddad today: hot lead" {
+	if stored.Tasks.TotalCount != 5 || len(stored.Node.Tasks.Edges) != 5 || stored.Node.Tasks.Edges[0].Node.Title != "Call Noor Haddad first: hot lead" {
 		t.Fatalf("stored tasks %+v", stored)
 	}
 	// Every task links to its client and to the run that made it, and its

@@ -75,28 +75,39 @@ type touch struct {
 	cover string
 	// listings says whether the matched listings are part of it.
 	listings bool
+	// noMatch, when set, replaces title and cover when no listing matches
+	// the client: a touch about tours or matched listings would ask the
+	// agent to do what cannot be done, so it works on the search instead.
+	noMatch *touchText
 }
+
+type touchText struct{ title, cover string }
 
 // cadence is the follow-up rhythm per tier: hot leads hear from an agent
 // the same day and meet within the week; cold ones are kept warm monthly.
 var cadence = map[string][]touch{
 	TierHot: {
-		{"CALL", 0, "%s today: hot lead", "confirm the move date and financing, and book tours", true},
-		{"TEXT", 1, "%s about the best matched listings", "send the matched listings and offer tour times", true},
-		{"MEETING", 2, "Meet %s to tour matched listings", "tour the matched listings; bring the recent sales near each", true},
-		{"CALL", 4, "%s after the tours", "ask which homes they liked and why, and whether to prepare an offer", false},
-		{"EMAIL", 7, "%s new listings and next steps", "send new listings that fit and the next steps agreed", false},
+		{"CALL", 0, "%s first: hot lead", "confirm the move date and financing, and book tours", true, nil},
+		{"TEXT", 1, "%s about the best matched listings", "send the matched listings and offer tour times", true,
+			&touchText{"%s about widening the search", "suggest the nearby areas, sizes or prices where homes do fit, and ask which they would consider"}},
+		{"MEETING", 2, "Meet %s to tour matched listings", "tour the matched listings; bring the recent sales near each", true,
+			&touchText{"Meet %s to refine the search", "agree on areas, size and price the market can meet, and set up new-listing alerts"}},
+		{"CALL", 4, "%s after the tours", "ask which homes they liked and why, and whether to prepare an offer", false,
+			&touchText{"%s with homes that fit the refined search", "share the listings that fit what was agreed, and offer tours"}},
+		{"EMAIL", 7, "%s new listings and next steps", "send new listings that fit and the next steps agreed", false, nil},
 	},
 	TierWarm: {
-		{"CALL", 1, "%s to confirm needs and budget", "confirm budget, bedrooms, areas and move date; offer a lender introduction if they are not pre-approved", false},
-		{"EMAIL", 3, "%s a curated set of listings", "send the matched listings with a line on why each fits", true},
-		{"CALL", 7, "%s about showings", "offer showings of the homes they liked", false},
-		{"TEXT", 14, "%s with a market update", "share what changed in their areas: new listings and recent sales", false},
+		{"CALL", 1, "%s to confirm needs and budget", "confirm budget, bedrooms, areas and move date; offer a lender introduction if they are not pre-approved", false, nil},
+		{"EMAIL", 3, "%s a curated set of listings", "send the matched listings with a line on why each fits", true,
+			&touchText{"%s the homes closest to their wishes", "send the nearest fits (another area, a little more budget or one bedroom fewer) with a line on each trade-off"}},
+		{"CALL", 7, "%s about showings", "offer showings of the homes they liked", false,
+			&touchText{"%s about the search", "ask which trade-off they would make, and offer showings of anything that now fits"}},
+		{"TEXT", 14, "%s with a market update", "share what changed in their areas: new listings and recent sales", false, nil},
 	},
 	TierCold: {
-		{"EMAIL", 3, "%s a neighborhood market report", "send the market report for their areas and ask what would make them move", false},
-		{"CALL", 14, "%s to check in", "ask whether their plans or timing changed", false},
-		{"EMAIL", 30, "%s the monthly market update", "send the monthly update for their areas", false},
+		{"EMAIL", 3, "%s a neighborhood market report", "send the market report for their areas and ask what would make them move", false, nil},
+		{"CALL", 14, "%s to check in", "ask whether their plans or timing changed", false, nil},
+		{"EMAIL", 30, "%s the monthly market update", "send the monthly update for their areas", false, nil},
 	},
 }
 
@@ -162,12 +173,16 @@ func PlanFollowUps(in FollowUpInput, now time.Time, loc *time.Location) FollowUp
 			})
 			continue
 		}
-		title := fmt.Sprintf(t.title, in.Name)
+		text := touchText{t.title, t.cover}
+		if t.noMatch != nil && len(in.Matches) == 0 {
+			text = *t.noMatch
+		}
+		title := fmt.Sprintf(text.title, in.Name)
 		if kind != "MEETING" {
 			title = verb[kind] + " " + title
 		}
-		cover := "Cover: " + t.cover
-		if t.listings {
+		cover := "Cover: " + text.cover
+		if t.listings && (t.noMatch == nil || len(in.Matches) > 0) {
 			cover += listingsClause(in.Matches)
 		}
 		cover += "."

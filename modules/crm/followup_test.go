@@ -250,3 +250,31 @@ func TestDollars(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowUpsWithoutAMatchWorkOnTheSearch: with no listing that fits, no
+// task asks the agent to tour, send or follow up on matched listings; the
+// touches that would have work on the search instead. With a match, they
+// are about the homes.
+func TestFollowUpsWithoutAMatchWorkOnTheSearch(t *testing.T) {
+	loc := chicago(t)
+	fri := time.Date(2026, 11, 27, 11, 30, 0, 0, loc)
+	impossible := regexp.MustCompile(`(?i)matched listings|after the tours|tour the|homes they liked|curated set`)
+	for _, tier := range []string{TierHot, TierWarm, TierCold} {
+		in := FollowUpInput{ClientID: 1, Name: "Ana Ruiz", Tier: tier, Phone: "+1-512-555-0100", SMSOptIn: true, Email: "ana@example.com",
+			Wishes: Wishes{BudgetMax: new(550000), Beds: new(4), Areas: []string{"78703"}}}
+		for _, tk := range PlanFollowUps(in, fri, loc).Tasks {
+			if m := impossible.FindString(tk.Title + "\n" + tk.Notes); m != "" {
+				t.Errorf("%s, no match: task %q says %q:\n%s", tier, tk.Title, m, tk.Notes)
+			}
+		}
+	}
+	in := FollowUpInput{ClientID: 1, Name: "Ana Ruiz", Tier: TierHot, Phone: "+1-512-555-0100", SMSOptIn: true, Email: "ana@example.com",
+		Matches: []ListingMatch{{Address: "5102 Menchaca Rd", Zip: "78745", ListPrice: 489000}}}
+	titles := []string{}
+	for _, tk := range PlanFollowUps(in, fri, loc).Tasks {
+		titles = append(titles, tk.Title)
+	}
+	if want := "Meet Ana Ruiz to tour matched listings"; !strings.Contains(strings.Join(titles, "|"), want) {
+		t.Errorf("with a match, titles %q lack %q", titles, want)
+	}
+}

@@ -159,7 +159,7 @@ func PlanEmails(in EmailInput) EmailSequence {
 		if d.template == "market-update" {
 			seq.Market = in.Market
 		}
-		subject, content := render(d.template, r, in.Listings, in.Market)
+		subject, content := render(d.template, r, in.Listings, in.Market, i > 0)
 		subject, content, seq.FairHousing.Removed = checkEmail(subject, content, seq.FairHousing.Removed)
 		link := in.UnsubscribeURL(i)
 		seq.Messages = append(seq.Messages, PlannedEmail{
@@ -247,7 +247,10 @@ const maxListed = 3
 // from the client's name, preferences, matched listings and, for the
 // market update, the market figures. Nothing in it is a bare count: with no
 // match, the email says so and what the client can do.
-func render(template string, r Recipient, listings []crm.ListingMatch, market *MarketFigures) (string, string) {
+//
+// again is set after the drip's first email: a no-match paragraph already
+// sent is not sent again in the same words.
+func render(template string, r Recipient, listings []crm.ListingMatch, market *MarketFigures, again bool) (string, string) {
 	name := ""
 	if f := strings.Fields(r.Name); len(f) > 0 {
 		name = f[0]
@@ -265,7 +268,11 @@ func render(template string, r Recipient, listings []crm.ListingMatch, market *M
 	}
 	prefs := preferences(r)
 	listed := listingLines(listings)
-	noMatch := noMatchText(r, prefs)
+	noMatch := noMatchText(r, prefs, again)
+	wanted := prefs // what the client is looking for, as an object
+	if wanted == unknownPreferences {
+		wanted = "what you are looking for"
+	}
 	switch template {
 	case "welcome":
 		body := fmt.Sprintf("%s\n\nThank you for getting in touch. You are looking for %s. We will send you homes that fit, and nothing else.", hi, prefs)
@@ -283,13 +290,18 @@ func render(template string, r Recipient, listings []crm.ListingMatch, market *M
 			fmt.Sprintf("%s\n\nYou are looking for %s. These fit:\n%s\n\nReply to book a showing.", hi, prefs, listed)
 	case "showings":
 		if listed == "" {
-			return to("shall we plan showings?"), fmt.Sprintf("%s\n\n%s\n\nTell us two or three times that suit you, and we will book showings as soon as a home fits.", hi, noMatch)
+			// Each email of a drip without a match says something new: a
+			// third "nothing fits" would only be noise.
+			return to("a call to widen your search?"), fmt.Sprintf("%s\n\nWe have not yet found a home listed with us that fits %s. "+
+				"A short call often helps: we can look at nearby areas, at homes about to come on the market, and at what a small change "+
+				"in size or budget would open up. Reply with two or three times that suit you, and we will call.", hi, wanted)
 		}
 		return to("shall we tour these this week?"),
 			fmt.Sprintf("%s\n\n%s\n\nPick a time that suits you and we will arrange the showings.", hi, listed)
 	case "new-listings":
 		if listed == "" {
-			return to("your search this week"), fmt.Sprintf("%s\n\n%s", hi, noMatch)
+			return to("checking in on your search"), fmt.Sprintf("%s\n\nWe are still watching for %s, and will write the day a home "+
+				"that fits is listed with us. If anything has changed (your areas, budget or timing), reply and tell us, and we will adjust the search.", hi, wanted)
 		}
 		return to("homes on the market for you"), fmt.Sprintf("%s\n\nHere is what fits %s now.\n\n%s", hi, prefs, listed)
 	case "market-update":
@@ -336,10 +348,17 @@ func listingLines(listings []crm.ListingMatch) string {
 	return strings.Join(lines, "\n")
 }
 
-// noMatchText says, truthfully, that nothing fits yet, and what would help.
-func noMatchText(r Recipient, prefs string) string {
-	if r.BudgetMax == nil {
+// noMatchText says, truthfully, that nothing fits yet, and what would help;
+// again words it differently for a later email of the same drip.
+func noMatchText(r Recipient, prefs string, again bool) string {
+	switch {
+	case r.BudgetMax == nil && again:
+		return "We can pick homes for you once we know your budget. Reply with a price range, even a rough one, and the next email will list the homes that fit."
+	case r.BudgetMax == nil:
 		return "To send you homes that fit, we need your budget: reply with the most you would like to spend, and we will match listings to it."
+	case again:
+		return fmt.Sprintf("Still nothing listed with us fits %s. A little more budget, one bedroom fewer or a neighboring area would open up more homes: "+
+			"reply if you would consider one, and we will look again.", prefs)
 	}
 	return fmt.Sprintf("No home listed with us fits %s today. We check new listings every day and will write as soon as one does. "+
 		"If you can widen the search (another area, a little more budget or one bedroom fewer), reply and we will look again.", prefs)
@@ -363,10 +382,14 @@ func preferences(r Recipient) string {
 		known = true
 	}
 	if !known {
-		return "your next home"
+		return unknownPreferences
 	}
 	return s
 }
+
+// unknownPreferences is preferences' phrase for a client who has told us
+// nothing about the home they want.
+const unknownPreferences = "your next home"
 
 // countWords writes small counts as words ("two homes"), as people do in
 // a subject line.

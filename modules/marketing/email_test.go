@@ -174,6 +174,22 @@ func TestEmailsNeverShowEmptyPlaceholders(t *testing.T) {
 			}
 		}
 	}
+	// A drip without a match says something new in each email.
+	for name, r := range clients {
+		for _, tier := range []string{crm.TierHot, crm.TierWarm, crm.TierCold} {
+			r.Tier = tier
+			seen := map[string]string{}
+			for _, m := range plan(r, nil, &thin, now, loc).Messages {
+				body, _, _ := strings.Cut(m.Body, "\n--\n") // the footer is the same in every email
+				for _, para := range strings.Split(body, "\n\n")[1:] {
+					if first, ok := seen[para]; ok {
+						t.Errorf("%s, %s: %s repeats a paragraph of %s: %q", name, tier, m.Template, first, para)
+					}
+					seen[para] = m.Template
+				}
+			}
+		}
+	}
 	noMatch := plan(clients["budget, no match"], nil, &thin, now, loc)
 	if !strings.Contains(noMatch.Messages[0].Body, "No home listed with us fits a home in 78704, up to $300,000 today") {
 		t.Errorf("no-match body: %s", noMatch.Messages[0].Body)
