@@ -189,10 +189,23 @@ func PlanFollowUps(in FollowUpInput, now time.Time, loc *time.Location) FollowUp
 		if in.ValuationRequestedAt != nil && len(plan.Tasks) == 0 {
 			cover += fmt.Sprintf(" They asked what their home is worth on %s: bring the CMA.", in.ValuationRequestedAt.In(loc).Format("Jan 2, 2006"))
 		}
+		due := dueTime(local, t.businessDays, dueHour[kind])
+		if n := len(plan.Tasks); n > 0 {
+			// A cadence that starts on a weekend, or a text turned into a
+			// call, could put two touches at the same hour (two calls at
+			// 10:00 on Monday): the later one moves to the next business
+			// day. A call and a text hours apart on one day stay: that is
+			// how agents reach a hot lead.
+			prev := plan.Tasks[n-1].DueAt.In(loc)
+			if !due.After(prev) {
+				prevDay := time.Date(prev.Year(), prev.Month(), prev.Day(), 0, 0, 0, 0, loc)
+				due = at(calendar.AddBusinessDays(prevDay, 1), dueHour[kind])
+			}
+		}
 		plan.Tasks = append(plan.Tasks, PlannedTask{
 			Type: kind, Title: title,
 			Notes: joinLines(why, cover, ask, wishes, channelNote),
-			DueAt: dueTime(local, t.businessDays, dueHour[kind]).UTC(),
+			DueAt: due.UTC(),
 		})
 	}
 	if dropped > 0 {

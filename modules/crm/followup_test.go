@@ -278,3 +278,22 @@ func TestFollowUpsWithoutAMatchWorkOnTheSearch(t *testing.T) {
 		t.Errorf("with a match, titles %q lack %q", titles, want)
 	}
 }
+
+// TestFollowUpsNeverAtTheSameHour: a hot lead planned on a Saturday, who
+// has not agreed to texts, gets its first two touches (a call due today
+// and a text that becomes a call) at different times, not two calls at
+// 10:00 on Monday.
+func TestFollowUpsNeverAtTheSameHour(t *testing.T) {
+	loc := chicago(t)
+	sat := time.Date(2026, 12, 5, 10, 0, 0, 0, loc)
+	for _, sms := range []bool{true, false} {
+		in := FollowUpInput{ClientID: 1, Name: "Ana Ruiz", Tier: TierHot, Phone: "+1-512-555-0100", SMSOptIn: sms, Email: "ana@example.com"}
+		times := map[time.Time]string{}
+		for _, tk := range PlanFollowUps(in, sat, loc).Tasks {
+			if other, ok := times[tk.DueAt]; ok {
+				t.Errorf("sms %v: %q and %q both due %s", sms, other, tk.Title, tk.DueAt.In(loc))
+			}
+			times[tk.DueAt] = tk.Title
+		}
+	}
+}

@@ -140,14 +140,21 @@ func BuildCampaign(in CampaignInput) MarketingCampaign {
 		place = fmt.Sprintf("%s %s", in.City, h.Zip)
 	}
 	var highlights []string // the strategy's advantages, as plain facts
+	// things is the highlights a headline can pair ("solar panels and a
+	// 3-car garage"); the build year reads as a fact, not a feature, and
+	// stays in the bullets and the description.
+	var things []string
 	for _, u := range s.USPs {
 		if u.BuyerCopy != "" {
 			highlights = append(highlights, u.BuyerCopy)
+			if u.Feature != "yearBuilt" {
+				things = append(things, u.BuyerCopy)
+			}
 		}
 	}
 	headlines := []string{fmt.Sprintf("Just listed in %s: %s", in.City, facts)}
-	if len(highlights) > 0 {
-		first := slices.Clone(highlights[:min(2, len(highlights))])
+	if len(things) > 0 {
+		first := slices.Clone(things[:min(2, len(things))])
 		for i := 1; i < len(first); i++ {
 			first[i] = lowerFirst(first[i])
 		}
