@@ -184,7 +184,7 @@ func intent(l Lead, now time.Time, stale bool) Factor {
 		case m <= 12:
 			move = 8
 		}
-		moveReason = fmt.Sprintf("plans to move within %d month(s) (1: 30 points, 3: 24, 6: 15, 12: 8, later: 0)", m)
+		moveReason = fmt.Sprintf("plans to move within %s (1: 30 points, 3: 24, 6: 15, 12: 8, later: 0)", plural(m, "month", "months"))
 	}
 	// Only a stated move date goes stale; referrals are dated events.
 	if stale && move > 0 {
@@ -261,7 +261,7 @@ func inventoryFit(l Lead) Factor {
 	case n >= 1:
 		f.Points = 2
 	}
-	f.Reason = fmt.Sprintf("%d active listing(s) in the client's areas and price range (6 or more: 5 points, 3 to 5: 4, 1 to 2: 2)", n)
+	f.Reason = fmt.Sprintf("%s in the client's areas and price range (6 or more: 5 points, 3 to 5: 4, 1 to 2: 2)", plural(n, "active listing", "active listings"))
 	return f
 }
 
@@ -283,7 +283,11 @@ func recency(now, last time.Time, known bool) Factor {
 	case days <= 90:
 		f.Points = 3
 	}
-	f.Reason = fmt.Sprintf("last touch %d day(s) ago (within 7 days: 10 points, 30: 7, 90: 3, older: 0)", days)
+	ago := plural(days, "day", "days") + " ago"
+	if days == 0 {
+		ago = "today"
+	}
+	f.Reason = fmt.Sprintf("last touch %s (within 7 days: 10 points, 30: 7, 90: 3, older: 0)", ago)
 	return f
 }
 
@@ -319,3 +323,15 @@ func countSince(ins []Interaction, kind string, since time.Time) int {
 func halve(points int) int { return (points + 1) / 2 }
 
 func kindName(kind string) string { return strings.ToLower(strings.ReplaceAll(kind, "_", " ")) }
+
+// plural writes a count with its noun: "1 month", "3 months", "no active
+// listings".
+func plural(n int, one, many string) string {
+	switch n {
+	case 0:
+		return "no " + many
+	case 1:
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -107,7 +107,7 @@ func TargetAreas(clientID int, areas []string, centre AreaCentre, interests []st
 		CenterLatitude: round4(centre.Latitude), CenterLongitude: round4(centre.Longitude), RadiusMiles: math.Ceil(centre.SpreadMiles)}
 	spec, checks := Enforce(spec)
 	return SocialTargeting{ClientID: clientID, Listings: []crm.ListingMatch{}, Basis: BasisPreferredAreas,
-		Reason:   fmt.Sprintf("no active listing fits the client yet: the audience centres on the client's areas (%s), located by the organization's %d home(s) there", strings.Join(areas, ", "), centre.Homes),
+		Reason:   fmt.Sprintf("no active listing fits the client yet: the audience centres on the client's areas (%s), located by the organization's %s there", strings.Join(areas, ", "), count(centre.Homes, "home", "homes")),
 		Audience: &spec, Compliance: checks}
 }
 
@@ -177,7 +177,7 @@ func Target(clientID int, listings []crm.ListingMatch, interests []string) Socia
 	}
 	spec, checks := Enforce(spec)
 	return SocialTargeting{ClientID: clientID, Listings: listings, Basis: BasisListings,
-		Reason:   fmt.Sprintf("the audience centres on the %d active listing(s) that fit the client", len(listings)),
+		Reason:   fmt.Sprintf("the audience centres on the %s that fit the client", count(len(listings), "active listing", "active listings")),
 		Audience: &spec, Compliance: checks}
 }
 
