@@ -114,9 +114,11 @@ func buildOpenAPI() ([]byte, error) {
 	errResponse := func(desc string) schemaObj {
 		return schemaObj{"description": desc, "content": jsonContent(errSchema)}
 	}
+	// Every endpoint reads the database (the token's lookup first), so
+	// every one can answer 503 during an outage or a shutdown.
 	errors := func(statuses ...int) schemaObj {
 		out := schemaObj{}
-		for _, s := range statuses {
+		for _, s := range append(statuses, 503) {
 			out[fmt.Sprint(s)] = errResponse(errorDescriptions[s])
 		}
 		return out
@@ -234,6 +236,7 @@ var errorDescriptions = map[int]string{
 	413: "BAD_USER_INPUT: the body is over the size limit.",
 	429: "RATE_LIMITED: over the token's request budget; see Retry-After.",
 	500: "INTERNAL: an internal error, with the request ID to quote.",
+	503: "UNAVAILABLE: the database is unavailable (or SHUTTING_DOWN: the server is stopping); retry after Retry-After.",
 }
 
 // errorCodes are the codes a REST error may carry.

@@ -326,10 +326,9 @@ func TestRunsCommand(t *testing.T) {
 	}
 }
 
-// TestReportCommand prints a finished run's report in each format, and
-// maps another organization's run to NOT_FOUND. It needs the report
-// endpoint (GET /api/v1/runs/{id}/report), built on another branch of
-// issue 15: until that is merged, it fails with HTTP 404 for every format.
+// TestReportCommand prints a finished run's report (GET
+// /api/v1/runs/{id}/report) in each format, and maps another
+// organization's run to NOT_FOUND.
 func TestReportCommand(t *testing.T) {
 	t.Parallel()
 	api := cliTestAPI(t, nil)
@@ -341,7 +340,7 @@ func TestReportCommand(t *testing.T) {
 	}
 	runID := regexp.MustCompile(`(?m)^Run (\S+) \(`).FindStringSubmatch(started.String())[1]
 	for _, c := range []struct{ format, want string }{
-		{"md", "new-listing"},
+		{"md", "# New Listing"},
 		{"json", `"status"`},
 		{"csv", "cma"},
 		{"html", "<html"},

@@ -205,7 +205,7 @@ func TestDatabaseOutageIsUnavailable(t *testing.T) {
 	}
 	gql.wantError(t, string(errcode.Unavailable), "")
 
-	got := restCall(t, api.srv.URL, api.token, http.MethodGet, rest.Prefix+"runs", nil, nil)
+	got := restCall(t, api.srv.URL, api.token, http.MethodGet, rest.Prefix+"orchestration/runs", nil, nil)
 	got.wantError(t, http.StatusServiceUnavailable, string(errcode.Unavailable), "")
 	if got.header.Get("Retry-After") == "" {
 		t.Fatalf("REST during the outage: no Retry-After: %v", got.header)
