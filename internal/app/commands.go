@@ -51,9 +51,9 @@ func Serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 
 func parseServe(args []string, stderr io.Writer, lookup func(string) (string, bool)) (Config, error) {
 	c := newCommandLine("serve", "[serve] [flags]",
-		"Serves the GraphQL API at /graphql, the REST API at /api/v1 and the console at /,\n"+
+		"Serves the GraphQL API at /graphql (GraphiQL at /), the REST API at /api/v1 and the console at /app,\n"+
 			"after bringing the database schema up to date. The other commands (migrate, import,\n"+
-			"token, cma) are listed by 'estateflow help'.", stderr, lookup)
+			"token, cma, run, runs, report) are listed by 'estateflow help'.", stderr, lookup)
 	c.databaseFlags()
 	c.demoFlag()
 	c.serverFlags()
