@@ -13,6 +13,7 @@ import (
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/graph/generated"
 	"github.com/estateflow/estateflow/graph/model"
+	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/report"
 	"github.com/estateflow/estateflow/tenant"
@@ -46,7 +47,7 @@ func (r *runResolver) ReportURL(ctx context.Context, obj *ent.Run) (string, erro
 
 // Output is the resolver for the output field.
 func (r *stepRunResolver) Output(ctx context.Context, obj *ent.StepRun) (spec.StepOutput, error) {
-	return typedOutput(obj)
+	return modules.DecodeOutput(obj)
 }
 
 // RunEvents is the resolver for the runEvents field.

@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/modules"
-	"github.com/estateflow/estateflow/modules/spec"
 )
 
 // ErrNotFound is returned by Load for a run that does not exist or that
@@ -150,7 +148,7 @@ func newStep(s *ent.StepRun) (Step, error) {
 		d := s.FinishedAt.Sub(*s.StartedAt).Seconds()
 		out.DurationSeconds = &d
 	}
-	output, err := typedOutput(s)
+	output, err := modules.DecodeOutput(s)
 	if err != nil {
 		return Step{}, err
 	}
@@ -159,27 +157,6 @@ func newStep(s *ent.StepRun) (Step, error) {
 	return out, nil
 }
 
-// typedOutput decodes a succeeded step's stored output into its module's
-// type, as the GraphQL API's StepRun.output does. A kind no module
-// implements has none.
-func typedOutput(s *ent.StepRun) (spec.StepOutput, error) {
-	if s.Status != steprun.StatusSUCCEEDED || s.Output == nil {
-		return nil, nil
-	}
-	k, ok := modules.Find(s.Kind)
-	if !ok || k.NewOutput == nil {
-		return nil, nil
-	}
-	out := k.NewOutput()
-	b, err := json.Marshal(s.Output)
-	if err != nil {
-		return nil, fmt.Errorf("report: step run %d output: %w", s.ID, err)
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return nil, fmt.Errorf("report: step run %d output is not a %s output: %w", s.ID, s.Kind, err)
-	}
-	return out, nil
-}
 
 func idString(id int) string { return strconv.Itoa(id) }
 

@@ -1,4 +1,4 @@
-package graph
+package modules
 
 import (
 	"encoding/json"
@@ -6,18 +6,18 @@ import (
 
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/steprun"
-	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/spec"
 )
 
-// typedOutput decodes a succeeded step's stored output into the Go type its
-// module declares for its kind, for StepRun.output. A kind no module
-// implements has no typed output; outputJSON still carries what it stored.
-func typedOutput(s *ent.StepRun) (spec.StepOutput, error) {
+// DecodeOutput decodes a succeeded step's stored output into the Go type
+// its module declares for its kind: the GraphQL API's StepRun.output and
+// the run reports read outputs through it. A step that has not succeeded,
+// or a kind no module implements, has none (nil, nil).
+func DecodeOutput(s *ent.StepRun) (spec.StepOutput, error) {
 	if s.Status != steprun.StatusSUCCEEDED || s.Output == nil {
 		return nil, nil
 	}
-	k, ok := modules.Find(s.Kind)
+	k, ok := Find(s.Kind)
 	if !ok || k.NewOutput == nil {
 		return nil, nil
 	}
