@@ -104,17 +104,18 @@ func NewHandler(client *ent.Client, eng *engine.Engine, cfg HandlerConfig) http.
 		Implementation: cfg.Auth.WebsocketImplementation(deadlineWebsocket{
 			AcceptOptions: websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns},
 			WriteTimeout:  cfg.WriteTimeout,
-			Logger:        cfg.Logger,
+			// A client that stops reading is closed within PingInterval +
+			// WriteTimeout even when nothing blocks the server's writes.
+			PingInterval: cfg.WriteTimeout,
+			Logger:       cfg.Logger,
 			// After the stall's close grace, so that the frames are garbage.
 			Release: newMemoryRelease(closeGrace + 3*time.Second),
 			OnStall: cfg.Observer.WebsocketStalled,
 		}),
 		KeepAlivePingInterval: 10 * time.Second,
-		// graphql-transport-ws's one-way heartbeat. Besides keeping
-		// proxies from closing a quiet connection, it is a write every 10 s,
-		// so the write deadline also closes a stalled client whose
-		// subscriptions have all ended (say, with SLOW_CONSUMER) and to
-		// which nothing else would ever be written.
+		// graphql-transport-ws's one-way heartbeat, which keeps proxies
+		// from closing a quiet connection and tells the client that the
+		// server is alive.
 		PongOnlyInterval: 10 * time.Second,
 		InitTimeout:      10 * time.Second,
 		InitFunc:         websocketInit(cfg.Auth.WebsocketInit),

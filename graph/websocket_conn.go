@@ -31,16 +31,30 @@ const CloseWriteTimeout = int(websocket.StatusTryAgainLater)
 const closeGrace = 2 * time.Second
 
 // deadlineWebsocket is gqlgen's CoderWebsocketImplementation with a deadline
-// on every write. gqlgen writes with no deadline, under
+// on every write and a liveness check. gqlgen writes with no deadline, under
 // the connection's lock, so a client that stops reading blocks its
 // connection for good: the socket, its slot among the token's connections
 // and the buffered events (megabytes) were held until the process ended. A
 // write that does not complete within WriteTimeout closes the connection.
-
+//
+// The write deadline alone catches only a client whose socket buffers are
+// full. A client that stops reading while the kernel still has room for
+// what is written to it (up to megabytes per socket) is never blocked on,
+// so it would hold its connection until enough was written to it, which may
+// be never once its subscriptions have ended. So every PingInterval the
+// connection is also pinged (a websocket ping frame, which every client
+// stack answers as it reads, without the application's help) and a pong
+// that does not come within WriteTimeout closes the connection the same
+// way. A pong follows whatever was queued before its ping, so this asks
+// what the write deadline asks: that the client takes no longer than
+// WriteTimeout to read what the server sent it.
 type deadlineWebsocket struct {
 	AcceptOptions websocket.AcceptOptions
 	WriteTimeout  time.Duration
-	Logger        *slog.Logger
+	// PingInterval is how often the connection is pinged; 0 turns the
+	// liveness check off.
+	PingInterval time.Duration
+	Logger       *slog.Logger
 	// Release, when set, returns memory to the OS after stalled
 	// connections close (see memoryRelease).
 	Release *memoryRelease
@@ -98,8 +112,14 @@ func (d deadlineWebsocket) Accept(w http.ResponseWriter, r *http.Request, option
 	if err != nil {
 		return nil, err
 	}
-	return &deadlineConn{conn: conn, raw: hj.conn, ctx: r.Context(), writeTimeout: d.WriteTimeout, logger: d.Logger, release: d.Release,
-		onStall: d.OnStall}, nil
+	c := &deadlineConn{conn: conn, raw: hj.conn, ctx: r.Context(), writeTimeout: d.WriteTimeout, logger: d.Logger, release: d.Release,
+		onStall: d.OnStall, done: make(chan struct{})}
+	if d.PingInterval > 0 && d.WriteTimeout > 0 {
+		// Owned by the connection: it ends when the connection closes
+		// (done) or the request it upgraded ends.
+		go c.pingUntilClosed(d.PingInterval)
+	}
+	return c, nil
 }
 
 // hijackRecorder keeps the connection websocket.Accept hijacks, so that a
@@ -124,6 +144,10 @@ type deadlineConn struct {
 	logger       *slog.Logger
 	release      *memoryRelease
 	onStall      func()
+
+	// done is closed when the connection closes, which stops its pings.
+	done     chan struct{}
+	doneOnce sync.Once
 
 	mu           sync.Mutex
 	readDeadline *time.Timer
@@ -155,6 +179,42 @@ func (c *deadlineConn) stalled() {
 	c.closeStalled(fmt.Sprintf("no write completed in %s", c.writeTimeout))
 }
 
+// pingUntilClosed pings the client every interval and closes the
+// connection as stalled when a pong does not come within the write
+// timeout. gqlgen's read loop reads the pongs (coder/websocket hands them
+// to Ping from Read).
+func (c *deadlineConn) pingUntilClosed(interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.writeTimeout)
+		err := c.conn.Ping(ctx)
+		cancel()
+		if err == nil {
+			continue
+		}
+		select {
+		case <-c.done:
+			return // closed meanwhile
+		default:
+		}
+		if c.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			return
+		}
+		// The ping could not be written in time (a write holds the
+		// connection), or its pong did not come.
+		c.closeStalled(fmt.Sprintf("no pong within %s", c.writeTimeout))
+		return
+	}
+}
+
 // closeStalled closes a connection whose client stopped reading: a close
 // frame with the code and reason if the client resumes reading in time, and
 // the TCP connection in any case, which fails a blocked write, ends
@@ -184,6 +244,7 @@ func (c *deadlineConn) startClose(code int, reason string) bool {
 	c.closing = true
 	c.stopReadDeadlineLocked()
 	c.mu.Unlock()
+	c.stopPings()
 	// coder/websocket's Close waits up to 5 s to write the close frame and
 	// 5 s more for the client's; closing the TCP connection after the grace
 	// bounds both.
@@ -207,11 +268,14 @@ func (c *deadlineConn) Close() error {
 	closing := c.closing
 	c.stopReadDeadlineLocked()
 	c.mu.Unlock()
+	c.stopPings()
 	if closing {
 		return nil // the close handshake owns the connection
 	}
 	return c.conn.CloseNow()
 }
+
+func (c *deadlineConn) stopPings() { c.doneOnce.Do(func() { close(c.done) }) }
 
 // NextReader implements transport.WebsocketConn.
 func (c *deadlineConn) NextReader() (int, io.Reader, error) {

@@ -39,7 +39,8 @@ type Config struct {
 	MaxComplexity    int  // -max-complexity, ESTATEFLOW_MAX_COMPLEXITY
 	MaxExpensive     int  // -max-expensive-fields, ESTATEFLOW_MAX_EXPENSIVE_FIELDS
 	// WSWriteTimeout (-ws-write-timeout, ESTATEFLOW_WS_WRITE_TIMEOUT) closes
-	// a websocket or reserved SSE stream whose client stops reading.
+	// a websocket or reserved SSE stream whose client stops reading; it is
+	// also a websocket's ping interval and pong deadline.
 	WSWriteTimeout time.Duration
 	Workers        int    // -workers, ESTATEFLOW_WORKERS
 	ReplicaID      string // -replica-id, ESTATEFLOW_REPLICA_ID
@@ -144,7 +145,7 @@ func (c *commandLine) serverFlags() {
 	fs.IntVar(&cfg.MaxExpensive, "max-expensive-fields", env.int("ESTATEFLOW_MAX_EXPENSIVE_FIELDS", 10),
 		"times a GraphQL operation may ask for fields marked @expensive, such as cma, counting aliases (env ESTATEFLOW_MAX_EXPENSIVE_FIELDS)")
 	fs.DurationVar(&cfg.WSWriteTimeout, "ws-write-timeout", env.duration("ESTATEFLOW_WS_WRITE_TIMEOUT", 10*time.Second),
-		"how long one write to a websocket or SSE stream may stall before the connection is closed (env ESTATEFLOW_WS_WRITE_TIMEOUT)")
+		"how long one write to a websocket or SSE stream may stall, or a websocket's pong may take (it is pinged this often), before the connection is closed (env ESTATEFLOW_WS_WRITE_TIMEOUT)")
 	fs.IntVar(&cfg.Workers, "workers", env.int("ESTATEFLOW_WORKERS", 0),
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", env.str("ESTATEFLOW_REPLICA_ID", ""),

@@ -229,6 +229,84 @@ func TestStalledWebsocketIsClosed(t *testing.T) {
 	}
 }
 
+// TestWebsocketThatStopsReadingIsClosedWithRoomInItsBuffers covers the
+// stalled client that the write deadline cannot see: one that stops reading
+// while the kernel still has room for everything written to it, so that no
+// write of the server ever blocks (here nothing but a small heartbeat is
+// written at all). The server's pings go unanswered and it closes the
+// connection within the ping interval plus the write timeout, while a
+// client that keeps reading stays connected through many pings.
+func TestWebsocketThatStopsReadingIsClosedWithRoomInItsBuffers(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	// Long enough that a reading client's pong is never late on a loaded
+	// machine: the pong waits for the client's goroutine to be scheduled.
+	const writeTimeout = 2 * time.Second
+	api := newTestAPI(t, testOptions{
+		logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		config: func(c *Config) { c.WSWriteTimeout = writeTimeout },
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(api.srv.URL, "http") + "/graphql"
+	dial := func() *websocket.Conn {
+		conn, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.CloseNow() })
+		ackWebsocket(t, ctx, conn, api.token)
+		return conn
+	}
+
+	// A reading client: coder/websocket answers pings inside Read.
+	reading := dial()
+	readEnded := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := reading.Read(ctx); err != nil {
+				readEnded <- err
+				return
+			}
+		}
+	}()
+
+	stalled := dial() // reads nothing from here on
+	opened := time.Now()
+	for !strings.Contains(logs.String(), "closing a stalled websocket") {
+		if time.Since(opened) > 10*writeTimeout {
+			t.Fatalf("the server did not close a websocket whose client stopped reading within %s", 10*writeTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	select {
+	case err := <-readEnded:
+		t.Fatalf("the server closed the client that reads: %v", err)
+	default:
+	}
+	// Reading now, the stalled client finds the close frame (nothing else
+	// was queued before it but small heartbeats).
+	readCtx, cancelRead := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelRead()
+	_, _, err := stalled.Read(readCtx)
+	for err == nil {
+		_, _, err = stalled.Read(readCtx)
+	}
+	if status := websocket.CloseStatus(err); status != websocket.StatusTryAgainLater || !strings.Contains(err.Error(), "SLOW_CONSUMER") {
+		t.Errorf("the stalled websocket ended with %v, want 1013 with a SLOW_CONSUMER reason", err)
+	}
+
+	// The reading client is pinged a few times more and stays connected.
+	select {
+	case err := <-readEnded:
+		t.Fatalf("the server closed the client that reads: %v", err)
+	case <-time.After(3 * writeTimeout):
+	}
+	if n := strings.Count(logs.String(), "closing a stalled websocket"); n != 1 {
+		t.Errorf("%d websockets were closed as stalled, want 1 (only the one that stopped reading)", n)
+	}
+}
+
 // newListingAPIWith is newListingAPI with more options.
 func newListingAPIWith(t *testing.T, opts testOptions) (*testAPI, stepGate) {
 	gate := make(stepGate)
