@@ -593,13 +593,16 @@ func testConsoleLiveRun(t *testing.T, b *browser, api *testAPI, gate *consoleGat
 func checkSeqs(t *testing.T, b *browser, api *testAPI, runID int) {
 	t.Helper()
 	sel := fmt.Sprintf(`#event-log span[data-run-id="%d"]`, runID)
-	b.wait("the end of the run's stream", fmt.Sprintf(`document.querySelector(%q)?.dataset.done === 'true'`, sel))
-	var raw string
-	b.eval(fmt.Sprintf(`document.querySelector(%q).dataset.seqs`, sel), &raw)
 	stored, err := api.ent().RunEvent.Query().Where(runevent.RunID(runID)).Order(runevent.BySeq()).All(api.ctx())
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The run is over, so every event is stored: wait until the console
+	// has received the last one, then compare what it received, in order,
+	// repeats included.
+	b.wait("the run's last event", fmt.Sprintf(`document.querySelector(%q)?.dataset.lastSeq === '%d'`, sel, stored[len(stored)-1].Seq))
+	var raw string
+	b.eval(fmt.Sprintf(`document.querySelector(%q).dataset.seqs`, sel), &raw)
 	var want []string
 	for _, e := range stored {
 		want = append(want, strconv.Itoa(e.Seq))
