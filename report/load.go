@@ -157,7 +157,6 @@ func newStep(s *ent.StepRun) (Step, error) {
 	return out, nil
 }
 
-
 func idString(id int) string { return strconv.Itoa(id) }
 
 func deref(s *string) string {
