@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"math"
 	"strconv"
 
@@ -84,7 +86,7 @@ func newCompsChart(cma *analytics.Report, subjectSqft *int) *compsChart {
 	sx := func(v float64) float64 { return ch.PlotLeft + (v-xLo)/(xHi-xLo)*(ch.PlotRight-ch.PlotLeft) }
 	sy := func(v float64) float64 { return ch.PlotBottom - (v-yLo)/(yHi-yLo)*(ch.PlotBottom-ch.PlotTop) }
 	for v := xLo; v <= xHi+xStep/2; v += xStep {
-		ch.XTicks = append(ch.XTicks, chartTick{Pos: sx(v), Label: thousands(int(math.Round(v)))})
+		ch.XTicks = append(ch.XTicks, chartTick{Pos: sx(v), Label: numfmt.Thousands(int(math.Round(v)))})
 	}
 	for v := yLo; v <= yHi+yStep/2; v += yStep {
 		ch.YTicks = append(ch.YTicks, chartTick{Pos: sy(v), Label: shortMoney(v)})
@@ -93,7 +95,7 @@ func newCompsChart(cma *analytics.Report, subjectSqft *int) *compsChart {
 		if c.Sqft == nil {
 			continue
 		}
-		title := money(c.SalePrice) + ", " + thousands(*c.Sqft) + " sq ft"
+		title := numfmt.Dollars(c.SalePrice) + ", " + numfmt.Thousands(*c.Sqft) + " sq ft"
 		if c.Address != "" {
 			title = c.Address + ": " + title
 		}
@@ -105,8 +107,8 @@ func newCompsChart(cma *analytics.Report, subjectSqft *int) *compsChart {
 		ch.Subject = &chartSubject{
 			X: sx(float64(*subjectSqft)), Y: sy(float64(cma.EstimatedValue)),
 			YLow: sy(float64(cma.ValueLow)), YHigh: sy(float64(cma.ValueHigh)),
-			Title: "Your home: " + money(cma.EstimatedValue) + " (" + money(cma.ValueLow) + "–" + money(cma.ValueHigh) + "), " +
-				thousands(*subjectSqft) + " sq ft",
+			Title: "Your home: " + numfmt.Dollars(cma.EstimatedValue) + " (" + numfmt.Dollars(cma.ValueLow) + "–" + numfmt.Dollars(cma.ValueHigh) + "), " +
+				numfmt.Thousands(*subjectSqft) + " sq ft",
 		}
 	} else {
 		ch.Band = &chartBand{Y: sy(float64(cma.EstimatedValue)), YLow: sy(float64(cma.ValueLow)), YHigh: sy(float64(cma.ValueHigh))}
@@ -134,7 +136,6 @@ func niceRange(lo, hi float64) (float64, float64, float64) {
 }
 
 // thousands formats a whole number with thousands separators.
-func thousands(n int) string { return money(n)[1:] }
 
 // shortMoney formats an axis price: $450k, $1.25M.
 func shortMoney(v float64) string {

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"fmt"
 	"math"
 	"strconv"
@@ -18,16 +20,16 @@ func summarize(s Step) string {
 	switch out := s.Output.(type) {
 	case *analytics.Report:
 		return fmt.Sprintf("Estimated value %s (80%% range %s–%s), %s confidence, from %d comparable sales",
-			money(out.EstimatedValue), money(out.ValueLow), money(out.ValueHigh), strings.ToLower(out.Confidence), out.ValueCompCount)
+			numfmt.Dollars(out.EstimatedValue), numfmt.Dollars(out.ValueLow), numfmt.Dollars(out.ValueHigh), strings.ToLower(out.Confidence), out.ValueCompCount)
 	case *strategy.ListingStrategy:
 		prices := make([]string, 0, len(out.PricingOptions))
 		for _, p := range out.PricingOptions {
-			prices = append(prices, humanName(p.Name)+" "+money(p.Price))
+			prices = append(prices, humanName(p.Name)+" "+numfmt.Dollars(p.Price))
 		}
 		return fmt.Sprintf("%s market; pricing options: %s; %d milestones", humanName(out.Market.Temperature), strings.Join(prices, ", "), len(out.Timeline))
 	case *marketing.MarketingCampaign:
 		return fmt.Sprintf("Campaign at %s: %d headlines, %s budget over %d channels from %s",
-			money(out.Price), len(out.Headlines), money(out.Budget), len(out.Channels), day(out.LaunchDate))
+			numfmt.Dollars(out.Price), len(out.Headlines), numfmt.Dollars(out.Budget), len(out.Channels), day(out.LaunchDate))
 	case *marketing.SocialSchedule:
 		return fmt.Sprintf("%d social posts scheduled (%d skipped)", len(out.Posts), out.Skipped)
 	case *marketing.EmailSequence:
@@ -52,29 +54,12 @@ func summarize(s Step) string {
 	return "Not finished (" + strings.ToLower(s.Status) + ")"
 }
 
-// money formats whole dollars: $1,234,567.
-func money(n int) string {
-	sign := ""
-	if n < 0 {
-		sign, n = "-", -n
-	}
-	s := strconv.Itoa(n)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return sign + "$" + b.String()
-}
-
-// signedMoney is money with a sign for adjustments: +$5,000, -$1,200.
+// signedMoney is numfmt.Dollars with a sign for adjustments: +$5,000, -$1,200.
 func signedMoney(n int) string {
 	if n > 0 {
-		return "+" + money(n)
+		return "+" + numfmt.Dollars(n)
 	}
-	return money(n)
+	return numfmt.Dollars(n)
 }
 
 // percent formats a fraction (0.053) as 5.3%.

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"embed"
 	"fmt"
 	"html/template"
@@ -18,12 +20,12 @@ var templates embed.FS
 // htmlTemplate is parsed once per renderer; html/template escapes every
 // value by its context (text, attribute, SVG attribute, CSS).
 var htmlFuncs = template.FuncMap{
-	"money":       money,
+	"money":       numfmt.Dollars,
 	"signedMoney": signedMoney,
 	"percent":     percent,
 	"day":         day,
 	"human":       humanName,
-	"thousands":   thousands,
+	"thousands":   numfmt.Thousands,
 	"lower":       strings.ToLower,
 	"contains":    strings.Contains,
 	"feature":     featureName,
@@ -36,7 +38,7 @@ var htmlFuncs = template.FuncMap{
 		if p == nil {
 			return or
 		}
-		return thousands(*p)
+		return numfmt.Thousands(*p)
 	},
 	"floatOr": func(p *float64, or string) string {
 		if p == nil {

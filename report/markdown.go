@@ -1,6 +1,8 @@
 package report
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"bufio"
 	"fmt"
 	"io"
@@ -26,8 +28,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	if cma, ok := r.CMA(); ok {
 		p("## Market value\n\n")
-		p("- **Estimated value:** %s\n", money(cma.EstimatedValue))
-		p("- **80%% range:** %s – %s\n", money(cma.ValueLow), money(cma.ValueHigh))
+		p("- **Estimated value:** %s\n", numfmt.Dollars(cma.EstimatedValue))
+		p("- **80%% range:** %s – %s\n", numfmt.Dollars(cma.ValueLow), numfmt.Dollars(cma.ValueHigh))
 		p("- **Confidence:** %s. %s\n", humanName(cma.Confidence), md(cma.ConfidenceReason))
 		p("- **Comparable sales:** %d within %.1f miles\n", cma.ValueCompCount, cma.SearchRadiusMiles)
 		if cma.ListingNote != "" {
@@ -41,7 +43,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				if c.SaleDate != nil {
 					sold = day(*c.SaleDate)
 				}
-				p("| %d | %s | %s | %s | %s | %s |\n", i+1, cell(c.Address), sold, money(c.SalePrice), intOrEmpty(c.Sqft), money(c.AdjustedPrice))
+				p("| %d | %s | %s | %s | %s | %s |\n", i+1, cell(c.Address), sold, numfmt.Dollars(c.SalePrice), intOrEmpty(c.Sqft), numfmt.Dollars(c.AdjustedPrice))
 			}
 			p("\n")
 		}
@@ -52,7 +54,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		if len(st.PricingOptions) > 0 {
 			p("| Option | Price | Days on market | Risk |\n|---|---:|---|---|\n")
 			for _, o := range st.PricingOptions {
-				p("| %s | %s | %d–%d | %s |\n", humanName(o.Name), money(o.Price), o.MinDaysOnMarket, o.MaxDaysOnMarket, cell(o.Risk))
+				p("| %s | %s | %d–%d | %s |\n", humanName(o.Name), numfmt.Dollars(o.Price), o.MinDaysOnMarket, o.MaxDaysOnMarket, cell(o.Risk))
 			}
 			p("\n")
 		}

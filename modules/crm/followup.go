@@ -1,6 +1,8 @@
 package crm
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"fmt"
 	"strings"
 	"time"
@@ -240,11 +242,11 @@ func wishesLine(w Wishes) string {
 	var parts []string
 	switch {
 	case w.BudgetMin != nil && w.BudgetMax != nil && *w.BudgetMin > 0:
-		parts = append(parts, fmt.Sprintf("budget %s to %s", dollars(*w.BudgetMin), dollars(*w.BudgetMax)))
+		parts = append(parts, fmt.Sprintf("budget %s to %s", numfmt.Dollars(*w.BudgetMin), numfmt.Dollars(*w.BudgetMax)))
 	case w.BudgetMax != nil && *w.BudgetMax > 0:
-		parts = append(parts, "budget up to "+dollars(*w.BudgetMax))
+		parts = append(parts, "budget up to "+numfmt.Dollars(*w.BudgetMax))
 	case w.BudgetMin != nil && *w.BudgetMin > 0:
-		parts = append(parts, "budget from "+dollars(*w.BudgetMin))
+		parts = append(parts, "budget from "+numfmt.Dollars(*w.BudgetMin))
 	}
 	if w.Beds != nil && *w.Beds > 0 {
 		parts = append(parts, fmt.Sprintf("%d+ bedrooms", *w.Beds))
@@ -301,7 +303,7 @@ func listingsClause(matches []ListingMatch) string {
 	}
 	var parts []string
 	for _, m := range matches[:min(3, len(matches))] {
-		s := fmt.Sprintf("%s, %s (%s", m.Address, m.Zip, dollars(m.ListPrice))
+		s := fmt.Sprintf("%s, %s (%s", m.Address, m.Zip, numfmt.Dollars(m.ListPrice))
 		if m.Beds != nil && *m.Beds > 0 {
 			s += fmt.Sprintf(", %d bd", *m.Beds)
 		}
@@ -318,19 +320,6 @@ func joinLines(lines ...string) string {
 		}
 	}
 	return strings.Join(kept, "\n")
-}
-
-// dollars formats whole dollars with thousands separators: $1,250,000.
-func dollars(v int) string {
-	s := fmt.Sprint(v)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return "$" + b.String()
 }
 
 // dueTime is the given hour on the business day n business days after

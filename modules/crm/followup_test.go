@@ -243,14 +243,6 @@ func TestFollowUpNotesCarryTheContext(t *testing.T) {
 	}
 }
 
-func TestDollars(t *testing.T) {
-	for v, want := range map[int]string{0: "$0", 950: "$950", 1000: "$1,000", 489000: "$489,000", 1250000: "$1,250,000"} {
-		if got := dollars(v); got != want {
-			t.Errorf("dollars(%d) = %s, want %s", v, got, want)
-		}
-	}
-}
-
 // TestFollowUpsWithoutAMatchWorkOnTheSearch: with no listing that fits, no
 // task asks the agent to tour, send or follow up on matched listings; the
 // touches that would have work on the search instead. With a match, they

@@ -1,6 +1,8 @@
 package marketing
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"fmt"
 	"math"
 	"slices"
@@ -161,7 +163,7 @@ func BuildCampaign(in CampaignInput) MarketingCampaign {
 		headlines = append(headlines, fmt.Sprintf("%s: %s", orDefault(h.Address, "New listing"), joinAnd(first)))
 	}
 	if h.Address != "" && c.Price > 0 {
-		headlines = append(headlines, fmt.Sprintf("%s, offered at $%s", h.Address, thousands(c.Price)))
+		headlines = append(headlines, fmt.Sprintf("%s, offered at $%s", h.Address, numfmt.Thousands(c.Price)))
 	}
 	bullets := slices.Clone(highlights)
 	sentences := []string{fmt.Sprintf("Welcome to %s, a %s in %s.", orDefault(h.Address, "this home"), facts, place)}
@@ -172,7 +174,7 @@ func BuildCampaign(in CampaignInput) MarketingCampaign {
 		sentences = append(sentences, "Features include "+joinAnd(in.Features)+".")
 	}
 	if c.Price > 0 {
-		sentences = append(sentences, fmt.Sprintf("Offered at $%s.", thousands(c.Price)))
+		sentences = append(sentences, fmt.Sprintf("Offered at $%s.", numfmt.Thousands(c.Price)))
 	}
 	if c.OpenHouse != nil {
 		sentences = append(sentences, fmt.Sprintf("Open house %s, %s.", c.OpenHouse.Date.Format("Monday, January 2"), c.OpenHouse.Hours))
@@ -205,7 +207,7 @@ func postMessages(h analytics.Home, city, place, facts string, price int, highli
 	at := orDefault(h.Address, "this "+city+" home")
 	out := []string{fmt.Sprintf("Just listed in %s: %s at %s.", place, facts, at)}
 	if price > 0 {
-		out = append(out, fmt.Sprintf("%s, offered at $%s.", capitalize(facts), thousands(price)))
+		out = append(out, fmt.Sprintf("%s, offered at $%s.", capitalize(facts), numfmt.Thousands(price)))
 	}
 	for _, hl := range highlights {
 		out = append(out, fmt.Sprintf("At %s: %s.", at, lowerFirst(hl)))
@@ -241,7 +243,7 @@ func homeFacts(h analytics.Home, propertyType string) string {
 		out = strings.Join(parts[:len(parts)-1], ", ") + " " + kind
 	}
 	if h.Sqft != nil {
-		out += fmt.Sprintf(" with %s sq ft", thousands(*h.Sqft))
+		out += fmt.Sprintf(" with %s sq ft", numfmt.Thousands(*h.Sqft))
 	}
 	return out
 }

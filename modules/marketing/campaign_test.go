@@ -1,6 +1,8 @@
 package marketing
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"regexp"
 	"strings"
 	"testing"
@@ -144,7 +146,7 @@ func TestAdvertisedPrice(t *testing.T) {
 			if c.Price != tt.price || c.PriceSource != tt.source || c.PricingOption != tt.option || c.PriceNote == "" {
 				t.Fatalf("price %d from %s/%s (%q), want %d from %s/%s", c.Price, c.PriceSource, c.PricingOption, c.PriceNote, tt.price, tt.source, tt.option)
 			}
-			shown := "$" + thousands(tt.price)
+			shown := numfmt.Dollars(tt.price)
 			if !strings.Contains(c.Description, shown) || !strings.Contains(strings.Join(c.Headlines, "|"), shown) {
 				t.Fatalf("copy does not advertise %s: %q / %q", shown, c.Headlines, c.Description)
 			}

@@ -1,6 +1,8 @@
 package marketing
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"fmt"
 	"strings"
 	"time"
@@ -338,7 +340,7 @@ func listingLines(listings []crm.ListingMatch) string {
 			line += ", " + l.City
 		}
 		if l.ListPrice > 0 {
-			line += ": $" + thousands(l.ListPrice)
+			line += ": $" + numfmt.Thousands(l.ListPrice)
 		}
 		if l.Beds != nil && *l.Beds > 0 {
 			line += ", " + count(*l.Beds, "bedroom", "bedrooms")
@@ -378,7 +380,7 @@ func preferences(r Recipient) string {
 		known = true
 	}
 	if r.BudgetMax != nil && *r.BudgetMax > 0 {
-		s += ", up to $" + thousands(*r.BudgetMax)
+		s += ", up to $" + numfmt.Thousands(*r.BudgetMax)
 		known = true
 	}
 	if !known {
@@ -401,17 +403,5 @@ func countWords(n int, one, many string) string {
 		}
 		return words[n] + " " + many
 	}
-	return thousands(n) + " " + many
-}
-
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return numfmt.Thousands(n) + " " + many
 }

@@ -1,6 +1,8 @@
 package marketing
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"context"
 	"fmt"
 	"math"
@@ -109,7 +111,7 @@ func marketLines(f MarketFigures, loc *time.Location) []string {
 		lines = append(lines, fmt.Sprintf("Sale prices: %s closed %s, too few for a meaningful median; we will send figures when there are more.",
 			count(f.Sales, "sale", "sales"), period))
 	} else {
-		line := fmt.Sprintf("Median sale price: $%s, from %s closed %s", thousands(*f.MedianSalePrice), count(f.Sales, "sale", "sales"), period)
+		line := fmt.Sprintf("Median sale price: $%s, from %s closed %s", numfmt.Thousands(*f.MedianSalePrice), count(f.Sales, "sale", "sales"), period)
 		switch {
 		case f.PriceChangePercent == nil:
 			line += fmt.Sprintf("; %s closed %s, too few to compare with.", count(f.PriorSales, "sale", "sales"), priorPeriod)
@@ -121,7 +123,7 @@ func marketLines(f MarketFigures, loc *time.Location) []string {
 				dir = "down"
 			}
 			line += fmt.Sprintf(", %s %.1f%% from $%s (%s, %s).", dir, math.Abs(*f.PriceChangePercent),
-				thousands(*f.PriorMedianSalePrice), priorPeriod, count(f.PriorSales, "sale", "sales"))
+				numfmt.Thousands(*f.PriorMedianSalePrice), priorPeriod, count(f.PriorSales, "sale", "sales"))
 		}
 		lines = append(lines, line)
 	}
@@ -156,7 +158,7 @@ func count(n int, one, many string) string {
 	case 1:
 		return "1 " + one
 	}
-	return thousands(n) + " " + many
+	return numfmt.Thousands(n) + " " + many
 }
 
 // areaPredicate selects the properties in the areas (ZIP codes or cities,

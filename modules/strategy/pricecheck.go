@@ -1,6 +1,8 @@
 package strategy
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"fmt"
 	"math"
 
@@ -28,7 +30,7 @@ func checkListPrice(listPrice *int, r *analytics.Report, opts []PricingOption) L
 	c := ListPriceCheck{Status: NoListPrice, EstimatedValue: r.EstimatedValue, ValueLow: r.ValueLow, ValueHigh: r.ValueHigh}
 	atMarket, aspirational := optionPrice(opts, "AT_MARKET"), optionPrice(opts, "ASPIRATIONAL")
 	if listPrice == nil || *listPrice <= 0 {
-		c.Recommendation = fmt.Sprintf("no list price is set: choose one of the pricing options (at market: %s)", dollars(atMarket))
+		c.Recommendation = fmt.Sprintf("no list price is set: choose one of the pricing options (at market: %s)", numfmt.Dollars(atMarket))
 		return c
 	}
 	lp := float64(*listPrice)
@@ -44,20 +46,20 @@ func checkListPrice(listPrice *int, r *analytics.Report, opts []PricingOption) L
 		outside = round1((lp/float64(r.ValueHigh) - 1) * 100)
 		c.Recommendation = fmt.Sprintf("the list price %s is %.1f%% above the CMA value (%s) and %.1f%% above the top of its range (%s): expect fewer showings, a longer market time and an appraisal under the contract price; "+
 			"talk with the seller about listing at %s (the aspirational option) or lower, or document what the comps miss (upgrades, condition, view) before launch",
-			dollars(*listPrice), *c.GapToValuePercent, dollars(r.EstimatedValue), outside, dollars(r.ValueHigh), dollars(aspirational))
+			numfmt.Dollars(*listPrice), *c.GapToValuePercent, numfmt.Dollars(r.EstimatedValue), outside, numfmt.Dollars(r.ValueHigh), numfmt.Dollars(aspirational))
 	case r.ValueLow > 0 && lp < float64(r.ValueLow):
 		c.Status = BelowRange
 		outside = round1((lp/float64(r.ValueLow) - 1) * 100)
 		c.Recommendation = fmt.Sprintf("the list price %s is %.1f%% below the CMA value (%s) and %.1f%% below the bottom of its range (%s): if the aim is to draw competing offers, confirm the seller accepts that the result depends on them; otherwise list at %s (at market)",
-			dollars(*listPrice), math.Abs(*c.GapToValuePercent), dollars(r.EstimatedValue), math.Abs(outside), dollars(r.ValueLow), dollars(atMarket))
+			numfmt.Dollars(*listPrice), math.Abs(*c.GapToValuePercent), numfmt.Dollars(r.EstimatedValue), math.Abs(outside), numfmt.Dollars(r.ValueLow), numfmt.Dollars(atMarket))
 	case math.Abs(*c.GapToValuePercent) > farFromValuePercent:
 		c.Status = WithinRange
 		c.Recommendation = fmt.Sprintf("the list price %s is within the CMA range (%s to %s) but %+.1f%% from the value (%s): be ready to justify it with what the comps miss, and review it after the first two weeks of showings",
-			dollars(*listPrice), dollars(r.ValueLow), dollars(r.ValueHigh), *c.GapToValuePercent, dollars(r.EstimatedValue))
+			numfmt.Dollars(*listPrice), numfmt.Dollars(r.ValueLow), numfmt.Dollars(r.ValueHigh), *c.GapToValuePercent, numfmt.Dollars(r.EstimatedValue))
 	default:
 		c.Status = WithinRange
 		c.Recommendation = fmt.Sprintf("the list price %s is within the CMA range (%s to %s), %+.1f%% from the value: no change needed",
-			dollars(*listPrice), dollars(r.ValueLow), dollars(r.ValueHigh), *c.GapToValuePercent)
+			numfmt.Dollars(*listPrice), numfmt.Dollars(r.ValueLow), numfmt.Dollars(r.ValueHigh), *c.GapToValuePercent)
 	}
 	c.GapToRangePercent = &outside
 	return c
@@ -73,22 +75,3 @@ func optionPrice(opts []PricingOption, name string) int {
 }
 
 func round1(v float64) float64 { return math.Round(v*10) / 10 }
-
-// dollars writes a whole-dollar amount as $1,234,567.
-func dollars(n int) string { return "$" + thousands(n) }
-
-// thousands writes n with comma separators.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		return "-" + s
-	}
-	return s
-}

@@ -1,6 +1,8 @@
 package strategy
 
 import (
+	"github.com/estateflow/estateflow/internal/numfmt"
+
 	"fmt"
 	"math"
 	"strings"
@@ -31,8 +33,8 @@ func usps(in Input) []USP {
 	median := func(get func(analytics.Home) (float64, bool)) (float64, bool) { return medianOf(in.Comps, get) }
 	if sv, ok := intOf(s.Sqft); ok {
 		if mv, ok := median(func(h analytics.Home) (float64, bool) { return intOf(h.Sqft) }); ok && mv > 0 && sv >= (1+minLivingAreaGain)*mv {
-			add("livingArea", fmt.Sprintf("%.0f%% more living area than the median comp (%s vs %s sq ft)", (sv/mv-1)*100, thousands(int(sv)), thousands(int(math.Round(mv)))),
-				fmt.Sprintf("%s sq ft of living space", thousands(int(sv))), sv, mv)
+			add("livingArea", fmt.Sprintf("%.0f%% more living area than the median comp (%s vs %s sq ft)", (sv/mv-1)*100, numfmt.Thousands(int(sv)), numfmt.Thousands(int(math.Round(mv)))),
+				fmt.Sprintf("%s sq ft of living space", numfmt.Thousands(int(sv))), sv, mv)
 		}
 	}
 	if sv, ok := intOf(s.Beds); ok {
@@ -64,7 +66,7 @@ func usps(in Input) []USP {
 	}
 	if sv, ok := intOf(s.LotSqft); ok {
 		if mv, ok := median(func(h analytics.Home) (float64, bool) { return intOf(h.LotSqft) }); ok && mv > 0 && sv >= (1+minLotGain)*mv {
-			add("lotSize", fmt.Sprintf("%.0f%% larger lot than the median comp (%s vs %s sq ft)", (sv/mv-1)*100, thousands(int(sv)), thousands(int(math.Round(mv)))),
+			add("lotSize", fmt.Sprintf("%.0f%% larger lot than the median comp (%s vs %s sq ft)", (sv/mv-1)*100, numfmt.Thousands(int(sv)), numfmt.Thousands(int(math.Round(mv)))),
 				lotCopy(int(sv)), sv, mv)
 		}
 	}
@@ -107,9 +109,9 @@ func bathsCopy(b float64) string {
 func lotCopy(sqft int) string {
 	const acre = 43560
 	if sqft >= acre/4 {
-		return fmt.Sprintf("%.2f-acre lot (%s sq ft)", float64(sqft)/acre, thousands(sqft))
+		return fmt.Sprintf("%.2f-acre lot (%s sq ft)", float64(sqft)/acre, numfmt.Thousands(sqft))
 	}
-	return fmt.Sprintf("%s sq ft lot", thousands(sqft))
+	return fmt.Sprintf("%s sq ft lot", numfmt.Thousands(sqft))
 }
 
 func capitalize(s string) string {
