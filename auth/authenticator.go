@@ -38,6 +38,11 @@ type Authenticator struct {
 	// refusing them) is reported as unavailable, instead of holding the
 	// request until the client gives up.
 	LookupTimeout time.Duration
+	// Lookups, when set, gives token lookups connections of their own, so
+	// that they do not queue behind other work in the main pool and a
+	// timeout can tell a busy server (no free slot within LookupTimeout)
+	// from a database that does not answer.
+	Lookups LookupPool
 
 	mu      sync.Mutex
 	streams map[int]map[*stream]struct{} // open subscriptions by token ID
@@ -76,12 +81,27 @@ func (a *Authenticator) authenticate(ctx context.Context, secret string) (tenant
 		return tenant.Viewer{}, nil, err
 	}
 	sys := tenant.SystemContext(ctx)
+	client := a.client
+	if a.Lookups != nil {
+		waitCtx, cancelWait := context.WithTimeoutCause(sys, a.lookupTimeout(), errLookupBusy)
+		release, err := a.Lookups.Acquire(waitCtx)
+		busy := ctx.Err() == nil && errors.Is(context.Cause(waitCtx), errLookupBusy)
+		cancelWait()
+		if err != nil {
+			if busy {
+				return tenant.Viewer{}, nil, fmt.Errorf("auth: looking up token: %w", errLookupBusy)
+			}
+			return tenant.Viewer{}, nil, fmt.Errorf("auth: looking up token: %w", err)
+		}
+		defer release()
+		client = a.Lookups.Client()
+	}
 	lookupCtx, cancel := context.WithTimeoutCause(sys, a.lookupTimeout(), errLookupTimedOut)
-	tok, err := a.client.APIToken.Query().Where(apitoken.Hash(Hash(secret))).WithUser().Only(lookupCtx)
+	defer cancel()
+	tok, err := client.APIToken.Query().Where(apitoken.Hash(Hash(secret))).WithUser().Only(lookupCtx)
 	// The cause, not err, tells: a canceled PostgreSQL query surfaces as
 	// a driver error.
 	timedOut := ctx.Err() == nil && errors.Is(context.Cause(lookupCtx), errLookupTimedOut)
-	cancel()
 	switch {
 	case ent.IsNotFound(err):
 		return tenant.Viewer{}, nil, ErrUnknown
@@ -96,8 +116,10 @@ func (a *Authenticator) authenticate(ctx context.Context, secret string) (tenant
 	}
 	if tok.LastUsedAt == nil || a.now().Sub(*tok.LastUsedAt) >= lastUsedResolution {
 		// Best effort: a failed write must not fail the request, but it
-		// must be seen, or tokens would look unused.
-		if err := a.client.APIToken.UpdateOneID(tok.ID).SetLastUsedAt(a.now()).Exec(sys); err != nil {
+		// must be seen, or tokens would look unused. It shares the
+		// lookup's connection and deadline, so that it cannot hold the
+		// request longer than the lookup could.
+		if err := client.APIToken.UpdateOneID(tok.ID).SetLastUsedAt(a.now()).Exec(lookupCtx); err != nil {
 			a.logger().WarnContext(ctx, "auth: recording when the token was last used", "token_id", tok.ID, "err", err)
 		}
 	}
@@ -107,6 +129,18 @@ func (a *Authenticator) authenticate(ctx context.Context, secret string) (tenant
 // errLookupTimedOut is a token lookup the database did not answer within
 // LookupTimeout.
 var errLookupTimedOut = errors.New("the database did not answer in time")
+
+// errLookupBusy is a token lookup that found no free lookup connection
+// within LookupTimeout: the server is busy, the database may well be fine.
+var errLookupBusy = errors.New("the server is busy: every token lookup connection stayed in use")
+
+// LookupPool lends the connections token lookups run on (database.LookupPool).
+type LookupPool interface {
+	// Acquire waits for a free connection until ctx ends; release gives it back.
+	Acquire(ctx context.Context) (release func(), err error)
+	// Client is an ent client over the pool's connections.
+	Client() *ent.Client
+}
 
 func (a *Authenticator) lookupTimeout() time.Duration {
 	if a.LookupTimeout > 0 {

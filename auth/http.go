@@ -148,6 +148,9 @@ func (a *Authenticator) refuse(ctx context.Context, err error) refusal {
 		return refusal{errcode.Unauthenticated, "the token has expired"}
 	case errors.Is(err, ErrRevoked), errors.Is(err, ErrUnknown), errors.Is(err, ErrMalformed):
 		return refusal{errcode.Unauthenticated, "the token is not valid"}
+	case errors.Is(err, errLookupBusy):
+		a.logger().WarnContext(ctx, "auth: no free token lookup connection", "err", err)
+		return refusal{errcode.Unavailable, "the server is busy; retry later"}
 	case clienterr.IsUnavailable(err), errors.Is(err, errLookupTimedOut):
 		a.logger().WarnContext(ctx, "auth: database unavailable", "err", err)
 		return refusal{errcode.Unavailable, clienterr.UnavailableMessage}

@@ -32,7 +32,9 @@ const DefaultURL = "estateflow.db"
 type DB struct {
 	Client  *ent.Client
 	SQL     *sql.DB
-	Dialect string                              // dialect.SQLite or dialect.Postgres
+	Dialect string // dialect.SQLite or dialect.Postgres
+	// Lookups is the pool of its own for token lookups (see LookupPool).
+	Lookups *LookupPool
 	wrap    func(dialect.Driver) dialect.Driver // Options.Driver, for ClientOnTx too
 }
 
@@ -100,7 +102,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	if opts.Driver != nil {
 		drv = opts.Driver(drv)
 	}
-	return &DB{Client: newClient(drv), SQL: db, Dialect: name, wrap: opts.Driver}, nil
+	d := &DB{Client: newClient(drv), SQL: db, Dialect: name, wrap: opts.Driver}
+	if d.Lookups, err = openLookupPool(name, rawURL, d, opts); err != nil {
+		d.Client.Close()
+		return nil, fmt.Errorf("opening %s database: %w", name, redact(err, rawURL))
+	}
+	return d, nil
 }
 
 // newClient is an ent client over drv with EstateFlow's client-level hooks;
@@ -166,8 +173,14 @@ func (d *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the client and its connections.
-func (d *DB) Close() error { return d.Client.Close() }
+// Close closes the clients and their connections.
+func (d *DB) Close() error {
+	lookupErr := d.Lookups.close()
+	if err := d.Client.Close(); err != nil {
+		return err
+	}
+	return lookupErr
+}
 
 // IsPostgres reports whether rawURL names a PostgreSQL database.
 func IsPostgres(rawURL string) bool {

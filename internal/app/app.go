@@ -79,6 +79,7 @@ func (a *App) start(ctx context.Context) error {
 	}
 	a.authn = auth.New(a.db.Client)
 	a.authn.Logger = a.logger
+	a.authn.Lookups = a.db.Lookups
 	if a.cfg.MaxConnections > 0 {
 		a.authn.MaxStreams = a.cfg.MaxConnections
 	}
