@@ -55,7 +55,7 @@ func loadtestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	connect := fs.Int("connect-concurrency", d.ConnectConcurrency, "websockets opened at once while connecting")
 	rate := fs.Float64("rate", 0, "runs to start per second (0: as fast as --concurrency starters go); with a rate, --concurrency bounds the starts in flight")
 	concurrency := fs.Int("concurrency", d.Concurrency, "concurrent starters, each starting a run after the previous one answered")
-	runs := fs.Int("runs", 0, "stop starting after this many runs (0: only --duration stops)")
+	runs := fs.Int("runs", 0, "stop once this many runs have started; refused starts do not count (0: only --duration stops)")
 	via := fs.String("via", d.Via, "start runs through graphql (startRun) or rest (POST /api/v1/orchestration/runs)")
 	pkg := fs.String("package", d.PackageKey, "key of the package each run starts")
 	var props stringsFlag

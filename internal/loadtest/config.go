@@ -41,7 +41,8 @@ type Config struct {
 	// counted as behind).
 	Rate        float64
 	Concurrency int
-	// Runs stops starting after this many runs (0: no limit but Duration).
+	// Runs stops starting once this many runs have started (0: no limit
+	// but Duration); failed starts do not count.
 	Runs int
 	// Via is ViaGraphQL or ViaREST.
 	Via string

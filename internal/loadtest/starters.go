@@ -18,7 +18,7 @@ type starters struct {
 	packageID  string
 	properties []string
 
-	claimed atomic.Int64 // starts begun, against cfg.Runs
+	claimed atomic.Int64 // starts begun or succeeded, against cfg.Runs
 	started atomic.Int64 // starts that answered a run
 	behind  atomic.Int64 // rate ticks skipped: every starter was busy
 	queries atomic.Int64 // list queries answered
@@ -50,9 +50,28 @@ func (s *starters) run(ctx context.Context) {
 	wg.Wait()
 }
 
-// claim takes the next start, or reports that cfg.Runs are taken.
+// claim takes the next start, or reports that cfg.Runs are started or in
+// flight. A start that fails releases its claim, so that --runs counts
+// runs started, not attempts.
 func (s *starters) claim() bool {
-	return s.cfg.Runs == 0 || s.claimed.Add(1) <= int64(s.cfg.Runs)
+	if s.cfg.Runs == 0 {
+		return true
+	}
+	for {
+		c := s.claimed.Load()
+		if c >= int64(s.cfg.Runs) {
+			return false
+		}
+		if s.claimed.CompareAndSwap(c, c+1) {
+			return true
+		}
+	}
+}
+
+func (s *starters) release() {
+	if s.cfg.Runs > 0 {
+		s.claimed.Add(-1)
+	}
 }
 
 func (s *starters) atConcurrency(ctx context.Context, done context.CancelFunc) {
@@ -127,6 +146,7 @@ func (s *starters) startOne(ctx context.Context, n int) {
 	})
 	if err != nil {
 		s.errs.add(ctx, "startRun", err)
+		s.release()
 		return
 	}
 	s.mu.Lock()
