@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/database"
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/httpserver"
+	"github.com/estateflow/estateflow/internal/fdlimit"
 	"github.com/estateflow/estateflow/internal/logscrub"
 	"github.com/estateflow/estateflow/internal/requestid"
 	"github.com/estateflow/estateflow/metrics"
@@ -108,11 +109,24 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Run listens on cfg.Addr and serves until ctx ends, then shuts down
 // gracefully.
 func (a *App) Run(ctx context.Context) error {
+	a.raiseFileLimit()
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", a.cfg.Addr, err)
 	}
 	return a.Serve(ctx, ln)
+}
+
+// raiseFileLimit raises the soft limit of open files to the hard one
+// (every websocket subscriber holds one) and logs the limit it serves
+// with; where the system refuses, it logs why and serves on.
+func (a *App) raiseFileLimit() {
+	before, after, err := fdlimit.Raise()
+	if err != nil {
+		a.logger.Warn("open files limit not raised", "limit", before, "err", err)
+		return
+	}
+	a.logger.Info("open files limit", "before", before, "limit", after)
 }
 
 // Serve is Run on a listener of the caller's.

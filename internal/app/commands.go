@@ -27,6 +27,7 @@ func Commands() []Command {
 		{"run", "run PACKAGE-KEY --property ID | --client ID [--watch]: start a run on a server", RunCommand},
 		{"runs", "runs [--status S] [--package KEY]: list a server's runs", RunsCommand},
 		{"report", "report RUN-ID --format md|json|csv|html: print a run's report", ReportCommand},
+		{"loadtest", "loadtest --subscribers N --concurrency N --duration D: load a server and measure it", LoadtestCommand},
 	}
 }
 
@@ -53,7 +54,7 @@ func parseServe(args []string, stderr io.Writer, lookup func(string) (string, bo
 	c := newCommandLine("serve", "[serve] [flags]",
 		"Serves the GraphQL API at /graphql (GraphiQL at /), the REST API at /api/v1 and the console at /app,\n"+
 			"after bringing the database schema up to date. The other commands (migrate, import,\n"+
-			"token, cma, run, runs, report) are listed by 'estateflow help'.", stderr, lookup)
+			"token, cma, run, runs, report, loadtest) are listed by 'estateflow help'.", stderr, lookup)
 	c.databaseFlags()
 	c.demoFlag()
 	c.serverFlags()

@@ -1,0 +1,134 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/estateflow/estateflow/internal/cli"
+	"github.com/estateflow/estateflow/internal/loadtest"
+)
+
+// TestLoadtestCommand runs `estateflow loadtest` against the real server
+// (app.New over SQLite, and PostgreSQL with TEST_DATABASE_URL) with real
+// New Listing runs, and checks its JSON report and that it stops by
+// itself: after --duration, or after --runs.
+func TestLoadtestCommand(t *testing.T) {
+	api := newTestAPI(t, testOptions{demo: true, config: func(c *Config) { c.MaxConnections = 100 }})
+	tests := []struct {
+		name     string
+		args     []string
+		duration time.Duration
+		runs     int // with --runs: exactly this many start
+	}{
+		{"graphql for a duration", []string{"--via", "graphql", "--concurrency", "2", "--duration", "2s", "--queries-per-second", "4"}, 2 * time.Second, 0},
+		{"rest for a number of runs", []string{"--via", "rest", "--concurrency", "2", "--runs", "3", "--duration", "5m"}, 0, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const drain, settle = 3 * time.Minute, 30 * time.Second
+			args := append([]string{
+				"--server", api.srv.URL, "--token", api.token, "--json",
+				"--subscribers", "6", "--runs-updated-share", "0.5", "--watchers-per-run", "1",
+				"--drain", drain.String(), "--settle", settle.String(), "--progress-interval", "200ms",
+			}, tc.args...)
+			// The bound is generous: what it checks is that the command
+			// ends by itself rather than running until killed.
+			bound := drain + settle + 2*time.Minute
+			if tc.duration > 0 {
+				bound += tc.duration
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), bound)
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			err := loadtestCommand(ctx, args, &stdout, &stderr, func(string) (string, bool) { return "", false })
+			if ctx.Err() != nil {
+				t.Fatalf("loadtest did not stop by itself within %v; stderr:\n%s", bound, stderr.String())
+			}
+			if err != nil {
+				t.Fatalf("loadtest: %v; stderr:\n%s", err, stderr.String())
+			}
+			var rep loadtest.Report
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatalf("the report is not one JSON object: %v\n%s", err, stdout.String())
+			}
+			checkReport(t, &rep, tc.duration, tc.runs)
+			if !strings.Contains(stderr.String(), "loadtest ") || !strings.Contains(stderr.String(), "websockets open") {
+				t.Errorf("no progress line on stderr:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+func checkReport(t *testing.T, rep *loadtest.Report, duration time.Duration, runs int) {
+	t.Helper()
+	r, d := rep.Runs, rep.Delivery
+	if r.Started == 0 || r.Completed == 0 || r.Completed > r.Started || r.Unfinished != r.Started-r.Completed ||
+		r.Succeeded+r.Failed+r.Canceled != r.Completed {
+		t.Errorf("runs: %+v", r)
+	}
+	if r.Succeeded == 0 {
+		t.Errorf("no New Listing run succeeded: %+v", r)
+	}
+	if runs > 0 && r.Started != runs {
+		t.Errorf("--runs %d started %d", runs, r.Started)
+	}
+	if r.StartedPerSec <= 0 || r.CompletedPerSec <= 0 {
+		t.Errorf("rates: started %v/s, completed %v/s", r.StartedPerSec, r.CompletedPerSec)
+	}
+	if rep.StartLatency.Count != uint64(r.Started) || rep.StartLatency.P50 <= 0 || rep.StartLatency.P99 < rep.StartLatency.P50 {
+		t.Errorf("start latency %+v for %d starts", rep.StartLatency, r.Started)
+	}
+	if duration > 0 {
+		// The load stops at --duration; the margin covers the starts in
+		// flight at that moment.
+		if rep.LoadSeconds < duration.Seconds() || rep.LoadSeconds > duration.Seconds()+60 {
+			t.Errorf("load lasted %.1fs for --duration %v", rep.LoadSeconds, duration)
+		}
+		if rep.Queries == nil || rep.Queries.Count == 0 {
+			t.Errorf("no list query answered: %+v", rep.Queries)
+		}
+	}
+	if d.Subscribers != 6 || d.RunsUpdated != 3 || d.RunEvents != 3 || d.ConnectedAtEnd != 6 {
+		t.Errorf("subscribers: %+v", d)
+	}
+	if d.Messages == 0 || d.Latency.Count == 0 || d.Latency.Count > uint64(d.Messages) || d.MessagesPerSec <= 0 {
+		t.Errorf("deliveries: %d messages, %d timed, %v/s", d.Messages, d.Latency.Count, d.MessagesPerSec)
+	}
+	if d.Evaluated == 0 || d.Complete > d.Evaluated || d.ShareComplete < 0 || d.ShareComplete > 1 ||
+		d.RunsUpdatedComplete+d.RunEventsComplete != d.Complete {
+		t.Errorf("every event: %d of %d (share %v)", d.Complete, d.Evaluated, d.ShareComplete)
+	}
+	if d.RunsFollowed == 0 {
+		t.Errorf("no runEvents subscriber followed a run to its end: %+v", d)
+	}
+	// Nothing in this test is slow enough to make a subscriber miss an
+	// event, or the server refuse anything.
+	if d.ShareComplete != 1 || len(rep.Errors) != 0 {
+		t.Errorf("share %v, errors %v %v", d.ShareComplete, rep.Errors, rep.ErrorSamples)
+	}
+	if s := rep.Server; s == nil || s.Error != "" || s.RSSBeforeBytes <= 0 || s.RSSAfterBytes <= 0 || s.CPUSeconds <= 0 {
+		t.Errorf("server: %+v", s)
+	}
+}
+
+// TestLoadtestFlags checks the refusals of bad flags, with exit code 2.
+func TestLoadtestFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--via", "soap"},
+		{"--runs-updated-share", "1.5"},
+		{"--duration", "0s"},
+		{"--server", "ftp://x"},
+		{"--baseline", "--subscribers", "0"},
+		{"extra"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := loadtestCommand(context.Background(), args, &stdout, &stderr, func(string) (string, bool) { return "", false })
+		if code := cli.CodeOf(err); code != cli.ExitUsage {
+			t.Errorf("%v: exit code %d (%v), want 2", args, code, err)
+		}
+	}
+}

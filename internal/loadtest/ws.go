@@ -1,0 +1,193 @@
+package loadtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/estateflow/estateflow/internal/cli"
+)
+
+const (
+	subprotocol      = "graphql-transport-ws"
+	handshakeTimeout = 15 * time.Second
+	maxFrame         = 1 << 20
+)
+
+// Queries of the subscribers: what a monitor and a run's page ask for.
+const (
+	runsUpdatedQuery = `subscription LoadRunsUpdated { runsUpdated { id status progress updatedAt } }`
+	runEventsQuery   = `subscription LoadRunEvents($runId: ID!, $afterSeq: Int) { runEvents(runId: $runId, afterSeq: $afterSeq) { seq type at } }`
+)
+
+// wsConn is one graphql-transport-ws connection.
+type wsConn struct {
+	c *websocket.Conn
+}
+
+// frame is a graphql-transport-ws message as the subscribers read it.
+type frame struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// result is a "next" frame's payload.
+type result struct {
+	Data struct {
+		RunEvents *struct {
+			Seq  int       `json:"seq"`
+			Type string    `json:"type"`
+			At   time.Time `json:"at"`
+		} `json:"runEvents"`
+		RunsUpdated *struct {
+			ID        string    `json:"id"`
+			Status    string    `json:"status"`
+			UpdatedAt time.Time `json:"updatedAt"`
+		} `json:"runsUpdated"`
+	} `json:"data"`
+	Errors []gqlError `json:"errors"`
+}
+
+type gqlError struct {
+	Message    string `json:"message"`
+	Extensions struct {
+		Code string `json:"code"`
+	} `json:"extensions"`
+}
+
+func (g gqlError) err() error {
+	return &cli.APIError{Code: g.Extensions.Code, Message: g.Message}
+}
+
+// wsURL turns the server's http(s) URL into its GraphQL websocket URL.
+func wsURL(server string) string {
+	return "ws" + strings.TrimPrefix(server, "http") + "/graphql"
+}
+
+// dial opens a websocket and authenticates it with connection_init.
+func dial(ctx context.Context, url, token string) (*wsConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{subprotocol}})
+	if err != nil {
+		return nil, fmt.Errorf("opening a websocket: %w", err)
+	}
+	c.SetReadLimit(maxFrame)
+	w := &wsConn{c: c}
+	init := map[string]any{}
+	if token != "" {
+		init["Authorization"] = "Bearer " + token
+	}
+	payload, _ := json.Marshal(init)
+	if err := w.write(ctx, frame{Type: "connection_init", Payload: payload}); err != nil {
+		w.close()
+		return nil, err
+	}
+	for {
+		f, _, err := w.read(ctx)
+		if err != nil {
+			w.close()
+			return nil, err
+		}
+		switch f.Type {
+		case "connection_ack":
+			return w, nil
+		case "ping":
+			if err := w.write(ctx, frame{Type: "pong"}); err != nil {
+				w.close()
+				return nil, err
+			}
+		}
+	}
+}
+
+// subscribe starts operation id.
+func (w *wsConn) subscribe(ctx context.Context, id, query string, vars map[string]any) error {
+	payload, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return err
+	}
+	return w.write(ctx, frame{ID: id, Type: "subscribe", Payload: payload})
+}
+
+// complete stops operation id.
+func (w *wsConn) complete(ctx context.Context, id string) error {
+	return w.write(ctx, frame{ID: id, Type: "complete"})
+}
+
+// read returns the next frame and the time it arrived.
+func (w *wsConn) read(ctx context.Context) (frame, time.Time, error) {
+	_, data, err := w.c.Read(ctx)
+	at := time.Now()
+	if err != nil {
+		return frame{}, at, closeError(err)
+	}
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return frame{}, at, &protocolError{fmt.Sprintf("a malformed websocket message: %v", err)}
+	}
+	return f, at, nil
+}
+
+func (w *wsConn) write(ctx context.Context, f frame) error {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	if err := w.c.Write(ctx, websocket.MessageText, data); err != nil {
+		return closeError(err)
+	}
+	return nil
+}
+
+func (w *wsConn) close() { _ = w.c.CloseNow() }
+
+// next decodes a "next" or "error" frame's payload into a result, or an
+// error carrying the GraphQL error's code.
+func (f frame) next() (*result, error) {
+	switch f.Type {
+	case "next":
+		var r result
+		if err := json.Unmarshal(f.Payload, &r); err != nil {
+			return nil, &protocolError{fmt.Sprintf("a malformed subscription result: %v", err)}
+		}
+		if len(r.Errors) > 0 {
+			return nil, r.Errors[0].err()
+		}
+		return &r, nil
+	case "error":
+		var errs []gqlError
+		if err := json.Unmarshal(f.Payload, &errs); err != nil || len(errs) == 0 {
+			return nil, &protocolError{"a subscription error with no GraphQL error"}
+		}
+		return nil, errs[0].err()
+	}
+	return nil, nil
+}
+
+// closeError turns the server's refusals by close code into coded errors
+// (see auth/http.go: 4429 is the token's limit of connections).
+func closeError(err error) error {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		switch int(ce.Code) {
+		case 4401:
+			return &cli.APIError{Code: "UNAUTHENTICATED", Message: ce.Reason}
+		case 4403:
+			return &cli.APIError{Code: "FORBIDDEN", Message: ce.Reason}
+		case 4429:
+			return &cli.APIError{Code: "RATE_LIMITED", Message: ce.Reason}
+		case 1013:
+			return &cli.APIError{Code: "UNAVAILABLE", Message: ce.Reason}
+		case 4500:
+			return &cli.APIError{Code: "INTERNAL", Message: ce.Reason}
+		}
+	}
+	return err
+}
