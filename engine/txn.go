@@ -191,11 +191,15 @@ func (t *txn) stepIndex(id int) int {
 	return -1
 }
 
-// afterCommit publishes t's events to this process's subscribers,
+// afterCommit publishes t's events, and the run's state after them (a copy
+// of the row t wrote, bound to the engine's client), to this process's
+// subscribers,
 // reports them to the Observer, interrupts the steps of a run t canceled,
 // and hands the dispatcher its share.
 func (e *Engine) afterCommit(t *txn) {
-	e.broker.publish(t.events)
+	if len(t.events) > 0 {
+		e.broker.publish(t.events, e.client.Run.Bind(t.run))
+	}
 	e.observe(t)
 	if t.cancel {
 		e.cancelRunning(t.run.ID)
