@@ -38,8 +38,13 @@
 //   - recovery.go: resuming, on the pool, the runs a previous process left
 //     in flight.
 //   - progress.go: coalescing an executor's progress reports.
-//   - broker.go: live events for the subscribers of this process.
-//   - stream.go: subscriptions: replay, then live events, with no gap.
+//   - broker.go: live changes (events, and the run's state after them) for
+//     the subscribers of this process, with no database read per
+//     subscriber.
+//   - statequeue.go: a state subscriber's bounded queue, which coalesces a
+//     run's unsent states and keeps every terminal one.
+//   - stream.go: subscriptions: replay, then live events, with no gap; run
+//     states, in order per run.
 //   - fanout.go: events of other processes, through NOTIFY and LISTEN.
 //   - executor.go: what executors implement and receive.
 //   - errors.go: refusals the caller caused, with their error codes.

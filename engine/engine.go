@@ -35,10 +35,12 @@ type Config struct {
 	// ShutdownGrace is how long Stop waits for running steps before
 	// interrupting them (default 30s).
 	ShutdownGrace time.Duration
-	// SubscriberBuffer is how many events a subscriber to one run may fall
-	// behind before it is closed as a slow consumer (default 16: progress is
-	// coalesced, so a run produces a handful of events a second).
-	// Subscribers to a whole organization get four times as much.
+	// SubscriberBuffer is how many events a subscriber to one run's events
+	// may fall behind before it is closed as a slow consumer (default 16:
+	// progress is coalesced, so a run produces a handful of events a
+	// second). A subscriber to run states falls behind by runs, not
+	// events, since a run's unsent states coalesce: one run's subscriber
+	// holds this many states, one organization's four times as many runs.
 	SubscriberBuffer int
 	// ListenDSN, a PostgreSQL connection string, turns on fan-out: events
 	// committed by other processes on the same database reach this one's

@@ -28,8 +28,12 @@ import (
 // appends events sends a NOTIFY with a small payload (origin, organization,
 // run, first and last seq); the events themselves stay in the table. Every
 // engine LISTENs, and on a notification from another process reads those
-// events and hands them to its local broker, but only when someone here
-// subscribes to that run or organization.
+// events (if a runEvents stream here wants them) and the run's state (if a
+// state stream here wants it), once for all its subscribers, and hands them
+// to its local broker; it reads nothing when no one here subscribes to that
+// run or organization. (A NOTIFY payload is limited to 8000 bytes and a
+// run's state, with its error and params, may not fit, so the state is read
+// rather than carried.)
 //
 // Nothing is lost when the LISTEN connection drops: pq.Listener reconnects,
 // and the engine then pokes every local stream with its run's latest stored
@@ -313,23 +317,42 @@ func (f *pgFanout) relay(ctx context.Context, payload string) {
 	if p.cancel {
 		e.cancelRunning(p.runID)
 	}
-	if !e.broker.wants(p.orgID, p.runID) {
+	wantEvents, wantStates := e.broker.wants(p.orgID, p.runID)
+	if !wantEvents && !wantStates {
 		return
 	}
-	evs, err := e.client.RunEvent.Query().
-		Where(runevent.RunID(p.runID), runevent.SeqGTE(p.fromSeq), runevent.SeqLTE(p.untilSeq)).
-		Order(runevent.BySeq()).
-		All(tenant.NewContext(ctx, tenant.Viewer{OrgID: p.orgID}))
-	if err != nil {
-		// The stream catches up from the table on the run's next event.
-		e.log.Warn("engine: reading announced events", "run_id", p.runID, "err", err)
-		return
+	// One read per notification and process, whatever the number of
+	// subscribers here: they share what it returns.
+	orgCtx := tenant.NewContext(ctx, tenant.Viewer{OrgID: p.orgID})
+	var evs []*ent.RunEvent
+	if wantEvents {
+		evs, err = e.client.RunEvent.Query().
+			Where(runevent.RunID(p.runID), runevent.SeqGTE(p.fromSeq), runevent.SeqLTE(p.untilSeq)).
+			Order(runevent.BySeq()).
+			All(orgCtx)
+		if err != nil {
+			// The stream catches up from the table on the run's next event.
+			e.log.Warn("engine: reading announced events", "run_id", p.runID, "err", err)
+			return
+		}
 	}
-	e.broker.publish(evs)
+	var state *ent.Run
+	if wantStates {
+		// The run's state now, at least as new as the notification's:
+		// a newer state published already makes it stale, and it is
+		// dropped.
+		state, err = e.client.Run.Get(orgCtx, p.runID)
+		if err != nil {
+			e.log.Warn("engine: reading the state of an announced run", "run_id", p.runID, "err", err)
+			state = nil
+		}
+	}
+	e.broker.publish(evs, state)
 }
 
 // catchUpAfterReconnect pokes each local stream with its run's latest
-// event; a stream that missed some fills the gap from the table.
+// event and state; an event stream that missed some fills the gap from the
+// table, and a state stream gets the latest state if it missed it.
 func (f *pgFanout) catchUpAfterReconnect(ctx context.Context) {
 	e := f.e
 	f.mu.Lock()
@@ -372,7 +395,7 @@ func (e *Engine) recheckCancellations(ctx context.Context) {
 
 func (e *Engine) pokeWithLatest(ctx context.Context, orgID int, which predicate.Run) {
 	orgCtx := tenant.NewContext(ctx, tenant.Viewer{OrgID: orgID})
-	runs, err := e.client.Run.Query().Where(which).Select(run.FieldID, run.FieldLastSeq).All(orgCtx)
+	runs, err := e.client.Run.Query().Where(which).All(orgCtx)
 	if err != nil {
 		e.log.Warn("engine: catching up after reconnect", "org_id", orgID, "err", err)
 		return
@@ -386,7 +409,7 @@ func (e *Engine) pokeWithLatest(ctx context.Context, orgID int, which predicate.
 			e.log.Warn("engine: catching up after reconnect", "run_id", r.ID, "err", err)
 			continue
 		}
-		e.broker.publish([]*ent.RunEvent{ev})
+		e.broker.publish([]*ent.RunEvent{ev}, r)
 	}
 }
 

@@ -180,3 +180,40 @@ func TestCancelReachesAnotherEngine(t *testing.T) {
 		t.Fatalf("step %s", s.Status)
 	}
 }
+
+// TestFanoutStatesReachOtherEngine subscribes on B to the states of runs A
+// executes, and on B to another organization's: B's runsUpdated and
+// runUpdated subscribers get every state through to the terminal one, the
+// stored one, and nothing of the other organization.
+func TestFanoutStatesReachOtherEngine(t *testing.T) {
+	t.Parallel()
+	te := newTwoEngines(t)
+	g := otherOrg(te.fixture)
+	p := te.pkg(stepkind.SubjectProperty,
+		stepDef{key: "cma", kind: stepkind.CMAAnalysis},
+		stepDef{key: "strategy", kind: stepkind.ListingStrategy, deps: []string{"cma"}},
+	)
+	all, err := te.b.RunsUpdates(te.ctx, te.orgID, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	others, err := te.b.RunsUpdates(g.ctx, g.orgID, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := te.start(te.a, p)
+	one, err := te.b.RunUpdates(te.ctx, r.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te.gate.next <- struct{}{}
+	te.gate.next <- struct{}{}
+	want := map[int]bool{r.ID: true}
+	checkStates(t, te.fixture, "runsUpdated on B", collectStates(t, all, want), want)
+	checkStates(t, te.fixture, "runUpdated on B", collectStates(t, one, want), want)
+	select {
+	case s := <-others:
+		t.Fatalf("a subscriber of another organization got run %d", s.ID)
+	default:
+	}
+}

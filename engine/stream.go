@@ -172,8 +172,9 @@ func isTerminalStatus(s run.Status) bool {
 }
 
 // RunUpdates sends the run's current state at once, then again after every
-// change, until the run finishes or ctx ends. Changes that arrive together
-// are sent as one state.
+// change, until the run finishes or ctx ends. States that arrive while the
+// subscriber is behind are coalesced: it gets the latest, and the terminal
+// one.
 func (e *Engine) RunUpdates(ctx context.Context, runID int, onEnd func(error)) (<-chan *ent.Run, error) {
 	r, err := e.client.Run.Get(ctx, runID)
 	if ent.IsNotFound(err) {
@@ -182,59 +183,54 @@ func (e *Engine) RunUpdates(ctx context.Context, runID int, onEnd func(error)) (
 	if err != nil {
 		return nil, fmt.Errorf("engine: loading run %d: %w", runID, err)
 	}
-	sub := e.broker.subscribe(r.OrganizationID, runID)
+	// Subscribe before reading the current state, so that no change
+	// committed after the read is missed; older states are dropped by seq.
+	sub := e.broker.subscribeStates(r.OrganizationID, runID, nil)
 	return spawnStream(e, sub, onEnd, func(out chan<- *ent.Run) error {
-		return e.streamStates(ctx, sub, func(map[int]bool) ([]*ent.Run, error) {
-			r, err := e.client.Run.Get(ctx, runID)
-			return []*ent.Run{r}, err
-		}, out, true)
+		cur, err := e.client.Run.Get(ctx, runID)
+		if err != nil {
+			return fmt.Errorf("engine: loading run %d: %w", runID, err)
+		}
+		return e.streamStates(ctx, sub, cur, out)
 	}), nil
 }
 
 // RunsUpdates sends every run of the viewer's organization that changes,
-// optionally only those whose new status is in statuses.
+// optionally only those whose new status is in statuses. Each state comes
+// from the change that produced it; no subscriber reads the database.
 func (e *Engine) RunsUpdates(ctx context.Context, orgID int, statuses []run.Status, onEnd func(error)) (<-chan *ent.Run, error) {
-	sub := e.broker.subscribe(orgID, 0)
+	sub := e.broker.subscribeStates(orgID, 0, statuses)
 	return spawnStream(e, sub, onEnd, func(out chan<- *ent.Run) error {
-		return e.streamStates(ctx, sub, func(ids map[int]bool) ([]*ent.Run, error) {
-			list := make([]int, 0, len(ids))
-			for id := range ids {
-				list = append(list, id)
-			}
-			q := e.client.Run.Query().Where(run.IDIn(list...)).Order(run.ByID())
-			if len(statuses) > 0 {
-				q.Where(run.StatusIn(statuses...))
-			}
-			return q.All(ctx)
-		}, out, false)
+		return e.streamStates(ctx, sub, nil, out)
 	}), nil
 }
 
-// streamStates reads the runs touched by each batch of events and sends
-// them. With single (a subscription to one run) it sends the run's current
-// state before any event, and it ends after sending the run finished.
-func (e *Engine) streamStates(ctx context.Context, sub *subscriber, load func(ids map[int]bool) ([]*ent.Run, error), out chan<- *ent.Run, single bool) error {
-	sendRuns := func(ids map[int]bool) (bool, error) {
-		runs, err := load(ids)
-		if err != nil {
-			return false, fmt.Errorf("engine: loading runs: %w", err)
-		}
-		for _, r := range runs {
-			select {
-			case out <- r:
-			case <-ctx.Done():
-				return false, ctx.Err()
-			case <-e.quit:
-				return false, ErrStopping
+// streamStates sends the states the broker queues for sub, a batch at a
+// time. With first (a subscription to one run) it sends that state before
+// any other, skips states no newer than what it sent, and ends after
+// sending the run finished.
+func (e *Engine) streamStates(ctx context.Context, sub *subscriber, first *ent.Run, out chan<- *ent.Run) error {
+	single := first != nil
+	last := 0
+	send := func(r *ent.Run) (bool, error) {
+		if single {
+			if r.LastSeq <= last {
+				return false, nil
 			}
-			if single && isTerminalStatus(r.Status) {
-				return true, nil
-			}
+			last = r.LastSeq
 		}
-		return false, nil
+		select {
+		case out <- r:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-e.quit:
+			return false, ErrStopping
+		}
+		return single && isTerminalStatus(r.Status), nil
 	}
 	if single {
-		if done, err := sendRuns(nil); err != nil || done {
+		last = first.LastSeq - 1 // the first state is sent whatever its seq
+		if done, err := send(first); err != nil || done {
 			return err
 		}
 	}
@@ -242,25 +238,14 @@ func (e *Engine) streamStates(ctx context.Context, sub *subscriber, load func(id
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case ev, ok := <-sub.ch:
-			if !ok {
-				return e.endReason(sub)
-			}
-			ids := map[int]bool{ev.RunID: true}
-		drain:
-			for {
-				select {
-				case ev, ok := <-sub.ch:
-					if !ok {
-						break drain
-					}
-					ids[ev.RunID] = true
-				default:
-					break drain
+		case _, open := <-sub.states.ready:
+			for _, r := range sub.states.take() {
+				if done, err := send(r); err != nil || done {
+					return err
 				}
 			}
-			if done, err := sendRuns(ids); err != nil || done {
-				return err
+			if !open {
+				return e.endReason(sub)
 			}
 		}
 	}

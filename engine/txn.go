@@ -111,7 +111,9 @@ func (e *Engine) runTxn(ctx context.Context, db *ent.Client, runID int, fn func(
 // apply runs fn on a run and its steps already read (and locked) in db's
 // transaction, then writes the run row and the events fn produced.
 func (e *Engine) apply(ctx context.Context, db *ent.Client, r *ent.Run, steps []*ent.StepRun, fn func(t *txn) error) (*txn, error) {
-	t := &txn{ctx: ctx, db: db, run: r, steps: steps, now: time.Now().UTC(), seq: r.LastSeq}
+	// Microseconds, PostgreSQL's precision: what subscribers are sent from
+	// the transaction (see afterCommit) is then exactly what is stored.
+	t := &txn{ctx: ctx, db: db, run: r, steps: steps, now: time.Now().UTC().Truncate(time.Microsecond), seq: r.LastSeq}
 	if err := fn(t); err != nil {
 		return nil, err
 	}
@@ -144,7 +146,9 @@ func (t *txn) flushRun() error {
 		}
 		t.events = evs
 	}
-	upd := t.updateRun().SetLastSeq(t.seq)
+	// updated_at is the transaction's time, not the schema's default (the
+	// clock's, to the nanosecond), so that the mirrored row is the stored one.
+	upd := t.updateRun().SetLastSeq(t.seq).SetUpdatedAt(t.now)
 	// A plain UPDATE, not UpdateOne: that would read the row back, and the
 	// loaded copy is kept current here instead.
 	if err := upd.Exec(t.ctx); err != nil {
@@ -191,11 +195,15 @@ func (t *txn) stepIndex(id int) int {
 	return -1
 }
 
-// afterCommit publishes t's events to this process's subscribers,
+// afterCommit publishes t's events, and the run's state after them (a copy
+// of the row t wrote, bound to the engine's client), to this process's
+// subscribers,
 // reports them to the Observer, interrupts the steps of a run t canceled,
 // and hands the dispatcher its share.
 func (e *Engine) afterCommit(t *txn) {
-	e.broker.publish(t.events)
+	if len(t.events) > 0 {
+		e.broker.publish(t.events, e.client.Run.Bind(t.run))
+	}
 	e.observe(t)
 	if t.cancel {
 		e.cancelRunning(t.run.ID)

@@ -25,10 +25,10 @@ type Resolver struct {
 // NewSchema builds the executable GraphQL schema over client and the
 // workflow engine.
 func NewSchema(client *ent.Client, eng *engine.Engine, authn *auth.Authenticator, logger *slog.Logger) graphql.ExecutableSchema {
-	return generated.NewExecutableSchema(generated.Config{
+	return newMultiplexSchema(generated.NewExecutableSchema(generated.Config{
 		Schema:    schemaWithoutDefer(),
 		Resolvers: &Resolver{client: client, engine: eng, auth: authn, logger: logger},
-	})
+	}))
 }
 
 // inTx runs fn in a transaction, for mutations that write more than one

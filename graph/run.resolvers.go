@@ -61,7 +61,9 @@ func (r *subscriptionResolver) RunEvents(ctx context.Context, runID int, afterSe
 
 // RunUpdated is the resolver for the runUpdated field.
 func (r *subscriptionResolver) RunUpdated(ctx context.Context, id int) (<-chan *ent.Run, error) {
-	return r.engine.RunUpdates(ctx, id, r.endSubscription(ctx))
+	return runStream(ctx, func() (<-chan *ent.Run, error) {
+		return r.engine.RunUpdates(ctx, id, r.endSubscription(ctx))
+	})
 }
 
 // RunsUpdated is the resolver for the runsUpdated field.
@@ -70,7 +72,9 @@ func (r *subscriptionResolver) RunsUpdated(ctx context.Context, status []run.Sta
 	if !ok {
 		return nil, tenant.ErrNoViewer
 	}
-	return r.engine.RunsUpdates(ctx, v.OrgID, status, r.endSubscription(ctx))
+	return runStream(ctx, func() (<-chan *ent.Run, error) {
+		return r.engine.RunsUpdates(ctx, v.OrgID, status, r.endSubscription(ctx))
+	})
 }
 
 // Subscription returns generated.SubscriptionResolver implementation.
