@@ -78,7 +78,7 @@ func (e *Engine) finishIfDone(t *txn) error {
 	var failed []string
 	for _, s := range t.steps {
 		switch s.Status {
-		case steprun.StatusPENDING, steprun.StatusRUNNING, steprun.StatusRETRYING:
+		case steprun.StatusPENDING, steprun.StatusRUNNING, steprun.StatusRETRYING, steprun.StatusAWAITING_APPROVAL:
 			return e.updateProgress(t)
 		case steprun.StatusFAILED:
 			failed = append(failed, s.Key)
@@ -104,12 +104,19 @@ func (e *Engine) advanceCanceling(t *txn) error {
 	running := false
 	for i, s := range t.steps {
 		switch s.Status {
-		case steprun.StatusPENDING, steprun.StatusRETRYING:
-			if s.Status == steprun.StatusRETRYING {
+		case steprun.StatusPENDING, steprun.StatusRETRYING, steprun.StatusAWAITING_APPROVAL:
+			msg := "canceled before it ran"
+			switch {
+			case s.Status == steprun.StatusRETRYING:
 				t.canceledRetries = append(t.canceledRetries, s.ID)
+			case s.Status == steprun.StatusAWAITING_APPROVAL:
+				msg = "canceled while awaiting a decision"
+				if s.DeadlineAt != nil {
+					t.canceledRetries = append(t.canceledRetries, s.ID)
+				}
 			}
 			if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
-				return u.SetStatus(steprun.StatusCANCELED).SetMessage("canceled before it ran").SetFinishedAt(t.now).ClearNextAttemptAt()
+				return u.SetStatus(steprun.StatusCANCELED).SetMessage(msg).SetFinishedAt(t.now).ClearNextAttemptAt().ClearDeadlineAt()
 			}); err != nil {
 				return err
 			}

@@ -6,6 +6,10 @@
 // step that fails for good skips everything downstream of it; independent
 // branches still finish.
 //
+// A step may also wait for a decision from outside the engine (a person's
+// approval): its executor returns a Wait, the step shows AWAITING_APPROVAL
+// without holding a worker or a job, and DecideStep or its deadline ends it.
+//
 // The engine knows step kinds only through executors registered with it;
 // the real-estate work lives in the modules packages. Every change of state
 // is one database transaction that updates the step and the run and appends
@@ -28,6 +32,9 @@
 //   - retry.go: everything about retries: backoff, the retry-or-fail
 //     decision, the pool's retry timers and lost-timer sweep, River's
 //     scheduling and snoozing of retries.
+//   - wait.go: steps that wait for a decision from outside (an approval):
+//     the Wait an executor returns, DecideStep, and deadlines, which ride
+//     on the retries' timers, sweep and River jobs.
 //   - txn.go: the transaction of a change of state, and its events.
 //   - mirror.go: keeping the rows a transaction loaded current as it writes.
 //   - dispatcher.go: the dispatcher interface between the engine and what

@@ -55,6 +55,10 @@ type Config struct {
 	// CheckStart validates a run's subject and parameters before StartRun
 	// creates it (see StartChecker). Nil: only the subject's type is checked.
 	CheckStart StartChecker
+	// Now is the engine's clock: the time of its transactions, retries and
+	// deadlines (default time.Now). Tests inject one to let days pass; with
+	// River it is also River's clock, which schedules deadline jobs.
+	Now func() time.Time
 	// Observer learns of runs, attempts, retries, timeouts and streams,
 	// for metrics (default NopObserver).
 	Observer Observer
@@ -92,6 +96,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.Observer == nil {
 		c.Observer = NopObserver{}
 	}
@@ -105,8 +112,10 @@ type Engine struct {
 	executors map[string]Executor
 	broker    *broker
 	dispatch  dispatcher // the pool or River, chosen by New from Config.River
-	fan       fanout     // noFanout until Start listens (Config.ListenDSN)
-	log       *slog.Logger
+	// stubbedClock: Config.Now is not the wall clock (River is told).
+	stubbedClock bool
+	fan          fanout // noFanout until Start listens (Config.ListenDSN)
+	log          *slog.Logger
 
 	mu      sync.Mutex
 	started bool
@@ -127,6 +136,9 @@ type stepRef struct {
 	// job is the River job that executes the attempt; the transaction
 	// that records the attempt's outcome completes it. Nil with the pool.
 	job *stepJob
+	// deadline: the pool fires the deadline of a waiting step (wait.go)
+	// instead of executing it.
+	deadline bool
 }
 
 type runningStep struct {
@@ -144,6 +156,7 @@ var (
 // New returns an engine over client. client must be the tenant-scoped client
 // (see package tenant): the engine acts as each run's organization.
 func New(client *ent.Client, cfg Config) *Engine {
+	stubbed := cfg.Now != nil
 	cfg.setDefaults()
 	e := &Engine{
 		client:    client,
@@ -154,6 +167,8 @@ func New(client *ent.Client, cfg Config) *Engine {
 		log:       cfg.Logger,
 		running:   map[int]*runningStep{},
 		quit:      make(chan struct{}),
+
+		stubbedClock: stubbed,
 	}
 	if cfg.River != nil {
 		e.dispatch = newRiverDispatcher(e, *cfg.River)
@@ -247,6 +262,9 @@ func (e *Engine) stopEvents() {
 	e.broker.closeAll()
 	e.streams.Wait()
 }
+
+// now is the engine's clock (Config.Now).
+func (e *Engine) now() time.Time { return e.cfg.Now() }
 
 func (e *Engine) isStopped() bool {
 	e.mu.Lock()

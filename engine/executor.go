@@ -76,7 +76,8 @@ func (sc *StepContext) Progress(fraction float64, message string) {
 func (sc *StepContext) AddEffect(e Effect) { sc.effects = append(sc.effects, e) }
 
 // Executor does the work of one step kind. Its output must marshal to a JSON
-// object. It must return promptly once ctx is done: ctx ends on the attempt's
+// object, or be a Wait: the step then waits for a decision from outside the
+// engine (wait.go), and its effects are written as it starts waiting. It must return promptly once ctx is done: ctx ends on the attempt's
 // timeout, on cancelRun and on shutdown.
 type Executor interface {
 	Execute(ctx context.Context, sc *StepContext) (output any, err error)

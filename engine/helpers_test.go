@@ -190,7 +190,7 @@ func (f *fixture) steps(runID int) map[string]*ent.StepRun {
 func (f *fixture) describe(runID int) string {
 	out := ""
 	for _, s := range f.steps(runID) {
-		out += fmt.Sprintf("%s=%s(attempt %d, %q) ", s.Key, s.Status, s.Attempt, s.Message)
+		out += fmt.Sprintf("%s=%s(attempt %d, %q, %q) ", s.Key, s.Status, s.Attempt, s.Message, ptrStr(s.Error))
 	}
 	return out
 }
@@ -224,3 +224,10 @@ func countEvents(evs []*ent.RunEvent, typ runevent.Type, stepKey string) int {
 var ok = engine.ExecutorFunc(func(ctx context.Context, sc *engine.StepContext) (any, error) {
 	return map[string]any{"step": sc.StepKey}, nil
 })
+
+func ptrStr(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

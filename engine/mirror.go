@@ -33,6 +33,11 @@ func mirrorStep(s *ent.StepRun, m *ent.StepRunMutation) error {
 		case steprun.FieldNextAttemptAt:
 			at := v.(time.Time)
 			s.NextAttemptAt = &at
+		case steprun.FieldWait:
+			s.Wait = v.(map[string]any)
+		case steprun.FieldDeadlineAt:
+			at := v.(time.Time)
+			s.DeadlineAt = &at
 		case steprun.FieldStartedAt:
 			at := v.(time.Time)
 			s.StartedAt = &at
@@ -64,6 +69,8 @@ func mirrorStep(s *ent.StepRun, m *ent.StepRunMutation) error {
 			s.FinishedAt = nil
 		case steprun.FieldOutput:
 			s.Output = nil
+		case steprun.FieldDeadlineAt:
+			s.DeadlineAt = nil
 		default:
 			return fmt.Errorf("engine: step field %s is cleared but not mirrored", name)
 		}

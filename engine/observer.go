@@ -20,7 +20,8 @@ type Observer interface {
 	RunFinished(run RunInfo, status string)
 	// StepFinished: an attempt of a step ended after it had started;
 	// outcome is the step's status it led to: SUCCEEDED, FAILED,
-	// RETRYING or CANCELED.
+	// RETRYING, CANCELED or AWAITING_APPROVAL (the executor returned a
+	// Wait; the decision that ends the wait is no attempt).
 	StepFinished(kind string, took time.Duration, outcome string)
 	// StepRetrying: a step will run again (a failed attempt with attempts
 	// left, or an attempt a restart interrupted).

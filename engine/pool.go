@@ -9,19 +9,32 @@ import (
 )
 
 // poolDispatcher is the dispatcher of a single process: steps execute on
-// the in-process pool of workers, and retries wait on in-process timers.
+// the in-process pool of workers, and retries and the deadlines of waiting
+// steps (wait.go) wait on in-process timers.
 // The database holds the truth; what lives in memory only is rebuilt from
 // it by the next start (recovery.go).
 type poolDispatcher struct {
 	e       *Engine
 	pool    *pool
 	retries *retryTimers
-	sweep   *loop // of retries whose timer was lost; set by start
+	sweep   *loop // of retries and deadlines whose timer was lost; set by start
 }
 
 func newPoolDispatcher(e *Engine) *poolDispatcher {
-	p := newPool(e.cfg.Workers, e.execute)
-	return &poolDispatcher{e: e, pool: p, retries: newRetryTimers(p.submit)}
+	d := &poolDispatcher{e: e}
+	d.pool = newPool(e.cfg.Workers, d.run)
+	d.retries = newRetryTimers(d.pool.submit, e.now)
+	return d
+}
+
+// run is what a worker does with a step handed to it: execute it, or, for
+// a waiting step's timer, apply its deadline (a short transaction).
+func (d *poolDispatcher) run(ref stepRef) {
+	if ref.deadline {
+		d.e.expire(ref, d.retries.schedule)
+		return
+	}
+	d.e.execute(ref)
 }
 
 // start starts the workers, then recovers the runs in flight, whose steps
@@ -34,7 +47,7 @@ func (d *poolDispatcher) start(ctx context.Context) error {
 		d.stopWorkers(grace)
 		return fmt.Errorf("engine: recovering runs: %w", err)
 	}
-	d.sweep = startLoop(d.e.cfg.SweepInterval, false, func() { d.e.resubmitOverdueRetries(d.pool.submit) })
+	d.sweep = startLoop(d.e.cfg.SweepInterval, false, func() { d.e.resubmitOverdue(d.pool.submit) })
 	return nil
 }
 
@@ -73,6 +86,9 @@ func (d *poolDispatcher) afterCommit(t *txn) {
 	}
 	for _, s := range t.retries {
 		d.retries.schedule(retryRef(s, t.run.OrganizationID), *s.NextAttemptAt)
+	}
+	for _, s := range t.deadlines {
+		d.retries.schedule(deadlineRef(s, t.run.OrganizationID), *s.DeadlineAt)
 	}
 	for _, ref := range t.dispatch {
 		d.pool.submit(ref)

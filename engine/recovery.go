@@ -15,8 +15,9 @@ import (
 // recover resumes the runs a previous process left in flight on the pool,
 // which calls it as it starts. Steps that were running are executed again
 // (at least once; their effects are written with their success, so the net
-// effect is exactly once), waiting retries keep their schedule, and ready
-// steps are dispatched. River needs none of it: its jobs outlive the
+// effect is exactly once), waiting retries keep their schedule, steps
+// awaiting a decision keep waiting with their deadline's timer set again,
+// and ready steps are dispatched. River needs none of it: its jobs outlive the
 // process, and its orphan sweep (river_sweep.go) covers the steps without
 // one.
 func (e *Engine) recover(ctx context.Context) error {
@@ -47,6 +48,11 @@ func (e *Engine) recover(ctx context.Context) error {
 						t.steps[i].NextAttemptAt = &now
 					}
 					t.retries = append(t.retries, t.steps[i])
+				case steprun.StatusAWAITING_APPROVAL:
+					// It keeps waiting: only its deadline's timer is lost.
+					if s.DeadlineAt != nil {
+						t.deadlines = append(t.deadlines, t.steps[i])
+					}
 				}
 			}
 			return e.advance(t)

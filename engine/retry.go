@@ -97,9 +97,12 @@ func retryDue(s *ent.StepRun, now time.Time) bool {
 	return s.Status == steprun.StatusRETRYING && s.NextAttemptAt != nil && !s.NextAttemptAt.After(now.Add(50*time.Millisecond))
 }
 
-// retryTimers submits the pool's retries to its workers when they fall due.
+// retryTimers submits the pool's retries to its workers when they fall due,
+// and the deadlines of its waiting steps when they pass (wait.go); a step
+// has at most one of either.
 type retryTimers struct {
 	submit func(stepRef)
+	now    func() time.Time // the engine's clock, which times are on
 
 	mu      sync.Mutex
 	stopped bool
@@ -107,8 +110,8 @@ type retryTimers struct {
 	pending sync.WaitGroup      // timers set whose function has not returned
 }
 
-func newRetryTimers(submit func(stepRef)) *retryTimers {
-	return &retryTimers{submit: submit, timers: map[int]*time.Timer{}}
+func newRetryTimers(submit func(stepRef), now func() time.Time) *retryTimers {
+	return &retryTimers{submit: submit, now: now, timers: map[int]*time.Timer{}}
 }
 
 // schedule submits ref at the given time, replacing the step's earlier
@@ -124,7 +127,7 @@ func (r *retryTimers) schedule(ref stepRef, at time.Time) {
 	r.pending.Add(1)
 	var tm *time.Timer
 	// tm is read under r.mu, which schedule holds until it is set.
-	tm = time.AfterFunc(time.Until(at), func() {
+	tm = time.AfterFunc(at.Sub(r.now()), func() {
 		defer r.pending.Done()
 		r.mu.Lock()
 		if r.timers[ref.stepRunID] == tm {
@@ -163,13 +166,15 @@ func (r *retryTimers) stop() {
 	r.pending.Wait()
 }
 
-// resubmitOverdueRetries submits the pool's retries that are well past
-// due. A retry's timer is lost when claiming it fails on a database error;
-// without this, the step would wait for the next start.
-func (e *Engine) resubmitOverdueRetries(submit func(stepRef)) {
+// resubmitOverdue submits the pool's retries that are well past due, and
+// the deadlines of waiting steps that are well past. A retry's timer is
+// lost when claiming it fails on a database error, a deadline's when
+// applying it does; without this, the step would wait for the next start.
+func (e *Engine) resubmitOverdue(submit func(stepRef)) {
 	ctx := tenant.SystemContext(context.Background())
+	before := e.now().Add(-e.cfg.SweepInterval)
 	overdue, err := e.client.StepRun.Query().
-		Where(steprun.StatusEQ(steprun.StatusRETRYING), steprun.NextAttemptAtLT(time.Now().Add(-e.cfg.SweepInterval)),
+		Where(steprun.StatusEQ(steprun.StatusRETRYING), steprun.NextAttemptAtLT(before),
 			steprun.HasRunWith(run.StatusEQ(run.StatusRUNNING))).
 		Limit(500).All(ctx)
 	if err != nil {
@@ -178,6 +183,17 @@ func (e *Engine) resubmitOverdueRetries(submit func(stepRef)) {
 	}
 	for _, s := range overdue {
 		submit(retryRef(s, s.OrganizationID))
+	}
+	passed, err := e.client.StepRun.Query().
+		Where(steprun.StatusEQ(steprun.StatusAWAITING_APPROVAL), steprun.DeadlineAtLT(before),
+			steprun.HasRunWith(run.StatusEQ(run.StatusRUNNING))).
+		Limit(500).All(ctx)
+	if err != nil {
+		e.log.Warn("engine: looking for passed deadlines", "err", err)
+		return
+	}
+	for _, s := range passed {
+		submit(deadlineRef(s, s.OrganizationID))
 	}
 }
 

@@ -72,6 +72,10 @@ type StepJobArgs struct {
 	// TimeoutSeconds is the step's attempt timeout, which also tells River
 	// when a job whose process died may be rescued.
 	TimeoutSeconds int `json:"timeout_seconds"`
+	// Deadline marks the job of a waiting step's deadline (wait.go),
+	// scheduled when it passes: it applies the deadline's action if the
+	// step still waits in attempt Attempt.
+	Deadline bool `json:"deadline,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -154,6 +158,9 @@ func (d *riverDispatcher) newClient(ctx context.Context) error {
 		RetryPolicy:          infraRetryPolicy{},
 		Middleware:           d.cfg.Middleware,
 		Logger:               d.e.log,
+		// River schedules deadline jobs on the engine's clock, which
+		// tests move forward by days.
+		Test: river.TestConfig{Time: engineClock{d.e}},
 	})
 	if err != nil {
 		d.closeListener()
@@ -243,6 +250,29 @@ func stepJobParams(t *txn, stepRunID, attempt int, timeout time.Duration, at tim
 	}
 }
 
+// deadlineJobParams is the insert of the job of waiting step s's
+// deadline, scheduled when it passes.
+func deadlineJobParams(t *txn, s *ent.StepRun) river.InsertManyParams {
+	return river.InsertManyParams{
+		Args:       StepJobArgs{OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: s.ID, Attempt: s.Attempt, Deadline: true},
+		InsertOpts: &river.InsertOpts{ScheduledAt: *s.DeadlineAt, Tags: []string{stepTag(s.ID)}},
+	}
+}
+
+// engineClock is River's clock: the engine's (Config.Now). With the wall
+// clock it tells River that time is not stubbed.
+type engineClock struct{ e *Engine }
+
+func (c engineClock) Now() time.Time { return c.e.now() }
+
+func (c engineClock) NowOrNil() *time.Time {
+	if c.e.stubbedClock {
+		now := c.e.now()
+		return &now
+	}
+	return nil
+}
+
 // stepTag marks a step's jobs, so that they can be found again.
 func stepTag(stepRunID int) string { return fmt.Sprintf("step-%d", stepRunID) }
 
@@ -269,15 +299,18 @@ func (d *riverDispatcher) cancelRetryJobs(ctx context.Context, tx *sql.Tx, t *tx
 // enqueue inserts the jobs of the steps t claimed or scheduled for retry,
 // in t's transaction.
 func (d *riverDispatcher) enqueue(ctx context.Context, tx *sql.Tx, t *txn) error {
-	if len(t.dispatch) == 0 && len(t.retries) == 0 {
+	if len(t.dispatch) == 0 && len(t.retries) == 0 && len(t.deadlines) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, 0, len(t.dispatch)+len(t.retries))
+	params := make([]river.InsertManyParams, 0, len(t.dispatch)+len(t.retries)+len(t.deadlines))
 	for _, ref := range t.dispatch {
 		params = append(params, stepJobParams(t, ref.stepRunID, ref.claimed.Attempt, ref.timeout, time.Time{}))
 	}
 	for _, s := range t.retries {
 		params = append(params, stepJobParams(t, s.ID, s.Attempt+1, d.e.stepTimeout(s), retryJobAt(s.NextAttemptAt, t.now)))
+	}
+	for _, s := range t.deadlines {
+		params = append(params, deadlineJobParams(t, s))
 	}
 	if _, err := d.client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("engine: enqueueing steps of run %d: %w", t.run.ID, err)
@@ -318,6 +351,18 @@ func (w *stepWorker) Work(ctx context.Context, job *stepJob) error {
 	// The job travels with the step, and the transaction that records the
 	// attempt's outcome completes it.
 	ref := stepRef{orgID: a.OrgID, runID: a.RunID, stepRunID: a.StepRunID, job: job}
+	if a.Deadline {
+		// Applied in a transaction that completes the job; a step decided
+		// meanwhile leaves nothing to do.
+		err := e.expireDeadline(dbCtx, ref, a.Attempt)
+		if snooze, early := snoozeIfEarly(err); early {
+			return snooze
+		}
+		if errors.Is(err, errSkip) {
+			return nil
+		}
+		return err
+	}
 	sc, timeout, err := e.claimForJob(dbCtx, ref, a.Attempt)
 	if snooze, early := snoozeIfEarly(err); early {
 		return snooze

@@ -9,8 +9,8 @@ import (
 )
 
 // With River, every live step (RUNNING or RETRYING in a RUNNING or
-// CANCELING run) has an unfinished job, because both are written in one
-// transaction. Two cases break that, and the orphan sweep repairs them:
+// CANCELING run, or AWAITING_APPROVAL with a deadline in a RUNNING one) has
+// an unfinished job, because both are written in one transaction. Two cases break that, and the orphan sweep repairs them:
 //   - a job River gave up on (its outcome could not be written 25 times
 //     over) leaves its step without a job;
 //   - runs that were in flight under the in-process pool before the
@@ -55,9 +55,10 @@ func (d *riverDispatcher) requeueOrphans(ctx context.Context) (int, error) {
 	// One statement, so one snapshot: a step and its job commit together,
 	// and either both or neither are seen.
 	rows, err := tx.QueryContext(ctx, `
-		SELECT s.id, s.run_id, r.organization_id, s.status, s.attempt, s.timeout_seconds, s.next_attempt_at
+		SELECT s.id, s.run_id, r.organization_id, s.status, s.attempt, s.timeout_seconds, s.next_attempt_at, s.deadline_at
 		FROM step_runs s JOIN runs r ON r.id = s.run_id
-		WHERE r.status IN ('RUNNING', 'CANCELING') AND s.status IN ('RUNNING', 'RETRYING')
+		WHERE ((r.status IN ('RUNNING', 'CANCELING') AND s.status IN ('RUNNING', 'RETRYING'))
+			OR (r.status = 'RUNNING' AND s.status = 'AWAITING_APPROVAL' AND s.deadline_at IS NOT NULL))
 		AND NOT EXISTS (
 			SELECT 1 FROM river_job j
 			WHERE j.kind = $1 AND j.state IN ('available', 'scheduled', 'retryable', 'running', 'pending')
@@ -73,8 +74,9 @@ func (d *riverDispatcher) requeueOrphans(ctx context.Context) (int, error) {
 			status  string
 			timeout *int
 			next    *time.Time
+			due     *time.Time
 		)
-		if err := rows.Scan(&a.StepRunID, &a.RunID, &a.OrgID, &status, &a.Attempt, &timeout, &next); err != nil {
+		if err := rows.Scan(&a.StepRunID, &a.RunID, &a.OrgID, &status, &a.Attempt, &timeout, &next, &due); err != nil {
 			rows.Close()
 			return 0, fmt.Errorf("reading steps without a job: %w", err)
 		}
@@ -83,9 +85,13 @@ func (d *riverDispatcher) requeueOrphans(ctx context.Context) (int, error) {
 			a.TimeoutSeconds = *timeout
 		}
 		opts := &river.InsertOpts{Tags: []string{stepTag(a.StepRunID)}}
-		if status == "RETRYING" {
+		switch status {
+		case "RETRYING":
 			a.Attempt++ // the job claims the next attempt
-			opts.ScheduledAt = retryJobAt(next, time.Now())
+			opts.ScheduledAt = retryJobAt(next, d.e.now())
+		case "AWAITING_APPROVAL":
+			a.Deadline, a.TimeoutSeconds = true, 0
+			opts.ScheduledAt = *due
 		}
 		params = append(params, river.InsertManyParams{Args: a, InsertOpts: opts})
 	}

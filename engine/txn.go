@@ -31,7 +31,8 @@ type txn struct {
 	// What the dispatcher takes over (dispatcher.go).
 	dispatch        []stepRef      // steps made ready and claimed
 	retries         []*ent.StepRun // steps left waiting for a retry
-	canceledRetries []int          // steps whose waiting retry was canceled
+	deadlines       []*ent.StepRun // steps that began waiting for a decision with a deadline (wait.go)
+	canceledRetries []int          // steps whose waiting retry or deadline was canceled
 	// job is the River job whose attempt the transaction records; it
 	// completes with the transaction. Nil with the pool.
 	job *stepJob
@@ -113,7 +114,7 @@ func (e *Engine) runTxn(ctx context.Context, db *ent.Client, runID int, fn func(
 func (e *Engine) apply(ctx context.Context, db *ent.Client, r *ent.Run, steps []*ent.StepRun, fn func(t *txn) error) (*txn, error) {
 	// Microseconds, PostgreSQL's precision: what subscribers are sent from
 	// the transaction (see afterCommit) is then exactly what is stored.
-	t := &txn{ctx: ctx, db: db, run: r, steps: steps, now: time.Now().UTC().Truncate(time.Microsecond), seq: r.LastSeq}
+	t := &txn{ctx: ctx, db: db, run: r, steps: steps, now: e.now().UTC().Truncate(time.Microsecond), seq: r.LastSeq}
 	if err := fn(t); err != nil {
 		return nil, err
 	}

@@ -198,32 +198,39 @@ const (
 	attemptSucceeded attemptOutcome = iota
 	attemptFailed
 	attemptCanceled
+	attemptWaiting // the executor returned a Wait (wait.go)
 )
 
 // finishAttempt records an attempt's outcome, its effects and the run's next
 // move in one transaction.
 func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext, outcome attemptOutcome, output any, execErr error) attemptEnd {
-	var outMap map[string]any
+	var (
+		outMap map[string]any
+		wait   Wait
+	)
+	if w, ok := asWait(output); ok && outcome == attemptSucceeded {
+		outcome, wait = attemptWaiting, w
+	}
 	if outcome == attemptSucceeded {
 		var err error
 		if outMap, err = toObject(output); err != nil {
 			outcome, execErr = attemptFailed, Permanent(fmt.Errorf("step output: %w", err))
 		}
 	}
-	err := e.recordOutcome(ctx, ref, sc, outcome, outMap, execErr)
+	err := e.recordOutcome(ctx, ref, sc, outcome, outMap, wait, execErr)
 	// A failed write is retried a few times: a busy or restarting database
 	// should not leave the step hanging until the next start.
 	for try := 1; err != nil && !errors.Is(err, errSkip) && try <= 3 && !e.isStopped(); try++ {
 		time.Sleep(time.Duration(try) * 200 * time.Millisecond)
-		err = e.recordOutcome(ctx, ref, sc, outcome, outMap, execErr)
+		err = e.recordOutcome(ctx, ref, sc, outcome, outMap, wait, execErr)
 	}
-	if err != nil && !errors.Is(err, errSkip) && outcome == attemptSucceeded {
+	if err != nil && !errors.Is(err, errSkip) && (outcome == attemptSucceeded || outcome == attemptWaiting) {
 		// The output or the effects cannot be written (an effect may be
 		// refused by the database): count the attempt as failed, so that
 		// the retry policy decides, rather than lose the step.
 		e.log.Error("engine: recording step success", "run_id", ref.runID, "step", sc.StepKey, "err", err)
 		sc.effects = nil
-		err = e.recordOutcome(ctx, ref, sc, attemptFailed, nil, fmt.Errorf("recording the step's result failed: %w", err))
+		err = e.recordOutcome(ctx, ref, sc, attemptFailed, nil, Wait{}, fmt.Errorf("recording the step's result failed: %w", err))
 	}
 	if err != nil && !errors.Is(err, errSkip) {
 		e.log.Error("engine: recording step outcome", "run_id", ref.runID, "step", sc.StepKey, "err", err)
@@ -236,7 +243,7 @@ func (e *Engine) finishAttempt(ctx context.Context, ref stepRef, sc *StepContext
 
 // recordOutcome writes one attempt's outcome, its effects and the run's
 // next move in one transaction.
-func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext, outcome attemptOutcome, outMap map[string]any, execErr error) error {
+func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext, outcome attemptOutcome, outMap map[string]any, wait Wait, execErr error) error {
 	_, err := e.inRun(ctx, ref.runID, func(t *txn) error {
 		i := t.stepIndex(ref.stepRunID)
 		if i < 0 || t.steps[i].Status != steprun.StatusRUNNING || t.steps[i].Attempt != sc.Attempt {
@@ -248,6 +255,20 @@ func (e *Engine) recordOutcome(ctx context.Context, ref stepRef, sc *StepContext
 		// commits.
 		defer func() { t.recordAttempt(s, execErr) }()
 		switch outcome {
+		case attemptWaiting:
+			for _, effect := range sc.effects {
+				if err := effect(t.ctx, t.db); err != nil {
+					return fmt.Errorf("engine: effects of step %q: %w", s.Key, err)
+				}
+			}
+			if err := e.startWait(t, i, wait); err != nil {
+				if !IsPermanent(err) {
+					return err
+				}
+				if err := e.recordFailure(t, i, err); err != nil {
+					return err
+				}
+			}
 		case attemptSucceeded:
 			for _, effect := range sc.effects {
 				if err := effect(t.ctx, t.db); err != nil {

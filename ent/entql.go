@@ -399,6 +399,8 @@ var schemaGraph = func() *sqlgraph.Schema {
 			steprun.FieldOutput:         {Type: field.TypeJSON, Column: steprun.FieldOutput},
 			steprun.FieldError:          {Type: field.TypeString, Column: steprun.FieldError},
 			steprun.FieldNextAttemptAt:  {Type: field.TypeTime, Column: steprun.FieldNextAttemptAt},
+			steprun.FieldWait:           {Type: field.TypeJSON, Column: steprun.FieldWait},
+			steprun.FieldDeadlineAt:     {Type: field.TypeTime, Column: steprun.FieldDeadlineAt},
 			steprun.FieldStartedAt:      {Type: field.TypeTime, Column: steprun.FieldStartedAt},
 			steprun.FieldFinishedAt:     {Type: field.TypeTime, Column: steprun.FieldFinishedAt},
 		},
@@ -3099,6 +3101,16 @@ func (f *StepRunFilter) WhereError(p entql.StringP) {
 // WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
 func (f *StepRunFilter) WhereNextAttemptAt(p entql.TimeP) {
 	f.Where(p.Field(steprun.FieldNextAttemptAt))
+}
+
+// WhereWait applies the entql json.RawMessage predicate on the wait field.
+func (f *StepRunFilter) WhereWait(p entql.BytesP) {
+	f.Where(p.Field(steprun.FieldWait))
+}
+
+// WhereDeadlineAt applies the entql time.Time predicate on the deadline_at field.
+func (f *StepRunFilter) WhereDeadlineAt(p entql.TimeP) {
+	f.Where(p.Field(steprun.FieldDeadlineAt))
 }
 
 // WhereStartedAt applies the entql time.Time predicate on the started_at field.

@@ -3328,6 +3328,11 @@ func (_q *StepRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, steprun.FieldNextAttemptAt)
 				fieldSeen[steprun.FieldNextAttemptAt] = struct{}{}
 			}
+		case "deadlineAt":
+			if _, ok := fieldSeen[steprun.FieldDeadlineAt]; !ok {
+				selectedFields = append(selectedFields, steprun.FieldDeadlineAt)
+				fieldSeen[steprun.FieldDeadlineAt] = struct{}{}
+			}
 		case "startedAt":
 			if _, ok := fieldSeen[steprun.FieldStartedAt]; !ok {
 				selectedFields = append(selectedFields, steprun.FieldStartedAt)

@@ -7056,6 +7056,18 @@ type StepRunWhereInput struct {
 	NextAttemptAtIsNil  bool        `json:"nextAttemptAtIsNil,omitempty"`
 	NextAttemptAtNotNil bool        `json:"nextAttemptAtNotNil,omitempty"`
 
+	// "deadline_at" field predicates.
+	DeadlineAt       *time.Time  `json:"deadlineAt,omitempty"`
+	DeadlineAtNEQ    *time.Time  `json:"deadlineAtNEQ,omitempty"`
+	DeadlineAtIn     []time.Time `json:"deadlineAtIn,omitempty"`
+	DeadlineAtNotIn  []time.Time `json:"deadlineAtNotIn,omitempty"`
+	DeadlineAtGT     *time.Time  `json:"deadlineAtGT,omitempty"`
+	DeadlineAtGTE    *time.Time  `json:"deadlineAtGTE,omitempty"`
+	DeadlineAtLT     *time.Time  `json:"deadlineAtLT,omitempty"`
+	DeadlineAtLTE    *time.Time  `json:"deadlineAtLTE,omitempty"`
+	DeadlineAtIsNil  bool        `json:"deadlineAtIsNil,omitempty"`
+	DeadlineAtNotNil bool        `json:"deadlineAtNotNil,omitempty"`
+
 	// "started_at" field predicates.
 	StartedAt       *time.Time  `json:"startedAt,omitempty"`
 	StartedAtNEQ    *time.Time  `json:"startedAtNEQ,omitempty"`
@@ -7587,6 +7599,36 @@ func (i *StepRunWhereInput) P() (predicate.StepRun, error) {
 	}
 	if i.NextAttemptAtNotNil {
 		predicates = append(predicates, steprun.NextAttemptAtNotNil())
+	}
+	if i.DeadlineAt != nil {
+		predicates = append(predicates, steprun.DeadlineAtEQ(*i.DeadlineAt))
+	}
+	if i.DeadlineAtNEQ != nil {
+		predicates = append(predicates, steprun.DeadlineAtNEQ(*i.DeadlineAtNEQ))
+	}
+	if len(i.DeadlineAtIn) > 0 {
+		predicates = append(predicates, steprun.DeadlineAtIn(i.DeadlineAtIn...))
+	}
+	if len(i.DeadlineAtNotIn) > 0 {
+		predicates = append(predicates, steprun.DeadlineAtNotIn(i.DeadlineAtNotIn...))
+	}
+	if i.DeadlineAtGT != nil {
+		predicates = append(predicates, steprun.DeadlineAtGT(*i.DeadlineAtGT))
+	}
+	if i.DeadlineAtGTE != nil {
+		predicates = append(predicates, steprun.DeadlineAtGTE(*i.DeadlineAtGTE))
+	}
+	if i.DeadlineAtLT != nil {
+		predicates = append(predicates, steprun.DeadlineAtLT(*i.DeadlineAtLT))
+	}
+	if i.DeadlineAtLTE != nil {
+		predicates = append(predicates, steprun.DeadlineAtLTE(*i.DeadlineAtLTE))
+	}
+	if i.DeadlineAtIsNil {
+		predicates = append(predicates, steprun.DeadlineAtIsNil())
+	}
+	if i.DeadlineAtNotNil {
+		predicates = append(predicates, steprun.DeadlineAtNotNil())
 	}
 	if i.StartedAt != nil {
 		predicates = append(predicates, steprun.StartedAtEQ(*i.StartedAt))

@@ -17189,6 +17189,8 @@ type StepRunMutation struct {
 	output              *map[string]interface{}
 	error               *string
 	next_attempt_at     *time.Time
+	wait                *map[string]interface{}
+	deadline_at         *time.Time
 	started_at          *time.Time
 	finished_at         *time.Time
 	clearedFields       map[string]struct{}
@@ -18234,6 +18236,104 @@ func (m *StepRunMutation) ResetNextAttemptAt() {
 	delete(m.clearedFields, steprun.FieldNextAttemptAt)
 }
 
+// SetWait sets the "wait" field.
+func (m *StepRunMutation) SetWait(value map[string]interface{}) {
+	m.wait = &value
+}
+
+// Wait returns the value of the "wait" field in the mutation.
+func (m *StepRunMutation) Wait() (r map[string]interface{}, exists bool) {
+	v := m.wait
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWait returns the old "wait" field's value of the StepRun entity.
+// If the StepRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StepRunMutation) OldWait(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWait is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWait requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWait: %w", err)
+	}
+	return oldValue.Wait, nil
+}
+
+// ClearWait clears the value of the "wait" field.
+func (m *StepRunMutation) ClearWait() {
+	m.wait = nil
+	m.clearedFields[steprun.FieldWait] = struct{}{}
+}
+
+// WaitCleared returns if the "wait" field was cleared in this mutation.
+func (m *StepRunMutation) WaitCleared() bool {
+	_, ok := m.clearedFields[steprun.FieldWait]
+	return ok
+}
+
+// ResetWait resets all changes to the "wait" field.
+func (m *StepRunMutation) ResetWait() {
+	m.wait = nil
+	delete(m.clearedFields, steprun.FieldWait)
+}
+
+// SetDeadlineAt sets the "deadline_at" field.
+func (m *StepRunMutation) SetDeadlineAt(t time.Time) {
+	m.deadline_at = &t
+}
+
+// DeadlineAt returns the value of the "deadline_at" field in the mutation.
+func (m *StepRunMutation) DeadlineAt() (r time.Time, exists bool) {
+	v := m.deadline_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDeadlineAt returns the old "deadline_at" field's value of the StepRun entity.
+// If the StepRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *StepRunMutation) OldDeadlineAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDeadlineAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDeadlineAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDeadlineAt: %w", err)
+	}
+	return oldValue.DeadlineAt, nil
+}
+
+// ClearDeadlineAt clears the value of the "deadline_at" field.
+func (m *StepRunMutation) ClearDeadlineAt() {
+	m.deadline_at = nil
+	m.clearedFields[steprun.FieldDeadlineAt] = struct{}{}
+}
+
+// DeadlineAtCleared returns if the "deadline_at" field was cleared in this mutation.
+func (m *StepRunMutation) DeadlineAtCleared() bool {
+	_, ok := m.clearedFields[steprun.FieldDeadlineAt]
+	return ok
+}
+
+// ResetDeadlineAt resets all changes to the "deadline_at" field.
+func (m *StepRunMutation) ResetDeadlineAt() {
+	m.deadline_at = nil
+	delete(m.clearedFields, steprun.FieldDeadlineAt)
+}
+
 // SetStartedAt sets the "started_at" field.
 func (m *StepRunMutation) SetStartedAt(t time.Time) {
 	m.started_at = &t
@@ -18420,7 +18520,7 @@ func (m *StepRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *StepRunMutation) Fields() []string {
-	fields := make([]string, 0, 22)
+	fields := make([]string, 0, 24)
 	if m.created_at != nil {
 		fields = append(fields, steprun.FieldCreatedAt)
 	}
@@ -18481,6 +18581,12 @@ func (m *StepRunMutation) Fields() []string {
 	if m.next_attempt_at != nil {
 		fields = append(fields, steprun.FieldNextAttemptAt)
 	}
+	if m.wait != nil {
+		fields = append(fields, steprun.FieldWait)
+	}
+	if m.deadline_at != nil {
+		fields = append(fields, steprun.FieldDeadlineAt)
+	}
 	if m.started_at != nil {
 		fields = append(fields, steprun.FieldStartedAt)
 	}
@@ -18535,6 +18641,10 @@ func (m *StepRunMutation) Field(name string) (ent.Value, bool) {
 		return m.Error()
 	case steprun.FieldNextAttemptAt:
 		return m.NextAttemptAt()
+	case steprun.FieldWait:
+		return m.Wait()
+	case steprun.FieldDeadlineAt:
+		return m.DeadlineAt()
 	case steprun.FieldStartedAt:
 		return m.StartedAt()
 	case steprun.FieldFinishedAt:
@@ -18588,6 +18698,10 @@ func (m *StepRunMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldError(ctx)
 	case steprun.FieldNextAttemptAt:
 		return m.OldNextAttemptAt(ctx)
+	case steprun.FieldWait:
+		return m.OldWait(ctx)
+	case steprun.FieldDeadlineAt:
+		return m.OldDeadlineAt(ctx)
 	case steprun.FieldStartedAt:
 		return m.OldStartedAt(ctx)
 	case steprun.FieldFinishedAt:
@@ -18741,6 +18855,20 @@ func (m *StepRunMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetNextAttemptAt(v)
 		return nil
+	case steprun.FieldWait:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWait(v)
+		return nil
+	case steprun.FieldDeadlineAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDeadlineAt(v)
+		return nil
 	case steprun.FieldStartedAt:
 		v, ok := value.(time.Time)
 		if !ok {
@@ -18878,6 +19006,12 @@ func (m *StepRunMutation) ClearedFields() []string {
 	if m.FieldCleared(steprun.FieldNextAttemptAt) {
 		fields = append(fields, steprun.FieldNextAttemptAt)
 	}
+	if m.FieldCleared(steprun.FieldWait) {
+		fields = append(fields, steprun.FieldWait)
+	}
+	if m.FieldCleared(steprun.FieldDeadlineAt) {
+		fields = append(fields, steprun.FieldDeadlineAt)
+	}
 	if m.FieldCleared(steprun.FieldStartedAt) {
 		fields = append(fields, steprun.FieldStartedAt)
 	}
@@ -18915,6 +19049,12 @@ func (m *StepRunMutation) ClearField(name string) error {
 		return nil
 	case steprun.FieldNextAttemptAt:
 		m.ClearNextAttemptAt()
+		return nil
+	case steprun.FieldWait:
+		m.ClearWait()
+		return nil
+	case steprun.FieldDeadlineAt:
+		m.ClearDeadlineAt()
 		return nil
 	case steprun.FieldStartedAt:
 		m.ClearStartedAt()
@@ -18989,6 +19129,12 @@ func (m *StepRunMutation) ResetField(name string) error {
 		return nil
 	case steprun.FieldNextAttemptAt:
 		m.ResetNextAttemptAt()
+		return nil
+	case steprun.FieldWait:
+		m.ResetWait()
+		return nil
+	case steprun.FieldDeadlineAt:
+		m.ResetDeadlineAt()
 		return nil
 	case steprun.FieldStartedAt:
 		m.ResetStartedAt()

@@ -45,7 +45,7 @@ type StepRun struct {
 	TimeoutSeconds *int `json:"timeout_seconds,omitempty"`
 	// Position holds the value of the "position" field.
 	Position int `json:"position,omitempty"`
-	// Status holds the value of the "status" field.
+	// AWAITING_APPROVAL: the step waits for a decision from outside the engine (a person's approval); no worker or job holds it.
 	Status steprun.Status `json:"status,omitempty"`
 	// Progress holds the value of the "progress" field.
 	Progress float64 `json:"progress,omitempty"`
@@ -61,6 +61,10 @@ type StepRun struct {
 	Error *string `json:"error,omitempty"`
 	// When a RETRYING step's next attempt is due.
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// What an AWAITING_APPROVAL step waits on (detail) and the decision its deadline applies (onDeadline); kept after the decision as the record of what was asked.
+	Wait map[string]interface{} `json:"wait,omitempty"`
+	// When an AWAITING_APPROVAL step's deadline passes and its deadline action applies.
+	DeadlineAt *time.Time `json:"deadline_at,omitempty"`
 	// StartedAt holds the value of the "started_at" field.
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	// FinishedAt holds the value of the "finished_at" field.
@@ -111,7 +115,7 @@ func (*StepRun) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case steprun.FieldDependsOn, steprun.FieldConfig, steprun.FieldOutput:
+		case steprun.FieldDependsOn, steprun.FieldConfig, steprun.FieldOutput, steprun.FieldWait:
 			values[i] = new([]byte)
 		case steprun.FieldProgress:
 			values[i] = new(sql.NullFloat64)
@@ -119,7 +123,7 @@ func (*StepRun) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case steprun.FieldKey, steprun.FieldName, steprun.FieldKind, steprun.FieldStatus, steprun.FieldMessage, steprun.FieldError:
 			values[i] = new(sql.NullString)
-		case steprun.FieldCreatedAt, steprun.FieldUpdatedAt, steprun.FieldNextAttemptAt, steprun.FieldStartedAt, steprun.FieldFinishedAt:
+		case steprun.FieldCreatedAt, steprun.FieldUpdatedAt, steprun.FieldNextAttemptAt, steprun.FieldDeadlineAt, steprun.FieldStartedAt, steprun.FieldFinishedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -272,6 +276,21 @@ func (_m *StepRun) assignValues(columns []string, values []any) error {
 				_m.NextAttemptAt = new(time.Time)
 				*_m.NextAttemptAt = value.Time
 			}
+		case steprun.FieldWait:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field wait", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Wait); err != nil {
+					return fmt.Errorf("unmarshal field wait: %w", err)
+				}
+			}
+		case steprun.FieldDeadlineAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field deadline_at", values[i])
+			} else if value.Valid {
+				_m.DeadlineAt = new(time.Time)
+				*_m.DeadlineAt = value.Time
+			}
 		case steprun.FieldStartedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field started_at", values[i])
@@ -397,6 +416,14 @@ func (_m *StepRun) String() string {
 	builder.WriteString(", ")
 	if v := _m.NextAttemptAt; v != nil {
 		builder.WriteString("next_attempt_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("wait=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Wait))
+	builder.WriteString(", ")
+	if v := _m.DeadlineAt; v != nil {
+		builder.WriteString("deadline_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteString(", ")

@@ -233,6 +233,26 @@ func (_c *StepRunCreate) SetNillableNextAttemptAt(v *time.Time) *StepRunCreate {
 	return _c
 }
 
+// SetWait sets the "wait" field.
+func (_c *StepRunCreate) SetWait(v map[string]interface{}) *StepRunCreate {
+	_c.mutation.SetWait(v)
+	return _c
+}
+
+// SetDeadlineAt sets the "deadline_at" field.
+func (_c *StepRunCreate) SetDeadlineAt(v time.Time) *StepRunCreate {
+	_c.mutation.SetDeadlineAt(v)
+	return _c
+}
+
+// SetNillableDeadlineAt sets the "deadline_at" field if the given value is not nil.
+func (_c *StepRunCreate) SetNillableDeadlineAt(v *time.Time) *StepRunCreate {
+	if v != nil {
+		_c.SetDeadlineAt(*v)
+	}
+	return _c
+}
+
 // SetStartedAt sets the "started_at" field.
 func (_c *StepRunCreate) SetStartedAt(v time.Time) *StepRunCreate {
 	_c.mutation.SetStartedAt(v)
@@ -523,6 +543,14 @@ func (_c *StepRunCreate) createSpec() (*StepRun, *sqlgraph.CreateSpec) {
 		_spec.SetField(steprun.FieldNextAttemptAt, field.TypeTime, value)
 		_node.NextAttemptAt = &value
 	}
+	if value, ok := _c.mutation.Wait(); ok {
+		_spec.SetField(steprun.FieldWait, field.TypeJSON, value)
+		_node.Wait = value
+	}
+	if value, ok := _c.mutation.DeadlineAt(); ok {
+		_spec.SetField(steprun.FieldDeadlineAt, field.TypeTime, value)
+		_node.DeadlineAt = &value
+	}
 	if value, ok := _c.mutation.StartedAt(); ok {
 		_spec.SetField(steprun.FieldStartedAt, field.TypeTime, value)
 		_node.StartedAt = &value
@@ -758,6 +786,42 @@ func (u *StepRunUpsert) UpdateNextAttemptAt() *StepRunUpsert {
 // ClearNextAttemptAt clears the value of the "next_attempt_at" field.
 func (u *StepRunUpsert) ClearNextAttemptAt() *StepRunUpsert {
 	u.SetNull(steprun.FieldNextAttemptAt)
+	return u
+}
+
+// SetWait sets the "wait" field.
+func (u *StepRunUpsert) SetWait(v map[string]interface{}) *StepRunUpsert {
+	u.Set(steprun.FieldWait, v)
+	return u
+}
+
+// UpdateWait sets the "wait" field to the value that was provided on create.
+func (u *StepRunUpsert) UpdateWait() *StepRunUpsert {
+	u.SetExcluded(steprun.FieldWait)
+	return u
+}
+
+// ClearWait clears the value of the "wait" field.
+func (u *StepRunUpsert) ClearWait() *StepRunUpsert {
+	u.SetNull(steprun.FieldWait)
+	return u
+}
+
+// SetDeadlineAt sets the "deadline_at" field.
+func (u *StepRunUpsert) SetDeadlineAt(v time.Time) *StepRunUpsert {
+	u.Set(steprun.FieldDeadlineAt, v)
+	return u
+}
+
+// UpdateDeadlineAt sets the "deadline_at" field to the value that was provided on create.
+func (u *StepRunUpsert) UpdateDeadlineAt() *StepRunUpsert {
+	u.SetExcluded(steprun.FieldDeadlineAt)
+	return u
+}
+
+// ClearDeadlineAt clears the value of the "deadline_at" field.
+func (u *StepRunUpsert) ClearDeadlineAt() *StepRunUpsert {
+	u.SetNull(steprun.FieldDeadlineAt)
 	return u
 }
 
@@ -1037,6 +1101,48 @@ func (u *StepRunUpsertOne) UpdateNextAttemptAt() *StepRunUpsertOne {
 func (u *StepRunUpsertOne) ClearNextAttemptAt() *StepRunUpsertOne {
 	return u.Update(func(s *StepRunUpsert) {
 		s.ClearNextAttemptAt()
+	})
+}
+
+// SetWait sets the "wait" field.
+func (u *StepRunUpsertOne) SetWait(v map[string]interface{}) *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.SetWait(v)
+	})
+}
+
+// UpdateWait sets the "wait" field to the value that was provided on create.
+func (u *StepRunUpsertOne) UpdateWait() *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.UpdateWait()
+	})
+}
+
+// ClearWait clears the value of the "wait" field.
+func (u *StepRunUpsertOne) ClearWait() *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.ClearWait()
+	})
+}
+
+// SetDeadlineAt sets the "deadline_at" field.
+func (u *StepRunUpsertOne) SetDeadlineAt(v time.Time) *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.SetDeadlineAt(v)
+	})
+}
+
+// UpdateDeadlineAt sets the "deadline_at" field to the value that was provided on create.
+func (u *StepRunUpsertOne) UpdateDeadlineAt() *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.UpdateDeadlineAt()
+	})
+}
+
+// ClearDeadlineAt clears the value of the "deadline_at" field.
+func (u *StepRunUpsertOne) ClearDeadlineAt() *StepRunUpsertOne {
+	return u.Update(func(s *StepRunUpsert) {
+		s.ClearDeadlineAt()
 	})
 }
 
@@ -1488,6 +1594,48 @@ func (u *StepRunUpsertBulk) UpdateNextAttemptAt() *StepRunUpsertBulk {
 func (u *StepRunUpsertBulk) ClearNextAttemptAt() *StepRunUpsertBulk {
 	return u.Update(func(s *StepRunUpsert) {
 		s.ClearNextAttemptAt()
+	})
+}
+
+// SetWait sets the "wait" field.
+func (u *StepRunUpsertBulk) SetWait(v map[string]interface{}) *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.SetWait(v)
+	})
+}
+
+// UpdateWait sets the "wait" field to the value that was provided on create.
+func (u *StepRunUpsertBulk) UpdateWait() *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.UpdateWait()
+	})
+}
+
+// ClearWait clears the value of the "wait" field.
+func (u *StepRunUpsertBulk) ClearWait() *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.ClearWait()
+	})
+}
+
+// SetDeadlineAt sets the "deadline_at" field.
+func (u *StepRunUpsertBulk) SetDeadlineAt(v time.Time) *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.SetDeadlineAt(v)
+	})
+}
+
+// UpdateDeadlineAt sets the "deadline_at" field to the value that was provided on create.
+func (u *StepRunUpsertBulk) UpdateDeadlineAt() *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.UpdateDeadlineAt()
+	})
+}
+
+// ClearDeadlineAt clears the value of the "deadline_at" field.
+func (u *StepRunUpsertBulk) ClearDeadlineAt() *StepRunUpsertBulk {
+	return u.Update(func(s *StepRunUpsert) {
+		s.ClearDeadlineAt()
 	})
 }
 

@@ -177,6 +177,38 @@ func (_u *StepRunUpdate) ClearNextAttemptAt() *StepRunUpdate {
 	return _u
 }
 
+// SetWait sets the "wait" field.
+func (_u *StepRunUpdate) SetWait(v map[string]interface{}) *StepRunUpdate {
+	_u.mutation.SetWait(v)
+	return _u
+}
+
+// ClearWait clears the value of the "wait" field.
+func (_u *StepRunUpdate) ClearWait() *StepRunUpdate {
+	_u.mutation.ClearWait()
+	return _u
+}
+
+// SetDeadlineAt sets the "deadline_at" field.
+func (_u *StepRunUpdate) SetDeadlineAt(v time.Time) *StepRunUpdate {
+	_u.mutation.SetDeadlineAt(v)
+	return _u
+}
+
+// SetNillableDeadlineAt sets the "deadline_at" field if the given value is not nil.
+func (_u *StepRunUpdate) SetNillableDeadlineAt(v *time.Time) *StepRunUpdate {
+	if v != nil {
+		_u.SetDeadlineAt(*v)
+	}
+	return _u
+}
+
+// ClearDeadlineAt clears the value of the "deadline_at" field.
+func (_u *StepRunUpdate) ClearDeadlineAt() *StepRunUpdate {
+	_u.mutation.ClearDeadlineAt()
+	return _u
+}
+
 // SetStartedAt sets the "started_at" field.
 func (_u *StepRunUpdate) SetStartedAt(v time.Time) *StepRunUpdate {
 	_u.mutation.SetStartedAt(v)
@@ -361,6 +393,18 @@ func (_u *StepRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.NextAttemptAtCleared() {
 		_spec.ClearField(steprun.FieldNextAttemptAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.Wait(); ok {
+		_spec.SetField(steprun.FieldWait, field.TypeJSON, value)
+	}
+	if _u.mutation.WaitCleared() {
+		_spec.ClearField(steprun.FieldWait, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DeadlineAt(); ok {
+		_spec.SetField(steprun.FieldDeadlineAt, field.TypeTime, value)
+	}
+	if _u.mutation.DeadlineAtCleared() {
+		_spec.ClearField(steprun.FieldDeadlineAt, field.TypeTime)
+	}
 	if value, ok := _u.mutation.StartedAt(); ok {
 		_spec.SetField(steprun.FieldStartedAt, field.TypeTime, value)
 	}
@@ -539,6 +583,38 @@ func (_u *StepRunUpdateOne) SetNillableNextAttemptAt(v *time.Time) *StepRunUpdat
 // ClearNextAttemptAt clears the value of the "next_attempt_at" field.
 func (_u *StepRunUpdateOne) ClearNextAttemptAt() *StepRunUpdateOne {
 	_u.mutation.ClearNextAttemptAt()
+	return _u
+}
+
+// SetWait sets the "wait" field.
+func (_u *StepRunUpdateOne) SetWait(v map[string]interface{}) *StepRunUpdateOne {
+	_u.mutation.SetWait(v)
+	return _u
+}
+
+// ClearWait clears the value of the "wait" field.
+func (_u *StepRunUpdateOne) ClearWait() *StepRunUpdateOne {
+	_u.mutation.ClearWait()
+	return _u
+}
+
+// SetDeadlineAt sets the "deadline_at" field.
+func (_u *StepRunUpdateOne) SetDeadlineAt(v time.Time) *StepRunUpdateOne {
+	_u.mutation.SetDeadlineAt(v)
+	return _u
+}
+
+// SetNillableDeadlineAt sets the "deadline_at" field if the given value is not nil.
+func (_u *StepRunUpdateOne) SetNillableDeadlineAt(v *time.Time) *StepRunUpdateOne {
+	if v != nil {
+		_u.SetDeadlineAt(*v)
+	}
+	return _u
+}
+
+// ClearDeadlineAt clears the value of the "deadline_at" field.
+func (_u *StepRunUpdateOne) ClearDeadlineAt() *StepRunUpdateOne {
+	_u.mutation.ClearDeadlineAt()
 	return _u
 }
 
@@ -755,6 +831,18 @@ func (_u *StepRunUpdateOne) sqlSave(ctx context.Context) (_node *StepRun, err er
 	}
 	if _u.mutation.NextAttemptAtCleared() {
 		_spec.ClearField(steprun.FieldNextAttemptAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.Wait(); ok {
+		_spec.SetField(steprun.FieldWait, field.TypeJSON, value)
+	}
+	if _u.mutation.WaitCleared() {
+		_spec.ClearField(steprun.FieldWait, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.DeadlineAt(); ok {
+		_spec.SetField(steprun.FieldDeadlineAt, field.TypeTime, value)
+	}
+	if _u.mutation.DeadlineAtCleared() {
+		_spec.ClearField(steprun.FieldDeadlineAt, field.TypeTime)
 	}
 	if value, ok := _u.mutation.StartedAt(); ok {
 		_spec.SetField(steprun.FieldStartedAt, field.TypeTime, value)

@@ -39,9 +39,14 @@ func validatePackageSteps(subject stepkind.Subject, steps []*model.PackageStepIn
 		if !ok {
 			return badInput(field+".kind", "step %q: unknown kind %q", s.Key, s.Kind)
 		}
-		if k.Subject != subject {
+		if !k.WorksOn(subject) {
 			return badInput(field+".kind", "step %q: a %s step works on a %s, but this package's subject is %s",
 				s.Key, s.Kind, k.Subject, subject)
+		}
+		if k.CheckConfig != nil {
+			if err := k.CheckConfig(s.Config); err != nil {
+				return badInput(field+".config", "step %q: %v", s.Key, err)
+			}
 		}
 		if s.Name == "" {
 			return badInput(field+".name", "step %q: name must not be empty", s.Key)

@@ -16,9 +16,13 @@ func stepKindInfos(mods []spec.Module) []*model.StepKindInfo {
 			info := &model.StepKindInfo{
 				Kind:                  k.Kind,
 				Module:                m.Name,
-				Subject:               k.Subject,
+				Subjects:              k.Subjects(),
 				RequiredUpstreamKinds: append([]stepkind.Kind{}, k.Requires...),
 				Params:                make([]*model.StepParam, 0, len(k.Params)),
+			}
+			if !k.AnySubject {
+				subject := k.Subject
+				info.Subject = &subject
 			}
 			for _, p := range k.Params {
 				info.Params = append(info.Params, &model.StepParam{

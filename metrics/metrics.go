@@ -81,7 +81,7 @@ func New(opts Options) *Metrics {
 	}, []string{"package", "status"})
 	m.stepDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: Namespace, Name: "step_duration_seconds",
-		Help:    "Duration of step attempts, by step kind and the status the attempt led to (SUCCEEDED, FAILED, RETRYING, CANCELED).",
+		Help:    "Duration of step attempts, by step kind and the status the attempt led to (SUCCEEDED, FAILED, RETRYING, CANCELED, AWAITING_APPROVAL).",
 		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300},
 	}, []string{"kind", "outcome"})
 	m.stepRetries = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/approval"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/strategy"
@@ -40,6 +41,15 @@ func summarize(s Step) string {
 		return fmt.Sprintf("Lead score %d (%s)", out.Score, strings.ToLower(out.Tier))
 	case *crm.FollowUpPlan:
 		return fmt.Sprintf("%d follow-up tasks for a %s lead", len(out.Tasks), strings.ToLower(out.Tier))
+	case *approval.Output:
+		line := fmt.Sprintf("%s by %s", humanName(out.Decision), out.DecidedBy)
+		if out.Choice != nil {
+			line += "; chose " + out.Choice.Label
+		}
+		if out.Comment != "" {
+			line += ": " + out.Comment
+		}
+		return line
 	}
 	switch {
 	case s.Error != nil:
@@ -48,6 +58,8 @@ func summarize(s Step) string {
 		return "Skipped: an upstream step did not succeed"
 	case s.Status == "CANCELED":
 		return "Canceled"
+	case s.Status == "AWAITING_APPROVAL":
+		return "Awaiting approval"
 	case s.Status == "SUCCEEDED":
 		return "Succeeded"
 	}

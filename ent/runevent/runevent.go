@@ -119,6 +119,7 @@ const (
 	TypeSTEP_FAILED    Type = "STEP_FAILED"
 	TypeSTEP_SKIPPED   Type = "STEP_SKIPPED"
 	TypeSTEP_CANCELED  Type = "STEP_CANCELED"
+	TypeSTEP_AWAITING  Type = "STEP_AWAITING"
 )
 
 func (_type Type) String() string {
@@ -128,7 +129,7 @@ func (_type Type) String() string {
 // TypeValidator is a validator for the "type" field enum values. It is called by the builders before save.
 func TypeValidator(_type Type) error {
 	switch _type {
-	case TypeRUN_QUEUED, TypeRUN_STARTED, TypeRUN_SUCCEEDED, TypeRUN_FAILED, TypeRUN_CANCELING, TypeRUN_CANCELED, TypeRUN_RETRIED, TypeSTEP_STARTED, TypeSTEP_PROGRESS, TypeSTEP_RETRYING, TypeSTEP_SUCCEEDED, TypeSTEP_FAILED, TypeSTEP_SKIPPED, TypeSTEP_CANCELED:
+	case TypeRUN_QUEUED, TypeRUN_STARTED, TypeRUN_SUCCEEDED, TypeRUN_FAILED, TypeRUN_CANCELING, TypeRUN_CANCELED, TypeRUN_RETRIED, TypeSTEP_STARTED, TypeSTEP_PROGRESS, TypeSTEP_RETRYING, TypeSTEP_SUCCEEDED, TypeSTEP_FAILED, TypeSTEP_SKIPPED, TypeSTEP_CANCELED, TypeSTEP_AWAITING:
 		return nil
 	default:
 		return fmt.Errorf("runevent: invalid enum value for type field: %q", _type)

@@ -28,6 +28,7 @@ func (RunEvent) Fields() []ent.Field {
 			Values(
 				"RUN_QUEUED", "RUN_STARTED", "RUN_SUCCEEDED", "RUN_FAILED", "RUN_CANCELING", "RUN_CANCELED", "RUN_RETRIED",
 				"STEP_STARTED", "STEP_PROGRESS", "STEP_RETRYING", "STEP_SUCCEEDED", "STEP_FAILED", "STEP_SKIPPED", "STEP_CANCELED",
+				"STEP_AWAITING",
 			).Immutable(),
 		field.String("step_key").Optional().Nillable().Immutable(),
 		field.String("status").Immutable().

@@ -33,7 +33,8 @@ func (StepRun) Fields() []ent.Field {
 		field.Int("timeout_seconds").Optional().Nillable().Immutable(),
 		field.Int("position").Immutable(),
 		field.Enum("status").
-			Values("PENDING", "RUNNING", "RETRYING", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELED").
+			Values("PENDING", "RUNNING", "RETRYING", "AWAITING_APPROVAL", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELED").
+			Comment("AWAITING_APPROVAL: the step waits for a decision from outside the engine (a person's approval); no worker or job holds it.").
 			Default("PENDING"),
 		field.Float("progress").Default(0).Range(0, 1),
 		field.Int("attempt").Default(0).Min(0),
@@ -46,6 +47,11 @@ func (StepRun) Fields() []ent.Field {
 		field.Text("error").Optional().Nillable(),
 		field.Time("next_attempt_at").Optional().Nillable().
 			Comment("When a RETRYING step's next attempt is due."),
+		field.JSON("wait", map[string]any{}).Optional().
+			Comment("What an AWAITING_APPROVAL step waits on (detail) and the decision its deadline applies (onDeadline); kept after the decision as the record of what was asked.").
+			Annotations(entgql.Skip(entgql.SkipAll)),
+		field.Time("deadline_at").Optional().Nillable().
+			Comment("When an AWAITING_APPROVAL step's deadline passes and its deadline action applies."),
 		field.Time("started_at").Optional().Nillable(),
 		field.Time("finished_at").Optional().Nillable(),
 	}

@@ -60,6 +60,10 @@ const (
 	FieldError = "error"
 	// FieldNextAttemptAt holds the string denoting the next_attempt_at field in the database.
 	FieldNextAttemptAt = "next_attempt_at"
+	// FieldWait holds the string denoting the wait field in the database.
+	FieldWait = "wait"
+	// FieldDeadlineAt holds the string denoting the deadline_at field in the database.
+	FieldDeadlineAt = "deadline_at"
 	// FieldStartedAt holds the string denoting the started_at field in the database.
 	FieldStartedAt = "started_at"
 	// FieldFinishedAt holds the string denoting the finished_at field in the database.
@@ -109,6 +113,8 @@ var Columns = []string{
 	FieldOutput,
 	FieldError,
 	FieldNextAttemptAt,
+	FieldWait,
+	FieldDeadlineAt,
 	FieldStartedAt,
 	FieldFinishedAt,
 }
@@ -158,7 +164,7 @@ var (
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k stepkind.Kind) error {
 	switch k.String() {
-	case "CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING":
+	case "CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "APPROVAL":
 		return nil
 	default:
 		return fmt.Errorf("steprun: invalid enum value for kind field: %q", k)
@@ -173,13 +179,14 @@ const DefaultStatus = StatusPENDING
 
 // Status values.
 const (
-	StatusPENDING   Status = "PENDING"
-	StatusRUNNING   Status = "RUNNING"
-	StatusRETRYING  Status = "RETRYING"
-	StatusSUCCEEDED Status = "SUCCEEDED"
-	StatusFAILED    Status = "FAILED"
-	StatusSKIPPED   Status = "SKIPPED"
-	StatusCANCELED  Status = "CANCELED"
+	StatusPENDING           Status = "PENDING"
+	StatusRUNNING           Status = "RUNNING"
+	StatusRETRYING          Status = "RETRYING"
+	StatusAWAITING_APPROVAL Status = "AWAITING_APPROVAL"
+	StatusSUCCEEDED         Status = "SUCCEEDED"
+	StatusFAILED            Status = "FAILED"
+	StatusSKIPPED           Status = "SKIPPED"
+	StatusCANCELED          Status = "CANCELED"
 )
 
 func (s Status) String() string {
@@ -189,7 +196,7 @@ func (s Status) String() string {
 // StatusValidator is a validator for the "status" field enum values. It is called by the builders before save.
 func StatusValidator(s Status) error {
 	switch s {
-	case StatusPENDING, StatusRUNNING, StatusRETRYING, StatusSUCCEEDED, StatusFAILED, StatusSKIPPED, StatusCANCELED:
+	case StatusPENDING, StatusRUNNING, StatusRETRYING, StatusAWAITING_APPROVAL, StatusSUCCEEDED, StatusFAILED, StatusSKIPPED, StatusCANCELED:
 		return nil
 	default:
 		return fmt.Errorf("steprun: invalid enum value for status field: %q", s)
@@ -287,6 +294,11 @@ func ByError(opts ...sql.OrderTermOption) OrderOption {
 // ByNextAttemptAt orders the results by the next_attempt_at field.
 func ByNextAttemptAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldNextAttemptAt, opts...).ToFunc()
+}
+
+// ByDeadlineAt orders the results by the deadline_at field.
+func ByDeadlineAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldDeadlineAt, opts...).ToFunc()
 }
 
 // ByStartedAt orders the results by the started_at field.

@@ -131,6 +131,11 @@ func NextAttemptAt(v time.Time) predicate.StepRun {
 	return predicate.StepRun(sql.FieldEQ(FieldNextAttemptAt, v))
 }
 
+// DeadlineAt applies equality check predicate on the "deadline_at" field. It's identical to DeadlineAtEQ.
+func DeadlineAt(v time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldEQ(FieldDeadlineAt, v))
+}
+
 // StartedAt applies equality check predicate on the "started_at" field. It's identical to StartedAtEQ.
 func StartedAt(v time.Time) predicate.StepRun {
 	return predicate.StepRun(sql.FieldEQ(FieldStartedAt, v))
@@ -909,6 +914,66 @@ func NextAttemptAtIsNil() predicate.StepRun {
 // NextAttemptAtNotNil applies the NotNil predicate on the "next_attempt_at" field.
 func NextAttemptAtNotNil() predicate.StepRun {
 	return predicate.StepRun(sql.FieldNotNull(FieldNextAttemptAt))
+}
+
+// WaitIsNil applies the IsNil predicate on the "wait" field.
+func WaitIsNil() predicate.StepRun {
+	return predicate.StepRun(sql.FieldIsNull(FieldWait))
+}
+
+// WaitNotNil applies the NotNil predicate on the "wait" field.
+func WaitNotNil() predicate.StepRun {
+	return predicate.StepRun(sql.FieldNotNull(FieldWait))
+}
+
+// DeadlineAtEQ applies the EQ predicate on the "deadline_at" field.
+func DeadlineAtEQ(v time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldEQ(FieldDeadlineAt, v))
+}
+
+// DeadlineAtNEQ applies the NEQ predicate on the "deadline_at" field.
+func DeadlineAtNEQ(v time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldNEQ(FieldDeadlineAt, v))
+}
+
+// DeadlineAtIn applies the In predicate on the "deadline_at" field.
+func DeadlineAtIn(vs ...time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldIn(FieldDeadlineAt, vs...))
+}
+
+// DeadlineAtNotIn applies the NotIn predicate on the "deadline_at" field.
+func DeadlineAtNotIn(vs ...time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldNotIn(FieldDeadlineAt, vs...))
+}
+
+// DeadlineAtGT applies the GT predicate on the "deadline_at" field.
+func DeadlineAtGT(v time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldGT(FieldDeadlineAt, v))
+}
+
+// DeadlineAtGTE applies the GTE predicate on the "deadline_at" field.
+func DeadlineAtGTE(v time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldGTE(FieldDeadlineAt, v))
+}
+
+// DeadlineAtLT applies the LT predicate on the "deadline_at" field.
+func DeadlineAtLT(v time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldLT(FieldDeadlineAt, v))
+}
+
+// DeadlineAtLTE applies the LTE predicate on the "deadline_at" field.
+func DeadlineAtLTE(v time.Time) predicate.StepRun {
+	return predicate.StepRun(sql.FieldLTE(FieldDeadlineAt, v))
+}
+
+// DeadlineAtIsNil applies the IsNil predicate on the "deadline_at" field.
+func DeadlineAtIsNil() predicate.StepRun {
+	return predicate.StepRun(sql.FieldIsNull(FieldDeadlineAt))
+}
+
+// DeadlineAtNotNil applies the NotNil predicate on the "deadline_at" field.
+func DeadlineAtNotNil() predicate.StepRun {
+	return predicate.StepRun(sql.FieldNotNull(FieldDeadlineAt))
 }
 
 // StartedAtEQ applies the EQ predicate on the "started_at" field.

@@ -55,6 +55,7 @@ type RunResolver interface {
 	ReportURL(ctx context.Context, obj *ent.Run) (string, error)
 }
 type StepRunResolver interface {
+	Approval(ctx context.Context, obj *ent.StepRun) (*model.ApprovalRequest, error)
 	Output(ctx context.Context, obj *ent.StepRun) (spec.StepOutput, error)
 }
 
@@ -8630,6 +8631,29 @@ func (ec *executionContext) fieldContext_StepRun_nextAttemptAt(_ context.Context
 	return graphql.NewScalarFieldContext("StepRun", field, false, false, "Time")
 }
 
+func (ec *executionContext) _StepRun_deadlineAt(ctx context.Context, field graphql.CollectedField, obj *ent.StepRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StepRun_deadlineAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeadlineAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StepRun_deadlineAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StepRun", field, false, false, "Time")
+}
+
 func (ec *executionContext) _StepRun_startedAt(ctx context.Context, field graphql.CollectedField, obj *ent.StepRun) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8735,6 +8759,38 @@ func (ec *executionContext) fieldContext_StepRun_run(_ context.Context, field gr
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Run(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StepRun_approval(ctx context.Context, field graphql.CollectedField, obj *ent.StepRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StepRun_approval(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StepRun().Approval(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ApprovalRequest) graphql.Marshaler {
+			return ec.marshalOApprovalRequest2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋgraphᚋmodelᚐApprovalRequest(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StepRun_approval(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StepRun",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ApprovalRequest(ctx, field)
 		},
 	}
 	return fc, nil
@@ -20981,7 +21037,7 @@ func (ec *executionContext) unmarshalInputStepRunWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "key", "keyNEQ", "keyIn", "keyNotIn", "keyGT", "keyGTE", "keyLT", "keyLTE", "keyContains", "keyHasPrefix", "keyHasSuffix", "keyEqualFold", "keyContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "maxAttempts", "maxAttemptsNEQ", "maxAttemptsIn", "maxAttemptsNotIn", "maxAttemptsGT", "maxAttemptsGTE", "maxAttemptsLT", "maxAttemptsLTE", "maxAttemptsIsNil", "maxAttemptsNotNil", "timeoutSeconds", "timeoutSecondsNEQ", "timeoutSecondsIn", "timeoutSecondsNotIn", "timeoutSecondsGT", "timeoutSecondsGTE", "timeoutSecondsLT", "timeoutSecondsLTE", "timeoutSecondsIsNil", "timeoutSecondsNotNil", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "attempt", "attemptNEQ", "attemptIn", "attemptNotIn", "attemptGT", "attemptGTE", "attemptLT", "attemptLTE", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasRun", "hasRunWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "key", "keyNEQ", "keyIn", "keyNotIn", "keyGT", "keyGTE", "keyLT", "keyLTE", "keyContains", "keyHasPrefix", "keyHasSuffix", "keyEqualFold", "keyContainsFold", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "maxAttempts", "maxAttemptsNEQ", "maxAttemptsIn", "maxAttemptsNotIn", "maxAttemptsGT", "maxAttemptsGTE", "maxAttemptsLT", "maxAttemptsLTE", "maxAttemptsIsNil", "maxAttemptsNotNil", "timeoutSeconds", "timeoutSecondsNEQ", "timeoutSecondsIn", "timeoutSecondsNotIn", "timeoutSecondsGT", "timeoutSecondsGTE", "timeoutSecondsLT", "timeoutSecondsLTE", "timeoutSecondsIsNil", "timeoutSecondsNotNil", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "status", "statusNEQ", "statusIn", "statusNotIn", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "attempt", "attemptNEQ", "attemptIn", "attemptNotIn", "attemptGT", "attemptGTE", "attemptLT", "attemptLTE", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "error", "errorNEQ", "errorIn", "errorNotIn", "errorGT", "errorGTE", "errorLT", "errorLTE", "errorContains", "errorHasPrefix", "errorHasSuffix", "errorIsNil", "errorNotNil", "errorEqualFold", "errorContainsFold", "nextAttemptAt", "nextAttemptAtNEQ", "nextAttemptAtIn", "nextAttemptAtNotIn", "nextAttemptAtGT", "nextAttemptAtGTE", "nextAttemptAtLT", "nextAttemptAtLTE", "nextAttemptAtIsNil", "nextAttemptAtNotNil", "deadlineAt", "deadlineAtNEQ", "deadlineAtIn", "deadlineAtNotIn", "deadlineAtGT", "deadlineAtGTE", "deadlineAtLT", "deadlineAtLTE", "deadlineAtIsNil", "deadlineAtNotNil", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "startedAtIsNil", "startedAtNotNil", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "hasRun", "hasRunWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -22017,6 +22073,76 @@ func (ec *executionContext) unmarshalInputStepRunWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.NextAttemptAtNotNil = data
+		case "deadlineAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAt = data
+		case "deadlineAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtNEQ = data
+		case "deadlineAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtIn = data
+		case "deadlineAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtNotIn = data
+		case "deadlineAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtGT = data
+		case "deadlineAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtGTE = data
+		case "deadlineAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtLT = data
+		case "deadlineAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtLTE = data
+		case "deadlineAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtIsNil = data
+		case "deadlineAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deadlineAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeadlineAtNotNil = data
 		case "startedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -27670,6 +27796,11 @@ func (ec *executionContext) _StepRun(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "deadlineAt":
+			out.Values[i] = ec._StepRun_deadlineAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "startedAt":
 			out.Values[i] = ec._StepRun_startedAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -27691,6 +27822,12 @@ func (ec *executionContext) _StepRun(ctx context.Context, sel ast.SelectionSet, 
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._StepRun_run(ctx, field, obj)
+				})
+		case "approval":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StepRun_approval(ctx, field, obj)
 				})
 		case "output":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -28583,6 +28720,36 @@ func (ec *executionContext) marshalNPackageSubject2githubᚗcomᚋestateflowᚋe
 	return v
 }
 
+func (ec *executionContext) unmarshalNPackageSubject2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐSubjectᚄ(ctx context.Context, v any) ([]stepkind.Subject, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]stepkind.Subject, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPackageSubject2githubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐSubject(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNPackageSubject2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐSubjectᚄ(ctx context.Context, sel ast.SelectionSet, v []stepkind.Subject) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPackageSubject2githubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐSubject(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNPackageWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐPackageWhereInput(ctx context.Context, v any) (*ent.PackageWhereInput, error) {
 	res, err := ec.unmarshalInputPackageWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -29038,6 +29205,36 @@ func (ec *executionContext) unmarshalNUserRole2githubᚗcomᚋestateflowᚋestat
 
 func (ec *executionContext) marshalNUserRole2githubᚗcomᚋestateflowᚋestateflowᚋentᚋuserᚐRole(ctx context.Context, sel ast.SelectionSet, v user.Role) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNUserRole2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋuserᚐRoleᚄ(ctx context.Context, v any) ([]user.Role, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]user.Role, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNUserRole2githubᚗcomᚋestateflowᚋestateflowᚋentᚋuserᚐRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNUserRole2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋuserᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []user.Role) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNUserRole2githubᚗcomᚋestateflowᚋestateflowᚋentᚋuserᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNUserWhereInput2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚐUserWhereInput(ctx context.Context, v any) (*ent.UserWhereInput, error) {

@@ -64,6 +64,33 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	Approval struct {
+		Choice          func(childComplexity int) int
+		Comment         func(childComplexity int) int
+		DecidedBy       func(childComplexity int) int
+		DecidedByUserID func(childComplexity int) int
+		Decision        func(childComplexity int) int
+		Reviewed        func(childComplexity int) int
+	}
+
+	ApprovalOption struct {
+		Kind   func(childComplexity int) int
+		Label  func(childComplexity int) int
+		Name   func(childComplexity int) int
+		Price  func(childComplexity int) int
+		Source func(childComplexity int) int
+	}
+
+	ApprovalRequest struct {
+		ApproverRoles   func(childComplexity int) int
+		ApproverUserIds func(childComplexity int) int
+		DeadlineAction  func(childComplexity int) int
+		DeadlineAt      func(childComplexity int) int
+		DefaultChoice   func(childComplexity int) int
+		Options         func(childComplexity int) int
+		Review          func(childComplexity int) int
+	}
+
 	AudienceSegment struct {
 		Reason  func(childComplexity int) int
 		Segment func(childComplexity int) int
@@ -447,6 +474,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		AdvanceTransaction  func(childComplexity int, id int, stage deal.Stage) int
+		ApproveStep         func(childComplexity int, runID int, stepKey string, comment *string, choice *string) int
 		ArchivePackage      func(childComplexity int, id int) int
 		CancelEmailMessage  func(childComplexity int, id int) int
 		CancelRun           func(childComplexity int, id int) int
@@ -460,6 +488,7 @@ type ComplexityRoot struct {
 		CreateTransaction   func(childComplexity int, input ent.CreateTransactionInput) int
 		DeleteClient        func(childComplexity int, id int) int
 		DeleteProperty      func(childComplexity int, id int) int
+		RejectStep          func(childComplexity int, runID int, stepKey string, comment string) int
 		RescheduleTask      func(childComplexity int, id int, dueAt time.Time) int
 		RetryRun            func(childComplexity int, id int) int
 		RevokeAPIToken      func(childComplexity int, id int) int
@@ -759,6 +788,7 @@ type ComplexityRoot struct {
 		Params                func(childComplexity int) int
 		RequiredUpstreamKinds func(childComplexity int) int
 		Subject               func(childComplexity int) int
+		Subjects              func(childComplexity int) int
 	}
 
 	StepParam struct {
@@ -771,9 +801,11 @@ type ComplexityRoot struct {
 	}
 
 	StepRun struct {
+		Approval       func(childComplexity int) int
 		Attempt        func(childComplexity int) int
 		Config         func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
+		DeadlineAt     func(childComplexity int) int
 		DependsOn      func(childComplexity int) int
 		Error          func(childComplexity int) int
 		FinishedAt     func(childComplexity int) int
@@ -1012,6 +1044,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.APITokenEdge.Node(childComplexity), true
+
+	case "Approval.choice":
+		if e.ComplexityRoot.Approval.Choice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Choice(childComplexity), true
+	case "Approval.comment":
+		if e.ComplexityRoot.Approval.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Comment(childComplexity), true
+	case "Approval.decidedBy":
+		if e.ComplexityRoot.Approval.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.DecidedBy(childComplexity), true
+	case "Approval.decidedByUserId":
+		if e.ComplexityRoot.Approval.DecidedByUserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.DecidedByUserID(childComplexity), true
+	case "Approval.decision":
+		if e.ComplexityRoot.Approval.Decision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Decision(childComplexity), true
+	case "Approval.reviewed":
+		if e.ComplexityRoot.Approval.Reviewed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.Reviewed(childComplexity), true
+
+	case "ApprovalOption.kind":
+		if e.ComplexityRoot.ApprovalOption.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalOption.Kind(childComplexity), true
+	case "ApprovalOption.label":
+		if e.ComplexityRoot.ApprovalOption.Label == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalOption.Label(childComplexity), true
+	case "ApprovalOption.name":
+		if e.ComplexityRoot.ApprovalOption.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalOption.Name(childComplexity), true
+	case "ApprovalOption.price":
+		if e.ComplexityRoot.ApprovalOption.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalOption.Price(childComplexity), true
+	case "ApprovalOption.source":
+		if e.ComplexityRoot.ApprovalOption.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalOption.Source(childComplexity), true
+
+	case "ApprovalRequest.approverRoles":
+		if e.ComplexityRoot.ApprovalRequest.ApproverRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalRequest.ApproverRoles(childComplexity), true
+	case "ApprovalRequest.approverUserIds":
+		if e.ComplexityRoot.ApprovalRequest.ApproverUserIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalRequest.ApproverUserIds(childComplexity), true
+	case "ApprovalRequest.deadlineAction":
+		if e.ComplexityRoot.ApprovalRequest.DeadlineAction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalRequest.DeadlineAction(childComplexity), true
+	case "ApprovalRequest.deadlineAt":
+		if e.ComplexityRoot.ApprovalRequest.DeadlineAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalRequest.DeadlineAt(childComplexity), true
+	case "ApprovalRequest.defaultChoice":
+		if e.ComplexityRoot.ApprovalRequest.DefaultChoice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalRequest.DefaultChoice(childComplexity), true
+	case "ApprovalRequest.options":
+		if e.ComplexityRoot.ApprovalRequest.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalRequest.Options(childComplexity), true
+	case "ApprovalRequest.review":
+		if e.ComplexityRoot.ApprovalRequest.Review == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalRequest.Review(childComplexity), true
 
 	case "AudienceSegment.reason":
 		if e.ComplexityRoot.AudienceSegment.Reason == nil {
@@ -2711,6 +2854,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AdvanceTransaction(childComplexity, args["id"].(int), args["stage"].(deal.Stage)), true
+	case "Mutation.approveStep":
+		if e.ComplexityRoot.Mutation.ApproveStep == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_approveStep_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApproveStep(childComplexity, args["runId"].(int), args["stepKey"].(string), args["comment"].(*string), args["choice"].(*string)), true
 	case "Mutation.archivePackage":
 		if e.ComplexityRoot.Mutation.ArchivePackage == nil {
 			break
@@ -2854,6 +3008,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteProperty(childComplexity, args["id"].(int)), true
+	case "Mutation.rejectStep":
+		if e.ComplexityRoot.Mutation.RejectStep == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_rejectStep_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RejectStep(childComplexity, args["runId"].(int), args["stepKey"].(string), args["comment"].(string)), true
 	case "Mutation.rescheduleTask":
 		if e.ComplexityRoot.Mutation.RescheduleTask == nil {
 			break
@@ -4276,6 +4441,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StepKindInfo.Subject(childComplexity), true
+	case "StepKindInfo.subjects":
+		if e.ComplexityRoot.StepKindInfo.Subjects == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepKindInfo.Subjects(childComplexity), true
 
 	case "StepParam.default":
 		if e.ComplexityRoot.StepParam.Default == nil {
@@ -4314,6 +4485,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.StepParam.Type(childComplexity), true
 
+	case "StepRun.approval":
+		if e.ComplexityRoot.StepRun.Approval == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepRun.Approval(childComplexity), true
 	case "StepRun.attempt":
 		if e.ComplexityRoot.StepRun.Attempt == nil {
 			break
@@ -4332,6 +4509,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StepRun.CreatedAt(childComplexity), true
+	case "StepRun.deadlineAt":
+		if e.ComplexityRoot.StepRun.DeadlineAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StepRun.DeadlineAt(childComplexity), true
 	case "StepRun.dependsOn":
 		if e.ComplexityRoot.StepRun.DependsOn == nil {
 			break
@@ -5056,6 +5239,77 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../approval.graphqls", Input: `extend type Mutation {
+  """
+  Approves a step that is AWAITING_APPROVAL, and the run goes on. choice names
+  one of the step's options (StepRun.approval.options; a listing strategy's
+  pricing options), which steps downstream use: a marketing campaign then
+  advertises the chosen price. Refused with NOT_FOUND for a run or step the
+  viewer's organization does not have, CONFLICT for a step that does not await
+  approval (finished, or not yet reached), FORBIDDEN for a viewer who is not
+  among the step's approvers, and BAD_USER_INPUT for a choice that is not an
+  option.
+  """
+  approveStep(runId: ID!, stepKey: String!, comment: String, choice: String): Run! @cost(weight: 20)
+  """
+  Rejects a step that is AWAITING_APPROVAL: the step fails with the reason
+  (comment, required) and so does the run; retryRun asks again. Refused as
+  approveStep is.
+  """
+  rejectStep(runId: ID!, stepKey: String!, comment: String!): Run! @cost(weight: 20)
+}
+
+"What an APPROVAL step asks for."
+type ApprovalRequest {
+  "The dependencies whose outputs are to be approved (their outputs are on the run's steps)."
+  review: [String!]!
+  "What the approver may choose from; empty when the dependencies offer no options."
+  options: [ApprovalOption!]!
+  "Users with one of these roles may decide…"
+  approverRoles: [UserRole!]!
+  "…and so may these users."
+  approverUserIds: [ID!]!
+  "When the deadline passes; null without one."
+  deadlineAt: Time
+  "FAIL or AUTO_APPROVE; null without a deadline."
+  deadlineAction: String
+  "The option AUTO_APPROVE picks (AT_MARKET unless the step's config names another)."
+  defaultChoice: String
+}
+
+"An option an approver can choose."
+type ApprovalOption {
+  "PRICING_OPTION."
+  kind: String!
+  "What approveStep's choice names (AT_MARKET)."
+  name: String!
+  "The option in words, with its figure (At market: $455,000)."
+  label: String!
+  price: Int!
+  "The step that offered it."
+  source: String!
+}
+
+"The APPROVAL step's output: the decision that let the run go on (a rejection fails the step instead)."
+type Approval {
+  "APPROVED (by a person) or AUTO_APPROVED (when the deadline passed)."
+  decision: String!
+  "The option chosen; null when none was."
+  choice: ApprovalOption
+  comment: String!
+  "Who decided: the user's email and role, or 'the deadline'. When: the step's finishedAt."
+  decidedBy: String!
+  decidedByUserId: ID
+  reviewed: [String!]!
+}
+
+extend union StepOutput = Approval
+
+extend type StepRun {
+  "What an APPROVAL step asks for, once it has begun waiting (kept after the decision); null for other kinds."
+  approval: ApprovalRequest
+}
+`, BuiltIn: false},
 	{Name: "../auth.graphqls", Input: `"Who a request acts for."
 type Viewer {
   user: User!
@@ -8235,6 +8489,7 @@ enum RunEventType @goModel(model: "github.com/estateflow/estateflow/ent/runevent
   STEP_FAILED
   STEP_SKIPPED
   STEP_CANCELED
+  STEP_AWAITING
 }
 """
 RunEventWhereInput is used for filtering RunEvent objects.
@@ -8796,6 +9051,7 @@ enum StepKind @goModel(model: "github.com/estateflow/estateflow/ent/schema/stepk
   EMAIL_SEQUENCE
   SOCIAL_TARGETING
   FOLLOW_UP_SCHEDULING
+  APPROVAL
 }
 type StepRun implements Node {
   id: ID!
@@ -8810,6 +9066,9 @@ type StepRun implements Node {
   maxAttempts: Int
   timeoutSeconds: Int
   position: Int!
+  """
+  AWAITING_APPROVAL: the step waits for a decision from outside the engine (a person's approval); no worker or job holds it.
+  """
   status: StepRunStatus!
   progress: Float!
   attempt: Int!
@@ -8820,6 +9079,10 @@ type StepRun implements Node {
   When a RETRYING step's next attempt is due.
   """
   nextAttemptAt: Time
+  """
+  When an AWAITING_APPROVAL step's deadline passes and its deadline action applies.
+  """
+  deadlineAt: Time
   startedAt: Time
   finishedAt: Time
   organization: Organization!
@@ -8852,6 +9115,7 @@ enum StepRunStatus @goModel(model: "github.com/estateflow/estateflow/ent/steprun
   PENDING
   RUNNING
   RETRYING
+  AWAITING_APPROVAL
   SUCCEEDED
   FAILED
   SKIPPED
@@ -9057,6 +9321,19 @@ input StepRunWhereInput {
   nextAttemptAtLTE: Time
   nextAttemptAtIsNil: Boolean
   nextAttemptAtNotNil: Boolean
+  """
+  deadline_at field predicates
+  """
+  deadlineAt: Time
+  deadlineAtNEQ: Time
+  deadlineAtIn: [Time!]
+  deadlineAtNotIn: [Time!]
+  deadlineAtGT: Time
+  deadlineAtGTE: Time
+  deadlineAtLT: Time
+  deadlineAtLTE: Time
+  deadlineAtIsNil: Boolean
+  deadlineAtNotNil: Boolean
   """
   started_at field predicates
   """
@@ -10060,9 +10337,13 @@ type MarketingCampaign {
   propertyId: ID!
   "The advertised price: the property's list price when set, else the strategy's AT_MARKET option."
   price: Int!
-  "LIST_PRICE or PRICING_OPTION."
+  """
+  LIST_PRICE, PRICING_OPTION (the strategy's AT_MARKET option, for a property
+  without a list price) or APPROVED_OPTION (the option an APPROVAL step
+  among the campaign's dependencies chose).
+  """
   priceSource: String!
-  "The pricing option advertised when priceSource is PRICING_OPTION."
+  "The pricing option advertised when priceSource is PRICING_OPTION or APPROVED_OPTION."
   pricingOption: String
   priceNote: String!
   headlines: [String!]!
@@ -10286,10 +10567,15 @@ works on, the kinds it reads from upstream and the run parameters it reads.
 """
 type StepKindInfo {
   kind: StepKind!
-  "The module that implements the kind (analytics, strategy, crm, marketing)."
+  "The module that implements the kind (analytics, strategy, crm, marketing, approval)."
   module: String!
-  "A package may only chain kinds of its own subject."
-  subject: PackageSubject!
+  """
+  What the kind works on; null for a kind that works on either (APPROVAL).
+  A package may only chain kinds that work on its own subject (subjects).
+  """
+  subject: PackageSubject
+  "The subjects the kind works on."
+  subjects: [PackageSubject!]!
   "Kinds whose output the step reads and cannot do without: each must be among its dependencies."
   requiredUpstreamKinds: [StepKind!]!
   params: [StepParam!]!
@@ -10474,6 +10760,42 @@ func (ec *executionContext) childFields_APITokenEdge(ctx context.Context, field 
 		return ec.fieldContext_APITokenEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type APITokenEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ApprovalOption(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ApprovalOption_kind(ctx, field)
+	case "name":
+		return ec.fieldContext_ApprovalOption_name(ctx, field)
+	case "label":
+		return ec.fieldContext_ApprovalOption_label(ctx, field)
+	case "price":
+		return ec.fieldContext_ApprovalOption_price(ctx, field)
+	case "source":
+		return ec.fieldContext_ApprovalOption_source(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApprovalOption", field.Name)
+}
+
+func (ec *executionContext) childFields_ApprovalRequest(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "review":
+		return ec.fieldContext_ApprovalRequest_review(ctx, field)
+	case "options":
+		return ec.fieldContext_ApprovalRequest_options(ctx, field)
+	case "approverRoles":
+		return ec.fieldContext_ApprovalRequest_approverRoles(ctx, field)
+	case "approverUserIds":
+		return ec.fieldContext_ApprovalRequest_approverUserIds(ctx, field)
+	case "deadlineAt":
+		return ec.fieldContext_ApprovalRequest_deadlineAt(ctx, field)
+	case "deadlineAction":
+		return ec.fieldContext_ApprovalRequest_deadlineAction(ctx, field)
+	case "defaultChoice":
+		return ec.fieldContext_ApprovalRequest_defaultChoice(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ApprovalRequest", field.Name)
 }
 
 func (ec *executionContext) childFields_AudienceSegment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11618,6 +11940,8 @@ func (ec *executionContext) childFields_StepKindInfo(ctx context.Context, field 
 		return ec.fieldContext_StepKindInfo_module(ctx, field)
 	case "subject":
 		return ec.fieldContext_StepKindInfo_subject(ctx, field)
+	case "subjects":
+		return ec.fieldContext_StepKindInfo_subjects(ctx, field)
 	case "requiredUpstreamKinds":
 		return ec.fieldContext_StepKindInfo_requiredUpstreamKinds(ctx, field)
 	case "params":
@@ -11684,6 +12008,8 @@ func (ec *executionContext) childFields_StepRun(ctx context.Context, field graph
 		return ec.fieldContext_StepRun_error(ctx, field)
 	case "nextAttemptAt":
 		return ec.fieldContext_StepRun_nextAttemptAt(ctx, field)
+	case "deadlineAt":
+		return ec.fieldContext_StepRun_deadlineAt(ctx, field)
 	case "startedAt":
 		return ec.fieldContext_StepRun_startedAt(ctx, field)
 	case "finishedAt":
@@ -11692,6 +12018,8 @@ func (ec *executionContext) childFields_StepRun(ctx context.Context, field graph
 		return ec.fieldContext_StepRun_organization(ctx, field)
 	case "run":
 		return ec.fieldContext_StepRun_run(ctx, field)
+	case "approval":
+		return ec.fieldContext_StepRun_approval(ctx, field)
 	case "output":
 		return ec.fieldContext_StepRun_output(ctx, field)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/graph/model"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/approval"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/spec"
@@ -339,6 +340,11 @@ func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSe
 			return graphql.Null
 		}
 		return ec._CMAReport(ctx, sel, obj)
+	case *approval.Output:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Approval(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj

@@ -82,14 +82,37 @@ func (ec *executionContext) _StepKindInfo_subject(ctx context.Context, field gra
 			return obj.Subject, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v stepkind.Subject) graphql.Marshaler {
-			return ec.marshalNPackageSubject2githubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐSubject(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *stepkind.Subject) graphql.Marshaler {
+			return ec.marshalOPackageSubject2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐSubject(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StepKindInfo_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StepKindInfo", field, false, false, "PackageSubject")
+}
+
+func (ec *executionContext) _StepKindInfo_subjects(ctx context.Context, field graphql.CollectedField, obj *model.StepKindInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StepKindInfo_subjects(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subjects, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []stepkind.Subject) graphql.Marshaler {
+			return ec.marshalNPackageSubject2ᚕgithubᚗcomᚋestateflowᚋestateflowᚋentᚋschemaᚋstepkindᚐSubjectᚄ(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_StepKindInfo_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_StepKindInfo_subjects(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("StepKindInfo", field, false, false, "PackageSubject")
 }
 
@@ -321,6 +344,11 @@ func (ec *executionContext) _StepKindInfo(ctx context.Context, sel ast.Selection
 			}
 		case "subject":
 			out.Values[i] = ec._StepKindInfo_subject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "subjects":
+			out.Values[i] = ec._StepKindInfo_subjects(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -3,9 +3,31 @@
 package model
 
 import (
+	"time"
+
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/modules/approval"
 )
+
+// What an APPROVAL step asks for.
+type ApprovalRequest struct {
+	// The dependencies whose outputs are to be approved (their outputs are on the run's steps).
+	Review []string `json:"review"`
+	// What the approver may choose from; empty when the dependencies offer no options.
+	Options []*approval.Option `json:"options"`
+	// Users with one of these roles may decide…
+	ApproverRoles []user.Role `json:"approverRoles"`
+	// …and so may these users.
+	ApproverUserIds []int `json:"approverUserIds"`
+	// When the deadline passes; null without one.
+	DeadlineAt *time.Time `json:"deadlineAt,omitempty"`
+	// FAIL or AUTO_APPROVE; null without a deadline.
+	DeadlineAction *string `json:"deadlineAction,omitempty"`
+	// The option AUTO_APPROVE picks (AT_MARKET unless the step's config names another).
+	DefaultChoice *string `json:"defaultChoice,omitempty"`
+}
 
 // A geographic rectangle in WGS84 degrees. It must not cross the antimeridian:
 // minLng is west of maxLng.
@@ -64,10 +86,13 @@ type StartRunInput struct {
 // works on, the kinds it reads from upstream and the run parameters it reads.
 type StepKindInfo struct {
 	Kind stepkind.Kind `json:"kind"`
-	// The module that implements the kind (analytics, strategy, crm, marketing).
+	// The module that implements the kind (analytics, strategy, crm, marketing, approval).
 	Module string `json:"module"`
-	// A package may only chain kinds of its own subject.
-	Subject stepkind.Subject `json:"subject"`
+	// What the kind works on; null for a kind that works on either (APPROVAL).
+	// A package may only chain kinds that work on its own subject (subjects).
+	Subject *stepkind.Subject `json:"subject,omitempty"`
+	// The subjects the kind works on.
+	Subjects []stepkind.Subject `json:"subjects"`
 	// Kinds whose output the step reads and cannot do without: each must be among its dependencies.
 	RequiredUpstreamKinds []stepkind.Kind `json:"requiredUpstreamKinds"`
 	Params                []*StepParam    `json:"params"`

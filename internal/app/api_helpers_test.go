@@ -59,7 +59,10 @@ type testOptions struct {
 	// and the engine's own shutdown grace. Retries always back off 10ms.
 	progressInterval, shutdownGrace time.Duration
 	config                          func(*Config) // server settings beyond the tests' defaults
-	dbURL                           string        // a database another testAPI used: "" opens a fresh one
+	// now, when set, is the engine's clock (and River's), and the sweep
+	// of lost timers runs every 100ms, so that tests can let days pass.
+	now   func() time.Time
+	dbURL string // a database another testAPI used: "" opens a fresh one
 }
 
 func newTestAPI(t testing.TB, opts testOptions) *testAPI {
@@ -94,6 +97,9 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 			c.BackoffBase, c.ProgressInterval, c.ShutdownGrace = 10*time.Millisecond, 20*time.Millisecond, opts.shutdownGrace
 			if opts.progressInterval > 0 {
 				c.ProgressInterval = opts.progressInterval
+			}
+			if opts.now != nil {
+				c.Now, c.SweepInterval = opts.now, 100*time.Millisecond
 			}
 			if opts.executors != nil {
 				// Stub executors stand in for the modules and read params

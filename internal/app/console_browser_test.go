@@ -378,6 +378,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("live bars", func(t *testing.T) { testConsoleLiveRun(t, b, api, gate, runID) })
 	t.Run("cancel", func(t *testing.T) { testConsoleCancel(t, b, api, gate, address) })
 	t.Run("websocket outage", func(t *testing.T) { testConsoleOutage(t, b, api, gate, killer, address) })
+	t.Run("approval", func(t *testing.T) { testConsoleApproval(t, b, api) })
 	t.Run("monitor under a burst of runs", func(t *testing.T) { testConsoleMonitorAt500(t, b, api) })
 	t.Run("accessibility", func(t *testing.T) {
 		b.t = t
@@ -639,6 +640,48 @@ func testConsoleCancel(t *testing.T, b *browser, api *testAPI, gate *consoleGate
 	b.screenshot("run-canceled")
 	checkSeqs(t, b, api, id)
 	gate.open()
+}
+
+// testConsoleApproval: a run of New Listing with approval shows as awaiting
+// approval on the monitor; its page offers the strategy's pricing options,
+// and Approve with one carries it to the campaign.
+func testConsoleApproval(t *testing.T, b *browser, api *testAPI) {
+	b.t = t
+	id := api.startApprovalRun(t, map[string]any{"deadline": "3d"})
+	b.eval(`location.hash = '#/monitor'`, nil)
+	b.wait("the run awaiting approval on the monitor", fmt.Sprintf(`document.querySelector('#monitor-list li[data-run-id="%s"] a[data-awaiting="approval"]') !== null`, id))
+	b.screenshot("monitor-awaiting-approval")
+	b.click(fmt.Sprintf(`#monitor-list li[data-run-id="%s"] a[data-awaiting="approval"]`, id))
+	b.wait("the approval card", `document.querySelector('[data-approval-of="approval"] #approve-approval-approve') !== null`)
+	var options []string
+	b.eval(`[...document.querySelectorAll('#approve-approval-choice option')].map(o => o.value)`, &options)
+	if strings.Join(options, ",") != "BELOW_MARKET,AT_MARKET,ASPIRATIONAL" {
+		t.Fatalf("choice picker offers %v", options)
+	}
+	var picked string
+	b.eval(`document.querySelector('#approve-approval-choice').value`, &picked)
+	if picked != "AT_MARKET" {
+		t.Errorf("the picker starts at %q, want the default AT_MARKET", picked)
+	}
+	b.axe("approval")
+	// Reject without a reason is refused in the page, and the run waits on.
+	b.click(`#approve-approval-reject`)
+	b.wait("the reason request", `document.querySelector('#run-error').textContent.includes('needs a reason')`)
+	b.choose(`#approve-approval-choice`, "ASPIRATIONAL")
+	b.typeInto(`#approve-approval-comment`, "Seller wants the top of the range")
+	b.screenshot("approval")
+	b.click(`#approve-approval-approve`)
+	b.wait("the run's success", `document.querySelector('#run-status')?.dataset.status === 'SUCCEEDED'`)
+	b.wait("the approval card gone", `document.querySelector('[data-approval-of="approval"]') === null`)
+	_, _, steps := api.approvalRun(t, id)
+	if out := steps["approval"].Output; out["decision"] != "APPROVED" || out["comment"] != "Seller wants the top of the range" ||
+		out["choice"].(map[string]any)["name"] != "ASPIRATIONAL" {
+		t.Fatalf("approval output %v", out)
+	}
+	if c := steps["campaign"].Output; c["priceSource"] != "APPROVED_OPTION" || c["pricingOption"] != "ASPIRATIONAL" {
+		t.Fatalf("campaign price %v from %v %v", c["price"], c["priceSource"], c["pricingOption"])
+	}
+	checkSeqs(t, b, api, mustInt(t, id))
 }
 
 func testConsoleOutage(t *testing.T, b *browser, api *testAPI, gate *consoleGate, killer *wsKiller, address string) {

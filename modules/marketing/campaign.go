@@ -10,14 +10,17 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/approval"
 	"github.com/estateflow/estateflow/modules/strategy"
 )
 
 // MarketingCampaign is the MARKETING_CAMPAIGN step's output.
 type MarketingCampaign struct {
 	PropertyID int `json:"propertyId"`
-	// Price is the advertised price: the property's list price when it
-	// has one (PriceSource LIST_PRICE), else the strategy's option named
+	// Price is the advertised price: the pricing option an approval among
+	// the campaign's dependencies chose (PriceSource APPROVED_OPTION, the
+	// option in PricingOption); else the property's list price when it
+	// has one (PriceSource LIST_PRICE); else the strategy's option named
 	// in PricingOption (PriceSource PRICING_OPTION).
 	Price         int      `json:"price"`
 	PriceSource   string   `json:"priceSource"`
@@ -70,6 +73,7 @@ const campaignWindowDays = 14
 const (
 	PriceFromListPrice = "LIST_PRICE"
 	PriceFromOption    = "PRICING_OPTION"
+	PriceFromApproval  = "APPROVED_OPTION"
 )
 
 // advertisedOption is the pricing option advertised when the property has
@@ -99,6 +103,9 @@ type CampaignInput struct {
 	Type     string
 	Features []string
 	Strategy *strategy.ListingStrategy
+	// Approval, when an APPROVAL step among the campaign's dependencies
+	// chose a pricing option, sets the advertised price.
+	Approval *approval.Output
 	Budget   int
 	// Website is the organization's website ("" when it has none).
 	Website string
@@ -113,7 +120,13 @@ func BuildCampaign(in CampaignInput) MarketingCampaign {
 	s := in.Strategy
 	h := in.Home
 	c := MarketingCampaign{PropertyID: h.ID, ListingURL: ListingURL(in.Website, h.ID)}
-	if h.ListPrice != nil && *h.ListPrice > 0 {
+	if a := in.Approval; a != nil && a.Choice != nil && a.Choice.Kind == approval.ChoicePricingOption {
+		c.Price, c.PriceSource, c.PricingOption = a.Choice.Price, PriceFromApproval, a.Choice.Name
+		c.PriceNote = fmt.Sprintf("the %s pricing option, chosen at approval by %s", a.Choice.Name, a.DecidedBy)
+		if h.ListPrice != nil && *h.ListPrice > 0 && *h.ListPrice != c.Price {
+			c.PriceNote += fmt.Sprintf("; the property's list price, $%s, differs: update it before the campaign goes out", numfmt.Thousands(*h.ListPrice))
+		}
+	} else if h.ListPrice != nil && *h.ListPrice > 0 {
 		c.Price, c.PriceSource = *h.ListPrice, PriceFromListPrice
 		c.PriceNote = "the property's list price"
 	} else {

@@ -20,6 +20,7 @@ import (
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/modules/analytics"
+	"github.com/estateflow/estateflow/modules/approval"
 	"github.com/estateflow/estateflow/modules/crm"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/modules/strategy"
@@ -205,9 +206,28 @@ func (x CampaignExecutor) Execute(ctx context.Context, sc *engine.StepContext) (
 	if err != nil {
 		return nil, err
 	}
-	c := BuildCampaign(CampaignInput{Home: analytics.HomeOf(p), City: p.City, Type: string(p.PropertyType), Features: p.Features,
-		Strategy: &s, Budget: budget, Website: org.Website})
+	in := CampaignInput{Home: analytics.HomeOf(p), City: p.City, Type: string(p.PropertyType), Features: p.Features,
+		Strategy: &s, Budget: budget, Website: org.Website}
+	if hasInput(sc.Inputs, "decision") {
+		// An approval among the dependencies: its choice sets the price.
+		var a approval.Output
+		if err := spec.DecodeInput(sc.Inputs, "decision", &a); err != nil {
+			return nil, engine.Permanent(err)
+		}
+		in.Approval = &a
+	}
+	c := BuildCampaign(in)
 	return &c, nil
+}
+
+// hasInput reports whether a dependency's output has the field.
+func hasInput(inputs map[string]map[string]any, field string) bool {
+	for _, out := range inputs {
+		if _, ok := out[field]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // SocialExecutor runs SOCIAL_SCHEDULING from the campaign among its inputs.

@@ -31,6 +31,19 @@ type Deps struct {
 	PublicURL string
 }
 
+// Subjects lists the subjects a kind works on.
+func (k StepKind) Subjects() []stepkind.Subject {
+	if k.AnySubject {
+		return []stepkind.Subject{stepkind.SubjectProperty, stepkind.SubjectClient}
+	}
+	return []stepkind.Subject{k.Subject}
+}
+
+// WorksOn reports whether a package of the given subject may hold the kind.
+func (k StepKind) WorksOn(s stepkind.Subject) bool {
+	return k.AnySubject || k.Subject == s
+}
+
 // Module is one area of the real-estate work and the step kinds it
 // implements.
 type Module struct {
@@ -43,8 +56,13 @@ type Module struct {
 type StepKind struct {
 	Kind stepkind.Kind
 	// Subject is what a step of this kind works on; a package may only
-	// chain kinds of its own subject.
+	// chain kinds of its own subject. Empty with AnySubject.
 	Subject stepkind.Subject
+	// AnySubject: the kind works in packages of either subject (APPROVAL).
+	AnySubject bool
+	// CheckConfig, when set, refuses a step config (PackageStep.config) the
+	// executor could not use, before a package is saved.
+	CheckConfig func(config map[string]any) error
 	// Requires lists the kinds whose output the executor reads and cannot
 	// do without. Executors see only their direct dependencies' outputs
 	// (engine.StepContext.Inputs), so each must be among the step's

@@ -23,6 +23,9 @@ const (
 	EmailSequence      Kind = "EMAIL_SEQUENCE"
 	SocialTargeting    Kind = "SOCIAL_TARGETING"
 	FollowUpScheduling Kind = "FOLLOW_UP_SCHEDULING"
+	// Approval waits for a person's decision on its dependencies' outputs;
+	// it works on either subject.
+	Approval Kind = "APPROVAL"
 )
 
 // Subject is what a package, and each of its steps, works on.
@@ -39,6 +42,7 @@ func (Kind) Values() []string {
 	return []string{
 		string(CMAAnalysis), string(ListingStrategy), string(MarketingCampaign), string(SocialScheduling),
 		string(LeadScoring), string(EmailSequence), string(SocialTargeting), string(FollowUpScheduling),
+		string(Approval),
 	}
 }
 

@@ -1,8 +1,9 @@
-// Run detail: the steps' bars (live), each step's typed output rendered for
-// a person, the posts, emails and tasks the run created, Cancel and Retry,
-// and the report.
+// Run detail: the steps' bars (live), the steps awaiting approval with
+// Approve and Reject (and a choice among their options), each step's typed
+// output rendered for a person, the posts, emails and tasks the run
+// created, Cancel and Retry, and the report.
 
-import { h, announce } from './dom.js';
+import { h, announce, field } from './dom.js';
 import { RUN_FIELDS, TERMINAL_RUN } from './runs.js';
 import { stepBars, statusBadge } from './bars.js';
 import { OUTPUT_FRAGMENT, renderOutput } from './outputs.js';
@@ -13,7 +14,8 @@ const TASK_FIELDS = 'edges { node { id type title notes dueAt status runID stepK
 const EMAIL_FIELDS = 'edges { node { id to subject scheduledAt status runID stepKey } }';
 
 const DETAIL = `query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} params
-  steps { key output { ${OUTPUT_FRAGMENT} } }
+  steps { key output { ${OUTPUT_FRAGMENT} }
+    approval { review options { name label price } approverRoles approverUserIds deadlineAt deadlineAction defaultChoice } }
   property { id address city zip sqft beds baths
     scheduledPosts(first: 50, orderBy: {field: SCHEDULED_AT}) { ${POST_FIELDS} }
     tasks(first: 50, orderBy: {field: DUE_AT}) { ${TASK_FIELDS} } }
@@ -35,13 +37,14 @@ export function renderDetail(main, session, runID) {
   const cancel = h('button', { type: 'button', class: 'danger', id: 'run-cancel', disabled: true }, 'Cancel run');
   const retry = h('button', { type: 'button', class: 'secondary', id: 'run-retry', disabled: true }, 'Retry run');
   const report = h('a', { href: reportURL(runID), id: 'run-report' }, 'Download the report (HTML)');
+  const approvals = h('div', { id: 'run-approvals' });
   const outputs = h('div', { id: 'run-outputs' });
   const effects = h('div', { id: 'run-effects' });
   main.append(heading, h('div', { class: 'run-head' }, badge, meta),
     h('div', { class: 'actions' }, cancel, retry, report),
     message, error,
     h('section', { class: 'card', 'aria-labelledby': 'steps-title' }, h('h2', { id: 'steps-title' }, 'Steps'), barsSlot),
-    outputs, effects);
+    approvals, outputs, effects);
 
   let bars = null;
   let timer = 0;
@@ -93,6 +96,59 @@ export function renderDetail(main, session, runID) {
       st.output ? renderOutput(st.output, run) : h('p', {}, st.error ? `Error: ${st.error}` : st.status === 'SUCCEEDED' ? 'No output.' : 'No output yet.'))));
   };
 
+  // renderApprovals shows each step awaiting approval: what is to be
+  // approved, by whom, until when, the options, and the two decisions.
+  const renderApprovals = (node) => {
+    const run = store.runs.get(runID);
+    const waiting = (node.steps || []).filter((st) => st.approval && (run?.steps.get(st.key)?.status || st.status) === 'AWAITING_APPROVAL');
+    approvals.replaceChildren(...waiting.map((st) => approvalCard(st)));
+  };
+
+  const approvalCard = (st) => {
+    const a = st.approval;
+    const id = `approve-${st.key}`;
+    const comment = h('textarea', { id: `${id}-comment`, rows: 2, maxlength: 2000 });
+    const choice = a.options.length
+      ? h('select', { id: `${id}-choice` }, a.options.map((o) => h('option', { value: o.name, selected: o.name === a.defaultChoice }, o.label)))
+      : null;
+    const approve = h('button', { type: 'button', id: `${id}-approve`, dataset: { stepKey: st.key } }, 'Approve');
+    const reject = h('button', { type: 'button', class: 'danger', id: `${id}-reject`, dataset: { stepKey: st.key } }, 'Reject');
+    const who = [...a.approverRoles.map((r) => `${label(r)}s`), ...a.approverUserIds.map((u) => `user ${u}`)].join(' or ');
+    const deadline = a.deadlineAt ? ` Deadline ${dateTime(a.deadlineAt)}, then ${label(a.deadlineAction)}.` : '';
+    const decide = async (button, mutation, vars, verb) => {
+      approve.disabled = reject.disabled = true;
+      error.textContent = '';
+      try {
+        const data = await session.request(`mutation($runId: ID!, $stepKey: String!, $comment: String${mutation === 'approveStep' ? ', $choice: String' : '!'}) {
+          ${mutation}(runId: $runId, stepKey: $stepKey, comment: $comment${mutation === 'approveStep' ? ', choice: $choice' : ''}) { ${RUN_FIELDS} } }`,
+        { runId: runID, stepKey: st.key, ...vars });
+        store.upsert(data[mutation]);
+        store.track(runID);
+        message.textContent = `${st.name}: ${verb}.`;
+        announce(message.textContent);
+        reload();
+      } catch (err) {
+        error.textContent = `${verb} failed: ${err.message}`;
+        approve.disabled = reject.disabled = false;
+      }
+    };
+    approve.addEventListener('click', () => decide(approve, 'approveStep', { comment: comment.value || null, choice: choice ? choice.value : null }, 'approved'));
+    reject.addEventListener('click', () => {
+      if (!comment.value.trim()) {
+        error.textContent = 'A rejection needs a reason: write it in the comment.';
+        comment.focus();
+        return;
+      }
+      decide(reject, 'rejectStep', { comment: comment.value }, 'rejected');
+    });
+    return h('section', { class: 'card approval', 'aria-labelledby': `${id}-title`, dataset: { approvalOf: st.key } },
+      h('h2', { id: `${id}-title` }, `Awaiting approval: ${st.name}`),
+      h('p', {}, `Review the output of ${a.review.join(', ') || 'the steps before it'} below. Who may decide: ${who}.${deadline}`),
+      choice ? field('Choice', choice, 'Carried to the steps after it (the campaign advertises the chosen price).') : null,
+      field('Comment', comment, 'Required to reject: the run fails with it.'),
+      h('div', { class: 'actions' }, approve, reject));
+  };
+
   let loads = 0;
   const load = async () => {
     const mine = ++loads;
@@ -105,6 +161,7 @@ export function renderDetail(main, session, runID) {
         return;
       }
       store.upsert(node);
+      renderApprovals(node);
       renderOutputs(node);
       renderEffects(node);
       paint();
@@ -122,7 +179,7 @@ export function renderDetail(main, session, runID) {
   const stop = store.onChange((id, ev) => {
     if (id !== runID) return;
     paint();
-    if (ev && (ev.type === 'STREAM_COMPLETE' || /^(STEP_(SUCCEEDED|FAILED|SKIPPED|CANCELED)|RUN_)/.test(ev.type))) reload();
+    if (ev && (ev.type === 'STREAM_COMPLETE' || /^(STEP_(SUCCEEDED|FAILED|SKIPPED|CANCELED|AWAITING)|RUN_)/.test(ev.type))) reload();
   });
   window.addEventListener('console:resync', reload);
 

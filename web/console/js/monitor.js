@@ -53,9 +53,19 @@ export function renderMonitor(main, session) {
     return w;
   };
 
+  // A run that waits for a person says so beside its status; the detail
+  // view has the Approve and Reject buttons.
+  const badges = (r) => {
+    const waiting = [...(r.steps?.values() || [])].filter((st) => st.status === 'AWAITING_APPROVAL');
+    return [statusBadge(r.status), waiting.length
+      ? h('a', { class: 'badge s-AWAITING_APPROVAL', href: `#/runs/${encodeURIComponent(r.id)}`, dataset: { awaiting: waiting.map((st) => st.key).join(',') } },
+        `Awaiting approval: ${waiting.map((st) => st.name).join(', ')}`)
+      : null];
+  };
+
   const row = (r) => {
     const bars = stepBars(r, `m-${r.id}`);
-    const badge = h('span', {}, statusBadge(r.status));
+    const badge = h('span', {}, badges(r));
     const subject = r.property?.address || r.client?.name || '';
     const li = h('li', { class: `run-row r-${r.status}`, dataset: { runId: r.id, status: r.status } },
       h('div', { class: 'run-head' },
@@ -76,7 +86,7 @@ export function renderMonitor(main, session) {
       if (!rw) rw = row(r);
       else if (dirty.has(id)) {
         rw.bars.update(r);
-        rw.badge.replaceChildren(statusBadge(r.status));
+        rw.badge.replaceChildren(...badges(r).filter(Boolean));
         rw.li.className = `run-row r-${r.status}`;
         rw.li.dataset.status = r.status;
       }
