@@ -167,6 +167,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[5]},
 			},
+			{
+				Name:    "deal_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{TransactionsColumns[10]},
+			},
+			{
+				Name:    "deal_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{TransactionsColumns[12]},
+			},
 		},
 	}
 	// EmailMessagesColumns holds the columns for the "email_messages" table.
@@ -332,6 +342,7 @@ var (
 		{Name: "sender_name", Type: field.TypeString, Size: 200, Default: ""},
 		{Name: "sender_email", Type: field.TypeString, Size: 320, Default: ""},
 		{Name: "signature", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "event_retention_days", Type: field.TypeInt, Nullable: true},
 		{Name: "unsubscribe_key", Type: field.TypeBytes, Nullable: true},
 	}
 	// OrganizationsTable holds the schema information for the "organizations" table.
@@ -457,6 +468,7 @@ var (
 		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "started_at", Type: field.TypeTime, Nullable: true},
 		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "compacted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "organization_id", Type: field.TypeInt},
 		{Name: "package_id", Type: field.TypeInt},
 		{Name: "property_id", Type: field.TypeInt, Nullable: true},
@@ -470,25 +482,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "runs_organizations_organization",
-				Columns:    []*schema.Column{RunsColumns[13]},
+				Columns:    []*schema.Column{RunsColumns[14]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "runs_packages_package",
-				Columns:    []*schema.Column{RunsColumns[14]},
+				Columns:    []*schema.Column{RunsColumns[15]},
 				RefColumns: []*schema.Column{PackagesColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
 			{
 				Symbol:     "runs_properties_property",
-				Columns:    []*schema.Column{RunsColumns[15]},
+				Columns:    []*schema.Column{RunsColumns[16]},
 				RefColumns: []*schema.Column{PropertiesColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
 			{
 				Symbol:     "runs_clients_client",
-				Columns:    []*schema.Column{RunsColumns[16]},
+				Columns:    []*schema.Column{RunsColumns[17]},
 				RefColumns: []*schema.Column{ClientsColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
@@ -497,12 +509,47 @@ var (
 			{
 				Name:    "run_organization_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{RunsColumns[13], RunsColumns[9]},
+				Columns: []*schema.Column{RunsColumns[14], RunsColumns[9]},
 			},
 			{
 				Name:    "run_organization_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{RunsColumns[13], RunsColumns[5]},
+				Columns: []*schema.Column{RunsColumns[14], RunsColumns[5]},
+			},
+			{
+				Name:    "run_organization_id_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[14], RunsColumns[16]},
+			},
+			{
+				Name:    "run_organization_id_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[14], RunsColumns[17]},
+			},
+			{
+				Name:    "run_organization_id_package_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[14], RunsColumns[15]},
+			},
+			{
+				Name:    "run_organization_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[14], RunsColumns[1]},
+			},
+			{
+				Name:    "run_finished_at",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[12]},
+			},
+			{
+				Name:    "run_status_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[5], RunsColumns[14]},
+			},
+			{
+				Name:    "run_organization_id_compacted_at_finished_at",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[14], RunsColumns[13], RunsColumns[12]},
 			},
 		},
 	}
@@ -510,12 +557,13 @@ var (
 	RunEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "seq", Type: field.TypeInt},
-		{Name: "type", Type: field.TypeEnum, Enums: []string{"RUN_QUEUED", "RUN_STARTED", "RUN_SUCCEEDED", "RUN_FAILED", "RUN_CANCELING", "RUN_CANCELED", "RUN_RETRIED", "STEP_STARTED", "STEP_PROGRESS", "STEP_RETRYING", "STEP_SUCCEEDED", "STEP_FAILED", "STEP_SKIPPED", "STEP_CANCELED"}},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"RUN_QUEUED", "RUN_STARTED", "RUN_SUCCEEDED", "RUN_FAILED", "RUN_CANCELING", "RUN_CANCELED", "RUN_RETRIED", "STEP_STARTED", "STEP_PROGRESS", "STEP_RETRYING", "STEP_SUCCEEDED", "STEP_FAILED", "STEP_SKIPPED", "STEP_CANCELED", "EVENTS_COMPACTED"}},
 		{Name: "step_key", Type: field.TypeString, Nullable: true},
 		{Name: "status", Type: field.TypeString},
 		{Name: "progress", Type: field.TypeFloat64, Default: 0},
 		{Name: "message", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "at", Type: field.TypeTime},
+		{Name: "compacted_through", Type: field.TypeInt, Nullable: true},
 		{Name: "run_id", Type: field.TypeInt},
 		{Name: "organization_id", Type: field.TypeInt},
 	}
@@ -527,13 +575,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "run_events_runs_events",
-				Columns:    []*schema.Column{RunEventsColumns[8]},
+				Columns:    []*schema.Column{RunEventsColumns[9]},
 				RefColumns: []*schema.Column{RunsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "run_events_organizations_organization",
-				Columns:    []*schema.Column{RunEventsColumns[9]},
+				Columns:    []*schema.Column{RunEventsColumns[10]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -542,7 +590,7 @@ var (
 			{
 				Name:    "runevent_run_id_seq",
 				Unique:  true,
-				Columns: []*schema.Column{RunEventsColumns[8], RunEventsColumns[1]},
+				Columns: []*schema.Column{RunEventsColumns[9], RunEventsColumns[1]},
 			},
 		},
 	}
@@ -589,6 +637,11 @@ var (
 				Name:    "scheduledpost_organization_id_status_scheduled_at",
 				Unique:  false,
 				Columns: []*schema.Column{ScheduledPostsColumns[10], ScheduledPostsColumns[6], ScheduledPostsColumns[4]},
+			},
+			{
+				Name:    "scheduledpost_run_id",
+				Unique:  false,
+				Columns: []*schema.Column{ScheduledPostsColumns[7]},
 			},
 		},
 	}
@@ -724,6 +777,16 @@ var (
 				Name:    "task_organization_id_status_due_at",
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[14], TasksColumns[7], TasksColumns[6]},
+			},
+			{
+				Name:    "task_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[12]},
+			},
+			{
+				Name:    "task_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[15]},
 			},
 		},
 	}

@@ -56,7 +56,12 @@ func (Deal) Edges() []ent.Edge {
 
 // Indexes of the Deal.
 func (Deal) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("organization_id", "stage")}
+	return []ent.Index{
+		index.Fields("organization_id", "stage"),
+		// The nested edges Client.transactions and Property.transactions.
+		index.Fields("client_id"),
+		index.Fields("property_id"),
+	}
 }
 
 // Annotations of the Deal.

@@ -77,6 +77,9 @@ func (Task) Indexes() []ent.Index {
 		index.Fields("run_id", "step_key", "plan_index").Unique(),
 		index.Fields("transaction_id", "checklist_key").Unique(),
 		index.Fields("organization_id", "status", "due_at"),
+		// The nested edges Client.tasks and Property.tasks.
+		index.Fields("client_id"),
+		index.Fields("property_id"),
 	}
 }
 

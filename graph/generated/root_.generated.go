@@ -481,19 +481,20 @@ type ComplexityRoot struct {
 	}
 
 	Organization struct {
-		BrokerageName func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Phone         func(childComplexity int) int
-		PostalAddress func(childComplexity int) int
-		SenderEmail   func(childComplexity int) int
-		SenderName    func(childComplexity int) int
-		Signature     func(childComplexity int) int
-		Slug          func(childComplexity int) int
-		Timezone      func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		Website       func(childComplexity int) int
+		BrokerageName      func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		EventRetentionDays func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Phone              func(childComplexity int) int
+		PostalAddress      func(childComplexity int) int
+		SenderEmail        func(childComplexity int) int
+		SenderName         func(childComplexity int) int
+		Signature          func(childComplexity int) int
+		Slug               func(childComplexity int) int
+		Timezone           func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		Website            func(childComplexity int) int
 	}
 
 	Package struct {
@@ -645,6 +646,7 @@ type ComplexityRoot struct {
 	Run struct {
 		Client         func(childComplexity int) int
 		ClientID       func(childComplexity int) int
+		CompactedAt    func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		Error          func(childComplexity int) int
 		Events         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunEventOrder, where *ent.RunEventWhereInput) int
@@ -678,17 +680,18 @@ type ComplexityRoot struct {
 	}
 
 	RunEvent struct {
-		At           func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Message      func(childComplexity int) int
-		Organization func(childComplexity int) int
-		Progress     func(childComplexity int) int
-		Run          func(childComplexity int) int
-		RunID        func(childComplexity int) int
-		Seq          func(childComplexity int) int
-		Status       func(childComplexity int) int
-		StepKey      func(childComplexity int) int
-		Type         func(childComplexity int) int
+		At               func(childComplexity int) int
+		CompactedThrough func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Message          func(childComplexity int) int
+		Organization     func(childComplexity int) int
+		Progress         func(childComplexity int) int
+		Run              func(childComplexity int) int
+		RunID            func(childComplexity int) int
+		Seq              func(childComplexity int) int
+		Status           func(childComplexity int) int
+		StepKey          func(childComplexity int) int
+		Type             func(childComplexity int) int
 	}
 
 	RunEventConnection struct {
@@ -2981,6 +2984,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.CreatedAt(childComplexity), true
+	case "Organization.eventRetentionDays":
+		if e.ComplexityRoot.Organization.EventRetentionDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.EventRetentionDays(childComplexity), true
 	case "Organization.id":
 		if e.ComplexityRoot.Organization.ID == nil {
 			break
@@ -3791,6 +3800,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.ClientID(childComplexity), true
+	case "Run.compactedAt":
+		if e.ComplexityRoot.Run.CompactedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.CompactedAt(childComplexity), true
 	case "Run.createdAt":
 		if e.ComplexityRoot.Run.CreatedAt == nil {
 			break
@@ -3949,6 +3964,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunEvent.At(childComplexity), true
+	case "RunEvent.compactedThrough":
+		if e.ComplexityRoot.RunEvent.CompactedThrough == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunEvent.CompactedThrough(childComplexity), true
 	case "RunEvent.id":
 		if e.ComplexityRoot.RunEvent.ID == nil {
 			break
@@ -6777,6 +6798,7 @@ type Organization implements Node {
   senderName: String!
   senderEmail: String!
   signature: String!
+  eventRetentionDays: Int
 }
 """
 Ordering options for Organization connections
@@ -8085,6 +8107,10 @@ type Run implements Node {
   error: String
   startedAt: Time
   finishedAt: Time
+  """
+  When the organization's event retention last compacted the run's progress events; nil: its history is complete, seqs 1..last_seq.
+  """
+  compactedAt: Time
   organization: Organization!
   package: Package!
   property: Property
@@ -8165,6 +8191,10 @@ type RunEvent implements Node {
   progress: Float!
   message: String!
   at: Time!
+  """
+  On an EVENTS_COMPACTED marker only: the last seq it stands for. The marker takes the first compacted seq, so seq..compacted_through were progress events that the organization's retention removed.
+  """
+  compactedThrough: Int
   organization: Organization!
   run: Run!
 }
@@ -8235,6 +8265,7 @@ enum RunEventType @goModel(model: "github.com/estateflow/estateflow/ent/runevent
   STEP_FAILED
   STEP_SKIPPED
   STEP_CANCELED
+  EVENTS_COMPACTED
 }
 """
 RunEventWhereInput is used for filtering RunEvent objects.
@@ -8352,6 +8383,19 @@ input RunEventWhereInput {
   atGTE: Time
   atLT: Time
   atLTE: Time
+  """
+  compacted_through field predicates
+  """
+  compactedThrough: Int
+  compactedThroughNEQ: Int
+  compactedThroughIn: [Int!]
+  compactedThroughNotIn: [Int!]
+  compactedThroughGT: Int
+  compactedThroughGTE: Int
+  compactedThroughLT: Int
+  compactedThroughLTE: Int
+  compactedThroughIsNil: Boolean
+  compactedThroughNotNil: Boolean
   """
   run edge predicates
   """
@@ -9725,6 +9769,8 @@ input UpdateOrganizationInput {
   senderName: String
   senderEmail: String
   signature: String
+  eventRetentionDays: Int
+  clearEventRetentionDays: Boolean
 }
 """
 UpdatePropertyInput is used for update Property object.
@@ -11164,6 +11210,8 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_senderEmail(ctx, field)
 	case "signature":
 		return ec.fieldContext_Organization_signature(ctx, field)
+	case "eventRetentionDays":
+		return ec.fieldContext_Organization_eventRetentionDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Organization", field.Name)
 }
@@ -11458,6 +11506,8 @@ func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.C
 		return ec.fieldContext_Run_startedAt(ctx, field)
 	case "finishedAt":
 		return ec.fieldContext_Run_finishedAt(ctx, field)
+	case "compactedAt":
+		return ec.fieldContext_Run_compactedAt(ctx, field)
 	case "organization":
 		return ec.fieldContext_Run_organization(ctx, field)
 	case "package":
@@ -11518,6 +11568,8 @@ func (ec *executionContext) childFields_RunEvent(ctx context.Context, field grap
 		return ec.fieldContext_RunEvent_message(ctx, field)
 	case "at":
 		return ec.fieldContext_RunEvent_at(ctx, field)
+	case "compactedThrough":
+		return ec.fieldContext_RunEvent_compactedThrough(ctx, field)
 	case "organization":
 		return ec.fieldContext_RunEvent_organization(ctx, field)
 	case "run":

@@ -1,0 +1,237 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/estateflow/estateflow/database"
+)
+
+// capturingDriver records the read statements sent through it, with their
+// arguments, so that a test can ask the database how it runs them.
+type capturingDriver struct {
+	dialect.Driver
+	mu      sync.Mutex
+	on      bool
+	queries []capturedQuery
+}
+
+type capturedQuery struct {
+	sql  string
+	args []any
+}
+
+func (d *capturingDriver) Query(ctx context.Context, query string, args, v any) error {
+	d.mu.Lock()
+	if d.on && strings.HasPrefix(strings.TrimSpace(strings.ToUpper(query)), "SELECT") {
+		list, _ := args.([]any)
+		d.queries = append(d.queries, capturedQuery{sql: query, args: append([]any(nil), list...)})
+	}
+	d.mu.Unlock()
+	return d.Driver.Query(ctx, query, args, v)
+}
+
+// record turns capturing on or off and returns what was captured so far.
+func (d *capturingDriver) record(on bool) []capturedQuery {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.on = on
+	out := d.queries
+	d.queries = nil
+	return out
+}
+
+// historyTables grow with every run: a query may never read one of them
+// whole.
+var historyTables = []string{"runs", "step_runs", "run_events", "tasks", "email_messages", "scheduled_posts",
+	"deals", "interactions", "lead_score_records", "properties", "contacts"}
+
+// TestConnectionQueriesUseIndexes runs what the API's connections, their
+// nested edges, filters and orderings, and the REST run endpoints send to
+// the database, and asks the database (EXPLAIN QUERY PLAN on SQLite;
+// EXPLAIN with sequential scans priced out on PostgreSQL, so that any
+// usable index is taken) how it would run each: none may scan a table
+// that grows with history.
+func TestConnectionQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	capture := &capturingDriver{}
+	api := newTestAPI(t, testOptions{demo: true, driver: func(d dialect.Driver) dialect.Driver {
+		capture.Driver = d
+		return capture
+	}})
+	// Real history: a New Listing and a Lead Nurture run.
+	prop, pkg := api.activeListingAndNewListing(t)
+	var started struct {
+		StartRun struct{ ID string } `json:"startRun"`
+	}
+	api.do(`mutation($pkg: ID!, $prop: ID!) { startRun(input: {packageId: $pkg, propertyId: $prop}) { id } }`,
+		map[string]any{"pkg": pkg, "prop": prop}).ok(t, &started)
+	listing := started.StartRun.ID
+	api.waitRun(t, mustInt(t, listing))
+	var setup struct {
+		Clients struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"clients"`
+		Packages struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"packages"`
+	}
+	api.do(`{ clients(first: 1) { edges { node { id } } } packages(first: 1, where: {key: "lead-nurture"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	client := setup.Clients.Edges[0].Node.ID
+	api.do(`mutation($pkg: ID!, $c: ID!) { startRun(input: {packageId: $pkg, clientId: $c}) { id } }`,
+		map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "c": client}).ok(t, &started)
+	api.waitRun(t, mustInt(t, started.StartRun.ID))
+
+	reads := []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"properties with nested runs", `{ properties(first: 50) { totalCount edges { node { id
+			runs(first: 10) { totalCount edges { node { id status } } }
+			tasks(first: 5) { totalCount } scheduledPosts(first: 5) { totalCount } deals(first: 5) { totalCount } } } } }`, nil},
+		{"clients with nested edges", `{ clients(first: 20) { totalCount edges { node { id
+			runs(first: 5) { totalCount edges { node { id } } } tasks(first: 5) { totalCount } emailMessages(first: 5) { totalCount }
+			deals(first: 5) { totalCount } interactions(first: 5) { totalCount } scoreHistory(first: 5) { totalCount } } } } }`, nil},
+		{"runs with steps and events", `{ runs(first: 10) { totalCount edges { node { id steps { key status }
+			events(first: 20, orderBy: {field: SEQ}) { totalCount edges { node { seq type } } } } } } }`, nil},
+		{"runs by status", `{ runs(first: 10, where: {status: SUCCEEDED}) { totalCount edges { node { id } } } }`, nil},
+		{"runs by creation", `{ runs(first: 10, orderBy: {field: CREATED_AT, direction: DESC}) { totalCount edges { node { id } } } }`, nil},
+		{"runs of a property", `query($p: ID!) { runs(first: 10, where: {propertyID: $p}) { totalCount edges { node { id } } } }`, map[string]any{"p": prop}},
+		{"runs of a client", `query($c: ID!) { runs(first: 10, where: {clientID: $c}) { totalCount edges { node { id } } } }`, map[string]any{"c": client}},
+		{"runs of a package", `query($p: ID!) { runs(first: 10, where: {packageID: $p}) { totalCount edges { node { id } } } }`, map[string]any{"p": pkg}},
+		{"a run's history", `query($id: ID!) { node(id: $id) { ... on Run { status steps { key } events(first: 100, orderBy: {field: SEQ}) { totalCount edges { node { seq } } } } } }`, map[string]any{"id": listing}},
+		{"tasks, emails, posts, transactions", `{ tasks(first: 10, where: {status: OPEN}) { totalCount edges { node { id } } }
+			emailMessages(first: 10) { totalCount edges { node { id } } } scheduledPosts(first: 10) { totalCount edges { node { id } } }
+			transactions(first: 10) { totalCount } }`, nil},
+	}
+	restReads := []string{"/api/v1/runs?limit=20", "/api/v1/runs?status=SUCCEEDED", "/api/v1/runs/" + listing, "/api/v1/runs/" + listing + "/report?format=json"}
+
+	explained := 0
+	for _, r := range reads {
+		capture.record(true)
+		api.do(r.query, r.vars).ok(t, nil)
+		explained += checkPlans(t, api.db, r.name, capture.record(false))
+	}
+	for _, path := range restReads {
+		capture.record(true)
+		status, _, body := send(t, http.MethodGet, api.srv.URL+path, api.token, nil, nil)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, status, body)
+		}
+		explained += checkPlans(t, api.db, "GET "+path, capture.record(false))
+	}
+	if explained < len(reads) {
+		t.Fatalf("only %d statements on history tables were explained", explained)
+	}
+}
+
+// checkPlans explains each captured statement that reads a history table
+// and fails the test on a full scan of one; it returns how many it
+// explained.
+func checkPlans(t *testing.T, db *database.DB, name string, queries []capturedQuery) int {
+	t.Helper()
+	n := 0
+	for _, q := range queries {
+		if !readsHistory(q.sql) {
+			continue
+		}
+		n++
+		plan := explain(t, db, q)
+		if table := fullScan(db.Dialect, plan); table != "" {
+			t.Errorf("%s: a full scan of %s:\n%s\n%s", name, table, q.sql, plan)
+		}
+	}
+	return n
+}
+
+func readsHistory(query string) bool {
+	for _, table := range historyTables {
+		if strings.Contains(query, `"`+table+`"`) || strings.Contains(query, "`"+table+"`") {
+			return true
+		}
+	}
+	return false
+}
+
+// explain returns the plan of q, one line per node. On PostgreSQL,
+// sequential scans are priced out in a transaction that is rolled back,
+// so that the plan shows a sequential scan only where no index serves.
+func explain(t *testing.T, db *database.DB, q capturedQuery) string {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.SQL.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	prefix := "EXPLAIN QUERY PLAN "
+	if db.Dialect == dialect.Postgres {
+		prefix = "EXPLAIN "
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, prefix+q.sql, q.args...)
+	if err != nil {
+		t.Fatalf("explaining %s: %v", q.sql, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var plan strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		// SQLite: id, parent, notused, detail; PostgreSQL: one line of text.
+		fmt.Fprintf(&plan, "%s\n", asText(vals[len(vals)-1]))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
+}
+
+func asText(v any) string {
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return fmt.Sprint(v)
+}
+
+var (
+	// SQLite: "SCAN runs" reads the table whole; "SEARCH" uses an index
+	// or the primary key on a constraint.
+	sqliteScan = regexp.MustCompile(`(?m)^SCAN (\w+)( AS \w+)?\s*$`)
+	// PostgreSQL: "Seq Scan on runs".
+	postgresScan = regexp.MustCompile(`Seq Scan on (\w+)`)
+)
+
+// fullScan names a history table that plan reads whole, or "".
+func fullScan(d string, plan string) string {
+	re := sqliteScan
+	if d == dialect.Postgres {
+		re = postgresScan
+	}
+	for _, m := range re.FindAllStringSubmatch(plan, -1) {
+		for _, table := range historyTables {
+			if m[1] == table {
+				return table
+			}
+		}
+	}
+	return ""
+}
