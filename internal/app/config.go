@@ -42,7 +42,7 @@ type Config struct {
 	// a websocket or reserved SSE stream whose client stops reading; it is
 	// also a websocket's ping interval and pong deadline.
 	WSWriteTimeout time.Duration
-	Workers        int    // -workers, ESTATEFLOW_WORKERS
+	Workers        int // -workers, ESTATEFLOW_WORKERS
 	// AdmissionMaxWait (-admission-max-wait, ESTATEFLOW_ADMISSION_MAX_WAIT)
 	// is how long the runs in flight may take to drain before startRun
 	// answers RATE_LIMITED with a Retry-After; 0 admits every run.
@@ -51,10 +51,10 @@ type Config struct {
 	// ESTATEFLOW_RETENTION_INTERVAL) is how often the organizations' event
 	// retention compacts finished runs.
 	RetentionInterval time.Duration
-	ReplicaID      string // -replica-id, ESTATEFLOW_REPLICA_ID
-	RiverListen    bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
-	LogLevel       slog.Level
-	LogJSON        bool // -log-json, ESTATEFLOW_LOG_JSON
+	ReplicaID         string // -replica-id, ESTATEFLOW_REPLICA_ID
+	RiverListen       bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
+	LogLevel          slog.Level
+	LogJSON           bool // -log-json, ESTATEFLOW_LOG_JSON
 	// MetricsAddr (-metrics-addr, ESTATEFLOW_METRICS_ADDR), when set,
 	// serves /metrics on a listener of its own, for operators, and not on
 	// Addr. Empty: /metrics is on Addr.
