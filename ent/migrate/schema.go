@@ -168,14 +168,14 @@ var (
 				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[5]},
 			},
 			{
-				Name:    "deal_client_id",
+				Name:    "deal_organization_id_client_id",
 				Unique:  false,
-				Columns: []*schema.Column{TransactionsColumns[10]},
+				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[10]},
 			},
 			{
-				Name:    "deal_property_id",
+				Name:    "deal_organization_id_property_id",
 				Unique:  false,
-				Columns: []*schema.Column{TransactionsColumns[12]},
+				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[12]},
 			},
 		},
 	}
@@ -240,6 +240,11 @@ var (
 				Name:    "emailmessage_client_id_status",
 				Unique:  false,
 				Columns: []*schema.Column{EmailMessagesColumns[17], EmailMessagesColumns[7]},
+			},
+			{
+				Name:    "emailmessage_organization_id_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{EmailMessagesColumns[18], EmailMessagesColumns[17]},
 			},
 		},
 	}
@@ -643,6 +648,11 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ScheduledPostsColumns[7]},
 			},
+			{
+				Name:    "scheduledpost_organization_id_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{ScheduledPostsColumns[10], ScheduledPostsColumns[9]},
+			},
 		},
 	}
 	// StepRunsColumns holds the columns for the "step_runs" table.
@@ -779,14 +789,14 @@ var (
 				Columns: []*schema.Column{TasksColumns[14], TasksColumns[7], TasksColumns[6]},
 			},
 			{
-				Name:    "task_client_id",
+				Name:    "task_organization_id_client_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[12]},
+				Columns: []*schema.Column{TasksColumns[14], TasksColumns[12]},
 			},
 			{
-				Name:    "task_property_id",
+				Name:    "task_organization_id_property_id",
 				Unique:  false,
-				Columns: []*schema.Column{TasksColumns[15]},
+				Columns: []*schema.Column{TasksColumns[14], TasksColumns[15]},
 			},
 		},
 	}

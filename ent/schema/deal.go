@@ -58,9 +58,10 @@ func (Deal) Edges() []ent.Edge {
 func (Deal) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("organization_id", "stage"),
-		// The nested edges Client.transactions and Property.transactions.
-		index.Fields("client_id"),
-		index.Fields("property_id"),
+		// The nested edges Client.transactions and Property.transactions
+		// (every query also has the viewer's organization_id).
+		index.Fields("organization_id", "client_id"),
+		index.Fields("organization_id", "property_id"),
 	}
 }
 

@@ -104,7 +104,7 @@ func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 		t.Fatalf("Retry-After header %q, extensions.retryAfter %v", header.Get("Retry-After"), secs)
 	}
 	// … and over REST, with the same code and header.
-	rr := api.rest(t, http.MethodPost, "/api/v1/runs", map[string]any{"packageId": mustInt(t, pkg), "propertyId": mustInt(t, prop)})
+	rr := api.rest(t, http.MethodPost, restRuns, map[string]any{"packageId": mustInt(t, pkg), "propertyId": mustInt(t, prop)})
 	rr.wantError(t, http.StatusTooManyRequests, "RATE_LIMITED", "")
 	if h, err := strconv.Atoi(rr.header.Get("Retry-After")); err != nil || h < 1 {
 		t.Fatalf("REST Retry-After %q", rr.header.Get("Retry-After"))
@@ -126,20 +126,32 @@ func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherToken, _, err := api.authn.Issue(sys, api.ent(), agent.ID, "test", nil)
+	otherCtx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: other.ID, UserID: agent.ID, Role: tenant.RoleAdmin})
+	otherToken, _, err := api.authn.Issue(otherCtx, api.ent(), agent.ID, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherAPI := *api
-	otherAPI.token = otherToken
-	otherProp, otherPkg := otherAPI.newListingPackage(t)
+	asOther := func(query string, vars map[string]any) gqlResponse {
+		body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return api.postAs(otherToken, "application/json", body)
+	}
+	var setup struct {
+		CreateProperty struct{ ID string } `json:"createProperty"`
+		Packages       struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"packages"`
+	}
+	asOther(`mutation { createProperty(input: {city: "Austin", latitude: 30.2, longitude: -97.7}) { id } }`, nil).ok(t, &setup)
+	asOther(`{ packages(first: 1, where: {key: "new-listing"}) { edges { node { id } } } }`, nil).ok(t, &setup)
 	var single struct {
 		StartRun struct{ ID string } `json:"startRun"`
 	}
-	otherAPI.do(start, map[string]any{"pkg": otherPkg, "prop": otherProp}).ok(t, &single)
+	asOther(start, map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.CreateProperty.ID}).ok(t, &single)
 
 	release()
-	otherCtx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: other.ID, UserID: agent.ID, Role: tenant.RoleAdmin})
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		r, err := api.ent().Run.Get(otherCtx, mustInt(t, single.StartRun.ID))
 		if err != nil {

@@ -16,9 +16,15 @@ import (
 )
 
 // capturingDriver records the read statements sent through it, with their
-// arguments, so that a test can ask the database how it runs them.
+// arguments, in its log, so that a test can ask the database how it runs
+// them. Every driver the application opens (the pool's, and one per River
+// transaction on PostgreSQL) gets its own, over one log.
 type capturingDriver struct {
 	dialect.Driver
+	log *queryLog
+}
+
+type queryLog struct {
 	mu      sync.Mutex
 	on      bool
 	queries []capturedQuery
@@ -30,22 +36,37 @@ type capturedQuery struct {
 }
 
 func (d *capturingDriver) Query(ctx context.Context, query string, args, v any) error {
-	d.mu.Lock()
-	if d.on && strings.HasPrefix(strings.TrimSpace(strings.ToUpper(query)), "SELECT") {
+	l := d.log
+	l.mu.Lock()
+	if l.on && strings.HasPrefix(strings.TrimSpace(strings.ToUpper(query)), "SELECT") {
 		list, _ := args.([]any)
-		d.queries = append(d.queries, capturedQuery{sql: query, args: append([]any(nil), list...)})
+		l.queries = append(l.queries, capturedQuery{sql: query, args: append([]any(nil), list...)})
 	}
-	d.mu.Unlock()
+	l.mu.Unlock()
 	return d.Driver.Query(ctx, query, args, v)
 }
 
+// QueryContext and ExecContext pass the raw statements ent's privacy rules
+// send straight through.
+func (d *capturingDriver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return d.Driver.(interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	}).QueryContext(ctx, query, args...)
+}
+
+func (d *capturingDriver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return d.Driver.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}).ExecContext(ctx, query, args...)
+}
+
 // record turns capturing on or off and returns what was captured so far.
-func (d *capturingDriver) record(on bool) []capturedQuery {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.on = on
-	out := d.queries
-	d.queries = nil
+func (l *queryLog) record(on bool) []capturedQuery {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.on = on
+	out := l.queries
+	l.queries = nil
 	return out
 }
 
@@ -62,10 +83,9 @@ var historyTables = []string{"runs", "step_runs", "run_events", "tasks", "email_
 // that grows with history.
 func TestConnectionQueriesUseIndexes(t *testing.T) {
 	t.Parallel()
-	capture := &capturingDriver{}
+	capture := &queryLog{}
 	api := newTestAPI(t, testOptions{demo: true, driver: func(d dialect.Driver) dialect.Driver {
-		capture.Driver = d
-		return capture
+		return &capturingDriver{Driver: d, log: capture}
 	}})
 	// Real history: a New Listing and a Lead Nurture run.
 	prop, pkg := api.activeListingAndNewListing(t)
@@ -113,7 +133,7 @@ func TestConnectionQueriesUseIndexes(t *testing.T) {
 			emailMessages(first: 10) { totalCount edges { node { id } } } scheduledPosts(first: 10) { totalCount edges { node { id } } }
 			transactions(first: 10) { totalCount } }`, nil},
 	}
-	restReads := []string{"/api/v1/runs?limit=20", "/api/v1/runs?status=SUCCEEDED", "/api/v1/runs/" + listing, "/api/v1/runs/" + listing + "/report?format=json"}
+	restReads := []string{restRuns + "?limit=20", restRuns + "?status=SUCCEEDED", restRuns + "/" + listing, "/api/v1/runs/" + listing + "/report?format=json"}
 
 	explained := 0
 	for _, r := range reads {
@@ -146,8 +166,14 @@ func checkPlans(t *testing.T, db *database.DB, name string, queries []capturedQu
 		}
 		n++
 		plan := explain(t, db, q)
+		t.Logf("%s:\n%s\n%s", name, q.sql, plan)
 		if table := fullScan(db.Dialect, plan); table != "" {
 			t.Errorf("%s: a full scan of %s:\n%s\n%s", name, table, q.sql, plan)
+		}
+		if edgeQuery.MatchString(q.sql) {
+			if table := orgOnlySearch(db.Dialect, plan); table != "" {
+				t.Errorf("%s: a nested edge reads all of the organization's %s:\n%s\n%s", name, table, q.sql, plan)
+			}
 		}
 	}
 	return n
@@ -220,6 +246,32 @@ var (
 	postgresScan = regexp.MustCompile(`Seq Scan on (\w+)`)
 )
 
+// edgeQuery matches the statements of nested edges and their counts: they
+// select by the parents' IDs (property_id IN (...)).
+var edgeQuery = regexp.MustCompile("[`\"]\\w+_id[`\"] IN \\(")
+
+var (
+	sqliteOrgOnly   = regexp.MustCompile(`(?m)^SEARCH (\w+)( AS \w+)? USING (COVERING )?INDEX \w+ \(organization_id=\?\)\s*$`)
+	postgresOrgOnly = regexp.MustCompile(`(?s)Index (?:Only )?Scan using \w+ on (\w+)[^\n]*\n\s*Index Cond: \(organization_id = \$\d+\)\s*(\n\s*Filter|$)`)
+)
+
+// orgOnlySearch names a history table that plan reads through the
+// organization alone: in a single-brokerage database, all of it.
+func orgOnlySearch(d string, plan string) string {
+	re := sqliteOrgOnly
+	if d == dialect.Postgres {
+		re = postgresOrgOnly
+	}
+	for _, m := range re.FindAllStringSubmatch(plan, -1) {
+		for _, table := range historyTables {
+			if m[1] == table {
+				return table
+			}
+		}
+	}
+	return ""
+}
+
 // fullScan names a history table that plan reads whole, or "".
 func fullScan(d string, plan string) string {
 	re := sqliteScan
@@ -234,4 +286,34 @@ func fullScan(d string, plan string) string {
 		}
 	}
 	return ""
+}
+
+// TestFullScanDetection: the plan reader catches the full scans that the
+// databases report, and lets index searches pass.
+func TestFullScanDetection(t *testing.T) {
+	cases := []struct {
+		dialect, plan, want string
+	}{
+		{dialect.SQLite, "SCAN runs\n", "runs"},
+		{dialect.SQLite, "SEARCH runs USING INDEX run_organization_id_property_id (organization_id=? AND property_id=?)\n", ""},
+		{dialect.SQLite, "SEARCH properties USING INDEX property_organization_id_status (organization_id=?)\nSCAN t1\n", ""},
+		{dialect.SQLite, "SCAN run_events AS e\n", "run_events"},
+		{dialect.SQLite, "SCAN organizations\n", ""},
+		{dialect.Postgres, "Aggregate  (cost=10000000000.00..10000000001.00 rows=1 width=8)\n  ->  Seq Scan on runs  (cost=10000000000.00..10000000001.00 rows=1 width=0)\n", "runs"},
+		{dialect.Postgres, "Index Only Scan using run_organization_id_property_id on runs  (cost=0.15..8.17 rows=1 width=8)\n", ""},
+	}
+	if !edgeQuery.MatchString("SELECT `t1`.`property_id`, COUNT(*) FROM `runs` AS `t1` WHERE `t1`.`property_id` IN (?, ?)") {
+		t.Error("a nested edge's count is not recognised")
+	}
+	if got := orgOnlySearch(dialect.SQLite, "SEARCH tasks USING INDEX task_organization_id_status_due_at (organization_id=?)\n"); got != "tasks" {
+		t.Errorf("an organization-only search of tasks: %q", got)
+	}
+	if got := orgOnlySearch(dialect.SQLite, "SEARCH tasks USING COVERING INDEX task_organization_id_client_id (organization_id=? AND client_id=?)\n"); got != "" {
+		t.Errorf("a search by organization and client: %q", got)
+	}
+	for _, c := range cases {
+		if got := fullScan(c.dialect, c.plan); got != c.want {
+			t.Errorf("%s plan %q: full scan of %q, want %q", c.dialect, c.plan, got, c.want)
+		}
+	}
 }

@@ -138,7 +138,7 @@ func (a *testAPI) storedEvents(t testing.TB, runID int) []storedEvent {
 			} `json:"events"`
 		} `json:"node"`
 	}
-	a.do(`query($id: ID!) { node(id: $id) { ... on Run { events(first: 1000, orderBy: {field: SEQ}) { edges { node { seq type compactedThrough } } } } } }`,
+	a.do(`query($id: ID!) { node(id: $id) { ... on Run { events(first: 100, orderBy: {field: SEQ}) { edges { node { seq type compactedThrough } } } } } }`,
 		map[string]any{"id": strconv.Itoa(runID)}).ok(t, &out)
 	evs := make([]storedEvent, len(out.Node.Events.Edges))
 	for i, e := range out.Node.Events.Edges {
