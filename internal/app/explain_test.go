@@ -252,7 +252,7 @@ var edgeQuery = regexp.MustCompile("[`\"]\\w+_id[`\"] IN \\(")
 
 var (
 	sqliteOrgOnly   = regexp.MustCompile(`(?m)^SEARCH (\w+)( AS \w+)? USING (COVERING )?INDEX \w+ \(organization_id=\?\)\s*$`)
-	postgresOrgOnly = regexp.MustCompile(`(?s)Index (?:Only )?Scan using \w+ on (\w+)[^\n]*\n\s*Index Cond: \(organization_id = \$\d+\)\s*(\n\s*Filter|$)`)
+	postgresOrgOnly = regexp.MustCompile(`(?:Index (?:Only )?Scan using \w+ on (\w+)[^\n]*\n\s*Index Cond|Bitmap Heap Scan on (\w+)[^\n]*\n\s*Recheck Cond): \(organization_id = \$\d+\)\n`)
 )
 
 // orgOnlySearch names a history table that plan reads through the
@@ -264,7 +264,7 @@ func orgOnlySearch(d string, plan string) string {
 	}
 	for _, m := range re.FindAllStringSubmatch(plan, -1) {
 		for _, table := range historyTables {
-			if m[1] == table {
+			if m[1] == table || (len(m) > 2 && m[2] == table) {
 				return table
 			}
 		}
@@ -310,6 +310,10 @@ func TestFullScanDetection(t *testing.T) {
 	}
 	if got := orgOnlySearch(dialect.SQLite, "SEARCH tasks USING COVERING INDEX task_organization_id_client_id (organization_id=? AND client_id=?)\n"); got != "" {
 		t.Errorf("a search by organization and client: %q", got)
+	}
+	pgTasks := "Bitmap Heap Scan on tasks  (cost=4.16..9.50 rows=2 width=8)\n  Recheck Cond: (organization_id = $1)\n  Filter: (client_id = ANY ($2))\n"
+	if got := orgOnlySearch(dialect.Postgres, pgTasks); got != "tasks" {
+		t.Errorf("PostgreSQL: an organization-only search of tasks: %q", got)
 	}
 	for _, c := range cases {
 		if got := fullScan(c.dialect, c.plan); got != c.want {
