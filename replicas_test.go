@@ -447,6 +447,7 @@ func (c *replicaCluster) assertRunsDone(t *testing.T, runIDs []string, streams *
 		if streams == nil {
 			continue
 		}
+		// Streamed live, with no event retention set: exactly 1..last_seq.
 		streams.mu.Lock()
 		got := streams.seqs[id]
 		streams.mu.Unlock()

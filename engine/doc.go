@@ -16,7 +16,15 @@
 // a RunEvent whose seq grows by one per run, so the event log is a complete,
 // gap-free history. Events reach subscribers only after their transaction
 // commits. On PostgreSQL, events also reach the subscribers of other
-// processes on the same database through NOTIFY and LISTEN.
+// processes on the same database through NOTIFY and LISTEN. Once a run has
+// finished longer ago than its organization's event retention, its progress
+// events may be compacted into EVENTS_COMPACTED markers that state the seqs
+// they stand for, so the log still accounts for every seq.
+//
+// StartRun admits a run only while the runs in flight drain within
+// Config.AdmissionMaxWait, or the organization holds less than its fair
+// share of that budget; otherwise it refuses with RATE_LIMITED and a
+// Retry-After.
 //
 // A dispatcher executes the steps that transactions make ready: with SQLite
 // the in-process pool of workers, with PostgreSQL River jobs that every
@@ -39,12 +47,17 @@
 //   - mirror.go: keeping the rows a transaction loaded current as it writes.
 //   - dispatcher.go: the dispatcher interface between the engine and what
 //     executes its steps.
-//   - pool.go: the in-process dispatcher.
+//   - pool.go: the in-process dispatcher, whose workers take ready steps
+//     from the organizations in turn.
 //   - river.go: the River dispatcher.
 //   - river_sweep.go: giving River jobs to live steps that have none.
 //   - recovery.go: resuming, on the pool, the runs a previous process left
 //     in flight.
 //   - progress.go: coalescing an executor's progress reports.
+//   - admission.go: refusing starts the workers could not drain in time,
+//     fairly across organizations.
+//   - retention.go: compacting the progress events of old runs, in
+//     bounded batches, one process at a time.
 //   - broker.go: live changes (events, and the run's state after them) for
 //     the subscribers of this process, with no database read per
 //     subscriber.

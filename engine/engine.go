@@ -52,6 +52,26 @@ type Config struct {
 	// through which cancelRun reaches steps on other processes. Nil: the
 	// in-process pool dispatches, which suits a single process.
 	River *RiverConfig
+	// AdmissionMaxWait bounds how long the runs in flight may take to
+	// drain: past it, StartRun refuses new runs with RATE_LIMITED and a
+	// Retry-After, except for organizations under their fair share (see
+	// admission.go). Zero admits every run; the server's default is 30s
+	// (--admission-max-wait).
+	AdmissionMaxWait time.Duration
+	// AdmissionFloor is how many runs may be in flight whatever the drain
+	// rate, so that a quiet or just started server takes any normal load
+	// (default 4×Workers).
+	AdmissionFloor int
+	// Retention lists the organizations whose runs' progress events are
+	// compacted once the runs have finished longer ago than their
+	// retention (see retention.go). Nil: nothing is compacted.
+	Retention RetentionSource
+	// RetentionInterval is how often the compaction runs (default 1m);
+	// each time it does at most RetentionBatches transactions (default 10)
+	// of RetentionBatch runs each (default 200).
+	RetentionInterval time.Duration
+	RetentionBatch    int
+	RetentionBatches  int
 	// CheckStart validates a run's subject and parameters before StartRun
 	// creates it (see StartChecker). Nil: only the subject's type is checked.
 	CheckStart StartChecker
@@ -93,6 +113,18 @@ func (c *Config) setDefaults() {
 	if c.SubscriberBuffer <= 0 {
 		c.SubscriberBuffer = 16
 	}
+	if c.AdmissionFloor <= 0 {
+		c.AdmissionFloor = 4 * c.Workers
+	}
+	if c.RetentionInterval <= 0 {
+		c.RetentionInterval = time.Minute
+	}
+	if c.RetentionBatch <= 0 {
+		c.RetentionBatch = 200
+	}
+	if c.RetentionBatches <= 0 {
+		c.RetentionBatches = 10
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -114,7 +146,9 @@ type Engine struct {
 	dispatch  dispatcher // the pool or River, chosen by New from Config.River
 	// stubbedClock: Config.Now is not the wall clock (River is told).
 	stubbedClock bool
-	fan          fanout // noFanout until Start listens (Config.ListenDSN)
+	fan          fanout     // noFanout until Start listens (Config.ListenDSN)
+	admission    *admission // nil: every run is admitted
+	retention    *retainer  // the compaction loop; nil without Config.Retention or before Start
 	log          *slog.Logger
 
 	mu      sync.Mutex
@@ -170,6 +204,9 @@ func New(client *ent.Client, cfg Config) *Engine {
 
 		stubbedClock: stubbed,
 	}
+	if cfg.AdmissionMaxWait > 0 {
+		e.admission = newAdmission(cfg.AdmissionMaxWait, cfg.AdmissionFloor)
+	}
 	if cfg.River != nil {
 		e.dispatch = newRiverDispatcher(e, *cfg.River)
 	} else {
@@ -216,6 +253,11 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.abortStart()
 		return err
 	}
+	e.mu.Lock()
+	if !e.stopped {
+		e.retention = e.startRetention()
+	}
+	e.mu.Unlock()
 	return nil
 }
 
@@ -231,7 +273,9 @@ func (e *Engine) Stop(ctx context.Context) error {
 	}
 	e.stopped = true
 	started := e.started
+	retention := e.retention
 	e.mu.Unlock()
+	retention.stop()
 	if started {
 		grace, cancel := context.WithTimeout(ctx, e.cfg.ShutdownGrace)
 		defer cancel()

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/estateflow/estateflow/internal/errcode"
 )
@@ -13,6 +14,8 @@ type Error struct {
 	Code    errcode.Code
 	Field   string
 	Message string
+	// RetryAfter, on a RATE_LIMITED refusal, is when to try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }

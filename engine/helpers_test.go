@@ -195,16 +195,23 @@ func (f *fixture) describe(runID int) string {
 	return out
 }
 
-// events returns the run's log and checks that its seqs are 1..n.
+// events returns the run's log and checks that its seqs are 1..n, an
+// EVENTS_COMPACTED marker standing for the seqs up to its
+// compacted_through.
 func (f *fixture) events(runID int) []*ent.RunEvent {
 	f.t.Helper()
 	evs, err := f.db.Client.RunEvent.Query().Where(runevent.RunID(runID)).Order(runevent.BySeq()).All(f.ctx)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	for i, ev := range evs {
-		if ev.Seq != i+1 {
-			f.t.Fatalf("event log of run %d has a gap: position %d holds seq %d", runID, i+1, ev.Seq)
+	next := 1
+	for _, ev := range evs {
+		if ev.Seq != next {
+			f.t.Fatalf("event log of run %d has a gap: seq %d where %d was due", runID, ev.Seq, next)
+		}
+		next = ev.Seq + 1
+		if ev.CompactedThrough != nil {
+			next = *ev.CompactedThrough + 1
 		}
 	}
 	return evs

@@ -110,6 +110,8 @@ func mirrorRun(r *ent.Run, m *ent.RunMutation) error {
 			r.Error = nil
 		case run.FieldFinishedAt:
 			r.FinishedAt = nil
+		case run.FieldCompactedAt:
+			r.CompactedAt = nil
 		default:
 			return fmt.Errorf("engine: run field %s is cleared but not mirrored", name)
 		}

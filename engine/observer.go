@@ -35,6 +35,12 @@ type Observer interface {
 	// SlowConsumer: a subscription stream fell too far behind and was
 	// closed (ErrSlowConsumer).
 	SlowConsumer()
+	// StartRefused: admission control refused a new run of the
+	// organization (RATE_LIMITED).
+	StartRefused(orgID int)
+	// EventsCompacted: the retention compacted the progress events of
+	// runs, removing events of them.
+	EventsCompacted(runs, events int)
 }
 
 // RunInfo identifies a run to an Observer.
@@ -53,6 +59,8 @@ func (NopObserver) StepTimedOut(string)                        {}
 func (NopObserver) StreamOpened()                              {}
 func (NopObserver) StreamClosed()                              {}
 func (NopObserver) SlowConsumer()                              {}
+func (NopObserver) StartRefused(int)                           {}
+func (NopObserver) EventsCompacted(int, int)                   {}
 
 // attemptRecord is an attempt's end that a transaction records, reported
 // to the Observer once it commits.

@@ -107,15 +107,19 @@ func (t poolTx) beforeCommit(context.Context, *txn) error { return nil }
 func (t poolTx) commit() error                            { return t.tx.Commit() }
 func (t poolTx) rollback() error                          { return t.tx.Rollback() }
 
-// pool is a fixed set of workers draining a FIFO of ready steps. The queue holds one entry per ready step, so it is bounded
-// by the steps in flight; submit never blocks, which lets workers submit the
-// steps their own completion made ready.
+// pool is a fixed set of workers draining the ready steps. Each
+// organization has its own FIFO, and the workers take from the
+// organizations in turn, so that one organization's bulk of runs cannot
+// make another's single run wait behind all of it. The queues hold one entry
+// per ready step, so they are bounded by the steps in flight; submit never
+// blocks, which lets workers submit the steps their own completion made
+// ready.
 type pool struct {
 	workers int
 	run     func(stepRef)
 
 	mu     sync.Mutex
-	queue  []stepRef
+	queue  orgQueues
 	queued map[int]bool // step run IDs in the queue or executing
 	closed bool
 	wake   chan struct{} // capacity 1: "the queue may have work"
@@ -123,7 +127,7 @@ type pool struct {
 }
 
 func newPool(workers int, run func(stepRef)) *pool {
-	return &pool{workers: workers, run: run, queued: map[int]bool{}, wake: make(chan struct{}, 1)}
+	return &pool{workers: workers, run: run, queue: newOrgQueues(), queued: map[int]bool{}, wake: make(chan struct{}, 1)}
 }
 
 func (p *pool) start() {
@@ -141,7 +145,7 @@ func (p *pool) submit(ref stepRef) {
 		return
 	}
 	p.queued[ref.stepRunID] = true
-	p.queue = append(p.queue, ref)
+	p.queue.push(ref)
 	p.signal()
 	p.mu.Unlock()
 }
@@ -163,15 +167,13 @@ func (p *pool) loop() {
 			p.mu.Unlock()
 			return
 		}
-		if len(p.queue) == 0 {
+		if p.queue.len() == 0 {
 			p.mu.Unlock()
 			<-p.wake
 			continue
 		}
-		ref := p.queue[0]
-		p.queue[0] = stepRef{}
-		p.queue = p.queue[1:]
-		if len(p.queue) > 0 {
+		ref := p.queue.pop()
+		if p.queue.len() > 0 {
 			p.signal() // pass the wake-up on, so an idle worker takes the next step
 		}
 		p.mu.Unlock()
@@ -187,9 +189,48 @@ func (p *pool) loop() {
 func (p *pool) close() {
 	p.mu.Lock()
 	p.closed = true
-	p.queue = nil
+	p.queue = newOrgQueues()
 	p.mu.Unlock()
 	close(p.wake)
 }
 
 func (p *pool) wait() { p.wg.Wait() }
+
+// orgQueues is a FIFO of ready steps per organization, popped round-robin
+// over the organizations that have steps waiting.
+type orgQueues struct {
+	byOrg map[int][]stepRef
+	turn  []int // organizations with steps waiting, in the order they are served
+	n     int
+}
+
+func newOrgQueues() orgQueues { return orgQueues{byOrg: map[int][]stepRef{}} }
+
+func (q *orgQueues) len() int { return q.n }
+
+func (q *orgQueues) push(ref stepRef) {
+	if len(q.byOrg[ref.orgID]) == 0 {
+		q.turn = append(q.turn, ref.orgID)
+	}
+	q.byOrg[ref.orgID] = append(q.byOrg[ref.orgID], ref)
+	q.n++
+}
+
+// pop takes the oldest step of the organization whose turn it is; that
+// organization goes to the back of the turn if it has more.
+func (q *orgQueues) pop() stepRef {
+	org := q.turn[0]
+	q.turn[0] = 0
+	q.turn = q.turn[1:]
+	steps := q.byOrg[org]
+	ref := steps[0]
+	steps[0] = stepRef{}
+	if len(steps) == 1 {
+		delete(q.byOrg, org)
+	} else {
+		q.byOrg[org] = steps[1:]
+		q.turn = append(q.turn, org)
+	}
+	q.n--
+	return ref
+}

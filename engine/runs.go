@@ -39,6 +39,9 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 			return r, err
 		}
 	}
+	if err := e.admit(ctx); err != nil {
+		return nil, err
+	}
 	pkg, err := e.client.WorkflowPackage.Query().
 		Where(workflowpackage.ID(req.PackageID)).
 		WithSteps(func(q *ent.PackageStepQuery) { q.Order(packagestep.ByPosition()) }).
@@ -233,7 +236,8 @@ func (e *Engine) RetryRun(ctx context.Context, runID int) (*ent.Run, error) {
 				retried++
 			}
 		}
-		t.updateRun().SetStatus(run.StatusRUNNING).ClearError().ClearFinishedAt()
+		// A compacted run compacts again once it has finished anew.
+		t.updateRun().SetStatus(run.StatusRUNNING).ClearError().ClearFinishedAt().ClearCompactedAt()
 		t.run.Status = run.StatusRUNNING
 		t.emit(runevent.TypeRUN_RETRIED, nil, string(run.StatusRUNNING), t.run.Progress,
 			fmt.Sprintf("retrying %d steps", retried))

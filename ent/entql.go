@@ -217,19 +217,20 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "Organization",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			organization.FieldCreatedAt:      {Type: field.TypeTime, Column: organization.FieldCreatedAt},
-			organization.FieldUpdatedAt:      {Type: field.TypeTime, Column: organization.FieldUpdatedAt},
-			organization.FieldName:           {Type: field.TypeString, Column: organization.FieldName},
-			organization.FieldSlug:           {Type: field.TypeString, Column: organization.FieldSlug},
-			organization.FieldTimezone:       {Type: field.TypeString, Column: organization.FieldTimezone},
-			organization.FieldBrokerageName:  {Type: field.TypeString, Column: organization.FieldBrokerageName},
-			organization.FieldPostalAddress:  {Type: field.TypeString, Column: organization.FieldPostalAddress},
-			organization.FieldWebsite:        {Type: field.TypeString, Column: organization.FieldWebsite},
-			organization.FieldPhone:          {Type: field.TypeString, Column: organization.FieldPhone},
-			organization.FieldSenderName:     {Type: field.TypeString, Column: organization.FieldSenderName},
-			organization.FieldSenderEmail:    {Type: field.TypeString, Column: organization.FieldSenderEmail},
-			organization.FieldSignature:      {Type: field.TypeString, Column: organization.FieldSignature},
-			organization.FieldUnsubscribeKey: {Type: field.TypeBytes, Column: organization.FieldUnsubscribeKey},
+			organization.FieldCreatedAt:          {Type: field.TypeTime, Column: organization.FieldCreatedAt},
+			organization.FieldUpdatedAt:          {Type: field.TypeTime, Column: organization.FieldUpdatedAt},
+			organization.FieldName:               {Type: field.TypeString, Column: organization.FieldName},
+			organization.FieldSlug:               {Type: field.TypeString, Column: organization.FieldSlug},
+			organization.FieldTimezone:           {Type: field.TypeString, Column: organization.FieldTimezone},
+			organization.FieldBrokerageName:      {Type: field.TypeString, Column: organization.FieldBrokerageName},
+			organization.FieldPostalAddress:      {Type: field.TypeString, Column: organization.FieldPostalAddress},
+			organization.FieldWebsite:            {Type: field.TypeString, Column: organization.FieldWebsite},
+			organization.FieldPhone:              {Type: field.TypeString, Column: organization.FieldPhone},
+			organization.FieldSenderName:         {Type: field.TypeString, Column: organization.FieldSenderName},
+			organization.FieldSenderEmail:        {Type: field.TypeString, Column: organization.FieldSenderEmail},
+			organization.FieldSignature:          {Type: field.TypeString, Column: organization.FieldSignature},
+			organization.FieldEventRetentionDays: {Type: field.TypeInt, Column: organization.FieldEventRetentionDays},
+			organization.FieldUnsubscribeKey:     {Type: field.TypeBytes, Column: organization.FieldUnsubscribeKey},
 		},
 	}
 	graph.Nodes[8] = &sqlgraph.Node{
@@ -321,6 +322,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			run.FieldError:          {Type: field.TypeString, Column: run.FieldError},
 			run.FieldStartedAt:      {Type: field.TypeTime, Column: run.FieldStartedAt},
 			run.FieldFinishedAt:     {Type: field.TypeTime, Column: run.FieldFinishedAt},
+			run.FieldCompactedAt:    {Type: field.TypeTime, Column: run.FieldCompactedAt},
 		},
 	}
 	graph.Nodes[11] = &sqlgraph.Node{
@@ -334,15 +336,16 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		Type: "RunEvent",
 		Fields: map[string]*sqlgraph.FieldSpec{
-			runevent.FieldOrganizationID: {Type: field.TypeInt, Column: runevent.FieldOrganizationID},
-			runevent.FieldRunID:          {Type: field.TypeInt, Column: runevent.FieldRunID},
-			runevent.FieldSeq:            {Type: field.TypeInt, Column: runevent.FieldSeq},
-			runevent.FieldType:           {Type: field.TypeEnum, Column: runevent.FieldType},
-			runevent.FieldStepKey:        {Type: field.TypeString, Column: runevent.FieldStepKey},
-			runevent.FieldStatus:         {Type: field.TypeString, Column: runevent.FieldStatus},
-			runevent.FieldProgress:       {Type: field.TypeFloat64, Column: runevent.FieldProgress},
-			runevent.FieldMessage:        {Type: field.TypeString, Column: runevent.FieldMessage},
-			runevent.FieldAt:             {Type: field.TypeTime, Column: runevent.FieldAt},
+			runevent.FieldOrganizationID:   {Type: field.TypeInt, Column: runevent.FieldOrganizationID},
+			runevent.FieldRunID:            {Type: field.TypeInt, Column: runevent.FieldRunID},
+			runevent.FieldSeq:              {Type: field.TypeInt, Column: runevent.FieldSeq},
+			runevent.FieldType:             {Type: field.TypeEnum, Column: runevent.FieldType},
+			runevent.FieldStepKey:          {Type: field.TypeString, Column: runevent.FieldStepKey},
+			runevent.FieldStatus:           {Type: field.TypeString, Column: runevent.FieldStatus},
+			runevent.FieldProgress:         {Type: field.TypeFloat64, Column: runevent.FieldProgress},
+			runevent.FieldMessage:          {Type: field.TypeString, Column: runevent.FieldMessage},
+			runevent.FieldAt:               {Type: field.TypeTime, Column: runevent.FieldAt},
+			runevent.FieldCompactedThrough: {Type: field.TypeInt, Column: runevent.FieldCompactedThrough},
 		},
 	}
 	graph.Nodes[12] = &sqlgraph.Node{
@@ -2165,6 +2168,11 @@ func (f *OrganizationFilter) WhereSignature(p entql.StringP) {
 	f.Where(p.Field(organization.FieldSignature))
 }
 
+// WhereEventRetentionDays applies the entql int predicate on the event_retention_days field.
+func (f *OrganizationFilter) WhereEventRetentionDays(p entql.IntP) {
+	f.Where(p.Field(organization.FieldEventRetentionDays))
+}
+
 // WhereUnsubscribeKey applies the entql []byte predicate on the unsubscribe_key field.
 func (f *OrganizationFilter) WhereUnsubscribeKey(p entql.BytesP) {
 	f.Where(p.Field(organization.FieldUnsubscribeKey))
@@ -2648,6 +2656,11 @@ func (f *RunFilter) WhereFinishedAt(p entql.TimeP) {
 	f.Where(p.Field(run.FieldFinishedAt))
 }
 
+// WhereCompactedAt applies the entql time.Time predicate on the compacted_at field.
+func (f *RunFilter) WhereCompactedAt(p entql.TimeP) {
+	f.Where(p.Field(run.FieldCompactedAt))
+}
+
 // WhereHasOrganization applies a predicate to check if query has an edge organization.
 func (f *RunFilter) WhereHasOrganization() {
 	f.Where(entql.HasEdge("organization"))
@@ -2815,6 +2828,11 @@ func (f *RunEventFilter) WhereMessage(p entql.StringP) {
 // WhereAt applies the entql time.Time predicate on the at field.
 func (f *RunEventFilter) WhereAt(p entql.TimeP) {
 	f.Where(p.Field(runevent.FieldAt))
+}
+
+// WhereCompactedThrough applies the entql int predicate on the compacted_through field.
+func (f *RunEventFilter) WhereCompactedThrough(p entql.IntP) {
+	f.Where(p.Field(runevent.FieldCompactedThrough))
 }
 
 // WhereHasOrganization applies a predicate to check if query has an edge organization.

@@ -1761,6 +1761,11 @@ func (_q *OrganizationQuery) collectField(ctx context.Context, oneNode bool, opC
 				selectedFields = append(selectedFields, organization.FieldSignature)
 				fieldSeen[organization.FieldSignature] = struct{}{}
 			}
+		case "eventRetentionDays":
+			if _, ok := fieldSeen[organization.FieldEventRetentionDays]; !ok {
+				selectedFields = append(selectedFields, organization.FieldEventRetentionDays)
+				fieldSeen[organization.FieldEventRetentionDays] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -2811,6 +2816,11 @@ func (_q *RunQuery) collectField(ctx context.Context, oneNode bool, opCtx *graph
 				selectedFields = append(selectedFields, run.FieldFinishedAt)
 				fieldSeen[run.FieldFinishedAt] = struct{}{}
 			}
+		case "compactedAt":
+			if _, ok := fieldSeen[run.FieldCompactedAt]; !ok {
+				selectedFields = append(selectedFields, run.FieldCompactedAt)
+				fieldSeen[run.FieldCompactedAt] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:
@@ -2964,6 +2974,11 @@ func (_q *RunEventQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			if _, ok := fieldSeen[runevent.FieldAt]; !ok {
 				selectedFields = append(selectedFields, runevent.FieldAt)
 				fieldSeen[runevent.FieldAt] = struct{}{}
+			}
+		case "compactedThrough":
+			if _, ok := fieldSeen[runevent.FieldCompactedThrough]; !ok {
+				selectedFields = append(selectedFields, runevent.FieldCompactedThrough)
+				fieldSeen[runevent.FieldCompactedThrough] = struct{}{}
 			}
 		case "id":
 		case "__typename":

@@ -267,15 +267,17 @@ func (c *InteractionCreate) SetInput(i CreateInteractionInput) *InteractionCreat
 
 // UpdateOrganizationInput represents a mutation input for updating organizations.
 type UpdateOrganizationInput struct {
-	Name          *string
-	Timezone      *string
-	BrokerageName *string
-	PostalAddress *string
-	Website       *string
-	Phone         *string
-	SenderName    *string
-	SenderEmail   *string
-	Signature     *string
+	Name                    *string
+	Timezone                *string
+	BrokerageName           *string
+	PostalAddress           *string
+	Website                 *string
+	Phone                   *string
+	SenderName              *string
+	SenderEmail             *string
+	Signature               *string
+	ClearEventRetentionDays bool
+	EventRetentionDays      *int
 }
 
 // Mutate applies the UpdateOrganizationInput on the OrganizationMutation builder.
@@ -306,6 +308,12 @@ func (i *UpdateOrganizationInput) Mutate(m *OrganizationMutation) {
 	}
 	if v := i.Signature; v != nil {
 		m.SetSignature(*v)
+	}
+	if i.ClearEventRetentionDays {
+		m.ClearEventRetentionDays()
+	}
+	if v := i.EventRetentionDays; v != nil {
+		m.SetEventRetentionDays(*v)
 	}
 }
 

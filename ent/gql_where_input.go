@@ -6065,6 +6065,18 @@ type RunEventWhereInput struct {
 	AtLT    *time.Time  `json:"atLT,omitempty"`
 	AtLTE   *time.Time  `json:"atLTE,omitempty"`
 
+	// "compacted_through" field predicates.
+	CompactedThrough       *int  `json:"compactedThrough,omitempty"`
+	CompactedThroughNEQ    *int  `json:"compactedThroughNEQ,omitempty"`
+	CompactedThroughIn     []int `json:"compactedThroughIn,omitempty"`
+	CompactedThroughNotIn  []int `json:"compactedThroughNotIn,omitempty"`
+	CompactedThroughGT     *int  `json:"compactedThroughGT,omitempty"`
+	CompactedThroughGTE    *int  `json:"compactedThroughGTE,omitempty"`
+	CompactedThroughLT     *int  `json:"compactedThroughLT,omitempty"`
+	CompactedThroughLTE    *int  `json:"compactedThroughLTE,omitempty"`
+	CompactedThroughIsNil  bool  `json:"compactedThroughIsNil,omitempty"`
+	CompactedThroughNotNil bool  `json:"compactedThroughNotNil,omitempty"`
+
 	// "run" edge predicates.
 	HasRun     *bool            `json:"hasRun,omitempty"`
 	HasRunWith []*RunWhereInput `json:"hasRunWith,omitempty"`
@@ -6383,6 +6395,36 @@ func (i *RunEventWhereInput) P() (predicate.RunEvent, error) {
 	}
 	if i.AtLTE != nil {
 		predicates = append(predicates, runevent.AtLTE(*i.AtLTE))
+	}
+	if i.CompactedThrough != nil {
+		predicates = append(predicates, runevent.CompactedThroughEQ(*i.CompactedThrough))
+	}
+	if i.CompactedThroughNEQ != nil {
+		predicates = append(predicates, runevent.CompactedThroughNEQ(*i.CompactedThroughNEQ))
+	}
+	if len(i.CompactedThroughIn) > 0 {
+		predicates = append(predicates, runevent.CompactedThroughIn(i.CompactedThroughIn...))
+	}
+	if len(i.CompactedThroughNotIn) > 0 {
+		predicates = append(predicates, runevent.CompactedThroughNotIn(i.CompactedThroughNotIn...))
+	}
+	if i.CompactedThroughGT != nil {
+		predicates = append(predicates, runevent.CompactedThroughGT(*i.CompactedThroughGT))
+	}
+	if i.CompactedThroughGTE != nil {
+		predicates = append(predicates, runevent.CompactedThroughGTE(*i.CompactedThroughGTE))
+	}
+	if i.CompactedThroughLT != nil {
+		predicates = append(predicates, runevent.CompactedThroughLT(*i.CompactedThroughLT))
+	}
+	if i.CompactedThroughLTE != nil {
+		predicates = append(predicates, runevent.CompactedThroughLTE(*i.CompactedThroughLTE))
+	}
+	if i.CompactedThroughIsNil {
+		predicates = append(predicates, runevent.CompactedThroughIsNil())
+	}
+	if i.CompactedThroughNotNil {
+		predicates = append(predicates, runevent.CompactedThroughNotNil())
 	}
 
 	if i.HasRun != nil {

@@ -8728,26 +8728,28 @@ func (m *LeadScoreRecordMutation) ResetEdge(name string) error {
 // OrganizationMutation represents an operation that mutates the Organization nodes in the graph.
 type OrganizationMutation struct {
 	config
-	op              Op
-	typ             string
-	id              *int
-	created_at      *time.Time
-	updated_at      *time.Time
-	name            *string
-	slug            *string
-	timezone        *string
-	brokerage_name  *string
-	postal_address  *string
-	website         *string
-	phone           *string
-	sender_name     *string
-	sender_email    *string
-	signature       *string
-	unsubscribe_key *[]byte
-	clearedFields   map[string]struct{}
-	done            bool
-	oldValue        func(context.Context) (*Organization, error)
-	predicates      []predicate.Organization
+	op                      Op
+	typ                     string
+	id                      *int
+	created_at              *time.Time
+	updated_at              *time.Time
+	name                    *string
+	slug                    *string
+	timezone                *string
+	brokerage_name          *string
+	postal_address          *string
+	website                 *string
+	phone                   *string
+	sender_name             *string
+	sender_email            *string
+	signature               *string
+	event_retention_days    *int
+	addevent_retention_days *int
+	unsubscribe_key         *[]byte
+	clearedFields           map[string]struct{}
+	done                    bool
+	oldValue                func(context.Context) (*Organization, error)
+	predicates              []predicate.Organization
 }
 
 var _ ent.Mutation = (*OrganizationMutation)(nil)
@@ -9280,6 +9282,76 @@ func (m *OrganizationMutation) ResetSignature() {
 	m.signature = nil
 }
 
+// SetEventRetentionDays sets the "event_retention_days" field.
+func (m *OrganizationMutation) SetEventRetentionDays(i int) {
+	m.event_retention_days = &i
+	m.addevent_retention_days = nil
+}
+
+// EventRetentionDays returns the value of the "event_retention_days" field in the mutation.
+func (m *OrganizationMutation) EventRetentionDays() (r int, exists bool) {
+	v := m.event_retention_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventRetentionDays returns the old "event_retention_days" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldEventRetentionDays(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventRetentionDays is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventRetentionDays requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventRetentionDays: %w", err)
+	}
+	return oldValue.EventRetentionDays, nil
+}
+
+// AddEventRetentionDays adds i to the "event_retention_days" field.
+func (m *OrganizationMutation) AddEventRetentionDays(i int) {
+	if m.addevent_retention_days != nil {
+		*m.addevent_retention_days += i
+	} else {
+		m.addevent_retention_days = &i
+	}
+}
+
+// AddedEventRetentionDays returns the value that was added to the "event_retention_days" field in this mutation.
+func (m *OrganizationMutation) AddedEventRetentionDays() (r int, exists bool) {
+	v := m.addevent_retention_days
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearEventRetentionDays clears the value of the "event_retention_days" field.
+func (m *OrganizationMutation) ClearEventRetentionDays() {
+	m.event_retention_days = nil
+	m.addevent_retention_days = nil
+	m.clearedFields[organization.FieldEventRetentionDays] = struct{}{}
+}
+
+// EventRetentionDaysCleared returns if the "event_retention_days" field was cleared in this mutation.
+func (m *OrganizationMutation) EventRetentionDaysCleared() bool {
+	_, ok := m.clearedFields[organization.FieldEventRetentionDays]
+	return ok
+}
+
+// ResetEventRetentionDays resets all changes to the "event_retention_days" field.
+func (m *OrganizationMutation) ResetEventRetentionDays() {
+	m.event_retention_days = nil
+	m.addevent_retention_days = nil
+	delete(m.clearedFields, organization.FieldEventRetentionDays)
+}
+
 // SetUnsubscribeKey sets the "unsubscribe_key" field.
 func (m *OrganizationMutation) SetUnsubscribeKey(b []byte) {
 	m.unsubscribe_key = &b
@@ -9363,7 +9435,7 @@ func (m *OrganizationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrganizationMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.created_at != nil {
 		fields = append(fields, organization.FieldCreatedAt)
 	}
@@ -9400,6 +9472,9 @@ func (m *OrganizationMutation) Fields() []string {
 	if m.signature != nil {
 		fields = append(fields, organization.FieldSignature)
 	}
+	if m.event_retention_days != nil {
+		fields = append(fields, organization.FieldEventRetentionDays)
+	}
 	if m.unsubscribe_key != nil {
 		fields = append(fields, organization.FieldUnsubscribeKey)
 	}
@@ -9435,6 +9510,8 @@ func (m *OrganizationMutation) Field(name string) (ent.Value, bool) {
 		return m.SenderEmail()
 	case organization.FieldSignature:
 		return m.Signature()
+	case organization.FieldEventRetentionDays:
+		return m.EventRetentionDays()
 	case organization.FieldUnsubscribeKey:
 		return m.UnsubscribeKey()
 	}
@@ -9470,6 +9547,8 @@ func (m *OrganizationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldSenderEmail(ctx)
 	case organization.FieldSignature:
 		return m.OldSignature(ctx)
+	case organization.FieldEventRetentionDays:
+		return m.OldEventRetentionDays(ctx)
 	case organization.FieldUnsubscribeKey:
 		return m.OldUnsubscribeKey(ctx)
 	}
@@ -9565,6 +9644,13 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSignature(v)
 		return nil
+	case organization.FieldEventRetentionDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventRetentionDays(v)
+		return nil
 	case organization.FieldUnsubscribeKey:
 		v, ok := value.([]byte)
 		if !ok {
@@ -9579,13 +9665,21 @@ func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
 // AddedFields returns all numeric fields that were incremented/decremented during
 // this mutation.
 func (m *OrganizationMutation) AddedFields() []string {
-	return nil
+	var fields []string
+	if m.addevent_retention_days != nil {
+		fields = append(fields, organization.FieldEventRetentionDays)
+	}
+	return fields
 }
 
 // AddedField returns the numeric value that was incremented/decremented on a field
 // with the given name. The second boolean return value indicates that this field
 // was not set, or was not defined in the schema.
 func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case organization.FieldEventRetentionDays:
+		return m.AddedEventRetentionDays()
+	}
 	return nil, false
 }
 
@@ -9594,6 +9688,13 @@ func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
 // type.
 func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
 	switch name {
+	case organization.FieldEventRetentionDays:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddEventRetentionDays(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Organization numeric field %s", name)
 }
@@ -9602,6 +9703,9 @@ func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
 // mutation.
 func (m *OrganizationMutation) ClearedFields() []string {
 	var fields []string
+	if m.FieldCleared(organization.FieldEventRetentionDays) {
+		fields = append(fields, organization.FieldEventRetentionDays)
+	}
 	if m.FieldCleared(organization.FieldUnsubscribeKey) {
 		fields = append(fields, organization.FieldUnsubscribeKey)
 	}
@@ -9619,6 +9723,9 @@ func (m *OrganizationMutation) FieldCleared(name string) bool {
 // error if the field is not defined in the schema.
 func (m *OrganizationMutation) ClearField(name string) error {
 	switch name {
+	case organization.FieldEventRetentionDays:
+		m.ClearEventRetentionDays()
+		return nil
 	case organization.FieldUnsubscribeKey:
 		m.ClearUnsubscribeKey()
 		return nil
@@ -9665,6 +9772,9 @@ func (m *OrganizationMutation) ResetField(name string) error {
 		return nil
 	case organization.FieldSignature:
 		m.ResetSignature()
+		return nil
+	case organization.FieldEventRetentionDays:
+		m.ResetEventRetentionDays()
 		return nil
 	case organization.FieldUnsubscribeKey:
 		m.ResetUnsubscribeKey()
@@ -13487,6 +13597,7 @@ type RunMutation struct {
 	error               *string
 	started_at          *time.Time
 	finished_at         *time.Time
+	compacted_at        *time.Time
 	clearedFields       map[string]struct{}
 	organization        *int
 	clearedorganization bool
@@ -14345,6 +14456,55 @@ func (m *RunMutation) ResetFinishedAt() {
 	delete(m.clearedFields, run.FieldFinishedAt)
 }
 
+// SetCompactedAt sets the "compacted_at" field.
+func (m *RunMutation) SetCompactedAt(t time.Time) {
+	m.compacted_at = &t
+}
+
+// CompactedAt returns the value of the "compacted_at" field in the mutation.
+func (m *RunMutation) CompactedAt() (r time.Time, exists bool) {
+	v := m.compacted_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompactedAt returns the old "compacted_at" field's value of the Run entity.
+// If the Run object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RunMutation) OldCompactedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompactedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompactedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompactedAt: %w", err)
+	}
+	return oldValue.CompactedAt, nil
+}
+
+// ClearCompactedAt clears the value of the "compacted_at" field.
+func (m *RunMutation) ClearCompactedAt() {
+	m.compacted_at = nil
+	m.clearedFields[run.FieldCompactedAt] = struct{}{}
+}
+
+// CompactedAtCleared returns if the "compacted_at" field was cleared in this mutation.
+func (m *RunMutation) CompactedAtCleared() bool {
+	_, ok := m.clearedFields[run.FieldCompactedAt]
+	return ok
+}
+
+// ResetCompactedAt resets all changes to the "compacted_at" field.
+func (m *RunMutation) ResetCompactedAt() {
+	m.compacted_at = nil
+	delete(m.clearedFields, run.FieldCompactedAt)
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *RunMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -14595,7 +14755,7 @@ func (m *RunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RunMutation) Fields() []string {
-	fields := make([]string, 0, 16)
+	fields := make([]string, 0, 17)
 	if m.created_at != nil {
 		fields = append(fields, run.FieldCreatedAt)
 	}
@@ -14644,6 +14804,9 @@ func (m *RunMutation) Fields() []string {
 	if m.finished_at != nil {
 		fields = append(fields, run.FieldFinishedAt)
 	}
+	if m.compacted_at != nil {
+		fields = append(fields, run.FieldCompactedAt)
+	}
 	return fields
 }
 
@@ -14684,6 +14847,8 @@ func (m *RunMutation) Field(name string) (ent.Value, bool) {
 		return m.StartedAt()
 	case run.FieldFinishedAt:
 		return m.FinishedAt()
+	case run.FieldCompactedAt:
+		return m.CompactedAt()
 	}
 	return nil, false
 }
@@ -14725,6 +14890,8 @@ func (m *RunMutation) OldField(ctx context.Context, name string) (ent.Value, err
 		return m.OldStartedAt(ctx)
 	case run.FieldFinishedAt:
 		return m.OldFinishedAt(ctx)
+	case run.FieldCompactedAt:
+		return m.OldCompactedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown Run field %s", name)
 }
@@ -14846,6 +15013,13 @@ func (m *RunMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetFinishedAt(v)
 		return nil
+	case run.FieldCompactedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompactedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Run field %s", name)
 }
@@ -14939,6 +15113,9 @@ func (m *RunMutation) ClearedFields() []string {
 	if m.FieldCleared(run.FieldFinishedAt) {
 		fields = append(fields, run.FieldFinishedAt)
 	}
+	if m.FieldCleared(run.FieldCompactedAt) {
+		fields = append(fields, run.FieldCompactedAt)
+	}
 	return fields
 }
 
@@ -14976,6 +15153,9 @@ func (m *RunMutation) ClearField(name string) error {
 		return nil
 	case run.FieldFinishedAt:
 		m.ClearFinishedAt()
+		return nil
+	case run.FieldCompactedAt:
+		m.ClearCompactedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Run nullable field %s", name)
@@ -15032,6 +15212,9 @@ func (m *RunMutation) ResetField(name string) error {
 		return nil
 	case run.FieldFinishedAt:
 		m.ResetFinishedAt()
+		return nil
+	case run.FieldCompactedAt:
+		m.ResetCompactedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown Run field %s", name)
@@ -15222,26 +15405,28 @@ func (m *RunMutation) ResetEdge(name string) error {
 // RunEventMutation represents an operation that mutates the RunEvent nodes in the graph.
 type RunEventMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *int
-	seq                 *int
-	addseq              *int
-	_type               *runevent.Type
-	step_key            *string
-	status              *string
-	progress            *float64
-	addprogress         *float64
-	message             *string
-	at                  *time.Time
-	clearedFields       map[string]struct{}
-	organization        *int
-	clearedorganization bool
-	run                 *int
-	clearedrun          bool
-	done                bool
-	oldValue            func(context.Context) (*RunEvent, error)
-	predicates          []predicate.RunEvent
+	op                   Op
+	typ                  string
+	id                   *int
+	seq                  *int
+	addseq               *int
+	_type                *runevent.Type
+	step_key             *string
+	status               *string
+	progress             *float64
+	addprogress          *float64
+	message              *string
+	at                   *time.Time
+	compacted_through    *int
+	addcompacted_through *int
+	clearedFields        map[string]struct{}
+	organization         *int
+	clearedorganization  bool
+	run                  *int
+	clearedrun           bool
+	done                 bool
+	oldValue             func(context.Context) (*RunEvent, error)
+	predicates           []predicate.RunEvent
 }
 
 var _ ent.Mutation = (*RunEventMutation)(nil)
@@ -15719,6 +15904,76 @@ func (m *RunEventMutation) ResetAt() {
 	m.at = nil
 }
 
+// SetCompactedThrough sets the "compacted_through" field.
+func (m *RunEventMutation) SetCompactedThrough(i int) {
+	m.compacted_through = &i
+	m.addcompacted_through = nil
+}
+
+// CompactedThrough returns the value of the "compacted_through" field in the mutation.
+func (m *RunEventMutation) CompactedThrough() (r int, exists bool) {
+	v := m.compacted_through
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompactedThrough returns the old "compacted_through" field's value of the RunEvent entity.
+// If the RunEvent object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RunEventMutation) OldCompactedThrough(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompactedThrough is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompactedThrough requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompactedThrough: %w", err)
+	}
+	return oldValue.CompactedThrough, nil
+}
+
+// AddCompactedThrough adds i to the "compacted_through" field.
+func (m *RunEventMutation) AddCompactedThrough(i int) {
+	if m.addcompacted_through != nil {
+		*m.addcompacted_through += i
+	} else {
+		m.addcompacted_through = &i
+	}
+}
+
+// AddedCompactedThrough returns the value that was added to the "compacted_through" field in this mutation.
+func (m *RunEventMutation) AddedCompactedThrough() (r int, exists bool) {
+	v := m.addcompacted_through
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearCompactedThrough clears the value of the "compacted_through" field.
+func (m *RunEventMutation) ClearCompactedThrough() {
+	m.compacted_through = nil
+	m.addcompacted_through = nil
+	m.clearedFields[runevent.FieldCompactedThrough] = struct{}{}
+}
+
+// CompactedThroughCleared returns if the "compacted_through" field was cleared in this mutation.
+func (m *RunEventMutation) CompactedThroughCleared() bool {
+	_, ok := m.clearedFields[runevent.FieldCompactedThrough]
+	return ok
+}
+
+// ResetCompactedThrough resets all changes to the "compacted_through" field.
+func (m *RunEventMutation) ResetCompactedThrough() {
+	m.compacted_through = nil
+	m.addcompacted_through = nil
+	delete(m.clearedFields, runevent.FieldCompactedThrough)
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *RunEventMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -15807,7 +16062,7 @@ func (m *RunEventMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RunEventMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 10)
 	if m.organization != nil {
 		fields = append(fields, runevent.FieldOrganizationID)
 	}
@@ -15835,6 +16090,9 @@ func (m *RunEventMutation) Fields() []string {
 	if m.at != nil {
 		fields = append(fields, runevent.FieldAt)
 	}
+	if m.compacted_through != nil {
+		fields = append(fields, runevent.FieldCompactedThrough)
+	}
 	return fields
 }
 
@@ -15861,6 +16119,8 @@ func (m *RunEventMutation) Field(name string) (ent.Value, bool) {
 		return m.Message()
 	case runevent.FieldAt:
 		return m.At()
+	case runevent.FieldCompactedThrough:
+		return m.CompactedThrough()
 	}
 	return nil, false
 }
@@ -15888,6 +16148,8 @@ func (m *RunEventMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldMessage(ctx)
 	case runevent.FieldAt:
 		return m.OldAt(ctx)
+	case runevent.FieldCompactedThrough:
+		return m.OldCompactedThrough(ctx)
 	}
 	return nil, fmt.Errorf("unknown RunEvent field %s", name)
 }
@@ -15960,6 +16222,13 @@ func (m *RunEventMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetAt(v)
 		return nil
+	case runevent.FieldCompactedThrough:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompactedThrough(v)
+		return nil
 	}
 	return fmt.Errorf("unknown RunEvent field %s", name)
 }
@@ -15974,6 +16243,9 @@ func (m *RunEventMutation) AddedFields() []string {
 	if m.addprogress != nil {
 		fields = append(fields, runevent.FieldProgress)
 	}
+	if m.addcompacted_through != nil {
+		fields = append(fields, runevent.FieldCompactedThrough)
+	}
 	return fields
 }
 
@@ -15986,6 +16258,8 @@ func (m *RunEventMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedSeq()
 	case runevent.FieldProgress:
 		return m.AddedProgress()
+	case runevent.FieldCompactedThrough:
+		return m.AddedCompactedThrough()
 	}
 	return nil, false
 }
@@ -16009,6 +16283,13 @@ func (m *RunEventMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddProgress(v)
 		return nil
+	case runevent.FieldCompactedThrough:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCompactedThrough(v)
+		return nil
 	}
 	return fmt.Errorf("unknown RunEvent numeric field %s", name)
 }
@@ -16019,6 +16300,9 @@ func (m *RunEventMutation) ClearedFields() []string {
 	var fields []string
 	if m.FieldCleared(runevent.FieldStepKey) {
 		fields = append(fields, runevent.FieldStepKey)
+	}
+	if m.FieldCleared(runevent.FieldCompactedThrough) {
+		fields = append(fields, runevent.FieldCompactedThrough)
 	}
 	return fields
 }
@@ -16036,6 +16320,9 @@ func (m *RunEventMutation) ClearField(name string) error {
 	switch name {
 	case runevent.FieldStepKey:
 		m.ClearStepKey()
+		return nil
+	case runevent.FieldCompactedThrough:
+		m.ClearCompactedThrough()
 		return nil
 	}
 	return fmt.Errorf("unknown RunEvent nullable field %s", name)
@@ -16071,6 +16358,9 @@ func (m *RunEventMutation) ResetField(name string) error {
 		return nil
 	case runevent.FieldAt:
 		m.ResetAt()
+		return nil
+	case runevent.FieldCompactedThrough:
+		m.ResetCompactedThrough()
 		return nil
 	}
 	return fmt.Errorf("unknown RunEvent field %s", name)

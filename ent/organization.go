@@ -41,6 +41,8 @@ type Organization struct {
 	SenderEmail string `json:"sender_email,omitempty"`
 	// Signature holds the value of the "signature" field.
 	Signature string `json:"signature,omitempty"`
+	// EventRetentionDays holds the value of the "event_retention_days" field.
+	EventRetentionDays *int `json:"event_retention_days,omitempty"`
 	// UnsubscribeKey holds the value of the "unsubscribe_key" field.
 	UnsubscribeKey []byte `json:"-"`
 	selectValues   sql.SelectValues
@@ -53,7 +55,7 @@ func (*Organization) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case organization.FieldUnsubscribeKey:
 			values[i] = new([]byte)
-		case organization.FieldID:
+		case organization.FieldID, organization.FieldEventRetentionDays:
 			values[i] = new(sql.NullInt64)
 		case organization.FieldName, organization.FieldSlug, organization.FieldTimezone, organization.FieldBrokerageName, organization.FieldPostalAddress, organization.FieldWebsite, organization.FieldPhone, organization.FieldSenderName, organization.FieldSenderEmail, organization.FieldSignature:
 			values[i] = new(sql.NullString)
@@ -152,6 +154,13 @@ func (_m *Organization) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.Signature = value.String
 			}
+		case organization.FieldEventRetentionDays:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field event_retention_days", values[i])
+			} else if value.Valid {
+				_m.EventRetentionDays = new(int)
+				*_m.EventRetentionDays = int(value.Int64)
+			}
 		case organization.FieldUnsubscribeKey:
 			if value, ok := values[i].(*[]byte); !ok {
 				return fmt.Errorf("unexpected type %T for field unsubscribe_key", values[i])
@@ -229,6 +238,11 @@ func (_m *Organization) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("signature=")
 	builder.WriteString(_m.Signature)
+	builder.WriteString(", ")
+	if v := _m.EventRetentionDays; v != nil {
+		builder.WriteString("event_retention_days=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteString(", ")
 	builder.WriteString("unsubscribe_key=<sensitive>")
 	builder.WriteByte(')')

@@ -174,6 +174,20 @@ func (_c *OrganizationCreate) SetNillableSignature(v *string) *OrganizationCreat
 	return _c
 }
 
+// SetEventRetentionDays sets the "event_retention_days" field.
+func (_c *OrganizationCreate) SetEventRetentionDays(v int) *OrganizationCreate {
+	_c.mutation.SetEventRetentionDays(v)
+	return _c
+}
+
+// SetNillableEventRetentionDays sets the "event_retention_days" field if the given value is not nil.
+func (_c *OrganizationCreate) SetNillableEventRetentionDays(v *int) *OrganizationCreate {
+	if v != nil {
+		_c.SetEventRetentionDays(*v)
+	}
+	return _c
+}
+
 // SetUnsubscribeKey sets the "unsubscribe_key" field.
 func (_c *OrganizationCreate) SetUnsubscribeKey(v []byte) *OrganizationCreate {
 	_c.mutation.SetUnsubscribeKey(v)
@@ -361,6 +375,11 @@ func (_c *OrganizationCreate) check() error {
 			return &ValidationError{Name: "signature", err: fmt.Errorf(`ent: validator failed for field "Organization.signature": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.EventRetentionDays(); ok {
+		if err := organization.EventRetentionDaysValidator(v); err != nil {
+			return &ValidationError{Name: "event_retention_days", err: fmt.Errorf(`ent: validator failed for field "Organization.event_retention_days": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -435,6 +454,10 @@ func (_c *OrganizationCreate) createSpec() (*Organization, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.Signature(); ok {
 		_spec.SetField(organization.FieldSignature, field.TypeString, value)
 		_node.Signature = value
+	}
+	if value, ok := _c.mutation.EventRetentionDays(); ok {
+		_spec.SetField(organization.FieldEventRetentionDays, field.TypeInt, value)
+		_node.EventRetentionDays = &value
 	}
 	if value, ok := _c.mutation.UnsubscribeKey(); ok {
 		_spec.SetField(organization.FieldUnsubscribeKey, field.TypeBytes, value)
@@ -609,6 +632,30 @@ func (u *OrganizationUpsert) SetSignature(v string) *OrganizationUpsert {
 // UpdateSignature sets the "signature" field to the value that was provided on create.
 func (u *OrganizationUpsert) UpdateSignature() *OrganizationUpsert {
 	u.SetExcluded(organization.FieldSignature)
+	return u
+}
+
+// SetEventRetentionDays sets the "event_retention_days" field.
+func (u *OrganizationUpsert) SetEventRetentionDays(v int) *OrganizationUpsert {
+	u.Set(organization.FieldEventRetentionDays, v)
+	return u
+}
+
+// UpdateEventRetentionDays sets the "event_retention_days" field to the value that was provided on create.
+func (u *OrganizationUpsert) UpdateEventRetentionDays() *OrganizationUpsert {
+	u.SetExcluded(organization.FieldEventRetentionDays)
+	return u
+}
+
+// AddEventRetentionDays adds v to the "event_retention_days" field.
+func (u *OrganizationUpsert) AddEventRetentionDays(v int) *OrganizationUpsert {
+	u.Add(organization.FieldEventRetentionDays, v)
+	return u
+}
+
+// ClearEventRetentionDays clears the value of the "event_retention_days" field.
+func (u *OrganizationUpsert) ClearEventRetentionDays() *OrganizationUpsert {
+	u.SetNull(organization.FieldEventRetentionDays)
 	return u
 }
 
@@ -815,6 +862,34 @@ func (u *OrganizationUpsertOne) SetSignature(v string) *OrganizationUpsertOne {
 func (u *OrganizationUpsertOne) UpdateSignature() *OrganizationUpsertOne {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateSignature()
+	})
+}
+
+// SetEventRetentionDays sets the "event_retention_days" field.
+func (u *OrganizationUpsertOne) SetEventRetentionDays(v int) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetEventRetentionDays(v)
+	})
+}
+
+// AddEventRetentionDays adds v to the "event_retention_days" field.
+func (u *OrganizationUpsertOne) AddEventRetentionDays(v int) *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddEventRetentionDays(v)
+	})
+}
+
+// UpdateEventRetentionDays sets the "event_retention_days" field to the value that was provided on create.
+func (u *OrganizationUpsertOne) UpdateEventRetentionDays() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateEventRetentionDays()
+	})
+}
+
+// ClearEventRetentionDays clears the value of the "event_retention_days" field.
+func (u *OrganizationUpsertOne) ClearEventRetentionDays() *OrganizationUpsertOne {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearEventRetentionDays()
 	})
 }
 
@@ -1190,6 +1265,34 @@ func (u *OrganizationUpsertBulk) SetSignature(v string) *OrganizationUpsertBulk 
 func (u *OrganizationUpsertBulk) UpdateSignature() *OrganizationUpsertBulk {
 	return u.Update(func(s *OrganizationUpsert) {
 		s.UpdateSignature()
+	})
+}
+
+// SetEventRetentionDays sets the "event_retention_days" field.
+func (u *OrganizationUpsertBulk) SetEventRetentionDays(v int) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.SetEventRetentionDays(v)
+	})
+}
+
+// AddEventRetentionDays adds v to the "event_retention_days" field.
+func (u *OrganizationUpsertBulk) AddEventRetentionDays(v int) *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.AddEventRetentionDays(v)
+	})
+}
+
+// UpdateEventRetentionDays sets the "event_retention_days" field to the value that was provided on create.
+func (u *OrganizationUpsertBulk) UpdateEventRetentionDays() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.UpdateEventRetentionDays()
+	})
+}
+
+// ClearEventRetentionDays clears the value of the "event_retention_days" field.
+func (u *OrganizationUpsertBulk) ClearEventRetentionDays() *OrganizationUpsertBulk {
+	return u.Update(func(s *OrganizationUpsert) {
+		s.ClearEventRetentionDays()
 	})
 }
 

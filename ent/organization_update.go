@@ -160,6 +160,33 @@ func (_u *OrganizationUpdate) SetNillableSignature(v *string) *OrganizationUpdat
 	return _u
 }
 
+// SetEventRetentionDays sets the "event_retention_days" field.
+func (_u *OrganizationUpdate) SetEventRetentionDays(v int) *OrganizationUpdate {
+	_u.mutation.ResetEventRetentionDays()
+	_u.mutation.SetEventRetentionDays(v)
+	return _u
+}
+
+// SetNillableEventRetentionDays sets the "event_retention_days" field if the given value is not nil.
+func (_u *OrganizationUpdate) SetNillableEventRetentionDays(v *int) *OrganizationUpdate {
+	if v != nil {
+		_u.SetEventRetentionDays(*v)
+	}
+	return _u
+}
+
+// AddEventRetentionDays adds value to the "event_retention_days" field.
+func (_u *OrganizationUpdate) AddEventRetentionDays(v int) *OrganizationUpdate {
+	_u.mutation.AddEventRetentionDays(v)
+	return _u
+}
+
+// ClearEventRetentionDays clears the value of the "event_retention_days" field.
+func (_u *OrganizationUpdate) ClearEventRetentionDays() *OrganizationUpdate {
+	_u.mutation.ClearEventRetentionDays()
+	return _u
+}
+
 // SetUnsubscribeKey sets the "unsubscribe_key" field.
 func (_u *OrganizationUpdate) SetUnsubscribeKey(v []byte) *OrganizationUpdate {
 	_u.mutation.SetUnsubscribeKey(v)
@@ -266,6 +293,11 @@ func (_u *OrganizationUpdate) check() error {
 			return &ValidationError{Name: "signature", err: fmt.Errorf(`ent: validator failed for field "Organization.signature": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.EventRetentionDays(); ok {
+		if err := organization.EventRetentionDaysValidator(v); err != nil {
+			return &ValidationError{Name: "event_retention_days", err: fmt.Errorf(`ent: validator failed for field "Organization.event_retention_days": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -310,6 +342,15 @@ func (_u *OrganizationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if value, ok := _u.mutation.Signature(); ok {
 		_spec.SetField(organization.FieldSignature, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.EventRetentionDays(); ok {
+		_spec.SetField(organization.FieldEventRetentionDays, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedEventRetentionDays(); ok {
+		_spec.AddField(organization.FieldEventRetentionDays, field.TypeInt, value)
+	}
+	if _u.mutation.EventRetentionDaysCleared() {
+		_spec.ClearField(organization.FieldEventRetentionDays, field.TypeInt)
 	}
 	if value, ok := _u.mutation.UnsubscribeKey(); ok {
 		_spec.SetField(organization.FieldUnsubscribeKey, field.TypeBytes, value)
@@ -469,6 +510,33 @@ func (_u *OrganizationUpdateOne) SetNillableSignature(v *string) *OrganizationUp
 	return _u
 }
 
+// SetEventRetentionDays sets the "event_retention_days" field.
+func (_u *OrganizationUpdateOne) SetEventRetentionDays(v int) *OrganizationUpdateOne {
+	_u.mutation.ResetEventRetentionDays()
+	_u.mutation.SetEventRetentionDays(v)
+	return _u
+}
+
+// SetNillableEventRetentionDays sets the "event_retention_days" field if the given value is not nil.
+func (_u *OrganizationUpdateOne) SetNillableEventRetentionDays(v *int) *OrganizationUpdateOne {
+	if v != nil {
+		_u.SetEventRetentionDays(*v)
+	}
+	return _u
+}
+
+// AddEventRetentionDays adds value to the "event_retention_days" field.
+func (_u *OrganizationUpdateOne) AddEventRetentionDays(v int) *OrganizationUpdateOne {
+	_u.mutation.AddEventRetentionDays(v)
+	return _u
+}
+
+// ClearEventRetentionDays clears the value of the "event_retention_days" field.
+func (_u *OrganizationUpdateOne) ClearEventRetentionDays() *OrganizationUpdateOne {
+	_u.mutation.ClearEventRetentionDays()
+	return _u
+}
+
 // SetUnsubscribeKey sets the "unsubscribe_key" field.
 func (_u *OrganizationUpdateOne) SetUnsubscribeKey(v []byte) *OrganizationUpdateOne {
 	_u.mutation.SetUnsubscribeKey(v)
@@ -588,6 +656,11 @@ func (_u *OrganizationUpdateOne) check() error {
 			return &ValidationError{Name: "signature", err: fmt.Errorf(`ent: validator failed for field "Organization.signature": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.EventRetentionDays(); ok {
+		if err := organization.EventRetentionDaysValidator(v); err != nil {
+			return &ValidationError{Name: "event_retention_days", err: fmt.Errorf(`ent: validator failed for field "Organization.event_retention_days": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -649,6 +722,15 @@ func (_u *OrganizationUpdateOne) sqlSave(ctx context.Context) (_node *Organizati
 	}
 	if value, ok := _u.mutation.Signature(); ok {
 		_spec.SetField(organization.FieldSignature, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.EventRetentionDays(); ok {
+		_spec.SetField(organization.FieldEventRetentionDays, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedEventRetentionDays(); ok {
+		_spec.AddField(organization.FieldEventRetentionDays, field.TypeInt, value)
+	}
+	if _u.mutation.EventRetentionDaysCleared() {
+		_spec.ClearField(organization.FieldEventRetentionDays, field.TypeInt)
 	}
 	if value, ok := _u.mutation.UnsubscribeKey(); ok {
 		_spec.SetField(organization.FieldUnsubscribeKey, field.TypeBytes, value)

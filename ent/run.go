@@ -54,6 +54,8 @@ type Run struct {
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	// FinishedAt holds the value of the "finished_at" field.
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// When the organization's event retention last compacted the run's progress events; nil: its history is complete, seqs 1..last_seq.
+	CompactedAt *time.Time `json:"compacted_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the RunQuery when eager-loading is set.
 	Edges        RunEdges `json:"edges"`
@@ -159,7 +161,7 @@ func (*Run) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case run.FieldStatus, run.FieldRequestHash, run.FieldIdempotencyKey, run.FieldError:
 			values[i] = new(sql.NullString)
-		case run.FieldCreatedAt, run.FieldUpdatedAt, run.FieldStartedAt, run.FieldFinishedAt:
+		case run.FieldCreatedAt, run.FieldUpdatedAt, run.FieldStartedAt, run.FieldFinishedAt, run.FieldCompactedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -286,6 +288,13 @@ func (_m *Run) assignValues(columns []string, values []any) error {
 				_m.FinishedAt = new(time.Time)
 				*_m.FinishedAt = value.Time
 			}
+		case run.FieldCompactedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field compacted_at", values[i])
+			} else if value.Valid {
+				_m.CompactedAt = new(time.Time)
+				*_m.CompactedAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -409,6 +418,11 @@ func (_m *Run) String() string {
 	builder.WriteString(", ")
 	if v := _m.FinishedAt; v != nil {
 		builder.WriteString("finished_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.CompactedAt; v != nil {
+		builder.WriteString("compacted_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

@@ -220,6 +220,20 @@ func (_c *RunCreate) SetNillableFinishedAt(v *time.Time) *RunCreate {
 	return _c
 }
 
+// SetCompactedAt sets the "compacted_at" field.
+func (_c *RunCreate) SetCompactedAt(v time.Time) *RunCreate {
+	_c.mutation.SetCompactedAt(v)
+	return _c
+}
+
+// SetNillableCompactedAt sets the "compacted_at" field if the given value is not nil.
+func (_c *RunCreate) SetNillableCompactedAt(v *time.Time) *RunCreate {
+	if v != nil {
+		_c.SetCompactedAt(*v)
+	}
+	return _c
+}
+
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *RunCreate) SetOrganization(v *Organization) *RunCreate {
 	return _c.SetOrganizationID(v.ID)
@@ -467,6 +481,10 @@ func (_c *RunCreate) createSpec() (*Run, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.FinishedAt(); ok {
 		_spec.SetField(run.FieldFinishedAt, field.TypeTime, value)
 		_node.FinishedAt = &value
+	}
+	if value, ok := _c.mutation.CompactedAt(); ok {
+		_spec.SetField(run.FieldCompactedAt, field.TypeTime, value)
+		_node.CompactedAt = &value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -734,6 +752,24 @@ func (u *RunUpsert) ClearFinishedAt() *RunUpsert {
 	return u
 }
 
+// SetCompactedAt sets the "compacted_at" field.
+func (u *RunUpsert) SetCompactedAt(v time.Time) *RunUpsert {
+	u.Set(run.FieldCompactedAt, v)
+	return u
+}
+
+// UpdateCompactedAt sets the "compacted_at" field to the value that was provided on create.
+func (u *RunUpsert) UpdateCompactedAt() *RunUpsert {
+	u.SetExcluded(run.FieldCompactedAt)
+	return u
+}
+
+// ClearCompactedAt clears the value of the "compacted_at" field.
+func (u *RunUpsert) ClearCompactedAt() *RunUpsert {
+	u.SetNull(run.FieldCompactedAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -933,6 +969,27 @@ func (u *RunUpsertOne) UpdateFinishedAt() *RunUpsertOne {
 func (u *RunUpsertOne) ClearFinishedAt() *RunUpsertOne {
 	return u.Update(func(s *RunUpsert) {
 		s.ClearFinishedAt()
+	})
+}
+
+// SetCompactedAt sets the "compacted_at" field.
+func (u *RunUpsertOne) SetCompactedAt(v time.Time) *RunUpsertOne {
+	return u.Update(func(s *RunUpsert) {
+		s.SetCompactedAt(v)
+	})
+}
+
+// UpdateCompactedAt sets the "compacted_at" field to the value that was provided on create.
+func (u *RunUpsertOne) UpdateCompactedAt() *RunUpsertOne {
+	return u.Update(func(s *RunUpsert) {
+		s.UpdateCompactedAt()
+	})
+}
+
+// ClearCompactedAt clears the value of the "compacted_at" field.
+func (u *RunUpsertOne) ClearCompactedAt() *RunUpsertOne {
+	return u.Update(func(s *RunUpsert) {
+		s.ClearCompactedAt()
 	})
 }
 
@@ -1301,6 +1358,27 @@ func (u *RunUpsertBulk) UpdateFinishedAt() *RunUpsertBulk {
 func (u *RunUpsertBulk) ClearFinishedAt() *RunUpsertBulk {
 	return u.Update(func(s *RunUpsert) {
 		s.ClearFinishedAt()
+	})
+}
+
+// SetCompactedAt sets the "compacted_at" field.
+func (u *RunUpsertBulk) SetCompactedAt(v time.Time) *RunUpsertBulk {
+	return u.Update(func(s *RunUpsert) {
+		s.SetCompactedAt(v)
+	})
+}
+
+// UpdateCompactedAt sets the "compacted_at" field to the value that was provided on create.
+func (u *RunUpsertBulk) UpdateCompactedAt() *RunUpsertBulk {
+	return u.Update(func(s *RunUpsert) {
+		s.UpdateCompactedAt()
+	})
+}
+
+// ClearCompactedAt clears the value of the "compacted_at" field.
+func (u *RunUpsertBulk) ClearCompactedAt() *RunUpsertBulk {
+	return u.Update(func(s *RunUpsert) {
+		s.ClearCompactedAt()
 	})
 }
 

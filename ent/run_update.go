@@ -152,6 +152,26 @@ func (_u *RunUpdate) ClearFinishedAt() *RunUpdate {
 	return _u
 }
 
+// SetCompactedAt sets the "compacted_at" field.
+func (_u *RunUpdate) SetCompactedAt(v time.Time) *RunUpdate {
+	_u.mutation.SetCompactedAt(v)
+	return _u
+}
+
+// SetNillableCompactedAt sets the "compacted_at" field if the given value is not nil.
+func (_u *RunUpdate) SetNillableCompactedAt(v *time.Time) *RunUpdate {
+	if v != nil {
+		_u.SetCompactedAt(*v)
+	}
+	return _u
+}
+
+// ClearCompactedAt clears the value of the "compacted_at" field.
+func (_u *RunUpdate) ClearCompactedAt() *RunUpdate {
+	_u.mutation.ClearCompactedAt()
+	return _u
+}
+
 // AddStepIDs adds the "steps" edge to the StepRun entity by IDs.
 func (_u *RunUpdate) AddStepIDs(ids ...int) *RunUpdate {
 	_u.mutation.AddStepIDs(ids...)
@@ -353,6 +373,12 @@ func (_u *RunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.FinishedAtCleared() {
 		_spec.ClearField(run.FieldFinishedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.CompactedAt(); ok {
+		_spec.SetField(run.FieldCompactedAt, field.TypeTime, value)
+	}
+	if _u.mutation.CompactedAtCleared() {
+		_spec.ClearField(run.FieldCompactedAt, field.TypeTime)
 	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -583,6 +609,26 @@ func (_u *RunUpdateOne) SetNillableFinishedAt(v *time.Time) *RunUpdateOne {
 // ClearFinishedAt clears the value of the "finished_at" field.
 func (_u *RunUpdateOne) ClearFinishedAt() *RunUpdateOne {
 	_u.mutation.ClearFinishedAt()
+	return _u
+}
+
+// SetCompactedAt sets the "compacted_at" field.
+func (_u *RunUpdateOne) SetCompactedAt(v time.Time) *RunUpdateOne {
+	_u.mutation.SetCompactedAt(v)
+	return _u
+}
+
+// SetNillableCompactedAt sets the "compacted_at" field if the given value is not nil.
+func (_u *RunUpdateOne) SetNillableCompactedAt(v *time.Time) *RunUpdateOne {
+	if v != nil {
+		_u.SetCompactedAt(*v)
+	}
+	return _u
+}
+
+// ClearCompactedAt clears the value of the "compacted_at" field.
+func (_u *RunUpdateOne) ClearCompactedAt() *RunUpdateOne {
+	_u.mutation.ClearCompactedAt()
 	return _u
 }
 
@@ -817,6 +863,12 @@ func (_u *RunUpdateOne) sqlSave(ctx context.Context) (_node *Run, err error) {
 	}
 	if _u.mutation.FinishedAtCleared() {
 		_spec.ClearField(run.FieldFinishedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.CompactedAt(); ok {
+		_spec.SetField(run.FieldCompactedAt, field.TypeTime, value)
+	}
+	if _u.mutation.CompactedAtCleared() {
+		_spec.ClearField(run.FieldCompactedAt, field.TypeTime)
 	}
 	if _u.mutation.StepsCleared() {
 		edge := &sqlgraph.EdgeSpec{

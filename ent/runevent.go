@@ -37,6 +37,8 @@ type RunEvent struct {
 	Message string `json:"message,omitempty"`
 	// At holds the value of the "at" field.
 	At time.Time `json:"at,omitempty"`
+	// On an EVENTS_COMPACTED marker only: the last seq it stands for. The marker takes the first compacted seq, so seq..compacted_through were progress events that the organization's retention removed.
+	CompactedThrough *int `json:"compacted_through,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the RunEventQuery when eager-loading is set.
 	Edges        RunEventEdges `json:"edges"`
@@ -85,7 +87,7 @@ func (*RunEvent) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case runevent.FieldProgress:
 			values[i] = new(sql.NullFloat64)
-		case runevent.FieldID, runevent.FieldOrganizationID, runevent.FieldRunID, runevent.FieldSeq:
+		case runevent.FieldID, runevent.FieldOrganizationID, runevent.FieldRunID, runevent.FieldSeq, runevent.FieldCompactedThrough:
 			values[i] = new(sql.NullInt64)
 		case runevent.FieldType, runevent.FieldStepKey, runevent.FieldStatus, runevent.FieldMessage:
 			values[i] = new(sql.NullString)
@@ -167,6 +169,13 @@ func (_m *RunEvent) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.At = value.Time
 			}
+		case runevent.FieldCompactedThrough:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field compacted_through", values[i])
+			} else if value.Valid {
+				_m.CompactedThrough = new(int)
+				*_m.CompactedThrough = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -241,6 +250,11 @@ func (_m *RunEvent) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("at=")
 	builder.WriteString(_m.At.Format(time.ANSIC))
+	builder.WriteString(", ")
+	if v := _m.CompactedThrough; v != nil {
+		builder.WriteString("compacted_through=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

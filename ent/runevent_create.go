@@ -110,6 +110,20 @@ func (_c *RunEventCreate) SetNillableAt(v *time.Time) *RunEventCreate {
 	return _c
 }
 
+// SetCompactedThrough sets the "compacted_through" field.
+func (_c *RunEventCreate) SetCompactedThrough(v int) *RunEventCreate {
+	_c.mutation.SetCompactedThrough(v)
+	return _c
+}
+
+// SetNillableCompactedThrough sets the "compacted_through" field if the given value is not nil.
+func (_c *RunEventCreate) SetNillableCompactedThrough(v *int) *RunEventCreate {
+	if v != nil {
+		_c.SetCompactedThrough(*v)
+	}
+	return _c
+}
+
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *RunEventCreate) SetOrganization(v *Organization) *RunEventCreate {
 	return _c.SetOrganizationID(v.ID)
@@ -211,6 +225,11 @@ func (_c *RunEventCreate) check() error {
 	if _, ok := _c.mutation.At(); !ok {
 		return &ValidationError{Name: "at", err: errors.New(`ent: missing required field "RunEvent.at"`)}
 	}
+	if v, ok := _c.mutation.CompactedThrough(); ok {
+		if err := runevent.CompactedThroughValidator(v); err != nil {
+			return &ValidationError{Name: "compacted_through", err: fmt.Errorf(`ent: validator failed for field "RunEvent.compacted_through": %w`, err)}
+		}
+	}
 	if len(_c.mutation.OrganizationIDs()) == 0 {
 		return &ValidationError{Name: "organization", err: errors.New(`ent: missing required edge "RunEvent.organization"`)}
 	}
@@ -271,6 +290,10 @@ func (_c *RunEventCreate) createSpec() (*RunEvent, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.At(); ok {
 		_spec.SetField(runevent.FieldAt, field.TypeTime, value)
 		_node.At = value
+	}
+	if value, ok := _c.mutation.CompactedThrough(); ok {
+		_spec.SetField(runevent.FieldCompactedThrough, field.TypeInt, value)
+		_node.CompactedThrough = &value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -395,6 +418,9 @@ func (u *RunEventUpsertOne) UpdateNewValues() *RunEventUpsertOne {
 		}
 		if _, exists := u.create.mutation.At(); exists {
 			s.SetIgnore(runevent.FieldAt)
+		}
+		if _, exists := u.create.mutation.CompactedThrough(); exists {
+			s.SetIgnore(runevent.FieldCompactedThrough)
 		}
 	}))
 	return u
@@ -629,6 +655,9 @@ func (u *RunEventUpsertBulk) UpdateNewValues() *RunEventUpsertBulk {
 			}
 			if _, exists := b.mutation.At(); exists {
 				s.SetIgnore(runevent.FieldAt)
+			}
+			if _, exists := b.mutation.CompactedThrough(); exists {
+				s.SetIgnore(runevent.FieldCompactedThrough)
 			}
 		}
 	}))

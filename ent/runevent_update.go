@@ -85,6 +85,9 @@ func (_u *RunEventUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.StepKeyCleared() {
 		_spec.ClearField(runevent.FieldStepKey, field.TypeString)
 	}
+	if _u.mutation.CompactedThroughCleared() {
+		_spec.ClearField(runevent.FieldCompactedThrough, field.TypeInt)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{runevent.Label}
@@ -192,6 +195,9 @@ func (_u *RunEventUpdateOne) sqlSave(ctx context.Context) (_node *RunEvent, err 
 	}
 	if _u.mutation.StepKeyCleared() {
 		_spec.ClearField(runevent.FieldStepKey, field.TypeString)
+	}
+	if _u.mutation.CompactedThroughCleared() {
+		_spec.ClearField(runevent.FieldCompactedThrough, field.TypeInt)
 	}
 	_node = &RunEvent{config: _u.config}
 	_spec.Assign = _node.assignValues

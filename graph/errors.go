@@ -67,6 +67,10 @@ func (p errorPresenter) present(ctx context.Context, err error) *gqlerror.Error 
 	if ref, ok := clienterr.Classify(err); ok {
 		out.Message = ref.Message
 		setCode(out, ref.Code, ref.Field)
+		if ref.RetryAfter > 0 {
+			// The HTTP transport also sends it as the Retry-After header.
+			out.Extensions[retryAfterExtension] = clienterr.RetryAfterSeconds(ref.RetryAfter)
+		}
 		if ref.Suspicious {
 			p.logger.WarnContext(ctx, "graphql: privacy denial", "path", out.Path.String(), "err", err)
 		}
@@ -112,6 +116,10 @@ func (p errorPresenter) internal(ctx context.Context, out *gqlerror.Error, err e
 	}
 	setCode(out, errcode.Internal, "")
 }
+
+// retryAfterExtension is the extension that tells, in seconds, when a
+// RATE_LIMITED refusal may be tried again.
+const retryAfterExtension = "retryAfter"
 
 // setCode sets extensions.code (as a plain string, which is what gqlgen and
 // anything else reading extensions expects) and, when given, extensions.field.

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -172,8 +173,23 @@ func writeResponse(w http.ResponseWriter, media string, status int, resp *graphq
 		panic(fmt.Errorf("graph: encoding a response: %w", err))
 	}
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
+	if secs := retryAfter(resp.Errors); secs > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// retryAfter is the longest extensions.retryAfter among errs (a refusal
+// that says when to try again, such as startRun's RATE_LIMITED), or 0.
+func retryAfter(errs gqlerror.List) int {
+	longest := 0
+	for _, e := range errs {
+		if secs, ok := e.Extensions[retryAfterExtension].(int); ok && secs > longest {
+			longest = secs
+		}
+	}
+	return longest
 }
 
 // refusingTransport answers every request that no other transport took:

@@ -10,7 +10,9 @@
 // Files by concern:
 //
 //   - metrics.go: Metrics, New, the registry and its HTTP handler.
-//   - engine.go: runs, steps, retries, timeouts, streams (engine.Observer).
+//   - engine.go: runs, steps, retries, timeouts, streams, starts refused by
+//     admission control and events compacted by the retention
+//     (engine.Observer).
 //   - graphql.go: operation latency and websockets (graph.Observer).
 //   - river.go: River's queue depth (read from its job table at each
 //     scrape) and job latency (a worker middleware).

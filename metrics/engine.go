@@ -39,6 +39,14 @@ func (o engineObserver) StreamOpened()            { o.m.streams.Inc() }
 func (o engineObserver) StreamClosed()            { o.m.streams.Dec() }
 func (o engineObserver) SlowConsumer()            { o.m.slowClosed.WithLabelValues(reasonBuffer).Inc() }
 
+// StartRefused is not labelled by organization: their number is unbounded.
+func (o engineObserver) StartRefused(int) { o.m.refused.Inc() }
+
+func (o engineObserver) EventsCompacted(runs, events int) {
+	o.m.compacted.WithLabelValues("runs").Add(float64(runs))
+	o.m.compacted.WithLabelValues("events").Add(float64(events))
+}
+
 // packageLabel is the bounded label of a run's package key.
 func (m *Metrics) packageLabel(r engine.RunInfo) string {
 	m.keysMu.Lock()

@@ -46,6 +46,8 @@ type Metrics struct {
 	slowClosed   *prometheus.CounterVec
 	operations   *prometheus.HistogramVec
 	jobLatency   *prometheus.HistogramVec
+	refused      prometheus.Counter
+	compacted    *prometheus.CounterVec
 
 	packages  *boundedLabel
 	opNames   *boundedLabel
@@ -114,10 +116,18 @@ func New(opts Options) *Metrics {
 		Help:    "Time River jobs (step attempts) waited between becoming available and being worked, by queue (PostgreSQL only).",
 		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 	}, []string{"queue"})
+	m.refused = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "run_starts_refused_total",
+		Help: "startRun requests refused by admission control (RATE_LIMITED with Retry-After): the runs in flight would take longer than --admission-max-wait to drain.",
+	})
+	m.compacted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "run_events_compacted_total",
+		Help: `What the event retention compacted: what="runs" (runs compacted), what="events" (progress events removed).`,
+	}, []string{"what"})
 
 	m.registry.MustRegister(
 		m.runsStarted, m.runsFinished, m.stepDuration, m.stepRetries, m.stepTimeouts,
-		m.streams, m.websockets, m.slowClosed, m.operations,
+		m.streams, m.websockets, m.slowClosed, m.operations, m.refused, m.compacted,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -125,6 +135,8 @@ func New(opts Options) *Metrics {
 	// rate() sees their first increase.
 	m.slowClosed.WithLabelValues(reasonBuffer)
 	m.slowClosed.WithLabelValues(reasonStalledWebsocket)
+	m.compacted.WithLabelValues("runs")
+	m.compacted.WithLabelValues("events")
 	if opts.DB != nil {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(opts.DB, Namespace))
 	}

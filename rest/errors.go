@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/estateflow/estateflow/internal/clienterr"
@@ -20,6 +21,8 @@ type apiError struct {
 	Code    errcode.Code `json:"code"`
 	Message string       `json:"message"`
 	Field   string       `json:"field,omitempty"`
+	// RetryAfter, in seconds, is also sent as the Retry-After header.
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -44,6 +47,9 @@ func writeAPIError(w http.ResponseWriter, e *apiError) {
 	if e.status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="estateflow"`)
 	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	writeJSON(w, e.status, errorBody{Error: e})
 }
 
@@ -66,7 +72,11 @@ func (h *Handler) present(ctx context.Context, err error) *apiError {
 		if ref.Suspicious || ref.Code == errcode.Internal {
 			h.log.WarnContext(ctx, "rest: request refused", "code", ref.Code, "err", err)
 		}
-		return newError(ref.Code, strings.TrimPrefix(ref.Field, "input."), "%s", ref.Message)
+		e := newError(ref.Code, strings.TrimPrefix(ref.Field, "input."), "%s", ref.Message)
+		if ref.RetryAfter > 0 {
+			e.RetryAfter = clienterr.RetryAfterSeconds(ref.RetryAfter)
+		}
+		return e
 	}
 	h.log.ErrorContext(ctx, "rest: internal error", "err", err)
 	id, ok := requestid.FromContext(ctx)

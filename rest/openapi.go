@@ -234,7 +234,7 @@ var errorDescriptions = map[int]string{
 	404: "NOT_FOUND: no such run (or one of another organization), or a referenced record does not exist.",
 	409: "CONFLICT: the idempotency key was used for a different request.",
 	413: "BAD_USER_INPUT: the body is over the size limit.",
-	429: "RATE_LIMITED: over the token's request budget; see Retry-After.",
+	429: "RATE_LIMITED: over the token's request budget, or (POST /runs) the server is at capacity (admission control); see Retry-After and retryAfter.",
 	500: "INTERNAL: an internal error, with the request ID to quote.",
 	503: "UNAVAILABLE: the database is unavailable (or SHUTTING_DOWN: the server is stopping); retry after Retry-After.",
 }

@@ -38,6 +38,8 @@ const (
 	FieldSenderEmail = "sender_email"
 	// FieldSignature holds the string denoting the signature field in the database.
 	FieldSignature = "signature"
+	// FieldEventRetentionDays holds the string denoting the event_retention_days field in the database.
+	FieldEventRetentionDays = "event_retention_days"
 	// FieldUnsubscribeKey holds the string denoting the unsubscribe_key field in the database.
 	FieldUnsubscribeKey = "unsubscribe_key"
 	// Table holds the table name of the organization in the database.
@@ -59,6 +61,7 @@ var Columns = []string{
 	FieldSenderName,
 	FieldSenderEmail,
 	FieldSignature,
+	FieldEventRetentionDays,
 	FieldUnsubscribeKey,
 }
 
@@ -122,6 +125,8 @@ var (
 	DefaultSignature string
 	// SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
 	SignatureValidator func(string) error
+	// EventRetentionDaysValidator is a validator for the "event_retention_days" field. It is called by the builders before save.
+	EventRetentionDaysValidator func(int) error
 	// DefaultUnsubscribeKey holds the default value on creation for the "unsubscribe_key" field.
 	DefaultUnsubscribeKey func() []byte
 )
@@ -192,4 +197,9 @@ func BySenderEmail(opts ...sql.OrderTermOption) OrderOption {
 // BySignature orders the results by the signature field.
 func BySignature(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSignature, opts...).ToFunc()
+}
+
+// ByEventRetentionDays orders the results by the event_retention_days field.
+func ByEventRetentionDays(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldEventRetentionDays, opts...).ToFunc()
 }

@@ -114,6 +114,11 @@ func Signature(v string) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldSignature, v))
 }
 
+// EventRetentionDays applies equality check predicate on the "event_retention_days" field. It's identical to EventRetentionDaysEQ.
+func EventRetentionDays(v int) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldEventRetentionDays, v))
+}
+
 // UnsubscribeKey applies equality check predicate on the "unsubscribe_key" field. It's identical to UnsubscribeKeyEQ.
 func UnsubscribeKey(v []byte) predicate.Organization {
 	return predicate.Organization(sql.FieldEQ(FieldUnsubscribeKey, v))
@@ -847,6 +852,56 @@ func SignatureEqualFold(v string) predicate.Organization {
 // SignatureContainsFold applies the ContainsFold predicate on the "signature" field.
 func SignatureContainsFold(v string) predicate.Organization {
 	return predicate.Organization(sql.FieldContainsFold(FieldSignature, v))
+}
+
+// EventRetentionDaysEQ applies the EQ predicate on the "event_retention_days" field.
+func EventRetentionDaysEQ(v int) predicate.Organization {
+	return predicate.Organization(sql.FieldEQ(FieldEventRetentionDays, v))
+}
+
+// EventRetentionDaysNEQ applies the NEQ predicate on the "event_retention_days" field.
+func EventRetentionDaysNEQ(v int) predicate.Organization {
+	return predicate.Organization(sql.FieldNEQ(FieldEventRetentionDays, v))
+}
+
+// EventRetentionDaysIn applies the In predicate on the "event_retention_days" field.
+func EventRetentionDaysIn(vs ...int) predicate.Organization {
+	return predicate.Organization(sql.FieldIn(FieldEventRetentionDays, vs...))
+}
+
+// EventRetentionDaysNotIn applies the NotIn predicate on the "event_retention_days" field.
+func EventRetentionDaysNotIn(vs ...int) predicate.Organization {
+	return predicate.Organization(sql.FieldNotIn(FieldEventRetentionDays, vs...))
+}
+
+// EventRetentionDaysGT applies the GT predicate on the "event_retention_days" field.
+func EventRetentionDaysGT(v int) predicate.Organization {
+	return predicate.Organization(sql.FieldGT(FieldEventRetentionDays, v))
+}
+
+// EventRetentionDaysGTE applies the GTE predicate on the "event_retention_days" field.
+func EventRetentionDaysGTE(v int) predicate.Organization {
+	return predicate.Organization(sql.FieldGTE(FieldEventRetentionDays, v))
+}
+
+// EventRetentionDaysLT applies the LT predicate on the "event_retention_days" field.
+func EventRetentionDaysLT(v int) predicate.Organization {
+	return predicate.Organization(sql.FieldLT(FieldEventRetentionDays, v))
+}
+
+// EventRetentionDaysLTE applies the LTE predicate on the "event_retention_days" field.
+func EventRetentionDaysLTE(v int) predicate.Organization {
+	return predicate.Organization(sql.FieldLTE(FieldEventRetentionDays, v))
+}
+
+// EventRetentionDaysIsNil applies the IsNil predicate on the "event_retention_days" field.
+func EventRetentionDaysIsNil() predicate.Organization {
+	return predicate.Organization(sql.FieldIsNull(FieldEventRetentionDays))
+}
+
+// EventRetentionDaysNotNil applies the NotNil predicate on the "event_retention_days" field.
+func EventRetentionDaysNotNil() predicate.Organization {
+	return predicate.Organization(sql.FieldNotNull(FieldEventRetentionDays))
 }
 
 // UnsubscribeKeyEQ applies the EQ predicate on the "unsubscribe_key" field.

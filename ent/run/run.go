@@ -50,6 +50,8 @@ const (
 	FieldStartedAt = "started_at"
 	// FieldFinishedAt holds the string denoting the finished_at field in the database.
 	FieldFinishedAt = "finished_at"
+	// FieldCompactedAt holds the string denoting the compacted_at field in the database.
+	FieldCompactedAt = "compacted_at"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgePackage holds the string denoting the package edge name in mutations.
@@ -127,6 +129,7 @@ var Columns = []string{
 	FieldError,
 	FieldStartedAt,
 	FieldFinishedAt,
+	FieldCompactedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -278,6 +281,11 @@ func ByStartedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByFinishedAt orders the results by the finished_at field.
 func ByFinishedAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldFinishedAt, opts...).ToFunc()
+}
+
+// ByCompactedAt orders the results by the compacted_at field.
+func ByCompactedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCompactedAt, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

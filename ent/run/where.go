@@ -125,6 +125,11 @@ func FinishedAt(v time.Time) predicate.Run {
 	return predicate.Run(sql.FieldEQ(FieldFinishedAt, v))
 }
 
+// CompactedAt applies equality check predicate on the "compacted_at" field. It's identical to CompactedAtEQ.
+func CompactedAt(v time.Time) predicate.Run {
+	return predicate.Run(sql.FieldEQ(FieldCompactedAt, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Run {
 	return predicate.Run(sql.FieldEQ(FieldCreatedAt, v))
@@ -778,6 +783,56 @@ func FinishedAtIsNil() predicate.Run {
 // FinishedAtNotNil applies the NotNil predicate on the "finished_at" field.
 func FinishedAtNotNil() predicate.Run {
 	return predicate.Run(sql.FieldNotNull(FieldFinishedAt))
+}
+
+// CompactedAtEQ applies the EQ predicate on the "compacted_at" field.
+func CompactedAtEQ(v time.Time) predicate.Run {
+	return predicate.Run(sql.FieldEQ(FieldCompactedAt, v))
+}
+
+// CompactedAtNEQ applies the NEQ predicate on the "compacted_at" field.
+func CompactedAtNEQ(v time.Time) predicate.Run {
+	return predicate.Run(sql.FieldNEQ(FieldCompactedAt, v))
+}
+
+// CompactedAtIn applies the In predicate on the "compacted_at" field.
+func CompactedAtIn(vs ...time.Time) predicate.Run {
+	return predicate.Run(sql.FieldIn(FieldCompactedAt, vs...))
+}
+
+// CompactedAtNotIn applies the NotIn predicate on the "compacted_at" field.
+func CompactedAtNotIn(vs ...time.Time) predicate.Run {
+	return predicate.Run(sql.FieldNotIn(FieldCompactedAt, vs...))
+}
+
+// CompactedAtGT applies the GT predicate on the "compacted_at" field.
+func CompactedAtGT(v time.Time) predicate.Run {
+	return predicate.Run(sql.FieldGT(FieldCompactedAt, v))
+}
+
+// CompactedAtGTE applies the GTE predicate on the "compacted_at" field.
+func CompactedAtGTE(v time.Time) predicate.Run {
+	return predicate.Run(sql.FieldGTE(FieldCompactedAt, v))
+}
+
+// CompactedAtLT applies the LT predicate on the "compacted_at" field.
+func CompactedAtLT(v time.Time) predicate.Run {
+	return predicate.Run(sql.FieldLT(FieldCompactedAt, v))
+}
+
+// CompactedAtLTE applies the LTE predicate on the "compacted_at" field.
+func CompactedAtLTE(v time.Time) predicate.Run {
+	return predicate.Run(sql.FieldLTE(FieldCompactedAt, v))
+}
+
+// CompactedAtIsNil applies the IsNil predicate on the "compacted_at" field.
+func CompactedAtIsNil() predicate.Run {
+	return predicate.Run(sql.FieldIsNull(FieldCompactedAt))
+}
+
+// CompactedAtNotNil applies the NotNil predicate on the "compacted_at" field.
+func CompactedAtNotNil() predicate.Run {
+	return predicate.Run(sql.FieldNotNull(FieldCompactedAt))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

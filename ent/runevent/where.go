@@ -95,6 +95,11 @@ func At(v time.Time) predicate.RunEvent {
 	return predicate.RunEvent(sql.FieldEQ(FieldAt, v))
 }
 
+// CompactedThrough applies equality check predicate on the "compacted_through" field. It's identical to CompactedThroughEQ.
+func CompactedThrough(v int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldEQ(FieldCompactedThrough, v))
+}
+
 // OrganizationIDEQ applies the EQ predicate on the "organization_id" field.
 func OrganizationIDEQ(v int) predicate.RunEvent {
 	return predicate.RunEvent(sql.FieldEQ(FieldOrganizationID, v))
@@ -478,6 +483,56 @@ func AtLT(v time.Time) predicate.RunEvent {
 // AtLTE applies the LTE predicate on the "at" field.
 func AtLTE(v time.Time) predicate.RunEvent {
 	return predicate.RunEvent(sql.FieldLTE(FieldAt, v))
+}
+
+// CompactedThroughEQ applies the EQ predicate on the "compacted_through" field.
+func CompactedThroughEQ(v int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldEQ(FieldCompactedThrough, v))
+}
+
+// CompactedThroughNEQ applies the NEQ predicate on the "compacted_through" field.
+func CompactedThroughNEQ(v int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldNEQ(FieldCompactedThrough, v))
+}
+
+// CompactedThroughIn applies the In predicate on the "compacted_through" field.
+func CompactedThroughIn(vs ...int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldIn(FieldCompactedThrough, vs...))
+}
+
+// CompactedThroughNotIn applies the NotIn predicate on the "compacted_through" field.
+func CompactedThroughNotIn(vs ...int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldNotIn(FieldCompactedThrough, vs...))
+}
+
+// CompactedThroughGT applies the GT predicate on the "compacted_through" field.
+func CompactedThroughGT(v int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldGT(FieldCompactedThrough, v))
+}
+
+// CompactedThroughGTE applies the GTE predicate on the "compacted_through" field.
+func CompactedThroughGTE(v int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldGTE(FieldCompactedThrough, v))
+}
+
+// CompactedThroughLT applies the LT predicate on the "compacted_through" field.
+func CompactedThroughLT(v int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldLT(FieldCompactedThrough, v))
+}
+
+// CompactedThroughLTE applies the LTE predicate on the "compacted_through" field.
+func CompactedThroughLTE(v int) predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldLTE(FieldCompactedThrough, v))
+}
+
+// CompactedThroughIsNil applies the IsNil predicate on the "compacted_through" field.
+func CompactedThroughIsNil() predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldIsNull(FieldCompactedThrough))
+}
+
+// CompactedThroughNotNil applies the NotNil predicate on the "compacted_through" field.
+func CompactedThroughNotNil() predicate.RunEvent {
+	return predicate.RunEvent(sql.FieldNotNull(FieldCompactedThrough))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

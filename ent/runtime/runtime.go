@@ -679,8 +679,12 @@ func init() {
 	organization.DefaultSignature = organizationDescSignature.Default.(string)
 	// organization.SignatureValidator is a validator for the "signature" field. It is called by the builders before save.
 	organization.SignatureValidator = organizationDescSignature.Validators[0].(func(string) error)
+	// organizationDescEventRetentionDays is the schema descriptor for event_retention_days field.
+	organizationDescEventRetentionDays := organizationFields[10].Descriptor()
+	// organization.EventRetentionDaysValidator is a validator for the "event_retention_days" field. It is called by the builders before save.
+	organization.EventRetentionDaysValidator = organizationDescEventRetentionDays.Validators[0].(func(int) error)
 	// organizationDescUnsubscribeKey is the schema descriptor for unsubscribe_key field.
-	organizationDescUnsubscribeKey := organizationFields[10].Descriptor()
+	organizationDescUnsubscribeKey := organizationFields[11].Descriptor()
 	// organization.DefaultUnsubscribeKey holds the default value on creation for the unsubscribe_key field.
 	organization.DefaultUnsubscribeKey = organizationDescUnsubscribeKey.Default.(func() []byte)
 	packagestepMixin := schema.PackageStep{}.Mixin()
@@ -1118,6 +1122,10 @@ func init() {
 	runeventDescAt := runeventFields[7].Descriptor()
 	// runevent.DefaultAt holds the default value on creation for the at field.
 	runevent.DefaultAt = runeventDescAt.Default.(func() time.Time)
+	// runeventDescCompactedThrough is the schema descriptor for compacted_through field.
+	runeventDescCompactedThrough := runeventFields[8].Descriptor()
+	// runevent.CompactedThroughValidator is a validator for the "compacted_through" field. It is called by the builders before save.
+	runevent.CompactedThroughValidator = runeventDescCompactedThrough.Validators[0].(func(int) error)
 	scheduledpostMixin := schema.ScheduledPost{}.Mixin()
 	scheduledpost.Policy = privacy.NewPolicies(scheduledpostMixin[1], schema.ScheduledPost{})
 	scheduledpost.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -56,7 +56,13 @@ func (Deal) Edges() []ent.Edge {
 
 // Indexes of the Deal.
 func (Deal) Indexes() []ent.Index {
-	return []ent.Index{index.Fields("organization_id", "stage")}
+	return []ent.Index{
+		index.Fields("organization_id", "stage"),
+		// The nested edges Client.transactions and Property.transactions
+		// (every query also has the viewer's organization_id).
+		index.Fields("organization_id", "client_id"),
+		index.Fields("organization_id", "property_id"),
+	}
 }
 
 // Annotations of the Deal.

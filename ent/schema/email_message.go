@@ -73,6 +73,8 @@ func (EmailMessage) Indexes() []ent.Index {
 		index.Fields("organization_id", "status", "scheduled_at"),
 		index.Fields("unsubscribe_nonce").Unique(),
 		index.Fields("client_id", "status"),
+		// The nested edge Client.emailMessages, with the viewer's organization.
+		index.Fields("organization_id", "client_id"),
 	}
 }
 

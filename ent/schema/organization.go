@@ -55,6 +55,14 @@ func (Organization) Fields() []ent.Field {
 		field.String("sender_name").Default("").MaxLen(200).Validate(validateBlankOrText).Annotations(profileAnnotation),
 		field.String("sender_email").Default("").MaxLen(320).Validate(validateBlankOrEmail).Annotations(profileAnnotation),
 		field.Text("signature").Default("").MaxLen(2000).Annotations(profileAnnotation),
+		// How many days after a run finishes its progress-only events are
+		// kept. Past that, the engine compacts them (every transition and
+		// outcome stays; see RunEvent). Nil: never compact (the default).
+		field.Int("event_retention_days").
+			Optional().
+			Nillable().
+			Range(1, 36500).
+			Annotations(entgql.Skip(entgql.SkipWhereInput)),
 		// The key that signs unsubscribe links. It never leaves the server:
 		// a link's token is an HMAC over the email's ID, so it can be checked
 		// without a lookup table and cannot be guessed or forged.

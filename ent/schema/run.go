@@ -43,6 +43,9 @@ func (Run) Fields() []ent.Field {
 			Annotations(entgql.OrderField("STARTED_AT")),
 		field.Time("finished_at").Optional().Nillable().
 			Annotations(entgql.OrderField("FINISHED_AT")),
+		field.Time("compacted_at").Optional().Nillable().
+			Comment("When the organization's event retention last compacted the run's progress events; nil: its history is complete, seqs 1..last_seq.").
+			Annotations(entgql.Skip(entgql.SkipWhereInput, entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 	}
 }
 
@@ -69,6 +72,20 @@ func (Run) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("organization_id", "idempotency_key").Unique(),
 		index.Fields("organization_id", "status"),
+		// The nested edges Property.runs, Client.runs and Package.runs, and
+		// their totalCount: every query also has the viewer's
+		// organization_id, so a count reads the index alone.
+		index.Fields("organization_id", "property_id"),
+		index.Fields("organization_id", "client_id"),
+		index.Fields("organization_id", "package_id"),
+		// runs(orderBy: CREATED_AT) and the admission's count of runs
+		// finished lately (engine/admission.go).
+		index.Fields("organization_id", "created_at"),
+		index.Fields("finished_at"),
+		// The admission's count of runs in flight per organization.
+		index.Fields("status", "organization_id"),
+		// The retention's search for finished runs not yet compacted.
+		index.Fields("organization_id", "compacted_at", "finished_at"),
 	}
 }
 

@@ -43,6 +43,11 @@ func (ScheduledPost) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("property_id", "platform", "scheduled_at").Unique(),
 		index.Fields("organization_id", "status", "scheduled_at"),
+		// A run's effects (Run's posts, and their replacement on re-runs).
+		index.Fields("run_id"),
+		// The nested edge Property.scheduledPosts, with the viewer's
+		// organization.
+		index.Fields("organization_id", "property_id"),
 	}
 }
 

@@ -77,6 +77,10 @@ func (Task) Indexes() []ent.Index {
 		index.Fields("run_id", "step_key", "plan_index").Unique(),
 		index.Fields("transaction_id", "checklist_key").Unique(),
 		index.Fields("organization_id", "status", "due_at"),
+		// The nested edges Client.tasks and Property.tasks (every query also
+		// has the viewer's organization_id).
+		index.Fields("organization_id", "client_id"),
+		index.Fields("organization_id", "property_id"),
 	}
 }
 

@@ -4283,6 +4283,29 @@ func (ec *executionContext) fieldContext_Organization_signature(_ context.Contex
 	return graphql.NewScalarFieldContext("Organization", field, false, false, "String")
 }
 
+func (ec *executionContext) _Organization_eventRetentionDays(ctx context.Context, field graphql.CollectedField, obj *ent.Organization) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Organization_eventRetentionDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventRetentionDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Organization_eventRetentionDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Organization", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Package_id(ctx context.Context, field graphql.CollectedField, obj *ent.WorkflowPackage) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6976,6 +6999,29 @@ func (ec *executionContext) fieldContext_Run_finishedAt(_ context.Context, field
 	return graphql.NewScalarFieldContext("Run", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Run_compactedAt(ctx context.Context, field graphql.CollectedField, obj *ent.Run) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Run_compactedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompactedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Run_compactedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Run", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Run_organization(ctx context.Context, field graphql.CollectedField, obj *ent.Run) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7550,6 +7596,29 @@ func (ec *executionContext) _RunEvent_at(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_RunEvent_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RunEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RunEvent_compactedThrough(ctx context.Context, field graphql.CollectedField, obj *ent.RunEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RunEvent_compactedThrough(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompactedThrough, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RunEvent_compactedThrough(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RunEvent", field, false, false, "Int")
 }
 
 func (ec *executionContext) _RunEvent_organization(ctx context.Context, field graphql.CollectedField, obj *ent.RunEvent) (ret graphql.Marshaler) {
@@ -18701,7 +18770,7 @@ func (ec *executionContext) unmarshalInputRunEventWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "seq", "seqNEQ", "seqIn", "seqNotIn", "seqGT", "seqGTE", "seqLT", "seqLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "statusGT", "statusGTE", "statusLT", "statusLTE", "statusContains", "statusHasPrefix", "statusHasSuffix", "statusEqualFold", "statusContainsFold", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "at", "atNEQ", "atIn", "atNotIn", "atGT", "atGTE", "atLT", "atLTE", "hasRun", "hasRunWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "runID", "runIDNEQ", "runIDIn", "runIDNotIn", "seq", "seqNEQ", "seqIn", "seqNotIn", "seqGT", "seqGTE", "seqLT", "seqLTE", "type", "typeNEQ", "typeIn", "typeNotIn", "stepKey", "stepKeyNEQ", "stepKeyIn", "stepKeyNotIn", "stepKeyGT", "stepKeyGTE", "stepKeyLT", "stepKeyLTE", "stepKeyContains", "stepKeyHasPrefix", "stepKeyHasSuffix", "stepKeyIsNil", "stepKeyNotNil", "stepKeyEqualFold", "stepKeyContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "statusGT", "statusGTE", "statusLT", "statusLTE", "statusContains", "statusHasPrefix", "statusHasSuffix", "statusEqualFold", "statusContainsFold", "progress", "progressNEQ", "progressIn", "progressNotIn", "progressGT", "progressGTE", "progressLT", "progressLTE", "message", "messageNEQ", "messageIn", "messageNotIn", "messageGT", "messageGTE", "messageLT", "messageLTE", "messageContains", "messageHasPrefix", "messageHasSuffix", "messageEqualFold", "messageContainsFold", "at", "atNEQ", "atIn", "atNotIn", "atGT", "atGTE", "atLT", "atLTE", "compactedThrough", "compactedThroughNEQ", "compactedThroughIn", "compactedThroughNotIn", "compactedThroughGT", "compactedThroughGTE", "compactedThroughLT", "compactedThroughLTE", "compactedThroughIsNil", "compactedThroughNotNil", "hasRun", "hasRunWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -19296,6 +19365,76 @@ func (ec *executionContext) unmarshalInputRunEventWhereInput(ctx context.Context
 				return it, err
 			}
 			it.AtLTE = data
+		case "compactedThrough":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThrough"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThrough = data
+		case "compactedThroughNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughNEQ = data
+		case "compactedThroughIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughIn = data
+		case "compactedThroughNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughNotIn = data
+		case "compactedThroughGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughGT = data
+		case "compactedThroughGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughGTE = data
+		case "compactedThroughLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughLT = data
+		case "compactedThroughLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughLTE = data
+		case "compactedThroughIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughIsNil = data
+		case "compactedThroughNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("compactedThroughNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompactedThroughNotNil = data
 		case "hasRun":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRun"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -24426,7 +24565,7 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"name", "timezone", "brokerageName", "postalAddress", "website", "phone", "senderName", "senderEmail", "signature"}
+	fieldsInOrder := [...]string{"name", "timezone", "brokerageName", "postalAddress", "website", "phone", "senderName", "senderEmail", "signature", "eventRetentionDays", "clearEventRetentionDays"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -24496,6 +24635,20 @@ func (ec *executionContext) unmarshalInputUpdateOrganizationInput(ctx context.Co
 				return it, err
 			}
 			it.Signature = data
+		case "eventRetentionDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventRetentionDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventRetentionDays = data
+		case "clearEventRetentionDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clearEventRetentionDays"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClearEventRetentionDays = data
 		}
 	}
 	return it, nil
@@ -26414,6 +26567,11 @@ func (ec *executionContext) _Organization(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "eventRetentionDays":
+			out.Values[i] = ec._Organization_eventRetentionDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -27213,6 +27371,11 @@ func (ec *executionContext) _Run(ctx context.Context, sel ast.SelectionSet, obj 
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "compactedAt":
+			out.Values[i] = ec._Run_compactedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "organization":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -27407,6 +27570,11 @@ func (ec *executionContext) _RunEvent(ctx context.Context, sel ast.SelectionSet,
 		case "at":
 			out.Values[i] = ec._RunEvent_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "compactedThrough":
+			out.Values[i] = ec._RunEvent_compactedThrough(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "organization":

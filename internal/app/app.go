@@ -192,7 +192,8 @@ func openAndMigrate(ctx context.Context, cfg Config, logger *slog.Logger) (*data
 // newEngine builds the workflow engine, with PostgreSQL's River dispatch
 // and fan-out when the database is PostgreSQL.
 func newEngine(db *database.DB, cfg Config, logger *slog.Logger, m *metrics.Metrics) *engine.Engine {
-	ecfg := engine.Config{Dialect: db.Dialect, Workers: cfg.Workers, Logger: logger, Observer: m.Engine()}
+	ecfg := engine.Config{Dialect: db.Dialect, Workers: cfg.Workers, Logger: logger, Observer: m.Engine(),
+		AdmissionMaxWait: cfg.AdmissionMaxWait, RetentionInterval: cfg.RetentionInterval, Retention: retentionPolicies(db.Client)}
 	if db.Dialect == dialect.Postgres {
 		// Several replicas may share the database: steps go through River,
 		// and every replica's subscribers see every event.

@@ -42,11 +42,19 @@ type Config struct {
 	// a websocket or reserved SSE stream whose client stops reading; it is
 	// also a websocket's ping interval and pong deadline.
 	WSWriteTimeout time.Duration
-	Workers        int    // -workers, ESTATEFLOW_WORKERS
-	ReplicaID      string // -replica-id, ESTATEFLOW_REPLICA_ID
-	RiverListen    bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
-	LogLevel       slog.Level
-	LogJSON        bool // -log-json, ESTATEFLOW_LOG_JSON
+	Workers        int // -workers, ESTATEFLOW_WORKERS
+	// AdmissionMaxWait (-admission-max-wait, ESTATEFLOW_ADMISSION_MAX_WAIT)
+	// is how long the runs in flight may take to drain before startRun
+	// answers RATE_LIMITED with a Retry-After; 0 admits every run.
+	AdmissionMaxWait time.Duration
+	// RetentionInterval (-retention-interval,
+	// ESTATEFLOW_RETENTION_INTERVAL) is how often the organizations' event
+	// retention compacts finished runs.
+	RetentionInterval time.Duration
+	ReplicaID         string // -replica-id, ESTATEFLOW_REPLICA_ID
+	RiverListen       bool   // -river-listen, ESTATEFLOW_RIVER_LISTEN
+	LogLevel          slog.Level
+	LogJSON           bool // -log-json, ESTATEFLOW_LOG_JSON
 	// MetricsAddr (-metrics-addr, ESTATEFLOW_METRICS_ADDR), when set,
 	// serves /metrics on a listener of its own, for operators, and not on
 	// Addr. Empty: /metrics is on Addr.
@@ -148,6 +156,10 @@ func (c *commandLine) serverFlags() {
 		"how long one write to a websocket or SSE stream may stall, or a websocket's pong may take (it is pinged this often), before the connection is closed (env ESTATEFLOW_WS_WRITE_TIMEOUT)")
 	fs.IntVar(&cfg.Workers, "workers", env.int("ESTATEFLOW_WORKERS", 0),
 		"steps executed at once; 0 means 16 per CPU (env ESTATEFLOW_WORKERS)")
+	fs.DurationVar(&cfg.AdmissionMaxWait, "admission-max-wait", env.duration("ESTATEFLOW_ADMISSION_MAX_WAIT", 30*time.Second),
+		"refuse new runs with RATE_LIMITED and a Retry-After while the runs in flight would take the workers longer than this to finish, except for organizations under their fair share; 0 admits every run (env ESTATEFLOW_ADMISSION_MAX_WAIT)")
+	fs.DurationVar(&cfg.RetentionInterval, "retention-interval", env.duration("ESTATEFLOW_RETENTION_INTERVAL", time.Minute),
+		"how often the organizations' event retention (eventRetentionDays) compacts the progress events of old runs (env ESTATEFLOW_RETENTION_INTERVAL)")
 	fs.StringVar(&cfg.ReplicaID, "replica-id", env.str("ESTATEFLOW_REPLICA_ID", ""),
 		"this process's name among the replicas sharing a PostgreSQL database (default: host name and process ID) (env ESTATEFLOW_REPLICA_ID)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("ESTATEFLOW_METRICS_ADDR", ""),

@@ -22,7 +22,7 @@ func servedByDefault() Config {
 		Addr: ":8080", DatabaseURL: database.DefaultURL, DBMaxConns: 40, Demo: true, MaxBodyBytes: 1 << 20,
 		Introspection: true, RateLimit: 600, MaxConnections: 20, MaxSubscriptions: 10, MaxDepth: 15,
 		MaxComplexity: 20000, MaxExpensive: 10, WSWriteTimeout: 10 * time.Second, RiverListen: true, LogLevel: slog.LevelInfo,
-		PublicURL: "http://localhost:8080",
+		PublicURL: "http://localhost:8080", AdmissionMaxWait: 30 * time.Second, RetentionInterval: time.Minute,
 	}
 }
 
@@ -52,12 +52,14 @@ func TestServeFlagsAndEnvironment(t *testing.T) {
 				"ESTATEFLOW_MAX_COMPLEXITY": "600", "ESTATEFLOW_MAX_EXPENSIVE_FIELDS": "3", "ESTATEFLOW_WORKERS": "7", "ESTATEFLOW_REPLICA_ID": "r1",
 				"ESTATEFLOW_RIVER_LISTEN": "false", "ESTATEFLOW_LOG_LEVEL": "debug", "ESTATEFLOW_LOG_JSON": "true",
 				"ESTATEFLOW_WS_WRITE_TIMEOUT": "3s", "ESTATEFLOW_METRICS_ADDR": "127.0.0.1:9090", "ESTATEFLOW_METRICS_TOKEN": "m3trics", "ESTATEFLOW_PUBLIC_URL": "https://ef.example",
+				"ESTATEFLOW_ADMISSION_MAX_WAIT": "45s", "ESTATEFLOW_RETENTION_INTERVAL": "5m",
 			},
 			want: Config{
 				Addr: "127.0.0.1:9000", DatabaseURL: "postgres://db/estateflow", DBMaxConns: 12, MaxBodyBytes: 2048,
 				CORSOrigins: "https://a.example", AdminToken: "ef_secret", RateLimit: 60, MaxConnections: 3,
 				MaxSubscriptions: 4, MaxDepth: 5, MaxComplexity: 600, MaxExpensive: 3, WSWriteTimeout: 3 * time.Second, Workers: 7, ReplicaID: "r1",
 				LogLevel: slog.LevelDebug, LogJSON: true, MetricsAddr: "127.0.0.1:9090", MetricsToken: "m3trics", PublicURL: "https://ef.example",
+				AdmissionMaxWait: 45 * time.Second, RetentionInterval: 5 * time.Minute,
 			},
 		},
 		{
@@ -65,11 +67,12 @@ func TestServeFlagsAndEnvironment(t *testing.T) {
 			args: []string{"--addr", ":1", "--database-url", "x.db", "--db-max-conns", "2", "--demo=false", "--max-body-bytes", "3",
 				"--cors-origins", "https://b.example", "--introspection=false", "--rate-limit", "4", "--max-connections", "5",
 				"--max-subscriptions", "6", "--max-depth", "7", "--max-complexity", "8", "--max-expensive-fields", "11", "--workers", "9", "--replica-id", "r2",
-				"--river-listen=false", "--log-level", "warn", "--log-json", "--ws-write-timeout", "250ms", "--public-url", "https://ef2.example/app"},
+				"--river-listen=false", "--log-level", "warn", "--log-json", "--ws-write-timeout", "250ms", "--public-url", "https://ef2.example/app",
+				"--admission-max-wait", "0", "--retention-interval", "10s"},
 			want: Config{
 				Addr: ":1", DatabaseURL: "x.db", DBMaxConns: 2, MaxBodyBytes: 3, CORSOrigins: "https://b.example", RateLimit: 4,
 				MaxConnections: 5, MaxSubscriptions: 6, MaxDepth: 7, MaxComplexity: 8, MaxExpensive: 11, WSWriteTimeout: 250 * time.Millisecond, Workers: 9, ReplicaID: "r2",
-				LogLevel: slog.LevelWarn, LogJSON: true, PublicURL: "https://ef2.example/app",
+				LogLevel: slog.LevelWarn, LogJSON: true, PublicURL: "https://ef2.example/app", RetentionInterval: 10 * time.Second,
 			},
 		},
 		{

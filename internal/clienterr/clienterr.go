@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"entgo.io/ent/privacy"
 
@@ -33,6 +34,10 @@ type Refusal struct {
 	// Suspicious refusals deserve a warning in the log: they should not
 	// happen through the API.
 	Suspicious bool
+	// RetryAfter, on RATE_LIMITED and UNAVAILABLE refusals that know it, is
+	// when to try again: the Retry-After header, and in GraphQL
+	// extensions.retryAfter, in seconds.
+	RetryAfter time.Duration
 }
 
 // Classify returns the refusal err stands for, or false when err is
@@ -49,7 +54,7 @@ func Classify(err error) (Refusal, bool) {
 	)
 	switch {
 	case errors.As(err, &engineErr):
-		return Refusal{Code: engineErr.Code, Field: engineErr.Field, Message: engineErr.Message}, true
+		return Refusal{Code: engineErr.Code, Field: engineErr.Field, Message: engineErr.Message, RetryAfter: engineErr.RetryAfter}, true
 	case errors.As(err, &validation):
 		field := CamelCase(validation.Name)
 		return Refusal{Code: errcode.BadUserInput, Field: "input." + field, Message: fmt.Sprintf("invalid %s: %s", field, validationReason(validation))}, true
@@ -138,4 +143,9 @@ func CamelCase(snake string) string {
 		}
 	}
 	return strings.Join(parts, "")
+}
+
+// RetryAfterSeconds is a Retry-After value: whole seconds, at least 1.
+func RetryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }

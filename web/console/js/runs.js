@@ -7,7 +7,7 @@ export const RUN_FIELDS = `id status progress createdAt updatedAt error packageI
   package { id name key } property { id address sqft } client { id name }
   steps { key name kind status progress position dependsOn message error attempt }`;
 
-const EVENT_FIELDS = 'seq type stepKey status progress message at';
+const EVENT_FIELDS = 'seq type stepKey status progress message at compactedThrough';
 
 export const TERMINAL_RUN = new Set(['SUCCEEDED', 'FAILED', 'CANCELED']);
 const TERMINAL_EVENTS = new Set(['RUN_SUCCEEDED', 'RUN_FAILED', 'RUN_CANCELED']);
@@ -142,6 +142,15 @@ export class RunStore {
     t.seqs.push(ev.seq);
     if (t.el) t.el.dataset.seqs = t.seqs.join(',');
     if (ev.seq <= t.lastSeq) return; // never applied twice
+    if (ev.type === 'EVENTS_COMPACTED') {
+      // The organization's event retention replaced progress events
+      // seq..compactedThrough of this old run: nothing is missing, and
+      // no state changed.
+      t.lastSeq = ev.compactedThrough;
+      if (t.el) t.el.dataset.lastSeq = String(ev.compactedThrough);
+      this.emit(runID, ev);
+      return;
+    }
     t.lastSeq = ev.seq;
     if (TERMINAL_EVENTS.has(ev.type)) t.terminal = true;
     if (t.el) t.el.dataset.lastSeq = String(ev.seq);

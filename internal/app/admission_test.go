@@ -1,0 +1,172 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/estateflow/estateflow/auth"
+	"github.com/estateflow/estateflow/engine"
+	runstatus "github.com/estateflow/estateflow/ent/run"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/seed"
+	"github.com/estateflow/estateflow/tenant"
+)
+
+// gate is an executor that holds every step until the gate opens, so
+// that runs stay in flight while the test floods the server.
+type gate struct{ open chan struct{} }
+
+func (g gate) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
+	select {
+	case <-g.open:
+		return map[string]any{"step": sc.StepKey}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// admissionFloor is the runs in flight the admission takes in these tests
+// whatever the drain rate (nothing finishes while the gate is shut, so
+// the floor is the whole budget).
+const admissionFloor = 6
+
+// TestAdmissionRefusesFloodButAdmitsOtherOrg: while one organization's
+// flood holds the server's whole budget, its next starts are refused with
+// RATE_LIMITED and a Retry-After, over GraphQL and REST alike, and counted
+// in the metrics; another organization's single run is admitted and
+// completes. Under the budget nothing is refused.
+func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
+	t.Parallel()
+	g := gate{open: make(chan struct{})}
+	kinds := map[stepkind.Kind]engine.Executor{}
+	for _, k := range []stepkind.Kind{stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling} {
+		kinds[k] = g
+	}
+	api := newTestAPI(t, testOptions{executors: executorsOf(kinds), config: func(c *Config) {
+		c.AdmissionMaxWait = time.Minute
+		hook := c.tests.engine
+		c.tests.engine = func(ec *engine.Config) {
+			hook(ec)
+			ec.AdmissionFloor = admissionFloor
+		}
+	}})
+	opened := false
+	release := func() {
+		if !opened {
+			opened = true
+			close(g.open)
+		}
+	}
+	t.Cleanup(release)
+	prop, pkg := api.newListingPackage(t)
+	start := `mutation($pkg: ID!, $prop: ID!) { startRun(input: {packageId: $pkg, propertyId: $prop}) { id } }`
+	vars := map[string]any{"pkg": pkg, "prop": prop}
+
+	// Normal load: up to the budget, every start is admitted.
+	var ids []int
+	for i := range admissionFloor {
+		var started struct {
+			StartRun struct{ ID string } `json:"startRun"`
+		}
+		r := api.do(start, vars)
+		if len(r.Errors) > 0 {
+			t.Fatalf("start %d of %d under the budget was refused: %+v", i+1, admissionFloor, r.Errors)
+		}
+		r.ok(t, &started)
+		ids = append(ids, mustInt(t, started.StartRun.ID))
+	}
+
+	// The flood goes on: refused over GraphQL, with Retry-After.
+	body, err := json.Marshal(map[string]any{"query": start, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, header, raw := send(t, http.MethodPost, api.srv.URL+"/graphql", api.token, bytes.NewReader(body), map[string]string{"Content-Type": "application/json"})
+	if status != http.StatusOK {
+		t.Fatalf("GraphQL status %d: %s", status, raw)
+	}
+	refused := gqlResponse{status: status}
+	if err := json.Unmarshal(raw, &refused); err != nil {
+		t.Fatal(err)
+	}
+	e := refused.wantError(t, "RATE_LIMITED", "")
+	secs, _ := e.Extensions["retryAfter"].(float64)
+	if secs < 1 || secs > 60 {
+		t.Fatalf("extensions.retryAfter = %v, want 1..60 seconds: %+v", e.Extensions["retryAfter"], e)
+	}
+	if h, err := strconv.Atoi(header.Get("Retry-After")); err != nil || h != int(secs) {
+		t.Fatalf("Retry-After header %q, extensions.retryAfter %v", header.Get("Retry-After"), secs)
+	}
+	// … and over REST, with the same code and header.
+	rr := api.rest(t, http.MethodPost, restRuns, map[string]any{"packageId": mustInt(t, pkg), "propertyId": mustInt(t, prop)})
+	rr.wantError(t, http.StatusTooManyRequests, "RATE_LIMITED", "")
+	if h, err := strconv.Atoi(rr.header.Get("Retry-After")); err != nil || h < 1 {
+		t.Fatalf("REST Retry-After %q", rr.header.Get("Retry-After"))
+	}
+	if got := scrapeMetrics(t, api.srv.URL+"/metrics", "").value("estateflow_run_starts_refused_total", nil); got != 2 {
+		t.Fatalf("estateflow_run_starts_refused_total = %v, want 2", got)
+	}
+
+	// Another brokerage's single run is admitted while the flood waits.
+	sys := tenant.SystemContext(context.Background())
+	other, err := api.ent().Organization.Create().SetName("Small Realty").SetSlug("small").Save(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.CreatePackages(sys, api.ent(), other.ID, seed.BuiltinPackages()); err != nil {
+		t.Fatal(err)
+	}
+	agent, err := auth.EnsureUser(sys, api.ent(), "small", "agent@small.example", user.RoleADMIN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherCtx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: other.ID, UserID: agent.ID, Role: tenant.RoleAdmin})
+	otherToken, _, err := api.authn.Issue(otherCtx, api.ent(), agent.ID, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOther := func(query string, vars map[string]any) gqlResponse {
+		body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return api.postAs(otherToken, "application/json", body)
+	}
+	var setup struct {
+		CreateProperty struct{ ID string } `json:"createProperty"`
+		Packages       struct {
+			Edges []struct{ Node struct{ ID string } } `json:"edges"`
+		} `json:"packages"`
+	}
+	asOther(`mutation { createProperty(input: {city: "Austin", latitude: 30.2, longitude: -97.7}) { id } }`, nil).ok(t, &setup)
+	asOther(`{ packages(first: 1, where: {key: "new-listing"}) { edges { node { id } } } }`, nil).ok(t, &setup)
+	var single struct {
+		StartRun struct{ ID string } `json:"startRun"`
+	}
+	asOther(start, map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.CreateProperty.ID}).ok(t, &single)
+
+	release()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r, err := api.ent().Run.Get(otherCtx, mustInt(t, single.StartRun.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == runstatus.StatusSUCCEEDED {
+			break
+		}
+		if r.FinishedAt != nil || time.Now().After(deadline) {
+			t.Fatalf("the other organization's run is %s", r.Status)
+		}
+	}
+	for _, id := range ids {
+		if r := api.waitRun(t, id); r.Status != runstatus.StatusSUCCEEDED {
+			t.Fatalf("flood run %d ended %s", id, r.Status)
+		}
+	}
+}
