@@ -53,6 +53,14 @@ type Config struct {
 	// CheckStart validates a run's subject and parameters before StartRun
 	// creates it (see StartChecker). Nil: only the subject's type is checked.
 	CheckStart StartChecker
+	// Periodic is the source of periodic occurrences (the application's
+	// schedules; see periodic.go). Nil: the engine does no periodic work.
+	Periodic Periodic
+	// PeriodicInterval is how often the engine ticks for periodic
+	// occurrences (default 15s).
+	PeriodicInterval time.Duration
+	// Clock is the time of periodic work (default SystemClock).
+	Clock Clock
 	// Observer learns of runs, attempts, retries, timeouts and streams,
 	// for metrics (default NopObserver).
 	Observer Observer
@@ -84,6 +92,12 @@ func (c *Config) setDefaults() {
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 30 * time.Second
 	}
+	if c.PeriodicInterval <= 0 {
+		c.PeriodicInterval = 15 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
 	if c.SubscriberBuffer <= 0 {
 		c.SubscriberBuffer = 16
 	}
@@ -112,6 +126,9 @@ type Engine struct {
 	running map[int]*runningStep // by step run ID
 	streams sync.WaitGroup       // subscription streams in flight
 	quit    chan struct{}        // closed by Stop
+
+	periodic    *loop              // ticks for periodic occurrences; nil without a source
+	endPeriodic context.CancelFunc // ends the context of the ticks
 }
 
 // stepRef is a step handed to a dispatcher. A step made ready by a
@@ -199,6 +216,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.abortStart()
 		return err
 	}
+	e.startPeriodic()
 	return nil
 }
 
@@ -216,6 +234,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 	started := e.started
 	e.mu.Unlock()
 	if started {
+		// Fires start runs through the dispatcher: the ticks end first.
+		e.stopPeriodic()
 		grace, cancel := context.WithTimeout(ctx, e.cfg.ShutdownGrace)
 		defer cancel()
 		// The fan-out outlives the dispatcher's grace period: a cancelRun

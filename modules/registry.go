@@ -7,6 +7,7 @@ import (
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/homevalue"
 	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/modules/strategy"
@@ -20,6 +21,7 @@ func All() []spec.Module {
 		strategy.Module(),
 		crm.Module(),
 		marketing.Module(),
+		homevalue.Module(),
 	}
 }
 

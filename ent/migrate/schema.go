@@ -347,7 +347,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "key", Type: field.TypeString, Size: 64},
 		{Name: "name", Type: field.TypeString, Size: 200},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "HOME_VALUATION", "HOME_VALUE_EMAIL"}},
 		{Name: "depends_on", Type: field.TypeJSON},
 		{Name: "config", Type: field.TypeJSON, Nullable: true},
 		{Name: "max_attempts", Type: field.TypeInt, Nullable: true},
@@ -546,6 +546,53 @@ var (
 			},
 		},
 	}
+	// SchedulesColumns holds the columns for the "schedules" table.
+	SchedulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "cron", Type: field.TypeString, Size: 200},
+		{Name: "package_key", Type: field.TypeString, Size: 63},
+		{Name: "package_version", Type: field.TypeInt, Nullable: true},
+		{Name: "record_filter", Type: field.TypeJSON},
+		{Name: "params", Type: field.TypeJSON, Nullable: true},
+		{Name: "missed_policy", Type: field.TypeEnum, Enums: []string{"SKIP", "RUN_ONCE"}, Default: "SKIP"},
+		{Name: "catch_up_window_seconds", Type: field.TypeInt, Default: 86400},
+		{Name: "paused", Type: field.TypeBool, Default: false},
+		{Name: "next_fire_at", Type: field.TypeTime, Nullable: true},
+		{Name: "pending_fire_at", Type: field.TypeTime, Nullable: true},
+		{Name: "pending_lease_until", Type: field.TypeTime, Nullable: true},
+		{Name: "last_fire_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_outcome", Type: field.TypeJSON, Nullable: true},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// SchedulesTable holds the schema information for the "schedules" table.
+	SchedulesTable = &schema.Table{
+		Name:       "schedules",
+		Columns:    SchedulesColumns,
+		PrimaryKey: []*schema.Column{SchedulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "schedules_organizations_organization",
+				Columns:    []*schema.Column{SchedulesColumns[17]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "schedule_paused_next_fire_at",
+				Unique:  false,
+				Columns: []*schema.Column{SchedulesColumns[11], SchedulesColumns[12]},
+			},
+			{
+				Name:    "schedule_organization_id_name",
+				Unique:  false,
+				Columns: []*schema.Column{SchedulesColumns[17], SchedulesColumns[3]},
+			},
+		},
+	}
 	// ScheduledPostsColumns holds the columns for the "scheduled_posts" table.
 	ScheduledPostsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -599,7 +646,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "key", Type: field.TypeString},
 		{Name: "name", Type: field.TypeString},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "HOME_VALUATION", "HOME_VALUE_EMAIL"}},
 		{Name: "depends_on", Type: field.TypeJSON},
 		{Name: "config", Type: field.TypeJSON, Nullable: true},
 		{Name: "max_attempts", Type: field.TypeInt, Nullable: true},
@@ -806,6 +853,7 @@ var (
 		PropertiesTable,
 		RunsTable,
 		RunEventsTable,
+		SchedulesTable,
 		ScheduledPostsTable,
 		StepRunsTable,
 		TasksTable,
@@ -874,6 +922,11 @@ func init() {
 	RunEventsTable.ForeignKeys[1].RefTable = OrganizationsTable
 	RunEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	SchedulesTable.ForeignKeys[0].RefTable = OrganizationsTable
+	SchedulesTable.Annotation = &entsql.Annotation{
+		Table:          "schedules",
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	ScheduledPostsTable.ForeignKeys[0].RefTable = PropertiesTable
 	ScheduledPostsTable.ForeignKeys[1].RefTable = OrganizationsTable

@@ -18,6 +18,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema"
 	"github.com/estateflow/estateflow/ent/steprun"
@@ -1118,6 +1119,102 @@ func init() {
 	runeventDescAt := runeventFields[7].Descriptor()
 	// runevent.DefaultAt holds the default value on creation for the at field.
 	runevent.DefaultAt = runeventDescAt.Default.(func() time.Time)
+	scheduleMixin := schema.Schedule{}.Mixin()
+	schedule.Policy = privacy.NewPolicies(scheduleMixin[1], schema.Schedule{})
+	schedule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := schedule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	scheduleMixinHooks1 := scheduleMixin[1].Hooks()
+
+	schedule.Hooks[1] = scheduleMixinHooks1[0]
+	scheduleMixinFields0 := scheduleMixin[0].Fields()
+	_ = scheduleMixinFields0
+	scheduleFields := schema.Schedule{}.Fields()
+	_ = scheduleFields
+	// scheduleDescCreatedAt is the schema descriptor for created_at field.
+	scheduleDescCreatedAt := scheduleMixinFields0[0].Descriptor()
+	// schedule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	schedule.DefaultCreatedAt = scheduleDescCreatedAt.Default.(func() time.Time)
+	// scheduleDescUpdatedAt is the schema descriptor for updated_at field.
+	scheduleDescUpdatedAt := scheduleMixinFields0[1].Descriptor()
+	// schedule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	schedule.DefaultUpdatedAt = scheduleDescUpdatedAt.Default.(func() time.Time)
+	// schedule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	schedule.UpdateDefaultUpdatedAt = scheduleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// scheduleDescName is the schema descriptor for name field.
+	scheduleDescName := scheduleFields[0].Descriptor()
+	// schedule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	schedule.NameValidator = func() func(string) error {
+		validators := scheduleDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scheduleDescCron is the schema descriptor for cron field.
+	scheduleDescCron := scheduleFields[1].Descriptor()
+	// schedule.CronValidator is a validator for the "cron" field. It is called by the builders before save.
+	schedule.CronValidator = func() func(string) error {
+		validators := scheduleDescCron.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(cron string) error {
+			for _, fn := range fns {
+				if err := fn(cron); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scheduleDescPackageKey is the schema descriptor for package_key field.
+	scheduleDescPackageKey := scheduleFields[2].Descriptor()
+	// schedule.PackageKeyValidator is a validator for the "package_key" field. It is called by the builders before save.
+	schedule.PackageKeyValidator = func() func(string) error {
+		validators := scheduleDescPackageKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(package_key string) error {
+			for _, fn := range fns {
+				if err := fn(package_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scheduleDescPackageVersion is the schema descriptor for package_version field.
+	scheduleDescPackageVersion := scheduleFields[3].Descriptor()
+	// schedule.PackageVersionValidator is a validator for the "package_version" field. It is called by the builders before save.
+	schedule.PackageVersionValidator = scheduleDescPackageVersion.Validators[0].(func(int) error)
+	// scheduleDescCatchUpWindowSeconds is the schema descriptor for catch_up_window_seconds field.
+	scheduleDescCatchUpWindowSeconds := scheduleFields[7].Descriptor()
+	// schedule.DefaultCatchUpWindowSeconds holds the default value on creation for the catch_up_window_seconds field.
+	schedule.DefaultCatchUpWindowSeconds = scheduleDescCatchUpWindowSeconds.Default.(int)
+	// schedule.CatchUpWindowSecondsValidator is a validator for the "catch_up_window_seconds" field. It is called by the builders before save.
+	schedule.CatchUpWindowSecondsValidator = scheduleDescCatchUpWindowSeconds.Validators[0].(func(int) error)
+	// scheduleDescPaused is the schema descriptor for paused field.
+	scheduleDescPaused := scheduleFields[8].Descriptor()
+	// schedule.DefaultPaused holds the default value on creation for the paused field.
+	schedule.DefaultPaused = scheduleDescPaused.Default.(bool)
 	scheduledpostMixin := schema.ScheduledPost{}.Mixin()
 	scheduledpost.Policy = privacy.NewPolicies(scheduledpostMixin[1], schema.ScheduledPost{})
 	scheduledpost.Hooks[0] = func(next ent.Mutator) ent.Mutator {

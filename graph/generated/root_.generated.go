@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Run() RunResolver
+	Schedule() ScheduleResolver
 	StepRun() StepRunResolver
 	Subscription() SubscriptionResolver
 }
@@ -263,6 +264,32 @@ type ComplexityRoot struct {
 		TransactionID func(childComplexity int) int
 	}
 
+	HomeValuation struct {
+		Address               func(childComplexity int) int
+		Basis                 func(childComplexity int) int
+		CMA                   func(childComplexity int) int
+		City                  func(childComplexity int) int
+		ClientID              func(childComplexity int) int
+		PropertyID            func(childComplexity int) int
+		PurchaseDate          func(childComplexity int) int
+		PurchasePrice         func(childComplexity int) int
+		PurchaseTransactionID func(childComplexity int) int
+		Zip                   func(childComplexity int) int
+	}
+
+	HomeValueEmail struct {
+		ClientID       func(childComplexity int) int
+		Consent        func(childComplexity int) int
+		EstimatedValue func(childComplexity int) int
+		FairHousing    func(childComplexity int) int
+		Market         func(childComplexity int) int
+		Message        func(childComplexity int) int
+		PropertyID     func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		ValueHigh      func(childComplexity int) int
+		ValueLow       func(childComplexity int) int
+	}
+
 	Interaction struct {
 		At           func(childComplexity int) int
 		Client       func(childComplexity int) int
@@ -457,10 +484,14 @@ type ComplexityRoot struct {
 		CreateInteraction   func(childComplexity int, input ent.CreateInteractionInput) int
 		CreatePackage       func(childComplexity int, input model.CreatePackageInput) int
 		CreateProperty      func(childComplexity int, input ent.CreatePropertyInput) int
+		CreateSchedule      func(childComplexity int, input model.CreateScheduleInput) int
 		CreateTransaction   func(childComplexity int, input ent.CreateTransactionInput) int
 		DeleteClient        func(childComplexity int, id int) int
 		DeleteProperty      func(childComplexity int, id int) int
+		DeleteSchedule      func(childComplexity int, id int) int
+		PauseSchedule       func(childComplexity int, id int) int
 		RescheduleTask      func(childComplexity int, id int, dueAt time.Time) int
+		ResumeSchedule      func(childComplexity int, id int) int
 		RetryRun            func(childComplexity int, id int) int
 		RevokeAPIToken      func(childComplexity int, id int) int
 		StartRun            func(childComplexity int, input model.StartRunInput) int
@@ -468,6 +499,7 @@ type ComplexityRoot struct {
 		UpdateOrganization  func(childComplexity int, input ent.UpdateOrganizationInput) int
 		UpdatePackage       func(childComplexity int, id int, input model.UpdatePackageInput) int
 		UpdateProperty      func(childComplexity int, id int, input ent.UpdatePropertyInput) int
+		UpdateSchedule      func(childComplexity int, id int, input model.UpdateScheduleInput) int
 	}
 
 	NegotiationPlay struct {
@@ -636,6 +668,7 @@ type ComplexityRoot struct {
 		Properties     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
 		Runs           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
 		ScheduledPosts func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
+		Schedules      func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduleOrder, where *ent.ScheduleWhereInput) int
 		StepKinds      func(childComplexity int) int
 		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
 		Transactions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
@@ -700,6 +733,53 @@ type ComplexityRoot struct {
 	RunEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	Schedule struct {
+		CatchUpWindowSeconds func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		Cron                 func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		LastFireAt           func(childComplexity int) int
+		LastOutcome          func(childComplexity int) int
+		MissedPolicy         func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		NextFireTimes        func(childComplexity int, count *int) int
+		Organization         func(childComplexity int) int
+		PackageKey           func(childComplexity int) int
+		PackageVersion       func(childComplexity int) int
+		Params               func(childComplexity int) int
+		Paused               func(childComplexity int) int
+		RecordFilter         func(childComplexity int) int
+		Timezone             func(childComplexity int) int
+		UpdatedAt            func(childComplexity int) int
+	}
+
+	ScheduleConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ScheduleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ScheduleFilter struct {
+		ClientStages     func(childComplexity int) int
+		PastClients      func(childComplexity int) int
+		PropertyStatuses func(childComplexity int) int
+		Zips             func(childComplexity int) int
+	}
+
+	ScheduleOutcome struct {
+		Errors             func(childComplexity int) int
+		FiredAt            func(childComplexity int) int
+		Matched            func(childComplexity int) int
+		OccurrenceAt       func(childComplexity int) int
+		RunsStarted        func(childComplexity int) int
+		SkippedOccurrences func(childComplexity int) int
 	}
 
 	ScheduledPost struct {
@@ -1931,6 +2011,128 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.FollowUpPlan.TransactionID(childComplexity), true
 
+	case "HomeValuation.address":
+		if e.ComplexityRoot.HomeValuation.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.Address(childComplexity), true
+	case "HomeValuation.basis":
+		if e.ComplexityRoot.HomeValuation.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.Basis(childComplexity), true
+	case "HomeValuation.cma":
+		if e.ComplexityRoot.HomeValuation.CMA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.CMA(childComplexity), true
+	case "HomeValuation.city":
+		if e.ComplexityRoot.HomeValuation.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.City(childComplexity), true
+	case "HomeValuation.clientId":
+		if e.ComplexityRoot.HomeValuation.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.ClientID(childComplexity), true
+	case "HomeValuation.propertyId":
+		if e.ComplexityRoot.HomeValuation.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PropertyID(childComplexity), true
+	case "HomeValuation.purchaseDate":
+		if e.ComplexityRoot.HomeValuation.PurchaseDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PurchaseDate(childComplexity), true
+	case "HomeValuation.purchasePrice":
+		if e.ComplexityRoot.HomeValuation.PurchasePrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PurchasePrice(childComplexity), true
+	case "HomeValuation.purchaseTransactionId":
+		if e.ComplexityRoot.HomeValuation.PurchaseTransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PurchaseTransactionID(childComplexity), true
+	case "HomeValuation.zip":
+		if e.ComplexityRoot.HomeValuation.Zip == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.Zip(childComplexity), true
+
+	case "HomeValueEmail.clientId":
+		if e.ComplexityRoot.HomeValueEmail.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.ClientID(childComplexity), true
+	case "HomeValueEmail.consent":
+		if e.ComplexityRoot.HomeValueEmail.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Consent(childComplexity), true
+	case "HomeValueEmail.estimatedValue":
+		if e.ComplexityRoot.HomeValueEmail.EstimatedValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.EstimatedValue(childComplexity), true
+	case "HomeValueEmail.fairHousing":
+		if e.ComplexityRoot.HomeValueEmail.FairHousing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.FairHousing(childComplexity), true
+	case "HomeValueEmail.market":
+		if e.ComplexityRoot.HomeValueEmail.Market == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Market(childComplexity), true
+	case "HomeValueEmail.message":
+		if e.ComplexityRoot.HomeValueEmail.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Message(childComplexity), true
+	case "HomeValueEmail.propertyId":
+		if e.ComplexityRoot.HomeValueEmail.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.PropertyID(childComplexity), true
+	case "HomeValueEmail.reason":
+		if e.ComplexityRoot.HomeValueEmail.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Reason(childComplexity), true
+	case "HomeValueEmail.valueHigh":
+		if e.ComplexityRoot.HomeValueEmail.ValueHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.ValueHigh(childComplexity), true
+	case "HomeValueEmail.valueLow":
+		if e.ComplexityRoot.HomeValueEmail.ValueLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.ValueLow(childComplexity), true
+
 	case "Interaction.at":
 		if e.ComplexityRoot.Interaction.At == nil {
 			break
@@ -2821,6 +3023,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProperty(childComplexity, args["input"].(ent.CreatePropertyInput)), true
+	case "Mutation.createSchedule":
+		if e.ComplexityRoot.Mutation.CreateSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSchedule(childComplexity, args["input"].(model.CreateScheduleInput)), true
 	case "Mutation.createTransaction":
 		if e.ComplexityRoot.Mutation.CreateTransaction == nil {
 			break
@@ -2854,6 +3067,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteProperty(childComplexity, args["id"].(int)), true
+	case "Mutation.deleteSchedule":
+		if e.ComplexityRoot.Mutation.DeleteSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSchedule(childComplexity, args["id"].(int)), true
+	case "Mutation.pauseSchedule":
+		if e.ComplexityRoot.Mutation.PauseSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseSchedule(childComplexity, args["id"].(int)), true
 	case "Mutation.rescheduleTask":
 		if e.ComplexityRoot.Mutation.RescheduleTask == nil {
 			break
@@ -2865,6 +3100,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleTask(childComplexity, args["id"].(int), args["dueAt"].(time.Time)), true
+	case "Mutation.resumeSchedule":
+		if e.ComplexityRoot.Mutation.ResumeSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeSchedule(childComplexity, args["id"].(int)), true
 	case "Mutation.retryRun":
 		if e.ComplexityRoot.Mutation.RetryRun == nil {
 			break
@@ -2942,6 +3188,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["id"].(int), args["input"].(ent.UpdatePropertyInput)), true
+	case "Mutation.updateSchedule":
+		if e.ComplexityRoot.Mutation.UpdateSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSchedule(childComplexity, args["id"].(int), args["input"].(model.UpdateScheduleInput)), true
 
 	case "NegotiationPlay.play":
 		if e.ComplexityRoot.NegotiationPlay.Play == nil {
@@ -3744,6 +4001,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ScheduledPosts(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ScheduledPostOrder), args["where"].(*ent.ScheduledPostWhereInput)), true
+	case "Query.schedules":
+		if e.ComplexityRoot.Query.Schedules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_schedules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Schedules(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ScheduleOrder), args["where"].(*ent.ScheduleWhereInput)), true
 	case "Query.stepKinds":
 		if e.ComplexityRoot.Query.StepKinds == nil {
 			break
@@ -4041,6 +4309,208 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunEventEdge.Node(childComplexity), true
+
+	case "Schedule.catchUpWindowSeconds":
+		if e.ComplexityRoot.Schedule.CatchUpWindowSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.CatchUpWindowSeconds(childComplexity), true
+	case "Schedule.createdAt":
+		if e.ComplexityRoot.Schedule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.CreatedAt(childComplexity), true
+	case "Schedule.cron":
+		if e.ComplexityRoot.Schedule.Cron == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Cron(childComplexity), true
+	case "Schedule.id":
+		if e.ComplexityRoot.Schedule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.ID(childComplexity), true
+	case "Schedule.lastFireAt":
+		if e.ComplexityRoot.Schedule.LastFireAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.LastFireAt(childComplexity), true
+	case "Schedule.lastOutcome":
+		if e.ComplexityRoot.Schedule.LastOutcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.LastOutcome(childComplexity), true
+	case "Schedule.missedPolicy":
+		if e.ComplexityRoot.Schedule.MissedPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.MissedPolicy(childComplexity), true
+	case "Schedule.name":
+		if e.ComplexityRoot.Schedule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Name(childComplexity), true
+	case "Schedule.nextFireTimes":
+		if e.ComplexityRoot.Schedule.NextFireTimes == nil {
+			break
+		}
+
+		args, err := ec.field_Schedule_nextFireTimes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Schedule.NextFireTimes(childComplexity, args["count"].(*int)), true
+	case "Schedule.organization":
+		if e.ComplexityRoot.Schedule.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Organization(childComplexity), true
+	case "Schedule.packageKey":
+		if e.ComplexityRoot.Schedule.PackageKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.PackageKey(childComplexity), true
+	case "Schedule.packageVersion":
+		if e.ComplexityRoot.Schedule.PackageVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.PackageVersion(childComplexity), true
+	case "Schedule.params":
+		if e.ComplexityRoot.Schedule.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Params(childComplexity), true
+	case "Schedule.paused":
+		if e.ComplexityRoot.Schedule.Paused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Paused(childComplexity), true
+	case "Schedule.recordFilter":
+		if e.ComplexityRoot.Schedule.RecordFilter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.RecordFilter(childComplexity), true
+	case "Schedule.timezone":
+		if e.ComplexityRoot.Schedule.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Timezone(childComplexity), true
+	case "Schedule.updatedAt":
+		if e.ComplexityRoot.Schedule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.UpdatedAt(childComplexity), true
+
+	case "ScheduleConnection.edges":
+		if e.ComplexityRoot.ScheduleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleConnection.Edges(childComplexity), true
+	case "ScheduleConnection.pageInfo":
+		if e.ComplexityRoot.ScheduleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleConnection.PageInfo(childComplexity), true
+	case "ScheduleConnection.totalCount":
+		if e.ComplexityRoot.ScheduleConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleConnection.TotalCount(childComplexity), true
+
+	case "ScheduleEdge.cursor":
+		if e.ComplexityRoot.ScheduleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleEdge.Cursor(childComplexity), true
+	case "ScheduleEdge.node":
+		if e.ComplexityRoot.ScheduleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleEdge.Node(childComplexity), true
+
+	case "ScheduleFilter.clientStages":
+		if e.ComplexityRoot.ScheduleFilter.ClientStages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.ClientStages(childComplexity), true
+	case "ScheduleFilter.pastClients":
+		if e.ComplexityRoot.ScheduleFilter.PastClients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.PastClients(childComplexity), true
+	case "ScheduleFilter.propertyStatuses":
+		if e.ComplexityRoot.ScheduleFilter.PropertyStatuses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.PropertyStatuses(childComplexity), true
+	case "ScheduleFilter.zips":
+		if e.ComplexityRoot.ScheduleFilter.Zips == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.Zips(childComplexity), true
+
+	case "ScheduleOutcome.errors":
+		if e.ComplexityRoot.ScheduleOutcome.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.Errors(childComplexity), true
+	case "ScheduleOutcome.firedAt":
+		if e.ComplexityRoot.ScheduleOutcome.FiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.FiredAt(childComplexity), true
+	case "ScheduleOutcome.matched":
+		if e.ComplexityRoot.ScheduleOutcome.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.Matched(childComplexity), true
+	case "ScheduleOutcome.occurrenceAt":
+		if e.ComplexityRoot.ScheduleOutcome.OccurrenceAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.OccurrenceAt(childComplexity), true
+	case "ScheduleOutcome.runsStarted":
+		if e.ComplexityRoot.ScheduleOutcome.RunsStarted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.RunsStarted(childComplexity), true
+	case "ScheduleOutcome.skippedOccurrences":
+		if e.ComplexityRoot.ScheduleOutcome.SkippedOccurrences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.SkippedOccurrences(childComplexity), true
 
 	case "ScheduledPost.createdAt":
 		if e.ComplexityRoot.ScheduledPost.CreatedAt == nil {
@@ -4928,6 +5398,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateInteractionInput", ec.unmarshalInputCreateInteractionInput),
 			graphql.NewInputUnmarshaler("CreatePackageInput", ec.unmarshalInputCreatePackageInput),
 			graphql.NewInputUnmarshaler("CreatePropertyInput", ec.unmarshalInputCreatePropertyInput),
+			graphql.NewInputUnmarshaler("CreateScheduleInput", ec.unmarshalInputCreateScheduleInput),
 			graphql.NewInputUnmarshaler("CreateTransactionInput", ec.unmarshalInputCreateTransactionInput),
 			graphql.NewInputUnmarshaler("EmailMessageOrder", ec.unmarshalInputEmailMessageOrder),
 			graphql.NewInputUnmarshaler("EmailMessageWhereInput", ec.unmarshalInputEmailMessageWhereInput),
@@ -4948,6 +5419,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RunEventWhereInput", ec.unmarshalInputRunEventWhereInput),
 			graphql.NewInputUnmarshaler("RunOrder", ec.unmarshalInputRunOrder),
 			graphql.NewInputUnmarshaler("RunWhereInput", ec.unmarshalInputRunWhereInput),
+			graphql.NewInputUnmarshaler("ScheduleFilterInput", ec.unmarshalInputScheduleFilterInput),
+			graphql.NewInputUnmarshaler("ScheduleOrder", ec.unmarshalInputScheduleOrder),
+			graphql.NewInputUnmarshaler("ScheduleWhereInput", ec.unmarshalInputScheduleWhereInput),
 			graphql.NewInputUnmarshaler("ScheduledPostOrder", ec.unmarshalInputScheduledPostOrder),
 			graphql.NewInputUnmarshaler("ScheduledPostWhereInput", ec.unmarshalInputScheduledPostWhereInput),
 			graphql.NewInputUnmarshaler("StartRunInput", ec.unmarshalInputStartRunInput),
@@ -4961,6 +5435,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateOrganizationInput", ec.unmarshalInputUpdateOrganizationInput),
 			graphql.NewInputUnmarshaler("UpdatePackageInput", ec.unmarshalInputUpdatePackageInput),
 			graphql.NewInputUnmarshaler("UpdatePropertyInput", ec.unmarshalInputUpdatePropertyInput),
+			graphql.NewInputUnmarshaler("UpdateScheduleInput", ec.unmarshalInputUpdateScheduleInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
 		)
@@ -7976,6 +8451,37 @@ type Query {
     """
     where: RunWhereInput
   ): RunConnection!
+  schedules(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Schedules returned from the connection.
+    """
+    orderBy: ScheduleOrder
+
+    """
+    Filtering options for Schedules returned from the connection.
+    """
+    where: ScheduleWhereInput
+  ): ScheduleConnection!
   scheduledPosts(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -8575,6 +9081,221 @@ input RunWhereInput {
   hasEvents: Boolean
   hasEventsWith: [RunEventWhereInput!]
 }
+type Schedule implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  cron: String!
+  packageKey: String!
+  packageVersion: Int
+  recordFilter: ScheduleFilter!
+  params: Map
+  missedPolicy: ScheduleMissedPolicy!
+  catchUpWindowSeconds: Int!
+  paused: Boolean!
+  lastFireAt: Time
+  lastOutcome: ScheduleOutcome
+  organization: Organization!
+}
+"""
+A connection to a list of items.
+"""
+type ScheduleConnection {
+  """
+  A list of edges.
+  """
+  edges: [ScheduleEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ScheduleEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Schedule
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+ScheduleMissedPolicy is enum for the field missed_policy
+"""
+enum ScheduleMissedPolicy @goModel(model: "github.com/estateflow/estateflow/ent/schedule.MissedPolicy") {
+  SKIP
+  RUN_ONCE
+}
+"""
+Ordering options for Schedule connections
+"""
+input ScheduleOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Schedules.
+  """
+  field: ScheduleOrderField!
+}
+"""
+Properties by which Schedule connections can be ordered.
+"""
+enum ScheduleOrderField {
+  CREATED_AT
+  UPDATED_AT
+  NAME
+  LAST_FIRE_AT
+}
+"""
+ScheduleWhereInput is used for filtering Schedule objects.
+Input was generated by ent.
+"""
+input ScheduleWhereInput {
+  not: ScheduleWhereInput
+  and: [ScheduleWhereInput!]
+  or: [ScheduleWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  cron field predicates
+  """
+  cron: String
+  cronNEQ: String
+  cronIn: [String!]
+  cronNotIn: [String!]
+  cronGT: String
+  cronGTE: String
+  cronLT: String
+  cronLTE: String
+  cronContains: String
+  cronHasPrefix: String
+  cronHasSuffix: String
+  cronEqualFold: String
+  cronContainsFold: String
+  """
+  package_key field predicates
+  """
+  packageKey: String
+  packageKeyNEQ: String
+  packageKeyIn: [String!]
+  packageKeyNotIn: [String!]
+  packageKeyGT: String
+  packageKeyGTE: String
+  packageKeyLT: String
+  packageKeyLTE: String
+  packageKeyContains: String
+  packageKeyHasPrefix: String
+  packageKeyHasSuffix: String
+  packageKeyEqualFold: String
+  packageKeyContainsFold: String
+  """
+  package_version field predicates
+  """
+  packageVersion: Int
+  packageVersionNEQ: Int
+  packageVersionIn: [Int!]
+  packageVersionNotIn: [Int!]
+  packageVersionGT: Int
+  packageVersionGTE: Int
+  packageVersionLT: Int
+  packageVersionLTE: Int
+  packageVersionIsNil: Boolean
+  packageVersionNotNil: Boolean
+  """
+  missed_policy field predicates
+  """
+  missedPolicy: ScheduleMissedPolicy
+  missedPolicyNEQ: ScheduleMissedPolicy
+  missedPolicyIn: [ScheduleMissedPolicy!]
+  missedPolicyNotIn: [ScheduleMissedPolicy!]
+  """
+  catch_up_window_seconds field predicates
+  """
+  catchUpWindowSeconds: Int
+  catchUpWindowSecondsNEQ: Int
+  catchUpWindowSecondsIn: [Int!]
+  catchUpWindowSecondsNotIn: [Int!]
+  catchUpWindowSecondsGT: Int
+  catchUpWindowSecondsGTE: Int
+  catchUpWindowSecondsLT: Int
+  catchUpWindowSecondsLTE: Int
+  """
+  paused field predicates
+  """
+  paused: Boolean
+  pausedNEQ: Boolean
+  """
+  last_fire_at field predicates
+  """
+  lastFireAt: Time
+  lastFireAtNEQ: Time
+  lastFireAtIn: [Time!]
+  lastFireAtNotIn: [Time!]
+  lastFireAtGT: Time
+  lastFireAtGTE: Time
+  lastFireAtLT: Time
+  lastFireAtLTE: Time
+  lastFireAtIsNil: Boolean
+  lastFireAtNotNil: Boolean
+}
 type ScheduledPost implements Node {
   id: ID!
   createdAt: Time!
@@ -8796,6 +9517,8 @@ enum StepKind @goModel(model: "github.com/estateflow/estateflow/ent/schema/stepk
   EMAIL_SEQUENCE
   SOCIAL_TARGETING
   FOLLOW_UP_SCHEDULING
+  HOME_VALUATION
+  HOME_VALUE_EMAIL
 }
 type StepRun implements Node {
   id: ID!
@@ -9926,6 +10649,47 @@ input UserWhereInput {
   hasTokensWith: [APITokenWhereInput!]
 }
 `, BuiltIn: false},
+	{Name: "../homevalue.graphqls", Input: `"""
+The HOME_VALUATION step's output: the CMA of a past client's home. The home
+is the property of the client's most recent CLOSED buyer-side transaction.
+"""
+type HomeValuation {
+  clientId: ID!
+  propertyId: ID!
+  address: String!
+  city: String!
+  zip: String!
+  "The client's CLOSED buyer-side transaction of the home."
+  purchaseTransactionId: ID!
+  purchasePrice: Int
+  purchaseDate: Time
+  "How the home was found, in words."
+  basis: String!
+  cma: CMAReport!
+}
+
+"""
+The HOME_VALUE_EMAIL step's output: the email that tells a past client their
+home's value range and the area's market figures.
+"""
+type HomeValueEmail {
+  clientId: ID!
+  propertyId: ID!
+  "False when the client has not opted in to email (or has no address): nothing is scheduled."
+  consent: Boolean!
+  reason: String!
+  "The scheduled email; null without consent."
+  message: PlannedEmail
+  estimatedValue: Int!
+  valueLow: Int!
+  valueHigh: Int!
+  "The figures the email quotes, for the home's ZIP code."
+  market: MarketFigures!
+  fairHousing: FairHousingCheck!
+}
+
+extend union StepOutput = HomeValuation | HomeValueEmail
+`, BuiltIn: false},
 	{Name: "../marketing.graphqls", Input: `"The EMAIL_SEQUENCE step's output: the drip emails it scheduled."
 type EmailSequence {
   clientId: ID!
@@ -10272,6 +11036,100 @@ extend type Run {
   formats.
   """
   reportUrl: String!
+}
+`, BuiltIn: false},
+	{Name: "../schedule.graphqls", Input: `"""
+Chooses the records each occurrence of a schedule starts one run for. Only
+the fields of the package's subject apply (clients: pastClients and
+clientStages; properties: propertyStatuses and zips); every field set must
+hold, and an empty list means any.
+"""
+type ScheduleFilter {
+  "Clients with at least one CLOSED transaction."
+  pastClients: Boolean!
+  "Clients at one of these stages (LEAD, PROSPECT, ACTIVE, PAST_CLIENT)."
+  clientStages: [String!]!
+  "Properties with one of these statuses (ACTIVE, PENDING, SOLD, OFF_MARKET)."
+  propertyStatuses: [String!]!
+  "Properties in one of these ZIP codes."
+  zips: [String!]!
+}
+
+input ScheduleFilterInput {
+  pastClients: Boolean
+  clientStages: [String!]
+  propertyStatuses: [String!]
+  zips: [String!]
+}
+
+"What the last occurrence of a schedule did."
+type ScheduleOutcome {
+  "The occurrence's scheduled time."
+  occurrenceAt: Time!
+  "When its runs were started; null when the occurrence was missed and, by the policy, not run."
+  firedAt: Time
+  "Records the filter chose."
+  matched: Int!
+  "Runs of the occurrence, one per record (a repeated fire finds the same runs by their idempotency keys)."
+  runsStarted: Int!
+  "The records whose run could not be started, and why."
+  errors: [String!]!
+  "Earlier occurrences missed (downtime, pause) and not run, by the missed-occurrence policy."
+  skippedOccurrences: Int!
+}
+
+extend type Schedule {
+  "The next fire times (at most 20; default 5), in the organization's time zone's calendar."
+  nextFireTimes(count: Int = 5): [Time!]! @cost(weight: 2)
+  "The organization's IANA time zone, in which the cron expression is read."
+  timezone: String!
+}
+
+input CreateScheduleInput {
+  name: String!
+  """
+  A standard cron expression: minute hour day-of-month month day-of-week
+  (0 9 1 1,4,7,10 * is 9:00 on the first day of each quarter), or @daily,
+  @weekly, @monthly, @yearly. Read in the organization's time zone.
+  """
+  cron: String!
+  "The key of a package of the organization."
+  packageKey: String!
+  "Set: the schedule fires only while the package is at this version (its current one when saved)."
+  packageVersion: Int
+  "Omitted: every record of the package's subject."
+  filter: ScheduleFilterInput
+  "Parameters of every run, checked against the package's steps."
+  params: Map
+  "What happens to occurrences missed while the server was down. Default SKIP."
+  missedPolicy: ScheduleMissedPolicy
+  "Under RUN_ONCE, how late (in seconds, 60 to 2678400) a missed occurrence may still run. Default 86400."
+  catchUpWindowSeconds: Int
+  "Create the schedule paused."
+  paused: Boolean
+}
+
+input UpdateScheduleInput {
+  name: String
+  cron: String
+  packageKey: String
+  packageVersion: Int
+  "Fire at whatever version the package is."
+  clearPackageVersion: Boolean
+  filter: ScheduleFilterInput
+  params: Map
+  missedPolicy: ScheduleMissedPolicy
+  catchUpWindowSeconds: Int
+}
+
+extend type Mutation {
+  createSchedule(input: CreateScheduleInput!): Schedule! @cost(weight: 10)
+  updateSchedule(id: ID!, input: UpdateScheduleInput!): Schedule! @cost(weight: 10)
+  deleteSchedule(id: ID!): ID! @cost(weight: 10)
+  "Stops firing. Occurrences while paused are not run on resume."
+  pauseSchedule(id: ID!): Schedule! @cost(weight: 10)
+  "Fires again from the next occurrence after now."
+  resumeSchedule(id: ID!): Schedule! @cost(weight: 10)
 }
 `, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Hand-written schema. ent.graphqls is generated by entgql from ent/schema;
@@ -11546,6 +12404,100 @@ func (ec *executionContext) childFields_RunEventEdge(ctx context.Context, field 
 		return ec.fieldContext_RunEventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_Schedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Schedule_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Schedule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Schedule_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Schedule_name(ctx, field)
+	case "cron":
+		return ec.fieldContext_Schedule_cron(ctx, field)
+	case "packageKey":
+		return ec.fieldContext_Schedule_packageKey(ctx, field)
+	case "packageVersion":
+		return ec.fieldContext_Schedule_packageVersion(ctx, field)
+	case "recordFilter":
+		return ec.fieldContext_Schedule_recordFilter(ctx, field)
+	case "params":
+		return ec.fieldContext_Schedule_params(ctx, field)
+	case "missedPolicy":
+		return ec.fieldContext_Schedule_missedPolicy(ctx, field)
+	case "catchUpWindowSeconds":
+		return ec.fieldContext_Schedule_catchUpWindowSeconds(ctx, field)
+	case "paused":
+		return ec.fieldContext_Schedule_paused(ctx, field)
+	case "lastFireAt":
+		return ec.fieldContext_Schedule_lastFireAt(ctx, field)
+	case "lastOutcome":
+		return ec.fieldContext_Schedule_lastOutcome(ctx, field)
+	case "organization":
+		return ec.fieldContext_Schedule_organization(ctx, field)
+	case "nextFireTimes":
+		return ec.fieldContext_Schedule_nextFireTimes(ctx, field)
+	case "timezone":
+		return ec.fieldContext_Schedule_timezone(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Schedule", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ScheduleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ScheduleConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ScheduleConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ScheduleEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ScheduleEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleFilter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pastClients":
+		return ec.fieldContext_ScheduleFilter_pastClients(ctx, field)
+	case "clientStages":
+		return ec.fieldContext_ScheduleFilter_clientStages(ctx, field)
+	case "propertyStatuses":
+		return ec.fieldContext_ScheduleFilter_propertyStatuses(ctx, field)
+	case "zips":
+		return ec.fieldContext_ScheduleFilter_zips(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleFilter", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleOutcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "occurrenceAt":
+		return ec.fieldContext_ScheduleOutcome_occurrenceAt(ctx, field)
+	case "firedAt":
+		return ec.fieldContext_ScheduleOutcome_firedAt(ctx, field)
+	case "matched":
+		return ec.fieldContext_ScheduleOutcome_matched(ctx, field)
+	case "runsStarted":
+		return ec.fieldContext_ScheduleOutcome_runsStarted(ctx, field)
+	case "errors":
+		return ec.fieldContext_ScheduleOutcome_errors(ctx, field)
+	case "skippedOccurrences":
+		return ec.fieldContext_ScheduleOutcome_skippedOccurrences(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleOutcome", field.Name)
 }
 
 func (ec *executionContext) childFields_ScheduledPost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

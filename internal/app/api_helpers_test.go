@@ -59,7 +59,11 @@ type testOptions struct {
 	// and the engine's own shutdown grace. Retries always back off 10ms.
 	progressInterval, shutdownGrace time.Duration
 	config                          func(*Config) // server settings beyond the tests' defaults
-	dbURL                           string        // a database another testAPI used: "" opens a fresh one
+	// clock, when set, is the engine's clock for periodic work; the engine
+	// then ticks once at start and otherwise when the test calls
+	// TickPeriodic.
+	clock engine.Clock
+	dbURL string // a database another testAPI used: "" opens a fresh one
 }
 
 func newTestAPI(t testing.TB, opts testOptions) *testAPI {
@@ -94,6 +98,9 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 			c.BackoffBase, c.ProgressInterval, c.ShutdownGrace = 10*time.Millisecond, 20*time.Millisecond, opts.shutdownGrace
 			if opts.progressInterval > 0 {
 				c.ProgressInterval = opts.progressInterval
+			}
+			if opts.clock != nil {
+				c.Clock, c.PeriodicInterval = opts.clock, 24*time.Hour
 			}
 			if opts.executors != nil {
 				// Stub executors stand in for the modules and read params

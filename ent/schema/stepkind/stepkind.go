@@ -23,6 +23,8 @@ const (
 	EmailSequence      Kind = "EMAIL_SEQUENCE"
 	SocialTargeting    Kind = "SOCIAL_TARGETING"
 	FollowUpScheduling Kind = "FOLLOW_UP_SCHEDULING"
+	HomeValuation      Kind = "HOME_VALUATION"
+	HomeValueEmail     Kind = "HOME_VALUE_EMAIL"
 )
 
 // Subject is what a package, and each of its steps, works on.
@@ -39,6 +41,7 @@ func (Kind) Values() []string {
 	return []string{
 		string(CMAAnalysis), string(ListingStrategy), string(MarketingCampaign), string(SocialScheduling),
 		string(LeadScoring), string(EmailSequence), string(SocialTargeting), string(FollowUpScheduling),
+		string(HomeValuation), string(HomeValueEmail),
 	}
 }
 
