@@ -126,7 +126,7 @@ func TestHomeValueUpdate(t *testing.T) {
 		"$" + numfmt.Thousands(c.ValueLow) + " to $" + numfmt.Thousands(c.ValueHigh),
 		"$" + numfmt.Thousands(c.EstimatedValue) + " our single best estimate",
 		strconv.Itoa(c.ValueCompCount) + " comparable sales within",
-		"You bought it for $" + numfmt.Thousands(*home.SalePrice) + " on " + home.SaleDate.Format("January 2, 2006"),
+		"You bought it for $" + numfmt.Thousands(*home.SalePrice) + " on " + home.SaleDate.UTC().Format("January 2, 2006"),
 		"How the market around " + home.Zip + " has moved",
 		"not an appraisal",
 		// The footer: who sends it, the postal address, why, and the way out.
@@ -145,7 +145,7 @@ func TestHomeValueUpdate(t *testing.T) {
 	if len(e.Market.Lines) < 3 || len(e.Market.Areas) != 1 || e.Market.Areas[0] != home.Zip {
 		t.Errorf("market %+v", e.Market)
 	}
-	for _, bad := range []string{"{{", "}}", "%!", "<nil>", "NaN", "$0 ", "$0,", "0 comparable", "TODO", "Hi ,", "  "} {
+	for _, bad := range []string{"{{", "}}", "%!", "<nil>", "NaN", "$0 ", "$0,", " 0 comparable", "no comparable", "TODO", "Hi ,", "  "} {
 		if strings.Contains(m.Body, bad) || strings.Contains(m.Subject, bad) {
 			t.Errorf("the email holds %q:\n%s", bad, m.Body)
 		}

@@ -75,7 +75,7 @@ func PlanHomeValueEmail(in HomeValueInput) HomeValueEmail {
 	if out.Reason != "" {
 		return out
 	}
-	subject, content := homeValueContent(r, v, in.Market, in.Loc)
+	subject, content := homeValueContent(r, v, in.Market)
 	subject, content, out.FairHousing.Removed = checkEmail(subject, content, out.FairHousing.Removed)
 	out.FairHousing.Passed = len(out.FairHousing.Removed) == 0
 	link := in.UnsubscribeURL
@@ -91,7 +91,10 @@ func PlanHomeValueEmail(in HomeValueInput) HomeValueEmail {
 }
 
 // homeValueContent writes the subject and content (without the footer).
-func homeValueContent(r Recipient, v homevalue.Valuation, m MarketFigures, loc *time.Location) (string, string) {
+//
+// The purchase date is a calendar date (a closing date is stored at
+// midnight UTC), so it is written as stored, not shifted into loc.
+func homeValueContent(r Recipient, v homevalue.Valuation, m MarketFigures) (string, string) {
 	hi, name := "Hi there,", ""
 	if f := strings.Fields(r.Name); len(f) > 0 {
 		name = f[0]
@@ -129,7 +132,7 @@ func homeValueContent(r Recipient, v homevalue.Valuation, m MarketFigures, loc *
 			change = fmt.Sprintf("about %.0f%% below", -pct)
 		}
 		fmt.Fprintf(&b, "- You bought it for $%s on %s; our estimate is %s that price.\n",
-			numfmt.Thousands(*v.PurchasePrice), v.PurchaseDate.In(loc).Format("January 2, 2006"), change)
+			numfmt.Thousands(*v.PurchasePrice), v.PurchaseDate.UTC().Format("January 2, 2006"), change)
 	}
 	if c.RangeCalibrated {
 		b.WriteString("\nWe checked this method against past sales: 80% of the homes sold within a range drawn this way.")
