@@ -30,6 +30,10 @@ type dispatcher interface {
 	afterCommit(t *txn)
 	// ready reports whether the dispatcher executes steps.
 	ready() error
+	// fireOccurrences fires, after their claim committed, the periodic
+	// occurrences a tick claimed (periodic.go): the pool fires them at
+	// once, River has inserted their jobs with the claim.
+	fireOccurrences(ctx context.Context, occs []Occurrence)
 }
 
 // dispatchTx is one transaction of a dispatcher.
@@ -41,6 +45,9 @@ type dispatchTx interface {
 	// or scheduled for retry, the cancellation of the jobs of the retries
 	// t canceled, and the completion of the job whose attempt t records.
 	beforeCommit(ctx context.Context, t *txn) error
+	// insertOccurrences writes, with River, the jobs that fire the
+	// occurrences a periodic claim returned; the pool has nothing to write.
+	insertOccurrences(ctx context.Context, occs []Occurrence) error
 	commit() error
 	rollback() error
 }

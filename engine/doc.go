@@ -71,6 +71,10 @@
 //   - observer.go: what the engine reports, once each change commits, to
 //     an Observer (the application's metrics), without knowing of them.
 //   - dag.go: validating a package's graph of steps.
+//   - periodic.go: periodic work: ticking on a Clock, claiming the
+//     occurrences of the application's Periodic source in a dispatcher
+//     transaction, and firing each once (a River job per occurrence, or on
+//     the pool right after the claim).
 //
 // Tests use real databases (SQLite, and PostgreSQL with TEST_DATABASE_URL);
 // helpers_test.go holds their fixture, dispatcher_test.go the contract both

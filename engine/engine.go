@@ -79,6 +79,12 @@ type Config struct {
 	// deadlines (default time.Now). Tests inject one to let days pass; with
 	// River it is also River's clock, which schedules deadline jobs.
 	Now func() time.Time
+	// Periodic is the source of periodic occurrences (the application's
+	// schedules; see periodic.go). Nil: the engine does no periodic work.
+	Periodic Periodic
+	// PeriodicInterval is how often the engine ticks for periodic
+	// occurrences (default 15s).
+	PeriodicInterval time.Duration
 	// Observer learns of runs, attempts, retries, timeouts and streams,
 	// for metrics (default NopObserver).
 	Observer Observer
@@ -109,6 +115,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 30 * time.Second
+	}
+	if c.PeriodicInterval <= 0 {
+		c.PeriodicInterval = 15 * time.Second
 	}
 	if c.SubscriberBuffer <= 0 {
 		c.SubscriberBuffer = 16
@@ -157,6 +166,9 @@ type Engine struct {
 	running map[int]*runningStep // by step run ID
 	streams sync.WaitGroup       // subscription streams in flight
 	quit    chan struct{}        // closed by Stop
+
+	periodic    *loop              // ticks for periodic occurrences; nil without a source
+	endPeriodic context.CancelFunc // ends the context of the ticks
 }
 
 // stepRef is a step handed to a dispatcher. A step made ready by a
@@ -258,6 +270,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.retention = e.startRetention()
 	}
 	e.mu.Unlock()
+	e.startPeriodic()
 	return nil
 }
 
@@ -277,6 +290,8 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.mu.Unlock()
 	retention.stop()
 	if started {
+		// Fires start runs through the dispatcher: the ticks end first.
+		e.stopPeriodic()
 		grace, cancel := context.WithTimeout(ctx, e.cfg.ShutdownGrace)
 		defer cancel()
 		// The fan-out outlives the dispatcher's grace period: a cancelRun

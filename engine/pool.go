@@ -95,6 +95,20 @@ func (d *poolDispatcher) afterCommit(t *txn) {
 	}
 }
 
+// fireOccurrences fires the claimed occurrences one after the other, on
+// the ticking goroutine. A fire that fails stays claimed, and the source
+// claims it again once its lease has passed.
+func (d *poolDispatcher) fireOccurrences(ctx context.Context, occs []Occurrence) {
+	for _, o := range occs {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := d.e.fire(ctx, o); err != nil {
+			d.e.log.Error("engine: periodic fire", "key", o.Key, "err", err)
+		}
+	}
+}
+
 // ready is always nil: the workers run as long as the engine does.
 func (d *poolDispatcher) ready() error { return nil }
 
@@ -104,8 +118,11 @@ type poolTx struct{ tx *ent.Tx }
 
 func (t poolTx) client() *ent.Client                      { return t.tx.Client() }
 func (t poolTx) beforeCommit(context.Context, *txn) error { return nil }
-func (t poolTx) commit() error                            { return t.tx.Commit() }
-func (t poolTx) rollback() error                          { return t.tx.Rollback() }
+func (t poolTx) insertOccurrences(context.Context, []Occurrence) error {
+	return nil
+}
+func (t poolTx) commit() error   { return t.tx.Commit() }
+func (t poolTx) rollback() error { return t.tx.Rollback() }
 
 // pool is a fixed set of workers draining the ready steps. Each
 // organization has its own FIFO, and the workers take from the

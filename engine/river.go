@@ -133,6 +133,7 @@ func (d *riverDispatcher) start(ctx context.Context) error {
 func (d *riverDispatcher) newClient(ctx context.Context) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &stepWorker{e: d.e})
+	river.AddWorker(workers, &periodicWorker{e: d.e})
 	driver := riverdatabasesql.New(d.cfg.DB)
 	poll := 100 * time.Millisecond
 	if d.cfg.ListenerDSN != "" {
@@ -206,6 +207,10 @@ func (d *riverDispatcher) begin(ctx context.Context) (dispatchTx, error) {
 // transaction.
 func (d *riverDispatcher) afterCommit(*txn) {}
 
+// fireOccurrences has nothing to do: the occurrences' jobs were inserted
+// with their claim, and fire on whichever process takes them.
+func (d *riverDispatcher) fireOccurrences(context.Context, []Occurrence) {}
+
 // ready reports an error once River's client has stopped on its own.
 func (d *riverDispatcher) ready() error {
 	if d.client == nil {
@@ -230,6 +235,16 @@ type riverTx struct {
 func (t *riverTx) client() *ent.Client { return t.db }
 func (t *riverTx) commit() error       { return t.tx.Commit() }
 func (t *riverTx) rollback() error     { return t.tx.Rollback() }
+
+func (t *riverTx) insertOccurrences(ctx context.Context, occs []Occurrence) error {
+	if len(occs) == 0 {
+		return nil
+	}
+	if _, err := t.d.client.InsertManyTx(ctx, t.tx, periodicJobParams(occs)); err != nil {
+		return fmt.Errorf("engine: enqueueing %d periodic fires: %w", len(occs), err)
+	}
+	return nil
+}
 
 func (t *riverTx) beforeCommit(ctx context.Context, txn *txn) error {
 	if err := t.d.enqueue(ctx, t.tx, txn); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -101,6 +102,7 @@ func checkColumn(t, c string) error {
 			property.Table:        property.ValidColumn,
 			run.Table:             run.ValidColumn,
 			runevent.Table:        runevent.ValidColumn,
+			schedule.Table:        schedule.ValidColumn,
 			scheduledpost.Table:   scheduledpost.ValidColumn,
 			steprun.Table:         steprun.ValidColumn,
 			task.Table:            task.ValidColumn,

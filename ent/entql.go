@@ -16,6 +16,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -30,7 +31,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 17)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apitoken.Table,
@@ -350,6 +351,36 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   schedule.Table,
+			Columns: schedule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: schedule.FieldID,
+			},
+		},
+		Type: "Schedule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			schedule.FieldCreatedAt:            {Type: field.TypeTime, Column: schedule.FieldCreatedAt},
+			schedule.FieldUpdatedAt:            {Type: field.TypeTime, Column: schedule.FieldUpdatedAt},
+			schedule.FieldOrganizationID:       {Type: field.TypeInt, Column: schedule.FieldOrganizationID},
+			schedule.FieldName:                 {Type: field.TypeString, Column: schedule.FieldName},
+			schedule.FieldCron:                 {Type: field.TypeString, Column: schedule.FieldCron},
+			schedule.FieldPackageKey:           {Type: field.TypeString, Column: schedule.FieldPackageKey},
+			schedule.FieldPackageVersion:       {Type: field.TypeInt, Column: schedule.FieldPackageVersion},
+			schedule.FieldRecordFilter:         {Type: field.TypeJSON, Column: schedule.FieldRecordFilter},
+			schedule.FieldParams:               {Type: field.TypeJSON, Column: schedule.FieldParams},
+			schedule.FieldMissedPolicy:         {Type: field.TypeEnum, Column: schedule.FieldMissedPolicy},
+			schedule.FieldCatchUpWindowSeconds: {Type: field.TypeInt, Column: schedule.FieldCatchUpWindowSeconds},
+			schedule.FieldPaused:               {Type: field.TypeBool, Column: schedule.FieldPaused},
+			schedule.FieldNextFireAt:           {Type: field.TypeTime, Column: schedule.FieldNextFireAt},
+			schedule.FieldPendingFireAt:        {Type: field.TypeTime, Column: schedule.FieldPendingFireAt},
+			schedule.FieldPendingLeaseUntil:    {Type: field.TypeTime, Column: schedule.FieldPendingLeaseUntil},
+			schedule.FieldLastFireAt:           {Type: field.TypeTime, Column: schedule.FieldLastFireAt},
+			schedule.FieldLastOutcome:          {Type: field.TypeJSON, Column: schedule.FieldLastOutcome},
+		},
+	}
+	graph.Nodes[13] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   scheduledpost.Table,
 			Columns: scheduledpost.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -371,7 +402,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			scheduledpost.FieldStepKey:        {Type: field.TypeString, Column: scheduledpost.FieldStepKey},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   steprun.Table,
 			Columns: steprun.Columns,
@@ -408,7 +439,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			steprun.FieldFinishedAt:     {Type: field.TypeTime, Column: steprun.FieldFinishedAt},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   task.Table,
 			Columns: task.Columns,
@@ -438,7 +469,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			task.FieldSupersededByRunID: {Type: field.TypeInt, Column: task.FieldSupersededByRunID},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -457,7 +488,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldRole:           {Type: field.TypeEnum, Column: user.FieldRole},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workflowpackage.Table,
 			Columns: workflowpackage.Columns,
@@ -898,6 +929,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"RunEvent",
 		"Run",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   schedule.OrganizationTable,
+			Columns: []string{schedule.OrganizationColumn},
+			Bidi:    false,
+		},
+		"Schedule",
+		"Organization",
 	)
 	graph.MustAddE(
 		"organization",
@@ -2864,6 +2907,145 @@ func (f *RunEventFilter) WhereHasRunWith(preds ...predicate.Run) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *ScheduleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the ScheduleQuery builder.
+func (_q *ScheduleQuery) Filter() *ScheduleFilter {
+	return &ScheduleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *ScheduleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the ScheduleMutation builder.
+func (m *ScheduleMutation) Filter() *ScheduleFilter {
+	return &ScheduleFilter{config: m.config, predicateAdder: m}
+}
+
+// ScheduleFilter provides a generic filtering capability at runtime for ScheduleQuery.
+type ScheduleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *ScheduleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *ScheduleFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(schedule.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *ScheduleFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *ScheduleFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *ScheduleFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(schedule.FieldOrganizationID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *ScheduleFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldName))
+}
+
+// WhereCron applies the entql string predicate on the cron field.
+func (f *ScheduleFilter) WhereCron(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldCron))
+}
+
+// WherePackageKey applies the entql string predicate on the package_key field.
+func (f *ScheduleFilter) WherePackageKey(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldPackageKey))
+}
+
+// WherePackageVersion applies the entql int predicate on the package_version field.
+func (f *ScheduleFilter) WherePackageVersion(p entql.IntP) {
+	f.Where(p.Field(schedule.FieldPackageVersion))
+}
+
+// WhereRecordFilter applies the entql json.RawMessage predicate on the record_filter field.
+func (f *ScheduleFilter) WhereRecordFilter(p entql.BytesP) {
+	f.Where(p.Field(schedule.FieldRecordFilter))
+}
+
+// WhereParams applies the entql json.RawMessage predicate on the params field.
+func (f *ScheduleFilter) WhereParams(p entql.BytesP) {
+	f.Where(p.Field(schedule.FieldParams))
+}
+
+// WhereMissedPolicy applies the entql string predicate on the missed_policy field.
+func (f *ScheduleFilter) WhereMissedPolicy(p entql.StringP) {
+	f.Where(p.Field(schedule.FieldMissedPolicy))
+}
+
+// WhereCatchUpWindowSeconds applies the entql int predicate on the catch_up_window_seconds field.
+func (f *ScheduleFilter) WhereCatchUpWindowSeconds(p entql.IntP) {
+	f.Where(p.Field(schedule.FieldCatchUpWindowSeconds))
+}
+
+// WherePaused applies the entql bool predicate on the paused field.
+func (f *ScheduleFilter) WherePaused(p entql.BoolP) {
+	f.Where(p.Field(schedule.FieldPaused))
+}
+
+// WhereNextFireAt applies the entql time.Time predicate on the next_fire_at field.
+func (f *ScheduleFilter) WhereNextFireAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldNextFireAt))
+}
+
+// WherePendingFireAt applies the entql time.Time predicate on the pending_fire_at field.
+func (f *ScheduleFilter) WherePendingFireAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldPendingFireAt))
+}
+
+// WherePendingLeaseUntil applies the entql time.Time predicate on the pending_lease_until field.
+func (f *ScheduleFilter) WherePendingLeaseUntil(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldPendingLeaseUntil))
+}
+
+// WhereLastFireAt applies the entql time.Time predicate on the last_fire_at field.
+func (f *ScheduleFilter) WhereLastFireAt(p entql.TimeP) {
+	f.Where(p.Field(schedule.FieldLastFireAt))
+}
+
+// WhereLastOutcome applies the entql json.RawMessage predicate on the last_outcome field.
+func (f *ScheduleFilter) WhereLastOutcome(p entql.BytesP) {
+	f.Where(p.Field(schedule.FieldLastOutcome))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *ScheduleFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *ScheduleFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *ScheduledPostQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2892,7 +3074,7 @@ type ScheduledPostFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ScheduledPostFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3010,7 +3192,7 @@ type StepRunFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StepRunFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3198,7 +3380,7 @@ type TaskFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaskFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3407,7 +3589,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3505,7 +3687,7 @@ type WorkflowPackageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkflowPackageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

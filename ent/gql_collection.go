@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -3039,6 +3040,170 @@ func newRunEventPaginateArgs(rv map[string]any) *runeventPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*RunEventWhereInput); ok {
 		args.opts = append(args.opts, WithRunEventFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ScheduleQuery) CollectFields(ctx context.Context, satisfies ...string) (*ScheduleQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ScheduleQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(schedule.Columns))
+		selectedFields = []string{schedule.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[schedule.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldOrganizationID)
+				fieldSeen[schedule.FieldOrganizationID] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[schedule.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldCreatedAt)
+				fieldSeen[schedule.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[schedule.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldUpdatedAt)
+				fieldSeen[schedule.FieldUpdatedAt] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[schedule.FieldName]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldName)
+				fieldSeen[schedule.FieldName] = struct{}{}
+			}
+		case "cron":
+			if _, ok := fieldSeen[schedule.FieldCron]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldCron)
+				fieldSeen[schedule.FieldCron] = struct{}{}
+			}
+		case "packageKey":
+			if _, ok := fieldSeen[schedule.FieldPackageKey]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldPackageKey)
+				fieldSeen[schedule.FieldPackageKey] = struct{}{}
+			}
+		case "packageVersion":
+			if _, ok := fieldSeen[schedule.FieldPackageVersion]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldPackageVersion)
+				fieldSeen[schedule.FieldPackageVersion] = struct{}{}
+			}
+		case "recordFilter":
+			if _, ok := fieldSeen[schedule.FieldRecordFilter]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldRecordFilter)
+				fieldSeen[schedule.FieldRecordFilter] = struct{}{}
+			}
+		case "params":
+			if _, ok := fieldSeen[schedule.FieldParams]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldParams)
+				fieldSeen[schedule.FieldParams] = struct{}{}
+			}
+		case "missedPolicy":
+			if _, ok := fieldSeen[schedule.FieldMissedPolicy]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldMissedPolicy)
+				fieldSeen[schedule.FieldMissedPolicy] = struct{}{}
+			}
+		case "catchUpWindowSeconds":
+			if _, ok := fieldSeen[schedule.FieldCatchUpWindowSeconds]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldCatchUpWindowSeconds)
+				fieldSeen[schedule.FieldCatchUpWindowSeconds] = struct{}{}
+			}
+		case "paused":
+			if _, ok := fieldSeen[schedule.FieldPaused]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldPaused)
+				fieldSeen[schedule.FieldPaused] = struct{}{}
+			}
+		case "lastFireAt":
+			if _, ok := fieldSeen[schedule.FieldLastFireAt]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldLastFireAt)
+				fieldSeen[schedule.FieldLastFireAt] = struct{}{}
+			}
+		case "lastOutcome":
+			if _, ok := fieldSeen[schedule.FieldLastOutcome]; !ok {
+				selectedFields = append(selectedFields, schedule.FieldLastOutcome)
+				fieldSeen[schedule.FieldLastOutcome] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type schedulePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []SchedulePaginateOption
+}
+
+func newSchedulePaginateArgs(rv map[string]any) *schedulePaginateArgs {
+	args := &schedulePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ScheduleOrder{Field: &ScheduleOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithScheduleOrder(order))
+			}
+		case *ScheduleOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithScheduleOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ScheduleWhereInput); ok {
+		args.opts = append(args.opts, WithScheduleFilter(v.Filter))
 	}
 	return args
 }

@@ -440,6 +440,14 @@ func (_m *RunEvent) Run(ctx context.Context) (*Run, error) {
 	return result, err
 }
 
+func (_m *Schedule) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
 func (_m *ScheduledPost) Organization(ctx context.Context) (*Organization, error) {
 	result, err := _m.Edges.OrganizationOrErr()
 	if IsNotLoaded(err) {

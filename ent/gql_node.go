@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -88,6 +89,11 @@ var runeventImplementors = []string{"RunEvent", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*RunEvent) IsNode() {}
+
+var scheduleImplementors = []string{"Schedule", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Schedule) IsNode() {}
 
 var scheduledpostImplementors = []string{"ScheduledPost", "Node"}
 
@@ -286,6 +292,15 @@ func (c *Client) noder(ctx context.Context, table string, id int) (Noder, error)
 			Where(runevent.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, runeventImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case schedule.Table:
+		query := c.Schedule.Query().
+			Where(schedule.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, scheduleImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -572,6 +587,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []int) ([]Noder, 
 		query := c.RunEvent.Query().
 			Where(runevent.IDIn(ids...))
 		query, err := query.CollectFields(ctx, runeventImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case schedule.Table:
+		query := c.Schedule.Query().
+			Where(schedule.IDIn(ids...))
+		query, err := query.CollectFields(ctx, scheduleImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -3961,6 +3962,356 @@ func (_m *RunEvent) ToEdge(order *RunEventOrder) *RunEventEdge {
 		order = DefaultRunEventOrder
 	}
 	return &RunEventEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ScheduleEdge is the edge representation of Schedule.
+type ScheduleEdge struct {
+	Node   *Schedule `json:"node"`
+	Cursor Cursor    `json:"cursor"`
+}
+
+// ScheduleConnection is the connection containing edges to Schedule.
+type ScheduleConnection struct {
+	Edges      []*ScheduleEdge `json:"edges"`
+	PageInfo   PageInfo        `json:"pageInfo"`
+	TotalCount int             `json:"totalCount"`
+}
+
+func (c *ScheduleConnection) build(nodes []*Schedule, pager *schedulePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *Schedule
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *Schedule {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *Schedule {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ScheduleEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ScheduleEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// SchedulePaginateOption enables pagination customization.
+type SchedulePaginateOption func(*schedulePager) error
+
+// WithScheduleOrder configures pagination ordering.
+func WithScheduleOrder(order *ScheduleOrder) SchedulePaginateOption {
+	if order == nil {
+		order = DefaultScheduleOrder
+	}
+	o := *order
+	return func(pager *schedulePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultScheduleOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithScheduleFilter configures pagination filter.
+func WithScheduleFilter(filter func(*ScheduleQuery) (*ScheduleQuery, error)) SchedulePaginateOption {
+	return func(pager *schedulePager) error {
+		if filter == nil {
+			return errors.New("ScheduleQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type schedulePager struct {
+	reverse bool
+	order   *ScheduleOrder
+	filter  func(*ScheduleQuery) (*ScheduleQuery, error)
+}
+
+func newSchedulePager(opts []SchedulePaginateOption, reverse bool) (*schedulePager, error) {
+	pager := &schedulePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultScheduleOrder
+	}
+	return pager, nil
+}
+
+func (p *schedulePager) applyFilter(query *ScheduleQuery) (*ScheduleQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *schedulePager) toCursor(_m *Schedule) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *schedulePager) applyCursors(query *ScheduleQuery, after, before *Cursor) (*ScheduleQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultScheduleOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *schedulePager) applyOrder(query *ScheduleQuery) *ScheduleQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultScheduleOrder.Field {
+		query = query.Order(DefaultScheduleOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *schedulePager) orderExpr(query *ScheduleQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultScheduleOrder.Field {
+			b.Comma().Ident(DefaultScheduleOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to Schedule.
+func (_m *ScheduleQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...SchedulePaginateOption,
+) (*ScheduleConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newSchedulePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ScheduleConnection{Edges: []*ScheduleEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ScheduleOrderFieldCreatedAt orders Schedule by created_at.
+	ScheduleOrderFieldCreatedAt = &ScheduleOrderField{
+		Value: func(_m *Schedule) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: schedule.FieldCreatedAt,
+		toTerm: schedule.ByCreatedAt,
+		toCursor: func(_m *Schedule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// ScheduleOrderFieldUpdatedAt orders Schedule by updated_at.
+	ScheduleOrderFieldUpdatedAt = &ScheduleOrderField{
+		Value: func(_m *Schedule) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: schedule.FieldUpdatedAt,
+		toTerm: schedule.ByUpdatedAt,
+		toCursor: func(_m *Schedule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+	// ScheduleOrderFieldName orders Schedule by name.
+	ScheduleOrderFieldName = &ScheduleOrderField{
+		Value: func(_m *Schedule) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: schedule.FieldName,
+		toTerm: schedule.ByName,
+		toCursor: func(_m *Schedule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+	// ScheduleOrderFieldLastFireAt orders Schedule by last_fire_at.
+	ScheduleOrderFieldLastFireAt = &ScheduleOrderField{
+		Value: func(_m *Schedule) (ent.Value, error) {
+			return _m.LastFireAt, nil
+		},
+		column: schedule.FieldLastFireAt,
+		toTerm: schedule.ByLastFireAt,
+		toCursor: func(_m *Schedule) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.LastFireAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ScheduleOrderField) String() string {
+	var str string
+	switch f.column {
+	case ScheduleOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case ScheduleOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	case ScheduleOrderFieldName.column:
+		str = "NAME"
+	case ScheduleOrderFieldLastFireAt.column:
+		str = "LAST_FIRE_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ScheduleOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ScheduleOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ScheduleOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *ScheduleOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *ScheduleOrderFieldUpdatedAt
+	case "NAME":
+		*f = *ScheduleOrderFieldName
+	case "LAST_FIRE_AT":
+		*f = *ScheduleOrderFieldLastFireAt
+	default:
+		return fmt.Errorf("%s is not a valid ScheduleOrderField", str)
+	}
+	return nil
+}
+
+// ScheduleOrderField defines the ordering field of Schedule.
+type ScheduleOrderField struct {
+	// Value extracts the ordering value from the given Schedule.
+	Value    func(*Schedule) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) schedule.OrderOption
+	toCursor func(*Schedule) Cursor
+}
+
+// ScheduleOrder defines the ordering of Schedule.
+type ScheduleOrder struct {
+	Direction OrderDirection      `json:"direction"`
+	Field     *ScheduleOrderField `json:"field"`
+}
+
+// DefaultScheduleOrder is the default ordering of Schedule.
+var DefaultScheduleOrder = &ScheduleOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ScheduleOrderField{
+		Value: func(_m *Schedule) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: schedule.FieldID,
+		toTerm: schedule.ByID,
+		toCursor: func(_m *Schedule) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts Schedule into ScheduleEdge.
+func (_m *Schedule) ToEdge(order *ScheduleOrder) *ScheduleEdge {
+	if order == nil {
+		order = DefaultScheduleOrder
+	}
+	return &ScheduleEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

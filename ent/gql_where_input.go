@@ -19,6 +19,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/steprun"
@@ -6452,6 +6453,506 @@ func (i *RunEventWhereInput) P() (predicate.RunEvent, error) {
 		return predicates[0], nil
 	default:
 		return runevent.And(predicates...), nil
+	}
+}
+
+// ScheduleWhereInput represents a where input for filtering Schedule queries.
+type ScheduleWhereInput struct {
+	Predicates []predicate.Schedule  `json:"-"`
+	Not        *ScheduleWhereInput   `json:"not,omitempty"`
+	Or         []*ScheduleWhereInput `json:"or,omitempty"`
+	And        []*ScheduleWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID      *int  `json:"id,omitempty"`
+	IDNEQ   *int  `json:"idNEQ,omitempty"`
+	IDIn    []int `json:"idIn,omitempty"`
+	IDNotIn []int `json:"idNotIn,omitempty"`
+	IDGT    *int  `json:"idGT,omitempty"`
+	IDGTE   *int  `json:"idGTE,omitempty"`
+	IDLT    *int  `json:"idLT,omitempty"`
+	IDLTE   *int  `json:"idLTE,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "cron" field predicates.
+	Cron             *string  `json:"cron,omitempty"`
+	CronNEQ          *string  `json:"cronNEQ,omitempty"`
+	CronIn           []string `json:"cronIn,omitempty"`
+	CronNotIn        []string `json:"cronNotIn,omitempty"`
+	CronGT           *string  `json:"cronGT,omitempty"`
+	CronGTE          *string  `json:"cronGTE,omitempty"`
+	CronLT           *string  `json:"cronLT,omitempty"`
+	CronLTE          *string  `json:"cronLTE,omitempty"`
+	CronContains     *string  `json:"cronContains,omitempty"`
+	CronHasPrefix    *string  `json:"cronHasPrefix,omitempty"`
+	CronHasSuffix    *string  `json:"cronHasSuffix,omitempty"`
+	CronEqualFold    *string  `json:"cronEqualFold,omitempty"`
+	CronContainsFold *string  `json:"cronContainsFold,omitempty"`
+
+	// "package_key" field predicates.
+	PackageKey             *string  `json:"packageKey,omitempty"`
+	PackageKeyNEQ          *string  `json:"packageKeyNEQ,omitempty"`
+	PackageKeyIn           []string `json:"packageKeyIn,omitempty"`
+	PackageKeyNotIn        []string `json:"packageKeyNotIn,omitempty"`
+	PackageKeyGT           *string  `json:"packageKeyGT,omitempty"`
+	PackageKeyGTE          *string  `json:"packageKeyGTE,omitempty"`
+	PackageKeyLT           *string  `json:"packageKeyLT,omitempty"`
+	PackageKeyLTE          *string  `json:"packageKeyLTE,omitempty"`
+	PackageKeyContains     *string  `json:"packageKeyContains,omitempty"`
+	PackageKeyHasPrefix    *string  `json:"packageKeyHasPrefix,omitempty"`
+	PackageKeyHasSuffix    *string  `json:"packageKeyHasSuffix,omitempty"`
+	PackageKeyEqualFold    *string  `json:"packageKeyEqualFold,omitempty"`
+	PackageKeyContainsFold *string  `json:"packageKeyContainsFold,omitempty"`
+
+	// "package_version" field predicates.
+	PackageVersion       *int  `json:"packageVersion,omitempty"`
+	PackageVersionNEQ    *int  `json:"packageVersionNEQ,omitempty"`
+	PackageVersionIn     []int `json:"packageVersionIn,omitempty"`
+	PackageVersionNotIn  []int `json:"packageVersionNotIn,omitempty"`
+	PackageVersionGT     *int  `json:"packageVersionGT,omitempty"`
+	PackageVersionGTE    *int  `json:"packageVersionGTE,omitempty"`
+	PackageVersionLT     *int  `json:"packageVersionLT,omitempty"`
+	PackageVersionLTE    *int  `json:"packageVersionLTE,omitempty"`
+	PackageVersionIsNil  bool  `json:"packageVersionIsNil,omitempty"`
+	PackageVersionNotNil bool  `json:"packageVersionNotNil,omitempty"`
+
+	// "missed_policy" field predicates.
+	MissedPolicy      *schedule.MissedPolicy  `json:"missedPolicy,omitempty"`
+	MissedPolicyNEQ   *schedule.MissedPolicy  `json:"missedPolicyNEQ,omitempty"`
+	MissedPolicyIn    []schedule.MissedPolicy `json:"missedPolicyIn,omitempty"`
+	MissedPolicyNotIn []schedule.MissedPolicy `json:"missedPolicyNotIn,omitempty"`
+
+	// "catch_up_window_seconds" field predicates.
+	CatchUpWindowSeconds      *int  `json:"catchUpWindowSeconds,omitempty"`
+	CatchUpWindowSecondsNEQ   *int  `json:"catchUpWindowSecondsNEQ,omitempty"`
+	CatchUpWindowSecondsIn    []int `json:"catchUpWindowSecondsIn,omitempty"`
+	CatchUpWindowSecondsNotIn []int `json:"catchUpWindowSecondsNotIn,omitempty"`
+	CatchUpWindowSecondsGT    *int  `json:"catchUpWindowSecondsGT,omitempty"`
+	CatchUpWindowSecondsGTE   *int  `json:"catchUpWindowSecondsGTE,omitempty"`
+	CatchUpWindowSecondsLT    *int  `json:"catchUpWindowSecondsLT,omitempty"`
+	CatchUpWindowSecondsLTE   *int  `json:"catchUpWindowSecondsLTE,omitempty"`
+
+	// "paused" field predicates.
+	Paused    *bool `json:"paused,omitempty"`
+	PausedNEQ *bool `json:"pausedNEQ,omitempty"`
+
+	// "last_fire_at" field predicates.
+	LastFireAt       *time.Time  `json:"lastFireAt,omitempty"`
+	LastFireAtNEQ    *time.Time  `json:"lastFireAtNEQ,omitempty"`
+	LastFireAtIn     []time.Time `json:"lastFireAtIn,omitempty"`
+	LastFireAtNotIn  []time.Time `json:"lastFireAtNotIn,omitempty"`
+	LastFireAtGT     *time.Time  `json:"lastFireAtGT,omitempty"`
+	LastFireAtGTE    *time.Time  `json:"lastFireAtGTE,omitempty"`
+	LastFireAtLT     *time.Time  `json:"lastFireAtLT,omitempty"`
+	LastFireAtLTE    *time.Time  `json:"lastFireAtLTE,omitempty"`
+	LastFireAtIsNil  bool        `json:"lastFireAtIsNil,omitempty"`
+	LastFireAtNotNil bool        `json:"lastFireAtNotNil,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ScheduleWhereInput) AddPredicates(predicates ...predicate.Schedule) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ScheduleWhereInput filter on the ScheduleQuery builder.
+func (i *ScheduleWhereInput) Filter(q *ScheduleQuery) (*ScheduleQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyScheduleWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyScheduleWhereInput is returned in case the ScheduleWhereInput is empty.
+var ErrEmptyScheduleWhereInput = errors.New("ent: empty predicate ScheduleWhereInput")
+
+// P returns a predicate for filtering schedules.
+// An error is returned if the input is empty or invalid.
+func (i *ScheduleWhereInput) P() (predicate.Schedule, error) {
+	var predicates []predicate.Schedule
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, schedule.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.Schedule, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, schedule.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.Schedule, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, schedule.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, schedule.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, schedule.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, schedule.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, schedule.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, schedule.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, schedule.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, schedule.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, schedule.IDLTE(*i.IDLTE))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, schedule.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, schedule.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, schedule.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, schedule.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, schedule.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, schedule.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, schedule.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, schedule.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, schedule.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, schedule.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, schedule.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, schedule.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, schedule.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, schedule.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, schedule.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, schedule.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, schedule.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, schedule.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, schedule.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, schedule.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, schedule.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, schedule.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, schedule.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, schedule.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, schedule.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, schedule.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, schedule.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, schedule.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, schedule.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Cron != nil {
+		predicates = append(predicates, schedule.CronEQ(*i.Cron))
+	}
+	if i.CronNEQ != nil {
+		predicates = append(predicates, schedule.CronNEQ(*i.CronNEQ))
+	}
+	if len(i.CronIn) > 0 {
+		predicates = append(predicates, schedule.CronIn(i.CronIn...))
+	}
+	if len(i.CronNotIn) > 0 {
+		predicates = append(predicates, schedule.CronNotIn(i.CronNotIn...))
+	}
+	if i.CronGT != nil {
+		predicates = append(predicates, schedule.CronGT(*i.CronGT))
+	}
+	if i.CronGTE != nil {
+		predicates = append(predicates, schedule.CronGTE(*i.CronGTE))
+	}
+	if i.CronLT != nil {
+		predicates = append(predicates, schedule.CronLT(*i.CronLT))
+	}
+	if i.CronLTE != nil {
+		predicates = append(predicates, schedule.CronLTE(*i.CronLTE))
+	}
+	if i.CronContains != nil {
+		predicates = append(predicates, schedule.CronContains(*i.CronContains))
+	}
+	if i.CronHasPrefix != nil {
+		predicates = append(predicates, schedule.CronHasPrefix(*i.CronHasPrefix))
+	}
+	if i.CronHasSuffix != nil {
+		predicates = append(predicates, schedule.CronHasSuffix(*i.CronHasSuffix))
+	}
+	if i.CronEqualFold != nil {
+		predicates = append(predicates, schedule.CronEqualFold(*i.CronEqualFold))
+	}
+	if i.CronContainsFold != nil {
+		predicates = append(predicates, schedule.CronContainsFold(*i.CronContainsFold))
+	}
+	if i.PackageKey != nil {
+		predicates = append(predicates, schedule.PackageKeyEQ(*i.PackageKey))
+	}
+	if i.PackageKeyNEQ != nil {
+		predicates = append(predicates, schedule.PackageKeyNEQ(*i.PackageKeyNEQ))
+	}
+	if len(i.PackageKeyIn) > 0 {
+		predicates = append(predicates, schedule.PackageKeyIn(i.PackageKeyIn...))
+	}
+	if len(i.PackageKeyNotIn) > 0 {
+		predicates = append(predicates, schedule.PackageKeyNotIn(i.PackageKeyNotIn...))
+	}
+	if i.PackageKeyGT != nil {
+		predicates = append(predicates, schedule.PackageKeyGT(*i.PackageKeyGT))
+	}
+	if i.PackageKeyGTE != nil {
+		predicates = append(predicates, schedule.PackageKeyGTE(*i.PackageKeyGTE))
+	}
+	if i.PackageKeyLT != nil {
+		predicates = append(predicates, schedule.PackageKeyLT(*i.PackageKeyLT))
+	}
+	if i.PackageKeyLTE != nil {
+		predicates = append(predicates, schedule.PackageKeyLTE(*i.PackageKeyLTE))
+	}
+	if i.PackageKeyContains != nil {
+		predicates = append(predicates, schedule.PackageKeyContains(*i.PackageKeyContains))
+	}
+	if i.PackageKeyHasPrefix != nil {
+		predicates = append(predicates, schedule.PackageKeyHasPrefix(*i.PackageKeyHasPrefix))
+	}
+	if i.PackageKeyHasSuffix != nil {
+		predicates = append(predicates, schedule.PackageKeyHasSuffix(*i.PackageKeyHasSuffix))
+	}
+	if i.PackageKeyEqualFold != nil {
+		predicates = append(predicates, schedule.PackageKeyEqualFold(*i.PackageKeyEqualFold))
+	}
+	if i.PackageKeyContainsFold != nil {
+		predicates = append(predicates, schedule.PackageKeyContainsFold(*i.PackageKeyContainsFold))
+	}
+	if i.PackageVersion != nil {
+		predicates = append(predicates, schedule.PackageVersionEQ(*i.PackageVersion))
+	}
+	if i.PackageVersionNEQ != nil {
+		predicates = append(predicates, schedule.PackageVersionNEQ(*i.PackageVersionNEQ))
+	}
+	if len(i.PackageVersionIn) > 0 {
+		predicates = append(predicates, schedule.PackageVersionIn(i.PackageVersionIn...))
+	}
+	if len(i.PackageVersionNotIn) > 0 {
+		predicates = append(predicates, schedule.PackageVersionNotIn(i.PackageVersionNotIn...))
+	}
+	if i.PackageVersionGT != nil {
+		predicates = append(predicates, schedule.PackageVersionGT(*i.PackageVersionGT))
+	}
+	if i.PackageVersionGTE != nil {
+		predicates = append(predicates, schedule.PackageVersionGTE(*i.PackageVersionGTE))
+	}
+	if i.PackageVersionLT != nil {
+		predicates = append(predicates, schedule.PackageVersionLT(*i.PackageVersionLT))
+	}
+	if i.PackageVersionLTE != nil {
+		predicates = append(predicates, schedule.PackageVersionLTE(*i.PackageVersionLTE))
+	}
+	if i.PackageVersionIsNil {
+		predicates = append(predicates, schedule.PackageVersionIsNil())
+	}
+	if i.PackageVersionNotNil {
+		predicates = append(predicates, schedule.PackageVersionNotNil())
+	}
+	if i.MissedPolicy != nil {
+		predicates = append(predicates, schedule.MissedPolicyEQ(*i.MissedPolicy))
+	}
+	if i.MissedPolicyNEQ != nil {
+		predicates = append(predicates, schedule.MissedPolicyNEQ(*i.MissedPolicyNEQ))
+	}
+	if len(i.MissedPolicyIn) > 0 {
+		predicates = append(predicates, schedule.MissedPolicyIn(i.MissedPolicyIn...))
+	}
+	if len(i.MissedPolicyNotIn) > 0 {
+		predicates = append(predicates, schedule.MissedPolicyNotIn(i.MissedPolicyNotIn...))
+	}
+	if i.CatchUpWindowSeconds != nil {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsEQ(*i.CatchUpWindowSeconds))
+	}
+	if i.CatchUpWindowSecondsNEQ != nil {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsNEQ(*i.CatchUpWindowSecondsNEQ))
+	}
+	if len(i.CatchUpWindowSecondsIn) > 0 {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsIn(i.CatchUpWindowSecondsIn...))
+	}
+	if len(i.CatchUpWindowSecondsNotIn) > 0 {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsNotIn(i.CatchUpWindowSecondsNotIn...))
+	}
+	if i.CatchUpWindowSecondsGT != nil {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsGT(*i.CatchUpWindowSecondsGT))
+	}
+	if i.CatchUpWindowSecondsGTE != nil {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsGTE(*i.CatchUpWindowSecondsGTE))
+	}
+	if i.CatchUpWindowSecondsLT != nil {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsLT(*i.CatchUpWindowSecondsLT))
+	}
+	if i.CatchUpWindowSecondsLTE != nil {
+		predicates = append(predicates, schedule.CatchUpWindowSecondsLTE(*i.CatchUpWindowSecondsLTE))
+	}
+	if i.Paused != nil {
+		predicates = append(predicates, schedule.PausedEQ(*i.Paused))
+	}
+	if i.PausedNEQ != nil {
+		predicates = append(predicates, schedule.PausedNEQ(*i.PausedNEQ))
+	}
+	if i.LastFireAt != nil {
+		predicates = append(predicates, schedule.LastFireAtEQ(*i.LastFireAt))
+	}
+	if i.LastFireAtNEQ != nil {
+		predicates = append(predicates, schedule.LastFireAtNEQ(*i.LastFireAtNEQ))
+	}
+	if len(i.LastFireAtIn) > 0 {
+		predicates = append(predicates, schedule.LastFireAtIn(i.LastFireAtIn...))
+	}
+	if len(i.LastFireAtNotIn) > 0 {
+		predicates = append(predicates, schedule.LastFireAtNotIn(i.LastFireAtNotIn...))
+	}
+	if i.LastFireAtGT != nil {
+		predicates = append(predicates, schedule.LastFireAtGT(*i.LastFireAtGT))
+	}
+	if i.LastFireAtGTE != nil {
+		predicates = append(predicates, schedule.LastFireAtGTE(*i.LastFireAtGTE))
+	}
+	if i.LastFireAtLT != nil {
+		predicates = append(predicates, schedule.LastFireAtLT(*i.LastFireAtLT))
+	}
+	if i.LastFireAtLTE != nil {
+		predicates = append(predicates, schedule.LastFireAtLTE(*i.LastFireAtLTE))
+	}
+	if i.LastFireAtIsNil {
+		predicates = append(predicates, schedule.LastFireAtIsNil())
+	}
+	if i.LastFireAtNotNil {
+		predicates = append(predicates, schedule.LastFireAtNotNil())
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyScheduleWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return schedule.And(predicates...), nil
 	}
 }
 

@@ -25,7 +25,9 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
+	"github.com/estateflow/estateflow/ent/schema/schedulespec"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -54,6 +56,7 @@ const (
 	TypeProperty        = "Property"
 	TypeRun             = "Run"
 	TypeRunEvent        = "RunEvent"
+	TypeSchedule        = "Schedule"
 	TypeScheduledPost   = "ScheduledPost"
 	TypeStepRun         = "StepRun"
 	TypeTask            = "Task"
@@ -16456,6 +16459,1456 @@ func (m *RunEventMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown RunEvent edge %s", name)
+}
+
+// ScheduleMutation represents an operation that mutates the Schedule nodes in the graph.
+type ScheduleMutation struct {
+	config
+	op                         Op
+	typ                        string
+	id                         *int
+	created_at                 *time.Time
+	updated_at                 *time.Time
+	name                       *string
+	cron                       *string
+	package_key                *string
+	package_version            *int
+	addpackage_version         *int
+	record_filter              *schedulespec.Filter
+	params                     *map[string]interface{}
+	missed_policy              *schedule.MissedPolicy
+	catch_up_window_seconds    *int
+	addcatch_up_window_seconds *int
+	paused                     *bool
+	next_fire_at               *time.Time
+	pending_fire_at            *time.Time
+	pending_lease_until        *time.Time
+	last_fire_at               *time.Time
+	last_outcome               **schedulespec.Outcome
+	clearedFields              map[string]struct{}
+	organization               *int
+	clearedorganization        bool
+	done                       bool
+	oldValue                   func(context.Context) (*Schedule, error)
+	predicates                 []predicate.Schedule
+}
+
+var _ ent.Mutation = (*ScheduleMutation)(nil)
+
+// scheduleOption allows management of the mutation configuration using functional options.
+type scheduleOption func(*ScheduleMutation)
+
+// newScheduleMutation creates new mutation for the Schedule entity.
+func newScheduleMutation(c config, op Op, opts ...scheduleOption) *ScheduleMutation {
+	m := &ScheduleMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeSchedule,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withScheduleID sets the ID field of the mutation.
+func withScheduleID(id int) scheduleOption {
+	return func(m *ScheduleMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Schedule
+		)
+		m.oldValue = func(ctx context.Context) (*Schedule, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Schedule.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withSchedule sets the old Schedule of the mutation.
+func withSchedule(node *Schedule) scheduleOption {
+	return func(m *ScheduleMutation) {
+		m.oldValue = func(context.Context) (*Schedule, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ScheduleMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ScheduleMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ScheduleMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ScheduleMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Schedule.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ScheduleMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ScheduleMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ScheduleMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ScheduleMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ScheduleMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ScheduleMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *ScheduleMutation) SetOrganizationID(i int) {
+	m.organization = &i
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *ScheduleMutation) OrganizationID() (r int, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldOrganizationID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *ScheduleMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetName sets the "name" field.
+func (m *ScheduleMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *ScheduleMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *ScheduleMutation) ResetName() {
+	m.name = nil
+}
+
+// SetCron sets the "cron" field.
+func (m *ScheduleMutation) SetCron(s string) {
+	m.cron = &s
+}
+
+// Cron returns the value of the "cron" field in the mutation.
+func (m *ScheduleMutation) Cron() (r string, exists bool) {
+	v := m.cron
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCron returns the old "cron" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldCron(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCron is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCron requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCron: %w", err)
+	}
+	return oldValue.Cron, nil
+}
+
+// ResetCron resets all changes to the "cron" field.
+func (m *ScheduleMutation) ResetCron() {
+	m.cron = nil
+}
+
+// SetPackageKey sets the "package_key" field.
+func (m *ScheduleMutation) SetPackageKey(s string) {
+	m.package_key = &s
+}
+
+// PackageKey returns the value of the "package_key" field in the mutation.
+func (m *ScheduleMutation) PackageKey() (r string, exists bool) {
+	v := m.package_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPackageKey returns the old "package_key" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldPackageKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPackageKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPackageKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPackageKey: %w", err)
+	}
+	return oldValue.PackageKey, nil
+}
+
+// ResetPackageKey resets all changes to the "package_key" field.
+func (m *ScheduleMutation) ResetPackageKey() {
+	m.package_key = nil
+}
+
+// SetPackageVersion sets the "package_version" field.
+func (m *ScheduleMutation) SetPackageVersion(i int) {
+	m.package_version = &i
+	m.addpackage_version = nil
+}
+
+// PackageVersion returns the value of the "package_version" field in the mutation.
+func (m *ScheduleMutation) PackageVersion() (r int, exists bool) {
+	v := m.package_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPackageVersion returns the old "package_version" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldPackageVersion(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPackageVersion is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPackageVersion requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPackageVersion: %w", err)
+	}
+	return oldValue.PackageVersion, nil
+}
+
+// AddPackageVersion adds i to the "package_version" field.
+func (m *ScheduleMutation) AddPackageVersion(i int) {
+	if m.addpackage_version != nil {
+		*m.addpackage_version += i
+	} else {
+		m.addpackage_version = &i
+	}
+}
+
+// AddedPackageVersion returns the value that was added to the "package_version" field in this mutation.
+func (m *ScheduleMutation) AddedPackageVersion() (r int, exists bool) {
+	v := m.addpackage_version
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearPackageVersion clears the value of the "package_version" field.
+func (m *ScheduleMutation) ClearPackageVersion() {
+	m.package_version = nil
+	m.addpackage_version = nil
+	m.clearedFields[schedule.FieldPackageVersion] = struct{}{}
+}
+
+// PackageVersionCleared returns if the "package_version" field was cleared in this mutation.
+func (m *ScheduleMutation) PackageVersionCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldPackageVersion]
+	return ok
+}
+
+// ResetPackageVersion resets all changes to the "package_version" field.
+func (m *ScheduleMutation) ResetPackageVersion() {
+	m.package_version = nil
+	m.addpackage_version = nil
+	delete(m.clearedFields, schedule.FieldPackageVersion)
+}
+
+// SetRecordFilter sets the "record_filter" field.
+func (m *ScheduleMutation) SetRecordFilter(s schedulespec.Filter) {
+	m.record_filter = &s
+}
+
+// RecordFilter returns the value of the "record_filter" field in the mutation.
+func (m *ScheduleMutation) RecordFilter() (r schedulespec.Filter, exists bool) {
+	v := m.record_filter
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecordFilter returns the old "record_filter" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldRecordFilter(ctx context.Context) (v schedulespec.Filter, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecordFilter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecordFilter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecordFilter: %w", err)
+	}
+	return oldValue.RecordFilter, nil
+}
+
+// ResetRecordFilter resets all changes to the "record_filter" field.
+func (m *ScheduleMutation) ResetRecordFilter() {
+	m.record_filter = nil
+}
+
+// SetParams sets the "params" field.
+func (m *ScheduleMutation) SetParams(value map[string]interface{}) {
+	m.params = &value
+}
+
+// Params returns the value of the "params" field in the mutation.
+func (m *ScheduleMutation) Params() (r map[string]interface{}, exists bool) {
+	v := m.params
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldParams returns the old "params" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldParams(ctx context.Context) (v map[string]interface{}, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldParams is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldParams requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldParams: %w", err)
+	}
+	return oldValue.Params, nil
+}
+
+// ClearParams clears the value of the "params" field.
+func (m *ScheduleMutation) ClearParams() {
+	m.params = nil
+	m.clearedFields[schedule.FieldParams] = struct{}{}
+}
+
+// ParamsCleared returns if the "params" field was cleared in this mutation.
+func (m *ScheduleMutation) ParamsCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldParams]
+	return ok
+}
+
+// ResetParams resets all changes to the "params" field.
+func (m *ScheduleMutation) ResetParams() {
+	m.params = nil
+	delete(m.clearedFields, schedule.FieldParams)
+}
+
+// SetMissedPolicy sets the "missed_policy" field.
+func (m *ScheduleMutation) SetMissedPolicy(sp schedule.MissedPolicy) {
+	m.missed_policy = &sp
+}
+
+// MissedPolicy returns the value of the "missed_policy" field in the mutation.
+func (m *ScheduleMutation) MissedPolicy() (r schedule.MissedPolicy, exists bool) {
+	v := m.missed_policy
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMissedPolicy returns the old "missed_policy" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldMissedPolicy(ctx context.Context) (v schedule.MissedPolicy, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMissedPolicy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMissedPolicy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMissedPolicy: %w", err)
+	}
+	return oldValue.MissedPolicy, nil
+}
+
+// ResetMissedPolicy resets all changes to the "missed_policy" field.
+func (m *ScheduleMutation) ResetMissedPolicy() {
+	m.missed_policy = nil
+}
+
+// SetCatchUpWindowSeconds sets the "catch_up_window_seconds" field.
+func (m *ScheduleMutation) SetCatchUpWindowSeconds(i int) {
+	m.catch_up_window_seconds = &i
+	m.addcatch_up_window_seconds = nil
+}
+
+// CatchUpWindowSeconds returns the value of the "catch_up_window_seconds" field in the mutation.
+func (m *ScheduleMutation) CatchUpWindowSeconds() (r int, exists bool) {
+	v := m.catch_up_window_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCatchUpWindowSeconds returns the old "catch_up_window_seconds" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldCatchUpWindowSeconds(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCatchUpWindowSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCatchUpWindowSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCatchUpWindowSeconds: %w", err)
+	}
+	return oldValue.CatchUpWindowSeconds, nil
+}
+
+// AddCatchUpWindowSeconds adds i to the "catch_up_window_seconds" field.
+func (m *ScheduleMutation) AddCatchUpWindowSeconds(i int) {
+	if m.addcatch_up_window_seconds != nil {
+		*m.addcatch_up_window_seconds += i
+	} else {
+		m.addcatch_up_window_seconds = &i
+	}
+}
+
+// AddedCatchUpWindowSeconds returns the value that was added to the "catch_up_window_seconds" field in this mutation.
+func (m *ScheduleMutation) AddedCatchUpWindowSeconds() (r int, exists bool) {
+	v := m.addcatch_up_window_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCatchUpWindowSeconds resets all changes to the "catch_up_window_seconds" field.
+func (m *ScheduleMutation) ResetCatchUpWindowSeconds() {
+	m.catch_up_window_seconds = nil
+	m.addcatch_up_window_seconds = nil
+}
+
+// SetPaused sets the "paused" field.
+func (m *ScheduleMutation) SetPaused(b bool) {
+	m.paused = &b
+}
+
+// Paused returns the value of the "paused" field in the mutation.
+func (m *ScheduleMutation) Paused() (r bool, exists bool) {
+	v := m.paused
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaused returns the old "paused" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldPaused(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaused is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaused requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaused: %w", err)
+	}
+	return oldValue.Paused, nil
+}
+
+// ResetPaused resets all changes to the "paused" field.
+func (m *ScheduleMutation) ResetPaused() {
+	m.paused = nil
+}
+
+// SetNextFireAt sets the "next_fire_at" field.
+func (m *ScheduleMutation) SetNextFireAt(t time.Time) {
+	m.next_fire_at = &t
+}
+
+// NextFireAt returns the value of the "next_fire_at" field in the mutation.
+func (m *ScheduleMutation) NextFireAt() (r time.Time, exists bool) {
+	v := m.next_fire_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextFireAt returns the old "next_fire_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldNextFireAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextFireAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextFireAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextFireAt: %w", err)
+	}
+	return oldValue.NextFireAt, nil
+}
+
+// ClearNextFireAt clears the value of the "next_fire_at" field.
+func (m *ScheduleMutation) ClearNextFireAt() {
+	m.next_fire_at = nil
+	m.clearedFields[schedule.FieldNextFireAt] = struct{}{}
+}
+
+// NextFireAtCleared returns if the "next_fire_at" field was cleared in this mutation.
+func (m *ScheduleMutation) NextFireAtCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldNextFireAt]
+	return ok
+}
+
+// ResetNextFireAt resets all changes to the "next_fire_at" field.
+func (m *ScheduleMutation) ResetNextFireAt() {
+	m.next_fire_at = nil
+	delete(m.clearedFields, schedule.FieldNextFireAt)
+}
+
+// SetPendingFireAt sets the "pending_fire_at" field.
+func (m *ScheduleMutation) SetPendingFireAt(t time.Time) {
+	m.pending_fire_at = &t
+}
+
+// PendingFireAt returns the value of the "pending_fire_at" field in the mutation.
+func (m *ScheduleMutation) PendingFireAt() (r time.Time, exists bool) {
+	v := m.pending_fire_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPendingFireAt returns the old "pending_fire_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldPendingFireAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPendingFireAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPendingFireAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPendingFireAt: %w", err)
+	}
+	return oldValue.PendingFireAt, nil
+}
+
+// ClearPendingFireAt clears the value of the "pending_fire_at" field.
+func (m *ScheduleMutation) ClearPendingFireAt() {
+	m.pending_fire_at = nil
+	m.clearedFields[schedule.FieldPendingFireAt] = struct{}{}
+}
+
+// PendingFireAtCleared returns if the "pending_fire_at" field was cleared in this mutation.
+func (m *ScheduleMutation) PendingFireAtCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldPendingFireAt]
+	return ok
+}
+
+// ResetPendingFireAt resets all changes to the "pending_fire_at" field.
+func (m *ScheduleMutation) ResetPendingFireAt() {
+	m.pending_fire_at = nil
+	delete(m.clearedFields, schedule.FieldPendingFireAt)
+}
+
+// SetPendingLeaseUntil sets the "pending_lease_until" field.
+func (m *ScheduleMutation) SetPendingLeaseUntil(t time.Time) {
+	m.pending_lease_until = &t
+}
+
+// PendingLeaseUntil returns the value of the "pending_lease_until" field in the mutation.
+func (m *ScheduleMutation) PendingLeaseUntil() (r time.Time, exists bool) {
+	v := m.pending_lease_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPendingLeaseUntil returns the old "pending_lease_until" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldPendingLeaseUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPendingLeaseUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPendingLeaseUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPendingLeaseUntil: %w", err)
+	}
+	return oldValue.PendingLeaseUntil, nil
+}
+
+// ClearPendingLeaseUntil clears the value of the "pending_lease_until" field.
+func (m *ScheduleMutation) ClearPendingLeaseUntil() {
+	m.pending_lease_until = nil
+	m.clearedFields[schedule.FieldPendingLeaseUntil] = struct{}{}
+}
+
+// PendingLeaseUntilCleared returns if the "pending_lease_until" field was cleared in this mutation.
+func (m *ScheduleMutation) PendingLeaseUntilCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldPendingLeaseUntil]
+	return ok
+}
+
+// ResetPendingLeaseUntil resets all changes to the "pending_lease_until" field.
+func (m *ScheduleMutation) ResetPendingLeaseUntil() {
+	m.pending_lease_until = nil
+	delete(m.clearedFields, schedule.FieldPendingLeaseUntil)
+}
+
+// SetLastFireAt sets the "last_fire_at" field.
+func (m *ScheduleMutation) SetLastFireAt(t time.Time) {
+	m.last_fire_at = &t
+}
+
+// LastFireAt returns the value of the "last_fire_at" field in the mutation.
+func (m *ScheduleMutation) LastFireAt() (r time.Time, exists bool) {
+	v := m.last_fire_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastFireAt returns the old "last_fire_at" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldLastFireAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastFireAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastFireAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastFireAt: %w", err)
+	}
+	return oldValue.LastFireAt, nil
+}
+
+// ClearLastFireAt clears the value of the "last_fire_at" field.
+func (m *ScheduleMutation) ClearLastFireAt() {
+	m.last_fire_at = nil
+	m.clearedFields[schedule.FieldLastFireAt] = struct{}{}
+}
+
+// LastFireAtCleared returns if the "last_fire_at" field was cleared in this mutation.
+func (m *ScheduleMutation) LastFireAtCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldLastFireAt]
+	return ok
+}
+
+// ResetLastFireAt resets all changes to the "last_fire_at" field.
+func (m *ScheduleMutation) ResetLastFireAt() {
+	m.last_fire_at = nil
+	delete(m.clearedFields, schedule.FieldLastFireAt)
+}
+
+// SetLastOutcome sets the "last_outcome" field.
+func (m *ScheduleMutation) SetLastOutcome(s *schedulespec.Outcome) {
+	m.last_outcome = &s
+}
+
+// LastOutcome returns the value of the "last_outcome" field in the mutation.
+func (m *ScheduleMutation) LastOutcome() (r *schedulespec.Outcome, exists bool) {
+	v := m.last_outcome
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastOutcome returns the old "last_outcome" field's value of the Schedule entity.
+// If the Schedule object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ScheduleMutation) OldLastOutcome(ctx context.Context) (v *schedulespec.Outcome, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastOutcome is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastOutcome requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastOutcome: %w", err)
+	}
+	return oldValue.LastOutcome, nil
+}
+
+// ClearLastOutcome clears the value of the "last_outcome" field.
+func (m *ScheduleMutation) ClearLastOutcome() {
+	m.last_outcome = nil
+	m.clearedFields[schedule.FieldLastOutcome] = struct{}{}
+}
+
+// LastOutcomeCleared returns if the "last_outcome" field was cleared in this mutation.
+func (m *ScheduleMutation) LastOutcomeCleared() bool {
+	_, ok := m.clearedFields[schedule.FieldLastOutcome]
+	return ok
+}
+
+// ResetLastOutcome resets all changes to the "last_outcome" field.
+func (m *ScheduleMutation) ResetLastOutcome() {
+	m.last_outcome = nil
+	delete(m.clearedFields, schedule.FieldLastOutcome)
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *ScheduleMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[schedule.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *ScheduleMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *ScheduleMutation) OrganizationIDs() (ids []int) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *ScheduleMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// Where appends a list predicates to the ScheduleMutation builder.
+func (m *ScheduleMutation) Where(ps ...predicate.Schedule) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ScheduleMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ScheduleMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Schedule, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ScheduleMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ScheduleMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Schedule).
+func (m *ScheduleMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ScheduleMutation) Fields() []string {
+	fields := make([]string, 0, 17)
+	if m.created_at != nil {
+		fields = append(fields, schedule.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, schedule.FieldUpdatedAt)
+	}
+	if m.organization != nil {
+		fields = append(fields, schedule.FieldOrganizationID)
+	}
+	if m.name != nil {
+		fields = append(fields, schedule.FieldName)
+	}
+	if m.cron != nil {
+		fields = append(fields, schedule.FieldCron)
+	}
+	if m.package_key != nil {
+		fields = append(fields, schedule.FieldPackageKey)
+	}
+	if m.package_version != nil {
+		fields = append(fields, schedule.FieldPackageVersion)
+	}
+	if m.record_filter != nil {
+		fields = append(fields, schedule.FieldRecordFilter)
+	}
+	if m.params != nil {
+		fields = append(fields, schedule.FieldParams)
+	}
+	if m.missed_policy != nil {
+		fields = append(fields, schedule.FieldMissedPolicy)
+	}
+	if m.catch_up_window_seconds != nil {
+		fields = append(fields, schedule.FieldCatchUpWindowSeconds)
+	}
+	if m.paused != nil {
+		fields = append(fields, schedule.FieldPaused)
+	}
+	if m.next_fire_at != nil {
+		fields = append(fields, schedule.FieldNextFireAt)
+	}
+	if m.pending_fire_at != nil {
+		fields = append(fields, schedule.FieldPendingFireAt)
+	}
+	if m.pending_lease_until != nil {
+		fields = append(fields, schedule.FieldPendingLeaseUntil)
+	}
+	if m.last_fire_at != nil {
+		fields = append(fields, schedule.FieldLastFireAt)
+	}
+	if m.last_outcome != nil {
+		fields = append(fields, schedule.FieldLastOutcome)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ScheduleMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case schedule.FieldCreatedAt:
+		return m.CreatedAt()
+	case schedule.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case schedule.FieldOrganizationID:
+		return m.OrganizationID()
+	case schedule.FieldName:
+		return m.Name()
+	case schedule.FieldCron:
+		return m.Cron()
+	case schedule.FieldPackageKey:
+		return m.PackageKey()
+	case schedule.FieldPackageVersion:
+		return m.PackageVersion()
+	case schedule.FieldRecordFilter:
+		return m.RecordFilter()
+	case schedule.FieldParams:
+		return m.Params()
+	case schedule.FieldMissedPolicy:
+		return m.MissedPolicy()
+	case schedule.FieldCatchUpWindowSeconds:
+		return m.CatchUpWindowSeconds()
+	case schedule.FieldPaused:
+		return m.Paused()
+	case schedule.FieldNextFireAt:
+		return m.NextFireAt()
+	case schedule.FieldPendingFireAt:
+		return m.PendingFireAt()
+	case schedule.FieldPendingLeaseUntil:
+		return m.PendingLeaseUntil()
+	case schedule.FieldLastFireAt:
+		return m.LastFireAt()
+	case schedule.FieldLastOutcome:
+		return m.LastOutcome()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ScheduleMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case schedule.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case schedule.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case schedule.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case schedule.FieldName:
+		return m.OldName(ctx)
+	case schedule.FieldCron:
+		return m.OldCron(ctx)
+	case schedule.FieldPackageKey:
+		return m.OldPackageKey(ctx)
+	case schedule.FieldPackageVersion:
+		return m.OldPackageVersion(ctx)
+	case schedule.FieldRecordFilter:
+		return m.OldRecordFilter(ctx)
+	case schedule.FieldParams:
+		return m.OldParams(ctx)
+	case schedule.FieldMissedPolicy:
+		return m.OldMissedPolicy(ctx)
+	case schedule.FieldCatchUpWindowSeconds:
+		return m.OldCatchUpWindowSeconds(ctx)
+	case schedule.FieldPaused:
+		return m.OldPaused(ctx)
+	case schedule.FieldNextFireAt:
+		return m.OldNextFireAt(ctx)
+	case schedule.FieldPendingFireAt:
+		return m.OldPendingFireAt(ctx)
+	case schedule.FieldPendingLeaseUntil:
+		return m.OldPendingLeaseUntil(ctx)
+	case schedule.FieldLastFireAt:
+		return m.OldLastFireAt(ctx)
+	case schedule.FieldLastOutcome:
+		return m.OldLastOutcome(ctx)
+	}
+	return nil, fmt.Errorf("unknown Schedule field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScheduleMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case schedule.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case schedule.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case schedule.FieldOrganizationID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case schedule.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case schedule.FieldCron:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCron(v)
+		return nil
+	case schedule.FieldPackageKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPackageKey(v)
+		return nil
+	case schedule.FieldPackageVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPackageVersion(v)
+		return nil
+	case schedule.FieldRecordFilter:
+		v, ok := value.(schedulespec.Filter)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecordFilter(v)
+		return nil
+	case schedule.FieldParams:
+		v, ok := value.(map[string]interface{})
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetParams(v)
+		return nil
+	case schedule.FieldMissedPolicy:
+		v, ok := value.(schedule.MissedPolicy)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMissedPolicy(v)
+		return nil
+	case schedule.FieldCatchUpWindowSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCatchUpWindowSeconds(v)
+		return nil
+	case schedule.FieldPaused:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaused(v)
+		return nil
+	case schedule.FieldNextFireAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextFireAt(v)
+		return nil
+	case schedule.FieldPendingFireAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPendingFireAt(v)
+		return nil
+	case schedule.FieldPendingLeaseUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPendingLeaseUntil(v)
+		return nil
+	case schedule.FieldLastFireAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastFireAt(v)
+		return nil
+	case schedule.FieldLastOutcome:
+		v, ok := value.(*schedulespec.Outcome)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastOutcome(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ScheduleMutation) AddedFields() []string {
+	var fields []string
+	if m.addpackage_version != nil {
+		fields = append(fields, schedule.FieldPackageVersion)
+	}
+	if m.addcatch_up_window_seconds != nil {
+		fields = append(fields, schedule.FieldCatchUpWindowSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ScheduleMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case schedule.FieldPackageVersion:
+		return m.AddedPackageVersion()
+	case schedule.FieldCatchUpWindowSeconds:
+		return m.AddedCatchUpWindowSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ScheduleMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case schedule.FieldPackageVersion:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddPackageVersion(v)
+		return nil
+	case schedule.FieldCatchUpWindowSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCatchUpWindowSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ScheduleMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(schedule.FieldPackageVersion) {
+		fields = append(fields, schedule.FieldPackageVersion)
+	}
+	if m.FieldCleared(schedule.FieldParams) {
+		fields = append(fields, schedule.FieldParams)
+	}
+	if m.FieldCleared(schedule.FieldNextFireAt) {
+		fields = append(fields, schedule.FieldNextFireAt)
+	}
+	if m.FieldCleared(schedule.FieldPendingFireAt) {
+		fields = append(fields, schedule.FieldPendingFireAt)
+	}
+	if m.FieldCleared(schedule.FieldPendingLeaseUntil) {
+		fields = append(fields, schedule.FieldPendingLeaseUntil)
+	}
+	if m.FieldCleared(schedule.FieldLastFireAt) {
+		fields = append(fields, schedule.FieldLastFireAt)
+	}
+	if m.FieldCleared(schedule.FieldLastOutcome) {
+		fields = append(fields, schedule.FieldLastOutcome)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ScheduleMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ScheduleMutation) ClearField(name string) error {
+	switch name {
+	case schedule.FieldPackageVersion:
+		m.ClearPackageVersion()
+		return nil
+	case schedule.FieldParams:
+		m.ClearParams()
+		return nil
+	case schedule.FieldNextFireAt:
+		m.ClearNextFireAt()
+		return nil
+	case schedule.FieldPendingFireAt:
+		m.ClearPendingFireAt()
+		return nil
+	case schedule.FieldPendingLeaseUntil:
+		m.ClearPendingLeaseUntil()
+		return nil
+	case schedule.FieldLastFireAt:
+		m.ClearLastFireAt()
+		return nil
+	case schedule.FieldLastOutcome:
+		m.ClearLastOutcome()
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ScheduleMutation) ResetField(name string) error {
+	switch name {
+	case schedule.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case schedule.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case schedule.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case schedule.FieldName:
+		m.ResetName()
+		return nil
+	case schedule.FieldCron:
+		m.ResetCron()
+		return nil
+	case schedule.FieldPackageKey:
+		m.ResetPackageKey()
+		return nil
+	case schedule.FieldPackageVersion:
+		m.ResetPackageVersion()
+		return nil
+	case schedule.FieldRecordFilter:
+		m.ResetRecordFilter()
+		return nil
+	case schedule.FieldParams:
+		m.ResetParams()
+		return nil
+	case schedule.FieldMissedPolicy:
+		m.ResetMissedPolicy()
+		return nil
+	case schedule.FieldCatchUpWindowSeconds:
+		m.ResetCatchUpWindowSeconds()
+		return nil
+	case schedule.FieldPaused:
+		m.ResetPaused()
+		return nil
+	case schedule.FieldNextFireAt:
+		m.ResetNextFireAt()
+		return nil
+	case schedule.FieldPendingFireAt:
+		m.ResetPendingFireAt()
+		return nil
+	case schedule.FieldPendingLeaseUntil:
+		m.ResetPendingLeaseUntil()
+		return nil
+	case schedule.FieldLastFireAt:
+		m.ResetLastFireAt()
+		return nil
+	case schedule.FieldLastOutcome:
+		m.ResetLastOutcome()
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ScheduleMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.organization != nil {
+		edges = append(edges, schedule.EdgeOrganization)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ScheduleMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case schedule.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ScheduleMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ScheduleMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ScheduleMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedorganization {
+		edges = append(edges, schedule.EdgeOrganization)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ScheduleMutation) EdgeCleared(name string) bool {
+	switch name {
+	case schedule.EdgeOrganization:
+		return m.clearedorganization
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ScheduleMutation) ClearEdge(name string) error {
+	switch name {
+	case schedule.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ScheduleMutation) ResetEdge(name string) error {
+	switch name {
+	case schedule.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown Schedule edge %s", name)
 }
 
 // ScheduledPostMutation represents an operation that mutates the ScheduledPost nodes in the graph.

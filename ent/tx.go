@@ -38,6 +38,8 @@ type Tx struct {
 	Run *RunClient
 	// RunEvent is the client for interacting with the RunEvent builders.
 	RunEvent *RunEventClient
+	// Schedule is the client for interacting with the Schedule builders.
+	Schedule *ScheduleClient
 	// ScheduledPost is the client for interacting with the ScheduledPost builders.
 	ScheduledPost *ScheduledPostClient
 	// StepRun is the client for interacting with the StepRun builders.
@@ -191,6 +193,7 @@ func (tx *Tx) init() {
 	tx.Property = NewPropertyClient(tx.config)
 	tx.Run = NewRunClient(tx.config)
 	tx.RunEvent = NewRunEventClient(tx.config)
+	tx.Schedule = NewScheduleClient(tx.config)
 	tx.ScheduledPost = NewScheduledPostClient(tx.config)
 	tx.StepRun = NewStepRunClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)

@@ -62,6 +62,14 @@ func (r *queryResolver) Runs(ctx context.Context, after *entgql.Cursor[int], fir
 	)
 }
 
+// Schedules is the resolver for the schedules field.
+func (r *queryResolver) Schedules(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduleOrder, where *ent.ScheduleWhereInput) (*ent.ScheduleConnection, error) {
+	return r.client.Schedule.Query().Paginate(ctx, after, first, before, last,
+		ent.WithScheduleOrder(orderBy),
+		ent.WithScheduleFilter(where.Filter),
+	)
+}
+
 // ScheduledPosts is the resolver for the scheduledPosts field.
 func (r *queryResolver) ScheduledPosts(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) (*ent.ScheduledPostConnection, error) {
 	return r.client.ScheduledPost.Query().Paginate(ctx, after, first, before, last,
@@ -92,11 +100,15 @@ func (r *Resolver) Query() generated.QueryResolver { return &queryResolver{r} }
 // Run returns generated.RunResolver implementation.
 func (r *Resolver) Run() generated.RunResolver { return &runResolver{r} }
 
+// Schedule returns generated.ScheduleResolver implementation.
+func (r *Resolver) Schedule() generated.ScheduleResolver { return &scheduleResolver{r} }
+
 // StepRun returns generated.StepRunResolver implementation.
 func (r *Resolver) StepRun() generated.StepRunResolver { return &stepRunResolver{r} }
 
 type (
-	queryResolver   struct{ *Resolver }
-	runResolver     struct{ *Resolver }
-	stepRunResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+	runResolver      struct{ *Resolver }
+	scheduleResolver struct{ *Resolver }
+	stepRunResolver  struct{ *Resolver }
 )

@@ -8,6 +8,7 @@ import (
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/approval"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/homevalue"
 	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/modules/strategy"
@@ -22,6 +23,7 @@ func All() []spec.Module {
 		crm.Module(),
 		marketing.Module(),
 		approval.Module(),
+		homevalue.Module(),
 	}
 }
 

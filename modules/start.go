@@ -23,8 +23,31 @@ func StartChecker(client *ent.Client) engine.StartChecker {
 		if err := CheckParams(c.Kinds, c.Params); err != nil {
 			return err
 		}
-		return CheckSubject(ctx, client, c.Subject)
+		if err := CheckSubject(ctx, client, c.Subject); err != nil {
+			return err
+		}
+		return checkKindSubjects(ctx, client, c)
 	}
+}
+
+// checkKindSubjects runs the subject checks of the package's step kinds
+// (spec.StepKind.CheckSubject), once per kind.
+func checkKindSubjects(ctx context.Context, client *ent.Client, c engine.StartCheck) error {
+	seen := map[string]bool{}
+	for _, k := range c.Kinds {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		sk, ok := Find(stepkind.Kind(k))
+		if !ok || sk.CheckSubject == nil {
+			continue
+		}
+		if err := sk.CheckSubject(ctx, client, c.Subject.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CheckParams validates a run's parameters against those its package's step

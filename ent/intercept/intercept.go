@@ -21,6 +21,7 @@ import (
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
@@ -408,6 +409,33 @@ func (f TraverseRunEvent) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.RunEventQuery", q)
 }
 
+// The ScheduleFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ScheduleFunc func(context.Context, *ent.ScheduleQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ScheduleFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ScheduleQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ScheduleQuery", q)
+}
+
+// The TraverseSchedule type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseSchedule func(context.Context, *ent.ScheduleQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseSchedule) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseSchedule) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ScheduleQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ScheduleQuery", q)
+}
+
 // The ScheduledPostFunc type is an adapter to allow the use of ordinary function as a Querier.
 type ScheduledPostFunc func(context.Context, *ent.ScheduledPostQuery) (ent.Value, error)
 
@@ -570,6 +598,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.RunQuery, predicate.Run, run.OrderOption]{typ: ent.TypeRun, tq: q}, nil
 	case *ent.RunEventQuery:
 		return &query[*ent.RunEventQuery, predicate.RunEvent, runevent.OrderOption]{typ: ent.TypeRunEvent, tq: q}, nil
+	case *ent.ScheduleQuery:
+		return &query[*ent.ScheduleQuery, predicate.Schedule, schedule.OrderOption]{typ: ent.TypeSchedule, tq: q}, nil
 	case *ent.ScheduledPostQuery:
 		return &query[*ent.ScheduledPostQuery, predicate.ScheduledPost, scheduledpost.OrderOption]{typ: ent.TypeScheduledPost, tq: q}, nil
 	case *ent.StepRunQuery:

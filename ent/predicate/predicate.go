@@ -42,6 +42,9 @@ type Run func(*sql.Selector)
 // RunEvent is the predicate function for runevent builders.
 type RunEvent func(*sql.Selector)
 
+// Schedule is the predicate function for schedule builders.
+type Schedule func(*sql.Selector)
+
 // ScheduledPost is the predicate function for scheduledpost builders.
 type ScheduledPost func(*sql.Selector)
 

@@ -399,6 +399,30 @@ func (f RunEventMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutati
 	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.RunEventMutation", m)
 }
 
+// The ScheduleQueryRuleFunc type is an adapter to allow the use of ordinary
+// functions as a query rule.
+type ScheduleQueryRuleFunc func(context.Context, *ent.ScheduleQuery) error
+
+// EvalQuery return f(ctx, q).
+func (f ScheduleQueryRuleFunc) EvalQuery(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ScheduleQuery); ok {
+		return f(ctx, q)
+	}
+	return Denyf("ent/privacy: unexpected query type %T, expect *ent.ScheduleQuery", q)
+}
+
+// The ScheduleMutationRuleFunc type is an adapter to allow the use of ordinary
+// functions as a mutation rule.
+type ScheduleMutationRuleFunc func(context.Context, *ent.ScheduleMutation) error
+
+// EvalMutation calls f(ctx, m).
+func (f ScheduleMutationRuleFunc) EvalMutation(ctx context.Context, m ent.Mutation) error {
+	if m, ok := m.(*ent.ScheduleMutation); ok {
+		return f(ctx, m)
+	}
+	return Denyf("ent/privacy: unexpected mutation type %T, expect *ent.ScheduleMutation", m)
+}
+
 // The ScheduledPostQueryRuleFunc type is an adapter to allow the use of ordinary
 // functions as a query rule.
 type ScheduledPostQueryRuleFunc func(context.Context, *ent.ScheduledPostQuery) error
@@ -578,6 +602,8 @@ func queryFilter(q ent.Query) (Filter, error) {
 		return q.Filter(), nil
 	case *ent.RunEventQuery:
 		return q.Filter(), nil
+	case *ent.ScheduleQuery:
+		return q.Filter(), nil
 	case *ent.ScheduledPostQuery:
 		return q.Filter(), nil
 	case *ent.StepRunQuery:
@@ -618,6 +644,8 @@ func mutationFilter(m ent.Mutation) (Filter, error) {
 	case *ent.RunMutation:
 		return m.Filter(), nil
 	case *ent.RunEventMutation:
+		return m.Filter(), nil
+	case *ent.ScheduleMutation:
 		return m.Filter(), nil
 	case *ent.ScheduledPostMutation:
 		return m.Filter(), nil

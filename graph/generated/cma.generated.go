@@ -2015,6 +2015,10 @@ func (ec *executionContext) marshalNCMAComp2ᚕgithubᚗcomᚋestateflowᚋestat
 	return ret
 }
 
+func (ec *executionContext) marshalNCMAReport2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋanalyticsᚐReport(ctx context.Context, sel ast.SelectionSet, v analytics.Report) graphql.Marshaler {
+	return ec._CMAReport(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNCMAReport2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋanalyticsᚐReport(ctx context.Context, sel ast.SelectionSet, v *analytics.Report) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CMAReport!")

@@ -3679,6 +3679,10 @@ func (ec *executionContext) marshalNListingMatch2ᚕgithubᚗcomᚋestateflowᚋ
 	return ret
 }
 
+func (ec *executionContext) marshalNMarketFigures2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐMarketFigures(ctx context.Context, sel ast.SelectionSet, v marketing.MarketFigures) graphql.Marshaler {
+	return ec._MarketFigures(ctx, sel, &v)
+}
+
 func (ec *executionContext) marshalNPlannedEmail2githubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐPlannedEmail(ctx context.Context, sel ast.SelectionSet, v marketing.PlannedEmail) graphql.Marshaler {
 	return ec._PlannedEmail(ctx, sel, &v)
 }
@@ -3778,6 +3782,13 @@ func (ec *executionContext) marshalOOpenHouse2ᚖgithubᚗcomᚋestateflowᚋest
 		return graphql.Null
 	}
 	return ec._OpenHouse(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOPlannedEmail2ᚖgithubᚗcomᚋestateflowᚋestateflowᚋmodulesᚋmarketingᚐPlannedEmail(ctx context.Context, sel ast.SelectionSet, v *marketing.PlannedEmail) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PlannedEmail(ctx, sel, v)
 }
 
 // endregion ***************************** type.gotpl *****************************

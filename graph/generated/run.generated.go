@@ -14,6 +14,7 @@ import (
 	"github.com/estateflow/estateflow/modules/analytics"
 	"github.com/estateflow/estateflow/modules/approval"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/homevalue"
 	"github.com/estateflow/estateflow/modules/marketing"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/modules/strategy"
@@ -325,6 +326,16 @@ func (ec *executionContext) _StepOutput(ctx context.Context, sel ast.SelectionSe
 			return graphql.Null
 		}
 		return ec._LeadScore(ctx, sel, obj)
+	case *marketing.HomeValueEmail:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._HomeValueEmail(ctx, sel, obj)
+	case *homevalue.Valuation:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._HomeValuation(ctx, sel, obj)
 	case *crm.FollowUpPlan:
 		if obj == nil {
 			return graphql.Null

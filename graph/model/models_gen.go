@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/schedule"
+	"github.com/estateflow/estateflow/ent/schema/schedulespec"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/user"
 	"github.com/estateflow/estateflow/modules/approval"
@@ -46,6 +48,28 @@ type CreatePackageInput struct {
 	Subject     stepkind.Subject `json:"subject"`
 	// The steps, in display order. They must form a DAG through dependsOn.
 	Steps []*PackageStepInput `json:"steps"`
+}
+
+type CreateScheduleInput struct {
+	Name string `json:"name"`
+	// A standard cron expression: minute hour day-of-month month day-of-week
+	// (0 9 1 1,4,7,10 * is 9:00 on the first day of each quarter), or @daily,
+	// @weekly, @monthly, @yearly. Read in the organization's time zone.
+	Cron string `json:"cron"`
+	// The key of a package of the organization.
+	PackageKey string `json:"packageKey"`
+	// Set: the schedule fires only while the package is at this version (its current one when saved).
+	PackageVersion *int `json:"packageVersion,omitempty"`
+	// Omitted: every record of the package's subject.
+	Filter *schedulespec.Filter `json:"filter,omitempty"`
+	// Parameters of every run, checked against the package's steps.
+	Params map[string]any `json:"params,omitempty"`
+	// What happens to occurrences missed while the server was down. Default SKIP.
+	MissedPolicy *schedule.MissedPolicy `json:"missedPolicy,omitempty"`
+	// Under RUN_ONCE, how late (in seconds, 60 to 2678400) a missed occurrence may still run. Default 86400.
+	CatchUpWindowSeconds *int `json:"catchUpWindowSeconds,omitempty"`
+	// Create the schedule paused.
+	Paused *bool `json:"paused,omitempty"`
 }
 
 // A new token. The secret is shown this once and cannot be recovered.
@@ -122,4 +146,17 @@ type UpdatePackageInput struct {
 	Description *string `json:"description,omitempty"`
 	// Replaces all steps. Omitted: the steps stay as they are.
 	Steps []*PackageStepInput `json:"steps,omitempty"`
+}
+
+type UpdateScheduleInput struct {
+	Name           *string `json:"name,omitempty"`
+	Cron           *string `json:"cron,omitempty"`
+	PackageKey     *string `json:"packageKey,omitempty"`
+	PackageVersion *int    `json:"packageVersion,omitempty"`
+	// Fire at whatever version the package is.
+	ClearPackageVersion  *bool                  `json:"clearPackageVersion,omitempty"`
+	Filter               *schedulespec.Filter   `json:"filter,omitempty"`
+	Params               map[string]any         `json:"params,omitempty"`
+	MissedPolicy         *schedule.MissedPolicy `json:"missedPolicy,omitempty"`
+	CatchUpWindowSeconds *int                   `json:"catchUpWindowSeconds,omitempty"`
 }

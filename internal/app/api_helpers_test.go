@@ -62,6 +62,10 @@ type testOptions struct {
 	// now, when set, is the engine's clock (and River's), and the sweep
 	// of lost timers runs every 100ms, so that tests can let days pass.
 	now   func() time.Time
+	// clock, when set, is the engine's clock for periodic work; the engine
+	// then ticks once at start and otherwise when the test calls
+	// TickPeriodic.
+	clock engine.Clock
 	dbURL string // a database another testAPI used: "" opens a fresh one
 }
 
@@ -100,6 +104,9 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 			}
 			if opts.now != nil {
 				c.Now, c.SweepInterval = opts.now, 100*time.Millisecond
+			}
+			if opts.clock != nil {
+				c.Now, c.PeriodicInterval = opts.clock.Now, 24*time.Hour
 			}
 			if opts.executors != nil {
 				// Stub executors stand in for the modules and read params

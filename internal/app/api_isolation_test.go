@@ -706,6 +706,7 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 	client, property := setup.CreateClient.ID, setup.Properties.first(t)
 	api.do(`mutation($c: ID!) { createInteraction(input: {clientID: $c, type: CALL, note: "`+isolationProbe+`"}) { id } }`,
 		map[string]any{"c": client}).ok(t, nil)
+	api.do(`mutation { createSchedule(input: {name: "`+isolationProbe+`", cron: "0 9 * * 1", packageKey: "lead-nurture"}) { id } }`, nil).ok(t, nil)
 	api.do(`mutation($c: ID!, $p: ID!) { createTransaction(input: {clientID: $c, propertyID: $p, side: BUYER, price: 450000,
 		acceptanceDate: "2026-12-01T00:00:00Z", closingDate: "2026-12-30T00:00:00Z"}) { id } }`,
 		map[string]any{"c": client, "p": property}).ok(t, nil)
@@ -753,7 +754,7 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 			records[node.Node.Typename] = strconv.Itoa(id)
 		}
 	}
-	for _, want := range []string{"Client", "Property", "Package", "Run", "Task", "EmailMessage", "ScheduledPost", "Transaction", "APIToken", "User", "Organization", "Interaction"} {
+	for _, want := range []string{"Client", "Property", "Package", "Run", "Task", "EmailMessage", "ScheduledPost", "Transaction", "APIToken", "User", "Organization", "Interaction", "Schedule"} {
 		if _, ok := records[want]; !ok {
 			t.Fatalf("org A has no %s node; seeded %v", want, records.types())
 		}

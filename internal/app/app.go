@@ -26,6 +26,7 @@ import (
 	"github.com/estateflow/estateflow/internal/requestid"
 	"github.com/estateflow/estateflow/metrics"
 	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/automation"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/seed"
 )
@@ -77,6 +78,11 @@ func (a *App) start(ctx context.Context) error {
 	a.boot = boot
 	if boot.Created {
 		a.logger.Info("created demo organization", "slug", boot.Org.Slug, "properties", boot.Properties, "clients", boot.Clients)
+	}
+	if n, err := seed.AddMissingBuiltins(ctx, a.db.Client); err != nil {
+		return err
+	} else if n > 0 {
+		a.logger.Info("added built-in packages that organizations lacked", "packages", n)
 	}
 	a.authn = auth.New(a.db.Client)
 	a.authn.Logger = a.logger
@@ -205,10 +211,13 @@ func newEngine(db *database.DB, cfg Config, logger *slog.Logger, m *metrics.Metr
 		}
 	}
 	ecfg.CheckStart = modules.StartChecker(db.Client)
+	schedules := automation.NewSchedules(db.Client, logger)
+	ecfg.Periodic = schedules
 	if cfg.tests.engine != nil {
 		cfg.tests.engine(&ecfg)
 	}
 	eng := engine.New(db.Client, ecfg)
+	schedules.Bind(eng.StartRun, eng.Now)
 	modules.Register(eng, spec.Deps{Client: db.Client, Now: time.Now, PublicURL: cfg.publicURL()})
 	if cfg.tests.executors != nil {
 		for kind, ex := range cfg.tests.executors(db.Client) {

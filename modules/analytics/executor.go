@@ -29,13 +29,20 @@ func (x Executor) Execute(ctx context.Context, sc *engine.StepContext) (any, err
 		}
 		return nil, err
 	}
+	return ValueStep(ctx, x.Client, sc, p)
+}
+
+// ValueStep values p for a step: the run's params overlay Options and the
+// step's config overlays them (Params lists them). Errors no retry can
+// cure (too few comps, no living area) are permanent.
+func ValueStep(ctx context.Context, db *ent.Client, sc *engine.StepContext, p *ent.Property) (*Report, error) {
 	var opts Options
 	for _, src := range []map[string]any{sc.Params, sc.Config} {
 		if err := decodeInto(src, &opts); err != nil {
 			return nil, engine.Permanent(fmt.Errorf("CMA options: %w", err))
 		}
 	}
-	report, err := Value(ctx, EntSource{Client: x.Client}, HomeOf(p), opts, sc.Progress)
+	report, err := Value(ctx, EntSource{Client: db}, HomeOf(p), opts, sc.Progress)
 	var tooFew *TooFewCompsError
 	if errors.As(err, &tooFew) || errors.Is(err, ErrNoLivingArea) {
 		return nil, engine.Permanent(err)

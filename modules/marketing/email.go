@@ -166,7 +166,7 @@ func PlanEmails(in EmailInput) EmailSequence {
 		link := in.UnsubscribeURL(i)
 		seq.Messages = append(seq.Messages, PlannedEmail{
 			Template: d.template, To: r.Email, FromName: in.Sender.Name, FromEmail: in.Sender.Email,
-			Subject: subject, Body: content + "\n\n" + footer(in.Sender, link),
+			Subject: subject, Body: content + "\n\n" + footer(in.Sender, link, searchReason),
 			ScheduledAt:     sendTime(local, d.businessDays).UTC(),
 			ListUnsubscribe: "<" + link + ">", ListUnsubscribePost: ListUnsubscribePost, UnsubscribeURL: link,
 		})
@@ -187,10 +187,13 @@ func checkEmail(subject, content string, removed []string) (string, string, []st
 	return subject, strings.Join(lines, "\n"), removed
 }
 
+// searchReason is why a drip's reader receives it; %s is who sends it.
+const searchReason = "You receive these emails because you asked %s to keep you posted on homes for sale."
+
 // footer is what CAN-SPAM requires at the end of every commercial email:
 // who sends it, the sender's valid postal address, and a working way to
-// opt out.
-func footer(s Sender, link string) string {
+// opt out. reason says why the reader receives it (%s: the brokerage).
+func footer(s Sender, link, reason string) string {
 	brokerage := s.Brokerage
 	var b strings.Builder
 	b.WriteString("--\n")
@@ -216,8 +219,7 @@ func footer(s Sender, link string) string {
 	if who == "" {
 		who = s.Name
 	}
-	fmt.Fprintf(&b, "\nYou receive these emails because you asked %s to keep you posted on homes for sale. "+
-		"To stop them, unsubscribe with one click: %s", who, link)
+	fmt.Fprintf(&b, "\n"+reason+" To stop them, unsubscribe with one click: %s", who, link)
 	return b.String()
 }
 

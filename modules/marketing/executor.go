@@ -45,6 +45,15 @@ func Module() spec.Module {
 				},
 			},
 			{
+				Kind:      stepkind.HomeValueEmail,
+				Subject:   stepkind.SubjectClient,
+				Requires:  []stepkind.Kind{stepkind.HomeValuation}, // found by its purchaseTransactionId
+				NewOutput: func() spec.StepOutput { return &HomeValueEmail{} },
+				NewExecutor: func(d spec.Deps) engine.Executor {
+					return HomeValueExecutor{Client: d.Client, Now: d.Now, PublicURL: d.PublicURL}
+				},
+			},
+			{
 				Kind:        stepkind.SocialTargeting,
 				Subject:     stepkind.SubjectClient,
 				NewOutput:   func() spec.StepOutput { return &SocialTargeting{} },

@@ -8,6 +8,7 @@
 package spec
 
 import (
+	"context"
 	"time"
 
 	"github.com/estateflow/estateflow/engine"
@@ -71,6 +72,10 @@ type StepKind struct {
 	Requires []stepkind.Kind
 	// Params are the run parameters (StartRequest.Params) the executor reads.
 	Params []Param
+	// CheckSubject, when set, refuses at startRun a subject the kind
+	// cannot work on (a client without a home on record), with an
+	// *engine.Error; the subject exists in the viewer's organization.
+	CheckSubject func(ctx context.Context, db *ent.Client, subjectID int) error
 	// NewOutput returns the zero typed output, into which a stored output
 	// is decoded.
 	NewOutput func() StepOutput

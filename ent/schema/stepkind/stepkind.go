@@ -26,6 +26,8 @@ const (
 	// Approval waits for a person's decision on its dependencies' outputs;
 	// it works on either subject.
 	Approval Kind = "APPROVAL"
+	HomeValuation      Kind = "HOME_VALUATION"
+	HomeValueEmail     Kind = "HOME_VALUE_EMAIL"
 )
 
 // Subject is what a package, and each of its steps, works on.
@@ -43,6 +45,7 @@ func (Kind) Values() []string {
 		string(CMAAnalysis), string(ListingStrategy), string(MarketingCampaign), string(SocialScheduling),
 		string(LeadScoring), string(EmailSequence), string(SocialTargeting), string(FollowUpScheduling),
 		string(Approval),
+		string(HomeValuation), string(HomeValueEmail),
 	}
 }
 

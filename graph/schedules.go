@@ -1,0 +1,4 @@
+package graph
+
+// maxNextFireTimes bounds Schedule.nextFireTimes' count.
+const maxNextFireTimes = 20
