@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/estateflow/estateflow/ent"
 )
@@ -17,6 +18,9 @@ type poolDispatcher struct {
 	pool    *pool
 	retries *retryTimers
 	sweep   *loop // of retries whose timer was lost; set by start
+	// outbox delivers outbox messages; set by start, read by the
+	// transactions of any goroutine.
+	outbox atomic.Pointer[outboxLoop]
 }
 
 func newPoolDispatcher(e *Engine) *poolDispatcher {
@@ -35,10 +39,12 @@ func (d *poolDispatcher) start(ctx context.Context) error {
 		return fmt.Errorf("engine: recovering runs: %w", err)
 	}
 	d.sweep = startLoop(d.e.cfg.SweepInterval, false, func() { d.e.resubmitOverdueRetries(d.pool.submit) })
+	d.outbox.Store(d.e.startOutboxLoop())
 	return nil
 }
 
 func (d *poolDispatcher) stop(grace context.Context) {
+	d.outbox.Load().stop()
 	d.sweep.stop()
 	d.stopWorkers(grace)
 }
@@ -79,6 +85,18 @@ func (d *poolDispatcher) afterCommit(t *txn) {
 	}
 }
 
+// outboxCommitted wakes the outbox loop, which delivers the messages that
+// are due. Before Start and after Stop there is no loop: the next engine to
+// start delivers them.
+func (d *poolDispatcher) outboxCommitted(b *outboxBatch) {
+	if len(b.refs) == 0 {
+		return
+	}
+	if l := d.outbox.Load(); l != nil {
+		l.wake()
+	}
+}
+
 // ready is always nil: the workers run as long as the engine does.
 func (d *poolDispatcher) ready() error { return nil }
 
@@ -87,7 +105,9 @@ func (d *poolDispatcher) ready() error { return nil }
 type poolTx struct{ tx *ent.Tx }
 
 func (t poolTx) client() *ent.Client                      { return t.tx.Client() }
-func (t poolTx) beforeCommit(context.Context, *txn) error { return nil }
+func (t poolTx) beforeCommit(context.Context, *txn, *outboxBatch) error {
+	return nil
+}
 func (t poolTx) commit() error                            { return t.tx.Commit() }
 func (t poolTx) rollback() error                          { return t.tx.Rollback() }
 

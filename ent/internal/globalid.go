@@ -2,4 +2,4 @@
 
 package internal
 
-const IncrementStarts = "{\"api_tokens\":64424509440,\"clients\":0,\"cma_calibrations\":68719476736,\"email_messages\":51539607552,\"interactions\":4294967296,\"lead_score_records\":42949672960,\"organizations\":8589934592,\"package_steps\":12884901888,\"packages\":38654705664,\"properties\":17179869184,\"run_events\":25769803776,\"runs\":21474836480,\"scheduled_posts\":55834574848,\"step_runs\":30064771072,\"tasks\":47244640256,\"transactions\":60129542144,\"users\":34359738368}"
+const IncrementStarts = "{\"api_tokens\":64424509440,\"automation_rules\":73014444032,\"clients\":0,\"cma_calibrations\":68719476736,\"email_messages\":51539607552,\"interactions\":4294967296,\"lead_score_records\":42949672960,\"notifications\":90194313216,\"organizations\":8589934592,\"outbox_messages\":77309411328,\"package_steps\":12884901888,\"packages\":38654705664,\"properties\":17179869184,\"run_events\":25769803776,\"runs\":21474836480,\"scheduled_posts\":55834574848,\"step_runs\":30064771072,\"tasks\":47244640256,\"transactions\":60129542144,\"users\":34359738368,\"webhook_deliveries\":81604378624,\"webhook_endpoints\":85899345920}"

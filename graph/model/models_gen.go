@@ -3,7 +3,14 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/automationrule"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 )
 
@@ -32,6 +39,13 @@ type CreatedAPIToken struct {
 	Secret string        `json:"secret"`
 }
 
+// A new endpoint, with its signing secret: shown this once, never again.
+type CreatedWebhookEndpoint struct {
+	Endpoint *ent.WebhookEndpoint `json:"endpoint"`
+	// The Standard Webhooks signing secret, whsec_ followed by base64.
+	Secret string `json:"secret"`
+}
+
 // One step of a package, as written by its author.
 type PackageStepInput struct {
 	// Unique within the package; other steps name it in dependsOn.
@@ -46,6 +60,22 @@ type PackageStepInput struct {
 	MaxAttempts *int `json:"maxAttempts,omitempty"`
 	// Time limit of one attempt, in seconds (1 to 86400). Omitted: the engine's default.
 	TimeoutSeconds *int `json:"timeoutSeconds,omitempty"`
+}
+
+type RunTrigger struct {
+	Kind RunTriggerKind `json:"kind"`
+	// The rule, while it exists; ruleId stays when it is deleted.
+	Rule   *ent.AutomationRule   `json:"rule,omitempty"`
+	RuleID *int                  `json:"ruleId,omitempty"`
+	Event  *automationrule.Event `json:"event,omitempty"`
+	// The record the event happened to: a client, a property or a transaction.
+	Record   ent.Noder `json:"record,omitempty"`
+	RecordID *int      `json:"recordId,omitempty"`
+	// For a change: the stage or status before and after.
+	From *string `json:"from,omitempty"`
+	To   *string `json:"to,omitempty"`
+	// When the event was recorded.
+	At *time.Time `json:"at,omitempty"`
 }
 
 type StartRunInput struct {
@@ -97,4 +127,126 @@ type UpdatePackageInput struct {
 	Description *string `json:"description,omitempty"`
 	// Replaces all steps. Omitted: the steps stay as they are.
 	Steps []*PackageStepInput `json:"steps,omitempty"`
+}
+
+// What started a run.
+type RunTriggerKind string
+
+const (
+	// A person or program called startRun (GraphQL, REST or the CLI).
+	RunTriggerKindManual RunTriggerKind = "MANUAL"
+	// An automation rule matched an event.
+	RunTriggerKindRule RunTriggerKind = "RULE"
+)
+
+var AllRunTriggerKind = []RunTriggerKind{
+	RunTriggerKindManual,
+	RunTriggerKindRule,
+}
+
+func (e RunTriggerKind) IsValid() bool {
+	switch e {
+	case RunTriggerKindManual, RunTriggerKindRule:
+		return true
+	}
+	return false
+}
+
+func (e RunTriggerKind) String() string {
+	return string(e)
+}
+
+func (e *RunTriggerKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RunTriggerKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RunTriggerKind", str)
+	}
+	return nil
+}
+
+func (e RunTriggerKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RunTriggerKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RunTriggerKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The events a webhook endpoint can receive.
+type WebhookEventType string
+
+const (
+	// A run ended: SUCCEEDED, FAILED or CANCELED.
+	WebhookEventTypeRunFinished WebhookEventType = "RUN_FINISHED"
+	// A step of a run failed for good.
+	WebhookEventTypeStepFailed WebhookEventType = "STEP_FAILED"
+	// A CRM task was created (by a run's step or a transaction's checklist).
+	WebhookEventTypeTaskCreated WebhookEventType = "TASK_CREATED"
+	// A client unsubscribed from the organization's emails.
+	WebhookEventTypeEmailUnsubscribed WebhookEventType = "EMAIL_UNSUBSCRIBED"
+)
+
+var AllWebhookEventType = []WebhookEventType{
+	WebhookEventTypeRunFinished,
+	WebhookEventTypeStepFailed,
+	WebhookEventTypeTaskCreated,
+	WebhookEventTypeEmailUnsubscribed,
+}
+
+func (e WebhookEventType) IsValid() bool {
+	switch e {
+	case WebhookEventTypeRunFinished, WebhookEventTypeStepFailed, WebhookEventTypeTaskCreated, WebhookEventTypeEmailUnsubscribed:
+		return true
+	}
+	return false
+}
+
+func (e WebhookEventType) String() string {
+	return string(e)
+}
+
+func (e *WebhookEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookEventType", str)
+	}
+	return nil
+}
+
+func (e WebhookEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

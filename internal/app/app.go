@@ -25,6 +25,8 @@ import (
 	"github.com/estateflow/estateflow/internal/requestid"
 	"github.com/estateflow/estateflow/metrics"
 	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/automation"
+	"github.com/estateflow/estateflow/modules/webhooks"
 	"github.com/estateflow/estateflow/modules/spec"
 	"github.com/estateflow/estateflow/seed"
 )
@@ -189,11 +191,20 @@ func newEngine(db *database.DB, cfg Config, logger *slog.Logger, m *metrics.Metr
 		}
 	}
 	ecfg.CheckStart = modules.StartChecker(db.Client)
+	// A run's end and a step's failure write their webhook deliveries in
+	// the transaction of the change.
+	ecfg.OnEvents = webhooks.OnRunEvents
 	if cfg.tests.engine != nil {
 		cfg.tests.engine(&ecfg)
 	}
 	eng := engine.New(db.Client, ecfg)
 	modules.Register(eng, spec.Deps{Client: db.Client, Now: time.Now, PublicURL: cfg.publicURL()})
+	eng.HandleTopic(automation.TriggerTopic, automation.Handler{Client: db.Client, Engine: eng}.Topic())
+	hooks := &webhooks.Handler{Client: db.Client}
+	if cfg.tests.webhooks != nil {
+		cfg.tests.webhooks(hooks)
+	}
+	eng.HandleTopic(webhooks.Topic, hooks.Topic())
 	if cfg.tests.executors != nil {
 		for kind, ex := range cfg.tests.executors(db.Client) {
 			eng.Register(string(kind), ex)
