@@ -104,12 +104,12 @@ func (d *poolDispatcher) ready() error { return nil }
 // over after the commit.
 type poolTx struct{ tx *ent.Tx }
 
-func (t poolTx) client() *ent.Client                      { return t.tx.Client() }
+func (t poolTx) client() *ent.Client { return t.tx.Client() }
 func (t poolTx) beforeCommit(context.Context, *txn, *outboxBatch) error {
 	return nil
 }
-func (t poolTx) commit() error                            { return t.tx.Commit() }
-func (t poolTx) rollback() error                          { return t.tx.Rollback() }
+func (t poolTx) commit() error   { return t.tx.Commit() }
+func (t poolTx) rollback() error { return t.tx.Rollback() }
 
 // pool is a fixed set of workers draining a FIFO of ready steps. The queue holds one entry per ready step, so it is bounded
 // by the steps in flight; submit never blocks, which lets workers submit the

@@ -242,10 +242,10 @@ func (d *riverDispatcher) ready() error {
 // riverTx is a database/sql transaction that River's inserts share with
 // the engine's ent client.
 type riverTx struct {
-	d      *riverDispatcher
-	tx     *sql.Tx
-	db     *ent.Client
-	jobs   *river.Client[*sql.Tx] // inserts the jobs
+	d    *riverDispatcher
+	tx   *sql.Tx
+	db   *ent.Client
+	jobs *river.Client[*sql.Tx] // inserts the jobs
 }
 
 func (t *riverTx) client() *ent.Client { return t.db }

@@ -9,8 +9,8 @@ import (
 	"context"
 
 	"github.com/estateflow/estateflow/ent"
-	"github.com/estateflow/estateflow/modules/automation"
 	"github.com/estateflow/estateflow/graph/model"
+	"github.com/estateflow/estateflow/modules/automation"
 )
 
 // CreateAutomationRule is the resolver for the createAutomationRule field.

@@ -249,7 +249,9 @@ func TestWebhooksAreSignedRetriedLoggedAndDisabled(t *testing.T) {
 	}
 	var notes struct {
 		Notifications struct {
-			Edges []struct{ Node struct{ Kind, Title, Body string } }
+			Edges []struct {
+				Node struct{ Kind, Title, Body string }
+			}
 		}
 	}
 	api.do(`{ notifications(first: 5) { edges { node { kind title body } } } }`, nil).ok(t, &notes)

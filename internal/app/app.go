@@ -26,8 +26,8 @@ import (
 	"github.com/estateflow/estateflow/metrics"
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/automation"
-	"github.com/estateflow/estateflow/modules/webhooks"
 	"github.com/estateflow/estateflow/modules/spec"
+	"github.com/estateflow/estateflow/modules/webhooks"
 	"github.com/estateflow/estateflow/seed"
 )
 
