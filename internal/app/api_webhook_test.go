@@ -283,6 +283,7 @@ func TestWebhookEndpointValidationAndTenancy(t *testing.T) {
 		{"credentials in the URL", "https://user:pw@example.com/hook", []string{"RUN_FINISHED"}, "input.url"},
 		{"no host", "https:///hook", []string{"RUN_FINISHED"}, "input.url"},
 		{"an unknown event type", "https://example.com/hook", []string{"RUN_EXPLODED"}, "input.eventTypes"},
+		{"an event type not emitted yet", "https://example.com/hook", []string{"TASK_CREATED"}, "input.eventTypes"},
 		{"no event type", "https://example.com/hook", []string{}, "input.eventTypes"},
 	}
 	for _, tc := range tests {
@@ -291,7 +292,7 @@ func TestWebhookEndpointValidationAndTenancy(t *testing.T) {
 				map[string]any{"url": tc.url, "types": tc.types}).wantError(t, "BAD_USER_INPUT", tc.field)
 		})
 	}
-	id, _ := api.createEndpoint(t, "https://example.com/hook", "TASK_CREATED")
+	id, _ := api.createEndpoint(t, "https://example.com/hook", "STEP_FAILED")
 	// The secret is shown once: the endpoint type has no field for it.
 	if r := api.do(`{ webhookEndpoints(first: 1) { edges { node { secret } } } }`, nil); len(r.Errors) == 0 {
 		t.Fatal("the secret can be read back")

@@ -24,8 +24,11 @@ const (
 	EmailUnsubscribed = "EMAIL_UNSUBSCRIBED"
 )
 
-// eventTypes lists them.
-var eventTypes = []string{RunFinished, StepFailed, TaskCreated, EmailUnsubscribed}
+// eventTypes lists the types an endpoint may subscribe to today: the
+// events that are emitted. TaskCreated and EmailUnsubscribed are not
+// emitted yet (their writers do not write deliveries), so subscribing to
+// them is refused rather than silently never delivered.
+var eventTypes = []string{RunFinished, StepFailed}
 
 func inputError(field, format string, args ...any) *engine.Error {
 	return &engine.Error{Code: errcode.BadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
