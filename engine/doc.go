@@ -46,6 +46,9 @@
 //   - observer.go: what the engine reports, once each change commits, to
 //     an Observer (the application's metrics), without knowing of them.
 //   - dag.go: validating a package's graph of steps.
+//   - outbox.go: the transactional outbox: Transact, Enqueue, HandleTopic,
+//     and delivering a message and recording its outcome; outbox_pool.go
+//     its delivery loop on the pool, outbox_river.go its River jobs.
 //
 // Tests use real databases (SQLite, and PostgreSQL with TEST_DATABASE_URL);
 // helpers_test.go holds their fixture, dispatcher_test.go the contract both
