@@ -122,11 +122,26 @@ func newClient(drv dialect.Driver) *ent.Client {
 // ClientOnTx returns an ent client whose every statement runs in tx, so
 // that other code sharing tx (River's job inserts) commits with it.
 func (d *DB) ClientOnTx(tx *sql.Tx) *ent.Client {
-	var drv dialect.Driver = entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: tx})
+	var drv dialect.Driver = txBoundDriver{entsql.NewDriver(d.Dialect, entsql.Conn{ExecQuerier: tx})}
 	if d.wrap != nil {
 		drv = d.wrap(drv)
 	}
 	return newClient(drv)
+}
+
+// txBoundDriver is a driver whose every statement runs in a transaction
+// someone else opened. ent opens a transaction of its own for some writes
+// (UpdateOne, creates with edges); here that is the outer transaction,
+// which only its owner commits or rolls back. The embedded *entsql.Driver
+// keeps ExecContext and QueryContext, which the privacy rules use.
+type txBoundDriver struct{ *entsql.Driver }
+
+// Tx returns the outer transaction, with no-op Commit and Rollback.
+func (d txBoundDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d), nil }
+
+// BeginTx is Tx.
+func (d txBoundDriver) BeginTx(ctx context.Context, _ *sql.TxOptions) (dialect.Tx, error) {
+	return d.Tx(ctx)
 }
 
 var migrateMu sync.Mutex

@@ -28,6 +28,9 @@ type dispatcher interface {
 	// afterCommit hands over what t committed: the steps it claimed, the
 	// retries it scheduled and those it canceled.
 	afterCommit(t *txn)
+	// outboxCommitted hands over the outbox messages a committed
+	// transaction wrote or scheduled (outbox.go).
+	outboxCommitted(b *outboxBatch)
 	// ready reports whether the dispatcher executes steps.
 	ready() error
 	// fireOccurrences fires, after their claim committed, the periodic
@@ -43,8 +46,10 @@ type dispatchTx interface {
 	// beforeCommit writes, in the transaction, what the dispatcher must
 	// commit together with t: with River, the jobs of the steps t claimed
 	// or scheduled for retry, the cancellation of the jobs of the retries
-	// t canceled, and the completion of the job whose attempt t records.
-	beforeCommit(ctx context.Context, t *txn) error
+	// t canceled, the completion of the job whose attempt t records, and
+	// the jobs of the outbox messages in b. t is nil when the transaction
+	// changed no run (Transact, outbox outcomes).
+	beforeCommit(ctx context.Context, t *txn, b *outboxBatch) error
 	// insertOccurrences writes, with River, the jobs that fire the
 	// occurrences a periodic claim returned; the pool has nothing to write.
 	insertOccurrences(ctx context.Context, occs []Occurrence) error

@@ -368,8 +368,8 @@ func (c *contract) startInTxn(e *Engine, pkg *ent.WorkflowPackage, beforeCommit 
 	if err != nil {
 		return nil, err
 	}
-	return e.transact(c.ctx, func(db *ent.Client) (*txn, error) {
-		t, err := e.createRun(c.ctx, db, pkg, req, hash)
+	return e.transact(c.ctx, func(ctx context.Context, db *ent.Client) (*txn, error) {
+		t, err := e.createRun(ctx, db, pkg, req, hash)
 		if err == nil && beforeCommit != nil {
 			err = beforeCommit(t)
 		}

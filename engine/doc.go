@@ -75,6 +75,9 @@
 //     occurrences of the application's Periodic source in a dispatcher
 //     transaction, and firing each once (a River job per occurrence, or on
 //     the pool right after the claim).
+//   - outbox.go: the transactional outbox: Transact, Enqueue, HandleTopic,
+//     and delivering a message and recording its outcome; outbox_pool.go
+//     its delivery loop on the pool, outbox_river.go its River jobs.
 //
 // Tests use real databases (SQLite, and PostgreSQL with TEST_DATABASE_URL);
 // helpers_test.go holds their fixture, dispatcher_test.go the contract both

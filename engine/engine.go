@@ -85,6 +85,13 @@ type Config struct {
 	// PeriodicInterval is how often the engine ticks for periodic
 	// occurrences (default 15s).
 	PeriodicInterval time.Duration
+	// OnEvents is called in the transaction of every change of a run's
+	// state, with the events it appended (their IDs set), before it
+	// commits: what it writes through db, and the outbox messages it
+	// writes with Enqueue and ctx, commit with the change. An error rolls
+	// the change back. The application writes its webhooks' deliveries
+	// here, without the engine knowing of them.
+	OnEvents func(ctx context.Context, db *ent.Client, r *ent.Run, events []*ent.RunEvent) error
 	// Observer learns of runs, attempts, retries, timeouts and streams,
 	// for metrics (default NopObserver).
 	Observer Observer
@@ -151,6 +158,7 @@ type Engine struct {
 	client    *ent.Client
 	cfg       Config
 	executors map[string]Executor
+	topics    map[string]OutboxTopic // outbox handlers by topic (outbox.go)
 	broker    *broker
 	dispatch  dispatcher // the pool or River, chosen by New from Config.River
 	// stubbedClock: Config.Now is not the wall clock (River is told).
@@ -208,6 +216,7 @@ func New(client *ent.Client, cfg Config) *Engine {
 		client:    client,
 		cfg:       cfg,
 		executors: map[string]Executor{},
+		topics:    map[string]OutboxTopic{},
 		broker:    newBroker(cfg.SubscriberBuffer),
 		fan:       noFanout{},
 		log:       cfg.Logger,
@@ -347,6 +356,15 @@ func (e *Engine) JobsReady() error {
 		return ErrStopping
 	}
 	return e.dispatch.ready()
+}
+
+// maxTopicTimeout is the longest attempt timeout of the outbox topics.
+func (e *Engine) maxTopicTimeout() time.Duration {
+	d := e.cfg.DefaultTimeout
+	for _, t := range e.topics {
+		d = max(d, t.Timeout)
+	}
+	return d
 }
 
 // cancelRunning interrupts the running steps of a run being canceled.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/estateflow/estateflow/ent"
 )
@@ -18,6 +19,9 @@ type poolDispatcher struct {
 	pool    *pool
 	retries *retryTimers
 	sweep   *loop // of retries and deadlines whose timer was lost; set by start
+	// outbox delivers outbox messages; set by start, read by the
+	// transactions of any goroutine.
+	outbox atomic.Pointer[outboxLoop]
 }
 
 func newPoolDispatcher(e *Engine) *poolDispatcher {
@@ -48,10 +52,12 @@ func (d *poolDispatcher) start(ctx context.Context) error {
 		return fmt.Errorf("engine: recovering runs: %w", err)
 	}
 	d.sweep = startLoop(d.e.cfg.SweepInterval, false, func() { d.e.resubmitOverdue(d.pool.submit) })
+	d.outbox.Store(d.e.startOutboxLoop())
 	return nil
 }
 
 func (d *poolDispatcher) stop(grace context.Context) {
+	d.outbox.Load().stop()
 	d.sweep.stop()
 	d.stopWorkers(grace)
 }
@@ -109,6 +115,18 @@ func (d *poolDispatcher) fireOccurrences(ctx context.Context, occs []Occurrence)
 	}
 }
 
+// outboxCommitted wakes the outbox loop, which delivers the messages that
+// are due. Before Start and after Stop there is no loop: the next engine to
+// start delivers them.
+func (d *poolDispatcher) outboxCommitted(b *outboxBatch) {
+	if len(b.refs) == 0 {
+		return
+	}
+	if l := d.outbox.Load(); l != nil {
+		l.wake()
+	}
+}
+
 // ready is always nil: the workers run as long as the engine does.
 func (d *poolDispatcher) ready() error { return nil }
 
@@ -116,8 +134,10 @@ func (d *poolDispatcher) ready() error { return nil }
 // over after the commit.
 type poolTx struct{ tx *ent.Tx }
 
-func (t poolTx) client() *ent.Client                      { return t.tx.Client() }
-func (t poolTx) beforeCommit(context.Context, *txn) error { return nil }
+func (t poolTx) client() *ent.Client { return t.tx.Client() }
+func (t poolTx) beforeCommit(context.Context, *txn, *outboxBatch) error {
+	return nil
+}
 func (t poolTx) insertOccurrences(context.Context, []Occurrence) error {
 	return nil
 }

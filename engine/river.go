@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -90,6 +91,9 @@ type riverDispatcher struct {
 	listenerPool *pgxpool.Pool      // nil when polling only
 	endJobs      context.CancelFunc // cancels the context River works jobs in
 	sweep        *loop              // of live steps without a job
+
+	mu         sync.Mutex
+	insertOnly *river.Client[*sql.Tx] // before Start (inserter)
 }
 
 // stepJob is a step attempt as River hands it to its worker.
@@ -103,10 +107,6 @@ const jobTimeoutMargin = 5 * time.Second
 // minRescueAfter is the least time a job must have been running before
 // River may rescue it; jobs' own timeouts extend it.
 const minRescueAfter = 10 * time.Second
-
-// errNotStarted refuses a transaction before Start: without River's
-// client, the jobs it makes could not be inserted.
-var errNotStarted = errors.New("engine: not started")
 
 func newRiverDispatcher(e *Engine, cfg RiverConfig) *riverDispatcher {
 	return &riverDispatcher{e: e, cfg: cfg}
@@ -134,6 +134,7 @@ func (d *riverDispatcher) newClient(ctx context.Context) error {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &stepWorker{e: d.e})
 	river.AddWorker(workers, &periodicWorker{e: d.e})
+	river.AddWorker(workers, &outboxWorker{e: d.e})
 	driver := riverdatabasesql.New(d.cfg.DB)
 	poll := 100 * time.Millisecond
 	if d.cfg.ListenerDSN != "" {
@@ -167,7 +168,9 @@ func (d *riverDispatcher) newClient(ctx context.Context) error {
 		d.closeListener()
 		return fmt.Errorf("engine: River client: %w", err)
 	}
+	d.mu.Lock()
 	d.client = client
+	d.mu.Unlock()
 	return nil
 }
 
@@ -193,14 +196,35 @@ func (d *riverDispatcher) closeListener() {
 }
 
 func (d *riverDispatcher) begin(ctx context.Context) (dispatchTx, error) {
-	if d.client == nil {
-		return nil, errNotStarted
+	client, err := d.inserter()
+	if err != nil {
+		return nil, err
 	}
 	tx, err := d.cfg.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &riverTx{d: d, tx: tx, db: d.cfg.ClientOnTx(tx)}, nil
+	return &riverTx{d: d, tx: tx, db: d.cfg.ClientOnTx(tx), jobs: client}, nil
+}
+
+// inserter returns the River client that inserts a transaction's jobs:
+// the started one, or before Start an insert-only client, so that the
+// engine's transactions (Transact in a command that runs no engine) still
+// commit their jobs for the processes that work them.
+func (d *riverDispatcher) inserter() (*river.Client[*sql.Tx], error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.client != nil {
+		return d.client, nil
+	}
+	if d.insertOnly == nil {
+		c, err := river.NewClient(riverdatabasesql.New(d.cfg.DB), &river.Config{Logger: d.e.log})
+		if err != nil {
+			return nil, fmt.Errorf("engine: River client: %w", err)
+		}
+		d.insertOnly = c
+	}
+	return d.insertOnly, nil
 }
 
 // afterCommit has nothing to do: the jobs were written with the
@@ -210,6 +234,9 @@ func (d *riverDispatcher) afterCommit(*txn) {}
 // fireOccurrences has nothing to do: the occurrences' jobs were inserted
 // with their claim, and fire on whichever process takes them.
 func (d *riverDispatcher) fireOccurrences(context.Context, []Occurrence) {}
+
+// outboxCommitted has nothing to do either.
+func (d *riverDispatcher) outboxCommitted(*outboxBatch) {}
 
 // ready reports an error once River's client has stopped on its own.
 func (d *riverDispatcher) ready() error {
@@ -227,9 +254,10 @@ func (d *riverDispatcher) ready() error {
 // riverTx is a database/sql transaction that River's inserts share with
 // the engine's ent client.
 type riverTx struct {
-	d  *riverDispatcher
-	tx *sql.Tx
-	db *ent.Client
+	d    *riverDispatcher
+	tx   *sql.Tx
+	db   *ent.Client
+	jobs *river.Client[*sql.Tx] // inserts the jobs
 }
 
 func (t *riverTx) client() *ent.Client { return t.db }
@@ -240,17 +268,23 @@ func (t *riverTx) insertOccurrences(ctx context.Context, occs []Occurrence) erro
 	if len(occs) == 0 {
 		return nil
 	}
-	if _, err := t.d.client.InsertManyTx(ctx, t.tx, periodicJobParams(occs)); err != nil {
+	if _, err := t.jobs.InsertManyTx(ctx, t.tx, periodicJobParams(occs)); err != nil {
 		return fmt.Errorf("engine: enqueueing %d periodic fires: %w", len(occs), err)
 	}
 	return nil
 }
 
-func (t *riverTx) beforeCommit(ctx context.Context, txn *txn) error {
-	if err := t.d.enqueue(ctx, t.tx, txn); err != nil {
+func (t *riverTx) beforeCommit(ctx context.Context, txn *txn, b *outboxBatch) error {
+	if err := t.d.enqueueOutbox(ctx, t.tx, t.jobs, b); err != nil {
 		return err
 	}
-	if err := t.d.cancelRetryJobs(ctx, t.tx, txn); err != nil {
+	if txn == nil {
+		return nil
+	}
+	if err := t.d.enqueue(ctx, t.tx, t.jobs, txn); err != nil {
+		return err
+	}
+	if err := t.d.cancelRetryJobs(ctx, t.tx, t.jobs, txn); err != nil {
 		return err
 	}
 	return t.d.completeJob(ctx, t.tx, txn)
@@ -294,16 +328,16 @@ func stepTag(stepRunID int) string { return fmt.Sprintf("step-%d", stepRunID) }
 // cancelRetryJobs cancels, in t's transaction, the queued jobs of the
 // retries t canceled: a later retryRun claims those steps afresh, and an
 // old job must not run that attempt a second time.
-func (d *riverDispatcher) cancelRetryJobs(ctx context.Context, tx *sql.Tx, t *txn) error {
+func (d *riverDispatcher) cancelRetryJobs(ctx context.Context, tx *sql.Tx, client *river.Client[*sql.Tx], t *txn) error {
 	for _, stepRunID := range t.canceledRetries {
-		jobs, err := d.client.JobListTx(ctx, tx, river.NewJobListParams().Kinds(stepJobKind).
+		jobs, err := client.JobListTx(ctx, tx, river.NewJobListParams().Kinds(stepJobKind).
 			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
 			TagsAll(stepTag(stepRunID)).First(100))
 		if err != nil {
 			return fmt.Errorf("engine: finding the jobs of step %d: %w", stepRunID, err)
 		}
 		for _, job := range jobs.Jobs {
-			if _, err := d.client.JobCancelTx(ctx, tx, job.ID); err != nil {
+			if _, err := client.JobCancelTx(ctx, tx, job.ID); err != nil {
 				return fmt.Errorf("engine: canceling job %d of step %d: %w", job.ID, stepRunID, err)
 			}
 		}
@@ -313,7 +347,7 @@ func (d *riverDispatcher) cancelRetryJobs(ctx context.Context, tx *sql.Tx, t *tx
 
 // enqueue inserts the jobs of the steps t claimed or scheduled for retry,
 // in t's transaction.
-func (d *riverDispatcher) enqueue(ctx context.Context, tx *sql.Tx, t *txn) error {
+func (d *riverDispatcher) enqueue(ctx context.Context, tx *sql.Tx, client *river.Client[*sql.Tx], t *txn) error {
 	if len(t.dispatch) == 0 && len(t.retries) == 0 && len(t.deadlines) == 0 {
 		return nil
 	}
@@ -327,7 +361,7 @@ func (d *riverDispatcher) enqueue(ctx context.Context, tx *sql.Tx, t *txn) error
 	for _, s := range t.deadlines {
 		params = append(params, deadlineJobParams(t, s))
 	}
-	if _, err := d.client.InsertManyTx(ctx, tx, params); err != nil {
+	if _, err := client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("engine: enqueueing steps of run %d: %w", t.run.ID, err)
 	}
 	return nil

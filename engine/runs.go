@@ -24,6 +24,13 @@ type StartRequest struct {
 	ClientID       *int
 	Params         map[string]any
 	IdempotencyKey *string
+	// PackageVersion, when set, is the version the run must start: a
+	// package at another version is a CONFLICT (a rule that pinned a
+	// version the package has left).
+	PackageVersion *int
+	// Trigger records what started the run, for Run.trigger; nil for a
+	// start by a person or program. The engine stores it as it is.
+	Trigger map[string]any
 }
 
 // StartRun creates a run of the current version of a package and starts
@@ -55,6 +62,9 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 	if pkg.Archived {
 		return nil, inputError("input.packageId", "package %q is archived", pkg.Key)
 	}
+	if req.PackageVersion != nil && *req.PackageVersion != pkg.Version {
+		return nil, conflictError("input.packageVersion", "package %q is at version %d, not %d", pkg.Key, pkg.Version, *req.PackageVersion)
+	}
 	if err := e.checkStart(ctx, pkg, req); err != nil {
 		return nil, err
 	}
@@ -63,7 +73,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 		return nil, inputError("input.params", "params must be JSON: %v", err)
 	}
 
-	t, err := e.transact(ctx, func(db *ent.Client) (*txn, error) {
+	t, err := e.transact(ctx, func(ctx context.Context, db *ent.Client) (*txn, error) {
 		return e.createRun(ctx, db, pkg, req, hash)
 	})
 	if err != nil {
@@ -83,7 +93,11 @@ func (e *Engine) createRun(ctx context.Context, db *ent.Client, pkg *ent.Workflo
 	if params == nil {
 		params = map[string]any{}
 	}
-	r, err := db.Run.Create().
+	create := db.Run.Create()
+	if req.Trigger != nil {
+		create.SetTrigger(req.Trigger)
+	}
+	r, err := create.
 		SetPackageID(pkg.ID).
 		SetPackageVersion(pkg.Version).
 		SetNillablePropertyID(req.PropertyID).

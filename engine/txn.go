@@ -49,15 +49,19 @@ var errSkip = errors.New("engine: nothing to do")
 // published, ready steps dispatched and retries scheduled afterwards.
 // It returns errSkip unchanged when fn does.
 func (e *Engine) inRun(ctx context.Context, runID int, fn func(t *txn) error) (*txn, error) {
-	return e.transact(ctx, func(db *ent.Client) (*txn, error) {
+	return e.transact(ctx, func(ctx context.Context, db *ent.Client) (*txn, error) {
 		return e.runTxn(ctx, db, runID, fn)
 	})
 }
 
 // transact runs fn in a transaction of the dispatcher and, once it
 // commits, does the work that must follow the commit. What the dispatcher
-// keeps in the database (River's jobs) commits with fn's writes.
-func (e *Engine) transact(ctx context.Context, fn func(db *ent.Client) (*txn, error)) (*txn, error) {
+// keeps in the database (River's jobs) commits with fn's writes. fn gets a
+// ctx through which it writes outbox messages (Enqueue); it returns the
+// change of a run it made, or nil when it changed none (Transact).
+func (e *Engine) transact(ctx context.Context, fn func(ctx context.Context, db *ent.Client) (*txn, error)) (*txn, error) {
+	batch := &outboxBatch{}
+	ctx = withOutbox(ctx, batch)
 	tx, err := e.dispatch.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: begin: %w", err)
@@ -70,18 +74,24 @@ func (e *Engine) transact(ctx context.Context, fn func(db *ent.Client) (*txn, er
 			panic(p)
 		}
 	}()
-	t, err := fn(tx.client())
+	t, err := fn(ctx, tx.client())
 	if err == nil {
-		err = tx.beforeCommit(ctx, t)
+		err = tx.beforeCommit(ctx, t, batch)
 	}
 	if err != nil {
 		_ = tx.rollback()
 		return nil, err
 	}
 	if err := tx.commit(); err != nil {
+		if t == nil {
+			return nil, fmt.Errorf("engine: commit: %w", err)
+		}
 		return nil, fmt.Errorf("engine: commit run %d: %w", t.run.ID, err)
 	}
-	e.afterCommit(t)
+	if t != nil {
+		e.afterCommit(t)
+	}
+	e.dispatch.outboxCommitted(batch)
 	return t, nil
 }
 
@@ -120,6 +130,11 @@ func (e *Engine) apply(ctx context.Context, db *ent.Client, r *ent.Run, steps []
 	}
 	if err := t.flushRun(); err != nil {
 		return nil, err
+	}
+	if e.cfg.OnEvents != nil && len(t.events) > 0 {
+		if err := e.cfg.OnEvents(ctx, db, t.run, t.events); err != nil {
+			return nil, fmt.Errorf("engine: writing what events of run %d lead to: %w", t.run.ID, err)
+		}
 	}
 	if err := e.fan.announce(t); err != nil {
 		return nil, err

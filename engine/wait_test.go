@@ -47,13 +47,13 @@ func waiter(after time.Duration, onDeadline engine.Decision) engine.Executor {
 	})
 }
 
-// recorder succeeds with the inputs it was given, which it also keeps.
-type recorder struct {
+// inputRecorder succeeds with the inputs it was given, which it also keeps.
+type inputRecorder struct {
 	mu     sync.Mutex
 	inputs map[string]map[string]any
 }
 
-func (r *recorder) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
+func (r *inputRecorder) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.inputs = sc.Inputs
@@ -141,7 +141,7 @@ func (f *waitFixture) holdsNothing(e *engine.Engine, runID int, deadlineJobs int
 func TestWaitForDaysThenDeadlineFails(t *testing.T) {
 	t.Parallel()
 	f := newWaitFixture(t)
-	b := &recorder{}
+	b := &inputRecorder{}
 	e := f.engine(f.cfg, f.executors(waiter(96*time.Hour, engine.Decision{Error: "nobody decided within 96h", Message: "deadline passed"}), b))
 	r, err := e.StartRun(f.ctx, engine.StartRequest{PackageID: f.pkgID, PropertyID: &f.property.ID})
 	if err != nil {
@@ -182,7 +182,7 @@ func TestWaitForDaysThenDeadlineFails(t *testing.T) {
 func TestDecideStep(t *testing.T) {
 	t.Parallel()
 	f := newWaitFixture(t)
-	b := &recorder{}
+	b := &inputRecorder{}
 	e := f.engine(f.cfg, f.executors(waiter(time.Hour, engine.Decision{Error: "late"}), b))
 	r, err := e.StartRun(f.ctx, engine.StartRequest{PackageID: f.pkgID, PropertyID: &f.property.ID})
 	if err != nil {
@@ -257,7 +257,7 @@ func TestWaitSurvivesRestart(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
 			f := newWaitFixture(t)
-			b := &recorder{}
+			b := &inputRecorder{}
 			auto := engine.Decision{Succeed: true, Output: map[string]any{"choice": "AUTO"}, Message: "auto-approved"}
 			execs := f.executors(waiter(48*time.Hour, auto), b)
 			first := engine.New(f.db.Client, f.cfg)
@@ -310,7 +310,7 @@ func TestWaitSurvivesRestart(t *testing.T) {
 func TestCancelWhileWaiting(t *testing.T) {
 	t.Parallel()
 	f := newWaitFixture(t)
-	e := f.engine(f.cfg, f.executors(waiter(time.Hour, engine.Decision{Error: "late"}), &recorder{}))
+	e := f.engine(f.cfg, f.executors(waiter(time.Hour, engine.Decision{Error: "late"}), &inputRecorder{}))
 	r, err := e.StartRun(f.ctx, engine.StartRequest{PackageID: f.pkgID, PropertyID: &f.property.ID})
 	if err != nil {
 		t.Fatal(err)

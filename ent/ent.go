@@ -13,13 +13,16 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/automationrule"
 	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
+	"github.com/estateflow/estateflow/ent/notification"
 	"github.com/estateflow/estateflow/ent/organization"
+	"github.com/estateflow/estateflow/ent/outboxmessage"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
@@ -29,6 +32,8 @@ import (
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/ent/webhookdelivery"
+	"github.com/estateflow/estateflow/ent/webhookendpoint"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 )
 
@@ -91,13 +96,16 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apitoken.Table:        apitoken.ValidColumn,
+			automationrule.Table:  automationrule.ValidColumn,
 			cmacalibration.Table:  cmacalibration.ValidColumn,
 			contact.Table:         contact.ValidColumn,
 			deal.Table:            deal.ValidColumn,
 			emailmessage.Table:    emailmessage.ValidColumn,
 			interaction.Table:     interaction.ValidColumn,
 			leadscorerecord.Table: leadscorerecord.ValidColumn,
+			notification.Table:    notification.ValidColumn,
 			organization.Table:    organization.ValidColumn,
+			outboxmessage.Table:   outboxmessage.ValidColumn,
 			packagestep.Table:     packagestep.ValidColumn,
 			property.Table:        property.ValidColumn,
 			run.Table:             run.ValidColumn,
@@ -107,6 +115,8 @@ func checkColumn(t, c string) error {
 			steprun.Table:         steprun.ValidColumn,
 			task.Table:            task.ValidColumn,
 			user.Table:            user.ValidColumn,
+			webhookdelivery.Table: webhookdelivery.ValidColumn,
+			webhookendpoint.Table: webhookendpoint.ValidColumn,
 			workflowpackage.Table: workflowpackage.ValidColumn,
 		})
 	})

@@ -4,13 +4,16 @@ package ent
 
 import (
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/automationrule"
 	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
+	"github.com/estateflow/estateflow/ent/notification"
 	"github.com/estateflow/estateflow/ent/organization"
+	"github.com/estateflow/estateflow/ent/outboxmessage"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/predicate"
 	"github.com/estateflow/estateflow/ent/property"
@@ -21,6 +24,8 @@ import (
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/ent/webhookdelivery"
+	"github.com/estateflow/estateflow/ent/webhookendpoint"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 
 	"entgo.io/ent/dialect/sql"
@@ -31,7 +36,7 @@ import (
 
 // schemaGraph holds a representation of ent/schema at runtime.
 var schemaGraph = func() *sqlgraph.Schema {
-	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 18)}
+	graph := &sqlgraph.Schema{Nodes: make([]*sqlgraph.Node, 23)}
 	graph.Nodes[0] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   apitoken.Table,
@@ -57,6 +62,34 @@ var schemaGraph = func() *sqlgraph.Schema {
 	}
 	graph.Nodes[1] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
+			Table:   automationrule.Table,
+			Columns: automationrule.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: automationrule.FieldID,
+			},
+		},
+		Type: "AutomationRule",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			automationrule.FieldCreatedAt:           {Type: field.TypeTime, Column: automationrule.FieldCreatedAt},
+			automationrule.FieldUpdatedAt:           {Type: field.TypeTime, Column: automationrule.FieldUpdatedAt},
+			automationrule.FieldOrganizationID:      {Type: field.TypeInt, Column: automationrule.FieldOrganizationID},
+			automationrule.FieldName:                {Type: field.TypeString, Column: automationrule.FieldName},
+			automationrule.FieldEvent:               {Type: field.TypeEnum, Column: automationrule.FieldEvent},
+			automationrule.FieldFromStage:           {Type: field.TypeString, Column: automationrule.FieldFromStage},
+			automationrule.FieldToStage:             {Type: field.TypeString, Column: automationrule.FieldToStage},
+			automationrule.FieldPackageKey:          {Type: field.TypeString, Column: automationrule.FieldPackageKey},
+			automationrule.FieldPackageVersion:      {Type: field.TypeInt, Column: automationrule.FieldPackageVersion},
+			automationrule.FieldConditionLeadSource: {Type: field.TypeEnum, Column: automationrule.FieldConditionLeadSource},
+			automationrule.FieldConditionZips:       {Type: field.TypeJSON, Column: automationrule.FieldConditionZips},
+			automationrule.FieldConditionPriceMin:   {Type: field.TypeInt, Column: automationrule.FieldConditionPriceMin},
+			automationrule.FieldConditionPriceMax:   {Type: field.TypeInt, Column: automationrule.FieldConditionPriceMax},
+			automationrule.FieldParams:              {Type: field.TypeJSON, Column: automationrule.FieldParams},
+			automationrule.FieldEnabled:             {Type: field.TypeBool, Column: automationrule.FieldEnabled},
+		},
+	}
+	graph.Nodes[2] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
 			Table:   cmacalibration.Table,
 			Columns: cmacalibration.Columns,
 			ID: &sqlgraph.FieldSpec{
@@ -74,7 +107,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			cmacalibration.FieldGrades:         {Type: field.TypeJSON, Column: cmacalibration.FieldGrades},
 		},
 	}
-	graph.Nodes[2] = &sqlgraph.Node{
+	graph.Nodes[3] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   contact.Table,
 			Columns: contact.Columns,
@@ -108,7 +141,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			contact.FieldScoredAt:        {Type: field.TypeTime, Column: contact.FieldScoredAt},
 		},
 	}
-	graph.Nodes[3] = &sqlgraph.Node{
+	graph.Nodes[4] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   deal.Table,
 			Columns: deal.Columns,
@@ -133,7 +166,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			deal.FieldClosingDate:        {Type: field.TypeTime, Column: deal.FieldClosingDate},
 		},
 	}
-	graph.Nodes[4] = &sqlgraph.Node{
+	graph.Nodes[5] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   emailmessage.Table,
 			Columns: emailmessage.Columns,
@@ -164,7 +197,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			emailmessage.FieldPlanIndex:           {Type: field.TypeInt, Column: emailmessage.FieldPlanIndex},
 		},
 	}
-	graph.Nodes[5] = &sqlgraph.Node{
+	graph.Nodes[6] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   interaction.Table,
 			Columns: interaction.Columns,
@@ -184,7 +217,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			interaction.FieldNote:           {Type: field.TypeString, Column: interaction.FieldNote},
 		},
 	}
-	graph.Nodes[6] = &sqlgraph.Node{
+	graph.Nodes[7] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   leadscorerecord.Table,
 			Columns: leadscorerecord.Columns,
@@ -207,7 +240,28 @@ var schemaGraph = func() *sqlgraph.Schema {
 			leadscorerecord.FieldStepKey:        {Type: field.TypeString, Column: leadscorerecord.FieldStepKey},
 		},
 	}
-	graph.Nodes[7] = &sqlgraph.Node{
+	graph.Nodes[8] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   notification.Table,
+			Columns: notification.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: notification.FieldID,
+			},
+		},
+		Type: "Notification",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			notification.FieldCreatedAt:      {Type: field.TypeTime, Column: notification.FieldCreatedAt},
+			notification.FieldUpdatedAt:      {Type: field.TypeTime, Column: notification.FieldUpdatedAt},
+			notification.FieldOrganizationID: {Type: field.TypeInt, Column: notification.FieldOrganizationID},
+			notification.FieldKind:           {Type: field.TypeEnum, Column: notification.FieldKind},
+			notification.FieldTitle:          {Type: field.TypeString, Column: notification.FieldTitle},
+			notification.FieldBody:           {Type: field.TypeString, Column: notification.FieldBody},
+			notification.FieldSubjectID:      {Type: field.TypeInt, Column: notification.FieldSubjectID},
+			notification.FieldReadAt:         {Type: field.TypeTime, Column: notification.FieldReadAt},
+		},
+	}
+	graph.Nodes[9] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   organization.Table,
 			Columns: organization.Columns,
@@ -234,7 +288,31 @@ var schemaGraph = func() *sqlgraph.Schema {
 			organization.FieldUnsubscribeKey:     {Type: field.TypeBytes, Column: organization.FieldUnsubscribeKey},
 		},
 	}
-	graph.Nodes[8] = &sqlgraph.Node{
+	graph.Nodes[10] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   outboxmessage.Table,
+			Columns: outboxmessage.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: outboxmessage.FieldID,
+			},
+		},
+		Type: "OutboxMessage",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			outboxmessage.FieldCreatedAt:      {Type: field.TypeTime, Column: outboxmessage.FieldCreatedAt},
+			outboxmessage.FieldUpdatedAt:      {Type: field.TypeTime, Column: outboxmessage.FieldUpdatedAt},
+			outboxmessage.FieldOrganizationID: {Type: field.TypeInt, Column: outboxmessage.FieldOrganizationID},
+			outboxmessage.FieldTopic:          {Type: field.TypeString, Column: outboxmessage.FieldTopic},
+			outboxmessage.FieldKey:            {Type: field.TypeString, Column: outboxmessage.FieldKey},
+			outboxmessage.FieldPayload:        {Type: field.TypeJSON, Column: outboxmessage.FieldPayload},
+			outboxmessage.FieldStatus:         {Type: field.TypeEnum, Column: outboxmessage.FieldStatus},
+			outboxmessage.FieldAttempts:       {Type: field.TypeInt, Column: outboxmessage.FieldAttempts},
+			outboxmessage.FieldNextAttemptAt:  {Type: field.TypeTime, Column: outboxmessage.FieldNextAttemptAt},
+			outboxmessage.FieldLastError:      {Type: field.TypeString, Column: outboxmessage.FieldLastError},
+			outboxmessage.FieldFinishedAt:     {Type: field.TypeTime, Column: outboxmessage.FieldFinishedAt},
+		},
+	}
+	graph.Nodes[11] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   packagestep.Table,
 			Columns: packagestep.Columns,
@@ -259,7 +337,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			packagestep.FieldPosition:       {Type: field.TypeInt, Column: packagestep.FieldPosition},
 		},
 	}
-	graph.Nodes[9] = &sqlgraph.Node{
+	graph.Nodes[12] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   property.Table,
 			Columns: property.Columns,
@@ -296,7 +374,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			property.FieldSaleDate:       {Type: field.TypeTime, Column: property.FieldSaleDate},
 		},
 	}
-	graph.Nodes[10] = &sqlgraph.Node{
+	graph.Nodes[13] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   run.Table,
 			Columns: run.Columns,
@@ -320,13 +398,14 @@ var schemaGraph = func() *sqlgraph.Schema {
 			run.FieldLastSeq:        {Type: field.TypeInt, Column: run.FieldLastSeq},
 			run.FieldRequestHash:    {Type: field.TypeString, Column: run.FieldRequestHash},
 			run.FieldIdempotencyKey: {Type: field.TypeString, Column: run.FieldIdempotencyKey},
+			run.FieldTrigger:        {Type: field.TypeJSON, Column: run.FieldTrigger},
 			run.FieldError:          {Type: field.TypeString, Column: run.FieldError},
 			run.FieldStartedAt:      {Type: field.TypeTime, Column: run.FieldStartedAt},
 			run.FieldFinishedAt:     {Type: field.TypeTime, Column: run.FieldFinishedAt},
 			run.FieldCompactedAt:    {Type: field.TypeTime, Column: run.FieldCompactedAt},
 		},
 	}
-	graph.Nodes[11] = &sqlgraph.Node{
+	graph.Nodes[14] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   runevent.Table,
 			Columns: runevent.Columns,
@@ -349,7 +428,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			runevent.FieldCompactedThrough: {Type: field.TypeInt, Column: runevent.FieldCompactedThrough},
 		},
 	}
-	graph.Nodes[12] = &sqlgraph.Node{
+	graph.Nodes[15] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   schedule.Table,
 			Columns: schedule.Columns,
@@ -379,7 +458,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			schedule.FieldLastOutcome:          {Type: field.TypeJSON, Column: schedule.FieldLastOutcome},
 		},
 	}
-	graph.Nodes[13] = &sqlgraph.Node{
+	graph.Nodes[16] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   scheduledpost.Table,
 			Columns: scheduledpost.Columns,
@@ -402,7 +481,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			scheduledpost.FieldStepKey:        {Type: field.TypeString, Column: scheduledpost.FieldStepKey},
 		},
 	}
-	graph.Nodes[14] = &sqlgraph.Node{
+	graph.Nodes[17] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   steprun.Table,
 			Columns: steprun.Columns,
@@ -439,7 +518,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			steprun.FieldFinishedAt:     {Type: field.TypeTime, Column: steprun.FieldFinishedAt},
 		},
 	}
-	graph.Nodes[15] = &sqlgraph.Node{
+	graph.Nodes[18] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   task.Table,
 			Columns: task.Columns,
@@ -469,7 +548,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			task.FieldSupersededByRunID: {Type: field.TypeInt, Column: task.FieldSupersededByRunID},
 		},
 	}
-	graph.Nodes[16] = &sqlgraph.Node{
+	graph.Nodes[19] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   user.Table,
 			Columns: user.Columns,
@@ -488,7 +567,58 @@ var schemaGraph = func() *sqlgraph.Schema {
 			user.FieldRole:           {Type: field.TypeEnum, Column: user.FieldRole},
 		},
 	}
-	graph.Nodes[17] = &sqlgraph.Node{
+	graph.Nodes[20] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   webhookdelivery.Table,
+			Columns: webhookdelivery.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: webhookdelivery.FieldID,
+			},
+		},
+		Type: "WebhookDelivery",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			webhookdelivery.FieldCreatedAt:      {Type: field.TypeTime, Column: webhookdelivery.FieldCreatedAt},
+			webhookdelivery.FieldUpdatedAt:      {Type: field.TypeTime, Column: webhookdelivery.FieldUpdatedAt},
+			webhookdelivery.FieldOrganizationID: {Type: field.TypeInt, Column: webhookdelivery.FieldOrganizationID},
+			webhookdelivery.FieldEndpointID:     {Type: field.TypeInt, Column: webhookdelivery.FieldEndpointID},
+			webhookdelivery.FieldEventType:      {Type: field.TypeString, Column: webhookdelivery.FieldEventType},
+			webhookdelivery.FieldMessageID:      {Type: field.TypeString, Column: webhookdelivery.FieldMessageID},
+			webhookdelivery.FieldPayload:        {Type: field.TypeJSON, Column: webhookdelivery.FieldPayload},
+			webhookdelivery.FieldAttempt:        {Type: field.TypeInt, Column: webhookdelivery.FieldAttempt},
+			webhookdelivery.FieldStatus:         {Type: field.TypeEnum, Column: webhookdelivery.FieldStatus},
+			webhookdelivery.FieldResponseCode:   {Type: field.TypeInt, Column: webhookdelivery.FieldResponseCode},
+			webhookdelivery.FieldError:          {Type: field.TypeString, Column: webhookdelivery.FieldError},
+			webhookdelivery.FieldFinal:          {Type: field.TypeBool, Column: webhookdelivery.FieldFinal},
+			webhookdelivery.FieldScheduledAt:    {Type: field.TypeTime, Column: webhookdelivery.FieldScheduledAt},
+			webhookdelivery.FieldAttemptedAt:    {Type: field.TypeTime, Column: webhookdelivery.FieldAttemptedAt},
+		},
+	}
+	graph.Nodes[21] = &sqlgraph.Node{
+		NodeSpec: sqlgraph.NodeSpec{
+			Table:   webhookendpoint.Table,
+			Columns: webhookendpoint.Columns,
+			ID: &sqlgraph.FieldSpec{
+				Type:   field.TypeInt,
+				Column: webhookendpoint.FieldID,
+			},
+		},
+		Type: "WebhookEndpoint",
+		Fields: map[string]*sqlgraph.FieldSpec{
+			webhookendpoint.FieldCreatedAt:           {Type: field.TypeTime, Column: webhookendpoint.FieldCreatedAt},
+			webhookendpoint.FieldUpdatedAt:           {Type: field.TypeTime, Column: webhookendpoint.FieldUpdatedAt},
+			webhookendpoint.FieldOrganizationID:      {Type: field.TypeInt, Column: webhookendpoint.FieldOrganizationID},
+			webhookendpoint.FieldURL:                 {Type: field.TypeString, Column: webhookendpoint.FieldURL},
+			webhookendpoint.FieldDescription:         {Type: field.TypeString, Column: webhookendpoint.FieldDescription},
+			webhookendpoint.FieldEventTypes:          {Type: field.TypeJSON, Column: webhookendpoint.FieldEventTypes},
+			webhookendpoint.FieldSecret:              {Type: field.TypeString, Column: webhookendpoint.FieldSecret},
+			webhookendpoint.FieldEnabled:             {Type: field.TypeBool, Column: webhookendpoint.FieldEnabled},
+			webhookendpoint.FieldConsecutiveFailures: {Type: field.TypeInt, Column: webhookendpoint.FieldConsecutiveFailures},
+			webhookendpoint.FieldDisabledReason:      {Type: field.TypeString, Column: webhookendpoint.FieldDisabledReason},
+			webhookendpoint.FieldDisabledAt:          {Type: field.TypeTime, Column: webhookendpoint.FieldDisabledAt},
+		},
+	}
+	graph.Nodes[22] = &sqlgraph.Node{
 		NodeSpec: sqlgraph.NodeSpec{
 			Table:   workflowpackage.Table,
 			Columns: workflowpackage.Columns,
@@ -533,6 +663,18 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"APIToken",
 		"User",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   automationrule.OrganizationTable,
+			Columns: []string{automationrule.OrganizationColumn},
+			Bidi:    false,
+		},
+		"AutomationRule",
+		"Organization",
 	)
 	graph.MustAddE(
 		"organization",
@@ -749,6 +891,30 @@ var schemaGraph = func() *sqlgraph.Schema {
 		},
 		"LeadScoreRecord",
 		"Contact",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   notification.OrganizationTable,
+			Columns: []string{notification.OrganizationColumn},
+			Bidi:    false,
+		},
+		"Notification",
+		"Organization",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   outboxmessage.OrganizationTable,
+			Columns: []string{outboxmessage.OrganizationColumn},
+			Bidi:    false,
+		},
+		"OutboxMessage",
+		"Organization",
 	)
 	graph.MustAddE(
 		"organization",
@@ -1091,6 +1257,54 @@ var schemaGraph = func() *sqlgraph.Schema {
 		&sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
 			Inverse: false,
+			Table:   webhookdelivery.OrganizationTable,
+			Columns: []string{webhookdelivery.OrganizationColumn},
+			Bidi:    false,
+		},
+		"WebhookDelivery",
+		"Organization",
+	)
+	graph.MustAddE(
+		"endpoint",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: true,
+			Table:   webhookdelivery.EndpointTable,
+			Columns: []string{webhookdelivery.EndpointColumn},
+			Bidi:    false,
+		},
+		"WebhookDelivery",
+		"WebhookEndpoint",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
+			Table:   webhookendpoint.OrganizationTable,
+			Columns: []string{webhookendpoint.OrganizationColumn},
+			Bidi:    false,
+		},
+		"WebhookEndpoint",
+		"Organization",
+	)
+	graph.MustAddE(
+		"deliveries",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   webhookendpoint.DeliveriesTable,
+			Columns: []string{webhookendpoint.DeliveriesColumn},
+			Bidi:    false,
+		},
+		"WebhookEndpoint",
+		"WebhookDelivery",
+	)
+	graph.MustAddE(
+		"organization",
+		&sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.M2O,
+			Inverse: false,
 			Table:   workflowpackage.OrganizationTable,
 			Columns: []string{workflowpackage.OrganizationColumn},
 			Bidi:    false,
@@ -1250,6 +1464,135 @@ func (f *APITokenFilter) WhereHasUserWith(preds ...predicate.User) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *AutomationRuleQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the AutomationRuleQuery builder.
+func (_q *AutomationRuleQuery) Filter() *AutomationRuleFilter {
+	return &AutomationRuleFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *AutomationRuleMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the AutomationRuleMutation builder.
+func (m *AutomationRuleMutation) Filter() *AutomationRuleFilter {
+	return &AutomationRuleFilter{config: m.config, predicateAdder: m}
+}
+
+// AutomationRuleFilter provides a generic filtering capability at runtime for AutomationRuleQuery.
+type AutomationRuleFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *AutomationRuleFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *AutomationRuleFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(automationrule.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *AutomationRuleFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(automationrule.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *AutomationRuleFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(automationrule.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *AutomationRuleFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(automationrule.FieldOrganizationID))
+}
+
+// WhereName applies the entql string predicate on the name field.
+func (f *AutomationRuleFilter) WhereName(p entql.StringP) {
+	f.Where(p.Field(automationrule.FieldName))
+}
+
+// WhereEvent applies the entql string predicate on the event field.
+func (f *AutomationRuleFilter) WhereEvent(p entql.StringP) {
+	f.Where(p.Field(automationrule.FieldEvent))
+}
+
+// WhereFromStage applies the entql string predicate on the from_stage field.
+func (f *AutomationRuleFilter) WhereFromStage(p entql.StringP) {
+	f.Where(p.Field(automationrule.FieldFromStage))
+}
+
+// WhereToStage applies the entql string predicate on the to_stage field.
+func (f *AutomationRuleFilter) WhereToStage(p entql.StringP) {
+	f.Where(p.Field(automationrule.FieldToStage))
+}
+
+// WherePackageKey applies the entql string predicate on the package_key field.
+func (f *AutomationRuleFilter) WherePackageKey(p entql.StringP) {
+	f.Where(p.Field(automationrule.FieldPackageKey))
+}
+
+// WherePackageVersion applies the entql int predicate on the package_version field.
+func (f *AutomationRuleFilter) WherePackageVersion(p entql.IntP) {
+	f.Where(p.Field(automationrule.FieldPackageVersion))
+}
+
+// WhereConditionLeadSource applies the entql string predicate on the condition_lead_source field.
+func (f *AutomationRuleFilter) WhereConditionLeadSource(p entql.StringP) {
+	f.Where(p.Field(automationrule.FieldConditionLeadSource))
+}
+
+// WhereConditionZips applies the entql json.RawMessage predicate on the condition_zips field.
+func (f *AutomationRuleFilter) WhereConditionZips(p entql.BytesP) {
+	f.Where(p.Field(automationrule.FieldConditionZips))
+}
+
+// WhereConditionPriceMin applies the entql int predicate on the condition_price_min field.
+func (f *AutomationRuleFilter) WhereConditionPriceMin(p entql.IntP) {
+	f.Where(p.Field(automationrule.FieldConditionPriceMin))
+}
+
+// WhereConditionPriceMax applies the entql int predicate on the condition_price_max field.
+func (f *AutomationRuleFilter) WhereConditionPriceMax(p entql.IntP) {
+	f.Where(p.Field(automationrule.FieldConditionPriceMax))
+}
+
+// WhereParams applies the entql json.RawMessage predicate on the params field.
+func (f *AutomationRuleFilter) WhereParams(p entql.BytesP) {
+	f.Where(p.Field(automationrule.FieldParams))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *AutomationRuleFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(automationrule.FieldEnabled))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *AutomationRuleFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *AutomationRuleFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *CMACalibrationQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -1278,7 +1621,7 @@ type CMACalibrationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *CMACalibrationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[1].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1362,7 +1705,7 @@ type ContactFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ContactFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[2].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1605,7 +1948,7 @@ type DealFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *DealFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[3].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1761,7 +2104,7 @@ type EmailMessageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *EmailMessageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[4].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -1919,7 +2262,7 @@ type InteractionFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *InteractionFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[5].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2022,7 +2365,7 @@ type LeadScoreRecordFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *LeadScoreRecordFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[6].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2112,6 +2455,100 @@ func (f *LeadScoreRecordFilter) WhereHasClientWith(preds ...predicate.Contact) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *NotificationQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the NotificationQuery builder.
+func (_q *NotificationQuery) Filter() *NotificationFilter {
+	return &NotificationFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *NotificationMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the NotificationMutation builder.
+func (m *NotificationMutation) Filter() *NotificationFilter {
+	return &NotificationFilter{config: m.config, predicateAdder: m}
+}
+
+// NotificationFilter provides a generic filtering capability at runtime for NotificationQuery.
+type NotificationFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *NotificationFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *NotificationFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *NotificationFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *NotificationFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *NotificationFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldOrganizationID))
+}
+
+// WhereKind applies the entql string predicate on the kind field.
+func (f *NotificationFilter) WhereKind(p entql.StringP) {
+	f.Where(p.Field(notification.FieldKind))
+}
+
+// WhereTitle applies the entql string predicate on the title field.
+func (f *NotificationFilter) WhereTitle(p entql.StringP) {
+	f.Where(p.Field(notification.FieldTitle))
+}
+
+// WhereBody applies the entql string predicate on the body field.
+func (f *NotificationFilter) WhereBody(p entql.StringP) {
+	f.Where(p.Field(notification.FieldBody))
+}
+
+// WhereSubjectID applies the entql int predicate on the subject_id field.
+func (f *NotificationFilter) WhereSubjectID(p entql.IntP) {
+	f.Where(p.Field(notification.FieldSubjectID))
+}
+
+// WhereReadAt applies the entql time.Time predicate on the read_at field.
+func (f *NotificationFilter) WhereReadAt(p entql.TimeP) {
+	f.Where(p.Field(notification.FieldReadAt))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *NotificationFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *NotificationFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *OrganizationQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2140,7 +2577,7 @@ type OrganizationFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *OrganizationFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[7].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2222,6 +2659,115 @@ func (f *OrganizationFilter) WhereUnsubscribeKey(p entql.BytesP) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *OutboxMessageQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the OutboxMessageQuery builder.
+func (_q *OutboxMessageQuery) Filter() *OutboxMessageFilter {
+	return &OutboxMessageFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *OutboxMessageMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the OutboxMessageMutation builder.
+func (m *OutboxMessageMutation) Filter() *OutboxMessageFilter {
+	return &OutboxMessageFilter{config: m.config, predicateAdder: m}
+}
+
+// OutboxMessageFilter provides a generic filtering capability at runtime for OutboxMessageQuery.
+type OutboxMessageFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *OutboxMessageFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *OutboxMessageFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(outboxmessage.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *OutboxMessageFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(outboxmessage.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *OutboxMessageFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(outboxmessage.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *OutboxMessageFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(outboxmessage.FieldOrganizationID))
+}
+
+// WhereTopic applies the entql string predicate on the topic field.
+func (f *OutboxMessageFilter) WhereTopic(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldTopic))
+}
+
+// WhereKey applies the entql string predicate on the key field.
+func (f *OutboxMessageFilter) WhereKey(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldKey))
+}
+
+// WherePayload applies the entql json.RawMessage predicate on the payload field.
+func (f *OutboxMessageFilter) WherePayload(p entql.BytesP) {
+	f.Where(p.Field(outboxmessage.FieldPayload))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *OutboxMessageFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldStatus))
+}
+
+// WhereAttempts applies the entql int predicate on the attempts field.
+func (f *OutboxMessageFilter) WhereAttempts(p entql.IntP) {
+	f.Where(p.Field(outboxmessage.FieldAttempts))
+}
+
+// WhereNextAttemptAt applies the entql time.Time predicate on the next_attempt_at field.
+func (f *OutboxMessageFilter) WhereNextAttemptAt(p entql.TimeP) {
+	f.Where(p.Field(outboxmessage.FieldNextAttemptAt))
+}
+
+// WhereLastError applies the entql string predicate on the last_error field.
+func (f *OutboxMessageFilter) WhereLastError(p entql.StringP) {
+	f.Where(p.Field(outboxmessage.FieldLastError))
+}
+
+// WhereFinishedAt applies the entql time.Time predicate on the finished_at field.
+func (f *OutboxMessageFilter) WhereFinishedAt(p entql.TimeP) {
+	f.Where(p.Field(outboxmessage.FieldFinishedAt))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *OutboxMessageFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *OutboxMessageFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *PackageStepQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -2250,7 +2796,7 @@ type PackageStepFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PackageStepFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[8].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2378,7 +2924,7 @@ type PropertyFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *PropertyFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[9].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2608,7 +3154,7 @@ type RunFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RunFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[10].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2682,6 +3228,11 @@ func (f *RunFilter) WhereRequestHash(p entql.StringP) {
 // WhereIdempotencyKey applies the entql string predicate on the idempotency_key field.
 func (f *RunFilter) WhereIdempotencyKey(p entql.StringP) {
 	f.Where(p.Field(run.FieldIdempotencyKey))
+}
+
+// WhereTrigger applies the entql json.RawMessage predicate on the trigger field.
+func (f *RunFilter) WhereTrigger(p entql.BytesP) {
+	f.Where(p.Field(run.FieldTrigger))
 }
 
 // WhereError applies the entql string predicate on the error field.
@@ -2817,7 +3368,7 @@ type RunEventFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *RunEventFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[11].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -2935,7 +3486,7 @@ type ScheduleFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ScheduleFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[12].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3074,7 +3625,7 @@ type ScheduledPostFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *ScheduledPostFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[13].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3192,7 +3743,7 @@ type StepRunFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *StepRunFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[14].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3380,7 +3931,7 @@ type TaskFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *TaskFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[15].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[18].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3589,7 +4140,7 @@ type UserFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *UserFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[16].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[19].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})
@@ -3659,6 +4210,267 @@ func (f *UserFilter) WhereHasTokensWith(preds ...predicate.APIToken) {
 }
 
 // addPredicate implements the predicateAdder interface.
+func (_q *WebhookDeliveryQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WebhookDeliveryQuery builder.
+func (_q *WebhookDeliveryQuery) Filter() *WebhookDeliveryFilter {
+	return &WebhookDeliveryFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WebhookDeliveryMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WebhookDeliveryMutation builder.
+func (m *WebhookDeliveryMutation) Filter() *WebhookDeliveryFilter {
+	return &WebhookDeliveryFilter{config: m.config, predicateAdder: m}
+}
+
+// WebhookDeliveryFilter provides a generic filtering capability at runtime for WebhookDeliveryQuery.
+type WebhookDeliveryFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WebhookDeliveryFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[20].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *WebhookDeliveryFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WebhookDeliveryFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WebhookDeliveryFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *WebhookDeliveryFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldOrganizationID))
+}
+
+// WhereEndpointID applies the entql int predicate on the endpoint_id field.
+func (f *WebhookDeliveryFilter) WhereEndpointID(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldEndpointID))
+}
+
+// WhereEventType applies the entql string predicate on the event_type field.
+func (f *WebhookDeliveryFilter) WhereEventType(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldEventType))
+}
+
+// WhereMessageID applies the entql string predicate on the message_id field.
+func (f *WebhookDeliveryFilter) WhereMessageID(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldMessageID))
+}
+
+// WherePayload applies the entql json.RawMessage predicate on the payload field.
+func (f *WebhookDeliveryFilter) WherePayload(p entql.BytesP) {
+	f.Where(p.Field(webhookdelivery.FieldPayload))
+}
+
+// WhereAttempt applies the entql int predicate on the attempt field.
+func (f *WebhookDeliveryFilter) WhereAttempt(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldAttempt))
+}
+
+// WhereStatus applies the entql string predicate on the status field.
+func (f *WebhookDeliveryFilter) WhereStatus(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldStatus))
+}
+
+// WhereResponseCode applies the entql int predicate on the response_code field.
+func (f *WebhookDeliveryFilter) WhereResponseCode(p entql.IntP) {
+	f.Where(p.Field(webhookdelivery.FieldResponseCode))
+}
+
+// WhereError applies the entql string predicate on the error field.
+func (f *WebhookDeliveryFilter) WhereError(p entql.StringP) {
+	f.Where(p.Field(webhookdelivery.FieldError))
+}
+
+// WhereFinal applies the entql bool predicate on the final field.
+func (f *WebhookDeliveryFilter) WhereFinal(p entql.BoolP) {
+	f.Where(p.Field(webhookdelivery.FieldFinal))
+}
+
+// WhereScheduledAt applies the entql time.Time predicate on the scheduled_at field.
+func (f *WebhookDeliveryFilter) WhereScheduledAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldScheduledAt))
+}
+
+// WhereAttemptedAt applies the entql time.Time predicate on the attempted_at field.
+func (f *WebhookDeliveryFilter) WhereAttemptedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookdelivery.FieldAttemptedAt))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *WebhookDeliveryFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *WebhookDeliveryFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasEndpoint applies a predicate to check if query has an edge endpoint.
+func (f *WebhookDeliveryFilter) WhereHasEndpoint() {
+	f.Where(entql.HasEdge("endpoint"))
+}
+
+// WhereHasEndpointWith applies a predicate to check if query has an edge endpoint with a given conditions (other predicates).
+func (f *WebhookDeliveryFilter) WhereHasEndpointWith(preds ...predicate.WebhookEndpoint) {
+	f.Where(entql.HasEdgeWith("endpoint", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
+func (_q *WebhookEndpointQuery) addPredicate(pred func(s *sql.Selector)) {
+	_q.predicates = append(_q.predicates, pred)
+}
+
+// Filter returns a Filter implementation to apply filters on the WebhookEndpointQuery builder.
+func (_q *WebhookEndpointQuery) Filter() *WebhookEndpointFilter {
+	return &WebhookEndpointFilter{config: _q.config, predicateAdder: _q}
+}
+
+// addPredicate implements the predicateAdder interface.
+func (m *WebhookEndpointMutation) addPredicate(pred func(s *sql.Selector)) {
+	m.predicates = append(m.predicates, pred)
+}
+
+// Filter returns an entql.Where implementation to apply filters on the WebhookEndpointMutation builder.
+func (m *WebhookEndpointMutation) Filter() *WebhookEndpointFilter {
+	return &WebhookEndpointFilter{config: m.config, predicateAdder: m}
+}
+
+// WebhookEndpointFilter provides a generic filtering capability at runtime for WebhookEndpointQuery.
+type WebhookEndpointFilter struct {
+	predicateAdder
+	config
+}
+
+// Where applies the entql predicate on the query filter.
+func (f *WebhookEndpointFilter) Where(p entql.P) {
+	f.addPredicate(func(s *sql.Selector) {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[21].Type, p, s); err != nil {
+			s.AddError(err)
+		}
+	})
+}
+
+// WhereID applies the entql int predicate on the id field.
+func (f *WebhookEndpointFilter) WhereID(p entql.IntP) {
+	f.Where(p.Field(webhookendpoint.FieldID))
+}
+
+// WhereCreatedAt applies the entql time.Time predicate on the created_at field.
+func (f *WebhookEndpointFilter) WhereCreatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldCreatedAt))
+}
+
+// WhereUpdatedAt applies the entql time.Time predicate on the updated_at field.
+func (f *WebhookEndpointFilter) WhereUpdatedAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldUpdatedAt))
+}
+
+// WhereOrganizationID applies the entql int predicate on the organization_id field.
+func (f *WebhookEndpointFilter) WhereOrganizationID(p entql.IntP) {
+	f.Where(p.Field(webhookendpoint.FieldOrganizationID))
+}
+
+// WhereURL applies the entql string predicate on the url field.
+func (f *WebhookEndpointFilter) WhereURL(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldURL))
+}
+
+// WhereDescription applies the entql string predicate on the description field.
+func (f *WebhookEndpointFilter) WhereDescription(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldDescription))
+}
+
+// WhereEventTypes applies the entql json.RawMessage predicate on the event_types field.
+func (f *WebhookEndpointFilter) WhereEventTypes(p entql.BytesP) {
+	f.Where(p.Field(webhookendpoint.FieldEventTypes))
+}
+
+// WhereSecret applies the entql string predicate on the secret field.
+func (f *WebhookEndpointFilter) WhereSecret(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldSecret))
+}
+
+// WhereEnabled applies the entql bool predicate on the enabled field.
+func (f *WebhookEndpointFilter) WhereEnabled(p entql.BoolP) {
+	f.Where(p.Field(webhookendpoint.FieldEnabled))
+}
+
+// WhereConsecutiveFailures applies the entql int predicate on the consecutive_failures field.
+func (f *WebhookEndpointFilter) WhereConsecutiveFailures(p entql.IntP) {
+	f.Where(p.Field(webhookendpoint.FieldConsecutiveFailures))
+}
+
+// WhereDisabledReason applies the entql string predicate on the disabled_reason field.
+func (f *WebhookEndpointFilter) WhereDisabledReason(p entql.StringP) {
+	f.Where(p.Field(webhookendpoint.FieldDisabledReason))
+}
+
+// WhereDisabledAt applies the entql time.Time predicate on the disabled_at field.
+func (f *WebhookEndpointFilter) WhereDisabledAt(p entql.TimeP) {
+	f.Where(p.Field(webhookendpoint.FieldDisabledAt))
+}
+
+// WhereHasOrganization applies a predicate to check if query has an edge organization.
+func (f *WebhookEndpointFilter) WhereHasOrganization() {
+	f.Where(entql.HasEdge("organization"))
+}
+
+// WhereHasOrganizationWith applies a predicate to check if query has an edge organization with a given conditions (other predicates).
+func (f *WebhookEndpointFilter) WhereHasOrganizationWith(preds ...predicate.Organization) {
+	f.Where(entql.HasEdgeWith("organization", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// WhereHasDeliveries applies a predicate to check if query has an edge deliveries.
+func (f *WebhookEndpointFilter) WhereHasDeliveries() {
+	f.Where(entql.HasEdge("deliveries"))
+}
+
+// WhereHasDeliveriesWith applies a predicate to check if query has an edge deliveries with a given conditions (other predicates).
+func (f *WebhookEndpointFilter) WhereHasDeliveriesWith(preds ...predicate.WebhookDelivery) {
+	f.Where(entql.HasEdgeWith("deliveries", sqlgraph.WrapFunc(func(s *sql.Selector) {
+		for _, p := range preds {
+			p(s)
+		}
+	})))
+}
+
+// addPredicate implements the predicateAdder interface.
 func (_q *WorkflowPackageQuery) addPredicate(pred func(s *sql.Selector)) {
 	_q.predicates = append(_q.predicates, pred)
 }
@@ -3687,7 +4499,7 @@ type WorkflowPackageFilter struct {
 // Where applies the entql predicate on the query filter.
 func (f *WorkflowPackageFilter) Where(p entql.P) {
 	f.addPredicate(func(s *sql.Selector) {
-		if err := schemaGraph.EvalP(schemaGraph.Nodes[17].Type, p, s); err != nil {
+		if err := schemaGraph.EvalP(schemaGraph.Nodes[22].Type, p, s); err != nil {
 			s.AddError(err)
 		}
 	})

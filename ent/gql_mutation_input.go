@@ -5,11 +5,172 @@ package ent
 import (
 	"time"
 
+	"github.com/estateflow/estateflow/ent/automationrule"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/property"
 )
+
+// CreateAutomationRuleInput represents a mutation input for creating automationrules.
+type CreateAutomationRuleInput struct {
+	Name                string
+	Event               automationrule.Event
+	FromStage           *string
+	ToStage             *string
+	PackageKey          string
+	PackageVersion      *int
+	ConditionLeadSource *automationrule.ConditionLeadSource
+	ConditionZips       []string
+	ConditionPriceMin   *int
+	ConditionPriceMax   *int
+	Params              map[string]interface{}
+	Enabled             *bool
+}
+
+// Mutate applies the CreateAutomationRuleInput on the AutomationRuleMutation builder.
+func (i *CreateAutomationRuleInput) Mutate(m *AutomationRuleMutation) {
+	m.SetName(i.Name)
+	m.SetEvent(i.Event)
+	if v := i.FromStage; v != nil {
+		m.SetFromStage(*v)
+	}
+	if v := i.ToStage; v != nil {
+		m.SetToStage(*v)
+	}
+	m.SetPackageKey(i.PackageKey)
+	if v := i.PackageVersion; v != nil {
+		m.SetPackageVersion(*v)
+	}
+	if v := i.ConditionLeadSource; v != nil {
+		m.SetConditionLeadSource(*v)
+	}
+	if v := i.ConditionZips; v != nil {
+		m.SetConditionZips(v)
+	}
+	if v := i.ConditionPriceMin; v != nil {
+		m.SetConditionPriceMin(*v)
+	}
+	if v := i.ConditionPriceMax; v != nil {
+		m.SetConditionPriceMax(*v)
+	}
+	if v := i.Params; v != nil {
+		m.SetParams(v)
+	}
+	if v := i.Enabled; v != nil {
+		m.SetEnabled(*v)
+	}
+}
+
+// SetInput applies the change-set in the CreateAutomationRuleInput on the AutomationRuleCreate builder.
+func (c *AutomationRuleCreate) SetInput(i CreateAutomationRuleInput) *AutomationRuleCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// UpdateAutomationRuleInput represents a mutation input for updating automationrules.
+type UpdateAutomationRuleInput struct {
+	Name                     *string
+	Event                    *automationrule.Event
+	ClearFromStage           bool
+	FromStage                *string
+	ClearToStage             bool
+	ToStage                  *string
+	PackageKey               *string
+	ClearPackageVersion      bool
+	PackageVersion           *int
+	ClearConditionLeadSource bool
+	ConditionLeadSource      *automationrule.ConditionLeadSource
+	ClearConditionZips       bool
+	ConditionZips            []string
+	AppendConditionZips      []string
+	ClearConditionPriceMin   bool
+	ConditionPriceMin        *int
+	ClearConditionPriceMax   bool
+	ConditionPriceMax        *int
+	ClearParams              bool
+	Params                   map[string]interface{}
+	Enabled                  *bool
+}
+
+// Mutate applies the UpdateAutomationRuleInput on the AutomationRuleMutation builder.
+func (i *UpdateAutomationRuleInput) Mutate(m *AutomationRuleMutation) {
+	if v := i.Name; v != nil {
+		m.SetName(*v)
+	}
+	if v := i.Event; v != nil {
+		m.SetEvent(*v)
+	}
+	if i.ClearFromStage {
+		m.ClearFromStage()
+	}
+	if v := i.FromStage; v != nil {
+		m.SetFromStage(*v)
+	}
+	if i.ClearToStage {
+		m.ClearToStage()
+	}
+	if v := i.ToStage; v != nil {
+		m.SetToStage(*v)
+	}
+	if v := i.PackageKey; v != nil {
+		m.SetPackageKey(*v)
+	}
+	if i.ClearPackageVersion {
+		m.ClearPackageVersion()
+	}
+	if v := i.PackageVersion; v != nil {
+		m.SetPackageVersion(*v)
+	}
+	if i.ClearConditionLeadSource {
+		m.ClearConditionLeadSource()
+	}
+	if v := i.ConditionLeadSource; v != nil {
+		m.SetConditionLeadSource(*v)
+	}
+	if i.ClearConditionZips {
+		m.ClearConditionZips()
+	}
+	if v := i.ConditionZips; v != nil {
+		m.SetConditionZips(v)
+	}
+	if i.AppendConditionZips != nil {
+		m.AppendConditionZips(i.ConditionZips)
+	}
+	if i.ClearConditionPriceMin {
+		m.ClearConditionPriceMin()
+	}
+	if v := i.ConditionPriceMin; v != nil {
+		m.SetConditionPriceMin(*v)
+	}
+	if i.ClearConditionPriceMax {
+		m.ClearConditionPriceMax()
+	}
+	if v := i.ConditionPriceMax; v != nil {
+		m.SetConditionPriceMax(*v)
+	}
+	if i.ClearParams {
+		m.ClearParams()
+	}
+	if v := i.Params; v != nil {
+		m.SetParams(v)
+	}
+	if v := i.Enabled; v != nil {
+		m.SetEnabled(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateAutomationRuleInput on the AutomationRuleUpdate builder.
+func (c *AutomationRuleUpdate) SetInput(i UpdateAutomationRuleInput) *AutomationRuleUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateAutomationRuleInput on the AutomationRuleUpdateOne builder.
+func (c *AutomationRuleUpdateOne) SetInput(i UpdateAutomationRuleInput) *AutomationRuleUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
 
 // CreateClientInput represents a mutation input for creating clients.
 type CreateClientInput struct {
@@ -573,6 +734,74 @@ func (c *PropertyUpdate) SetInput(i UpdatePropertyInput) *PropertyUpdate {
 
 // SetInput applies the change-set in the UpdatePropertyInput on the PropertyUpdateOne builder.
 func (c *PropertyUpdateOne) SetInput(i UpdatePropertyInput) *PropertyUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// CreateWebhookEndpointInput represents a mutation input for creating webhookendpoints.
+type CreateWebhookEndpointInput struct {
+	URL         string
+	Description *string
+	EventTypes  []string
+	Enabled     *bool
+}
+
+// Mutate applies the CreateWebhookEndpointInput on the WebhookEndpointMutation builder.
+func (i *CreateWebhookEndpointInput) Mutate(m *WebhookEndpointMutation) {
+	m.SetURL(i.URL)
+	if v := i.Description; v != nil {
+		m.SetDescription(*v)
+	}
+	if v := i.EventTypes; v != nil {
+		m.SetEventTypes(v)
+	}
+	if v := i.Enabled; v != nil {
+		m.SetEnabled(*v)
+	}
+}
+
+// SetInput applies the change-set in the CreateWebhookEndpointInput on the WebhookEndpointCreate builder.
+func (c *WebhookEndpointCreate) SetInput(i CreateWebhookEndpointInput) *WebhookEndpointCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// UpdateWebhookEndpointInput represents a mutation input for updating webhookendpoints.
+type UpdateWebhookEndpointInput struct {
+	URL              *string
+	Description      *string
+	EventTypes       []string
+	AppendEventTypes []string
+	Enabled          *bool
+}
+
+// Mutate applies the UpdateWebhookEndpointInput on the WebhookEndpointMutation builder.
+func (i *UpdateWebhookEndpointInput) Mutate(m *WebhookEndpointMutation) {
+	if v := i.URL; v != nil {
+		m.SetURL(*v)
+	}
+	if v := i.Description; v != nil {
+		m.SetDescription(*v)
+	}
+	if v := i.EventTypes; v != nil {
+		m.SetEventTypes(v)
+	}
+	if i.AppendEventTypes != nil {
+		m.AppendEventTypes(i.EventTypes)
+	}
+	if v := i.Enabled; v != nil {
+		m.SetEnabled(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateWebhookEndpointInput on the WebhookEndpointUpdate builder.
+func (c *WebhookEndpointUpdate) SetInput(i UpdateWebhookEndpointInput) *WebhookEndpointUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateWebhookEndpointInput on the WebhookEndpointUpdateOne builder.
+func (c *WebhookEndpointUpdateOne) SetInput(i UpdateWebhookEndpointInput) *WebhookEndpointUpdateOne {
 	i.Mutate(c.Mutation())
 	return c
 }

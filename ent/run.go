@@ -48,6 +48,8 @@ type Run struct {
 	RequestHash string `json:"request_hash,omitempty"`
 	// IdempotencyKey holds the value of the "idempotency_key" field.
 	IdempotencyKey *string `json:"idempotency_key,omitempty"`
+	// Trigger holds the value of the "trigger" field.
+	Trigger map[string]interface{} `json:"trigger,omitempty"`
 	// Error holds the value of the "error" field.
 	Error *string `json:"error,omitempty"`
 	// StartedAt holds the value of the "started_at" field.
@@ -153,7 +155,7 @@ func (*Run) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case run.FieldParams:
+		case run.FieldParams, run.FieldTrigger:
 			values[i] = new([]byte)
 		case run.FieldProgress:
 			values[i] = new(sql.NullFloat64)
@@ -266,6 +268,14 @@ func (_m *Run) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.IdempotencyKey = new(string)
 				*_m.IdempotencyKey = value.String
+			}
+		case run.FieldTrigger:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field trigger", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.Trigger); err != nil {
+					return fmt.Errorf("unmarshal field trigger: %w", err)
+				}
 			}
 		case run.FieldError:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -405,6 +415,9 @@ func (_m *Run) String() string {
 		builder.WriteString("idempotency_key=")
 		builder.WriteString(*v)
 	}
+	builder.WriteString(", ")
+	builder.WriteString("trigger=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Trigger))
 	builder.WriteString(", ")
 	if v := _m.Error; v != nil {
 		builder.WriteString("error=")

@@ -178,6 +178,12 @@ func (_c *RunCreate) SetNillableIdempotencyKey(v *string) *RunCreate {
 	return _c
 }
 
+// SetTrigger sets the "trigger" field.
+func (_c *RunCreate) SetTrigger(v map[string]interface{}) *RunCreate {
+	_c.mutation.SetTrigger(v)
+	return _c
+}
+
 // SetError sets the "error" field.
 func (_c *RunCreate) SetError(v string) *RunCreate {
 	_c.mutation.SetError(v)
@@ -469,6 +475,10 @@ func (_c *RunCreate) createSpec() (*Run, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.IdempotencyKey(); ok {
 		_spec.SetField(run.FieldIdempotencyKey, field.TypeString, value)
 		_node.IdempotencyKey = &value
+	}
+	if value, ok := _c.mutation.Trigger(); ok {
+		_spec.SetField(run.FieldTrigger, field.TypeJSON, value)
+		_node.Trigger = value
 	}
 	if value, ok := _c.mutation.Error(); ok {
 		_spec.SetField(run.FieldError, field.TypeString, value)
@@ -807,6 +817,9 @@ func (u *RunUpsertOne) UpdateNewValues() *RunUpsertOne {
 		}
 		if _, exists := u.create.mutation.IdempotencyKey(); exists {
 			s.SetIgnore(run.FieldIdempotencyKey)
+		}
+		if _, exists := u.create.mutation.Trigger(); exists {
+			s.SetIgnore(run.FieldTrigger)
 		}
 	}))
 	return u
@@ -1195,6 +1208,9 @@ func (u *RunUpsertBulk) UpdateNewValues() *RunUpsertBulk {
 			}
 			if _, exists := b.mutation.IdempotencyKey(); exists {
 				s.SetIgnore(run.FieldIdempotencyKey)
+			}
+			if _, exists := b.mutation.Trigger(); exists {
+				s.SetIgnore(run.FieldTrigger)
 			}
 		}
 	}))

@@ -356,6 +356,9 @@ func (_u *RunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(run.FieldIdempotencyKey, field.TypeString)
 	}
+	if _u.mutation.TriggerCleared() {
+		_spec.ClearField(run.FieldTrigger, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.Error(); ok {
 		_spec.SetField(run.FieldError, field.TypeString, value)
 	}
@@ -845,6 +848,9 @@ func (_u *RunUpdateOne) sqlSave(ctx context.Context) (_node *Run, err error) {
 	}
 	if _u.mutation.IdempotencyKeyCleared() {
 		_spec.ClearField(run.FieldIdempotencyKey, field.TypeString)
+	}
+	if _u.mutation.TriggerCleared() {
+		_spec.ClearField(run.FieldTrigger, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.Error(); ok {
 		_spec.SetField(run.FieldError, field.TypeString, value)

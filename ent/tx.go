@@ -16,6 +16,8 @@ type Tx struct {
 	config
 	// APIToken is the client for interacting with the APIToken builders.
 	APIToken *APITokenClient
+	// AutomationRule is the client for interacting with the AutomationRule builders.
+	AutomationRule *AutomationRuleClient
 	// CMACalibration is the client for interacting with the CMACalibration builders.
 	CMACalibration *CMACalibrationClient
 	// Contact is the client for interacting with the Contact builders.
@@ -28,8 +30,12 @@ type Tx struct {
 	Interaction *InteractionClient
 	// LeadScoreRecord is the client for interacting with the LeadScoreRecord builders.
 	LeadScoreRecord *LeadScoreRecordClient
+	// Notification is the client for interacting with the Notification builders.
+	Notification *NotificationClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// OutboxMessage is the client for interacting with the OutboxMessage builders.
+	OutboxMessage *OutboxMessageClient
 	// PackageStep is the client for interacting with the PackageStep builders.
 	PackageStep *PackageStepClient
 	// Property is the client for interacting with the Property builders.
@@ -48,6 +54,10 @@ type Tx struct {
 	Task *TaskClient
 	// User is the client for interacting with the User builders.
 	User *UserClient
+	// WebhookDelivery is the client for interacting with the WebhookDelivery builders.
+	WebhookDelivery *WebhookDeliveryClient
+	// WebhookEndpoint is the client for interacting with the WebhookEndpoint builders.
+	WebhookEndpoint *WebhookEndpointClient
 	// WorkflowPackage is the client for interacting with the WorkflowPackage builders.
 	WorkflowPackage *WorkflowPackageClient
 
@@ -182,13 +192,16 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIToken = NewAPITokenClient(tx.config)
+	tx.AutomationRule = NewAutomationRuleClient(tx.config)
 	tx.CMACalibration = NewCMACalibrationClient(tx.config)
 	tx.Contact = NewContactClient(tx.config)
 	tx.Deal = NewDealClient(tx.config)
 	tx.EmailMessage = NewEmailMessageClient(tx.config)
 	tx.Interaction = NewInteractionClient(tx.config)
 	tx.LeadScoreRecord = NewLeadScoreRecordClient(tx.config)
+	tx.Notification = NewNotificationClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
+	tx.OutboxMessage = NewOutboxMessageClient(tx.config)
 	tx.PackageStep = NewPackageStepClient(tx.config)
 	tx.Property = NewPropertyClient(tx.config)
 	tx.Run = NewRunClient(tx.config)
@@ -198,6 +211,8 @@ func (tx *Tx) init() {
 	tx.StepRun = NewStepRunClient(tx.config)
 	tx.Task = NewTaskClient(tx.config)
 	tx.User = NewUserClient(tx.config)
+	tx.WebhookDelivery = NewWebhookDeliveryClient(tx.config)
+	tx.WebhookEndpoint = NewWebhookEndpointClient(tx.config)
 	tx.WorkflowPackage = NewWorkflowPackageClient(tx.config)
 }
 

@@ -11,20 +11,52 @@ import (
 
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
+	"github.com/estateflow/estateflow/modules/automation"
+	"github.com/estateflow/estateflow/modules/crm"
 )
 
 // CreateClient is the resolver for the createClient field.
 func (r *mutationResolver) CreateClient(ctx context.Context, input ent.CreateClientInput) (*ent.Contact, error) {
-	return r.client.Contact.Create().SetInput(input).Save(ctx)
+	var id int
+	err := r.inEngineTx(ctx, func(ctx context.Context, db *ent.Client) error {
+		c, err := db.Contact.Create().SetInput(input).Save(ctx)
+		if err != nil {
+			return err
+		}
+		id = c.ID
+		return automation.ClientCreated(ctx, db, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.client.Contact.Get(ctx, id)
 }
 
 // UpdateClient is the resolver for the updateClient field.
 func (r *mutationResolver) UpdateClient(ctx context.Context, id int, input ent.UpdateClientInput) (*ent.Contact, error) {
-	c, err := r.client.Contact.UpdateOneID(id).SetInput(input).Save(ctx)
+	err := r.inEngineTx(ctx, func(ctx context.Context, db *ent.Client) error {
+		// The lock orders concurrent changes of the stage, so that each
+		// sees the stage it changes from.
+		if err := crm.LockClient(ctx, db, id); err != nil {
+			return err
+		}
+		old, err := db.Contact.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		c, err := db.Contact.UpdateOneID(id).SetInput(input).Save(ctx)
+		if err != nil {
+			return err
+		}
+		return automation.ClientStageChanged(ctx, db, c, old.Stage)
+	})
 	if ent.IsNotFound(err) {
 		return nil, notFound("id", "client", id)
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return r.client.Contact.Get(ctx, id)
 }
 
 // DeleteClient is the resolver for the deleteClient field.

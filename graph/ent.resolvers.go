@@ -30,6 +30,14 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []int) ([]ent.Noder, erro
 	return r.client.Noders(ctx, ids)
 }
 
+// AutomationRules is the resolver for the automationRules field.
+func (r *queryResolver) AutomationRules(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) (*ent.AutomationRuleConnection, error) {
+	return r.client.AutomationRule.Query().Paginate(ctx, after, first, before, last,
+		ent.WithAutomationRuleOrder(orderBy),
+		ent.WithAutomationRuleFilter(where.Filter),
+	)
+}
+
 // Clients is the resolver for the clients field.
 func (r *queryResolver) Clients(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) (*ent.ClientConnection, error) {
 	return r.client.Contact.Query().Paginate(ctx, after, first, before, last,
@@ -51,6 +59,14 @@ func (r *queryResolver) EmailMessages(ctx context.Context, after *entgql.Cursor[
 	return r.client.EmailMessage.Query().Paginate(ctx, after, first, before, last,
 		ent.WithEmailMessageOrder(orderBy),
 		ent.WithEmailMessageFilter(where.Filter),
+	)
+}
+
+// Notifications is the resolver for the notifications field.
+func (r *queryResolver) Notifications(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) (*ent.NotificationConnection, error) {
+	return r.client.Notification.Query().Paginate(ctx, after, first, before, last,
+		ent.WithNotificationOrder(orderBy),
+		ent.WithNotificationFilter(where.Filter),
 	)
 }
 
@@ -83,6 +99,14 @@ func (r *queryResolver) Tasks(ctx context.Context, after *entgql.Cursor[int], fi
 	return r.client.Task.Query().Paginate(ctx, after, first, before, last,
 		ent.WithTaskOrder(orderBy),
 		ent.WithTaskFilter(where.Filter),
+	)
+}
+
+// WebhookEndpoints is the resolver for the webhookEndpoints field.
+func (r *queryResolver) WebhookEndpoints(ctx context.Context, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) (*ent.WebhookEndpointConnection, error) {
+	return r.client.WebhookEndpoint.Query().Paginate(ctx, after, first, before, last,
+		ent.WithWebhookEndpointOrder(orderBy),
+		ent.WithWebhookEndpointFilter(where.Filter),
 	)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/graph/model"
+	"github.com/estateflow/estateflow/modules/automation"
 )
 
 // CreateProperty is the resolver for the createProperty field.
@@ -21,11 +22,24 @@ func (r *mutationResolver) CreateProperty(ctx context.Context, input ent.CreateP
 
 // UpdateProperty is the resolver for the updateProperty field.
 func (r *mutationResolver) UpdateProperty(ctx context.Context, id int, input ent.UpdatePropertyInput) (*ent.Property, error) {
-	p, err := r.client.Property.UpdateOneID(id).SetInput(input).Save(ctx)
+	err := r.inEngineTx(ctx, func(ctx context.Context, db *ent.Client) error {
+		old, err := lockProperty(ctx, db, id)
+		if err != nil {
+			return err
+		}
+		p, err := db.Property.UpdateOneID(id).SetInput(input).Save(ctx)
+		if err != nil {
+			return err
+		}
+		return automation.PropertyStatusChanged(ctx, db, p, old.Status)
+	})
 	if ent.IsNotFound(err) {
 		return nil, notFound("id", "property", id)
 	}
-	return p, err
+	if err != nil {
+		return nil, err
+	}
+	return r.client.Property.Get(ctx, id)
 }
 
 // DeleteProperty is the resolver for the deleteProperty field.

@@ -38,6 +38,16 @@ func NewSchema(client *ent.Client, eng *engine.Engine, authn *auth.Authenticator
 // Mutations are not all wrapped in one transaction (entgql's Transactioner)
 // because run mutations go through the engine, which commits on its own;
 // on SQLite an outer write transaction would block it.
+// inEngineTx runs fn in a transaction of the engine (engine.Transact), for
+// mutations whose change may start automation rules: the outbox messages
+// the automation package writes through fn's ctx and db commit with the
+// change. Entities read in fn belong to its finished transaction (on
+// PostgreSQL, a client over the *sql.Tx): read them again through
+// r.client before they leave the resolver.
+func (r *Resolver) inEngineTx(ctx context.Context, fn func(ctx context.Context, db *ent.Client) error) error {
+	return r.engine.Transact(ctx, fn)
+}
+
 func (r *Resolver) inTx(ctx context.Context, fn func(db *ent.Client) error) error {
 	tx, err := r.client.Tx(ctx)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/modules/automation"
 	"github.com/estateflow/estateflow/modules/crm"
 )
 
@@ -38,10 +39,12 @@ func (r *mutationResolver) CreateTransaction(ctx context.Context, input ent.Crea
 
 // AdvanceTransaction is the resolver for the advanceTransaction field.
 func (r *mutationResolver) AdvanceTransaction(ctx context.Context, id int, stage deal.Stage) (*ent.Deal, error) {
-	var d *ent.Deal
-	err := r.inTx(ctx, func(db *ent.Client) (err error) {
-		d, err = crm.Advance(ctx, db, id, stage, time.Now())
-		return err
+	err := r.inEngineTx(ctx, func(ctx context.Context, db *ent.Client) error {
+		d, from, err := crm.Advance(ctx, db, id, stage, time.Now())
+		if err != nil {
+			return err
+		}
+		return automation.TransactionStageChanged(ctx, db, d, from)
 	})
 	switch {
 	case ent.IsNotFound(err):
@@ -51,5 +54,5 @@ func (r *mutationResolver) AdvanceTransaction(ctx context.Context, id int, stage
 	case err != nil:
 		return nil, err
 	}
-	return d.Unwrap(), nil
+	return r.client.Deal.Get(ctx, id)
 }

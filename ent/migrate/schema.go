@@ -43,6 +43,46 @@ var (
 			},
 		},
 	}
+	// AutomationRulesColumns holds the columns for the "automation_rules" table.
+	AutomationRulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "event", Type: field.TypeEnum, Enums: []string{"CLIENT_CREATED", "CLIENT_STAGE_CHANGED", "PROPERTY_STATUS_CHANGED", "TRANSACTION_STAGE_CHANGED"}},
+		{Name: "from_stage", Type: field.TypeString, Nullable: true, Size: 40},
+		{Name: "to_stage", Type: field.TypeString, Nullable: true, Size: 40},
+		{Name: "package_key", Type: field.TypeString, Size: 100},
+		{Name: "package_version", Type: field.TypeInt, Nullable: true},
+		{Name: "condition_lead_source", Type: field.TypeEnum, Nullable: true, Enums: []string{"REFERRAL", "WEBSITE", "OPEN_HOUSE", "SOCIAL", "ZILLOW", "OTHER"}},
+		{Name: "condition_zips", Type: field.TypeJSON, Nullable: true},
+		{Name: "condition_price_min", Type: field.TypeInt, Nullable: true},
+		{Name: "condition_price_max", Type: field.TypeInt, Nullable: true},
+		{Name: "params", Type: field.TypeJSON, Nullable: true},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// AutomationRulesTable holds the schema information for the "automation_rules" table.
+	AutomationRulesTable = &schema.Table{
+		Name:       "automation_rules",
+		Columns:    AutomationRulesColumns,
+		PrimaryKey: []*schema.Column{AutomationRulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "automation_rules_organizations_organization",
+				Columns:    []*schema.Column{AutomationRulesColumns[15]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "automationrule_organization_id_event_enabled",
+				Unique:  false,
+				Columns: []*schema.Column{AutomationRulesColumns[15], AutomationRulesColumns[4], AutomationRulesColumns[14]},
+			},
+		},
+	}
 	// CmaCalibrationsColumns holds the columns for the "cma_calibrations" table.
 	CmaCalibrationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -167,6 +207,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[5]},
 			},
+			{
+				Name:    "deal_organization_id_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[10]},
+			},
+			{
+				Name:    "deal_organization_id_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{TransactionsColumns[11], TransactionsColumns[12]},
+			},
 		},
 	}
 	// EmailMessagesColumns holds the columns for the "email_messages" table.
@@ -230,6 +280,11 @@ var (
 				Name:    "emailmessage_client_id_status",
 				Unique:  false,
 				Columns: []*schema.Column{EmailMessagesColumns[17], EmailMessagesColumns[7]},
+			},
+			{
+				Name:    "emailmessage_organization_id_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{EmailMessagesColumns[18], EmailMessagesColumns[17]},
 			},
 		},
 	}
@@ -317,6 +372,39 @@ var (
 			},
 		},
 	}
+	// NotificationsColumns holds the columns for the "notifications" table.
+	NotificationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"WEBHOOK_ENDPOINT_DISABLED"}},
+		{Name: "title", Type: field.TypeString, Size: 200},
+		{Name: "body", Type: field.TypeString, Size: 2147483647},
+		{Name: "subject_id", Type: field.TypeInt, Nullable: true},
+		{Name: "read_at", Type: field.TypeTime, Nullable: true},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// NotificationsTable holds the schema information for the "notifications" table.
+	NotificationsTable = &schema.Table{
+		Name:       "notifications",
+		Columns:    NotificationsColumns,
+		PrimaryKey: []*schema.Column{NotificationsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "notifications_organizations_organization",
+				Columns:    []*schema.Column{NotificationsColumns[8]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "notification_organization_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{NotificationsColumns[8], NotificationsColumns[1]},
+			},
+		},
+	}
 	// OrganizationsColumns holds the columns for the "organizations" table.
 	OrganizationsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -332,6 +420,7 @@ var (
 		{Name: "sender_name", Type: field.TypeString, Size: 200, Default: ""},
 		{Name: "sender_email", Type: field.TypeString, Size: 320, Default: ""},
 		{Name: "signature", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "event_retention_days", Type: field.TypeInt, Nullable: true},
 		{Name: "unsubscribe_key", Type: field.TypeBytes, Nullable: true},
 	}
 	// OrganizationsTable holds the schema information for the "organizations" table.
@@ -340,6 +429,47 @@ var (
 		Columns:    OrganizationsColumns,
 		PrimaryKey: []*schema.Column{OrganizationsColumns[0]},
 	}
+	// OutboxMessagesColumns holds the columns for the "outbox_messages" table.
+	OutboxMessagesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "topic", Type: field.TypeString, Size: 100},
+		{Name: "key", Type: field.TypeString, Size: 300},
+		{Name: "payload", Type: field.TypeJSON, Nullable: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "DONE", "FAILED"}, Default: "PENDING"},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// OutboxMessagesTable holds the schema information for the "outbox_messages" table.
+	OutboxMessagesTable = &schema.Table{
+		Name:       "outbox_messages",
+		Columns:    OutboxMessagesColumns,
+		PrimaryKey: []*schema.Column{OutboxMessagesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "outbox_messages_organizations_organization",
+				Columns:    []*schema.Column{OutboxMessagesColumns[11]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "outboxmessage_organization_id_topic_key",
+				Unique:  true,
+				Columns: []*schema.Column{OutboxMessagesColumns[11], OutboxMessagesColumns[3], OutboxMessagesColumns[4]},
+			},
+			{
+				Name:    "outboxmessage_status_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{OutboxMessagesColumns[6], OutboxMessagesColumns[8]},
+			},
+		},
+	}
 	// PackageStepsColumns holds the columns for the "package_steps" table.
 	PackageStepsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -347,7 +477,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "key", Type: field.TypeString, Size: 64},
 		{Name: "name", Type: field.TypeString, Size: 200},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "APPROVAL"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "APPROVAL", "HOME_VALUATION", "HOME_VALUE_EMAIL"}},
 		{Name: "depends_on", Type: field.TypeJSON},
 		{Name: "config", Type: field.TypeJSON, Nullable: true},
 		{Name: "max_attempts", Type: field.TypeInt, Nullable: true},
@@ -454,9 +584,11 @@ var (
 		{Name: "last_seq", Type: field.TypeInt, Default: 0},
 		{Name: "request_hash", Type: field.TypeString, Nullable: true},
 		{Name: "idempotency_key", Type: field.TypeString, Nullable: true, Size: 200},
+		{Name: "trigger", Type: field.TypeJSON, Nullable: true},
 		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
 		{Name: "started_at", Type: field.TypeTime, Nullable: true},
 		{Name: "finished_at", Type: field.TypeTime, Nullable: true},
+		{Name: "compacted_at", Type: field.TypeTime, Nullable: true},
 		{Name: "organization_id", Type: field.TypeInt},
 		{Name: "package_id", Type: field.TypeInt},
 		{Name: "property_id", Type: field.TypeInt, Nullable: true},
@@ -470,25 +602,25 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "runs_organizations_organization",
-				Columns:    []*schema.Column{RunsColumns[13]},
+				Columns:    []*schema.Column{RunsColumns[15]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "runs_packages_package",
-				Columns:    []*schema.Column{RunsColumns[14]},
+				Columns:    []*schema.Column{RunsColumns[16]},
 				RefColumns: []*schema.Column{PackagesColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
 			{
 				Symbol:     "runs_properties_property",
-				Columns:    []*schema.Column{RunsColumns[15]},
+				Columns:    []*schema.Column{RunsColumns[17]},
 				RefColumns: []*schema.Column{PropertiesColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
 			{
 				Symbol:     "runs_clients_client",
-				Columns:    []*schema.Column{RunsColumns[16]},
+				Columns:    []*schema.Column{RunsColumns[18]},
 				RefColumns: []*schema.Column{ClientsColumns[0]},
 				OnDelete:   schema.Restrict,
 			},
@@ -497,12 +629,47 @@ var (
 			{
 				Name:    "run_organization_id_idempotency_key",
 				Unique:  true,
-				Columns: []*schema.Column{RunsColumns[13], RunsColumns[9]},
+				Columns: []*schema.Column{RunsColumns[15], RunsColumns[9]},
 			},
 			{
 				Name:    "run_organization_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{RunsColumns[13], RunsColumns[5]},
+				Columns: []*schema.Column{RunsColumns[15], RunsColumns[5]},
+			},
+			{
+				Name:    "run_organization_id_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[15], RunsColumns[17]},
+			},
+			{
+				Name:    "run_organization_id_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[15], RunsColumns[18]},
+			},
+			{
+				Name:    "run_organization_id_package_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[15], RunsColumns[16]},
+			},
+			{
+				Name:    "run_organization_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[15], RunsColumns[1]},
+			},
+			{
+				Name:    "run_finished_at",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[13]},
+			},
+			{
+				Name:    "run_status_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[5], RunsColumns[15]},
+			},
+			{
+				Name:    "run_organization_id_compacted_at_finished_at",
+				Unique:  false,
+				Columns: []*schema.Column{RunsColumns[15], RunsColumns[14], RunsColumns[13]},
 			},
 		},
 	}
@@ -510,12 +677,13 @@ var (
 	RunEventsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "seq", Type: field.TypeInt},
-		{Name: "type", Type: field.TypeEnum, Enums: []string{"RUN_QUEUED", "RUN_STARTED", "RUN_SUCCEEDED", "RUN_FAILED", "RUN_CANCELING", "RUN_CANCELED", "RUN_RETRIED", "STEP_STARTED", "STEP_PROGRESS", "STEP_RETRYING", "STEP_SUCCEEDED", "STEP_FAILED", "STEP_SKIPPED", "STEP_CANCELED", "STEP_AWAITING"}},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"RUN_QUEUED", "RUN_STARTED", "RUN_SUCCEEDED", "RUN_FAILED", "RUN_CANCELING", "RUN_CANCELED", "RUN_RETRIED", "STEP_STARTED", "STEP_PROGRESS", "STEP_RETRYING", "STEP_SUCCEEDED", "STEP_FAILED", "STEP_SKIPPED", "STEP_CANCELED", "STEP_AWAITING", "EVENTS_COMPACTED"}},
 		{Name: "step_key", Type: field.TypeString, Nullable: true},
 		{Name: "status", Type: field.TypeString},
 		{Name: "progress", Type: field.TypeFloat64, Default: 0},
 		{Name: "message", Type: field.TypeString, Size: 2147483647, Default: ""},
 		{Name: "at", Type: field.TypeTime},
+		{Name: "compacted_through", Type: field.TypeInt, Nullable: true},
 		{Name: "run_id", Type: field.TypeInt},
 		{Name: "organization_id", Type: field.TypeInt},
 	}
@@ -527,13 +695,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "run_events_runs_events",
-				Columns:    []*schema.Column{RunEventsColumns[8]},
+				Columns:    []*schema.Column{RunEventsColumns[9]},
 				RefColumns: []*schema.Column{RunsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "run_events_organizations_organization",
-				Columns:    []*schema.Column{RunEventsColumns[9]},
+				Columns:    []*schema.Column{RunEventsColumns[10]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -542,7 +710,54 @@ var (
 			{
 				Name:    "runevent_run_id_seq",
 				Unique:  true,
-				Columns: []*schema.Column{RunEventsColumns[8], RunEventsColumns[1]},
+				Columns: []*schema.Column{RunEventsColumns[9], RunEventsColumns[1]},
+			},
+		},
+	}
+	// SchedulesColumns holds the columns for the "schedules" table.
+	SchedulesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "name", Type: field.TypeString, Size: 200},
+		{Name: "cron", Type: field.TypeString, Size: 200},
+		{Name: "package_key", Type: field.TypeString, Size: 63},
+		{Name: "package_version", Type: field.TypeInt, Nullable: true},
+		{Name: "record_filter", Type: field.TypeJSON},
+		{Name: "params", Type: field.TypeJSON, Nullable: true},
+		{Name: "missed_policy", Type: field.TypeEnum, Enums: []string{"SKIP", "RUN_ONCE"}, Default: "SKIP"},
+		{Name: "catch_up_window_seconds", Type: field.TypeInt, Default: 86400},
+		{Name: "paused", Type: field.TypeBool, Default: false},
+		{Name: "next_fire_at", Type: field.TypeTime, Nullable: true},
+		{Name: "pending_fire_at", Type: field.TypeTime, Nullable: true},
+		{Name: "pending_lease_until", Type: field.TypeTime, Nullable: true},
+		{Name: "last_fire_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_outcome", Type: field.TypeJSON, Nullable: true},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// SchedulesTable holds the schema information for the "schedules" table.
+	SchedulesTable = &schema.Table{
+		Name:       "schedules",
+		Columns:    SchedulesColumns,
+		PrimaryKey: []*schema.Column{SchedulesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "schedules_organizations_organization",
+				Columns:    []*schema.Column{SchedulesColumns[17]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "schedule_paused_next_fire_at",
+				Unique:  false,
+				Columns: []*schema.Column{SchedulesColumns[11], SchedulesColumns[12]},
+			},
+			{
+				Name:    "schedule_organization_id_name",
+				Unique:  false,
+				Columns: []*schema.Column{SchedulesColumns[17], SchedulesColumns[3]},
 			},
 		},
 	}
@@ -590,6 +805,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{ScheduledPostsColumns[10], ScheduledPostsColumns[6], ScheduledPostsColumns[4]},
 			},
+			{
+				Name:    "scheduledpost_run_id",
+				Unique:  false,
+				Columns: []*schema.Column{ScheduledPostsColumns[7]},
+			},
+			{
+				Name:    "scheduledpost_organization_id_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{ScheduledPostsColumns[10], ScheduledPostsColumns[9]},
+			},
 		},
 	}
 	// StepRunsColumns holds the columns for the "step_runs" table.
@@ -599,7 +824,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "key", Type: field.TypeString},
 		{Name: "name", Type: field.TypeString},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "APPROVAL"}},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "APPROVAL", "HOME_VALUATION", "HOME_VALUE_EMAIL"}},
 		{Name: "depends_on", Type: field.TypeJSON},
 		{Name: "config", Type: field.TypeJSON, Nullable: true},
 		{Name: "max_attempts", Type: field.TypeInt, Nullable: true},
@@ -727,6 +952,16 @@ var (
 				Unique:  false,
 				Columns: []*schema.Column{TasksColumns[14], TasksColumns[7], TasksColumns[6]},
 			},
+			{
+				Name:    "task_organization_id_client_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[14], TasksColumns[12]},
+			},
+			{
+				Name:    "task_organization_id_property_id",
+				Unique:  false,
+				Columns: []*schema.Column{TasksColumns[14], TasksColumns[15]},
+			},
 		},
 	}
 	// UsersColumns holds the columns for the "users" table.
@@ -757,6 +992,92 @@ var (
 				Name:    "user_organization_id_email",
 				Unique:  true,
 				Columns: []*schema.Column{UsersColumns[6], UsersColumns[3]},
+			},
+		},
+	}
+	// WebhookDeliveriesColumns holds the columns for the "webhook_deliveries" table.
+	WebhookDeliveriesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "event_type", Type: field.TypeString, Size: 40},
+		{Name: "message_id", Type: field.TypeString, Size: 100},
+		{Name: "payload", Type: field.TypeJSON},
+		{Name: "attempt", Type: field.TypeInt},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"PENDING", "SUCCEEDED", "FAILED"}, Default: "PENDING"},
+		{Name: "response_code", Type: field.TypeInt, Nullable: true},
+		{Name: "error", Type: field.TypeString, Nullable: true, Size: 2147483647},
+		{Name: "final", Type: field.TypeBool, Default: false},
+		{Name: "scheduled_at", Type: field.TypeTime},
+		{Name: "attempted_at", Type: field.TypeTime, Nullable: true},
+		{Name: "organization_id", Type: field.TypeInt},
+		{Name: "endpoint_id", Type: field.TypeInt},
+	}
+	// WebhookDeliveriesTable holds the schema information for the "webhook_deliveries" table.
+	WebhookDeliveriesTable = &schema.Table{
+		Name:       "webhook_deliveries",
+		Columns:    WebhookDeliveriesColumns,
+		PrimaryKey: []*schema.Column{WebhookDeliveriesColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_deliveries_organizations_organization",
+				Columns:    []*schema.Column{WebhookDeliveriesColumns[13]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "webhook_deliveries_webhook_endpoints_deliveries",
+				Columns:    []*schema.Column{WebhookDeliveriesColumns[14]},
+				RefColumns: []*schema.Column{WebhookEndpointsColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookdelivery_message_id_attempt",
+				Unique:  true,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[4], WebhookDeliveriesColumns[6]},
+			},
+			{
+				Name:    "webhookdelivery_endpoint_id_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookDeliveriesColumns[14], WebhookDeliveriesColumns[1]},
+			},
+		},
+	}
+	// WebhookEndpointsColumns holds the columns for the "webhook_endpoints" table.
+	WebhookEndpointsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "url", Type: field.TypeString, Size: 2000},
+		{Name: "description", Type: field.TypeString, Size: 500, Default: ""},
+		{Name: "event_types", Type: field.TypeJSON},
+		{Name: "secret", Type: field.TypeString},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "consecutive_failures", Type: field.TypeInt, Default: 0},
+		{Name: "disabled_reason", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "disabled_at", Type: field.TypeTime, Nullable: true},
+		{Name: "organization_id", Type: field.TypeInt},
+	}
+	// WebhookEndpointsTable holds the schema information for the "webhook_endpoints" table.
+	WebhookEndpointsTable = &schema.Table{
+		Name:       "webhook_endpoints",
+		Columns:    WebhookEndpointsColumns,
+		PrimaryKey: []*schema.Column{WebhookEndpointsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "webhook_endpoints_organizations_organization",
+				Columns:    []*schema.Column{WebhookEndpointsColumns[11]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "webhookendpoint_organization_id_enabled",
+				Unique:  false,
+				Columns: []*schema.Column{WebhookEndpointsColumns[11], WebhookEndpointsColumns[7]},
 			},
 		},
 	}
@@ -797,21 +1118,27 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APITokensTable,
+		AutomationRulesTable,
 		CmaCalibrationsTable,
 		ClientsTable,
 		TransactionsTable,
 		EmailMessagesTable,
 		InteractionsTable,
 		LeadScoreRecordsTable,
+		NotificationsTable,
 		OrganizationsTable,
+		OutboxMessagesTable,
 		PackageStepsTable,
 		PropertiesTable,
 		RunsTable,
 		RunEventsTable,
+		SchedulesTable,
 		ScheduledPostsTable,
 		StepRunsTable,
 		TasksTable,
 		UsersTable,
+		WebhookDeliveriesTable,
+		WebhookEndpointsTable,
 		PackagesTable,
 	}
 )
@@ -821,6 +1148,10 @@ func init() {
 	APITokensTable.ForeignKeys[1].RefTable = UsersTable
 	APITokensTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(64424509440),
+	}
+	AutomationRulesTable.ForeignKeys[0].RefTable = OrganizationsTable
+	AutomationRulesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(73014444032),
 	}
 	CmaCalibrationsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	CmaCalibrationsTable.Annotation = &entsql.Annotation{
@@ -853,8 +1184,16 @@ func init() {
 	LeadScoreRecordsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(42949672960),
 	}
+	NotificationsTable.ForeignKeys[0].RefTable = OrganizationsTable
+	NotificationsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(77309411328),
+	}
 	OrganizationsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(8589934592),
+	}
+	OutboxMessagesTable.ForeignKeys[0].RefTable = OrganizationsTable
+	OutboxMessagesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(81604378624),
 	}
 	PackageStepsTable.ForeignKeys[0].RefTable = OrganizationsTable
 	PackageStepsTable.ForeignKeys[1].RefTable = PackagesTable
@@ -876,6 +1215,11 @@ func init() {
 	RunEventsTable.ForeignKeys[1].RefTable = OrganizationsTable
 	RunEventsTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(25769803776),
+	}
+	SchedulesTable.ForeignKeys[0].RefTable = OrganizationsTable
+	SchedulesTable.Annotation = &entsql.Annotation{
+		Table:          "schedules",
+		IncrementStart: func(i int) *int { return &i }(85899345920),
 	}
 	ScheduledPostsTable.ForeignKeys[0].RefTable = PropertiesTable
 	ScheduledPostsTable.ForeignKeys[1].RefTable = OrganizationsTable
@@ -899,6 +1243,15 @@ func init() {
 	UsersTable.ForeignKeys[0].RefTable = OrganizationsTable
 	UsersTable.Annotation = &entsql.Annotation{
 		IncrementStart: func(i int) *int { return &i }(34359738368),
+	}
+	WebhookDeliveriesTable.ForeignKeys[0].RefTable = OrganizationsTable
+	WebhookDeliveriesTable.ForeignKeys[1].RefTable = WebhookEndpointsTable
+	WebhookDeliveriesTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(90194313216),
+	}
+	WebhookEndpointsTable.ForeignKeys[0].RefTable = OrganizationsTable
+	WebhookEndpointsTable.Annotation = &entsql.Annotation{
+		IncrementStart: func(i int) *int { return &i }(94489280512),
 	}
 	PackagesTable.ForeignKeys[0].RefTable = OrganizationsTable
 	PackagesTable.Annotation = &entsql.Annotation{

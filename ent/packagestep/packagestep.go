@@ -122,7 +122,7 @@ var (
 // KindValidator is a validator for the "kind" field enum values. It is called by the builders before save.
 func KindValidator(k stepkind.Kind) error {
 	switch k.String() {
-	case "CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "APPROVAL":
+	case "CMA_ANALYSIS", "LISTING_STRATEGY", "MARKETING_CAMPAIGN", "SOCIAL_SCHEDULING", "LEAD_SCORING", "EMAIL_SEQUENCE", "SOCIAL_TARGETING", "FOLLOW_UP_SCHEDULING", "APPROVAL", "HOME_VALUATION", "HOME_VALUE_EMAIL":
 		return nil
 	default:
 		return fmt.Errorf("packagestep: invalid enum value for kind field: %q", k)

@@ -9,6 +9,9 @@ import (
 // APIToken is the predicate function for apitoken builders.
 type APIToken func(*sql.Selector)
 
+// AutomationRule is the predicate function for automationrule builders.
+type AutomationRule func(*sql.Selector)
+
 // CMACalibration is the predicate function for cmacalibration builders.
 type CMACalibration func(*sql.Selector)
 
@@ -27,8 +30,14 @@ type Interaction func(*sql.Selector)
 // LeadScoreRecord is the predicate function for leadscorerecord builders.
 type LeadScoreRecord func(*sql.Selector)
 
+// Notification is the predicate function for notification builders.
+type Notification func(*sql.Selector)
+
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
+
+// OutboxMessage is the predicate function for outboxmessage builders.
+type OutboxMessage func(*sql.Selector)
 
 // PackageStep is the predicate function for packagestep builders.
 type PackageStep func(*sql.Selector)
@@ -56,6 +65,12 @@ type Task func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// WebhookDelivery is the predicate function for webhookdelivery builders.
+type WebhookDelivery func(*sql.Selector)
+
+// WebhookEndpoint is the predicate function for webhookendpoint builders.
+type WebhookEndpoint func(*sql.Selector)
 
 // WorkflowPackage is the predicate function for workflowpackage builders.
 type WorkflowPackage func(*sql.Selector)

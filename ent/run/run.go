@@ -44,6 +44,8 @@ const (
 	FieldRequestHash = "request_hash"
 	// FieldIdempotencyKey holds the string denoting the idempotency_key field in the database.
 	FieldIdempotencyKey = "idempotency_key"
+	// FieldTrigger holds the string denoting the trigger field in the database.
+	FieldTrigger = "trigger"
 	// FieldError holds the string denoting the error field in the database.
 	FieldError = "error"
 	// FieldStartedAt holds the string denoting the started_at field in the database.
@@ -126,6 +128,7 @@ var Columns = []string{
 	FieldLastSeq,
 	FieldRequestHash,
 	FieldIdempotencyKey,
+	FieldTrigger,
 	FieldError,
 	FieldStartedAt,
 	FieldFinishedAt,

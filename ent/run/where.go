@@ -610,6 +610,16 @@ func IdempotencyKeyContainsFold(v string) predicate.Run {
 	return predicate.Run(sql.FieldContainsFold(FieldIdempotencyKey, v))
 }
 
+// TriggerIsNil applies the IsNil predicate on the "trigger" field.
+func TriggerIsNil() predicate.Run {
+	return predicate.Run(sql.FieldIsNull(FieldTrigger))
+}
+
+// TriggerNotNil applies the NotNil predicate on the "trigger" field.
+func TriggerNotNil() predicate.Run {
+	return predicate.Run(sql.FieldNotNull(FieldTrigger))
+}
+
 // ErrorEQ applies the EQ predicate on the "error" field.
 func ErrorEQ(v string) predicate.Run {
 	return predicate.Run(sql.FieldEQ(FieldError, v))

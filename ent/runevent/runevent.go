@@ -36,6 +36,8 @@ const (
 	FieldMessage = "message"
 	// FieldAt holds the string denoting the at field in the database.
 	FieldAt = "at"
+	// FieldCompactedThrough holds the string denoting the compacted_through field in the database.
+	FieldCompactedThrough = "compacted_through"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeRun holds the string denoting the run edge name in mutations.
@@ -70,6 +72,7 @@ var Columns = []string{
 	FieldProgress,
 	FieldMessage,
 	FieldAt,
+	FieldCompactedThrough,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -98,6 +101,8 @@ var (
 	DefaultMessage string
 	// DefaultAt holds the default value on creation for the "at" field.
 	DefaultAt func() time.Time
+	// CompactedThroughValidator is a validator for the "compacted_through" field. It is called by the builders before save.
+	CompactedThroughValidator func(int) error
 )
 
 // Type defines the type for the "type" enum field.
@@ -105,21 +110,22 @@ type Type string
 
 // Type values.
 const (
-	TypeRUN_QUEUED     Type = "RUN_QUEUED"
-	TypeRUN_STARTED    Type = "RUN_STARTED"
-	TypeRUN_SUCCEEDED  Type = "RUN_SUCCEEDED"
-	TypeRUN_FAILED     Type = "RUN_FAILED"
-	TypeRUN_CANCELING  Type = "RUN_CANCELING"
-	TypeRUN_CANCELED   Type = "RUN_CANCELED"
-	TypeRUN_RETRIED    Type = "RUN_RETRIED"
-	TypeSTEP_STARTED   Type = "STEP_STARTED"
-	TypeSTEP_PROGRESS  Type = "STEP_PROGRESS"
-	TypeSTEP_RETRYING  Type = "STEP_RETRYING"
-	TypeSTEP_SUCCEEDED Type = "STEP_SUCCEEDED"
-	TypeSTEP_FAILED    Type = "STEP_FAILED"
-	TypeSTEP_SKIPPED   Type = "STEP_SKIPPED"
-	TypeSTEP_CANCELED  Type = "STEP_CANCELED"
-	TypeSTEP_AWAITING  Type = "STEP_AWAITING"
+	TypeRUN_QUEUED       Type = "RUN_QUEUED"
+	TypeRUN_STARTED      Type = "RUN_STARTED"
+	TypeRUN_SUCCEEDED    Type = "RUN_SUCCEEDED"
+	TypeRUN_FAILED       Type = "RUN_FAILED"
+	TypeRUN_CANCELING    Type = "RUN_CANCELING"
+	TypeRUN_CANCELED     Type = "RUN_CANCELED"
+	TypeRUN_RETRIED      Type = "RUN_RETRIED"
+	TypeSTEP_STARTED     Type = "STEP_STARTED"
+	TypeSTEP_PROGRESS    Type = "STEP_PROGRESS"
+	TypeSTEP_RETRYING    Type = "STEP_RETRYING"
+	TypeSTEP_SUCCEEDED   Type = "STEP_SUCCEEDED"
+	TypeSTEP_FAILED      Type = "STEP_FAILED"
+	TypeSTEP_SKIPPED     Type = "STEP_SKIPPED"
+	TypeSTEP_CANCELED    Type = "STEP_CANCELED"
+	TypeSTEP_AWAITING    Type = "STEP_AWAITING"
+	TypeEVENTS_COMPACTED Type = "EVENTS_COMPACTED"
 )
 
 func (_type Type) String() string {
@@ -129,7 +135,7 @@ func (_type Type) String() string {
 // TypeValidator is a validator for the "type" field enum values. It is called by the builders before save.
 func TypeValidator(_type Type) error {
 	switch _type {
-	case TypeRUN_QUEUED, TypeRUN_STARTED, TypeRUN_SUCCEEDED, TypeRUN_FAILED, TypeRUN_CANCELING, TypeRUN_CANCELED, TypeRUN_RETRIED, TypeSTEP_STARTED, TypeSTEP_PROGRESS, TypeSTEP_RETRYING, TypeSTEP_SUCCEEDED, TypeSTEP_FAILED, TypeSTEP_SKIPPED, TypeSTEP_CANCELED, TypeSTEP_AWAITING:
+	case TypeRUN_QUEUED, TypeRUN_STARTED, TypeRUN_SUCCEEDED, TypeRUN_FAILED, TypeRUN_CANCELING, TypeRUN_CANCELED, TypeRUN_RETRIED, TypeSTEP_STARTED, TypeSTEP_PROGRESS, TypeSTEP_RETRYING, TypeSTEP_SUCCEEDED, TypeSTEP_FAILED, TypeSTEP_SKIPPED, TypeSTEP_CANCELED, TypeSTEP_AWAITING, TypeEVENTS_COMPACTED:
 		return nil
 	default:
 		return fmt.Errorf("runevent: invalid enum value for type field: %q", _type)
@@ -187,6 +193,11 @@ func ByMessage(opts ...sql.OrderTermOption) OrderOption {
 // ByAt orders the results by the at field.
 func ByAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldAt, opts...).ToFunc()
+}
+
+// ByCompactedThrough orders the results by the compacted_through field.
+func ByCompactedThrough(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCompactedThrough, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

@@ -7,22 +7,28 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/ent/apitoken"
+	"github.com/estateflow/estateflow/ent/automationrule"
 	"github.com/estateflow/estateflow/ent/cmacalibration"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/ent/interaction"
 	"github.com/estateflow/estateflow/ent/leadscorerecord"
+	"github.com/estateflow/estateflow/ent/notification"
 	"github.com/estateflow/estateflow/ent/organization"
+	"github.com/estateflow/estateflow/ent/outboxmessage"
 	"github.com/estateflow/estateflow/ent/packagestep"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/runevent"
+	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/scheduledpost"
 	"github.com/estateflow/estateflow/ent/schema"
 	"github.com/estateflow/estateflow/ent/steprun"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/ent/webhookdelivery"
+	"github.com/estateflow/estateflow/ent/webhookendpoint"
 	"github.com/estateflow/estateflow/ent/workflowpackage"
 
 	"entgo.io/ent"
@@ -82,6 +88,171 @@ func init() {
 			return nil
 		}
 	}()
+	automationruleMixin := schema.AutomationRule{}.Mixin()
+	automationrule.Policy = privacy.NewPolicies(automationruleMixin[1], schema.AutomationRule{})
+	automationrule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := automationrule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	automationruleMixinHooks1 := automationruleMixin[1].Hooks()
+	automationruleHooks := schema.AutomationRule{}.Hooks()
+
+	automationrule.Hooks[1] = automationruleMixinHooks1[0]
+
+	automationrule.Hooks[2] = automationruleHooks[0]
+	automationruleMixinFields0 := automationruleMixin[0].Fields()
+	_ = automationruleMixinFields0
+	automationruleFields := schema.AutomationRule{}.Fields()
+	_ = automationruleFields
+	// automationruleDescCreatedAt is the schema descriptor for created_at field.
+	automationruleDescCreatedAt := automationruleMixinFields0[0].Descriptor()
+	// automationrule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	automationrule.DefaultCreatedAt = automationruleDescCreatedAt.Default.(func() time.Time)
+	// automationruleDescUpdatedAt is the schema descriptor for updated_at field.
+	automationruleDescUpdatedAt := automationruleMixinFields0[1].Descriptor()
+	// automationrule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	automationrule.DefaultUpdatedAt = automationruleDescUpdatedAt.Default.(func() time.Time)
+	// automationrule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	automationrule.UpdateDefaultUpdatedAt = automationruleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// automationruleDescName is the schema descriptor for name field.
+	automationruleDescName := automationruleFields[0].Descriptor()
+	// automationrule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	automationrule.NameValidator = func() func(string) error {
+		validators := automationruleDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescFromStage is the schema descriptor for from_stage field.
+	automationruleDescFromStage := automationruleFields[2].Descriptor()
+	// automationrule.FromStageValidator is a validator for the "from_stage" field. It is called by the builders before save.
+	automationrule.FromStageValidator = func() func(string) error {
+		validators := automationruleDescFromStage.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(from_stage string) error {
+			for _, fn := range fns {
+				if err := fn(from_stage); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescToStage is the schema descriptor for to_stage field.
+	automationruleDescToStage := automationruleFields[3].Descriptor()
+	// automationrule.ToStageValidator is a validator for the "to_stage" field. It is called by the builders before save.
+	automationrule.ToStageValidator = func() func(string) error {
+		validators := automationruleDescToStage.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(to_stage string) error {
+			for _, fn := range fns {
+				if err := fn(to_stage); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescPackageKey is the schema descriptor for package_key field.
+	automationruleDescPackageKey := automationruleFields[4].Descriptor()
+	// automationrule.PackageKeyValidator is a validator for the "package_key" field. It is called by the builders before save.
+	automationrule.PackageKeyValidator = func() func(string) error {
+		validators := automationruleDescPackageKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(package_key string) error {
+			for _, fn := range fns {
+				if err := fn(package_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescPackageVersion is the schema descriptor for package_version field.
+	automationruleDescPackageVersion := automationruleFields[5].Descriptor()
+	// automationrule.PackageVersionValidator is a validator for the "package_version" field. It is called by the builders before save.
+	automationrule.PackageVersionValidator = func() func(int) error {
+		validators := automationruleDescPackageVersion.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(package_version int) error {
+			for _, fn := range fns {
+				if err := fn(package_version); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescConditionZips is the schema descriptor for condition_zips field.
+	automationruleDescConditionZips := automationruleFields[7].Descriptor()
+	// automationrule.ConditionZipsValidator is a validator for the "condition_zips" field. It is called by the builders before save.
+	automationrule.ConditionZipsValidator = automationruleDescConditionZips.Validators[0].(func([]string) error)
+	// automationruleDescConditionPriceMin is the schema descriptor for condition_price_min field.
+	automationruleDescConditionPriceMin := automationruleFields[8].Descriptor()
+	// automationrule.ConditionPriceMinValidator is a validator for the "condition_price_min" field. It is called by the builders before save.
+	automationrule.ConditionPriceMinValidator = func() func(int) error {
+		validators := automationruleDescConditionPriceMin.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(condition_price_min int) error {
+			for _, fn := range fns {
+				if err := fn(condition_price_min); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescConditionPriceMax is the schema descriptor for condition_price_max field.
+	automationruleDescConditionPriceMax := automationruleFields[9].Descriptor()
+	// automationrule.ConditionPriceMaxValidator is a validator for the "condition_price_max" field. It is called by the builders before save.
+	automationrule.ConditionPriceMaxValidator = func() func(int) error {
+		validators := automationruleDescConditionPriceMax.Validators
+		fns := [...]func(int) error{
+			validators[0].(func(int) error),
+			validators[1].(func(int) error),
+		}
+		return func(condition_price_max int) error {
+			for _, fn := range fns {
+				if err := fn(condition_price_max); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// automationruleDescEnabled is the schema descriptor for enabled field.
+	automationruleDescEnabled := automationruleFields[11].Descriptor()
+	// automationrule.DefaultEnabled holds the default value on creation for the enabled field.
+	automationrule.DefaultEnabled = automationruleDescEnabled.Default.(bool)
 	cmacalibrationMixin := schema.CMACalibration{}.Mixin()
 	cmacalibration.Policy = privacy.NewPolicies(cmacalibrationMixin[1], schema.CMACalibration{})
 	cmacalibration.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -500,6 +671,51 @@ func init() {
 	leadscorerecordDescScoredAt := leadscorerecordFields[4].Descriptor()
 	// leadscorerecord.DefaultScoredAt holds the default value on creation for the scored_at field.
 	leadscorerecord.DefaultScoredAt = leadscorerecordDescScoredAt.Default.(func() time.Time)
+	notificationMixin := schema.Notification{}.Mixin()
+	notification.Policy = privacy.NewPolicies(notificationMixin[1], schema.Notification{})
+	notification.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := notification.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	notificationMixinHooks1 := notificationMixin[1].Hooks()
+
+	notification.Hooks[1] = notificationMixinHooks1[0]
+	notificationMixinFields0 := notificationMixin[0].Fields()
+	_ = notificationMixinFields0
+	notificationFields := schema.Notification{}.Fields()
+	_ = notificationFields
+	// notificationDescCreatedAt is the schema descriptor for created_at field.
+	notificationDescCreatedAt := notificationMixinFields0[0].Descriptor()
+	// notification.DefaultCreatedAt holds the default value on creation for the created_at field.
+	notification.DefaultCreatedAt = notificationDescCreatedAt.Default.(func() time.Time)
+	// notificationDescUpdatedAt is the schema descriptor for updated_at field.
+	notificationDescUpdatedAt := notificationMixinFields0[1].Descriptor()
+	// notification.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	notification.DefaultUpdatedAt = notificationDescUpdatedAt.Default.(func() time.Time)
+	// notification.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	notification.UpdateDefaultUpdatedAt = notificationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// notificationDescTitle is the schema descriptor for title field.
+	notificationDescTitle := notificationFields[1].Descriptor()
+	// notification.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	notification.TitleValidator = func() func(string) error {
+		validators := notificationDescTitle.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(title string) error {
+			for _, fn := range fns {
+				if err := fn(title); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	organizationMixin := schema.Organization{}.Mixin()
 	organization.Policy = privacy.NewPolicies(schema.Organization{})
 	organization.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -687,6 +903,75 @@ func init() {
 	organizationDescUnsubscribeKey := organizationFields[11].Descriptor()
 	// organization.DefaultUnsubscribeKey holds the default value on creation for the unsubscribe_key field.
 	organization.DefaultUnsubscribeKey = organizationDescUnsubscribeKey.Default.(func() []byte)
+	outboxmessageMixin := schema.OutboxMessage{}.Mixin()
+	outboxmessage.Policy = privacy.NewPolicies(outboxmessageMixin[1], schema.OutboxMessage{})
+	outboxmessage.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := outboxmessage.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	outboxmessageMixinHooks1 := outboxmessageMixin[1].Hooks()
+
+	outboxmessage.Hooks[1] = outboxmessageMixinHooks1[0]
+	outboxmessageMixinFields0 := outboxmessageMixin[0].Fields()
+	_ = outboxmessageMixinFields0
+	outboxmessageFields := schema.OutboxMessage{}.Fields()
+	_ = outboxmessageFields
+	// outboxmessageDescCreatedAt is the schema descriptor for created_at field.
+	outboxmessageDescCreatedAt := outboxmessageMixinFields0[0].Descriptor()
+	// outboxmessage.DefaultCreatedAt holds the default value on creation for the created_at field.
+	outboxmessage.DefaultCreatedAt = outboxmessageDescCreatedAt.Default.(func() time.Time)
+	// outboxmessageDescUpdatedAt is the schema descriptor for updated_at field.
+	outboxmessageDescUpdatedAt := outboxmessageMixinFields0[1].Descriptor()
+	// outboxmessage.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	outboxmessage.DefaultUpdatedAt = outboxmessageDescUpdatedAt.Default.(func() time.Time)
+	// outboxmessage.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	outboxmessage.UpdateDefaultUpdatedAt = outboxmessageDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// outboxmessageDescTopic is the schema descriptor for topic field.
+	outboxmessageDescTopic := outboxmessageFields[0].Descriptor()
+	// outboxmessage.TopicValidator is a validator for the "topic" field. It is called by the builders before save.
+	outboxmessage.TopicValidator = func() func(string) error {
+		validators := outboxmessageDescTopic.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(topic string) error {
+			for _, fn := range fns {
+				if err := fn(topic); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// outboxmessageDescKey is the schema descriptor for key field.
+	outboxmessageDescKey := outboxmessageFields[1].Descriptor()
+	// outboxmessage.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	outboxmessage.KeyValidator = func() func(string) error {
+		validators := outboxmessageDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// outboxmessageDescAttempts is the schema descriptor for attempts field.
+	outboxmessageDescAttempts := outboxmessageFields[4].Descriptor()
+	// outboxmessage.DefaultAttempts holds the default value on creation for the attempts field.
+	outboxmessage.DefaultAttempts = outboxmessageDescAttempts.Default.(int)
+	// outboxmessage.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	outboxmessage.AttemptsValidator = outboxmessageDescAttempts.Validators[0].(func(int) error)
 	packagestepMixin := schema.PackageStep{}.Mixin()
 	packagestep.Policy = privacy.NewPolicies(packagestepMixin[1], schema.PackageStep{})
 	packagestep.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1126,6 +1411,102 @@ func init() {
 	runeventDescCompactedThrough := runeventFields[8].Descriptor()
 	// runevent.CompactedThroughValidator is a validator for the "compacted_through" field. It is called by the builders before save.
 	runevent.CompactedThroughValidator = runeventDescCompactedThrough.Validators[0].(func(int) error)
+	scheduleMixin := schema.Schedule{}.Mixin()
+	schedule.Policy = privacy.NewPolicies(scheduleMixin[1], schema.Schedule{})
+	schedule.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := schedule.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	scheduleMixinHooks1 := scheduleMixin[1].Hooks()
+
+	schedule.Hooks[1] = scheduleMixinHooks1[0]
+	scheduleMixinFields0 := scheduleMixin[0].Fields()
+	_ = scheduleMixinFields0
+	scheduleFields := schema.Schedule{}.Fields()
+	_ = scheduleFields
+	// scheduleDescCreatedAt is the schema descriptor for created_at field.
+	scheduleDescCreatedAt := scheduleMixinFields0[0].Descriptor()
+	// schedule.DefaultCreatedAt holds the default value on creation for the created_at field.
+	schedule.DefaultCreatedAt = scheduleDescCreatedAt.Default.(func() time.Time)
+	// scheduleDescUpdatedAt is the schema descriptor for updated_at field.
+	scheduleDescUpdatedAt := scheduleMixinFields0[1].Descriptor()
+	// schedule.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	schedule.DefaultUpdatedAt = scheduleDescUpdatedAt.Default.(func() time.Time)
+	// schedule.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	schedule.UpdateDefaultUpdatedAt = scheduleDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// scheduleDescName is the schema descriptor for name field.
+	scheduleDescName := scheduleFields[0].Descriptor()
+	// schedule.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	schedule.NameValidator = func() func(string) error {
+		validators := scheduleDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+			validators[2].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scheduleDescCron is the schema descriptor for cron field.
+	scheduleDescCron := scheduleFields[1].Descriptor()
+	// schedule.CronValidator is a validator for the "cron" field. It is called by the builders before save.
+	schedule.CronValidator = func() func(string) error {
+		validators := scheduleDescCron.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(cron string) error {
+			for _, fn := range fns {
+				if err := fn(cron); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scheduleDescPackageKey is the schema descriptor for package_key field.
+	scheduleDescPackageKey := scheduleFields[2].Descriptor()
+	// schedule.PackageKeyValidator is a validator for the "package_key" field. It is called by the builders before save.
+	schedule.PackageKeyValidator = func() func(string) error {
+		validators := scheduleDescPackageKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(package_key string) error {
+			for _, fn := range fns {
+				if err := fn(package_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// scheduleDescPackageVersion is the schema descriptor for package_version field.
+	scheduleDescPackageVersion := scheduleFields[3].Descriptor()
+	// schedule.PackageVersionValidator is a validator for the "package_version" field. It is called by the builders before save.
+	schedule.PackageVersionValidator = scheduleDescPackageVersion.Validators[0].(func(int) error)
+	// scheduleDescCatchUpWindowSeconds is the schema descriptor for catch_up_window_seconds field.
+	scheduleDescCatchUpWindowSeconds := scheduleFields[7].Descriptor()
+	// schedule.DefaultCatchUpWindowSeconds holds the default value on creation for the catch_up_window_seconds field.
+	schedule.DefaultCatchUpWindowSeconds = scheduleDescCatchUpWindowSeconds.Default.(int)
+	// schedule.CatchUpWindowSecondsValidator is a validator for the "catch_up_window_seconds" field. It is called by the builders before save.
+	schedule.CatchUpWindowSecondsValidator = scheduleDescCatchUpWindowSeconds.Validators[0].(func(int) error)
+	// scheduleDescPaused is the schema descriptor for paused field.
+	scheduleDescPaused := scheduleFields[8].Descriptor()
+	// schedule.DefaultPaused holds the default value on creation for the paused field.
+	schedule.DefaultPaused = scheduleDescPaused.Default.(bool)
 	scheduledpostMixin := schema.ScheduledPost{}.Mixin()
 	scheduledpost.Policy = privacy.NewPolicies(scheduledpostMixin[1], schema.ScheduledPost{})
 	scheduledpost.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1317,6 +1698,146 @@ func init() {
 	user.DefaultName = userDescName.Default.(string)
 	// user.NameValidator is a validator for the "name" field. It is called by the builders before save.
 	user.NameValidator = userDescName.Validators[0].(func(string) error)
+	webhookdeliveryMixin := schema.WebhookDelivery{}.Mixin()
+	webhookdelivery.Policy = privacy.NewPolicies(webhookdeliveryMixin[1], schema.WebhookDelivery{})
+	webhookdelivery.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := webhookdelivery.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	webhookdeliveryMixinHooks1 := webhookdeliveryMixin[1].Hooks()
+
+	webhookdelivery.Hooks[1] = webhookdeliveryMixinHooks1[0]
+	webhookdeliveryMixinFields0 := webhookdeliveryMixin[0].Fields()
+	_ = webhookdeliveryMixinFields0
+	webhookdeliveryFields := schema.WebhookDelivery{}.Fields()
+	_ = webhookdeliveryFields
+	// webhookdeliveryDescCreatedAt is the schema descriptor for created_at field.
+	webhookdeliveryDescCreatedAt := webhookdeliveryMixinFields0[0].Descriptor()
+	// webhookdelivery.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookdelivery.DefaultCreatedAt = webhookdeliveryDescCreatedAt.Default.(func() time.Time)
+	// webhookdeliveryDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookdeliveryDescUpdatedAt := webhookdeliveryMixinFields0[1].Descriptor()
+	// webhookdelivery.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookdelivery.DefaultUpdatedAt = webhookdeliveryDescUpdatedAt.Default.(func() time.Time)
+	// webhookdelivery.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookdelivery.UpdateDefaultUpdatedAt = webhookdeliveryDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookdeliveryDescEventType is the schema descriptor for event_type field.
+	webhookdeliveryDescEventType := webhookdeliveryFields[1].Descriptor()
+	// webhookdelivery.EventTypeValidator is a validator for the "event_type" field. It is called by the builders before save.
+	webhookdelivery.EventTypeValidator = func() func(string) error {
+		validators := webhookdeliveryDescEventType.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(event_type string) error {
+			for _, fn := range fns {
+				if err := fn(event_type); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookdeliveryDescMessageID is the schema descriptor for message_id field.
+	webhookdeliveryDescMessageID := webhookdeliveryFields[2].Descriptor()
+	// webhookdelivery.MessageIDValidator is a validator for the "message_id" field. It is called by the builders before save.
+	webhookdelivery.MessageIDValidator = func() func(string) error {
+		validators := webhookdeliveryDescMessageID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(message_id string) error {
+			for _, fn := range fns {
+				if err := fn(message_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookdeliveryDescAttempt is the schema descriptor for attempt field.
+	webhookdeliveryDescAttempt := webhookdeliveryFields[4].Descriptor()
+	// webhookdelivery.AttemptValidator is a validator for the "attempt" field. It is called by the builders before save.
+	webhookdelivery.AttemptValidator = webhookdeliveryDescAttempt.Validators[0].(func(int) error)
+	// webhookdeliveryDescFinal is the schema descriptor for final field.
+	webhookdeliveryDescFinal := webhookdeliveryFields[8].Descriptor()
+	// webhookdelivery.DefaultFinal holds the default value on creation for the final field.
+	webhookdelivery.DefaultFinal = webhookdeliveryDescFinal.Default.(bool)
+	webhookendpointMixin := schema.WebhookEndpoint{}.Mixin()
+	webhookendpoint.Policy = privacy.NewPolicies(webhookendpointMixin[1], schema.WebhookEndpoint{})
+	webhookendpoint.Hooks[0] = func(next ent.Mutator) ent.Mutator {
+		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+			if err := webhookendpoint.Policy.EvalMutation(ctx, m); err != nil {
+				return nil, err
+			}
+			return next.Mutate(ctx, m)
+		})
+	}
+	webhookendpointMixinHooks1 := webhookendpointMixin[1].Hooks()
+
+	webhookendpoint.Hooks[1] = webhookendpointMixinHooks1[0]
+	webhookendpointMixinFields0 := webhookendpointMixin[0].Fields()
+	_ = webhookendpointMixinFields0
+	webhookendpointFields := schema.WebhookEndpoint{}.Fields()
+	_ = webhookendpointFields
+	// webhookendpointDescCreatedAt is the schema descriptor for created_at field.
+	webhookendpointDescCreatedAt := webhookendpointMixinFields0[0].Descriptor()
+	// webhookendpoint.DefaultCreatedAt holds the default value on creation for the created_at field.
+	webhookendpoint.DefaultCreatedAt = webhookendpointDescCreatedAt.Default.(func() time.Time)
+	// webhookendpointDescUpdatedAt is the schema descriptor for updated_at field.
+	webhookendpointDescUpdatedAt := webhookendpointMixinFields0[1].Descriptor()
+	// webhookendpoint.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	webhookendpoint.DefaultUpdatedAt = webhookendpointDescUpdatedAt.Default.(func() time.Time)
+	// webhookendpoint.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	webhookendpoint.UpdateDefaultUpdatedAt = webhookendpointDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// webhookendpointDescURL is the schema descriptor for url field.
+	webhookendpointDescURL := webhookendpointFields[0].Descriptor()
+	// webhookendpoint.URLValidator is a validator for the "url" field. It is called by the builders before save.
+	webhookendpoint.URLValidator = func() func(string) error {
+		validators := webhookendpointDescURL.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(url string) error {
+			for _, fn := range fns {
+				if err := fn(url); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// webhookendpointDescDescription is the schema descriptor for description field.
+	webhookendpointDescDescription := webhookendpointFields[1].Descriptor()
+	// webhookendpoint.DefaultDescription holds the default value on creation for the description field.
+	webhookendpoint.DefaultDescription = webhookendpointDescDescription.Default.(string)
+	// webhookendpoint.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	webhookendpoint.DescriptionValidator = webhookendpointDescDescription.Validators[0].(func(string) error)
+	// webhookendpointDescEventTypes is the schema descriptor for event_types field.
+	webhookendpointDescEventTypes := webhookendpointFields[2].Descriptor()
+	// webhookendpoint.EventTypesValidator is a validator for the "event_types" field. It is called by the builders before save.
+	webhookendpoint.EventTypesValidator = webhookendpointDescEventTypes.Validators[0].(func([]string) error)
+	// webhookendpointDescEnabled is the schema descriptor for enabled field.
+	webhookendpointDescEnabled := webhookendpointFields[4].Descriptor()
+	// webhookendpoint.DefaultEnabled holds the default value on creation for the enabled field.
+	webhookendpoint.DefaultEnabled = webhookendpointDescEnabled.Default.(bool)
+	// webhookendpointDescConsecutiveFailures is the schema descriptor for consecutive_failures field.
+	webhookendpointDescConsecutiveFailures := webhookendpointFields[5].Descriptor()
+	// webhookendpoint.DefaultConsecutiveFailures holds the default value on creation for the consecutive_failures field.
+	webhookendpoint.DefaultConsecutiveFailures = webhookendpointDescConsecutiveFailures.Default.(int)
+	// webhookendpoint.ConsecutiveFailuresValidator is a validator for the "consecutive_failures" field. It is called by the builders before save.
+	webhookendpoint.ConsecutiveFailuresValidator = webhookendpointDescConsecutiveFailures.Validators[0].(func(int) error)
+	// webhookendpointDescDisabledReason is the schema descriptor for disabled_reason field.
+	webhookendpointDescDisabledReason := webhookendpointFields[6].Descriptor()
+	// webhookendpoint.DisabledReasonValidator is a validator for the "disabled_reason" field. It is called by the builders before save.
+	webhookendpoint.DisabledReasonValidator = webhookendpointDescDisabledReason.Validators[0].(func(string) error)
 	workflowpackageMixin := schema.WorkflowPackage{}.Mixin()
 	workflowpackage.Policy = privacy.NewPolicies(workflowpackageMixin[1], schema.WorkflowPackage{})
 	workflowpackage.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -38,6 +38,11 @@ func (Run) Fields() []ent.Field {
 			Comment("A hash of the start request, to tell a retried start from a different one with the same idempotency key.").
 			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.String("idempotency_key").Optional().Nillable().Immutable().NotEmpty().MaxLen(200),
+		// trigger records what started the run when it was not a person's
+		// startRun: for an automation rule, the rule, the event and the
+		// record (graph resolves Run.trigger from it).
+		field.JSON("trigger", map[string]any{}).Optional().Immutable().
+			Annotations(entgql.Skip(entgql.SkipAll)),
 		field.Text("error").Optional().Nillable(),
 		field.Time("started_at").Optional().Nillable().
 			Annotations(entgql.OrderField("STARTED_AT")),

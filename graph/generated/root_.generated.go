@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Run() RunResolver
+	Schedule() ScheduleResolver
 	StepRun() StepRunResolver
 	Subscription() SubscriptionResolver
 }
@@ -106,6 +107,36 @@ type ComplexityRoot struct {
 		RadiusMiles       func(childComplexity int) int
 		SpecialAdCategory func(childComplexity int) int
 		ZipCodes          func(childComplexity int) int
+	}
+
+	AutomationRule struct {
+		ConditionLeadSource func(childComplexity int) int
+		ConditionPriceMax   func(childComplexity int) int
+		ConditionPriceMin   func(childComplexity int) int
+		ConditionZips       func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Enabled             func(childComplexity int) int
+		Event               func(childComplexity int) int
+		FromStage           func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Name                func(childComplexity int) int
+		Organization        func(childComplexity int) int
+		PackageKey          func(childComplexity int) int
+		PackageVersion      func(childComplexity int) int
+		Params              func(childComplexity int) int
+		ToStage             func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+	}
+
+	AutomationRuleConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	AutomationRuleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	CMAAdjustment struct {
@@ -230,6 +261,11 @@ type ComplexityRoot struct {
 		Token  func(childComplexity int) int
 	}
 
+	CreatedWebhookEndpoint struct {
+		Endpoint func(childComplexity int) int
+		Secret   func(childComplexity int) int
+	}
+
 	EmailMessage struct {
 		Body                func(childComplexity int) int
 		Client              func(childComplexity int) int
@@ -288,6 +324,32 @@ type ComplexityRoot struct {
 		Tasks         func(childComplexity int) int
 		Tier          func(childComplexity int) int
 		TransactionID func(childComplexity int) int
+	}
+
+	HomeValuation struct {
+		Address               func(childComplexity int) int
+		Basis                 func(childComplexity int) int
+		CMA                   func(childComplexity int) int
+		City                  func(childComplexity int) int
+		ClientID              func(childComplexity int) int
+		PropertyID            func(childComplexity int) int
+		PurchaseDate          func(childComplexity int) int
+		PurchasePrice         func(childComplexity int) int
+		PurchaseTransactionID func(childComplexity int) int
+		Zip                   func(childComplexity int) int
+	}
+
+	HomeValueEmail struct {
+		ClientID       func(childComplexity int) int
+		Consent        func(childComplexity int) int
+		EstimatedValue func(childComplexity int) int
+		FairHousing    func(childComplexity int) int
+		Market         func(childComplexity int) int
+		Message        func(childComplexity int) int
+		PropertyID     func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		ValueHigh      func(childComplexity int) int
+		ValueLow       func(childComplexity int) int
 	}
 
 	Interaction struct {
@@ -473,35 +535,69 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AdvanceTransaction  func(childComplexity int, id int, stage deal.Stage) int
-		ApproveStep         func(childComplexity int, runID int, stepKey string, comment *string, choice *string) int
-		ArchivePackage      func(childComplexity int, id int) int
-		CancelEmailMessage  func(childComplexity int, id int) int
-		CancelRun           func(childComplexity int, id int) int
-		CancelScheduledPost func(childComplexity int, id int) int
-		CompleteTask        func(childComplexity int, id int) int
-		CreateAPIToken      func(childComplexity int, name string, expiresAt *time.Time) int
-		CreateClient        func(childComplexity int, input ent.CreateClientInput) int
-		CreateInteraction   func(childComplexity int, input ent.CreateInteractionInput) int
-		CreatePackage       func(childComplexity int, input model.CreatePackageInput) int
-		CreateProperty      func(childComplexity int, input ent.CreatePropertyInput) int
-		CreateTransaction   func(childComplexity int, input ent.CreateTransactionInput) int
-		DeleteClient        func(childComplexity int, id int) int
-		DeleteProperty      func(childComplexity int, id int) int
-		RejectStep          func(childComplexity int, runID int, stepKey string, comment string) int
-		RescheduleTask      func(childComplexity int, id int, dueAt time.Time) int
-		RetryRun            func(childComplexity int, id int) int
-		RevokeAPIToken      func(childComplexity int, id int) int
-		StartRun            func(childComplexity int, input model.StartRunInput) int
-		UpdateClient        func(childComplexity int, id int, input ent.UpdateClientInput) int
-		UpdateOrganization  func(childComplexity int, input ent.UpdateOrganizationInput) int
-		UpdatePackage       func(childComplexity int, id int, input model.UpdatePackageInput) int
-		UpdateProperty      func(childComplexity int, id int, input ent.UpdatePropertyInput) int
+		AdvanceTransaction    func(childComplexity int, id int, stage deal.Stage) int
+		ApproveStep           func(childComplexity int, runID int, stepKey string, comment *string, choice *string) int
+		ArchivePackage        func(childComplexity int, id int) int
+		CancelEmailMessage    func(childComplexity int, id int) int
+		CancelRun             func(childComplexity int, id int) int
+		CancelScheduledPost   func(childComplexity int, id int) int
+		CompleteTask          func(childComplexity int, id int) int
+		CreateAPIToken        func(childComplexity int, name string, expiresAt *time.Time) int
+		CreateAutomationRule  func(childComplexity int, input ent.CreateAutomationRuleInput) int
+		CreateClient          func(childComplexity int, input ent.CreateClientInput) int
+		CreateInteraction     func(childComplexity int, input ent.CreateInteractionInput) int
+		CreatePackage         func(childComplexity int, input model.CreatePackageInput) int
+		CreateProperty        func(childComplexity int, input ent.CreatePropertyInput) int
+		CreateSchedule        func(childComplexity int, input model.CreateScheduleInput) int
+		CreateTransaction     func(childComplexity int, input ent.CreateTransactionInput) int
+		CreateWebhookEndpoint func(childComplexity int, input ent.CreateWebhookEndpointInput) int
+		DeleteAutomationRule  func(childComplexity int, id int) int
+		DeleteClient          func(childComplexity int, id int) int
+		DeleteProperty        func(childComplexity int, id int) int
+		DeleteSchedule        func(childComplexity int, id int) int
+		DeleteWebhookEndpoint func(childComplexity int, id int) int
+		PauseSchedule         func(childComplexity int, id int) int
+		RejectStep            func(childComplexity int, runID int, stepKey string, comment string) int
+		RescheduleTask        func(childComplexity int, id int, dueAt time.Time) int
+		ResumeSchedule        func(childComplexity int, id int) int
+		RetryRun              func(childComplexity int, id int) int
+		RevokeAPIToken        func(childComplexity int, id int) int
+		StartRun              func(childComplexity int, input model.StartRunInput) int
+		UpdateAutomationRule  func(childComplexity int, id int, input ent.UpdateAutomationRuleInput) int
+		UpdateClient          func(childComplexity int, id int, input ent.UpdateClientInput) int
+		UpdateOrganization    func(childComplexity int, input ent.UpdateOrganizationInput) int
+		UpdatePackage         func(childComplexity int, id int, input model.UpdatePackageInput) int
+		UpdateProperty        func(childComplexity int, id int, input ent.UpdatePropertyInput) int
+		UpdateSchedule        func(childComplexity int, id int, input model.UpdateScheduleInput) int
+		UpdateWebhookEndpoint func(childComplexity int, id int, input ent.UpdateWebhookEndpointInput) int
 	}
 
 	NegotiationPlay struct {
 		Play func(childComplexity int) int
 		When func(childComplexity int) int
+	}
+
+	Notification struct {
+		Body         func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Kind         func(childComplexity int) int
+		Organization func(childComplexity int) int
+		ReadAt       func(childComplexity int) int
+		SubjectID    func(childComplexity int) int
+		Title        func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	NotificationConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	NotificationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	OpenHouse struct {
@@ -510,19 +606,20 @@ type ComplexityRoot struct {
 	}
 
 	Organization struct {
-		BrokerageName func(childComplexity int) int
-		CreatedAt     func(childComplexity int) int
-		ID            func(childComplexity int) int
-		Name          func(childComplexity int) int
-		Phone         func(childComplexity int) int
-		PostalAddress func(childComplexity int) int
-		SenderEmail   func(childComplexity int) int
-		SenderName    func(childComplexity int) int
-		Signature     func(childComplexity int) int
-		Slug          func(childComplexity int) int
-		Timezone      func(childComplexity int) int
-		UpdatedAt     func(childComplexity int) int
-		Website       func(childComplexity int) int
+		BrokerageName      func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		EventRetentionDays func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Name               func(childComplexity int) int
+		Phone              func(childComplexity int) int
+		PostalAddress      func(childComplexity int) int
+		SenderEmail        func(childComplexity int) int
+		SenderName         func(childComplexity int) int
+		Signature          func(childComplexity int) int
+		Slug               func(childComplexity int) int
+		Timezone           func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		Website            func(childComplexity int) int
 	}
 
 	Package struct {
@@ -656,24 +753,29 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Clients        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) int
-		Cma            func(childComplexity int, propertyID int, options *analytics.Options) int
-		EmailMessages  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) int
-		Node           func(childComplexity int, id int) int
-		Nodes          func(childComplexity int, ids []int) int
-		Packages       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
-		Properties     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
-		Runs           func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
-		ScheduledPosts func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
-		StepKinds      func(childComplexity int) int
-		Tasks          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
-		Transactions   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
-		Viewer         func(childComplexity int) int
+		AutomationRules  func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.AutomationRuleOrder, where *ent.AutomationRuleWhereInput) int
+		Clients          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ClientOrder, where *ent.ClientWhereInput) int
+		Cma              func(childComplexity int, propertyID int, options *analytics.Options) int
+		EmailMessages    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.EmailMessageOrder, where *ent.EmailMessageWhereInput) int
+		Node             func(childComplexity int, id int) int
+		Nodes            func(childComplexity int, ids []int) int
+		Notifications    func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.NotificationOrder, where *ent.NotificationWhereInput) int
+		Packages         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PackageOrder, where *ent.PackageWhereInput) int
+		Properties       func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.PropertyOrder, where *ent.PropertyWhereInput, within *model.BoundingBox) int
+		Runs             func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunOrder, where *ent.RunWhereInput) int
+		ScheduledPosts   func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduledPostOrder, where *ent.ScheduledPostWhereInput) int
+		Schedules        func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.ScheduleOrder, where *ent.ScheduleWhereInput) int
+		StepKinds        func(childComplexity int) int
+		Tasks            func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TaskOrder, where *ent.TaskWhereInput) int
+		Transactions     func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.TransactionOrder, where *ent.TransactionWhereInput) int
+		Viewer           func(childComplexity int) int
+		WebhookEndpoints func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookEndpointOrder, where *ent.WebhookEndpointWhereInput) int
 	}
 
 	Run struct {
 		Client         func(childComplexity int) int
 		ClientID       func(childComplexity int) int
+		CompactedAt    func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
 		Error          func(childComplexity int) int
 		Events         func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.RunEventOrder, where *ent.RunEventWhereInput) int
@@ -692,6 +794,7 @@ type ComplexityRoot struct {
 		StartedAt      func(childComplexity int) int
 		Status         func(childComplexity int) int
 		Steps          func(childComplexity int) int
+		Trigger        func(childComplexity int) int
 		UpdatedAt      func(childComplexity int) int
 	}
 
@@ -707,17 +810,18 @@ type ComplexityRoot struct {
 	}
 
 	RunEvent struct {
-		At           func(childComplexity int) int
-		ID           func(childComplexity int) int
-		Message      func(childComplexity int) int
-		Organization func(childComplexity int) int
-		Progress     func(childComplexity int) int
-		Run          func(childComplexity int) int
-		RunID        func(childComplexity int) int
-		Seq          func(childComplexity int) int
-		Status       func(childComplexity int) int
-		StepKey      func(childComplexity int) int
-		Type         func(childComplexity int) int
+		At               func(childComplexity int) int
+		CompactedThrough func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Message          func(childComplexity int) int
+		Organization     func(childComplexity int) int
+		Progress         func(childComplexity int) int
+		Run              func(childComplexity int) int
+		RunID            func(childComplexity int) int
+		Seq              func(childComplexity int) int
+		Status           func(childComplexity int) int
+		StepKey          func(childComplexity int) int
+		Type             func(childComplexity int) int
 	}
 
 	RunEventConnection struct {
@@ -729,6 +833,65 @@ type ComplexityRoot struct {
 	RunEventEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	RunTrigger struct {
+		At       func(childComplexity int) int
+		Event    func(childComplexity int) int
+		From     func(childComplexity int) int
+		Kind     func(childComplexity int) int
+		Record   func(childComplexity int) int
+		RecordID func(childComplexity int) int
+		Rule     func(childComplexity int) int
+		RuleID   func(childComplexity int) int
+		To       func(childComplexity int) int
+	}
+
+	Schedule struct {
+		CatchUpWindowSeconds func(childComplexity int) int
+		CreatedAt            func(childComplexity int) int
+		Cron                 func(childComplexity int) int
+		ID                   func(childComplexity int) int
+		LastFireAt           func(childComplexity int) int
+		LastOutcome          func(childComplexity int) int
+		MissedPolicy         func(childComplexity int) int
+		Name                 func(childComplexity int) int
+		NextFireTimes        func(childComplexity int, count *int) int
+		Organization         func(childComplexity int) int
+		PackageKey           func(childComplexity int) int
+		PackageVersion       func(childComplexity int) int
+		Params               func(childComplexity int) int
+		Paused               func(childComplexity int) int
+		RecordFilter         func(childComplexity int) int
+		Timezone             func(childComplexity int) int
+		UpdatedAt            func(childComplexity int) int
+	}
+
+	ScheduleConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ScheduleEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ScheduleFilter struct {
+		ClientStages     func(childComplexity int) int
+		PastClients      func(childComplexity int) int
+		PropertyStatuses func(childComplexity int) int
+		Zips             func(childComplexity int) int
+	}
+
+	ScheduleOutcome struct {
+		Errors             func(childComplexity int) int
+		FiredAt            func(childComplexity int) int
+		Matched            func(childComplexity int) int
+		OccurrenceAt       func(childComplexity int) int
+		RunsStarted        func(childComplexity int) int
+		SkippedOccurrences func(childComplexity int) int
 	}
 
 	ScheduledPost struct {
@@ -929,6 +1092,62 @@ type ComplexityRoot struct {
 		Organization func(childComplexity int) int
 		Role         func(childComplexity int) int
 		User         func(childComplexity int) int
+	}
+
+	WebhookDelivery struct {
+		Attempt      func(childComplexity int) int
+		AttemptedAt  func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		Endpoint     func(childComplexity int) int
+		EndpointID   func(childComplexity int) int
+		Error        func(childComplexity int) int
+		EventType    func(childComplexity int) int
+		Final        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		MessageID    func(childComplexity int) int
+		Organization func(childComplexity int) int
+		Payload      func(childComplexity int) int
+		ResponseCode func(childComplexity int) int
+		ScheduledAt  func(childComplexity int) int
+		Status       func(childComplexity int) int
+		UpdatedAt    func(childComplexity int) int
+	}
+
+	WebhookDeliveryConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookDeliveryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	WebhookEndpoint struct {
+		ConsecutiveFailures func(childComplexity int) int
+		CreatedAt           func(childComplexity int) int
+		Deliveries          func(childComplexity int, after *entgql.Cursor[int], first *int, before *entgql.Cursor[int], last *int, orderBy *ent.WebhookDeliveryOrder, where *ent.WebhookDeliveryWhereInput) int
+		Description         func(childComplexity int) int
+		DisabledAt          func(childComplexity int) int
+		DisabledReason      func(childComplexity int) int
+		Enabled             func(childComplexity int) int
+		EventTypes          func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		Organization        func(childComplexity int) int
+		URL                 func(childComplexity int) int
+		UpdatedAt           func(childComplexity int) int
+	}
+
+	WebhookEndpointConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	WebhookEndpointEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 }
 
@@ -1223,6 +1442,135 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AudienceSpec.ZipCodes(childComplexity), true
+
+	case "AutomationRule.conditionLeadSource":
+		if e.ComplexityRoot.AutomationRule.ConditionLeadSource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.ConditionLeadSource(childComplexity), true
+	case "AutomationRule.conditionPriceMax":
+		if e.ComplexityRoot.AutomationRule.ConditionPriceMax == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.ConditionPriceMax(childComplexity), true
+	case "AutomationRule.conditionPriceMin":
+		if e.ComplexityRoot.AutomationRule.ConditionPriceMin == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.ConditionPriceMin(childComplexity), true
+	case "AutomationRule.conditionZips":
+		if e.ComplexityRoot.AutomationRule.ConditionZips == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.ConditionZips(childComplexity), true
+	case "AutomationRule.createdAt":
+		if e.ComplexityRoot.AutomationRule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.CreatedAt(childComplexity), true
+	case "AutomationRule.enabled":
+		if e.ComplexityRoot.AutomationRule.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Enabled(childComplexity), true
+	case "AutomationRule.event":
+		if e.ComplexityRoot.AutomationRule.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Event(childComplexity), true
+	case "AutomationRule.fromStage":
+		if e.ComplexityRoot.AutomationRule.FromStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.FromStage(childComplexity), true
+	case "AutomationRule.id":
+		if e.ComplexityRoot.AutomationRule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.ID(childComplexity), true
+	case "AutomationRule.name":
+		if e.ComplexityRoot.AutomationRule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Name(childComplexity), true
+	case "AutomationRule.organization":
+		if e.ComplexityRoot.AutomationRule.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Organization(childComplexity), true
+	case "AutomationRule.packageKey":
+		if e.ComplexityRoot.AutomationRule.PackageKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.PackageKey(childComplexity), true
+	case "AutomationRule.packageVersion":
+		if e.ComplexityRoot.AutomationRule.PackageVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.PackageVersion(childComplexity), true
+	case "AutomationRule.params":
+		if e.ComplexityRoot.AutomationRule.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.Params(childComplexity), true
+	case "AutomationRule.toStage":
+		if e.ComplexityRoot.AutomationRule.ToStage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.ToStage(childComplexity), true
+	case "AutomationRule.updatedAt":
+		if e.ComplexityRoot.AutomationRule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRule.UpdatedAt(childComplexity), true
+
+	case "AutomationRuleConnection.edges":
+		if e.ComplexityRoot.AutomationRuleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleConnection.Edges(childComplexity), true
+	case "AutomationRuleConnection.pageInfo":
+		if e.ComplexityRoot.AutomationRuleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleConnection.PageInfo(childComplexity), true
+	case "AutomationRuleConnection.totalCount":
+		if e.ComplexityRoot.AutomationRuleConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleConnection.TotalCount(childComplexity), true
+
+	case "AutomationRuleEdge.cursor":
+		if e.ComplexityRoot.AutomationRuleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleEdge.Cursor(childComplexity), true
+	case "AutomationRuleEdge.node":
+		if e.ComplexityRoot.AutomationRuleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AutomationRuleEdge.Node(childComplexity), true
 
 	case "CMAAdjustment.amount":
 		if e.ComplexityRoot.CMAAdjustment.Amount == nil {
@@ -1816,6 +2164,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreatedAPIToken.Token(childComplexity), true
 
+	case "CreatedWebhookEndpoint.endpoint":
+		if e.ComplexityRoot.CreatedWebhookEndpoint.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedWebhookEndpoint.Endpoint(childComplexity), true
+	case "CreatedWebhookEndpoint.secret":
+		if e.ComplexityRoot.CreatedWebhookEndpoint.Secret == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreatedWebhookEndpoint.Secret(childComplexity), true
+
 	case "EmailMessage.body":
 		if e.ComplexityRoot.EmailMessage.Body == nil {
 			break
@@ -2073,6 +2434,128 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.FollowUpPlan.TransactionID(childComplexity), true
+
+	case "HomeValuation.address":
+		if e.ComplexityRoot.HomeValuation.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.Address(childComplexity), true
+	case "HomeValuation.basis":
+		if e.ComplexityRoot.HomeValuation.Basis == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.Basis(childComplexity), true
+	case "HomeValuation.cma":
+		if e.ComplexityRoot.HomeValuation.CMA == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.CMA(childComplexity), true
+	case "HomeValuation.city":
+		if e.ComplexityRoot.HomeValuation.City == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.City(childComplexity), true
+	case "HomeValuation.clientId":
+		if e.ComplexityRoot.HomeValuation.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.ClientID(childComplexity), true
+	case "HomeValuation.propertyId":
+		if e.ComplexityRoot.HomeValuation.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PropertyID(childComplexity), true
+	case "HomeValuation.purchaseDate":
+		if e.ComplexityRoot.HomeValuation.PurchaseDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PurchaseDate(childComplexity), true
+	case "HomeValuation.purchasePrice":
+		if e.ComplexityRoot.HomeValuation.PurchasePrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PurchasePrice(childComplexity), true
+	case "HomeValuation.purchaseTransactionId":
+		if e.ComplexityRoot.HomeValuation.PurchaseTransactionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.PurchaseTransactionID(childComplexity), true
+	case "HomeValuation.zip":
+		if e.ComplexityRoot.HomeValuation.Zip == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValuation.Zip(childComplexity), true
+
+	case "HomeValueEmail.clientId":
+		if e.ComplexityRoot.HomeValueEmail.ClientID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.ClientID(childComplexity), true
+	case "HomeValueEmail.consent":
+		if e.ComplexityRoot.HomeValueEmail.Consent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Consent(childComplexity), true
+	case "HomeValueEmail.estimatedValue":
+		if e.ComplexityRoot.HomeValueEmail.EstimatedValue == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.EstimatedValue(childComplexity), true
+	case "HomeValueEmail.fairHousing":
+		if e.ComplexityRoot.HomeValueEmail.FairHousing == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.FairHousing(childComplexity), true
+	case "HomeValueEmail.market":
+		if e.ComplexityRoot.HomeValueEmail.Market == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Market(childComplexity), true
+	case "HomeValueEmail.message":
+		if e.ComplexityRoot.HomeValueEmail.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Message(childComplexity), true
+	case "HomeValueEmail.propertyId":
+		if e.ComplexityRoot.HomeValueEmail.PropertyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.PropertyID(childComplexity), true
+	case "HomeValueEmail.reason":
+		if e.ComplexityRoot.HomeValueEmail.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.Reason(childComplexity), true
+	case "HomeValueEmail.valueHigh":
+		if e.ComplexityRoot.HomeValueEmail.ValueHigh == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.ValueHigh(childComplexity), true
+	case "HomeValueEmail.valueLow":
+		if e.ComplexityRoot.HomeValueEmail.ValueLow == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HomeValueEmail.ValueLow(childComplexity), true
 
 	case "Interaction.at":
 		if e.ComplexityRoot.Interaction.At == nil {
@@ -2931,6 +3414,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIToken(childComplexity, args["name"].(string), args["expiresAt"].(*time.Time)), true
+	case "Mutation.createAutomationRule":
+		if e.ComplexityRoot.Mutation.CreateAutomationRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createAutomationRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateAutomationRule(childComplexity, args["input"].(ent.CreateAutomationRuleInput)), true
 	case "Mutation.createClient":
 		if e.ComplexityRoot.Mutation.CreateClient == nil {
 			break
@@ -2975,6 +3469,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProperty(childComplexity, args["input"].(ent.CreatePropertyInput)), true
+	case "Mutation.createSchedule":
+		if e.ComplexityRoot.Mutation.CreateSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSchedule(childComplexity, args["input"].(model.CreateScheduleInput)), true
 	case "Mutation.createTransaction":
 		if e.ComplexityRoot.Mutation.CreateTransaction == nil {
 			break
@@ -2986,6 +3491,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateTransaction(childComplexity, args["input"].(ent.CreateTransactionInput)), true
+	case "Mutation.createWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.CreateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateWebhookEndpoint(childComplexity, args["input"].(ent.CreateWebhookEndpointInput)), true
+	case "Mutation.deleteAutomationRule":
+		if e.ComplexityRoot.Mutation.DeleteAutomationRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteAutomationRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteAutomationRule(childComplexity, args["id"].(int)), true
 	case "Mutation.deleteClient":
 		if e.ComplexityRoot.Mutation.DeleteClient == nil {
 			break
@@ -3008,6 +3535,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteProperty(childComplexity, args["id"].(int)), true
+	case "Mutation.deleteSchedule":
+		if e.ComplexityRoot.Mutation.DeleteSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteSchedule(childComplexity, args["id"].(int)), true
+	case "Mutation.deleteWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.DeleteWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteWebhookEndpoint(childComplexity, args["id"].(int)), true
+	case "Mutation.pauseSchedule":
+		if e.ComplexityRoot.Mutation.PauseSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pauseSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PauseSchedule(childComplexity, args["id"].(int)), true
 	case "Mutation.rejectStep":
 		if e.ComplexityRoot.Mutation.RejectStep == nil {
 			break
@@ -3030,6 +3590,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RescheduleTask(childComplexity, args["id"].(int), args["dueAt"].(time.Time)), true
+	case "Mutation.resumeSchedule":
+		if e.ComplexityRoot.Mutation.ResumeSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resumeSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResumeSchedule(childComplexity, args["id"].(int)), true
 	case "Mutation.retryRun":
 		if e.ComplexityRoot.Mutation.RetryRun == nil {
 			break
@@ -3063,6 +3634,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.StartRun(childComplexity, args["input"].(model.StartRunInput)), true
+	case "Mutation.updateAutomationRule":
+		if e.ComplexityRoot.Mutation.UpdateAutomationRule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateAutomationRule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateAutomationRule(childComplexity, args["id"].(int), args["input"].(ent.UpdateAutomationRuleInput)), true
 	case "Mutation.updateClient":
 		if e.ComplexityRoot.Mutation.UpdateClient == nil {
 			break
@@ -3107,6 +3689,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateProperty(childComplexity, args["id"].(int), args["input"].(ent.UpdatePropertyInput)), true
+	case "Mutation.updateSchedule":
+		if e.ComplexityRoot.Mutation.UpdateSchedule == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSchedule_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSchedule(childComplexity, args["id"].(int), args["input"].(model.UpdateScheduleInput)), true
+	case "Mutation.updateWebhookEndpoint":
+		if e.ComplexityRoot.Mutation.UpdateWebhookEndpoint == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateWebhookEndpoint_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateWebhookEndpoint(childComplexity, args["id"].(int), args["input"].(ent.UpdateWebhookEndpointInput)), true
 
 	case "NegotiationPlay.play":
 		if e.ComplexityRoot.NegotiationPlay.Play == nil {
@@ -3120,6 +3724,93 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.NegotiationPlay.When(childComplexity), true
+
+	case "Notification.body":
+		if e.ComplexityRoot.Notification.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Body(childComplexity), true
+	case "Notification.createdAt":
+		if e.ComplexityRoot.Notification.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.CreatedAt(childComplexity), true
+	case "Notification.id":
+		if e.ComplexityRoot.Notification.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ID(childComplexity), true
+	case "Notification.kind":
+		if e.ComplexityRoot.Notification.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Kind(childComplexity), true
+	case "Notification.organization":
+		if e.ComplexityRoot.Notification.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Organization(childComplexity), true
+	case "Notification.readAt":
+		if e.ComplexityRoot.Notification.ReadAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ReadAt(childComplexity), true
+	case "Notification.subjectID":
+		if e.ComplexityRoot.Notification.SubjectID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.SubjectID(childComplexity), true
+	case "Notification.title":
+		if e.ComplexityRoot.Notification.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Title(childComplexity), true
+	case "Notification.updatedAt":
+		if e.ComplexityRoot.Notification.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.UpdatedAt(childComplexity), true
+
+	case "NotificationConnection.edges":
+		if e.ComplexityRoot.NotificationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.Edges(childComplexity), true
+	case "NotificationConnection.pageInfo":
+		if e.ComplexityRoot.NotificationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.PageInfo(childComplexity), true
+	case "NotificationConnection.totalCount":
+		if e.ComplexityRoot.NotificationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.TotalCount(childComplexity), true
+
+	case "NotificationEdge.cursor":
+		if e.ComplexityRoot.NotificationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Cursor(childComplexity), true
+	case "NotificationEdge.node":
+		if e.ComplexityRoot.NotificationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
 
 	case "OpenHouse.date":
 		if e.ComplexityRoot.OpenHouse.Date == nil {
@@ -3146,6 +3837,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Organization.CreatedAt(childComplexity), true
+	case "Organization.eventRetentionDays":
+		if e.ComplexityRoot.Organization.EventRetentionDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Organization.EventRetentionDays(childComplexity), true
 	case "Organization.id":
 		if e.ComplexityRoot.Organization.ID == nil {
 			break
@@ -3809,6 +4506,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PropertyEdge.Node(childComplexity), true
 
+	case "Query.automationRules":
+		if e.ComplexityRoot.Query.AutomationRules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_automationRules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.AutomationRules(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.AutomationRuleOrder), args["where"].(*ent.AutomationRuleWhereInput)), true
 	case "Query.clients":
 		if e.ComplexityRoot.Query.Clients == nil {
 			break
@@ -3865,6 +4573,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]int)), true
+	case "Query.notifications":
+		if e.ComplexityRoot.Query.Notifications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_notifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Notifications(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.NotificationOrder), args["where"].(*ent.NotificationWhereInput)), true
 	case "Query.packages":
 		if e.ComplexityRoot.Query.Packages == nil {
 			break
@@ -3909,6 +4628,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ScheduledPosts(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ScheduledPostOrder), args["where"].(*ent.ScheduledPostWhereInput)), true
+	case "Query.schedules":
+		if e.ComplexityRoot.Query.Schedules == nil {
+			break
+		}
+
+		args, err := ec.field_Query_schedules_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Schedules(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.ScheduleOrder), args["where"].(*ent.ScheduleWhereInput)), true
 	case "Query.stepKinds":
 		if e.ComplexityRoot.Query.StepKinds == nil {
 			break
@@ -3943,6 +4673,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.webhookEndpoints":
+		if e.ComplexityRoot.Query.WebhookEndpoints == nil {
+			break
+		}
+
+		args, err := ec.field_Query_webhookEndpoints_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.WebhookEndpoints(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookEndpointOrder), args["where"].(*ent.WebhookEndpointWhereInput)), true
 
 	case "Run.client":
 		if e.ComplexityRoot.Run.Client == nil {
@@ -3956,6 +4697,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.ClientID(childComplexity), true
+	case "Run.compactedAt":
+		if e.ComplexityRoot.Run.CompactedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.CompactedAt(childComplexity), true
 	case "Run.createdAt":
 		if e.ComplexityRoot.Run.CreatedAt == nil {
 			break
@@ -4069,6 +4816,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Run.Steps(childComplexity), true
+	case "Run.trigger":
+		if e.ComplexityRoot.Run.Trigger == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Run.Trigger(childComplexity), true
 	case "Run.updatedAt":
 		if e.ComplexityRoot.Run.UpdatedAt == nil {
 			break
@@ -4114,6 +4867,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunEvent.At(childComplexity), true
+	case "RunEvent.compactedThrough":
+		if e.ComplexityRoot.RunEvent.CompactedThrough == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunEvent.CompactedThrough(childComplexity), true
 	case "RunEvent.id":
 		if e.ComplexityRoot.RunEvent.ID == nil {
 			break
@@ -4206,6 +4965,263 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RunEventEdge.Node(childComplexity), true
+
+	case "RunTrigger.at":
+		if e.ComplexityRoot.RunTrigger.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.At(childComplexity), true
+	case "RunTrigger.event":
+		if e.ComplexityRoot.RunTrigger.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.Event(childComplexity), true
+	case "RunTrigger.from":
+		if e.ComplexityRoot.RunTrigger.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.From(childComplexity), true
+	case "RunTrigger.kind":
+		if e.ComplexityRoot.RunTrigger.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.Kind(childComplexity), true
+	case "RunTrigger.record":
+		if e.ComplexityRoot.RunTrigger.Record == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.Record(childComplexity), true
+	case "RunTrigger.recordId":
+		if e.ComplexityRoot.RunTrigger.RecordID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.RecordID(childComplexity), true
+	case "RunTrigger.rule":
+		if e.ComplexityRoot.RunTrigger.Rule == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.Rule(childComplexity), true
+	case "RunTrigger.ruleId":
+		if e.ComplexityRoot.RunTrigger.RuleID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.RuleID(childComplexity), true
+	case "RunTrigger.to":
+		if e.ComplexityRoot.RunTrigger.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RunTrigger.To(childComplexity), true
+
+	case "Schedule.catchUpWindowSeconds":
+		if e.ComplexityRoot.Schedule.CatchUpWindowSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.CatchUpWindowSeconds(childComplexity), true
+	case "Schedule.createdAt":
+		if e.ComplexityRoot.Schedule.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.CreatedAt(childComplexity), true
+	case "Schedule.cron":
+		if e.ComplexityRoot.Schedule.Cron == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Cron(childComplexity), true
+	case "Schedule.id":
+		if e.ComplexityRoot.Schedule.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.ID(childComplexity), true
+	case "Schedule.lastFireAt":
+		if e.ComplexityRoot.Schedule.LastFireAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.LastFireAt(childComplexity), true
+	case "Schedule.lastOutcome":
+		if e.ComplexityRoot.Schedule.LastOutcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.LastOutcome(childComplexity), true
+	case "Schedule.missedPolicy":
+		if e.ComplexityRoot.Schedule.MissedPolicy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.MissedPolicy(childComplexity), true
+	case "Schedule.name":
+		if e.ComplexityRoot.Schedule.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Name(childComplexity), true
+	case "Schedule.nextFireTimes":
+		if e.ComplexityRoot.Schedule.NextFireTimes == nil {
+			break
+		}
+
+		args, err := ec.field_Schedule_nextFireTimes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Schedule.NextFireTimes(childComplexity, args["count"].(*int)), true
+	case "Schedule.organization":
+		if e.ComplexityRoot.Schedule.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Organization(childComplexity), true
+	case "Schedule.packageKey":
+		if e.ComplexityRoot.Schedule.PackageKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.PackageKey(childComplexity), true
+	case "Schedule.packageVersion":
+		if e.ComplexityRoot.Schedule.PackageVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.PackageVersion(childComplexity), true
+	case "Schedule.params":
+		if e.ComplexityRoot.Schedule.Params == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Params(childComplexity), true
+	case "Schedule.paused":
+		if e.ComplexityRoot.Schedule.Paused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Paused(childComplexity), true
+	case "Schedule.recordFilter":
+		if e.ComplexityRoot.Schedule.RecordFilter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.RecordFilter(childComplexity), true
+	case "Schedule.timezone":
+		if e.ComplexityRoot.Schedule.Timezone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.Timezone(childComplexity), true
+	case "Schedule.updatedAt":
+		if e.ComplexityRoot.Schedule.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Schedule.UpdatedAt(childComplexity), true
+
+	case "ScheduleConnection.edges":
+		if e.ComplexityRoot.ScheduleConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleConnection.Edges(childComplexity), true
+	case "ScheduleConnection.pageInfo":
+		if e.ComplexityRoot.ScheduleConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleConnection.PageInfo(childComplexity), true
+	case "ScheduleConnection.totalCount":
+		if e.ComplexityRoot.ScheduleConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleConnection.TotalCount(childComplexity), true
+
+	case "ScheduleEdge.cursor":
+		if e.ComplexityRoot.ScheduleEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleEdge.Cursor(childComplexity), true
+	case "ScheduleEdge.node":
+		if e.ComplexityRoot.ScheduleEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleEdge.Node(childComplexity), true
+
+	case "ScheduleFilter.clientStages":
+		if e.ComplexityRoot.ScheduleFilter.ClientStages == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.ClientStages(childComplexity), true
+	case "ScheduleFilter.pastClients":
+		if e.ComplexityRoot.ScheduleFilter.PastClients == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.PastClients(childComplexity), true
+	case "ScheduleFilter.propertyStatuses":
+		if e.ComplexityRoot.ScheduleFilter.PropertyStatuses == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.PropertyStatuses(childComplexity), true
+	case "ScheduleFilter.zips":
+		if e.ComplexityRoot.ScheduleFilter.Zips == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleFilter.Zips(childComplexity), true
+
+	case "ScheduleOutcome.errors":
+		if e.ComplexityRoot.ScheduleOutcome.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.Errors(childComplexity), true
+	case "ScheduleOutcome.firedAt":
+		if e.ComplexityRoot.ScheduleOutcome.FiredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.FiredAt(childComplexity), true
+	case "ScheduleOutcome.matched":
+		if e.ComplexityRoot.ScheduleOutcome.Matched == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.Matched(childComplexity), true
+	case "ScheduleOutcome.occurrenceAt":
+		if e.ComplexityRoot.ScheduleOutcome.OccurrenceAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.OccurrenceAt(childComplexity), true
+	case "ScheduleOutcome.runsStarted":
+		if e.ComplexityRoot.ScheduleOutcome.RunsStarted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.RunsStarted(childComplexity), true
+	case "ScheduleOutcome.skippedOccurrences":
+		if e.ComplexityRoot.ScheduleOutcome.SkippedOccurrences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ScheduleOutcome.SkippedOccurrences(childComplexity), true
 
 	case "ScheduledPost.createdAt":
 		if e.ComplexityRoot.ScheduledPost.CreatedAt == nil {
@@ -5092,6 +6108,245 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.User(childComplexity), true
 
+	case "WebhookDelivery.attempt":
+		if e.ComplexityRoot.WebhookDelivery.Attempt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Attempt(childComplexity), true
+	case "WebhookDelivery.attemptedAt":
+		if e.ComplexityRoot.WebhookDelivery.AttemptedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.AttemptedAt(childComplexity), true
+	case "WebhookDelivery.createdAt":
+		if e.ComplexityRoot.WebhookDelivery.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.CreatedAt(childComplexity), true
+	case "WebhookDelivery.endpoint":
+		if e.ComplexityRoot.WebhookDelivery.Endpoint == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Endpoint(childComplexity), true
+	case "WebhookDelivery.endpointID":
+		if e.ComplexityRoot.WebhookDelivery.EndpointID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.EndpointID(childComplexity), true
+	case "WebhookDelivery.error":
+		if e.ComplexityRoot.WebhookDelivery.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Error(childComplexity), true
+	case "WebhookDelivery.eventType":
+		if e.ComplexityRoot.WebhookDelivery.EventType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.EventType(childComplexity), true
+	case "WebhookDelivery.final":
+		if e.ComplexityRoot.WebhookDelivery.Final == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Final(childComplexity), true
+	case "WebhookDelivery.id":
+		if e.ComplexityRoot.WebhookDelivery.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.ID(childComplexity), true
+	case "WebhookDelivery.messageID":
+		if e.ComplexityRoot.WebhookDelivery.MessageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.MessageID(childComplexity), true
+	case "WebhookDelivery.organization":
+		if e.ComplexityRoot.WebhookDelivery.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Organization(childComplexity), true
+	case "WebhookDelivery.payload":
+		if e.ComplexityRoot.WebhookDelivery.Payload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Payload(childComplexity), true
+	case "WebhookDelivery.responseCode":
+		if e.ComplexityRoot.WebhookDelivery.ResponseCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.ResponseCode(childComplexity), true
+	case "WebhookDelivery.scheduledAt":
+		if e.ComplexityRoot.WebhookDelivery.ScheduledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.ScheduledAt(childComplexity), true
+	case "WebhookDelivery.status":
+		if e.ComplexityRoot.WebhookDelivery.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.Status(childComplexity), true
+	case "WebhookDelivery.updatedAt":
+		if e.ComplexityRoot.WebhookDelivery.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDelivery.UpdatedAt(childComplexity), true
+
+	case "WebhookDeliveryConnection.edges":
+		if e.ComplexityRoot.WebhookDeliveryConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryConnection.Edges(childComplexity), true
+	case "WebhookDeliveryConnection.pageInfo":
+		if e.ComplexityRoot.WebhookDeliveryConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryConnection.PageInfo(childComplexity), true
+	case "WebhookDeliveryConnection.totalCount":
+		if e.ComplexityRoot.WebhookDeliveryConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryConnection.TotalCount(childComplexity), true
+
+	case "WebhookDeliveryEdge.cursor":
+		if e.ComplexityRoot.WebhookDeliveryEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryEdge.Cursor(childComplexity), true
+	case "WebhookDeliveryEdge.node":
+		if e.ComplexityRoot.WebhookDeliveryEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookDeliveryEdge.Node(childComplexity), true
+
+	case "WebhookEndpoint.consecutiveFailures":
+		if e.ComplexityRoot.WebhookEndpoint.ConsecutiveFailures == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.ConsecutiveFailures(childComplexity), true
+	case "WebhookEndpoint.createdAt":
+		if e.ComplexityRoot.WebhookEndpoint.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.CreatedAt(childComplexity), true
+	case "WebhookEndpoint.deliveries":
+		if e.ComplexityRoot.WebhookEndpoint.Deliveries == nil {
+			break
+		}
+
+		args, err := ec.field_WebhookEndpoint_deliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Deliveries(childComplexity, args["after"].(*entgql.Cursor[int]), args["first"].(*int), args["before"].(*entgql.Cursor[int]), args["last"].(*int), args["orderBy"].(*ent.WebhookDeliveryOrder), args["where"].(*ent.WebhookDeliveryWhereInput)), true
+	case "WebhookEndpoint.description":
+		if e.ComplexityRoot.WebhookEndpoint.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Description(childComplexity), true
+	case "WebhookEndpoint.disabledAt":
+		if e.ComplexityRoot.WebhookEndpoint.DisabledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.DisabledAt(childComplexity), true
+	case "WebhookEndpoint.disabledReason":
+		if e.ComplexityRoot.WebhookEndpoint.DisabledReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.DisabledReason(childComplexity), true
+	case "WebhookEndpoint.enabled":
+		if e.ComplexityRoot.WebhookEndpoint.Enabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Enabled(childComplexity), true
+	case "WebhookEndpoint.eventTypes":
+		if e.ComplexityRoot.WebhookEndpoint.EventTypes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.EventTypes(childComplexity), true
+	case "WebhookEndpoint.id":
+		if e.ComplexityRoot.WebhookEndpoint.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.ID(childComplexity), true
+	case "WebhookEndpoint.organization":
+		if e.ComplexityRoot.WebhookEndpoint.Organization == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.Organization(childComplexity), true
+	case "WebhookEndpoint.url":
+		if e.ComplexityRoot.WebhookEndpoint.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.URL(childComplexity), true
+	case "WebhookEndpoint.updatedAt":
+		if e.ComplexityRoot.WebhookEndpoint.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpoint.UpdatedAt(childComplexity), true
+
+	case "WebhookEndpointConnection.edges":
+		if e.ComplexityRoot.WebhookEndpointConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.Edges(childComplexity), true
+	case "WebhookEndpointConnection.pageInfo":
+		if e.ComplexityRoot.WebhookEndpointConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.PageInfo(childComplexity), true
+	case "WebhookEndpointConnection.totalCount":
+		if e.ComplexityRoot.WebhookEndpointConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointConnection.TotalCount(childComplexity), true
+
+	case "WebhookEndpointEdge.cursor":
+		if e.ComplexityRoot.WebhookEndpointEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Cursor(childComplexity), true
+	case "WebhookEndpointEdge.node":
+		if e.ComplexityRoot.WebhookEndpointEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WebhookEndpointEdge.Node(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -5103,21 +6358,28 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("APITokenOrder", ec.unmarshalInputAPITokenOrder),
 			graphql.NewInputUnmarshaler("APITokenWhereInput", ec.unmarshalInputAPITokenWhereInput),
+			graphql.NewInputUnmarshaler("AutomationRuleOrder", ec.unmarshalInputAutomationRuleOrder),
+			graphql.NewInputUnmarshaler("AutomationRuleWhereInput", ec.unmarshalInputAutomationRuleWhereInput),
 			graphql.NewInputUnmarshaler("BoundingBox", ec.unmarshalInputBoundingBox),
 			graphql.NewInputUnmarshaler("CMAOptions", ec.unmarshalInputCMAOptions),
 			graphql.NewInputUnmarshaler("ClientOrder", ec.unmarshalInputClientOrder),
 			graphql.NewInputUnmarshaler("ClientWhereInput", ec.unmarshalInputClientWhereInput),
+			graphql.NewInputUnmarshaler("CreateAutomationRuleInput", ec.unmarshalInputCreateAutomationRuleInput),
 			graphql.NewInputUnmarshaler("CreateClientInput", ec.unmarshalInputCreateClientInput),
 			graphql.NewInputUnmarshaler("CreateInteractionInput", ec.unmarshalInputCreateInteractionInput),
 			graphql.NewInputUnmarshaler("CreatePackageInput", ec.unmarshalInputCreatePackageInput),
 			graphql.NewInputUnmarshaler("CreatePropertyInput", ec.unmarshalInputCreatePropertyInput),
+			graphql.NewInputUnmarshaler("CreateScheduleInput", ec.unmarshalInputCreateScheduleInput),
 			graphql.NewInputUnmarshaler("CreateTransactionInput", ec.unmarshalInputCreateTransactionInput),
+			graphql.NewInputUnmarshaler("CreateWebhookEndpointInput", ec.unmarshalInputCreateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("EmailMessageOrder", ec.unmarshalInputEmailMessageOrder),
 			graphql.NewInputUnmarshaler("EmailMessageWhereInput", ec.unmarshalInputEmailMessageWhereInput),
 			graphql.NewInputUnmarshaler("InteractionOrder", ec.unmarshalInputInteractionOrder),
 			graphql.NewInputUnmarshaler("InteractionWhereInput", ec.unmarshalInputInteractionWhereInput),
 			graphql.NewInputUnmarshaler("LeadScoreRecordOrder", ec.unmarshalInputLeadScoreRecordOrder),
 			graphql.NewInputUnmarshaler("LeadScoreRecordWhereInput", ec.unmarshalInputLeadScoreRecordWhereInput),
+			graphql.NewInputUnmarshaler("NotificationOrder", ec.unmarshalInputNotificationOrder),
+			graphql.NewInputUnmarshaler("NotificationWhereInput", ec.unmarshalInputNotificationWhereInput),
 			graphql.NewInputUnmarshaler("OrganizationOrder", ec.unmarshalInputOrganizationOrder),
 			graphql.NewInputUnmarshaler("OrganizationWhereInput", ec.unmarshalInputOrganizationWhereInput),
 			graphql.NewInputUnmarshaler("PackageOrder", ec.unmarshalInputPackageOrder),
@@ -5131,6 +6393,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RunEventWhereInput", ec.unmarshalInputRunEventWhereInput),
 			graphql.NewInputUnmarshaler("RunOrder", ec.unmarshalInputRunOrder),
 			graphql.NewInputUnmarshaler("RunWhereInput", ec.unmarshalInputRunWhereInput),
+			graphql.NewInputUnmarshaler("ScheduleFilterInput", ec.unmarshalInputScheduleFilterInput),
+			graphql.NewInputUnmarshaler("ScheduleOrder", ec.unmarshalInputScheduleOrder),
+			graphql.NewInputUnmarshaler("ScheduleWhereInput", ec.unmarshalInputScheduleWhereInput),
 			graphql.NewInputUnmarshaler("ScheduledPostOrder", ec.unmarshalInputScheduledPostOrder),
 			graphql.NewInputUnmarshaler("ScheduledPostWhereInput", ec.unmarshalInputScheduledPostWhereInput),
 			graphql.NewInputUnmarshaler("StartRunInput", ec.unmarshalInputStartRunInput),
@@ -5140,12 +6405,19 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TaskWhereInput", ec.unmarshalInputTaskWhereInput),
 			graphql.NewInputUnmarshaler("TransactionOrder", ec.unmarshalInputTransactionOrder),
 			graphql.NewInputUnmarshaler("TransactionWhereInput", ec.unmarshalInputTransactionWhereInput),
+			graphql.NewInputUnmarshaler("UpdateAutomationRuleInput", ec.unmarshalInputUpdateAutomationRuleInput),
 			graphql.NewInputUnmarshaler("UpdateClientInput", ec.unmarshalInputUpdateClientInput),
 			graphql.NewInputUnmarshaler("UpdateOrganizationInput", ec.unmarshalInputUpdateOrganizationInput),
 			graphql.NewInputUnmarshaler("UpdatePackageInput", ec.unmarshalInputUpdatePackageInput),
 			graphql.NewInputUnmarshaler("UpdatePropertyInput", ec.unmarshalInputUpdatePropertyInput),
+			graphql.NewInputUnmarshaler("UpdateScheduleInput", ec.unmarshalInputUpdateScheduleInput),
+			graphql.NewInputUnmarshaler("UpdateWebhookEndpointInput", ec.unmarshalInputUpdateWebhookEndpointInput),
 			graphql.NewInputUnmarshaler("UserOrder", ec.unmarshalInputUserOrder),
 			graphql.NewInputUnmarshaler("UserWhereInput", ec.unmarshalInputUserWhereInput),
+			graphql.NewInputUnmarshaler("WebhookDeliveryOrder", ec.unmarshalInputWebhookDeliveryOrder),
+			graphql.NewInputUnmarshaler("WebhookDeliveryWhereInput", ec.unmarshalInputWebhookDeliveryWhereInput),
+			graphql.NewInputUnmarshaler("WebhookEndpointOrder", ec.unmarshalInputWebhookEndpointOrder),
+			graphql.NewInputUnmarshaler("WebhookEndpointWhereInput", ec.unmarshalInputWebhookEndpointWhereInput),
 		)
 	}
 	first := true
@@ -5269,7 +6541,7 @@ type ApprovalRequest {
   approverRoles: [UserRole!]!
   "…and so may these users."
   approverUserIds: [ID!]!
-  "When the deadline passes; null without one."
+  "When the deadline passes; null without one, or once the step is decided."
   deadlineAt: Time
   "FAIL or AUTO_APPROVE; null without a deadline."
   deadlineAction: String
@@ -5333,6 +6605,49 @@ extend type Mutation {
   createApiToken(name: String!, expiresAt: Time): CreatedAPIToken! @cost(weight: 10)
   "Revokes a token of the organization (ADMIN only); its open subscriptions end."
   revokeApiToken(id: ID!): APIToken! @cost(weight: 10)
+}
+`, BuiltIn: false},
+	{Name: "../automation.graphqls", Input: `extend type Mutation {
+  """
+  Creates an automation rule: when its event happens to a record of the
+  organization, its package starts on that record. An unknown package, a
+  package whose subject does not fit the event (a client event with a
+  property package), a stage that is not one of the event's, or params that
+  the package's steps do not take are BAD_USER_INPUT, with the field at fault.
+  """
+  createAutomationRule(input: CreateAutomationRuleInput!): AutomationRule! @cost(weight: 10)
+  updateAutomationRule(id: ID!, input: UpdateAutomationRuleInput!): AutomationRule! @cost(weight: 10)
+  "Deletes the rule and returns its ID. The runs it started keep their trigger."
+  deleteAutomationRule(id: ID!): ID! @cost(weight: 10)
+}
+
+"What started a run."
+enum RunTriggerKind {
+  "A person or program called startRun (GraphQL, REST or the CLI)."
+  MANUAL
+  "An automation rule matched an event."
+  RULE
+}
+
+type RunTrigger {
+  kind: RunTriggerKind!
+  "The rule, while it exists; ruleId stays when it is deleted."
+  rule: AutomationRule
+  ruleId: ID
+  event: AutomationRuleEvent
+  "The record the event happened to: a client, a property or a transaction."
+  record: Node
+  recordId: ID
+  "For a change: the stage or status before and after."
+  from: String
+  to: String
+  "When the event was recorded."
+  at: Time
+}
+
+extend type Run {
+  "What started the run: MANUAL for startRun, RULE with the rule, event and record for a trigger."
+  trigger: RunTrigger!
 }
 `, BuiltIn: false},
 	{Name: "../client.graphqls", Input: `extend type Mutation {
@@ -5734,6 +7049,271 @@ input APITokenWhereInput {
   """
   hasUser: Boolean
   hasUserWith: [UserWhereInput!]
+}
+type AutomationRule implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  event: AutomationRuleEvent!
+  fromStage: String
+  toStage: String
+  packageKey: String!
+  packageVersion: Int
+  conditionLeadSource: AutomationRuleConditionLeadSource
+  """
+  ZIP codes: the property's ZIP, or one of a client's preferred areas.
+  """
+  conditionZips: [String!]
+  """
+  Price band: a property's list price, a transaction's price, a client's maximum budget.
+  """
+  conditionPriceMin: Int
+  conditionPriceMax: Int
+  params: Map
+  enabled: Boolean!
+  organization: Organization!
+}
+"""
+AutomationRuleConditionLeadSource is enum for the field condition_lead_source
+"""
+enum AutomationRuleConditionLeadSource @goModel(model: "github.com/estateflow/estateflow/ent/automationrule.ConditionLeadSource") {
+  REFERRAL
+  WEBSITE
+  OPEN_HOUSE
+  SOCIAL
+  ZILLOW
+  OTHER
+}
+"""
+A connection to a list of items.
+"""
+type AutomationRuleConnection {
+  """
+  A list of edges.
+  """
+  edges: [AutomationRuleEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type AutomationRuleEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: AutomationRule
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+AutomationRuleEvent is enum for the field event
+"""
+enum AutomationRuleEvent @goModel(model: "github.com/estateflow/estateflow/ent/automationrule.Event") {
+  CLIENT_CREATED
+  CLIENT_STAGE_CHANGED
+  PROPERTY_STATUS_CHANGED
+  TRANSACTION_STAGE_CHANGED
+}
+"""
+Ordering options for AutomationRule connections
+"""
+input AutomationRuleOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order AutomationRules.
+  """
+  field: AutomationRuleOrderField!
+}
+"""
+Properties by which AutomationRule connections can be ordered.
+"""
+enum AutomationRuleOrderField {
+  CREATED_AT
+  UPDATED_AT
+  NAME
+}
+"""
+AutomationRuleWhereInput is used for filtering AutomationRule objects.
+Input was generated by ent.
+"""
+input AutomationRuleWhereInput {
+  not: AutomationRuleWhereInput
+  and: [AutomationRuleWhereInput!]
+  or: [AutomationRuleWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  event field predicates
+  """
+  event: AutomationRuleEvent
+  eventNEQ: AutomationRuleEvent
+  eventIn: [AutomationRuleEvent!]
+  eventNotIn: [AutomationRuleEvent!]
+  """
+  from_stage field predicates
+  """
+  fromStage: String
+  fromStageNEQ: String
+  fromStageIn: [String!]
+  fromStageNotIn: [String!]
+  fromStageGT: String
+  fromStageGTE: String
+  fromStageLT: String
+  fromStageLTE: String
+  fromStageContains: String
+  fromStageHasPrefix: String
+  fromStageHasSuffix: String
+  fromStageIsNil: Boolean
+  fromStageNotNil: Boolean
+  fromStageEqualFold: String
+  fromStageContainsFold: String
+  """
+  to_stage field predicates
+  """
+  toStage: String
+  toStageNEQ: String
+  toStageIn: [String!]
+  toStageNotIn: [String!]
+  toStageGT: String
+  toStageGTE: String
+  toStageLT: String
+  toStageLTE: String
+  toStageContains: String
+  toStageHasPrefix: String
+  toStageHasSuffix: String
+  toStageIsNil: Boolean
+  toStageNotNil: Boolean
+  toStageEqualFold: String
+  toStageContainsFold: String
+  """
+  package_key field predicates
+  """
+  packageKey: String
+  packageKeyNEQ: String
+  packageKeyIn: [String!]
+  packageKeyNotIn: [String!]
+  packageKeyGT: String
+  packageKeyGTE: String
+  packageKeyLT: String
+  packageKeyLTE: String
+  packageKeyContains: String
+  packageKeyHasPrefix: String
+  packageKeyHasSuffix: String
+  packageKeyEqualFold: String
+  packageKeyContainsFold: String
+  """
+  package_version field predicates
+  """
+  packageVersion: Int
+  packageVersionNEQ: Int
+  packageVersionIn: [Int!]
+  packageVersionNotIn: [Int!]
+  packageVersionGT: Int
+  packageVersionGTE: Int
+  packageVersionLT: Int
+  packageVersionLTE: Int
+  packageVersionIsNil: Boolean
+  packageVersionNotNil: Boolean
+  """
+  condition_lead_source field predicates
+  """
+  conditionLeadSource: AutomationRuleConditionLeadSource
+  conditionLeadSourceNEQ: AutomationRuleConditionLeadSource
+  conditionLeadSourceIn: [AutomationRuleConditionLeadSource!]
+  conditionLeadSourceNotIn: [AutomationRuleConditionLeadSource!]
+  conditionLeadSourceIsNil: Boolean
+  conditionLeadSourceNotNil: Boolean
+  """
+  condition_price_min field predicates
+  """
+  conditionPriceMin: Int
+  conditionPriceMinNEQ: Int
+  conditionPriceMinIn: [Int!]
+  conditionPriceMinNotIn: [Int!]
+  conditionPriceMinGT: Int
+  conditionPriceMinGTE: Int
+  conditionPriceMinLT: Int
+  conditionPriceMinLTE: Int
+  conditionPriceMinIsNil: Boolean
+  conditionPriceMinNotNil: Boolean
+  """
+  condition_price_max field predicates
+  """
+  conditionPriceMax: Int
+  conditionPriceMaxNEQ: Int
+  conditionPriceMaxIn: [Int!]
+  conditionPriceMaxNotIn: [Int!]
+  conditionPriceMaxGT: Int
+  conditionPriceMaxGTE: Int
+  conditionPriceMaxLT: Int
+  conditionPriceMaxLTE: Int
+  conditionPriceMaxIsNil: Boolean
+  conditionPriceMaxNotNil: Boolean
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
 }
 type Client implements Node @goModel(model: "github.com/estateflow/estateflow/ent.Contact") {
   id: ID!
@@ -6304,6 +7884,30 @@ input ClientWhereInput {
   hasRunsWith: [RunWhereInput!]
 }
 """
+CreateAutomationRuleInput is used for create AutomationRule object.
+Input was generated by ent.
+"""
+input CreateAutomationRuleInput {
+  name: String!
+  event: AutomationRuleEvent!
+  fromStage: String
+  toStage: String
+  packageKey: String!
+  packageVersion: Int
+  conditionLeadSource: AutomationRuleConditionLeadSource
+  """
+  ZIP codes: the property's ZIP, or one of a client's preferred areas.
+  """
+  conditionZips: [String!]
+  """
+  Price band: a property's list price, a transaction's price, a client's maximum budget.
+  """
+  conditionPriceMin: Int
+  conditionPriceMax: Int
+  params: Map
+  enabled: Boolean
+}
+"""
 CreateClientInput is used for create Client object.
 Input was generated by ent.
 """
@@ -6386,6 +7990,16 @@ input CreateTransactionInput {
   closingDate: Time
   clientID: ID!
   propertyID: ID!
+}
+"""
+CreateWebhookEndpointInput is used for create WebhookEndpoint object.
+Input was generated by ent.
+"""
+input CreateWebhookEndpointInput {
+  url: String!
+  description: String
+  eventTypes: [String!]!
+  enabled: Boolean
 }
 """
 Define a Relay Cursor type:
@@ -7004,6 +8618,167 @@ interface Node @goModel(model: "github.com/estateflow/estateflow/ent.Noder") {
   """
   id: ID!
 }
+type Notification implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  kind: NotificationKind!
+  title: String!
+  body: String!
+  subjectID: ID
+  readAt: Time
+  organization: Organization!
+}
+"""
+A connection to a list of items.
+"""
+type NotificationConnection {
+  """
+  A list of edges.
+  """
+  edges: [NotificationEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type NotificationEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Notification
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+NotificationKind is enum for the field kind
+"""
+enum NotificationKind @goModel(model: "github.com/estateflow/estateflow/ent/notification.Kind") {
+  WEBHOOK_ENDPOINT_DISABLED
+}
+"""
+Ordering options for Notification connections
+"""
+input NotificationOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Notifications.
+  """
+  field: NotificationOrderField!
+}
+"""
+Properties by which Notification connections can be ordered.
+"""
+enum NotificationOrderField {
+  CREATED_AT
+  UPDATED_AT
+}
+"""
+NotificationWhereInput is used for filtering Notification objects.
+Input was generated by ent.
+"""
+input NotificationWhereInput {
+  not: NotificationWhereInput
+  and: [NotificationWhereInput!]
+  or: [NotificationWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  kind field predicates
+  """
+  kind: NotificationKind
+  kindNEQ: NotificationKind
+  kindIn: [NotificationKind!]
+  kindNotIn: [NotificationKind!]
+  """
+  title field predicates
+  """
+  title: String
+  titleNEQ: String
+  titleIn: [String!]
+  titleNotIn: [String!]
+  titleGT: String
+  titleGTE: String
+  titleLT: String
+  titleLTE: String
+  titleContains: String
+  titleHasPrefix: String
+  titleHasSuffix: String
+  titleEqualFold: String
+  titleContainsFold: String
+  """
+  body field predicates
+  """
+  body: String
+  bodyNEQ: String
+  bodyIn: [String!]
+  bodyNotIn: [String!]
+  bodyGT: String
+  bodyGTE: String
+  bodyLT: String
+  bodyLTE: String
+  bodyContains: String
+  bodyHasPrefix: String
+  bodyHasSuffix: String
+  bodyEqualFold: String
+  bodyContainsFold: String
+  """
+  read_at field predicates
+  """
+  readAt: Time
+  readAtNEQ: Time
+  readAtIn: [Time!]
+  readAtNotIn: [Time!]
+  readAtGT: Time
+  readAtGTE: Time
+  readAtLT: Time
+  readAtLTE: Time
+  readAtIsNil: Boolean
+  readAtNotNil: Boolean
+}
 """
 Possible directions in which to order a list of items when provided an ` + "`" + `orderBy` + "`" + ` argument.
 """
@@ -7031,6 +8806,7 @@ type Organization implements Node {
   senderName: String!
   senderEmail: String!
   signature: String!
+  eventRetentionDays: Int
 }
 """
 Ordering options for Organization connections
@@ -8106,6 +9882,37 @@ type Query {
     """
     ids: [ID!]!
   ): [Node]!
+  automationRules(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for AutomationRules returned from the connection.
+    """
+    orderBy: AutomationRuleOrder
+
+    """
+    Filtering options for AutomationRules returned from the connection.
+    """
+    where: AutomationRuleWhereInput
+  ): AutomationRuleConnection!
   clients(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -8199,6 +10006,37 @@ type Query {
     """
     where: EmailMessageWhereInput
   ): EmailMessageConnection!
+  notifications(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Notifications returned from the connection.
+    """
+    orderBy: NotificationOrder
+
+    """
+    Filtering options for Notifications returned from the connection.
+    """
+    where: NotificationWhereInput
+  ): NotificationConnection!
   runs(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -8230,6 +10068,37 @@ type Query {
     """
     where: RunWhereInput
   ): RunConnection!
+  schedules(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for Schedules returned from the connection.
+    """
+    orderBy: ScheduleOrder
+
+    """
+    Filtering options for Schedules returned from the connection.
+    """
+    where: ScheduleWhereInput
+  ): ScheduleConnection!
   scheduledPosts(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -8292,6 +10161,37 @@ type Query {
     """
     where: TaskWhereInput
   ): TaskConnection!
+  webhookEndpoints(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for WebhookEndpoints returned from the connection.
+    """
+    orderBy: WebhookEndpointOrder
+
+    """
+    Filtering options for WebhookEndpoints returned from the connection.
+    """
+    where: WebhookEndpointWhereInput
+  ): WebhookEndpointConnection!
   packages(
     """
     Returns the elements in the list that come after the specified cursor.
@@ -8339,6 +10239,10 @@ type Run implements Node {
   error: String
   startedAt: Time
   finishedAt: Time
+  """
+  When the organization's event retention last compacted the run's progress events; nil: its history is complete, seqs 1..last_seq.
+  """
+  compactedAt: Time
   organization: Organization!
   package: Package!
   property: Property
@@ -8419,6 +10323,10 @@ type RunEvent implements Node {
   progress: Float!
   message: String!
   at: Time!
+  """
+  On an EVENTS_COMPACTED marker only: the last seq it stands for. The marker takes the first compacted seq, so seq..compacted_through were progress events that the organization's retention removed.
+  """
+  compactedThrough: Int
   organization: Organization!
   run: Run!
 }
@@ -8490,6 +10398,7 @@ enum RunEventType @goModel(model: "github.com/estateflow/estateflow/ent/runevent
   STEP_SKIPPED
   STEP_CANCELED
   STEP_AWAITING
+  EVENTS_COMPACTED
 }
 """
 RunEventWhereInput is used for filtering RunEvent objects.
@@ -8607,6 +10516,19 @@ input RunEventWhereInput {
   atGTE: Time
   atLT: Time
   atLTE: Time
+  """
+  compacted_through field predicates
+  """
+  compactedThrough: Int
+  compactedThroughNEQ: Int
+  compactedThroughIn: [Int!]
+  compactedThroughNotIn: [Int!]
+  compactedThroughGT: Int
+  compactedThroughGTE: Int
+  compactedThroughLT: Int
+  compactedThroughLTE: Int
+  compactedThroughIsNil: Boolean
+  compactedThroughNotNil: Boolean
   """
   run edge predicates
   """
@@ -8830,6 +10752,221 @@ input RunWhereInput {
   hasEvents: Boolean
   hasEventsWith: [RunEventWhereInput!]
 }
+type Schedule implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  name: String!
+  cron: String!
+  packageKey: String!
+  packageVersion: Int
+  recordFilter: ScheduleFilter!
+  params: Map
+  missedPolicy: ScheduleMissedPolicy!
+  catchUpWindowSeconds: Int!
+  paused: Boolean!
+  lastFireAt: Time
+  lastOutcome: ScheduleOutcome
+  organization: Organization!
+}
+"""
+A connection to a list of items.
+"""
+type ScheduleConnection {
+  """
+  A list of edges.
+  """
+  edges: [ScheduleEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type ScheduleEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: Schedule
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+ScheduleMissedPolicy is enum for the field missed_policy
+"""
+enum ScheduleMissedPolicy @goModel(model: "github.com/estateflow/estateflow/ent/schedule.MissedPolicy") {
+  SKIP
+  RUN_ONCE
+}
+"""
+Ordering options for Schedule connections
+"""
+input ScheduleOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order Schedules.
+  """
+  field: ScheduleOrderField!
+}
+"""
+Properties by which Schedule connections can be ordered.
+"""
+enum ScheduleOrderField {
+  CREATED_AT
+  UPDATED_AT
+  NAME
+  LAST_FIRE_AT
+}
+"""
+ScheduleWhereInput is used for filtering Schedule objects.
+Input was generated by ent.
+"""
+input ScheduleWhereInput {
+  not: ScheduleWhereInput
+  and: [ScheduleWhereInput!]
+  or: [ScheduleWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  name field predicates
+  """
+  name: String
+  nameNEQ: String
+  nameIn: [String!]
+  nameNotIn: [String!]
+  nameGT: String
+  nameGTE: String
+  nameLT: String
+  nameLTE: String
+  nameContains: String
+  nameHasPrefix: String
+  nameHasSuffix: String
+  nameEqualFold: String
+  nameContainsFold: String
+  """
+  cron field predicates
+  """
+  cron: String
+  cronNEQ: String
+  cronIn: [String!]
+  cronNotIn: [String!]
+  cronGT: String
+  cronGTE: String
+  cronLT: String
+  cronLTE: String
+  cronContains: String
+  cronHasPrefix: String
+  cronHasSuffix: String
+  cronEqualFold: String
+  cronContainsFold: String
+  """
+  package_key field predicates
+  """
+  packageKey: String
+  packageKeyNEQ: String
+  packageKeyIn: [String!]
+  packageKeyNotIn: [String!]
+  packageKeyGT: String
+  packageKeyGTE: String
+  packageKeyLT: String
+  packageKeyLTE: String
+  packageKeyContains: String
+  packageKeyHasPrefix: String
+  packageKeyHasSuffix: String
+  packageKeyEqualFold: String
+  packageKeyContainsFold: String
+  """
+  package_version field predicates
+  """
+  packageVersion: Int
+  packageVersionNEQ: Int
+  packageVersionIn: [Int!]
+  packageVersionNotIn: [Int!]
+  packageVersionGT: Int
+  packageVersionGTE: Int
+  packageVersionLT: Int
+  packageVersionLTE: Int
+  packageVersionIsNil: Boolean
+  packageVersionNotNil: Boolean
+  """
+  missed_policy field predicates
+  """
+  missedPolicy: ScheduleMissedPolicy
+  missedPolicyNEQ: ScheduleMissedPolicy
+  missedPolicyIn: [ScheduleMissedPolicy!]
+  missedPolicyNotIn: [ScheduleMissedPolicy!]
+  """
+  catch_up_window_seconds field predicates
+  """
+  catchUpWindowSeconds: Int
+  catchUpWindowSecondsNEQ: Int
+  catchUpWindowSecondsIn: [Int!]
+  catchUpWindowSecondsNotIn: [Int!]
+  catchUpWindowSecondsGT: Int
+  catchUpWindowSecondsGTE: Int
+  catchUpWindowSecondsLT: Int
+  catchUpWindowSecondsLTE: Int
+  """
+  paused field predicates
+  """
+  paused: Boolean
+  pausedNEQ: Boolean
+  """
+  last_fire_at field predicates
+  """
+  lastFireAt: Time
+  lastFireAtNEQ: Time
+  lastFireAtIn: [Time!]
+  lastFireAtNotIn: [Time!]
+  lastFireAtGT: Time
+  lastFireAtGTE: Time
+  lastFireAtLT: Time
+  lastFireAtLTE: Time
+  lastFireAtIsNil: Boolean
+  lastFireAtNotNil: Boolean
+}
 type ScheduledPost implements Node {
   id: ID!
   createdAt: Time!
@@ -9052,6 +11189,8 @@ enum StepKind @goModel(model: "github.com/estateflow/estateflow/ent/schema/stepk
   SOCIAL_TARGETING
   FOLLOW_UP_SCHEDULING
   APPROVAL
+  HOME_VALUATION
+  HOME_VALUE_EMAIL
 }
 type StepRun implements Node {
   id: ID!
@@ -9953,6 +12092,39 @@ input TransactionWhereInput {
   hasTasksWith: [TaskWhereInput!]
 }
 """
+UpdateAutomationRuleInput is used for update AutomationRule object.
+Input was generated by ent.
+"""
+input UpdateAutomationRuleInput {
+  name: String
+  event: AutomationRuleEvent
+  fromStage: String
+  clearFromStage: Boolean
+  toStage: String
+  clearToStage: Boolean
+  packageKey: String
+  packageVersion: Int
+  clearPackageVersion: Boolean
+  conditionLeadSource: AutomationRuleConditionLeadSource
+  clearConditionLeadSource: Boolean
+  """
+  ZIP codes: the property's ZIP, or one of a client's preferred areas.
+  """
+  conditionZips: [String!]
+  appendConditionZips: [String!]
+  clearConditionZips: Boolean
+  """
+  Price band: a property's list price, a transaction's price, a client's maximum budget.
+  """
+  conditionPriceMin: Int
+  clearConditionPriceMin: Boolean
+  conditionPriceMax: Int
+  clearConditionPriceMax: Boolean
+  params: Map
+  clearParams: Boolean
+  enabled: Boolean
+}
+"""
 UpdateClientInput is used for update Client object.
 Input was generated by ent.
 """
@@ -10002,6 +12174,8 @@ input UpdateOrganizationInput {
   senderName: String
   senderEmail: String
   signature: String
+  eventRetentionDays: Int
+  clearEventRetentionDays: Boolean
 }
 """
 UpdatePropertyInput is used for update Property object.
@@ -10048,6 +12222,17 @@ input UpdatePropertyInput {
   clearSalePrice: Boolean
   saleDate: Time
   clearSaleDate: Boolean
+}
+"""
+UpdateWebhookEndpointInput is used for update WebhookEndpoint object.
+Input was generated by ent.
+"""
+input UpdateWebhookEndpointInput {
+  url: String
+  description: String
+  eventTypes: [String!]
+  appendEventTypes: [String!]
+  enabled: Boolean
 }
 type User implements Node {
   id: ID!
@@ -10202,6 +12387,509 @@ input UserWhereInput {
   hasTokens: Boolean
   hasTokensWith: [APITokenWhereInput!]
 }
+type WebhookDelivery implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  endpointID: ID!
+  eventType: String!
+  messageID: String!
+  payload: Map!
+  attempt: Int!
+  status: WebhookDeliveryStatus!
+  responseCode: Int
+  error: String
+  final: Boolean!
+  scheduledAt: Time!
+  attemptedAt: Time
+  organization: Organization!
+  endpoint: WebhookEndpoint!
+}
+"""
+A connection to a list of items.
+"""
+type WebhookDeliveryConnection {
+  """
+  A list of edges.
+  """
+  edges: [WebhookDeliveryEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type WebhookDeliveryEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: WebhookDelivery
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for WebhookDelivery connections
+"""
+input WebhookDeliveryOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order WebhookDeliveries.
+  """
+  field: WebhookDeliveryOrderField!
+}
+"""
+Properties by which WebhookDelivery connections can be ordered.
+"""
+enum WebhookDeliveryOrderField {
+  CREATED_AT
+  UPDATED_AT
+  STATUS
+}
+"""
+WebhookDeliveryStatus is enum for the field status
+"""
+enum WebhookDeliveryStatus @goModel(model: "github.com/estateflow/estateflow/ent/webhookdelivery.Status") {
+  PENDING
+  SUCCEEDED
+  FAILED
+}
+"""
+WebhookDeliveryWhereInput is used for filtering WebhookDelivery objects.
+Input was generated by ent.
+"""
+input WebhookDeliveryWhereInput {
+  not: WebhookDeliveryWhereInput
+  and: [WebhookDeliveryWhereInput!]
+  or: [WebhookDeliveryWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  endpoint_id field predicates
+  """
+  endpointID: ID
+  endpointIDNEQ: ID
+  endpointIDIn: [ID!]
+  endpointIDNotIn: [ID!]
+  """
+  event_type field predicates
+  """
+  eventType: String
+  eventTypeNEQ: String
+  eventTypeIn: [String!]
+  eventTypeNotIn: [String!]
+  eventTypeGT: String
+  eventTypeGTE: String
+  eventTypeLT: String
+  eventTypeLTE: String
+  eventTypeContains: String
+  eventTypeHasPrefix: String
+  eventTypeHasSuffix: String
+  eventTypeEqualFold: String
+  eventTypeContainsFold: String
+  """
+  message_id field predicates
+  """
+  messageID: String
+  messageIDNEQ: String
+  messageIDIn: [String!]
+  messageIDNotIn: [String!]
+  messageIDGT: String
+  messageIDGTE: String
+  messageIDLT: String
+  messageIDLTE: String
+  messageIDContains: String
+  messageIDHasPrefix: String
+  messageIDHasSuffix: String
+  messageIDEqualFold: String
+  messageIDContainsFold: String
+  """
+  attempt field predicates
+  """
+  attempt: Int
+  attemptNEQ: Int
+  attemptIn: [Int!]
+  attemptNotIn: [Int!]
+  attemptGT: Int
+  attemptGTE: Int
+  attemptLT: Int
+  attemptLTE: Int
+  """
+  status field predicates
+  """
+  status: WebhookDeliveryStatus
+  statusNEQ: WebhookDeliveryStatus
+  statusIn: [WebhookDeliveryStatus!]
+  statusNotIn: [WebhookDeliveryStatus!]
+  """
+  response_code field predicates
+  """
+  responseCode: Int
+  responseCodeNEQ: Int
+  responseCodeIn: [Int!]
+  responseCodeNotIn: [Int!]
+  responseCodeGT: Int
+  responseCodeGTE: Int
+  responseCodeLT: Int
+  responseCodeLTE: Int
+  responseCodeIsNil: Boolean
+  responseCodeNotNil: Boolean
+  """
+  error field predicates
+  """
+  error: String
+  errorNEQ: String
+  errorIn: [String!]
+  errorNotIn: [String!]
+  errorGT: String
+  errorGTE: String
+  errorLT: String
+  errorLTE: String
+  errorContains: String
+  errorHasPrefix: String
+  errorHasSuffix: String
+  errorIsNil: Boolean
+  errorNotNil: Boolean
+  errorEqualFold: String
+  errorContainsFold: String
+  """
+  final field predicates
+  """
+  final: Boolean
+  finalNEQ: Boolean
+  """
+  scheduled_at field predicates
+  """
+  scheduledAt: Time
+  scheduledAtNEQ: Time
+  scheduledAtIn: [Time!]
+  scheduledAtNotIn: [Time!]
+  scheduledAtGT: Time
+  scheduledAtGTE: Time
+  scheduledAtLT: Time
+  scheduledAtLTE: Time
+  """
+  attempted_at field predicates
+  """
+  attemptedAt: Time
+  attemptedAtNEQ: Time
+  attemptedAtIn: [Time!]
+  attemptedAtNotIn: [Time!]
+  attemptedAtGT: Time
+  attemptedAtGTE: Time
+  attemptedAtLT: Time
+  attemptedAtLTE: Time
+  attemptedAtIsNil: Boolean
+  attemptedAtNotNil: Boolean
+  """
+  endpoint edge predicates
+  """
+  hasEndpoint: Boolean
+  hasEndpointWith: [WebhookEndpointWhereInput!]
+}
+type WebhookEndpoint implements Node {
+  id: ID!
+  createdAt: Time!
+  updatedAt: Time!
+  url: String!
+  description: String!
+  eventTypes: [String!]!
+  enabled: Boolean!
+  consecutiveFailures: Int!
+  disabledReason: String
+  disabledAt: Time
+  organization: Organization!
+  deliveries(
+    """
+    Returns the elements in the list that come after the specified cursor.
+    """
+    after: Cursor
+
+    """
+    Returns the first _n_ elements from the list.
+    """
+    first: Int
+
+    """
+    Returns the elements in the list that come before the specified cursor.
+    """
+    before: Cursor
+
+    """
+    Returns the last _n_ elements from the list.
+    """
+    last: Int
+
+    """
+    Ordering options for WebhookDeliveries returned from the connection.
+    """
+    orderBy: WebhookDeliveryOrder
+
+    """
+    Filtering options for WebhookDeliveries returned from the connection.
+    """
+    where: WebhookDeliveryWhereInput
+  ): WebhookDeliveryConnection!
+}
+"""
+A connection to a list of items.
+"""
+type WebhookEndpointConnection {
+  """
+  A list of edges.
+  """
+  edges: [WebhookEndpointEdge]
+  """
+  Information to aid in pagination.
+  """
+  pageInfo: PageInfo!
+  """
+  Identifies the total count of items in the connection.
+  """
+  totalCount: Int!
+}
+"""
+An edge in a connection.
+"""
+type WebhookEndpointEdge {
+  """
+  The item at the end of the edge.
+  """
+  node: WebhookEndpoint
+  """
+  A cursor for use in pagination.
+  """
+  cursor: Cursor!
+}
+"""
+Ordering options for WebhookEndpoint connections
+"""
+input WebhookEndpointOrder {
+  """
+  The ordering direction.
+  """
+  direction: OrderDirection! = ASC
+  """
+  The field by which to order WebhookEndpoints.
+  """
+  field: WebhookEndpointOrderField!
+}
+"""
+Properties by which WebhookEndpoint connections can be ordered.
+"""
+enum WebhookEndpointOrderField {
+  CREATED_AT
+  UPDATED_AT
+  URL
+}
+"""
+WebhookEndpointWhereInput is used for filtering WebhookEndpoint objects.
+Input was generated by ent.
+"""
+input WebhookEndpointWhereInput {
+  not: WebhookEndpointWhereInput
+  and: [WebhookEndpointWhereInput!]
+  or: [WebhookEndpointWhereInput!]
+  """
+  id field predicates
+  """
+  id: ID
+  idNEQ: ID
+  idIn: [ID!]
+  idNotIn: [ID!]
+  idGT: ID
+  idGTE: ID
+  idLT: ID
+  idLTE: ID
+  """
+  created_at field predicates
+  """
+  createdAt: Time
+  createdAtNEQ: Time
+  createdAtIn: [Time!]
+  createdAtNotIn: [Time!]
+  createdAtGT: Time
+  createdAtGTE: Time
+  createdAtLT: Time
+  createdAtLTE: Time
+  """
+  updated_at field predicates
+  """
+  updatedAt: Time
+  updatedAtNEQ: Time
+  updatedAtIn: [Time!]
+  updatedAtNotIn: [Time!]
+  updatedAtGT: Time
+  updatedAtGTE: Time
+  updatedAtLT: Time
+  updatedAtLTE: Time
+  """
+  url field predicates
+  """
+  url: String
+  urlNEQ: String
+  urlIn: [String!]
+  urlNotIn: [String!]
+  urlGT: String
+  urlGTE: String
+  urlLT: String
+  urlLTE: String
+  urlContains: String
+  urlHasPrefix: String
+  urlHasSuffix: String
+  urlEqualFold: String
+  urlContainsFold: String
+  """
+  description field predicates
+  """
+  description: String
+  descriptionNEQ: String
+  descriptionIn: [String!]
+  descriptionNotIn: [String!]
+  descriptionGT: String
+  descriptionGTE: String
+  descriptionLT: String
+  descriptionLTE: String
+  descriptionContains: String
+  descriptionHasPrefix: String
+  descriptionHasSuffix: String
+  descriptionEqualFold: String
+  descriptionContainsFold: String
+  """
+  enabled field predicates
+  """
+  enabled: Boolean
+  enabledNEQ: Boolean
+  """
+  consecutive_failures field predicates
+  """
+  consecutiveFailures: Int
+  consecutiveFailuresNEQ: Int
+  consecutiveFailuresIn: [Int!]
+  consecutiveFailuresNotIn: [Int!]
+  consecutiveFailuresGT: Int
+  consecutiveFailuresGTE: Int
+  consecutiveFailuresLT: Int
+  consecutiveFailuresLTE: Int
+  """
+  disabled_reason field predicates
+  """
+  disabledReason: String
+  disabledReasonNEQ: String
+  disabledReasonIn: [String!]
+  disabledReasonNotIn: [String!]
+  disabledReasonGT: String
+  disabledReasonGTE: String
+  disabledReasonLT: String
+  disabledReasonLTE: String
+  disabledReasonContains: String
+  disabledReasonHasPrefix: String
+  disabledReasonHasSuffix: String
+  disabledReasonIsNil: Boolean
+  disabledReasonNotNil: Boolean
+  disabledReasonEqualFold: String
+  disabledReasonContainsFold: String
+  """
+  disabled_at field predicates
+  """
+  disabledAt: Time
+  disabledAtNEQ: Time
+  disabledAtIn: [Time!]
+  disabledAtNotIn: [Time!]
+  disabledAtGT: Time
+  disabledAtGTE: Time
+  disabledAtLT: Time
+  disabledAtLTE: Time
+  disabledAtIsNil: Boolean
+  disabledAtNotNil: Boolean
+  """
+  deliveries edge predicates
+  """
+  hasDeliveries: Boolean
+  hasDeliveriesWith: [WebhookDeliveryWhereInput!]
+}
+`, BuiltIn: false},
+	{Name: "../homevalue.graphqls", Input: `"""
+The HOME_VALUATION step's output: the CMA of a past client's home. The home
+is the property of the client's most recent CLOSED buyer-side transaction.
+"""
+type HomeValuation {
+  clientId: ID!
+  propertyId: ID!
+  address: String!
+  city: String!
+  zip: String!
+  "The client's CLOSED buyer-side transaction of the home."
+  purchaseTransactionId: ID!
+  purchasePrice: Int
+  purchaseDate: Time
+  "How the home was found, in words."
+  basis: String!
+  cma: CMAReport!
+}
+
+"""
+The HOME_VALUE_EMAIL step's output: the email that tells a past client their
+home's value range and the area's market figures.
+"""
+type HomeValueEmail {
+  clientId: ID!
+  propertyId: ID!
+  "False when the client has not opted in to email (or has no address): nothing is scheduled."
+  consent: Boolean!
+  reason: String!
+  "The scheduled email; null without consent."
+  message: PlannedEmail
+  estimatedValue: Int!
+  valueLow: Int!
+  valueHigh: Int!
+  "The figures the email quotes, for the home's ZIP code."
+  market: MarketFigures!
+  fairHousing: FairHousingCheck!
+}
+
+extend union StepOutput = HomeValuation | HomeValueEmail
 `, BuiltIn: false},
 	{Name: "../marketing.graphqls", Input: `"The EMAIL_SEQUENCE step's output: the drip emails it scheduled."
 type EmailSequence {
@@ -10555,6 +13243,100 @@ extend type Run {
   reportUrl: String!
 }
 `, BuiltIn: false},
+	{Name: "../schedule.graphqls", Input: `"""
+Chooses the records each occurrence of a schedule starts one run for. Only
+the fields of the package's subject apply (clients: pastClients and
+clientStages; properties: propertyStatuses and zips); every field set must
+hold, and an empty list means any.
+"""
+type ScheduleFilter {
+  "Clients with at least one CLOSED transaction."
+  pastClients: Boolean!
+  "Clients at one of these stages (LEAD, PROSPECT, ACTIVE, PAST_CLIENT)."
+  clientStages: [String!]!
+  "Properties with one of these statuses (ACTIVE, PENDING, SOLD, OFF_MARKET)."
+  propertyStatuses: [String!]!
+  "Properties in one of these ZIP codes."
+  zips: [String!]!
+}
+
+input ScheduleFilterInput {
+  pastClients: Boolean
+  clientStages: [String!]
+  propertyStatuses: [String!]
+  zips: [String!]
+}
+
+"What the last occurrence of a schedule did."
+type ScheduleOutcome {
+  "The occurrence's scheduled time."
+  occurrenceAt: Time!
+  "When its runs were started; null when the occurrence was missed and, by the policy, not run."
+  firedAt: Time
+  "Records the filter chose."
+  matched: Int!
+  "Runs of the occurrence, one per record (a repeated fire finds the same runs by their idempotency keys)."
+  runsStarted: Int!
+  "The records whose run could not be started, and why."
+  errors: [String!]!
+  "Earlier occurrences missed (downtime, pause) and not run, by the missed-occurrence policy."
+  skippedOccurrences: Int!
+}
+
+extend type Schedule {
+  "The next fire times (at most 20; default 5), in the organization's time zone's calendar."
+  nextFireTimes(count: Int = 5): [Time!]! @cost(weight: 2)
+  "The organization's IANA time zone, in which the cron expression is read."
+  timezone: String!
+}
+
+input CreateScheduleInput {
+  name: String!
+  """
+  A standard cron expression: minute hour day-of-month month day-of-week
+  (0 9 1 1,4,7,10 * is 9:00 on the first day of each quarter), or @daily,
+  @weekly, @monthly, @yearly. Read in the organization's time zone.
+  """
+  cron: String!
+  "The key of a package of the organization."
+  packageKey: String!
+  "Set: the schedule fires only while the package is at this version (its current one when saved)."
+  packageVersion: Int
+  "Omitted: every record of the package's subject."
+  filter: ScheduleFilterInput
+  "Parameters of every run, checked against the package's steps."
+  params: Map
+  "What happens to occurrences missed while the server was down. Default SKIP."
+  missedPolicy: ScheduleMissedPolicy
+  "Under RUN_ONCE, how late (in seconds, 60 to 2678400) a missed occurrence may still run. Default 86400."
+  catchUpWindowSeconds: Int
+  "Create the schedule paused."
+  paused: Boolean
+}
+
+input UpdateScheduleInput {
+  name: String
+  cron: String
+  packageKey: String
+  packageVersion: Int
+  "Fire at whatever version the package is."
+  clearPackageVersion: Boolean
+  filter: ScheduleFilterInput
+  params: Map
+  missedPolicy: ScheduleMissedPolicy
+  catchUpWindowSeconds: Int
+}
+
+extend type Mutation {
+  createSchedule(input: CreateScheduleInput!): Schedule! @cost(weight: 10)
+  updateSchedule(id: ID!, input: UpdateScheduleInput!): Schedule! @cost(weight: 10)
+  deleteSchedule(id: ID!): ID! @cost(weight: 10)
+  "Stops firing. Occurrences while paused are not run on resume."
+  pauseSchedule(id: ID!): Schedule! @cost(weight: 10)
+  "Fires again from the next occurrence after now."
+  resumeSchedule(id: ID!): Schedule! @cost(weight: 10)
+}
+`, BuiltIn: false},
 	{Name: "../schema.graphqls", Input: `# Hand-written schema. ent.graphqls is generated by entgql from ent/schema;
 # everything the generator cannot express lives in these files.
 
@@ -10705,6 +13487,38 @@ extend union StepOutput = ListingStrategy
   advanceTransaction(id: ID!, stage: TransactionStage!): Transaction! @cost(weight: 20)
 }
 `, BuiltIn: false},
+	{Name: "../webhook.graphqls", Input: `"The events a webhook endpoint can receive."
+enum WebhookEventType {
+  "A run ended: SUCCEEDED, FAILED or CANCELED."
+  RUN_FINISHED
+  "A step of a run failed for good."
+  STEP_FAILED
+  "A CRM task was created (by a run's step or a transaction's checklist)."
+  TASK_CREATED
+  "A client unsubscribed from the organization's emails."
+  EMAIL_UNSUBSCRIBED
+}
+
+"A new endpoint, with its signing secret: shown this once, never again."
+type CreatedWebhookEndpoint {
+  endpoint: WebhookEndpoint!
+  "The Standard Webhooks signing secret, whsec_ followed by base64."
+  secret: String!
+}
+
+extend type Mutation {
+  """
+  Registers an endpoint. Its URL must be http or https, with a host; the
+  event types must be WebhookEventType values. Deliveries are signed per
+  Standard Webhooks with the secret returned here.
+  """
+  createWebhookEndpoint(input: CreateWebhookEndpointInput!): CreatedWebhookEndpoint! @cost(weight: 10)
+  "Changes an endpoint. Setting enabled to true re-enables a disabled one and resets its failure count."
+  updateWebhookEndpoint(id: ID!, input: UpdateWebhookEndpointInput!): WebhookEndpoint! @cost(weight: 10)
+  "Deletes the endpoint, with its delivery log, and returns its ID."
+  deleteWebhookEndpoint(id: ID!): ID! @cost(weight: 10)
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -10830,6 +13644,66 @@ func (ec *executionContext) childFields_AudienceSpec(ctx context.Context, field 
 		return ec.fieldContext_AudienceSpec_zipCodes(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AudienceSpec", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_AutomationRule_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_AutomationRule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_AutomationRule_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_AutomationRule_name(ctx, field)
+	case "event":
+		return ec.fieldContext_AutomationRule_event(ctx, field)
+	case "fromStage":
+		return ec.fieldContext_AutomationRule_fromStage(ctx, field)
+	case "toStage":
+		return ec.fieldContext_AutomationRule_toStage(ctx, field)
+	case "packageKey":
+		return ec.fieldContext_AutomationRule_packageKey(ctx, field)
+	case "packageVersion":
+		return ec.fieldContext_AutomationRule_packageVersion(ctx, field)
+	case "conditionLeadSource":
+		return ec.fieldContext_AutomationRule_conditionLeadSource(ctx, field)
+	case "conditionZips":
+		return ec.fieldContext_AutomationRule_conditionZips(ctx, field)
+	case "conditionPriceMin":
+		return ec.fieldContext_AutomationRule_conditionPriceMin(ctx, field)
+	case "conditionPriceMax":
+		return ec.fieldContext_AutomationRule_conditionPriceMax(ctx, field)
+	case "params":
+		return ec.fieldContext_AutomationRule_params(ctx, field)
+	case "enabled":
+		return ec.fieldContext_AutomationRule_enabled(ctx, field)
+	case "organization":
+		return ec.fieldContext_AutomationRule_organization(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRule", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRuleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_AutomationRuleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_AutomationRuleConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_AutomationRuleConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRuleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_AutomationRuleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_AutomationRuleEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_AutomationRuleEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AutomationRuleEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_CMAAdjustment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11074,6 +13948,16 @@ func (ec *executionContext) childFields_CreatedAPIToken(ctx context.Context, fie
 		return ec.fieldContext_CreatedAPIToken_secret(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreatedAPIToken", field.Name)
+}
+
+func (ec *executionContext) childFields_CreatedWebhookEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "endpoint":
+		return ec.fieldContext_CreatedWebhookEndpoint_endpoint(ctx, field)
+	case "secret":
+		return ec.fieldContext_CreatedWebhookEndpoint_secret(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreatedWebhookEndpoint", field.Name)
 }
 
 func (ec *executionContext) childFields_EmailMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -11448,6 +14332,52 @@ func (ec *executionContext) childFields_NegotiationPlay(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type NegotiationPlay", field.Name)
 }
 
+func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Notification_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Notification_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Notification_updatedAt(ctx, field)
+	case "kind":
+		return ec.fieldContext_Notification_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_Notification_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Notification_body(ctx, field)
+	case "subjectID":
+		return ec.fieldContext_Notification_subjectID(ctx, field)
+	case "readAt":
+		return ec.fieldContext_Notification_readAt(ctx, field)
+	case "organization":
+		return ec.fieldContext_Notification_organization(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_NotificationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_NotificationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_NotificationEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_NotificationEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_OpenHouse(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "date":
@@ -11486,6 +14416,8 @@ func (ec *executionContext) childFields_Organization(ctx context.Context, field 
 		return ec.fieldContext_Organization_senderEmail(ctx, field)
 	case "signature":
 		return ec.fieldContext_Organization_signature(ctx, field)
+	case "eventRetentionDays":
+		return ec.fieldContext_Organization_eventRetentionDays(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Organization", field.Name)
 }
@@ -11780,6 +14712,8 @@ func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.C
 		return ec.fieldContext_Run_startedAt(ctx, field)
 	case "finishedAt":
 		return ec.fieldContext_Run_finishedAt(ctx, field)
+	case "compactedAt":
+		return ec.fieldContext_Run_compactedAt(ctx, field)
 	case "organization":
 		return ec.fieldContext_Run_organization(ctx, field)
 	case "package":
@@ -11792,6 +14726,8 @@ func (ec *executionContext) childFields_Run(ctx context.Context, field graphql.C
 		return ec.fieldContext_Run_steps(ctx, field)
 	case "events":
 		return ec.fieldContext_Run_events(ctx, field)
+	case "trigger":
+		return ec.fieldContext_Run_trigger(ctx, field)
 	case "reportUrl":
 		return ec.fieldContext_Run_reportUrl(ctx, field)
 	}
@@ -11840,6 +14776,8 @@ func (ec *executionContext) childFields_RunEvent(ctx context.Context, field grap
 		return ec.fieldContext_RunEvent_message(ctx, field)
 	case "at":
 		return ec.fieldContext_RunEvent_at(ctx, field)
+	case "compactedThrough":
+		return ec.fieldContext_RunEvent_compactedThrough(ctx, field)
 	case "organization":
 		return ec.fieldContext_RunEvent_organization(ctx, field)
 	case "run":
@@ -11868,6 +14806,124 @@ func (ec *executionContext) childFields_RunEventEdge(ctx context.Context, field 
 		return ec.fieldContext_RunEventEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RunEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_RunTrigger(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_RunTrigger_kind(ctx, field)
+	case "rule":
+		return ec.fieldContext_RunTrigger_rule(ctx, field)
+	case "ruleId":
+		return ec.fieldContext_RunTrigger_ruleId(ctx, field)
+	case "event":
+		return ec.fieldContext_RunTrigger_event(ctx, field)
+	case "record":
+		return ec.fieldContext_RunTrigger_record(ctx, field)
+	case "recordId":
+		return ec.fieldContext_RunTrigger_recordId(ctx, field)
+	case "from":
+		return ec.fieldContext_RunTrigger_from(ctx, field)
+	case "to":
+		return ec.fieldContext_RunTrigger_to(ctx, field)
+	case "at":
+		return ec.fieldContext_RunTrigger_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RunTrigger", field.Name)
+}
+
+func (ec *executionContext) childFields_Schedule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Schedule_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Schedule_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_Schedule_updatedAt(ctx, field)
+	case "name":
+		return ec.fieldContext_Schedule_name(ctx, field)
+	case "cron":
+		return ec.fieldContext_Schedule_cron(ctx, field)
+	case "packageKey":
+		return ec.fieldContext_Schedule_packageKey(ctx, field)
+	case "packageVersion":
+		return ec.fieldContext_Schedule_packageVersion(ctx, field)
+	case "recordFilter":
+		return ec.fieldContext_Schedule_recordFilter(ctx, field)
+	case "params":
+		return ec.fieldContext_Schedule_params(ctx, field)
+	case "missedPolicy":
+		return ec.fieldContext_Schedule_missedPolicy(ctx, field)
+	case "catchUpWindowSeconds":
+		return ec.fieldContext_Schedule_catchUpWindowSeconds(ctx, field)
+	case "paused":
+		return ec.fieldContext_Schedule_paused(ctx, field)
+	case "lastFireAt":
+		return ec.fieldContext_Schedule_lastFireAt(ctx, field)
+	case "lastOutcome":
+		return ec.fieldContext_Schedule_lastOutcome(ctx, field)
+	case "organization":
+		return ec.fieldContext_Schedule_organization(ctx, field)
+	case "nextFireTimes":
+		return ec.fieldContext_Schedule_nextFireTimes(ctx, field)
+	case "timezone":
+		return ec.fieldContext_Schedule_timezone(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Schedule", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ScheduleConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ScheduleConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ScheduleConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ScheduleEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ScheduleEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleFilter(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "pastClients":
+		return ec.fieldContext_ScheduleFilter_pastClients(ctx, field)
+	case "clientStages":
+		return ec.fieldContext_ScheduleFilter_clientStages(ctx, field)
+	case "propertyStatuses":
+		return ec.fieldContext_ScheduleFilter_propertyStatuses(ctx, field)
+	case "zips":
+		return ec.fieldContext_ScheduleFilter_zips(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleFilter", field.Name)
+}
+
+func (ec *executionContext) childFields_ScheduleOutcome(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "occurrenceAt":
+		return ec.fieldContext_ScheduleOutcome_occurrenceAt(ctx, field)
+	case "firedAt":
+		return ec.fieldContext_ScheduleOutcome_firedAt(ctx, field)
+	case "matched":
+		return ec.fieldContext_ScheduleOutcome_matched(ctx, field)
+	case "runsStarted":
+		return ec.fieldContext_ScheduleOutcome_runsStarted(ctx, field)
+	case "errors":
+		return ec.fieldContext_ScheduleOutcome_errors(ctx, field)
+	case "skippedOccurrences":
+		return ec.fieldContext_ScheduleOutcome_skippedOccurrences(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ScheduleOutcome", field.Name)
 }
 
 func (ec *executionContext) childFields_ScheduledPost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -12218,6 +15274,118 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookDelivery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookDelivery_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookDelivery_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_WebhookDelivery_updatedAt(ctx, field)
+	case "endpointID":
+		return ec.fieldContext_WebhookDelivery_endpointID(ctx, field)
+	case "eventType":
+		return ec.fieldContext_WebhookDelivery_eventType(ctx, field)
+	case "messageID":
+		return ec.fieldContext_WebhookDelivery_messageID(ctx, field)
+	case "payload":
+		return ec.fieldContext_WebhookDelivery_payload(ctx, field)
+	case "attempt":
+		return ec.fieldContext_WebhookDelivery_attempt(ctx, field)
+	case "status":
+		return ec.fieldContext_WebhookDelivery_status(ctx, field)
+	case "responseCode":
+		return ec.fieldContext_WebhookDelivery_responseCode(ctx, field)
+	case "error":
+		return ec.fieldContext_WebhookDelivery_error(ctx, field)
+	case "final":
+		return ec.fieldContext_WebhookDelivery_final(ctx, field)
+	case "scheduledAt":
+		return ec.fieldContext_WebhookDelivery_scheduledAt(ctx, field)
+	case "attemptedAt":
+		return ec.fieldContext_WebhookDelivery_attemptedAt(ctx, field)
+	case "organization":
+		return ec.fieldContext_WebhookDelivery_organization(ctx, field)
+	case "endpoint":
+		return ec.fieldContext_WebhookDelivery_endpoint(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookDelivery", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookDeliveryConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookDeliveryConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookDeliveryConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookDeliveryConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookDeliveryConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookDeliveryEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookDeliveryEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookDeliveryEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookDeliveryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WebhookEndpoint_id(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WebhookEndpoint_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_WebhookEndpoint_updatedAt(ctx, field)
+	case "url":
+		return ec.fieldContext_WebhookEndpoint_url(ctx, field)
+	case "description":
+		return ec.fieldContext_WebhookEndpoint_description(ctx, field)
+	case "eventTypes":
+		return ec.fieldContext_WebhookEndpoint_eventTypes(ctx, field)
+	case "enabled":
+		return ec.fieldContext_WebhookEndpoint_enabled(ctx, field)
+	case "consecutiveFailures":
+		return ec.fieldContext_WebhookEndpoint_consecutiveFailures(ctx, field)
+	case "disabledReason":
+		return ec.fieldContext_WebhookEndpoint_disabledReason(ctx, field)
+	case "disabledAt":
+		return ec.fieldContext_WebhookEndpoint_disabledAt(ctx, field)
+	case "organization":
+		return ec.fieldContext_WebhookEndpoint_organization(ctx, field)
+	case "deliveries":
+		return ec.fieldContext_WebhookEndpoint_deliveries(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpoint", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_WebhookEndpointConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_WebhookEndpointConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_WebhookEndpointConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_WebhookEndpointEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_WebhookEndpointEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_WebhookEndpointEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WebhookEndpointEdge", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

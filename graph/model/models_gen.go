@@ -3,9 +3,14 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/estateflow/estateflow/ent"
+	"github.com/estateflow/estateflow/ent/automationrule"
 	"github.com/estateflow/estateflow/ent/schedule"
 	"github.com/estateflow/estateflow/ent/schema/schedulespec"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
@@ -23,7 +28,7 @@ type ApprovalRequest struct {
 	ApproverRoles []user.Role `json:"approverRoles"`
 	// …and so may these users.
 	ApproverUserIds []int `json:"approverUserIds"`
-	// When the deadline passes; null without one.
+	// When the deadline passes; null without one, or once the step is decided.
 	DeadlineAt *time.Time `json:"deadlineAt,omitempty"`
 	// FAIL or AUTO_APPROVE; null without a deadline.
 	DeadlineAction *string `json:"deadlineAction,omitempty"`
@@ -78,6 +83,13 @@ type CreatedAPIToken struct {
 	Secret string        `json:"secret"`
 }
 
+// A new endpoint, with its signing secret: shown this once, never again.
+type CreatedWebhookEndpoint struct {
+	Endpoint *ent.WebhookEndpoint `json:"endpoint"`
+	// The Standard Webhooks signing secret, whsec_ followed by base64.
+	Secret string `json:"secret"`
+}
+
 // One step of a package, as written by its author.
 type PackageStepInput struct {
 	// Unique within the package; other steps name it in dependsOn.
@@ -92,6 +104,22 @@ type PackageStepInput struct {
 	MaxAttempts *int `json:"maxAttempts,omitempty"`
 	// Time limit of one attempt, in seconds (1 to 86400). Omitted: the engine's default.
 	TimeoutSeconds *int `json:"timeoutSeconds,omitempty"`
+}
+
+type RunTrigger struct {
+	Kind RunTriggerKind `json:"kind"`
+	// The rule, while it exists; ruleId stays when it is deleted.
+	Rule   *ent.AutomationRule   `json:"rule,omitempty"`
+	RuleID *int                  `json:"ruleId,omitempty"`
+	Event  *automationrule.Event `json:"event,omitempty"`
+	// The record the event happened to: a client, a property or a transaction.
+	Record   ent.Noder `json:"record,omitempty"`
+	RecordID *int      `json:"recordId,omitempty"`
+	// For a change: the stage or status before and after.
+	From *string `json:"from,omitempty"`
+	To   *string `json:"to,omitempty"`
+	// When the event was recorded.
+	At *time.Time `json:"at,omitempty"`
 }
 
 type StartRunInput struct {
@@ -159,4 +187,126 @@ type UpdateScheduleInput struct {
 	Params               map[string]any         `json:"params,omitempty"`
 	MissedPolicy         *schedule.MissedPolicy `json:"missedPolicy,omitempty"`
 	CatchUpWindowSeconds *int                   `json:"catchUpWindowSeconds,omitempty"`
+}
+
+// What started a run.
+type RunTriggerKind string
+
+const (
+	// A person or program called startRun (GraphQL, REST or the CLI).
+	RunTriggerKindManual RunTriggerKind = "MANUAL"
+	// An automation rule matched an event.
+	RunTriggerKindRule RunTriggerKind = "RULE"
+)
+
+var AllRunTriggerKind = []RunTriggerKind{
+	RunTriggerKindManual,
+	RunTriggerKindRule,
+}
+
+func (e RunTriggerKind) IsValid() bool {
+	switch e {
+	case RunTriggerKindManual, RunTriggerKindRule:
+		return true
+	}
+	return false
+}
+
+func (e RunTriggerKind) String() string {
+	return string(e)
+}
+
+func (e *RunTriggerKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = RunTriggerKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid RunTriggerKind", str)
+	}
+	return nil
+}
+
+func (e RunTriggerKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *RunTriggerKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e RunTriggerKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The events a webhook endpoint can receive.
+type WebhookEventType string
+
+const (
+	// A run ended: SUCCEEDED, FAILED or CANCELED.
+	WebhookEventTypeRunFinished WebhookEventType = "RUN_FINISHED"
+	// A step of a run failed for good.
+	WebhookEventTypeStepFailed WebhookEventType = "STEP_FAILED"
+	// A CRM task was created (by a run's step or a transaction's checklist).
+	WebhookEventTypeTaskCreated WebhookEventType = "TASK_CREATED"
+	// A client unsubscribed from the organization's emails.
+	WebhookEventTypeEmailUnsubscribed WebhookEventType = "EMAIL_UNSUBSCRIBED"
+)
+
+var AllWebhookEventType = []WebhookEventType{
+	WebhookEventTypeRunFinished,
+	WebhookEventTypeStepFailed,
+	WebhookEventTypeTaskCreated,
+	WebhookEventTypeEmailUnsubscribed,
+}
+
+func (e WebhookEventType) IsValid() bool {
+	switch e {
+	case WebhookEventTypeRunFinished, WebhookEventTypeStepFailed, WebhookEventTypeTaskCreated, WebhookEventTypeEmailUnsubscribed:
+		return true
+	}
+	return false
+}
+
+func (e WebhookEventType) String() string {
+	return string(e)
+}
+
+func (e *WebhookEventType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WebhookEventType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WebhookEventType", str)
+	}
+	return nil
+}
+
+func (e WebhookEventType) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WebhookEventType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WebhookEventType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

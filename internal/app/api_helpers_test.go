@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ import (
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/metrics"
 	"github.com/estateflow/estateflow/modules"
+	"github.com/estateflow/estateflow/modules/webhooks"
 	"github.com/estateflow/estateflow/tenant"
 )
 
@@ -44,6 +46,7 @@ type testAPI struct {
 	adminID int
 	orgID   int
 	queries atomic.Int64 // SQL statements sent, counted by the driver
+	close   func()       // closes the App (once); the test's cleanup calls it too
 }
 
 // testOptions adjust newTestAPI for a test. The zero value serves the
@@ -58,10 +61,11 @@ type testOptions struct {
 	// Engine timings: zero keeps the tests' fast progress writes (20ms)
 	// and the engine's own shutdown grace. Retries always back off 10ms.
 	progressInterval, shutdownGrace time.Duration
-	config                          func(*Config) // server settings beyond the tests' defaults
+	config                          func(*Config)           // server settings beyond the tests' defaults
+	webhooks                        func(*webhooks.Handler) // webhook delivery settings (backoff, attempts)
 	// now, when set, is the engine's clock (and River's), and the sweep
 	// of lost timers runs every 100ms, so that tests can let days pass.
-	now   func() time.Time
+	now func() time.Time
 	// clock, when set, is the engine's clock for periodic work; the engine
 	// then ticks once at start and otherwise when the test calls
 	// TickPeriodic.
@@ -118,6 +122,7 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 			}
 		},
 		executors: opts.executors,
+		webhooks:  opts.webhooks,
 	}
 	if opts.config != nil {
 		opts.config(&cfg)
@@ -144,13 +149,17 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 		}
 	}
 	api.srv = httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		api.srv.CloseClientConnections()
-		api.srv.Close()
-		if err := a.Close(); err != nil {
-			t.Errorf("closing the app: %v", err)
-		}
-	})
+	var once sync.Once
+	api.close = func() {
+		once.Do(func() {
+			api.srv.CloseClientConnections()
+			api.srv.Close()
+			if err := a.Close(); err != nil {
+				t.Errorf("closing the app: %v", err)
+			}
+		})
+	}
+	t.Cleanup(api.close)
 	return api
 }
 

@@ -22,7 +22,7 @@ import (
 // bound to its engine: tests fire occurrences through it directly.
 func (a *testAPI) schedulesSource() *automation.Schedules {
 	s := automation.NewSchedules(a.db.Client, nil)
-	s.Bind(a.engine.StartRun, a.engine.Now)
+	s.Bind(a.engine, a.engine.Now)
 	return s
 }
 

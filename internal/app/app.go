@@ -28,6 +28,7 @@ import (
 	"github.com/estateflow/estateflow/modules"
 	"github.com/estateflow/estateflow/modules/automation"
 	"github.com/estateflow/estateflow/modules/spec"
+	"github.com/estateflow/estateflow/modules/webhooks"
 	"github.com/estateflow/estateflow/seed"
 )
 
@@ -213,12 +214,21 @@ func newEngine(db *database.DB, cfg Config, logger *slog.Logger, m *metrics.Metr
 	ecfg.CheckStart = modules.StartChecker(db.Client)
 	schedules := automation.NewSchedules(db.Client, logger)
 	ecfg.Periodic = schedules
+	// A run's end and a step's failure write their webhook deliveries in
+	// the transaction of the change.
+	ecfg.OnEvents = webhooks.OnRunEvents
 	if cfg.tests.engine != nil {
 		cfg.tests.engine(&ecfg)
 	}
 	eng := engine.New(db.Client, ecfg)
-	schedules.Bind(eng.StartRun, eng.Now)
+	schedules.Bind(eng, eng.Now)
 	modules.Register(eng, spec.Deps{Client: db.Client, Now: time.Now, PublicURL: cfg.publicURL()})
+	eng.HandleTopic(automation.TriggerTopic, automation.Handler{Client: db.Client, Engine: eng}.Topic())
+	hooks := &webhooks.Handler{Client: db.Client}
+	if cfg.tests.webhooks != nil {
+		cfg.tests.webhooks(hooks)
+	}
+	eng.HandleTopic(webhooks.Topic, hooks.Topic())
 	if cfg.tests.executors != nil {
 		for kind, ex := range cfg.tests.executors(db.Client) {
 			eng.Register(string(kind), ex)

@@ -15,6 +15,7 @@ import (
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/modules/webhooks"
 )
 
 // Config holds every setting of the server and its subcommands. Each
@@ -84,6 +85,7 @@ type testHooks struct {
 	driver    func(dialect.Driver) dialect.Driver                 // wraps the database driver (to count queries, inject faults)
 	engine    func(*engine.Config)                                // adjusts timings (backoff, progress, shutdown grace)
 	executors func(*ent.Client) map[stepkind.Kind]engine.Executor // registered after the modules' own, so they win
+	webhooks  func(*webhooks.Handler)                             // adjusts webhook deliveries (backoff, attempts, clock)
 }
 
 // commandLine is one subcommand's flag set. Flags read their defaults from

@@ -45,9 +45,6 @@ const maxClaim = 100
 // policy runs one older than the longest catch-up window.
 const lookbackCap = 32 * 24 * time.Hour
 
-// Starter starts a run (engine.Engine.StartRun).
-type Starter func(ctx context.Context, req engine.StartRequest) (*ent.Run, error)
-
 // Schedules is the engine's periodic source for the organizations'
 // schedules. Create it with NewSchedules and Bind it to the engine before
 // the engine starts.
@@ -246,7 +243,7 @@ func (s *Schedules) Fire(ctx context.Context, o engine.Occurrence) error {
 		} else {
 			req.PropertyID = &id
 		}
-		_, err := s.start(ctx, req)
+		_, err := s.start.StartRun(ctx, req)
 		var refusal *engine.Error
 		switch {
 		case err == nil:

@@ -95,24 +95,25 @@ func Checklist(d *ent.Deal, stage deal.Stage, now time.Time) []ChecklistItem {
 
 // Advance moves a deal to a stage and creates the stage's checklist tasks,
 // each once per deal: repeating a move changes nothing. db should be a
-// transaction's client.
-func Advance(ctx context.Context, db *ent.Client, id int, to deal.Stage, now time.Time) (*ent.Deal, error) {
+// transaction's client. It returns the deal and the stage it was in.
+func Advance(ctx context.Context, db *ent.Client, id int, to deal.Stage, now time.Time) (*ent.Deal, deal.Stage, error) {
 	d, err := db.Deal.Get(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	from := d.Stage
 	if err := CheckMove(d.Stage, to); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if d.Stage != to {
 		// The stage in the WHERE makes concurrent moves of one deal
 		// serialize: the loser finds no row.
 		n, err := db.Deal.Update().Where(deal.ID(id), deal.StageEQ(d.Stage)).SetStage(to).Save(ctx)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("%w: the transaction changed meanwhile", ErrIllegalMove)
+			return nil, "", fmt.Errorf("%w: the transaction changed meanwhile", ErrIllegalMove)
 		}
 		d.Stage = to
 	}
@@ -123,10 +124,10 @@ func Advance(ctx context.Context, db *ent.Client, id int, to deal.Stage, now tim
 			OnConflictColumns(task.FieldTransactionID, task.FieldChecklistKey).DoNothing().
 			Exec(ctx)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("creating checklist task %s: %w", item.Key, err)
+			return nil, "", fmt.Errorf("creating checklist task %s: %w", item.Key, err)
 		}
 	}
-	return d, nil
+	return d, from, nil
 }
 
 // OpenDeal returns the client's transaction in progress, if any.
