@@ -25,9 +25,9 @@ const (
 	FollowUpScheduling Kind = "FOLLOW_UP_SCHEDULING"
 	// Approval waits for a person's decision on its dependencies' outputs;
 	// it works on either subject.
-	Approval Kind = "APPROVAL"
-	HomeValuation      Kind = "HOME_VALUATION"
-	HomeValueEmail     Kind = "HOME_VALUE_EMAIL"
+	Approval       Kind = "APPROVAL"
+	HomeValuation  Kind = "HOME_VALUATION"
+	HomeValueEmail Kind = "HOME_VALUE_EMAIL"
 )
 
 // Subject is what a package, and each of its steps, works on.
