@@ -5269,7 +5269,7 @@ type ApprovalRequest {
   approverRoles: [UserRole!]!
   "…and so may these users."
   approverUserIds: [ID!]!
-  "When the deadline passes; null without one."
+  "When the deadline passes; null without one, or once the step is decided."
   deadlineAt: Time
   "FAIL or AUTO_APPROVE; null without a deadline."
   deadlineAction: String

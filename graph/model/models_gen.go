@@ -21,7 +21,7 @@ type ApprovalRequest struct {
 	ApproverRoles []user.Role `json:"approverRoles"`
 	// …and so may these users.
 	ApproverUserIds []int `json:"approverUserIds"`
-	// When the deadline passes; null without one.
+	// When the deadline passes; null without one, or once the step is decided.
 	DeadlineAt *time.Time `json:"deadlineAt,omitempty"`
 	// FAIL or AUTO_APPROVE; null without a deadline.
 	DeadlineAction *string `json:"deadlineAction,omitempty"`
