@@ -23,8 +23,9 @@ import (
 )
 
 // historyRunsEnv sets how many runs BenchmarkPropertiesWithRunCounts/history
-// writes before it measures (default 2,000, small for CI; the figure in
-// BENCHMARKS.md is for 100,000).
+// writes before it measures (default 2,000, small for CI). At 100,000 the
+// bulk write alone takes well over 10 minutes on a loaded 2-core machine:
+// give -timeout.
 const historyRunsEnv = "ESTATEFLOW_BENCH_HISTORY_RUNS"
 
 // propertiesQuery is the list the issue measures: a page of properties,
@@ -44,7 +45,7 @@ const propertiesQuery = `{ properties(first: 50) { edges { node { id address sta
 //
 // The three rounds of each give the median.
 //
-//	ESTATEFLOW_BENCH_HISTORY_RUNS=100000 go test ./internal/app -run '^$' -bench PropertiesWithRunCounts -benchtime 2000x
+//	ESTATEFLOW_BENCH_HISTORY_RUNS=100000 go test ./internal/app -run '^$' -bench PropertiesWithRunCounts -benchtime 2000x -timeout 90m
 func BenchmarkPropertiesWithRunCounts(b *testing.B) {
 	n := 2000
 	if s := os.Getenv(historyRunsEnv); s != "" {
