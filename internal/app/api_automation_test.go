@@ -136,8 +136,8 @@ func TestTriggerStartsLeadNurtureOnce(t *testing.T) {
 	var manual struct {
 		StartRun struct{ Trigger struct{ Kind string } } `json:"startRun"`
 	}
-	api.do(`mutation($c: ID!) { startRun(input: {packageKey: "lead-nurture", clientId: $c}) { trigger { kind } } }`,
-		map[string]any{"c": fmt.Sprint(clientID)}).ok(t, &manual)
+	api.do(`mutation($p: ID!, $c: ID!) { startRun(input: {packageId: $p, clientId: $c}) { trigger { kind } } }`,
+		map[string]any{"p": fmt.Sprint(runs[0].PackageID), "c": fmt.Sprint(clientID)}).ok(t, &manual)
 	if manual.StartRun.Trigger.Kind != "MANUAL" {
 		t.Fatalf("a startRun run's trigger is %q", manual.StartRun.Trigger.Kind)
 	}
@@ -160,11 +160,15 @@ func TestTriggersOfConcurrentClients(t *testing.T) {
 	api.createRule(t, map[string]any{"name": "Nurture", "event": "CLIENT_CREATED", "packageKey": "lead-nurture"})
 	const n = 100
 	ids := make([]int, n)
+	// 100 creations, 10 at a time: more than SQLite's busy timeout lets
+	// wait for its single writer on this loaded machine.
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, 10)
 	for i := range n {
 		wg.Add(1)
+		sem <- struct{}{}
 		go func() {
-			defer wg.Done()
+			defer func() { <-sem; wg.Done() }()
 			ids[i] = api.createClient(t, fmt.Sprintf("Client %d", i))
 		}()
 	}

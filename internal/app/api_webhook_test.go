@@ -17,6 +17,7 @@ import (
 
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/webhookdelivery"
+	"github.com/estateflow/estateflow/ent/workflowpackage"
 	"github.com/estateflow/estateflow/modules/webhooks"
 )
 
@@ -109,11 +110,15 @@ func (a *testAPI) createEndpoint(t *testing.T, url string, types ...string) (id,
 func (a *testAPI) finishRun(t *testing.T, name string) int {
 	t.Helper()
 	clientID := a.createClient(t, name)
+	pkg, err := a.ent().WorkflowPackage.Query().Where(workflowpackage.Key("lead-nurture")).Only(a.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out struct {
 		StartRun struct{ ID string } `json:"startRun"`
 	}
-	a.do(`mutation($c: ID!) { startRun(input: {packageKey: "lead-nurture", clientId: $c}) { id } }`,
-		map[string]any{"c": fmt.Sprint(clientID)}).ok(t, &out)
+	a.do(`mutation($p: ID!, $c: ID!) { startRun(input: {packageId: $p, clientId: $c}) { id } }`,
+		map[string]any{"p": fmt.Sprint(pkg.ID), "c": fmt.Sprint(clientID)}).ok(t, &out)
 	id, _ := strconv.Atoi(out.StartRun.ID)
 	a.waitRun(t, id)
 	return id
