@@ -111,7 +111,10 @@ func lockSkipLocked(sel *entsql.Selector) {
 // claimOne claims what is due of one schedule: an occurrence whose fire
 // did not finish within its lease, or the occurrences since the cursor.
 func (s *Schedules) claimOne(ctx context.Context, db *ent.Client, sc *ent.Schedule, now time.Time) (engine.Occurrence, bool, error) {
-	upd := db.Schedule.UpdateOneID(sc.ID)
+	// Update().Where, not UpdateOneID: on the River transaction's client,
+	// UpdateOne would begin a transaction of its own, which then waits for
+	// the row this one has locked.
+	upd := db.Schedule.Update().Where(schedule.ID(sc.ID))
 	if sc.PendingFireAt != nil && sc.PendingLeaseUntil != nil && !sc.PendingLeaseUntil.After(now) {
 		// Claimed before and not fired to the end (a crash): claim again.
 		if err := upd.SetPendingLeaseUntil(now.Add(pendingLease)).Exec(ctx); err != nil {
