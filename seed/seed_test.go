@@ -82,8 +82,8 @@ func TestBootstrapRunsOnce(t *testing.T) {
 	if n := db.Client.Property.Query().CountX(orgCtx); n != 320 {
 		t.Fatalf("%d properties after two bootstraps, want 320", n)
 	}
-	if n := db.Client.WorkflowPackage.Query().CountX(orgCtx); n != 2 {
-		t.Fatalf("%d packages after two bootstraps, want 2", n)
+	if n := db.Client.WorkflowPackage.Query().CountX(orgCtx); n != 3 {
+		t.Fatalf("%d packages after two bootstraps, want the 3 built-in ones", n)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"regexp"
 	"slices"
@@ -662,6 +663,25 @@ func orgColumnOf(table string) string {
 	return "organization_id"
 }
 
+// waitForRows waits until the organization's table has a row.
+func waitForRows(t *testing.T, api *testAPI, table string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := api.db.SQL.QueryRow(fmt.Sprintf(`SELECT count(*) FROM %q WHERE organization_id = %d`, table, api.orgID)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s row within 30s", table)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // orgIDs returns the ID of every row an organization owns.
 func orgIDs(t *testing.T, api *testAPI, orgID int) map[string]bool {
 	t.Helper()
@@ -707,6 +727,14 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 	api.do(`mutation($c: ID!) { createInteraction(input: {clientID: $c, type: CALL, note: "`+isolationProbe+`"}) { id } }`,
 		map[string]any{"c": client}).ok(t, nil)
 	api.do(`mutation { createSchedule(input: {name: "`+isolationProbe+`", cron: "0 9 * * 1", packageKey: "lead-nurture"}) { id } }`, nil).ok(t, nil)
+	// A rule on an event the seeding never causes, so that it starts
+	// nothing, and an endpoint that receives the runs' ends: their
+	// deliveries and outbox messages are org A's too.
+	api.do(`mutation { createAutomationRule(input: {name: "`+isolationProbe+`", event: CLIENT_STAGE_CHANGED, packageKey: "lead-nurture"}) { id } }`, nil).ok(t, nil)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(receiver.Close)
+	api.do(`mutation($url: String!) { createWebhookEndpoint(input: {url: $url, description: "`+isolationProbe+`", eventTypes: ["RUN_FINISHED"]}) { secret } }`,
+		map[string]any{"url": receiver.URL}).ok(t, nil)
 	api.do(`mutation($c: ID!, $p: ID!) { createTransaction(input: {clientID: $c, propertyID: $p, side: BUYER, price: 450000,
 		acceptanceDate: "2026-12-01T00:00:00Z", closingDate: "2026-12-30T00:00:00Z"}) { id } }`,
 		map[string]any{"c": client, "p": property}).ok(t, nil)
@@ -715,6 +743,12 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 	api.do(`mutation($pkg: ID!, $c: ID!) { startRun(input: {packageId: $pkg, clientId: $c}) { id } }`,
 		map[string]any{"pkg": setup.LeadNurture.first(t), "c": client}).ok(t, nil)
 	waitForRunsToSettle(t, api)
+	waitForRows(t, api, "webhook_deliveries")
+	// A notification: only an endpoint that fails for good makes one
+	// through the API, so it is written directly, as the webhook sender
+	// writes it.
+	api.ent().Notification.Create().SetOrganizationID(api.orgID).SetKind("WEBHOOK_ENDPOINT_DISABLED").
+		SetTitle(isolationProbe).SetBody(isolationProbe).ExecX(api.ctx())
 	// A CMA calibration: GraphQL does not expose it, but org A's CMAs read
 	// it, so B must neither see nor change it.
 	samples := make([]analytics.CalibrationSample, 90)
@@ -766,7 +800,7 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 // notInGraphQL are the tables whose schema skips GraphQL (entgql.Skip):
 // reached only through the fields that read them (cma_calibrations through
 // cma), they have no node of their own.
-func notInGraphQL(table string) bool { return table == "cma_calibrations" }
+func notInGraphQL(table string) bool { return table == "cma_calibrations" || table == "outbox_messages" }
 
 type connectionIDs struct {
 	Edges []struct{ Node struct{ ID string } } `json:"edges"`

@@ -76,7 +76,7 @@ func TestServeDemoAndShutdown(t *testing.T) {
 	}
 	resp.Body.Close()
 	props := out.Data.Properties
-	if props.TotalCount < 200 || len(props.Edges) != 20 || out.Data.Clients.TotalCount != 50 || len(out.Data.Packages.Edges) != 2 {
+	if props.TotalCount < 200 || len(props.Edges) != 20 || out.Data.Clients.TotalCount != 50 || len(out.Data.Packages.Edges) != 3 {
 		t.Fatalf("demo data: %d properties (%d on the page), %d clients, %d packages",
 			props.TotalCount, len(props.Edges), out.Data.Clients.TotalCount, len(out.Data.Packages.Edges))
 	}

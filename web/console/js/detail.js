@@ -101,7 +101,11 @@ export function renderDetail(main, session, runID) {
   const renderApprovals = (node) => {
     const run = store.runs.get(runID);
     const waiting = (node.steps || []).filter((st) => st.approval && (run?.steps.get(st.key)?.status || st.status) === 'AWAITING_APPROVAL');
-    approvals.replaceChildren(...waiting.map((st) => approvalCard(st)));
+    // A card already shown stays as it is: the run's page refreshes on
+    // every update, and a new card would reset the choice and comment
+    // the user is entering.
+    const shown = new Map([...approvals.children].map((el) => [el.dataset.approvalOf, el]));
+    approvals.replaceChildren(...waiting.map((st) => shown.get(st.key) || approvalCard(st)));
   };
 
   const approvalCard = (st) => {
