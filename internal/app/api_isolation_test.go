@@ -800,7 +800,9 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 // notInGraphQL are the tables whose schema skips GraphQL (entgql.Skip):
 // reached only through the fields that read them (cma_calibrations through
 // cma), they have no node of their own.
-func notInGraphQL(table string) bool { return table == "cma_calibrations" || table == "outbox_messages" }
+func notInGraphQL(table string) bool {
+	return table == "cma_calibrations" || table == "outbox_messages"
+}
 
 type connectionIDs struct {
 	Edges []struct{ Node struct{ ID string } } `json:"edges"`
