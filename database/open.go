@@ -139,6 +139,10 @@ type txBoundDriver struct{ *entsql.Driver }
 // Tx returns the outer transaction, with no-op Commit and Rollback.
 func (d txBoundDriver) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d), nil }
 
+// OnTx reports that every statement runs in a transaction opened outside
+// ent (tests that fail statements outside transactions ask).
+func (d txBoundDriver) OnTx() bool { return true }
+
 // BeginTx is Tx.
 func (d txBoundDriver) BeginTx(ctx context.Context, _ *sql.TxOptions) (dialect.Tx, error) {
 	return d.Tx(ctx)

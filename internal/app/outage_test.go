@@ -88,8 +88,11 @@ func (o *outage) wrap(d dialect.Driver) dialect.Driver {
 	// A client on a transaction (database.DB.ClientOnTx, which River's
 	// completions use) is a transaction's statements: outsideTxDown spares it.
 	onTx := false
-	if drv, ok := d.(*entsql.Driver); ok {
+	switch drv := d.(type) {
+	case *entsql.Driver:
 		_, onTx = drv.Conn.ExecQuerier.(*sql.Tx)
+	case interface{ OnTx() bool }:
+		onTx = drv.OnTx()
 	}
 	return outageDriver{Driver: d, o: o, onTx: onTx}
 }

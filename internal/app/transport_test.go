@@ -222,7 +222,10 @@ func TestStalledWebsocketIsClosed(t *testing.T) {
 		if err == nil && ack.Type == "connection_ack" {
 			break
 		}
-		if websocket.CloseStatus(err) != 4429 || ctx.Err() != nil {
+		// 4429: the stalled connection still holds the slot. 1013: the new
+		// connection was let in but missed a pong on this loaded machine
+		// (the deadline is short); either way, try again.
+		if status := websocket.CloseStatus(err); (status != 4429 && status != websocket.StatusTryAgainLater) || ctx.Err() != nil {
 			t.Fatalf("a new connection: %v %+v", err, ack)
 		}
 		time.Sleep(50 * time.Millisecond)
