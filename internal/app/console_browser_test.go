@@ -280,7 +280,8 @@ func (b *browser) axe(view string) {
 // TestConsoleInBrowser drives the console at /app in Debian's chromium
 // against a real server: sign-in, the builder's validation, a New Listing
 // run from the launcher watched live, its CMA chart, a cancel, a websocket
-// outage mid-run resumed with no lost or repeated events, and axe-core.
+// outage mid-run resumed with no lost or repeated events, the approval
+// buttons, the Automation page, and axe-core.
 func TestConsoleInBrowser(t *testing.T) {
 	needChromium(t)
 	gate := newConsoleGate()
@@ -379,6 +380,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) { testConsoleCancel(t, b, api, gate, address) })
 	t.Run("websocket outage", func(t *testing.T) { testConsoleOutage(t, b, api, gate, killer, address) })
 	t.Run("approval", func(t *testing.T) { testConsoleApproval(t, b, api) })
+	t.Run("automation", func(t *testing.T) { testConsoleAutomation(t, b, api) })
 	t.Run("monitor under a burst of runs", func(t *testing.T) { testConsoleMonitorAt500(t, b, api) })
 	t.Run("accessibility", func(t *testing.T) {
 		b.t = t

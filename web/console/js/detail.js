@@ -97,15 +97,19 @@ export function renderDetail(main, session, runID) {
   };
 
   // renderApprovals shows each step awaiting approval: what is to be
-  // approved, by whom, until when, the options, and the two decisions.
+  // approved, by whom, until when, the options, and the two decisions. A
+  // step still waiting keeps its card, so that a re-read of the run (a
+  // live update, a resync) does not lose the choice and comment being
+  // written.
+  const cards = new Map();
   const renderApprovals = (node) => {
     const run = store.runs.get(runID);
     const waiting = (node.steps || []).filter((st) => st.approval && (run?.steps.get(st.key)?.status || st.status) === 'AWAITING_APPROVAL');
-    // A card already shown stays as it is: the run's page refreshes on
-    // every update, and a new card would reset the choice and comment
-    // the user is entering.
-    const shown = new Map([...approvals.children].map((el) => [el.dataset.approvalOf, el]));
-    approvals.replaceChildren(...waiting.map((st) => shown.get(st.key) || approvalCard(st)));
+    const keep = new Set(waiting.map((st) => st.key));
+    for (const key of [...cards.keys()]) if (!keep.has(key)) cards.delete(key);
+    for (const st of waiting) if (!cards.has(st.key)) cards.set(st.key, approvalCard(st));
+    const els = waiting.map((st) => cards.get(st.key));
+    if (els.length !== approvals.children.length || els.some((el, i) => approvals.children[i] !== el)) approvals.replaceChildren(...els);
   };
 
   const approvalCard = (st) => {

@@ -9,6 +9,7 @@ import { renderLauncher } from './launcher.js';
 import { renderBuilder } from './builder.js';
 import { renderMonitor } from './monitor.js';
 import { renderDetail } from './detail.js';
+import { renderAutomation } from './automation.js';
 
 const TOKEN_KEY = 'estateflow.console.token';
 
@@ -110,6 +111,7 @@ const routes = [
   [/^#\/launch$/, 'Launcher', (main, s) => renderLauncher(main, s)],
   [/^#\/build$/, 'Builder', (main, s) => renderBuilder(main, s)],
   [/^#\/monitor$/, 'Monitor', (main, s) => renderMonitor(main, s)],
+  [/^#\/automation$/, 'Automation', (main, s) => renderAutomation(main, s)],
   [/^#\/runs\/([^/]+)$/, 'Run', (main, s, m) => renderDetail(main, s, decodeURIComponent(m[1]))],
 ];
 
