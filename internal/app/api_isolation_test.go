@@ -682,6 +682,26 @@ func waitForRows(t *testing.T, api *testAPI, table string) {
 	}
 }
 
+// waitForNoRows waits until none of the organization's rows of table
+// match where.
+func waitForNoRows(t *testing.T, api *testAPI, table, where string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := api.db.SQL.QueryRow(fmt.Sprintf(`SELECT count(*) FROM %q WHERE organization_id = %d AND %s`, table, api.orgID, where)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s rows still match %s after 30s", n, table, where)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // orgIDs returns the ID of every row an organization owns.
 func orgIDs(t *testing.T, api *testAPI, orgID int) map[string]bool {
 	t.Helper()
@@ -733,8 +753,11 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 	api.do(`mutation { createAutomationRule(input: {name: "`+isolationProbe+`", event: CLIENT_STAGE_CHANGED, packageKey: "lead-nurture"}) { id } }`, nil).ok(t, nil)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(receiver.Close)
-	api.do(`mutation($url: String!) { createWebhookEndpoint(input: {url: $url, description: "`+isolationProbe+`", eventTypes: ["RUN_FINISHED"]}) { secret } }`,
-		map[string]any{"url": receiver.URL}).ok(t, nil)
+	var endpoint struct {
+		CreateWebhookEndpoint struct{ Endpoint struct{ ID string } } `json:"createWebhookEndpoint"`
+	}
+	api.do(`mutation($url: String!) { createWebhookEndpoint(input: {url: $url, description: "`+isolationProbe+`", eventTypes: ["RUN_FINISHED"]}) { endpoint { id } } }`,
+		map[string]any{"url": receiver.URL}).ok(t, &endpoint)
 	api.do(`mutation($c: ID!, $p: ID!) { createTransaction(input: {clientID: $c, propertyID: $p, side: BUYER, price: 450000,
 		acceptanceDate: "2026-12-01T00:00:00Z", closingDate: "2026-12-30T00:00:00Z"}) { id } }`,
 		map[string]any{"c": client, "p": property}).ok(t, nil)
@@ -744,6 +767,11 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 		map[string]any{"pkg": setup.LeadNurture.first(t), "c": client}).ok(t, nil)
 	waitForRunsToSettle(t, api)
 	waitForRows(t, api, "webhook_deliveries")
+	// Then the endpoint is switched off and its last messages delivered,
+	// so that no delivery changes org A's rows while B is probing them.
+	api.do(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { id } }`,
+		map[string]any{"id": endpoint.CreateWebhookEndpoint.Endpoint.ID}).ok(t, nil)
+	waitForNoRows(t, api, "outbox_messages", "status = 'PENDING'")
 	// A notification: only an endpoint that fails for good makes one
 	// through the API, so it is written directly, as the webhook sender
 	// writes it.
