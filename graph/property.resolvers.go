@@ -17,7 +17,20 @@ import (
 
 // CreateProperty is the resolver for the createProperty field.
 func (r *mutationResolver) CreateProperty(ctx context.Context, input ent.CreatePropertyInput) (*ent.Property, error) {
-	return r.client.Property.Create().SetInput(input).Save(ctx)
+	var id int
+	err := r.inEngineTx(ctx, func(ctx context.Context, db *ent.Client) error {
+		p, err := db.Property.Create().SetInput(input).Save(ctx)
+		if err != nil {
+			return err
+		}
+		id = p.ID
+		// A new property's status changed from none, as in the importer.
+		return automation.PropertyStatusChanged(ctx, db, p, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.client.Property.Get(ctx, id)
 }
 
 // UpdateProperty is the resolver for the updateProperty field.

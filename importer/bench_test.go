@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/importer"
 	"github.com/estateflow/estateflow/internal/testdb"
 	"github.com/estateflow/estateflow/tenant"
@@ -23,6 +24,8 @@ func BenchmarkImportSacramento(b *testing.B) {
 	}
 	b.Setenv(testdb.EnvURL, "")
 	db := testdb.Open(b, database.Options{})
+	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect})
+	b.Cleanup(func() { _ = eng.Stop(context.Background()) })
 	i := 0
 	for b.Loop() {
 		i++
@@ -31,7 +34,7 @@ func BenchmarkImportSacramento(b *testing.B) {
 			b.Fatal(err)
 		}
 		ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})
-		sum, err := importer.Import(ctx, db.Client, bytes.NewReader(data), importer.Options{})
+		sum, err := importer.Import(ctx, eng, bytes.NewReader(data), importer.Options{})
 		if err != nil || sum.Imported != 932 {
 			b.Fatalf("import: %+v %v", sum, err)
 		}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"time"
 
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/property"
+	"github.com/estateflow/estateflow/modules/automation"
 )
 
 // Summary reports what an import did.
@@ -34,7 +36,13 @@ const batchSize = 200
 // Import reads a property CSV and upserts its rows into the organization of
 // ctx's viewer. It stops only for a file it cannot read at all; bad rows are
 // reported in the summary.
-func Import(ctx context.Context, db *ent.Client, r io.Reader, opts Options) (Summary, error) {
+//
+// Each batch is one transaction of eng (engine.Transact), which also
+// records the automation events of the properties whose status the batch
+// changed, a new property's included (automation.PropertyStatusesChanged).
+// eng need not be started: its transactions commit the triggers for the
+// engine of a server to act on.
+func Import(ctx context.Context, eng *engine.Engine, r io.Reader, opts Options) (Summary, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = false
@@ -83,7 +91,7 @@ func Import(ctx context.Context, db *ent.Client, r io.Reader, opts Options) (Sum
 	done := len(sum.Rejected)
 	for start := 0; start < len(rows); start += batchSize {
 		batch := rows[start:min(start+batchSize, len(rows))]
-		if err := importBatch(ctx, db, batch, &sum); err != nil {
+		if err := importBatch(ctx, eng, batch, &sum); err != nil {
 			return sum, err
 		}
 		done += len(batch)
@@ -97,9 +105,9 @@ func Import(ctx context.Context, db *ent.Client, r io.Reader, opts Options) (Sum
 // importBatch writes a batch in one transaction. If the database refuses
 // it, the rows are retried one by one, so that only the faulty row is
 // rejected.
-func importBatch(ctx context.Context, db *ent.Client, batch []Row, sum *Summary) error {
+func importBatch(ctx context.Context, eng *engine.Engine, batch []Row, sum *Summary) error {
 	var s Summary
-	err := inTx(ctx, db, func(tx *ent.Client) error {
+	err := eng.Transact(ctx, func(ctx context.Context, tx *ent.Client) error {
 		s = Summary{}
 		return writeRows(ctx, tx, batch, &s)
 	})
@@ -114,7 +122,7 @@ func importBatch(ctx context.Context, db *ent.Client, batch []Row, sum *Summary)
 	}
 	for _, row := range batch {
 		var one Summary
-		err := inTx(ctx, db, func(tx *ent.Client) error {
+		err := eng.Transact(ctx, func(ctx context.Context, tx *ent.Client) error {
 			one = Summary{}
 			return writeRows(ctx, tx, []Row{row}, &one)
 		})
@@ -129,6 +137,8 @@ func importBatch(ctx context.Context, db *ent.Client, batch []Row, sum *Summary)
 	return nil
 }
 
+// writeRows writes rows in db's transaction, which ctx carries (Import),
+// and the automation events of the statuses they changed.
 func writeRows(ctx context.Context, db *ent.Client, rows []Row, sum *Summary) error {
 	var refs []string
 	for _, r := range rows {
@@ -146,7 +156,10 @@ func writeRows(ctx context.Context, db *ent.Client, rows []Row, sum *Summary) er
 			existing[*p.ExternalRef] = p
 		}
 	}
-	var creates []*ent.PropertyCreate
+	var (
+		creates []*ent.PropertyCreate
+		changes []automation.PropertyStatusChange
+	)
 	for _, r := range rows {
 		var old *ent.Property
 		if r.ExternalRef != nil {
@@ -159,6 +172,16 @@ func writeRows(ctx context.Context, db *ent.Client, rows []Row, sum *Summary) er
 			creates = append(creates, c)
 		case r.matches(old):
 			sum.Unchanged++
+		case r.Status != old.Status:
+			// The event reads the property as written.
+			upd := db.Property.UpdateOne(old)
+			r.apply(upd.Mutation())
+			p, err := upd.Save(ctx)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, automation.PropertyStatusChange{Property: p, From: old.Status})
+			sum.Updated++
 		default:
 			upd := db.Property.UpdateOne(old)
 			r.apply(upd.Mutation())
@@ -169,12 +192,16 @@ func writeRows(ctx context.Context, db *ent.Client, rows []Row, sum *Summary) er
 		}
 	}
 	if len(creates) > 0 {
-		if err := db.Property.CreateBulk(creates...).Exec(ctx); err != nil {
+		created, err := db.Property.CreateBulk(creates...).Save(ctx)
+		if err != nil {
 			return err
+		}
+		for _, p := range created {
+			changes = append(changes, automation.PropertyStatusChange{Property: p})
 		}
 		sum.Imported += len(creates)
 	}
-	return nil
+	return automation.PropertyStatusesChanged(ctx, db, changes)
 }
 
 // apply sets the row's values on a property mutation. Columns the file
@@ -245,18 +272,6 @@ func eqTime(a, b *time.Time) bool {
 		return a == nil && b == nil
 	}
 	return a.Equal(*b)
-}
-
-func inTx(ctx context.Context, db *ent.Client, fn func(*ent.Client) error) error {
-	tx, err := db.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx.Client()); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // dbReason keeps driver text out of the report, except for the validation

@@ -30,8 +30,9 @@ const maxUnsubscribeBody = 4 << 10
 // turns the client's email consent off and cancels their pending emails in
 // one transaction. A reused token answers 200 again. A token that is not
 // ours answers 404 NOT_FOUND, whatever the reason, so that nobody can probe
-// for clients.
-func UnsubscribeHandler(db *ent.Client, logger *slog.Logger) http.Handler {
+// for clients. tx (the engine) opens the POST's transaction, which also
+// writes the EMAIL_UNSUBSCRIBED webhooks.
+func UnsubscribeHandler(db *ent.Client, tx marketing.Transactor, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The token is a credential in the URL: keep it out of referrers,
 		// caches and search engines; the page runs no script.
@@ -58,7 +59,7 @@ func UnsubscribeHandler(db *ent.Client, logger *slog.Logger) http.Handler {
 				writeUnsubscribeError(w, r, http.StatusRequestEntityTooLarge, errcode.BadUserInput, "the request body is too large")
 				return
 			}
-			res, err := marketing.Unsubscribe(r.Context(), db, token)
+			res, err := marketing.Unsubscribe(r.Context(), db, tx, token)
 			if err != nil {
 				unsubscribeError(w, r, logger, err)
 				return

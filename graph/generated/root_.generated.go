@@ -13487,15 +13487,29 @@ extend union StepOutput = ListingStrategy
   advanceTransaction(id: ID!, stage: TransactionStage!): Transaction! @cost(weight: 20)
 }
 `, BuiltIn: false},
-	{Name: "../webhook.graphqls", Input: `"The events a webhook endpoint can receive."
+	{Name: "../webhook.graphqls", Input: `"""
+The events a webhook endpoint can receive. Each delivery's body is
+{"type", "timestamp", "data"}; IDs in data are strings, as this API shows them.
+"""
 enum WebhookEventType {
-  "A run ended: SUCCEEDED, FAILED or CANCELED."
+  "A run ended: SUCCEEDED, FAILED or CANCELED. data: runId, packageId, packageVersion, clientId or propertyId, status, error (when it failed), finishedAt."
   RUN_FINISHED
-  "A step of a run failed for good."
+  "A step of a run failed for good. data: runId, packageId, packageVersion, clientId or propertyId, stepKey, error, failedAt."
   STEP_FAILED
-  "A CRM task was created (by a run's step or a transaction's checklist)."
+  """
+  A CRM task was created, by a run's step (FOLLOW_UP_SCHEDULING) or a
+  transaction's stage checklist (advanceTransaction); one event per task,
+  sent once even when the step runs again. data: taskId, type, title, dueAt,
+  status, clientId, and propertyId, transactionId and runId when the task
+  has them.
+  """
   TASK_CREATED
-  "A client unsubscribed from the organization's emails."
+  """
+  A client turned email off through the unsubscribe link of an email (the
+  one-click POST /u/{token}); sent when the client's consent turns off, not
+  for a link used again once it is off. data: clientId, emailMessageId (the
+  email whose link it was), unsubscribedAt. The link's token is never sent.
+  """
   EMAIL_UNSUBSCRIBED
 }
 
@@ -13509,8 +13523,9 @@ type CreatedWebhookEndpoint {
 extend type Mutation {
   """
   Registers an endpoint. Its URL must be http or https, with a host; the
-  event types must be WebhookEventType values. Deliveries are signed per
-  Standard Webhooks with the secret returned here.
+  event types must be WebhookEventType values (RUN_FINISHED, STEP_FAILED,
+  TASK_CREATED, EMAIL_UNSUBSCRIBED). Deliveries are signed per Standard
+  Webhooks with the secret returned here.
   """
   createWebhookEndpoint(input: CreateWebhookEndpointInput!): CreatedWebhookEndpoint! @cost(weight: 10)
   "Changes an endpoint. Setting enabled to true re-enables a disabled one and resets its failure count."

@@ -247,17 +247,25 @@ func (e RunTriggerKind) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// The events a webhook endpoint can receive.
+// The events a webhook endpoint can receive. Each delivery's body is
+// {"type", "timestamp", "data"}; IDs in data are strings, as this API shows them.
 type WebhookEventType string
 
 const (
-	// A run ended: SUCCEEDED, FAILED or CANCELED.
+	// A run ended: SUCCEEDED, FAILED or CANCELED. data: runId, packageId, packageVersion, clientId or propertyId, status, error (when it failed), finishedAt.
 	WebhookEventTypeRunFinished WebhookEventType = "RUN_FINISHED"
-	// A step of a run failed for good.
+	// A step of a run failed for good. data: runId, packageId, packageVersion, clientId or propertyId, stepKey, error, failedAt.
 	WebhookEventTypeStepFailed WebhookEventType = "STEP_FAILED"
-	// A CRM task was created (by a run's step or a transaction's checklist).
+	// A CRM task was created, by a run's step (FOLLOW_UP_SCHEDULING) or a
+	// transaction's stage checklist (advanceTransaction); one event per task,
+	// sent once even when the step runs again. data: taskId, type, title, dueAt,
+	// status, clientId, and propertyId, transactionId and runId when the task
+	// has them.
 	WebhookEventTypeTaskCreated WebhookEventType = "TASK_CREATED"
-	// A client unsubscribed from the organization's emails.
+	// A client turned email off through the unsubscribe link of an email (the
+	// one-click POST /u/{token}); sent when the client's consent turns off, not
+	// for a link used again once it is off. data: clientId, emailMessageId (the
+	// email whose link it was), unsubscribedAt. The link's token is never sent.
 	WebhookEventTypeEmailUnsubscribed WebhookEventType = "EMAIL_UNSUBSCRIBED"
 )
 

@@ -288,7 +288,7 @@ func TestWebhookEndpointValidationAndTenancy(t *testing.T) {
 		{"credentials in the URL", "https://user:pw@example.com/hook", []string{"RUN_FINISHED"}, "input.url"},
 		{"no host", "https:///hook", []string{"RUN_FINISHED"}, "input.url"},
 		{"an unknown event type", "https://example.com/hook", []string{"RUN_EXPLODED"}, "input.eventTypes"},
-		{"an event type not emitted yet", "https://example.com/hook", []string{"TASK_CREATED"}, "input.eventTypes"},
+		{"a repeated event type", "https://example.com/hook", []string{"TASK_CREATED", "TASK_CREATED"}, "input.eventTypes"},
 		{"no event type", "https://example.com/hook", []string{}, "input.eventTypes"},
 	}
 	for _, tc := range tests {

@@ -237,6 +237,16 @@ func newEngine(db *database.DB, cfg Config, logger *slog.Logger, m *metrics.Metr
 	return eng
 }
 
+// commandEngine is the engine of a command that serves nothing (import):
+// never started, it opens the transactions whose outbox messages, such as
+// the automation triggers of imported properties, a server's engine
+// delivers: on PostgreSQL through the River jobs it inserts with them, on
+// SQLite through the server's outbox loop (at once when it starts, else at
+// its next sweep). Stop it when done.
+func commandEngine(db *database.DB, cfg Config, logger *slog.Logger) *engine.Engine {
+	return newEngine(db, cfg, logger, metrics.New(metrics.Options{Logger: logger}))
+}
+
 // replicaID names this process in River's records of who worked a job.
 func replicaID(configured string) string {
 	if configured != "" {

@@ -47,7 +47,7 @@ func BenchmarkFairness(b *testing.B) {
 		if err != nil {
 			continue
 		}
-		sum, err := importer.Import(ctx, api.ent(), f, importer.Options{})
+		sum, err := importer.Import(ctx, api.engine, f, importer.Options{})
 		f.Close()
 		if err != nil {
 			b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/organization"
 	"github.com/estateflow/estateflow/ent/property"
@@ -177,7 +178,11 @@ func loadBacktestSales(ctx context.Context, db *database.DB, csvPath string, std
 	if err != nil {
 		return 0, err
 	}
-	sum, err := importer.Import(tenant.NewContext(ctx, tenant.Viewer{OrgID: org.ID}), db.Client, f, importer.Options{})
+	// A scratch organization has no automation rules: the import's
+	// transactions, through an engine that never starts, trigger nothing.
+	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect})
+	defer func() { _ = eng.Stop(context.WithoutCancel(ctx)) }()
+	sum, err := importer.Import(tenant.NewContext(ctx, tenant.Viewer{OrgID: org.ID}), eng, f, importer.Options{})
 	if err != nil {
 		return 0, err
 	}

@@ -42,11 +42,16 @@ func importProperties(ctx context.Context, cfg Config, orgSlug, path string, std
 	}
 	defer f.Close()
 
-	db, err := openAndMigrate(ctx, cfg, newLogger(io.Discard, cfg))
+	logger := newLogger(io.Discard, cfg)
+	db, err := openAndMigrate(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// The import's transactions record the automation triggers of the
+	// properties whose status they change, for the server to start.
+	eng := commandEngine(db, cfg, logger)
+	defer func() { _ = eng.Stop(context.WithoutCancel(ctx)) }()
 	if _, err := seed.Bootstrap(ctx, db.Client, cfg.Demo, time.Now()); err != nil {
 		return err
 	}
@@ -58,7 +63,7 @@ func importProperties(ctx context.Context, cfg Config, orgSlug, path string, std
 
 	start := time.Now()
 	progress := newProgressPrinter(stderr)
-	sum, err := importer.Import(orgCtx, db.Client, f, importer.Options{Progress: progress.update})
+	sum, err := importer.Import(orgCtx, eng, f, importer.Options{Progress: progress.update})
 	progress.finish()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)

@@ -57,7 +57,7 @@ func newRoutes(db *database.DB, eng *engine.Engine, authn *auth.Authenticator, m
 	// Unsubscribe links are public (no token): the signed token in the
 	// path is the credential. Rate-limited by address like any tokenless
 	// request; the handler bounds the body.
-	unsubscribe := limitPublic(web.UnsubscribeHandler(db.Client, logger))
+	unsubscribe := limitPublic(web.UnsubscribeHandler(db.Client, eng, logger))
 	mux.Handle("GET "+web.UnsubscribePath+"{token}", unsubscribe)
 	mux.Handle("POST "+web.UnsubscribePath+"{token}", unsubscribe)
 	mux.Handle("GET /{$}", web.PlaygroundHandler("EstateFlow", "/graphql"))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/estateflow/estateflow/database"
+	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/property"
 	"github.com/estateflow/estateflow/importer"
 	"github.com/estateflow/estateflow/internal/testdb"
@@ -44,7 +45,9 @@ func TestBacktestSacramento(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := tenant.NewContext(context.Background(), tenant.Viewer{OrgID: org.ID})
-	if _, err := importer.Import(ctx, db.Client, f, importer.Options{}); err != nil {
+	eng := engine.New(db.Client, engine.Config{Dialect: db.Dialect})
+	defer func() { _ = eng.Stop(context.Background()) }()
+	if _, err := importer.Import(ctx, eng, f, importer.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	props, err := db.Client.Property.Query().Where(property.StatusEQ(property.StatusSOLD)).All(ctx)

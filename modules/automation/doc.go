@@ -4,7 +4,10 @@
 //
 // The writers of the records call the event functions (ClientCreated,
 // ClientStageChanged, PropertyStatusChanged, TransactionStageChanged) in
-// the transaction of the change, which they open with engine.Transact. An
+// the transaction of the change, which they open with engine.Transact: the
+// GraphQL mutations, and the CSV importer, which reports a batch's
+// property statuses at once (PropertyStatusesChanged). A property created
+// with a status has changed status from none. An
 // event that matches an enabled rule writes one outbox message per rule
 // (engine.Enqueue) in that transaction, so the change and the trigger
 // commit together or not at all. The engine delivers each message to

@@ -23,7 +23,7 @@ const TriggerTopic = "automation.trigger"
 type event struct {
 	typ      automationrule.Event
 	recordID int
-	from, to string // stages or statuses; empty for a creation
+	from, to string // stages or statuses; from is empty for a creation, to for a client's
 	// What the conditions read; nil when the record has none.
 	leadSource *string
 	zips       []string
@@ -56,18 +56,50 @@ func clientEvent(typ automationrule.Event, c *ent.Contact, from, to string) even
 }
 
 // PropertyStatusChanged records that p's status changed from from, in the
-// transaction of the change.
+// transaction of the change. For a property just created, from is empty:
+// its status changed from none to p's. Nothing is recorded when it did not
+// change.
 func PropertyStatusChanged(ctx context.Context, db *ent.Client, p *ent.Property, from property.Status) error {
-	if p.Status == from {
+	return PropertyStatusesChanged(ctx, db, []PropertyStatusChange{{Property: p, From: from}})
+}
+
+// PropertyStatusChange is a property as written and its status before the
+// write; From is empty for a property just created.
+type PropertyStatusChange struct {
+	Property *ent.Property
+	From     property.Status
+}
+
+// PropertyStatusesChanged is PropertyStatusChanged for the properties of
+// one transaction (an import's batch), reading the rules once.
+func PropertyStatusesChanged(ctx context.Context, db *ent.Client, changes []PropertyStatusChange) error {
+	var evs []event
+	for _, c := range changes {
+		p := c.Property
+		if p.Status == c.From {
+			continue
+		}
+		id := p.ID
+		var zips []string
+		if p.Zip != "" {
+			zips = []string{p.Zip}
+		}
+		evs = append(evs, event{typ: automationrule.EventPROPERTY_STATUS_CHANGED, recordID: p.ID,
+			from: string(c.From), to: string(p.Status), zips: zips, price: p.ListPrice, propertyID: &id})
+	}
+	if len(evs) == 0 {
 		return nil
 	}
-	id := p.ID
-	var zips []string
-	if p.Zip != "" {
-		zips = []string{p.Zip}
+	rules, err := matchingRules(ctx, db, automationrule.EventPROPERTY_STATUS_CHANGED)
+	if err != nil || len(rules) == 0 {
+		return err
 	}
-	return record(ctx, db, event{typ: automationrule.EventPROPERTY_STATUS_CHANGED, recordID: p.ID,
-		from: string(from), to: string(p.Status), zips: zips, price: p.ListPrice, propertyID: &id})
+	for _, ev := range evs {
+		if err := enqueue(ctx, db, ev, rules); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TransactionStageChanged records that d's stage changed from from, in the
@@ -144,7 +176,10 @@ func enqueue(ctx context.Context, db *ent.Client, ev event, rules []*ent.Automat
 			payload["packageVersion"] = *r.PackageVersion
 		}
 		if ev.from != "" {
-			payload["from"], payload["to"] = ev.from, ev.to
+			payload["from"] = ev.from
+		}
+		if ev.to != "" {
+			payload["to"] = ev.to
 		}
 		if ev.clientID != nil {
 			payload["clientId"] = *ev.clientID

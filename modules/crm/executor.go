@@ -19,6 +19,7 @@ import (
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/modules/spec"
+	"github.com/estateflow/estateflow/modules/webhooks"
 )
 
 // ScoringExecutor runs LEAD_SCORING on the run's client.
@@ -210,20 +211,27 @@ func followUpInput(ctx context.Context, db *ent.Client, sc *engine.StepContext, 
 }
 
 // createTasks writes the plan's tasks, each keyed by run, step and place
-// in the plan, so that a re-executed step creates none twice.
+// in the plan, so that a re-executed step creates none twice, and the
+// TASK_CREATED webhooks of those it did create.
 func createTasks(ctx context.Context, db *ent.Client, sc *engine.StepContext, plan FollowUpPlan) error {
+	var created []int
 	for i, t := range plan.Tasks {
-		err := db.Task.Create().
+		id, err := db.Task.Create().
 			SetClientID(plan.ClientID).SetType(task.Type(t.Type)).SetTitle(t.Title).SetNotes(t.Notes).SetDueAt(t.DueAt).
 			SetNillableTransactionID(plan.TransactionID).
 			SetRunID(sc.RunID).SetStepKey(sc.StepKey).SetPlanIndex(i).
 			OnConflictColumns(task.FieldRunID, task.FieldStepKey, task.FieldPlanIndex).DoNothing().
-			Exec(ctx)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			ID(ctx)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			// Written by an earlier execution of the step.
+		case err != nil:
 			return fmt.Errorf("creating follow-up task %d: %w", i, err)
+		default:
+			created = append(created, id)
 		}
 	}
-	return nil
+	return webhooks.TasksCreated(ctx, db, created)
 }
 
 // LoadClient reads the run's client with its organization, and the

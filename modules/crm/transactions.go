@@ -12,6 +12,7 @@ import (
 	"github.com/estateflow/estateflow/ent/deal"
 	"github.com/estateflow/estateflow/ent/task"
 	"github.com/estateflow/estateflow/modules/calendar"
+	"github.com/estateflow/estateflow/modules/webhooks"
 )
 
 // stageOrder is the path of a deal; FELL_THROUGH can follow any open stage.
@@ -94,8 +95,10 @@ func Checklist(d *ent.Deal, stage deal.Stage, now time.Time) []ChecklistItem {
 }
 
 // Advance moves a deal to a stage and creates the stage's checklist tasks,
-// each once per deal: repeating a move changes nothing. db should be a
-// transaction's client. It returns the deal and the stage it was in.
+// each once per deal: repeating a move changes nothing. ctx and db must be
+// those of an engine.Transact transaction: the TASK_CREATED webhooks of
+// the tasks are written to its outbox. It returns the deal and the stage it
+// was in.
 func Advance(ctx context.Context, db *ent.Client, id int, to deal.Stage, now time.Time) (*ent.Deal, deal.Stage, error) {
 	d, err := db.Deal.Get(ctx, id)
 	if err != nil {
@@ -117,15 +120,24 @@ func Advance(ctx context.Context, db *ent.Client, id int, to deal.Stage, now tim
 		}
 		d.Stage = to
 	}
+	var created []int
 	for _, item := range Checklist(d, to, now) {
-		err := db.Task.Create().
+		id, err := db.Task.Create().
 			SetClientID(d.ClientID).SetPropertyID(d.PropertyID).SetTransactionID(d.ID).
 			SetType(item.Type).SetTitle(item.Title).SetDueAt(item.DueAt).SetChecklistKey(item.Key).
 			OnConflictColumns(task.FieldTransactionID, task.FieldChecklistKey).DoNothing().
-			Exec(ctx)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			ID(ctx)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			// Created when the deal was in this stage before.
+		case err != nil:
 			return nil, "", fmt.Errorf("creating checklist task %s: %w", item.Key, err)
+		default:
+			created = append(created, id)
 		}
+	}
+	if err := webhooks.TasksCreated(ctx, db, created); err != nil {
+		return nil, "", err
 	}
 	return d, from, nil
 }

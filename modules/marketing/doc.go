@@ -8,4 +8,9 @@
 // consent checked, market figures from the organization's own records
 // (market.go), and a new sequence supersedes the client's pending one
 // (supersede.go).
+//
+// Unsubscribing (unsubscribe.go) turns consent off, cancels the pending
+// emails and writes the EMAIL_UNSUBSCRIBED webhooks in one engine
+// transaction (engine.Transact), so that the webhooks commit with the
+// change or not at all.
 package marketing

@@ -3,18 +3,22 @@ package marketing
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/contact"
 	"github.com/estateflow/estateflow/ent/emailmessage"
 	"github.com/estateflow/estateflow/modules/crm"
+	"github.com/estateflow/estateflow/modules/webhooks"
 	"github.com/estateflow/estateflow/tenant"
 )
 
 // UnsubscribeTarget is what a valid unsubscribe token leads to.
 type UnsubscribeTarget struct {
-	OrgID     int
-	ClientID  int
+	OrgID    int
+	ClientID int
+	// MessageID is the email message whose link it is.
+	MessageID int
 	Brokerage string
 }
 
@@ -59,31 +63,32 @@ func ResolveUnsubscribe(ctx context.Context, db *ent.Client, token string) (Unsu
 	if brokerage == "" {
 		brokerage = org.Name
 	}
-	return UnsubscribeTarget{OrgID: org.ID, ClientID: msg.ClientID, Brokerage: brokerage}, orgCtx, nil
+	return UnsubscribeTarget{OrgID: org.ID, ClientID: msg.ClientID, MessageID: msg.ID, Brokerage: brokerage}, orgCtx, nil
 }
 
-// Unsubscribe turns the token's client's email consent off and cancels the
-// client's pending emails, in one transaction, acting for the client's
-// organization. Doing it again is harmless: consent stays off and there is
-// nothing left to cancel.
-func Unsubscribe(ctx context.Context, db *ent.Client, token string) (UnsubscribeResult, error) {
+// Transactor opens the transaction of an unsubscribe: the engine
+// (*engine.Engine), whose transactions carry the outbox that the
+// EMAIL_UNSUBSCRIBED webhooks are written to.
+type Transactor interface {
+	Transact(ctx context.Context, fn func(ctx context.Context, db *ent.Client) error) error
+}
+
+// Unsubscribe turns the token's client's email consent off, cancels the
+// client's pending emails and writes the EMAIL_UNSUBSCRIBED webhooks, in
+// one transaction of tx, acting for the client's organization. Doing it
+// again is harmless: consent stays off, there is nothing left to cancel,
+// and no second event is sent.
+func Unsubscribe(ctx context.Context, db *ent.Client, tx Transactor, token string) (UnsubscribeResult, error) {
 	target, orgCtx, err := ResolveUnsubscribe(ctx, db, token)
 	if err != nil {
 		return UnsubscribeResult{}, err
 	}
-	res := UnsubscribeResult{UnsubscribeTarget: target}
-	tx, err := db.Tx(orgCtx)
-	if err != nil {
-		return res, fmt.Errorf("begin: %w", err)
-	}
-	if err := unsubscribeIn(orgCtx, tx.Client(), &res); err != nil {
-		_ = tx.Rollback()
-		return res, err
-	}
-	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("commit: %w", err)
-	}
-	return res, nil
+	var res UnsubscribeResult
+	err = tx.Transact(orgCtx, func(ctx context.Context, db *ent.Client) error {
+		res = UnsubscribeResult{UnsubscribeTarget: target}
+		return unsubscribeIn(ctx, db, &res)
+	})
+	return res, err
 }
 
 func unsubscribeIn(ctx context.Context, db *ent.Client, res *UnsubscribeResult) error {
@@ -101,6 +106,9 @@ func unsubscribeIn(ctx context.Context, db *ent.Client, res *UnsubscribeResult) 
 	if c.EmailOptIn {
 		if _, err := db.Contact.Update().Where(contact.ID(c.ID)).SetEmailOptIn(false).Save(ctx); err != nil {
 			return fmt.Errorf("turning email consent off for client %d: %w", c.ID, err)
+		}
+		if err := webhooks.Unsubscribed(ctx, db, c.ID, res.MessageID, time.Now()); err != nil {
+			return err
 		}
 	}
 	res.Canceled, err = db.EmailMessage.Update().

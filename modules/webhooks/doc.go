@@ -13,6 +13,16 @@
 // good DisableAfter times in a row, the endpoint is disabled, with the
 // reason, and the organization's admins get a Notification.
 //
+// The events, and who writes them:
+//
+//   - RUN_FINISHED and STEP_FAILED: the engine, through Config.OnEvents
+//     (OnRunEvents), in the transaction of the run's change.
+//   - TASK_CREATED: every writer of CRM tasks (modules/crm: follow-ups,
+//     transaction checklists) calls TasksCreated with the tasks it inserted
+//     in that transaction, one event per task.
+//   - EMAIL_UNSUBSCRIBED: marketing.Unsubscribe calls Unsubscribed in the
+//     unsubscribe's transaction, once per client who turns email off.
+//
 // SSRF: an endpoint's URL must be http or https with a host and no user
 // information; the delivery client refuses to connect to link-local
 // addresses (169.254.0.0/16, fe80::/10, where cloud metadata services

@@ -24,11 +24,12 @@ const (
 	EmailUnsubscribed = "EMAIL_UNSUBSCRIBED"
 )
 
-// eventTypes lists the types an endpoint may subscribe to today: the
-// events that are emitted. TaskCreated and EmailUnsubscribed are not
-// emitted yet (their writers do not write deliveries), so subscribing to
-// them is refused rather than silently never delivered.
-var eventTypes = []string{RunFinished, StepFailed}
+// eventTypes lists the types an endpoint may subscribe to, each emitted
+// by the writers of its change: RunFinished and StepFailed by the engine
+// (OnRunEvents), TaskCreated by the task writers of modules/crm
+// (TasksCreated), EmailUnsubscribed by marketing.Unsubscribe
+// (Unsubscribed).
+var eventTypes = []string{RunFinished, StepFailed, TaskCreated, EmailUnsubscribed}
 
 func inputError(field, format string, args ...any) *engine.Error {
 	return &engine.Error{Code: errcode.BadUserInput, Field: field, Message: fmt.Sprintf(format, args...)}
