@@ -51,7 +51,10 @@ func openLookupPool(name, rawURL string, main *DB, opts Options) (*LookupPool, e
 		return p, nil
 	default:
 		var err error
-		if db, err = sql.Open("sqlite", sqliteDSN(rawURL)); err != nil {
+		// A token lookup reads one row of a small table: a small page
+		// cache per connection is plenty, and SQLite's caches live in
+		// this process.
+		if db, err = sql.Open("sqlite", sqliteDSN(rawURL)+"&_pragma=cache_size(-256)"); err != nil {
 			return nil, err
 		}
 	}
