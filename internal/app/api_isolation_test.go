@@ -663,28 +663,9 @@ func orgColumnOf(table string) string {
 	return "organization_id"
 }
 
-// waitForRows waits until the organization's table has a row.
-func waitForRows(t *testing.T, api *testAPI, table string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		if err := api.db.SQL.QueryRow(fmt.Sprintf(`SELECT count(*) FROM %q WHERE organization_id = %d`, table, api.orgID)).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s row within 30s", table)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// waitForNoRows waits until none of the organization's rows of table
-// match where.
-func waitForNoRows(t *testing.T, api *testAPI, table, where string) {
+// waitForRows waits until the count of the organization's rows of table
+// that match where satisfies done.
+func waitForRows(t *testing.T, api *testAPI, table, where string, done func(n int) bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -692,11 +673,11 @@ func waitForNoRows(t *testing.T, api *testAPI, table, where string) {
 		if err := api.db.SQL.QueryRow(fmt.Sprintf(`SELECT count(*) FROM %q WHERE organization_id = %d AND %s`, table, api.orgID, where)).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n == 0 {
+		if done(n) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d %s rows still match %s after 30s", n, table, where)
+			t.Fatalf("%d %s rows match %s after 30s", n, table, where)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -766,12 +747,12 @@ func seedOrgA(t *testing.T, api *testAPI) orgARecords {
 	api.do(`mutation($pkg: ID!, $c: ID!) { startRun(input: {packageId: $pkg, clientId: $c}) { id } }`,
 		map[string]any{"pkg": setup.LeadNurture.first(t), "c": client}).ok(t, nil)
 	waitForRunsToSettle(t, api)
-	waitForRows(t, api, "webhook_deliveries")
+	waitForRows(t, api, "webhook_deliveries", "TRUE", func(n int) bool { return n > 0 })
 	// Then the endpoint is switched off and its last messages delivered,
 	// so that no delivery changes org A's rows while B is probing them.
 	api.do(`mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: {enabled: false}) { id } }`,
 		map[string]any{"id": endpoint.CreateWebhookEndpoint.Endpoint.ID}).ok(t, nil)
-	waitForNoRows(t, api, "outbox_messages", "status = 'PENDING'")
+	waitForRows(t, api, "outbox_messages", "status = 'PENDING'", func(n int) bool { return n == 0 })
 	// A notification: only an endpoint that fails for good makes one
 	// through the API, so it is written directly, as the webhook sender
 	// writes it.
