@@ -458,12 +458,16 @@ func TestCancelThenRetryRunsEachAttemptOnce(t *testing.T) {
 		return nil, nil
 	})
 	cfg := f.config()
-	cfg.BackoffBase, cfg.BackoffMax = 1500*time.Millisecond, 1500*time.Millisecond
+	// The retry waits 3–6 s (backoff has jitter in its upper half): long
+	// enough that a loaded machine still sees the step waiting and cancels
+	// it before the retry is due.
+	cfg.BackoffBase, cfg.BackoffMax = 6*time.Second, 6*time.Second
 	e := f.engine(cfg, map[stepkind.Kind]engine.Executor{stepkind.CMAAnalysis: flaky})
 	p := f.pkg(stepkind.SubjectProperty, stepDef{key: "cma", kind: stepkind.CMAAnalysis, maxAttempts: 3})
 	r := f.start(e, p)
-	deadline := time.Now().Add(10 * time.Second)
-	for f.steps(r.ID)["cma"].Status != steprun.StatusRETRYING {
+	deadline := time.Now().Add(20 * time.Second)
+	var waiting *ent.StepRun
+	for waiting = f.steps(r.ID)["cma"]; waiting.Status != steprun.StatusRETRYING; waiting = f.steps(r.ID)["cma"] {
 		if time.Now().After(deadline) {
 			t.Fatalf("the step never waited for a retry: %s", f.describe(r.ID))
 		}
@@ -477,7 +481,8 @@ func TestCancelThenRetryRunsEachAttemptOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.wait(r.ID, run.StatusSUCCEEDED)
-	time.Sleep(2500 * time.Millisecond) // past the canceled retry's time
+	// Past the canceled retry's time, with room for its wake-up to act.
+	time.Sleep(time.Until(*waiting.NextAttemptAt) + time.Second)
 	mu.Lock()
 	defer mu.Unlock()
 	if calls[1] != 1 || calls[2] != 1 || len(calls) != 2 {

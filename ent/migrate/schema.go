@@ -870,6 +870,16 @@ var (
 				Unique:  true,
 				Columns: []*schema.Column{StepRunsColumns[23], StepRunsColumns[3]},
 			},
+			{
+				Name:    "steprun_status_next_attempt_at",
+				Unique:  false,
+				Columns: []*schema.Column{StepRunsColumns[11], StepRunsColumns[18]},
+			},
+			{
+				Name:    "steprun_status_deadline_at",
+				Unique:  false,
+				Columns: []*schema.Column{StepRunsColumns[11], StepRunsColumns[20]},
+			},
 		},
 	}
 	// TasksColumns holds the columns for the "tasks" table.

@@ -69,6 +69,11 @@ func (StepRun) Edges() []ent.Edge {
 func (StepRun) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("run_id", "key").Unique(),
+		// The engine's sweeps look for retries whose wake-up was lost and
+		// for deadlines that passed, by status and time: without these they
+		// would read every step ever run.
+		index.Fields("status", "next_attempt_at"),
+		index.Fields("status", "deadline_at"),
 	}
 }
 
