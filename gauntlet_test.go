@@ -1144,11 +1144,13 @@ func gauntletStalledTest(t *testing.T, binary string) {
 	// stalled connections that kept 3 MB each would end 150 MB over.
 	before := residentKB(t, pid)
 	warm := round("warm-up")
-	baseline := settledResidentKB(t, srv, pid, 0)
+	baseline, baseMem := settledResidentKB(t, srv, pid, 0)
 	measured := round("measured")
-	end := settledResidentKB(t, srv, pid, baseline*6/5)
+	end, endMem := settledResidentKB(t, srv, pid, baseline*6/5)
 	t.Logf("server RSS: %d MiB before any stalled client, %d MiB at the baseline (after the warm-up round), %d MiB at the measured round's peak, %d MiB at its end (%.0f%% of the baseline)",
 		before>>10, baseline>>10, measured.peakKB>>10, end>>10, 100*float64(end)/float64(baseline))
+	t.Logf("at the lowest RSS, baseline → end: Go heap in use %d → %d KiB, held by the Go runtime %d → %d KiB, outside it (SQLite's caches, the binary) %d → %d KiB",
+		baseMem.heapInuseKB, endMem.heapInuseKB, baseMem.goHeldKB, endMem.goHeldKB, baseline-baseMem.goHeldKB, end-endMem.goHeldKB)
 	if limit := baseline * 6 / 5; end > limit {
 		t.Errorf("server memory did not return to within 20%% of its baseline: %d KiB, baseline %d KiB", end, baseline)
 	}
@@ -1274,10 +1276,11 @@ func (s *stalledSampler) stop() (peakKB int, closedAt []time.Duration) {
 // Above limit (when it is not 0), the reading goes on for up to a minute
 // until it is back under: SQLite's allocator and the runtime's background
 // scavenger hand memory back over tens of seconds after a large peak.
-func settledResidentKB(t *testing.T, srv *replica, pid, limit int) int {
+func settledResidentKB(t *testing.T, srv *replica, pid, limit int) (int, goMemory) {
 	t.Helper()
 	began := time.Now()
 	lowest := 0
+	var atLowest goMemory
 	for time.Since(began) < 14*time.Second || (limit > 0 && lowest > limit && time.Since(began) < time.Minute) {
 		if _, err := srv.post(`{ runs(first: 50) { edges { node { id status steps { key status } } } } }`, nil); err != nil {
 			t.Fatal(err)
@@ -1287,10 +1290,10 @@ func settledResidentKB(t *testing.T, srv *replica, pid, limit int) int {
 			continue
 		}
 		if kb := residentKB(t, pid); lowest == 0 || kb < lowest {
-			lowest = kb
+			lowest, atLowest = kb, readGoMemory(t, srv)
 		}
 	}
-	return lowest
+	return lowest, atLowest
 }
 
 // stalledQuery is a stalled client's runsUpdated: the runs' whole steps,
@@ -1392,6 +1395,42 @@ func slowestPosts(log string) (slowest time.Duration, unavailable int) {
 }
 
 // residentKB reads a process's resident set size.
+// goMemory is what a server's /metrics says of the Go runtime's memory.
+type goMemory struct {
+	heapInuseKB int // go_memstats_heap_inuse_bytes
+	// goHeldKB is what the runtime holds from the system and has not
+	// handed back (go_memstats_sys_bytes less heap_released): RSS beyond
+	// it is memory outside Go, such as SQLite's page caches.
+	goHeldKB int
+}
+
+func readGoMemory(t *testing.T, srv *replica) goMemory {
+	t.Helper()
+	resp, err := http.Get(srv.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for line := range strings.Lines(string(body)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || !strings.HasPrefix(name, "go_memstats_") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			values[name] = v
+		}
+	}
+	return goMemory{
+		heapInuseKB: int(values["go_memstats_heap_inuse_bytes"]) >> 10,
+		goHeldKB:    int(values["go_memstats_sys_bytes"]-values["go_memstats_heap_released_bytes"]) >> 10,
+	}
+}
+
 func residentKB(t *testing.T, pid int) int {
 	t.Helper()
 	kb, err := readResidentKB(pid)

@@ -158,7 +158,7 @@ func (a *App) serveWithMetrics(ctx context.Context, ln, mln net.Listener) error 
 	a.logger.Info("serving metrics", "addr", mln.Addr().String(), "path", MetricsPath)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	mux := newMetricsMux(a.metrics)
+	mux := newMetricsMux(a.metrics, a.cfg.Pprof)
 	errs := make(chan error, 2)
 	go func() { errs <- httpserver.Serve(ctx, mln, mux, httpserver.DefaultConfig(), a.logger) }()
 	go func() { errs <- httpserver.Serve(ctx, ln, a.handler, httpserver.DefaultConfig(), a.logger) }()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/estateflow/estateflow/internal/cli"
 )
 
 // Command is one subcommand of estateflow. Run parses args (which exclude
@@ -28,6 +30,7 @@ func Commands() []Command {
 		{"runs", "runs [--status S] [--package KEY]: list a server's runs", RunsCommand},
 		{"report", "report RUN-ID --format md|json|csv|html: print a run's report", ReportCommand},
 		{"loadtest", "loadtest --subscribers N --concurrency N --duration D: load a server and measure it", LoadtestCommand},
+		{"loadtest-broadcaster", "loadtest-broadcaster --addr A: serve the trivial broadcaster that loadtest --baseline compares to", BroadcasterCommand},
 	}
 }
 
@@ -59,8 +62,13 @@ func parseServe(args []string, stderr io.Writer, lookup func(string) (string, bo
 	c.demoFlag()
 	c.serverFlags()
 	c.logFlags()
-	err := c.parseNone(args)
-	return c.cfg, err
+	if err := c.parseNone(args); err != nil {
+		return c.cfg, err
+	}
+	if c.cfg.Pprof && c.cfg.MetricsAddr == "" {
+		return c.cfg, cli.Usage("-pprof needs -metrics-addr: the profiles are served only on the operator's private listener")
+	}
+	return c.cfg, nil
 }
 
 // Migrate implements `estateflow migrate`.

@@ -60,6 +60,10 @@ type Config struct {
 	// serves /metrics on a listener of its own, for operators, and not on
 	// Addr. Empty: /metrics is on Addr.
 	MetricsAddr string
+	// Pprof (-pprof, ESTATEFLOW_PPROF) also serves Go's profiles
+	// (net/http/pprof, /debug/pprof/) on MetricsAddr, which it needs: the
+	// profiles show the server's code and data, so never on Addr.
+	Pprof bool
 	// MetricsToken, read from ESTATEFLOW_METRICS_TOKEN only, is the bearer
 	// token /metrics asks for on Addr (not on MetricsAddr). Empty: /metrics
 	// on Addr is open.
@@ -166,6 +170,8 @@ func (c *commandLine) serverFlags() {
 		"this process's name among the replicas sharing a PostgreSQL database (default: host name and process ID) (env ESTATEFLOW_REPLICA_ID)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("ESTATEFLOW_METRICS_ADDR", ""),
 		"serve Prometheus metrics at /metrics on this address only, with no authentication, instead of on -addr (env ESTATEFLOW_METRICS_ADDR); on -addr, /metrics asks for the bearer token in ESTATEFLOW_METRICS_TOKEN when that is set")
+	fs.BoolVar(&cfg.Pprof, "pprof", env.bool("ESTATEFLOW_PPROF", false),
+		"also serve Go's profiles at /debug/pprof/ on -metrics-addr, which it needs (env ESTATEFLOW_PPROF)")
 	cfg.MetricsToken = env.str("ESTATEFLOW_METRICS_TOKEN", "")
 	fs.StringVar(&cfg.PublicURL, "public-url", env.str("ESTATEFLOW_PUBLIC_URL", DefaultPublicURL),
 		"the server's public address (https://… in production); unsubscribe links in emails are built on it (env ESTATEFLOW_PUBLIC_URL)")

@@ -139,7 +139,7 @@ func TestCommandHelp(t *testing.T) {
 		command   string
 		want, not []string
 	}{
-		{"serve", append([]string{"Usage: estateflow [serve] [flags]", "-addr", "ESTATEFLOW_ADDR", "-demo", "-max-complexity", "-log-level", "-river-listen", "migrate"}, database...),
+		{"serve", append([]string{"Usage: estateflow [serve] [flags]", "-addr", "ESTATEFLOW_ADDR", "-demo", "-max-complexity", "-log-level", "-river-listen", "-pprof", "ESTATEFLOW_PPROF", "migrate"}, database...),
 			[]string{"-org", "-csv", "-role"}},
 		{"migrate", append([]string{"Usage: estateflow migrate", "-log-json"}, database...), []string{"-addr", "-demo", "-org"}},
 		{"import", append([]string{"Usage: estateflow import properties", "-org", "-demo"}, database...), []string{"-addr", "-role", "-csv"}},
@@ -149,6 +149,7 @@ func TestCommandHelp(t *testing.T) {
 			[]string{"-addr", "-database-url", "-status"}},
 		{"runs", []string{"Usage: estateflow runs", "-status", "-package", "-first", "-after", "-server", "Exit codes:"}, []string{"-addr", "-database-url", "-watch"}},
 		{"report", []string{"Usage: estateflow report RUN-ID", "-format", "-server", "-token"}, []string{"-addr", "-database-url", "-watch"}},
+		{"loadtest-broadcaster", []string{"Usage: estateflow loadtest-broadcaster", "-addr", "/broadcast", "loadtest --baseline"}, []string{"-database-url", "-token", "-server"}},
 	} {
 		t.Run(tc.command, func(t *testing.T) {
 			t.Parallel()

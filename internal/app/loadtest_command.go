@@ -41,7 +41,8 @@ func loadtestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 			"The server must allow the load: serve it with --rate-limit and --max-connections above what\n"+
 			"the token uses (every subscriber is one connection of the token). The open files limit of\n"+
 			"this process is raised to its hard limit. With --baseline, the same subscriber client then\n"+
-			"measures a trivial in-process broadcaster sending the same volume (see BENCHMARKS.md).\n\n"+
+			"measures a trivial broadcaster sending the same volume, in a process of its own\n"+
+			"(estateflow loadtest-broadcaster; see BENCHMARKS.md).\n\n"+
 			"Exit codes: 0 done (the report may still count errors), 1 the test could not run,\n"+
 			"2 bad flags, 3 the server could not be reached or refused the setup.", stderr, lookup)
 	conn := c.clientFlags(lookup)
@@ -64,6 +65,7 @@ func loadtestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	duration := fs.Duration("duration", d.Duration, "how long to start runs")
 	drain := fs.Duration("drain", d.Drain, "how long to wait, after --duration, for the started runs to finish")
 	settle := fs.Duration("settle", d.Settle, "how long to wait, after the drain, for subscribers to receive the last events")
+	warmup := fs.Duration("warmup", 0, "the start of the load that the memory figures leave out (default: a fifth of --duration, at most 1m)")
 	every := fs.Duration("progress-interval", d.ProgressInterval, "how often to print a progress line on stderr")
 	timeout := fs.Duration("request-timeout", d.RequestTimeout, "how long one HTTP request may take")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
@@ -83,8 +85,9 @@ func loadtestCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		Server: api.Server, Token: api.Token, MetricsURL: *metricsURL, MetricsToken: *metricsToken,
 		Subscribers: *subscribers, RunsUpdatedShare: *share, WatchersPerRun: *watchers, ConnectConcurrency: *connect,
 		Rate: *rate, Concurrency: *concurrency, Runs: *runs, Via: *via, PackageKey: *pkg, Properties: props,
-		QueriesPerSecond: *qps, Duration: *duration, Drain: *drain, Settle: *settle,
+		QueriesPerSecond: *qps, Duration: *duration, Warmup: *warmup, Drain: *drain, Settle: *settle,
 		ProgressInterval: *every, Progress: stderr, RequestTimeout: *timeout, Baseline: *baseline,
+		StartBroadcaster: spawnBroadcaster(stderr),
 	}
 	if err := cfg.Check(); err != nil {
 		return cli.Usage("loadtest: %v", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,12 @@ func checkReport(t *testing.T, rep *loadtest.Report, duration time.Duration, run
 		if rep.Queries == nil || rep.Queries.Count == 0 {
 			t.Errorf("no list query answered: %+v", rep.Queries)
 		}
+		// Memory is sampled every --progress-interval (200ms) through the
+		// load, and summed up after the warm-up (a fifth of it).
+		if m := rep.Server.Memory; m == nil || len(m.Samples) < 4 || m.RSSAtWarmupBytes <= 0 || m.RSSMaxBytes < m.RSSAtEndBytes ||
+			m.HeapInuseAtWarmupBytes <= 0 || m.WarmupSeconds != duration.Seconds()/5 {
+			t.Errorf("memory during the load: %+v", m)
+		}
 	}
 	if d.Subscribers != 6 || d.RunsUpdated != 3 || d.RunEvents != 3 || d.ConnectedAtEnd != 6 {
 		t.Errorf("subscribers: %+v", d)
@@ -110,7 +117,7 @@ func checkReport(t *testing.T, rep *loadtest.Report, duration time.Duration, run
 	if d.ShareComplete != 1 || len(rep.Errors) != 0 {
 		t.Errorf("share %v, errors %v %v", d.ShareComplete, rep.Errors, rep.ErrorSamples)
 	}
-	if s := rep.Server; s == nil || s.Error != "" || s.RSSBeforeBytes <= 0 || s.RSSAfterBytes <= 0 || s.CPUSeconds <= 0 {
+	if s := rep.Server; s == nil || s.Error != "" || s.RSSBeforeBytes <= 0 || s.RSSConnectedBytes <= 0 || s.RSSAfterBytes <= 0 || s.CPUSeconds <= 0 {
 		t.Errorf("server: %+v", s)
 	}
 }
@@ -123,6 +130,7 @@ func TestLoadtestFlags(t *testing.T) {
 		{"--duration", "0s"},
 		{"--server", "ftp://x"},
 		{"--baseline", "--subscribers", "0"},
+		{"--duration", "10s", "--warmup", "10s"},
 		{"extra"},
 	} {
 		var stdout, stderr bytes.Buffer
@@ -130,5 +138,61 @@ func TestLoadtestFlags(t *testing.T) {
 		if code := cli.CodeOf(err); code != cli.ExitUsage {
 			t.Errorf("%v: exit code %d (%v), want 2", args, code, err)
 		}
+	}
+}
+
+// TestBroadcasterCommand serves `estateflow loadtest-broadcaster` and runs
+// the baseline against it, as loadtest --baseline does with the command in
+// a process of its own: it reports where it listens, delivers every
+// message to every subscriber, and ends cleanly when told to stop.
+func TestBroadcasterCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	line := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- BroadcasterCommand(ctx, []string{"--addr", "127.0.0.1:0"}, &firstLine{line: line}, io.Discard)
+	}()
+	var url string
+	select {
+	case l := <-line:
+		var ok bool
+		if url, ok = strings.CutPrefix(l, broadcasterListening); !ok {
+			t.Fatalf("first line %q, want %q…", l, broadcasterListening)
+		}
+	case err := <-served:
+		t.Fatalf("the broadcaster ended before listening: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the broadcaster did not say where it listens")
+	}
+	const subscribers, runs, perRun = 30, 4, 9
+	stopped := false
+	rep, err := loadtest.RunBaseline(ctx, loadtest.BaselineConfig{
+		Subscribers: subscribers, Runs: runs, MessagesPerRun: perRun, Settle: 30 * time.Second,
+		StartBroadcaster: func(context.Context) (string, func() error, error) {
+			return url, func() error {
+				stopped = true
+				cancel()
+				return <-served
+			}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stopped {
+		t.Error("RunBaseline did not stop the broadcaster it started")
+	}
+	d := rep.Delivery
+	if want := int64(subscribers * runs * perRun); d.Messages != want || d.Complete != subscribers || len(rep.Errors) != 0 {
+		t.Errorf("%d messages (want %d), %d of %d subscribers complete, errors %v", d.Messages, want, d.Complete, subscribers, rep.Errors)
+	}
+}
+
+// TestBroadcasterCommandRefusesABadAddress: a bad --addr is a usage error.
+func TestBroadcasterCommandRefusesABadAddress(t *testing.T) {
+	err := BroadcasterCommand(context.Background(), []string{"--addr", "nowhere:-1"}, io.Discard, io.Discard)
+	if cli.CodeOf(err) != cli.ExitUsage {
+		t.Fatalf("got %v (exit %d), want a usage error", err, cli.CodeOf(err))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"entgo.io/ent/dialect"
@@ -41,9 +42,16 @@ func newMetrics(db *database.DB, a *App) *metrics.Metrics {
 
 // newMetricsMux is what the operator's listener (-metrics-addr) serves:
 // /metrics, with no authentication.
-func newMetricsMux(m *metrics.Metrics) http.Handler {
+func newMetricsMux(m *metrics.Metrics, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+MetricsPath, m.Handler())
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
+	"github.com/estateflow/estateflow/internal/cli"
 )
 
 // scrape is one parsed /metrics response.
@@ -281,9 +283,38 @@ func TestMetricsEndpointAccess(t *testing.T) {
 		})
 	}
 	// The operator's listener serves them with no token.
-	ops := httptest.NewServer(newMetricsMux(api.metrics))
+	ops := httptest.NewServer(newMetricsMux(api.metrics, false))
 	defer ops.Close()
 	if s := scrapeMetrics(t, ops.URL+MetricsPath, ""); s["estateflow_runs_started_total"] == nil && s["go_goroutines"] == nil {
 		t.Fatal(fmt.Sprint("operator listener serves no metrics: ", s))
+	}
+	// Profiles only with -pprof, and never on the main listener.
+	withPprof := httptest.NewServer(newMetricsMux(api.metrics, true))
+	defer withPprof.Close()
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{ops.URL + "/debug/pprof/heap", http.StatusNotFound},
+		{withPprof.URL + "/debug/pprof/heap", http.StatusOK},
+		{withPprof.URL + "/debug/pprof/goroutine?debug=1", http.StatusOK},
+		{api.srv.URL + "/debug/pprof/heap", http.StatusNotFound},
+	} {
+		if status, _, body := send(t, http.MethodGet, tc.url, "", nil, nil); status != tc.want {
+			t.Errorf("GET %s: %d, want %d: %.200s", tc.url, status, tc.want, body)
+		}
+	}
+}
+
+// TestPprofNeedsMetricsAddr: -pprof alone is a usage error, since the
+// profiles are never served on the main listener.
+func TestPprofNeedsMetricsAddr(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	if _, err := parseServe([]string{"--pprof"}, io.Discard, none); cli.CodeOf(err) != cli.ExitUsage {
+		t.Fatalf("-pprof without -metrics-addr: %v, want a usage error", err)
+	}
+	cfg, err := parseServe([]string{"--pprof", "--metrics-addr", "127.0.0.1:9090"}, io.Discard, none)
+	if err != nil || !cfg.Pprof {
+		t.Fatalf("-pprof with -metrics-addr: %+v, %v", cfg.Pprof, err)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,13 @@ type BaselineConfig struct {
 	Settle time.Duration
 	// Progress, if set, receives a line when the broadcast starts.
 	Progress io.Writer
+	// StartBroadcaster starts the broadcaster (ServeBroadcaster) and
+	// returns its base URL, and a function that stops it and waits for it
+	// to end. Nil serves it in this process. `estateflow loadtest` starts
+	// it as a process of its own, as the server is: in one process, the
+	// broadcaster's and the subscribers' ends of 10,000 websockets would
+	// need 20,000 open files, and the two would share one runtime.
+	StartBroadcaster func(ctx context.Context) (url string, stop func() error, err error)
 }
 
 // connQueue bounds the frames waiting for one connection's writer; a full
@@ -38,12 +47,12 @@ const connQueue = 256
 // writeTimeout bounds one frame's write to one connection.
 const writeTimeout = 10 * time.Second
 
-// RunBaseline serves the trivial broadcaster on a loopback port, connects
-// the subscribers to it with the load test's own client, broadcasts the
-// messages as fast as the sockets take them, and reports what the
-// subscribers measured. It is the ceiling a server's fan-out is compared
-// to: each message is serialised once and written to every socket, with
-// no database, no resolver and no per-subscriber work.
+// RunBaseline starts the trivial broadcaster, connects the subscribers to
+// it with the load test's own client, has it broadcast the messages as
+// fast as the sockets take them, and reports what the subscribers
+// measured. It is the ceiling a server's fan-out is compared to: each
+// message is serialised once and written to every socket, with no
+// database, no resolver and no per-subscriber work.
 func RunBaseline(ctx context.Context, cfg BaselineConfig) (*Report, error) {
 	if cfg.Subscribers <= 0 || cfg.Runs <= 0 || cfg.MessagesPerRun <= 0 {
 		return nil, errors.New("the baseline needs subscribers, runs and messages per run")
@@ -51,51 +60,39 @@ func RunBaseline(ctx context.Context, cfg BaselineConfig) (*Report, error) {
 	if cfg.ConnectConcurrency <= 0 {
 		cfg.ConnectConcurrency = Defaults().ConnectConcurrency
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("listening for the trivial broadcaster: %w", err)
+	start := cfg.StartBroadcaster
+	if start == nil {
+		start = startInProcess
 	}
-	srvCtx, stopSrv := context.WithCancel(ctx)
-	defer stopSrv()
-	b := newBroadcaster(srvCtx)
-	srv := &http.Server{Handler: b, ReadHeaderTimeout: handshakeTimeout}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		stopSrv() // ends the connections' writers and readers
-		_ = srv.Close()
-		<-served
-		b.wait()
-	}()
+	base, stop, err := start(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("starting the trivial broadcaster: %w", err)
+	}
+	defer func() { _ = stop() }()
+	ctl := &broadcasterClient{base: base, http: &http.Client{}}
 
 	reg, errs := newRegistry(), newErrorCounter()
-	fl := newFleet("ws://"+ln.Addr().String()+"/graphql", "", cfg.Subscribers, 0, cfg.ConnectConcurrency, reg, errs)
+	fl := newFleet("ws"+strings.TrimPrefix(base, "http")+"/graphql", "", cfg.Subscribers, 0, cfg.ConnectConcurrency, reg, errs)
 	subCtx, stopSubs := context.WithCancel(ctx)
 	fl.start(subCtx)
 	defer func() {
 		stopSubs()
 		fl.wait()
 	}()
-	if err := b.waitSubscribed(ctx, cfg.Subscribers, handshakeTimeout); err != nil {
+	if err := ctl.waitSubscribed(ctx, cfg.Subscribers, handshakeTimeout+time.Duration(cfg.Subscribers)*time.Millisecond); err != nil {
 		return nil, err
 	}
 	if cfg.Progress != nil {
 		fmt.Fprintf(cfg.Progress, "loadtest baseline: broadcasting %d runs × %d messages to %d websockets\n", cfg.Runs, cfg.MessagesPerRun, cfg.Subscribers)
 	}
 
-	start := time.Now()
+	began := time.Now()
 	finished := make([]int, 0, cfg.Runs)
 	for r := range cfg.Runs {
 		id := "baseline-" + strconv.Itoa(r)
 		i := reg.add(id)
-		for m := 1; m <= cfg.MessagesPerRun; m++ {
-			status, progress := "RUNNING", float64(m)/float64(cfg.MessagesPerRun)
-			if m == cfg.MessagesPerRun {
-				status = "SUCCEEDED"
-			}
-			if err := b.broadcast(ctx, id, status, progress); err != nil {
-				return nil, err
-			}
+		if err := ctl.broadcast(ctx, id, cfg.MessagesPerRun); err != nil {
+			return nil, err
 		}
 		reg.mu.Lock()
 		reg.runs[i].status = "SUCCEEDED"
@@ -108,13 +105,139 @@ func RunBaseline(ctx context.Context, cfg BaselineConfig) (*Report, error) {
 	stopSubs()
 	fl.wait()
 
-	rep := &Report{Target: "trivial broadcaster", LoadSeconds: sent.Sub(start).Seconds()}
+	rep := &Report{Target: "trivial broadcaster", LoadSeconds: sent.Sub(began).Seconds()}
 	rep.Runs = RunStats{Started: cfg.Runs, Completed: cfg.Runs, Succeeded: cfg.Runs,
 		StartedPerSec: float64(cfg.Runs) / rep.LoadSeconds, CompletedPerSec: float64(cfg.Runs) / rep.LoadSeconds}
-	rep.Delivery = fl.stats(start, finished)
+	rep.Delivery = fl.stats(began, finished)
 	rep.Delivery.ConnectedAtEnd = connected
 	rep.Errors, rep.ErrorSamples = errs.snapshot()
 	return rep, nil
+}
+
+// startInProcess serves the broadcaster on a loopback port of this
+// process until stop is called.
+func startInProcess(ctx context.Context) (string, func() error, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listening: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- ServeBroadcaster(ctx, ln) }()
+	return "http://" + ln.Addr().String(), func() error {
+		cancel()
+		return <-served
+	}, nil
+}
+
+// ServeBroadcaster serves the trivial broadcaster on ln until ctx ends,
+// then closes its connections and returns once every handler has. It
+// answers:
+//
+//   - /graphql: graphql-transport-ws; each connection takes one
+//     subscription, whatever its query, and receives every broadcast;
+//   - GET /subscribed: how many connections have subscribed, as text;
+//   - POST /broadcast?run=ID&messages=M: broadcasts M runsUpdated states of
+//     run ID, the last SUCCEEDED, and answers once every connection's
+//     queue has taken them.
+func ServeBroadcaster(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b := newBroadcaster(ctx)
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", b)
+	mux.HandleFunc("GET /subscribed", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, b.subscribed())
+	})
+	mux.HandleFunc("POST /broadcast", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("run")
+		n, err := strconv.Atoi(r.URL.Query().Get("messages"))
+		if id == "" || err != nil || n < 1 {
+			http.Error(w, "want run=ID&messages=N (N > 0)", http.StatusBadRequest)
+			return
+		}
+		for m := 1; m <= n; m++ {
+			status := "RUNNING"
+			if m == n {
+				status = "SUCCEEDED"
+			}
+			if err := b.broadcast(r.Context(), id, status, float64(m)/float64(n)); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: handshakeTimeout}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	cancel()        // ends the websockets' handlers, which Close does not track
+	_ = srv.Close() // closes the listener and the other connections
+	b.wait()
+	if err == nil {
+		<-served
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// broadcasterClient drives a broadcaster through its control endpoints.
+type broadcasterClient struct {
+	base string
+	http *http.Client
+}
+
+// waitSubscribed waits until n connections have subscribed.
+func (c *broadcasterClient) waitSubscribed(ctx context.Context, n int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	got := 0
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/subscribed", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := c.http.Do(req); err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			got, _ = strconv.Atoi(strings.TrimSpace(string(body)))
+		}
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the trivial broadcaster has %d of %d subscribers after %v", got, n, timeout)
+		case <-t.C:
+		}
+	}
+}
+
+// broadcast has the broadcaster send a run's messages to every connection.
+func (c *broadcasterClient) broadcast(ctx context.Context, runID string, messages int) error {
+	u := c.base + "/broadcast?" + url.Values{"run": {runID}, "messages": {strconv.Itoa(messages)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("broadcasting run %s: %w", runID, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("broadcasting run %s: %s: %s", runID, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
 }
 
 // broadcaster is the trivial graphql-transport-ws server: it acknowledges
@@ -219,25 +342,11 @@ func handshake(ctx context.Context, c *websocket.Conn) (string, error) {
 	}
 }
 
-// waitSubscribed waits until n connections have subscribed.
-func (b *broadcaster) waitSubscribed(ctx context.Context, n int, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		b.mu.Lock()
-		got := len(b.conns)
-		b.mu.Unlock()
-		if got >= n {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the trivial broadcaster has %d of %d subscribers after %v", got, n, timeout)
-		case <-t.C:
-		}
-	}
+// subscribed is how many connections have subscribed.
+func (b *broadcaster) subscribed() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.conns)
 }
 
 // broadcast serialises a run's state once per subscription ID (the load

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/url"
@@ -69,6 +70,12 @@ type Config struct {
 	// many subscribers as listened to runsUpdated and the same volume of
 	// messages, and reports both side by side.
 	Baseline bool
+	// Warmup is the start of the load phase that the memory figures leave
+	// out (0: a fifth of Duration, at most a minute).
+	Warmup time.Duration
+	// StartBroadcaster starts the baseline's broadcaster (see
+	// BaselineConfig); nil serves it in this process.
+	StartBroadcaster func(ctx context.Context) (url string, stop func() error, err error)
 }
 
 // Defaults are the settings of `estateflow loadtest` without flags.
@@ -119,12 +126,17 @@ func (c *Config) Check() error {
 		return fmt.Errorf("--via must be graphql or rest")
 	case c.Duration <= 0:
 		return fmt.Errorf("--duration must be positive")
+	case c.Warmup < 0 || c.Warmup >= c.Duration:
+		return fmt.Errorf("--warmup must be 0 or more and shorter than --duration")
 	case c.Drain < 0 || c.Settle < 0:
 		return fmt.Errorf("--drain and --settle must be 0 or more")
 	case c.PackageKey == "":
 		return fmt.Errorf("--package must name a package key")
 	case c.Baseline && c.runsUpdatedSubscribers() == 0:
 		return fmt.Errorf("--baseline compares runsUpdated subscribers: give --subscribers and --runs-updated-share above 0")
+	}
+	if c.Warmup == 0 {
+		c.Warmup = min(c.Duration/5, time.Minute)
 	}
 	if c.WatchersPerRun <= 0 {
 		c.WatchersPerRun = d.WatchersPerRun

@@ -26,11 +26,18 @@
 // one shows as incomplete.
 //
 // The baseline (RunBaseline) is the ceiling the server is compared to: a
-// trivial in-process broadcaster that serialises each message once and
-// writes it to every websocket through a bounded queue per connection.
-// The same subscriber code connects to it and measures it, and it sends the
-// same volume (as many runs, as many messages per run) that the server's
-// runsUpdated subscribers received, as fast as the sockets take it.
+// trivial broadcaster (ServeBroadcaster) that serialises each message once
+// and writes it to every websocket through a bounded queue per connection.
+// `estateflow loadtest --baseline` runs it as a process of its own
+// (`estateflow loadtest-broadcaster`), as the server is one; tests serve it
+// in-process. The same subscriber code connects to it and measures it, and
+// it sends the same volume (as many runs, as many messages per run) that
+// the server's runsUpdated subscribers received, as fast as the sockets
+// take it.
+//
+// During the load, the server's RSS and Go heap are sampled from /metrics,
+// so that a long run (a soak) shows whether memory stayed flat after its
+// warm-up.
 //
 // Every goroutine belongs to the phase that started it and ends with it;
 // channels are bounded; every wait ends with its context or a timeout.
@@ -45,7 +52,9 @@
 //   - starters.go: starting runs at a rate or concurrency, and queries.
 //   - registry.go: the runs the test started, and polling their status.
 //   - histogram.go: latencies and their percentiles.
-//   - metrics.go: the server's RSS and CPU from /metrics.
-//   - baseline.go: the trivial broadcaster and RunBaseline.
+//   - metrics.go: the server's RSS, Go heap and CPU from /metrics, and
+//     the memory samples taken during the load.
+//   - baseline.go: the trivial broadcaster, its control endpoints, and
+//     RunBaseline.
 //   - report.go: the report, as text and as JSON.
 package loadtest

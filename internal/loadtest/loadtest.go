@@ -59,12 +59,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		fl.wait()
 	}()
 
+	var connected serverSample
+	if scrapeErr == nil && cfg.Subscribers > 0 {
+		// What the subscribers hold while idle, before any run.
+		connected, _ = scrape(ctx, metricsClient, cfg.MetricsURL, cfg.MetricsToken)
+	}
+
 	pr.setPhase("load")
 	loadStart := time.Now()
 	loadCtx, stopLoad := context.WithTimeout(ctx, cfg.Duration)
+	var mem *memorySampler
+	if scrapeErr == nil {
+		mem = sampleMemory(loadCtx, metricsClient, cfg.MetricsURL, cfg.MetricsToken, cfg.ProgressInterval)
+	}
 	st.run(loadCtx)
 	stopLoad()
 	loadEnd := time.Now()
+	var samples []MemorySample
+	if mem != nil {
+		samples = mem.wait()
+	}
 
 	pr.setPhase("drain")
 	drainCtx, stopDrain := context.WithTimeout(ctx, cfg.Drain)
@@ -86,8 +100,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		after, err := scrape(ctx, metricsClient, cfg.MetricsURL, cfg.MetricsToken)
 		if err == nil {
 			cpu := after.cpuSeconds - before.cpuSeconds
-			rep.Server = &ServerStats{RSSBeforeBytes: before.rss, RSSAfterBytes: after.rss, CPUSeconds: cpu,
-				CPUPercent: 100 * cpu / time.Since(beforeAt).Seconds()}
+			rep.Server = &ServerStats{RSSBeforeBytes: before.rss, RSSConnectedBytes: connected.rss, RSSAfterBytes: after.rss, CPUSeconds: cpu,
+				CPUPercent: 100 * cpu / time.Since(beforeAt).Seconds(), Memory: memoryStats(samples, cfg.Warmup)}
 		} else {
 			scrapeErr = err
 		}
@@ -120,6 +134,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		base, err := RunBaseline(ctx, BaselineConfig{
 			Subscribers: nListeners, Runs: max(rep.Runs.Started, 1), MessagesPerRun: perRun,
 			ConnectConcurrency: cfg.ConnectConcurrency, Settle: max(cfg.Settle, cfg.Drain), Progress: cfg.Progress,
+			StartBroadcaster: cfg.StartBroadcaster,
 		})
 		if err != nil {
 			return rep, fmt.Errorf("the baseline: %w", err)

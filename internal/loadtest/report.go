@@ -95,13 +95,44 @@ type DeliveryStats struct {
 // connect and after the drain, while they are still connected.
 type ServerStats struct {
 	RSSBeforeBytes float64 `json:"rss_before_bytes"`
-	RSSAfterBytes  float64 `json:"rss_after_bytes"`
+	// RSSConnectedBytes is read once every subscriber has connected and
+	// subscribed, before the load (0 without subscribers): less
+	// RSSBeforeBytes, it is what idle subscribers hold.
+	RSSConnectedBytes float64 `json:"rss_connected_bytes,omitempty"`
+	RSSAfterBytes     float64 `json:"rss_after_bytes"`
 	// CPUSeconds is the server's CPU time between the two readings;
 	// CPUPercent divides it by the time between them (100 is one core).
 	CPUSeconds float64 `json:"cpu_s"`
 	CPUPercent float64 `json:"cpu_percent"`
 	// Error says why the metrics could not be read (then the rest is 0).
 	Error string `json:"error,omitempty"`
+	// Memory is sampled during the load phase.
+	Memory *MemoryStats `json:"memory,omitempty"`
+}
+
+// MemoryStats say whether the server's memory stayed flat during the load
+// once the warm-up was over: its RSS and Go heap in use at the first
+// sample after the warm-up, at the last sample of the load, and at their
+// highest in between.
+type MemoryStats struct {
+	WarmupSeconds          float64 `json:"warmup_s"`
+	RSSAtWarmupBytes       float64 `json:"rss_at_warmup_bytes"`
+	RSSAtEndBytes          float64 `json:"rss_at_end_bytes"`
+	RSSMaxBytes            float64 `json:"rss_max_bytes"`
+	RSSGrowthPercent       float64 `json:"rss_growth_percent"`
+	RSSMaxGrowthPercent    float64 `json:"rss_max_growth_percent"`
+	HeapInuseAtWarmupBytes float64 `json:"heap_inuse_at_warmup_bytes"`
+	HeapInuseAtEndBytes    float64 `json:"heap_inuse_at_end_bytes"`
+	HeapInuseMaxBytes      float64 `json:"heap_inuse_max_bytes"`
+	// Samples are every reading, from the start of the load.
+	Samples []MemorySample `json:"samples"`
+}
+
+// MemorySample is one reading of the server's memory.
+type MemorySample struct {
+	AtSeconds      float64 `json:"at_s"`
+	RSSBytes       float64 `json:"rss_bytes"`
+	HeapInuseBytes float64 `json:"heap_inuse_bytes"`
 }
 
 // Ratios compare the server to the trivial broadcaster.
@@ -193,6 +224,15 @@ func (r *Report) text(b *strings.Builder) {
 		} else {
 			fmt.Fprintf(b, "  server:      RSS %.1f MB before, %.1f MB after; CPU %.1f s (%.0f%% of one core)\n",
 				s.RSSBeforeBytes/(1<<20), s.RSSAfterBytes/(1<<20), s.CPUSeconds, s.CPUPercent)
+			if n := r.Delivery.Subscribers; n > 0 && s.RSSConnectedBytes > 0 {
+				fmt.Fprintf(b, "  per subscriber: %.1f KB idle (RSS %.1f MB once all were connected), %.1f KB after the load\n",
+					(s.RSSConnectedBytes-s.RSSBeforeBytes)/1000/float64(n), s.RSSConnectedBytes/(1<<20), (s.RSSAfterBytes-s.RSSBeforeBytes)/1000/float64(n))
+			}
+		}
+		if m := s.Memory; m != nil && m.RSSAtWarmupBytes > 0 {
+			fmt.Fprintf(b, "  memory:      after the %.0f s warm-up, RSS %.1f MB → %.1f MB at the load's end (%+.1f%%), highest %.1f MB (%+.1f%%); Go heap in use %.1f → %.1f MB, highest %.1f MB (%d samples)\n",
+				m.WarmupSeconds, m.RSSAtWarmupBytes/(1<<20), m.RSSAtEndBytes/(1<<20), m.RSSGrowthPercent, m.RSSMaxBytes/(1<<20), m.RSSMaxGrowthPercent,
+				m.HeapInuseAtWarmupBytes/(1<<20), m.HeapInuseAtEndBytes/(1<<20), m.HeapInuseMaxBytes/(1<<20), len(m.Samples))
 		}
 	}
 }
