@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -41,7 +42,7 @@ type multiplexSchema struct {
 }
 
 func newMultiplexSchema(inner graphql.ExecutableSchema) *multiplexSchema {
-	return &multiplexSchema{ExecutableSchema: inner, frames: newFrameCache(4096)}
+	return &multiplexSchema{ExecutableSchema: inner, frames: newFrameCache(4096, 16<<20, 10*time.Second)}
 }
 
 // multiplexed are the subscription fields whose events are shared states.
@@ -99,10 +100,11 @@ func (m *multiplexSchema) render(ctx context.Context, key operationKey, r *ent.R
 	}
 	before := len(graphql.GetErrors(ctx))
 	resp := m.renderOne(ctx, r)
+	var shared []byte
 	if resp != nil && len(graphql.GetErrors(ctx)) == before && len(resp.Errors) == 0 {
-		e.data = resp.Data
+		shared = resp.Data
 	}
-	close(e.done)
+	m.frames.done(e, shared)
 	return resp
 }
 
@@ -167,22 +169,30 @@ type frame struct {
 }
 
 // frameCache keeps the frames of recent states in two generations, so that
-// it stays bounded: when the current one fills, it becomes the previous and
-// the previous is dropped. A state's subscribers read it within moments of
-// one another; one that comes after its frame was dropped renders it again.
+// it stays bounded: when the current one fills (in frames or in bytes) or
+// has lived for a window, it becomes the previous and the previous is
+// dropped. A state's subscribers read it within moments of one another;
+// one that comes after its frame was dropped renders it again. The window
+// is what lets a quiet server forget: without it, the frames of the last
+// busy minute (a run's whole steps, rendered for every operation) would be
+// held until as many new ones came along.
 type frameCache struct {
-	limit int
+	limit    int           // frames per generation
+	maxBytes int           // rendered bytes per generation
+	window   time.Duration // a generation's longest life
 
 	mu        sync.Mutex
 	cur, prev map[frameKey]*frame
+	curBytes  int
+	timer     *time.Timer // rotates after window while a generation holds frames; nil when none
 }
 
-func newFrameCache(limit int) *frameCache {
-	return &frameCache{limit: limit, cur: map[frameKey]*frame{}, prev: map[frameKey]*frame{}}
+func newFrameCache(limit, maxBytes int, window time.Duration) *frameCache {
+	return &frameCache{limit: limit, maxBytes: maxBytes, window: window, cur: map[frameKey]*frame{}, prev: map[frameKey]*frame{}}
 }
 
 // entry returns k's frame, and whether the caller created it and so must
-// render it and close its done.
+// render it, then call done.
 func (c *frameCache) entry(k frameKey) (*frame, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -195,7 +205,51 @@ func (c *frameCache) entry(k frameKey) (*frame, bool) {
 	f := &frame{done: make(chan struct{})}
 	c.cur[k] = f
 	if len(c.cur) >= c.limit {
-		c.prev, c.cur = c.cur, make(map[frameKey]*frame, c.limit)
+		c.rotateLocked()
 	}
+	c.armLocked()
 	return f, true
+}
+
+// done records f's rendered data (nil: not shared) and releases its
+// waiters.
+func (c *frameCache) done(f *frame, data []byte) {
+	c.mu.Lock()
+	f.data = data
+	c.curBytes += len(data)
+	if c.curBytes >= c.maxBytes {
+		c.rotateLocked()
+	}
+	c.mu.Unlock()
+	close(f.done)
+}
+
+func (c *frameCache) rotateLocked() {
+	c.prev, c.cur, c.curBytes = c.cur, make(map[frameKey]*frame), 0
+}
+
+// armLocked starts the window's timer unless it runs. Each firing rotates,
+// and fires again while frames remain, so that an idle cache is empty two
+// windows after its last frame. The timer's function runs briefly and
+// ends; nothing waits for it.
+func (c *frameCache) armLocked() {
+	if c.timer != nil {
+		return
+	}
+	c.timer = time.AfterFunc(c.window, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.timer = nil
+		c.rotateLocked()
+		if len(c.prev) > 0 {
+			c.armLocked()
+		}
+	})
+}
+
+// size is how many frames are kept, for tests.
+func (c *frameCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.cur) + len(c.prev)
 }
