@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/cli"
 	"github.com/estateflow/estateflow/internal/loadtest"
 )
@@ -194,5 +197,51 @@ func TestBroadcasterCommandRefusesABadAddress(t *testing.T) {
 	err := BroadcasterCommand(context.Background(), []string{"--addr", "nowhere:-1"}, io.Discard, io.Discard)
 	if cli.CodeOf(err) != cli.ExitUsage {
 		t.Fatalf("got %v (exit %d), want a usage error", err, cli.CodeOf(err))
+	}
+}
+
+// TestLoadtestWaitsOutRetryAfter: a start refused with RATE_LIMITED and a
+// Retry-After makes its starter wait that long, as a client should, so
+// that the load measures the server's work rather than how fast it
+// refuses. Nothing finishes while the steps' gate is shut, so the
+// admission's budget is its floor and every start past it is refused with
+// Retry-After equal to the bound (2 s).
+func TestLoadtestWaitsOutRetryAfter(t *testing.T) {
+	g := gate{open: make(chan struct{})}
+	kinds := map[stepkind.Kind]engine.Executor{}
+	for _, k := range []stepkind.Kind{stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling} {
+		kinds[k] = g
+	}
+	api := newTestAPI(t, testOptions{demo: true, executors: executorsOf(kinds), config: func(c *Config) {
+		c.AdmissionMaxWait, c.MaxConnections = 2*time.Second, 100
+		hook := c.tests.engine
+		c.tests.engine = func(ec *engine.Config) {
+			hook(ec)
+			ec.AdmissionFloor = admissionFloor
+		}
+	}})
+	const starters, load = 6, 3 * time.Second
+	// The gate opens once the load is over, so that the runs drain.
+	opener := time.AfterFunc(load+500*time.Millisecond, func() { close(g.open) })
+	defer opener.Stop()
+	var stdout, stderr bytes.Buffer
+	err := loadtestCommand(context.Background(), []string{"--server", api.srv.URL, "--token", api.token, "--json",
+		"--subscribers", "0", "--concurrency", strconv.Itoa(starters), "--duration", load.String(), "--drain", "2m"},
+		&stdout, &stderr, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("loadtest: %v; stderr:\n%s", err, stderr.String())
+	}
+	var rep loadtest.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	refused := rep.Errors["RATE_LIMITED"]
+	// Each starter is refused at most once per 2 s of the 3 s load, plus
+	// the refusal in flight when it ends.
+	if refused == 0 || rep.Runs.BackedOff != refused || refused > starters*3 {
+		t.Fatalf("%d starts refused, %d waited out; want some, all waited out, at most %d: %+v", refused, rep.Runs.BackedOff, starters*3, rep.Runs)
+	}
+	if rep.Runs.Started < admissionFloor || rep.Runs.Unfinished != 0 {
+		t.Fatalf("runs: %+v", rep.Runs)
 	}
 }

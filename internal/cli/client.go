@@ -32,6 +32,9 @@ type APIError struct {
 	Code    string
 	Message string
 	Field   string
+	// RetryAfter is when the server asked to be asked again (GraphQL's
+	// extensions.retryAfter, REST's Retry-After header); 0 if it did not.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *APIError) Error() string {
@@ -70,13 +73,15 @@ func (c *Client) endpoint(path string) (string, error) {
 type graphqlError struct {
 	Message    string `json:"message"`
 	Extensions struct {
-		Code  string `json:"code"`
-		Field string `json:"field"`
+		Code       string `json:"code"`
+		Field      string `json:"field"`
+		RetryAfter int    `json:"retryAfter"` // seconds
 	} `json:"extensions"`
 }
 
 func (g graphqlError) apiError() *APIError {
-	return &APIError{Code: g.Extensions.Code, Message: g.Message, Field: g.Extensions.Field}
+	return &APIError{Code: g.Extensions.Code, Message: g.Message, Field: g.Extensions.Field,
+		RetryAfter: time.Duration(g.Extensions.RetryAfter) * time.Second}
 }
 
 // Do sends a GraphQL operation and decodes its data into out. A refusal

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -171,6 +172,9 @@ func (a *api) startREST(ctx context.Context, packageID, propertyID string) (stri
 	}
 	if resp.StatusCode/100 != 2 {
 		if out.Error != nil && out.Error.Code != "" {
+			if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+				out.Error.RetryAfter = time.Duration(secs) * time.Second
+			}
 			return "", out.Error
 		}
 		return "", &protocolError{fmt.Sprintf("POST /api/v1/orchestration/runs answered %d", resp.StatusCode)}

@@ -118,6 +118,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.DrainSeconds = drainEnd.Sub(loadEnd).Seconds()
 	rep.Runs = runStats(reg.snapshot(), rep.LoadSeconds)
 	rep.Runs.Behind = st.behind.Load()
+	rep.Runs.BackedOff = st.backoffs.Load()
 	rep.StartLatency = st.startHist.percentiles()
 	if cfg.QueriesPerSecond > 0 {
 		rep.Queries = &QueryStats{Count: st.queries.Load(), PerSec: float64(st.queries.Load()) / rep.LoadSeconds, Latency: st.queryHist.percentiles()}

@@ -47,6 +47,9 @@ type RunStats struct {
 	// Behind counts the rate's ticks skipped because every starter was
 	// busy (--rate only).
 	Behind int64 `json:"behind,omitempty"`
+	// BackedOff counts refused starts after which the starter waited the
+	// Retry-After the server gave, as a client should.
+	BackedOff int64 `json:"backed_off,omitempty"`
 	// StartedPerSec is Started over the load phase. CompletedPerSec is
 	// Completed over the span from the first run's creation to the last
 	// one's end, both by the server's clock.
@@ -190,6 +193,9 @@ func (r *Report) text(b *strings.Builder) {
 		ru.Started, ru.StartedPerSec, ru.Completed, ru.CompletedPerSec, ru.Succeeded, ru.Failed, ru.Canceled, ru.Unfinished)
 	if ru.Behind > 0 {
 		fmt.Fprintf(b, "; %d starts behind the rate", ru.Behind)
+	}
+	if ru.BackedOff > 0 {
+		fmt.Fprintf(b, "; %d refusals waited out (Retry-After)", ru.BackedOff)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(b, "  start:       %s\n", pct(r.StartLatency))

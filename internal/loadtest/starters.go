@@ -2,9 +2,12 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/estateflow/estateflow/internal/cli"
 )
 
 // starters start runs, at a rate or as fast as a fixed number of them can
@@ -21,7 +24,10 @@ type starters struct {
 	claimed atomic.Int64 // starts begun or succeeded, against cfg.Runs
 	started atomic.Int64 // starts that answered a run
 	behind  atomic.Int64 // rate ticks skipped: every starter was busy
-	queries atomic.Int64 // list queries answered
+	// backoffs counts refusals after which a starter waited the
+	// Retry-After it was given.
+	backoffs atomic.Int64
+	queries  atomic.Int64 // list queries answered
 
 	mu        sync.Mutex
 	startHist histogram
@@ -147,6 +153,7 @@ func (s *starters) startOne(ctx context.Context, n int) {
 	if err != nil {
 		s.errs.add(ctx, "startRun", err)
 		s.release()
+		s.backOff(ctx, err)
 		return
 	}
 	s.mu.Lock()
@@ -197,5 +204,23 @@ func (s *starters) runQueries(ctx context.Context) {
 			default: // every query worker busy: the tick is skipped
 			}
 		}
+	}
+}
+
+// backOff waits as long as a refusal asked (Retry-After), as a client
+// should; a load test whose starters retried at once would measure how
+// fast the server refuses, not how fast it works. It waits at most until
+// the load ends.
+func (s *starters) backOff(ctx context.Context, err error) {
+	var refusal *cli.APIError
+	if !errors.As(err, &refusal) || refusal.RetryAfter <= 0 {
+		return
+	}
+	s.backoffs.Add(1)
+	t := time.NewTimer(refusal.RetryAfter)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
