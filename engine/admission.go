@@ -122,15 +122,23 @@ func (a *admission) state(orgID int) AdmissionState {
 	return st
 }
 
+// unknownRateRetry is the Retry-After while no run has finished within the
+// window (a server that just started, or whose runs all take long): the
+// drain rate is unknown, so clients are asked to come back soon rather
+// than after the whole bound. A just-started server drains its floor of
+// runs in seconds; telling every client to wait 30 s left it idle.
+const unknownRateRetry = 2 * time.Second
+
 // retryAfter is when the organization's excess over its share will have
 // drained at the current rate: at least a second, at most the bound.
 func (a *admission) retryAfter(st AdmissionState) time.Duration {
+	bound := time.Duration(math.Ceil(a.maxWait.Seconds())) * time.Second
 	if st.Rate <= 0 {
-		return a.maxWait.Round(time.Second)
+		return max(min(unknownRateRetry, bound), time.Second)
 	}
 	excess := min(st.InFlight-st.Budget, st.OrgInFlight-st.Budget/st.Orgs) + 1
 	secs := math.Ceil(float64(max(excess, 1)) / st.Rate)
-	return time.Duration(min(max(secs, 1), math.Ceil(a.maxWait.Seconds()))) * time.Second
+	return min(time.Duration(max(secs, 1))*time.Second, max(bound, time.Second))
 }
 
 // readBacklog counts the runs in flight by organization and the runs

@@ -245,3 +245,30 @@ func TestLoadtestWaitsOutRetryAfter(t *testing.T) {
 		t.Fatalf("runs: %+v", rep.Runs)
 	}
 }
+
+// TestLoadtestIdleWatchersAnswerPings: a runEvents watcher with no run to
+// follow still answers the server's pings, as any websocket client does,
+// so the server does not close it as stalled. The server pings every
+// --ws-write-timeout (here 300ms) and closes a socket whose pong does not
+// come within as long; the watchers idle for several times that.
+func TestLoadtestIdleWatchersAnswerPings(t *testing.T) {
+	api := newTestAPI(t, testOptions{demo: true, config: func(c *Config) {
+		c.WSWriteTimeout, c.MaxConnections = 300*time.Millisecond, 100
+	}})
+	var stdout, stderr bytes.Buffer
+	err := loadtestCommand(context.Background(), []string{"--server", api.srv.URL, "--token", api.token, "--json",
+		"--subscribers", "4", "--runs-updated-share", "0", "--rate", "0.5", "--concurrency", "1", "--duration", "4s",
+		"--drain", "2m", "--settle", "2s"},
+		&stdout, &stderr, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("loadtest: %v; stderr:\n%s", err, stderr.String())
+	}
+	var rep loadtest.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if d := rep.Delivery; d.ConnectedAtEnd != 4 || d.Reconnects != 0 || len(rep.Errors) != 0 || d.RunsFollowed == 0 {
+		t.Fatalf("%d of 4 watchers connected at the end, %d reconnections, %d runs followed, errors %v %v",
+			d.ConnectedAtEnd, d.Reconnects, d.RunsFollowed, rep.Errors, rep.ErrorSamples)
+	}
+}

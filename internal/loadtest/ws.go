@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -25,10 +26,30 @@ const (
 	runEventsQuery   = `subscription LoadRunEvents($runId: ID!, $afterSeq: Int) { runEvents(runId: $runId, afterSeq: $afterSeq) { seq type at } }`
 )
 
-// wsConn is one graphql-transport-ws connection.
+// wsConn is one graphql-transport-ws connection. Once it is acknowledged,
+// a reader goroutine reads it for as long as it is open, as browsers and
+// websocket clients do: the websocket library answers the server's pings
+// only while a read is in progress, so a watcher idle between runs would
+// otherwise miss them and be closed as stalled. The reader answers
+// graphql-transport-ws pings itself, drops heartbeats, and hands the other
+// frames on through a bounded channel; a consumer that falls behind stops
+// the reader, as a slow client stops reading.
 type wsConn struct {
-	c *websocket.Conn
+	c      *websocket.Conn
+	frames chan inbound  // from the reader; closed when it ends
+	gone   chan struct{} // closed by close(): the reader stops handing on
+	once   sync.Once
 }
+
+// inbound is a frame the reader read, or the error that ended it.
+type inbound struct {
+	f   frame
+	at  time.Time
+	err error
+}
+
+// inboundQueue bounds the frames read and not yet taken.
+const inboundQueue = 64
 
 // frame is a graphql-transport-ws message as the subscribers read it.
 type frame struct {
@@ -79,7 +100,7 @@ func dial(ctx context.Context, url, token string) (*wsConn, error) {
 		return nil, fmt.Errorf("opening a websocket: %w", err)
 	}
 	c.SetReadLimit(maxFrame)
-	w := &wsConn{c: c}
+	w := &wsConn{c: c, gone: make(chan struct{})}
 	init := map[string]any{}
 	if token != "" {
 		init["Authorization"] = "Bearer " + token
@@ -90,13 +111,15 @@ func dial(ctx context.Context, url, token string) (*wsConn, error) {
 		return nil, err
 	}
 	for {
-		f, _, err := w.read(ctx)
+		f, _, err := w.readFrame(ctx)
 		if err != nil {
 			w.close()
 			return nil, err
 		}
 		switch f.Type {
 		case "connection_ack":
+			w.frames = make(chan inbound, inboundQueue)
+			go w.readLoop()
 			return w, nil
 		case "ping":
 			if err := w.write(ctx, frame{Type: "pong"}); err != nil {
@@ -121,8 +144,50 @@ func (w *wsConn) complete(ctx context.Context, id string) error {
 	return w.write(ctx, frame{ID: id, Type: "complete"})
 }
 
-// read returns the next frame and the time it arrived.
+// readLoop reads the connection until it fails or is closed.
+func (w *wsConn) readLoop() {
+	defer close(w.frames)
+	for {
+		// Not bounded by a context: canceling a read closes the
+		// connection, and close() ends this read.
+		f, at, err := w.readFrame(context.Background())
+		if err == nil {
+			switch f.Type {
+			case "ping":
+				err = w.write(context.Background(), frame{Type: "pong"})
+				if err == nil {
+					continue
+				}
+			case "pong":
+				continue // the server's heartbeat
+			}
+		}
+		select {
+		case w.frames <- inbound{f: f, at: at, err: err}:
+		case <-w.gone:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// read returns the next frame and the time it arrived, or ctx's error.
 func (w *wsConn) read(ctx context.Context) (frame, time.Time, error) {
+	select {
+	case in, ok := <-w.frames:
+		if !ok {
+			return frame{}, time.Now(), errors.New("the websocket is closed")
+		}
+		return in.f, in.at, in.err
+	case <-ctx.Done():
+		return frame{}, time.Now(), ctx.Err()
+	}
+}
+
+// readFrame reads the next frame from the connection.
+func (w *wsConn) readFrame(ctx context.Context) (frame, time.Time, error) {
 	_, data, err := w.c.Read(ctx)
 	at := time.Now()
 	if err != nil {
@@ -146,7 +211,11 @@ func (w *wsConn) write(ctx context.Context, f frame) error {
 	return nil
 }
 
-func (w *wsConn) close() { _ = w.c.CloseNow() }
+// close closes the connection; its reader then ends.
+func (w *wsConn) close() {
+	w.once.Do(func() { close(w.gone) })
+	_ = w.c.CloseNow()
+}
 
 // next decodes a "next" or "error" frame's payload into a result, or an
 // error carrying the GraphQL error's code.

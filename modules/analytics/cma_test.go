@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -276,4 +277,45 @@ func TestEachAdjustment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSalesLoadWhatHomeOfReads: Sales loads only some columns; a sale
+// must come back exactly as HomeOf reads the whole stored row, with every
+// field HomeOf uses set.
+func TestSalesLoadWhatHomeOfReads(t *testing.T) {
+	m := newMarket(t)
+	sold := time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC)
+	p, err := m.db.Property.Create().SetAddress("12 Oak St").SetCity("Austin").SetZip("78704").SetExternalRef("full").
+		SetLatitude(subjectLat + 0.5/milesPerLat).SetLongitude(subjectLng).SetPropertyType(property.PropertyTypeSINGLE_FAMILY).
+		SetSqft(1800).SetBeds(4).SetBaths(2.5).SetLotSqft(6000).SetYearBuilt(1994).SetGarageSpaces(2).
+		SetListPrice(455000).SetSalePrice(450000).SetSaleDate(sold).SetStatus(property.StatusSOLD).
+		SetDescription("A long description the CMA never reads.").SetFeatures([]string{"pool"}).Save(m.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := EntSource{Client: m.db}.Sales(m.ctx, SalesQuery{Box: boxAround(subjectLat, subjectLng, 2), PropertyType: "SINGLE_FAMILY", ExcludeID: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d sales, want 1", len(got))
+	}
+	want := HomeOf(p)
+	if !reflect.DeepEqual(got[0], want) {
+		t.Fatalf("Sales loaded\n%s\nwant (HomeOf of the whole row)\n%s", homeString(got[0]), homeString(want))
+	}
+}
+
+// homeString shows a Home with its pointers' values.
+func homeString(h Home) string {
+	deref := func(p any) string {
+		v := reflect.ValueOf(p)
+		if v.IsNil() {
+			return "nil"
+		}
+		return fmt.Sprint(v.Elem().Interface())
+	}
+	return fmt.Sprintf("%d %q %q %q %v,%v %s beds=%s baths=%s sqft=%s lot=%s year=%s garage=%s list=%s sale=%s date=%s",
+		h.ID, h.ExternalRef, h.Address, h.Zip, h.Latitude, h.Longitude, h.PropertyType, deref(h.Beds), deref(h.Baths), deref(h.Sqft),
+		deref(h.LotSqft), deref(h.YearBuilt), deref(h.GarageSpaces), deref(h.ListPrice), deref(h.SalePrice), deref(h.SaleDate))
 }

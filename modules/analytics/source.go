@@ -62,7 +62,10 @@ func (s EntSource) Sales(ctx context.Context, q SalesQuery) ([]Home, error) {
 	if q.Limit > 0 {
 		query.Limit(q.Limit)
 	}
-	props, err := query.All(ctx)
+	// Only what HomeOf reads: a CMA loads hundreds of sales, and decoding
+	// their descriptions, feature lists and timestamps was a third of a
+	// real New Listing's CPU.
+	props, err := query.Select(homeFields()...).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("analytics: loading sales: %w", err)
 	}
@@ -85,6 +88,16 @@ func (s EntSource) ActiveListings(ctx context.Context, box Box, propertyType str
 		return 0, fmt.Errorf("analytics: counting listings: %w", err)
 	}
 	return n, nil
+}
+
+// homeFields are the columns HomeOf reads.
+func homeFields() []string {
+	return []string{
+		property.FieldID, property.FieldAddress, property.FieldZip, property.FieldLatitude, property.FieldLongitude,
+		property.FieldPropertyType, property.FieldBeds, property.FieldBaths, property.FieldSqft, property.FieldLotSqft,
+		property.FieldYearBuilt, property.FieldGarageSpaces, property.FieldListPrice, property.FieldSalePrice,
+		property.FieldSaleDate, property.FieldExternalRef,
+	}
 }
 
 // HomeOf converts a stored property.
