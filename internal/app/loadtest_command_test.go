@@ -224,17 +224,7 @@ func TestLoadtestWaitsOutRetryAfter(t *testing.T) {
 	// The gate opens once the load is over, so that the runs drain.
 	opener := time.AfterFunc(load+500*time.Millisecond, func() { close(g.open) })
 	defer opener.Stop()
-	var stdout, stderr bytes.Buffer
-	err := loadtestCommand(context.Background(), []string{"--server", api.srv.URL, "--token", api.token, "--json",
-		"--subscribers", "0", "--concurrency", strconv.Itoa(starters), "--duration", load.String(), "--drain", "2m"},
-		&stdout, &stderr, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("loadtest: %v; stderr:\n%s", err, stderr.String())
-	}
-	var rep loadtest.Report
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := runLoadtest(t, api, "--subscribers", "0", "--concurrency", strconv.Itoa(starters), "--duration", load.String(), "--drain", "2m")
 	refused := rep.Errors["RATE_LIMITED"]
 	// Each starter is refused at most once per 2 s of the 3 s load, plus
 	// the refusal in flight when it ends.
@@ -255,20 +245,26 @@ func TestLoadtestIdleWatchersAnswerPings(t *testing.T) {
 	api := newTestAPI(t, testOptions{demo: true, config: func(c *Config) {
 		c.WSWriteTimeout, c.MaxConnections = 300*time.Millisecond, 100
 	}})
-	var stdout, stderr bytes.Buffer
-	err := loadtestCommand(context.Background(), []string{"--server", api.srv.URL, "--token", api.token, "--json",
-		"--subscribers", "4", "--runs-updated-share", "0", "--rate", "0.5", "--concurrency", "1", "--duration", "4s",
-		"--drain", "2m", "--settle", "2s"},
-		&stdout, &stderr, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("loadtest: %v; stderr:\n%s", err, stderr.String())
-	}
-	var rep loadtest.Report
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := runLoadtest(t, api, "--subscribers", "4", "--runs-updated-share", "0", "--rate", "0.5", "--concurrency", "1",
+		"--duration", "4s", "--drain", "2m", "--settle", "2s")
 	if d := rep.Delivery; d.ConnectedAtEnd != 4 || d.Reconnects != 0 || len(rep.Errors) != 0 || d.RunsFollowed == 0 {
 		t.Fatalf("%d of 4 watchers connected at the end, %d reconnections, %d runs followed, errors %v %v",
 			d.ConnectedAtEnd, d.Reconnects, d.RunsFollowed, rep.Errors, rep.ErrorSamples)
 	}
+}
+
+// runLoadtest runs `estateflow loadtest --json` with args against api and
+// returns its report.
+func runLoadtest(t *testing.T, api *testAPI, args ...string) loadtest.Report {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args = append([]string{"--server", api.srv.URL, "--token", api.token, "--json"}, args...)
+	if err := loadtestCommand(context.Background(), args, &stdout, &stderr, func(string) (string, bool) { return "", false }); err != nil {
+		t.Fatalf("loadtest: %v; stderr:\n%s", err, stderr.String())
+	}
+	var rep loadtest.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("the report is not one JSON object: %v\n%s", err, stdout.String())
+	}
+	return rep
 }
