@@ -96,11 +96,15 @@ func (e *Engine) admit(ctx context.Context) error {
 	}
 	e.cfg.Observer.StartRefused(v.OrgID)
 	wait := a.retryAfter(st)
+	why := fmt.Sprintf("more than its workers finish within %s", a.maxWait)
+	if st.Rate <= 0 {
+		why = "and none has finished lately to measure how fast they drain"
+	}
 	return &Error{
 		Code:       errcode.RateLimited,
 		RetryAfter: wait,
-		Message: fmt.Sprintf("the server is at capacity: %d runs are in flight (%d of them this organization's), more than its workers finish within %s; retry after %d seconds",
-			st.InFlight, st.OrgInFlight, a.maxWait, int(wait/time.Second)),
+		Message: fmt.Sprintf("the server is at capacity: %d runs are in flight (%d of them this organization's), %s; retry after %d seconds",
+			st.InFlight, st.OrgInFlight, why, int(wait/time.Second)),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,7 +97,15 @@ func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := refused.wantError(t, "RATE_LIMITED", "")
+	// Nothing has finished, so the drain rate is unknown: the refusal
+	// says so, and asks for a short wait rather than the whole bound.
+	if !strings.Contains(e.Message, "none has finished") {
+		t.Fatalf("refusal message %q does not say that no run has finished", e.Message)
+	}
 	secs, _ := e.Extensions["retryAfter"].(float64)
+	if secs != 2 {
+		t.Fatalf("extensions.retryAfter = %v, want 2 seconds while no run has finished", e.Extensions["retryAfter"])
+	}
 	if secs < 1 || secs > 60 {
 		t.Fatalf("extensions.retryAfter = %v, want 1..60 seconds: %+v", e.Extensions["retryAfter"], e)
 	}
