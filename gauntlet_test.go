@@ -1153,7 +1153,7 @@ func gauntletStalledTest(t *testing.T, binary string) {
 	end, endMem := settledResidentKB(t, srv, pid, baseline*6/5)
 	t.Logf("server RSS: %d MiB before any stalled client, %d MiB at the baseline (after the warm-up round), %d MiB at the measured round's peak, %d MiB at its end (%.0f%% of the baseline)",
 		before>>10, baseline>>10, measured.peakKB>>10, end>>10, 100*float64(end)/float64(baseline))
-	t.Logf("at the lowest RSS, baseline → end: Go heap in use %d → %d KiB, held by the Go runtime %d → %d KiB, outside it (SQLite's caches, the binary) %d → %d KiB",
+	t.Logf("at the lowest RSS, baseline → end: Go heap in use %d → %d KiB, held by the Go runtime %d → %d KiB, outside it (the binary, and SQLite's caches on SQLite) %d → %d KiB",
 		baseMem.heapInuseKB, endMem.heapInuseKB, baseMem.goHeldKB, endMem.goHeldKB, baseline-baseMem.goHeldKB, end-endMem.goHeldKB)
 	if limit := baseline * 6 / 5; end > limit {
 		t.Errorf("server memory did not return to within 20%% of its baseline: %d KiB, baseline %d KiB", end, baseline)
