@@ -72,9 +72,13 @@ func spawnBroadcaster(stderr io.Writer) func(ctx context.Context) (string, func(
 			cancel()
 			return "", nil, fmt.Errorf("starting %s loadtest-broadcaster: %w", exe, err)
 		}
+		// The process's end, read once by whoever waits: the setup below
+		// if it ends before saying where it listens, else stop.
+		ended := make(chan error, 1)
+		go func() { ended <- cmd.Wait() }()
 		stop := func() error {
 			cancel()
-			err := cmd.Wait()
+			err := <-ended
 			var exit *exec.ExitError
 			if errors.As(err, &exit) && exit.ProcessState != nil && !exit.Exited() {
 				return nil // ended by its signal, as asked
@@ -89,6 +93,9 @@ func spawnBroadcaster(stderr io.Writer) func(ctx context.Context) (string, func(
 				return "", nil, fmt.Errorf("loadtest-broadcaster said %q, want %q…", strings.TrimSpace(first), broadcasterListening)
 			}
 			return url, stop, nil
+		case err := <-ended:
+			cancel()
+			return "", nil, fmt.Errorf("loadtest-broadcaster ended before it listened: %v", err)
 		case <-time.After(30 * time.Second):
 			_ = stop()
 			return "", nil, errors.New("loadtest-broadcaster did not say where it listens within 30s")
