@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -156,12 +157,16 @@ func (g *gauntlet) count(t *testing.T, what, query string, args ...any) int {
 
 const terminalRunStatuses = `('SUCCEEDED', 'FAILED', 'CANCELED')`
 
-// unsettled counts what is still to be done: runs not yet terminal and, on
-// PostgreSQL, step jobs not yet completed (a dead replica's job waits for
-// River's rescuer even when its step's outcome was committed).
+// unsettled counts what is still to be done: runs not yet terminal or not
+// yet started by their trigger and, on PostgreSQL, step jobs not yet
+// completed (a dead replica's job waits for River's rescuer even when its
+// step's outcome was committed).
 func (g *gauntlet) unsettled(t *testing.T) (runs, jobs int) {
 	t.Helper()
-	runs = g.count(t, "runs in flight", `SELECT count(*) FROM runs WHERE status NOT IN `+terminalRunStatuses)
+	// A pending outbox message is a run still to start (a trigger), so it
+	// counts as one in flight.
+	runs = g.count(t, "runs in flight", `SELECT (SELECT count(*) FROM runs WHERE status NOT IN `+terminalRunStatuses+`)
+		+ (SELECT count(*) FROM outbox_messages WHERE status = 'PENDING')`)
 	if g.postgres {
 		jobs = g.count(t, "step jobs in flight", `SELECT count(*) FROM river_job WHERE kind = 'estateflow_step_attempt' AND state <> 'completed'`)
 	}
@@ -344,6 +349,11 @@ func gauntletKillsTest(t *testing.T, binary string, rng *rand.Rand, kills int) {
 	if g.postgres {
 		settleWithin = 3 * time.Minute // the rescue, River's rescuer runs every 30 s
 	}
+	// Every client created from now on starts Lead Nurture by itself; the
+	// kills below land while clients are being created.
+	procs[names[0]].graphql(t, `mutation { createAutomationRule(input: {name: "Nurture new clients", event: CLIENT_CREATED, packageKey: "lead-nurture"}) { id } }`, nil, nil)
+	var clientsCreated atomic.Int64
+	triggersAtKills := 0
 
 	// One batch without a kill measures how long a batch takes, so that
 	// the kills land while runs are in flight.
@@ -357,41 +367,120 @@ func gauntletKillsTest(t *testing.T, binary string, rng *rand.Rand, kills int) {
 	for i := range kills {
 		victim := procs[names[i%len(names)]]
 		entry := procs[names[(i+1)%len(names)]]
-		k := g.killInFlight(t, victim, entry, pkg, rng, batchTime)
+		k := g.killInFlight(t, victim, entry, pkg, rng, batchTime, &clientsCreated)
 		if t.Failed() {
 			return
 		}
+		triggersAtKills += k.triggers
 		g.checkIntegrity(t)
 		restarted := time.Now()
 		procs[victim.name] = g.start(victim.name)
 		up := time.Since(restarted)
 		settled := g.waitSettled(t, settleWithin)
 		total := g.checkRuns(t)
-		t.Logf("kill %d/%d (%s, %s): after %s, with %d runs in flight and %d steps running; up again in %s; every run terminal %s later; %d runs checked",
-			i+1, kills, g.dialect(), victim.name, k.after.Round(time.Millisecond), k.runs, k.steps,
-			up.Round(time.Millisecond), settled.Round(time.Millisecond), total)
+		clients := g.checkTriggers(t)
+		t.Logf("kill %d/%d (%s, %s): after %s, with %d runs in flight, %d steps running and %d committed clients whose run had not started; up again in %s; every run terminal %s later; %d runs checked, %d triggered clients with one run each",
+			i+1, kills, g.dialect(), victim.name, k.after.Round(time.Millisecond), k.runs, k.steps, k.triggers,
+			up.Round(time.Millisecond), settled.Round(time.Millisecond), total, clients)
 		if t.Failed() {
 			return
 		}
+	}
+	// The trigger check proves something only if a kill fell between a
+	// client's commit and its run's start.
+	if kills > 0 && triggersAtKills == 0 {
+		t.Errorf("no kill of %d landed between a client's commit and its run's start", kills)
 	}
 	g.stopAll()
 	g.checkIntegrity(t)
 }
 
+// gauntletClient names the clients created under the kills.
+const gauntletClient = "Gauntlet client "
+
+// clientCreator creates clients through one replica, a few at a time,
+// until halted. Under the gauntlet's automation rule each creation commits
+// a trigger message with the client, which the engine turns into a Lead
+// Nurture run after the commit.
+type clientCreator struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startClientCreator(r *replica, numbering *atomic.Int64) *clientCreator {
+	c := &clientCreator{stop: make(chan struct{})}
+	for range 4 {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			for {
+				select {
+				case <-c.stop:
+					return
+				default:
+				}
+				n := numbering.Add(1)
+				_, _, err := r.postOnce(`mutation($name: String!, $email: String!) { createClient(input: {name: $name, email: $email, source: WEBSITE, emailOptIn: true, preferredAreas: ["95819"]}) { id } }`,
+					map[string]any{"name": fmt.Sprintf("%s%d", gauntletClient, n), "email": fmt.Sprintf("gauntlet-%d@example.com", n)})
+				if err != nil {
+					// Refused, or the replica is frozen or dead: the
+					// database says what was committed.
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	return c
+}
+
+// halt stops the creation and waits for the creators; a request to a
+// frozen replica returns once it is killed or thawed.
+func (c *clientCreator) halt() {
+	close(c.stop)
+	c.wg.Wait()
+}
+
+// checkTriggers checks, once everything has settled, that every client
+// created under the kills, including those whose creation committed just
+// before a kill and whose response never arrived, has exactly one run
+// started by the rule, and that the rule started no other run.
+func (g *gauntlet) checkTriggers(t *testing.T) (clients int) {
+	t.Helper()
+	clients = g.count(t, "clients created under the kills", `SELECT count(*) FROM clients WHERE name LIKE '`+gauntletClient+`%'`)
+	if clients == 0 {
+		t.Errorf("no client was created under the kills")
+	}
+	if n := g.count(t, "clients without exactly one triggered run", `SELECT count(*) FROM clients c WHERE c.name LIKE '`+gauntletClient+`%'
+		AND (SELECT count(*) FROM runs r WHERE r.client_id = c.id AND r."trigger" IS NOT NULL) <> 1`); n != 0 {
+		t.Errorf("%d of %d clients created under the kills do not have exactly one run started by the rule", n, clients)
+	}
+	if n := g.count(t, "triggered runs", `SELECT count(*) FROM runs WHERE "trigger" IS NOT NULL`); n != clients {
+		t.Errorf("the rule started %d runs for %d clients", n, clients)
+	}
+	if n := g.count(t, "trigger messages not delivered", `SELECT count(*) FROM outbox_messages WHERE status <> 'DONE'`); n != 0 {
+		t.Errorf("%d trigger messages were not delivered", n)
+	}
+	return clients
+}
+
 type killStats struct {
 	after       time.Duration // from the batch's start
 	runs, steps int           // in flight, running at the kill
+	// triggers counts the clients committed at the kill whose run had not
+	// started: their trigger messages were pending.
+	triggers int
 }
 
 // killInFlight starts a batch of runs through entry and kills victim at a
 // random moment of the batch, frozen first (SIGSTOP) so that what was in
 // flight can be counted. A moment at which nothing was in flight proves
 // nothing: the victim is thawed and another batch tried, a few times.
-func (g *gauntlet) killInFlight(t *testing.T, victim, entry *replica, pkg map[string]string, rng *rand.Rand, batchTime time.Duration) killStats {
+func (g *gauntlet) killInFlight(t *testing.T, victim, entry *replica, pkg map[string]string, rng *rand.Rand, batchTime time.Duration, clients *atomic.Int64) killStats {
 	t.Helper()
 	window := batchTime * 3 / 4
 	for attempt := range 4 {
 		began := time.Now()
+		creator := startClientCreator(victim, clients)
 		startRuns(t, entry, pkg, killBatch, nil)
 		// From just after the runs were accepted to most of the way
 		// through the batch.
@@ -402,11 +491,14 @@ func (g *gauntlet) killInFlight(t *testing.T, victim, entry *replica, pkg map[st
 		k := killStats{after: time.Since(began)}
 		k.runs, _ = g.unsettled(t)
 		k.steps = g.count(t, "running steps", `SELECT count(*) FROM step_runs WHERE status = 'RUNNING'`)
+		k.triggers = g.count(t, "pending triggers", `SELECT count(*) FROM outbox_messages WHERE status = 'PENDING'`)
 		if k.runs > 0 {
 			g.kill(victim)
+			creator.halt()
 			return k
 		}
 		_ = victim.cmd.Process.Signal(syscall.SIGCONT)
+		creator.halt()
 		window /= 2
 		t.Logf("attempt %d: nothing was in flight %s into the batch; trying again sooner", attempt+1, k.after.Round(time.Millisecond))
 	}

@@ -29,6 +29,10 @@ import (
 // budget divided among the organizations with runs in flight): one
 // brokerage's bulk schedule cannot starve another's single run. The pool
 // also takes ready steps from the organizations in turn (pool.go).
+//
+// Starts the system owes (a trigger's event, a schedule's occurrence,
+// StartRequest.Accepted) are admitted whatever the backlog: refusing them
+// would lose work that was accepted when its event committed.
 type admission struct {
 	maxWait time.Duration
 	floor   int
@@ -69,8 +73,9 @@ type AdmissionState struct {
 
 // admit decides on a new run of the viewer's organization. It counts an
 // admitted run into the backlog at once, so that a burst between two reads
-// of the database is bounded too.
-func (e *Engine) admit(ctx context.Context) error {
+// of the database is bounded too. An accepted start (StartRequest.Accepted)
+// is counted and never refused.
+func (e *Engine) admit(ctx context.Context, accepted bool) error {
 	a := e.admission
 	if a == nil {
 		return nil
@@ -89,7 +94,7 @@ func (e *Engine) admit(ctx context.Context) error {
 		a.snap = snap
 	}
 	st := a.state(v.OrgID)
-	if st.InFlight < st.Budget || st.OrgInFlight < st.Budget/st.Orgs {
+	if accepted || st.InFlight < st.Budget || st.OrgInFlight < st.Budget/st.Orgs {
 		a.snap.active[v.OrgID]++
 		a.snap.total++
 		return nil

@@ -31,6 +31,12 @@ type StartRequest struct {
 	// Trigger records what started the run, for Run.trigger; nil for a
 	// start by a person or program. The engine stores it as it is.
 	Trigger map[string]any
+	// Accepted marks a start the system owes for work already accepted: a
+	// trigger's committed event, a schedule's occurrence. Admission control
+	// does not refuse it, because no caller is there to retry and the
+	// event would be lost; the run queues and is counted in the backlog,
+	// so people's starts are refused while it drains.
+	Accepted bool
 }
 
 // StartRun creates a run of the current version of a package and starts
@@ -46,7 +52,7 @@ func (e *Engine) StartRun(ctx context.Context, req StartRequest) (*ent.Run, erro
 			return r, err
 		}
 	}
-	if err := e.admit(ctx); err != nil {
+	if err := e.admit(ctx, req.Accepted); err != nil {
 		return nil, err
 	}
 	pkg, err := e.client.WorkflowPackage.Query().

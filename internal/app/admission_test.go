@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent/outboxmessage"
 	runstatus "github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/ent/user"
+	"github.com/estateflow/estateflow/ent/workflowpackage"
 	"github.com/estateflow/estateflow/seed"
 	"github.com/estateflow/estateflow/tenant"
 )
@@ -178,4 +182,90 @@ func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 			t.Fatalf("flood run %d ended %s", id, r.Status)
 		}
 	}
+}
+
+// TestAdmissionQueuesOwedRuns: while the backlog holds the whole budget, a
+// person's start is refused, but the runs the system owes are not: a
+// rule's trigger, whose client has committed, and a schedule's occurrence
+// both start their runs, which queue and finish once the workers drain.
+// Refused, the triggers would fail and the occurrence would record its
+// runs as errors: work accepted, then lost.
+func TestAdmissionQueuesOwedRuns(t *testing.T) {
+	t.Parallel()
+	g := gate{open: make(chan struct{})}
+	kinds := map[stepkind.Kind]engine.Executor{}
+	for _, k := range []stepkind.Kind{stepkind.LeadScoring, stepkind.EmailSequence, stepkind.SocialTargeting, stepkind.FollowUpScheduling} {
+		kinds[k] = g
+	}
+	clock := newTestClock(mustTime(t, "2026-12-05T08:00:00-08:00"))
+	api := newTestAPI(t, testOptions{clock: clock, executors: executorsOf(kinds), config: func(c *Config) {
+		c.AdmissionMaxWait = time.Minute
+		hook := c.tests.engine
+		c.tests.engine = func(ec *engine.Config) {
+			hook(ec)
+			ec.AdmissionFloor = admissionFloor
+		}
+	}})
+	var once sync.Once
+	release := func() { once.Do(func() { close(g.open) }) }
+	t.Cleanup(release)
+	api.setTimezone(t, "America/Los_Angeles")
+
+	// Twice the budget of clients, each starting Lead Nurture by a rule.
+	api.createRule(t, map[string]any{"name": "Nurture", "event": "CLIENT_CREATED", "packageKey": "lead-nurture"})
+	const n = 2 * admissionFloor
+	clients := make([]int, n)
+	for i := range clients {
+		clients[i] = api.createClient(t, fmt.Sprintf("Lead %d", i+1))
+	}
+	api.waitTriggers(t)
+	for _, m := range api.triggerMessages(t) {
+		if m.Status != outboxmessage.StatusDONE {
+			t.Fatalf("trigger %s is %s, want DONE (last error: %v)", m.Key, m.Status, ptrString(m.LastError))
+		}
+	}
+
+	// A person's start is refused: the backlog is past the budget.
+	pkg, err := api.ent().WorkflowPackage.Query().Where(workflowpackage.Key("lead-nurture")).Only(api.ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.do(`mutation($pkg: ID!, $c: ID!) { startRun(input: {packageId: $pkg, clientId: $c}) { id } }`,
+		map[string]any{"pkg": fmt.Sprint(pkg.ID), "c": fmt.Sprint(clients[0])}).wantError(t, "RATE_LIMITED", "")
+
+	// The schedule's occurrence starts a run for every lead all the same.
+	s := api.createSchedule(t, map[string]any{"name": "Morning nurture", "cron": "0 9 * * *", "packageKey": "lead-nurture"})
+	first := mustTime(t, "2026-12-05T09:00:00-08:00")
+	clock.Set(first.Add(time.Second))
+	if got := api.tick(t); got != 1 {
+		t.Fatalf("claimed %d occurrences, want 1", got)
+	}
+	scheduled := api.waitScheduledRuns(t, n)
+	if o := api.waitOutcome(t, s.ID, first).LastOutcome; o.Matched != n || o.RunsStarted != n || len(o.Errors) != 0 {
+		t.Fatalf("outcome %+v", o)
+	}
+
+	release()
+	for _, c := range clients {
+		runs := api.runsOf(t, c)
+		if len(runs) != 2 {
+			t.Fatalf("client %d has %d runs, want the trigger's and the schedule's", c, len(runs))
+		}
+		for _, r := range runs {
+			if r := api.waitRun(t, r.ID); r.Status != runstatus.StatusSUCCEEDED {
+				t.Fatalf("run %d ended %s", r.ID, r.Status)
+			}
+		}
+	}
+	if len(scheduled) != n {
+		t.Fatalf("%d scheduled runs", len(scheduled))
+	}
+}
+
+// ptrString is *s, or "none".
+func ptrString(s *string) string {
+	if s == nil {
+		return "none"
+	}
+	return *s
 }

@@ -43,7 +43,9 @@ func (h Handler) Deliver(ctx context.Context, m *ent.OutboxMessage) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	req := engine.StartRequest{PackageID: pkg.ID, IdempotencyKey: &m.Key, Trigger: triggerOf(p)}
+	// The event committed: the run is owed, and queues behind the backlog
+	// rather than being refused for capacity.
+	req := engine.StartRequest{PackageID: pkg.ID, IdempotencyKey: &m.Key, Trigger: triggerOf(p), Accepted: true}
 	if params, ok := p["params"].(map[string]any); ok {
 		req.Params = params
 	}

@@ -239,7 +239,9 @@ func (s *Schedules) Fire(ctx context.Context, o engine.Occurrence) error {
 	out.Matched = len(ids)
 	for _, id := range ids {
 		key := RunKey(sc.ID, o.At, pkg.Subject, id)
-		req := engine.StartRequest{PackageID: pkg.ID, Params: sc.Params, IdempotencyKey: &key}
+		// The occurrence's runs are owed: they queue behind the backlog
+		// rather than being refused for capacity.
+		req := engine.StartRequest{PackageID: pkg.ID, Params: sc.Params, IdempotencyKey: &key, Accepted: true}
 		what := "property"
 		if pkg.Subject == stepkind.SubjectClient {
 			req.ClientID, what = &id, "client"
