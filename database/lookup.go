@@ -54,7 +54,7 @@ func openLookupPool(name, rawURL string, main *DB, opts Options) (*LookupPool, e
 		// A token lookup reads one row of a small table: a small page
 		// cache per connection is plenty, and SQLite's caches live in
 		// this process.
-		if db, err = sql.Open("sqlite", sqliteDSN(rawURL)+"&_pragma=cache_size(-256)"); err != nil {
+		if db, err = openSQLite(sqliteDSN(rawURL) + "&_pragma=cache_size(-256)"); err != nil {
 			return nil, err
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
-	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+	"modernc.org/sqlite" // the pure-Go SQLite driver
 
 	"github.com/estateflow/estateflow/ent"
 	// Installs the schema's defaults, validators, hooks and privacy
@@ -81,7 +81,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		}
 	} else {
 		name = dialect.SQLite
-		db, err = sql.Open("sqlite", sqliteDSN(rawURL))
+		db, err = openSQLite(sqliteDSN(rawURL))
 		if err == nil {
 			// One writer at a time is all SQLite allows; a few readers
 			// beside it is all a 2-core machine can use.
@@ -204,6 +204,16 @@ func (d *DB) Close() error {
 // IsPostgres reports whether rawURL names a PostgreSQL database.
 func IsPostgres(rawURL string) bool {
 	return strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://")
+}
+
+// openSQLite opens a SQLite database whose connections keep their
+// statements prepared (see cachingConnector).
+func openSQLite(dsn string) (*sql.DB, error) {
+	connector, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(cachingConnector{connector}), nil
 }
 
 // sqliteDSN adds the pragmas EstateFlow relies on: foreign keys (off by

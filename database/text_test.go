@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -53,6 +54,9 @@ func TestWritesRefuseNUL(t *testing.T) {
 		}, "config", ""},
 		{"create: nested JSON value", func(ctx context.Context, f textFixture) error {
 			return newStep(ctx, f, "json-nested").SetConfig(map[string]any{"steps": []any{map[string]any{"x": "\x00"}}}).Exec(ctx)
+		}, "config", ""},
+		{"create: typed value inside JSON", func(ctx context.Context, f textFixture) error {
+			return newStep(ctx, f, "json-typed").SetConfig(map[string]any{"report": struct{ Note string }{"a\x00b"}}).Exec(ctx)
 		}, "config", ""},
 		{"create: JSON key", func(ctx context.Context, f textFixture) error {
 			return newStep(ctx, f, "json-key").SetConfig(map[string]any{"a\x00": 1}).Exec(ctx)
@@ -132,6 +136,8 @@ func TestWritesKeepTextWithoutNUL(t *testing.T) {
 		{"an escaped backslash in text", `C:\u0000 is how JSON writes NUL`, map[string]any{"k": "plain"}, ""},
 		{"the six characters \\u0000 in JSON", "plain", map[string]any{"template": `JSON writes NUL as \u0000`},
 			""},
+		{"the six characters \\u0000 in a typed value inside JSON", "plain",
+			map[string]any{"report": struct{ Note string }{`JSON writes NUL as \u0000`}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,10 +168,11 @@ func TestWritesKeepTextWithoutNUL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for k, v := range tt.config {
-				if gotStep.Config[k] != v {
-					t.Errorf("config[%q] = %q, want %q", k, gotStep.Config[k], v)
-				}
+			// Compared as the JSON stored: a typed value reads back as a map.
+			got, _ := json.Marshal(gotStep.Config)
+			want, _ := json.Marshal(tt.config)
+			if string(got) != string(want) {
+				t.Errorf("config %s, want %s", got, want)
 			}
 		})
 	}

@@ -458,13 +458,17 @@ func (e *Engine) claimForJob(ctx context.Context, ref stepRef, attempt int) (*St
 	if err != nil {
 		return nil, 0, err
 	}
-	steps, err := e.client.StepRun.Query().Where(steprun.RunID(ref.runID)).All(ctx)
+	steps, err := e.client.StepRun.Query().Where(steprun.RunID(ref.runID)).Select(stepColumns()...).All(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	read := &txn{run: r, steps: steps}
 	if i := read.stepIndex(ref.stepRunID); i >= 0 && steps[i].Status == steprun.StatusRUNNING && steps[i].Attempt == attempt {
-		return e.stepContext(read, i), e.stepTimeout(steps[i]), nil
+		sc, err := e.stepContext(ctx, e.client, read, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		return sc, e.stepTimeout(steps[i]), nil
 	}
 	var (
 		sc      *StepContext
@@ -478,7 +482,11 @@ func (e *Engine) claimForJob(ctx context.Context, ref stepRef, attempt int) (*St
 		s := t.steps[i]
 		switch {
 		case s.Status == steprun.StatusRUNNING && s.Attempt == attempt:
-			sc, timeout = e.stepContext(t, i), e.stepTimeout(s)
+			var err error
+			if sc, err = e.stepContext(t.ctx, t.db, t, i); err != nil {
+				return err
+			}
+			timeout = e.stepTimeout(s)
 			return errResume
 		case s.Status == steprun.StatusRETRYING && s.Attempt+1 == attempt && t.run.Status == run.StatusRUNNING && allSucceeded(s, t.statusByKey()):
 			if err := earlyRetry(s, t.now); err != nil {

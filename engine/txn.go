@@ -112,7 +112,7 @@ func (e *Engine) runTxn(ctx context.Context, db *ent.Client, runID int, fn func(
 	// The row came through the viewer's privacy filter, so the events and
 	// step rows written below may point at it without another lookup.
 	tenant.RememberInOrg(ctx, r.ID)
-	steps, err := db.StepRun.Query().Where(steprun.RunID(runID)).All(ctx)
+	steps, err := db.StepRun.Query().Where(steprun.RunID(runID)).Select(stepColumns()...).All(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: loading steps of run %d: %w", runID, err)
 	}

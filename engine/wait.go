@@ -163,7 +163,11 @@ func (e *Engine) DecideStep(ctx context.Context, runID int, stepKey string, deci
 		if err != nil {
 			return err
 		}
-		d, err := decide(Awaiting{Step: e.stepContext(t, i), Detail: stored.Detail, DeadlineAt: s.DeadlineAt, Now: t.now})
+		sc, err := e.stepContext(t.ctx, t.db, t, i)
+		if err != nil {
+			return err
+		}
+		d, err := decide(Awaiting{Step: sc, Detail: stored.Detail, DeadlineAt: s.DeadlineAt, Now: t.now})
 		if err != nil {
 			return err
 		}

@@ -153,7 +153,11 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 	}
 	s := t.steps[i]
 	t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt))
-	return e.stepContext(t, i), e.stepTimeout(s), nil
+	sc, err := e.stepContext(t.ctx, t.db, t, i)
+	if err != nil {
+		return nil, 0, err
+	}
+	return sc, e.stepTimeout(s), nil
 }
 
 // stepTimeout is how long one attempt of s may run.
@@ -165,21 +169,40 @@ func (e *Engine) stepTimeout(s *ent.StepRun) time.Duration {
 }
 
 // stepContext gathers what the executor of step i's current attempt needs:
-// the run, the step's settings and its dependencies' outputs.
-func (e *Engine) stepContext(t *txn, i int) *StepContext {
+// the run, the step's settings and its dependencies' outputs. The outputs
+// are read here, through db: a run's steps are loaded without them (see
+// stepColumns), and only an attempt's start needs them.
+func (e *Engine) stepContext(ctx context.Context, db *ent.Client, t *txn, i int) (*StepContext, error) {
 	s := t.steps[i]
 	inputs := make(map[string]map[string]any, len(s.DependsOn))
-	for _, dep := range t.steps {
-		for _, key := range s.DependsOn {
-			if dep.Key == key {
-				inputs[key] = dep.Output
-			}
+	if len(s.DependsOn) > 0 {
+		deps, err := db.StepRun.Query().Where(steprun.RunID(t.run.ID), steprun.KeyIn(s.DependsOn...)).
+			Select(steprun.FieldKey, steprun.FieldOutput).All(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("engine: reading the inputs of step %q of run %d: %w", s.Key, t.run.ID, err)
+		}
+		for _, dep := range deps {
+			inputs[dep.Key] = dep.Output
 		}
 	}
 	return &StepContext{
 		OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: s.ID, StepKey: s.Key, Kind: string(s.Kind),
 		Attempt: s.Attempt, Subject: subjectOf(t.run), Params: t.run.Params, Config: s.Config, Inputs: inputs,
+	}, nil
+}
+
+// stepColumns are the step_runs columns a run's transactions load: all but
+// the output, which can be large (a CMA's comps) and which decoding in
+// every transaction of the run cost more than reading it once per
+// attempt's start (stepContext).
+func stepColumns() []string {
+	cols := make([]string, 0, len(steprun.Columns))
+	for _, c := range steprun.Columns {
+		if c != steprun.FieldOutput {
+			cols = append(cols, c)
+		}
 	}
+	return cols
 }
 
 func subjectOf(r *ent.Run) Subject {

@@ -81,13 +81,14 @@ func Value(ctx context.Context, src Source, subject Home, opts Options, progress
 	}
 
 	progress(0.05, "searching comparable sales")
-	cands, radius, months, err := findCandidates(ctx, src, subject, opts)
+	search := newSalesSearch(src, subject, opts)
+	cands, radius, months, err := findCandidates(ctx, search)
 	if err != nil {
 		return nil, err
 	}
 	progress(0.35, fmt.Sprintf("found %d candidate sales within %.1f miles", len(cands), radius))
 
-	market, err := marketSet(ctx, src, subject, opts, radius, months, len(cands))
+	market, err := marketSet(ctx, search, radius, months, len(cands))
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,10 @@ type SalesQuery struct {
 	SoldBefore   *time.Time // only sales strictly before (undated sales pass)
 	SoldAfter    *time.Time // only sales on or after (undated sales pass)
 	ExcludeID    int
-	Limit        int
+	// Outside, when set, leaves out the sales inside this box: a wider
+	// search reads only the ring it adds.
+	Outside *Box
+	Limit   int
 }
 
 // Source is where a CMA finds sales and listings.
@@ -57,6 +60,11 @@ func (s EntSource) Sales(ctx context.Context, q SalesQuery) ([]Home, error) {
 	}
 	if q.SoldAfter != nil {
 		preds = append(preds, property.Or(property.SaleDateIsNil(), property.SaleDateGTE(*q.SoldAfter)))
+	}
+	if b := q.Outside; b != nil {
+		preds = append(preds, property.Or(
+			property.LatitudeLT(b.MinLat), property.LatitudeGT(b.MaxLat),
+			property.LongitudeLT(b.MinLng), property.LongitudeGT(b.MaxLng)))
 	}
 	query := s.Client.Property.Query().Where(preds...)
 	if q.Limit > 0 {
