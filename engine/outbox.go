@@ -96,8 +96,13 @@ type outboxRef struct {
 }
 
 // outboxBatch collects the messages a transaction wrote, for the
-// dispatcher to deliver once it commits.
-type outboxBatch struct{ refs []outboxRef }
+// dispatcher to deliver once it commits. now is the engine's clock at the
+// transaction's start: a message falls due by the clock River and the
+// pool's loop go by, which tests move.
+type outboxBatch struct {
+	now  time.Time
+	refs []outboxRef
+}
 
 type outboxKey struct{}
 
@@ -113,7 +118,7 @@ func Enqueue(ctx context.Context, db *ent.Client, msg OutboxMessage) (*ent.Outbo
 	if !ok {
 		return nil, ErrNoOutbox
 	}
-	now := time.Now().UTC()
+	now := b.now
 	m, err := db.OutboxMessage.Create().
 		SetTopic(msg.Topic).SetKey(msg.Key).SetPayload(msg.Payload).SetNextAttemptAt(now).
 		Save(ctx)
@@ -212,7 +217,7 @@ func (e *Engine) recordOutbox(ctx context.Context, ref outboxRef, topic OutboxTo
 		if m.Status != outboxmessage.StatusPENDING || m.Attempts != ref.attempt-1 {
 			return nil, errSkip // another process recorded this attempt
 		}
-		now := time.Now().UTC()
+		now := e.now().UTC()
 		o := OutboxOutcome{Attempt: ref.attempt, Result: result, Err: derr, At: now}
 		upd := db.OutboxMessage.UpdateOneID(m.ID).SetAttempts(ref.attempt)
 		switch {

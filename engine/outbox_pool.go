@@ -81,7 +81,7 @@ func (l *outboxLoop) run() {
 func (l *outboxLoop) pass() (next time.Time, more bool) {
 	sys := tenant.SystemContext(l.ctx)
 	q := l.e.client.OutboxMessage.Query().Where(outboxmessage.StatusEQ(outboxmessage.StatusPENDING))
-	due, err := q.Clone().Where(outboxmessage.NextAttemptAtLTE(time.Now().UTC())).
+	due, err := q.Clone().Where(outboxmessage.NextAttemptAtLTE(l.e.now().UTC())).
 		Order(outboxmessage.ByNextAttemptAt(), outboxmessage.ByID()).
 		Limit(outboxBatchSize).
 		Select(outboxmessage.FieldID, outboxmessage.FieldOrganizationID, outboxmessage.FieldAttempts).

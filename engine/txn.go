@@ -60,7 +60,7 @@ func (e *Engine) inRun(ctx context.Context, runID int, fn func(t *txn) error) (*
 // ctx through which it writes outbox messages (Enqueue); it returns the
 // change of a run it made, or nil when it changed none (Transact).
 func (e *Engine) transact(ctx context.Context, fn func(ctx context.Context, db *ent.Client) (*txn, error)) (*txn, error) {
-	batch := &outboxBatch{}
+	batch := &outboxBatch{now: e.now().UTC()}
 	ctx = withOutbox(ctx, batch)
 	tx, err := e.dispatch.begin(ctx)
 	if err != nil {

@@ -71,6 +71,10 @@ type testOptions struct {
 	// TickPeriodic.
 	clock engine.Clock
 	dbURL string // a database another testAPI used: "" opens a fresh one
+	// uncounted leaves out the driver that counts queries (api.queries):
+	// it formats every statement with its arguments, which benchmarks of
+	// the server's own cost must not pay.
+	uncounted bool
 }
 
 func newTestAPI(t testing.TB, opts testOptions) *testAPI {
@@ -98,6 +102,9 @@ func newTestAPI(t testing.TB, opts testOptions) *testAPI {
 		driver: func(d dialect.Driver) dialect.Driver {
 			if opts.driver != nil {
 				d = opts.driver(d)
+			}
+			if opts.uncounted {
+				return d
 			}
 			return dialect.DebugWithContext(d, func(context.Context, ...any) { api.queries.Add(1) })
 		},

@@ -15,14 +15,15 @@ import (
 // BenchmarkNewListingRuns measures real New Listing runs (CMA, strategy,
 // campaign, social scheduling) on the demo data, through the engine
 // without HTTP: b.N runs over the demo's active listings, started 16 at a
-// time, with admission control off and the production progress interval.
+// time, with admission control off, the production progress interval, and
+// the production database driver (no query counting).
 // It reports runs finished per second, from the first start to the last
 // end, and the process's CPU per run (user + system, the benchmark's own
 // starting and polling included). Every run must succeed.
 //
 //	go test ./internal/app -run '^$' -bench NewListingRuns -benchtime 400x -count 5
 func BenchmarkNewListingRuns(b *testing.B) {
-	api := newTestAPI(b, testOptions{demo: true, progressInterval: 250 * time.Millisecond})
+	api := newTestAPI(b, testOptions{demo: true, progressInterval: 250 * time.Millisecond, uncounted: true})
 	ctx := api.ctx()
 	pkg, err := api.ent().WorkflowPackage.Query().Where(workflowpackage.Key("new-listing")).Only(ctx)
 	if err != nil {
