@@ -32,7 +32,6 @@ type SalesQuery struct {
 	// Outside, when set, leaves out the sales inside this box: a wider
 	// search reads only the ring it adds.
 	Outside *Box
-	Limit   int
 }
 
 // Source is where a CMA finds sales and listings.
@@ -67,9 +66,6 @@ func (s EntSource) Sales(ctx context.Context, q SalesQuery) ([]Home, error) {
 			property.LongitudeLT(b.MinLng), property.LongitudeGT(b.MaxLng)))
 	}
 	query := s.Client.Property.Query().Where(preds...)
-	if q.Limit > 0 {
-		query.Limit(q.Limit)
-	}
 	// Only what HomeOf reads: a CMA loads hundreds of sales, and decoding
 	// their descriptions, feature lists and timestamps was a third of a
 	// real New Listing's CPU.
