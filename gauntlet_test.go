@@ -209,6 +209,26 @@ func (g *gauntlet) describeUnsettled(t *testing.T) string {
 		}
 		fmt.Fprintf(&b, "  run %d %s: step %s %s (attempt %d)\n", runID, runStatus, key, stepStatus, attempt)
 	}
+	// And the outbox messages not yet delivered, with their River jobs.
+	jobs := `''`
+	if g.postgres {
+		jobs = `coalesce((SELECT string_agg(j.state::text || ' attempt ' || (j.args->>'attempt') || ' errors ' || coalesce(j.errors::text, ''), '; ')
+			FROM river_job j WHERE j.kind = 'estateflow_outbox_delivery' AND (j.args->>'message_id')::bigint = m.id), '')`
+	}
+	msgs, err := g.db.Query(`SELECT m.id, m.topic, m.attempts, coalesce(m.last_error, ''), ` + jobs + ` FROM outbox_messages m
+		WHERE m.status = 'PENDING' ORDER BY m.id LIMIT 20`)
+	if err != nil {
+		return b.String() + err.Error()
+	}
+	defer msgs.Close()
+	for msgs.Next() {
+		var id, attempts int
+		var topic, lastErr, jobStates string
+		if err := msgs.Scan(&id, &topic, &attempts, &lastErr, &jobStates); err != nil {
+			return b.String() + err.Error()
+		}
+		fmt.Fprintf(&b, "  outbox message %d (%s) pending after %d attempts, last error %q; jobs: %s\n", id, topic, attempts, lastErr, jobStates)
+	}
 	return b.String()
 }
 
