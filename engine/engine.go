@@ -358,9 +358,12 @@ func (e *Engine) JobsReady() error {
 	return e.dispatch.ready()
 }
 
-// maxTopicTimeout is the longest attempt timeout of the outbox topics.
+// maxTopicTimeout is the longest attempt timeout of the outbox topics. It
+// bounds an outbox job on River, and so how long River waits before it
+// rescues the job of a process that died delivering it: the topics' own
+// timeouts, not the steps' default, which is minutes.
 func (e *Engine) maxTopicTimeout() time.Duration {
-	d := e.cfg.DefaultTimeout
+	var d time.Duration
 	for _, t := range e.topics {
 		d = max(d, t.Timeout)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent"
@@ -25,9 +26,12 @@ type Handler struct {
 
 // Topic is how the engine delivers TriggerTopic: a start refused for a
 // reason that will not pass (the package was archived, the record deleted)
-// fails at once; a database error is retried.
+// fails at once; a database error is retried. Starting a run takes
+// milliseconds, so an attempt is bounded by 30 s rather than a step's
+// default of minutes: that bound is also how long River waits before it
+// redelivers the triggers a crashed replica was delivering.
 func (h Handler) Topic() engine.OutboxTopic {
-	return engine.OutboxTopic{Handler: h, MaxAttempts: 5}
+	return engine.OutboxTopic{Handler: h, MaxAttempts: 5, Timeout: 30 * time.Second}
 }
 
 // Deliver starts the run a message asks for. Its idempotency key is the
