@@ -41,6 +41,17 @@ func (g gate) Execute(ctx context.Context, sc *engine.StepContext) (any, error) 
 // the floor is the whole budget).
 const admissionFloor = 6
 
+// underAdmission turns on the admission control of these tests: a bound of
+// a minute, and a budget of admissionFloor runs.
+func underAdmission(c *Config) {
+	c.AdmissionMaxWait = time.Minute
+	hook := c.tests.engine
+	c.tests.engine = func(ec *engine.Config) {
+		hook(ec)
+		ec.AdmissionFloor = admissionFloor
+	}
+}
+
 // TestAdmissionRefusesFloodButAdmitsOtherOrg: while one organization's
 // flood holds the server's whole budget, its next starts are refused with
 // RATE_LIMITED and a Retry-After, over GraphQL and REST alike, and counted
@@ -53,14 +64,7 @@ func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 	for _, k := range []stepkind.Kind{stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling} {
 		kinds[k] = g
 	}
-	api := newTestAPI(t, testOptions{executors: executorsOf(kinds), config: func(c *Config) {
-		c.AdmissionMaxWait = time.Minute
-		hook := c.tests.engine
-		c.tests.engine = func(ec *engine.Config) {
-			hook(ec)
-			ec.AdmissionFloor = admissionFloor
-		}
-	}})
+	api := newTestAPI(t, testOptions{executors: executorsOf(kinds), config: underAdmission})
 	opened := false
 	release := func() {
 		if !opened {
@@ -198,14 +202,7 @@ func TestAdmissionQueuesOwedRuns(t *testing.T) {
 		kinds[k] = g
 	}
 	clock := newTestClock(mustTime(t, "2026-12-05T08:00:00-08:00"))
-	api := newTestAPI(t, testOptions{clock: clock, executors: executorsOf(kinds), config: func(c *Config) {
-		c.AdmissionMaxWait = time.Minute
-		hook := c.tests.engine
-		c.tests.engine = func(ec *engine.Config) {
-			hook(ec)
-			ec.AdmissionFloor = admissionFloor
-		}
-	}})
+	api := newTestAPI(t, testOptions{clock: clock, executors: executorsOf(kinds), config: underAdmission})
 	var once sync.Once
 	release := func() { once.Do(func() { close(g.open) }) }
 	t.Cleanup(release)
