@@ -179,7 +179,10 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 
 func (c *cachingConn) Close() error {
 	for el := c.lru.Front(); el != nil; el = el.Next() {
-		if cs := el.Value.(*cachedStmt); !cs.busy {
+		// A busy statement closes when its rows do, as an evicted one.
+		if cs := el.Value.(*cachedStmt); cs.busy {
+			cs.evicted = true
+		} else {
 			_ = cs.stmt.Close()
 		}
 	}
