@@ -462,9 +462,9 @@ func (e *Engine) claimForJob(ctx context.Context, ref stepRef, attempt int) (*St
 	if err != nil {
 		return nil, 0, err
 	}
-	read := &txn{run: r, steps: steps}
+	read := &txn{ctx: ctx, db: e.client, run: r, steps: steps}
 	if i := read.stepIndex(ref.stepRunID); i >= 0 && steps[i].Status == steprun.StatusRUNNING && steps[i].Attempt == attempt {
-		sc, err := e.stepContext(ctx, e.client, read, i)
+		sc, err := e.stepContext(read, i)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -483,7 +483,7 @@ func (e *Engine) claimForJob(ctx context.Context, ref stepRef, attempt int) (*St
 		switch {
 		case s.Status == steprun.StatusRUNNING && s.Attempt == attempt:
 			var err error
-			if sc, err = e.stepContext(t.ctx, t.db, t, i); err != nil {
+			if sc, err = e.stepContext(t, i); err != nil {
 				return err
 			}
 			timeout = e.stepTimeout(s)

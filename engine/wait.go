@@ -163,7 +163,7 @@ func (e *Engine) DecideStep(ctx context.Context, runID int, stepKey string, deci
 		if err != nil {
 			return err
 		}
-		sc, err := e.stepContext(t.ctx, t.db, t, i)
+		sc, err := e.stepContext(t, i)
 		if err != nil {
 			return err
 		}

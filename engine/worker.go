@@ -153,7 +153,7 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 	}
 	s := t.steps[i]
 	t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt))
-	sc, err := e.stepContext(t.ctx, t.db, t, i)
+	sc, err := e.stepContext(t, i)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -170,14 +170,14 @@ func (e *Engine) stepTimeout(s *ent.StepRun) time.Duration {
 
 // stepContext gathers what the executor of step i's current attempt needs:
 // the run, the step's settings and its dependencies' outputs. The outputs
-// are read here, through db: a run's steps are loaded without them (see
+// are read here, through t's client: a run's steps are loaded without them (see
 // stepColumns), and only an attempt's start needs them.
-func (e *Engine) stepContext(ctx context.Context, db *ent.Client, t *txn, i int) (*StepContext, error) {
+func (e *Engine) stepContext(t *txn, i int) (*StepContext, error) {
 	s := t.steps[i]
 	inputs := make(map[string]map[string]any, len(s.DependsOn))
 	if len(s.DependsOn) > 0 {
-		deps, err := db.StepRun.Query().Where(steprun.RunID(t.run.ID), steprun.KeyIn(s.DependsOn...)).
-			Select(steprun.FieldKey, steprun.FieldOutput).All(ctx)
+		deps, err := t.db.StepRun.Query().Where(steprun.RunID(t.run.ID), steprun.KeyIn(s.DependsOn...)).
+			Select(steprun.FieldKey, steprun.FieldOutput).All(t.ctx)
 		if err != nil {
 			return nil, fmt.Errorf("engine: reading the inputs of step %q of run %d: %w", s.Key, t.run.ID, err)
 		}

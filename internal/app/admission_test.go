@@ -14,6 +14,7 @@ import (
 
 	"github.com/estateflow/estateflow/auth"
 	"github.com/estateflow/estateflow/engine"
+	"github.com/estateflow/estateflow/ent"
 	"github.com/estateflow/estateflow/ent/outboxmessage"
 	runstatus "github.com/estateflow/estateflow/ent/run"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
@@ -25,9 +26,31 @@ import (
 
 // gate is an executor that holds every step until the gate opens, so
 // that runs stay in flight while the test floods the server.
-type gate struct{ open chan struct{} }
+type gate struct {
+	open chan struct{}
+	once sync.Once
+}
 
-func (g gate) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
+// newGate returns a shut gate, opened at the test's end if not before.
+func newGate(t *testing.T) *gate {
+	g := &gate{open: make(chan struct{})}
+	t.Cleanup(g.release)
+	return g
+}
+
+// release opens the gate; opening it again does nothing.
+func (g *gate) release() { g.once.Do(func() { close(g.open) }) }
+
+// executors makes the gate the executor of the given kinds.
+func (g *gate) executors(kinds ...stepkind.Kind) func(*ent.Client) map[stepkind.Kind]engine.Executor {
+	m := map[stepkind.Kind]engine.Executor{}
+	for _, k := range kinds {
+		m[k] = g
+	}
+	return executorsOf(m)
+}
+
+func (g *gate) Execute(ctx context.Context, sc *engine.StepContext) (any, error) {
 	select {
 	case <-g.open:
 		return map[string]any{"step": sc.StepKey}, nil
@@ -59,20 +82,9 @@ func underAdmission(c *Config) {
 // completes. Under the budget nothing is refused.
 func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 	t.Parallel()
-	g := gate{open: make(chan struct{})}
-	kinds := map[stepkind.Kind]engine.Executor{}
-	for _, k := range []stepkind.Kind{stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling} {
-		kinds[k] = g
-	}
-	api := newTestAPI(t, testOptions{executors: executorsOf(kinds), config: underAdmission})
-	opened := false
-	release := func() {
-		if !opened {
-			opened = true
-			close(g.open)
-		}
-	}
-	t.Cleanup(release)
+	g := newGate(t)
+	api := newTestAPI(t, testOptions{config: underAdmission,
+		executors: g.executors(stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling)})
 	prop, pkg := api.newListingPackage(t)
 	start := `mutation($pkg: ID!, $prop: ID!) { startRun(input: {packageId: $pkg, propertyId: $prop}) { id } }`
 	vars := map[string]any{"pkg": pkg, "prop": prop}
@@ -168,7 +180,7 @@ func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 	}
 	asOther(start, map[string]any{"pkg": setup.Packages.Edges[0].Node.ID, "prop": setup.CreateProperty.ID}).ok(t, &single)
 
-	release()
+	g.release()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		r, err := api.ent().Run.Get(otherCtx, mustInt(t, single.StartRun.ID))
 		if err != nil {
@@ -196,16 +208,10 @@ func TestAdmissionRefusesFloodButAdmitsOtherOrg(t *testing.T) {
 // runs as errors: work accepted, then lost.
 func TestAdmissionQueuesOwedRuns(t *testing.T) {
 	t.Parallel()
-	g := gate{open: make(chan struct{})}
-	kinds := map[stepkind.Kind]engine.Executor{}
-	for _, k := range []stepkind.Kind{stepkind.LeadScoring, stepkind.EmailSequence, stepkind.SocialTargeting, stepkind.FollowUpScheduling} {
-		kinds[k] = g
-	}
+	g := newGate(t)
 	clock := newTestClock(mustTime(t, "2026-12-05T08:00:00-08:00"))
-	api := newTestAPI(t, testOptions{clock: clock, executors: executorsOf(kinds), config: underAdmission})
-	var once sync.Once
-	release := func() { once.Do(func() { close(g.open) }) }
-	t.Cleanup(release)
+	api := newTestAPI(t, testOptions{clock: clock, config: underAdmission,
+		executors: g.executors(stepkind.LeadScoring, stepkind.EmailSequence, stepkind.SocialTargeting, stepkind.FollowUpScheduling)})
 	api.setTimezone(t, "America/Los_Angeles")
 
 	// Twice the budget of clients, each starting Lead Nurture by a rule.
@@ -242,7 +248,7 @@ func TestAdmissionQueuesOwedRuns(t *testing.T) {
 		t.Fatalf("outcome %+v", o)
 	}
 
-	release()
+	g.release()
 	for _, c := range clients {
 		runs := api.runsOf(t, c)
 		if len(runs) != 2 {

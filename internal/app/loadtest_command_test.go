@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/estateflow/estateflow/engine"
 	"github.com/estateflow/estateflow/ent/schema/stepkind"
 	"github.com/estateflow/estateflow/internal/cli"
 	"github.com/estateflow/estateflow/internal/loadtest"
@@ -207,22 +206,16 @@ func TestBroadcasterCommandRefusesABadAddress(t *testing.T) {
 // admission's budget is its floor and every start past it is refused with
 // Retry-After equal to the bound (2 s).
 func TestLoadtestWaitsOutRetryAfter(t *testing.T) {
-	g := gate{open: make(chan struct{})}
-	kinds := map[stepkind.Kind]engine.Executor{}
-	for _, k := range []stepkind.Kind{stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling} {
-		kinds[k] = g
-	}
-	api := newTestAPI(t, testOptions{demo: true, executors: executorsOf(kinds), config: func(c *Config) {
-		c.AdmissionMaxWait, c.MaxConnections = 2*time.Second, 100
-		hook := c.tests.engine
-		c.tests.engine = func(ec *engine.Config) {
-			hook(ec)
-			ec.AdmissionFloor = admissionFloor
-		}
-	}})
+	g := newGate(t)
+	api := newTestAPI(t, testOptions{demo: true,
+		executors: g.executors(stepkind.CMAAnalysis, stepkind.ListingStrategy, stepkind.MarketingCampaign, stepkind.SocialScheduling),
+		config: func(c *Config) {
+			underAdmission(c)
+			c.AdmissionMaxWait, c.MaxConnections = 2*time.Second, 100
+		}})
 	const starters, load = 6, 3 * time.Second
 	// The gate opens once the load is over, so that the runs drain.
-	opener := time.AfterFunc(load+500*time.Millisecond, func() { close(g.open) })
+	opener := time.AfterFunc(load+500*time.Millisecond, g.release)
 	defer opener.Stop()
 	rep := runLoadtest(t, api, "--subscribers", "0", "--concurrency", strconv.Itoa(starters), "--duration", load.String(), "--drain", "2m")
 	refused := rep.Errors["RATE_LIMITED"]
