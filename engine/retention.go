@@ -27,9 +27,15 @@ type Retention struct {
 // application reads it from the organizations' settings.
 type RetentionSource func(ctx context.Context) ([]Retention, error)
 
-// compactionLockKey is the PostgreSQL advisory lock that lets one process
+// compactionLock names the PostgreSQL advisory lock that lets one process
 // at a time compact: two replicas would otherwise pick the same runs.
-const compactionLockKey = 0x65_66_72_65_74 // "efret"
+const compactionLock = "compaction"
+
+// tryXactLockSQL takes the transaction-scoped advisory lock named $1 in
+// the current schema, if no other session holds it. The key is drawn from
+// the schema and the name, so that deployments in other schemas of the
+// same database (and tests, one schema each) do not take each other's.
+const tryXactLockSQL = `SELECT pg_try_advisory_xact_lock(hashtextextended(current_schema() || '/' || $1, 0))`
 
 // retainer runs the compaction in the background, every interval, in
 // bounded batches.
@@ -135,7 +141,7 @@ func (e *Engine) compactBatch(ctx context.Context, orgID int, cutoff time.Time) 
 	}()
 	db := tx.Client()
 	if e.cfg.Dialect == dialect.Postgres {
-		locked, err := tryAdvisoryXactLock(ctx, db, compactionLockKey)
+		locked, err := tryAdvisoryXactLock(ctx, db, compactionLock)
 		if err != nil {
 			return c, false, err
 		}
@@ -270,8 +276,8 @@ func planCompaction(events []*ent.RunEvent) compactionPlan {
 
 // tryAdvisoryXactLock takes a PostgreSQL advisory lock held until the
 // transaction ends, if no other session holds it.
-func tryAdvisoryXactLock(ctx context.Context, db *ent.Client, key int64) (bool, error) {
-	rows, err := db.QueryContext(ctx, "SELECT pg_try_advisory_xact_lock($1)", key)
+func tryAdvisoryXactLock(ctx context.Context, db *ent.Client, name string) (bool, error) {
+	rows, err := db.QueryContext(ctx, tryXactLockSQL, name)
 	if err != nil {
 		return false, fmt.Errorf("engine: compaction lock: %w", err)
 	}

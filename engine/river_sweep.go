@@ -25,8 +25,8 @@ import (
 // a job.
 const orphanSweepInterval = 30 * time.Second
 
-// orphanSweepLock names the advisory lock of the sweep ("EFsweep").
-const orphanSweepLock = 0x45467377656570
+// orphanSweepLock names the advisory lock of the sweep (tryXactLockSQL).
+const orphanSweepLock = "orphan-sweep"
 
 // sweepOrphans is one round of the sweep.
 func (d *riverDispatcher) sweepOrphans() {
@@ -46,7 +46,7 @@ func (d *riverDispatcher) requeueOrphans(ctx context.Context) (int, error) {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
 	var locked bool
-	if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, orphanSweepLock).Scan(&locked); err != nil {
+	if err := tx.QueryRowContext(ctx, tryXactLockSQL, orphanSweepLock).Scan(&locked); err != nil {
 		return 0, fmt.Errorf("taking the sweep lock: %w", err)
 	}
 	if !locked {
