@@ -62,7 +62,9 @@ func (e *Engine) advanceRunning(t *txn) error {
 				changed = true
 				continue
 			}
-			sc, timeout, err := e.claimInTxn(t, i)
+			// The pool executes sc as it is; a River job reads the inputs
+			// when it runs, outside this transaction and its run's lock.
+			sc, timeout, err := e.claimStep(t, i, e.cfg.River == nil)
 			if err != nil {
 				return err
 			}

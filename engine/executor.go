@@ -60,8 +60,9 @@ type StepContext struct {
 	// Inputs holds the outputs of the step's dependencies, by step key.
 	Inputs map[string]map[string]any
 
-	progress func(fraction float64, message string)
-	effects  []Effect
+	progress  func(fraction float64, message string)
+	effects   []Effect
+	dependsOn []string // the keys of the steps whose outputs are Inputs
 }
 
 // Progress reports how far the step has come (0 to 1) and what it is doing.

@@ -77,6 +77,44 @@ type StepJobArgs struct {
 	// scheduled when it passes: it applies the deadline's action if the
 	// step still waits in attempt Attempt.
 	Deadline bool `json:"deadline,omitempty"`
+	// Claimed is set on the job of a step that the transaction inserting
+	// it claimed: what the attempt needs of its run and step travels with
+	// the job, so that the worker reads only the dependencies' outputs,
+	// not the run and its steps again. Jobs without it (retries, and jobs
+	// of older versions) read them.
+	Claimed *ClaimedStep `json:"claimed,omitempty"`
+}
+
+// ClaimedStep is what the job of a claimed step carries of it and of its
+// run (StepJobArgs.Claimed).
+type ClaimedStep struct {
+	Key         string         `json:"key"`
+	Kind        string         `json:"kind"`
+	DependsOn   []string       `json:"depends_on,omitempty"`
+	Config      map[string]any `json:"config,omitempty"`
+	Params      map[string]any `json:"params,omitempty"`
+	SubjectType SubjectType    `json:"subject_type,omitempty"`
+	SubjectID   int            `json:"subject_id,omitempty"`
+	// Timeout is the attempt's timeout, exactly, in nanoseconds
+	// (TimeoutSeconds rounds it up for River).
+	Timeout time.Duration `json:"timeout_ns"`
+}
+
+// claimedStep is what the job of sc's claimed attempt carries.
+func claimedStep(sc *StepContext, timeout time.Duration) *ClaimedStep {
+	return &ClaimedStep{
+		Key: sc.StepKey, Kind: sc.Kind, DependsOn: sc.dependsOn, Config: sc.Config, Params: sc.Params,
+		SubjectType: sc.Subject.Type, SubjectID: sc.Subject.ID, Timeout: timeout,
+	}
+}
+
+// stepContext is the StepContext of the job's claimed attempt, without its
+// inputs.
+func (c *ClaimedStep) stepContext(a StepJobArgs) (*StepContext, time.Duration) {
+	return &StepContext{
+		OrgID: a.OrgID, RunID: a.RunID, StepRunID: a.StepRunID, StepKey: c.Key, Kind: c.Kind, Attempt: a.Attempt,
+		Subject: Subject{Type: c.SubjectType, ID: c.SubjectID}, Params: c.Params, Config: c.Config, dependsOn: c.DependsOn,
+	}, c.Timeout
 }
 
 // Kind implements river.JobArgs.
@@ -290,11 +328,12 @@ func (t *riverTx) beforeCommit(ctx context.Context, txn *txn, b *outboxBatch) er
 	return t.d.completeJob(ctx, t.tx, txn)
 }
 
-// stepJobParams is the insert of a job for an attempt of a step of t's run.
-func stepJobParams(t *txn, stepRunID, attempt int, timeout time.Duration, at time.Time) river.InsertManyParams {
+// stepJobParams is the insert of a job for an attempt of a step of t's run;
+// claimed, when the step was claimed in t.
+func stepJobParams(t *txn, stepRunID, attempt int, timeout time.Duration, at time.Time, claimed *ClaimedStep) river.InsertManyParams {
 	return river.InsertManyParams{
 		Args: StepJobArgs{OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: stepRunID, Attempt: attempt,
-			TimeoutSeconds: int(math.Ceil(timeout.Seconds()))},
+			TimeoutSeconds: int(math.Ceil(timeout.Seconds())), Claimed: claimed},
 		InsertOpts: &river.InsertOpts{ScheduledAt: at, Tags: []string{stepTag(stepRunID)}},
 	}
 }
@@ -353,10 +392,10 @@ func (d *riverDispatcher) enqueue(ctx context.Context, tx *sql.Tx, client *river
 	}
 	params := make([]river.InsertManyParams, 0, len(t.dispatch)+len(t.retries)+len(t.deadlines))
 	for _, ref := range t.dispatch {
-		params = append(params, stepJobParams(t, ref.stepRunID, ref.claimed.Attempt, ref.timeout, time.Time{}))
+		params = append(params, stepJobParams(t, ref.stepRunID, ref.claimed.Attempt, ref.timeout, time.Time{}, claimedStep(ref.claimed, ref.timeout)))
 	}
 	for _, s := range t.retries {
-		params = append(params, stepJobParams(t, s.ID, s.Attempt+1, d.e.stepTimeout(s), retryJobAt(s.NextAttemptAt, t.now)))
+		params = append(params, stepJobParams(t, s.ID, s.Attempt+1, d.e.stepTimeout(s), retryJobAt(s.NextAttemptAt, t.now), nil))
 	}
 	for _, s := range t.deadlines {
 		params = append(params, deadlineJobParams(t, s))
@@ -412,7 +451,19 @@ func (w *stepWorker) Work(ctx context.Context, job *stepJob) error {
 		}
 		return err
 	}
-	sc, timeout, err := e.claimForJob(dbCtx, ref, a.Attempt)
+	var (
+		sc      *StepContext
+		timeout time.Duration
+		err     error
+	)
+	if a.Claimed != nil {
+		// Whether the attempt is still the step's is read once the step
+		// is registered as running (Engine.attempt).
+		sc, timeout = a.Claimed.stepContext(a)
+		err = readInputs(dbCtx, e.client, sc)
+	} else {
+		sc, timeout, err = e.claimForJob(dbCtx, ref, a.Attempt)
+	}
 	if snooze, early := snoozeIfEarly(err); early {
 		return snooze
 	}

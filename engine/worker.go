@@ -66,10 +66,18 @@ func (e *Engine) attempt(ctx, stepCtx context.Context, cancelStep context.Cancel
 		cancelStep(errShutdown)
 	}
 	// A cancel that committed after the step was claimed, but before it
-	// was registered above, interrupted nothing: look once more.
-	if r, err := e.client.Run.Query().Where(run.ID(ref.runID)).Select(run.FieldStatus).Only(ctx); err == nil &&
-		(r.Status == run.StatusCANCELING || r.Status == run.StatusCANCELED) {
+	// was registered above, interrupted nothing: look once more. The same
+	// read finds a River job whose attempt is no longer the step's (the
+	// run was canceled and retried before the job ran), which has nothing
+	// left to do: the step's current attempt has its own job.
+	switch current, err := e.attemptState(ctx, ref.stepRunID, sc.Attempt); {
+	case err != nil:
+		// The outcome's transaction checks again.
+		e.log.Warn("engine: reading the state of a step's attempt", "run_id", ref.runID, "step", sc.StepKey, "err", err)
+	case current == attemptOfCanceledRun:
 		cancelStep(errRunCanceled)
+	case current == attemptSuperseded:
+		return attemptRecorded
 	}
 
 	reporter := newProgressReporter(e.cfg.ProgressInterval, func(p progressUpdate) {
@@ -142,9 +150,42 @@ func (e *Engine) claim(ctx context.Context, ref stepRef) (*StepContext, time.Dur
 	return sc, timeout, err
 }
 
+// attemptCurrency tells whether a claimed attempt is still the one to run.
+type attemptCurrency int
+
+const (
+	attemptCurrent       attemptCurrency = iota
+	attemptOfCanceledRun                 // the run is CANCELING or CANCELED (or gone)
+	attemptSuperseded                    // the step is no longer RUNNING in this attempt
+)
+
+// attemptState reads, in one statement, whether the step still runs the
+// attempt and its run is not being canceled.
+func (e *Engine) attemptState(ctx context.Context, stepRunID, attempt int) (attemptCurrency, error) {
+	s, err := e.client.StepRun.Query().
+		Where(steprun.ID(stepRunID), steprun.HasRunWith(run.StatusNotIn(run.StatusCANCELING, run.StatusCANCELED))).
+		Select(steprun.FieldStatus, steprun.FieldAttempt).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return attemptOfCanceledRun, nil
+	case err != nil:
+		return attemptCurrent, err
+	case s.Status != steprun.StatusRUNNING || s.Attempt != attempt:
+		return attemptSuperseded, nil
+	}
+	return attemptCurrent, nil
+}
+
 // claimInTxn moves step i to RUNNING, starting its next attempt, and builds
 // its StepContext from the run and its dependencies' outputs.
 func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) {
+	return e.claimStep(t, i, true)
+}
+
+// claimStep is claimInTxn; without inputs, the StepContext lacks the
+// dependencies' outputs, which a River job reads when it runs
+// (resumeClaimed) rather than in the run's locked transaction.
+func (e *Engine) claimStep(t *txn, i int, inputs bool) (*StepContext, time.Duration, error) {
 	if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 		return u.SetStatus(steprun.StatusRUNNING).AddAttempt(1).SetProgress(0).SetMessage("").
 			ClearError().ClearNextAttemptAt().SetStartedAt(t.now).ClearFinishedAt()
@@ -153,9 +194,11 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 	}
 	s := t.steps[i]
 	t.emit(runevent.TypeSTEP_STARTED, s, string(steprun.StatusRUNNING), 0, fmt.Sprintf("attempt %d started", s.Attempt))
-	sc, err := e.stepContext(t, i)
-	if err != nil {
-		return nil, 0, err
+	sc := newStepContext(t.run, s)
+	if inputs {
+		if err := readInputs(t.ctx, t.db, sc); err != nil {
+			return nil, 0, err
+		}
 	}
 	return sc, e.stepTimeout(s), nil
 }
@@ -170,25 +213,41 @@ func (e *Engine) stepTimeout(s *ent.StepRun) time.Duration {
 
 // stepContext gathers what the executor of step i's current attempt needs:
 // the run, the step's settings and its dependencies' outputs. The outputs
-// are read here, through t's client: a run's steps are loaded without them (see
-// stepColumns), and only an attempt's start needs them.
+// are read here, through t's client: a run's steps are loaded without them
+// (see stepColumns), and only an attempt's start needs them.
 func (e *Engine) stepContext(t *txn, i int) (*StepContext, error) {
-	s := t.steps[i]
-	inputs := make(map[string]map[string]any, len(s.DependsOn))
-	if len(s.DependsOn) > 0 {
-		deps, err := t.db.StepRun.Query().Where(steprun.RunID(t.run.ID), steprun.KeyIn(s.DependsOn...)).
-			Select(steprun.FieldKey, steprun.FieldOutput).All(t.ctx)
-		if err != nil {
-			return nil, fmt.Errorf("engine: reading the inputs of step %q of run %d: %w", s.Key, t.run.ID, err)
-		}
-		for _, dep := range deps {
-			inputs[dep.Key] = dep.Output
-		}
+	sc := newStepContext(t.run, t.steps[i])
+	if err := readInputs(t.ctx, t.db, sc); err != nil {
+		return nil, err
 	}
+	return sc, nil
+}
+
+// newStepContext is the StepContext of step s's current attempt, without
+// its inputs (readInputs).
+func newStepContext(r *ent.Run, s *ent.StepRun) *StepContext {
 	return &StepContext{
-		OrgID: t.run.OrganizationID, RunID: t.run.ID, StepRunID: s.ID, StepKey: s.Key, Kind: string(s.Kind),
-		Attempt: s.Attempt, Subject: subjectOf(t.run), Params: t.run.Params, Config: s.Config, Inputs: inputs,
-	}, nil
+		OrgID: r.OrganizationID, RunID: r.ID, StepRunID: s.ID, StepKey: s.Key, Kind: string(s.Kind),
+		Attempt: s.Attempt, Subject: subjectOf(r), Params: r.Params, Config: s.Config, dependsOn: s.DependsOn,
+	}
+}
+
+// readInputs reads the outputs of sc's dependencies through db. They no
+// longer change once the step may run.
+func readInputs(ctx context.Context, db *ent.Client, sc *StepContext) error {
+	sc.Inputs = make(map[string]map[string]any, len(sc.dependsOn))
+	if len(sc.dependsOn) == 0 {
+		return nil
+	}
+	deps, err := db.StepRun.Query().Where(steprun.RunID(sc.RunID), steprun.KeyIn(sc.dependsOn...)).
+		Select(steprun.FieldKey, steprun.FieldOutput).All(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: reading the inputs of step %q of run %d: %w", sc.StepKey, sc.RunID, err)
+	}
+	for _, dep := range deps {
+		sc.Inputs[dep.Key] = dep.Output
+	}
+	return nil
 }
 
 // stepColumns are the step_runs columns a run's transactions load: all but
