@@ -65,7 +65,7 @@ func openLookupPool(name, rawURL string, main *DB, opts Options) (*LookupPool, e
 	if opts.Driver != nil {
 		drv = opts.Driver(drv)
 	}
-	p.client = newClient(drv)
+	p.client = newClient(drv, main.appends)
 	p.close = p.client.Close
 	return p, nil
 }

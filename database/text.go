@@ -40,8 +40,7 @@ func (e *InvalidTextError) Problem() string {
 // schema's validators say: NUL and invalid UTF-8 in any string, string list
 // or JSON value, and NaN or ±Infinity in any float (PostgreSQL stores them
 // and no GraphQL read can return them; SQLite turns NaN into NULL).
-func rejectInvalidValues(client *ent.Client) {
-	var appends appendedLists
+func rejectInvalidValues(client *ent.Client, appends *appendedLists) {
 	client.Use(func(next ent.Mutator) ent.Mutator {
 		return ent.MutateFunc(func(ctx context.Context, m ent.Mutation) (ent.Value, error) {
 			for _, name := range m.Fields() {
