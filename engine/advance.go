@@ -62,9 +62,7 @@ func (e *Engine) advanceRunning(t *txn) error {
 				changed = true
 				continue
 			}
-			// The pool executes sc as it is; a River job reads the inputs
-			// when it runs, outside this transaction and its run's lock.
-			sc, timeout, err := e.claimStep(t, i, e.cfg.River == nil)
+			sc, timeout, err := e.claimStep(t, i, e.dispatch.inputsAtClaim())
 			if err != nil {
 				return err
 			}

@@ -33,6 +33,11 @@ type dispatcher interface {
 	outboxCommitted(b *outboxBatch)
 	// ready reports whether the dispatcher executes steps.
 	ready() error
+	// inputsAtClaim reports whether the transaction that claims a step
+	// must read its inputs: the pool executes the claimed StepContext as
+	// it is, while a River job reads them when it runs, outside the run's
+	// locked transaction.
+	inputsAtClaim() bool
 	// fireOccurrences fires, after their claim committed, the periodic
 	// occurrences a tick claimed (periodic.go): the pool fires them at
 	// once, River has inserted their jobs with the claim.

@@ -130,6 +130,10 @@ func (d *poolDispatcher) outboxCommitted(b *outboxBatch) {
 // ready is always nil: the workers run as long as the engine does.
 func (d *poolDispatcher) ready() error { return nil }
 
+// inputsAtClaim: the pool executes a claimed step's StepContext as the
+// claiming transaction built it.
+func (d *poolDispatcher) inputsAtClaim() bool { return true }
+
 // poolTx is a plain ent transaction: the pool's work is in memory, handed
 // over after the commit.
 type poolTx struct{ tx *ent.Tx }

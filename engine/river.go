@@ -289,6 +289,10 @@ func (d *riverDispatcher) ready() error {
 	}
 }
 
+// inputsAtClaim: a job reads its step's inputs when it runs
+// (StepJobArgs.Claimed).
+func (d *riverDispatcher) inputsAtClaim() bool { return false }
+
 // riverTx is a database/sql transaction that River's inserts share with
 // the engine's ent client.
 type riverTx struct {
