@@ -184,7 +184,8 @@ func (e *Engine) claimInTxn(t *txn, i int) (*StepContext, time.Duration, error) 
 
 // claimStep is claimInTxn; without inputs, the StepContext lacks the
 // dependencies' outputs, which a River job reads when it runs
-// (resumeClaimed) rather than in the run's locked transaction.
+// (stepWorker.Work, from StepJobArgs.Claimed) rather than in the run's
+// locked transaction.
 func (e *Engine) claimStep(t *txn, i int, inputs bool) (*StepContext, time.Duration, error) {
 	if err := t.setStep(i, func(u *ent.StepRunUpdate) *ent.StepRunUpdate {
 		return u.SetStatus(steprun.StatusRUNNING).AddAttempt(1).SetProgress(0).SetMessage("").
