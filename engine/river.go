@@ -368,13 +368,19 @@ func (c engineClock) NowOrNil() *time.Time {
 // stepTag marks a step's jobs, so that they can be found again.
 func stepTag(stepRunID int) string { return fmt.Sprintf("step-%d", stepRunID) }
 
-// cancelRetryJobs cancels, in t's transaction, the queued jobs of the
-// retries t canceled: a later retryRun claims those steps afresh, and an
-// old job must not run that attempt a second time.
+// cancelRetryJobs cancels, in t's transaction, the jobs of the retries t
+// canceled: a later retryRun claims those steps afresh, and an old job must
+// not run that attempt a second time. Running jobs are canceled too: a
+// retry job runs early and snoozes until its step is due (retry.go), and
+// one caught running would otherwise snooze again, escape this list, and
+// later find the step claimed for the same attempt by retryRun. River marks
+// a running job that then snoozes or fails as canceled; one that completes
+// completes.
 func (d *riverDispatcher) cancelRetryJobs(ctx context.Context, tx *sql.Tx, client *river.Client[*sql.Tx], t *txn) error {
 	for _, stepRunID := range t.canceledRetries {
 		jobs, err := client.JobListTx(ctx, tx, river.NewJobListParams().Kinds(stepJobKind).
-			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending).
+			States(rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStateRetryable, rivertype.JobStatePending,
+				rivertype.JobStateRunning).
 			TagsAll(stepTag(stepRunID)).First(100))
 		if err != nil {
 			return fmt.Errorf("engine: finding the jobs of step %d: %w", stepRunID, err)
