@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -274,18 +275,21 @@ func planCompaction(events []*ent.RunEvent) compactionPlan {
 	return p
 }
 
-// tryAdvisoryXactLock takes a PostgreSQL advisory lock held until the
-// transaction ends, if no other session holds it.
-func tryAdvisoryXactLock(ctx context.Context, db *ent.Client, name string) (bool, error) {
-	rows, err := db.QueryContext(ctx, tryXactLockSQL, name)
+// tryAdvisoryXactLock takes the PostgreSQL advisory lock named name
+// (tryXactLockSQL), held until q's transaction ends, if no other session
+// holds it. q is the transaction: an ent client on it, or the *sql.Tx.
+func tryAdvisoryXactLock(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, name string) (bool, error) {
+	rows, err := q.QueryContext(ctx, tryXactLockSQL, name)
 	if err != nil {
-		return false, fmt.Errorf("engine: compaction lock: %w", err)
+		return false, fmt.Errorf("engine: %s lock: %w", name, err)
 	}
 	defer rows.Close()
 	var locked bool
 	if rows.Next() {
 		if err := rows.Scan(&locked); err != nil {
-			return false, fmt.Errorf("engine: compaction lock: %w", err)
+			return false, fmt.Errorf("engine: %s lock: %w", name, err)
 		}
 	}
 	return locked, rows.Err()

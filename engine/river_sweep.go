@@ -45,9 +45,9 @@ func (d *riverDispatcher) requeueOrphans(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-	var locked bool
-	if err := tx.QueryRowContext(ctx, tryXactLockSQL, orphanSweepLock).Scan(&locked); err != nil {
-		return 0, fmt.Errorf("taking the sweep lock: %w", err)
+	locked, err := tryAdvisoryXactLock(ctx, tx, orphanSweepLock)
+	if err != nil {
+		return 0, err
 	}
 	if !locked {
 		return 0, nil // another replica is sweeping

@@ -233,16 +233,11 @@ func (b *browser) choose(sel, value string) {
 	b.eval(fmt.Sprintf(`(() => { const s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); })()`, sel, value), nil)
 }
 
-func (b *browser) typeInto(sel, text string) {
-	b.t.Helper()
-	b.keys(sel, text)
-}
-
-// keys focuses the visible element and types keys into it. It does what
-// chromedp.SendKeys does, without its read of the node's attributes, which
-// chromedp v0.24.0 makes outside the node's lock (query.go): a data race
-// with the DOM events that update them, which -race reports.
-func (b *browser) keys(sel, keys string) {
+// typeInto focuses the visible element and types keys into it. It does
+// what chromedp.SendKeys does, without its read of the node's attributes,
+// which chromedp v0.24.0 makes outside the node's lock (query.go): a data
+// race with the DOM events that update them, which -race reports.
+func (b *browser) typeInto(sel, keys string) {
 	b.t.Helper()
 	b.do(chromedp.Focus(chromedp.CSS(sel), chromedp.NodeVisible), chromedp.KeyEvent(keys))
 }
@@ -500,9 +495,9 @@ func launchNewListing(t *testing.T, b *browser, api *testAPI, gate *consoleGate,
 	var index int
 	b.eval(fmt.Sprintf(`[...document.querySelectorAll('#launch-subject-list [role=option]')].findIndex(o => o.textContent.startsWith(%q))`, address), &index)
 	for range index + 1 {
-		b.keys(`#launch-subject`, kb.ArrowDown)
+		b.typeInto(`#launch-subject`, kb.ArrowDown)
 	}
-	b.keys(`#launch-subject`, kb.Enter)
+	b.typeInto(`#launch-subject`, kb.Enter)
 	b.wait("the chosen property", `document.querySelector('#launch-start')?.disabled === false`)
 	b.screenshot("launcher")
 	b.click(`#launch-start`)
