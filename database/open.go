@@ -184,6 +184,9 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err := backfillUnsubscribeKeys(ctx, d.Client); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := installRunCounters(ctx, d.SQL, d.Dialect); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	if d.Dialect == dialect.Postgres {
 		// River's tables, under the same advisory lock: River's migrator
 		// takes none of its own.

@@ -61,6 +61,8 @@ type Contact struct {
 	LeadTier *contact.LeadTier `json:"lead_tier,omitempty"`
 	// ScoredAt holds the value of the "scored_at" field.
 	ScoredAt *time.Time `json:"scored_at,omitempty"`
+	// How many runs point at this row; the database keeps it (database/counters.go).
+	RunCount int `json:"run_count,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ContactQuery when eager-loading is set.
 	Edges        ContactEdges `json:"edges"`
@@ -171,7 +173,7 @@ func (*Contact) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case contact.FieldPreApproved, contact.FieldEmailOptIn, contact.FieldSmsOptIn:
 			values[i] = new(sql.NullBool)
-		case contact.FieldID, contact.FieldOrganizationID, contact.FieldBudgetMin, contact.FieldBudgetMax, contact.FieldDesiredBeds, contact.FieldMoveTimeline, contact.FieldLeadScore:
+		case contact.FieldID, contact.FieldOrganizationID, contact.FieldBudgetMin, contact.FieldBudgetMax, contact.FieldDesiredBeds, contact.FieldMoveTimeline, contact.FieldLeadScore, contact.FieldRunCount:
 			values[i] = new(sql.NullInt64)
 		case contact.FieldName, contact.FieldEmail, contact.FieldPhone, contact.FieldStage, contact.FieldSource, contact.FieldNotes, contact.FieldLeadTier:
 			values[i] = new(sql.NullString)
@@ -336,6 +338,12 @@ func (_m *Contact) assignValues(columns []string, values []any) error {
 				_m.ScoredAt = new(time.Time)
 				*_m.ScoredAt = value.Time
 			}
+		case contact.FieldRunCount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field run_count", values[i])
+			} else if value.Valid {
+				_m.RunCount = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -489,6 +497,9 @@ func (_m *Contact) String() string {
 		builder.WriteString("scored_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("run_count=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RunCount))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -299,6 +299,20 @@ func (_c *ContactCreate) SetNillableScoredAt(v *time.Time) *ContactCreate {
 	return _c
 }
 
+// SetRunCount sets the "run_count" field.
+func (_c *ContactCreate) SetRunCount(v int) *ContactCreate {
+	_c.mutation.SetRunCount(v)
+	return _c
+}
+
+// SetNillableRunCount sets the "run_count" field if the given value is not nil.
+func (_c *ContactCreate) SetNillableRunCount(v *int) *ContactCreate {
+	if v != nil {
+		_c.SetRunCount(*v)
+	}
+	return _c
+}
+
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *ContactCreate) SetOrganization(v *Organization) *ContactCreate {
 	return _c.SetOrganizationID(v.ID)
@@ -469,6 +483,10 @@ func (_c *ContactCreate) defaults() error {
 		v := contact.DefaultNotes
 		_c.mutation.SetNotes(v)
 	}
+	if _, ok := _c.mutation.RunCount(); !ok {
+		v := contact.DefaultRunCount
+		_c.mutation.SetRunCount(v)
+	}
 	return nil
 }
 
@@ -567,6 +585,14 @@ func (_c *ContactCreate) check() error {
 	if v, ok := _c.mutation.LeadTier(); ok {
 		if err := contact.LeadTierValidator(v); err != nil {
 			return &ValidationError{Name: "lead_tier", err: fmt.Errorf(`ent: validator failed for field "Contact.lead_tier": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.RunCount(); !ok {
+		return &ValidationError{Name: "run_count", err: errors.New(`ent: missing required field "Contact.run_count"`)}
+	}
+	if v, ok := _c.mutation.RunCount(); ok {
+		if err := contact.RunCountValidator(v); err != nil {
+			return &ValidationError{Name: "run_count", err: fmt.Errorf(`ent: validator failed for field "Contact.run_count": %w`, err)}
 		}
 	}
 	if len(_c.mutation.OrganizationIDs()) == 0 {
@@ -678,6 +704,10 @@ func (_c *ContactCreate) createSpec() (*Contact, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.ScoredAt(); ok {
 		_spec.SetField(contact.FieldScoredAt, field.TypeTime, value)
 		_node.ScoredAt = &value
+	}
+	if value, ok := _c.mutation.RunCount(); ok {
+		_spec.SetField(contact.FieldRunCount, field.TypeInt, value)
+		_node.RunCount = value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1184,6 +1214,9 @@ func (u *ContactUpsertOne) UpdateNewValues() *ContactUpsertOne {
 		}
 		if _, exists := u.create.mutation.OrganizationID(); exists {
 			s.SetIgnore(contact.FieldOrganizationID)
+		}
+		if _, exists := u.create.mutation.RunCount(); exists {
+			s.SetIgnore(contact.FieldRunCount)
 		}
 	}))
 	return u
@@ -1775,6 +1808,9 @@ func (u *ContactUpsertBulk) UpdateNewValues() *ContactUpsertBulk {
 			}
 			if _, exists := b.mutation.OrganizationID(); exists {
 				s.SetIgnore(contact.FieldOrganizationID)
+			}
+			if _, exists := b.mutation.RunCount(); exists {
+				s.SetIgnore(contact.FieldRunCount)
 			}
 		}
 	}))

@@ -39,7 +39,7 @@ func main() {
 			gen.FeaturePrivacy,
 			gen.FeatureEntQL,
 		},
-	}, entc.Extensions(ex), entc.TemplateFiles("./ent/template/bind.tmpl"))
+	}, entc.Extensions(ex), entc.TemplateFiles("./ent/template/bind.tmpl", "./ent/template/load_total.tmpl"))
 	if err != nil {
 		log.Fatalf("running ent codegen: %v", err)
 	}

@@ -139,6 +139,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			contact.FieldLeadScore:       {Type: field.TypeInt, Column: contact.FieldLeadScore},
 			contact.FieldLeadTier:        {Type: field.TypeEnum, Column: contact.FieldLeadTier},
 			contact.FieldScoredAt:        {Type: field.TypeTime, Column: contact.FieldScoredAt},
+			contact.FieldRunCount:        {Type: field.TypeInt, Column: contact.FieldRunCount},
 		},
 	}
 	graph.Nodes[4] = &sqlgraph.Node{
@@ -372,6 +373,7 @@ var schemaGraph = func() *sqlgraph.Schema {
 			property.FieldListDate:       {Type: field.TypeTime, Column: property.FieldListDate},
 			property.FieldSalePrice:      {Type: field.TypeInt, Column: property.FieldSalePrice},
 			property.FieldSaleDate:       {Type: field.TypeTime, Column: property.FieldSaleDate},
+			property.FieldRunCount:       {Type: field.TypeInt, Column: property.FieldRunCount},
 		},
 	}
 	graph.Nodes[13] = &sqlgraph.Node{
@@ -1821,6 +1823,11 @@ func (f *ContactFilter) WhereScoredAt(p entql.TimeP) {
 	f.Where(p.Field(contact.FieldScoredAt))
 }
 
+// WhereRunCount applies the entql int predicate on the run_count field.
+func (f *ContactFilter) WhereRunCount(p entql.IntP) {
+	f.Where(p.Field(contact.FieldRunCount))
+}
+
 // WhereHasOrganization applies a predicate to check if query has an edge organization.
 func (f *ContactFilter) WhereHasOrganization() {
 	f.Where(entql.HasEdge("organization"))
@@ -3053,6 +3060,11 @@ func (f *PropertyFilter) WhereSalePrice(p entql.IntP) {
 // WhereSaleDate applies the entql time.Time predicate on the sale_date field.
 func (f *PropertyFilter) WhereSaleDate(p entql.TimeP) {
 	f.Where(p.Field(property.FieldSaleDate))
+}
+
+// WhereRunCount applies the entql int predicate on the run_count field.
+func (f *PropertyFilter) WhereRunCount(p entql.IntP) {
+	f.Where(p.Field(property.FieldRunCount))
 }
 
 // WhereHasOrganization applies a predicate to check if query has an edge organization.

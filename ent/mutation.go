@@ -3196,6 +3196,8 @@ type ContactMutation struct {
 	addlead_score         *int
 	lead_tier             *contact.LeadTier
 	scored_at             *time.Time
+	run_count             *int
+	addrun_count          *int
 	clearedFields         map[string]struct{}
 	organization          *int
 	clearedorganization   bool
@@ -4340,6 +4342,62 @@ func (m *ContactMutation) ResetScoredAt() {
 	delete(m.clearedFields, contact.FieldScoredAt)
 }
 
+// SetRunCount sets the "run_count" field.
+func (m *ContactMutation) SetRunCount(i int) {
+	m.run_count = &i
+	m.addrun_count = nil
+}
+
+// RunCount returns the value of the "run_count" field in the mutation.
+func (m *ContactMutation) RunCount() (r int, exists bool) {
+	v := m.run_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunCount returns the old "run_count" field's value of the Contact entity.
+// If the Contact object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ContactMutation) OldRunCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunCount: %w", err)
+	}
+	return oldValue.RunCount, nil
+}
+
+// AddRunCount adds i to the "run_count" field.
+func (m *ContactMutation) AddRunCount(i int) {
+	if m.addrun_count != nil {
+		*m.addrun_count += i
+	} else {
+		m.addrun_count = &i
+	}
+}
+
+// AddedRunCount returns the value that was added to the "run_count" field in this mutation.
+func (m *ContactMutation) AddedRunCount() (r int, exists bool) {
+	v := m.addrun_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRunCount resets all changes to the "run_count" field.
+func (m *ContactMutation) ResetRunCount() {
+	m.run_count = nil
+	m.addrun_count = nil
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *ContactMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -4725,7 +4783,7 @@ func (m *ContactMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ContactMutation) Fields() []string {
-	fields := make([]string, 0, 21)
+	fields := make([]string, 0, 22)
 	if m.created_at != nil {
 		fields = append(fields, contact.FieldCreatedAt)
 	}
@@ -4789,6 +4847,9 @@ func (m *ContactMutation) Fields() []string {
 	if m.scored_at != nil {
 		fields = append(fields, contact.FieldScoredAt)
 	}
+	if m.run_count != nil {
+		fields = append(fields, contact.FieldRunCount)
+	}
 	return fields
 }
 
@@ -4839,6 +4900,8 @@ func (m *ContactMutation) Field(name string) (ent.Value, bool) {
 		return m.LeadTier()
 	case contact.FieldScoredAt:
 		return m.ScoredAt()
+	case contact.FieldRunCount:
+		return m.RunCount()
 	}
 	return nil, false
 }
@@ -4890,6 +4953,8 @@ func (m *ContactMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldLeadTier(ctx)
 	case contact.FieldScoredAt:
 		return m.OldScoredAt(ctx)
+	case contact.FieldRunCount:
+		return m.OldRunCount(ctx)
 	}
 	return nil, fmt.Errorf("unknown Contact field %s", name)
 }
@@ -5046,6 +5111,13 @@ func (m *ContactMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetScoredAt(v)
 		return nil
+	case contact.FieldRunCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunCount(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Contact field %s", name)
 }
@@ -5069,6 +5141,9 @@ func (m *ContactMutation) AddedFields() []string {
 	if m.addlead_score != nil {
 		fields = append(fields, contact.FieldLeadScore)
 	}
+	if m.addrun_count != nil {
+		fields = append(fields, contact.FieldRunCount)
+	}
 	return fields
 }
 
@@ -5087,6 +5162,8 @@ func (m *ContactMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedMoveTimeline()
 	case contact.FieldLeadScore:
 		return m.AddedLeadScore()
+	case contact.FieldRunCount:
+		return m.AddedRunCount()
 	}
 	return nil, false
 }
@@ -5130,6 +5207,13 @@ func (m *ContactMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddLeadScore(v)
+		return nil
+	case contact.FieldRunCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunCount(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Contact numeric field %s", name)
@@ -5289,6 +5373,9 @@ func (m *ContactMutation) ResetField(name string) error {
 		return nil
 	case contact.FieldScoredAt:
 		m.ResetScoredAt()
+		return nil
+	case contact.FieldRunCount:
+		m.ResetRunCount()
 		return nil
 	}
 	return fmt.Errorf("unknown Contact field %s", name)
@@ -14349,6 +14436,8 @@ type PropertyMutation struct {
 	sale_price             *int
 	addsale_price          *int
 	sale_date              *time.Time
+	run_count              *int
+	addrun_count           *int
 	clearedFields          map[string]struct{}
 	organization           *int
 	clearedorganization    bool
@@ -15711,6 +15800,62 @@ func (m *PropertyMutation) ResetSaleDate() {
 	delete(m.clearedFields, property.FieldSaleDate)
 }
 
+// SetRunCount sets the "run_count" field.
+func (m *PropertyMutation) SetRunCount(i int) {
+	m.run_count = &i
+	m.addrun_count = nil
+}
+
+// RunCount returns the value of the "run_count" field in the mutation.
+func (m *PropertyMutation) RunCount() (r int, exists bool) {
+	v := m.run_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRunCount returns the old "run_count" field's value of the Property entity.
+// If the Property object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PropertyMutation) OldRunCount(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRunCount is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRunCount requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRunCount: %w", err)
+	}
+	return oldValue.RunCount, nil
+}
+
+// AddRunCount adds i to the "run_count" field.
+func (m *PropertyMutation) AddRunCount(i int) {
+	if m.addrun_count != nil {
+		*m.addrun_count += i
+	} else {
+		m.addrun_count = &i
+	}
+}
+
+// AddedRunCount returns the value that was added to the "run_count" field in this mutation.
+func (m *PropertyMutation) AddedRunCount() (r int, exists bool) {
+	v := m.addrun_count
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRunCount resets all changes to the "run_count" field.
+func (m *PropertyMutation) ResetRunCount() {
+	m.run_count = nil
+	m.addrun_count = nil
+}
+
 // ClearOrganization clears the "organization" edge to the Organization entity.
 func (m *PropertyMutation) ClearOrganization() {
 	m.clearedorganization = true
@@ -15988,7 +16133,7 @@ func (m *PropertyMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PropertyMutation) Fields() []string {
-	fields := make([]string, 0, 24)
+	fields := make([]string, 0, 25)
 	if m.created_at != nil {
 		fields = append(fields, property.FieldCreatedAt)
 	}
@@ -16061,6 +16206,9 @@ func (m *PropertyMutation) Fields() []string {
 	if m.sale_date != nil {
 		fields = append(fields, property.FieldSaleDate)
 	}
+	if m.run_count != nil {
+		fields = append(fields, property.FieldRunCount)
+	}
 	return fields
 }
 
@@ -16117,6 +16265,8 @@ func (m *PropertyMutation) Field(name string) (ent.Value, bool) {
 		return m.SalePrice()
 	case property.FieldSaleDate:
 		return m.SaleDate()
+	case property.FieldRunCount:
+		return m.RunCount()
 	}
 	return nil, false
 }
@@ -16174,6 +16324,8 @@ func (m *PropertyMutation) OldField(ctx context.Context, name string) (ent.Value
 		return m.OldSalePrice(ctx)
 	case property.FieldSaleDate:
 		return m.OldSaleDate(ctx)
+	case property.FieldRunCount:
+		return m.OldRunCount(ctx)
 	}
 	return nil, fmt.Errorf("unknown Property field %s", name)
 }
@@ -16351,6 +16503,13 @@ func (m *PropertyMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSaleDate(v)
 		return nil
+	case property.FieldRunCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRunCount(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Property field %s", name)
 }
@@ -16389,6 +16548,9 @@ func (m *PropertyMutation) AddedFields() []string {
 	if m.addsale_price != nil {
 		fields = append(fields, property.FieldSalePrice)
 	}
+	if m.addrun_count != nil {
+		fields = append(fields, property.FieldRunCount)
+	}
 	return fields
 }
 
@@ -16417,6 +16579,8 @@ func (m *PropertyMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedListPrice()
 	case property.FieldSalePrice:
 		return m.AddedSalePrice()
+	case property.FieldRunCount:
+		return m.AddedRunCount()
 	}
 	return nil, false
 }
@@ -16495,6 +16659,13 @@ func (m *PropertyMutation) AddField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.AddSalePrice(v)
+		return nil
+	case property.FieldRunCount:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRunCount(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Property numeric field %s", name)
@@ -16669,6 +16840,9 @@ func (m *PropertyMutation) ResetField(name string) error {
 		return nil
 	case property.FieldSaleDate:
 		m.ResetSaleDate()
+		return nil
+	case property.FieldRunCount:
+		m.ResetRunCount()
 		return nil
 	}
 	return fmt.Errorf("unknown Property field %s", name)

@@ -67,6 +67,8 @@ type Property struct {
 	SalePrice *int `json:"sale_price,omitempty"`
 	// SaleDate holds the value of the "sale_date" field.
 	SaleDate *time.Time `json:"sale_date,omitempty"`
+	// How many runs point at this row; the database keeps it (database/counters.go).
+	RunCount int `json:"run_count,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PropertyQuery when eager-loading is set.
 	Edges        PropertyEdges `json:"edges"`
@@ -153,7 +155,7 @@ func (*Property) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case property.FieldLatitude, property.FieldLongitude, property.FieldBaths:
 			values[i] = new(sql.NullFloat64)
-		case property.FieldID, property.FieldOrganizationID, property.FieldBeds, property.FieldSqft, property.FieldLotSqft, property.FieldYearBuilt, property.FieldGarageSpaces, property.FieldListPrice, property.FieldSalePrice:
+		case property.FieldID, property.FieldOrganizationID, property.FieldBeds, property.FieldSqft, property.FieldLotSqft, property.FieldYearBuilt, property.FieldGarageSpaces, property.FieldListPrice, property.FieldSalePrice, property.FieldRunCount:
 			values[i] = new(sql.NullInt64)
 		case property.FieldExternalRef, property.FieldAddress, property.FieldCity, property.FieldState, property.FieldZip, property.FieldPropertyType, property.FieldDescription, property.FieldStatus:
 			values[i] = new(sql.NullString)
@@ -337,6 +339,12 @@ func (_m *Property) assignValues(columns []string, values []any) error {
 				_m.SaleDate = new(time.Time)
 				*_m.SaleDate = value.Time
 			}
+		case property.FieldRunCount:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field run_count", values[i])
+			} else if value.Valid {
+				_m.RunCount = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -491,6 +499,9 @@ func (_m *Property) String() string {
 		builder.WriteString("sale_date=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
+	builder.WriteString(", ")
+	builder.WriteString("run_count=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RunCount))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -323,6 +323,20 @@ func (_c *PropertyCreate) SetNillableSaleDate(v *time.Time) *PropertyCreate {
 	return _c
 }
 
+// SetRunCount sets the "run_count" field.
+func (_c *PropertyCreate) SetRunCount(v int) *PropertyCreate {
+	_c.mutation.SetRunCount(v)
+	return _c
+}
+
+// SetNillableRunCount sets the "run_count" field if the given value is not nil.
+func (_c *PropertyCreate) SetNillableRunCount(v *int) *PropertyCreate {
+	if v != nil {
+		_c.SetRunCount(*v)
+	}
+	return _c
+}
+
 // SetOrganization sets the "organization" edge to the Organization entity.
 func (_c *PropertyCreate) SetOrganization(v *Organization) *PropertyCreate {
 	return _c.SetOrganizationID(v.ID)
@@ -463,6 +477,10 @@ func (_c *PropertyCreate) defaults() error {
 		v := property.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.RunCount(); !ok {
+		v := property.DefaultRunCount
+		_c.mutation.SetRunCount(v)
+	}
 	return nil
 }
 
@@ -599,6 +617,14 @@ func (_c *PropertyCreate) check() error {
 			return &ValidationError{Name: "sale_price", err: fmt.Errorf(`ent: validator failed for field "Property.sale_price": %w`, err)}
 		}
 	}
+	if _, ok := _c.mutation.RunCount(); !ok {
+		return &ValidationError{Name: "run_count", err: errors.New(`ent: missing required field "Property.run_count"`)}
+	}
+	if v, ok := _c.mutation.RunCount(); ok {
+		if err := property.RunCountValidator(v); err != nil {
+			return &ValidationError{Name: "run_count", err: fmt.Errorf(`ent: validator failed for field "Property.run_count": %w`, err)}
+		}
+	}
 	if len(_c.mutation.OrganizationIDs()) == 0 {
 		return &ValidationError{Name: "organization", err: errors.New(`ent: missing required edge "Property.organization"`)}
 	}
@@ -720,6 +746,10 @@ func (_c *PropertyCreate) createSpec() (*Property, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.SaleDate(); ok {
 		_spec.SetField(property.FieldSaleDate, field.TypeTime, value)
 		_node.SaleDate = &value
+	}
+	if value, ok := _c.mutation.RunCount(); ok {
+		_spec.SetField(property.FieldRunCount, field.TypeInt, value)
+		_node.RunCount = value
 	}
 	if nodes := _c.mutation.OrganizationIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -1266,6 +1296,9 @@ func (u *PropertyUpsertOne) UpdateNewValues() *PropertyUpsertOne {
 		}
 		if _, exists := u.create.mutation.OrganizationID(); exists {
 			s.SetIgnore(property.FieldOrganizationID)
+		}
+		if _, exists := u.create.mutation.RunCount(); exists {
+			s.SetIgnore(property.FieldRunCount)
 		}
 	}))
 	return u
@@ -1941,6 +1974,9 @@ func (u *PropertyUpsertBulk) UpdateNewValues() *PropertyUpsertBulk {
 			}
 			if _, exists := b.mutation.OrganizationID(); exists {
 				s.SetIgnore(property.FieldOrganizationID)
+			}
+			if _, exists := b.mutation.RunCount(); exists {
+				s.SetIgnore(property.FieldRunCount)
 			}
 		}
 	}))

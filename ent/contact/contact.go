@@ -60,6 +60,8 @@ const (
 	FieldLeadTier = "lead_tier"
 	// FieldScoredAt holds the string denoting the scored_at field in the database.
 	FieldScoredAt = "scored_at"
+	// FieldRunCount holds the string denoting the run_count field in the database.
+	FieldRunCount = "run_count"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeInteractions holds the string denoting the interactions edge name in mutations.
@@ -151,6 +153,7 @@ var Columns = []string{
 	FieldLeadScore,
 	FieldLeadTier,
 	FieldScoredAt,
+	FieldRunCount,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -205,6 +208,10 @@ var (
 	NotesValidator func(string) error
 	// LeadScoreValidator is a validator for the "lead_score" field. It is called by the builders before save.
 	LeadScoreValidator func(int) error
+	// DefaultRunCount holds the default value on creation for the "run_count" field.
+	DefaultRunCount int
+	// RunCountValidator is a validator for the "run_count" field. It is called by the builders before save.
+	RunCountValidator func(int) error
 )
 
 // Stage defines the type for the "stage" enum field.
@@ -395,6 +402,11 @@ func ByLeadTier(opts ...sql.OrderTermOption) OrderOption {
 // ByScoredAt orders the results by the scored_at field.
 func ByScoredAt(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldScoredAt, opts...).ToFunc()
+}
+
+// ByRunCount orders the results by the run_count field.
+func ByRunCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRunCount, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

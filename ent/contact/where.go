@@ -140,6 +140,11 @@ func ScoredAt(v time.Time) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldScoredAt, v))
 }
 
+// RunCount applies equality check predicate on the "run_count" field. It's identical to RunCountEQ.
+func RunCount(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldRunCount, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Contact {
 	return predicate.Contact(sql.FieldEQ(FieldCreatedAt, v))
@@ -978,6 +983,46 @@ func ScoredAtIsNil() predicate.Contact {
 // ScoredAtNotNil applies the NotNil predicate on the "scored_at" field.
 func ScoredAtNotNil() predicate.Contact {
 	return predicate.Contact(sql.FieldNotNull(FieldScoredAt))
+}
+
+// RunCountEQ applies the EQ predicate on the "run_count" field.
+func RunCountEQ(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldEQ(FieldRunCount, v))
+}
+
+// RunCountNEQ applies the NEQ predicate on the "run_count" field.
+func RunCountNEQ(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldNEQ(FieldRunCount, v))
+}
+
+// RunCountIn applies the In predicate on the "run_count" field.
+func RunCountIn(vs ...int) predicate.Contact {
+	return predicate.Contact(sql.FieldIn(FieldRunCount, vs...))
+}
+
+// RunCountNotIn applies the NotIn predicate on the "run_count" field.
+func RunCountNotIn(vs ...int) predicate.Contact {
+	return predicate.Contact(sql.FieldNotIn(FieldRunCount, vs...))
+}
+
+// RunCountGT applies the GT predicate on the "run_count" field.
+func RunCountGT(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldGT(FieldRunCount, v))
+}
+
+// RunCountGTE applies the GTE predicate on the "run_count" field.
+func RunCountGTE(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldGTE(FieldRunCount, v))
+}
+
+// RunCountLT applies the LT predicate on the "run_count" field.
+func RunCountLT(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldLT(FieldRunCount, v))
+}
+
+// RunCountLTE applies the LTE predicate on the "run_count" field.
+func RunCountLTE(v int) predicate.Contact {
+	return predicate.Contact(sql.FieldLTE(FieldRunCount, v))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

@@ -137,6 +137,7 @@ var (
 		{Name: "lead_score", Type: field.TypeInt, Nullable: true},
 		{Name: "lead_tier", Type: field.TypeEnum, Nullable: true, Enums: []string{"HOT", "WARM", "COLD"}},
 		{Name: "scored_at", Type: field.TypeTime, Nullable: true},
+		{Name: "run_count", Type: field.TypeInt, Default: 0},
 		{Name: "organization_id", Type: field.TypeInt},
 	}
 	// ClientsTable holds the schema information for the "clients" table.
@@ -147,7 +148,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "clients_organizations_organization",
-				Columns:    []*schema.Column{ClientsColumns[21]},
+				Columns:    []*schema.Column{ClientsColumns[22]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -156,7 +157,7 @@ var (
 			{
 				Name:    "contact_organization_id_stage",
 				Unique:  false,
-				Columns: []*schema.Column{ClientsColumns[21], ClientsColumns[6]},
+				Columns: []*schema.Column{ClientsColumns[22], ClientsColumns[6]},
 			},
 		},
 	}
@@ -539,6 +540,7 @@ var (
 		{Name: "list_date", Type: field.TypeTime, Nullable: true},
 		{Name: "sale_price", Type: field.TypeInt, Nullable: true},
 		{Name: "sale_date", Type: field.TypeTime, Nullable: true},
+		{Name: "run_count", Type: field.TypeInt, Default: 0},
 		{Name: "organization_id", Type: field.TypeInt},
 	}
 	// PropertiesTable holds the schema information for the "properties" table.
@@ -549,7 +551,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "properties_organizations_organization",
-				Columns:    []*schema.Column{PropertiesColumns[24]},
+				Columns:    []*schema.Column{PropertiesColumns[25]},
 				RefColumns: []*schema.Column{OrganizationsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -558,17 +560,17 @@ var (
 			{
 				Name:    "property_organization_id_external_ref",
 				Unique:  true,
-				Columns: []*schema.Column{PropertiesColumns[24], PropertiesColumns[3]},
+				Columns: []*schema.Column{PropertiesColumns[25], PropertiesColumns[3]},
 			},
 			{
 				Name:    "property_organization_id_latitude_longitude",
 				Unique:  false,
-				Columns: []*schema.Column{PropertiesColumns[24], PropertiesColumns[8], PropertiesColumns[9]},
+				Columns: []*schema.Column{PropertiesColumns[25], PropertiesColumns[8], PropertiesColumns[9]},
 			},
 			{
 				Name:    "property_organization_id_status",
 				Unique:  false,
-				Columns: []*schema.Column{PropertiesColumns[24], PropertiesColumns[19]},
+				Columns: []*schema.Column{PropertiesColumns[25], PropertiesColumns[19]},
 			},
 		},
 	}

@@ -66,6 +66,8 @@ const (
 	FieldSalePrice = "sale_price"
 	// FieldSaleDate holds the string denoting the sale_date field in the database.
 	FieldSaleDate = "sale_date"
+	// FieldRunCount holds the string denoting the run_count field in the database.
+	FieldRunCount = "run_count"
 	// EdgeOrganization holds the string denoting the organization edge name in mutations.
 	EdgeOrganization = "organization"
 	// EdgeScheduledPosts holds the string denoting the scheduled_posts edge name in mutations.
@@ -142,6 +144,7 @@ var Columns = []string{
 	FieldListDate,
 	FieldSalePrice,
 	FieldSaleDate,
+	FieldRunCount,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -210,6 +213,10 @@ var (
 	ListPriceValidator func(int) error
 	// SalePriceValidator is a validator for the "sale_price" field. It is called by the builders before save.
 	SalePriceValidator func(int) error
+	// DefaultRunCount holds the default value on creation for the "run_count" field.
+	DefaultRunCount int
+	// RunCountValidator is a validator for the "run_count" field. It is called by the builders before save.
+	RunCountValidator func(int) error
 )
 
 // PropertyType defines the type for the "property_type" enum field.
@@ -390,6 +397,11 @@ func BySalePrice(opts ...sql.OrderTermOption) OrderOption {
 // BySaleDate orders the results by the sale_date field.
 func BySaleDate(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSaleDate, opts...).ToFunc()
+}
+
+// ByRunCount orders the results by the run_count field.
+func ByRunCount(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRunCount, opts...).ToFunc()
 }
 
 // ByOrganizationField orders the results by organization field.

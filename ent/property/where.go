@@ -160,6 +160,11 @@ func SaleDate(v time.Time) predicate.Property {
 	return predicate.Property(sql.FieldEQ(FieldSaleDate, v))
 }
 
+// RunCount applies equality check predicate on the "run_count" field. It's identical to RunCountEQ.
+func RunCount(v int) predicate.Property {
+	return predicate.Property(sql.FieldEQ(FieldRunCount, v))
+}
+
 // CreatedAtEQ applies the EQ predicate on the "created_at" field.
 func CreatedAtEQ(v time.Time) predicate.Property {
 	return predicate.Property(sql.FieldEQ(FieldCreatedAt, v))
@@ -1288,6 +1293,46 @@ func SaleDateIsNil() predicate.Property {
 // SaleDateNotNil applies the NotNil predicate on the "sale_date" field.
 func SaleDateNotNil() predicate.Property {
 	return predicate.Property(sql.FieldNotNull(FieldSaleDate))
+}
+
+// RunCountEQ applies the EQ predicate on the "run_count" field.
+func RunCountEQ(v int) predicate.Property {
+	return predicate.Property(sql.FieldEQ(FieldRunCount, v))
+}
+
+// RunCountNEQ applies the NEQ predicate on the "run_count" field.
+func RunCountNEQ(v int) predicate.Property {
+	return predicate.Property(sql.FieldNEQ(FieldRunCount, v))
+}
+
+// RunCountIn applies the In predicate on the "run_count" field.
+func RunCountIn(vs ...int) predicate.Property {
+	return predicate.Property(sql.FieldIn(FieldRunCount, vs...))
+}
+
+// RunCountNotIn applies the NotIn predicate on the "run_count" field.
+func RunCountNotIn(vs ...int) predicate.Property {
+	return predicate.Property(sql.FieldNotIn(FieldRunCount, vs...))
+}
+
+// RunCountGT applies the GT predicate on the "run_count" field.
+func RunCountGT(v int) predicate.Property {
+	return predicate.Property(sql.FieldGT(FieldRunCount, v))
+}
+
+// RunCountGTE applies the GTE predicate on the "run_count" field.
+func RunCountGTE(v int) predicate.Property {
+	return predicate.Property(sql.FieldGTE(FieldRunCount, v))
+}
+
+// RunCountLT applies the LT predicate on the "run_count" field.
+func RunCountLT(v int) predicate.Property {
+	return predicate.Property(sql.FieldLT(FieldRunCount, v))
+}
+
+// RunCountLTE applies the LTE predicate on the "run_count" field.
+func RunCountLTE(v int) predicate.Property {
+	return predicate.Property(sql.FieldLTE(FieldRunCount, v))
 }
 
 // HasOrganization applies the HasEdge predicate on the "organization" edge.

@@ -459,6 +459,12 @@ func init() {
 	contactDescLeadScore := contactFields[15].Descriptor()
 	// contact.LeadScoreValidator is a validator for the "lead_score" field. It is called by the builders before save.
 	contact.LeadScoreValidator = contactDescLeadScore.Validators[0].(func(int) error)
+	// contactDescRunCount is the schema descriptor for run_count field.
+	contactDescRunCount := contactFields[18].Descriptor()
+	// contact.DefaultRunCount holds the default value on creation for the run_count field.
+	contact.DefaultRunCount = contactDescRunCount.Default.(int)
+	// contact.RunCountValidator is a validator for the "run_count" field. It is called by the builders before save.
+	contact.RunCountValidator = contactDescRunCount.Validators[0].(func(int) error)
 	dealMixin := schema.Deal{}.Mixin()
 	deal.Policy = privacy.NewPolicies(dealMixin[1], schema.Deal{})
 	deal.Hooks[0] = func(next ent.Mutator) ent.Mutator {
@@ -1315,6 +1321,12 @@ func init() {
 			return nil
 		}
 	}()
+	// propertyDescRunCount is the schema descriptor for run_count field.
+	propertyDescRunCount := propertyFields[21].Descriptor()
+	// property.DefaultRunCount holds the default value on creation for the run_count field.
+	property.DefaultRunCount = propertyDescRunCount.Default.(int)
+	// property.RunCountValidator is a validator for the "run_count" field. It is called by the builders before save.
+	property.RunCountValidator = propertyDescRunCount.Validators[0].(func(int) error)
 	runMixin := schema.Run{}.Mixin()
 	run.Policy = privacy.NewPolicies(runMixin[1], schema.Run{})
 	run.Hooks[0] = func(next ent.Mutator) ent.Mutator {

@@ -52,6 +52,7 @@ func (Contact) Fields() []ent.Field {
 			Annotations(entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
 		field.Time("scored_at").Optional().Nillable().
 			Annotations(entgql.OrderField("SCORED_AT"), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+		runCountField(),
 	}
 }
 
@@ -97,7 +98,11 @@ func (Contact) Edges() []ent.Edge {
 				entsql.OnDelete(entsql.Restrict),
 			),
 		edge.From("runs", Run.Type).Ref("client").
-			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+			Annotations(
+				entgql.RelayConnection(),
+				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+				CountedBy{Field: "run_count"},
+			),
 	}
 }
 

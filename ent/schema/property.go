@@ -55,6 +55,7 @@ func (Property) Fields() []ent.Field {
 			Annotations(entgql.OrderField("SALE_PRICE")),
 		field.Time("sale_date").Optional().Nillable().
 			Annotations(entgql.OrderField("SALE_DATE")),
+		runCountField(),
 	}
 }
 
@@ -81,7 +82,11 @@ func (Property) Edges() []ent.Edge {
 				entsql.OnDelete(entsql.Restrict),
 			),
 		edge.From("runs", Run.Type).Ref("property").
-			Annotations(entgql.RelayConnection(), entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput)),
+			Annotations(
+				entgql.RelayConnection(),
+				entgql.Skip(entgql.SkipMutationCreateInput, entgql.SkipMutationUpdateInput),
+				CountedBy{Field: "run_count"},
+			),
 	}
 }
 
