@@ -1,6 +1,7 @@
 package app
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,7 +145,7 @@ func TestNestedRunCountsAreStored(t *testing.T) {
 				t.Fatalf("totalCounts %v, want %v", got, tt.want)
 			}
 			for k, w := range tt.want {
-				if g := got[k]; len(g) != len(w) || (len(w) > 0 && g[0] != w[0]) || (len(w) > 1 && g[1] != w[1]) {
+				if !slices.Equal(got[k], w) {
 					t.Fatalf("totalCounts %v, want %v", got, tt.want)
 				}
 			}
