@@ -28,27 +28,30 @@ import (
 // counters are installed.
 const runCounterTrigger = "runs_count_insert"
 
-// backfillRunCounts fills the counts from the runs already there.
-var backfillRunCounts = []string{
-	`UPDATE properties SET run_count = (SELECT COUNT(*) FROM runs WHERE runs.property_id = properties.id)`,
-	`UPDATE clients SET run_count = (SELECT COUNT(*) FROM runs WHERE runs.client_id = clients.id)`,
-}
+// The statements that fill the counts from the runs already there.
+const (
+	backfillPropertyRunCounts = `UPDATE properties SET run_count = (SELECT COUNT(*) FROM runs WHERE runs.property_id = properties.id)`
+	backfillClientRunCounts   = `UPDATE clients SET run_count = (SELECT COUNT(*) FROM runs WHERE runs.client_id = clients.id)`
+)
 
-var sqliteRunCounters = []string{
-	`CREATE TRIGGER runs_count_insert AFTER INSERT ON runs BEGIN
+// SQLite's triggers.
+const (
+	sqliteTriggerExists = `SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'runs' AND name = $1`
+	sqliteInsertTrigger = `CREATE TRIGGER runs_count_insert AFTER INSERT ON runs BEGIN
 		UPDATE properties SET run_count = run_count + 1 WHERE id = NEW.property_id;
 		UPDATE clients SET run_count = run_count + 1 WHERE id = NEW.client_id;
-	END`,
-	`CREATE TRIGGER runs_count_delete AFTER DELETE ON runs BEGIN
+	END`
+	sqliteDeleteTrigger = `CREATE TRIGGER runs_count_delete AFTER DELETE ON runs BEGIN
 		UPDATE properties SET run_count = run_count - 1 WHERE id = OLD.property_id;
 		UPDATE clients SET run_count = run_count - 1 WHERE id = OLD.client_id;
-	END`,
-}
+	END`
+)
 
-// The functions live in the schema the tables are in (the first of the
-// search path), as the tables do.
-var postgresRunCounters = []string{
-	`CREATE OR REPLACE FUNCTION estateflow_runs_count() RETURNS trigger LANGUAGE plpgsql AS $$
+// PostgreSQL's triggers and their function, which lives in the schema the
+// tables are in (the first of the search path), as the tables do.
+const (
+	postgresTriggerExists = `SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = 'runs'::regclass AND tgname = $1`
+	postgresCountFunction = `CREATE OR REPLACE FUNCTION estateflow_runs_count() RETURNS trigger LANGUAGE plpgsql AS $$
 	BEGIN
 		IF TG_OP = 'INSERT' THEN
 			UPDATE properties SET run_count = run_count + 1 WHERE id = NEW.property_id;
@@ -58,20 +61,19 @@ var postgresRunCounters = []string{
 			UPDATE clients SET run_count = run_count - 1 WHERE id = OLD.client_id;
 		END IF;
 		RETURN NULL;
-	END $$`,
-	`CREATE TRIGGER runs_count_insert AFTER INSERT ON runs FOR EACH ROW EXECUTE FUNCTION estateflow_runs_count()`,
-	`CREATE TRIGGER runs_count_delete AFTER DELETE ON runs FOR EACH ROW EXECUTE FUNCTION estateflow_runs_count()`,
-}
+	END $$`
+	postgresInsertTrigger = `CREATE TRIGGER runs_count_insert AFTER INSERT ON runs FOR EACH ROW EXECUTE FUNCTION estateflow_runs_count()`
+	postgresDeleteTrigger = `CREATE TRIGGER runs_count_delete AFTER DELETE ON runs FOR EACH ROW EXECUTE FUNCTION estateflow_runs_count()`
+)
 
 // installRunCounters creates the run-count triggers and fills the counts,
 // once.
 func installRunCounters(ctx context.Context, db *sql.DB, dialectName string) error {
-	exists := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'runs' AND name = $1`
-	create := sqliteRunCounters
+	exists, install := sqliteTriggerExists, []string{sqliteInsertTrigger, sqliteDeleteTrigger}
 	if dialectName == dialect.Postgres {
-		exists = `SELECT COUNT(*) FROM pg_trigger WHERE tgrelid = 'runs'::regclass AND tgname = $1`
-		create = postgresRunCounters
+		exists, install = postgresTriggerExists, []string{postgresCountFunction, postgresInsertTrigger, postgresDeleteTrigger}
 	}
+	install = append(install, backfillPropertyRunCounts, backfillClientRunCounts)
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("run counters: %w", err)
@@ -84,11 +86,9 @@ func installRunCounters(ctx context.Context, db *sql.DB, dialectName string) err
 	if n > 0 {
 		return nil
 	}
-	for _, stmts := range [][]string{create, backfillRunCounts} {
-		for _, stmt := range stmts {
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("run counters: %w", err)
-			}
+	for _, stmt := range install {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("run counters: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
